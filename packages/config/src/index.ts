@@ -1,0 +1,6 @@
+/**
+ * Sluice configuration: valibot schemas, defaults, YAML/JSON loading, secret references and JSON Schema export.
+ *
+ * @packageDocumentation
+ */
+export {};

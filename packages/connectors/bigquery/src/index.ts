@@ -1,0 +1,6 @@
+/**
+ * Sluice connector that reads from Google BigQuery.
+ *
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * Sluice connector that reads from HubSpot CRM.
+ *
+ * @packageDocumentation
+ */
+export {};

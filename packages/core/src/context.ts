@@ -1,0 +1,234 @@
+/**
+ * What the engine injects into every plugin. Plugins never read `process.env`, never create
+ * their own logger, and never use timers directly where the clock will do: that keeps them
+ * testable and lets the server redact secrets and export metrics in one place.
+ *
+ * @packageDocumentation
+ */
+
+/** A pino-compatible log function: `log(obj, msg)` or `log(msg)`. */
+export interface LogFn {
+  (obj: object, msg?: string): void;
+  (msg: string): void;
+}
+
+/**
+ * The logger given to plugins; structurally a subset of pino's, so a pino child fits.
+ *
+ * @example
+ * ```ts
+ * ctx.logger.info({ rows: 120 }, 'page read');
+ * ```
+ */
+export interface Logger {
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Label values of one metric series. */
+export type MetricLabels = Record<string, string | number>;
+
+/** A monotonically increasing metric. */
+export interface Counter {
+  inc(labels?: MetricLabels, value?: number): void;
+}
+
+/** A metric that goes up and down. */
+export interface Gauge {
+  set(labels: MetricLabels, value: number): void;
+  inc(labels?: MetricLabels, value?: number): void;
+  dec(labels?: MetricLabels, value?: number): void;
+}
+
+/** A distribution of observed values. */
+export interface Histogram {
+  observe(labels: MetricLabels, value: number): void;
+}
+
+/** Declaration of a metric a plugin wants. Names get the server's `sluice_` prefix only if missing. */
+export interface MetricOptions {
+  name: string;
+  help: string;
+  labelNames?: readonly string[];
+}
+
+/**
+ * Factory of metrics; the server backs it with prom-client, tests with {@link createMemoryMetrics}.
+ * Asking twice for the same name returns the same metric.
+ *
+ * @example
+ * ```ts
+ * const pages = ctx.metrics.counter({ name: 'ga4_pages_total', help: 'Pages read', labelNames: ['property'] });
+ * pages.inc({ property: '123' });
+ * ```
+ */
+export interface Metrics {
+  counter(options: MetricOptions): Counter;
+  gauge(options: MetricOptions): Gauge;
+  histogram(options: MetricOptions & { buckets?: readonly number[] }): Histogram;
+}
+
+/**
+ * Time as the engine sees it. Tests substitute a fake clock.
+ *
+ * @example
+ * ```ts
+ * await ctx.clock.sleep(1000, ctx.signal);
+ * ```
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * The context every plugin's `create()` receives.
+ *
+ * @example
+ * ```ts
+ * create(config, ctx) {
+ *   ctx.logger.debug({ kind: 'http-json' }, 'creating connector');
+ *   return { async *read() { ... } };
+ * }
+ * ```
+ */
+export interface PluginContext {
+  logger: Logger;
+  metrics: Metrics;
+  /** Aborts when the owner (run, server) shuts down. */
+  signal: AbortSignal;
+  clock: Clock;
+}
+
+/**
+ * The real clock, backed by `Date.now()` and timers.
+ *
+ * @example
+ * ```ts
+ * const t0 = systemClock.now();
+ * ```
+ */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const timer = setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms),
+      );
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+const noop = () => {};
+
+/**
+ * A logger that discards everything.
+ *
+ * @example
+ * ```ts
+ * const ctx = createPluginContext({ logger: createNoopLogger() });
+ * ```
+ */
+export function createNoopLogger(): Logger {
+  const logger: Logger = {
+    trace: noop,
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: noop,
+    fatal: noop,
+    child: () => logger,
+  };
+  return logger;
+}
+
+/** Every observation recorded by {@link createMemoryMetrics}, keyed by metric name. */
+export interface MemoryMetrics extends Metrics {
+  /** Sum of counter increments / last gauge value / observations, per serialized label set. */
+  readonly values: Map<string, Map<string, number | number[]>>;
+  /** The value of one series; `0` / `[]` when never touched. */
+  get(name: string, labels?: MetricLabels): number | number[];
+}
+
+function labelKey(labels: MetricLabels = {}): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * In-memory metrics for tests and for embedding without Prometheus.
+ *
+ * @example
+ * ```ts
+ * const metrics = createMemoryMetrics();
+ * metrics.counter({ name: 'x_total', help: 'x' }).inc({ a: '1' }, 2);
+ * metrics.get('x_total', { a: '1' }); // 2
+ * ```
+ */
+export function createMemoryMetrics(): MemoryMetrics {
+  const values = new Map<string, Map<string, number | number[]>>();
+  const series = (name: string) => {
+    let s = values.get(name);
+    if (!s) values.set(name, (s = new Map()));
+    return s;
+  };
+  const add = (name: string, labels: MetricLabels | undefined, delta: number) => {
+    const s = series(name);
+    const key = labelKey(labels);
+    s.set(key, ((s.get(key) as number | undefined) ?? 0) + delta);
+  };
+  return {
+    values,
+    get(name, labels) {
+      return values.get(name)?.get(labelKey(labels)) ?? 0;
+    },
+    counter: ({ name }) => ({ inc: (labels, value = 1) => add(name, labels, value) }),
+    gauge: ({ name }) => ({
+      set: (labels, value) => void series(name).set(labelKey(labels), value),
+      inc: (labels, value = 1) => add(name, labels, value),
+      dec: (labels, value = 1) => add(name, labels, -value),
+    }),
+    histogram: ({ name }) => ({
+      observe: (labels, value) => {
+        const s = series(name);
+        const key = labelKey(labels);
+        const list = (s.get(key) as number[] | undefined) ?? [];
+        list.push(value);
+        s.set(key, list);
+      },
+    }),
+  };
+}
+
+/**
+ * Builds a {@link PluginContext}, filling every part not given with a harmless default
+ * (no-op logger, in-memory metrics, a never-aborting signal, the system clock).
+ *
+ * @example
+ * ```ts
+ * const destination = await fileDestination.create(config, createPluginContext());
+ * ```
+ */
+export function createPluginContext(parts: Partial<PluginContext> = {}): PluginContext {
+  return {
+    logger: parts.logger ?? createNoopLogger(),
+    metrics: parts.metrics ?? createMemoryMetrics(),
+    signal: parts.signal ?? new AbortController().signal,
+    clock: parts.clock ?? systemClock,
+  };
+}

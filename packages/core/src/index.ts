@@ -1,0 +1,88 @@
+/**
+ * `@sluice/core`: the contracts every Sluice plugin implements and every engine part speaks —
+ * records and batches, plugin definitions, the plugin registry, the coded error family and the
+ * context injected into plugins. No heavy dependencies.
+ *
+ * @example
+ * ```ts
+ * import { defineDestination, RetryableError } from '@sluice/core';
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { isRecord, type Batch, type JsonValue, type SluiceRecord } from './record.js';
+export {
+  ConfigError,
+  ErrorCodes,
+  FatalError,
+  PartialBatchError,
+  RetryableError,
+  SluiceError,
+  isRetryable,
+  parseRetryAfter,
+  toError,
+  type ConfigIssue,
+  type ErrorCode,
+  type RecordFailure,
+  type RetryableErrorOptions,
+  type SluiceErrorOptions,
+} from './errors.js';
+export {
+  createMemoryMetrics,
+  createNoopLogger,
+  createPluginContext,
+  systemClock,
+  type Clock,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type LogFn,
+  type Logger,
+  type MemoryMetrics,
+  type MetricLabels,
+  type MetricOptions,
+  type Metrics,
+  type PluginContext,
+} from './context.js';
+export {
+  PLUGIN_API_VERSION,
+  capabilitiesOf,
+  defineConnector,
+  defineDestination,
+  definePlugin,
+  defineTransform,
+  type AnyDefinition,
+  type CheckResult,
+  type ConfigSchema,
+  type ConnectorDefinition,
+  type ConnectorInstance,
+  type DestinationCapabilities,
+  type DestinationDefinition,
+  type DestinationInstance,
+  type DiscoveredField,
+  type DiscoveredStream,
+  type Page,
+  type PluginDefinition,
+  type ReadRequest,
+  type TransformDefinition,
+  type TransformFn,
+  type WriteOptions,
+} from './plugin.js';
+export { PluginRegistry, isCompatiblePluginRange, type RegistrationOrigin } from './registry.js';
+export { formatPath, issuesFromValibot, parseConfig } from './validate.js';
+export { REDACTED, createRedactor } from './redact.js';
+export {
+  CONDITION_OPS,
+  type BatchPolicy,
+  type CheckpointStore,
+  type ConditionOp,
+  type ConditionSpec,
+  type DeadLetter,
+  type DeadLetterSink,
+  type DeliveryPolicy,
+  type OnError,
+  type RetryPolicy,
+  type RouteMode,
+  type RouteSpec,
+  type TransformSpec,
+} from './pipeline.js';

@@ -1,0 +1,178 @@
+/**
+ * The shapes of a pipeline's routing part, shared by `@sluice/config` (which validates them)
+ * and `@sluice/router` (which compiles and runs them), and the interfaces through which the
+ * router hands failed records and committed checkpoints to a store.
+ *
+ * @packageDocumentation
+ */
+import type { JsonValue, SluiceRecord } from './record.js';
+
+/** Operators of a structured condition. */
+export type ConditionOp =
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'lte'
+  | 'gt'
+  | 'gte'
+  | 'in'
+  | 'nin'
+  | 'exists'
+  | 'contains'
+  | 'startsWith'
+  | 'endsWith'
+  | 'matches';
+
+/** Every {@link ConditionOp}, in documentation order. */
+export const CONDITION_OPS: readonly ConditionOp[] = [
+  'eq',
+  'ne',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'in',
+  'nin',
+  'exists',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'matches',
+];
+
+/**
+ * When a route applies to a record.
+ *
+ * - a string or `{ jsonpath }`: an RFC 9535 JSONPath query; the record matches when the query
+ *   selects at least one node (`$[?@.sessions > 100]`, `$.utm.campaign`);
+ * - `{ path, op, value }`: compare the value at a JSONPath (singular query) with `value`;
+ * - `{ all }`, `{ any }`, `{ not }`: combine conditions.
+ *
+ * @example
+ * ```ts
+ * const when: ConditionSpec = {
+ *   all: [{ path: '$.channel', op: 'in', value: ['email', 'paid'] }, '$[?@.sessions > 100]'],
+ * };
+ * ```
+ */
+export type ConditionSpec =
+  | string
+  | { jsonpath: string }
+  | { path: string; op: ConditionOp; value?: JsonValue }
+  | { all: ConditionSpec[] }
+  | { any: ConditionSpec[] }
+  | { not: ConditionSpec };
+
+/**
+ * One transform step: `kind` names a built-in (`pick`, `omit`, `rename`, `set`, `template`,
+ * `cast`, `flatten`, `unnest`, `compute`, `drop`) or a plugin transform; the other keys are the
+ * step's options, validated by that transform's schema.
+ *
+ * @example
+ * ```ts
+ * const steps: TransformSpec[] = [
+ *   { kind: 'pick', fields: ['date', 'channel', 'sessions'] },
+ *   { kind: 'rename', fields: { sessions: 'visits' } },
+ * ];
+ * ```
+ */
+export interface TransformSpec {
+  kind: string;
+  [option: string]: unknown;
+}
+
+/** What happens to a record whose delivery still fails after every retry. */
+export type OnError = 'dead-letter' | 'drop' | 'fail-run';
+
+/** `stop`: the first matching route (by priority) wins; `continue`: later routes may match too. */
+export type RouteMode = 'stop' | 'continue';
+
+/**
+ * One route of a pipeline.
+ *
+ * @example
+ * ```ts
+ * const route: RouteSpec = {
+ *   name: 'big-drops',
+ *   priority: 10,
+ *   when: { path: '$.change', op: 'lt', value: -0.2 },
+ *   to: ['slack-alerts'],
+ *   mode: 'continue',
+ * };
+ * ```
+ */
+export interface RouteSpec {
+  name: string;
+  /** Higher runs first; ties keep config order. Default 0. */
+  priority?: number;
+  /** Absent: matches every record. */
+  when?: ConditionSpec;
+  transform?: TransformSpec[];
+  /** Destination names. */
+  to: string[];
+  /** Default `continue`. */
+  mode?: RouteMode;
+  /** Default `dead-letter`. */
+  onError?: OnError;
+}
+
+/** How a destination's buffer turns records into batches. */
+export interface BatchPolicy {
+  /** Flush when this many records are buffered. */
+  maxRecords?: number;
+  /** Flush when the buffered records' JSON size reaches this many bytes. */
+  maxBytes?: number;
+  /** Flush a non-empty buffer after this long. */
+  maxWaitMs?: number;
+}
+
+/** Retries of a failed batch: exponential backoff with full jitter, capped. */
+export interface RetryPolicy {
+  /** Total tries including the first. */
+  maxAttempts?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  multiplier?: number;
+}
+
+/** Engine-side delivery settings of one destination (next to its plugin config). */
+export interface DeliveryPolicy {
+  batch?: BatchPolicy;
+  retry?: RetryPolicy;
+  /** Batches written at once (never more than the destination's `maxInFlight`). */
+  concurrency?: number;
+}
+
+/**
+ * A record that could not be delivered, with everything needed to understand and replay it.
+ *
+ * @example
+ * ```ts
+ * await sink.write([{ pipeline: 'daily', runId, route: 'all', destination: 'warehouse',
+ *   record, error: { name: 'FatalError', message: 'column "x" missing' }, attempts: 5, failedAt: new Date().toISOString() }]);
+ * ```
+ */
+export interface DeadLetter {
+  pipeline: string;
+  runId: string;
+  route: string;
+  destination: string;
+  /** The record as the route's transforms produced it. */
+  record: SluiceRecord;
+  /** The record as it came from the source, for replay through the current routes. */
+  original?: SluiceRecord;
+  error: { name: string; message: string; code?: string };
+  attempts: number;
+  failedAt: string;
+}
+
+/** Where the router puts dead letters; `@sluice/store` implements it. */
+export interface DeadLetterSink {
+  write(letters: readonly DeadLetter[]): Promise<void>;
+}
+
+/** Where incremental cursors are kept between runs; `@sluice/store` implements it. */
+export interface CheckpointStore {
+  get(pipeline: string, stream?: string): Promise<JsonValue | undefined>;
+  commit(pipeline: string, state: JsonValue, stream?: string): Promise<void>;
+}

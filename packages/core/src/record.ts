@@ -1,0 +1,64 @@
+/** Any value that survives `JSON.stringify` → `JSON.parse` unchanged. */
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * One record: a plain JSON object. Connectors produce records, transforms reshape them,
+ * destinations write them.
+ *
+ * @example
+ * ```ts
+ * const record: SluiceRecord = { date: '2026-11-24', channel: 'email', sessions: 1204 };
+ * ```
+ */
+export type SluiceRecord = { [key: string]: JsonValue };
+
+/**
+ * A batch of records handed to one destination, with the context it came from.
+ *
+ * `id` is deterministic for the same records of the same run going to the same destination,
+ * so a retried batch carries the same id: destinations use it for idempotency keys, S3 object
+ * keys and e-mail Message-IDs.
+ *
+ * @example
+ * ```ts
+ * const batch: Batch = {
+ *   id: 'daily-7f3a-web-0001',
+ *   records: [{ id: 1 }],
+ *   pipeline: 'daily',
+ *   runId: '7f3a',
+ *   source: 'ga4',
+ *   attempt: 1,
+ * };
+ * ```
+ */
+export interface Batch {
+  /** Stable identity of this batch across retries. */
+  readonly id: string;
+  readonly records: readonly SluiceRecord[];
+  /** Name of the pipeline the records flow through. */
+  readonly pipeline: string;
+  /** Run that produced the records. */
+  readonly runId: string;
+  /** Name of the source (connector instance) that read the records. */
+  readonly source: string;
+  /** 1 on the first try, 2 on the first retry, ... */
+  readonly attempt: number;
+  /** Name of the route that sent the records, when the router built the batch. */
+  readonly route?: string;
+}
+
+/**
+ * Tells whether `value` is a plain JSON object usable as a record.
+ *
+ * @example
+ * ```ts
+ * isRecord({ a: 1 }); // true
+ * isRecord([1]);      // false
+ * ```
+ */
+export function isRecord(value: unknown): value is SluiceRecord {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}

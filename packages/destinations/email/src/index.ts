@@ -1,0 +1,6 @@
+/**
+ * Sluice destination that writes records to email over SMTP.
+ *
+ * @packageDocumentation
+ */
+export {};

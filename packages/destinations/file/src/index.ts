@@ -1,0 +1,6 @@
+/**
+ * Sluice destination that writes records to files (NDJSON, JSON, CSV).
+ *
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * Sluice destination that writes records to Slack.
+ *
+ * @packageDocumentation
+ */
+export {};

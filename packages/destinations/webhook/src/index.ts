@@ -1,0 +1,6 @@
+/**
+ * Sluice destination that writes records to outgoing HTTP webhooks.
+ *
+ * @packageDocumentation
+ */
+export {};

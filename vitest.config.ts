@@ -1,0 +1,18 @@
+// One vitest config for the workspace. `npm test` at the root runs every package's tests; a
+// package's own `test` script runs this config with its folder as the root.
+import { defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+const conditions = ['@sluice/source', ...defaultServerConditions];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    include: ['**/src/**/*.test.ts', '**/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**', '**/.sluice/**'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    env: { METADATA_SERVER_DETECTION: 'none' },
+  },
+});
