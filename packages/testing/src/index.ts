@@ -1,6 +1,20 @@
 /**
- * Contract test suites for Sluice plugin authors and wire-compatible fakes of the SaaS APIs.
+ * `@sluice/testing`: contract suites that every connector and destination runs (first- and
+ * third-party alike) and wire-compatible fakes of the SaaS APIs Sluice talks to, driven
+ * through the official SDKs.
+ *
+ * @example
+ * ```ts
+ * import { testDestination, testConnector } from '@sluice/testing';
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export {
+  makeBatch,
+  testDestination,
+  type DestinationContractOptions,
+  type InvalidConfigCase,
+  type TransientFailureHooks,
+} from './contract/destination.js';
+export { testConnector, type ConnectorContractOptions, type ConnectorErrorCase } from './contract/connector.js';
