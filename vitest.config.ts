@@ -14,5 +14,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: { METADATA_SERVER_DETECTION: 'none' },
+    // CI (.ci/run) reads the JSON report to print its "N passed, N failed" summary.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/out/vitest.json' }]] : ['default'],
   },
 });

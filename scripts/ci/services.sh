@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Starts (or restarts) the local services the test suite needs and waits until they answer.
+# Idempotent: safe to run when they are already up. Used by .ci/run and by developers.
+set -euo pipefail
+
+log() { printf '[services] %s\n' "$*"; }
+
+wait_for() { # name, attempts, command...
+  local name=$1 tries=$2; shift 2
+  for _ in $(seq "$tries"); do
+    if "$@" >/dev/null 2>&1; then log "$name is up"; return 0; fi
+    sleep 1
+  done
+  log "$name did not come up"; return 1
+}
+
+# PostgreSQL (trust auth on 127.0.0.1:5432)
+if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+fi
+wait_for PostgreSQL 60 pg_isready -h 127.0.0.1 -p 5432
+
+# MariaDB (root without password on 127.0.0.1:3306)
+if ! mysqladmin -h 127.0.0.1 -u root ping >/dev/null 2>&1; then
+  log "starting MariaDB"
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+fi
+wait_for MariaDB 60 mysqladmin -h 127.0.0.1 -u root ping
+
+# Prometheus binary for the scrape end-to-end test (the test starts its own instance).
+if ! command -v prometheus >/dev/null 2>&1; then
+  log "installing Debian's prometheus"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+# The Debian package starts a system instance on :9090 we don't need; tests use their own ports.
+command -v prometheus >/dev/null && log "prometheus $(prometheus --version 2>&1 | head -n1 | awk '{print $3}')"

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Checks every publishable workspace package the way a registry consumer would see it:
+//  - publint (package.json exports/files are valid and point at real files),
+//  - @arethetypeswrong/cli (types resolve for ESM consumers under node16 and bundler),
+//  - `npm pack --dry-run`: only intended files ship (dist, non-test sources, docs), with
+//    license and repository fields set.
+// Run after `nx run-many -t build`. Exits non-zero on the first category of failure found.
+//
+//   node tools/check-packages.mjs [package-dir ...]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** Workspace package folders, from `npm query .workspace`. */
+function workspaceDirs() {
+  const out = execFileSync('npm', ['query', '.workspace', '--json'], { cwd: root, encoding: 'utf8' });
+  return JSON.parse(out).map((w) => w.realpath ?? join(root, w.location));
+}
+
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE(\.md)?$/, /^dist\//, /^src\//, /^bin\//];
+const FORBIDDEN = [/\.test\.ts$/, /\.test-d\.ts$/, /__fixtures__/, /\.tsbuildinfo$/];
+
+const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : workspaceDirs();
+let failures = 0;
+const fail = (pkg, msg) => {
+  failures++;
+  console.error(`✗ ${pkg}: ${msg}`);
+};
+
+for (const dir of dirs) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (pkg.private) continue;
+  const name = pkg.name;
+  if (!existsSync(join(dir, 'dist'))) {
+    fail(name, 'no dist/: run `npx nx run-many -t build` first');
+    continue;
+  }
+  if (!pkg.license) fail(name, 'license field missing');
+  if (!pkg.repository?.url) fail(name, 'repository field missing');
+  if (!existsSync(join(dir, 'README.md'))) fail(name, 'README.md missing');
+  if (pkg.engines?.node !== rootPkg.engines.node) fail(name, `engines.node must be ${rootPkg.engines.node}`);
+
+  const publint = spawnSync('npx', ['publint', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
+  if (publint.status !== 0) fail(name, `publint:\n${publint.stdout}${publint.stderr}`);
+
+  const attw = spawnSync('npx', ['attw', '--pack', '.', '--profile', 'esm-only', '--format', 'ascii'], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  if (attw.status !== 0) fail(name, `attw:\n${attw.stdout}${attw.stderr}`);
+
+  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' });
+  if (pack.status !== 0) {
+    fail(name, `npm pack: ${pack.stderr}`);
+  } else {
+    const files = JSON.parse(pack.stdout)[0].files.map((f) => f.path);
+    for (const file of files) {
+      if (!ALLOWED.some((re) => re.test(file)) || FORBIDDEN.some((re) => re.test(file))) {
+        fail(name, `npm pack would publish an unintended file: ${file}`);
+      }
+    }
+    if (!files.some((f) => f.startsWith('dist/'))) fail(name, 'npm pack contains no dist/ files');
+  }
+  if (failures === 0) console.log(`✓ ${name}`);
+}
+
+if (failures > 0) {
+  console.error(`${failures} package check(s) failed`);
+  process.exit(1);
+}
+console.log('all package checks passed');
