@@ -17,7 +17,7 @@ wait_for() { # name, attempts, command...
 # PostgreSQL (trust auth on 127.0.0.1:5432)
 if ! pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
   log "starting PostgreSQL"
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  pg_ctlcluster --skip-systemctl-redirect "$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf "%f\n" | sort | head -n1)" main start || true
 fi
 wait_for PostgreSQL 60 pg_isready -h 127.0.0.1 -p 5432
 
@@ -28,12 +28,16 @@ if ! mysqladmin -h 127.0.0.1 -u root ping >/dev/null 2>&1; then
 fi
 wait_for MariaDB 60 mysqladmin -h 127.0.0.1 -u root ping
 
-# Prometheus binary for the scrape end-to-end test (the test starts its own instance).
-if ! command -v prometheus >/dev/null 2>&1; then
-  log "installing Debian's prometheus"
+# Tools some tests run: Debian's prometheus (the scrape end-to-end test starts its own
+# instance) and shellcheck (the scripts' lint test).
+missing=()
+command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The Debian package starts a system instance on :9090 we don't need; tests use their own ports.
 command -v prometheus >/dev/null && log "prometheus $(prometheus --version 2>&1 | head -n1 | awk '{print $3}')"
