@@ -1,6 +1,35 @@
 /**
- * Sluice's store on PostgreSQL or embedded PGlite: migrations, pipelines, runs, state and dead letters.
+ * `@sluice/store`: Sluice's store on PostgreSQL (production) or embedded PGlite (default, a data
+ * folder): migrations from plain SQL, pipelines and their versions, connections (secrets as
+ * references only), destinations and the route index, schedules and their ticks, runs and their
+ * logs, state checkpoints, dead letters and webhook deliveries. Implements the store interfaces
+ * of `@sluice/core` (`RunStore`, `DeadLetterStore`, `CheckpointStore`, ...).
+ *
+ * @example
+ * ```ts
+ * import { createStore } from '@sluice/store';
+ *
+ * const store = await createStore({ dataDir: './.sluice/db' });
+ * await store.migrate();
+ * const { version } = await store.pipelines.save('daily', { source: 'ga4', routes: [] });
+ * const run = await store.runs.create({ pipeline: 'daily', pipelineVersion: version, trigger: 'cli' });
+ * await store.close();
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export {
+  DEFAULT_DATA_DIR,
+  DEFAULT_SCHEMA,
+  createStore,
+  type Store,
+  type StoreOptions,
+} from './create-store.js';
+export { bundledMigrations, loadMigrationsFromDir, type Migration } from './migrations.js';
+export type { MigrateResult, MigrationState } from './migrator.js';
+export { createPGliteDialect, type PGliteDialectOptions } from './pglite-dialect.js';
+export { createPgBossPGliteAdapter } from './pgboss-adapter.js';
+export type { IndexedRoute, RouteIndex } from './routes.js';
+export { findPlaintextSecrets, isSecretKey, isSecretReference } from './secrets.js';
+export type { ConfigStore, SaveOptions } from './versioned-config.js';
+export type { StoreDatabase } from './schema.js';

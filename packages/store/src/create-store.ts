@@ -1,0 +1,204 @@
+/**
+ * `createStore`: opens the store on PostgreSQL (`url`) or an embedded PGlite (`dataDir`, or a
+ * `pglite` instance to share), and wires every repository to one kysely instance bound to the
+ * store's schema.
+ */
+import { mkdir } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { ConfigError, type JobQueueConnection, type Logger, type SluiceStore } from '@sluice/core';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { createCheckpointStore } from './checkpoints.js';
+import { createDeadLetterStore } from './dead-letters.js';
+import { assertMigrationList, bundledMigrations, type Migration } from './migrations.js';
+import {
+  advisoryLock,
+  migrationStates,
+  processLock,
+  runMigrations,
+  type AnyKysely,
+  type MigrateResult,
+  type MigrationState,
+} from './migrator.js';
+import { createPgBossPGliteAdapter } from './pgboss-adapter.js';
+import { createPGliteDialect } from './pglite-dialect.js';
+import { createRouteIndex, indexRoutes, type RouteIndex } from './routes.js';
+import { createRunStore } from './runs.js';
+import { createScheduleStateStore } from './schedule-state.js';
+import type { StoreDatabase } from './schema.js';
+import { createConfigStore, type ConfigStore } from './versioned-config.js';
+import { createWebhookDeliveryStore } from './webhook-deliveries.js';
+
+/** Where the embedded database lives when neither `url`, `dataDir` nor `pglite` is given. */
+export const DEFAULT_DATA_DIR = '.sluice/db';
+/** The schema of the store's tables when none is given. */
+export const DEFAULT_SCHEMA = 'sluice';
+
+/**
+ * Options of {@link createStore}. Give at most one of `url`, `dataDir` and `pglite`.
+ *
+ * @example
+ * ```ts
+ * const options: StoreOptions = { url: 'postgres://sluice@db.internal/sluice', schema: 'sluice' };
+ * ```
+ */
+export interface StoreOptions {
+  /** PostgreSQL connection string (`postgres://user:pass@host:5432/db`): production, shared by several instances. */
+  url?: string;
+  /** PGlite data folder (created when missing); `memory://` for a throw-away in-memory database. Default `.sluice/db`. */
+  dataDir?: string;
+  /** An open PGlite to share (e.g. one per test file); the store never closes it. */
+  pglite?: PGlite;
+  /** Schema of the store's tables (letters, digits, `_`; starts with a letter or `_`). Default `sluice`. */
+  schema?: string;
+  /** Migrations to apply. Default: the ones shipped with the package ({@link bundledMigrations}). */
+  migrations?: readonly Migration[];
+  /** PostgreSQL pool size. Default 10. */
+  maxConnections?: number;
+  /** Receives connection-level warnings (an idle pooled connection dropped by the server). */
+  logger?: Logger;
+}
+
+/**
+ * An open store: every repository of `@sluice/core`'s {@link SluiceStore}, the route index, and
+ * the database plumbing (kysely, migrations, health, pg-boss).
+ *
+ * @example
+ * ```ts
+ * const store = await createStore({ dataDir: './.sluice/db' });
+ * await store.migrate();
+ * const run = await store.runs.create({ pipeline: 'daily', trigger: 'cli' });
+ * await store.close();
+ * ```
+ */
+export interface Store extends SluiceStore {
+  readonly backend: 'postgres' | 'pglite';
+  readonly schema: string;
+  /** Kysely bound to the store's schema (unqualified table names resolve to it). */
+  readonly db: Kysely<StoreDatabase>;
+  /** The PostgreSQL connection string (`undefined` on PGlite). */
+  readonly connectionString: string | undefined;
+  pipelines: ConfigStore;
+  connections: ConfigStore;
+  destinations: ConfigStore;
+  schedules: ConfigStore;
+  routes: RouteIndex;
+  /** Applies pending migrations under the migration lock; safe to call from every instance at start-up. */
+  migrate(): Promise<MigrateResult>;
+  /** Every migration with its state (pending, applied, changed, unknown). */
+  migrationStatus(): Promise<MigrationState[]>;
+  /** Resolves when the database answers a query; rejects otherwise (for `/readyz`). */
+  ping(): Promise<void>;
+  /** Closes the pool (PostgreSQL) or the PGlite the store opened. Idempotent. */
+  close(): Promise<void>;
+}
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+function checkOptions(options: StoreOptions): void {
+  const given = (['url', 'dataDir', 'pglite'] as const).filter((key) => options[key] !== undefined);
+  if (given.length > 1) {
+    throw new ConfigError([
+      {
+        path: given[1] as string,
+        message: `give only one of url, dataDir and pglite (got ${given.join(' and ')})`,
+      },
+    ]);
+  }
+  if (options.url !== undefined && !/^postgres(ql)?:\/\//.test(options.url)) {
+    throw new ConfigError([
+      { path: 'url', message: 'expected a postgres:// or postgresql:// connection string' },
+    ]);
+  }
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+    throw new ConfigError([
+      {
+        path: 'schema',
+        message: `invalid schema name ${JSON.stringify(options.schema)}: use letters, digits and _ (max 63)`,
+      },
+    ]);
+  }
+  const max = options.maxConnections;
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    throw new ConfigError([{ path: 'maxConnections', message: 'expected a positive integer' }]);
+  }
+}
+
+/**
+ * Opens a store. Call `migrate()` before first use (the server does it at start-up).
+ *
+ * @example
+ * ```ts
+ * import { createStore } from '@sluice/store';
+ *
+ * const store = await createStore({ url: process.env.DATABASE_URL });
+ * await store.migrate();
+ * await store.checkpoints.commit('daily', { cursor: '2026-11-24' });
+ * ```
+ */
+export async function createStore(options: StoreOptions = {}): Promise<Store> {
+  checkOptions(options);
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  const migrations = options.migrations ?? bundledMigrations();
+  assertMigrationList(migrations);
+
+  let base: AnyKysely;
+  let pgBossDb: () => JobQueueConnection;
+  let lock;
+  let backend: Store['backend'];
+  if (options.url !== undefined) {
+    const url = options.url;
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
+    // A server-side disconnect of an idle client arrives as a pool 'error'; the pool already drops
+    // that client and the next query gets a fresh one, so this only reports it.
+    pool.on('error', (error) =>
+      options.logger?.warn({ err: error.message }, 'store: idle PostgreSQL connection lost'),
+    );
+    base = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    pgBossDb = () => ({ connectionString: url });
+    lock = advisoryLock(base, schema);
+    backend = 'postgres';
+  } else {
+    let pglite = options.pglite;
+    const owned = pglite === undefined;
+    if (pglite === undefined) {
+      const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
+      if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true });
+      pglite = await PGlite.create(dataDir);
+    }
+    base = new Kysely({ dialect: createPGliteDialect({ pglite, closeOnDestroy: owned }) });
+    const adapter = createPgBossPGliteAdapter(pglite);
+    pgBossDb = () => ({ db: adapter, backend: 'pglite' });
+    lock = processLock(pglite, base);
+    backend = 'pglite';
+  }
+
+  const db = base.withSchema(schema) as Kysely<StoreDatabase>;
+  let closed: Promise<void> | undefined;
+  return {
+    backend,
+    schema,
+    db,
+    connectionString: options.url,
+    runs: createRunStore(db),
+    checkpoints: createCheckpointStore(db),
+    deadLetters: createDeadLetterStore(db),
+    scheduleState: createScheduleStateStore(db),
+    webhookDeliveries: createWebhookDeliveryStore(db),
+    pipelines: createConfigStore(db, 'pipelines', indexRoutes),
+    connections: createConfigStore(db, 'connections'),
+    destinations: createConfigStore(db, 'destinations'),
+    schedules: createConfigStore(db, 'schedules'),
+    routes: createRouteIndex(db),
+    pgBossDb,
+    migrate: () => runMigrations({ schema, migrations, lock }),
+    migrationStatus: () => migrationStates(base, schema, migrations),
+    async ping() {
+      await sql`SELECT 1`.execute(base);
+    },
+    close() {
+      closed ??= base.destroy();
+      return closed;
+    },
+  };
+}

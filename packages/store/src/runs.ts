@@ -1,0 +1,316 @@
+/**
+ * Run history and lifecycle (`runs`, `run_logs`). Every transition is one guarded UPDATE, so
+ * concurrent workers and API calls cannot move a run backwards.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ConfigError,
+  type JsonObject,
+  type NewRun,
+  type NewRunLogEntry,
+  type ResultPage,
+  type RunCounts,
+  type RunListFilter,
+  type RunLogEntry,
+  type RunLogLevel,
+  type RunOutcome,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+  type RunTrigger,
+  isRecord,
+} from '@sluice/core';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { isForeignKeyViolation, isUniqueViolation } from './db-errors.js';
+import { parsePaging, toPage } from './paging.js';
+import type { RunsTable, StoreDatabase } from './schema.js';
+import { fromJson, jsonText, parseTime, toIso, toIsoOrNull, toNumber } from './values.js';
+
+const TRIGGERS: readonly RunTrigger[] = ['cron', 'webhook', 'api', 'replay', 'cli'];
+const STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
+const FINISHED: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled'];
+const LEVELS: readonly RunLogLevel[] = ['debug', 'info', 'warn', 'error'];
+const COUNT_COLUMNS = {
+  read: 'records_read',
+  delivered: 'records_delivered',
+  deadLettered: 'records_dead_lettered',
+  dropped: 'records_dropped',
+  failed: 'records_failed',
+} as const satisfies Record<keyof RunCounts, keyof RunsTable>;
+
+type RunRow = Selectable<RunsTable>;
+
+function toRun(row: RunRow): RunRecord {
+  const run: RunRecord = {
+    id: row.id,
+    pipeline: row.pipeline,
+    pipelineVersion: row.pipeline_version,
+    trigger: row.trigger as RunTrigger,
+    status: row.status as RunStatus,
+    params: fromJson<JsonObject>(row.params),
+    queuedAt: toIso(row.queued_at),
+    startedAt: toIsoOrNull(row.started_at),
+    finishedAt: toIsoOrNull(row.finished_at),
+    counts: {
+      read: toNumber(row.records_read),
+      delivered: toNumber(row.records_delivered),
+      deadLettered: toNumber(row.records_dead_lettered),
+      dropped: toNumber(row.records_dropped),
+      failed: toNumber(row.records_failed),
+    },
+    error: row.error === null ? null : fromJson(row.error),
+    attempt: row.attempt,
+    cancelRequestedAt: toIsoOrNull(row.cancel_requested_at),
+  };
+  if (row.parent_run_id !== null) run.parentRunId = row.parent_run_id;
+  return run;
+}
+
+function requireText(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200) {
+    throw new ConfigError([
+      { path, message: 'expected a non-empty string of at most 200 characters' },
+    ]);
+  }
+  return value;
+}
+
+function countUpdates(
+  counts: Partial<RunCounts> | undefined,
+): Partial<Record<(typeof COUNT_COLUMNS)[keyof RunCounts], number>> {
+  const updates: Partial<Record<(typeof COUNT_COLUMNS)[keyof RunCounts], number>> = {};
+  for (const [key, value] of Object.entries(counts ?? {})) {
+    const column = COUNT_COLUMNS[key as keyof RunCounts];
+    if (!column) throw new ConfigError([{ path: `counts.${key}`, message: 'unknown count' }]);
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ConfigError([
+        { path: `counts.${key}`, message: `expected a non-negative integer, got ${String(value)}` },
+      ]);
+    }
+    updates[column] = value;
+  }
+  return updates;
+}
+
+/**
+ * Creates the run repository over the store's database.
+ *
+ * @example
+ * ```ts
+ * const runs = createRunStore(db);
+ * const run = await runs.create({ pipeline: 'daily', trigger: 'api' });
+ * ```
+ */
+export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
+  const get = async (id: string): Promise<RunRecord | undefined> => {
+    const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRun(row) : undefined;
+  };
+
+  return {
+    async create(input: NewRun): Promise<RunRecord> {
+      const id = input.id === undefined ? randomUUID() : requireText(input.id, 'id');
+      const pipeline = requireText(input.pipeline, 'pipeline');
+      if (!TRIGGERS.includes(input.trigger)) {
+        throw new ConfigError([
+          { path: 'trigger', message: `expected one of ${TRIGGERS.join(', ')}` },
+        ]);
+      }
+      if (input.params !== undefined && !isRecord(input.params)) {
+        throw new ConfigError([{ path: 'params', message: 'expected a JSON object' }]);
+      }
+      const version = input.pipelineVersion ?? null;
+      if (version !== null && (!Number.isInteger(version) || version < 1)) {
+        throw new ConfigError([
+          { path: 'pipelineVersion', message: 'expected a positive integer or null' },
+        ]);
+      }
+      try {
+        const row = await db
+          .insertInto('runs')
+          .values({
+            id,
+            pipeline,
+            pipeline_version: version,
+            trigger: input.trigger,
+            params: jsonText(input.params ?? {}),
+            queued_at:
+              input.queuedAt === undefined
+                ? new Date().toISOString()
+                : parseTime(input.queuedAt, 'queuedAt'),
+            parent_run_id: input.parentRunId ?? null,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return toRun(row);
+      } catch (error) {
+        if (isUniqueViolation(error))
+          throw new ConfigError([{ path: 'id', message: `a run with id ${id} already exists` }], {
+            cause: error,
+          });
+        if (isForeignKeyViolation(error)) {
+          throw new ConfigError(
+            [{ path: 'parentRunId', message: `no run with id ${String(input.parentRunId)}` }],
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    },
+
+    get,
+
+    async list(filter: RunListFilter = {}): Promise<ResultPage<RunRecord>> {
+      const { limit, beforeSeq } = parsePaging(filter);
+      const statuses =
+        filter.status === undefined
+          ? []
+          : Array.isArray(filter.status)
+            ? filter.status
+            : [filter.status];
+      for (const status of statuses) {
+        if (!STATUSES.includes(status))
+          throw new ConfigError([
+            { path: 'status', message: `unknown run status ${JSON.stringify(status)}` },
+          ]);
+      }
+      let query = db.selectFrom('runs').selectAll();
+      if (filter.pipeline !== undefined) query = query.where('pipeline', '=', filter.pipeline);
+      if (statuses.length > 0) query = query.where('status', 'in', statuses);
+      if (filter.trigger !== undefined) query = query.where('trigger', '=', filter.trigger);
+      if (beforeSeq !== undefined) query = query.where('seq', '<', beforeSeq.toString());
+      const rows = await query
+        .orderBy('seq', 'desc')
+        .limit(limit + 1)
+        .execute();
+      return toPage(rows, limit, toRun);
+    },
+
+    async markRunning(id, options = {}) {
+      const startedAt =
+        options.startedAt === undefined
+          ? new Date().toISOString()
+          : parseTime(options.startedAt, 'startedAt');
+      const row = await db
+        .updateTable('runs')
+        .set({
+          status: 'running',
+          started_at: sql<string>`CASE WHEN status = 'queued' THEN ${startedAt}::timestamptz ELSE started_at END`,
+          attempt: sql<number>`CASE WHEN status = 'running' THEN attempt + 1 ELSE attempt END`,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRun(row) : get(id);
+    },
+
+    async markFinished(id, outcome: RunOutcome) {
+      if (!FINISHED.includes(outcome.status)) {
+        throw new ConfigError([
+          { path: 'status', message: `expected one of ${FINISHED.join(', ')}` },
+        ]);
+      }
+      const finishedAt =
+        outcome.finishedAt === undefined
+          ? new Date().toISOString()
+          : parseTime(outcome.finishedAt, 'finishedAt');
+      const row = await db
+        .updateTable('runs')
+        .set({
+          ...countUpdates(outcome.counts),
+          status: outcome.status,
+          finished_at: finishedAt,
+          error: outcome.error ? jsonText(outcome.error) : null,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRun(row) : get(id);
+    },
+
+    async requestCancel(id) {
+      const now = new Date().toISOString();
+      const row = await db
+        .updateTable('runs')
+        .set({
+          status: sql<string>`CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END`,
+          finished_at: sql<string>`CASE WHEN status = 'queued' THEN ${now}::timestamptz ELSE finished_at END`,
+          cancel_requested_at: sql<string>`COALESCE(cancel_requested_at, ${now}::timestamptz)`,
+        })
+        .where('id', '=', id)
+        .where('status', 'in', ['queued', 'running'])
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toRun(row) : get(id);
+    },
+
+    async isCancelRequested(id) {
+      const row = await db
+        .selectFrom('runs')
+        .select('cancel_requested_at')
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row?.cancel_requested_at != null;
+    },
+
+    async appendLog(runId, entries: readonly NewRunLogEntry[]) {
+      if (entries.length === 0) return;
+      const values = entries.map((entry, index) => {
+        if (!LEVELS.includes(entry.level)) {
+          throw new ConfigError([
+            { path: `entries[${index}].level`, message: `expected one of ${LEVELS.join(', ')}` },
+          ]);
+        }
+        if (typeof entry.message !== 'string') {
+          throw new ConfigError([
+            { path: `entries[${index}].message`, message: 'expected a string' },
+          ]);
+        }
+        return {
+          run_id: runId,
+          at:
+            entry.at === undefined
+              ? new Date().toISOString()
+              : parseTime(entry.at, `entries[${index}].at`),
+          level: entry.level,
+          message: entry.message,
+          fields: entry.fields === undefined ? null : jsonText(entry.fields),
+        };
+      });
+      try {
+        await db.insertInto('run_logs').values(values).execute();
+      } catch (error) {
+        if (isForeignKeyViolation(error))
+          throw new ConfigError([{ path: 'runId', message: `no run with id ${runId}` }], {
+            cause: error,
+          });
+        throw error;
+      }
+    },
+
+    async listLogs(runId, options = {}): Promise<RunLogEntry[]> {
+      const limit = options.limit ?? 500;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+        throw new ConfigError([{ path: 'limit', message: 'expected an integer from 1 to 10000' }]);
+      }
+      let query = db.selectFrom('run_logs').selectAll().where('run_id', '=', runId);
+      if (options.afterSeq !== undefined) {
+        if (!Number.isSafeInteger(options.afterSeq) || options.afterSeq < 0) {
+          throw new ConfigError([{ path: 'afterSeq', message: 'expected a non-negative integer' }]);
+        }
+        query = query.where('seq', '>', String(options.afterSeq));
+      }
+      const rows = await query.orderBy('seq', 'asc').limit(limit).execute();
+      return rows.map((row) => ({
+        seq: toNumber(row.seq),
+        at: toIso(row.at),
+        level: row.level as RunLogLevel,
+        message: row.message,
+        fields: row.fields === null ? null : fromJson<JsonObject>(row.fields),
+      }));
+    },
+  };
+}

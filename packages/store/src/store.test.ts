@@ -1,0 +1,573 @@
+import { ConfigError, type DeadLetter, type SluiceStore } from '@sluice/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  openTestPGlite,
+  uniqueSchema,
+  withClient,
+  type TestDatabase,
+  type TestPGlite,
+} from './__fixtures__/databases.js';
+import { createStore, type Store } from './create-store.js';
+
+interface Backend {
+  name: string;
+  open(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+let database: TestDatabase | undefined;
+let shared: TestPGlite | undefined;
+
+const backends: Backend[] = [
+  {
+    name: 'PostgreSQL',
+    async open() {
+      database ??= await createTestDatabase('sluice_store_test_repositories');
+      return createStore({ url: database.url, schema: uniqueSchema('repo'), maxConnections: 4 });
+    },
+    async dispose() {
+      await database?.drop();
+    },
+  },
+  {
+    name: 'PGlite',
+    async open() {
+      shared ??= await openTestPGlite();
+      return createStore({ pglite: shared.pglite, schema: uniqueSchema('repo') });
+    },
+    async dispose() {
+      await shared?.dispose();
+    },
+  },
+];
+
+function letter(overrides: Partial<DeadLetter> = {}): DeadLetter {
+  return {
+    pipeline: 'daily',
+    runId: 'run-1',
+    route: 'all',
+    destination: 'warehouse',
+    record: { id: 1, channel: 'email' },
+    original: { id: 1, channel: 'Email' },
+    error: { name: 'FatalError', message: 'column "x" missing', code: 'SLUICE_ERR_FATAL' },
+    attempts: 5,
+    failedAt: '2026-11-24T08:00:01.000Z',
+    ...overrides,
+  };
+}
+
+describe.each(backends)('repositories on $name', (backend) => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await backend.open();
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store.close();
+    await backend.dispose();
+  });
+
+  it('implements the SluiceStore interface of @sluice/core', () => {
+    const asCore: SluiceStore = store;
+    expect(Object.keys(asCore)).toEqual(
+      expect.arrayContaining([
+        'runs',
+        'checkpoints',
+        'deadLetters',
+        'scheduleState',
+        'webhookDeliveries',
+        'pipelines',
+      ]),
+    );
+    return expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  describe('runs', () => {
+    it('go queued → running → succeeded with timings and counts', async () => {
+      const run = await store.runs.create({
+        pipeline: 'daily',
+        pipelineVersion: 2,
+        trigger: 'cron',
+        params: { date: '2026-11-24' },
+      });
+      expect(run).toMatchObject({
+        pipeline: 'daily',
+        pipelineVersion: 2,
+        trigger: 'cron',
+        status: 'queued',
+        params: { date: '2026-11-24' },
+        startedAt: null,
+        finishedAt: null,
+        counts: { read: 0, delivered: 0, deadLettered: 0, dropped: 0, failed: 0 },
+        error: null,
+        attempt: 1,
+        cancelRequestedAt: null,
+      });
+      expect(run.parentRunId).toBeUndefined();
+      const running = await store.runs.markRunning(run.id, { startedAt: '2026-11-24T08:00:00Z' });
+      expect(running).toMatchObject({ status: 'running', startedAt: '2026-11-24T08:00:00.000Z' });
+      const done = await store.runs.markFinished(run.id, {
+        status: 'succeeded',
+        counts: { read: 3_000_000_000, delivered: 10, deadLettered: 2 },
+        finishedAt: '2026-11-24T08:00:05Z',
+      });
+      expect(done).toMatchObject({
+        status: 'succeeded',
+        finishedAt: '2026-11-24T08:00:05.000Z',
+        counts: { read: 3_000_000_000, delivered: 10, deadLettered: 2, dropped: 0, failed: 0 },
+      });
+      // A finished run never moves again.
+      expect(await store.runs.markRunning(run.id)).toMatchObject({
+        status: 'succeeded',
+        attempt: 1,
+      });
+      expect(
+        await store.runs.markFinished(run.id, {
+          status: 'failed',
+          error: { name: 'X', message: 'late' },
+        }),
+      ).toMatchObject({
+        status: 'succeeded',
+        error: null,
+      });
+      expect(await store.runs.get(run.id)).toEqual(done);
+    });
+
+    it('record the error of a failed run and count re-claims as attempts', async () => {
+      const parent = await store.runs.create({ pipeline: 'daily', trigger: 'api' });
+      const run = await store.runs.create({
+        id: 'retry-of-parent',
+        pipeline: 'daily',
+        trigger: 'api',
+        parentRunId: parent.id,
+      });
+      expect(run.parentRunId).toBe(parent.id);
+      await store.runs.markRunning(run.id);
+      expect(await store.runs.markRunning(run.id)).toMatchObject({ status: 'running', attempt: 2 });
+      const failed = await store.runs.markFinished(run.id, {
+        status: 'failed',
+        error: {
+          name: 'FatalError',
+          message: 'HubSpot rejected the token',
+          code: 'SLUICE_ERR_FATAL',
+        },
+      });
+      expect(failed?.error).toEqual({
+        name: 'FatalError',
+        message: 'HubSpot rejected the token',
+        code: 'SLUICE_ERR_FATAL',
+      });
+    });
+
+    it('cancel a queued run at once and flag a running one', async () => {
+      const queued = await store.runs.create({ pipeline: 'cancel', trigger: 'api' });
+      const cancelled = await store.runs.requestCancel(queued.id);
+      expect(cancelled).toMatchObject({ status: 'cancelled' });
+      expect(cancelled?.finishedAt).not.toBeNull();
+      expect(await store.runs.markRunning(queued.id)).toMatchObject({ status: 'cancelled' });
+
+      const running = await store.runs.create({ pipeline: 'cancel', trigger: 'api' });
+      await store.runs.markRunning(running.id);
+      expect(await store.runs.isCancelRequested(running.id)).toBe(false);
+      const flagged = await store.runs.requestCancel(running.id);
+      expect(flagged).toMatchObject({ status: 'running' });
+      expect(flagged?.cancelRequestedAt).not.toBeNull();
+      expect(await store.runs.isCancelRequested(running.id)).toBe(true);
+      expect(await store.runs.markFinished(running.id, { status: 'cancelled' })).toMatchObject({
+        status: 'cancelled',
+      });
+      expect(await store.runs.isCancelRequested('no-such-run')).toBe(false);
+      expect(await store.runs.requestCancel('no-such-run')).toBeUndefined();
+    });
+
+    it('list newest first with filters and cursors', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1)
+        ids.push(
+          (await store.runs.create({ pipeline: 'paged', trigger: i % 2 ? 'webhook' : 'cron' })).id,
+        );
+      await store.runs.markRunning(ids[4]!);
+      const first = await store.runs.list({ pipeline: 'paged', limit: 2 });
+      expect(first.items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
+      const second = await store.runs.list({
+        pipeline: 'paged',
+        limit: 2,
+        cursor: first.nextCursor,
+      });
+      expect(second.items.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+      const third = await store.runs.list({
+        pipeline: 'paged',
+        limit: 2,
+        cursor: second.nextCursor,
+      });
+      expect(third).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+      expect(
+        (await store.runs.list({ pipeline: 'paged', status: 'running' })).items.map((r) => r.id),
+      ).toEqual([ids[4]]);
+      expect(
+        (await store.runs.list({ pipeline: 'paged', status: ['queued'], trigger: 'webhook' }))
+          .items,
+      ).toHaveLength(2);
+    });
+
+    it('reject bad input naming the field', async () => {
+      await expect(store.runs.create({ pipeline: '', trigger: 'cron' })).rejects.toThrow(
+        /pipeline/,
+      );
+      await expect(store.runs.create({ pipeline: 'p', trigger: 'nope' as 'cron' })).rejects.toThrow(
+        /trigger/,
+      );
+      await expect(
+        store.runs.create({ pipeline: 'p', trigger: 'cron', parentRunId: 'missing' }),
+      ).rejects.toThrow(/parentRunId/);
+      await store.runs.create({ id: 'dup', pipeline: 'p', trigger: 'cron' });
+      await expect(
+        store.runs.create({ id: 'dup', pipeline: 'p', trigger: 'cron' }),
+      ).rejects.toThrow(/already exists/);
+      await expect(store.runs.list({ limit: 0 })).rejects.toBeInstanceOf(ConfigError);
+      await expect(store.runs.list({ cursor: 'garbage' })).rejects.toThrow(/cursor/);
+      await expect(
+        store.runs.markFinished('dup', { status: 'running' as 'failed' }),
+      ).rejects.toThrow(/status/);
+      await expect(
+        store.runs.markFinished('dup', { status: 'failed', counts: { read: -1 } }),
+      ).rejects.toThrow(/counts\.read/);
+    });
+
+    it('append and tail logs', async () => {
+      const run = await store.runs.create({ pipeline: 'logs', trigger: 'cli' });
+      await store.runs.appendLog(run.id, [
+        { level: 'info', message: 'started' },
+        { level: 'warn', message: 'slow page', fields: { ms: 1200 } },
+      ]);
+      await store.runs.appendLog(run.id, [
+        { level: 'error', message: 'boom', at: '2026-11-24T08:00:00Z' },
+      ]);
+      const all = await store.runs.listLogs(run.id);
+      expect(all.map((l) => [l.level, l.message, l.fields])).toEqual([
+        ['info', 'started', null],
+        ['warn', 'slow page', { ms: 1200 }],
+        ['error', 'boom', null],
+      ]);
+      expect(all[2]?.at).toBe('2026-11-24T08:00:00.000Z');
+      expect(
+        (await store.runs.listLogs(run.id, { afterSeq: all[0]!.seq, limit: 1 })).map(
+          (l) => l.message,
+        ),
+      ).toEqual(['slow page']);
+      await expect(
+        store.runs.appendLog('missing', [{ level: 'info', message: 'x' }]),
+      ).rejects.toThrow(/runId/);
+      await expect(
+        store.runs.appendLog(run.id, [{ level: 'loud' as 'info', message: 'x' }]),
+      ).rejects.toThrow(/entries\[0\]\.level/);
+    });
+  });
+
+  describe('checkpoints', () => {
+    it('keep the latest state per pipeline and stream', async () => {
+      expect(await store.checkpoints.get('daily')).toBeUndefined();
+      await store.checkpoints.commit('daily', { cursor: '2026-11-23' });
+      await store.checkpoints.commit('daily', { cursor: '2026-11-24' });
+      await store.checkpoints.commit('daily', ['a', 1], 'contacts');
+      await store.checkpoints.commit('daily', null, 'deals');
+      expect(await store.checkpoints.get('daily')).toEqual({ cursor: '2026-11-24' });
+      expect(await store.checkpoints.get('daily', 'contacts')).toEqual(['a', 1]);
+      expect(await store.checkpoints.get('daily', 'deals')).toBeNull();
+      expect(await store.checkpoints.get('other')).toBeUndefined();
+    });
+  });
+
+  describe('dead letters', () => {
+    it('are written by the sink, listed, inspected, replayed once and discarded', async () => {
+      await store.deadLetters.write([
+        letter(),
+        letter({ destination: 'slack', record: { id: 2 } }),
+        letter({ pipeline: 'other' }),
+      ]);
+      const page = await store.deadLetters.list({ pipeline: 'daily', limit: 1 });
+      expect(page.items).toHaveLength(1);
+      const rest = await store.deadLetters.list({ pipeline: 'daily', cursor: page.nextCursor });
+      expect(rest.nextCursor).toBeNull();
+      const [newest, oldest] = [page.items[0]!, rest.items[0]!];
+      expect(newest.destination).toBe('slack');
+      expect(oldest).toMatchObject({
+        ...letter(),
+        status: 'pending',
+        replayRunId: null,
+        replayedAt: null,
+        discardedAt: null,
+      });
+      expect(await store.deadLetters.get(oldest.id)).toEqual(oldest);
+      expect(await store.deadLetters.get('missing')).toBeUndefined();
+
+      const replay = await store.runs.create({
+        pipeline: 'daily',
+        trigger: 'replay',
+        params: { deadLetters: [oldest.id] },
+      });
+      const [a, b] = await Promise.all([
+        store.deadLetters.markReplayed([oldest.id], replay.id),
+        store.deadLetters.markReplayed([oldest.id], replay.id),
+      ]);
+      expect([...a!, ...b!]).toEqual([oldest.id]);
+      expect(await store.deadLetters.get(oldest.id)).toMatchObject({
+        status: 'replayed',
+        replayRunId: replay.id,
+      });
+      expect(await store.deadLetters.discard([oldest.id, newest.id])).toEqual([newest.id]);
+      expect((await store.deadLetters.get(newest.id))?.discardedAt).not.toBeNull();
+      expect(
+        (await store.deadLetters.list({ pipeline: 'daily', status: 'pending' })).items,
+      ).toEqual([]);
+      expect(
+        (await store.deadLetters.list({ destination: 'warehouse', status: 'replayed' })).items.map(
+          (l) => l.id,
+        ),
+      ).toEqual([oldest.id]);
+      expect(await store.deadLetters.markReplayed([], replay.id)).toEqual([]);
+    });
+
+    it('store a large batch in one call and reject malformed letters naming the field', async () => {
+      const many = Array.from({ length: 1200 }, (_, i) =>
+        letter({ pipeline: 'bulk', record: { i } }),
+      );
+      await store.deadLetters.write(many);
+      const page = await store.deadLetters.list({ pipeline: 'bulk', limit: 1000 });
+      expect(page.items).toHaveLength(1000);
+      expect(page.nextCursor).not.toBeNull();
+      await expect(
+        store.deadLetters.write([letter(), letter({ record: [] as never })]),
+      ).rejects.toThrow(/letters\[1\]\.record/);
+      await expect(store.deadLetters.write([letter({ failedAt: 'yesterday' })])).rejects.toThrow(
+        /letters\[0\]\.failedAt/,
+      );
+      await expect(store.deadLetters.list({ status: 'lost' as 'pending' })).rejects.toThrow(
+        /status/,
+      );
+    });
+  });
+
+  describe('schedule ticks', () => {
+    it('advance only forwards, so one instance wins each tick', async () => {
+      expect(await store.scheduleState.getLastTick('daily', 'morning')).toBeUndefined();
+      const tick = '2026-11-24T07:00:00.000Z';
+      const wins = await Promise.all(
+        [1, 2, 3].map(() => store.scheduleState.setLastTick('daily', 'morning', tick)),
+      );
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      expect(await store.scheduleState.getLastTick('daily', 'morning')).toBe(tick);
+      expect(
+        await store.scheduleState.setLastTick('daily', 'morning', '2026-11-23T07:00:00Z'),
+      ).toBe(false);
+      expect(
+        await store.scheduleState.setLastTick('daily', 'morning', '2026-11-25T07:00:00Z'),
+      ).toBe(true);
+      expect(await store.scheduleState.getLastTick('daily', 'morning')).toBe(
+        '2026-11-25T07:00:00.000Z',
+      );
+      expect(await store.scheduleState.getLastTick('daily', 'evening')).toBeUndefined();
+      await expect(store.scheduleState.setLastTick('daily', 'morning', 'soon')).rejects.toThrow(
+        /tick/,
+      );
+    });
+  });
+
+  describe('webhook deliveries', () => {
+    it('accept a delivery id once per pipeline and prune old ones', async () => {
+      const seen = await Promise.all(
+        [1, 2].map(() =>
+          store.webhookDeliveries.recordDelivery('daily', 'msg_1', '2026-11-24T08:00:00Z'),
+        ),
+      );
+      expect(seen.sort()).toEqual([false, true]);
+      expect(
+        await store.webhookDeliveries.recordDelivery('other', 'msg_1', '2026-11-24T08:00:00Z'),
+      ).toBe(true);
+      expect(
+        await store.webhookDeliveries.recordDelivery('daily', 'msg_2', '2026-11-24T09:00:00Z'),
+      ).toBe(true);
+      expect(await store.webhookDeliveries.pruneDeliveries('2026-11-24T08:30:00Z')).toBe(2);
+      expect(
+        await store.webhookDeliveries.recordDelivery('daily', 'msg_1', '2026-11-24T10:00:00Z'),
+      ).toBe(true);
+      expect(
+        await store.webhookDeliveries.recordDelivery('daily', 'msg_2', '2026-11-24T10:00:00Z'),
+      ).toBe(false);
+      await expect(
+        store.webhookDeliveries.recordDelivery('daily', '', '2026-11-24T10:00:00Z'),
+      ).rejects.toThrow(/deliveryId/);
+    });
+  });
+
+  describe('versioned configs', () => {
+    it('write a new version only when the config changes, keeping old ones', async () => {
+      const v1 = await store.pipelines.save('daily', {
+        source: 'ga4',
+        schedule: { cron: '0 8 * * *' },
+      });
+      expect(v1).toMatchObject({ name: 'daily', version: 1, changed: true });
+      const same = await store.pipelines.save('daily', {
+        schedule: { cron: '0 8 * * *' },
+        source: 'ga4',
+      });
+      expect(same).toMatchObject({ version: 1, changed: false });
+      const v2 = await store.pipelines.save('daily', { source: 'hubspot' });
+      expect(v2).toMatchObject({ version: 2, changed: true, config: { source: 'hubspot' } });
+      expect((await store.pipelines.getLatest('daily'))?.version).toBe(2);
+      expect((await store.pipelines.getVersion('daily', 1))?.config).toEqual({
+        source: 'ga4',
+        schedule: { cron: '0 8 * * *' },
+      });
+      expect((await store.pipelines.listVersions('daily')).map((v) => v.version)).toEqual([2, 1]);
+      expect(await store.pipelines.getEntry('daily')).toMatchObject({
+        name: 'daily',
+        latestVersion: 2,
+        enabled: true,
+      });
+    });
+
+    it('enable, disable, remove and revive by name', async () => {
+      await store.schedules.save('morning', {
+        pipeline: 'daily',
+        cron: '0 8 * * *',
+        timezone: 'Europe/Berlin',
+      });
+      expect(await store.schedules.setEnabled('morning', false)).toBe(true);
+      expect((await store.schedules.getEntry('morning'))?.enabled).toBe(false);
+      expect(await store.schedules.setEnabled('missing', false)).toBe(false);
+      expect(await store.schedules.remove('morning')).toBe(true);
+      expect(await store.schedules.remove('morning')).toBe(false);
+      expect(await store.schedules.getLatest('morning')).toBeUndefined();
+      expect((await store.schedules.list()).map((e) => e.name)).not.toContain('morning');
+      const revived = await store.schedules.save('morning', {
+        pipeline: 'daily',
+        cron: '0 9 * * *',
+      });
+      expect(revived.version).toBe(2);
+      expect((await store.schedules.list()).map((e) => e.name)).toContain('morning');
+    });
+
+    it('serialise concurrent saves into consecutive versions', async () => {
+      const saved = await Promise.all(
+        [1, 2, 3, 4].map((n) => store.destinations.save('warehouse', { kind: 'database', n })),
+      );
+      expect(saved.map((s) => s.version).sort()).toEqual([1, 2, 3, 4]);
+    });
+
+    it('refuse plaintext secrets and store references as given', async () => {
+      const config = {
+        kind: 'hubspot',
+        accessToken: '${env:HUBSPOT_TOKEN}',
+        headers: { Authorization: 'Bearer ${file:/run/secrets/token}' },
+        url: 'postgres://sluice:${env:PGPASSWORD}@db/sluice',
+      };
+      expect((await store.connections.save('hubspot', config)).config).toEqual(config);
+      const error = await store.connections
+        .save('leaky', {
+          kind: 'ga4',
+          credentials: { private_key: '-----BEGIN' },
+          auth: { client_secret: 's3cr3t' },
+        })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).issues.map((i) => i.path)).toEqual([
+        'connections.leaky.credentials',
+        'connections.leaky.auth.client_secret',
+      ]);
+      await expect(
+        store.destinations.save('db', { kind: 'database', url: 'postgres://u:hunter2@db/x' }),
+      ).rejects.toThrow(/destinations\.db\.url/);
+      await expect(
+        store.connections.save(
+          'marked',
+          { kind: 'custom', key: 'plain' },
+          { secretPaths: ['key'] },
+        ),
+      ).rejects.toThrow(/connections\.marked\.key/);
+      expect(await store.connections.getLatest('leaky')).toBeUndefined();
+      const rows = await store.db.selectFrom('connection_versions').select('config').execute();
+      expect(JSON.stringify(rows)).not.toMatch(/s3cr3t|hunter2|BEGIN/);
+    });
+
+    it('reject bad names and configs naming the field', async () => {
+      await expect(store.pipelines.save('bad name', {})).rejects.toThrow(/name/);
+      await expect(store.pipelines.save('ok', [] as never)).rejects.toThrow(/config/);
+    });
+  });
+
+  describe('route index', () => {
+    it('indexes the routes of each pipeline version and finds users of a destination', async () => {
+      await store.pipelines.save('routed', {
+        routes: [
+          { name: 'all', to: ['warehouse', 's3'] },
+          {
+            name: 'drops',
+            priority: 10,
+            when: '$[?@.change < -0.2]',
+            to: ['slack'],
+            mode: 'continue',
+          },
+        ],
+      });
+      expect(
+        (await store.routes.list('routed')).map((r) => [r.route, r.priority, r.destinations]),
+      ).toEqual([
+        ['drops', 10, ['slack']],
+        ['all', 0, ['warehouse', 's3']],
+      ]);
+      expect((await store.routes.usedBy('slack')).map((r) => `${r.pipeline}/${r.route}`)).toEqual([
+        'routed/drops',
+      ]);
+      await store.pipelines.save('routed', { routes: [{ name: 'all', to: ['warehouse'] }] });
+      expect(await store.routes.usedBy('slack')).toEqual([]);
+      expect((await store.routes.list('routed', 1)).map((r) => r.route)).toEqual(['drops', 'all']);
+      await store.pipelines.remove('routed');
+      expect(await store.routes.usedBy('warehouse')).toEqual([]);
+    });
+  });
+
+  it('exposes pg-boss connection options for its backend', () => {
+    const options = store.pgBossDb();
+    if (store.backend === 'postgres')
+      expect(options).toEqual({ connectionString: store.connectionString });
+    else
+      expect(options).toMatchObject({
+        backend: 'pglite',
+        db: { executeSql: expect.any(Function) },
+      });
+  });
+});
+
+describe('PostgreSQL connection loss', () => {
+  let db: TestDatabase;
+  let store: Store;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sluice_store_test_reconnect');
+    store = await createStore({ url: db.url, maxConnections: 2 });
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('recovers after the server terminates every connection', async () => {
+    await Promise.all([store.ping(), store.ping()]);
+    const killed = await withClient(db.url, (c) =>
+      c.query(
+        'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [db.name],
+      ),
+    );
+    expect(killed.rows[0].n).toBeGreaterThanOrEqual(1);
+    // The pool learns of the loss from each idle client's error event before handing it out again.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(store.ping()).resolves.toBeUndefined();
+    const run = await store.runs.create({ pipeline: 'after-loss', trigger: 'api' });
+    expect((await store.runs.get(run.id))?.status).toBe('queued');
+  });
+});
