@@ -109,7 +109,8 @@ function sortByJson(records: SluiceRecord[]): SluiceRecord[] {
  *   config: () => ({ root: tmp, path: 'out/{{batch.id}}.ndjson', format: 'ndjson' }),
  *   readBack: async (config) => readNdjsonFiles(config.root),
  *   invalidConfigs: [{ name: 'unknown format', config: { root: tmp, path: 'x', format: 'xml' }, path: 'format' }],
- *   transientFailure: { inject: (config) => { chmodSync(config.root, 0o500); return () => chmodSync(config.root, 0o700); } },
+ *   // a file where the output folder should be makes every write fail until it is removed
+ *   transientFailure: { inject: (config) => { writeFileSync(join(config.root, 'out'), ''); return () => rmSync(join(config.root, 'out')); } },
  * });
  * ```
  */

@@ -1,0 +1,118 @@
+// PostgreSQL rows/s through the database destination (insert mode, then upsert mode), beside a
+// raw pg-copy-streams COPY of the same rows in the same run. 200k rows of 8 columns, written in
+// batches of 10 000 (a typical router batch); the baseline COPYs all 200k rows at once.
+// Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Uses its own database.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import pgCopy from 'pg-copy-streams';
+import { createPluginContext, parseConfig } from '@sluice/core';
+import { databaseDestination } from '@sluice/destinations-database';
+
+const ROWS = 200_000;
+const BATCH = 10_000;
+const DATABASE = 'sluice_dest_db_test';
+const SCHEMA = `bench_${process.pid}`;
+const url = `postgres://postgres@127.0.0.1:5432/${DATABASE}`;
+
+const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+await admin.connect();
+const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE}`).catch(() => {});
+await admin.end();
+
+const client = new pg.Client({ connectionString: url });
+await client.connect();
+await client.query(`CREATE SCHEMA ${SCHEMA}`);
+
+const columns = [
+  { name: 'id', type: 'bigint', primaryKey: true },
+  { name: 'day', type: 'date' },
+  { name: 'channel', type: 'text' },
+  { name: 'campaign', type: 'text' },
+  { name: 'sessions', type: 'integer' },
+  { name: 'revenue', type: 'numeric' },
+  { name: 'bounce_rate', type: 'double' },
+  { name: 'active', type: 'boolean' },
+];
+const ddl = (table) =>
+  `CREATE TABLE ${SCHEMA}.${table} (id bigint PRIMARY KEY, day date, channel text, campaign text, sessions integer, revenue numeric, bounce_rate double precision, active boolean)`;
+
+const records = Array.from({ length: ROWS }, (_, i) => ({
+  id: i,
+  day: `2026-11-${String(1 + (i % 28)).padStart(2, '0')}`,
+  channel: ['email', 'web', 'social', 'paid'][i % 4],
+  campaign: `campaign-${i % 997}`,
+  sessions: (i * 7) % 10_000,
+  revenue: `${(i % 1000) * 3}.25`,
+  bounce_rate: (i % 100) / 100,
+  active: i % 3 === 0,
+}));
+
+async function baselineCopy() {
+  await client.query(ddl('baseline'));
+  const t0 = performance.now();
+  function* lines() {
+    let chunk = '';
+    for (const r of records) {
+      chunk += `${r.id}\t${r.day}\t${r.channel}\t${r.campaign}\t${r.sessions}\t${r.revenue}\t${r.bounce_rate}\t${r.active ? 't' : 'f'}\n`;
+      if (chunk.length > 262_144) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  }
+  await client.query('BEGIN');
+  await pipeline(Readable.from(lines()), client.query(pgCopy.from(`COPY ${SCHEMA}.baseline FROM STDIN`)));
+  await client.query('COMMIT');
+  return ROWS / ((performance.now() - t0) / 1000);
+}
+
+async function destination(mode, table) {
+  await client.query(ddl(table));
+  const config = parseConfig(databaseDestination.configSchema, {
+    dialect: 'postgres',
+    url,
+    table: `${SCHEMA}.${table}`,
+    mode,
+    ...(mode === 'upsert' ? { key: ['id'] } : {}),
+    columns,
+    maxBatch: BATCH,
+  });
+  const instance = await databaseDestination.create(config, createPluginContext());
+  await instance.open();
+  const signal = new AbortController().signal;
+  const t0 = performance.now();
+  for (let start = 0, n = 0; start < ROWS; start += BATCH, n++) {
+    await instance.write(
+      { id: `bench-${n}`, records: records.slice(start, start + BATCH), pipeline: 'bench', runId: 'r', source: 's', attempt: 1 },
+      { signal },
+    );
+  }
+  const perSecond = ROWS / ((performance.now() - t0) / 1000);
+  await instance.close();
+  return perSecond;
+}
+
+try {
+  const baseline = await baselineCopy();
+  for (const mode of ['insert', 'upsert']) {
+    const rate = await destination(mode, `dest_${mode}`);
+    console.log(
+      JSON.stringify({
+        bench: `destinations.database.postgres.${mode}`,
+        rows: ROWS,
+        batch: BATCH,
+        records_per_s: Math.round(rate),
+        baseline: 'raw pg COPY',
+        baseline_per_s: Math.round(baseline),
+        ratio: Number((rate / baseline).toFixed(3)),
+        rss_mb: Math.round(process.memoryUsage().rss / 1048576),
+      }),
+    );
+  }
+} finally {
+  await client.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
+  await client.end();
+}

@@ -1,0 +1,100 @@
+/**
+ * Fast paths for large batches on PostgreSQL: COPY FROM STDIN (straight into the table for
+ * inserts; into a temporary staging table followed by INSERT ... SELECT ... ON CONFLICT for
+ * upserts and dedupes), or one INSERT ... SELECT FROM unnest(...) with an array per column.
+ * Each runs in one transaction.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import pgCopy from 'pg-copy-streams';
+import { ddlType, postgresArrayType, type SqlValue } from './column-types.js';
+import { conflictClause, type TablePlan } from './statements.js';
+
+const STAGE = '"sluice_stage"';
+const SPECIAL = /[\\\n\r\t]/;
+
+function copyText(value: SqlValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  if (typeof value !== 'string') return String(value);
+  if (!SPECIAL.test(value)) return value;
+  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+function* copyChunks(rows: readonly (readonly SqlValue[])[]): Generator<string> {
+  // ~256 KiB chunks: few enough writes to be cheap, small enough not to balloon memory.
+  let chunk = '';
+  for (const row of rows) {
+    let line = '';
+    for (let c = 0; c < row.length; c++) line += (c === 0 ? '' : '\t') + copyText(row[c]!);
+    chunk += `${line}\n`;
+    if (chunk.length >= 262_144) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield chunk;
+}
+
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      // The connection itself is gone: do not hand it back to the pool.
+      broken = rollbackError as Error;
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/**
+ * Writes rows with COPY, in one transaction.
+ *
+ * @example
+ * ```ts
+ * await copyRows(pool, plan, [[1, 'a'], [2, 'b']]);
+ * ```
+ */
+export async function copyRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+  const columns = plan.columns.join(', ');
+  await inTransaction(pool, async (client) => {
+    if (plan.mode === 'insert') {
+      await pipeline(Readable.from(copyChunks(rows)), client.query(pgCopy.from(`COPY ${plan.table} (${columns}) FROM STDIN`)));
+      return;
+    }
+    // Only the declared columns, without the target's constraints: the constraints are checked
+    // by the INSERT ... SELECT that follows.
+    const definition = plan.columns.map((c, i) => `${c} ${ddlType('postgres', plan.types[i]!, false)}`).join(', ');
+    await client.query(`CREATE TEMPORARY TABLE ${STAGE} (${definition}) ON COMMIT DROP`);
+    await pipeline(Readable.from(copyChunks(rows)), client.query(pgCopy.from(`COPY ${STAGE} (${columns}) FROM STDIN`)));
+    await client.query(`INSERT INTO ${plan.table} (${columns}) SELECT ${columns} FROM ${STAGE}${conflictClause(plan)}`);
+  });
+}
+
+/**
+ * Writes rows with one `INSERT ... SELECT * FROM unnest($1::type[], ...)`, in one transaction.
+ *
+ * @example
+ * ```ts
+ * await unnestRows(pool, plan, [[1, 'a'], [2, 'b']]);
+ * ```
+ */
+export async function unnestRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+  const arrays = plan.columns.map((_, c) => rows.map((row) => row[c]!));
+  const casts = plan.types.map((type, i) => `$${i + 1}::${postgresArrayType(type)}`).join(', ');
+  const sql = `INSERT INTO ${plan.table} (${plan.columns.join(', ')}) SELECT * FROM unnest(${casts})${plan.dialect === 'postgres' ? conflictClause(plan) : ''}`;
+  await inTransaction(pool, async (client) => {
+    await client.query(sql, arrays);
+  });
+}

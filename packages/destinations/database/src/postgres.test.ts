@@ -1,0 +1,303 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import {
+  FatalError,
+  PartialBatchError,
+  RetryableError,
+  createPluginContext,
+  parseConfig,
+  type SluiceRecord,
+} from '@sluice/core';
+import { makeBatch, testDestination } from '@sluice/testing';
+import { databaseDestination } from './destination.js';
+import type { DatabaseConfig } from './config.js';
+import { startTcpProxy, type TcpProxy } from './__fixtures__/tcp-proxy.js';
+import { contractColumns, nextTable, normaliseRows, partialFailure } from './__fixtures__/contract.js';
+import { pgSchema, pgUrl } from './__fixtures__/postgres.js';
+
+const SCHEMA = `dest_db_pg_${process.pid}`;
+let admin: pg.Client;
+let proxy: TcpProxy;
+
+beforeAll(async () => {
+  admin = await pgSchema(SCHEMA);
+  proxy = await startTcpProxy(5432);
+});
+
+afterAll(async () => {
+  await admin?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await admin?.end();
+  await proxy?.close();
+});
+
+const signal = () => new AbortController().signal;
+
+async function readTable(config: DatabaseConfig): Promise<Record<string, unknown>[]> {
+  const result = await admin.query(`SELECT * FROM ${config.table} ORDER BY 1`);
+  return result.rows as Record<string, unknown>[];
+}
+
+for (const variant of [
+  { label: 'values, upsert', extra: { mode: 'upsert', key: ['id'] } },
+  { label: 'COPY, insert', extra: { mode: 'insert', bulk: 'copy', bulkThreshold: 1 } },
+  { label: 'COPY, upsert', extra: { mode: 'upsert', key: ['id'], bulk: 'copy', bulkThreshold: 1 } },
+]) {
+  testDestination<DatabaseConfig>({
+    name: `database (postgres, ${variant.label})`,
+    definition: databaseDestination,
+    config: () => ({
+      dialect: 'postgres',
+      url: pgUrl(proxy.port),
+      table: `${SCHEMA}.${nextTable('contract')}`,
+      createTable: true,
+      columns: contractColumns,
+      connectTimeoutMs: 2000,
+      ...variant.extra,
+    }),
+    readBack: async (config) => normaliseRows(await readTable(config)),
+    invalidConfigs: [
+      { name: 'table with SQL in it', config: { dialect: 'postgres', url: pgUrl(), table: 't; drop table x', columns: contractColumns }, path: 'table' },
+      { name: 'unknown column type', config: { dialect: 'postgres', url: pgUrl(), table: 't', columns: [{ name: 'a', type: 'varchar' }] }, path: 'columns[0].type' },
+      { name: 'upsert without key', config: { dialect: 'postgres', url: pgUrl(), table: 't', mode: 'upsert', columns: contractColumns }, path: 'key' },
+      { name: 'key not a column', config: { dialect: 'postgres', url: pgUrl(), table: 't', mode: 'upsert', key: ['nope'], columns: contractColumns }, path: 'key[0]' },
+      { name: 'non-singular JSONPath', config: { dialect: 'postgres', url: pgUrl(), table: 't', columns: [{ name: 'a', type: 'text', from: '$..a' }] }, path: 'columns[0].from' },
+      { name: 'wrong url scheme', config: { dialect: 'postgres', url: 'mysql://x', table: 't', columns: contractColumns }, path: 'url' },
+    ],
+    transientFailure: {
+      inject: () => {
+        proxy.down();
+        return () => proxy.up();
+      },
+    },
+    partialFailure,
+  });
+}
+
+describe('database destination on PostgreSQL', () => {
+  async function open(raw: Record<string, unknown>) {
+    const config = parseConfig(databaseDestination.configSchema, {
+      dialect: 'postgres',
+      url: pgUrl(),
+      createTable: true,
+      ...raw,
+    }) as DatabaseConfig;
+    const instance = await databaseDestination.create(config, createPluginContext());
+    await instance.open?.();
+    return { config, instance };
+  }
+
+  const allTypes = [
+    { name: 'id', type: 'integer', primaryKey: true },
+    { name: 'label', type: 'text', from: '$.meta.label' },
+    { name: 'big', type: 'bigint' },
+    { name: 'amount', type: 'numeric' },
+    { name: 'ratio', type: 'double' },
+    { name: 'flag', type: 'boolean' },
+    { name: 'at', type: 'timestamp' },
+    { name: 'day', type: 'date' },
+    { name: 'payload', type: 'json', from: '$.meta' },
+  ];
+  const typedRecord = (id: number): SluiceRecord => ({
+    id,
+    meta: { label: `tab\there "q" \\ back`, nested: [1, { x: null }] },
+    big: '9007199254740993',
+    amount: '12345.6789',
+    ratio: 0.25,
+    flag: 'true',
+    at: '2026-11-24T08:00:00.123+01:00',
+    day: '2026-11-24',
+  });
+
+  for (const bulk of ['values', 'copy', 'unnest'] as const) {
+    it(`round-trips every portable type (${bulk})`, async () => {
+      const { config, instance } = await open({
+        table: `${SCHEMA}.${nextTable('types')}`,
+        columns: allTypes,
+        bulk,
+        bulkThreshold: 1,
+      });
+      try {
+        await instance.write(makeBatch([typedRecord(1), { id: 2 }]), { signal: signal() });
+        const rows = await readTable(config);
+        expect(rows).toHaveLength(2);
+        expect(rows[0]).toMatchObject({
+          id: 1,
+          label: 'tab\there "q" \\ back',
+          big: '9007199254740993',
+          amount: '12345.6789',
+          ratio: 0.25,
+          flag: true,
+          payload: { label: 'tab\there "q" \\ back', nested: [1, { x: null }] },
+        });
+        expect((rows[0]!.at as Date).toISOString()).toBe('2026-11-24T07:00:00.123Z');
+        expect(rows[1]).toMatchObject({ id: 2, label: null, big: null, payload: null });
+      } finally {
+        await instance.close?.();
+      }
+    });
+  }
+
+  for (const bulk of ['values', 'copy', 'unnest'] as const) {
+    it(`upserts on the key, the last record of a key winning (${bulk})`, async () => {
+      const { config, instance } = await open({
+        table: `${SCHEMA}.${nextTable('upsert')}`,
+        mode: 'upsert',
+        key: ['day', 'channel'],
+        columns: [
+          { name: 'day', type: 'date', primaryKey: true },
+          { name: 'channel', type: 'text', primaryKey: true },
+          { name: 'sessions', type: 'bigint' },
+        ],
+        bulk,
+        bulkThreshold: 2,
+      });
+      try {
+        await instance.write(makeBatch([
+          { day: '2026-11-24', channel: 'email', sessions: 1 },
+          { day: '2026-11-24', channel: 'web', sessions: 2 },
+        ]), { signal: signal() });
+        await instance.write(makeBatch([
+          { day: '2026-11-24', channel: 'email', sessions: 10 },
+          { day: '2026-11-24', channel: 'email', sessions: 11 },
+          { day: '2026-11-25', channel: 'web', sessions: 3 },
+        ]), { signal: signal() });
+        const rows = (await readTable(config)).map((r) => [String((r.day as Date).getDate()), r.channel, r.sessions]);
+        expect(rows.map((r) => `${r[1]}=${r[2]}`).sort()).toEqual(['email=11', 'web=2', 'web=3']);
+      } finally {
+        await instance.close?.();
+      }
+    });
+  }
+
+  for (const bulk of ['values', 'copy'] as const) {
+    it(`dedupe mode keeps the first row of a key and ignores later ones (${bulk})`, async () => {
+      const { config, instance } = await open({
+        table: `${SCHEMA}.${nextTable('dedupe')}`,
+        mode: 'dedupe',
+        key: ['event_id'],
+        columns: [
+          { name: 'event_id', type: 'text' },
+          { name: 'v', type: 'integer' },
+        ],
+        bulk,
+        bulkThreshold: 1,
+      });
+      try {
+        await instance.write(makeBatch([{ event_id: 'a', v: 1 }, { event_id: 'a', v: 2 }]), { signal: signal() });
+        await instance.write(makeBatch([{ event_id: 'a', v: 3 }, { event_id: 'b', v: 4 }]), { signal: signal() });
+        const rows = await readTable(config);
+        expect(rows.map((r) => `${r.event_id}=${r.v}`).sort()).toEqual(['a=1', 'b=4']);
+      } finally {
+        await instance.close?.();
+      }
+    });
+  }
+
+  it('names the column and field of a record that does not fit', async () => {
+    const { instance } = await open({
+      table: `${SCHEMA}.${nextTable('bad')}`,
+      columns: [
+        { name: 'n', type: 'integer', nullable: false },
+        { name: 'd', type: 'date', from: '$.when.day' },
+      ],
+    });
+    try {
+      const err = await instance
+        .write(makeBatch([{ n: 1 }, { n: 'x' }, { n: 2, when: { day: '2026-02-30' } }, {}]), { signal: signal() })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PartialBatchError);
+      const failures = (err as PartialBatchError).failures;
+      expect(failures.map((f) => f.index)).toEqual([1, 2, 3]);
+      expect(failures[0]!.error).toBeInstanceOf(FatalError);
+      expect(failures[0]!.error.message).toMatch(/column "n" \(integer\) from field "n": expected a 32-bit integer/);
+      expect(failures[1]!.error.message).toMatch(/column "d" \(date\) from field "\$\.when\.day"/);
+      expect(failures[2]!.error.message).toMatch(/column "n" is not nullable and field "n" is missing/);
+    } finally {
+      await instance.close?.();
+    }
+  });
+
+  for (const bulk of ['values', 'copy'] as const) {
+    it(`isolates rows the database rejects inside savepoints and writes the rest (${bulk})`, async () => {
+      const table = `${SCHEMA}.${nextTable('reject')}`;
+      await admin.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, v integer CHECK (v >= 0))`);
+      await admin.query(`INSERT INTO ${table} VALUES (1, 1)`);
+      const { config, instance } = await open({
+        table,
+        createTable: false,
+        columns: [{ name: 'id', type: 'integer' }, { name: 'v', type: 'integer' }],
+        bulk,
+        bulkThreshold: 1,
+      });
+      try {
+        const err = await instance
+          .write(makeBatch([{ id: 2, v: 2 }, { id: 1, v: 5 }, { id: 3, v: -1 }, { id: 4, v: 4 }]), { signal: signal() })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(PartialBatchError);
+        expect((err as PartialBatchError).failed).toEqual([1, 2]);
+        expect((err as PartialBatchError).failures[0]!.error.message).toMatch(/duplicate key/);
+        expect((err as PartialBatchError).failures[1]!.error.message).toMatch(/check constraint/);
+        expect((await readTable(config)).map((r) => r.id)).toEqual([1, 2, 4]);
+      } finally {
+        await instance.close?.();
+      }
+    });
+  }
+
+  it('fails fatally when the table does not exist, and check() says why', async () => {
+    const { instance } = await open({
+      table: `${SCHEMA}.does_not_exist`,
+      createTable: false,
+      columns: [{ name: 'id', type: 'integer' }],
+    });
+    try {
+      const result = await instance.check!();
+      expect(result.ok).toBe(false);
+      expect(result.message).toMatch(/does not exist/);
+      const err = await instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FatalError);
+      expect((err as FatalError).message).toMatch(/does_not_exist/);
+    } finally {
+      await instance.close?.();
+    }
+  });
+
+  it('reports a database that is down as retryable and recovers when it is back', async () => {
+    const { config, instance } = await open({
+      url: pgUrl(proxy.port),
+      table: `${SCHEMA}.${nextTable('down')}`,
+      columns: [{ name: 'id', type: 'integer' }],
+      connectTimeoutMs: 2000,
+    });
+    try {
+      proxy.down();
+      const err = await instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e);
+      proxy.up();
+      expect(err).toBeInstanceOf(RetryableError);
+      await instance.write(makeBatch([{ id: 2 }]), { signal: signal() });
+      expect((await readTable(config)).map((r) => r.id)).toEqual([2]);
+      expect((await instance.check!()).ok).toBe(true);
+    } finally {
+      proxy.up();
+      await instance.close?.();
+    }
+  });
+
+  it('writes a large batch with COPY in one transaction', async () => {
+    const { config, instance } = await open({
+      table: `${SCHEMA}.${nextTable('large')}`,
+      mode: 'upsert',
+      key: ['id'],
+      columns: [{ name: 'id', type: 'integer', primaryKey: true }, { name: 's', type: 'text' }],
+      maxBatch: 20000,
+    });
+    try {
+      const records = Array.from({ length: 20000 }, (_, i) => ({ id: i, s: `row ${i}\n` }));
+      await instance.write(makeBatch(records), { signal: signal() });
+      const count = await admin.query(`SELECT count(*)::int AS n, max(s) AS m FROM ${config.table}`);
+      expect(count.rows[0]).toEqual({ n: 20000, m: 'row 9999\n' });
+    } finally {
+      await instance.close?.();
+    }
+  });
+});

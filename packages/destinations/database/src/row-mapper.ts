@@ -1,0 +1,107 @@
+/**
+ * Turns a record into a row: reads each column's field (by name or singular JSONPath), checks it
+ * against the column's type and converts it for the driver. A record that does not fit throws a
+ * {@link RecordRowError} naming the column and the field, and only that record fails.
+ */
+import { jsonpath } from 'json-p3';
+import type { JsonValue, SluiceRecord } from '@sluice/core';
+import { convertValue, ValueError, type ColumnType, type SqlValue } from './column-types.js';
+import type { DialectName } from './identifiers.js';
+
+/** What the mapper needs to know about one column. */
+export interface MappedColumn {
+  name: string;
+  type: ColumnType;
+  /** Field name or singular JSONPath; defaults to `name`. */
+  from?: string | undefined;
+  nullable: boolean;
+}
+
+/**
+ * A record that cannot become a row.
+ *
+ * @example
+ * ```ts
+ * err.column; // "sessions"
+ * err.field;  // "$.metrics.sessions"
+ * ```
+ */
+export class RecordRowError extends Error {
+  override readonly name = 'RecordRowError';
+  constructor(
+    message: string,
+    readonly column: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Maps one record to the values of the columns, in column order. */
+export type RowMapper = (record: SluiceRecord) => SqlValue[];
+
+type Reader = (record: SluiceRecord) => JsonValue | undefined;
+
+function reader(from: string): Reader {
+  if (!from.startsWith('$')) return (record) => (Object.hasOwn(record, from) ? record[from] : undefined);
+  const query = jsonpath.compile(from);
+  return (record) => query.match(record)?.value as JsonValue | undefined;
+}
+
+/**
+ * Compiles the column list into a mapper. `required` names columns that must have a value even
+ * when declared nullable (the upsert/dedupe key).
+ *
+ * @example
+ * ```ts
+ * const map = createRowMapper('postgres', [{ name: 'n', type: 'integer', nullable: false }]);
+ * map({ n: '7' }); // [7]
+ * ```
+ */
+export function createRowMapper(
+  dialect: DialectName,
+  columns: readonly MappedColumn[],
+  required: ReadonlySet<string> = new Set(),
+): RowMapper {
+  const plan = columns.map((column) => {
+    const from = column.from ?? column.name;
+    return {
+      name: column.name,
+      type: column.type,
+      from,
+      read: reader(from),
+      mayBeEmpty: column.nullable && !required.has(column.name),
+      isKey: required.has(column.name),
+    };
+  });
+  return (record) => {
+    const row = new Array<SqlValue>(plan.length);
+    for (let i = 0; i < plan.length; i++) {
+      const step = plan[i]!;
+      const value = step.read(record);
+      if (value === undefined || value === null) {
+        if (!step.mayBeEmpty) {
+          const why = step.isKey ? 'is a key column and' : 'is not nullable and';
+          throw new RecordRowError(
+            `column "${step.name}" ${why} field "${step.from}" is ${value === null ? 'null' : 'missing'}`,
+            step.name,
+            step.from,
+          );
+        }
+        row[i] = null;
+        continue;
+      }
+      try {
+        row[i] = convertValue(dialect, step.type, value);
+      } catch (err) {
+        if (!(err instanceof ValueError)) throw err;
+        throw new RecordRowError(
+          `column "${step.name}" (${step.type}) from field "${step.from}": ${err.message}`,
+          step.name,
+          step.from,
+        );
+      }
+    }
+    return row;
+  };
+}

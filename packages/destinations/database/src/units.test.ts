@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ConfigError, parseConfig } from '@sluice/core';
+import { convertValue, ValueError } from './column-types.js';
+import { databaseConfigSchema } from './config.js';
+import { createTableStatements } from './ddl.js';
+import { quoteIdentifier } from './identifiers.js';
+import { classifySqlError } from './sql-errors.js';
+import { conflictClause, createTablePlan, insertValuesSql, lastRowPerKey } from './statements.js';
+
+describe('identifiers', () => {
+  it('quotes valid identifiers and throws on anything else, whatever the input', () => {
+    expect(quoteIdentifier('postgres', 'a_b1')).toBe('"a_b1"');
+    expect(quoteIdentifier('mysql', 'a_b1')).toBe('`a_b1`');
+    fc.assert(
+      fc.property(fc.string(), (name) => {
+        let quoted: string | undefined;
+        try {
+          quoted = quoteIdentifier('postgres', name);
+        } catch {
+          return;
+        }
+        expect(quoted).toMatch(/^"[A-Za-z_][A-Za-z0-9_]*"$/);
+      }),
+    );
+  });
+});
+
+describe('convertValue', () => {
+  it('converts per type and dialect', () => {
+    expect(convertValue('postgres', 'integer', '42')).toBe(42);
+    expect(convertValue('postgres', 'bigint', '9223372036854775807')).toBe('9223372036854775807');
+    expect(convertValue('sqlite', 'bigint', '9223372036854775807')).toBe(9223372036854775807n);
+    expect(convertValue('mysql', 'boolean', 'false')).toBe(0);
+    expect(convertValue('postgres', 'timestamp', '2026-11-24T10:00:00+02:00')).toBe('2026-11-24T08:00:00.000Z');
+    expect(convertValue('mysql', 'timestamp', '2026-11-24')).toBe('2026-11-24 00:00:00.000');
+    expect(convertValue('postgres', 'numeric', 1.5)).toBe('1.5');
+    expect(convertValue('postgres', 'json', [1, 'a'])).toBe('[1,"a"]');
+    expect(convertValue('postgres', 'text', 7)).toBe('7');
+  });
+
+  it('refuses values that do not fit, saying what was expected', () => {
+    expect(() => convertValue('postgres', 'integer', 1.5)).toThrow(ValueError);
+    expect(() => convertValue('postgres', 'integer', 2 ** 31)).toThrow(/out of range/);
+    expect(() => convertValue('postgres', 'bigint', '9223372036854775808')).toThrow(/out of range/);
+    expect(() => convertValue('postgres', 'date', '2026-02-30')).toThrow(/expected a date/);
+    expect(() => convertValue('postgres', 'timestamp', 'yesterday')).toThrow(/expected a timestamp/);
+    expect(() => convertValue('postgres', 'boolean', 'yes')).toThrow(/expected a boolean/);
+    expect(() => convertValue('postgres', 'text', { a: 1 })).toThrow(/expected text, got object/);
+    expect(() => convertValue('postgres', 'double', 'NaN')).toThrow(/expected a number/);
+  });
+});
+
+describe('statements', () => {
+  const columns = [
+    { name: 'id', type: 'bigint' as const },
+    { name: 'name', type: 'text' as const },
+  ];
+
+  it('builds multi-row inserts with placeholders only', () => {
+    const plan = createTablePlan('postgres', { schema: 's', name: 't' }, columns, 'insert', []);
+    expect(insertValuesSql(plan, 2)).toBe('INSERT INTO "s"."t" ("id", "name") VALUES ($1, $2), ($3, $4)');
+    const my = createTablePlan('mysql', { name: 't' }, columns, 'insert', []);
+    expect(insertValuesSql(my, 1)).toBe('INSERT INTO `t` (`id`, `name`) VALUES (?, ?)');
+  });
+
+  it('builds the conflict clause of each mode and dialect', () => {
+    expect(conflictClause(createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id']))).toBe(
+      ' ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name"',
+    );
+    expect(conflictClause(createTablePlan('sqlite', { name: 't' }, columns, 'dedupe', ['id']))).toBe(' ON CONFLICT ("id") DO NOTHING');
+    expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'upsert', ['id']))).toBe(
+      ' ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)',
+    );
+    expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'dedupe', ['id']))).toBe(' ON DUPLICATE KEY UPDATE `id` = `id`');
+  });
+
+  it('keeps the last row of each key for upserts', () => {
+    const plan = createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id']);
+    expect(lastRowPerKey(plan, [[1, 'a'], [2, 'b'], [1, 'c']])).toEqual([1, 2]);
+  });
+
+  it('creates tables with the key as primary key or unique constraint', () => {
+    expect(
+      createTableStatements('mysql', { name: 't' }, [
+        { name: 'k', type: 'text', nullable: true, primaryKey: false },
+        { name: 'v', type: 'json', nullable: true, primaryKey: false },
+      ], ['k']),
+    ).toEqual(['CREATE TABLE IF NOT EXISTS `t` (`k` VARCHAR(255) NOT NULL, `v` JSON, UNIQUE (`k`))']);
+    expect(
+      createTableStatements('postgres', { schema: 'a', name: 't' }, [{ name: 'id', type: 'bigint', nullable: true, primaryKey: true }], ['id']),
+    ).toEqual(['CREATE SCHEMA IF NOT EXISTS "a"', 'CREATE TABLE IF NOT EXISTS "a"."t" ("id" bigint NOT NULL, PRIMARY KEY ("id"))']);
+  });
+});
+
+describe('classifySqlError', () => {
+  it('sorts driver errors into retryable, fatal and data', () => {
+    expect(classifySqlError('postgres', { code: 'ECONNREFUSED' })).toBe('retryable');
+    expect(classifySqlError('postgres', { code: '40001' })).toBe('retryable');
+    expect(classifySqlError('postgres', { code: '40P01' })).toBe('retryable');
+    expect(classifySqlError('postgres', { code: '57P01' })).toBe('retryable');
+    expect(classifySqlError('postgres', new Error('Connection terminated unexpectedly'))).toBe('retryable');
+    expect(classifySqlError('postgres', { code: '42P01' })).toBe('fatal');
+    expect(classifySqlError('postgres', { code: '42501' })).toBe('fatal');
+    expect(classifySqlError('postgres', { code: '42601' })).toBe('fatal');
+    expect(classifySqlError('postgres', { code: '23505' })).toBe('data');
+    expect(classifySqlError('postgres', { code: '22P02' })).toBe('data');
+    expect(classifySqlError('mysql', { code: 'ER_LOCK_DEADLOCK' })).toBe('retryable');
+    expect(classifySqlError('mysql', { code: 'PROTOCOL_CONNECTION_LOST' })).toBe('retryable');
+    expect(classifySqlError('mysql', { code: 'ER_NO_SUCH_TABLE', sqlState: '42S02' })).toBe('fatal');
+    expect(classifySqlError('mysql', { code: 'ER_PARSE_ERROR', sqlState: '42000' })).toBe('fatal');
+    expect(classifySqlError('mysql', { code: 'ER_DUP_ENTRY', sqlState: '23000' })).toBe('data');
+    expect(classifySqlError('sqlite', { errcode: 5 })).toBe('retryable');
+    expect(classifySqlError('sqlite', { errcode: 2067 })).toBe('data');
+    expect(classifySqlError('sqlite', { errcode: 1 })).toBe('fatal');
+  });
+});
+
+describe('config', () => {
+  const base = { dialect: 'postgres', url: 'postgres://x@h/db', table: 'public.t', columns: [{ name: 'id', type: 'integer' }] };
+
+  it('applies defaults', () => {
+    const config = parseConfig(databaseConfigSchema, base);
+    expect(config).toMatchObject({ mode: 'insert', createTable: false, maxBatch: 1000, maxInFlight: 1, bulk: 'copy', poolSize: 4 });
+    expect(config.columns[0]).toEqual({ name: 'id', type: 'integer', nullable: true, primaryKey: false });
+  });
+
+  it('lists every problem with its path', () => {
+    let error: unknown;
+    try {
+      parseConfig(databaseConfigSchema, { ...base, mode: 'dedupe', table: 'a.b.c', columns: [{ name: '1x', type: 'text', extra: true }] }, ['destinations', 'db']);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const paths = (error as ConfigError).issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(['destinations.db.table', 'destinations.db.columns[0].name', 'destinations.db.columns[0].extra']));
+  });
+
+  it('refuses a key in insert mode unless it creates a unique index', () => {
+    expect(() => parseConfig(databaseConfigSchema, { ...base, key: ['id'] })).toThrow(/key is only used/);
+    expect(parseConfig(databaseConfigSchema, { ...base, key: ['id'], createTable: true }).key).toEqual(['id']);
+  });
+});
