@@ -1,6 +1,100 @@
 /**
- * Sluice configuration: valibot schemas, defaults, YAML/JSON loading, secret references and JSON Schema export.
+ * `@sluice/config`: the Sluice configuration model as valibot schemas, its defaults, loading
+ * from YAML or JSON with `${env:NAME}` / `${file:path}` secret references, validation of
+ * plugin sections through a registry, cross-reference checks, redaction, and JSON Schema
+ * export for editors.
+ *
+ * @example
+ * ```ts
+ * import { loadConfigFile, redactConfig } from '@sluice/config';
+ * const config = await loadConfigFile('./sluice.yaml', { env: process.env, registry });
+ * console.log(redactConfig(config));
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export {
+  API_KEY_SCOPES,
+  DEFAULTS,
+  DESTINATION_ENGINE_KEYS,
+  LOG_LEVELS,
+  MIB,
+  SOURCE_ENGINE_KEYS,
+  WEBHOOK_VERIFIERS,
+  defaultOf,
+  type LogLevel,
+} from './defaults.js';
+export {
+  SluiceConfigSchema,
+  PluginRefSchema,
+  type ConnectionConfig,
+  type DestinationConfig,
+  type LoggingConfig,
+  type PipelineConfig,
+  type ServerConfig,
+  type SluiceConfig,
+  type SluiceConfigInput,
+  type StoreConfig,
+} from './config-schema.js';
+export {
+  ApiTriggerSchema,
+  PipelineSchema,
+  RunRetrySchema,
+  ScheduleSchema,
+  SourceSchema,
+  WebhookTriggerSchema,
+  type ApiTriggerConfig,
+  type RunRetryConfig,
+  type ScheduleConfig,
+  type SourceConfig,
+  type WebhookTriggerConfig,
+} from './pipeline-schema.js';
+export {
+  ConditionSchema,
+  DefaultRouteSchema,
+  JsonValueSchema,
+  RouteSchema,
+  TransformSchema,
+  type DefaultRouteConfig,
+  type RouteConfig,
+  type TransformConfig,
+} from './route-schema.js';
+export {
+  BatchPolicySchema,
+  ConnectionSchema,
+  DestinationSchema,
+  RetryPolicySchema,
+  type BatchPolicyConfig,
+  type RetryPolicyConfig,
+} from './destination-schema.js';
+export {
+  ApiKeySchema,
+  LoggingSchema,
+  MIN_API_KEY_LENGTH,
+  ServerSchema,
+  StoreSchema,
+  type ApiKeyConfig,
+} from './server-schema.js';
+export { KIND_PATTERN, KindSchema, NAME_PATTERN, NameSchema } from './schema-helpers.js';
+export { cronProblem, isValidTimeZone } from './cron.js';
+export {
+  MAX_CONFIG_DEPTH,
+  MAX_SECRET_FILE_BYTES,
+  resolveSecrets,
+  type ResolvedSecrets,
+  type SecretSources,
+} from './secrets.js';
+export { parseConfigText, type ConfigFormat, type ParsedText, type SourcePosition } from './parse-text.js';
+export { loadConfig, loadConfigFile, parseSluiceConfig, type LoadOptions, type ParseOptions } from './load.js';
+export { checkReferences } from './references.js';
+export { checkPluginSections, mergeSourceOptions, withoutKeys } from './plugin-sections.js';
+export {
+  configSecrets,
+  createConfigRedactor,
+  describeConfig,
+  printConfig,
+  redactConfig,
+} from './redact.js';
+export { destinationOptions, pipelineSourceOptions, type KindAndOptions } from './accessors.js';
+export { toJsonSchema, type JsonSchemaOptions } from './json-schema.js';
+export { closestMatch, didYouMean } from './suggest.js';

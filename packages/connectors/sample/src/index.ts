@@ -4,11 +4,17 @@
  *
  * @example
  * ```ts
- * import { sampleConnector } from '@sluice/connectors-sample';
- * registry.register(definePlugin({ name: 'sample', sluice: '^1', connectors: [sampleConnector] }));
+ * import { samplePlugin } from '@sluice/connectors-sample';
+ * registry.register(samplePlugin);
  * ```
  *
  * @packageDocumentation
  */
+import { definePlugin } from '@sluice/core';
+import { sampleConnector } from './connector.js';
+
 export { sampleConnector, sampleConfigSchema, type SampleConfig } from './connector.js';
+
+/** The plugin holding {@link sampleConnector}, ready for `registry.register(samplePlugin)`. */
+export const samplePlugin = definePlugin({ name: '@sluice/connectors-sample', version: '0.1.0', sluice: '^1', connectors: [sampleConnector] });
 export { sampleRecord, type SampleOptions } from './generate.js';

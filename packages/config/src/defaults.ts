@@ -1,0 +1,188 @@
+/**
+ * Every default of the Sluice configuration, in one place. The schemas take their defaults
+ * from here (so the JSON Schema and the docs show them), and nothing else in Sluice hard-codes
+ * a configuration default.
+ *
+ * | key | default | why |
+ * |---|---|---|
+ * | `version` | `1` | the only config format so far |
+ * | `store.dataDir` | `./.sluice` | embedded PGlite store, zero setup; ignored when `store.url` is set |
+ * | `server.host` | `127.0.0.1` | loopback until the operator decides to expose the server |
+ * | `server.port` | `8080` | |
+ * | `server.apiKeys` | `[]` | |
+ * | `server.auth` | `true` | every API route requires a key unless turned off (DESIGN §8) |
+ * | `server.cors` | `false` | the API is for machines; browsers must be allowed explicitly |
+ * | `server.bodyLimitBytes` | `1048576` (1 MiB) | |
+ * | `server.rateLimit.perMinute` | `600` | per API key (or client address when auth is off) |
+ * | `logging.level` | `info` | |
+ * | `plugins` | `[]` | |
+ * | `pipelines.*.enabled` | `true` | |
+ * | `pipelines.*.routes` | `[]` | a pipeline still needs a route or a `defaultRoute` |
+ * | `pipelines.*.api.enabled` | `true` | every pipeline can be run through the API |
+ * | `pipelines.*.concurrency.allowOverlap` | `false` | runs of one pipeline do not overlap (DESIGN §5) |
+ * | `pipelines.*.schedule.timezone` | `UTC` | |
+ * | `pipelines.*.schedule.missed` | `skip` | after downtime, do not replay missed fires unless asked |
+ * | `pipelines.*.schedule.jitterMs` | `0` | |
+ * | `pipelines.*.schedule.enabled` | `true` | |
+ * | `pipelines.*.webhook.toleranceSeconds` | `300` | 5 minutes of clock skew (DESIGN §5) |
+ * | `pipelines.*.webhook.maxBytes` | `1048576` (1 MiB) | |
+ * | `pipelines.*.webhook.payload` | `input` | the body becomes the run's input for the connector |
+ * | `pipelines.*.retry.*` | 3 attempts, 1 s initial delay, 60 s cap | only when `retry` is present; without it a failed run is not retried |
+ * | `routes[].priority` | `0` | |
+ * | `routes[].mode` | `continue` | fan-out: later routes may match the same record |
+ * | `routes[].onError`, `defaultRoute.onError` | `dead-letter` | a failed record is kept for replay, never silently lost |
+ *
+ * Destination `batch` and `retry` policies have no config-level defaults: a key left out means
+ * "the router's default, bounded by the destination's declared capabilities".
+ *
+ * @example
+ * ```ts
+ * import { DEFAULTS } from '@sluice/config';
+ * DEFAULTS.server.port;              // 8080
+ * DEFAULTS.schedule.timezone;        // "UTC"
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * One mebibyte, the unit of the size limits.
+ *
+ * @example
+ * ```ts
+ * DEFAULTS.server.bodyLimitBytes === MIB; // true
+ * ```
+ */
+export const MIB = 1024 * 1024;
+
+/**
+ * Names of the pino log levels accepted by `logging.level`.
+ *
+ * @example
+ * ```ts
+ * LOG_LEVELS.includes('debug'); // true
+ * ```
+ */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * A log level.
+ *
+ * @example
+ * ```ts
+ * const level: LogLevel = 'warn';
+ * ```
+ */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Scopes an API key can hold: `read` (GET), `run` (trigger runs, replay), `admin` (everything).
+ *
+ * @example
+ * ```ts
+ * API_KEY_SCOPES; // ['read', 'run', 'admin']
+ * ```
+ */
+export const API_KEY_SCOPES = ['read', 'run', 'admin'] as const;
+
+/**
+ * Webhook signature schemes a pipeline's webhook trigger can verify.
+ *
+ * @example
+ * ```ts
+ * WEBHOOK_VERIFIERS.includes('hubspot-v3'); // true
+ * ```
+ */
+export const WEBHOOK_VERIFIERS = ['standard-webhooks', 'hubspot-v3', 'slack', 'none'] as const;
+
+/**
+ * Keys of a destination section that the engine owns; everything else is the plugin's config.
+ *
+ * @example
+ * ```ts
+ * withoutKeys(config.destinations['warehouse']!, DESTINATION_ENGINE_KEYS); // the plugin's options
+ * ```
+ */
+export const DESTINATION_ENGINE_KEYS = ['kind', 'batch', 'retry', 'concurrency'] as const;
+
+/**
+ * Keys of a pipeline's `source` that the engine owns; everything else is the connector's config.
+ *
+ * @example
+ * ```ts
+ * withoutKeys(pipeline.source, SOURCE_ENGINE_KEYS); // the connector's own options
+ * ```
+ */
+export const SOURCE_ENGINE_KEYS = ['kind', 'connection'] as const;
+
+/** Keys of a connection or transform step that the engine owns. */
+export const KIND_KEY = ['kind'] as const;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * The defaults, deeply frozen. See the table in this module's documentation.
+ *
+ * @example
+ * ```ts
+ * DEFAULTS.route.onError; // "dead-letter"
+ * ```
+ */
+export const DEFAULTS = deepFreeze({
+  version: 1 as const,
+  store: { dataDir: './.sluice' },
+  server: {
+    host: '127.0.0.1',
+    port: 8080,
+    apiKeys: [] as never[],
+    auth: true,
+    cors: false,
+    bodyLimitBytes: MIB,
+    rateLimit: { perMinute: 600 },
+  },
+  logging: { level: 'info' as LogLevel },
+  plugins: [] as never[],
+  pipeline: {
+    enabled: true,
+    routes: [] as never[],
+    api: { enabled: true },
+    concurrency: { allowOverlap: false },
+  },
+  schedule: {
+    timezone: 'UTC',
+    missed: 'skip' as const,
+    jitterMs: 0,
+    enabled: true,
+  },
+  webhook: {
+    toleranceSeconds: 300,
+    maxBytes: MIB,
+    payload: 'input' as const,
+  },
+  runRetry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 60_000 },
+  route: {
+    priority: 0,
+    mode: 'continue' as const,
+    onError: 'dead-letter' as const,
+  },
+});
+
+/**
+ * A fresh, mutable copy of a default value, for valibot's `optional(schema, default)`: every
+ * parse gets its own object, so callers may mutate the parsed config without touching
+ * {@link DEFAULTS}.
+ *
+ * @example
+ * ```ts
+ * v.optional(StoreSchema, defaultOf(DEFAULTS.store));
+ * ```
+ */
+export function defaultOf<T>(value: T): () => T {
+  return () => structuredClone(value);
+}

@@ -1,0 +1,258 @@
+/**
+ * Schemas of a pipeline: its source, triggers (schedule, webhook, API), routes and run policy.
+ *
+ * @packageDocumentation
+ */
+import * as v from 'valibot';
+import { DEFAULTS, MIB, WEBHOOK_VERIFIERS, defaultOf } from './defaults.js';
+import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
+import { DefaultRouteSchema, RouteSchema } from './route-schema.js';
+import { KindSchema, NameSchema, integer, looseObject, picklist, strictObject } from './schema-helpers.js';
+import { didYouMean } from './suggest.js';
+
+/**
+ * Where a pipeline reads from: either `connection` (a name in `connections`) or `kind` (a
+ * connector kind), plus connector options. The connector receives the connection's options
+ * overlaid with these (see `pipelineSourceOptions`).
+ *
+ * @example
+ * ```ts
+ * v.parse(SourceSchema, { connection: 'ga4-main', report: 'sessions-by-channel' });
+ * ```
+ */
+export const SourceSchema = v.pipe(
+  looseObject(
+    {
+      connection: v.optional(v.pipe(NameSchema, v.description('Name of a connection in `connections` whose options this source uses.'))),
+      kind: v.optional(v.pipe(KindSchema, v.description('Connector kind, when the source does not use a named connection.'))),
+    },
+    'a source object',
+  ),
+  v.description(
+    'The connector this pipeline reads from: exactly one of `connection` or `kind`; every other key is a connector option (overriding the connection\'s).',
+  ),
+);
+
+const CronSchema = v.pipe(
+  v.string(),
+  v.check((expression) => cronProblem(expression) === undefined, (issue) => cronProblem(issue.input as string) ?? 'invalid cron expression'),
+  v.description('Cron expression in croner syntax: 5 fields, or 6 with seconds first (`0 0 8 * * *`), or a nickname like `@daily`.'),
+  v.metadata({ examples: ['0 8 * * *', '*/30 * * * * *', '@hourly'] }),
+);
+
+const TimeZoneSchema = v.pipe(
+  v.string(),
+  v.check(isValidTimeZone, (issue) => {
+    const zone = String(issue.input);
+    return `unknown time zone "${zone}"${didYouMean(zone, knownTimeZones()) || ' (use an IANA name such as "Europe/Berlin")'}`;
+  }),
+  v.description('IANA time zone the cron expression is read in, e.g. `Europe/Berlin`.'),
+);
+
+const MissedSchema = v.union(
+  [
+    v.literal('skip'),
+    strictObject(
+      { catchUp: v.pipe(integer(1), v.description('Fire at most this many of the missed ticks, oldest first.')) },
+      'a { catchUp } object',
+    ),
+  ],
+  'expected "skip" or { catchUp: <number of runs> }',
+);
+
+/**
+ * A cron trigger.
+ *
+ * @example
+ * ```ts
+ * v.parse(ScheduleSchema, { cron: '0 8 * * *', timezone: 'Europe/Berlin' });
+ * ```
+ */
+export const ScheduleSchema = v.pipe(
+  strictObject(
+    {
+      cron: CronSchema,
+      timezone: v.optional(TimeZoneSchema, DEFAULTS.schedule.timezone),
+      missed: v.optional(
+        v.pipe(MissedSchema, v.description('After downtime: `skip` missed fires, or `{ catchUp: n }` to run up to n of them.')),
+        DEFAULTS.schedule.missed,
+      ),
+      jitterMs: v.optional(
+        v.pipe(integer(0), v.description('Random delay up to this many milliseconds added to each fire, to spread load.')),
+        DEFAULTS.schedule.jitterMs,
+      ),
+      enabled: v.optional(v.pipe(v.boolean(), v.description('Turns the schedule off without deleting it.')), DEFAULTS.schedule.enabled),
+    },
+    'a schedule object',
+  ),
+  v.description('Cron trigger: one run per tick across any number of server instances.'),
+);
+
+/**
+ * A webhook trigger (`POST /webhooks/<pipeline>`), verified by signature.
+ *
+ * @example
+ * ```ts
+ * v.parse(WebhookTriggerSchema, { verify: 'hubspot-v3', secret: 'app-secret' });
+ * ```
+ */
+export const WebhookTriggerSchema = v.pipe(
+  strictObject(
+    {
+      verify: v.pipe(
+        picklist(WEBHOOK_VERIFIERS),
+        v.description('Signature scheme of the sender: Standard Webhooks, HubSpot v3, Slack signing secret, or `none` (unsigned; not recommended).'),
+      ),
+      secret: v.optional(
+        v.pipe(v.string(), v.minLength(1), v.description('Signing secret; use a reference such as `${env:HUBSPOT_APP_SECRET}`. Required unless `verify: none`.')),
+      ),
+      toleranceSeconds: v.optional(
+        v.pipe(integer(1), v.description('Maximum age of a signed timestamp, against replays.')),
+        DEFAULTS.webhook.toleranceSeconds,
+      ),
+      maxBytes: v.optional(v.pipe(integer(1), v.description('Largest accepted request body in bytes.')), DEFAULTS.webhook.maxBytes),
+      payload: v.optional(
+        v.pipe(
+          picklist(['input', 'records']),
+          v.description('`input`: the body becomes the run\'s input for the connector; `records`: the body (an object or an array of objects) is routed directly as records.'),
+        ),
+        DEFAULTS.webhook.payload,
+      ),
+    },
+    'a webhook object',
+  ),
+  v.check((w) => w.verify === 'none' || w.secret !== undefined, (issue) => `"secret" is required with verify "${(issue.input as { verify: string }).verify}"`),
+  v.description(`Webhook trigger at \`/webhooks/<pipeline>\`; bodies over maxBytes (default ${MIB} bytes) are rejected.`),
+);
+
+/**
+ * The API trigger (`POST /pipelines/<name>/runs`).
+ *
+ * @example
+ * ```ts
+ * v.parse(ApiTriggerSchema, {}); // { enabled: true }
+ * ```
+ */
+export const ApiTriggerSchema = v.pipe(
+  strictObject(
+    { enabled: v.optional(v.pipe(v.boolean(), v.description('Allow runs through the HTTP API.')), DEFAULTS.pipeline.api.enabled) },
+    'an api object',
+  ),
+  v.description('API trigger: lets API keys with the `run` scope start runs.'),
+);
+
+/**
+ * Retries of a failed run (the whole run; per-batch retries are the destinations' `retry`).
+ *
+ * @example
+ * ```ts
+ * v.parse(RunRetrySchema, { maxAttempts: 5 }); // { maxAttempts: 5, initialDelayMs: 1000, maxDelayMs: 60000 }
+ * ```
+ */
+export const RunRetrySchema = v.pipe(
+  strictObject(
+    {
+      maxAttempts: v.optional(v.pipe(integer(1), v.description('Total tries of a run, including the first.')), DEFAULTS.runRetry.maxAttempts),
+      initialDelayMs: v.optional(v.pipe(integer(0), v.description('Delay before the first retry; doubles on each retry.')), DEFAULTS.runRetry.initialDelayMs),
+      maxDelayMs: v.optional(v.pipe(integer(0), v.description('Upper bound of the delay between retries.')), DEFAULTS.runRetry.maxDelayMs),
+    },
+    'a retry object',
+  ),
+  v.check((r) => r.maxDelayMs >= r.initialDelayMs, 'maxDelayMs must be at least initialDelayMs'),
+  v.description('Retry policy of failed runs. Absent: a failed run is not retried.'),
+);
+
+/**
+ * One pipeline: a source, its triggers, and routes to destinations.
+ *
+ * @example
+ * ```ts
+ * v.parse(PipelineSchema, {
+ *   source: { kind: 'ga4', property: '123' },
+ *   schedule: { cron: '0 8 * * *', timezone: 'Europe/Berlin' },
+ *   routes: [{ name: 'all', to: ['warehouse'] }],
+ * });
+ * ```
+ */
+export const PipelineSchema = v.pipe(
+  strictObject(
+    {
+      description: v.optional(v.pipe(v.string(), v.description('What the pipeline does, for people.'))),
+      enabled: v.optional(v.pipe(v.boolean(), v.description('A disabled pipeline never runs (no trigger fires).')), DEFAULTS.pipeline.enabled),
+      source: SourceSchema,
+      schedule: v.optional(ScheduleSchema),
+      webhook: v.optional(WebhookTriggerSchema),
+      api: v.optional(ApiTriggerSchema, defaultOf(DEFAULTS.pipeline.api)),
+      routes: v.optional(
+        v.pipe(v.array(RouteSchema), v.description('Routing rules, evaluated by descending priority.')),
+        defaultOf(DEFAULTS.pipeline.routes),
+      ),
+      defaultRoute: v.optional(DefaultRouteSchema),
+      concurrency: v.optional(
+        v.pipe(
+          strictObject(
+            {
+              allowOverlap: v.optional(
+                v.pipe(v.boolean(), v.description('Let a new run start while a previous run of this pipeline is still going.')),
+                DEFAULTS.pipeline.concurrency.allowOverlap,
+              ),
+            },
+            'a concurrency object',
+          ),
+          v.description('How runs of this pipeline may overlap.'),
+        ),
+        defaultOf(DEFAULTS.pipeline.concurrency),
+      ),
+      timeoutMs: v.optional(v.pipe(integer(1), v.description('A run taking longer is cancelled. Absent: no time limit.'))),
+      retry: v.optional(RunRetrySchema),
+    },
+    'a pipeline object',
+  ),
+  v.description('A pipeline: reads from a source when triggered and routes each record to destinations.'),
+);
+
+/**
+ * A pipeline's validated `source`.
+ *
+ * @example
+ * ```ts
+ * const source: SourceConfig = config.pipelines['daily']!.source;
+ * ```
+ */
+export type SourceConfig = v.InferOutput<typeof SourceSchema>;
+/**
+ * A validated cron trigger.
+ *
+ * @example
+ * ```ts
+ * const schedule: ScheduleConfig | undefined = config.pipelines['daily']!.schedule;
+ * ```
+ */
+export type ScheduleConfig = v.InferOutput<typeof ScheduleSchema>;
+/**
+ * A validated webhook trigger.
+ *
+ * @example
+ * ```ts
+ * const webhook: WebhookTriggerConfig | undefined = config.pipelines['deals']!.webhook;
+ * ```
+ */
+export type WebhookTriggerConfig = v.InferOutput<typeof WebhookTriggerSchema>;
+/**
+ * A validated API trigger.
+ *
+ * @example
+ * ```ts
+ * const { enabled }: ApiTriggerConfig = config.pipelines['daily']!.api;
+ * ```
+ */
+export type ApiTriggerConfig = v.InferOutput<typeof ApiTriggerSchema>;
+/**
+ * A validated run retry policy.
+ *
+ * @example
+ * ```ts
+ * const retry: RunRetryConfig | undefined = config.pipelines['daily']!.retry;
+ * ```
+ */
+export type RunRetryConfig = v.InferOutput<typeof RunRetrySchema>;

@@ -1,0 +1,234 @@
+/**
+ * Schemas of a pipeline's routing part. Their output types are exactly `@sluice/core`'s
+ * `RouteSpec`, `ConditionSpec` and `TransformSpec`, which `@sluice/router` compiles. The config
+ * checks structure only; JSONPath syntax is checked (with positions) by the router.
+ *
+ * @packageDocumentation
+ */
+import * as v from 'valibot';
+import { CONDITION_OPS, type ConditionSpec, type JsonValue } from '@sluice/core';
+import { DEFAULTS } from './defaults.js';
+import { KindSchema, NameRefSchema, NameSchema, integer, looseObject, picklist, strictObject } from './schema-helpers.js';
+import { describeValue } from './suggest.js';
+
+/**
+ * Any JSON value (the `value` of a structured condition, `set` transform values, ...).
+ *
+ * @example
+ * ```ts
+ * v.parse(JsonValueSchema, { a: [1, 'x', null] });
+ * ```
+ */
+export const JsonValueSchema: v.GenericSchema<JsonValue> = v.lazy(() =>
+  v.union(
+    [
+      v.string(),
+      v.number(),
+      v.boolean(),
+      v.null(),
+      v.array(JsonValueSchema),
+      v.record(v.string(), JsonValueSchema),
+    ],
+    (issue) => `expected a JSON value, got ${describeValue(issue.input)}`,
+  ),
+);
+
+const QuerySchema = v.pipe(
+  v.string('expected a JSONPath query string'),
+  v.minLength(1, 'a JSONPath query must not be empty'),
+);
+
+const JsonPathConditionSchema = strictObject(
+  { jsonpath: v.pipe(QuerySchema, v.description('An RFC 9535 JSONPath query; matches when it selects at least one node.')) },
+  'a { jsonpath } condition',
+);
+
+const ComparisonConditionSchema = v.pipe(
+  strictObject(
+    {
+      path: v.pipe(QuerySchema, v.description('A singular JSONPath query selecting the value to compare, e.g. `$.change`.')),
+      op: v.pipe(picklist(CONDITION_OPS), v.description('Comparison operator.')),
+      value: v.optional(v.pipe(JsonValueSchema, v.description('The value to compare with (an array for `in`/`nin`; not needed for `exists`).'))),
+    },
+    'a { path, op, value } condition',
+  ),
+  v.check(
+    (c) => c.op === 'exists' || c.value !== undefined,
+    (issue) => `operator "${(issue.input as { op: string }).op}" needs a "value"`,
+  ),
+  v.check(
+    (c) => (c.op !== 'in' && c.op !== 'nin') || Array.isArray(c.value),
+    (issue) => `operator "${(issue.input as { op: string }).op}" needs an array "value"`,
+  ),
+  v.check(
+    (c) => c.op !== 'matches' || typeof c.value === 'string',
+    'operator "matches" needs a regular expression string as "value"',
+  ),
+);
+
+const AllConditionSchema = strictObject(
+  { all: v.pipe(v.array(v.lazy(() => ConditionSchema)), v.minLength(1), v.description('Matches when every condition matches.')) },
+  'an { all } condition',
+);
+const AnyConditionSchema = strictObject(
+  { any: v.pipe(v.array(v.lazy(() => ConditionSchema)), v.minLength(1), v.description('Matches when at least one condition matches.')) },
+  'an { any } condition',
+);
+const NotConditionSchema = strictObject(
+  { not: v.pipe(v.lazy(() => ConditionSchema), v.description('Matches when the condition does not match.')) },
+  'a { not } condition',
+);
+
+const AnyConditionShape = v.union(
+  [QuerySchema, JsonPathConditionSchema, ComparisonConditionSchema, AllConditionSchema, AnyConditionSchema, NotConditionSchema],
+  (issue) =>
+    `expected a JSONPath string or an object with "jsonpath", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
+);
+
+const NoConditionShape = v.custom<never>(
+  () => false,
+  (issue) =>
+    `expected a JSONPath string or an object with "jsonpath", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
+);
+
+/** Picks the schema by the condition's shape, so errors point inside the right variant. */
+function conditionSchemaFor(input: unknown): v.GenericSchema<ConditionSpec> {
+  if (input === undefined) return AnyConditionShape as v.GenericSchema<ConditionSpec>;
+  if (typeof input === 'string') return QuerySchema;
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return NoConditionShape;
+  const has = (key: string) => Object.hasOwn(input, key);
+  if (has('jsonpath')) return JsonPathConditionSchema;
+  if (has('path') || has('op')) return ComparisonConditionSchema as v.GenericSchema<ConditionSpec>;
+  if (has('all')) return AllConditionSchema;
+  if (has('any')) return AnyConditionSchema;
+  if (has('not')) return NotConditionSchema;
+  return NoConditionShape;
+}
+
+/**
+ * A route condition (`ConditionSpec`): a JSONPath string, `{ jsonpath }`, `{ path, op, value }`,
+ * or `{ all }` / `{ any }` / `{ not }` combinations.
+ *
+ * @example
+ * ```ts
+ * v.parse(ConditionSchema, { all: ['$[?@.sessions > 100]', { path: '$.change', op: 'lt', value: -0.2 }] });
+ * ```
+ */
+export const ConditionSchema: v.GenericSchema<ConditionSpec> = v.pipe(
+  v.lazy(conditionSchemaFor),
+  v.description(
+    'When the route applies: an RFC 9535 JSONPath query string (matches when it selects a node), `{ jsonpath }`, `{ path, op, value }` with op one of ' +
+      CONDITION_OPS.join(', ') +
+      ', or `{ all: [...] }`, `{ any: [...] }`, `{ not: ... }`. Absent: every record matches.',
+  ),
+);
+
+/**
+ * One transform step (`TransformSpec`): `kind` plus the step's own options, which the
+ * transform's schema validates when a plugin registry is given.
+ *
+ * @example
+ * ```ts
+ * v.parse(TransformSchema, { kind: 'pick', fields: ['date', 'sessions'] });
+ * ```
+ */
+export const TransformSchema = v.pipe(
+  looseObject({ kind: KindSchema }, 'a transform step { kind, ...options }'),
+  v.description('A transform step: `kind` names a built-in or plugin transform; the other keys are its options.'),
+);
+
+const TransformListSchema = v.pipe(
+  v.array(TransformSchema),
+  v.description('Transform steps applied in order to each matching record before delivery.'),
+);
+
+const ToSchema = v.pipe(
+  v.array(NameRefSchema),
+  v.minLength(1, 'a route needs at least one destination'),
+  v.description('Names of the destinations (keys of `destinations`) that receive the records.'),
+);
+
+const OnErrorSchema = v.pipe(
+  picklist(['dead-letter', 'drop', 'fail-run']),
+  v.description('What happens to a record still failing after every retry: keep it as a dead letter for replay, drop it, or fail the run.'),
+);
+
+/**
+ * One route (`RouteSpec`), defaults applied.
+ *
+ * @example
+ * ```ts
+ * const route = v.parse(RouteSchema, { name: 'alerts', when: { path: '$.change', op: 'lt', value: -0.2 }, to: ['slack'] });
+ * route.priority; // 0
+ * route.mode;     // "continue"
+ * ```
+ */
+export const RouteSchema = v.pipe(
+  strictObject(
+    {
+      name: v.pipe(NameSchema, v.description('Route name, unique within the pipeline (shown in dead letters and metrics).')),
+      priority: v.optional(
+        v.pipe(integer(Number.MIN_SAFE_INTEGER), v.description('Higher runs first; ties keep config order.')),
+        DEFAULTS.route.priority,
+      ),
+      when: v.optional(ConditionSchema),
+      transform: v.optional(TransformListSchema),
+      to: ToSchema,
+      mode: v.optional(
+        v.pipe(picklist(['stop', 'continue']), v.description('`stop`: a match ends evaluation for the record (first match wins); `continue`: later routes may match too.')),
+        DEFAULTS.route.mode,
+      ),
+      onError: v.optional(OnErrorSchema, DEFAULTS.route.onError),
+    },
+    'a route object',
+  ),
+  v.description('A routing rule: records matching `when` are transformed and sent to every destination in `to`.'),
+);
+
+/**
+ * The route taken by records no other route matched.
+ *
+ * @example
+ * ```ts
+ * v.parse(DefaultRouteSchema, { to: ['archive'] }); // { to: ['archive'], onError: 'dead-letter' }
+ * ```
+ */
+export const DefaultRouteSchema = v.pipe(
+  strictObject(
+    {
+      transform: v.optional(TransformListSchema),
+      to: ToSchema,
+      onError: v.optional(OnErrorSchema, DEFAULTS.route.onError),
+    },
+    'a default route object',
+  ),
+  v.description('Where records go that matched no route. Absent: such records are counted and skipped.'),
+);
+
+/**
+ * A validated route (assignable to core's `RouteSpec`).
+ *
+ * @example
+ * ```ts
+ * const routes: RouteSpec[] = config.pipelines['daily']!.routes satisfies RouteConfig[];
+ * ```
+ */
+export type RouteConfig = v.InferOutput<typeof RouteSchema>;
+/**
+ * A validated default route.
+ *
+ * @example
+ * ```ts
+ * const fallback: DefaultRouteConfig | undefined = config.pipelines['daily']!.defaultRoute;
+ * ```
+ */
+export type DefaultRouteConfig = v.InferOutput<typeof DefaultRouteSchema>;
+/**
+ * A validated transform step (assignable to core's `TransformSpec`).
+ *
+ * @example
+ * ```ts
+ * const step: TransformConfig = { kind: 'pick', fields: ['date'] };
+ * ```
+ */
+export type TransformConfig = v.InferOutput<typeof TransformSchema>;
