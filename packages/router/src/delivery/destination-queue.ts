@@ -1,0 +1,372 @@
+/**
+ * One destination's side of the router: a buffer that turns items into batches (by count, bytes
+ * and age), a bounded number of batches in flight, and the retry loop for each batch.
+ *
+ * @packageDocumentation
+ */
+import {
+  PartialBatchError,
+  RetryableError,
+  isRetryable,
+  toError,
+  type Batch,
+  type DeliveryPolicy,
+  type DestinationCapabilities,
+  type DestinationInstance,
+  type Logger,
+  type PluginContext,
+  type SluiceRecord,
+} from '@sluice/core';
+import type { CompiledRoute } from '../route-table.js';
+import { backoffDelay, resolveRetryPolicy, type ResolvedRetryPolicy } from './backoff.js';
+import type { RouterMetrics } from './metrics.js';
+
+/** One record on its way to one destination. */
+export interface DeliveryItem {
+  /** Sequence number of the input record (for acknowledgement). */
+  readonly seq: number;
+  readonly route: CompiledRoute;
+  /** The record as the route's transforms produced it. */
+  readonly record: SluiceRecord;
+  /** The record as it came from the source. */
+  readonly original: SluiceRecord;
+  /** JSON size in bytes, when the buffer limits bytes. */
+  readonly bytes: number;
+  readonly enqueuedAt: number;
+}
+
+/** A delivery that failed for good, with the error and the number of attempts made. */
+export interface FailedDelivery {
+  item: DeliveryItem;
+  error: Error;
+  attempts: number;
+}
+
+/** What a queue reports back to the router. */
+export interface QueueCallbacks {
+  delivered(destination: string, items: readonly DeliveryItem[]): void;
+  /** Final failures; the router applies each route's onError. */
+  failed(destination: string, failures: readonly FailedDelivery[]): void;
+}
+
+/** Static settings of a queue, with defaults filled in. */
+export interface QueueSettings {
+  maxRecords: number;
+  maxBytes: number | undefined;
+  maxWaitMs: number;
+  concurrency: number;
+  retry: ResolvedRetryPolicy;
+  /** Items buffered + waiting + in flight above which `push` waits. */
+  highWater: number;
+}
+
+/**
+ * Resolves a destination's settings from its policy and capabilities: batches never exceed
+ * `maxBatch`, and concurrency is the smaller of the policy and the destination's `maxInFlight`.
+ *
+ * @example
+ * ```ts
+ * resolveQueueSettings({ concurrency: 4 }, { idempotent: true, maxInFlight: 2, maxBatch: 100 });
+ * // { maxRecords: 100, concurrency: 2, ... }
+ * ```
+ */
+export function resolveQueueSettings(
+  policy: DeliveryPolicy = {},
+  capabilities: DestinationCapabilities,
+  maxPendingRecords?: number,
+): QueueSettings {
+  const positive = (value: number | undefined, fallback: number) =>
+    value !== undefined && Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
+  const maxBatch = positive(capabilities.maxBatch, Infinity);
+  const maxRecords = Math.min(positive(policy.batch?.maxRecords, 500), maxBatch);
+  const concurrency = Math.min(positive(policy.concurrency, 1), positive(capabilities.maxInFlight, 1));
+  const maxBytes = policy.batch?.maxBytes !== undefined ? positive(policy.batch.maxBytes, 1) : undefined;
+  const maxWaitMs = policy.batch?.maxWaitMs !== undefined && policy.batch.maxWaitMs >= 0 ? policy.batch.maxWaitMs : 1000;
+  return {
+    maxRecords,
+    maxBytes,
+    maxWaitMs,
+    concurrency,
+    retry: resolveRetryPolicy(policy.retry),
+    highWater: Math.max(positive(maxPendingRecords, 0), maxRecords * (concurrency + 1)),
+  };
+}
+
+/**
+ * The buffer, batcher and writer of one destination.
+ *
+ * @example
+ * ```ts
+ * const queue = new DestinationQueue({ name: 'warehouse', ... });
+ * queue.add(item);
+ * await queue.belowHighWater();
+ * ```
+ */
+export class DestinationQueue {
+  readonly name: string;
+  readonly settings: QueueSettings;
+  readonly #instance: DestinationInstance;
+  readonly #ctx: PluginContext;
+  readonly #logger: Logger;
+  readonly #metrics: RouterMetrics;
+  readonly #callbacks: QueueCallbacks;
+  readonly #batchContext: { pipeline: string; runId: string; source: string };
+  readonly #signal: AbortSignal;
+  readonly #random: () => number;
+
+  #buffer: DeliveryItem[] = [];
+  #bufferBytes = 0;
+  readonly #ready: { sequence: number; items: DeliveryItem[] }[] = [];
+  #inFlight = 0;
+  /** Items buffered, waiting for a slot, or being written/retried. */
+  #size = 0;
+  #sequence = 0;
+  #timer: AbortController | undefined;
+  #opened: Promise<void> | undefined;
+  #drainWaiters: (() => void)[] = [];
+  #idleWaiters: (() => void)[] = [];
+  #stopped = false;
+
+  /** Counters for the run summary. */
+  readonly stats = { delivered: 0, batches: 0, retries: 0 };
+
+  constructor(options: {
+    name: string;
+    instance: DestinationInstance;
+    settings: QueueSettings;
+    ctx: PluginContext;
+    logger: Logger;
+    metrics: RouterMetrics;
+    callbacks: QueueCallbacks;
+    batchContext: { pipeline: string; runId: string; source: string };
+    signal: AbortSignal;
+    random: () => number;
+  }) {
+    this.name = options.name;
+    this.settings = options.settings;
+    this.#instance = options.instance;
+    this.#ctx = options.ctx;
+    this.#logger = options.logger.child({ destination: options.name });
+    this.#metrics = options.metrics;
+    this.#callbacks = options.callbacks;
+    this.#batchContext = options.batchContext;
+    this.#signal = options.signal;
+    this.#random = options.random;
+  }
+
+  /** Items not yet acknowledged by this queue. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Buffers one item, cutting a batch when a count or byte limit is reached. */
+  add(item: DeliveryItem): void {
+    const { maxRecords, maxBytes } = this.settings;
+    if (maxBytes !== undefined && this.#buffer.length > 0 && this.#bufferBytes + item.bytes > maxBytes) this.#cut();
+    this.#buffer.push(item);
+    this.#bufferBytes += item.bytes;
+    this.#size++;
+    if (this.#buffer.length >= maxRecords || (maxBytes !== undefined && this.#bufferBytes >= maxBytes)) this.#cut();
+    else if (this.#buffer.length === 1) this.#startTimer();
+  }
+
+  /** Resolves when the queue holds fewer items than its high-water mark (back-pressure). */
+  belowHighWater(): Promise<void> | undefined {
+    if (this.#size < this.settings.highWater || this.#stopped) return undefined;
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Sends whatever is buffered now, without waiting for `maxWaitMs`. */
+  flushBuffer(): void {
+    if (this.#buffer.length > 0) this.#cut();
+  }
+
+  /** Resolves when nothing is buffered, waiting or in flight. */
+  idle(): Promise<void> {
+    if (this.#size === 0 || this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops sending: timers end, waiting batches are abandoned (their records stay unacknowledged). */
+  stop(): void {
+    this.#stopped = true;
+    this.#timer?.abort();
+    this.#timer = undefined;
+    this.#wake();
+  }
+
+  /** Closes the destination instance if it was opened. */
+  async close(): Promise<void> {
+    this.stop();
+    if (this.#opened !== undefined) await this.#instance.close?.();
+  }
+
+  #startTimer(): void {
+    this.#timer?.abort();
+    const timer = new AbortController();
+    this.#timer = timer;
+    this.#ctx.clock.sleep(this.settings.maxWaitMs, timer.signal).then(
+      () => {
+        if (this.#timer === timer && !this.#stopped) {
+          this.#timer = undefined;
+          this.flushBuffer();
+        }
+      },
+      () => undefined,
+    );
+  }
+
+  #cut(): void {
+    this.#timer?.abort();
+    this.#timer = undefined;
+    const items = this.#buffer;
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+    this.#ready.push({ sequence: ++this.#sequence, items });
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#stopped && this.#inFlight < this.settings.concurrency && this.#ready.length > 0) {
+      const next = this.#ready.shift()!;
+      this.#inFlight++;
+      this.#send(next.sequence, next.items)
+        .catch((error: unknown) => {
+          // #send handles every write error itself; reaching here is a bug in a callback.
+          this.#logger.error({ err: toError(error) }, 'unexpected error while delivering a batch');
+        })
+        .finally(() => {
+          this.#inFlight--;
+          this.#pump();
+        });
+    }
+  }
+
+  /** `pipeline-runId-destination-000001`: the same on every retry of the batch. */
+  batchId(sequence: number): string {
+    const { pipeline, runId } = this.#batchContext;
+    return `${pipeline}-${runId}-${this.name}-${String(sequence).padStart(6, '0')}`;
+  }
+
+  async #send(sequence: number, initial: DeliveryItem[]): Promise<void> {
+    const labels = { pipeline: this.#batchContext.pipeline, destination: this.name };
+    const retry = this.settings.retry;
+    const baseId = this.batchId(sequence);
+    let items = initial;
+    let id = baseId;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#stopped) return;
+      const firstRoute = items[0]!.route.name;
+      const sameRoute = items.every((i) => i.route.name === firstRoute);
+      const batch: Batch = {
+        id,
+        records: items.map((i) => i.record),
+        ...this.#batchContext,
+        attempt,
+        ...(sameRoute ? { route: firstRoute } : {}),
+      };
+      const started = this.#ctx.clock.now();
+      let error: Error | undefined;
+      try {
+        await (this.#opened ??= this.#open());
+        await this.#instance.write(batch, { signal: this.#signal });
+      } catch (caught) {
+        error = toError(caught);
+      }
+      const seconds = (this.#ctx.clock.now() - started) / 1000;
+      if (this.#stopped || this.#signal.aborted) return;
+      if (error === undefined) {
+        this.#metrics.batchWriteSeconds.observe({ ...labels, outcome: 'ok' }, seconds);
+        this.#settle(items, [], attempt);
+        return;
+      }
+      this.#metrics.batchWriteSeconds.observe({ ...labels, outcome: 'error' }, seconds);
+      const toRetry: DeliveryItem[] = [];
+      const failures: FailedDelivery[] = [];
+      const delivered: DeliveryItem[] = [];
+      let retryAfterMs: number | undefined;
+      const canRetry = attempt < retry.maxAttempts;
+      if (error instanceof PartialBatchError) {
+        const byIndex = new Map<number, Error>();
+        for (const f of error.failures) {
+          if (Number.isInteger(f.index) && f.index >= 0 && f.index < items.length) byIndex.set(f.index, toError(f.error));
+        }
+        if (byIndex.size !== error.failures.length) {
+          this.#logger.warn({ batch: id, failed: error.failed, size: items.length }, 'destination reported failed indexes outside the batch; ignoring them');
+        }
+        items.forEach((item, index) => {
+          const failure = byIndex.get(index);
+          if (failure === undefined) delivered.push(item);
+          else if (canRetry && isRetryable(failure)) {
+            toRetry.push(item);
+            if (failure instanceof RetryableError && failure.retryAfterMs !== undefined) {
+              retryAfterMs = Math.max(retryAfterMs ?? 0, failure.retryAfterMs);
+            }
+          } else failures.push({ item, error: failure, attempts: attempt });
+        });
+      } else if (canRetry && isRetryable(error)) {
+        toRetry.push(...items);
+        if (error instanceof RetryableError) retryAfterMs = error.retryAfterMs;
+      } else {
+        for (const item of items) failures.push({ item, error, attempts: attempt });
+      }
+      this.#settle(delivered, failures, attempt);
+      if (toRetry.length === 0) return;
+      const delay = backoffDelay(attempt, retry, retryAfterMs, this.#random);
+      this.stats.retries++;
+      this.#metrics.retries.inc(labels);
+      this.#logger.warn(
+        { batch: id, attempt, records: toRetry.length, delayMs: delay, err: { name: error.name, message: error.message } },
+        'batch write failed; retrying',
+      );
+      try {
+        await this.#ctx.clock.sleep(delay, this.#signal);
+      } catch {
+        return; // aborted: the records stay unacknowledged
+      }
+      // A retry of the whole batch keeps its id (idempotency keys stay valid); a retry of some
+      // records only is a different batch, so it gets a derived, still deterministic id.
+      if (toRetry.length !== items.length) id = `${baseId}-r${attempt + 1}`;
+      items = toRetry;
+    }
+  }
+
+  async #open(): Promise<void> {
+    try {
+      await this.#instance.open?.();
+    } catch (error) {
+      this.#opened = undefined;
+      throw error;
+    }
+  }
+
+  #settle(delivered: DeliveryItem[], failures: FailedDelivery[], attempts: number): void {
+    if (delivered.length > 0) {
+      const labels = { pipeline: this.#batchContext.pipeline, destination: this.name };
+      this.stats.delivered += delivered.length;
+      this.stats.batches++;
+      this.#metrics.batchRecords.observe(labels, delivered.length);
+      let oldest = Infinity;
+      for (const item of delivered) oldest = Math.min(oldest, item.enqueuedAt);
+      this.#metrics.deliverySeconds.observe(labels, (this.#ctx.clock.now() - oldest) / 1000);
+      this.#callbacks.delivered(this.name, delivered);
+      this.#logger.debug({ records: delivered.length, attempts }, 'batch delivered');
+    }
+    if (failures.length > 0) this.#callbacks.failed(this.name, failures);
+    this.#size -= delivered.length + failures.length;
+    this.#wake();
+  }
+
+  #wake(): void {
+    if (this.#size < this.settings.highWater || this.#stopped) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (this.#size === 0 || this.#stopped) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Dry runs: what the route table would do with some records, without writing anything.
+ *
+ * @packageDocumentation
+ */
+import type { OnError, SluiceRecord } from '@sluice/core';
+import { evaluateRecord, type RouteTable } from './route-table.js';
+
+/** What one record would do in a dry run. */
+export interface DryRunRecord {
+  /** Position of the record in the input. */
+  index: number;
+  /** Routes that matched, in evaluation order, with their output records and destinations. */
+  routes: { route: string; to: string[]; output: SluiceRecord[] }[];
+  /** Routes whose condition or transform failed, and what would happen to the record. */
+  errors: { route: string; message: string; onError: OnError }[];
+  /** True when the default route took the record. */
+  defaulted: boolean;
+  /** True when nothing took the record. */
+  unmatched: boolean;
+}
+
+/** The result of {@link dryRun}. */
+export interface DryRunResult {
+  records: DryRunRecord[];
+  /** Per destination, the records it would receive, in order. */
+  destinations: Record<string, SluiceRecord[]>;
+  /** Counts over all records. */
+  totals: { records: number; matched: number; defaulted: number; unmatched: number; errors: number };
+}
+
+/**
+ * Evaluates records against a compiled table and reports, per record, which routes matched and
+ * what each destination would receive. Writes nothing and needs no destination instances.
+ *
+ * @example
+ * ```ts
+ * const result = dryRun([{ channel: 'paid' }, { channel: 'organic' }], table);
+ * result.destinations.warehouse; // [{ channel: 'paid' }]
+ * ```
+ */
+export function dryRun(records: Iterable<SluiceRecord>, table: RouteTable): DryRunResult {
+  const destinations: Record<string, SluiceRecord[]> = {};
+  for (const name of table.destinations) destinations[name] = [];
+  const out: DryRunRecord[] = [];
+  const totals = { records: 0, matched: 0, defaulted: 0, unmatched: 0, errors: 0 };
+  let index = 0;
+  for (const record of records) {
+    const evaluation = evaluateRecord(record, table);
+    totals.records++;
+    if (evaluation.matches.length > 0 && !evaluation.defaulted) totals.matched++;
+    if (evaluation.defaulted) totals.defaulted++;
+    if (evaluation.unmatched) totals.unmatched++;
+    if (evaluation.failures.length > 0) totals.errors++;
+    for (const match of evaluation.matches) {
+      for (const name of match.route.to) destinations[name]!.push(...match.records);
+    }
+    out.push({
+      index: index++,
+      routes: evaluation.matches.map((m) => ({ route: m.route.name, to: [...m.route.to], output: [...m.records] })),
+      errors: evaluation.failures.map((f) => ({ route: f.route.name, message: f.error.message, onError: f.route.onError })),
+      defaulted: evaluation.defaulted,
+      unmatched: evaluation.unmatched,
+    });
+  }
+  return { records: out, destinations, totals };
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileJsonPath, JsonPathSyntaxError, readKeys } from './jsonpath.js';
+import type { JsonValue } from '@sluice/core';
+
+// The RFC 9535 compliance suite lives beside the repository (../shared from the repo root).
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const ctsPath = path.resolve(repoRoot, '../shared/conformance/jsonpath/cts.json');
+
+interface CtsCase {
+  name: string;
+  selector: string;
+  document?: JsonValue;
+  result?: JsonValue[];
+  results?: JsonValue[][];
+  invalid_selector?: boolean;
+}
+
+const cts = JSON.parse(readFileSync(ctsPath, 'utf8')) as { tests: CtsCase[] };
+
+describe('RFC 9535 compliance suite', () => {
+  it('has the 703 cases the project targets', () => {
+    expect(cts.tests).toHaveLength(703);
+  });
+
+  it.each(cts.tests.map((t, i) => [i, t.name, t] as const))('#%i %s', (_i, _name, t) => {
+    if (t.invalid_selector) {
+      expect(() => compileJsonPath(t.selector)).toThrow(JsonPathSyntaxError);
+      return;
+    }
+    const values = compileJsonPath(t.selector).values(t.document!);
+    if (t.result) expect(values).toEqual(t.result);
+    else expect(t.results!.some((r) => JSON.stringify(r) === JSON.stringify(values))).toBe(true);
+  });
+});
+
+describe('compileJsonPath', () => {
+  it('reports the position of a syntax error', () => {
+    try {
+      compileJsonPath('$.a[?@.b >');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(JsonPathSyntaxError);
+      expect((error as JsonPathSyntaxError).position).toBe(10);
+      expect((error as Error).message).toMatch(/^invalid JSONPath at position 10: /);
+    }
+  });
+
+  it('uses a direct read for singular queries and agrees with the engine', () => {
+    const q = compileJsonPath('$.a["b c"][-1]');
+    expect(q.singular).toBe(true);
+    expect(q.keys).toEqual(['a', 'b c', -1]);
+    expect(q.first({ a: { 'b c': [1, 2, 3] } })).toBe(3);
+    expect(q.matches({ a: {} })).toBe(false);
+    expect(q.values({ a: { 'b c': [] } })).toEqual([]);
+  });
+
+  it('runs filters through the engine', () => {
+    const q = compileJsonPath('$.items[?@.qty > 5].sku');
+    expect(q.singular).toBe(false);
+    expect(q.values({ items: [{ qty: 7, sku: 'a' }, { qty: 1, sku: 'b' }] })).toEqual(['a']);
+    expect(q.first({ items: [] })).toBeUndefined();
+  });
+
+  it('readKeys follows own properties only', () => {
+    expect(readKeys({ a: 1 } as JsonValue, ['constructor'])).toBeUndefined();
+    expect(readKeys({ a: [1] }, ['a', 'length'])).toBeUndefined();
+    expect(readKeys({ a: [1] }, ['a', 5])).toBeUndefined();
+  });
+});
+
+describe('jsonpath-plus remote code execution payloads', () => {
+  const payloads = [
+    "$[?(@.constructor.constructor('return process')())]",
+    "$..[?(@.constructor.constructor('return process.exit()')())]",
+    "$[?(@.__proto__.polluted = 'yes')]",
+    "$..*[?(@property === 'x' && @.call.call.constructor('return process')())]",
+    '$[?(this.constructor.constructor("return process")())]',
+    "$[?(@property.toString().constructor.constructor('return 1')())]",
+    '$[(@.length-1)]',
+  ];
+  it.each(payloads)('rejects %s at compile time', (payload) => {
+    expect(() => compileJsonPath(payload)).toThrow(JsonPathSyntaxError);
+  });
+
+  it('treats constructor / __proto__ / call as ordinary (absent) member names', () => {
+    const record = { a: { b: 1 } };
+    for (const query of ['$.constructor.constructor', '$.__proto__', '$.a.b.call', '$[?@.constructor]', '$..constructor', "$[?@['__proto__']]"]) {
+      const q = compileJsonPath(query);
+      expect(q.values(record)).toEqual([]);
+      expect(q.matches(record)).toBe(false);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

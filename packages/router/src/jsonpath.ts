@@ -1,0 +1,141 @@
+/**
+ * The router's only door to a JSONPath engine. Everything else in the package talks to
+ * {@link compileJsonPath}; swapping json-p3 for another RFC 9535 engine means changing this file.
+ *
+ * @packageDocumentation
+ */
+import { JSONPathEnvironment, JSONPathError, jsonpath, type JSONValue } from 'json-p3';
+import type { JsonValue } from '@sluice/core';
+
+type JSONPathQuery = jsonpath.JSONPathQuery;
+
+/** A compiled RFC 9535 query. */
+export interface CompiledJsonPath {
+  /** The query text as written. */
+  readonly source: string;
+  /** True when the query can select at most one node (RFC 9535 §2.3.5.1 "singular query"). */
+  readonly singular: boolean;
+  /**
+   * For singular queries made only of name and index selectors: the keys to follow, which lets
+   * hot paths read a field without running the engine.
+   */
+  readonly keys: readonly (string | number)[] | undefined;
+  /** True when the query selects at least one node of `value`. */
+  matches(value: JsonValue): boolean;
+  /** The values of every selected node, in document order. */
+  values(value: JsonValue): JsonValue[];
+  /** The value of the first selected node, or `undefined` when nothing is selected. */
+  first(value: JsonValue): JsonValue | undefined;
+}
+
+/** A query that does not parse; `position` is the 0-based offset of the offending character. */
+export class JsonPathSyntaxError extends Error {
+  override readonly name = 'JsonPathSyntaxError';
+  readonly position: number;
+  readonly query: string;
+
+  constructor(query: string, position: number, reason: string) {
+    super(`invalid JSONPath at position ${position}: ${reason}`);
+    this.position = position;
+    this.query = query;
+  }
+}
+
+// One shared environment: strict RFC 9535, no non-standard selectors, and a recursion limit so a
+// descendant query over a hostile, deeply nested record cannot exhaust the stack.
+const environment = new JSONPathEnvironment({ strict: true, maxRecursionDepth: 64 });
+
+/**
+ * Compiles an RFC 9535 JSONPath query. Throws {@link JsonPathSyntaxError} (with the offending
+ * position) when the query is not valid RFC 9535, including non-standard syntax such as
+ * `$[?(@.a.constructor(...))]` script expressions, which are therefore never executed.
+ *
+ * @example
+ * ```ts
+ * const q = compileJsonPath('$.items[?@.qty > 5]');
+ * q.matches({ items: [{ qty: 7 }] }); // true
+ * ```
+ */
+export function compileJsonPath(source: string): CompiledJsonPath {
+  let query: JSONPathQuery;
+  try {
+    query = environment.compile(source);
+  } catch (error) {
+    if (error instanceof JSONPathError) {
+      throw new JsonPathSyntaxError(source, error.token.index, stripLocation(error.message));
+    }
+    throw new JsonPathSyntaxError(source, 0, error instanceof Error ? error.message : String(error));
+  }
+  const singular = query.singularQuery();
+  const keys = singular ? simpleKeys(query) : undefined;
+  const asValue = (value: JsonValue) => value as JSONValue;
+  if (keys) {
+    // Fast path: a plain chain of names/indexes needs no engine at all.
+    const read = (value: JsonValue) => readKeys(value, keys);
+    return {
+      source,
+      singular,
+      keys,
+      matches: (value) => read(value) !== undefined,
+      values: (value) => {
+        const found = read(value);
+        return found === undefined ? [] : [found];
+      },
+      first: read,
+    };
+  }
+  return {
+    source,
+    singular,
+    keys,
+    // The eager query is faster than the lazy iterator on record-sized values.
+    matches: (value) => query.query(asValue(value)).nodes.length > 0,
+    values: (value) => query.query(asValue(value)).values() as JsonValue[],
+    first: (value) => query.match(asValue(value))?.value as JsonValue | undefined,
+  };
+}
+
+/**
+ * Follows `keys` into `value` the way a singular query does: own properties of objects only,
+ * array indexes (negative counts from the end), `undefined` when any step is missing.
+ *
+ * @example
+ * ```ts
+ * readKeys({ a: [1, 2] }, ['a', -1]); // 2
+ * ```
+ */
+export function readKeys(
+  value: JsonValue,
+  keys: readonly (string | number)[],
+): JsonValue | undefined {
+  let current: JsonValue | undefined = value;
+  for (const key of keys) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (Array.isArray(current)) {
+      if (typeof key !== 'number') return undefined;
+      current = current[key < 0 ? current.length + key : key];
+    } else {
+      if (typeof key !== 'string' || !Object.hasOwn(current, key)) return undefined;
+      current = current[key];
+    }
+  }
+  return current;
+}
+
+// A singular query is, by definition, a chain of child segments holding one name or index
+// selector each; anything else leaves the engine in charge.
+function simpleKeys(query: JSONPathQuery): (string | number)[] | undefined {
+  const keys: (string | number)[] = [];
+  for (const segment of query.segments) {
+    const selector = segment.selectors.length === 1 ? segment.selectors[0] : undefined;
+    if (selector instanceof jsonpath.selectors.NameSelector) keys.push(selector.name);
+    else if (selector instanceof jsonpath.selectors.IndexSelector) keys.push(selector.index);
+    else return undefined;
+  }
+  return keys;
+}
+
+// json-p3 appends "('<context>':<index>)" to its messages; we report the position ourselves.
+function stripLocation(message: string): string {
+  return message.replace(/\s*\('(?:[^']|'(?!:\d+\)$))*':\d+\)$/, '');
+}

@@ -1,0 +1,162 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, PluginRegistry, createPluginContext, definePlugin, defineTransform, type RouteSpec } from '@sluice/core';
+import { compileRouteTable, evaluateRecord } from './route-table.js';
+import { dryRun } from './dry-run.js';
+import { routerPlugin } from './transforms/index.js';
+
+const ctx = createPluginContext();
+const destinations = ['warehouse', 'slack', 'archive'];
+const compile = (routes: RouteSpec[], extra: Partial<Parameters<typeof compileRouteTable>[1]> = {}) =>
+  compileRouteTable(routes, { ctx, destinations, ...extra });
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('compileRouteTable', () => {
+  it('sorts by priority, ties keep config order', () => {
+    const table = compile([
+      { name: 'a', to: ['warehouse'] },
+      { name: 'b', priority: 5, to: ['warehouse'] },
+      { name: 'c', to: ['warehouse'] },
+      { name: 'd', priority: 5, to: ['warehouse'] },
+      { name: 'e', priority: -1, to: ['warehouse'] },
+    ]);
+    expect(table.routes.map((r) => r.name)).toEqual(['b', 'd', 'a', 'c', 'e']);
+    expect(table.routes[0]).toMatchObject({ mode: 'continue', onError: 'dead-letter', index: 1 });
+  });
+
+  it('reports every problem with its path', () => {
+    const error = configError(() =>
+      compile(
+        [
+          { name: 'a', to: ['nowhere'] },
+          { name: 'a', to: ['warehouse', 'warehouse'], mode: 'first' as never, onError: 'ignore' as never, priority: Infinity },
+          { name: '', to: [] },
+          { name: 'x', to: ['slack'], when: '$.a[?@.b >' },
+          { name: 'y', to: ['slack'], transform: [{ kind: 'pick', fields: [] }, { kind: 'nope' }, { kind: 'compute', field: 'x', expression: '1 +' }] },
+          { name: 'z', to: ['slack'], colour: 'red' } as never,
+        ],
+        { path: ['pipelines', 'daily'], defaultRoute: { to: ['archive'], when: '$.a' } as never },
+      ),
+    );
+    expect(error.issues.map((i) => i.path)).toEqual([
+      'pipelines.daily.routes[0].to[0]',
+      'pipelines.daily.routes[1].priority',
+      'pipelines.daily.routes[1].mode',
+      'pipelines.daily.routes[1].onError',
+      'pipelines.daily.routes[1].to[1]',
+      'pipelines.daily.routes[2].name',
+      'pipelines.daily.routes[2].to',
+      'pipelines.daily.routes[3].when',
+      'pipelines.daily.routes[4].transform[0].fields',
+      'pipelines.daily.routes[4].transform[1].kind',
+      'pipelines.daily.routes[4].transform[2].expression',
+      'pipelines.daily.routes[5].colour',
+      'pipelines.daily.defaultRoute.when',
+    ]);
+    const when = error.issues.find((i) => i.path.endsWith('routes[3].when'))!;
+    expect(when.message).toMatch(/invalid JSONPath at position 10/);
+    expect(error.issues.find((i) => i.path.endsWith('transform[1].kind'))!.message).toMatch(/unknown transform kind "nope" \(known: cast, compute/);
+  });
+
+  it('rejects duplicate route names', () => {
+    const error = configError(() => compile([{ name: 'a', to: ['slack'] }, { name: 'a', to: ['slack'] }]));
+    expect(error.issues).toEqual([{ path: 'routes[1].name', message: 'duplicate route name "a" (also routes[0])' }]);
+  });
+
+  it('finds plugin transforms in the registry', () => {
+    const tag = defineTransform({
+      kind: 'tag',
+      version: '1.0.0',
+      configSchema: v.object({ value: v.string() }),
+      create: ({ value }) => (r) => ({ ...r, tag: value }),
+    });
+    const registry = new PluginRegistry().register(routerPlugin).register(definePlugin({ name: 'tags', sluice: '^1', transforms: [tag] }));
+    const table = compile([{ name: 'a', to: ['slack'], transform: [{ kind: 'tag', value: 'x' }, { kind: 'pick', fields: ['tag'] }] }], { registry });
+    expect(evaluateRecord({ a: 1 }, table).matches[0]!.records).toEqual([{ tag: 'x' }]);
+  });
+});
+
+describe('evaluateRecord', () => {
+  const routes: RouteSpec[] = [
+    { name: 'paid', priority: 10, when: { path: '$.channel', op: 'eq', value: 'paid' }, to: ['warehouse'], mode: 'stop' },
+    { name: 'big', priority: 5, when: '$[?$.sessions > 100]', to: ['slack'] },
+    { name: 'all', to: ['warehouse'], transform: [{ kind: 'pick', fields: ['channel'] }] },
+  ];
+  const table = compile(routes, { defaultRoute: { to: ['archive'] } });
+
+  it('stop: first match wins', () => {
+    const e = evaluateRecord({ channel: 'paid', sessions: 500 }, table);
+    expect(e.matches.map((m) => m.route.name)).toEqual(['paid']);
+  });
+
+  it('continue: fans out, applying each route transforms independently', () => {
+    const e = evaluateRecord({ channel: 'email', sessions: 500 }, table);
+    expect(e.matches.map((m) => [m.route.name, m.records])).toEqual([
+      ['big', [{ channel: 'email', sessions: 500 }]],
+      ['all', [{ channel: 'email' }]],
+    ]);
+    expect(e.defaulted).toBe(false);
+  });
+
+  it('uses the default route when nothing matches, and reports unmatched without one', () => {
+    const narrow = [{ name: 'paid', when: { path: '$.channel', op: 'eq', value: 'paid' }, to: ['warehouse'] }] as RouteSpec[];
+    const withDefault = compile(narrow, { defaultRoute: { name: 'rest', to: ['archive'] } });
+    const e = evaluateRecord({ channel: 'x' }, withDefault);
+    expect(e).toMatchObject({ defaulted: true, unmatched: false });
+    expect(e.matches[0]!.route.name).toBe('rest');
+    const without = compile(narrow);
+    expect(evaluateRecord({ channel: 'x' }, without)).toMatchObject({ defaulted: false, unmatched: true, matches: [] });
+  });
+
+  it('reports transform failures per route and keeps evaluating other routes', () => {
+    const t = compile([
+      { name: 'bad', to: ['slack'], transform: [{ kind: 'cast', fields: { n: 'number' } }] },
+      { name: 'good', to: ['warehouse'] },
+    ]);
+    const e = evaluateRecord({ n: 'abc' }, t);
+    expect(e.failures.map((f) => [f.route.name, f.error.message])).toEqual([
+      ['bad', 'route "bad" transform[0] (cast): cast: field $.n: cannot convert "abc" to number'],
+    ]);
+    expect(e.matches.map((m) => m.route.name)).toEqual(['good']);
+  });
+
+  it('is pure: same input, same output, input untouched', () => {
+    const record = { channel: 'email', sessions: 500, nested: { a: [1] } };
+    const copy = structuredClone(record);
+    expect(JSON.stringify(evaluateRecord(record, table).matches.map((m) => m.records))).toBe(
+      JSON.stringify(evaluateRecord(record, table).matches.map((m) => m.records)),
+    );
+    expect(record).toEqual(copy);
+  });
+});
+
+describe('dryRun', () => {
+  it('shows per record which routes matched and what each destination would receive', () => {
+    const table = compile(
+      [
+        { name: 'paid', priority: 1, when: { path: '$.channel', op: 'eq', value: 'paid' }, to: ['warehouse', 'slack'], mode: 'stop' },
+        { name: 'items', when: '$.items', transform: [{ kind: 'unnest', field: 'items' }], to: ['warehouse'] },
+        { name: 'bad', when: '$.n', transform: [{ kind: 'cast', fields: { n: 'integer' } }], to: ['slack'], onError: 'drop' },
+      ],
+      { defaultRoute: { to: ['archive'] } },
+    );
+    const result = dryRun([{ channel: 'paid' }, { items: [1, 2] }, { other: true }, { n: 'x' }], table);
+    expect(result.destinations).toEqual({
+      warehouse: [{ channel: 'paid' }, { items: 1 }, { items: 2 }],
+      slack: [{ channel: 'paid' }],
+      archive: [{ other: true }],
+    });
+    expect(result.records[0]).toEqual({ index: 0, routes: [{ route: 'paid', to: ['warehouse', 'slack'], output: [{ channel: 'paid' }] }], errors: [], defaulted: false, unmatched: false });
+    expect(result.records[3]!.errors).toEqual([{ route: 'bad', message: expect.stringMatching(/cannot convert "x" to integer/), onError: 'drop' }]);
+    expect(result.totals).toEqual({ records: 4, matched: 2, defaulted: 1, unmatched: 0, errors: 1 });
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * The pump of a run: reads pages from a connector, pushes their records into a router, and
+ * commits each page's checkpoint only once every record of that page and of every page before
+ * it was delivered, dead-lettered or dropped (DESIGN §7, at-least-once).
+ *
+ * @packageDocumentation
+ */
+import type { CheckpointStore, ConnectorInstance, JsonValue, Page, ReadRequest } from '@sluice/core';
+import { RunAbortedError } from './delivery/errors.js';
+import type { Router } from './delivery/router.js';
+import type { RouterSummary } from './delivery/summary.js';
+
+/** Options of {@link runPipeline}. */
+export interface RunPipelineOptions {
+  connector: ConnectorInstance;
+  request: ReadRequest;
+  router: Router;
+  checkpoints: CheckpointStore;
+  pipeline: string;
+  /** Stream name under which checkpoints are kept (a connector may read several). */
+  stream?: string;
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one pipeline read to the end and returns the router's summary. The router is closed in
+ * every case (its destinations too).
+ *
+ * - Checkpoints are committed in page order, each after its page and all before it are handled.
+ * - On abort it stops promptly (no further writes or commits) and rejects with
+ *   `RunAbortedError`; the last committed checkpoint stays as it was.
+ * - When a route with `onError: 'fail-run'` fails, it rejects with the router's `RunFailedError`.
+ * - When the connector fails mid-read, the pages already read are still delivered and their
+ *   checkpoints committed before the connector's error is rethrown.
+ *
+ * @example
+ * ```ts
+ * const summary = await runPipeline({
+ *   connector, request: { state: await checkpoints.get('daily') }, router, checkpoints,
+ *   pipeline: 'daily', signal: run.signal,
+ * });
+ * ```
+ */
+export async function runPipeline(options: RunPipelineOptions): Promise<RouterSummary> {
+  const { connector, request, router, checkpoints, pipeline, stream, signal } = options;
+  let commitChain: Promise<void> = Promise.resolve();
+  let commitError: unknown;
+  let sourceError: unknown;
+  let aborted = signal.aborted;
+
+  const abortPromise = new Promise<never>((_, reject) => {
+    const onAbort = () => {
+      aborted = true;
+      router.abort(signal.reason);
+      reject(new RunAbortedError(signal.reason));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  abortPromise.catch(() => undefined);
+
+  const commitAfter = (position: number, state: JsonValue) => {
+    commitChain = commitChain.then(async () => {
+      if (commitError !== undefined) return;
+      try {
+        await router.whenAcknowledged({ position });
+        if (aborted || router.failure) return;
+        await checkpoints.commit(pipeline, state, stream);
+      } catch (error) {
+        commitError ??= error;
+      }
+    });
+  };
+
+  if (!aborted) {
+    const iterator = connector.read(request, signal)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next: IteratorResult<Page> = await Promise.race([iterator.next(), abortPromise]);
+        if (next.done) break;
+        const page = next.value;
+        const { position } = await Promise.race([router.push(page.records), abortPromise]);
+        if (page.state !== undefined) commitAfter(position, page.state);
+        if (commitError !== undefined || router.failure) break;
+      }
+    } catch (error) {
+      // Router failures and aborts are reported below; anything else came from the connector.
+      if (!aborted && !router.failure && !(error instanceof RunAbortedError)) sourceError = error;
+    } finally {
+      // Not awaited: a connector stuck in a request must not hold up an aborted run.
+      iterator.return?.().catch(() => undefined);
+    }
+  }
+  if (!aborted && !router.failure) {
+    await Promise.race([router.flush(), abortPromise]).catch(() => undefined);
+    await Promise.race([commitChain, abortPromise]).catch(() => undefined);
+  }
+  // close() flushes only when the run neither failed nor was aborted.
+  const summary = await router.close();
+  const failure = router.failure;
+  if (aborted) {
+    if (failure instanceof RunAbortedError) {
+      failure.summary = summary;
+      throw failure;
+    }
+    throw new RunAbortedError(signal.reason, summary);
+  }
+  if (failure) {
+    failure.summary = summary;
+    throw failure;
+  }
+  if (commitError !== undefined) throw commitError;
+  if (sourceError !== undefined) throw sourceError;
+  return summary;
+}

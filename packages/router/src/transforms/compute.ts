@@ -1,0 +1,42 @@
+/**
+ * The `compute` transform: stores the result of an arithmetic expression in a field.
+ *
+ * @packageDocumentation
+ */
+import * as v from 'valibot';
+import { ConfigError, defineTransform } from '@sluice/core';
+import { compileExpression, ExpressionSyntaxError, type CompiledExpression } from '../expression.js';
+import { compileFieldPath, setField } from '../field-path.js';
+
+/**
+ * `compute`: evaluates `expression` (see {@link compileExpression}) and stores the number, or
+ * `null` when an operand is missing or a division is by zero.
+ *
+ * @example
+ * ```ts
+ * // { kind: 'compute', field: 'change_pct',
+ * //   expression: 'round((sessions - previous_sessions) / previous_sessions * 100, 1)' }
+ * ```
+ */
+export const computeTransform = defineTransform({
+  kind: 'compute',
+  version: '1.0.0',
+  description: 'Computes an arithmetic expression over fields.',
+  configSchema: v.strictObject({
+    field: v.pipe(v.string(), v.minLength(1)),
+    expression: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+  }),
+  create({ field, expression }) {
+    const target = compileFieldPath(field, 'field');
+    let compiled: CompiledExpression;
+    try {
+      compiled = compileExpression(expression);
+    } catch (error) {
+      if (error instanceof ExpressionSyntaxError) {
+        throw new ConfigError([{ path: 'expression', message: error.message }], { details: { position: error.position } });
+      }
+      throw error;
+    }
+    return (record) => setField(record, target, compiled(record));
+  },
+});
