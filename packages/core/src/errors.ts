@@ -13,6 +13,7 @@ export const ErrorCodes = {
   fatal: 'SLUICE_ERR_FATAL',
   partialBatch: 'SLUICE_ERR_PARTIAL_BATCH',
   config: 'SLUICE_ERR_CONFIG',
+  aborted: 'SLUICE_ERR_ABORTED',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -77,7 +78,7 @@ export interface RetryableErrorOptions extends SluiceErrorOptions {
  */
 export class RetryableError extends SluiceError {
   readonly code = ErrorCodes.retryable;
-  override readonly name = 'RetryableError';
+  override readonly name: string = 'RetryableError';
   readonly retryAfterMs: number | undefined;
 
   constructor(message: string, options: RetryableErrorOptions = {}) {
@@ -101,7 +102,7 @@ export class RetryableError extends SluiceError {
  */
 export class FatalError extends SluiceError {
   readonly code = ErrorCodes.fatal;
-  override readonly name = 'FatalError';
+  override readonly name: string = 'FatalError';
 }
 
 /** One failed record of a batch: its index in `batch.records` and why it failed. */
@@ -121,7 +122,7 @@ export interface RecordFailure {
  */
 export class PartialBatchError extends SluiceError {
   readonly code = ErrorCodes.partialBatch;
-  override readonly name = 'PartialBatchError';
+  override readonly name: string = 'PartialBatchError';
   readonly failures: readonly RecordFailure[];
 
   constructor(failures: readonly RecordFailure[], options: SluiceErrorOptions = {}) {
@@ -162,7 +163,7 @@ export interface ConfigIssue {
  */
 export class ConfigError extends SluiceError {
   readonly code = ErrorCodes.config;
-  override readonly name = 'ConfigError';
+  override readonly name: string = 'ConfigError';
   readonly issues: readonly ConfigIssue[];
 
   constructor(

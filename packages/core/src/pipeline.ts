@@ -44,14 +44,16 @@ export const CONDITION_OPS: readonly ConditionOp[] = [
  * When a route applies to a record.
  *
  * - a string or `{ jsonpath }`: an RFC 9535 JSONPath query; the record matches when the query
- *   selects at least one node (`$[?@.sessions > 100]`, `$.utm.campaign`);
+ *   selects at least one node (`$.utm.campaign` exists; `$[?$.sessions > 100]` selects the
+ *   record's children when its own `sessions` is above 100 — note that `@` in a top-level
+ *   filter is each child, not the record);
  * - `{ path, op, value }`: compare the value at a JSONPath (singular query) with `value`;
  * - `{ all }`, `{ any }`, `{ not }`: combine conditions.
  *
  * @example
  * ```ts
  * const when: ConditionSpec = {
- *   all: [{ path: '$.channel', op: 'in', value: ['email', 'paid'] }, '$[?@.sessions > 100]'],
+ *   all: [{ path: '$.channel', op: 'in', value: ['email', 'paid'] }, { path: '$.sessions', op: 'gt', value: 100 }],
  * };
  * ```
  */

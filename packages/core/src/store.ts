@@ -484,8 +484,7 @@ export interface JobQueueDatabase {
  * ```
  */
 export type JobQueueConnection =
-  | { connectionString: string }
-  | { db: JobQueueDatabase; backend: 'pglite' };
+  { connectionString: string } | { db: JobQueueDatabase; backend: 'pglite' };
 
 /**
  * Everything the scheduler and the API need from a store, grouped by concern (each group has its
