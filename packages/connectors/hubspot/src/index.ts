@@ -1,6 +1,37 @@
 /**
- * Sluice connector that reads from HubSpot CRM.
+ * `@sluice/connectors-hubspot`: reads HubSpot CRM objects (contacts, companies, deals,
+ * tickets, custom objects) with the official `@hubspot/api-client` — a full read through the
+ * list API, then incremental reads through search on the modification date, with rate
+ * limiting shared by every pipeline that uses the same token.
+ *
+ * @example
+ * ```ts
+ * import { hubspotPlugin } from '@sluice/connectors-hubspot';
+ * registry.register(hubspotPlugin);
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+import { definePlugin } from '@sluice/core';
+import { hubspotConnector } from './connector.js';
+
+export { createHubSpotConnector, hubspotConnector, modifiedPropertyOf } from './connector.js';
+export { hubspotConfigSchema, type HubSpotConfig } from './config.js';
+export type { FullState, HubSpotState, IncrementalState } from './state.js';
+
+/**
+ * The plugin bundling the `hubspot` connector, ready for a `PluginRegistry`.
+ *
+ * @example
+ * ```ts
+ * import { PluginRegistry } from '@sluice/core';
+ * import { hubspotPlugin } from '@sluice/connectors-hubspot';
+ * const registry = new PluginRegistry().register(hubspotPlugin);
+ * ```
+ */
+export const hubspotPlugin = definePlugin({
+  name: '@sluice/connectors-hubspot',
+  version: '0.1.0',
+  sluice: '^1',
+  connectors: [hubspotConnector],
+});

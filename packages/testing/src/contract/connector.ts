@@ -172,7 +172,9 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
             }
           }
         } catch (err) {
-          // Throwing the abort reason (or an AbortError) is the expected way to stop.
+          // Throwing the abort reason (or an AbortError) is the expected way to stop; failing
+          // before the first page is a different problem, reported as such.
+          if (!aborted) throw new Error(`read() failed before its first page: ${(err as Error).message}`, { cause: err });
           expect(err).toBeInstanceOf(Error);
         } finally {
           await instance.close?.();
