@@ -1,6 +1,37 @@
 /**
- * Sluice destination that writes records to Prometheus metrics.
+ * `@sluice/destinations-prometheus`: a Sluice destination that turns records into Prometheus
+ * gauges, counters and histograms on a prom-client registry — scraped at `/metrics` or pushed
+ * to a Pushgateway — with cardinality limits and removal of stale series.
+ *
+ * @example
+ * ```ts
+ * import { PluginRegistry } from '@sluice/core';
+ * import { prometheusPlugin } from '@sluice/destinations-prometheus';
+ * const registry = new PluginRegistry().register(prometheusPlugin);
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export { prometheusPlugin } from './plugin.js';
+export {
+  createPrometheusDestination,
+  prometheusDestination,
+  type PrometheusDestinationInstance,
+  type PrometheusDestinationOptions,
+} from './destination.js';
+export {
+  LABEL_NAME,
+  METRIC_NAME,
+  prometheusConfigSchema,
+  type MetricConfig,
+  type PrometheusConfig,
+  type PrometheusConfigInput,
+} from './config.js';
+export {
+  RecordMappingError,
+  compileMetricReader,
+  type MetricReader,
+  type MetricUpdate,
+} from './metric-mapping.js';
+export { SeriesTracker, type Admission, type SeriesLabels } from './series-tracker.js';
+export { compileFieldPath, fieldPathProblem } from './field-path.js';

@@ -1,6 +1,51 @@
 /**
- * Sluice destination that writes records to outgoing HTTP webhooks.
+ * `@sluice/destinations-webhook`: a Sluice destination that sends records to HTTP endpoints as
+ * JSON — per record or per batch, with templated URL and headers, Standard Webhooks signatures,
+ * idempotency keys, timeouts, retry classification (honouring `Retry-After`) and SSRF
+ * protection on by default.
+ *
+ * @example
+ * ```ts
+ * import { PluginRegistry } from '@sluice/core';
+ * import { webhookPlugin } from '@sluice/destinations-webhook';
+ * const registry = new PluginRegistry().register(webhookPlugin);
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export { webhookPlugin } from './plugin.js';
+export {
+  webhookDestination,
+  createWebhookDestination,
+  type WebhookDestinationHooks,
+} from './destination.js';
+export { webhookConfigSchema, type WebhookConfig, type WebhookConfigInput } from './config.js';
+export {
+  BlockedAddressError,
+  allowEntryProblem,
+  createAddressPolicy,
+  type AddressPolicy,
+  type AddressPolicyOptions,
+} from './address-policy.js';
+export {
+  createGuardedConnector,
+  createGuardedLookup,
+  type GuardedConnectorOptions,
+  type ResolveAll,
+} from './guarded-connector.js';
+export { createWebhookSigner, signingSecretProblem, type WebhookSigner } from './signing.js';
+export {
+  BATCH_FIELDS,
+  TemplateRenderError,
+  compileTemplate,
+  type BatchField,
+  type Template,
+  type TemplateScope,
+} from './template.js';
+export {
+  classifyStatus,
+  deliver,
+  type DeliverOptions,
+  type DeliveryOutcome,
+  type OutgoingRequest,
+} from './deliver.js';

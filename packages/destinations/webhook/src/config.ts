@@ -1,0 +1,218 @@
+/**
+ * The webhook destination's config schema (valibot): it validates, fills defaults, types the
+ * config and is exported as JSON Schema for docs and editors.
+ *
+ * @packageDocumentation
+ */
+import * as v from 'valibot';
+import { allowEntryProblem } from './address-policy.js';
+import { signingSecretProblem } from './signing.js';
+import { compileTemplate } from './template.js';
+
+function templateString(extra?: (source: string) => string | undefined) {
+  return v.pipe(
+    v.string(),
+    v.minLength(1, 'must not be empty'),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      try {
+        compileTemplate(dataset.value);
+      } catch (err) {
+        addIssue({ message: (err as Error).message });
+        return;
+      }
+      const problem = extra?.(dataset.value);
+      if (problem) addIssue({ message: problem });
+    }),
+  );
+}
+
+function urlTemplateProblem(source: string): string | undefined {
+  // Substitute a harmless value for each placeholder so the fixed parts can be checked now.
+  const probe = source.replace(/\{\{[^{}]*\}\}/g, 'x');
+  let url: URL;
+  try {
+    url = new URL(probe);
+  } catch {
+    return 'must be an absolute http(s) URL, e.g. https://hooks.example.com/{{ record.tenant }}';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return `protocol ${url.protocol} is not http: or https:`;
+  if (url.username !== '' || url.password !== '') {
+    return 'must not contain credentials; put them in headers (e.g. authorization) instead';
+  }
+  return undefined;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const RESERVED_HEADERS = new Set([
+  'content-length',
+  'host',
+  'transfer-encoding',
+  'connection',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
+
+const headerName = v.pipe(v.string(), v.regex(HEADER_NAME, 'is not a valid HTTP header name'));
+
+const positiveMs = (fallback: number) =>
+  v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1, 'must be >= 1 ms'),
+      v.maxValue(3_600_000, 'must be <= 1 h'),
+    ),
+    fallback,
+  );
+
+/**
+ * Config of the `webhook` destination.
+ *
+ * @example
+ * ```ts
+ * const config = v.parse(webhookConfigSchema, {
+ *   url: 'https://hooks.example.com/{{ record.tenant }}/events',
+ *   headers: { authorization: 'Bearer s3cr3t' },
+ *   signing: { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+ * });
+ * ```
+ */
+export const webhookConfigSchema = v.pipe(
+  v.strictObject({
+    /** Target URL; may contain `{{ record.* }}`, `{{ batch.* }}` and `{{ index }}` placeholders. */
+    url: templateString(urlTemplateProblem),
+    method: v.optional(v.picklist(['POST', 'PUT', 'PATCH']), 'POST'),
+    /** `record`: one request per record (body = the record); `batch`: one request per batch. */
+    mode: v.optional(v.picklist(['record', 'batch']), 'record'),
+    /** Batch mode body: a JSON array of records, or `{ batch: {...}, records: [...] }`. */
+    batchBody: v.optional(v.picklist(['array', 'envelope']), 'array'),
+    /** Extra headers; values may contain placeholders and are treated as secrets (redacted). */
+    headers: v.optional(
+      v.pipe(
+        v.record(
+          headerName,
+          templateString((value) =>
+            /[\r\n]/.test(value) ? 'must not contain line breaks' : undefined,
+          ),
+        ),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed) return;
+          for (const name of Object.keys(dataset.value)) {
+            if (RESERVED_HEADERS.has(name.toLowerCase())) {
+              addIssue({
+                message: `header ${name} is set by the destination itself`,
+                path: [
+                  {
+                    type: 'object',
+                    origin: 'key',
+                    input: dataset.value,
+                    key: name,
+                    value: dataset.value[name],
+                  },
+                ],
+              });
+            }
+          }
+        }),
+      ),
+      {},
+    ),
+    timeout: v.optional(
+      v.strictObject({
+        /** Time to establish the connection (TCP + TLS). */
+        connectMs: positiveMs(5_000),
+        /** Time for the whole request: connect, send, response headers and body. */
+        totalMs: positiveMs(30_000),
+      }),
+      {},
+    ),
+    /** Requests sent at the same time within one batch in `record` mode. */
+    concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)), 8),
+    /** Largest batch the router hands over. */
+    maxBatch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)), 500),
+    /** Batches written at the same time. */
+    maxInFlight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 2),
+    /** Redirects followed (307/308 only; each hop is re-checked against the SSRF policy). 0 = none. */
+    maxRedirects: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10)), 3),
+    /** Header carrying `<batch id>` (batch mode) or `<batch id>:<index>` (record mode); `false` = none. */
+    idempotencyHeader: v.optional(v.union([headerName, v.literal(false)]), 'idempotency-key'),
+    /** Standard Webhooks signing. */
+    signing: v.optional(
+      v.strictObject({
+        secret: v.pipe(
+          v.string(),
+          v.rawCheck(({ dataset, addIssue }) => {
+            if (!dataset.typed) return;
+            const problem = signingSecretProblem(dataset.value);
+            if (problem) addIssue({ message: problem });
+          }),
+        ),
+      }),
+    ),
+    /** SSRF protection: on by default; `allow` lists CIDRs, addresses or host names let through. */
+    ssrf: v.optional(
+      v.strictObject({
+        enabled: v.optional(v.boolean(), true),
+        allow: v.optional(
+          v.array(
+            v.pipe(
+              v.string(),
+              v.rawCheck(({ dataset, addIssue }) => {
+                if (!dataset.typed) return;
+                const problem = allowEntryProblem(dataset.value);
+                if (problem) addIssue({ message: problem });
+              }),
+            ),
+          ),
+          [],
+        ),
+      }),
+      {},
+    ),
+    userAgent: v.optional(v.pipe(v.string(), v.minLength(1)), 'sluice-webhook/0.1'),
+  }),
+  v.forward(
+    v.partialCheck(
+      [['mode'], ['url']],
+      (input) => {
+        if (input.mode !== 'batch') return true;
+        try {
+          return !compileTemplate(input.url).perRecord;
+        } catch {
+          return true; // already reported on `url`
+        }
+      },
+      'in batch mode the URL can only use {{ batch.* }} placeholders (one request carries many records)',
+    ),
+    ['url'],
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || dataset.value.mode !== 'batch') return;
+    const headers = dataset.value.headers;
+    for (const [name, value] of Object.entries(headers)) {
+      let perRecord: boolean;
+      try {
+        perRecord = compileTemplate(value).perRecord;
+      } catch {
+        continue; // already reported on the header
+      }
+      if (!perRecord) continue;
+      addIssue({
+        message: 'in batch mode headers can only use {{ batch.* }} placeholders',
+        path: [
+          { type: 'object', origin: 'value', input: dataset.value, key: 'headers', value: headers },
+          { type: 'object', origin: 'value', input: headers, key: name, value },
+        ],
+      });
+    }
+  }),
+);
+
+/** Raw (input) config of the webhook destination. */
+export type WebhookConfigInput = v.InferInput<typeof webhookConfigSchema>;
+
+/** Parsed config of the webhook destination, with defaults filled in. */
+export type WebhookConfig = v.InferOutput<typeof webhookConfigSchema>;

@@ -1,0 +1,346 @@
+/**
+ * The `webhook` destination: POST/PUT/PATCH records as JSON, one request per record or per
+ * batch, with templated URL and headers, Standard Webhooks signatures, a stable idempotency
+ * key, bounded timeouts, HTTP-status classification and SSRF protection.
+ *
+ * @packageDocumentation
+ */
+import {
+  ConfigError,
+  FatalError,
+  PartialBatchError,
+  RetryableError,
+  createRedactor,
+  defineDestination,
+  isRetryable,
+  type Batch,
+  type CheckResult,
+  type PluginContext,
+  type RecordFailure,
+} from '@sluice/core';
+import { isIP } from 'node:net';
+import { Agent } from 'undici';
+import { BlockedAddressError, createAddressPolicy } from './address-policy.js';
+import { webhookConfigSchema, type WebhookConfig } from './config.js';
+import { deliver, type OutgoingRequest } from './deliver.js';
+import {
+  createGuardedConnector,
+  createGuardedLookup,
+  type ResolveAll,
+} from './guarded-connector.js';
+import { createWebhookSigner, type WebhookSigner } from './signing.js';
+import {
+  compileTemplate,
+  TemplateRenderError,
+  type Template,
+  type TemplateScope,
+} from './template.js';
+
+/** Hooks for embedding and tests that do not belong in (serialisable) config. */
+export interface WebhookDestinationHooks {
+  /** Replaces DNS resolution (e.g. to test that a name resolving to a private address is refused). */
+  resolveAll?: ResolveAll;
+}
+
+interface CompiledHeader {
+  name: string;
+  template: Template;
+}
+
+/**
+ * Creates a live webhook destination from a parsed config. Most users go through
+ * {@link webhookDestination} and the registry; this is the embedding entry point.
+ *
+ * @example
+ * ```ts
+ * import { createPluginContext } from '@sluice/core';
+ * const hook = createWebhookDestination(
+ *   v.parse(webhookConfigSchema, { url: 'https://hooks.example.com/in' }),
+ *   createPluginContext(),
+ * );
+ * await hook.write(batch, { signal });
+ * await hook.close();
+ * ```
+ */
+export function createWebhookDestination(
+  config: WebhookConfig,
+  ctx: PluginContext,
+  hooks: WebhookDestinationHooks = {},
+) {
+  const url = compileTemplate(config.url);
+  const headers: CompiledHeader[] = Object.entries(config.headers).map(([name, value]) => ({
+    name: name.toLowerCase(),
+    template: compileTemplate(value),
+  }));
+  const signer: WebhookSigner | undefined = config.signing
+    ? createWebhookSigner(config.signing.secret)
+    : undefined;
+  const redactText = createRedactor(secretsOf(config, headers));
+  const redact = (text: string) => redactText(text);
+
+  let policy;
+  try {
+    policy = createAddressPolicy(config.ssrf);
+  } catch (err) {
+    throw new ConfigError([{ path: 'ssrf.allow', message: (err as Error).message }]);
+  }
+  const agent = new Agent({
+    connect: createGuardedConnector(policy, {
+      connectTimeoutMs: config.timeout.connectMs,
+      ...(hooks.resolveAll ? { resolveAll: hooks.resolveAll } : {}),
+    }),
+    headersTimeout: config.timeout.totalMs,
+    bodyTimeout: config.timeout.totalMs,
+    connections: Math.max(config.concurrency * config.maxInFlight, 1),
+  });
+
+  const requests = ctx.metrics.counter({
+    name: 'webhook_requests_total',
+    help: 'Webhook requests by outcome (delivered, retryable, fatal)',
+    labelNames: ['outcome'],
+  });
+  const logger = ctx.logger.child({ destination: 'webhook' });
+  let closing: Promise<void> | undefined;
+
+  const staticUrl = url.isStatic ? new URL(config.url) : undefined;
+  const renderUrl = (scope: TemplateScope): URL => {
+    if (staticUrl) return staticUrl;
+    const text = url.render(scope, encodeURIComponent);
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      throw new TemplateRenderError('url', 'the rendered url is not a valid URL');
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TemplateRenderError(
+        'url',
+        `the rendered url has protocol ${parsed.protocol}; only http: and https: are allowed`,
+      );
+    }
+    return parsed;
+  };
+
+  const renderHeaders = (scope: TemplateScope): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const header of headers) {
+      const value = header.template.render(scope);
+      if (/[\r\n]/.test(value)) {
+        throw new TemplateRenderError(
+          `headers.${header.name}`,
+          `header ${header.name} would contain a line break`,
+        );
+      }
+      out[header.name] = value;
+    }
+    return out;
+  };
+
+  const build = (scope: TemplateScope, body: string, idempotencyKey: string): OutgoingRequest => {
+    const ownHeaders: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': config.userAgent,
+    };
+    if (config.idempotencyHeader !== false)
+      ownHeaders[config.idempotencyHeader.toLowerCase()] = idempotencyKey;
+    if (signer)
+      Object.assign(ownHeaders, signer.sign(idempotencyKey, ctx.clock.now() / 1000, body));
+    return {
+      url: renderUrl(scope),
+      method: config.method,
+      configuredHeaders: renderHeaders(scope),
+      ownHeaders,
+      body,
+    };
+  };
+
+  const now = () => ctx.clock.now();
+  const send = (request: OutgoingRequest, signal: AbortSignal) =>
+    deliver(request, {
+      dispatcher: agent,
+      totalTimeoutMs: config.timeout.totalMs,
+      maxRedirects: config.maxRedirects,
+      signal,
+      redact,
+      now,
+    });
+
+  /** Counted once per write, not per request: the metric sits on the hot path. */
+  const count = (attempted: number, failures: readonly RecordFailure[]) => {
+    const retryable = failures.filter((f) => isRetryable(f.error)).length;
+    if (attempted > failures.length)
+      requests.inc({ outcome: 'delivered' }, attempted - failures.length);
+    if (retryable > 0) requests.inc({ outcome: 'retryable' }, retryable);
+    if (failures.length > retryable)
+      requests.inc({ outcome: 'fatal' }, failures.length - retryable);
+  };
+
+  const writeBatch = async (batch: Batch, signal: AbortSignal) => {
+    const scope: TemplateScope = { batch };
+    const body =
+      config.batchBody === 'array'
+        ? JSON.stringify(batch.records)
+        : JSON.stringify({
+            batch: {
+              id: batch.id,
+              pipeline: batch.pipeline,
+              runId: batch.runId,
+              source: batch.source,
+              route: batch.route ?? null,
+            },
+            records: batch.records,
+          });
+    let request: OutgoingRequest;
+    try {
+      request = build(scope, body, batch.id);
+    } catch (err) {
+      throw asRecordError(err);
+    }
+    try {
+      await send(request, signal);
+      count(1, []);
+    } catch (err) {
+      count(1, [{ index: 0, error: err as Error }]);
+      throw err;
+    }
+  };
+
+  const writeRecords = async (batch: Batch, signal: AbortSignal) => {
+    const failures: RecordFailure[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.records.length) {
+        const index = next++;
+        const record = batch.records[index]!;
+        try {
+          const scope: TemplateScope = { record, batch, index };
+          await send(build(scope, JSON.stringify(record), `${batch.id}:${index}`), signal);
+        } catch (err) {
+          failures.push({ index, error: asRecordError(err) });
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(config.concurrency, batch.records.length) }, worker),
+    );
+    count(batch.records.length, failures);
+    if (failures.length === 0) return;
+    logger.warn(
+      {
+        batch: batch.id,
+        failed: failures.length,
+        of: batch.records.length,
+        first: failures[0]!.error.message,
+      },
+      'webhook deliveries failed',
+    );
+    if (
+      failures.length === batch.records.length &&
+      failures.every((f) => f.error instanceof RetryableError)
+    ) {
+      // The whole batch hit the same outage: one retryable error keeps the router's backoff simple.
+      const waits = failures.map((f) => (f.error as RetryableError).retryAfterMs ?? 0);
+      const retryAfterMs = Math.max(...waits);
+      throw new RetryableError(
+        failures[0]!.error.message,
+        retryAfterMs > 0 ? { retryAfterMs } : {},
+      );
+    }
+    throw new PartialBatchError(failures);
+  };
+
+  /** Resolves the (static) target host through the same SSRF policy as real requests; sends nothing. */
+  const check = async (): Promise<CheckResult> => {
+    const probe = new URL(config.url.replace(/\{\{[^{}]*\}\}/g, 'x'));
+    if (!staticUrl && /\{\{/.test(config.url.split('/').slice(0, 3).join('/'))) {
+      return {
+        ok: true,
+        message: 'the host depends on the records; every request is checked when sent',
+      };
+    }
+    const host = probe.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(host) !== 0) {
+      const range = policy.blockedRange(host, host);
+      return range === undefined
+        ? { ok: true, message: `${probe.origin} is allowed` }
+        : {
+            ok: false,
+            message: new BlockedAddressError(host, host, range).message,
+            details: { range },
+          };
+    }
+    const lookup = createGuardedLookup(policy, hooks.resolveAll);
+    return new Promise((resolve) => {
+      lookup(host, { all: true }, (err, addresses) => {
+        if (err instanceof BlockedAddressError) {
+          resolve({ ok: false, message: err.message, details: { range: err.range } });
+        } else if (err) {
+          resolve({ ok: false, message: `cannot resolve ${host}: ${err.message}` });
+        } else {
+          const list = (addresses as unknown as { address: string }[]).map((a) => a.address);
+          resolve({
+            ok: true,
+            message: `${probe.origin} resolves to allowed address(es) ${list.join(', ')}`,
+          });
+        }
+      });
+    });
+  };
+
+  return {
+    check,
+    async write(batch: Batch, options: { signal: AbortSignal }) {
+      if (closing) throw new FatalError('the webhook destination is closed');
+      if (batch.records.length === 0) return;
+      if (config.mode === 'batch') await writeBatch(batch, options.signal);
+      else await writeRecords(batch, options.signal);
+    },
+    close(): Promise<void> {
+      closing ??= agent.close().then(() => undefined);
+      return closing;
+    },
+  };
+}
+
+function asRecordError(err: unknown): Error {
+  if (err instanceof TemplateRenderError)
+    return new FatalError(err.message, { details: { field: err.field } });
+  if (err instanceof Error) return err;
+  return new RetryableError(String(err));
+}
+
+/** Values that must never appear in errors or logs: static header values, signing secret. */
+function secretsOf(config: WebhookConfig, headers: readonly CompiledHeader[]): string[] {
+  const secrets: string[] = [];
+  for (const header of headers) {
+    if (header.template.isStatic) secrets.push(header.template.source);
+    else secrets.push(...header.template.literals.filter((text) => text.trim().length >= 8));
+  }
+  if (config.signing)
+    secrets.push(config.signing.secret, config.signing.secret.slice('whsec_'.length));
+  return secrets;
+}
+
+/**
+ * The `webhook` destination definition, registered by the plugin and the server.
+ *
+ * @example
+ * ```ts
+ * import { PluginRegistry, createPluginContext, parseConfig } from '@sluice/core';
+ * const config = parseConfig(webhookDestination.configSchema, { url: 'https://hooks.example.com/in' });
+ * const hook = await webhookDestination.create(config, createPluginContext());
+ * ```
+ */
+export const webhookDestination = defineDestination({
+  kind: 'webhook',
+  version: '0.1.0',
+  description: 'POST/PUT records as JSON to an HTTP endpoint (signed, SSRF-protected).',
+  configSchema: webhookConfigSchema,
+  capabilities: (config) => ({
+    maxBatch: config.maxBatch,
+    maxInFlight: config.maxInFlight,
+    // Delivery is at-least-once; receivers that honour the idempotency key make it effectively-once.
+    idempotent: false,
+  }),
+  create: (config, ctx) => createWebhookDestination(config, ctx),
+});
