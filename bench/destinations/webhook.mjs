@@ -64,7 +64,7 @@ const raw = async (id) => {
 
 const config = parseConfig(webhookDestination.configSchema, {
   url,
-  concurrency: CONCURRENCY,
+  requestConcurrency: CONCURRENCY,
   maxInFlight: 1,
   maxBatch: BATCH,
   ssrf: { allow: ['127.0.0.1'] },

@@ -130,7 +130,7 @@ export const webhookConfigSchema = v.pipe(
       {},
     ),
     /** Requests sent at the same time within one batch in `record` mode. */
-    concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)), 8),
+    requestConcurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)), 8),
     /** Largest batch the router hands over. */
     maxBatch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)), 500),
     /** Batches written at the same time. */

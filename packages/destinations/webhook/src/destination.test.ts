@@ -176,7 +176,7 @@ describe('webhook delivery', () => {
       if (status === 200) return false;
       res.writeHead(status).end(`status ${status}`);
     });
-    const hook = destination({ url: `${receiver.origin}${p}{{ record.status }}`, concurrency: 2 });
+    const hook = destination({ url: `${receiver.origin}${p}{{ record.status }}`, requestConcurrency: 2 });
     const err = await failureOf(
       hook.write(
         makeBatch([

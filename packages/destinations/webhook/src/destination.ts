@@ -91,7 +91,7 @@ export function createWebhookDestination(
     }),
     headersTimeout: config.timeout.totalMs,
     bodyTimeout: config.timeout.totalMs,
-    connections: Math.max(config.concurrency * config.maxInFlight, 1),
+    connections: Math.max(config.requestConcurrency * config.maxInFlight, 1),
   });
 
   const requests = ctx.metrics.counter({
@@ -221,7 +221,7 @@ export function createWebhookDestination(
       }
     };
     await Promise.all(
-      Array.from({ length: Math.min(config.concurrency, batch.records.length) }, worker),
+      Array.from({ length: Math.min(config.requestConcurrency, batch.records.length) }, worker),
     );
     count(batch.records.length, failures);
     if (failures.length === 0) return;
