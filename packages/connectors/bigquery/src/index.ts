@@ -1,6 +1,44 @@
 /**
- * Sluice connector that reads from Google BigQuery.
+ * `@sluice/connectors-bigquery`: a Sluice connector that reads the result of a BigQuery SQL
+ * query page by page, converts every BigQuery type to JSON without losing precision and reads
+ * incrementally by a cursor column.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from '@sluice/core';
+ * import { bigQueryConnector } from '@sluice/connectors-bigquery';
+ * export default definePlugin({ name: 'my-sluice', sluice: '^1', connectors: [bigQueryConnector] });
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+import { definePlugin } from '@sluice/core';
+import { bigQueryConnector } from './connector.js';
+
+export { bigQueryConnector, createBigQueryInstance, ON_DEMAND_USD_PER_TIB } from './connector.js';
+export {
+  bigQueryConfigSchema,
+  googleCredentialsSchema,
+  CURSOR_TYPES,
+  type BigQueryConfig,
+  type CursorType,
+  type GoogleCredentials,
+} from './config.js';
+export { convertRows, timestampToIso, type BigQueryField, type ValueLocation } from './convert.js';
+export { compareCursor, type BigQueryState } from './cursor.js';
+export { mapBigQueryError, QUOTA_RETRY_MS } from './errors.js';
+
+/**
+ * The plugin bundling the BigQuery connector, for `PluginRegistry.register`.
+ *
+ * @example
+ * ```ts
+ * registry.register(bigQueryPlugin);
+ * ```
+ */
+export const bigQueryPlugin = definePlugin({
+  name: '@sluice/connectors-bigquery',
+  version: '0.1.0',
+  sluice: '^1',
+  connectors: [bigQueryConnector],
+});

@@ -24,11 +24,13 @@
  * `reply_broadcast`, `username`, `icon_emoji`, `icon_url`, `unfurl_links`, `unfurl_media`,
  * `mrkdwn`, `metadata`), `auth.test`, `conversations.info` and `api.test`. Errors it produces
  * by itself: `not_authed`, `invalid_auth`, `channel_not_found`, `not_in_channel`, `is_archived`,
- * `no_text`, `invalid_blocks_format`, `invalid_blocks`, `msg_too_long`, `thread_not_found`,
- * `unknown_method`, `invalid_arguments`. Any other Slack error (`account_inactive`,
+ * `no_text`, `invalid_blocks_format`, `invalid_blocks`, `msg_too_long`, `unknown_method`, `invalid_arguments`. Any other Slack error (`account_inactive`,
  * `ratelimited`, `internal_error`, ...), an HTTP status, a delay or a dropped connection can be
  * injected with {@link SlackFake.inject}. With `rateLimit`, posting to one channel faster than
  * the interval gets a real 429, which lets tests check a client's pacing.
+ *
+ * A `thread_ts` is recorded as given and not checked against earlier messages (how Slack treats
+ * an unknown `thread_ts` is not verified here).
  *
  * Every request is recorded ({@link SlackFake.requests}) and every accepted message is kept
  * ({@link SlackFake.messages}) for assertions.
@@ -248,9 +250,6 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     if ((text === undefined || text === '') && blocks === undefined && !hasAttachments) throw new SlackCallError('no_text');
     if (text !== undefined && text.length > MAX_TEXT) throw new SlackCallError('msg_too_long');
     const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
-    if (threadTs !== undefined && !messages.some((m) => m.channel === channel.id && m.ts === threadTs)) {
-      throw new SlackCallError('thread_not_found');
-    }
     const ts = nextTs(at);
     const message: SlackFakeMessage = {
       channel: channel.id,
