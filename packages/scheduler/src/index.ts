@@ -1,6 +1,72 @@
 /**
- * Cron, webhook and API triggers, a run queue on pg-boss, and the run lifecycle.
+ * `@sluice/scheduler`: cron, webhook and API triggers, a run queue on pg-boss (PostgreSQL or
+ * PGlite), and the run lifecycle around the host's pipeline execution — concurrency, no
+ * overlap, timeouts, retries with backoff, cancellation, take-over after a crash.
+ *
+ * @example
+ * ```ts
+ * import { createScheduler, verifyWebhook } from '@sluice/scheduler';
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+export {
+  createScheduler,
+  type InboundWebhook,
+  type Scheduler,
+  type SchedulerOptions,
+  type WebhookResponse,
+} from './scheduler.js';
+export type { EnqueuedRun, ExecuteContext, ExecuteRun, RunRequest, RunSummary, SchedulerStores } from './types.js';
+export {
+  SCHEDULING_DEFAULTS,
+  cronTriggerSchema,
+  isPipelineScheduling,
+  parsePipelineScheduling,
+  pipelineSchedulingSchema,
+  runRetrySchema,
+  webhookTriggerSchema,
+  type PipelineScheduling,
+  type PipelineSchedulingInput,
+  type ResolvedCronTrigger,
+  type ResolvedWebhookTrigger,
+} from './config.js';
+export { compileCron, isValidTimeZone, tickJitterMs, type CronOptions, type CronSchedule } from './cron/schedule.js';
+export { MISSED_COUNT_CAP, dueTicks, type DueTicks, type MissedRunPolicy } from './cron/missed.js';
+export { CronRunner, type CronRunnerOptions, type FireTick } from './cron/cron-runner.js';
+export { backfillChunkRunId, cronRunId, deterministicUuid } from './ids.js';
+export {
+  MAX_BACKFILL_CHUNKS,
+  backfillId,
+  chunkRunId,
+  latestChunkRun,
+  splitDateRange,
+  type BackfillChunk,
+  type BackfillChunkResult,
+  type BackfillResult,
+  type BackfillSpec,
+} from './backfill.js';
+export { DEFAULT_QUEUE_NAME, RunQueue, runSlotKey, type RunJob, type RunJobData, type RunQueueOptions } from './run-queue.js';
+export {
+  RunCancelledError,
+  RunTimeoutError,
+  ensureRunRecord,
+  runJob,
+  toRunError,
+  type AbortCause,
+  type RunWorkerDeps,
+} from './run-worker.js';
+export { createRunLogger, type RunLogger } from './run-log.js';
+export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhook } from './webhooks/verify.js';
+export { decodeStandardWebhooksSecret, signStandardWebhook, verifyStandardWebhook } from './webhooks/standard-webhooks.js';
+export { hubspotSignedUri, signHubSpotV3, verifyHubSpotV3 } from './webhooks/hubspot.js';
+export { signSlackRequest, verifySlackRequest } from './webhooks/slack.js';
+export { parseWebhookBody, payloadRecords, type ParsedPayload } from './webhooks/payload.js';
+export {
+  WEBHOOK_SCHEMES,
+  type WebhookHeaders,
+  type WebhookRejection,
+  type WebhookRequest,
+  type WebhookScheme,
+  type WebhookVerification,
+} from './webhooks/types.js';

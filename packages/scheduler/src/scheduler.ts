@@ -1,0 +1,345 @@
+/**
+ * The scheduler: triggers (cron, webhook, API, backfill) on one side, the run queue and its
+ * workers on the other. Every trigger goes through {@link Scheduler.enqueue}.
+ *
+ * @packageDocumentation
+ */
+import { randomUUID } from 'node:crypto';
+import { ConfigError, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
+import type { ConstructorOptions, PgBoss } from 'pg-boss';
+import { backfillId, chunkRunId, latestChunkRun, splitDateRange, type BackfillResult, type BackfillSpec } from './backfill.js';
+import { isPipelineScheduling, parsePipelineScheduling, type PipelineScheduling, type PipelineSchedulingInput } from './config.js';
+import { CronRunner } from './cron/cron-runner.js';
+import { tickJitterMs } from './cron/schedule.js';
+import { cronRunId, deterministicUuid } from './ids.js';
+import { RunQueue, type RunJobData } from './run-queue.js';
+import { ensureRunRecord, runJob } from './run-worker.js';
+import type { EnqueuedRun, ExecuteRun, RunRequest, SchedulerStores } from './types.js';
+import { parseWebhookBody, payloadRecords } from './webhooks/payload.js';
+import { reject, type WebhookHeaders, type WebhookVerification } from './webhooks/types.js';
+import { verifyWebhook } from './webhooks/verify.js';
+
+/** Options of {@link createScheduler}. */
+export interface SchedulerOptions {
+  /** Scheduling options of every pipeline (validated with {@link parsePipelineScheduling}). */
+  pipelines: readonly (PipelineSchedulingInput | PipelineScheduling)[];
+  stores: SchedulerStores;
+  /** pg-boss constructor options (e.g. `{ ...store.pgBossDb(), schema: 'sluice_jobs' }`) or an instance you own. */
+  boss: ConstructorOptions | PgBoss;
+  /** Runs one pipeline run; see {@link ExecuteRun}. */
+  execute: ExecuteRun;
+  logger?: Logger;
+  /** pg-boss queue name. Default `sluice-runs`. */
+  queueName?: string;
+  /** Runs executing at once on this instance. Default 4. */
+  concurrency?: number;
+  /** Claim and execute runs on this instance. Default true (false: trigger-only, e.g. an API node). */
+  worker?: boolean;
+  /** Fire cron ticks on this instance. Default true. */
+  cron?: boolean;
+  /** A crashed worker's run is taken over after this many seconds without a heartbeat (>= 10). Default 30. */
+  heartbeatSeconds?: number;
+  /** Worker poll interval in seconds when no notification arrives (>= 0.5). Default 2. */
+  pollingIntervalSeconds?: number;
+  /** How often a running run checks the store for a cancellation request. Default 1000 ms. */
+  cancelCheckMs?: number;
+  /** {@link Scheduler.stop} waits this long for running runs before abandoning them to a retry. Default 30 000 ms. */
+  shutdownTimeoutMs?: number;
+  /** Cron ticks older than this at start-up are "missed". Default 2000 ms. */
+  cronStartupGraceMs?: number;
+  /** Called after each cron tick this instance fired; `created` is false when another instance had already enqueued it. */
+  onCronFire?: (event: { pipeline: string; schedule: string; tick: string; runId: string; created: boolean }) => void;
+}
+
+/** An inbound webhook call, as the HTTP layer received it. */
+export interface InboundWebhook {
+  headers: WebhookHeaders;
+  rawBody: Buffer;
+  method?: string;
+  /** The full URL the sender called; HubSpot v3 signs it. */
+  url?: string;
+  /** Default now. */
+  now?: number;
+}
+
+/** The answer to an inbound webhook: the HTTP status and a JSON body. */
+export type WebhookResponse =
+  | { status: 202; body: { runId: string; deliveryId: string } }
+  | { status: number; body: { error: string; reason: string } };
+
+/**
+ * A running scheduler.
+ *
+ * @example
+ * ```ts
+ * const scheduler = createScheduler({ pipelines, stores: store, boss: store.pgBossDb(), execute });
+ * await scheduler.start();
+ * const { runId } = await scheduler.trigger('daily', { params: { date: '2026-11-24' } });
+ * await scheduler.stop();
+ * ```
+ */
+export interface Scheduler {
+  /** Starts pg-boss, the workers and the cron timers. */
+  start(): Promise<void>;
+  /** Stops cron timers, lets running runs finish (up to `shutdownTimeoutMs`), stops pg-boss. */
+  stop(): Promise<void>;
+  /** Enqueues a run of `pipeline` from the API. */
+  trigger(pipeline: string, options?: { params?: JsonObject; runId?: string; startAfterMs?: number; trigger?: 'api' | 'cli' | 'replay'; parentRunId?: string }): Promise<EnqueuedRun>;
+  /** The one path every trigger takes: insert the job (idempotent per run id), then the run record. */
+  enqueue(request: RunRequest): Promise<EnqueuedRun>;
+  /** Verifies, de-duplicates and enqueues an inbound webhook for `pipeline`. Never throws for bad input. */
+  handleWebhook(pipeline: string, request: InboundWebhook): Promise<WebhookResponse>;
+  /** Starts or resumes a backfill: one run per chunk of the date range. */
+  backfill(pipeline: string, spec: BackfillSpec): Promise<BackfillResult>;
+  /** Requests cancellation: a queued run is cancelled at once, a running one stops at its next check. */
+  cancel(runId: string): Promise<RunRecord | undefined>;
+  /** Replaces the pipelines' scheduling options (restarts the cron timers). */
+  setPipelines(pipelines: readonly (PipelineSchedulingInput | PipelineScheduling)[]): Promise<void>;
+  /** The scheduling options of a pipeline, if configured. */
+  pipeline(name: string): PipelineScheduling | undefined;
+  /** The underlying queue (for metrics and tests). */
+  readonly queue: RunQueue;
+}
+
+function resolve(list: readonly (PipelineSchedulingInput | PipelineScheduling)[]): Map<string, PipelineScheduling> {
+  const map = new Map<string, PipelineScheduling>();
+  list.forEach((item, index) => {
+    const resolved = isResolved(item) ? item : parsePipelineScheduling(item, ['pipelines', index]);
+    if (map.has(resolved.name)) {
+      throw new ConfigError([{ path: `pipelines[${index}].name`, message: `duplicate pipeline ${JSON.stringify(resolved.name)}` }]);
+    }
+    map.set(resolved.name, resolved);
+  });
+  return map;
+}
+
+function isResolved(item: PipelineSchedulingInput | PipelineScheduling): item is PipelineScheduling {
+  return isPipelineScheduling(item);
+}
+
+/**
+ * Creates a scheduler. Several instances may share one database: each fires every cron tick,
+ * and the deterministic run id of a tick makes only one of them create the run.
+ *
+ * @throws ConfigError when a pipeline's scheduling options are invalid.
+ * @example
+ * ```ts
+ * import { createScheduler } from '@sluice/scheduler';
+ *
+ * const scheduler = createScheduler({
+ *   pipelines: [{ name: 'daily', cron: { expression: '0 0 8 * * *', timezone: 'Europe/Berlin', missed: 'catch-up' } }],
+ *   stores: { runs: store.runs, scheduleState: store.scheduleState, webhookDeliveries: store.webhookDeliveries },
+ *   boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
+ *   execute: async (run, { signal }) => ({ counts: await runDaily(run, signal) }),
+ * });
+ * await scheduler.start();
+ * ```
+ */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const logger = options.logger ?? createNoopLogger();
+  const { runs, scheduleState, webhookDeliveries } = options.stores;
+  let pipelines = resolve(options.pipelines);
+  const queue = new RunQueue({
+    boss: options.boss,
+    logger,
+    ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
+    ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),
+    ...(options.pollingIntervalSeconds === undefined ? {} : { pollingIntervalSeconds: options.pollingIntervalSeconds }),
+  });
+  const active = new Map<string, () => void>();
+  const shutdown = new AbortController();
+  let stopping = false;
+  let started = false;
+
+  const requirePipeline = (name: string): PipelineScheduling => {
+    const found = pipelines.get(name);
+    if (!found) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline ${JSON.stringify(name)}` }]);
+    return found;
+  };
+
+  const enqueue = async (request: RunRequest): Promise<EnqueuedRun> => {
+    const scheduling = requirePipeline(request.pipeline);
+    const data: RunJobData = {
+      runId: request.runId ?? randomUUID(),
+      pipeline: request.pipeline,
+      trigger: request.trigger,
+      params: request.params ?? {},
+      queuedAt: new Date().toISOString(),
+      ...(request.parentRunId === undefined ? {} : { parentRunId: request.parentRunId }),
+      ...(request.pipelineVersion === undefined ? {} : { pipelineVersion: request.pipelineVersion }),
+    };
+    // The job first: it is what makes the run happen. A crash before the record is written is
+    // repaired by the worker, which creates the record from the job's data.
+    const created = await queue.enqueue(data, scheduling, request.startAfterMs);
+    if (created) await ensureRunRecord(runs, data);
+    return { runId: data.runId, created };
+  };
+
+  const cron = new CronRunner({
+    scheduleState,
+    logger,
+    ...(options.cronStartupGraceMs === undefined ? {} : { startupGraceMs: options.cronStartupGraceMs }),
+    fire: async (pipeline, trigger, tickMs) => {
+      const runId = cronRunId(pipeline.name, tickMs);
+      const { created } = await enqueue({
+        pipeline: pipeline.name,
+        trigger: 'cron',
+        runId,
+        params: { schedule: trigger.name, tick: new Date(tickMs).toISOString() },
+        startAfterMs: tickMs + tickJitterMs(pipeline.name, tickMs, trigger.jitterMs),
+      });
+      const tick = new Date(tickMs).toISOString();
+      logger.debug({ pipeline: pipeline.name, tick, created }, 'cron tick');
+      options.onCronFire?.({ pipeline: pipeline.name, schedule: trigger.name, tick, runId, created });
+    },
+  });
+
+  const scheduler: Scheduler = {
+    queue,
+    pipeline: (name) => pipelines.get(name),
+
+    async start() {
+      if (started) return;
+      await queue.start();
+      if (options.worker !== false) {
+        await queue.work(Math.max(1, options.concurrency ?? 4), (job) =>
+          runJob(job, {
+            runs,
+            execute: options.execute,
+            logger,
+            pipeline: (name) => pipelines.get(name),
+            cancelCheckMs: options.cancelCheckMs ?? 1000,
+            shutdown: shutdown.signal,
+            isStopping: () => stopping,
+            active,
+          }),
+        );
+      }
+      if (options.cron !== false) await cron.start([...pipelines.values()]);
+      started = true;
+    },
+
+    async stop() {
+      if (!started || stopping) return;
+      stopping = true;
+      await cron.stop();
+      const grace = options.shutdownTimeoutMs ?? 30_000;
+      const force = setTimeout(() => shutdown.abort(new Error('shutdown grace period over')), grace);
+      try {
+        await queue.stop(grace);
+      } finally {
+        clearTimeout(force);
+        started = false;
+      }
+    },
+
+    trigger(pipeline, triggerOptions = {}) {
+      return enqueue({
+        pipeline,
+        trigger: triggerOptions.trigger ?? 'api',
+        ...(triggerOptions.params === undefined ? {} : { params: triggerOptions.params }),
+        ...(triggerOptions.runId === undefined ? {} : { runId: triggerOptions.runId }),
+        ...(triggerOptions.startAfterMs === undefined ? {} : { startAfterMs: triggerOptions.startAfterMs }),
+        ...(triggerOptions.parentRunId === undefined ? {} : { parentRunId: triggerOptions.parentRunId }),
+      });
+    },
+
+    enqueue,
+
+    async handleWebhook(pipelineName, request) {
+      const fail = (result: Extract<WebhookVerification, { ok: false }>): WebhookResponse => ({
+        status: result.status,
+        body: { error: result.message, reason: result.reason },
+      });
+      const scheduling = pipelines.get(pipelineName);
+      if (!scheduling?.webhook) {
+        return { status: 404, body: { error: `pipeline ${JSON.stringify(pipelineName)} has no webhook trigger`, reason: 'not-found' } };
+      }
+      const hook = scheduling.webhook;
+      if (request.rawBody.length > hook.maxBodyBytes) {
+        return fail(reject('too-large', `body of ${request.rawBody.length} bytes exceeds the limit of ${hook.maxBodyBytes}`));
+      }
+      const now = request.now ?? Date.now();
+      const verified = verifyWebhook({
+        scheme: hook.scheme,
+        secret: hook.secret,
+        headers: request.headers,
+        rawBody: request.rawBody,
+        method: request.method,
+        url: request.url,
+        now,
+        toleranceSeconds: hook.toleranceSeconds,
+      });
+      if (!verified.ok) return fail(verified);
+      const parsed = parseWebhookBody(request.headers, request.rawBody);
+      if (!parsed.ok) return fail(reject('invalid-payload', parsed.message));
+      const params: JsonObject = {
+        webhook: { deliveryId: verified.deliveryId, receivedAt: new Date(now).toISOString(), scheme: hook.scheme },
+      };
+      if (hook.payload === 'records') {
+        const records = payloadRecords(parsed.value);
+        if (!records.ok) return fail(reject('invalid-payload', records.message));
+        params.records = records.records;
+      } else {
+        params.input = parsed.value;
+      }
+      const runId = deterministicUuid(`sluice:webhook:${pipelineName}:${verified.deliveryId}`);
+      const fresh = await webhookDeliveries.recordDelivery(pipelineName, verified.deliveryId, new Date(now).toISOString());
+      // A delivery seen before is a replay, unless the earlier call recorded it and then failed
+      // to enqueue: its deterministic run is then missing, and enqueuing now completes it.
+      if (!fresh && (await runs.get(runId))) {
+        return fail(reject('replayed', `delivery ${verified.deliveryId} was already received`));
+      }
+      const { created } = await enqueue({ pipeline: pipelineName, trigger: 'webhook', runId, params });
+      if (!created && !fresh) return fail(reject('replayed', `delivery ${verified.deliveryId} was already received`));
+      return { status: 202, body: { runId, deliveryId: verified.deliveryId } };
+    },
+
+    async backfill(pipelineName, spec) {
+      requirePipeline(pipelineName);
+      const chunks = splitDateRange(spec.from, spec.to, spec.chunkDays ?? 1);
+      const id = backfillId(pipelineName, spec);
+      const results: BackfillResult['chunks'] = [];
+      for (const chunk of chunks) {
+        const latest = await latestChunkRun(id, chunk.index, (runId) => runs.get(runId));
+        if (latest && latest.run.status !== 'failed' && latest.run.status !== 'cancelled') {
+          results.push({ ...chunk, runId: latest.run.id, action: 'kept', status: latest.run.status });
+          continue;
+        }
+        const generation = latest ? latest.generation + 1 : 0;
+        const runId = chunkRunId(id, chunk.index, generation);
+        await enqueue({
+          pipeline: pipelineName,
+          trigger: 'api',
+          runId,
+          params: {
+            ...(spec.params ?? {}),
+            from: chunk.from,
+            to: chunk.to,
+            backfill: { id, index: chunk.index, chunks: chunks.length },
+          },
+          ...(latest ? { parentRunId: latest.run.id } : {}),
+        });
+        results.push({ ...chunk, runId, action: latest ? 'retried' : 'enqueued', status: 'queued' });
+      }
+      return { backfillId: id, chunks: results };
+    },
+
+    async cancel(runId) {
+      const run = await runs.requestCancel(runId);
+      if (!run) return undefined;
+      if (run.status === 'cancelled') {
+        // Keep a queued job from being claimed at all; a claimed one sees the status and skips.
+        await queue.cancel(runId).catch((error: unknown) => logger.debug({ err: error, runId }, 'job already gone'));
+      }
+      active.get(runId)?.();
+      return run;
+    },
+
+    async setPipelines(list) {
+      pipelines = resolve(list);
+      if (started && options.cron !== false) await cron.start([...pipelines.values()]);
+    },
+  };
+  return scheduler;
+}

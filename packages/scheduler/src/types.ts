@@ -1,0 +1,93 @@
+/**
+ * Shapes the scheduler shares with its host (the server, or an embedding application).
+ *
+ * @packageDocumentation
+ */
+import type { JsonObject, Logger, RunCounts, RunRecord, RunStore, RunTrigger, ScheduleStateStore, WebhookDeliveryStore } from '@sluice/core';
+
+/**
+ * What one pipeline execution reports back. The counts end up on the run record.
+ *
+ * @example
+ * ```ts
+ * const summary: RunSummary = { counts: { read: 120, delivered: 120 } };
+ * ```
+ */
+export interface RunSummary {
+  counts?: Partial<RunCounts>;
+}
+
+/** What {@link ExecuteRun} receives besides the run. */
+export interface ExecuteContext {
+  /** Aborts on cancellation, timeout, lost claim (another worker took the run over) or shutdown. */
+  signal: AbortSignal;
+  /** A logger whose lines also go to the run's log in the store. */
+  log: Logger;
+  /** 1 on the first try, then 2, 3, … for retries and take-overs after a crash. */
+  attempt: number;
+}
+
+/**
+ * Runs one pipeline run: connector pages → router → destinations, committing checkpoints only
+ * after every destination acknowledged (the server builds it on `@sluice/router`'s `runPipeline`).
+ * Throw a `RetryableError` (or any non-Sluice error) to have the run retried with backoff, a
+ * `FatalError`/`ConfigError` to fail it at once.
+ *
+ * @example
+ * ```ts
+ * const execute: ExecuteRun = async (run, { signal, log }) => {
+ *   log.info({ params: run.params }, 'starting');
+ *   const result = await runPipeline(pipelines[run.pipeline], { runId: run.id, signal });
+ *   return { counts: result.counts };
+ * };
+ * ```
+ */
+export type ExecuteRun = (run: RunRecord, context: ExecuteContext) => Promise<RunSummary>;
+
+/**
+ * The parts of `@sluice/store` the scheduler uses (structural: any implementation fits).
+ *
+ * @example
+ * ```ts
+ * const stores: SchedulerStores = { runs: store.runs, scheduleState: store.scheduleState, webhookDeliveries: store.webhookDeliveries };
+ * ```
+ */
+export interface SchedulerStores {
+  runs: RunStore;
+  scheduleState: ScheduleStateStore;
+  webhookDeliveries: WebhookDeliveryStore;
+}
+
+/**
+ * A request to start a run, whatever triggered it.
+ *
+ * @example
+ * ```ts
+ * const request: RunRequest = { pipeline: 'daily', trigger: 'api', params: { date: '2026-11-24' } };
+ * ```
+ */
+export interface RunRequest {
+  pipeline: string;
+  trigger: RunTrigger;
+  params?: JsonObject;
+  /** A fixed run id (cron ticks and backfill chunks use deterministic ids); default a random UUID. */
+  runId?: string;
+  /** Do not start before this time (milliseconds since the epoch). */
+  startAfterMs?: number;
+  parentRunId?: string;
+  pipelineVersion?: number | null;
+}
+
+/**
+ * The result of enqueuing: the run id and whether this call created it (false when the same
+ * deterministic run was already enqueued, by this or another instance).
+ *
+ * @example
+ * ```ts
+ * const { runId, created } = await scheduler.trigger('daily', { params: { date: '2026-11-24' } });
+ * ```
+ */
+export interface EnqueuedRun {
+  runId: string;
+  created: boolean;
+}
