@@ -1,9 +1,11 @@
 // One vitest config for the workspace. `npm test` at the root runs every package's tests; a
 // package's own `test` script runs this config with its folder as the root.
-import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-const conditions = ['@sluice/source', ...defaultServerConditions];
+// `@sluice/source` resolves sibling packages to their TypeScript sources. Vite's default server
+// conditions start with `module`, which sends some packages (the AWS SDK) to builds that Node
+// cannot load; resolve dependencies the way Node does instead.
+const conditions = ['@sluice/source', 'node', 'development|production'];
 
 export default defineConfig({
   resolve: { conditions },

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import { ApiError, installErrorHandlers } from './errors.js';
 import { matchApiKey, presentedKey, type ApiKeyEntry } from './auth.js';
-import type { RouteContext } from './route.js';
+import { sharedSchemas, type RouteContext } from './route.js';
 
 /** Options of {@link createHttpApp}. */
 export interface HttpAppOptions {
@@ -43,6 +43,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandlers(app, options.redact);
+  // The API speaks JSON only: a text/plain body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(rateLimit, {
     global: true,
@@ -73,6 +75,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from server.apiKeys' } } },
       security: options.authEnabled ? [{ apiKey: [] }] : [],
     },
+  });
+  app.addHook('onReady', async () => {
+    // Definitions shared by route schemas (see jsonSchemaOf) join the document's components.
+    const doc = app.swagger() as { components?: { schemas?: Record<string, unknown> } };
+    doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...Object.fromEntries(sharedSchemas) } };
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', staticCSP: true });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());

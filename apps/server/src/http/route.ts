@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { parseConfig } from '@sluice/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -56,8 +57,27 @@ export interface RouteContext {
 export function jsonSchemaOf(schema: Schema): Record<string, unknown> {
   const json = toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'ignore' }) as Record<string, unknown>;
   delete json.$schema;
-  return json;
+  const defs = json.$defs as Record<string, unknown> | undefined;
+  if (!defs) return json;
+  // Recursive schemas (conditions) come with local $defs; in an OpenAPI document they must live
+  // under components.schemas. Names derive from the content, so equal definitions coincide.
+  delete json.$defs;
+  const prefix = `S${createHash('sha256').update(JSON.stringify(defs)).digest('hex').slice(0, 10)}_`;
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (value === null || typeof value !== 'object') return value;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) =>
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? [k, `#/components/schemas/${prefix}${v.slice(8)}`] : [k, rewrite(v)],
+      ),
+    );
+  };
+  for (const [name, def] of Object.entries(defs)) sharedSchemas.set(`${prefix}${name}`, rewrite(def));
+  return rewrite(json) as Record<string, unknown>;
 }
+
+/** Definitions lifted out of converted schemas, served as `components.schemas`. */
+export const sharedSchemas = new Map<string, unknown>();
 
 /**
  * Registers an {@link ApiRoute} on a Fastify app: authorization by scope, valibot validation of

@@ -1,0 +1,367 @@
+#!/usr/bin/env node
+/**
+ * The `sluice` command line. Exit codes: 0 success; 1 runtime failure (a run failed, a service
+ * is unreachable); 2 invalid configuration or usage; 3 a run was cancelled.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadConfig, toJsonSchema } from '@sluice/config';
+import { ConfigError, createPluginContext, type DeadLetterStatus, type JsonObject, type RunRecord } from '@sluice/core';
+import { createStore } from '@sluice/store';
+import { dryRun } from '@sluice/router';
+import { pipelineSourceOptions } from '@sluice/config';
+import type { RouterSummary } from '@sluice/router';
+import { readRawConfig } from './runtime/config-state.js';
+import { compilePipelineTable } from './runtime/executor.js';
+import { createRegistry, loadPlugins } from './runtime/plugins.js';
+import { startSluice, type SluiceServer } from './runtime/sluice.js';
+
+export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 3 } as const;
+
+/** The config file: --config, else $SLUICE_CONFIG (inline YAML, written to a private temp file), else $SLUICE_CONFIG_FILE, else ./sluice.yaml. */
+function configPath(option: string | undefined): string {
+  if (option) return option;
+  const inline = process.env.SLUICE_CONFIG;
+  if (inline && inline.includes('\n')) {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
+    const file = join(dir, 'sluice.yaml');
+    writeFileSync(file, inline, { mode: 0o600 });
+    return file;
+  }
+  return process.env.SLUICE_CONFIG_FILE ?? inline ?? 'sluice.yaml';
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number 0-65535');
+  return n;
+}
+
+function date(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError('a date as YYYY-MM-DD');
+  return value;
+}
+
+function fail(error: unknown, json: boolean): never {
+  if (error instanceof ConfigError) {
+    if (json) console.log(JSON.stringify({ ok: false, error: error.toJSON() }));
+    else console.error(error.message);
+    process.exit(EXIT.invalid);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) console.log(JSON.stringify({ ok: false, error: { message } }));
+  else console.error(`error: ${message}`);
+  process.exit(EXIT.failed);
+}
+
+/** Loads and fully validates a config file: structure, plugins, plugin sections, route tables. */
+async function validateFile(path: string) {
+  const { raw, baseDir } = await readRawConfig(path);
+  const structural = loadConfig(raw, { env: process.env, baseDir });
+  const registry = createRegistry();
+  await loadPlugins(registry, structural.plugins, baseDir);
+  const config = loadConfig(raw, { env: process.env, baseDir, registry });
+  const ctx = createPluginContext();
+  const issues: { path: string; message: string }[] = [];
+  for (const name of Object.keys(config.pipelines)) {
+    try {
+      compilePipelineTable(config, name, registry, ctx);
+    } catch (error) {
+      if (error instanceof ConfigError) issues.push(...error.issues);
+      else throw error;
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return { config, registry, baseDir };
+}
+
+function rate(count: number, ms: number) {
+  return ms > 0 ? Math.round((count * 1000) / ms) : 0;
+}
+
+function progressLine(summary: RouterSummary, startedAt: number) {
+  const delivered = Object.values(summary.destinations).reduce((n, d) => n + d.delivered, 0);
+  return `read ${summary.records.in.toLocaleString('en')} · routed ${summary.records.acknowledged.toLocaleString('en')} · written ${delivered.toLocaleString('en')} · dead-lettered ${summary.deadLettered} · ${rate(summary.records.in, Date.now() - startedAt).toLocaleString('en')} rec/s`;
+}
+
+async function waitForRuns(sluice: SluiceServer, ids: string[]): Promise<RunRecord[]> {
+  const done: RunRecord[] = [];
+  for (const id of ids) {
+    for (;;) {
+      const run = await sluice.store.runs.get(id);
+      if (run && ['succeeded', 'failed', 'cancelled'].includes(run.status)) {
+        done.push(run);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return done;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Sluice: pull marketing and analytics data, route every record by rules, deliver it anywhere.')
+    .version((process.env.npm_package_version as string | undefined) ?? '0.1.0')
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the server: REST API, webhooks, metrics, scheduler workers')
+    .option('-c, --config <file>', 'configuration file (default: $SLUICE_CONFIG_FILE or ./sluice.yaml)')
+    .option('-p, --port <n>', 'port to listen on (overrides server.port; 0 = any)', port)
+    .option('--host <address>', 'address to listen on (overrides server.host)')
+    .option('-d, --data-dir <dir>', 'PGlite data folder when store.url is not set (overrides store.dataDir)')
+    .option('--no-worker', 'do not execute runs on this instance (trigger-only)')
+    .option('--no-cron', 'do not fire cron schedules on this instance')
+    .action(async (opts: { config?: string; port?: number; host?: string; dataDir?: string; worker: boolean; cron: boolean }) => {
+      let sluice: SluiceServer;
+      try {
+        sluice = await startSluice({
+          configPath: configPath(opts.config),
+          ...(opts.port === undefined ? {} : { port: opts.port }),
+          ...(opts.host === undefined ? {} : { host: opts.host }),
+          ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+          worker: opts.worker,
+          cron: opts.cron,
+        });
+      } catch (error) {
+        fail(error, false);
+      }
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        sluice.logger.info({ signal }, 'shutting down: finishing or re-queueing running work');
+        // A second signal or the deadline ends the process regardless.
+        const deadline = setTimeout(() => process.exit(EXIT.failed), 60_000);
+        deadline.unref();
+        sluice.close().then(
+          () => process.exit(EXIT.ok),
+          (error: unknown) => {
+            sluice.logger.error({ err: error }, 'shutdown failed');
+            process.exit(EXIT.failed);
+          },
+        );
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGHUP', () => {
+        sluice.reload().catch((error: unknown) => sluice.logger.error({ err: error }, 'reload failed; keeping the running configuration'));
+      });
+    });
+
+  program
+    .command('validate')
+    .description('check a configuration file: structure, secrets, plugins, cross-references, route conditions')
+    .argument('[file]', 'configuration file', 'sluice.yaml')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      try {
+        const { config } = await validateFile(file);
+        const summary = {
+          ok: true,
+          pipelines: Object.keys(config.pipelines).length,
+          destinations: Object.keys(config.destinations).length,
+          connections: Object.keys(config.connections).length,
+        };
+        if (opts.json) console.log(JSON.stringify(summary));
+        else console.log(`✓ ${file} is valid: ${summary.pipelines} pipeline(s), ${summary.destinations} destination(s), ${summary.connections} connection(s)`);
+      } catch (error) {
+        fail(error, Boolean(opts.json));
+      }
+    });
+
+  program
+    .command('run')
+    .description('run a pipeline now and wait for it (progress on stderr)')
+    .argument('<pipeline>', 'pipeline name')
+    .option('-c, --config <file>', 'configuration file (default: ./sluice.yaml)')
+    .option('-d, --data-dir <dir>', 'PGlite data folder when store.url is not set')
+    .option('--dry-run', 'read from the source and show what each destination would receive, writing nothing')
+    .option('--limit <n>', 'with --dry-run: records to read at most (default 100)', (v) => Number(v))
+    .option('--from <date>', 'backfill from this date (YYYY-MM-DD)', date)
+    .option('--to <date>', 'backfill to this date (YYYY-MM-DD)', date)
+    .option('--param <key=value...>', 'run parameters')
+    .option('--json', 'machine-readable output')
+    .action(async (pipeline: string, opts: { config?: string; dataDir?: string; dryRun?: boolean; limit?: number; from?: string; to?: string; param?: string[]; json?: boolean }) => {
+      const json = Boolean(opts.json);
+      const params: JsonObject = {};
+      for (const pair of opts.param ?? []) {
+        const at = pair.indexOf('=');
+        if (at <= 0) fail(new ConfigError([{ path: '--param', message: `"${pair}" is not key=value` }]), json);
+        params[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      if ((opts.from === undefined) !== (opts.to === undefined)) fail(new ConfigError([{ path: '--from/--to', message: 'give both for a backfill' }]), json);
+      try {
+        if (opts.dryRun) {
+          const { config, registry } = await validateFile(configPath(opts.config));
+          if (!config.pipelines[pipeline]) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline "${pipeline}"` }]);
+          const ctx = createPluginContext();
+          const { kind, options } = pipelineSourceOptions(config, pipeline);
+          const connector = await registry.createConnector(kind, options, ctx, ['pipelines', pipeline, 'source']);
+          const limit = opts.limit ?? 100;
+          const records = [];
+          const controller = new AbortController();
+          for await (const page of connector.read({ params: { ...params, ...(opts.from ? { from: opts.from, to: opts.to! } : {}) } }, controller.signal)) {
+            records.push(...page.records.slice(0, limit - records.length));
+            if (records.length >= limit) break;
+          }
+          await connector.close?.();
+          const result = dryRun(records, compilePipelineTable(config, pipeline, registry, ctx));
+          if (json) console.log(JSON.stringify(result));
+          else {
+            console.log(`dry run of "${pipeline}": ${result.totals.records} record(s) read, ${result.totals.matched} matched, ${result.totals.unmatched} unmatched, ${result.totals.errors} with errors`);
+            for (const [destination, received] of Object.entries(result.destinations)) {
+              console.log(`  → ${destination}: ${received.length} record(s)${received[0] ? `, e.g. ${JSON.stringify(received[0])}` : ''}`);
+            }
+          }
+          return;
+        }
+        const startedAt = Date.now();
+        let last = '';
+        const sluice = await startSluice({
+          configPath: configPath(opts.config),
+          ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+          http: false,
+          cron: false,
+          logger: false,
+          onProgress: (_run, summary) => {
+            const line = progressLine(summary, startedAt);
+            if (!json && line !== last && process.stderr.isTTY) process.stderr.write(`\r${line}`);
+            last = line;
+          },
+        });
+        try {
+          let ids: string[];
+          if (opts.from && opts.to) {
+            const result = await sluice.scheduler.backfill(pipeline, { from: opts.from, to: opts.to, params });
+            ids = result.chunks.map((c) => c.runId);
+          } else {
+            if (!sluice.config().pipelines[pipeline]) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline "${pipeline}"` }]);
+            const { runId } = await sluice.scheduler.enqueue({ pipeline, trigger: 'cli', params, pipelineVersion: sluice.state.current.pipelineVersions[pipeline] ?? null });
+            ids = [runId];
+          }
+          const runs = await waitForRuns(sluice, ids);
+          if (!json && process.stderr.isTTY) process.stderr.write('\n');
+          if (!json && last) console.error(last);
+          const status = runs.some((r) => r.status === 'failed') ? 'failed' : runs.some((r) => r.status === 'cancelled') ? 'cancelled' : 'succeeded';
+          if (json) console.log(JSON.stringify({ ok: status === 'succeeded', status, runs }));
+          else for (const run of runs) console.log(`${run.status === 'succeeded' ? '✓' : '✗'} run ${run.id} ${run.status}: ${JSON.stringify(run.counts)}${run.error ? ` — ${run.error.message}` : ''}`);
+          await sluice.close();
+          process.exit(status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed);
+        } catch (error) {
+          await sluice.close().catch(() => {});
+          throw error;
+        }
+      } catch (error) {
+        fail(error, json);
+      }
+    });
+
+  program
+    .command('migrate')
+    .description('apply the store migrations (also done by serve at start-up)')
+    .option('-c, --config <file>', 'configuration file (default: ./sluice.yaml)')
+    .option('-d, --data-dir <dir>', 'PGlite data folder when store.url is not set')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config?: string; dataDir?: string; json?: boolean }) => {
+      try {
+        const { raw, baseDir } = await readRawConfig(configPath(opts.config));
+        const config = loadConfig(raw, { env: process.env, baseDir });
+        const store = await createStore(config.store.url ? { url: config.store.url } : { dataDir: opts.dataDir ?? config.store.dataDir });
+        try {
+          const result = await store.migrate();
+          if (opts.json) console.log(JSON.stringify({ ok: true, ...result }));
+          else console.log(`✓ migrations: ${JSON.stringify(result)}`);
+        } finally {
+          await store.close();
+        }
+      } catch (error) {
+        fail(error, Boolean(opts.json));
+      }
+    });
+
+  const letters = program.command('dead-letters').description('inspect, replay and discard dead letters');
+  const withStore = async <T>(opts: { config?: string; dataDir?: string }, fn: (sluice: SluiceServer) => Promise<T>): Promise<T> => {
+    const sluice = await startSluice({ configPath: configPath(opts.config), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), http: false, cron: false, logger: false });
+    try {
+      return await fn(sluice);
+    } finally {
+      await sluice.close();
+    }
+  };
+  letters
+    .command('list')
+    .option('-c, --config <file>', 'configuration file')
+    .option('-d, --data-dir <dir>', 'PGlite data folder')
+    .option('--pipeline <name>')
+    .option('--status <status>', 'pending | replayed | discarded', 'pending')
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { config?: string; dataDir?: string; pipeline?: string; status: DeadLetterStatus; limit: number; json?: boolean }) => {
+      try {
+        const page = await withStore(opts, (s) => s.store.deadLetters.list({ status: opts.status, limit: opts.limit, ...(opts.pipeline ? { pipeline: opts.pipeline } : {}) }));
+        if (opts.json) console.log(JSON.stringify(page));
+        else if (page.items.length === 0) console.log('no dead letters');
+        else for (const l of page.items) console.log(`${l.id}  ${l.pipeline} → ${l.destination} (${l.route})  ${l.attempts} attempt(s)  ${l.error.message}`);
+      } catch (error) {
+        fail(error, Boolean(opts.json));
+      }
+    });
+  letters
+    .command('replay')
+    .argument('[ids...]', 'dead-letter ids (default: every pending letter, filtered by --pipeline)')
+    .option('-c, --config <file>', 'configuration file')
+    .option('-d, --data-dir <dir>', 'PGlite data folder')
+    .option('--pipeline <name>')
+    .option('--json', 'machine-readable output')
+    .action(async (ids: string[], opts: { config?: string; dataDir?: string; pipeline?: string; json?: boolean }) => {
+      try {
+        const runs = await withStore(opts, async (sluice) => {
+          const chosen = ids.length
+            ? (await Promise.all(ids.map((id) => sluice.store.deadLetters.get(id)))).filter((l) => l !== undefined)
+            : (await sluice.store.deadLetters.list({ status: 'pending', limit: 1000, ...(opts.pipeline ? { pipeline: opts.pipeline } : {}) })).items;
+          const byPipeline = new Map<string, string[]>();
+          for (const l of chosen) if (l.status === 'pending') byPipeline.set(l.pipeline, [...(byPipeline.get(l.pipeline) ?? []), l.id]);
+          const runIds = [];
+          for (const [pipeline, letterIds] of byPipeline) runIds.push((await sluice.scheduler.enqueue({ pipeline, trigger: 'replay', params: { deadLetterIds: letterIds } })).runId);
+          return waitForRuns(sluice, runIds);
+        });
+        if (opts.json) console.log(JSON.stringify({ ok: runs.every((r) => r.status === 'succeeded'), runs }));
+        else if (runs.length === 0) console.log('nothing to replay');
+        else for (const run of runs) console.log(`${run.status === 'succeeded' ? '✓' : '✗'} replay ${run.id} (${run.pipeline}) ${run.status}: ${JSON.stringify(run.counts)}`);
+        process.exit(runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed);
+      } catch (error) {
+        fail(error, Boolean(opts.json));
+      }
+    });
+  letters
+    .command('discard')
+    .argument('<ids...>', 'dead-letter ids')
+    .option('-c, --config <file>', 'configuration file')
+    .option('-d, --data-dir <dir>', 'PGlite data folder')
+    .option('--json', 'machine-readable output')
+    .action(async (ids: string[], opts: { config?: string; dataDir?: string; json?: boolean }) => {
+      try {
+        const discarded = await withStore(opts, (s) => s.store.deadLetters.discard(ids));
+        if (opts.json) console.log(JSON.stringify({ ok: true, discarded }));
+        else console.log(`discarded ${discarded.length} of ${ids.length} letter(s)`);
+      } catch (error) {
+        fail(error, Boolean(opts.json));
+      }
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of sluice.yaml (for editors), including every built-in kind')
+    .action(() => {
+      console.log(JSON.stringify(toJsonSchema({ registry: createRegistry() }), null, 2));
+    });
+
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

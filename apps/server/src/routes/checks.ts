@@ -1,0 +1,138 @@
+import * as v from 'valibot';
+import type { FastifyInstance } from 'fastify';
+import { PipelineSchema, destinationOptions, pipelineSourceOptions } from '@sluice/config';
+import { isRecord, toError, type CheckResult, type JsonObject, type SluiceRecord } from '@sluice/core';
+import { dryRun } from '@sluice/router';
+import { addRoute, type RouteContext } from '../http/route.js';
+import { ApiError, notFound } from '../http/errors.js';
+import { compilePipelineTable } from '../runtime/executor.js';
+import type { RoutesDeps } from './context.js';
+import { JsonObjectSchema, NameParam, errorResponses } from './schemas.js';
+
+const CheckSchema = v.object({ ok: v.boolean(), message: v.string(), details: v.optional(JsonObjectSchema) });
+const CHECK_TIMEOUT_MS = 15_000;
+
+async function withTimeout(check: () => Promise<CheckResult>): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      check(),
+      new Promise<CheckResult>((resolve) => {
+        timer = setTimeout(() => resolve({ ok: false, message: `no answer within ${CHECK_TIMEOUT_MS / 1000} s` }), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (error) {
+    return { ok: false, message: toError(error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connection and destination checks, and dry runs. */
+export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): void {
+  const { sluice } = deps;
+  const pluginCtx = () => ({ logger: sluice.logger as never, metrics: deps.metrics, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), clock: { now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) } });
+
+  addRoute(app, ctx, {
+    method: 'POST',
+    url: '/api/v1/connections/:name/check',
+    scope: 'run',
+    summary: 'Check a connection',
+    description: 'Creates the connector with the connection\'s options and runs its `check()` (credentials and access), without reading data.',
+    tags: ['connections'],
+    params: v.object({ name: NameParam }),
+    responses: { 200: { description: 'The outcome (ok false with an actionable message on failure)', schema: CheckSchema }, ...errorResponses },
+    handler: async ({ params }) => {
+      const connection = sluice.config().connections[params.name];
+      if (!connection) throw notFound(`connection "${params.name}"`);
+      // A source of only the connection: the connector's own defaults fill the rest.
+      const options = Object.fromEntries(Object.entries(connection).filter(([k]) => k !== 'kind'));
+      return withTimeout(async () => {
+        const connector = await sluice.registry.createConnector(connection.kind, options, pluginCtx(), ['connections', params.name]);
+        try {
+          return connector.check ? await connector.check() : { ok: true, message: `connector "${connection.kind}" has no check; the config is valid` };
+        } finally {
+          await connector.close?.();
+        }
+      });
+    },
+  });
+
+  addRoute(app, ctx, {
+    method: 'POST',
+    url: '/api/v1/pipelines/:name/check',
+    scope: 'run',
+    summary: "Check a pipeline's source",
+    tags: ['pipelines'],
+    params: v.object({ name: NameParam }),
+    responses: { 200: { description: 'The outcome', schema: CheckSchema }, ...errorResponses },
+    handler: async ({ params }) => {
+      const config = sluice.config();
+      if (!config.pipelines[params.name]) throw notFound(`pipeline "${params.name}"`);
+      const { kind, options } = pipelineSourceOptions(config, params.name);
+      return withTimeout(async () => {
+        const connector = await sluice.registry.createConnector(kind, options, pluginCtx(), ['pipelines', params.name, 'source']);
+        try {
+          return connector.check ? await connector.check() : { ok: true, message: `connector "${kind}" has no check; the config is valid` };
+        } finally {
+          await connector.close?.();
+        }
+      });
+    },
+  });
+
+  addRoute(app, ctx, {
+    method: 'POST',
+    url: '/api/v1/destinations/:name/check',
+    scope: 'run',
+    summary: 'Check a destination',
+    description: "Runs the destination's `check()` (reachability, credentials, table or bucket access) without writing.",
+    tags: ['destinations'],
+    params: v.object({ name: NameParam }),
+    responses: { 200: { description: 'The outcome', schema: CheckSchema }, ...errorResponses },
+    handler: async ({ params }) => {
+      const config = sluice.config();
+      if (!config.destinations[params.name]) throw notFound(`destination "${params.name}"`);
+      const { kind, options, delivery } = destinationOptions(config, params.name);
+      return withTimeout(async () => {
+        const pooled = await sluice.pool.get(params.name, kind, options, delivery);
+        return pooled.instance.check ? await pooled.instance.check() : { ok: true, message: `destination "${kind}" has no check; the config is valid` };
+      });
+    },
+  });
+
+  addRoute(app, ctx, {
+    method: 'POST',
+    url: '/api/v1/dry-run',
+    scope: 'read',
+    summary: 'Preview routing without writing',
+    description:
+      'Evaluates records against a pipeline\'s routes — a stored pipeline by name, or a pipeline config to try before saving — and returns, per record, ' +
+      'the routes that matched with their transformed output, and per destination what it would receive. Nothing is written.',
+    tags: ['pipelines'],
+    body: v.strictObject({
+      pipeline: v.union([NameParam, PipelineSchema], 'a pipeline name or a pipeline config'),
+      records: v.pipe(v.array(JsonObjectSchema), v.minLength(1), v.maxLength(10_000)),
+    }),
+    responses: { 200: { description: 'The preview', schema: JsonObjectSchema }, ...errorResponses },
+    handler: async ({ body, request }) => {
+      const records = body.records as SluiceRecord[];
+      records.forEach((r, i) => {
+        if (!isRecord(r)) throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'records must be JSON objects', [{ path: `body.records[${i}]`, message: 'not an object' }]);
+      });
+      let config = sluice.config();
+      let name: string;
+      if (typeof body.pipeline === 'string') {
+        name = body.pipeline;
+        if (!config.pipelines[name]) throw notFound(`pipeline "${name}"`);
+      } else {
+        name = 'dry-run-preview';
+        const raw = sluice.state.current.raw;
+        const rawPipeline = (request.body as { pipeline: JsonObject }).pipeline;
+        config = sluice.state.validate({ ...raw, pipelines: { ...(raw.pipelines as object), [name]: rawPipeline } });
+      }
+      const table = compilePipelineTable(config, name, sluice.registry, pluginCtx());
+      return dryRun(records, table);
+    },
+  });
+}

@@ -1,0 +1,273 @@
+import * as v from 'valibot';
+import type { FastifyInstance } from 'fastify';
+import { ConnectionSchema, DestinationSchema, PipelineSchema, ScheduleSchema } from '@sluice/config';
+import type { JsonObject, VersionedConfigStore } from '@sluice/core';
+import { addRoute, type RouteContext } from '../http/route.js';
+import { ApiError, notFound } from '../http/errors.js';
+import type { VersionedSection } from '../runtime/config-state.js';
+import type { RoutesDeps } from './context.js';
+import { JsonObjectSchema, NameParam, errorResponses } from './schemas.js';
+
+const EntrySchema = v.object({
+  name: v.string(),
+  latestVersion: v.number(),
+  enabled: v.boolean(),
+  createdAt: v.string(),
+  updatedAt: v.string(),
+});
+const VersionSchema = v.object({ name: v.string(), version: v.number(), config: JsonObjectSchema, createdAt: v.string() });
+
+const SECTIONS: { section: VersionedSection; singular: string; schema: v.GenericSchema }[] = [
+  { section: 'pipelines', singular: 'pipeline', schema: PipelineSchema },
+  { section: 'connections', singular: 'connection', schema: ConnectionSchema },
+  { section: 'destinations', singular: 'destination', schema: DestinationSchema },
+];
+
+const etag = (version: number) => `"v${version}"`;
+
+function checkIfMatch(header: string | string[] | undefined, version: number | undefined): void {
+  if (header === undefined) return;
+  const wanted = String(header).split(',').map((s) => s.trim());
+  if (wanted.includes('*') && version !== undefined) return;
+  if (version === undefined || !wanted.includes(etag(version))) {
+    throw new ApiError(412, 'SLUICE_ERR_PRECONDITION_FAILED', `If-Match ${String(header)} does not match the current version${version === undefined ? '' : ` ${etag(version)}`}`);
+  }
+}
+
+/**
+ * CRUD of the versioned configuration entities — pipelines, connections, destinations — and of
+ * pipeline schedules. Every change is validated against the whole configuration (the same rules
+ * as the file, including plugin schemas and route compilation), saved as a new version, and
+ * applied without restarting.
+ */
+export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): void {
+  const { sluice } = deps;
+  const storeOf = (section: VersionedSection): VersionedConfigStore => sluice.store[section];
+
+  async function saveEntity(section: VersionedSection, name: string, config: JsonObject) {
+    await sluice.state.check(section, name, config);
+    const saved = await storeOf(section).save(name, config);
+    if (saved.changed) await sluice.apply();
+    return saved;
+  }
+
+  for (const { section, singular, schema } of SECTIONS) {
+    const base = `/api/v1/${section}`;
+    const tags = [section];
+    addRoute(app, ctx, {
+      method: 'GET',
+      url: base,
+      scope: 'read',
+      summary: `List ${section}`,
+      tags,
+      responses: { 200: { description: `Every ${singular}`, schema: v.object({ items: v.array(EntrySchema) }) }, ...errorResponses },
+      handler: async () => ({ items: await storeOf(section).list() }),
+    });
+    addRoute(app, ctx, {
+      method: 'GET',
+      url: `${base}/:name`,
+      scope: 'read',
+      summary: `Get a ${singular} (latest version)`,
+      description: 'Secrets appear as the references they were saved with (`${env:NAME}`), never resolved. The ETag is the version.',
+      tags,
+      params: v.object({ name: NameParam }),
+      responses: { 200: { description: `The ${singular}`, schema: v.object({ ...EntrySchema.entries, config: JsonObjectSchema }) }, ...errorResponses },
+      handler: async ({ params, reply, request }) => {
+        const entry = await storeOf(section).getEntry(params.name);
+        if (!entry) throw notFound(`${singular} "${params.name}"`);
+        const latest = await storeOf(section).getVersion(params.name, entry.latestVersion);
+        void reply.header('etag', etag(entry.latestVersion));
+        if (request.headers['if-none-match'] === etag(entry.latestVersion)) return reply.status(304).send();
+        return { ...entry, config: latest?.config ?? {} };
+      },
+    });
+    addRoute(app, ctx, {
+      method: 'PUT',
+      url: `${base}/:name`,
+      scope: 'admin',
+      summary: `Create or replace a ${singular}`,
+      description: `Validated like the \`${section}\` section of sluice.yaml against the whole configuration; saved as a new version when it differs from the latest. Send \`If-Match: "v<version>"\` to avoid overwriting a concurrent change.`,
+      tags,
+      params: v.object({ name: NameParam }),
+      body: schema,
+      responses: {
+        200: { description: 'Saved (or unchanged)', schema: v.object({ name: v.string(), version: v.number(), changed: v.boolean() }) },
+        201: { description: 'Created', schema: v.object({ name: v.string(), version: v.number(), changed: v.boolean() }) },
+        412: { description: 'If-Match does not match the current version' },
+        ...errorResponses,
+      },
+      handler: async ({ params, request, reply }) => {
+        const existing = await storeOf(section).getEntry(params.name);
+        checkIfMatch(request.headers['if-match'], existing?.latestVersion);
+        // Save what the client sent (defaults are applied when the config is read, not stored).
+        const saved = await saveEntity(section, params.name, request.body as JsonObject);
+        void reply.status(existing ? 200 : 201).header('etag', etag(saved.version));
+        return { name: params.name, version: saved.version, changed: saved.changed };
+      },
+    });
+    addRoute(app, ctx, {
+      method: 'DELETE',
+      url: `${base}/:name`,
+      scope: 'admin',
+      summary: `Delete a ${singular}`,
+      description: 'Refused when other configuration still refers to it. Its versions stay for run history.',
+      tags,
+      params: v.object({ name: NameParam }),
+      responses: { 204: { description: 'Deleted' }, ...errorResponses },
+      handler: async ({ params, reply }) => {
+        if (!(await storeOf(section).getEntry(params.name))) throw notFound(`${singular} "${params.name}"`);
+        await sluice.state.check(section, params.name, undefined);
+        await storeOf(section).remove(params.name);
+        await sluice.apply();
+        return reply.status(204).send();
+      },
+    });
+    addRoute(app, ctx, {
+      method: 'GET',
+      url: `${base}/:name/versions`,
+      scope: 'read',
+      summary: `List the versions of a ${singular}, newest first`,
+      tags,
+      params: v.object({ name: NameParam }),
+      responses: { 200: { description: 'Versions', schema: v.object({ items: v.array(VersionSchema) }) }, ...errorResponses },
+      handler: async ({ params }) => {
+        const items = await storeOf(section).listVersions(params.name);
+        if (items.length === 0) throw notFound(`${singular} "${params.name}"`);
+        return { items };
+      },
+    });
+    addRoute(app, ctx, {
+      method: 'GET',
+      url: `${base}/:name/versions/:version`,
+      scope: 'read',
+      summary: `Get one version of a ${singular}`,
+      tags,
+      params: v.object({ name: NameParam, version: v.pipe(v.string(), v.regex(/^\d+$/, 'a version number'), v.transform(Number)) }),
+      responses: { 200: { description: 'The version', schema: VersionSchema }, ...errorResponses },
+      handler: async ({ params }) => {
+        const found = await storeOf(section).getVersion(params.name, params.version);
+        if (!found) throw notFound(`version ${params.version} of ${singular} "${params.name}"`);
+        return found;
+      },
+    });
+  }
+
+  for (const action of ['enable', 'disable'] as const) {
+    addRoute(app, ctx, {
+      method: 'POST',
+      url: `/api/v1/pipelines/:name/${action}`,
+      scope: 'admin',
+      summary: `${action === 'enable' ? 'Enable' : 'Disable'} a pipeline`,
+      description: action === 'disable' ? 'No trigger fires for a disabled pipeline; running runs finish.' : 'Triggers fire again.',
+      tags: ['pipelines'],
+      params: v.object({ name: NameParam }),
+      responses: { 200: { description: 'Done', schema: v.object({ name: v.string(), enabled: v.boolean() }) }, ...errorResponses },
+      handler: async ({ params }) => {
+        if (!(await sluice.store.pipelines.setEnabled(params.name, action === 'enable'))) throw notFound(`pipeline "${params.name}"`);
+        await sluice.apply();
+        return { name: params.name, enabled: action === 'enable' };
+      },
+    });
+  }
+
+  registerScheduleRoutes(app, ctx, deps, saveEntity);
+}
+
+/** Schedules are the `schedule` section of a pipeline: each change is a new pipeline version. */
+function registerScheduleRoutes(
+  app: FastifyInstance,
+  ctx: RouteContext,
+  deps: RoutesDeps,
+  saveEntity: (section: VersionedSection, name: string, config: JsonObject) => Promise<{ version: number; changed: boolean }>,
+): void {
+  const { sluice } = deps;
+  const tags = ['schedules'];
+  async function pipelineConfig(name: string): Promise<JsonObject> {
+    const entry = await sluice.store.pipelines.getEntry(name);
+    const latest = entry && (await sluice.store.pipelines.getVersion(name, entry.latestVersion));
+    if (!latest) throw notFound(`pipeline "${name}"`);
+    return latest.config;
+  }
+  const ScheduleOut = v.object({ pipeline: v.string(), schedule: JsonObjectSchema });
+
+  addRoute(app, ctx, {
+    method: 'GET',
+    url: '/api/v1/schedules',
+    scope: 'read',
+    summary: 'List the schedules of every pipeline',
+    tags,
+    responses: { 200: { description: 'Schedules', schema: v.object({ items: v.array(ScheduleOut) }) }, ...errorResponses },
+    handler: () => ({
+      items: Object.entries(sluice.state.current.raw.pipelines as Record<string, JsonObject>)
+        .filter(([, p]) => p.schedule !== undefined)
+        .map(([pipeline, p]) => ({ pipeline, schedule: p.schedule as JsonObject })),
+    }),
+  });
+  addRoute(app, ctx, {
+    method: 'GET',
+    url: '/api/v1/schedules/:pipeline',
+    scope: 'read',
+    summary: "Get a pipeline's schedule",
+    tags,
+    params: v.object({ pipeline: NameParam }),
+    responses: { 200: { description: 'The schedule', schema: ScheduleOut }, ...errorResponses },
+    handler: async ({ params }) => {
+      const schedule = (await pipelineConfig(params.pipeline)).schedule;
+      if (schedule === undefined) throw notFound(`a schedule of pipeline "${params.pipeline}"`);
+      return { pipeline: params.pipeline, schedule: schedule as JsonObject };
+    },
+  });
+  addRoute(app, ctx, {
+    method: 'PUT',
+    url: '/api/v1/schedules/:pipeline',
+    scope: 'admin',
+    summary: "Create or replace a pipeline's schedule",
+    description: 'Saved as a new version of the pipeline and applied at once (cron timers restart; missed-run policy applies).',
+    tags,
+    params: v.object({ pipeline: NameParam }),
+    body: ScheduleSchema,
+    responses: { 200: { description: 'Saved', schema: v.object({ pipeline: v.string(), version: v.number(), changed: v.boolean() }) }, ...errorResponses },
+    handler: async ({ params, request }) => {
+      const config = await pipelineConfig(params.pipeline);
+      const saved = await saveEntity('pipelines', params.pipeline, { ...config, schedule: request.body as JsonObject });
+      return { pipeline: params.pipeline, version: saved.version, changed: saved.changed };
+    },
+  });
+  addRoute(app, ctx, {
+    method: 'DELETE',
+    url: '/api/v1/schedules/:pipeline',
+    scope: 'admin',
+    summary: "Remove a pipeline's schedule",
+    tags,
+    params: v.object({ pipeline: NameParam }),
+    responses: { 204: { description: 'Removed' }, ...errorResponses },
+    handler: async ({ params, reply }) => {
+      const config = await pipelineConfig(params.pipeline);
+      if (config.schedule === undefined) throw notFound(`a schedule of pipeline "${params.pipeline}"`);
+      const next = { ...config };
+      delete next.schedule;
+      await saveEntity('pipelines', params.pipeline, next);
+      return reply.status(204).send();
+    },
+  });
+  for (const action of ['enable', 'disable'] as const) {
+    addRoute(app, ctx, {
+      method: 'POST',
+      url: `/api/v1/schedules/:pipeline/${action}`,
+      scope: 'admin',
+      summary: `${action === 'enable' ? 'Enable' : 'Disable'} a pipeline's schedule`,
+      tags,
+      params: v.object({ pipeline: NameParam }),
+      responses: { 200: { description: 'Done', schema: v.object({ pipeline: v.string(), enabled: v.boolean(), version: v.number() }) }, ...errorResponses },
+      handler: async ({ params }) => {
+        const config = await pipelineConfig(params.pipeline);
+        if (config.schedule === undefined) throw notFound(`a schedule of pipeline "${params.pipeline}"`);
+        const saved = await saveEntity('pipelines', params.pipeline, {
+          ...config,
+          schedule: { ...(config.schedule as JsonObject), enabled: action === 'enable' },
+        });
+        return { pipeline: params.pipeline, enabled: action === 'enable', version: saved.version };
+      },
+    });
+  }
+}

@@ -1,0 +1,149 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve } from 'node:path';
+import { loadConfig, parseConfigText, type SluiceConfig } from '@sluice/config';
+import { ConfigError, type JsonObject, type PluginRegistry, type SluiceStore, type VersionedConfigStore } from '@sluice/core';
+
+/** The config sections the store versions; everything else comes from the file only. */
+export const VERSIONED_SECTIONS = ['connections', 'destinations', 'pipelines'] as const;
+export type VersionedSection = (typeof VERSIONED_SECTIONS)[number];
+
+/** The raw (unresolved: secrets still `${env:..}` references) configuration document. */
+export type RawConfig = Record<string, unknown>;
+
+/** The effective configuration at one moment, with where each versioned entity stands. */
+export interface EffectiveConfig {
+  /** Validated, secrets resolved, defaults applied. */
+  config: SluiceConfig;
+  /** The same document before resolution, as stored. */
+  raw: RawConfig;
+  /** Latest stored version of each pipeline. */
+  pipelineVersions: Record<string, number>;
+}
+
+function section(store: SluiceStore, name: VersionedSection): VersionedConfigStore {
+  return store[name];
+}
+
+/**
+ * Reads a configuration file into its raw document (secrets unresolved). Syntax errors are
+ * `ConfigError`s with line and column.
+ */
+export async function readRawConfig(path: string): Promise<{ raw: RawConfig; baseDir: string }> {
+  const full = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(full, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: '', message: `cannot read configuration file "${path}": ${(error as Error).message}` }]);
+  }
+  const parsed = parseConfigText(text, extname(full).toLowerCase() === '.json' ? 'json' : 'yaml');
+  if (parsed.problems.length > 0) {
+    // loadConfig formats the syntax problems (with positions) into one ConfigError.
+    loadConfig(text);
+  }
+  const value = parsed.value ?? {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([{ path: '', message: 'the configuration must be a mapping' }]);
+  return { raw: value as RawConfig, baseDir: dirname(full) };
+}
+
+/**
+ * Owns the configuration precedence rules:
+ *
+ * 1. The file seeds the store. At start-up (and on reload) every connection, destination and
+ *    pipeline declared in the file is saved as a new version when it differs from the latest
+ *    stored one, so a file change always wins for what the file declares.
+ * 2. The API edits the store: each change is validated against the whole configuration first,
+ *    then saved as a new version. Entities created through the API exist only in the store.
+ * 3. The effective configuration is the file's top-level settings (store, server, logging,
+ *    plugins) plus the latest stored version of every versioned entity that is not removed.
+ *    A pipeline disabled through the API stays disabled until enabled again.
+ */
+export class ConfigState {
+  #current: EffectiveConfig | undefined;
+
+  constructor(
+    private readonly options: {
+      store: SluiceStore;
+      registry: PluginRegistry;
+      env: Readonly<Record<string, string | undefined>>;
+      baseDir: string;
+      /** The file's document; its versioned sections seed the store. */
+      file: RawConfig;
+      /** Extra validation of a candidate configuration (e.g. compiling route tables). */
+      check?: (config: SluiceConfig) => void;
+    },
+  ) {}
+
+  /** The effective configuration (call {@link refresh} first). */
+  get current(): EffectiveConfig {
+    if (!this.#current) throw new Error('ConfigState: refresh() has not run');
+    return this.#current;
+  }
+
+  /** Replaces the file document (on reload) without touching the store yet. */
+  setFile(file: RawConfig): void {
+    this.options.file = file;
+  }
+
+  /** Validates a raw document as the effective configuration would be. */
+  validate(raw: RawConfig): SluiceConfig {
+    const config = loadConfig(raw, { env: this.options.env, baseDir: this.options.baseDir, registry: this.options.registry });
+    this.options.check?.(config);
+    return config;
+  }
+
+  /** Saves the file's versioned sections into the store (new versions only where changed). */
+  async seed(): Promise<{ changed: string[] }> {
+    const changed: string[] = [];
+    this.validate(this.options.file);
+    for (const name of VERSIONED_SECTIONS) {
+      const entries = (this.options.file[name] ?? {}) as Record<string, JsonObject>;
+      for (const [entity, value] of Object.entries(entries)) {
+        const saved = await section(this.options.store, name).save(entity, value);
+        if (saved.changed) changed.push(`${name}.${entity}@${saved.version}`);
+      }
+    }
+    return { changed };
+  }
+
+  /** Rebuilds the effective configuration from the file and the store. */
+  async refresh(): Promise<EffectiveConfig> {
+    const raw = await this.assemble();
+    const config = this.validate(raw.raw);
+    this.#current = { config, raw: raw.raw, pipelineVersions: raw.pipelineVersions };
+    return this.#current;
+  }
+
+  /**
+   * Validates the configuration that a change would produce (`value` undefined = removal),
+   * throwing a `ConfigError` whose paths name the offending keys, without saving anything.
+   */
+  async check(name: VersionedSection, entity: string, value: JsonObject | undefined): Promise<void> {
+    const { raw } = await this.assemble();
+    const sectionValue = { ...((raw[name] ?? {}) as Record<string, unknown>) };
+    if (value === undefined) delete sectionValue[entity];
+    else sectionValue[entity] = value;
+    this.validate({ ...raw, [name]: sectionValue });
+  }
+
+  private async assemble(): Promise<{ raw: RawConfig; pipelineVersions: Record<string, number> }> {
+    const raw: RawConfig = { ...this.options.file };
+    const pipelineVersions: Record<string, number> = {};
+    for (const name of VERSIONED_SECTIONS) {
+      const store = section(this.options.store, name);
+      const entries: Record<string, JsonObject> = {};
+      for (const entry of await store.list()) {
+        const latest = await store.getVersion(entry.name, entry.latestVersion);
+        if (!latest) continue;
+        const value = { ...latest.config };
+        if (name === 'pipelines') {
+          pipelineVersions[entry.name] = entry.latestVersion;
+          if (!entry.enabled) value.enabled = false;
+        }
+        entries[entry.name] = value;
+      }
+      raw[name] = entries;
+    }
+    return { raw, pipelineVersions };
+  }
+}

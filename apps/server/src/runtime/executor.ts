@@ -1,0 +1,223 @@
+import { pipelineSourceOptions, destinationOptions, type SluiceConfig } from '@sluice/config';
+import {
+  FatalError,
+  type ConnectorInstance,
+  type JsonValue,
+  type PluginContext,
+  type PluginRegistry,
+  type RouteSpec,
+  type RunRecord,
+  type SluiceRecord,
+  type SluiceStore,
+  type StoredDeadLetter,
+} from '@sluice/core';
+import { compileRouteTable, createRouter, runPipeline, type RouterDestination, type RouterSummary, type RouteTable } from '@sluice/router';
+import type { ExecuteRun, RunSummary } from '@sluice/scheduler';
+import type { ConfigState } from './config-state.js';
+import type { DestinationPool } from './destination-pool.js';
+
+/** What the executor needs from the running server. */
+export interface ExecutorDeps {
+  state: ConfigState;
+  registry: PluginRegistry;
+  store: SluiceStore;
+  pool: DestinationPool;
+  /** Server-wide context (logger, metrics, clock); each run gets its own signal. */
+  ctx: PluginContext;
+  /** Called about once a second while a run routes records (the CLI prints progress from it). */
+  onProgress?: (run: RunRecord, summary: RouterSummary) => void;
+}
+
+/** Route specs and default route of a pipeline, in router terms. */
+export function pipelineRoutes(config: SluiceConfig, pipeline: string) {
+  const p = config.pipelines[pipeline]!;
+  return { routes: p.routes as RouteSpec[], defaultRoute: p.defaultRoute };
+}
+
+/** Names of the destinations a pipeline's routes use. */
+export function pipelineDestinations(config: SluiceConfig, pipeline: string): string[] {
+  const { routes, defaultRoute } = pipelineRoutes(config, pipeline);
+  return [...new Set([...routes.flatMap((r) => r.to), ...(defaultRoute?.to ?? [])])];
+}
+
+/** Compiles a pipeline's route table, restricted to `only` destinations when given (replays). */
+export function compilePipelineTable(
+  config: SluiceConfig,
+  pipeline: string,
+  registry: PluginRegistry,
+  ctx: PluginContext,
+  only?: ReadonlySet<string>,
+): RouteTable {
+  const { routes, defaultRoute } = pipelineRoutes(config, pipeline);
+  const keep = (to: string[]) => (only ? to.filter((d) => only.has(d)) : to);
+  const restricted = routes.map((r) => ({ ...r, to: keep(r.to) })).filter((r) => r.to.length > 0);
+  const defaultTo = defaultRoute ? keep(defaultRoute.to) : [];
+  return compileRouteTable(restricted, {
+    registry,
+    ctx,
+    ...(defaultRoute && defaultTo.length > 0 ? { defaultRoute: { ...defaultRoute, to: defaultTo } } : {}),
+    destinations: only ? [...only] : pipelineDestinations(config, pipeline),
+    path: ['pipelines', pipeline],
+  });
+}
+
+/** A connector over records already in hand (webhook payloads, replays). */
+function recordsSource(records: readonly SluiceRecord[]): ConnectorInstance {
+  return {
+    async *read(_request, signal) {
+      for (let i = 0; i < records.length; i += 500) {
+        signal.throwIfAborted();
+        yield { records: records.slice(i, i + 500) };
+      }
+    },
+  };
+}
+
+function isRecordArray(value: JsonValue | undefined): value is SluiceRecord[] {
+  return Array.isArray(value) && value.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r));
+}
+
+function toSummary(summary: RouterSummary): RunSummary {
+  const perDestination = Object.values(summary.destinations);
+  return {
+    counts: {
+      read: summary.records.in,
+      // Deliveries are counted per destination: a record sent to two destinations counts twice.
+      delivered: perDestination.reduce((n, d) => n + d.delivered, 0),
+      deadLettered: summary.deadLettered,
+      dropped: summary.dropped,
+      failed: perDestination.reduce((n, d) => n + d.failed, 0),
+    },
+  };
+}
+
+/**
+ * Builds the scheduler's `execute` function: for one run, it takes the pipeline version the run
+ * was queued with, creates the connector and the route table, borrows pooled destination
+ * instances, and pumps pages through the router with `runPipeline`, which commits each page's
+ * checkpoint only after every destination acknowledged it. Webhook runs with a `records`
+ * payload route those records; replay runs re-route dead letters through the current routes,
+ * to the destination that failed only.
+ *
+ * @example
+ * ```ts
+ * const scheduler = createScheduler({ ..., execute: createExecutor({ state, registry, store, pool, ctx }) });
+ * ```
+ */
+export function createExecutor(deps: ExecutorDeps): ExecuteRun {
+  return async (run, { signal, log }) => {
+    const config = await configForRun(deps, run);
+    if (!config.pipelines[run.pipeline]) throw new FatalError(`pipeline "${run.pipeline}" does not exist`);
+    const ctx: PluginContext = { ...deps.ctx, signal, logger: log };
+
+    if (run.trigger === 'replay') return replay(deps, config, run, ctx);
+
+    const records = run.params?.records;
+    let connector: ConnectorInstance;
+    let source: string;
+    if (records !== undefined) {
+      if (!isRecordArray(records)) throw new FatalError('params.records must be an array of JSON objects');
+      connector = recordsSource(records);
+      source = `${run.trigger}-payload`;
+    } else {
+      const { kind, options } = pipelineSourceOptions(config, run.pipeline);
+      connector = await deps.registry.createConnector(kind, options, ctx, ['pipelines', run.pipeline, 'source']);
+      source = kind;
+    }
+    const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx);
+    const destinations = await routerDestinations(deps, config, table.destinations);
+    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, source });
+    const useCheckpoints = records === undefined;
+    const state = useCheckpoints ? await deps.store.checkpoints.get(run.pipeline) : undefined;
+    const params = { ...(run.params ?? {}) };
+    delete params.records;
+    const progress = deps.onProgress ? setInterval(() => deps.onProgress!(run, router.summary()), 1000) : undefined;
+    try {
+      const summary = await runPipeline({
+        connector,
+        request: { ...(state === undefined ? {} : { state }), params },
+        router,
+        checkpoints: useCheckpoints ? deps.store.checkpoints : { get: async () => undefined, commit: async () => {} },
+        pipeline: run.pipeline,
+        signal,
+      });
+      log.info({ summary: summary.records, deadLettered: summary.deadLettered, dropped: summary.dropped }, 'run finished');
+      deps.onProgress?.(run, summary);
+      return toSummary(summary);
+    } finally {
+      clearInterval(progress);
+      await connector.close?.();
+    }
+  };
+}
+
+async function configForRun(deps: ExecutorDeps, run: RunRecord): Promise<SluiceConfig> {
+  const current = deps.state.current;
+  const latest = current.pipelineVersions[run.pipeline];
+  if (run.pipelineVersion === null || run.pipelineVersion === undefined || run.pipelineVersion === latest) return current.config;
+  // The run was queued with an older version: run exactly that version of the pipeline.
+  const version = await deps.store.pipelines.getVersion(run.pipeline, run.pipelineVersion);
+  if (!version) return current.config;
+  const pipelines = { ...(current.raw.pipelines as Record<string, unknown>), [run.pipeline]: version.config };
+  return deps.state.validate({ ...current.raw, pipelines });
+}
+
+async function routerDestinations(deps: ExecutorDeps, config: SluiceConfig, names: readonly string[]): Promise<Record<string, RouterDestination>> {
+  const out: Record<string, RouterDestination> = {};
+  for (const name of names) {
+    const { kind, options, delivery } = destinationOptions(config, name);
+    out[name] = await deps.pool.get(name, kind, options, delivery);
+  }
+  return out;
+}
+
+async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, ctx: PluginContext): Promise<RunSummary> {
+  const ids = run.params?.deadLetterIds;
+  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+    throw new FatalError('a replay run needs params.deadLetterIds (an array of dead-letter ids)');
+  }
+  const letters: StoredDeadLetter[] = [];
+  for (const id of ids as string[]) {
+    const letter = await deps.store.deadLetters.get(id);
+    if (letter && letter.status === 'pending' && letter.pipeline === run.pipeline) letters.push(letter);
+  }
+  // One pass per failed destination, so destinations that already have the record do not get it again.
+  const byDestination = new Map<string, StoredDeadLetter[]>();
+  for (const letter of letters) byDestination.set(letter.destination, [...(byDestination.get(letter.destination) ?? []), letter]);
+  const total = { read: 0, delivered: 0, deadLettered: 0, dropped: 0, failed: 0 };
+  for (const [destination, group] of byDestination) {
+    if (!pipelineDestinations(config, run.pipeline).includes(destination)) {
+      ctx.logger.warn({ destination, letters: group.length }, 'the current routes no longer send to this destination; letters left pending');
+      continue;
+    }
+    // Several letters of one record (one per route) are replayed once.
+    const unique = new Map<string, SluiceRecord>();
+    for (const letter of group) {
+      const record = letter.original ?? letter.record;
+      unique.set(JSON.stringify(record), record);
+    }
+    const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx, new Set([destination]));
+    const router = createRouter({
+      table,
+      destinations: await routerDestinations(deps, config, [destination]),
+      deadLetters: deps.store.deadLetters,
+      ctx,
+      pipeline: run.pipeline,
+      runId: run.id,
+      source: 'replay',
+    });
+    const summary = await runPipeline({
+      connector: recordsSource([...unique.values()]),
+      request: {},
+      router,
+      checkpoints: { get: async () => undefined, commit: async () => {} },
+      pipeline: run.pipeline,
+      signal: ctx.signal,
+    });
+    // Records that failed again were dead-lettered anew by the router; the old letters are done.
+    await deps.store.deadLetters.markReplayed(group.map((l) => l.id), run.id);
+    const counts = toSummary(summary).counts!;
+    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += counts[key] ?? 0;
+  }
+  return { counts: total };
+}

@@ -1,0 +1,51 @@
+import type { SluiceConfig } from '@sluice/config';
+import type { PipelineSchedulingInput } from '@sluice/scheduler';
+
+/**
+ * Translates the validated configuration into the scheduler's per-pipeline options. Disabled
+ * pipelines are left out (nothing triggers them); a disabled schedule keeps the pipeline's
+ * webhook and API triggers.
+ *
+ * @example
+ * ```ts
+ * await scheduler.setPipelines(schedulingOf(config));
+ * ```
+ */
+export function schedulingOf(config: SluiceConfig): PipelineSchedulingInput[] {
+  const out: PipelineSchedulingInput[] = [];
+  for (const [name, pipeline] of Object.entries(config.pipelines)) {
+    if (!pipeline.enabled) continue;
+    const schedule = pipeline.schedule;
+    const webhook = pipeline.webhook;
+    out.push({
+      name,
+      ...(schedule && schedule.enabled
+        ? {
+            cron: {
+              expression: schedule.cron,
+              timezone: schedule.timezone,
+              jitterMs: schedule.jitterMs,
+              ...(schedule.missed === 'skip' ? { missed: 'skip' as const } : { missed: 'catch-up' as const, catchUpMax: schedule.missed.catchUp }),
+            },
+          }
+        : {}),
+      ...(webhook
+        ? {
+            webhook: {
+              scheme: webhook.verify,
+              ...(webhook.secret === undefined ? {} : { secret: webhook.secret }),
+              toleranceSeconds: webhook.toleranceSeconds,
+              maxBodyBytes: webhook.maxBytes,
+              payload: webhook.payload,
+            },
+          }
+        : {}),
+      allowOverlap: pipeline.concurrency.allowOverlap,
+      ...(pipeline.timeoutMs === undefined ? {} : { timeoutMs: pipeline.timeoutMs }),
+      retry: pipeline.retry
+        ? { limit: pipeline.retry.maxAttempts - 1, delayMs: pipeline.retry.initialDelayMs, maxDelayMs: pipeline.retry.maxDelayMs, backoff: true }
+        : { limit: 0 },
+    });
+  }
+  return out;
+}

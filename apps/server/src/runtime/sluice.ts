@@ -1,0 +1,223 @@
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import pino, { type Logger as PinoLogger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { createConfigRedactor, loadConfig, type SluiceConfig } from '@sluice/config';
+import { systemClock, type Logger, type PluginContext, type PluginRegistry } from '@sluice/core';
+import { createStore, type Store } from '@sluice/store';
+import { createScheduler, type Scheduler } from '@sluice/scheduler';
+import type { Registry } from 'prom-client';
+import { createHttpApp } from '../http/app.js';
+import { loadApiKeys, type ApiKeyEntry } from '../http/auth.js';
+import { registerApiRoutes } from '../routes/index.js';
+import { ConfigState, readRawConfig, type RawConfig } from './config-state.js';
+import { DestinationPool } from './destination-pool.js';
+import { compilePipelineTable, createExecutor, type ExecutorDeps } from './executor.js';
+import { createPromMetrics } from './metrics.js';
+import { createRegistry, loadPlugins } from './plugins.js';
+import { schedulingOf } from './scheduling.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Options of {@link startSluice}. */
+export interface SluiceOptions {
+  /** Path of `sluice.yaml` (or `.json`). */
+  configPath: string;
+  /** Overrides `server.port` (0 = any free port). */
+  port?: number;
+  /** Overrides `server.host`. */
+  host?: string;
+  /** Overrides `store.dataDir` (PGlite) when `store.url` is not set. */
+  dataDir?: string;
+  /** Environment for `${env:..}` references. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** A pino logger, or `false` for none. Default: pino to stdout at `logging.level`. */
+  logger?: PinoLogger | false;
+  /** Claim and execute runs here (default true). */
+  worker?: boolean;
+  /** Fire cron schedules here (default true). */
+  cron?: boolean;
+  /** Skip the HTTP server (CLI commands that only need the engine). */
+  http?: boolean;
+  /** Progress of runs executed here, about once a second. */
+  onProgress?: ExecutorDeps['onProgress'];
+}
+
+/** A running Sluice: the composed engine and its HTTP server. */
+export interface SluiceServer {
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  readonly app: FastifyInstance | undefined;
+  readonly store: Store;
+  readonly scheduler: Scheduler;
+  readonly registry: PluginRegistry;
+  readonly state: ConfigState;
+  readonly pool: DestinationPool;
+  readonly logger: PinoLogger;
+  /** The effective configuration. */
+  config(): SluiceConfig;
+  /** Re-reads the file, re-seeds the store and applies the result without dropping in-flight runs. */
+  reload(): Promise<{ changed: string[] }>;
+  /** Applies the store's current configuration (after an API change). */
+  apply(): Promise<void>;
+  /** Text of every metric (server, engine, Prometheus destinations). */
+  metricsText(): Promise<string>;
+  /** Stops accepting requests, lets running runs finish or re-queues them, closes everything. */
+  close(): Promise<void>;
+}
+
+/** Structural: pino's logger satisfies core's Logger. */
+function asCoreLogger(logger: PinoLogger): Logger {
+  return logger as unknown as Logger;
+}
+
+/**
+ * Loads and validates the configuration (exiting with path-precise errors on bad config is the
+ * CLI's job: this throws the `ConfigError`), registers built-in and plugin kinds, opens the store
+ * (PGlite in `store.dataDir` by default, PostgreSQL when `store.url` is set), migrates, seeds the
+ * store from the file, starts the scheduler's workers and cron timers, and serves the REST API.
+ *
+ * @example
+ * ```ts
+ * const sluice = await startSluice({ configPath: 'sluice.yaml', port: 0 });
+ * console.log(sluice.url);
+ * await sluice.close();
+ * ```
+ */
+export async function startSluice(options: SluiceOptions): Promise<SluiceServer> {
+  const env = options.env ?? process.env;
+  const { raw, baseDir } = await readRawConfig(options.configPath);
+  // Structure first (without plugin kinds), to learn which plugins to load.
+  const structural = loadConfig(raw, { env, baseDir });
+  const registry = createRegistry();
+  await loadPlugins(registry, structural.plugins, baseDir);
+  const fileConfig = loadConfig(raw, { env, baseDir, registry });
+  const redactFile = createConfigRedactor(fileConfig);
+
+  let redact = redactFile;
+  const logger: PinoLogger =
+    options.logger === false
+      ? pino({ enabled: false })
+      : (options.logger ??
+        pino({
+          level: fileConfig.logging.level,
+          hooks: {
+            // Secrets never reach a log line, whichever library echoed them.
+            logMethod(args, method) {
+              method.apply(this, redact(args) as typeof args);
+            },
+          },
+        }));
+
+  const { registry: metricsRegistry, metrics } = createPromMetrics();
+  const shutdown = new AbortController();
+  const ctx: PluginContext = { logger: asCoreLogger(logger), metrics, signal: shutdown.signal, clock: systemClock };
+
+  const store = await createStore(
+    fileConfig.store.url
+      ? { url: fileConfig.store.url, logger: asCoreLogger(logger.child({ component: 'store' })) }
+      : { dataDir: resolve(options.dataDir ?? fileConfig.store.dataDir), logger: asCoreLogger(logger.child({ component: 'store' })) },
+  );
+  try {
+    await store.migrate();
+    const state = new ConfigState({
+      store,
+      registry,
+      env,
+      baseDir,
+      file: raw,
+      // Route tables compile as part of validation, so a bad JSONPath fails `validate`, start-up and API changes.
+      check: (config) => {
+        for (const name of Object.keys(config.pipelines)) compilePipelineTable(config, name, registry, ctx);
+      },
+    });
+    await state.seed();
+    let effective = await state.refresh();
+    redact = createConfigRedactor(effective.config);
+
+    const pool = new DestinationPool(registry, ctx);
+    const scheduler = createScheduler({
+      pipelines: schedulingOf(effective.config),
+      stores: store,
+      boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
+      execute: createExecutor({ state, registry, store, pool, ctx, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }),
+      logger: asCoreLogger(logger.child({ component: 'scheduler' })),
+      worker: options.worker ?? true,
+      cron: options.cron ?? true,
+    });
+    await scheduler.start();
+
+    let keys: readonly ApiKeyEntry[] = loadApiKeys(effective.config.server.apiKeys);
+    const apply = async () => {
+      effective = await state.refresh();
+      redact = createConfigRedactor(effective.config);
+      keys = loadApiKeys(effective.config.server.apiKeys);
+      await scheduler.setPipelines(schedulingOf(effective.config));
+      await pool.retain(Object.keys(effective.config.destinations));
+    };
+
+    let app: FastifyInstance | undefined;
+    let url = '';
+    const server: SluiceServer = {
+      get url() {
+        return url;
+      },
+      get app() {
+        return app;
+      },
+      store,
+      scheduler,
+      registry,
+      state,
+      pool,
+      logger,
+      config: () => effective.config,
+      async reload() {
+        const next = await readRawConfig(options.configPath);
+        state.setFile(next.raw);
+        const { changed } = await state.seed();
+        await apply();
+        logger.info({ changed }, 'configuration reloaded');
+        return { changed };
+      },
+      apply,
+      async metricsText() {
+        const registries: Registry[] = [metricsRegistry, ...(await pool.registries())];
+        const texts = await Promise.all(registries.map((r) => r.metrics()));
+        return texts.filter((t) => t.trim() !== '').join('\n');
+      },
+      async close() {
+        await app?.close();
+        await scheduler.stop();
+        shutdown.abort(new Error('server shutting down'));
+        await pool.closeAll();
+        await store.close();
+      },
+    };
+
+    if (options.http ?? true) {
+      const server_ = effective.config.server;
+      const created = await createHttpApp({
+        logger: logger.child({ component: 'http' }),
+        version: VERSION,
+        bodyLimitBytes: server_.bodyLimitBytes,
+        authEnabled: server_.auth,
+        keys: () => keys,
+        rateLimitPerMinute: server_.rateLimit.perMinute,
+        redact: (value) => redact(value),
+      });
+      app = created.app;
+      await registerApiRoutes(app, created.routes, { sluice: server, metrics, version: VERSION });
+      await app.ready();
+      const address = await app.listen({ port: options.port ?? server_.port, host: options.host ?? server_.host });
+      url = address.replace('[::1]', 'localhost');
+      logger.info({ url, store: fileConfig.store.url ? 'postgresql' : 'pglite' }, 'sluice is serving');
+    }
+    return server;
+  } catch (error) {
+    await store.close().catch(() => {});
+    throw error;
+  }
+}
+
+export type { RawConfig };
