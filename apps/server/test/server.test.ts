@@ -183,7 +183,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const ok = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers, body });
       expect(ok.status).toBe(202);
       const { runId } = (await ok.json()) as { runId: string };
-      await eventually(async () => ((await (await api(`/api/v1/runs/${runId}`)).json()).status === 'succeeded' ? true : undefined), 60_000);
+      const webhookRun = await eventually(async () => {
+        const r = await (await api(`/api/v1/runs/${runId}`)).json();
+        return r.status === 'succeeded' ? r : undefined;
+      }, 60_000);
+      expect(webhookRun).toMatchObject({ trigger: 'webhook', pipelineVersion: 1 });
       expect(readNdjson(join(out, 'traffic')).some((r) => r.seq === 9001)).toBe(true);
       const replayed = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers, body });
       expect(replayed.status).toBe(409);

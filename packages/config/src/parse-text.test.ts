@@ -46,3 +46,12 @@ describe('parseConfigText', () => {
     expect(parseConfigText('', 'json').problems[0]!.message).toBe('invalid JSON: Unexpected end of JSON input');
   });
 });
+
+describe('YAML syntax error flood', () => {
+  it('reports the first errors and a summary instead of one issue per token', () => {
+    const { problems } = parseConfigText('server:\n  apiKeys:\n    - { name: a, key: ${env:X}, scopes: [admin] }\n    - { name: b, key: ${env:Y}, scopes: [read] }\n');
+    expect(problems.length).toBeLessThanOrEqual(4);
+    expect(problems[0]!.message).toMatch(/^invalid YAML at line 3, column \d+/);
+    expect(problems.at(-1)!.message).toMatch(/more YAML error\(s\) after these; fix the first one/);
+  });
+});

@@ -89,6 +89,9 @@ function lineColumn(text: string, offset: number): string {
   return `line ${line}, column ${column}`;
 }
 
+/** Syntax errors reported at most, before a summary line. */
+const MAX_SYNTAX_ERRORS = 3;
+
 function parseYaml(text: string): ParsedText {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
@@ -103,10 +106,15 @@ function parseYaml(text: string): ParsedText {
     const { line, col } = lineCounter.linePos(offset);
     return `line ${line}, column ${col}`;
   };
-  const problems: Problem[] = doc.errors.map((error) => ({
+  // One mistake (an unquoted `{`, a bad indent) makes the parser report every token after it;
+  // the first few errors are the useful ones.
+  const problems: Problem[] = doc.errors.slice(0, MAX_SYNTAX_ERRORS).map((error) => ({
     path: [],
     message: `invalid YAML at ${where(error.pos[0])}: ${error.message}`,
   }));
+  if (doc.errors.length > MAX_SYNTAX_ERRORS) {
+    problems.push({ path: [], message: `${doc.errors.length - MAX_SYNTAX_ERRORS} more YAML error(s) after these; fix the first one and try again` });
+  }
   if (problems.length > 0) return { value: undefined, problems, locate: noLocation };
   let value: unknown;
   try {

@@ -47,6 +47,11 @@ export interface SchedulerOptions {
   shutdownTimeoutMs?: number;
   /** Cron ticks older than this at start-up are "missed". Default 2000 ms. */
   cronStartupGraceMs?: number;
+  /**
+   * The pipeline version to record on runs whose trigger did not name one (cron ticks, webhooks,
+   * backfill chunks), so every run says which configuration it used.
+   */
+  pipelineVersion?: (pipeline: string) => number | null | undefined;
   /** Called after each cron tick this instance fired; `created` is false when another instance had already enqueued it. */
   onCronFire?: (event: { pipeline: string; schedule: string; tick: string; runId: string; created: boolean }) => void;
 }
@@ -166,8 +171,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       params: request.params ?? {},
       queuedAt: new Date().toISOString(),
       ...(request.parentRunId === undefined ? {} : { parentRunId: request.parentRunId }),
-      ...(request.pipelineVersion === undefined ? {} : { pipelineVersion: request.pipelineVersion }),
     };
+    const version = request.pipelineVersion !== undefined ? request.pipelineVersion : options.pipelineVersion?.(request.pipeline);
+    if (version !== undefined) data.pipelineVersion = version;
     // The job first: it is what makes the run happen. A crash before the record is written is
     // repaired by the worker, which creates the record from the job's data.
     const created = await queue.enqueue(data, scheduling, request.startAfterMs);

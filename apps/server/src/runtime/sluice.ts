@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createConfigRedactor, loadConfig, type SluiceConfig } from '@sluice/config';
 import { systemClock, type Logger, type PluginContext, type PluginRegistry } from '@sluice/core';
 import { createStore, type Store } from '@sluice/store';
-import { createScheduler, type Scheduler } from '@sluice/scheduler';
+import { createScheduler, type ExecuteRun, type Scheduler } from '@sluice/scheduler';
 import type { Registry } from 'prom-client';
 import { createHttpApp } from '../http/app.js';
 import { loadApiKeys, type ApiKeyEntry } from '../http/auth.js';
@@ -64,6 +64,18 @@ export interface SluiceServer {
   metricsText(): Promise<string>;
   /** Stops accepting requests, lets running runs finish or re-queues them, closes everything. */
   close(): Promise<void>;
+}
+
+/** Run errors are stored and shown by the API: a secret echoed in a message is redacted first. */
+function redactFailures(execute: ExecuteRun, redact: (text: string) => string): ExecuteRun {
+  return async (run, context) => {
+    try {
+      return await execute(run, context);
+    } catch (error) {
+      if (error instanceof Error) error.message = redact(error.message);
+      throw error;
+    }
+  };
 }
 
 /** Structural: pino's logger satisfies core's Logger. */
@@ -140,10 +152,11 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       pipelines: schedulingOf(effective.config),
       stores: store,
       boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
-      execute: createExecutor({ state, registry, store, pool, ctx, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }),
+      execute: redactFailures(createExecutor({ state, registry, store, pool, ctx, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }), (text) => redact(text)),
       logger: asCoreLogger(logger.child({ component: 'scheduler' })),
       worker: options.worker ?? true,
       cron: options.cron ?? true,
+      pipelineVersion: (name) => state.current.pipelineVersions[name] ?? null,
     });
     await scheduler.start();
 
