@@ -14,7 +14,7 @@ const scalarParam = v.union([v.string(), v.number(), v.boolean(), v.null()]);
  * `service-account` takes the two fields of a service-account key; `access-token` a ready OAuth
  * token (short-lived; useful for tests and for tokens minted elsewhere).
  */
-export const googleCredentialsSchema = v.variant('type', [
+const credentialObjects = v.variant('type', [
   v.object({ type: v.literal('application-default') }),
   v.object({
     type: v.literal('service-account'),
@@ -23,6 +23,20 @@ export const googleCredentialsSchema = v.variant('type', [
   }),
   v.object({ type: v.literal('access-token'), accessToken: v.pipe(v.string(), v.minLength(1, 'must not be empty')) }),
 ]);
+
+/** A service-account key file as Google issues it (`${file:/run/secrets/sa.json}`), parsed from JSON text. */
+const serviceAccountKeyFile = v.pipe(
+  v.string(),
+  v.parseJson(undefined, () => 'must be a credentials object or the JSON text of a service-account key file'),
+  v.object({
+    type: v.literal('service_account', 'the key file\'s "type" must be "service_account"'),
+    client_email: v.pipe(v.string(), v.email('the key file\'s client_email must be an e-mail')),
+    private_key: v.pipe(v.string(), v.includes('PRIVATE KEY', 'the key file\'s private_key must be a PEM private key')),
+  }),
+  v.transform((key) => ({ type: 'service-account' as const, clientEmail: key.client_email, privateKey: key.private_key })),
+);
+
+export const googleCredentialsSchema = v.union([credentialObjects, serviceAccountKeyFile]);
 
 /** Google credentials, see {@link googleCredentialsSchema}. */
 export type GoogleCredentials = v.InferOutput<typeof googleCredentialsSchema>;

@@ -6,7 +6,7 @@ import { filterIssues, type FilterExpression } from './filter.js';
  * How the connector authenticates: Application Default Credentials, a service-account key's two
  * fields, or a ready OAuth access token. The account needs the Viewer role on the property.
  */
-export const ga4CredentialsSchema = v.variant('type', [
+const credentialObjects = v.variant('type', [
   v.object({ type: v.literal('application-default') }),
   v.object({
     type: v.literal('service-account'),
@@ -15,6 +15,20 @@ export const ga4CredentialsSchema = v.variant('type', [
   }),
   v.object({ type: v.literal('access-token'), accessToken: v.pipe(v.string(), v.minLength(1, 'must not be empty')) }),
 ]);
+
+/** A service-account key file as Google issues it (`${file:/run/secrets/sa.json}`), parsed from JSON text. */
+const serviceAccountKeyFile = v.pipe(
+  v.string(),
+  v.parseJson(undefined, () => 'must be a credentials object or the JSON text of a service-account key file'),
+  v.object({
+    type: v.literal('service_account', 'the key file\'s "type" must be "service_account"'),
+    client_email: v.pipe(v.string(), v.email('the key file\'s client_email must be an e-mail')),
+    private_key: v.pipe(v.string(), v.includes('PRIVATE KEY', 'the key file\'s private_key must be a PEM private key')),
+  }),
+  v.transform((key) => ({ type: 'service-account' as const, clientEmail: key.client_email, privateKey: key.private_key })),
+);
+
+export const ga4CredentialsSchema = v.union([credentialObjects, serviceAccountKeyFile]);
 
 const ga4Date = v.pipe(v.string(), v.check(isGa4Date, 'must be YYYY-MM-DD, today, yesterday or NdaysAgo'));
 const apiName = v.pipe(v.string(), v.regex(/^[A-Za-z][\w:]*$/, 'must be a GA4 API name such as sessionDefaultChannelGroup or customEvent:plan'));

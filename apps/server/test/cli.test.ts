@@ -1,0 +1,105 @@
+// The `sluice` CLI as users run it: the built bin in a child process, exit codes and output.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { configDir } from './helpers.js';
+
+const root = resolve(import.meta.dirname, '../../..');
+const cli = join(root, 'apps/server/dist/cli.js');
+
+function sluice(args: string[], cwd = root, env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+}
+
+const pipelineYaml = (dir: string) => `
+store: { dataDir: ${dir}/data }
+destinations:
+  out: { kind: file, root: ${dir}/out, path: 'run-{{batch.id}}.ndjson', format: ndjson }
+pipelines:
+  demo:
+    source: { kind: sample, perRun: 30, pageSize: 10 }
+    routes:
+      - { name: all, to: [out] }
+`;
+
+beforeAll(() => {
+  expect(existsSync(cli), 'build the server first: npx nx run-many -t build').toBe(true);
+});
+
+describe('sluice CLI', () => {
+  it('validate accepts the quick start and the example config', () => {
+    const quick = sluice(['validate', 'examples/quickstart/sluice.yaml']);
+    expect(quick.status, quick.stderr).toBe(0);
+    expect(quick.stdout).toMatch(/✓ examples\/quickstart\/sluice\.yaml is valid: 2 pipeline\(s\)/);
+    const json = sluice(['validate', 'examples/quickstart/sluice.yaml', '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, pipelines: 2, destinations: 4, connections: 0 });
+  });
+
+  it('validate names every problem with its path and exits 2', () => {
+    const { config } = configDir(`
+destinations:
+  out: { kind: file, root: /tmp/x, path: a.ndjson, format: xml }
+pipelines:
+  demo:
+    source: { kind: sample }
+    schedule: { cron: 'every day', timezone: Europe/Berln }
+    routes:
+      - { name: all, when: '$[?', to: [slak] }
+`);
+    const result = sluice(['validate', config]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('pipelines.demo.routes[0].to[0]: unknown destination "slak"');
+    expect(result.stderr).toContain('pipelines.demo.schedule.cron');
+    expect(result.stderr).toContain('pipelines.demo.schedule.timezone: unknown time zone "Europe/Berln"');
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace for user errors
+    const json = JSON.parse(sluice(['validate', config, '--json']).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.error.code).toBe('SLUICE_ERR_CONFIG');
+    const missing = sluice(['validate', '/nonexistent/sluice.yaml']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('cannot read configuration file');
+  });
+
+  it('run --dry-run shows what each destination would receive without writing', () => {
+    const dir = configDir('').dir;
+    const { config } = configDir(pipelineYaml(dir));
+    const result = sluice(['run', 'demo', '--config', config, '--dry-run', '--limit', '15']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('dry run of "demo": 15 record(s) read, 15 matched');
+    expect(result.stdout).toContain('→ out: 15 record(s)');
+    expect(existsSync(join(dir, 'out'))).toBe(false);
+  });
+
+  it('run executes a pipeline, reports counts, and continues from the checkpoint next time', () => {
+    const dir = configDir('').dir;
+    const { config } = configDir(pipelineYaml(dir));
+    const first = sluice(['run', 'demo', '--config', config, '--json']);
+    expect(first.status, first.stderr).toBe(0);
+    const report = JSON.parse(first.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.runs[0].counts).toMatchObject({ read: 30, delivered: 30 });
+    expect(report.runs[0].trigger).toBe('cli');
+    const second = JSON.parse(sluice(['run', 'demo', '--config', config, '--json']).stdout);
+    expect(second.runs[0].counts.read).toBe(30);
+    const lines = readdirSync(join(dir, 'out')).flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean));
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    const unknown = sluice(['run', 'nope', '--config', config]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown pipeline "nope"');
+  }, 120_000);
+
+  it('migrate, dead-letters and schema work', () => {
+    const dir = configDir('').dir;
+    const { config } = configDir(pipelineYaml(dir));
+    const migrate = sluice(['migrate', '--config', config, '--json']);
+    expect(migrate.status, migrate.stderr).toBe(0);
+    expect(JSON.parse(migrate.stdout).ok).toBe(true);
+    const letters = sluice(['dead-letters', 'list', '--config', config]);
+    expect(letters.status, letters.stderr).toBe(0);
+    expect(letters.stdout.trim()).toBe('no dead letters');
+    const schema = JSON.parse(sluice(['schema']).stdout);
+    expect(JSON.stringify(schema)).toContain('"sample"');
+    expect(sluice(['bogus']).status).not.toBe(0);
+  }, 120_000);
+});
