@@ -11,7 +11,7 @@ import { databasePlugin } from '@sluice/destinations-database';
 import { filePlugin } from '@sluice/destinations-file';
 import { webhookPlugin } from '@sluice/destinations-webhook';
 import { prometheusPlugin } from '@sluice/destinations-prometheus';
-// TEMP import { emailPlugin } from '@sluice/destinations-email';
+import { emailPlugin } from '@sluice/destinations-email';
 import { s3Plugin } from '@sluice/destinations-s3';
 import { slackPlugin } from '@sluice/destinations-slack';
 
@@ -27,7 +27,7 @@ export function builtinPlugins(): PluginDefinition[] {
     filePlugin,
     webhookPlugin,
     prometheusPlugin,
-    // TEMP emailPlugin,
+    emailPlugin,
     s3Plugin,
     slackPlugin,
   ];

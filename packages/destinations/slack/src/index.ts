@@ -1,6 +1,28 @@
 /**
- * Sluice destination that writes records to Slack.
+ * `@sluice/destinations-slack`: a Sluice destination that posts records to Slack with
+ * `chat.postMessage` — one message per record or a digest per batch — from liquidjs text and
+ * Block Kit templates, with threads by key, per-channel pacing, Retry-After on rate limits and
+ * duplicate suppression for retried batches.
+ *
+ * @example
+ * ```ts
+ * import { PluginRegistry } from '@sluice/core';
+ * import slackPlugin from '@sluice/destinations-slack';
+ * const registry = new PluginRegistry().register(slackPlugin);
+ * ```
  *
  * @packageDocumentation
  */
-export {};
+import { slackPlugin } from './plugin.js';
+
+export { slackPlugin } from './plugin.js';
+export { createSlackDestination, slackDestination, type SlackDestinationOptions } from './destination.js';
+export { slackConfigSchema, type SlackConfig, type SlackConfigInput } from './config.js';
+export { createMemoryThreadStore, BoundedMap, type SlackThreadStore } from './thread-store.js';
+export { mapSlackError, type SlackFailure } from './slack-errors.js';
+export { compileTemplate, templateProblem, TemplateError, type CompiledTemplate, type OutputEscape } from './template.js';
+export { escapeBlockKitString, escapeSlackText } from './escape.js';
+export { channelProblem, isChannelId } from './channel.js';
+export { createPacer, type Pacer } from './pacer.js';
+
+export default slackPlugin;

@@ -1,0 +1,78 @@
+/**
+ * Encodes one object's records as NDJSON, a JSON array or CSV, optionally gzip-compressed.
+ *
+ * @packageDocumentation
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import type { SluiceRecord } from '@sluice/core';
+
+const gzip = promisify(gzipCallback);
+
+/** Output formats. */
+export type ObjectFormat = 'ndjson' | 'json' | 'csv';
+
+/** CSV options. */
+export interface CsvOptions {
+  header: boolean;
+  delimiter: string;
+  /** Column order; default: the fields of the records in first-seen order. */
+  columns?: readonly string[];
+}
+
+/** What an object is stored as. */
+export interface EncodedObject {
+  body: Buffer;
+  contentType: string;
+  /** File extension including the dot, e.g. `.csv.gz`. */
+  extension: string;
+}
+
+/** The extension of a format (with `.gz` when compressed). */
+export function extensionOf(format: ObjectFormat, compress: boolean): string {
+  return `.${format}${compress ? '.gz' : ''}`;
+}
+
+const CONTENT_TYPES: Record<ObjectFormat, string> = {
+  ndjson: 'application/x-ndjson',
+  json: 'application/json',
+  csv: 'text/csv; charset=utf-8',
+};
+
+function columnsOf(records: readonly SluiceRecord[]): string[] {
+  const seen = new Set<string>();
+  for (const record of records) for (const key of Object.keys(record)) seen.add(key);
+  return [...seen];
+}
+
+function encodeText(records: readonly SluiceRecord[], format: ObjectFormat, csv: CsvOptions): string {
+  if (format === 'ndjson') return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  if (format === 'json') return JSON.stringify(records);
+  return stringify(records as SluiceRecord[], {
+    header: csv.header,
+    delimiter: csv.delimiter,
+    columns: [...(csv.columns ?? columnsOf(records))],
+    // Nested values as JSON and booleans as words, so nothing is lost or turned into 1/"".
+    cast: { boolean: (value) => String(value), object: (value) => JSON.stringify(value) },
+    record_delimiter: '\n',
+  });
+}
+
+/**
+ * Encodes records for one object.
+ *
+ * @example
+ * ```ts
+ * const { body, contentType, extension } = await encodeObject(records, 'csv', true, { header: true, delimiter: ',' });
+ * // extension ".csv.gz", contentType "application/gzip"
+ * ```
+ */
+export async function encodeObject(records: readonly SluiceRecord[], format: ObjectFormat, compress: boolean, csv: CsvOptions): Promise<EncodedObject> {
+  const text = Buffer.from(encodeText(records, format, csv), 'utf8');
+  return {
+    body: compress ? await gzip(text) : text,
+    contentType: compress ? 'application/gzip' : CONTENT_TYPES[format],
+    extension: extensionOf(format, compress),
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The Slack destination's config schema (valibot): it validates, fills defaults, types the config
+ * and is exported as JSON Schema for docs and editors. Templates are compiled here, so a syntax
+ * error or an unknown filter is a `ConfigError` naming the field.
+ *
+ * @packageDocumentation
+ */
+import * as v from 'valibot';
+import { channelProblem, isStaticTemplate } from './channel.js';
+import { escapeBlockKitString, escapeSlackText } from './escape.js';
+import { compileTemplate, templateProblem, type OutputEscape } from './template.js';
+
+function template(escape?: OutputEscape) {
+  return v.pipe(
+    v.string(),
+    v.minLength(1, 'must not be empty'),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      const problem = templateProblem(dataset.value, escape);
+      if (problem) addIssue({ message: problem });
+    }),
+  );
+}
+
+const channelTemplate = v.pipe(
+  template(),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed || !isStaticTemplate(dataset.value)) return;
+    const problem = channelProblem(dataset.value);
+    if (problem) addIssue({ message: problem });
+  }),
+);
+
+const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+
+/**
+ * Config of the `slack` destination.
+ *
+ * @example
+ * ```ts
+ * const config = v.parse(slackConfigSchema, {
+ *   token: 'xoxb-123-456-abc',
+ *   channel: '#alerts',
+ *   text: ':rotating_light: {{ record.alert }} is {{ record.state }}',
+ *   thread: { key: '{{ record.alert }}' },
+ * });
+ * ```
+ */
+export const slackConfigSchema = v.pipe(
+  v.strictObject({
+    /** Bot token (`xoxb-...`) with `chat:write`; put it in config as `${env:SLACK_TOKEN}`. */
+    token: v.pipe(v.string(), v.regex(/^xox[a-z]-\S+$/, 'must be a Slack token (xoxb-..., xoxp-...)')),
+    /** Web API base URL, for proxies and tests. */
+    apiUrl: v.optional(
+      v.pipe(
+        v.string(),
+        v.url('must be an absolute URL such as https://slack.com/api/'),
+        v.regex(/^https?:\/\//, 'must be an http(s) URL'),
+        v.transform((url) => (url.endsWith('/') ? url : `${url}/`)),
+      ),
+      'https://slack.com/api/',
+    ),
+    /** Channel id or `#name`; a template (e.g. `{{ record.channel }}`) to take it from the record. */
+    channel: channelTemplate,
+    /** `record`: one message per record; `digest`: one message per batch (templates see `records`). */
+    mode: v.optional(v.picklist(['record', 'digest'], 'must be record or digest'), 'record'),
+    /** Message text (mrkdwn); the notification and fallback text when blocks are given. */
+    text: template(escapeSlackText),
+    /** Block Kit template that renders to a JSON array of blocks. */
+    blocks: v.optional(template(escapeBlockKitString)),
+    /** Threading: messages with the same rendered key reply in the thread of the first one. */
+    thread: v.optional(
+      v.strictObject({
+        /** Thread key template, e.g. `{{ record.alert_id }}`; an empty result posts top-level. */
+        key: template(),
+        /** Also show replies in the channel (`reply_broadcast`). */
+        broadcast: v.optional(v.boolean(), false),
+        /** Keys remembered by the built-in in-memory store (oldest forgotten first). */
+        maxKeys: v.optional(int(1, 1_000_000), 10_000),
+      }),
+    ),
+    /** Display name (needs the `chat:write.customize` scope). */
+    username: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(80))),
+    /** Emoji shown as the icon, e.g. `:bell:` (needs `chat:write.customize`). */
+    iconEmoji: v.optional(v.pipe(v.string(), v.regex(/^:[a-z0-9_+'-]+:$/, 'must look like :emoji_name:'))),
+    /** Image URL shown as the icon (needs `chat:write.customize`). */
+    iconUrl: v.optional(v.pipe(v.string(), v.url('must be an absolute URL'))),
+    /** Parse mrkdwn in `text`. */
+    mrkdwn: v.optional(v.boolean(), true),
+    /** Unfurl links / media in the message. Off by default: records rarely want previews. */
+    unfurlLinks: v.optional(v.boolean(), false),
+    unfurlMedia: v.optional(v.boolean(), false),
+    /** Minimum time between two messages to the same channel (Slack allows about 1 per second). 0 = no pacing. */
+    pacingMs: v.optional(int(0, 60_000), 1_000),
+    /** Timeout of one Web API call. */
+    timeoutMs: v.optional(int(100, 120_000), 10_000),
+    /** (batch id, index) pairs remembered as posted, so a retried batch skips them. */
+    rememberPosted: v.optional(int(0, 1_000_000), 10_000),
+    /** Largest batch the router hands over. */
+    maxBatch: v.optional(int(1, 10_000), 100),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const config = dataset.value;
+    const at = (key: string, value: unknown, child?: string) => {
+      const path: [v.ObjectPathItem, ...v.ObjectPathItem[]] = [{ type: 'object', origin: 'value', input: config, key, value }];
+      if (child !== undefined) path.push({ type: 'object', origin: 'value', input: value as Record<string, unknown>, key: child, value: (value as Record<string, unknown>)[child] });
+      return path;
+    };
+    const uses = (source: string, variable: string, escape?: OutputEscape) => {
+      try {
+        return compileTemplate('', source, escape).globals.includes(variable);
+      } catch {
+        return false; // reported on the field itself
+      }
+    };
+    const fields: [string, string | undefined, OutputEscape | undefined, string?][] = [
+      ['channel', config.channel, undefined],
+      ['text', config.text, escapeSlackText],
+      ['blocks', config.blocks, escapeBlockKitString],
+      ['thread', config.thread?.key, undefined, 'key'],
+    ];
+    for (const [key, source, escape, child] of fields) {
+      if (source === undefined) continue;
+      const value = (config as Record<string, unknown>)[key];
+      if (config.mode === 'digest' && uses(source, 'record', escape)) {
+        addIssue({ message: 'digest mode posts one message per batch: use records (a list) or batch, not record', path: at(key, value, child) });
+      }
+      if (config.mode === 'record' && uses(source, 'records', escape)) {
+        addIssue({ message: 'record mode posts one message per record: use record, not records (or set mode: digest)', path: at(key, value, child) });
+      }
+    }
+  }),
+);
+
+/** Raw (input) config of the Slack destination. */
+export type SlackConfigInput = v.InferInput<typeof slackConfigSchema>;
+
+/** Parsed config of the Slack destination, with defaults filled in. */
+export type SlackConfig = v.InferOutput<typeof slackConfigSchema>;

@@ -1,0 +1,293 @@
+/**
+ * The `slack` destination: posts records to Slack with `chat.postMessage` — one message per
+ * record or one digest per batch — with liquidjs text and Block Kit templates, channels from
+ * config or records, threads by key, per-channel pacing, Retry-After on rate limits and
+ * duplicate suppression for retried batches.
+ *
+ * @packageDocumentation
+ */
+import { WebClient, type ChatPostMessageArguments } from '@slack/web-api';
+import {
+  FatalError,
+  PartialBatchError,
+  RetryableError,
+  createRedactor,
+  defineDestination,
+  type Batch,
+  type CheckResult,
+  type DestinationInstance,
+  type JsonValue,
+  type PluginContext,
+  type RecordFailure,
+  type SluiceError,
+} from '@sluice/core';
+import { channelProblem, isChannelId, isStaticTemplate } from './channel.js';
+import { slackConfigSchema, type SlackConfig } from './config.js';
+import { escapeBlockKitString, escapeSlackText } from './escape.js';
+import { createPacer } from './pacer.js';
+import { mapSlackError } from './slack-errors.js';
+import { slackLoggerFor } from './slack-logger.js';
+import { compileTemplate, TemplateError } from './template.js';
+import { BoundedMap, createMemoryThreadStore, type SlackThreadStore } from './thread-store.js';
+
+/** Things an embedder passes that do not belong in (serialisable) config. */
+export interface SlackDestinationOptions {
+  /**
+   * Persistent thread store (key → ts) so threads survive restarts and are shared between
+   * server instances; default: a bounded in-memory map of `thread.maxKeys` keys.
+   */
+  threadStore?: SlackThreadStore;
+}
+
+/** One message ready to post. */
+interface OutgoingMessage {
+  channel: string;
+  text: string;
+  blocks?: unknown[];
+  threadKey?: string;
+}
+
+/** The batch fields templates see as `batch.*`. */
+function batchScope(batch: Batch) {
+  return {
+    id: batch.id,
+    pipeline: batch.pipeline,
+    runId: batch.runId,
+    source: batch.source,
+    route: batch.route ?? '',
+    attempt: batch.attempt,
+    size: batch.records.length,
+  };
+}
+
+/** A record that cannot become a message (bad template value, bad channel, bad blocks). */
+class MessageError extends FatalError {}
+
+/**
+ * Creates a live Slack destination from a parsed config. Most users go through
+ * {@link slackDestination} and the registry; this is the embedding entry point, where a
+ * persistent thread store can be passed.
+ *
+ * @example
+ * ```ts
+ * const slack = createSlackDestination(parseConfig(slackConfigSchema, raw), createPluginContext(), {
+ *   threadStore: myKeyValueStore,
+ * });
+ * await slack.write(batch, { signal });
+ * ```
+ */
+export function createSlackDestination(config: SlackConfig, ctx: PluginContext, options: SlackDestinationOptions = {}): DestinationInstance {
+  const channel = compileTemplate('channel', config.channel);
+  const text = compileTemplate('text', config.text, escapeSlackText);
+  const blocks = config.blocks === undefined ? undefined : compileTemplate('blocks', config.blocks, escapeBlockKitString);
+  const threadKey = config.thread ? compileTemplate('thread.key', config.thread.key) : undefined;
+  const channelFromRecord = !isStaticTemplate(config.channel);
+  const threads = options.threadStore ?? createMemoryThreadStore(config.thread?.maxKeys ?? 10_000);
+  const posted = new BoundedMap<string, string>(config.rememberPosted);
+  const pacer = createPacer(config.pacingMs, ctx.clock);
+  const logger = ctx.logger.child({ destination: 'slack' });
+  const redact = createRedactor([config.token]);
+  const messagesTotal = ctx.metrics.counter({
+    name: 'slack_messages_total',
+    help: 'Slack messages by outcome (posted, skipped_duplicate, retryable, fatal)',
+    labelNames: ['outcome'],
+  });
+  const client = new WebClient(config.token, {
+    slackApiUrl: config.apiUrl,
+    // The router owns retries (with backoff and dead letters); the SDK's default policy would
+    // wait up to ~30 minutes inside one write.
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: config.timeoutMs,
+    logger: slackLoggerFor(logger),
+  });
+  let closed = false;
+
+  const render = (scope: object): OutgoingMessage => {
+    const target = channel.render(scope).trim();
+    const problem = channelProblem(target);
+    if (problem) throw new MessageError(`template channel: ${problem}`, { details: { field: 'channel' } });
+    const message: OutgoingMessage = { channel: target, text: text.render(scope) };
+    if (blocks) {
+      const json = blocks.render(scope);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(json);
+      } catch (err) {
+        throw new MessageError(`template blocks: did not render to valid JSON (${(err as Error).message})`, { details: { field: 'blocks' } });
+      }
+      if (!Array.isArray(parsed)) throw new MessageError('template blocks: must render to a JSON array of blocks', { details: { field: 'blocks' } });
+      message.blocks = parsed;
+    }
+    if (threadKey) {
+      const key = threadKey.render(scope).trim();
+      if (key !== '') message.threadKey = key;
+    }
+    return message;
+  };
+
+  const asFailure = (err: unknown): SluiceError => {
+    if (err instanceof TemplateError) {
+      return new MessageError(err.message, { details: { field: err.template, ...(err.variable ? { variable: err.variable } : {}) } as Record<string, JsonValue> });
+    }
+    return err as SluiceError;
+  };
+
+  /** Posts one message (threading, pacing); returns its ts. */
+  const post = async (message: OutgoingMessage, signal: AbortSignal): Promise<string> => {
+    const threadStoreKey = message.threadKey === undefined ? undefined : `${message.channel}:${message.threadKey}`;
+    const parentTs = threadStoreKey === undefined ? undefined : await threads.get(threadStoreKey);
+    await pacer.wait(message.channel, signal);
+    const args: Record<string, unknown> = {
+      channel: message.channel,
+      text: message.text,
+      mrkdwn: config.mrkdwn,
+      unfurl_links: config.unfurlLinks,
+      unfurl_media: config.unfurlMedia,
+      ...(message.blocks ? { blocks: message.blocks } : {}),
+      ...(parentTs ? { thread_ts: parentTs, ...(config.thread?.broadcast ? { reply_broadcast: true } : {}) } : {}),
+      ...(config.username ? { username: config.username } : {}),
+      ...(config.iconEmoji ? { icon_emoji: config.iconEmoji } : {}),
+      ...(config.iconUrl ? { icon_url: config.iconUrl } : {}),
+    };
+    let result;
+    try {
+      result = await client.chat.postMessage(args as unknown as ChatPostMessageArguments);
+    } catch (err) {
+      const failure = mapSlackError(err, { channelFromRecord });
+      pacer.record(message.channel, failure.error instanceof RetryableError ? failure.error.retryAfterMs : 0);
+      throw Object.assign(failure.error, { scope: failure.scope });
+    }
+    pacer.record(message.channel);
+    const ts = typeof result.ts === 'string' ? result.ts : '';
+    if (threadStoreKey !== undefined && parentTs === undefined && ts !== '') await threads.set(threadStoreKey, ts);
+    return ts;
+  };
+
+  const scopeOf = (err: unknown): 'record' | 'batch' =>
+    (err as { scope?: unknown }).scope === 'record' || err instanceof MessageError ? 'record' : 'batch';
+
+  const writeDigest = async (batch: Batch, signal: AbortSignal) => {
+    const key = `${batch.id}#digest`;
+    if (posted.has(key)) {
+      messagesTotal.inc({ outcome: 'skipped_duplicate' });
+      return;
+    }
+    let message: OutgoingMessage;
+    try {
+      message = render({ records: batch.records, batch: batchScope(batch), count: batch.records.length });
+    } catch (err) {
+      messagesTotal.inc({ outcome: 'fatal' });
+      throw asFailure(err);
+    }
+    try {
+      posted.set(key, await post(message, signal));
+      messagesTotal.inc({ outcome: 'posted' });
+    } catch (err) {
+      messagesTotal.inc({ outcome: err instanceof RetryableError ? 'retryable' : 'fatal' });
+      throw redactError(err);
+    }
+  };
+
+  const writeRecords = async (batch: Batch, signal: AbortSignal) => {
+    const failures: RecordFailure[] = [];
+    const scope = batchScope(batch);
+    let delivered = 0;
+    let stop: SluiceError | undefined;
+    for (let index = 0; index < batch.records.length; index++) {
+      if (stop === undefined && signal.aborted) stop = new RetryableError('the write was aborted before every message was posted', { cause: signal.reason });
+      if (stop !== undefined) {
+        if (!posted.has(`${batch.id}#${index}`)) failures.push({ index, error: stop });
+        continue;
+      }
+      const key = `${batch.id}#${index}`;
+      if (posted.has(key)) {
+        delivered += 1;
+        messagesTotal.inc({ outcome: 'skipped_duplicate' });
+        continue;
+      }
+      try {
+        const message = render({ record: batch.records[index], index, batch: scope });
+        posted.set(key, await post(message, signal));
+        delivered += 1;
+        messagesTotal.inc({ outcome: 'posted' });
+      } catch (err) {
+        const error = redactError(asFailure(err));
+        if (scopeOf(error) === 'record') {
+          failures.push({ index, error });
+          messagesTotal.inc({ outcome: 'fatal' });
+        } else {
+          stop = error;
+          failures.push({ index, error });
+          messagesTotal.inc({ outcome: error instanceof RetryableError ? 'retryable' : 'fatal' });
+        }
+      }
+    }
+    if (failures.length === 0) return;
+    // Nothing of this batch reached Slack and the cause is not about one record: report the
+    // cause itself (with its Retry-After) rather than N copies of it.
+    if (stop !== undefined && delivered === 0 && failures.every((f) => f.error === stop)) throw stop;
+    logger.warn({ batch: batch.id, failed: failures.length, delivered }, 'some Slack messages failed');
+    throw new PartialBatchError(failures);
+  };
+
+  const redactError = <T>(err: T): T => {
+    if (err instanceof Error) err.message = redact(err.message);
+    return err;
+  };
+
+  return {
+    async write(batch, { signal }) {
+      if (closed) throw new FatalError('the slack destination is closed');
+      if (batch.records.length === 0) return;
+      if (config.mode === 'digest') await writeDigest(batch, signal);
+      else await writeRecords(batch, signal);
+    },
+
+    async check(): Promise<CheckResult> {
+      try {
+        const auth = await client.auth.test();
+        const details: Record<string, JsonValue> = { team: String(auth.team ?? ''), user: String(auth.user ?? '') };
+        if (!channelFromRecord && isChannelId(config.channel)) {
+          const info = await client.conversations.info({ channel: config.channel });
+          if (info.channel?.is_member === false) {
+            return { ok: false, message: `the app is not a member of ${config.channel}: invite it with /invite`, details };
+          }
+          if (info.channel?.is_archived) return { ok: false, message: `channel ${config.channel} is archived`, details };
+        }
+        return { ok: true, message: `authenticated as ${details.user} in ${details.team}`, details };
+      } catch (err) {
+        const { error } = mapSlackError(err, { channelFromRecord: false });
+        return { ok: false, message: redact(error.message) };
+      }
+    },
+
+    async close() {
+      closed = true;
+    },
+  };
+}
+
+/**
+ * The `slack` destination kind.
+ *
+ * @example
+ * ```ts
+ * import { createPluginContext, parseConfig } from '@sluice/core';
+ * const config = parseConfig(slackDestination.configSchema, {
+ *   token: 'xoxb-123-456-abc',
+ *   channel: '#growth',
+ *   mode: 'digest',
+ *   text: '{{ count }} channels fell more than 20 % day-on-day',
+ * });
+ * const slack = await slackDestination.create(config, createPluginContext());
+ * ```
+ */
+export const slackDestination = defineDestination({
+  kind: 'slack',
+  version: '0.1.0',
+  description: 'Posts records to Slack channels (chat.postMessage), per record or as a digest, with Block Kit and threads.',
+  configSchema: slackConfigSchema,
+  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch }),
+  create: (config, ctx) => createSlackDestination(config, ctx),
+});
