@@ -63,7 +63,7 @@ function run(mode, fake, table) {
 if (process.argv[2] === 'child') {
   await child(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
 } else {
-  const { startFakeBigQuery, generateEventsTable } = await import('@sluice/testing');
+  const { startFakeBigQuery, generateEventsTable } = await import('@sluice/testing/fakes');
   const fake = await startFakeBigQuery({ tables: { 'analytics.small': generateEventsTable({ rows: 10_000 }), 'analytics.large': generateEventsTable({ rows: 100_000 }) } });
   try {
     // Warm the fake's code paths once so the first measured run is not penalised.

@@ -72,7 +72,7 @@ function run(mode, fake, property) {
 if (process.argv[2] === 'child') {
   await child(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
 } else {
-  const { startFakeGa4 } = await import('@sluice/testing');
+  const { startFakeGa4 } = await import('@sluice/testing/fakes');
   const devices = ['desktop', 'mobile', 'tablet', 'smart tv'];
   const paths = (n) => Array.from({ length: n }, (_, i) => `/p/${i}`);
   const fake = await startFakeGa4({

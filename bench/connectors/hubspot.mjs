@@ -4,7 +4,7 @@
 // Prints one JSON line per figure. Imports the BUILT packages (run `npx tsc -p <pkg>/tsconfig.build.json`
 // for core, testing and connectors/hubspot first, or `npm run bench -- connectors`).
 import { createPluginContext } from '@sluice/core';
-import { startHubSpotFake } from '@sluice/testing';
+import { startHubSpotFake } from '@sluice/testing/fakes';
 import { hubspotConnector } from '@sluice/connectors-hubspot';
 import { parse } from 'valibot';
 
