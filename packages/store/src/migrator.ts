@@ -24,7 +24,7 @@ export interface MigrationState {
 }
 
 /**
- * What {@link runMigrations} did.
+ * What a migration run (`store.migrate()`) did.
  *
  * @example
  * ```ts

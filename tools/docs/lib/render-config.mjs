@@ -260,7 +260,9 @@ function renderRow(reader, row, found) {
   const sample = found !== undefined ? found : synthesizeExample(leaf, schema);
   // A long example of a key with keys of its own adds nothing: its keys show theirs.
   const hasKeys = isSection || typeof schema.additionalProperties === 'object' || schema.items?.properties !== undefined;
-  const exampleText = sample === undefined || (hasKeys && yamlInline(sample).length > 80) ? '' : yamlInline(sample);
+  // Multi-line values (SQL, templates) cannot sit in a table cell: show their first line.
+  const oneLine = (text) => (text.includes('\n') ? `${text.split('\n')[0].replace(/\s+$/, '')} …"` : text);
+  const exampleText = sample === undefined || (hasKeys && yamlInline(sample).length > 80) ? '' : oneLine(yamlInline(sample));
   const parts = [
     cell(schema.description),
     variantNote(row),

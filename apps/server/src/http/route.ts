@@ -111,7 +111,8 @@ export function addRoute<P extends Schema | undefined, Q extends Schema | undefi
       ...(route.query ? { querystring: jsonSchemaOf(route.query) } : {}),
       ...(route.body ? { body: jsonSchemaOf(route.body) } : {}),
       response,
-      ...(route.scope === 'public' ? { security: [] } : {}),
+      // OpenAPI 3.1 lets non-OAuth requirements list roles: the scope this route needs.
+      security: route.scope === 'public' ? [] : [{ apiKey: [route.scope] }],
     },
     handler: async (request, reply) => {
       const keyName =

@@ -141,7 +141,7 @@ function builtinValue(name: string, context: TemplateContext): string {
 
 /**
  * Renders a template for one record (or for the batch, when the template reads no record field).
- * Throws a {@link TemplateValueError} naming the field when a value cannot be used.
+ * Throws a `TemplateValueError` naming the field when a value cannot be used.
  *
  * @example
  * ```ts

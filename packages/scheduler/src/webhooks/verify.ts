@@ -16,7 +16,7 @@ export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 /**
  * Verifies an inbound webhook's signature and timestamp over its raw body, comparing in constant
  * time. Replay protection (a delivery id seen before) is the caller's next step, with the
- * returned `deliveryId` and a `WebhookDeliveryStore`; {@link createWebhookTrigger} does both.
+ * returned `deliveryId` and a `WebhookDeliveryStore`; `Scheduler.handleWebhook` does both.
  *
  * Scheme `none` accepts every request (use it only behind another authentication layer); its
  * delivery id is the sender's `webhook-id` / `idempotency-key` / `x-request-id` header if any.
