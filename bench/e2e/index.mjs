@@ -118,6 +118,9 @@ async function startServer(configPath) {
   });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c).length > 20_000 && (stderr = stderr.slice(-10_000)));
+  // A server left running would keep claiming jobs from the same store in the next run.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const url = await new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
@@ -132,11 +135,15 @@ async function startServer(configPath) {
       }
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  }).catch((error) => {
+    child.kill('SIGKILL');
+    throw error;
   });
   return {
     child,
     url,
     async stop() {
+      process.off('exit', killOnExit);
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -180,7 +187,10 @@ async function endToEnd(fake, configPath, n) {
     }
     const wallMs = performance.now() - t0;
     const memory = memoryOf(server.child.pid);
-    if (run.status !== 'succeeded') throw new Error(`run of ${n} rows ${run.status}: ${JSON.stringify(run.error)}`);
+    if (run.status !== 'succeeded') {
+      const logs = await api(server, `/api/v1/runs/${runId}/logs?limit=50`).catch(() => ({ items: [] }));
+      throw new Error(`run of ${n} rows ${run.status} after ${Math.round(wallMs)} ms: ${JSON.stringify(run)}\n${logs.items.map((l) => JSON.stringify(l)).join('\n')}`);
+    }
     const runMs = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
     return { wallMs, runMs, counts: run.counts, idleMb: idle.rssMb, peakMb: memory.peakMb };
   } finally {

@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { EXAMPLE_ENV, withFakeSecretFiles } from '../../../test/examples/fake-secrets.js';
 import { configDir } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -34,6 +36,18 @@ describe('sluice CLI', () => {
     expect(quick.stdout).toMatch(/✓ examples\/quickstart\/sluice\.yaml is valid: 2 pipeline\(s\)/);
     const json = sluice(['validate', 'examples/quickstart/sluice.yaml', '--json']);
     expect(JSON.parse(json.stdout)).toEqual({ ok: true, pipelines: 2, destinations: 4, connections: 0 });
+
+    // The full example references secrets: a copy next to fake key files, fake variables.
+    const text = readFileSync(join(root, 'examples/sluice.example.yaml'), 'utf8');
+    const { dir, config } = configDir(text);
+    withFakeSecretFiles(parseYaml(text), dir);
+    const full = sluice(['validate', config, '--json'], root, { ...EXAMPLE_ENV });
+    expect(full.status, full.stdout + full.stderr).toBe(0);
+    expect(JSON.parse(full.stdout)).toEqual({ ok: true, pipelines: 3, destinations: 8, connections: 3 });
+    // Without its secrets it is rejected, naming what is missing.
+    const bare = sluice(['validate', join(root, 'examples/sluice.example.yaml')], root, { WAREHOUSE_URL: '' });
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toContain('connections.ga4-main.credentials');
   });
 
   it('validate names every problem with its path and exits 2', () => {

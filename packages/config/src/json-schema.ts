@@ -12,6 +12,7 @@ import { SluiceConfigSchema } from './config-schema.js';
 import { ConnectionSchema, DestinationSchema } from './destination-schema.js';
 import { SourceSchema } from './pipeline-schema.js';
 import { TransformSchema } from './route-schema.js';
+import { SECRET_REFERENCE_DEFINITION, acceptReferences, secretReferenceDefinition } from './json-schema-references.js';
 
 /**
  * Options of {@link toJsonSchema}.
@@ -60,6 +61,50 @@ function hoistDefinitions(schema: JsonObject, prefix: string, rootDefs: JsonObje
   return rewrite(rest) as JsonObject;
 }
 
+/**
+ * The plugin's options plus the engine's keys of the section (`kind`, `batch`, `retry`,
+ * `concurrency`, `connection`), in every object the section may be: a plugin schema that is a
+ * union (the database destination's `dialect` branches) gets them in each branch, since each
+ * branch forbids keys it does not list.
+ */
+function withEngineKeys(
+  schema: JsonObject,
+  baseProperties: JsonObject,
+  rootDefs: JsonObject,
+  dropRequired: boolean,
+  depth = 0,
+): JsonObject {
+  if (typeof schema.$ref === 'string' && schema.$ref.startsWith('#/$defs/') && depth < 8) {
+    const target = rootDefs[schema.$ref.slice('#/$defs/'.length)];
+    if (target !== null && typeof target === 'object') {
+      const { $ref: _ref, ...siblings } = schema;
+      return withEngineKeys({ ...(target as JsonObject), ...siblings }, baseProperties, rootDefs, dropRequired, depth + 1);
+    }
+  }
+  if (schema.properties !== undefined) {
+    const { required, ...rest } = schema;
+    return {
+      ...rest,
+      properties: { ...baseProperties, ...(schema.properties as JsonObject) },
+      ...(dropRequired || required === undefined ? {} : { required }),
+    };
+  }
+  for (const keyword of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[keyword];
+    if (!Array.isArray(branches)) continue;
+    const { [keyword]: _branches, ...rest } = schema;
+    const merged = branches.map((branch: unknown) =>
+      branch !== null && typeof branch === 'object'
+        ? withEngineKeys(branch as JsonObject, baseProperties, rootDefs, dropRequired, depth + 1)
+        : branch,
+    );
+    // Without their required keys, branches of a connection may overlap: "exactly one" would
+    // then reject a valid connection, "at least one" does not.
+    return { ...rest, [dropRequired ? 'anyOf' : keyword]: merged };
+  }
+  return schema;
+}
+
 function kindBranches(
   registry: PluginRegistry,
   type: PluginType,
@@ -77,15 +122,7 @@ function kindBranches(
       `${type}.${kind}.`,
       rootDefs,
     );
-    let then: JsonObject = converted;
-    if (converted.properties !== undefined) {
-      const { required, ...rest } = converted;
-      then = {
-        ...rest,
-        properties: { ...baseProperties, ...(converted.properties as JsonObject) },
-        ...(dropRequired || required === undefined ? {} : { required }),
-      };
-    }
+    let then = withEngineKeys(converted, baseProperties, rootDefs, dropRequired);
     if (definition.description !== undefined && then.description === undefined) {
       then = { ...then, description: definition.description };
     }
@@ -97,7 +134,9 @@ function kindBranches(
 
 /**
  * The JSON Schema of `sluice.yaml`: every key with its description and default. With a
- * registry, plugin kinds' options are included. Reference it from the file with
+ * registry, plugin kinds' options are included, each next to the engine's keys of its section.
+ * A string value may also be a `${env:NAME}`/`${file:path}` reference wherever the loader
+ * accepts one (`$defs.secretReference`). Reference it from the file with
  * `# yaml-language-server: $schema=./sluice.schema.json` (or a `$schema` key in JSON).
  *
  * @example
@@ -131,8 +170,10 @@ export function toJsonSchema(options: JsonSchemaOptions = {}): JsonSchema {
           },
         }),
   });
-  if (Object.keys(rootDefs).length > 0) {
-    schema.$defs = { ...(schema.$defs ?? {}), ...(rootDefs as Record<string, JsonSchema>) };
-  }
-  return schema;
+  const withReferences = acceptReferences({
+    ...schema,
+    $defs: { ...(schema.$defs ?? {}), ...(rootDefs as Record<string, JsonSchema>) },
+  }) as JsonSchema;
+  withReferences.$defs = { ...withReferences.$defs, [SECRET_REFERENCE_DEFINITION]: secretReferenceDefinition() as JsonSchema };
+  return withReferences;
 }

@@ -20,6 +20,7 @@ const exampleEnv = {
   SLACK_BOT_TOKEN: 'xoxb-slack-token',
   SMTP_PASSWORD: 'smtp-pass',
   CRM_EVENTS_TOKEN: 'crm-events-token',
+  CRM_WEBHOOK_SECRET: 'whsec_Y3JtLXdlYmhvb2stc2VjcmV0',
   HUBSPOT_CLIENT_SECRET: 'hubspot-client-secret',
 };
 
@@ -55,17 +56,17 @@ async function issuesOfAsync(promise: Promise<unknown>): Promise<readonly Config
 describe('examples/sluice.example.yaml', () => {
   it('validates structurally', () => {
     const config = loadConfig(exampleText, { env: exampleEnv, baseDir: dir });
-    expect(Object.keys(config.pipelines)).toEqual(['ga4-daily', 'hubspot-deals', 'bigquery-weekly']);
+    expect(Object.keys(config.pipelines)).toEqual(['ga4-daily', 'hubspot-deals', 'shop-orders']);
     const daily = config.pipelines['ga4-daily']!;
-    expect(daily.schedule).toEqual({ cron: '0 8 * * *', timezone: 'Europe/Berlin', missed: { catchUp: 3 }, jitterMs: 30000, enabled: true });
-    expect(daily.routes[0]).toEqual({
+    expect(daily.schedule).toEqual({ cron: '0 8 * * *', timezone: 'Europe/Berlin', missed: 'skip', jitterMs: 30000, enabled: true });
+    expect(daily.routes[0]).toMatchObject({
       name: 'drops-to-slack',
       priority: 100,
       when: { path: '$.change', op: 'lt', value: -0.2 },
       to: ['slack-alerts'],
       mode: 'continue',
-      onError: 'drop',
     });
+    expect(daily.routes[0]!.transform!.map((t) => t.kind)).toEqual(['compute', 'template']);
     expect(config.pipelines['hubspot-deals']!.webhook).toEqual({
       verify: 'hubspot-v3',
       secret: 'hubspot-client-secret',
@@ -89,8 +90,9 @@ describe('examples/sluice.example.yaml', () => {
       connection: 'ga4-main',
       dimensions: ['date', 'sessionDefaultChannelGroup'],
       metrics: ['sessions'],
-      dateRange: 'yesterday',
+      dateRange: { startDate: 'yesterday', endDate: 'yesterday' },
       compareWith: 'previousDay',
+      restateDays: 0,
     });
   });
 
@@ -105,12 +107,12 @@ describe('examples/sluice.example.yaml', () => {
 
   it('reports each error of a broken copy with its exact path', () => {
     const broken = exampleText
-      .replace('to: [slack-alerts]', 'to: [slak-alerts]')
-      .replace('cron: "0 8 * * *"', 'cron: "0 8 * * * * * *"')
+      .replace('to: [slack-alerts]\n        mode: continue', 'to: [slak-alerts]\n        mode: continue')
+      .replace('cron: "0 8 * * *" #', 'cron: "0 8 * * * * * *" #')
       .replace('timezone: Europe/Berlin', 'timezone: Europe/Berlim')
       .replace('    mode: upsert\n', '    mode: upsert\n    batch: { maxRecords: 1000, maxWait: 5 }\n')
       .replace('  port: 8080', '  port: "8080"')
-      .replace('    batch: { maxRecords: 1000, maxWaitMs: 2000 }\n', '');
+      .replace(/^    batch: \{ maxRecords: 1000, maxWaitMs: 2000 \}.*\n/m, '');
     const issues = issuesOf(() => loadConfig(broken, { env: exampleEnv, baseDir: dir }));
     expect(issues.map((i) => i.path)).toEqual([
       'server.port',

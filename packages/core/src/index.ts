@@ -71,6 +71,7 @@ export {
 export { PluginRegistry, isCompatiblePluginRange, type RegistrationOrigin } from './registry.js';
 export { formatPath, issuesFromValibot, parseConfig } from './validate.js';
 export { REDACTED, createRedactor } from './redact.js';
+export { abortable, retryWithBackoff, type BackoffSettings, type RetryWithBackoffOptions } from './retry.js';
 export {
   CONDITION_OPS,
   type BatchPolicy,

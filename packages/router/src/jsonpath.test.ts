@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileJsonPath, JsonPathSyntaxError, readKeys } from './jsonpath.js';
+import { compileJsonPath, JsonPathEvaluationError, JsonPathSyntaxError, readKeys } from './jsonpath.js';
+import { compileRouteTable, evaluateRecord } from './route-table.js';
+import { createPluginContext } from '@sluice/core';
 import type { JsonValue } from '@sluice/core';
 
 // The RFC 9535 compliance suite lives beside the repository (../shared from the repo root).
@@ -62,6 +64,29 @@ describe('compileJsonPath', () => {
     expect(q.singular).toBe(false);
     expect(q.values({ items: [{ qty: 7, sku: 'a' }, { qty: 1, sku: 'b' }] })).toEqual(['a']);
     expect(q.first({ items: [] })).toBeUndefined();
+  });
+
+  // Regression (found by test/fuzz): a descendant query over a record nested deeper than the
+  // engine's recursion limit threw json-p3's own JSONPathRecursionLimitError out of matches().
+  it('raises a typed JsonPathEvaluationError for values nested past the recursion limit', () => {
+    let deep: JsonValue = { leaf: 1 };
+    for (let i = 0; i < 100; i++) deep = i % 2 ? { a: deep } : [deep];
+    for (const source of ['$..leaf', '$..[?@]', '$[?count(@..*) > 1]']) {
+      const query = compileJsonPath(source);
+      // (`first` stops at the first match, so it only fails when that match lies past the limit.)
+      const reads = [() => query.matches(deep), () => query.values(deep), ...(source === '$..[?@]' ? [] : [() => query.first(deep)])];
+      for (const read of reads) {
+        expect(read).toThrow(JsonPathEvaluationError);
+        expect(read).toThrow(`JSONPath ${JSON.stringify(source)} cannot be evaluated: the value is nested more than 64 levels deep`);
+      }
+    }
+    // Shallow values still evaluate, and the router makes the deep record a per-record failure.
+    expect(compileJsonPath('$..leaf').values({ a: [{ leaf: 2 }] })).toEqual([2]);
+    const table = compileRouteTable([{ name: 'deep', when: '$..leaf', to: ['d'] }], { ctx: createPluginContext(), destinations: ['d'] });
+    const evaluation = evaluateRecord({ deep }, table);
+    expect(evaluation.failures.map((f) => f.error.message)).toEqual([
+      'route "deep" condition: JSONPath "$..leaf" cannot be evaluated: the value is nested more than 64 levels deep',
+    ]);
   });
 
   it('readKeys follows own properties only', () => {

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { JSONPathEnvironment, JSONPathError, jsonpath, type JSONValue } from 'json-p3';
+import { JSONPathEnvironment, JSONPathError, JSONPathRecursionLimitError, jsonpath, type JSONValue } from 'json-p3';
 import type { JsonValue } from '@sluice/core';
 
 type JSONPathQuery = jsonpath.JSONPathQuery;
@@ -41,9 +41,36 @@ export class JsonPathSyntaxError extends Error {
   }
 }
 
+/**
+ * A compiled query that could not be evaluated against a value: the value nests deeper than the
+ * engine's recursion limit (64 levels) under a descendant segment (`..`). Raised per value, so the
+ * router turns it into that record's route failure (a dead letter) instead of a crash.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   compileJsonPath('$..id').values(deeplyNestedRecord);
+ * } catch (error) {
+ *   if (error instanceof JsonPathEvaluationError) console.log(error.message);
+ * }
+ * ```
+ */
+export class JsonPathEvaluationError extends Error {
+  override readonly name = 'JsonPathEvaluationError';
+  readonly query: string;
+
+  constructor(query: string, reason: string, options?: ErrorOptions) {
+    super(`JSONPath ${JSON.stringify(query)} cannot be evaluated: ${reason}`, options);
+    this.query = query;
+  }
+}
+
+/** The maximum nesting a descendant segment walks into. */
+export const JSONPATH_MAX_DEPTH = 64;
+
 // One shared environment: strict RFC 9535, no non-standard selectors, and a recursion limit so a
 // descendant query over a hostile, deeply nested record cannot exhaust the stack.
-const environment = new JSONPathEnvironment({ strict: true, maxRecursionDepth: 64 });
+const environment = new JSONPathEnvironment({ strict: true, maxRecursionDepth: JSONPATH_MAX_DEPTH });
 
 /**
  * Compiles an RFC 9535 JSONPath query. Throws {@link JsonPathSyntaxError} (with the offending
@@ -84,14 +111,27 @@ export function compileJsonPath(source: string): CompiledJsonPath {
       first: read,
     };
   }
+  // The engine's own errors (the recursion limit on hostile nesting) become one typed error that
+  // names the query; anything else is a bug and propagates as is.
+  const guarded = <T>(run: () => T): T => {
+    try {
+      return run();
+    } catch (error) {
+      if (error instanceof JSONPathRecursionLimitError) {
+        throw new JsonPathEvaluationError(source, `the value is nested more than ${JSONPATH_MAX_DEPTH} levels deep`, { cause: error });
+      }
+      if (error instanceof JSONPathError) throw new JsonPathEvaluationError(source, stripLocation(error.message), { cause: error });
+      throw error;
+    }
+  };
   return {
     source,
     singular,
     keys,
     // The eager query is faster than the lazy iterator on record-sized values.
-    matches: (value) => query.query(asValue(value)).nodes.length > 0,
-    values: (value) => query.query(asValue(value)).values() as JsonValue[],
-    first: (value) => query.match(asValue(value))?.value as JsonValue | undefined,
+    matches: (value) => guarded(() => query.query(asValue(value)).nodes.length > 0),
+    values: (value) => guarded(() => query.query(asValue(value)).values() as JsonValue[]),
+    first: (value) => guarded(() => query.match(asValue(value))?.value as JsonValue | undefined),
   };
 }
 

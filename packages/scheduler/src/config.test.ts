@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { splitDateRange } from './backfill.js';
 import { isPipelineScheduling, parsePipelineScheduling } from './config.js';
 import { cronRunId, deterministicUuid } from './ids.js';
-import { runSlotKey } from './run-queue.js';
+import { nulSafeParams, restoreParams, runSlotKey } from './run-queue.js';
 import { parseWebhookBody, payloadRecords } from './webhooks/payload.js';
 
 const issuesOf = (fn: () => unknown) => {
@@ -103,9 +103,34 @@ describe('webhook payloads', () => {
     expect(bad.ok).toBe(false);
   });
 
+  // Regression (found by test/fuzz): a signed payload nested thousands of levels deep answered
+  // 500, because storing it as run parameters overflowed JSON.stringify's stack.
+  it('refuses payloads nested deeper than the limit', () => {
+    const nested = (depth: number) => Buffer.from(`[${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}]`);
+    expect(parseWebhookBody(json, nested(500)).ok).toBe(true);
+    expect(parseWebhookBody(json, nested(20_000))).toEqual({ ok: false, message: 'body nests deeper than 512 levels' });
+    expect(parseWebhookBody({ 'content-type': 'application/x-ndjson' }, nested(600))).toEqual({ ok: false, message: 'body nests deeper than 512 levels' });
+  });
+
   it('extracts records', () => {
     expect(payloadRecords({ records: [{ id: 1 }] })).toEqual({ ok: true, records: [{ id: 1 }] });
     expect(payloadRecords({ id: 1 })).toEqual({ ok: true, records: [{ id: 1 }] });
     expect(payloadRecords([{ id: 1 }, 'x'])).toEqual({ ok: false, message: 'records[1]: expected a JSON object' });
+  });
+});
+
+// Regression (found by test/fuzz): a signed webhook whose records held U+0000 answered 500,
+// because pg-boss stores job data in jsonb, which refuses that character.
+describe('job parameters holding U+0000', () => {
+  it('travel as JSON text and come back unchanged; other parameters are untouched', () => {
+    const params = { records: [{ 'k\u0000': 'a\u0000b' }], note: 'x' };
+    const wrapped = nulSafeParams(params);
+    expect(JSON.stringify(wrapped)).not.toContain('\\u0000"');
+    expect(Object.keys(wrapped)).toEqual(['$sluice:json-text']);
+    expect(restoreParams(wrapped)).toEqual(params);
+    const plain = { records: [{ id: 1 }] };
+    expect(nulSafeParams(plain)).toBe(plain);
+    const lookalike = { '$sluice:json-text': '{"a":1}' };
+    expect(restoreParams(nulSafeParams(lookalike))).toEqual(lookalike);
   });
 });

@@ -62,6 +62,22 @@ export function runSlotKey(pipeline: string, concurrency: number, runId: string)
 }
 
 /**
+ * pg-boss options for a queue the scheduler owns: NOTIFY on, and pg-boss's supervisor — which
+ * fails jobs whose heartbeat lapsed so another worker takes them over — checking every third of
+ * the heartbeat instead of pg-boss's default 60 s. A crashed worker's run is then taken over
+ * about `heartbeatSeconds` after the crash, as documented, not up to a minute later. Options the
+ * caller gives win.
+ *
+ * @example
+ * ```ts
+ * ownedBossOptions({ connectionString }, 30); // { useListenNotify: true, superviseIntervalSeconds: 10, connectionString }
+ * ```
+ */
+export function ownedBossOptions(options: ConstructorOptions, heartbeatSeconds: number): ConstructorOptions {
+  return { useListenNotify: true, superviseIntervalSeconds: Math.max(1, Math.floor(heartbeatSeconds / 3)), ...options };
+}
+
+/**
  * The pg-boss side of the scheduler: queue creation, enqueue, workers, cancel.
  *
  * @example
@@ -89,7 +105,7 @@ export class RunQueue {
       this.boss = options.boss;
       this.#ownsBoss = false;
     } else {
-      this.boss = new PgBoss({ useListenNotify: true, ...options.boss });
+      this.boss = new PgBoss(ownedBossOptions(options.boss, this.#heartbeatSeconds));
       this.#ownsBoss = true;
     }
     // pg-boss reports connection losses and maintenance failures as events; an unhandled
@@ -120,7 +136,7 @@ export class RunQueue {
   async enqueue(data: RunJobData, scheduling: PipelineScheduling, startAfterMs?: number): Promise<boolean> {
     const job: JobInsert<RunJobData> = {
       id: data.runId,
-      data,
+      data: { ...data, params: nulSafeParams(data.params) },
       singletonKey: runSlotKey(data.pipeline, scheduling.concurrency, data.runId),
       retryLimit: scheduling.retry.limit,
       retryDelay: Math.ceil(scheduling.retry.delayMs / 1000),
@@ -150,7 +166,7 @@ export class RunQueue {
         heartbeatRefreshSeconds: Math.min(5, Math.max(1, Math.floor(this.#heartbeatSeconds / 3))),
       },
       async (jobs) => {
-        for (const job of jobs) await handler(job);
+        for (const job of jobs) await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
       },
     );
   }
@@ -170,4 +186,27 @@ export class RunQueue {
       await this.boss.offWork(this.name, { wait: true });
     }
   }
+}
+
+// pg-boss keeps job data in jsonb, which refuses U+0000 in strings: parameters holding it (webhook
+// records may) travel as their JSON text under this key, where the NUL is only its escape.
+const NUL_SAFE_KEY = '$sluice:json-text';
+
+/**
+ * Job-data form of run parameters that jsonb can hold (see {@link restoreParams}).
+ *
+ * @example
+ * ```ts
+ * restoreParams(nulSafeParams({ records: [{ s: 'a\u0000' }] })); // { records: [{ s: 'a\u0000' }] }
+ * ```
+ */
+export function nulSafeParams(params: JsonObject): JsonObject {
+  const text = JSON.stringify(params);
+  return text.includes('\\u0000') || text.includes(NUL_SAFE_KEY) ? { [NUL_SAFE_KEY]: text } : params;
+}
+
+/** The parameters {@link nulSafeParams} wrapped, as they were given. */
+export function restoreParams(params: JsonObject): JsonObject {
+  const text = params?.[NUL_SAFE_KEY];
+  return typeof text === 'string' && Object.keys(params).length === 1 ? (JSON.parse(text) as JsonObject) : params;
 }

@@ -45,7 +45,7 @@ describe('the secret rule', () => {
         apiKey: 'abc',
         token: '${env:OK}',
         nested: [{ password: 42 }, { password: null }],
-        credentials: { type: 'service_account' },
+        credentials: { type: 'service_account', private_key: '-----BEGIN PRIVATE KEY-----\nMIIE' },
         custom: { value: 'plain' },
         url: 'postgres://u:pw@db/x',
         dsn: 'postgres://u:${env:PW}@db/x',
@@ -56,7 +56,7 @@ describe('the secret rule', () => {
     expect(issues.map((i) => i.path)).toEqual([
       'apiKey',
       'nested[0].password',
-      'credentials',
+      'credentials.private_key',
       'custom.value',
       'url',
     ]);
@@ -64,5 +64,32 @@ describe('the secret rule', () => {
     expect(
       findPlaintextSecrets({ kind: 'slack', channel: '#alerts', token: '${env:SLACK_TOKEN}' }),
     ).toEqual([]);
+  });
+
+  // Regression: a source with `credentials: { type: access-token, accessToken: ${env:T} }` (the
+  // BigQuery/GA4 shape) was refused as a plaintext secret, so no server could store it.
+  it('accepts structured credentials whose secret fields are references', () => {
+    expect(
+      findPlaintextSecrets({
+        kind: 'bigquery',
+        credentials: { type: 'access-token', accessToken: '${env:BQ_TOKEN}' },
+      }),
+    ).toEqual([]);
+    expect(findPlaintextSecrets({ credentials: { type: 'application-default' } })).toEqual([]);
+    expect(
+      findPlaintextSecrets({
+        credentials: {
+          type: 'service-account',
+          clientEmail: 'sluice@p.iam.gserviceaccount.com',
+          privateKey: '${file:/run/secrets/bq-key.pem}',
+        },
+      }),
+    ).toEqual([]);
+    expect(
+      findPlaintextSecrets({
+        credentials: { type: 'access-token', accessToken: 'ya29.plain' },
+        other: { credentials: { key: '-----BEGIN RSA PRIVATE KEY-----\nabc' } },
+      }).map((i) => i.path),
+    ).toEqual(['credentials.accessToken', 'other.credentials.key']);
   });
 });

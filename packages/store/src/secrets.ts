@@ -9,7 +9,9 @@
  * `token`, `apikey` or `privatekey`, case, `_` and `-` ignored), when the caller lists its path
  * in `secretPaths`, or when it is a connection URL (`url`, `uri`, `dsn`, `connectionString`)
  * with a password in it. Its value may carry an auth scheme before the reference
- * (`Bearer ${env:HUBSPOT_TOKEN}`).
+ * (`Bearer ${env:HUBSPOT_TOKEN}`). A secret field holding an object (structured credentials)
+ * is checked field by field: its secret-named fields must be references, and no field of it may
+ * hold PEM private-key material.
  */
 import { ConfigError, type ConfigIssue, type JsonValue, formatPath } from '@sluice/core';
 
@@ -25,6 +27,7 @@ const EXACT_SECRET_KEYS = new Set([
   'sessiontoken',
 ]);
 const SECRET_SUFFIXES = ['password', 'secret', 'token', 'apikey', 'privatekey'];
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 const URL_KEYS = new Set(['url', 'uri', 'dsn', 'connectionstring', 'databaseurl']);
 
 function normalise(key: string): string {
@@ -92,19 +95,39 @@ export function findPlaintextSecrets(
   const marked = new Set(secretPaths);
   const message =
     'secret field holds a plaintext value; store a reference such as ${env:NAME} or ${file:/path}';
-  const walk = (value: JsonValue, path: (string | number)[], secret: boolean): void => {
+  const walk = (
+    value: JsonValue,
+    path: (string | number)[],
+    secret: boolean,
+    insideSecret = false,
+  ): void => {
     if (secret) {
       if (
         value === null ||
         (typeof value === 'string' && (value === '' || isSecretReference(value)))
       )
         return;
+      // A structured secret such as `credentials: { type: access-token, accessToken: ${env:T} }`
+      // holds descriptive fields beside its secret ones: the same rule applies to each of its
+      // fields, so the references inside it are enough.
+      if (typeof value === 'object' && !Array.isArray(value)) {
+        for (const [key, item] of Object.entries(value)) {
+          const itemPath = [...path, key];
+          walk(item, itemPath, isSecretKey(key) || marked.has(pathKey(itemPath)), true);
+        }
+        return;
+      }
+      issues.push({ path: pathKey(path), message });
+      return;
+    }
+    // Inside a structured secret, key material is a secret whatever its field is called.
+    if (insideSecret && typeof value === 'string' && PEM_PRIVATE_KEY.test(value)) {
       issues.push({ path: pathKey(path), message });
       return;
     }
     if (Array.isArray(value)) {
       value.forEach((item, index) =>
-        walk(item, [...path, index], marked.has(pathKey([...path, index]))),
+        walk(item, [...path, index], marked.has(pathKey([...path, index])), insideSecret),
       );
       return;
     }
@@ -123,7 +146,7 @@ export function findPlaintextSecrets(
           });
           continue;
         }
-        walk(item, itemPath, isSecretKey(key) || marked.has(pathKey(itemPath)));
+        walk(item, itemPath, isSecretKey(key) || marked.has(pathKey(itemPath)), insideSecret);
       }
     }
   };

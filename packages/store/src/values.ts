@@ -34,9 +34,28 @@ export function parseTime(value: string, field: string): string {
   return new Date(ms).toISOString();
 }
 
-/** JSON text for a jsonb parameter (both drivers pass strings through unchanged). */
+/**
+ * Key of the wrapper that carries a value jsonb cannot hold. PostgreSQL's jsonb refuses U+0000 in
+ * any string ("unsupported Unicode escape sequence"), yet records, dead letters and run parameters
+ * may contain it: such a value is stored as its JSON text inside `{ [NUL_SAFE_KEY]: text }`, where
+ * the NUL is only the six characters of its escape, and {@link fromJson} restores it exactly.
+ */
+export const NUL_SAFE_KEY = '$sluice:json-text';
+
+/**
+ * JSON text for a jsonb parameter (both drivers pass strings through unchanged). Values that
+ * contain U+0000 (or the wrapper key itself, so decoding stays unambiguous) are wrapped.
+ *
+ * @example
+ * ```ts
+ * jsonText({ a: 1 });        // '{"a":1}'
+ * jsonText({ a: 'x\u0000' }); // '{"$sluice:json-text":"{\\"a\\":\\"x\\\\u0000\\"}"}'
+ * ```
+ */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value);
+  const text = JSON.stringify(value);
+  if (!text.includes('\\u0000') && !text.includes(NUL_SAFE_KEY)) return text;
+  return JSON.stringify({ [NUL_SAFE_KEY]: text });
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
@@ -52,7 +71,12 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Reads a jsonb value that drivers may hand back parsed or (rarely) as text. */
+/** Reads a jsonb value that drivers may hand back parsed or (rarely) as text, unwrapping {@link jsonText}'s wrapper. */
 export function fromJson<T>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const wrapped = (parsed as Record<string, unknown>)[NUL_SAFE_KEY];
+    if (typeof wrapped === 'string' && Object.keys(parsed).length === 1) return JSON.parse(wrapped) as T;
+  }
+  return parsed as T;
 }

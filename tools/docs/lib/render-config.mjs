@@ -52,7 +52,7 @@ export function renderConfigurationPage({ schema, example, exampleFile, destinat
     'version: 1',
     'pipelines:',
     '  ga4-daily:',
-    '    source: { connection: ga4-main }',
+    '    source: { connection: ga4-main, dimensions: [date], metrics: [sessions] }',
     '```',
     '',
     'In a JSON configuration, set the top-level `"$schema": "./sluice.schema.json"` key instead (Sluice ignores it). The schema selects each section\'s options by its `kind`, so completion under `kind: database` offers `table`, `mode` and `columns`. Checks that JSON Schema cannot express (cron syntax, time zones, references between sections) are made by `sluice validate` and at startup, with the same key paths as on this page.',
@@ -215,7 +215,7 @@ function renderConditions(reader, when, examples) {
   for (const variant of condition.anyOf ?? []) {
     const form = reader.resolve(variant);
     if (form.type === 'string') {
-      forms.push([code("'$[?@.amount > 100]'"), 'An RFC 9535 JSONPath query: matches when it selects at least one node of the record.']);
+      forms.push([code("'$.items[?@.qty > 5]'"), 'An RFC 9535 JSONPath query: matches when it selects at least one node of the record.']);
       continue;
     }
     const props = Object.keys(form.properties ?? {});

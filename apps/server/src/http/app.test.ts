@@ -191,3 +191,49 @@ describe('rate limiting', () => {
     }
   });
 });
+
+// Regressions found by test/fuzz: a deeply nested JSON body answered 500 (the stored value
+// overflowed JSON.stringify's stack), and an over-long path parameter got Fastify's own error shape.
+describe('hostile requests', () => {
+  it('answers deeply nested bodies and over-long path parameters with the one 4xx error body', async () => {
+    const { app: hostile, routes } = await createHttpApp({
+      logger: false,
+      version: '0',
+      bodyLimitBytes: 1 << 20,
+      authEnabled: false,
+      keys: () => [],
+      rateLimitPerMinute: 1000,
+      redact: (x) => x,
+    });
+    addRoute(hostile, routes, {
+      method: 'POST',
+      url: '/x/:name',
+      scope: 'run',
+      summary: 'x',
+      tags: [],
+      params: v.object({ name: v.string() }),
+      body: v.object({ params: v.optional(v.unknown()) }),
+      responses: { 200: { description: 'x' } },
+      handler: ({ body }) => ({ stored: JSON.stringify(body).length }),
+    });
+    await hostile.ready();
+    try {
+      const nested = (depth: number) => `{"params":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+      const ok = await hostile.inject({ method: 'POST', url: '/x/a', headers: { 'content-type': 'application/json' }, payload: nested(500) });
+      expect(ok.statusCode).toBe(200);
+      const deep = await hostile.inject({ method: 'POST', url: '/x/a', headers: { 'content-type': 'application/json' }, payload: nested(20_000) });
+      expect(deep.statusCode).toBe(400);
+      expect(deep.json().error).toEqual({
+        code: 'SLUICE_ERR_INVALID_JSON',
+        message: 'the request body nests deeper than 512 levels',
+        details: [{ path: 'body', message: 'at most 512 levels of nesting' }],
+      });
+      const long = await hostile.inject({ method: 'POST', url: `/x/${'n'.repeat(300)}`, headers: { 'content-type': 'application/json' }, payload: '{}' });
+      expect(long.statusCode).toBe(414);
+      expect(long.json().error.code).toBe('SLUICE_ERR_BAD_REQUEST');
+      expect(long.json().error.details).toEqual([]);
+    } finally {
+      await hostile.close();
+    }
+  });
+});

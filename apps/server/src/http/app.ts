@@ -1,8 +1,8 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
-import { ApiError, installErrorHandlers } from './errors.js';
+import { ApiError, installErrorHandlers, toApiError } from './errors.js';
 import { matchApiKey, presentedKey, type ApiKeyEntry } from './auth.js';
 import { sharedSchemas, type RouteContext } from './route.js';
 
@@ -38,6 +38,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { strict: false } },
+    // Errors the router raises before any route runs (a malformed URL, a path parameter over
+    // maxParamLength) get the one error body as well, not Fastify's default shape.
+    frameworkErrors: (error, _request, reply) => {
+      const mapped = toApiError(error, options.redact);
+      // Typed loosely here: the reply of an unmatched request has no route schema to check against.
+      const untyped = reply as unknown as FastifyReply;
+      void untyped.status(mapped.status).headers(mapped.headers ?? {}).send(mapped.body);
+    },
   });
   // valibot validates inside the handlers; ajv only sees the schemas for the OpenAPI document.
   app.setValidatorCompiler(() => () => true);

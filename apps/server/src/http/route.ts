@@ -4,6 +4,7 @@ import { parseConfig } from '@sluice/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as v from 'valibot';
 import { authorize, type ApiKeyEntry, type Scope } from './auth.js';
+import { ApiError } from './errors.js';
 
 type Schema = v.GenericSchema;
 type Out<S> = S extends Schema ? v.InferOutput<S> : undefined;
@@ -37,6 +38,31 @@ export interface ApiRoute<P extends Schema | undefined, Q extends Schema | undef
   /** Response schemas by status code, for the OpenAPI document. */
   responses: Record<number, { description: string; schema?: Schema }>;
   handler(input: RouteInput<Out<P>, Out<Q>, Out<B>>): Promise<unknown> | unknown;
+}
+
+/** Deepest nesting of objects and arrays a request body may have. */
+export const MAX_BODY_DEPTH = 512;
+
+/**
+ * True when `value` nests objects/arrays deeper than `max` levels. Iterative, so it cannot
+ * overflow the stack on the hostile input it exists to reject.
+ *
+ * @example
+ * ```ts
+ * jsonDepthExceeds({ a: [{ b: 1 }] }, 2); // true (3 levels)
+ * ```
+ */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** Options shared by every route of one app. */
@@ -120,6 +146,10 @@ export function addRoute<P extends Schema | undefined, Q extends Schema | undefi
       (request as FastifyRequest & { sluiceKey?: string }).sluiceKey = keyName;
       const params = (route.params ? parseConfig(route.params, request.params, ['params']) : undefined) as Out<P>;
       const query = (route.query ? parseConfig(route.query, request.query ?? {}, ['query']) : undefined) as Out<Q>;
+      if (route.body && jsonDepthExceeds(request.body, MAX_BODY_DEPTH)) {
+        // Deeper bodies overflow the stack of JSON.stringify when stored (a 500 before this check).
+        throw new ApiError(400, 'SLUICE_ERR_INVALID_JSON', `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, [{ path: 'body', message: `at most ${MAX_BODY_DEPTH} levels of nesting` }]);
+      }
       const body = (route.body ? parseConfig(route.body, request.body, ['body']) : undefined) as Out<B>;
       const result = await route.handler({ params, query, body, keyName, request, reply });
       if (reply.sent) return reply;

@@ -126,7 +126,9 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     }
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx);
     const destinations = await routerDestinations(deps, config, table.destinations);
-    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, source });
+    // A retried or taken-over run resumes from its checkpoint: its batches get ids of their own
+    // (runAttempt), so files and objects keyed by batch id never overwrite an earlier attempt's.
+    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, runAttempt: run.attempt, source });
     const useCheckpoints = records === undefined;
     const state = useCheckpoints ? await deps.store.checkpoints.get(run.pipeline) : undefined;
     const params = { ...(run.params ?? {}) };
@@ -204,6 +206,7 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
       ctx,
       pipeline: run.pipeline,
       runId: run.id,
+      runAttempt: run.attempt,
       source: 'replay',
     });
     const summary = await runPipeline({

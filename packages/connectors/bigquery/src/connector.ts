@@ -1,7 +1,9 @@
 import type { BigQuery, Job, Query } from '@google-cloud/bigquery';
 import {
   FatalError,
+  abortable,
   defineConnector,
+  retryWithBackoff,
   type CheckResult,
   type DiscoveredField,
   type DiscoveredStream,
@@ -16,7 +18,6 @@ import { bigQueryConfigSchema, type BigQueryConfig } from './config.js';
 import { convertRows, type BigQueryField } from './convert.js';
 import { compareCursor, cursorMatchesSchema, cursorParam, startCursor, type BigQueryState } from './cursor.js';
 import { mapBigQueryError } from './errors.js';
-import { abortable, withRetry } from './retry.js';
 
 /** BigQuery's on-demand price per TiB scanned (USD), used for the dry-run estimate in `check()`. */
 export const ON_DEMAND_USD_PER_TIB = 6.25;
@@ -166,20 +167,20 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
         throw new FatalError(`Invalid checkpoint for the BigQuery connector: ${(err as Error).message}`, { cause: err });
       }
     }
-    const retrySettings = config.retry;
-    const onRetry = (error: Error, attempt: number, waitMs: number) => {
-      retries.inc(labels);
-      logger.warn({ attempt, waitMs, err: error.message }, 'retrying BigQuery request');
+    const retry = {
+      ...config.retry,
+      clock: ctx.clock,
+      signal,
+      onRetry: (error: Error, attempt: number, waitMs: number) => {
+        retries.inc(labels);
+        logger.warn({ attempt, waitMs, err: error.message }, 'retrying BigQuery request');
+      },
     };
     let pageNo = 1;
     let job: Job | undefined;
-    let [rows, next, response] = (await withRetry(
+    let [rows, next, response] = (await retryWithBackoff(
       () => bigquery.query({ ...baseQuery(startValue), maxResults: config.pageSize, skipParsing: true }, { autoPaginate: false, maxResults: config.pageSize }) as Promise<unknown>,
-      (e) => mapBigQueryError(e, 'starting the query'),
-      retrySettings,
-      ctx.clock,
-      signal,
-      onRetry,
+      { ...retry, mapError: (e) => mapBigQueryError(e, 'starting the query') },
     )) as SdkPage;
     let fields: BigQueryField[] | undefined;
     const tracker = cursor ? new CursorTracker(cursor.column, cursor.type) : undefined;
@@ -217,13 +218,9 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
         if (response?.jobComplete === false) await ctx.clock.sleep(POLL_INTERVAL_MS, signal);
         else pageNo += 1;
         const nextRequest = next!;
-        [rows, next, response] = (await withRetry(
+        [rows, next, response] = (await retryWithBackoff(
           () => nextRequest.job!.getQueryResults({ ...nextRequest, autoPaginate: false, skipParsing: true, maxResults: config.pageSize } as never) as Promise<unknown>,
-          (e) => mapBigQueryError(e, `reading page ${pageNo}`),
-          retrySettings,
-          ctx.clock,
-          signal,
-          onRetry,
+          { ...retry, mapError: (e) => mapBigQueryError(e, `reading page ${pageNo}`) },
         )) as SdkPage;
       }
     } finally {

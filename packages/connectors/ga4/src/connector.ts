@@ -2,7 +2,9 @@ import type { BetaAnalyticsDataClient } from '@google-analytics/data';
 import {
   FatalError,
   RetryableError,
+  abortable,
   defineConnector,
+  retryWithBackoff,
   type CheckResult,
   type DiscoveredStream,
   type JsonValue,
@@ -12,10 +14,10 @@ import {
 } from '@sluice/core';
 import { createGa4Client } from './client.js';
 import { ga4ConfigSchema, type Ga4Config } from './config.js';
+import { createPreviousDayComparer } from './compare.js';
 import { convertReportRows, type ReportResponse } from './convert.js';
 import { addDays, isGa4Date, msUntilMidnight, msUntilNextHour, resolveGa4Date, todayIn } from './dates.js';
 import { mapGa4Error } from './errors.js';
-import { abortable, withRetry } from './retry.js';
 
 /** The checkpoint: every date up to and including `lastFinalDate` was read after GA4 finalised it. */
 export interface Ga4State {
@@ -78,17 +80,16 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
     mapGa4Error(error, what, { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
 
   const call = async (request: Record<string, unknown>, signal: AbortSignal, what: string): Promise<ReportResponse> => {
-    const [response] = await withRetry(
-      () => client.runReport(request as RunReportRequest),
-      mapError(what),
-      config.retry,
-      ctx.clock,
+    const [response] = await retryWithBackoff(() => client.runReport(request as RunReportRequest), {
+      ...config.retry,
+      clock: ctx.clock,
       signal,
-      (error, attempt, waitMs) => {
+      mapError: mapError(what),
+      onRetry: (error, attempt, waitMs) => {
         retries.inc(labels);
         logger.warn({ attempt, waitMs, err: error.message }, 'retrying GA4 request');
       },
-    );
+    });
     return response as ReportResponse;
   };
 
@@ -178,7 +179,9 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       logger.debug({ startDate, endDate }, 'nothing to read');
       return;
     }
-    const base = reportRequest(startDate, endDate);
+    // Day-on-day comparison reads one day more, before the first wanted date.
+    const compare = config.compareWith === 'previousDay' ? createPreviousDayComparer(config.dimensions, config.metrics) : undefined;
+    const base = reportRequest(compare ? addDays(startDate, -1) : startDate, endDate);
     let offset = 0;
     for (let page = 1; ; page++) {
       signal.throwIfAborted();
@@ -188,13 +191,14 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       if (!Number.isInteger(rowCount) || rowCount < 0) {
         throw new FatalError(`GA4 returned a malformed report: field "rowCount" (page ${page}, offset ${offset}): expected a count, got ${JSON.stringify(response.rowCount)}`, { details: { field: 'rowCount', page, offset } });
       }
-      const records = convertReportRows(response, config.dimensions, config.metrics, { page, offset });
-      for (const record of records) {
+      const rows = convertReportRows(response, config.dimensions, config.metrics, { page, offset });
+      for (const record of rows) {
         const date = hasDate ? record.date : endDate;
         record._final = typeof date === 'string' && date <= lastFinal;
       }
-      offset += records.length;
-      const done = records.length === 0 || offset >= rowCount;
+      offset += rows.length;
+      const done = rows.length === 0 || offset >= rowCount;
+      const records = compare ? compare(rows, startDate) : rows;
       let state: Ga4State | undefined;
       if (hasDate) {
         const lastDate = records.at(-1)?.date;
@@ -224,13 +228,12 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       const once = { ...config.retry, maxAttempts: 1 };
       try {
         const [response] = (await withCheckTimeout(
-          withRetry(
-            () => client.runReport({ ...reportRequest('yesterday', 'today'), limit: 1 }),
-            mapError('running a one-row test report'),
-            once,
-            ctx.clock,
-            ctx.signal,
-          ),
+          retryWithBackoff(() => client.runReport({ ...reportRequest('yesterday', 'today'), limit: 1 }), {
+            ...once,
+            clock: ctx.clock,
+            signal: ctx.signal,
+            mapError: mapError('running a one-row test report'),
+          }),
         )) as unknown as [ReportResponse];
         const zone = response.metadata?.timeZone ?? undefined;
         if (!timeZone && zone) timeZone = zone;
@@ -265,6 +268,15 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
           ...config.dimensions.map((name) => ({ name, type: 'STRING', nullable: false, ...describe(dims.get(name)) })),
           ...config.metrics.map((name) => ({ name, type: String(mets.get(name)?.type ?? 'TYPE_FLOAT'), nullable: false, ...describe(mets.get(name)) })),
           { name: '_final', type: 'BOOLEAN', nullable: false, description: 'false while the date is inside the restatement window and GA4 may still change it' },
+          ...(config.compareWith === 'previousDay'
+            ? [
+                ...config.metrics.flatMap((name) => [
+                  { name: `${name}_previous`, type: String(mets.get(name)?.type ?? 'TYPE_FLOAT'), nullable: true, description: `${name} on the previous day` },
+                  { name: `${name}_change`, type: 'TYPE_FLOAT', nullable: true, description: `relative change of ${name} from the previous day ((now - previous) / previous)` },
+                ]),
+                { name: 'change', type: 'TYPE_FLOAT', nullable: true, description: `relative change of ${config.metrics[0]} from the previous day` },
+              ]
+            : []),
         ],
       };
       const catalog = {

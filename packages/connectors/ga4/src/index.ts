@@ -18,6 +18,7 @@ import { ga4Connector } from './connector.js';
 export { ga4Connector, createGa4Instance, type Ga4State } from './connector.js';
 export { ga4ConfigSchema, ga4CredentialsSchema, type Ga4Config } from './config.js';
 export { convertReportRows, type ReportResponse, type PageLocation } from './convert.js';
+export { createPreviousDayComparer } from './compare.js';
 export { filterIssues, type Filter, type FilterExpression, type NumericValue } from './filter.js';
 export { addDays, isGa4Date, resolveGa4Date, todayIn } from './dates.js';
 export { mapGa4Error, CONCURRENCY_RETRY_MS } from './errors.js';

@@ -3,7 +3,7 @@
  * bounded waiting on short 429s, prompt aborts, response validation and error mapping.
  */
 import { Client } from '@hubspot/api-client';
-import { FatalError, type Clock, type Logger } from '@sluice/core';
+import { FatalError, abortable, type Clock, type Logger } from '@sluice/core';
 import type { HubSpotConfig } from './config.js';
 import { isShortRateLimit, retryAfterOf, toSluiceError, type CallDescription } from './errors.js';
 import { rateLimiterFor, type SharedRateLimiter } from './rate-limit.js';
@@ -37,25 +37,6 @@ export interface HubSpotApi {
   search(query: SearchQuery, properties: readonly string[], signal: AbortSignal): Promise<CrmPage>;
   properties(signal: AbortSignal): Promise<PropertyDefinition[]>;
   associations(ids: readonly string[], toObjectType: string, signal: AbortSignal): Promise<Map<string, string[]>>;
-}
-
-/** Settles with `promise`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

@@ -39,65 +39,122 @@ const fieldSource = v.pipe(
 
 const columnSchema = v.strictObject({
   /** Column name in the table. */
-  name: identifier,
+  name: v.pipe(identifier, v.description('Column name in the table (letters, digits and _, at most 63 characters).')),
   /** Portable type; see COLUMN_TYPES. */
-  type: v.picklist(COLUMN_TYPES, `must be one of ${COLUMN_TYPES.join(', ')}`),
+  type: v.pipe(
+    v.picklist(COLUMN_TYPES, `must be one of ${COLUMN_TYPES.join(', ')}`),
+    v.description('Portable column type, mapped to each dialect\'s own; values are converted to it before writing.'),
+  ),
   /** Field name or singular JSONPath; defaults to the column name. */
-  from: v.optional(fieldSource),
+  from: v.optional(
+    v.pipe(
+      fieldSource,
+      v.description('Where the value comes from: a field name or a singular JSONPath query. Absent: the field named like the column.'),
+      v.metadata({ examples: ['$.metrics.sessions'] }),
+    ),
+  ),
   /** Whether a record may leave this column empty (missing or null). Default true. */
-  nullable: v.optional(v.boolean(), true),
+  nullable: v.optional(v.pipe(v.boolean(), v.description('Whether a record may leave this column empty (missing or null); `false` fails such records.')), true),
   /** Part of the primary key when the destination creates the table. */
-  primaryKey: v.optional(v.boolean(), false),
+  primaryKey: v.optional(v.pipe(v.boolean(), v.description('Part of the primary key when the destination creates the table.')), false),
 });
 
 const commonEntries = {
   /** Target table, `name` or `schema.name`. */
-  table: tableName,
+  table: v.pipe(tableName, v.description('Target table: `name` or `schema.name`.'), v.metadata({ examples: ['analytics.daily_sessions'] })),
   /** `insert` appends every record; `upsert` updates rows whose key exists; `dedupe` skips them. */
-  mode: v.optional(v.picklist(['insert', 'upsert', 'dedupe'], 'must be insert, upsert or dedupe'), 'insert'),
+  mode: v.optional(
+    v.pipe(
+      v.picklist(['insert', 'upsert', 'dedupe'], 'must be insert, upsert or dedupe'),
+      v.description('`insert` appends every record; `upsert` updates the row whose `key` exists; `dedupe` skips such records.'),
+    ),
+    'insert',
+  ),
   /** Key columns for `upsert` and `dedupe` (must be covered by a primary key or unique index). */
-  key: v.optional(v.array(identifier)),
+  key: v.optional(
+    v.pipe(
+      v.array(identifier),
+      v.description('Columns identifying a row, for `upsert` and `dedupe`; the table needs a primary key or unique index on them.'),
+      v.metadata({ examples: [['day', 'channel']] }),
+    ),
+  ),
   /** Columns to write, in order. */
-  columns: v.pipe(v.array(columnSchema), v.minLength(1, 'declare at least one column')),
+  columns: v.pipe(
+    v.array(columnSchema),
+    v.minLength(1, 'declare at least one column'),
+    v.description('Columns to write, in order: `{ name, type, from?, nullable?, primaryKey? }`.'),
+  ),
   /** Create the table (and its key) when it does not exist. Default false. */
-  createTable: v.optional(v.boolean(), false),
+  createTable: v.optional(v.pipe(v.boolean(), v.description('Create the table (with its primary key) from `columns` when it does not exist.')), false),
   /** Largest batch the router sends. Default 1000. */
-  maxBatch: v.optional(positiveInt(1_000_000), 1000),
+  maxBatch: v.optional(v.pipe(positiveInt(1_000_000), v.description('Largest batch the router sends to this destination (rows per transaction).')), 1000),
   /** Batches written concurrently. Default 1. */
-  maxInFlight: v.optional(positiveInt(64), 1),
+  maxInFlight: v.optional(v.pipe(positiveInt(64), v.description('Batches written at the same time, each on its own connection.')), 1),
   /** Gives up on a connection attempt after this long. Default 10 000 ms. */
-  connectTimeoutMs: v.optional(positiveInt(600_000), 10_000),
+  connectTimeoutMs: v.optional(v.pipe(positiveInt(600_000), v.description('Give up on a connection attempt after this many milliseconds.')), 10_000),
 };
 
+const DIALECT = 'SQL dialect: `postgres`, `mysql` (MySQL or MariaDB) or `sqlite`.';
+const POOL_SIZE = 'Connections in the pool.';
+
 const postgresConfig = v.strictObject({
-  dialect: v.literal('postgres'),
+  dialect: v.pipe(v.literal('postgres'), v.description(DIALECT)),
   /** `postgres://user:password@host:5432/database` (use a `${env:...}` secret reference). */
-  url: v.pipe(v.string(), v.regex(/^postgres(?:ql)?:\/\//, 'must start with postgres:// or postgresql://')),
+  url: v.pipe(
+    v.string(),
+    v.regex(/^postgres(?:ql)?:\/\//, 'must start with postgres:// or postgresql://'),
+    v.description('Connection URL `postgres://user:password@host:5432/database`; use a secret reference such as `${env:WAREHOUSE_URL}`.'),
+    v.metadata({ examples: ['${env:WAREHOUSE_URL}'] }),
+  ),
   /** Connections in the pool. Default 4. */
-  poolSize: v.optional(positiveInt(100), 4),
+  poolSize: v.optional(v.pipe(positiveInt(100), v.description(POOL_SIZE)), 4),
   /** How large batches are loaded: `copy` (COPY FROM STDIN), `unnest` (arrays per column) or `values`. Default copy. */
-  bulk: v.optional(v.picklist(['copy', 'unnest', 'values'], 'must be copy, unnest or values'), 'copy'),
+  bulk: v.optional(
+    v.pipe(
+      v.picklist(['copy', 'unnest', 'values'], 'must be copy, unnest or values'),
+      v.description('How large batches are loaded: `copy` (COPY FROM STDIN), `unnest` (one array per column) or `values`.'),
+    ),
+    'copy',
+  ),
   /** Batches with at least this many rows use the bulk method; smaller ones use multi-row VALUES. Default 500. */
-  bulkThreshold: v.optional(positiveInt(10_000_000), 500),
+  bulkThreshold: v.optional(
+    v.pipe(positiveInt(10_000_000), v.description('Batches with at least this many rows use `bulk`; smaller ones use a multi-row INSERT.')),
+    500,
+  ),
   /** Fail (retryably) instead of waiting longer than this for a lock. Default: the server's setting. */
-  lockTimeoutMs: v.optional(positiveInt(3_600_000)),
+  lockTimeoutMs: v.optional(
+    v.pipe(positiveInt(3_600_000), v.description('Fail the batch (to be retried) instead of waiting longer than this for a lock. Absent: the server\'s setting.')),
+  ),
   ...commonEntries,
 });
 
 const mysqlConfig = v.strictObject({
-  dialect: v.literal('mysql'),
+  dialect: v.pipe(v.literal('mysql'), v.description(DIALECT)),
   /** `mysql://user:password@host:3306/database` (MySQL or MariaDB). */
-  url: v.pipe(v.string(), v.regex(/^(?:mysql|mariadb):\/\//, 'must start with mysql:// or mariadb://')),
-  poolSize: v.optional(positiveInt(100), 4),
+  url: v.pipe(
+    v.string(),
+    v.regex(/^(?:mysql|mariadb):\/\//, 'must start with mysql:// or mariadb://'),
+    v.description('Connection URL `mysql://user:password@host:3306/database` (MySQL or MariaDB); use a secret reference.'),
+    v.metadata({ examples: ['${env:WAREHOUSE_URL}'] }),
+  ),
+  poolSize: v.optional(v.pipe(positiveInt(100), v.description(POOL_SIZE)), 4),
   ...commonEntries,
 });
 
 const sqliteConfig = v.strictObject({
-  dialect: v.literal('sqlite'),
+  dialect: v.pipe(v.literal('sqlite'), v.description(DIALECT)),
   /** Database file (created when missing), or `:memory:`. */
-  file: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+  file: v.pipe(
+    v.string(),
+    v.minLength(1, 'must not be empty'),
+    v.description('Database file (created when missing), or `:memory:`.'),
+    v.metadata({ examples: ['./data/warehouse.db'] }),
+  ),
   /** How long to wait for another process's lock before failing retryably. Default 5000 ms. */
-  busyTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 5000),
+  busyTimeoutMs: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(0), v.description('How long to wait for another process\'s lock before failing the batch (to be retried).')),
+    5000,
+  ),
   ...commonEntries,
 });
 

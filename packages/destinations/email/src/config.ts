@@ -6,25 +6,13 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
+import { isStaticTemplate, templateReads, templateSchema, type OutputEscape } from '@sluice/core/template';
 import { parseMailbox, parseMailboxList } from './address.js';
 import { escapeHtml } from './escape.js';
-import { compileTemplate, templateProblem, type OutputEscape } from './template.js';
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 
-function template(escape?: OutputEscape) {
-  return v.pipe(
-    v.string(),
-    v.minLength(1, 'must not be empty'),
-    v.rawCheck(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
-      const problem = templateProblem(dataset.value, escape);
-      if (problem) addIssue({ message: problem });
-    }),
-  );
-}
-
-const isStatic = (source: string) => !source.includes('{{') && !source.includes('{%');
+const template = (escape?: OutputEscape) => templateSchema({ escape });
 
 const mailbox = v.pipe(
   v.string(),
@@ -39,15 +27,18 @@ const mailbox = v.pipe(
 const recipient = v.pipe(
   template(),
   v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed || !isStatic(dataset.value)) return;
+    if (!dataset.typed || !isStaticTemplate(dataset.value)) return;
     const parsed = parseMailboxList(dataset.value);
     if ('problems' in parsed) for (const problem of parsed.problems) addIssue({ message: problem });
   }),
 );
 
 /** One entry or a list; always a list after parsing (a single entry's issues are reported at `[0]`). */
-const recipients = v.pipe(
+const recipients = (description: string) => v.pipe(
   v.union([v.string(), v.array(v.string())], 'must be an address or template, or a list of them'),
+  // Before the transform: the JSON Schema export reads the input side of a pipe only.
+  v.description(description),
+  v.metadata({ examples: ['{{ record.owner_email }}', ['sales-ops@example.com']] }),
   v.transform((value) => (Array.isArray(value) ? value : [value])),
   v.array(recipient),
   v.minLength(1, 'list at least one recipient'),
@@ -71,63 +62,127 @@ const HEADER_NAME = /^X-[A-Za-z0-9-]+$/;
  */
 export const emailConfigSchema = v.pipe(
   v.strictObject({
-    smtp: v.strictObject({
-      host: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
-      /** Default 465 with `secure`, else 587. */
-      port: v.optional(int(1, 65_535)),
-      /** Implicit TLS from the first byte (usually port 465). */
-      secure: v.optional(v.boolean(), false),
-      /** Without `secure`: upgrade with STARTTLS when offered (`opportunistic`), insist on it (`required`), or never (`disabled`). */
-      startTls: v.optional(v.picklist(['opportunistic', 'required', 'disabled'], 'must be opportunistic, required or disabled'), 'opportunistic'),
-      auth: v.optional(v.strictObject({ user: v.pipe(v.string(), v.minLength(1)), pass: v.string() })),
-      tls: v.optional(
-        v.strictObject({
-          /** Verify the server certificate (turn off only for tests and self-signed relays). */
-          rejectUnauthorized: v.optional(v.boolean(), true),
-          /** Name to verify the certificate against, when it differs from `host`. */
-          servername: v.optional(v.string()),
-          minVersion: v.optional(v.picklist(['TLSv1.2', 'TLSv1.3']), 'TLSv1.2'),
-          /** Extra trusted CA certificates (PEM). */
-          ca: v.optional(v.string()),
-        }),
-        {},
-      ),
-      /** Host name announced in EHLO (default: the machine's name). */
-      name: v.optional(v.pipe(v.string(), v.minLength(1))),
-      connectionTimeoutMs: v.optional(int(100, 120_000), 10_000),
-      greetingTimeoutMs: v.optional(int(100, 120_000), 10_000),
-      socketTimeoutMs: v.optional(int(100, 600_000), 60_000),
-    }),
-    from: mailbox,
-    replyTo: v.optional(mailbox),
-    to: recipients,
-    cc: v.optional(recipients),
-    bcc: v.optional(recipients),
+    smtp: v.pipe(
+      v.strictObject({
+        host: v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.description('Host name of the SMTP server.'), v.metadata({ examples: ['smtp.example.com'] })),
+        /** Default 465 with `secure`, else 587. */
+        port: v.optional(v.pipe(int(1, 65_535), v.description('Port of the SMTP server. Absent: 465 with `secure`, else 587.'))),
+        /** Implicit TLS from the first byte (usually port 465). */
+        secure: v.optional(v.pipe(v.boolean(), v.description('Implicit TLS from the first byte (usually port 465).')), false),
+        /** Without `secure`: upgrade with STARTTLS when offered (`opportunistic`), insist on it (`required`), or never (`disabled`). */
+        startTls: v.optional(
+          v.pipe(
+            v.picklist(['opportunistic', 'required', 'disabled'], 'must be opportunistic, required or disabled'),
+            v.description('Without `secure`: upgrade with STARTTLS when offered (`opportunistic`), insist on it (`required`), or never (`disabled`).'),
+          ),
+          'opportunistic',
+        ),
+        auth: v.optional(
+          v.pipe(
+            v.strictObject({
+              user: v.pipe(v.string(), v.minLength(1), v.description('SMTP user name.')),
+              pass: v.pipe(v.string(), v.description('SMTP password; use a secret reference such as `${env:SMTP_PASSWORD}`.')),
+            }),
+            v.description('SMTP authentication. Absent: send without logging in.'),
+          ),
+        ),
+        tls: v.optional(
+          v.pipe(
+            v.strictObject({
+              /** Verify the server certificate (turn off only for tests and self-signed relays). */
+              rejectUnauthorized: v.optional(
+                v.pipe(v.boolean(), v.description('Verify the server certificate (turn off only for tests and self-signed relays).')),
+                true,
+              ),
+              /** Name to verify the certificate against, when it differs from `host`. */
+              servername: v.optional(v.pipe(v.string(), v.description('Name to verify the certificate against, when it differs from `host`.'))),
+              minVersion: v.optional(v.pipe(v.picklist(['TLSv1.2', 'TLSv1.3']), v.description('Oldest TLS version accepted.')), 'TLSv1.2'),
+              /** Extra trusted CA certificates (PEM). */
+              ca: v.optional(v.pipe(v.string(), v.description('Extra trusted CA certificates (PEM), e.g. `${file:./relay-ca.pem}`.'))),
+            }),
+            v.description('TLS settings of the SMTP connection.'),
+          ),
+          {},
+        ),
+        /** Host name announced in EHLO (default: the machine's name). */
+        name: v.optional(v.pipe(v.string(), v.minLength(1), v.description('Host name announced in EHLO. Absent: the machine\'s name.'))),
+        connectionTimeoutMs: v.optional(v.pipe(int(100, 120_000), v.description('Time to connect to the server, in milliseconds.')), 10_000),
+        greetingTimeoutMs: v.optional(v.pipe(int(100, 120_000), v.description('Time to wait for the server\'s greeting after connecting, in milliseconds.')), 10_000),
+        socketTimeoutMs: v.optional(v.pipe(int(100, 600_000), v.description('Time a connection may stay silent before it is closed, in milliseconds.')), 60_000),
+      }),
+      v.description('The SMTP server the e-mails are sent through.'),
+    ),
+    from: v.pipe(mailbox, v.description('Sender address, `Name <address>` or `address`.'), v.metadata({ examples: ['Sluice Reports <reports@example.com>'] })),
+    replyTo: v.optional(v.pipe(mailbox, v.description('Reply-To address. Absent: replies go to `from`.'))),
+    to: recipients('Recipients: an address, a comma-separated list, a template such as `{{ record.owner_email }}` (record mode), or a list of them.'),
+    cc: v.optional(recipients('Carbon-copy recipients, in the same forms as `to`.')),
+    bcc: v.optional(recipients('Blind-carbon-copy recipients, in the same forms as `to`.')),
     /** `record`: one e-mail per record; `digest`: one e-mail per batch (templates see `records`). */
-    mode: v.optional(v.picklist(['record', 'digest'], 'must be record or digest'), 'record'),
-    subject: template(),
+    mode: v.optional(
+      v.pipe(
+        v.picklist(['record', 'digest'], 'must be record or digest'),
+        v.description('`record`: one e-mail per record (templates see `record`); `digest`: one e-mail per batch (templates see `records`).'),
+      ),
+      'record',
+    ),
+    subject: v.pipe(template(), v.description('Subject line: a Liquid template.'), v.metadata({ examples: ['Deal {{ record.name }} closed'] })),
     /** Plain-text body. In digest mode, defaults to a table of the rows when neither body is set. */
-    text: v.optional(template()),
+    text: v.optional(
+      v.pipe(
+        template(),
+        v.description('Plain-text body: a Liquid template. In digest mode without `text` and `html`, a table of the records.'),
+      ),
+    ),
     /** HTML body; inserted values are HTML-escaped (use `| raw` for trusted markup). */
-    html: v.optional(template(escapeHtml)),
+    html: v.optional(
+      v.pipe(template(escapeHtml), v.description('HTML body: a Liquid template whose inserted values are HTML-escaped (`| raw` for trusted markup).')),
+    ),
     /** Attach the records (the record, or the batch in digest mode) as CSV or NDJSON. */
     attachment: v.optional(
-      v.strictObject({
-        format: v.picklist(['csv', 'ndjson'], 'must be csv or ndjson'),
-        /** File name template (batch fields only), default `records-{{ batch.id }}.<format>`. */
-        filename: v.optional(template()),
-      }),
+      v.pipe(
+        v.strictObject({
+          format: v.pipe(v.picklist(['csv', 'ndjson'], 'must be csv or ndjson'), v.description('File format of the attachment.')),
+          /** File name template (batch fields only), default `records-{{ batch.id }}.<format>`. */
+          filename: v.optional(
+            v.pipe(
+              template(),
+              v.description('File name template (batch fields only). Absent: `records-{{ batch.id }}.<format>`.'),
+              v.metadata({ examples: ['drops-{{ batch.id }}.csv'] }),
+            ),
+          ),
+        }),
+        v.description('Attach the record (or, in digest mode, the batch\'s records) as a CSV or NDJSON file.'),
+      ),
     ),
     /** Extra headers (`X-*` only), static text. */
-    headers: v.optional(v.record(v.pipe(v.string(), v.regex(HEADER_NAME, 'must be an X-... header name')), v.pipe(v.string(), v.regex(/^[^\r\n]*$/, 'must not contain line breaks'))), {}),
+    headers: v.optional(
+      v.pipe(
+        v.record(
+          v.pipe(v.string(), v.regex(HEADER_NAME, 'must be an X-... header name')),
+          v.pipe(v.string(), v.regex(/^[^\r\n]*$/, 'must not contain line breaks')),
+        ),
+        v.description('Extra headers (`X-*` names only), static text.'),
+        v.metadata({ examples: [{ 'X-Campaign': 'weekly-drops' }] }),
+      ),
+      {},
+    ),
     /** Domain of the Message-ID (`<batch.index@domain>`); default: the domain of `from`. */
-    messageIdDomain: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name'))),
+    messageIdDomain: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name'),
+        v.description('Domain of the deterministic Message-ID (`<batch.index@domain>`). Absent: the domain of `from`.'),
+      ),
+    ),
     /** E-mails sent at the same time (SMTP connections in the pool). */
-    concurrency: v.optional(int(1, 32), 2),
+    concurrency: v.optional(v.pipe(int(1, 32), v.description('E-mails sent at the same time (SMTP connections in the pool).')), 2),
     /** (batch id, index) pairs remembered as sent, so a retried batch skips them. */
-    rememberSent: v.optional(int(0, 1_000_000), 10_000),
+    rememberSent: v.optional(
+      v.pipe(int(0, 1_000_000), v.description('How many sent e-mails (batch id and index) are remembered, so a retried batch does not send them twice.')),
+      10_000,
+    ),
     /** Largest batch the router hands over. */
-    maxBatch: v.optional(int(1, 100_000), 500),
+    maxBatch: v.optional(v.pipe(int(1, 100_000), v.description('Largest batch the router sends to this destination.')), 500),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -136,18 +191,11 @@ export const emailConfigSchema = v.pipe(
     if (config.mode === 'record' && config.text === undefined && config.html === undefined) {
       addIssue({ message: 'give text or html (or both)', path: at('text', config.text) });
     }
-    const uses = (source: string, variable: string, escape?: OutputEscape) => {
-      try {
-        return compileTemplate('', source, escape).globals.includes(variable);
-      } catch {
-        return false;
-      }
-    };
     const check = (key: string, source: string | undefined, escape?: OutputEscape) => {
       if (source === undefined) return;
       const value = (config as Record<string, unknown>)[key];
-      if (config.mode === 'digest' && uses(source, 'record', escape)) addIssue({ message: 'digest mode sends one e-mail per batch: use records (a list) or batch, not record', path: at(key, value) });
-      if (config.mode === 'record' && uses(source, 'records', escape)) addIssue({ message: 'record mode sends one e-mail per record: use record, not records (or set mode: digest)', path: at(key, value) });
+      if (config.mode === 'digest' && templateReads(source, 'record', escape)) addIssue({ message: 'digest mode sends one e-mail per batch: use records (a list) or batch, not record', path: at(key, value) });
+      if (config.mode === 'record' && templateReads(source, 'records', escape)) addIssue({ message: 'record mode sends one e-mail per record: use record, not records (or set mode: digest)', path: at(key, value) });
     };
     check('subject', config.subject);
     check('text', config.text);
@@ -156,13 +204,13 @@ export const emailConfigSchema = v.pipe(
       const list = config[key];
       if (!list) continue;
       list.forEach((source, index) => {
-        if (config.mode === 'digest' && uses(source, 'record')) {
+        if (config.mode === 'digest' && templateReads(source, 'record')) {
           addIssue({ message: 'digest mode sends one e-mail per batch: recipients cannot come from a record', path: [...at(key, list), { type: 'array', origin: 'value', input: list, key: index, value: source }] });
         }
       });
     }
     const filename = config.attachment?.filename;
-    if (filename !== undefined && (uses(filename, 'record') || uses(filename, 'records'))) {
+    if (filename !== undefined && (templateReads(filename, 'record') || templateReads(filename, 'records'))) {
       addIssue({
         message: 'the attachment name can use batch fields only',
         path: [...at('attachment', config.attachment), { type: 'object', origin: 'value', input: config.attachment!, key: 'filename', value: filename }],

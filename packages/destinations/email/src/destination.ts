@@ -22,6 +22,7 @@ import {
   type SluiceError,
   type SluiceRecord,
 } from '@sluice/core';
+import { TemplateError, compileTemplate, type CompiledTemplate } from '@sluice/core/template';
 import { formatMailbox, parseMailbox, parseMailboxList, type Mailbox } from './address.js';
 import { columnsOf, encodeAttachment } from './attachment.js';
 import { emailConfigSchema, type EmailConfig } from './config.js';
@@ -29,7 +30,6 @@ import { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js'
 import { escapeHtml } from './escape.js';
 import { messageIdFor } from './message-id.js';
 import { mapSmtpError } from './smtp-errors.js';
-import { TemplateError, compileTemplate, type CompiledTemplate } from './template.js';
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {

@@ -19,29 +19,39 @@ function isTimeZone(zone: string): boolean {
 const csvColumn = v.union(
   [
     v.pipe(v.string(), v.minLength(1, 'must not be empty')),
-    v.strictObject({ field: v.pipe(v.string(), v.minLength(1, 'must not be empty')), header: v.optional(v.string()) }),
+    v.strictObject({
+      field: v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.description('Record field written in this column.')),
+      header: v.optional(v.pipe(v.string(), v.description('Header of the column. Absent: the field name.'))),
+    }),
   ],
   'must be a field name or { field, header }',
 );
 
 const csvOptions = v.strictObject({
   /** Write a header line at the start of each file. Default true. */
-  header: v.optional(v.boolean(), true),
+  header: v.optional(v.pipe(v.boolean(), v.description('Write a header line at the start of each file.')), true),
   /** One character between cells. Default `,`. */
-  delimiter: v.optional(v.pipe(v.string(), v.length(1, 'must be exactly one character')), ','),
+  delimiter: v.optional(v.pipe(v.string(), v.length(1, 'must be exactly one character'), v.description('The character between cells.')), ','),
   /** The quote character. Default `"`. */
-  quote: v.optional(v.pipe(v.string(), v.length(1, 'must be exactly one character')), '"'),
+  quote: v.optional(v.pipe(v.string(), v.length(1, 'must be exactly one character'), v.description('The quote character.')), '"'),
   /** Quote every cell, not only those that need it. Default false. */
-  quoteAll: v.optional(v.boolean(), false),
+  quoteAll: v.optional(v.pipe(v.boolean(), v.description('Quote every cell, not only those that need it.')), false),
   /** Columns in order (record field, with an optional header). Default: the fields of the batch's records in first-seen order. */
-  columns: v.optional(v.pipe(v.array(csvColumn), v.minLength(1, 'declare at least one column'))),
+  columns: v.optional(
+    v.pipe(
+      v.array(csvColumn),
+      v.minLength(1, 'declare at least one column'),
+      v.description('Columns in order: a field name or `{ field, header }`. Absent: the fields of the batch\'s records in first-seen order (required to append).'),
+      v.metadata({ examples: [['date', 'channel', { field: 'sessions', header: 'Sessions' }]] }),
+    ),
+  ),
 });
 
 const rotateOptions = v.strictObject({
   /** Start a new file before the current one would grow past this many bytes. */
-  maxBytes: v.optional(positiveInt),
+  maxBytes: v.optional(v.pipe(positiveInt, v.description('Start a new file before the current one would grow past this many bytes.'))),
   /** Start a new file once the current one is this old. */
-  maxAgeMs: v.optional(positiveInt),
+  maxAgeMs: v.optional(v.pipe(positiveInt, v.description('Start a new file once the current one is this many milliseconds old.'))),
 });
 
 /**
@@ -60,24 +70,56 @@ const rotateOptions = v.strictObject({
 export const fileConfigSchema = v.pipe(
   v.strictObject({
     /** Folder every file is written under; nothing is ever written outside it. */
-    root: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+    root: v.pipe(
+      v.string(),
+      v.minLength(1, 'must not be empty'),
+      v.description('Folder every file is written under; nothing is ever written outside it.'),
+      v.metadata({ examples: ['/var/lib/sluice/exports'] }),
+    ),
     /** File path template, relative to root. */
-    path: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
-    format: v.optional(v.picklist(['ndjson', 'json', 'csv'], 'must be ndjson, json or csv'), 'ndjson'),
+    path: v.pipe(
+      v.string(),
+      v.minLength(1, 'must not be empty'),
+      v.description(
+        'File path under `root`, with placeholders: `{{date}}`, `{{batch.id}}`, `{{batch.source}}`, `{{pipeline}}`, `{{route}}`, `{{runId}}` or a record field such as `{{channel}}`.',
+      ),
+      v.metadata({ examples: ['sessions/{{date}}/{{batch.id}}.ndjson'] }),
+    ),
+    format: v.optional(
+      v.pipe(
+        v.picklist(['ndjson', 'json', 'csv'], 'must be ndjson, json or csv'),
+        v.description('File format: `ndjson` (one JSON object per line), `json` (one array per file) or `csv`.'),
+      ),
+      'ndjson',
+    ),
     /**
      * `batch` writes one file per batch (the batch id goes into the name: idempotent);
      * `append` adds every batch to the file the template names.
      */
-    mode: v.optional(v.picklist(['batch', 'append'], 'must be batch or append'), 'batch'),
-    csv: v.optional(csvOptions, {}),
+    mode: v.optional(
+      v.pipe(
+        v.picklist(['batch', 'append'], 'must be batch or append'),
+        v.description('`batch` writes one file per batch (put `{{batch.id}}` in the path: idempotent); `append` adds every batch to the file the path names.'),
+      ),
+      'batch',
+    ),
+    csv: v.optional(v.pipe(csvOptions, v.description('CSV options (with `format: csv`).')), {}),
     /** Compress with gzip (name your files `.gz`). Appends add gzip members. Default false. */
-    gzip: v.optional(v.boolean(), false),
+    gzip: v.optional(v.pipe(v.boolean(), v.description('Compress with gzip (name the files `.gz`); appends add gzip members.')), false),
     /** Time zone of `{{date}}`. Default UTC. */
-    timeZone: v.optional(v.pipe(v.string(), v.check(isTimeZone, 'must be an IANA time zone such as Europe/Berlin')), 'UTC'),
+    timeZone: v.optional(
+      v.pipe(
+        v.string(),
+        v.check(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+        v.description('IANA time zone of the `{{date}}` placeholder.'),
+        v.metadata({ examples: ['Europe/Berlin'] }),
+      ),
+      'UTC',
+    ),
     /** Rotation of appended files (append mode only). */
-    rotate: v.optional(rotateOptions),
+    rotate: v.optional(v.pipe(rotateOptions, v.description('When to start a new file (with `mode: append` only).'))),
     /** Largest batch the router sends. Default 10 000. */
-    maxBatch: v.optional(positiveInt, 10_000),
+    maxBatch: v.optional(v.pipe(positiveInt, v.description('Largest batch the router sends to this destination.')), 10_000),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

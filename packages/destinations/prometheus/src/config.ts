@@ -33,23 +33,43 @@ const common = {
   name: v.pipe(
     v.string(),
     v.regex(METRIC_NAME, 'is not a valid Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)'),
+    v.description('Metric name, unique in this destination (`[a-zA-Z_:][a-zA-Z0-9_:]*`).'),
+    v.metadata({ examples: ['ga4_sessions'] }),
   ),
-  help: v.pipe(v.string(), v.minLength(1, 'describe the metric (Prometheus HELP text)')),
+  help: v.pipe(
+    v.string(),
+    v.minLength(1, 'describe the metric (Prometheus HELP text)'),
+    v.description('What the metric measures (the Prometheus HELP text).'),
+  ),
   /** Label name → field path of its value in the record. */
-  labels: v.optional(v.record(labelName, fieldPath), {}),
+  labels: v.optional(
+    v.pipe(
+      v.record(labelName, fieldPath),
+      v.description('Labels of each series: label name → dot path of the record field holding its value. Every combination is one series.'),
+      v.metadata({ examples: [{ channel: 'channel' }] }),
+    ),
+    {},
+  ),
 };
 
-const gauge = v.strictObject({ ...common, type: v.literal('gauge'), value: fieldPath });
+const METRIC_TYPE = 'Metric type: `gauge` (set to the value), `counter` (add the value, or 1 per record) or `histogram` (observe the value).';
+const VALUE = 'Dot path of the record field holding the number, e.g. `sessions` or `totals.revenue`.';
+
+const gauge = v.strictObject({
+  ...common,
+  type: v.pipe(v.literal('gauge'), v.description(METRIC_TYPE)),
+  value: v.pipe(fieldPath, v.description(VALUE)),
+});
 const counter = v.strictObject({
   ...common,
-  type: v.literal('counter'),
+  type: v.pipe(v.literal('counter'), v.description(METRIC_TYPE)),
   /** Amount to add per record; omitted = count records (add 1). */
-  value: v.optional(fieldPath),
+  value: v.optional(v.pipe(fieldPath, v.description('Dot path of the record field holding the amount to add. Absent: count records (add 1 each).'))),
 });
 const histogram = v.strictObject({
   ...common,
-  type: v.literal('histogram'),
-  value: fieldPath,
+  type: v.pipe(v.literal('histogram'), v.description(METRIC_TYPE)),
+  value: v.pipe(fieldPath, v.description(VALUE)),
   buckets: v.optional(
     v.pipe(
       v.array(v.pipe(v.number(), v.finite())),
@@ -58,6 +78,8 @@ const histogram = v.strictObject({
         (list) => list.every((b, i) => i === 0 || b > list[i - 1]!),
         'buckets must be strictly increasing',
       ),
+      v.description('Upper bounds of the histogram buckets, strictly increasing. Absent: Prometheus\'s default buckets.'),
+      v.metadata({ examples: [[0.1, 0.25, 0.5, 1]] }),
     ),
   ),
 });
@@ -85,31 +107,58 @@ const metric = v.pipe(
  */
 export const prometheusConfigSchema = v.pipe(
   v.strictObject({
-    metrics: v.pipe(v.array(metric), v.minLength(1, 'configure at least one metric')),
+    metrics: v.pipe(
+      v.array(metric),
+      v.minLength(1, 'configure at least one metric'),
+      v.description('The metrics each record updates, served at the server\'s `/metrics`: `{ name, type, help, value?, labels?, buckets? }`.'),
+    ),
     /** Most series (label combinations) kept per metric; new series beyond it are dropped and counted. */
     maxSeriesPerMetric: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.maxValue(1_000_000),
+        v.description('Most series (label combinations) kept per metric; records for further series are dropped and counted.'),
+      ),
       10_000,
     ),
     /** Series not updated for this long are removed (0 = keep forever). */
-    staleAfterMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 3_600_000),
+    staleAfterMs: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Series not updated for this many milliseconds are removed; `0` keeps them forever.')),
+      3_600_000,
+    ),
     /** Labels added to every series (e.g. `{ env: prod }`). */
-    constLabels: v.optional(v.record(labelName, v.string()), {}),
+    constLabels: v.optional(
+      v.pipe(v.record(labelName, v.string()), v.description('Labels with fixed values added to every series.'), v.metadata({ examples: [{ env: 'prod' }] })),
+      {},
+    ),
     /** Push the registry to a Prometheus Pushgateway after every write. */
     pushgateway: v.optional(
-      v.strictObject({
-        url: v.pipe(
-          v.string(),
-          v.url('must be an absolute URL'),
-          v.regex(/^https?:/i, 'must be http(s)'),
-        ),
-        job: v.pipe(v.string(), v.minLength(1)),
-        /** Extra grouping key labels of the pushed group. */
-        grouping: v.optional(v.record(labelName, v.string()), {}),
-        /** `put` replaces the whole group (default), `post` replaces only the pushed metric names. */
-        method: v.optional(v.picklist(['put', 'post']), 'put'),
-        timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10_000),
-      }),
+      v.pipe(
+        v.strictObject({
+          url: v.pipe(
+            v.string(),
+            v.url('must be an absolute URL'),
+            v.description('Base URL of the Pushgateway (http or https).'),
+            v.metadata({ examples: ['http://pushgateway:9091'] }),
+            v.regex(/^https?:/i, 'must be http(s)'),
+          ),
+          job: v.pipe(v.string(), v.minLength(1), v.description('The `job` label of the pushed group.'), v.metadata({ examples: ['ga4-daily'] })),
+          /** Extra grouping key labels of the pushed group. */
+          grouping: v.optional(
+            v.pipe(v.record(labelName, v.string()), v.description('Further grouping-key labels of the pushed group.'), v.metadata({ examples: [{ instance: 'sluice-1' }] })),
+            {},
+          ),
+          /** `put` replaces the whole group (default), `post` replaces only the pushed metric names. */
+          method: v.optional(
+            v.pipe(v.picklist(['put', 'post']), v.description('`put` replaces the whole group; `post` replaces only the metrics pushed.')),
+            'put',
+          ),
+          timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Timeout of one push, in milliseconds.')), 10_000),
+        }),
+        v.description('Also push the metrics to a Prometheus Pushgateway after every write (for short-lived or firewalled servers).'),
+      ),
     ),
   }),
   v.rawCheck(({ dataset, addIssue }) => {

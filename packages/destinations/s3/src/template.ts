@@ -1,77 +1,18 @@
 /**
- * Object-key templates: liquidjs, sandboxed (no file system, own properties only, bounded time
- * and memory) and strict, so a key that reads a missing field fails with an error naming the
- * template and the variable. The `date` filter formats record dates in the configured time zone.
+ * Object-key templates: the sandboxed, strict engine of `@sluice/core/template` (a key that
+ * reads a missing field fails with an error naming the template and the variable), with the
+ * `date` filter in the configured time zone and one rule of S3's own: a key must not depend on
+ * the time of the write.
  *
  * @packageDocumentation
  */
-import { Liquid, type Template } from 'liquidjs';
+import { compileTemplate as compileSandboxed, templateProblem as sandboxedTemplateProblem, type CompiledTemplate } from '@sluice/core/template';
+
+export { TemplateError, type CompiledTemplate } from '@sluice/core/template';
 
 /**
- * A template could not be compiled or rendered. `template` names the config field (`key`,
- * `partitionBy[1].value`), `variable` the missing variable when that is the cause.
- *
- * @example
- * ```ts
- * try { key.render({ record: {} }); }
- * catch (err) { if (err instanceof TemplateError) console.log(err.template, err.variable); } // "key" "record.date"
- * ```
- */
-export class TemplateError extends Error {
-  override readonly name = 'TemplateError';
-
-  constructor(
-    readonly template: string,
-    message: string,
-    readonly variable?: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A compiled template. */
-export interface CompiledTemplate {
-  readonly name: string;
-  readonly source: string;
-  /** Top-level variables the template reads (`record`, `batch`, ...). */
-  readonly globals: readonly string[];
-  /** Renders against `scope`; throws a {@link TemplateError} naming the template and variable. */
-  render(scope: object): string;
-}
-
-const engines = new Map<string, Liquid>();
-
-function engine(timeZone: string): Liquid {
-  let found = engines.get(timeZone);
-  if (!found) {
-    found = new Liquid({
-      strictVariables: true,
-      // Optional fields stay expressible: `{% if record.x %}` and `{{ record.x | default: '-' }}`.
-      lenientIf: true,
-      strictFilters: true,
-      ownPropertyOnly: true,
-      // An empty in-memory template map: `{% include %}` / `{% render %}` can never read a file.
-      templates: {},
-      cache: false,
-      timezoneOffset: timeZone === 'UTC' ? 0 : timeZone,
-      parseLimit: 100_000,
-      renderLimit: 2_000,
-      memoryLimit: 10_000_000,
-    });
-    engines.set(timeZone, found);
-  }
-  return found;
-}
-
-function describe(err: unknown): { message: string; variable?: string } {
-  const message = err instanceof Error ? err.message : String(err);
-  const undefinedVariable = /undefined variable: ([^,]+)/.exec(message);
-  return undefinedVariable ? { message, variable: undefinedVariable[1]!.trim() } : { message };
-}
-
-/**
- * Compiles a liquidjs template once. Throws a {@link TemplateError} when the syntax is invalid
- * or it uses an unknown filter.
+ * Compiles a key template once, its `date` filter in `timeZone`. Throws a `TemplateError` when the
+ * syntax is invalid or it uses an unknown filter.
  *
  * @example
  * ```ts
@@ -80,28 +21,7 @@ function describe(err: unknown): { message: string; variable?: string } {
  * ```
  */
 export function compileTemplate(name: string, source: string, timeZone = 'UTC'): CompiledTemplate {
-  const liquid = engine(timeZone);
-  let parsed: Template[];
-  let globals: string[];
-  try {
-    parsed = liquid.parse(source);
-    globals = liquid.globalVariablesSync(parsed);
-  } catch (err) {
-    throw new TemplateError(name, `template ${name}: ${describe(err).message}`);
-  }
-  return {
-    name,
-    source,
-    globals,
-    render(scope) {
-      try {
-        return liquid.renderSync(parsed, scope) as string;
-      } catch (err) {
-        const { message, variable } = describe(err);
-        throw new TemplateError(name, variable ? `template ${name}: variable ${variable} is missing` : `template ${name}: ${message}`, variable);
-      }
-    },
-  };
+  return compileSandboxed(name, source, { timeZone });
 }
 
 /**
@@ -118,10 +38,5 @@ export function templateProblem(source: string): string | undefined {
   if (/(["'])\s*(now|today)\s*\1/i.test(source)) {
     return 'must not use the time of the write ("now"/"today"): a retried batch must write the same key; take dates from record fields';
   }
-  try {
-    compileTemplate('', source);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message.replace(/^template : /, '');
-  }
+  return sandboxedTemplateProblem(source);
 }

@@ -35,16 +35,3 @@ export function channelProblem(channel: string): string | undefined {
 export function isChannelId(channel: string): boolean {
   return CHANNEL_ID.test(channel);
 }
-
-/**
- * Tells whether a template source is plain text (no liquid tags or outputs).
- *
- * @example
- * ```ts
- * isStaticTemplate('#alerts');                   // true
- * isStaticTemplate('{{ record.channel }}');      // false
- * ```
- */
-export function isStaticTemplate(source: string): boolean {
-  return !source.includes('{{') && !source.includes('{%');
-}

@@ -6,21 +6,11 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { channelProblem, isStaticTemplate } from './channel.js';
+import { isStaticTemplate, templateReads, templateSchema, type OutputEscape } from '@sluice/core/template';
+import { channelProblem } from './channel.js';
 import { escapeBlockKitString, escapeSlackText } from './escape.js';
-import { compileTemplate, templateProblem, type OutputEscape } from './template.js';
 
-function template(escape?: OutputEscape) {
-  return v.pipe(
-    v.string(),
-    v.minLength(1, 'must not be empty'),
-    v.rawCheck(({ dataset, addIssue }) => {
-      if (!dataset.typed) return;
-      const problem = templateProblem(dataset.value, escape);
-      if (problem) addIssue({ message: problem });
-    }),
-  );
-}
+const template = (escape?: OutputEscape) => templateSchema({ escape });
 
 const channelTemplate = v.pipe(
   template(),
@@ -49,55 +39,97 @@ const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minV
 export const slackConfigSchema = v.pipe(
   v.strictObject({
     /** Bot token (`xoxb-...`) with `chat:write`; put it in config as `${env:SLACK_TOKEN}`. */
-    token: v.pipe(v.string(), v.regex(/^xox[a-z]-\S+$/, 'must be a Slack token (xoxb-..., xoxp-...)')),
+    token: v.pipe(
+      v.string(),
+      v.regex(/^xox[a-z]-\S+$/, 'must be a Slack token (xoxb-..., xoxp-...)'),
+      v.description('Bot token (`xoxb-...`) with the `chat:write` scope; use a secret reference such as `${env:SLACK_BOT_TOKEN}`.'),
+      v.metadata({ examples: ['${env:SLACK_BOT_TOKEN}'] }),
+    ),
     /** Web API base URL, for proxies and tests. */
     apiUrl: v.optional(
       v.pipe(
         v.string(),
         v.url('must be an absolute URL such as https://slack.com/api/'),
         v.regex(/^https?:\/\//, 'must be an http(s) URL'),
+        v.description('Slack Web API base URL; changed only for proxies and tests.'),
         v.transform((url) => (url.endsWith('/') ? url : `${url}/`)),
       ),
       'https://slack.com/api/',
     ),
     /** Channel id or `#name`; a template (e.g. `{{ record.channel }}`) to take it from the record. */
-    channel: channelTemplate,
+    channel: v.pipe(
+      channelTemplate,
+      v.description('Channel id (`C0123ABCD`) or `#name`, or a template such as `{{ record.channel }}` to take it from the record.'),
+      v.metadata({ examples: ['#growth-alerts'] }),
+    ),
     /** `record`: one message per record; `digest`: one message per batch (templates see `records`). */
-    mode: v.optional(v.picklist(['record', 'digest'], 'must be record or digest'), 'record'),
+    mode: v.optional(
+      v.pipe(
+        v.picklist(['record', 'digest'], 'must be record or digest'),
+        v.description('`record`: one message per record (templates see `record`); `digest`: one message per batch (templates see `records`).'),
+      ),
+      'record',
+    ),
     /** Message text (mrkdwn); the notification and fallback text when blocks are given. */
-    text: template(escapeSlackText),
+    text: v.pipe(
+      template(escapeSlackText),
+      v.description('Message text (mrkdwn), a Liquid template; the notification and fallback text when `blocks` are given.'),
+      v.metadata({ examples: [':warning: {{ record.channel }}: only {{ record.sessions }} sessions'] }),
+    ),
     /** Block Kit template that renders to a JSON array of blocks. */
-    blocks: v.optional(template(escapeBlockKitString)),
+    blocks: v.optional(v.pipe(template(escapeBlockKitString), v.description('Block Kit layout: a Liquid template that renders to a JSON array of blocks.'))),
     /** Threading: messages with the same rendered key reply in the thread of the first one. */
     thread: v.optional(
-      v.strictObject({
-        /** Thread key template, e.g. `{{ record.alert_id }}`; an empty result posts top-level. */
-        key: template(),
-        /** Also show replies in the channel (`reply_broadcast`). */
-        broadcast: v.optional(v.boolean(), false),
-        /** Keys remembered by the built-in in-memory store (oldest forgotten first). */
-        maxKeys: v.optional(int(1, 1_000_000), 10_000),
-      }),
+      v.pipe(
+        v.strictObject({
+          /** Thread key template, e.g. `{{ record.alert_id }}`; an empty result posts top-level. */
+          key: v.pipe(
+            template(),
+            v.description('Thread key template; an empty result posts top-level.'),
+            v.metadata({ examples: ['{{ record.alert_id }}'] }),
+          ),
+          /** Also show replies in the channel (`reply_broadcast`). */
+          broadcast: v.optional(v.pipe(v.boolean(), v.description('Also show replies in the channel (`reply_broadcast`).')), false),
+          /** Keys remembered by the built-in in-memory store (oldest forgotten first). */
+          maxKeys: v.optional(v.pipe(int(1, 1_000_000), v.description('Thread keys remembered (oldest forgotten first).')), 10_000),
+        }),
+        v.description('Threading: messages with the same rendered key reply in the thread of the first one.'),
+      ),
     ),
     /** Display name (needs the `chat:write.customize` scope). */
-    username: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(80))),
+    username: v.optional(
+      v.pipe(v.string(), v.minLength(1), v.maxLength(80), v.description('Display name of the messages (needs the `chat:write.customize` scope).')),
+    ),
     /** Emoji shown as the icon, e.g. `:bell:` (needs `chat:write.customize`). */
-    iconEmoji: v.optional(v.pipe(v.string(), v.regex(/^:[a-z0-9_+'-]+:$/, 'must look like :emoji_name:'))),
+    iconEmoji: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^:[a-z0-9_+'-]+:$/, 'must look like :emoji_name:'),
+        v.description('Emoji shown as the icon (needs `chat:write.customize`).'),
+        v.metadata({ examples: [':bell:'] }),
+      ),
+    ),
     /** Image URL shown as the icon (needs `chat:write.customize`). */
-    iconUrl: v.optional(v.pipe(v.string(), v.url('must be an absolute URL'))),
+    iconUrl: v.optional(v.pipe(v.string(), v.url('must be an absolute URL'), v.description('Image URL shown as the icon (needs `chat:write.customize`).'))),
     /** Parse mrkdwn in `text`. */
-    mrkdwn: v.optional(v.boolean(), true),
+    mrkdwn: v.optional(v.pipe(v.boolean(), v.description('Format `text` as Slack mrkdwn.')), true),
     /** Unfurl links / media in the message. Off by default: records rarely want previews. */
-    unfurlLinks: v.optional(v.boolean(), false),
-    unfurlMedia: v.optional(v.boolean(), false),
+    unfurlLinks: v.optional(v.pipe(v.boolean(), v.description('Show previews of links in the message.')), false),
+    unfurlMedia: v.optional(v.pipe(v.boolean(), v.description('Show previews of media in the message.')), false),
     /** Minimum time between two messages to the same channel (Slack allows about 1 per second). 0 = no pacing. */
-    pacingMs: v.optional(int(0, 60_000), 1_000),
+    pacingMs: v.optional(
+      v.pipe(int(0, 60_000), v.description('Minimum time between two messages to the same channel (Slack allows about one per second); `0` disables pacing.')),
+      1_000,
+    ),
     /** Timeout of one Web API call. */
-    timeoutMs: v.optional(int(100, 120_000), 10_000),
+    timeoutMs: v.optional(v.pipe(int(100, 120_000), v.description('Timeout of one Web API call, in milliseconds.')), 10_000),
     /** (batch id, index) pairs remembered as posted, so a retried batch skips them. */
-    rememberPosted: v.optional(int(0, 1_000_000), 10_000),
+    rememberPosted: v.optional(
+      v.pipe(int(0, 1_000_000), v.description('How many posted messages (batch id and index) are remembered, so a retried batch does not post them twice.')),
+      10_000,
+    ),
     /** Largest batch the router hands over. */
-    maxBatch: v.optional(int(1, 10_000), 100),
+    maxBatch: v.optional(v.pipe(int(1, 10_000), v.description('Largest batch the router sends to this destination.')), 100),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
@@ -106,13 +138,6 @@ export const slackConfigSchema = v.pipe(
       const path: [v.ObjectPathItem, ...v.ObjectPathItem[]] = [{ type: 'object', origin: 'value', input: config, key, value }];
       if (child !== undefined) path.push({ type: 'object', origin: 'value', input: value as Record<string, unknown>, key: child, value: (value as Record<string, unknown>)[child] });
       return path;
-    };
-    const uses = (source: string, variable: string, escape?: OutputEscape) => {
-      try {
-        return compileTemplate('', source, escape).globals.includes(variable);
-      } catch {
-        return false; // reported on the field itself
-      }
     };
     const fields: [string, string | undefined, OutputEscape | undefined, string?][] = [
       ['channel', config.channel, undefined],
@@ -123,10 +148,10 @@ export const slackConfigSchema = v.pipe(
     for (const [key, source, escape, child] of fields) {
       if (source === undefined) continue;
       const value = (config as Record<string, unknown>)[key];
-      if (config.mode === 'digest' && uses(source, 'record', escape)) {
+      if (config.mode === 'digest' && templateReads(source, 'record', escape)) {
         addIssue({ message: 'digest mode posts one message per batch: use records (a list) or batch, not record', path: at(key, value, child) });
       }
-      if (config.mode === 'record' && uses(source, 'records', escape)) {
+      if (config.mode === 'record' && templateReads(source, 'records', escape)) {
         addIssue({ message: 'record mode posts one message per record: use record, not records (or set mode: digest)', path: at(key, value, child) });
       }
     }

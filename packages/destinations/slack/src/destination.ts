@@ -21,13 +21,13 @@ import {
   type RecordFailure,
   type SluiceError,
 } from '@sluice/core';
-import { channelProblem, isChannelId, isStaticTemplate } from './channel.js';
+import { compileTemplate, isStaticTemplate, TemplateError } from '@sluice/core/template';
+import { channelProblem, isChannelId } from './channel.js';
 import { slackConfigSchema, type SlackConfig } from './config.js';
 import { escapeBlockKitString, escapeSlackText } from './escape.js';
 import { createPacer } from './pacer.js';
 import { mapSlackError } from './slack-errors.js';
 import { slackLoggerFor } from './slack-logger.js';
-import { compileTemplate, TemplateError } from './template.js';
 import { BoundedMap, createMemoryThreadStore, type SlackThreadStore } from './thread-store.js';
 
 /** Things an embedder passes that do not belong in (serialisable) config. */

@@ -20,7 +20,7 @@ export { createSlackDestination, slackDestination, type SlackDestinationOptions 
 export { slackConfigSchema, type SlackConfig, type SlackConfigInput } from './config.js';
 export { createMemoryThreadStore, BoundedMap, type SlackThreadStore } from './thread-store.js';
 export { mapSlackError, type SlackFailure } from './slack-errors.js';
-export { compileTemplate, templateProblem, TemplateError, type CompiledTemplate, type OutputEscape } from './template.js';
+export { compileTemplate, templateProblem, TemplateError, type CompiledTemplate, type OutputEscape, type TemplateOptions } from '@sluice/core/template';
 export { escapeBlockKitString, escapeSlackText } from './escape.js';
 export { channelProblem, isChannelId } from './channel.js';
 export { createPacer, type Pacer } from './pacer.js';

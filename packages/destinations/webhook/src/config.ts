@@ -57,13 +57,14 @@ const RESERVED_HEADERS = new Set([
 
 const headerName = v.pipe(v.string(), v.regex(HEADER_NAME, 'is not a valid HTTP header name'));
 
-const positiveMs = (fallback: number) =>
+const positiveMs = (fallback: number, description: string) =>
   v.optional(
     v.pipe(
       v.number(),
       v.integer(),
       v.minValue(1, 'must be >= 1 ms'),
       v.maxValue(3_600_000, 'must be <= 1 h'),
+      v.description(description),
     ),
     fallback,
   );
@@ -83,12 +84,28 @@ const positiveMs = (fallback: number) =>
 export const webhookConfigSchema = v.pipe(
   v.strictObject({
     /** Target URL; may contain `{{ record.* }}`, `{{ batch.* }}` and `{{ index }}` placeholders. */
-    url: templateString(urlTemplateProblem),
-    method: v.optional(v.picklist(['POST', 'PUT', 'PATCH']), 'POST'),
+    url: v.pipe(
+      templateString(urlTemplateProblem),
+      v.description('Target http(s) URL; may contain `{{ record.* }}` (record mode), `{{ batch.* }}` and `{{ index }}` placeholders.'),
+      v.metadata({ examples: ['https://hooks.example.com/tenants/{{ record.tenant }}/events'] }),
+    ),
+    method: v.optional(v.pipe(v.picklist(['POST', 'PUT', 'PATCH']), v.description('HTTP method of each request.')), 'POST'),
     /** `record`: one request per record (body = the record); `batch`: one request per batch. */
-    mode: v.optional(v.picklist(['record', 'batch']), 'record'),
+    mode: v.optional(
+      v.pipe(
+        v.picklist(['record', 'batch']),
+        v.description('`record`: one request per record (the body is the record); `batch`: one request per batch.'),
+      ),
+      'record',
+    ),
     /** Batch mode body: a JSON array of records, or `{ batch: {...}, records: [...] }`. */
-    batchBody: v.optional(v.picklist(['array', 'envelope']), 'array'),
+    batchBody: v.optional(
+      v.pipe(
+        v.picklist(['array', 'envelope']),
+        v.description('Body in batch mode: `array` (a JSON array of records) or `envelope` (`{ batch: {...}, records: [...] }`).'),
+      ),
+      'array',
+    ),
     /** Extra headers; values may contain placeholders and are treated as secrets (redacted). */
     headers: v.optional(
       v.pipe(
@@ -117,62 +134,103 @@ export const webhookConfigSchema = v.pipe(
             }
           }
         }),
+        v.description('Extra request headers by name; values may contain placeholders and are treated as secrets (redacted).'),
+        v.metadata({ examples: [{ authorization: 'Bearer ${env:CRM_TOKEN}' }] }),
       ),
       {},
     ),
     timeout: v.optional(
-      v.strictObject({
-        /** Time to establish the connection (TCP + TLS). */
-        connectMs: positiveMs(5_000),
-        /** Time for the whole request: connect, send, response headers and body. */
-        totalMs: positiveMs(30_000),
-      }),
+      v.pipe(
+        v.strictObject({
+          /** Time to establish the connection (TCP + TLS). */
+          connectMs: positiveMs(5_000, 'Time to establish the connection (TCP and TLS), in milliseconds.'),
+          /** Time for the whole request: connect, send, response headers and body. */
+          totalMs: positiveMs(30_000, 'Time for the whole request (connect, send, response headers and body), in milliseconds.'),
+        }),
+        v.description('Time limits of one request; a timed-out request is retried.'),
+      ),
       {},
     ),
     /** Requests sent at the same time within one batch in `record` mode. */
-    requestConcurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256)), 8),
+    requestConcurrency: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256), v.description('Requests sent at the same time within one batch, in `record` mode.')),
+      8,
+    ),
     /** Largest batch the router hands over. */
-    maxBatch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)), 500),
+    maxBatch: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000), v.description('Largest batch the router sends to this destination.')),
+      500,
+    ),
     /** Batches written at the same time. */
-    maxInFlight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64)), 2),
+    maxInFlight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64), v.description('Batches delivered at the same time.')), 2),
     /** Redirects followed (307/308 only; each hop is re-checked against the SSRF policy). 0 = none. */
-    maxRedirects: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10)), 3),
+    maxRedirects: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.maxValue(10),
+        v.description('Redirects followed (307 and 308 only, each hop re-checked against the SSRF policy); `0` follows none.'),
+      ),
+      3,
+    ),
     /** Header carrying `<batch id>` (batch mode) or `<batch id>:<index>` (record mode); `false` = none. */
-    idempotencyHeader: v.optional(v.union([headerName, v.literal(false)]), 'idempotency-key'),
+    idempotencyHeader: v.optional(
+      v.pipe(
+        v.union([headerName, v.literal(false)]),
+        v.description('Header carrying `<batch id>` (batch mode) or `<batch id>:<index>` (record mode), so the receiver can drop retried deliveries; `false` sends none.'),
+      ),
+      'idempotency-key',
+    ),
     /** Standard Webhooks signing. */
     signing: v.optional(
-      v.strictObject({
-        secret: v.pipe(
-          v.string(),
-          v.rawCheck(({ dataset, addIssue }) => {
-            if (!dataset.typed) return;
-            const problem = signingSecretProblem(dataset.value);
-            if (problem) addIssue({ message: problem });
-          }),
-        ),
-      }),
+      v.pipe(
+        v.strictObject({
+          secret: v.pipe(
+            v.string(),
+            v.description('Signing secret `whsec_<base64>` shared with the receiver; use a secret reference such as `${env:CRM_WEBHOOK_SECRET}`.'),
+            v.metadata({ examples: ['${env:CRM_WEBHOOK_SECRET}'] }),
+            v.rawCheck(({ dataset, addIssue }) => {
+              if (!dataset.typed) return;
+              const problem = signingSecretProblem(dataset.value);
+              if (problem) addIssue({ message: problem });
+            }),
+          ),
+        }),
+        v.description('Sign every request the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers).'),
+      ),
     ),
     /** SSRF protection: on by default; `allow` lists CIDRs, addresses or host names let through. */
     ssrf: v.optional(
-      v.strictObject({
-        enabled: v.optional(v.boolean(), true),
-        allow: v.optional(
-          v.array(
-            v.pipe(
-              v.string(),
-              v.rawCheck(({ dataset, addIssue }) => {
-                if (!dataset.typed) return;
-                const problem = allowEntryProblem(dataset.value);
-                if (problem) addIssue({ message: problem });
-              }),
-            ),
+      v.pipe(
+        v.strictObject({
+          enabled: v.optional(
+            v.pipe(v.boolean(), v.description('Block private, loopback and link-local addresses (after DNS resolution and on every redirect).')),
+            true,
           ),
-          [],
-        ),
-      }),
+          allow: v.optional(
+            v.pipe(
+              v.array(
+                v.pipe(
+                  v.string(),
+                  v.rawCheck(({ dataset, addIssue }) => {
+                    if (!dataset.typed) return;
+                    const problem = allowEntryProblem(dataset.value);
+                    if (problem) addIssue({ message: problem });
+                  }),
+                ),
+              ),
+              v.description('CIDR ranges, addresses or host names let through despite the block.'),
+              v.metadata({ examples: [['10.20.0.0/16', 'hooks.internal']] }),
+            ),
+            [],
+          ),
+        }),
+        v.description('Protection against requests to internal networks (SSRF): on by default.'),
+      ),
       {},
     ),
-    userAgent: v.optional(v.pipe(v.string(), v.minLength(1)), 'sluice-webhook/0.1'),
+    userAgent: v.optional(v.pipe(v.string(), v.minLength(1), v.description('The `user-agent` header of each request.')), 'sluice-webhook/0.1'),
   }),
   v.forward(
     v.partialCheck(

@@ -111,6 +111,7 @@ export class DestinationQueue {
   readonly #metrics: RouterMetrics;
   readonly #callbacks: QueueCallbacks;
   readonly #batchContext: { pipeline: string; runId: string; source: string };
+  readonly #runAttempt: number;
   readonly #signal: AbortSignal;
   readonly #random: () => number;
 
@@ -138,7 +139,8 @@ export class DestinationQueue {
     logger: Logger;
     metrics: RouterMetrics;
     callbacks: QueueCallbacks;
-    batchContext: { pipeline: string; runId: string; source: string };
+    /** `runAttempt` > 1 goes into batch ids (see {@link DestinationQueue.batchId}); it is not put on batches. */
+    batchContext: { pipeline: string; runId: string; source: string; runAttempt?: number };
     signal: AbortSignal;
     random: () => number;
   }) {
@@ -149,7 +151,9 @@ export class DestinationQueue {
     this.#logger = options.logger.child({ destination: options.name });
     this.#metrics = options.metrics;
     this.#callbacks = options.callbacks;
-    this.#batchContext = options.batchContext;
+    const { runAttempt = 1, ...batchContext } = options.batchContext;
+    this.#batchContext = batchContext;
+    this.#runAttempt = runAttempt;
     this.#signal = options.signal;
     this.#random = options.random;
   }
@@ -242,10 +246,15 @@ export class DestinationQueue {
     }
   }
 
-  /** `pipeline-runId-destination-000001`: the same on every retry of the batch. */
+  /**
+   * `pipeline-runId-destination-000001`: the same on every retry of the batch. On a later
+   * attempt of the run, `pipeline-runId-a2-destination-000001`: that attempt resumed from a
+   * checkpoint, so its batch 1 holds other records than attempt 1's batch 1.
+   */
   batchId(sequence: number): string {
     const { pipeline, runId } = this.#batchContext;
-    return `${pipeline}-${runId}-${this.name}-${String(sequence).padStart(6, '0')}`;
+    const attempt = this.#runAttempt > 1 ? `-a${this.#runAttempt}` : '';
+    return `${pipeline}-${runId}${attempt}-${this.name}-${String(sequence).padStart(6, '0')}`;
   }
 
   async #send(sequence: number, initial: DeliveryItem[]): Promise<void> {

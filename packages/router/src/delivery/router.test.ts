@@ -44,6 +44,27 @@ function setup(
 const records = (n: number, from = 0): SluiceRecord[] => Array.from({ length: n }, (_, i) => ({ id: from + i }));
 
 describe('batching', () => {
+  it('gives a later attempt of the run batch ids of its own, so output keyed by batch id is never overwritten', async () => {
+    // Regression: a run taken over after a crash resumed from its checkpoint with batch ids
+    // restarting at 000001, and the file destination replaced attempt 1's files with other records.
+    const dest = recordingDestination();
+    const ctx = createPluginContext({ clock: recordingClock(), metrics: createMemoryMetrics() });
+    const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
+    const destinations = { db: { instance: dest, capabilities: { idempotent: true, maxInFlight: 1 }, policy: { batch: { maxRecords: 2 } } } };
+    const common = { table, destinations, deadLetters: memoryDeadLetters(), ctx, pipeline: 'daily', runId: 'run1', source: 'ga4' };
+    for (const runAttempt of [1, 2]) {
+      const router = createRouter({ ...common, runAttempt });
+      await router.push(records(3, runAttempt * 100));
+      await router.close();
+    }
+    expect(dest.calls.map((b) => [b.id, b.runId, b.records.map((r) => r.id)])).toEqual([
+      ['daily-run1-db-000001', 'run1', [100, 101]],
+      ['daily-run1-db-000002', 'run1', [102]],
+      ['daily-run1-a2-db-000001', 'run1', [200, 201]],
+      ['daily-run1-a2-db-000002', 'run1', [202]],
+    ]);
+  });
+
   it('cuts batches by maxRecords (never above maxBatch) with deterministic ids', async () => {
     const dest = recordingDestination();
     const { router } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 4 } } }, { maxBatch: 3 });

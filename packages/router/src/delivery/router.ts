@@ -41,6 +41,14 @@ export interface CreateRouterOptions {
   /** Name of the source the records come from (put on every batch). */
   source: string;
   /**
+   * Which attempt of the run this router serves (1, the default, for the first). A later
+   * attempt (a retry, or a take-over after a crash) resumes from the last checkpoint, so its
+   * batches hold other records than the earlier attempt's batches at the same positions: their
+   * ids carry the attempt (`daily-r1-a2-warehouse-000001`), so a destination that keys its
+   * output by batch id (files, S3 objects) never overwrites an earlier attempt's batch.
+   */
+  runAttempt?: number;
+  /**
    * Per destination, how many records may wait (buffered, queued or in flight) before `push`
    * waits. Default: enough for one full batch per concurrent write plus one being filled.
    */
@@ -104,6 +112,7 @@ const DEAD_LETTER_ATTEMPTS = 3;
  */
 export function createRouter(options: CreateRouterOptions): Router {
   const { table, ctx, pipeline, runId, source } = options;
+  const runAttempt = options.runAttempt !== undefined && Number.isInteger(options.runAttempt) && options.runAttempt > 1 ? options.runAttempt : 1;
   const logger = ctx.logger.child({ component: 'router', pipeline, runId });
   const metrics = createRouterMetrics(ctx.metrics);
   const tracker = new AckTracker();
@@ -139,7 +148,7 @@ export function createRouter(options: CreateRouterOptions): Router {
         ctx,
         logger,
         metrics,
-        batchContext: { pipeline, runId, source },
+        batchContext: { pipeline, runId, source, runAttempt },
         signal,
         random,
         callbacks: { delivered, failed: deliveryFailed },

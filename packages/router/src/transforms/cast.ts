@@ -98,8 +98,16 @@ export const castTransform = defineTransform({
     fields: v.pipe(
       v.record(v.string(), v.picklist(CAST_TYPES, `must be one of ${CAST_TYPES.join(', ')}`)),
       v.check((r) => Object.keys(r).length > 0, 'must list at least one field'),
+      v.description(`Field (name or singular JSONPath) → target type: ${CAST_TYPES.join(', ')}. Absent and null values are left alone.`),
+      v.metadata({ examples: [{ sessions: 'integer', date: 'date' }] }),
     ),
-    onFailure: v.optional(v.picklist(['error', 'null']), 'error'),
+    onFailure: v.optional(
+      v.pipe(
+        v.picklist(['error', 'null']),
+        v.description('When a value does not convert: `error` fails the record naming the field; `null` stores null instead.'),
+      ),
+      'error',
+    ),
   }),
   create({ fields, onFailure }) {
     const steps = Object.entries(fields).map(

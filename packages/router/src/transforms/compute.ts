@@ -23,8 +23,18 @@ export const computeTransform = defineTransform({
   version: '1.0.0',
   description: 'Computes an arithmetic expression over fields.',
   configSchema: v.strictObject({
-    field: v.pipe(v.string(), v.minLength(1)),
-    expression: v.pipe(v.string(), v.minLength(1, 'must not be empty')),
+    field: v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.description('Field (name or singular JSONPath) that receives the result.'),
+      v.metadata({ examples: ['conversion_rate'] }),
+    ),
+    expression: v.pipe(
+      v.string(),
+      v.minLength(1, 'must not be empty'),
+      v.description('Arithmetic over record fields (names or singular JSONPaths): `+ - * / %`, parentheses, `abs round floor ceil min max coalesce`. A missing operand or a division by zero gives null.'),
+      v.metadata({ examples: ['round(conversions / sessions * 100, 2)'] }),
+    ),
   }),
   create({ field, expression }) {
     const target = compileFieldPath(field, 'field');

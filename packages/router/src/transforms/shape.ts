@@ -10,7 +10,13 @@ import { compileCondition, compileJsonPathAt } from '../conditions.js';
 import { compileFieldPath, deleteField, describe, getField, setField, type FieldPath } from '../field-path.js';
 
 const fieldRef = v.pipe(v.string(), v.minLength(1, 'must be a field name or a singular JSONPath'));
-const fieldList = v.pipe(v.array(fieldRef), v.minLength(1, 'must list at least one field'));
+const fieldList = (description: string) =>
+  v.pipe(
+    v.array(fieldRef),
+    v.minLength(1, 'must list at least one field'),
+    v.description(description),
+    v.metadata({ examples: [['date', 'channel', '$.utm.source']] }),
+  );
 
 function compileFields(fields: readonly string[], at: string): FieldPath[] {
   return fields.map((field, i) => compileFieldPath(field, `${at}[${i}]`));
@@ -30,7 +36,7 @@ export const pickTransform = defineTransform({
   kind: 'pick',
   version: '1.0.0',
   description: 'Keeps only the listed fields.',
-  configSchema: v.strictObject({ fields: fieldList }),
+  configSchema: v.strictObject({ fields: fieldList('Fields to keep: names or singular JSONPaths (nested ones keep their nesting).') }),
   create({ fields }) {
     const paths = compileFields(fields, 'fields');
     if (paths.every((p) => p.length === 1 && typeof p[0] === 'string')) {
@@ -68,7 +74,7 @@ export const omitTransform = defineTransform({
   kind: 'omit',
   version: '1.0.0',
   description: 'Removes the listed fields.',
-  configSchema: v.strictObject({ fields: fieldList }),
+  configSchema: v.strictObject({ fields: fieldList('Fields to remove: names or singular JSONPaths.') }),
   create({ fields }) {
     const paths = compileFields(fields, 'fields');
     return (record) => {
@@ -95,6 +101,8 @@ export const renameTransform = defineTransform({
     fields: v.pipe(
       v.record(v.string(), fieldRef),
       v.check((r) => Object.keys(r).length > 0, 'must map at least one field'),
+      v.description('Old name → new name (either may be a singular JSONPath); absent fields are skipped.'),
+      v.metadata({ examples: [{ sessionDefaultChannelGroup: 'channel' }] }),
     ),
   }),
   create({ fields }) {
@@ -133,7 +141,17 @@ export const setTransform = defineTransform({
   version: '1.0.0',
   description: 'Sets a field to a constant or to the result of a JSONPath.',
   configSchema: v.pipe(
-    v.strictObject({ field: fieldRef, value: v.optional(jsonValue), from: v.optional(v.string()) }),
+    v.strictObject({
+      field: v.pipe(fieldRef, v.description('Field (name or singular JSONPath) to set.'), v.metadata({ examples: ['source'] })),
+      value: v.optional(v.pipe(jsonValue, v.description('A constant JSON value. Give exactly one of `value` and `from`.'))),
+      from: v.optional(
+        v.pipe(
+          v.string(),
+          v.description('A JSONPath: a singular query gives its value (null when absent), any other the list of values. Give exactly one of `value` and `from`.'),
+          v.metadata({ examples: ['$.items[*].sku'] }),
+        ),
+      ),
+    }),
     v.check((c) => (c.value === undefined) !== (c.from === undefined), 'set needs exactly one of "value" or "from"'),
   ),
   create({ field, value, from }) {
@@ -166,10 +184,13 @@ export const flattenTransform = defineTransform({
   version: '1.0.0',
   description: 'Flattens nested objects into dotted top-level keys.',
   configSchema: v.strictObject({
-    separator: v.optional(v.string(), '.'),
-    field: v.optional(fieldRef),
-    arrays: v.optional(v.picklist(['keep', 'index']), 'keep'),
-    maxDepth: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 32),
+    separator: v.optional(v.pipe(v.string(), v.description('Text joining the keys of nested levels.')), '.'),
+    field: v.optional(v.pipe(fieldRef, v.description('Flatten only this field (name or singular JSONPath). Absent: the whole record.'))),
+    arrays: v.optional(
+      v.pipe(v.picklist(['keep', 'index']), v.description('`keep` arrays as values, or flatten them by `index` (`items.0.sku`).')),
+      'keep',
+    ),
+    maxDepth: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Levels flattened; deeper values stay as they are.')), 32),
   }),
   create({ separator, field, arrays, maxDepth }) {
     const only = field === undefined ? undefined : compileFieldPath(field, 'field');
@@ -216,11 +237,14 @@ export const unnestTransform = defineTransform({
   version: '1.0.0',
   description: 'Emits one record per element of an array field.',
   configSchema: v.strictObject({
-    field: fieldRef,
-    as: v.optional(fieldRef),
+    field: v.pipe(fieldRef, v.description('The array field (name or singular JSONPath); one record per element.'), v.metadata({ examples: ['items'] })),
+    as: v.optional(v.pipe(fieldRef, v.description('Where each element goes. Absent: in place of the array.'), v.metadata({ examples: ['item'] }))),
     /** Elements that are objects are merged into the record instead of nested. */
-    merge: v.optional(v.boolean(), false),
-    maxElements: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 100_000),
+    merge: v.optional(v.pipe(v.boolean(), v.description('Merge each element (an object) into the record instead of nesting it.')), false),
+    maxElements: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Largest array accepted; a longer one fails the record.')),
+      100_000,
+    ),
   }),
   create({ field, as, merge, maxElements }) {
     const source = compileFieldPath(field, 'field');
@@ -256,7 +280,15 @@ export const dropTransform = defineTransform({
   kind: 'drop',
   version: '1.0.0',
   description: 'Drops the record, optionally only when a condition matches.',
-  configSchema: v.strictObject({ when: v.optional(v.unknown()) }),
+  configSchema: v.strictObject({
+    when: v.optional(
+      v.pipe(
+        v.unknown(),
+        v.description('Drop only the records this condition matches (same forms as a route\'s `when`). Absent: drop every record.'),
+        v.metadata({ examples: [{ path: '$.sessions', op: 'eq', value: 0 }] }),
+      ),
+    ),
+  }),
   create({ when }) {
     if (when === undefined) return () => null;
     let predicate;

@@ -1,19 +1,22 @@
 /**
- * The `template` transform: renders a Liquid template (liquidjs) into a field. The engine is
- * sandboxed: no file system (includes and layouts resolve against an empty in-memory set), own
- * properties only (no prototype walking), unknown filters are config errors, and parse/render
- * limits bound the work one record can cause.
+ * The `template` transform: renders a Liquid template into a field, on the sandboxed engine of
+ * `@sluice/core/template`: no file system (includes and layouts resolve against an empty
+ * in-memory set), own properties only (no prototype walking), unknown filters are config errors,
+ * and parse/render limits bound the work one record can cause.
  *
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { Liquid, type Template } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
 import { ConfigError, defineTransform } from '@sluice/core';
+import { createSandboxedLiquid as createCoreSandboxedLiquid } from '@sluice/core/template';
 import { compileFieldPath, setField } from '../field-path.js';
 
 /**
  * Creates the sandboxed Liquid engine used by `template` (exported for destinations-agnostic
- * reuse in tests and docs).
+ * reuse in tests and docs): the engine of `@sluice/core/template` with the transform's settings —
+ * missing variables render empty unless `strictVariables`, a render gets 1 s, and the `date`
+ * filter uses the host's time zone.
  *
  * @example
  * ```ts
@@ -22,16 +25,11 @@ import { compileFieldPath, setField } from '../field-path.js';
  * ```
  */
 export function createSandboxedLiquid(options: { strictVariables?: boolean } = {}): Liquid {
-  return new Liquid({
-    templates: {},
-    dynamicPartials: false,
-    ownPropertyOnly: true,
-    strictFilters: true,
+  return createCoreSandboxedLiquid({
     strictVariables: options.strictVariables ?? false,
-    parseLimit: 100_000,
-    renderLimit: 1_000,
-    memoryLimit: 10_000_000,
-    cache: false,
+    lenientIf: false,
+    timeZone: 'local',
+    limits: { renderLimit: 1_000 },
   });
 }
 
@@ -50,9 +48,19 @@ export const templateTransform = defineTransform({
   version: '1.0.0',
   description: 'Renders a sandboxed Liquid template into a field.',
   configSchema: v.strictObject({
-    field: v.pipe(v.string(), v.minLength(1)),
-    template: v.pipe(v.string(), v.maxLength(100_000)),
-    strictVariables: v.optional(v.boolean(), false),
+    field: v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.description('Field (name or singular JSONPath) that receives the rendered text.'),
+      v.metadata({ examples: ['message'] }),
+    ),
+    template: v.pipe(
+      v.string(),
+      v.maxLength(100_000),
+      v.description('Sandboxed Liquid template; the record\'s fields are variables (also under `record`).'),
+      v.metadata({ examples: ['{{ channel }}: only {{ sessions }} sessions on {{ date }}'] }),
+    ),
+    strictVariables: v.optional(v.pipe(v.boolean(), v.description('Fail the record when the template reads a missing variable, instead of rendering it empty.')), false),
   }),
   create({ field, template, strictVariables }) {
     const target = compileFieldPath(field, 'field');

@@ -11,16 +11,9 @@ import type { WebhookHeaders } from './types.js';
 /** The parsed payload, or why it could not be parsed. */
 export type ParsedPayload = { ok: true; value: JsonValue } | { ok: false; message: string };
 
-/**
- * Parses a body by its content type: JSON, NDJSON (one JSON value per line, as a list), form
- * fields (an object of strings, as Slack slash commands send), or else text (`{ text }`).
- *
- * @example
- * ```ts
- * parseWebhookBody({ 'content-type': 'application/json' }, Buffer.from('{"a":1}')); // { ok: true, value: { a: 1 } }
- * ```
- */
-export function parseWebhookBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
+// By content type: JSON, NDJSON (one JSON value per line, as a list), form fields (an object of
+// strings, as Slack slash commands send), or else text (`{ text }`).
+function parseBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
   const type = (header(headers, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   const text = rawBody.toString('utf8');
   if (text.trim() === '') return { ok: true, value: {} };
@@ -46,6 +39,41 @@ export function parseWebhookBody(headers: WebhookHeaders, rawBody: Buffer): Pars
   } catch (error) {
     return { ok: false, message: `body is not valid ${type || 'JSON'}: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/** Deepest nesting of objects and arrays a webhook payload may have. */
+export const MAX_PAYLOAD_DEPTH = 512;
+
+/**
+ * Parses a webhook body by its content type (JSON, NDJSON, form, else `{ text }`). A payload
+ * nested deeper than {@link MAX_PAYLOAD_DEPTH} levels is refused: storing it as run parameters
+ * would overflow the stack of `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * parseWebhookBody({ 'content-type': 'application/json' }, Buffer.from('[{"id":1}]')); // { ok: true, value: [{ id: 1 }] }
+ * ```
+ */
+export function parseWebhookBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
+  const parsed = parseBody(headers, rawBody);
+  if (parsed.ok && depthExceeds(parsed.value, MAX_PAYLOAD_DEPTH)) {
+    return { ok: false, message: `body nests deeper than ${MAX_PAYLOAD_DEPTH} levels` };
+  }
+  return parsed;
+}
+
+// Iterative, so it cannot overflow on the input it exists to refuse.
+function depthExceeds(value: JsonValue, max: number): boolean {
+  const stack: [JsonValue, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /**
