@@ -152,6 +152,28 @@ describe('examples/sluice.example.yaml', () => {
   });
 });
 
+describe('unresolved references and plugin checks', () => {
+  it('reports an unreadable secret file once, without a second plugin problem at the same key', () => {
+    const registry = testRegistry();
+    const text = [
+      'connections:',
+      '  ga4-main: { kind: ga4, credentials: "${file:/nonexistent/sa.json}" }',
+      'destinations:',
+      '  warehouse: { kind: database, url: "postgres://db/app", table: t }',
+      'pipelines:',
+      '  daily:',
+      '    source: { connection: ga4-main, propertyId: 1 }',
+      '    routes: [{ name: all, to: [warehouse] }]',
+    ].join('\n');
+    const issues = issuesOf(() => loadConfig(text, { registry }));
+    const atCredentials = issues.filter((i) => i.path === 'connections.ga4-main.credentials');
+    expect(atCredentials).toHaveLength(1);
+    expect(atCredentials[0]!.message).toContain('cannot read secret file');
+    // problems elsewhere in the same section are still reported
+    expect(issues.some((i) => i.path === 'pipelines.daily.source.propertyId')).toBe(true);
+  });
+});
+
 describe('loadConfig', () => {
   it('loads an empty document as the defaults', () => {
     expect(loadConfig('').server.port).toBe(8080);

@@ -61,7 +61,14 @@ function validateAll(input: unknown, options: ParseOptions, stage: Stage): Sluic
   const result = v.safeParse(SluiceConfigSchema, input);
   if (!result.success) problems.push(...problemsFromValibot(result.issues));
   problems.push(...checkReferences(input));
-  if (options.registry) problems.push(...checkPluginSections(input, options.registry));
+  if (options.registry) {
+    // A value whose reference could not be resolved is still the literal `${...}` text: its
+    // plugin check would only add a second, confusing problem at the same place.
+    const unresolved = stage.problems.map((p) => p.path.map(String));
+    const underUnresolved = (path: readonly (string | number)[]) =>
+      unresolved.some((u) => u.length > 0 && u.length <= path.length && u.every((segment, i) => segment === String(path[i])));
+    problems.push(...checkPluginSections(input, options.registry).filter((p) => !underUnresolved(p.path)));
+  }
   if (problems.length > 0 || !result.success) {
     const redact = createRedactor(stage.secrets);
     const located = problems.map((problem) => ({
