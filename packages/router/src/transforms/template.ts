@@ -12,11 +12,20 @@ import { ConfigError, defineTransform } from '@sluice/core';
 import { createSandboxedLiquid as createCoreSandboxedLiquid } from '@sluice/core/template';
 import { compileFieldPath, setField } from '../field-path.js';
 
+function isIanaTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Creates the sandboxed Liquid engine used by `template` (exported for destinations-agnostic
  * reuse in tests and docs): the engine of `@sluice/core/template` with the transform's settings —
  * missing variables render empty unless `strictVariables`, a render gets 1 s, and the `date`
- * filter uses the host's time zone.
+ * filter uses `timeZone` (UTC by default, so every replica renders the same text).
  *
  * @example
  * ```ts
@@ -24,11 +33,11 @@ import { compileFieldPath, setField } from '../field-path.js';
  * liquid.parseAndRenderSync('{{ a | upcase }}', { a: 'x' }); // 'X'
  * ```
  */
-export function createSandboxedLiquid(options: { strictVariables?: boolean } = {}): Liquid {
+export function createSandboxedLiquid(options: { strictVariables?: boolean; timeZone?: string } = {}): Liquid {
   return createCoreSandboxedLiquid({
     strictVariables: options.strictVariables ?? false,
     lenientIf: false,
-    timeZone: 'local',
+    timeZone: options.timeZone ?? 'UTC',
     limits: { renderLimit: 1_000 },
   });
 }
@@ -61,10 +70,18 @@ export const templateTransform = defineTransform({
       v.metadata({ examples: ['{{ channel }}: only {{ sessions }} sessions on {{ date }}'] }),
     ),
     strictVariables: v.optional(v.pipe(v.boolean(), v.description('Fail the record when the template reads a missing variable, instead of rendering it empty.')), false),
+    timeZone: v.optional(
+      v.pipe(
+        v.string(),
+        v.check(isIanaTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+        v.description('Time zone of the `date` filter. Default UTC, so every server renders the same text.'),
+      ),
+      'UTC',
+    ),
   }),
-  create({ field, template, strictVariables }) {
+  create({ field, template, strictVariables, timeZone }) {
     const target = compileFieldPath(field, 'field');
-    const liquid = createSandboxedLiquid({ strictVariables });
+    const liquid = createSandboxedLiquid({ strictVariables, timeZone });
     let parsed: Template[];
     try {
       parsed = liquid.parse(template);

@@ -6,10 +6,11 @@ import {
   createPluginContext,
   defineTransform,
   definePlugin,
+  parseConfig,
   type SluiceRecord,
   type TransformFn,
 } from '@sluice/core';
-import { builtinTransforms, routerPlugin } from './index.js';
+import { builtinTransforms, routerPlugin, templateTransform } from './index.js';
 
 const ctx = createPluginContext();
 const registry = new PluginRegistry().register(routerPlugin);
@@ -178,5 +179,18 @@ describe('custom transforms', () => {
     });
     const reg = new PluginRegistry().register(routerPlugin).register(definePlugin({ name: 'x', sluice: '^1', transforms: [upper] }));
     expect(reg.createTransform('upper', { field: 'a' }, ctx)({ a: 'b' })).toEqual({ a: 'B' });
+  });
+});
+
+describe('template time zone', () => {
+  it('renders dates in UTC by default and in the configured zone otherwise', () => {
+    const utc = templateTransform.create(parseConfig(templateTransform.configSchema, { field: 'd', template: "{{ at | date: '%Y-%m-%d %H:%M' }}" }), createPluginContext());
+    expect(utc({ at: '2026-11-25T23:30:00Z' })).toEqual({ at: '2026-11-25T23:30:00Z', d: '2026-11-25 23:30' });
+    const berlin = templateTransform.create(
+      parseConfig(templateTransform.configSchema, { field: 'd', template: "{{ at | date: '%Y-%m-%d %H:%M' }}", timeZone: 'Europe/Berlin' }),
+      createPluginContext(),
+    );
+    expect(berlin({ at: '2026-11-25T23:30:00Z' })).toEqual({ at: '2026-11-25T23:30:00Z', d: '2026-11-26 00:30' });
+    expect(() => parseConfig(templateTransform.configSchema, { field: 'd', template: 'x', timeZone: 'Mars/Base' })).toThrow('timeZone');
   });
 });
