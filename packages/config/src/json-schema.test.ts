@@ -143,6 +143,7 @@ const dialectDestination = defineDestination({
     }),
     v.strictObject({ dialect: v.literal('sqlite'), file: v.pipe(v.string(), v.minLength(1), v.description('Database file.')) }),
   ]),
+  capabilities: { idempotent: true },
   create: () => ({ async write() {} }),
 });
 
@@ -154,6 +155,7 @@ const chatDestination = defineDestination({
     webhook: v.optional(v.pipe(v.string(), v.url(), v.description('Incoming webhook URL.'))),
     auth: v.optional(v.strictObject({ user: v.pipe(v.string(), v.description('User.')) })),
   }),
+  capabilities: { idempotent: false },
   create: () => ({ async write() {} }),
 });
 

@@ -112,7 +112,7 @@ describe('examples/sluice.example.yaml', () => {
       .replace('timezone: Europe/Berlin', 'timezone: Europe/Berlim')
       .replace('    mode: upsert\n', '    mode: upsert\n    batch: { maxRecords: 1000, maxWait: 5 }\n')
       .replace('  port: 8080', '  port: "8080"')
-      .replace(/^    batch: \{ maxRecords: 1000, maxWaitMs: 2000 \}.*\n/m, '');
+      .replace(/^ {4}batch: \{ maxRecords: 1000, maxWaitMs: 2000 \}.*\n/m, '');
     const issues = issuesOf(() => loadConfig(broken, { env: exampleEnv, baseDir: dir }));
     expect(issues.map((i) => i.path)).toEqual([
       'server.port',

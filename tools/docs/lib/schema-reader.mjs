@@ -74,7 +74,11 @@ export function createSchemaReader(root, options = {}) {
     if (Array.isArray(schema.enum)) return schema.enum.map((value) => code(yamlInline(value))).join(' | ');
     const variants = schema.anyOf ?? schema.oneOf;
     if (Array.isArray(variants)) {
-      return [...new Set(variants.map((variant) => typeOf(variant, depth + 1)))].join(' | ');
+      // Every string option also takes a `${env:..}`/`${file:..}` reference: the configuration
+      // guide says so once, the table need not repeat it on every row.
+      const isReference = (variant) => typeof variant?.$ref === 'string' && variant.$ref.endsWith('/secretReference');
+      const real = variants.filter((variant) => !isReference(variant));
+      return [...new Set(real.map((variant) => typeOf(variant, depth + 1)))].join(' | ');
     }
     const type = schema.type;
     if (Array.isArray(type)) return type.join(' | ');

@@ -175,7 +175,7 @@ export const emailConfigSchema = v.pipe(
       ),
     ),
     /** E-mails sent at the same time (SMTP connections in the pool). */
-    concurrency: v.optional(v.pipe(int(1, 32), v.description('E-mails sent at the same time (SMTP connections in the pool).')), 2),
+    sendConcurrency: v.optional(v.pipe(int(1, 32), v.description('E-mails sent at the same time (SMTP connections in the pool).')), 2),
     /** (batch id, index) pairs remembered as sent, so a retried batch skips them. */
     rememberSent: v.optional(
       v.pipe(int(0, 1_000_000), v.description('How many sent e-mails (batch id and index) are remembered, so a retried batch does not send them twice.')),

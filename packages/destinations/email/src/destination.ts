@@ -62,7 +62,7 @@ function transportOptions(config: EmailConfig): SMTPPool.Options {
   const smtp = config.smtp;
   return {
     pool: true,
-    maxConnections: config.concurrency,
+    maxConnections: config.sendConcurrency,
     host: smtp.host,
     port: smtp.port ?? (smtp.secure ? 465 : 587),
     secure: smtp.secure,
@@ -238,7 +238,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(config.concurrency, batch.records.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(config.sendConcurrency, batch.records.length) }, worker));
     if (failures.length === 0) return;
     // Nothing reached the server and the cause is the server, not a record: report the cause
     // itself rather than one copy per record.

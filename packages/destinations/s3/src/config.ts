@@ -217,7 +217,7 @@ export const s3ConfigSchema = v.pipe(
     /** Batches written at the same time. */
     maxInFlight: v.optional(v.pipe(int(1, 64), v.description('Batches written at the same time.')), 4),
     /** Objects of one batch uploaded at the same time. */
-    concurrency: v.optional(v.pipe(int(1, 64), v.description('Objects of one batch uploaded at the same time.')), 4),
+    uploadConcurrency: v.optional(v.pipe(int(1, 64), v.description('Objects of one batch uploaded at the same time.')), 4),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

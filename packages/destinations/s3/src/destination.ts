@@ -167,7 +167,7 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
       }
       const recordFailures = failures.length;
       const uploadErrors: SluiceError[] = [];
-      await eachLimited([...groups], config.concurrency, async ([key, indexes]) => {
+      await eachLimited([...groups], config.uploadConcurrency, async ([key, indexes]) => {
         try {
           if (signal.aborted) throw signal.reason;
           await upload(key, batch, indexes, signal);
