@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { isValidTimeZone } from '@sluice/core';
 import { Cron } from 'croner';
 
 /**
@@ -39,15 +40,6 @@ export function cronProblem(expression: string): string | undefined {
  * isValidTimeZone('Europe/Berlinn'); // false
  * ```
  */
-export function isValidTimeZone(zone: string): boolean {
-  if (zone.trim() === '' || /^[+-]/.test(zone)) return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Every IANA time zone the runtime knows, for suggestions.
@@ -60,3 +52,6 @@ export function isValidTimeZone(zone: string): boolean {
 export function knownTimeZones(): string[] {
   return ['UTC', ...Intl.supportedValuesOf('timeZone')];
 }
+
+/** Re-exported from `@sluice/core` (one definition for every package). */
+export { isValidTimeZone };

@@ -88,3 +88,4 @@ export {
   type TransformSpec,
 } from './pipeline.js';
 export type { ConfigEntry, ConfigVersion, DeadLetterListFilter, DeadLetterStatus, DeadLetterStore, FinishedRunStatus, JobQueueConnection, JobQueueDatabase, JsonObject, NewRun, NewRunLogEntry, PageOptions, PipelineVersionStore, ResultPage, RunCounts, RunError, RunListFilter, RunLogEntry, RunLogLevel, RunOutcome, RunRecord, RunStatus, RunStore, RunTrigger, SavedConfig, ScheduleStateStore, SluiceStore, StoredDeadLetter, VersionedConfigStore, WebhookDeliveryStore } from './store.js';
+export { isValidTimeZone } from './time-zone.js';

@@ -1,4 +1,5 @@
 /** Calendar arithmetic on `YYYY-MM-DD` strings, in a property's time zone. */
+import { isValidTimeZone } from '@sluice/core';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const RELATIVE = /^(today|yesterday|\d+daysAgo)$/;
@@ -64,14 +65,6 @@ export function resolveGa4Date(text: string, today: string): string {
  * isTimeZone('Europe/Berlin'); // true
  * ```
  */
-export function isTimeZone(text: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: text });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Milliseconds from `nowMs` until the next midnight in `timeZone` (when GA4's daily quota refills).
@@ -99,3 +92,6 @@ export function msUntilMidnight(nowMs: number, timeZone: string): number {
 export function msUntilNextHour(nowMs: number): number {
   return Math.max(1000, 3_600_000 - (nowMs % 3_600_000));
 }
+
+/** Tells whether a string names an IANA time zone this runtime knows (`@sluice/core`'s `isValidTimeZone`). */
+export const isTimeZone = isValidTimeZone;

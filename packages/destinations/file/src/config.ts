@@ -2,19 +2,12 @@
  * The file destination's config schema. The path template, the time zone and the combinations
  * of options are checked here so a bad config fails at load time with the path of the field.
  */
+import { isValidTimeZone } from '@sluice/core';
 import * as v from 'valibot';
 import { parsePathTemplate } from './path-template.js';
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
 
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const csvColumn = v.union(
   [
@@ -110,7 +103,7 @@ export const fileConfigSchema = v.pipe(
     timeZone: v.optional(
       v.pipe(
         v.string(),
-        v.check(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+        v.check(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
         v.description('IANA time zone of the `{{date}}` placeholder.'),
         v.metadata({ examples: ['Europe/Berlin'] }),
       ),

@@ -5,20 +5,13 @@
  *
  * @packageDocumentation
  */
+import { isValidTimeZone } from '@sluice/core';
 import * as v from 'valibot';
 import { templateSchema } from '@sluice/core/template';
 import { templateProblem } from './template.js';
 
 const int = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const template = templateSchema({ problem: templateProblem });
 
@@ -161,7 +154,7 @@ export const s3ConfigSchema = v.pipe(
     timeZone: v.optional(
       v.pipe(
         v.string(),
-        v.check(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+        v.check(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
         v.description('IANA time zone of the Liquid `date` filter in `key` and partition templates.'),
         v.metadata({ examples: ['Europe/Berlin'] }),
       ),

@@ -6,20 +6,13 @@
  *
  * @packageDocumentation
  */
+import { isValidTimeZone } from '@sluice/core';
 import * as v from 'valibot';
 import type { Liquid, Template } from 'liquidjs';
 import { ConfigError, defineTransform } from '@sluice/core';
 import { createSandboxedLiquid as createCoreSandboxedLiquid } from '@sluice/core/template';
 import { compileFieldPath, setField } from '../field-path.js';
 
-function isIanaTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Creates the sandboxed Liquid engine used by `template` (exported for destinations-agnostic
@@ -73,7 +66,7 @@ export const templateTransform = defineTransform({
     timeZone: v.optional(
       v.pipe(
         v.string(),
-        v.check(isIanaTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+        v.check(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
         v.description('Time zone of the `date` filter. Default UTC, so every server renders the same text.'),
       ),
       'UTC',

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import { isValidTimeZone } from '@sluice/core';
 import { createHash } from 'node:crypto';
 import { ConfigError, type ConfigIssue } from '@sluice/core';
 import { Cron } from 'croner';
@@ -39,14 +40,6 @@ export interface CronOptions {
  * isValidTimeZone('Mars/Olympus');  // false
  * ```
  */
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Parses a cron expression for a time zone. Fire times follow croner's DST rules: a fixed-time
@@ -131,3 +124,6 @@ export function tickJitterMs(pipeline: string, tickMs: number, jitterMs: number)
   const digest = createHash('sha256').update(`${pipeline}\u0000${tickMs}`).digest();
   return Math.floor((digest.readUInt32BE(0) / 0x1_0000_0000) * jitterMs);
 }
+
+/** Re-exported from `@sluice/core` (one definition for every package). */
+export { isValidTimeZone };
