@@ -130,6 +130,8 @@ export function buildProgram(): Command {
       } catch (error) {
         fail(error, false);
       }
+      // Whatever the log level, say where the server listens (scripts and people look for it).
+      process.stderr.write(`sluice serving on ${sluice.url}\n`);
       let closing = false;
       const shutdown = (signal: string) => {
         if (closing) return;
