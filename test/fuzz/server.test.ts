@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSluice, type SluiceServer } from '@sluice/server';
-import { fieldName, jsonValue, record, scalar } from './arbitraries.js';
+import { jsonValue, record, scalar } from './arbitraries.js';
 
 const ADMIN = 'fuzz-admin-key-0123456789';
 const READER = 'fuzz-reader-key-0123456789';

@@ -196,7 +196,12 @@ function mysqlDateTime(date: Date): string {
 export function convertValue(dialect: DialectName, type: ColumnType, value: JsonValue): SqlValue {
   switch (type) {
     case 'text':
-      if (typeof value === 'string') return value;
+      if (typeof value === 'string') {
+        // PostgreSQL text cannot hold U+0000: refuse it here, naming the column, rather than let
+        // the server reject the row with an encoding error that names nothing.
+        if (dialect === 'postgres' && value.includes('\u0000')) throw new ValueError('PostgreSQL text cannot contain the character U+0000 (NUL)');
+        return value;
+      }
       if (typeof value === 'number' || typeof value === 'boolean') return String(value);
       throw new ValueError(`expected text, got ${kindOf(value)} ${describe(value)}`);
     case 'integer':
@@ -225,7 +230,10 @@ export function convertValue(dialect: DialectName, type: ColumnType, value: Json
     }
     case 'date':
       return toDate(value);
-    case 'json':
-      return JSON.stringify(value);
+    case 'json': {
+      const text = JSON.stringify(value);
+      if (dialect === 'postgres' && text.includes('\\u0000')) throw new ValueError('PostgreSQL json cannot contain the character U+0000 (NUL)');
+      return text;
+    }
   }
 }

@@ -27,6 +27,16 @@ describe('identifiers', () => {
 });
 
 describe('convertValue', () => {
+  // Regression (found by test/fuzz): a NUL in a text value reached PostgreSQL, whose encoding
+  // error named neither column nor field.
+  it('refuses U+0000 in PostgreSQL text and json values', () => {
+    expect(() => convertValue('postgres', 'text', 'a\u0000b')).toThrow(ValueError);
+    expect(() => convertValue('postgres', 'text', 'a\u0000b')).toThrow('PostgreSQL text cannot contain the character U+0000 (NUL)');
+    expect(() => convertValue('postgres', 'json', { k: '\u0000' })).toThrow('PostgreSQL json cannot contain the character U+0000 (NUL)');
+    expect(convertValue('sqlite', 'text', 'a\u0000b')).toBe('a\u0000b');
+    expect(convertValue('postgres', 'text', 'plain')).toBe('plain');
+  });
+
   it('converts per type and dialect', () => {
     expect(convertValue('postgres', 'integer', '42')).toBe(42);
     expect(convertValue('postgres', 'bigint', '9223372036854775807')).toBe('9223372036854775807');
