@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   FatalError,
@@ -121,5 +123,43 @@ describe('runPipeline', () => {
     });
     expect(checkpoints.commits).toEqual(['end']);
     expect(streams).toEqual(['sessions']);
+  });
+});
+
+describe('runPipeline memory', () => {
+  it('lets pages already delivered be garbage-collected while the read goes on', async () => {
+    // Regression: racing every step against one long-lived abort promise kept each page alive
+    // until the run ended, so a 1M-row read held every row in memory.
+    setFlagsFromString('--expose_gc');
+    const gc = runInNewContext('gc') as () => void;
+    let firstPage: WeakRef<object> | undefined;
+    let collected = false;
+    const connector = {
+      async *read() {
+        for (let p = 0; p < 60; p++) {
+          const records = Array.from({ length: 200 }, (_, i) => ({ page: p, i, pad: 'x'.repeat(100) }));
+          if (p === 0) firstPage = new WeakRef(records);
+          if (p === 50) {
+            for (let i = 0; i < 3 && !collected; i++) {
+              await new Promise((r) => setTimeout(r, 5));
+              gc();
+              collected = firstPage!.deref() === undefined;
+            }
+          }
+          yield { records, state: { cursor: p + 1 } };
+        }
+      },
+    };
+    const sink = recordingDestination(async () => {});
+    const { router, checkpoints } = build([{ name: 'all', to: ['sink'] }], { sink }, new AbortController().signal, 100);
+    // The sink keeps what it is given; drop it so only the engine could retain the page.
+    sink.written.length = 0;
+    const write = sink.write.bind(sink);
+    sink.write = async (batch, options) => {
+      await write(batch, options);
+      sink.written.length = 0;
+    };
+    await runPipeline({ connector, request: {}, router, checkpoints, pipeline: 'daily', signal: new AbortController().signal });
+    expect(collected, 'the first page must be collectable once delivered').toBe(true);
   });
 });

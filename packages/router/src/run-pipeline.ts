@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { CheckpointStore, ConnectorInstance, JsonValue, Page, ReadRequest } from '@sluice/core';
+import { abortable, type CheckpointStore, type ConnectorInstance, type JsonValue, type Page, type ReadRequest } from '@sluice/core';
 import { RunAbortedError } from './delivery/errors.js';
 import type { Router } from './delivery/router.js';
 import type { RouterSummary } from './delivery/summary.js';
@@ -48,16 +48,19 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
   let sourceError: unknown;
   let aborted = signal.aborted;
 
-  const abortPromise = new Promise<never>((_, reject) => {
-    const onAbort = () => {
-      aborted = true;
-      router.abort(signal.reason);
-      reject(new RunAbortedError(signal.reason));
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  abortPromise.catch(() => undefined);
+  const onAbort = () => {
+    aborted = true;
+    router.abort(signal.reason);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  // Waits for `promise` unless the run is aborted first. Not `Promise.race` with one long-lived
+  // abort promise: every race leaves a reaction on it that keeps its result (a whole page of
+  // records) alive until the run ends, so memory grew with the size of the read.
+  const untilAborted = <T>(promise: Promise<T>): Promise<T> =>
+    abortable(promise, signal).catch((error: unknown) => {
+      throw signal.aborted ? new RunAbortedError(signal.reason) : error;
+    });
 
   const commitAfter = (position: number, state: JsonValue) => {
     commitChain = commitChain.then(async () => {
@@ -76,10 +79,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
     const iterator = connector.read(request, signal)[Symbol.asyncIterator]();
     try {
       for (;;) {
-        const next: IteratorResult<Page> = await Promise.race([iterator.next(), abortPromise]);
+        const next: IteratorResult<Page> = await untilAborted(iterator.next());
         if (next.done) break;
         const page = next.value;
-        const { position } = await Promise.race([router.push(page.records), abortPromise]);
+        const { position } = await untilAborted(router.push(page.records));
         if (page.state !== undefined) commitAfter(position, page.state);
         if (commitError !== undefined || router.failure) break;
       }
@@ -92,9 +95,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
     }
   }
   if (!aborted && !router.failure) {
-    await Promise.race([router.flush(), abortPromise]).catch(() => undefined);
-    await Promise.race([commitChain, abortPromise]).catch(() => undefined);
+    await untilAborted(router.flush()).catch(() => undefined);
+    await untilAborted(commitChain).catch(() => undefined);
   }
+  signal.removeEventListener('abort', onAbort);
   // close() flushes only when the run neither failed nor was aborted.
   const summary = await router.close();
   const failure = router.failure;
