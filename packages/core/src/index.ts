@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export { isRecord, type Batch, type JsonValue, type SluiceRecord } from './record.js';
+export { MAX_JSON_DEPTH, isRecord, jsonDepthExceeds, type Batch, type JsonValue, type SluiceRecord } from './record.js';
 export {
   ConfigError,
   ErrorCodes,
@@ -89,3 +89,4 @@ export {
 } from './pipeline.js';
 export type { ConfigEntry, ConfigVersion, DeadLetterListFilter, DeadLetterStatus, DeadLetterStore, FinishedRunStatus, JobQueueConnection, JobQueueDatabase, JsonObject, NewRun, NewRunLogEntry, PageOptions, PipelineVersionStore, ResultPage, RunCounts, RunError, RunListFilter, RunLogEntry, RunLogLevel, RunOutcome, RunRecord, RunStatus, RunStore, RunTrigger, SavedConfig, ScheduleStateStore, SluiceStore, StoredDeadLetter, VersionedConfigStore, WebhookDeliveryStore } from './store.js';
 export { isValidTimeZone } from './time-zone.js';
+export { MAX_PLUGIN_STATE_KEY_LENGTH, checkPluginStateKey, checkPluginStateWrite, createMemoryPluginState, type MemoryPluginStateOptions, type PluginStateSetOptions, type PluginStateStore } from './plugin-state.js';

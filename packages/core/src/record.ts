@@ -62,3 +62,30 @@ export function isRecord(value: unknown): value is SluiceRecord {
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
 }
+
+/** The deepest nesting of objects and arrays Sluice accepts in any JSON it is handed. */
+export const MAX_JSON_DEPTH = 512;
+
+/**
+ * True when `value` nests objects/arrays deeper than `max` levels. Iterative, so it cannot
+ * overflow the stack on the hostile input it exists to reject (deeper values would overflow
+ * `JSON.stringify` later, when they are stored).
+ *
+ * @example
+ * ```ts
+ * jsonDepthExceeds({ a: [{ b: 1 }] }, 2); // true (3 levels)
+ * jsonDepthExceeds(JSON.parse(body), MAX_JSON_DEPTH);
+ * ```
+ */
+export function jsonDepthExceeds(value: unknown, max: number = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}

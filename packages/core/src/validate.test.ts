@@ -81,3 +81,16 @@ describe('isRecord', () => {
     expect(isRecord('x')).toBe(false);
   });
 });
+
+describe('jsonDepthExceeds', () => {
+  it('measures nesting without recursion', async () => {
+    const { jsonDepthExceeds, MAX_JSON_DEPTH } = await import('./record.js');
+    expect(jsonDepthExceeds({ a: [{ b: 1 }] }, 2)).toBe(true);
+    expect(jsonDepthExceeds({ a: [{ b: 1 }] }, 3)).toBe(false);
+    expect(jsonDepthExceeds('x', 0)).toBe(false);
+    let deep: unknown = {};
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(jsonDepthExceeds(deep)).toBe(true);
+    expect(MAX_JSON_DEPTH).toBe(512);
+  });
+});

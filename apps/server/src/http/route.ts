@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toJsonSchema } from '@valibot/to-json-schema';
-import { parseConfig } from '@sluice/core';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, parseConfig } from '@sluice/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as v from 'valibot';
 import { authorize, type ApiKeyEntry, type Scope } from './auth.js';
@@ -41,29 +41,7 @@ export interface ApiRoute<P extends Schema | undefined, Q extends Schema | undef
 }
 
 /** Deepest nesting of objects and arrays a request body may have. */
-export const MAX_BODY_DEPTH = 512;
-
-/**
- * True when `value` nests objects/arrays deeper than `max` levels. Iterative, so it cannot
- * overflow the stack on the hostile input it exists to reject.
- *
- * @example
- * ```ts
- * jsonDepthExceeds({ a: [{ b: 1 }] }, 2); // true (3 levels)
- * ```
- */
-export function jsonDepthExceeds(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(current) ? current : Object.values(current)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
-}
+export const MAX_BODY_DEPTH = MAX_JSON_DEPTH;
 
 /** Options shared by every route of one app. */
 export interface RouteContext {

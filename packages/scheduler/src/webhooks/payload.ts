@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { isRecord, type JsonObject, type JsonValue, type SluiceRecord } from '@sluice/core';
+import { MAX_JSON_DEPTH, isRecord, jsonDepthExceeds, type JsonObject, type JsonValue, type SluiceRecord } from '@sluice/core';
 import { header } from './crypto.js';
 import type { WebhookHeaders } from './types.js';
 
@@ -42,7 +42,7 @@ function parseBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
 }
 
 /** Deepest nesting of objects and arrays a webhook payload may have. */
-export const MAX_PAYLOAD_DEPTH = 512;
+export const MAX_PAYLOAD_DEPTH = MAX_JSON_DEPTH;
 
 /**
  * Parses a webhook body by its content type (JSON, NDJSON, form, else `{ text }`). A payload
@@ -56,24 +56,10 @@ export const MAX_PAYLOAD_DEPTH = 512;
  */
 export function parseWebhookBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
   const parsed = parseBody(headers, rawBody);
-  if (parsed.ok && depthExceeds(parsed.value, MAX_PAYLOAD_DEPTH)) {
+  if (parsed.ok && jsonDepthExceeds(parsed.value, MAX_PAYLOAD_DEPTH)) {
     return { ok: false, message: `body nests deeper than ${MAX_PAYLOAD_DEPTH} levels` };
   }
   return parsed;
-}
-
-// Iterative, so it cannot overflow on the input it exists to refuse.
-function depthExceeds(value: JsonValue, max: number): boolean {
-  const stack: [JsonValue, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(current) ? current : Object.values(current)) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 /**
