@@ -1,18 +1,23 @@
 // Flagship scenario: a BigQuery query of 100,000 rows, started by a signed webhook (Standard
-// Webhooks), into NDJSON files — through the real server process, the official
-// @google-cloud/bigquery SDK talking to the @sluice/testing BigQuery fake over loopback.
-// Invalid, stale and replayed signatures are refused and start nothing.
-//
-// The issue also asks for an email digest of this run: the email destination is not registered
-// in the server yet (apps/server/src/runtime/plugins.ts), see test/e2e/README.md.
+// Webhooks), into NDJSON files and e-mail digests (one per batch of up to 25,000 rows, the rows
+// attached as CSV) — through the real server process, the official @google-cloud/bigquery SDK
+// talking to the @sluice/testing BigQuery fake over loopback, nodemailer talking to a real SMTP
+// server (smtp-server) that the test parses with mailparser. Invalid, stale and replayed
+// signatures are refused and start nothing.
 import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEventsTable, startFakeBigQuery, type FakeBigQuery } from '@sluice/testing';
 import { requireBuiltServer, startServer, tempDir, waitForRun, writeConfig, type ServerProcess } from './harness.js';
 
 const ROWS = Number(process.env.SLUICE_E2E_BIGQUERY_ROWS ?? 100_000);
+/** Rows per e-mail digest (the email destination's batch). */
+const DIGEST_ROWS = 25_000;
 const ADMIN = 'bq-admin-key-0123456789';
 const SECRET = `whsec_${Buffer.from('e2e-bigquery-webhook-secret').toString('base64')}`;
 
@@ -21,13 +26,41 @@ function sign(id: string, timestamp: number, body: string, secret = SECRET) {
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
 }
 
-describe(`BigQuery (${ROWS.toLocaleString('en')} rows) → NDJSON, triggered by a signed webhook`, () => {
+/** A real SMTP server on 127.0.0.1 (ephemeral port) that keeps every message, parsed. */
+async function startSmtp(): Promise<{ port: number; received: { to: string[]; mail: ParsedMail }[]; close(): Promise<void> }> {
+  const received: { to: string[]; mail: ParsedMail }[] = [];
+  const smtp = new SMTPServer({
+    logger: false,
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    size: 64 * 1024 * 1024,
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address), mail });
+          callback();
+        })
+        .catch((err: Error) => callback(err));
+    },
+  });
+  smtp.on('error', () => undefined);
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (smtp.server.address() as AddressInfo).port,
+    received,
+    close: () => new Promise<void>((resolve) => smtp.close(() => resolve())),
+  };
+}
+
+describe(`BigQuery (${ROWS.toLocaleString('en')} rows) → NDJSON + e-mail digest, triggered by a signed webhook`, () => {
   let fake: FakeBigQuery;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let server: ServerProcess;
   let out: string;
 
   beforeAll(async () => {
     requireBuiltServer();
+    smtp = await startSmtp();
     fake = await startFakeBigQuery({ projectId: 'e2e-project', tables: { 'shop.events': generateEventsTable({ rows: ROWS, seed: 11 }) } });
     const dir = tempDir('bigquery');
     out = join(dir, 'out');
@@ -50,6 +83,17 @@ destinations:
     path: 'events/{{batch.id}}.ndjson'
     format: ndjson
     batch: { maxRecords: 10000 }
+  export-digest:
+    kind: email
+    smtp: { host: 127.0.0.1, port: ${smtp.port}, startTls: disabled }
+    from: 'Sluice Exports <exports@sluice.test>'
+    to: data-team@sluice.test
+    mode: digest
+    subject: 'events-export: {{ count }} rows'
+    text: 'Run {{ batch.runId }} of {{ batch.pipeline }} exported {{ count }} rows; they are attached as CSV.'
+    attachment: { format: csv, filename: 'events-{{ batch.id }}.csv' }
+    maxBatch: ${DIGEST_ROWS}
+    batch: { maxRecords: ${DIGEST_ROWS}, maxWaitMs: 30000 }
 pipelines:
   events-export:
     source:
@@ -58,7 +102,7 @@ pipelines:
       pageSize: 20000
     webhook: { verify: standard-webhooks, secret: '\${env:E2E_WEBHOOK_SECRET}' }
     routes:
-      - { name: all, to: [exports] }
+      - { name: all, to: [exports, export-digest] }
 `,
     );
     server = await startServer({ config, adminKey: ADMIN, env: { E2E_BQ_TOKEN: 'e2e-token', E2E_WEBHOOK_SECRET: SECRET } });
@@ -66,7 +110,7 @@ pipelines:
 
   afterAll(async () => {
     await server?.stop();
-    await fake?.close();
+    await Promise.all([fake?.close(), smtp?.close()]);
   }, 60_000);
 
   const post = (headers: Record<string, string>, body: string) =>
@@ -88,7 +132,7 @@ pipelines:
     expect(fake.requests.filter((r) => r.operation === 'query' || r.operation === 'insertJob')).toEqual([]);
   });
 
-  it('runs the query on a valid signature and writes every row once; the replayed delivery is refused', async () => {
+  it('runs the query on a valid signature, writes every row once and mails it in digests; the replayed delivery is refused', async () => {
     const body = JSON.stringify({ reason: 'nightly export' });
     const id = `msg_${randomUUID()}`;
     const ts = Math.floor(Date.now() / 1000);
@@ -100,7 +144,8 @@ pipelines:
     expect(replayed.status).toBe(409);
 
     const run = await waitForRun(server, runId, 180_000);
-    expect(run).toMatchObject({ status: 'succeeded', trigger: 'webhook', counts: { read: ROWS, delivered: ROWS, deadLettered: 0 } });
+    // Deliveries count per destination: every row to the files and to a digest.
+    expect(run).toMatchObject({ status: 'succeeded', trigger: 'webhook', counts: { read: ROWS, delivered: 2 * ROWS, deadLettered: 0 } });
 
     const dir = join(out, 'events');
     const ids = new Set<number>();
@@ -122,5 +167,32 @@ pipelines:
     expect(sample).toMatchObject({ id: expect.any(Number), updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/), tags: expect.any(Array) });
     const all = await server.api<{ items: { id: string }[] }>('GET', '/api/v1/runs?pipeline=events-export');
     expect(all.body.items.map((r) => r.id)).toEqual([runId]);
+
+    // E-mail: digests of at most DIGEST_ROWS rows whose subject, body and CSV attachment agree,
+    // together every row exactly once.
+    const digests = smtp.received;
+    expect(digests.length).toBeGreaterThanOrEqual(Math.ceil(ROWS / DIGEST_ROWS));
+    const mailed = new Set<string>();
+    let mailedRows = 0;
+    for (const { to, mail } of digests) {
+      expect(to).toEqual(['data-team@sluice.test']);
+      expect(mail.from?.text).toBe('"Sluice Exports" <exports@sluice.test>');
+      const count = Number(/^events-export: (\d+) rows$/.exec(mail.subject ?? '')?.[1]);
+      expect(count).toBeGreaterThan(0);
+      expect(count).toBeLessThanOrEqual(DIGEST_ROWS);
+      expect(mail.text?.trim()).toBe(`Run ${runId} of events-export exported ${count} rows; they are attached as CSV.`);
+      expect(mail.attachments).toHaveLength(1);
+      const [attachment] = mail.attachments;
+      expect(attachment!.filename).toMatch(/^events-.+\.csv$/);
+      expect(attachment!.contentType).toMatch(/^text\/csv/);
+      const rows = parseCsv(attachment!.content, { columns: true }) as Record<string, string>[];
+      expect(rows).toHaveLength(count);
+      expect(Object.keys(rows[0]!)).toEqual(['id', 'updated_at', 'name', 'amount', 'score', 'active', 'day', 'tags']);
+      for (const row of rows) mailed.add(row.id!);
+      mailedRows += rows.length;
+    }
+    console.log(JSON.stringify({ bigqueryDigest: { digests: digests.length, mailedRows, mailedDuplicates: mailedRows - mailed.size, attachmentBytes: digests.reduce((n, d) => n + d.mail.attachments[0]!.size, 0) } }));
+    expect(mailedRows).toBe(ROWS);
+    expect(mailed.size).toBe(ROWS);
   }, 240_000);
 });

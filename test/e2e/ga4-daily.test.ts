@@ -2,8 +2,10 @@
 // @google-analytics/data SDK against the @sluice/testing GA4 fake) → upsert into PostgreSQL, CSV
 // to S3 partitioned by date, a Prometheus gauge scraped by a real Prometheus, and a Slack alert
 // (official @slack/web-api against the Slack fake) when a channel fell more than 20 % day on day.
-// Then GA4 restates yesterday (its provisional numbers are corrected): the next run re-reads the
-// restatement window and upserts the corrected numbers.
+// Then GA4 restates yesterday (its provisional numbers are corrected) and the server restarts:
+// the next run re-reads the restatement window and upserts the corrected numbers, and the Slack
+// destination's `dedupe` (keys kept in the server's store as plugin state) posts only the drops
+// that are new — never an alert twice.
 //
 // The server's clock is the real one, so "the next day" is simulated by restating yesterday
 // between two runs of the same day (`fake.restate`), which is what GA4's correction looks like
@@ -57,6 +59,7 @@ describe('GA4 daily traffic → PostgreSQL upsert + S3 CSV by date + Prometheus 
   let slack: SlackFake;
   let s3: S3Server;
   let server: ServerProcess;
+  let startOptions: Parameters<typeof startServer>[0];
   let prometheus: ChildProcess | undefined;
   let prometheusUrl = '';
   const prometheusOutput: string[] = [];
@@ -116,6 +119,7 @@ destinations:
     channel: '#marketing-alerts'
     text: ':chart_with_downwards_trend: {{ record.channel }} sessions fell {{ record.change | times: -100 | round }} % to {{ record.sessions }} on {{ record.date }}'
     pacingMs: 0
+    dedupe: { key: '{{ record.date }}:{{ record.channel }}', ttlHours: 72 }
 pipelines:
   ga4-daily:
     source:
@@ -140,11 +144,12 @@ pipelines:
         to: [warehouse, reports-bucket, sessions-gauge]
 `,
     );
-    server = await startServer({
+    startOptions = {
       config,
       adminKey: ADMIN,
       env: { E2E_GA4_TOKEN: 'ga4-e2e-token', E2E_SLACK_TOKEN: slack.token, E2E_S3_SECRET: S3_CREDENTIALS.secretAccessKey },
-    });
+    };
+    server = await startServer(startOptions);
 
     const promDir = tempDir('prometheus');
     writeFileSync(
@@ -251,14 +256,30 @@ pipelines:
     expect(alertKeys().sort()).toEqual(expectedAlerts(report, dates));
   });
 
-  it('upserts GA4\'s corrected numbers when it restates yesterday', async () => {
+  it('upserts GA4\'s corrected numbers when it restates yesterday; after a restart, posts only new drops — no alert twice', async () => {
     const today = ga4.today(PROPERTY);
-    const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    const day = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+    const [yesterday, dates] = [day(1), [day(2), day(1)]];
     const before = await tableRows();
     const alertsBefore = alertKeys();
-    ga4.restate(PROPERTY, yesterday);
+    expect(new Set(alertsBefore).size).toBe(alertsBefore.length);
+
+    // GA4 corrects yesterday. The fake's numbers are seeded, so restate until the correction
+    // turns a channel-day that was not a drop into one: a genuinely new alert the next run must post.
+    let newDrops: string[] = [];
+    for (let restatements = 1; newDrops.length === 0; restatements++) {
+      expect(restatements, 'a restatement that creates a new drop').toBeLessThanOrEqual(50);
+      ga4.restate(PROPERTY, yesterday);
+      newDrops = expectedAlerts(await ga4Report(day(3), day(1)), dates).filter((k) => !alertsBefore.includes(k));
+    }
+
+    // A restart between the runs: what the Slack destination posted is remembered by the store,
+    // not by the process.
+    await server.stop();
+    server = await startServer(startOptions);
     const run = await waitForRun(server, await triggerRun(server, 'ga4-daily'), 90_000);
     expect(run.status).toBe('succeeded');
+    expect(run.counts.deadLettered).toBe(0);
 
     const report = await ga4Report(yesterday, yesterday);
     const after = await tableRows();
@@ -266,11 +287,17 @@ pipelines:
     for (const row of after.filter((r) => r.date === yesterday)) expect(row.sessions).toBe(report.get(`${row.date}|${row.channel}`));
     expect(after.filter((r) => r.date === yesterday).some((r, i) => r.sessions !== before.filter((b) => b.date === yesterday)[i]!.sessions)).toBe(true);
 
-    // Alerts of the re-read days: the pipeline has no memory of alerts already sent, so a drop
-    // that is still a drop after the correction is announced again (see test/e2e/README.md).
+    // Slack: the re-read drops that were announced already are skipped (dedupe by date and
+    // channel); exactly the new ones are posted, once.
+    await eventually(async () => (alertKeys().length >= alertsBefore.length + newDrops.length ? true : undefined), 20_000, 'the new Slack alerts');
     const alertsAfter = alertKeys();
-    const repeated = alertsAfter.slice(alertsBefore.length).filter((k) => alertsBefore.includes(k));
+    const posted = alertsAfter.slice(alertsBefore.length);
+    expect(posted.sort()).toEqual(newDrops.sort());
+    expect(new Set(alertsAfter).size).toBe(alertsAfter.length);
+    const repeated = posted.filter((k) => alertsBefore.includes(k));
+    expect(repeated).toEqual([]);
+    const stillDrops = expectedAlerts(await ga4Report(day(3), day(1)), dates).filter((k) => alertsBefore.includes(k));
     const s3Objects = (await s3.list('reports', 'ga4/')).length;
-    console.log(JSON.stringify({ ga4: { rows: after.length, alertsFirstRun: alertsBefore.length, alertsSecondRun: alertsAfter.length - alertsBefore.length, repeatedAlerts: repeated.length, s3Objects } }));
+    console.log(JSON.stringify({ ga4: { rows: after.length, alertsFirstRun: alertsBefore.length, alertsSecondRun: posted.length, newDrops: newDrops.length, skippedAsAlreadySent: stillDrops.length, repeatedAlerts: repeated.length, s3Objects } }));
   });
 });

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import type { PluginStateStore } from './plugin-state.js';
 
 /** A pino-compatible log function: `log(obj, msg)` or `log(msg)`. */
 export interface LogFn {
@@ -105,6 +106,17 @@ export interface PluginContext {
   /** Aborts when the owner (run, server) shuts down. */
   signal: AbortSignal;
   clock: Clock;
+  /**
+   * Durable key/value state of this plugin instance, kept across runs and restarts (the server
+   * namespaces it per destination / per pipeline's connector and keeps it in its store).
+   * Absent when the engine has no store (plain embedding): plugins fall back to memory.
+   *
+   * @example
+   * ```ts
+   * const seen = (await ctx.state?.get(`alert:${id}`)) !== undefined;
+   * ```
+   */
+  state?: PluginStateStore;
 }
 
 /**
@@ -217,11 +229,13 @@ export function createMemoryMetrics(): MemoryMetrics {
 
 /**
  * Builds a {@link PluginContext}, filling every part not given with a harmless default
- * (no-op logger, in-memory metrics, a never-aborting signal, the system clock).
+ * (no-op logger, in-memory metrics, a never-aborting signal, the system clock). `state` is
+ * passed through when given and otherwise left absent.
  *
  * @example
  * ```ts
  * const destination = await fileDestination.create(config, createPluginContext());
+ * const stateful = await slackDestination.create(config, createPluginContext({ state: createMemoryPluginState() }));
  * ```
  */
 export function createPluginContext(parts: Partial<PluginContext> = {}): PluginContext {
@@ -230,5 +244,6 @@ export function createPluginContext(parts: Partial<PluginContext> = {}): PluginC
     metrics: parts.metrics ?? createMemoryMetrics(),
     signal: parts.signal ?? new AbortController().signal,
     clock: parts.clock ?? systemClock,
+    ...(parts.state ? { state: parts.state } : {}),
   };
 }

@@ -5,7 +5,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
-import { ConfigError, type JobQueueConnection, type Logger, type SluiceStore } from '@sluice/core';
+import {
+  ConfigError,
+  type JobQueueConnection,
+  type Logger,
+  type PluginStateStore,
+  type SluiceStore,
+} from '@sluice/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { createCheckpointStore } from './checkpoints.js';
@@ -21,6 +27,7 @@ import {
   type MigrationState,
 } from './migrator.js';
 import { createPgBossPGliteAdapter } from './pgboss-adapter.js';
+import { createPluginStateStore } from './plugin-state.js';
 import { createPGliteDialect } from './pglite-dialect.js';
 import { createRouteIndex, indexRoutes, type RouteIndex } from './routes.js';
 import { createRunStore } from './runs.js';
@@ -83,6 +90,17 @@ export interface Store extends SluiceStore {
   destinations: ConfigStore;
   schedules: ConfigStore;
   routes: RouteIndex;
+  /**
+   * Durable key/value state of one plugin instance (`ctx.state`), isolated by `namespace`
+   * (the server uses `destination:<kind>:<name>` and `connector:<kind>:<pipeline>`).
+   *
+   * @example
+   * ```ts
+   * const state = store.pluginState('destination:slack:alerts');
+   * await state.set('thread:C0123ABCD:disk-full', '1764057600.000100', { ttlMs: 30 * 86_400_000 });
+   * ```
+   */
+  pluginState(namespace: string): PluginStateStore;
   /** Applies pending migrations under the migration lock; safe to call from every instance at start-up. */
   migrate(): Promise<MigrateResult>;
   /** Every migration with its state (pending, applied, changed, unknown). */
@@ -190,6 +208,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
     destinations: createConfigStore(db, 'destinations'),
     schedules: createConfigStore(db, 'schedules'),
     routes: createRouteIndex(db),
+    pluginState: (namespace) => createPluginStateStore(db, namespace),
     pgBossDb,
     migrate: () => runMigrations({ schema, migrations, lock }),
     migrationStatus: () => migrationStates(base, schema, migrations),

@@ -2,7 +2,7 @@
  * `@sluice/store`: Sluice's store on PostgreSQL (production) or embedded PGlite (default, a data
  * folder): migrations from plain SQL, pipelines and their versions, connections (secrets as
  * references only), destinations and the route index, schedules and their ticks, runs and their
- * logs, state checkpoints, dead letters and webhook deliveries. Implements the store interfaces
+ * logs, state checkpoints, dead letters, webhook deliveries and durable plugin state. Implements the store interfaces
  * of `@sluice/core` (`RunStore`, `DeadLetterStore`, `CheckpointStore`, ...).
  *
  * @example
@@ -30,6 +30,7 @@ export type { MigrateResult, MigrationState } from './migrator.js';
 export { createPGliteDialect, type PGliteDialectOptions } from './pglite-dialect.js';
 export { createPgBossPGliteAdapter } from './pgboss-adapter.js';
 export type { IndexedRoute, RouteIndex } from './routes.js';
+export { createPluginStateStore, type PluginStateStoreOptions } from './plugin-state.js';
 export { findPlaintextSecrets, isSecretKey, isSecretReference } from './secrets.js';
 export type { ConfigStore, SaveOptions } from './versioned-config.js';
 export type { StoreDatabase } from './schema.js';

@@ -19,6 +19,7 @@ const NAMES = [
   '0002_connectors',
   '0003_router_config',
   '0004_scheduler_jobs',
+  '0005_plugin_state',
 ];
 const TABLES = [
   'checkpoints',
@@ -30,6 +31,7 @@ const TABLES = [
   'pipeline_routes',
   'pipeline_versions',
   'pipelines',
+  'plugin_state',
   'run_logs',
   'runs',
   'schedule_ticks',
@@ -92,6 +94,7 @@ describe('migrations on PostgreSQL', () => {
       'pending',
       'pending',
       'pending',
+      'pending',
     ]);
     expect(await store.migrate()).toEqual({ applied: NAMES, skipped: [] });
     expect(await tablesOf(store)).toEqual(TABLES);
@@ -116,11 +119,11 @@ describe('migrations on PostgreSQL', () => {
     const schema = uniqueSchema('mig');
     const [a, b] = [await open(schema), await open(schema)];
     const results = await Promise.all([a!.migrate(), b!.migrate()]);
-    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 4]);
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, NAMES.length]);
     const rows = await withClient(database.url, (c) =>
       c.query(`SELECT count(*)::int AS n FROM ${schema}.sluice_migrations`),
     );
-    expect(rows.rows[0].n).toBe(4);
+    expect(rows.rows[0].n).toBe(NAMES.length);
   });
 
   it('waits for the advisory lock held by another session', async () => {
@@ -170,7 +173,7 @@ describe('migrations on PostgreSQL', () => {
     stores.push(store);
     await expect(store.migrate()).rejects.toThrow(/0099_broken failed/);
     const status = await store.migrationStatus();
-    expect(status.filter((m) => m.state === 'applied')).toHaveLength(4);
+    expect(status.filter((m) => m.state === 'applied')).toHaveLength(NAMES.length);
     expect(status.at(-1)).toMatchObject({ name: '0099_broken', state: 'pending' });
     const exists = await withClient(database.url, (c) =>
       c.query(`SELECT to_regclass('${schema}.extra') AS t`),
@@ -206,6 +209,7 @@ describe('migrations on PGlite', () => {
       'applied',
       'applied',
       'applied',
+      'applied',
     ]);
   });
 
@@ -225,7 +229,7 @@ describe('migrations on PGlite', () => {
     const schema = uniqueSchema('mig');
     const [a, b] = [await open(schema), await open(schema)];
     const results = await Promise.all([a!.migrate(), b!.migrate()]);
-    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 4]);
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, NAMES.length]);
   });
 
   it('keeps schemas apart in one database', async () => {

@@ -112,6 +112,14 @@ export interface WebhookDeliveriesTable {
   received_at: Timestamp;
 }
 
+export interface PluginStateTable {
+  namespace: string;
+  key: string;
+  value: Json;
+  expires_at: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
 export interface MigrationsTable {
   name: string;
   checksum: string;
@@ -135,5 +143,6 @@ export interface StoreDatabase {
   pipeline_routes: PipelineRoutesTable;
   schedule_ticks: ScheduleTicksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  plugin_state: PluginStateTable;
   sluice_migrations: MigrationsTable;
 }

@@ -7,6 +7,7 @@ import {
   type DestinationInstance,
   type PluginContext,
   type PluginRegistry,
+  type PluginStateStore,
 } from '@sluice/core';
 import type { Registry } from 'prom-client';
 
@@ -26,11 +27,13 @@ interface Entry {
  * Keeps one live instance per destination for as long as its configuration is unchanged, so
  * connections are reused across runs and stateful destinations (Prometheus series, Slack
  * threads) survive between runs. Routers get a view without `open`/`close`: only the pool opens
- * and closes instances (when the config changes, and at shutdown).
+ * and closes instances (when the config changes, and at shutdown). With `stateFor`, each
+ * instance gets durable `ctx.state` in the namespace `destination:<kind>:<name>`, so what it
+ * remembers (alerts sent, threads) also survives config changes and restarts.
  *
  * @example
  * ```ts
- * const pool = new DestinationPool(registry, ctx);
+ * const pool = new DestinationPool(registry, ctx, (namespace) => store.pluginState(namespace));
  * const warehouse = await pool.get('warehouse', 'database', options, { batch: { maxRecords: 500 } });
  * ```
  */
@@ -40,6 +43,7 @@ export class DestinationPool {
   constructor(
     private readonly registry: PluginRegistry,
     private readonly ctx: PluginContext,
+    private readonly stateFor?: (namespace: string) => PluginStateStore,
   ) {}
 
   async get(name: string, kind: string, options: Record<string, unknown>, policy: DeliveryPolicy): Promise<PooledDestination> {
@@ -61,7 +65,8 @@ export class DestinationPool {
     const path = ['destinations', name];
     const definition = this.registry.require('destination', kind, path);
     const config = parseConfig(definition.configSchema, options, path);
-    const live = await definition.create(config, { ...this.ctx, logger: this.ctx.logger.child({ destination: name }) });
+    const state = this.stateFor?.(`destination:${kind}:${name}`);
+    const live = await definition.create(config, { ...this.ctx, logger: this.ctx.logger.child({ destination: name }), ...(state ? { state } : {}) });
     await live.open?.();
     const pooled: PooledDestination = {
       instance: { write: (batch, writeOptions) => live.write(batch, writeOptions), ...(live.check ? { check: () => live.check!() } : {}) },

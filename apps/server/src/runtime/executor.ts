@@ -5,6 +5,7 @@ import {
   type JsonValue,
   type PluginContext,
   type PluginRegistry,
+  type PluginStateStore,
   type RouteSpec,
   type RunRecord,
   type SluiceRecord,
@@ -24,6 +25,8 @@ export interface ExecutorDeps {
   pool: DestinationPool;
   /** Server-wide context (logger, metrics, clock); each run gets its own signal. */
   ctx: PluginContext;
+  /** Durable state of a plugin instance by namespace; connectors get `connector:<kind>:<pipeline>`. */
+  pluginState?: (namespace: string) => PluginStateStore;
   /** Called about once a second while a run routes records (the CLI prints progress from it). */
   onProgress?: (run: RunRecord, summary: RouterSummary) => void;
 }
@@ -121,7 +124,8 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
       source = `${run.trigger}-payload`;
     } else {
       const { kind, options } = pipelineSourceOptions(config, run.pipeline);
-      connector = await deps.registry.createConnector(kind, options, ctx, ['pipelines', run.pipeline, 'source']);
+      const state = deps.pluginState?.(`connector:${kind}:${run.pipeline}`);
+      connector = await deps.registry.createConnector(kind, options, state ? { ...ctx, state } : ctx, ['pipelines', run.pipeline, 'source']);
       source = kind;
     }
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx);

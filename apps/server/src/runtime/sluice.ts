@@ -147,12 +147,14 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
     let effective = await state.refresh();
     redact = createConfigRedactor(effective.config);
 
-    const pool = new DestinationPool(registry, ctx);
+    // Plugins remember things across runs and restarts in the store, one namespace per instance.
+    const pluginState = (namespace: string) => store.pluginState(namespace);
+    const pool = new DestinationPool(registry, ctx, pluginState);
     const scheduler = createScheduler({
       pipelines: schedulingOf(effective.config),
       stores: store,
       boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
-      execute: redactFailures(createExecutor({ state, registry, store, pool, ctx, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }), (text) => redact(text)),
+      execute: redactFailures(createExecutor({ state, registry, store, pool, ctx, pluginState, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }), (text) => redact(text)),
       logger: asCoreLogger(logger.child({ component: 'scheduler' })),
       worker: options.worker ?? true,
       cron: options.cron ?? true,

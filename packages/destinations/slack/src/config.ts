@@ -91,9 +91,40 @@ export const slackConfigSchema = v.pipe(
           /** Also show replies in the channel (`reply_broadcast`). */
           broadcast: v.optional(v.pipe(v.boolean(), v.description('Also show replies in the channel (`reply_broadcast`).')), false),
           /** Keys remembered by the built-in in-memory store (oldest forgotten first). */
-          maxKeys: v.optional(v.pipe(int(1, 1_000_000), v.description('Thread keys remembered (oldest forgotten first).')), 10_000),
+          maxKeys: v.optional(
+            v.pipe(int(1, 1_000_000), v.description('Thread keys remembered in memory when the engine gives no persistent state (oldest forgotten first).')),
+            10_000,
+          ),
+          /** How long a thread is remembered in the engine's persistent state. */
+          ttlHours: v.optional(
+            v.pipe(int(1, 87_600), v.description('Hours a thread stays known in the persistent plugin state (the server\'s store), counted from its first message.')),
+            720,
+          ),
         }),
         v.description('Threading: messages with the same rendered key reply in the thread of the first one.'),
+      ),
+    ),
+    /** Skips records whose rendered key was already posted within `ttlHours`, across runs and restarts. */
+    dedupe: v.optional(
+      v.pipe(
+        v.strictObject({
+          /** Identity of a message, e.g. `{{ record.date }}:{{ record.channel }}`; an empty result is never deduplicated. */
+          key: v.pipe(
+            template(),
+            v.description('Identity of a message, a Liquid template such as `{{ record.date }}:{{ record.channel }}`; a record whose key was already posted is skipped (and counted as delivered). An empty result is never skipped.'),
+            v.metadata({ examples: ['{{ record.date }}:{{ record.channel }}'] }),
+          ),
+          /** How long a posted key is remembered. */
+          ttlHours: v.optional(v.pipe(int(1, 87_600), v.description('Hours a posted key is remembered; after that the same key is posted again.')), 72),
+          /** Keys kept by the in-memory fallback (no persistent state). */
+          maxKeys: v.optional(
+            v.pipe(int(1, 1_000_000), v.description('Keys remembered in memory when the engine gives no persistent state (oldest forgotten first).')),
+            100_000,
+          ),
+        }),
+        v.description(
+          'Duplicate suppression across runs and restarts: the key of each posted message is kept in the persistent plugin state (the server\'s store; in memory when embedded without one) for `ttlHours`.',
+        ),
       ),
     ),
     /** Display name (needs the `chat:write.customize` scope). */
@@ -144,6 +175,7 @@ export const slackConfigSchema = v.pipe(
       ['text', config.text, escapeSlackText],
       ['blocks', config.blocks, escapeBlockKitString],
       ['thread', config.thread?.key, undefined, 'key'],
+      ['dedupe', config.dedupe?.key, undefined, 'key'],
     ];
     for (const [key, source, escape, child] of fields) {
       if (source === undefined) continue;
@@ -154,6 +186,13 @@ export const slackConfigSchema = v.pipe(
       if (config.mode === 'record' && templateReads(source, 'records', escape)) {
         addIssue({ message: 'record mode posts one message per record: use record, not records (or set mode: digest)', path: at(key, value, child) });
       }
+    }
+    // A record-mode key that ignores the record would let only the first message through.
+    if (config.dedupe && config.mode === 'record' && !templateReads(config.dedupe.key, 'record')) {
+      addIssue({
+        message: 'the dedupe key must depend on the record, e.g. {{ record.date }}:{{ record.channel }}: a fixed key would post only the first message',
+        path: at('dedupe', config.dedupe, 'key'),
+      });
     }
   }),
 );

@@ -40,6 +40,9 @@ const invalidConfigs = [
   { name: 'record in digest mode', config: { token: 'xoxb-1', channel: '#a', text: '{{ record.x }}', mode: 'digest' }, path: 'text' },
   { name: 'records in record mode', config: { token: 'xoxb-1', channel: '#a', text: '{{ records.size }}' }, path: 'text' },
   { name: 'thread key from a record in digest mode', config: { token: 'xoxb-1', channel: '#a', text: 'x', mode: 'digest', thread: { key: '{{ record.id }}' } }, path: 'thread.key' },
+  { name: 'dedupe key with a syntax error', config: { token: 'xoxb-1', channel: '#a', text: 'x', dedupe: { key: '{{ record.id ' } }, path: 'dedupe.key' },
+  { name: 'dedupe key that ignores the record', config: { token: 'xoxb-1', channel: '#a', text: 'x', dedupe: { key: 'daily' } }, path: 'dedupe.key' },
+  { name: 'dedupe ttl of zero hours', config: { token: 'xoxb-1', channel: '#a', text: 'x', dedupe: { key: '{{ record.id }}', ttlHours: 0 } }, path: 'dedupe.ttlHours' },
   { name: 'unknown mode', config: { token: 'xoxb-1', channel: '#a', text: 'x', mode: 'bulk' }, path: 'mode' },
   { name: 'typo in a key', config: { token: 'xoxb-1', channel: '#a', text: 'x', chanel: '#b' }, path: 'chanel' },
 ];

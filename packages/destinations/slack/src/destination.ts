@@ -1,8 +1,8 @@
 /**
  * The `slack` destination: posts records to Slack with `chat.postMessage` — one message per
  * record or one digest per batch — with liquidjs text and Block Kit templates, channels from
- * config or records, threads by key, per-channel pacing, Retry-After on rate limits and
- * duplicate suppression for retried batches.
+ * config or records, threads by key, per-channel pacing, Retry-After on rate limits, duplicate
+ * suppression for retried batches and, with `dedupe`, across runs and restarts.
  *
  * @packageDocumentation
  */
@@ -10,6 +10,7 @@ import { WebClient, type ChatPostMessageArguments } from '@slack/web-api';
 import {
   FatalError,
   PartialBatchError,
+  createMemoryPluginState,
   RetryableError,
   createRedactor,
   defineDestination,
@@ -28,13 +29,15 @@ import { escapeBlockKitString, escapeSlackText } from './escape.js';
 import { createPacer } from './pacer.js';
 import { mapSlackError } from './slack-errors.js';
 import { slackLoggerFor } from './slack-logger.js';
-import { BoundedMap, createMemoryThreadStore, type SlackThreadStore } from './thread-store.js';
+import { createPostedKeys } from './dedupe.js';
+import { BoundedMap, createMemoryThreadStore, createStateThreadStore, type SlackThreadStore } from './thread-store.js';
 
 /** Things an embedder passes that do not belong in (serialisable) config. */
 export interface SlackDestinationOptions {
   /**
-   * Persistent thread store (key → ts) so threads survive restarts and are shared between
-   * server instances; default: a bounded in-memory map of `thread.maxKeys` keys.
+   * Thread store (key → ts). Default: the engine's plugin state (`ctx.state`) when given, so
+   * threads survive restarts and are shared between server instances; otherwise a bounded
+   * in-memory map of `thread.maxKeys` keys.
    */
   threadStore?: SlackThreadStore;
 }
@@ -45,7 +48,10 @@ interface OutgoingMessage {
   text: string;
   blocks?: unknown[];
   threadKey?: string;
+  dedupeKey?: string;
 }
+
+const HOUR_MS = 3_600_000;
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {
@@ -66,7 +72,8 @@ class MessageError extends FatalError {}
 /**
  * Creates a live Slack destination from a parsed config. Most users go through
  * {@link slackDestination} and the registry; this is the embedding entry point, where a
- * persistent thread store can be passed.
+ * thread store of one's own can be passed. Threads and `dedupe` keys are kept in `ctx.state`
+ * when the context has one (the server's store), in memory otherwise.
  *
  * @example
  * ```ts
@@ -82,14 +89,20 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
   const blocks = config.blocks === undefined ? undefined : compileTemplate('blocks', config.blocks, escapeBlockKitString);
   const threadKey = config.thread ? compileTemplate('thread.key', config.thread.key) : undefined;
   const channelFromRecord = !isStaticTemplate(config.channel);
-  const threads = options.threadStore ?? createMemoryThreadStore(config.thread?.maxKeys ?? 10_000);
+  const dedupeKey = config.dedupe ? compileTemplate('dedupe.key', config.dedupe.key) : undefined;
+  const threads =
+    options.threadStore ??
+    (ctx.state ? createStateThreadStore(ctx.state, (config.thread?.ttlHours ?? 720) * HOUR_MS) : createMemoryThreadStore(config.thread?.maxKeys ?? 10_000));
+  const postedKeys = config.dedupe
+    ? createPostedKeys(ctx.state ?? createMemoryPluginState({ clock: ctx.clock, maxKeys: config.dedupe.maxKeys }), config.dedupe.ttlHours * HOUR_MS)
+    : undefined;
   const posted = new BoundedMap<string, string>(config.rememberPosted);
   const pacer = createPacer(config.pacingMs, ctx.clock);
   const logger = ctx.logger.child({ destination: 'slack' });
   const redact = createRedactor([config.token]);
   const messagesTotal = ctx.metrics.counter({
     name: 'slack_messages_total',
-    help: 'Slack messages by outcome (posted, skipped_duplicate, retryable, fatal)',
+    help: 'Slack messages by outcome (posted, skipped_duplicate: already posted by a retried batch, skipped_dedupe: dedupe key already posted, retryable, fatal)',
     labelNames: ['outcome'],
   });
   const client = new WebClient(config.token, {
@@ -123,6 +136,10 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       const key = threadKey.render(scope).trim();
       if (key !== '') message.threadKey = key;
     }
+    if (dedupeKey) {
+      const key = dedupeKey.render(scope).trim();
+      if (key !== '') message.dedupeKey = key;
+    }
     return message;
   };
 
@@ -133,10 +150,23 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     return err as SluiceError;
   };
 
+  /**
+   * Whether the message's dedupe key was posted already (then it is skipped). The key is
+   * remembered only after a successful post (in `post`), so a crash between the post and the
+   * write of the key can repeat that one message — never lose one.
+   */
+  const alreadyPosted = async (message: OutgoingMessage): Promise<boolean> =>
+    message.dedupeKey !== undefined && postedKeys !== undefined && (await postedKeys.wasPosted(message.dedupeKey));
+
   /** Posts one message (threading, pacing); returns its ts. */
   const post = async (message: OutgoingMessage, signal: AbortSignal): Promise<string> => {
     const threadStoreKey = message.threadKey === undefined ? undefined : `${message.channel}:${message.threadKey}`;
-    const parentTs = threadStoreKey === undefined ? undefined : await threads.get(threadStoreKey);
+    let parentTs: string | undefined;
+    try {
+      parentTs = threadStoreKey === undefined ? undefined : await threads.get(threadStoreKey);
+    } catch (err) {
+      throw new RetryableError(`slack threads: cannot read the thread store (${(err as Error).message})`, { cause: err });
+    }
     await pacer.wait(message.channel, signal);
     const args: Record<string, unknown> = {
       channel: message.channel,
@@ -160,7 +190,15 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     }
     pacer.record(message.channel);
     const ts = typeof result.ts === 'string' ? result.ts : '';
-    if (threadStoreKey !== undefined && parentTs === undefined && ts !== '') await threads.set(threadStoreKey, ts);
+    if (threadStoreKey !== undefined && parentTs === undefined && ts !== '') {
+      // The message is out: a lost thread must not make the router post it again.
+      await Promise.resolve(threads.set(threadStoreKey, ts)).catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message, thread: message.threadKey }, 'could not remember the Slack thread; later replies start a new one'),
+      );
+    }
+    if (message.dedupeKey !== undefined && postedKeys && !(await postedKeys.remember(message.dedupeKey, { ts, channel: message.channel }))) {
+      logger.warn({ key: message.dedupeKey }, 'could not remember the posted dedupe key; a later run may post this message again');
+    }
     return ts;
   };
 
@@ -181,6 +219,11 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       throw asFailure(err);
     }
     try {
+      if (await alreadyPosted(message)) {
+        posted.set(key, '');
+        messagesTotal.inc({ outcome: 'skipped_dedupe' });
+        return;
+      }
       posted.set(key, await post(message, signal));
       messagesTotal.inc({ outcome: 'posted' });
     } catch (err) {
@@ -208,6 +251,12 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       }
       try {
         const message = render({ record: batch.records[index], index, batch: scope });
+        if (await alreadyPosted(message)) {
+          posted.set(key, '');
+          delivered += 1;
+          messagesTotal.inc({ outcome: 'skipped_dedupe' });
+          continue;
+        }
         posted.set(key, await post(message, signal));
         delivered += 1;
         messagesTotal.inc({ outcome: 'posted' });

@@ -1,8 +1,9 @@
 /**
  * `@sluice/destinations-slack`: a Sluice destination that posts records to Slack with
  * `chat.postMessage` — one message per record or a digest per batch — from liquidjs text and
- * Block Kit templates, with threads by key, per-channel pacing, Retry-After on rate limits and
- * duplicate suppression for retried batches.
+ * Block Kit templates, with threads by key (kept in the engine's plugin state across restarts),
+ * per-channel pacing, Retry-After on rate limits, duplicate suppression for retried batches and
+ * `dedupe` by key across runs.
  *
  * @example
  * ```ts
@@ -18,7 +19,8 @@ import { slackPlugin } from './plugin.js';
 export { slackPlugin } from './plugin.js';
 export { createSlackDestination, slackDestination, type SlackDestinationOptions } from './destination.js';
 export { slackConfigSchema, type SlackConfig, type SlackConfigInput } from './config.js';
-export { createMemoryThreadStore, BoundedMap, type SlackThreadStore } from './thread-store.js';
+export { createMemoryThreadStore, createStateThreadStore, BoundedMap, type SlackThreadStore } from './thread-store.js';
+export { createPostedKeys, type PostedKeys } from './dedupe.js';
 export { mapSlackError, type SlackFailure } from './slack-errors.js';
 export { compileTemplate, templateProblem, TemplateError, type CompiledTemplate, type OutputEscape, type TemplateOptions } from '@sluice/core/template';
 export { escapeBlockKitString, escapeSlackText } from './escape.js';

@@ -1,10 +1,13 @@
 /**
  * Where the destination remembers the thread of each key (key → `ts` of the first message),
- * so "alert resolved" lands in the thread of "alert fired". The built-in store is a bounded
- * in-memory map; a server can inject a persistent one so threads survive restarts.
+ * so "alert resolved" lands in the thread of "alert fired". With the engine's plugin state
+ * (`ctx.state`) threads are kept there and survive restarts; otherwise in a bounded in-memory
+ * map. An embedder can also inject a store of its own.
  *
  * @packageDocumentation
  */
+import type { PluginStateStore } from '@sluice/core';
+import { stateKey } from './state-key.js';
 
 /**
  * A key/value store for thread timestamps. Keys are `<channel>:<thread key>`; values are the
@@ -86,5 +89,27 @@ export function createMemoryThreadStore(maxKeys: number): SlackThreadStore {
   return {
     get: (key) => map.get(key),
     set: (key, ts) => map.set(key, ts),
+  };
+}
+
+/**
+ * A thread store over the plugin state (`ctx.state`): threads survive restarts and are shared
+ * by every server instance on the same store; each is forgotten `ttlMs` after its first message.
+ *
+ * @example
+ * ```ts
+ * const threads = createStateThreadStore(ctx.state!, 30 * 86_400_000);
+ * await threads.set('C0123ABCD:disk-full', '1764057600.000100');
+ * ```
+ */
+export function createStateThreadStore(state: PluginStateStore, ttlMs: number): SlackThreadStore {
+  return {
+    async get(key) {
+      const ts = await state.get(stateKey('thread', key));
+      return typeof ts === 'string' ? ts : undefined;
+    },
+    async set(key, ts) {
+      await state.set(stateKey('thread', key), ts, { ttlMs });
+    },
   };
 }
