@@ -1,7 +1,8 @@
 /**
  * `@sluice/scheduler`: cron, webhook and API triggers, a run queue on pg-boss (PostgreSQL or
  * PGlite), and the run lifecycle around the host's pipeline execution — concurrency, no
- * overlap, timeouts, retries with backoff, cancellation, take-over after a crash.
+ * overlap, timeouts, retries with backoff, cancellation, take-over after a crash (bounded, and
+ * independent of the retry policy).
  *
  * @example
  * ```ts
@@ -46,7 +47,26 @@ export {
   type BackfillResult,
   type BackfillSpec,
 } from './backfill.js';
-export { DEFAULT_QUEUE_NAME, RunQueue, runSlotKey, type RunJob, type RunJobData, type RunQueueOptions } from './run-queue.js';
+export {
+  DEFAULT_QUEUE_NAME,
+  RunQueue,
+  abandonedQueueName,
+  runSlotKey,
+  type AbandonedRunJob,
+  type RunJob,
+  type RunJobData,
+  type RunQueueOptions,
+} from './run-queue.js';
+export {
+  DEFAULT_MAX_TAKEOVERS,
+  MAX_TAKEOVERS_LIMIT,
+  RunAbandonedError,
+  RunTakeoverLimitError,
+  failureRetryDelayMs,
+  takeoversSoFar,
+  type AttemptCounts,
+} from './attempts.js';
+export { failAbandonedRun, queueFailureReason } from './abandoned-runs.js';
 export {
   RunCancelledError,
   RunTimeoutError,
@@ -61,7 +81,7 @@ export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhook } from './webhooks/ver
 export { decodeStandardWebhooksSecret, signStandardWebhook, verifyStandardWebhook } from './webhooks/standard-webhooks.js';
 export { hubspotSignedUri, signHubSpotV3, verifyHubSpotV3 } from './webhooks/hubspot.js';
 export { signSlackRequest, verifySlackRequest } from './webhooks/slack.js';
-export { parseWebhookBody, payloadRecords, type ParsedPayload } from './webhooks/payload.js';
+export { MAX_PAYLOAD_DEPTH, parseWebhookBody, payloadRecords, type ParsedPayload } from './webhooks/payload.js';
 export {
   WEBHOOK_SCHEMES,
   type WebhookHeaders,

@@ -3,21 +3,31 @@
  * key derived from its pipeline, and PostgreSQL's unique index on (queue, singleton key) for
  * active jobs guarantees that two runs with the same key never execute at once, across every
  * instance. A pipeline that must not overlap uses one key; one allowed `n` concurrent runs
- * spreads its runs over `n` keys. Job ids are run ids, and pg-boss inserts with
- * `ON CONFLICT DO NOTHING`, so enqueuing the same deterministic run twice is a no-op.
+ * spreads its runs over `n` keys. A run's first job has the run id as its id, and pg-boss
+ * inserts with `ON CONFLICT DO NOTHING`, so enqueuing the same deterministic run twice is a no-op.
+ *
+ * pg-boss's own retries are used for take-overs only (see `attempts.ts`): a job is re-claimed at
+ * once after its worker's heartbeat lapsed, up to `maxTakeovers + 1` times, whatever the
+ * pipeline's retry policy. A retry after a failure is a new job of the same run. A job pg-boss
+ * fails for good is copied to the `<queue>.abandoned` queue, whose worker marks its run failed.
  *
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
 import type { JsonObject, Logger, RunTrigger } from '@sluice/core';
-import { PgBoss, type ConstructorOptions, type Job, type JobInsert } from 'pg-boss';
+import { PgBoss, type ConstructorOptions, type Job, type JobInsert, type JobWithMetadata } from 'pg-boss';
+import { DEFAULT_MAX_TAKEOVERS, type AttemptCounts } from './attempts.js';
 import type { PipelineScheduling } from './config.js';
+import { deterministicUuid } from './ids.js';
 
 /** Default pg-boss queue name. */
 export const DEFAULT_QUEUE_NAME = 'sluice-runs';
 
-/** What a queued job carries, enough to recreate the run record if the enqueuer crashed before writing it. */
-export interface RunJobData {
+/**
+ * What a queued job carries: enough to recreate the run record if the enqueuer crashed before
+ * writing it, and the run's failure and take-over counts so far.
+ */
+export interface RunJobData extends AttemptCounts {
   runId: string;
   pipeline: string;
   trigger: RunTrigger;
@@ -37,6 +47,8 @@ export interface RunQueueOptions {
   queueName?: string;
   /** Seconds without a heartbeat after which a crashed worker's run is re-queued (>= 10). Default 30. */
   heartbeatSeconds?: number;
+  /** Take-overs of a run after its worker stopped or died, before it is failed (0–100). Default 10. */
+  maxTakeovers?: number;
   /** Worker poll interval when no notification arrives, in seconds (>= 0.5). Default 2. */
   pollingIntervalSeconds?: number;
   logger: Logger;
@@ -44,6 +56,21 @@ export interface RunQueueOptions {
 
 /** One job as the worker receives it. */
 export type RunJob = Job<RunJobData>;
+
+/** A job pg-boss failed for good, as the abandoned-runs worker receives it (`sourceOutput` says why). */
+export type AbandonedRunJob = JobWithMetadata<RunJobData>;
+
+/**
+ * The name of the queue that receives the jobs pg-boss failed for good.
+ *
+ * @example
+ * ```ts
+ * abandonedQueueName('sluice-runs'); // 'sluice-runs.abandoned'
+ * ```
+ */
+export function abandonedQueueName(queueName: string): string {
+  return `${queueName}.abandoned`;
+}
 
 /**
  * The singleton key of a run: the pipeline for a pipeline that must not overlap, else one of its
@@ -62,19 +89,23 @@ export function runSlotKey(pipeline: string, concurrency: number, runId: string)
 }
 
 /**
- * pg-boss options for a queue the scheduler owns: NOTIFY on, and pg-boss's supervisor — which
- * fails jobs whose heartbeat lapsed so another worker takes them over — checking every third of
- * the heartbeat instead of pg-boss's default 60 s. A crashed worker's run is then taken over
- * about `heartbeatSeconds` after the crash, as documented, not up to a minute later. Options the
- * caller gives win.
+ * pg-boss options for a queue the scheduler owns: NOTIFY on, and pg-boss's heartbeat check —
+ * which fails the jobs whose heartbeat lapsed so another worker takes them over — running every
+ * third of the heartbeat instead of pg-boss's default 60 s. The check runs in the supervisor's
+ * pass (`superviseIntervalSeconds`) but only on the queues whose monitor is due
+ * (`monitorIntervalSeconds`), so both are set. A crashed worker's run is then taken over about
+ * `heartbeatSeconds` after the crash, as documented, not up to a minute later. Options the caller
+ * gives win.
  *
  * @example
  * ```ts
- * ownedBossOptions({ connectionString }, 30); // { useListenNotify: true, superviseIntervalSeconds: 10, connectionString }
+ * ownedBossOptions({ connectionString }, 30);
+ * // { useListenNotify: true, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10, connectionString }
  * ```
  */
 export function ownedBossOptions(options: ConstructorOptions, heartbeatSeconds: number): ConstructorOptions {
-  return { useListenNotify: true, superviseIntervalSeconds: Math.max(1, Math.floor(heartbeatSeconds / 3)), ...options };
+  const checkSeconds = Math.max(1, Math.floor(heartbeatSeconds / 3));
+  return { useListenNotify: true, superviseIntervalSeconds: checkSeconds, monitorIntervalSeconds: checkSeconds, ...options };
 }
 
 /**
@@ -89,15 +120,20 @@ export function ownedBossOptions(options: ConstructorOptions, heartbeatSeconds: 
  */
 export class RunQueue {
   readonly name: string;
+  /** The queue of jobs pg-boss failed for good (see {@link abandonedQueueName}). */
+  readonly abandonedName: string;
   readonly boss: PgBoss;
   readonly #ownsBoss: boolean;
   readonly #heartbeatSeconds: number;
+  readonly #maxTakeovers: number;
   readonly #pollingIntervalSeconds: number;
   readonly #logger: Logger;
   #started = false;
 
   constructor(options: RunQueueOptions) {
     this.name = options.queueName ?? DEFAULT_QUEUE_NAME;
+    this.abandonedName = abandonedQueueName(this.name);
+    this.#maxTakeovers = options.maxTakeovers ?? DEFAULT_MAX_TAKEOVERS;
     this.#heartbeatSeconds = Math.max(10, Math.round(options.heartbeatSeconds ?? 30));
     this.#pollingIntervalSeconds = Math.max(0.5, options.pollingIntervalSeconds ?? 2);
     this.#logger = options.logger;
@@ -113,35 +149,56 @@ export class RunQueue {
     this.boss.on('error', (error: unknown) => this.#logger.warn({ err: error }, 'job queue error'));
   }
 
-  /** Starts pg-boss (when owned) and creates the queue if missing. */
+  /** Starts pg-boss (when owned) and creates the run queue and the abandoned-runs queue if missing. */
   async start(): Promise<void> {
     if (this.#started) return;
     if (this.#ownsBoss) await this.boss.start({ attempts: 5 });
-    const existing = await this.boss.getQueue(this.name);
-    if (!existing) {
-      try {
-        await this.boss.createQueue(this.name, { policy: 'singleton', notify: true });
-      } catch (error) {
-        // Another instance created it between the check and the create.
-        if (!(await this.boss.getQueue(this.name))) throw error;
-      }
-    }
+    // The abandoned-runs queue first: pg-boss drops a failed job's copy when its queue is missing.
+    // Its jobs only mark a run failed, so they retry a few times with backoff if the store is down.
+    await this.#ensureQueue(this.abandonedName, { policy: 'standard', retryLimit: 10, retryDelay: 2, retryBackoff: true, retryDelayMax: 300 });
+    await this.#ensureQueue(this.name, { policy: 'singleton', notify: true });
     this.#started = true;
   }
 
+  async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
+    if (await this.boss.getQueue(name)) return;
+    try {
+      await this.boss.createQueue(name, options);
+    } catch (error) {
+      // Another instance created it between the check and the create.
+      if (!(await this.boss.getQueue(name))) throw error;
+    }
+  }
+
   /**
-   * Inserts the job of one run. Resolves `true` when inserted, `false` when a job with that id
-   * already exists (the same deterministic run enqueued elsewhere).
+   * Inserts the first job of one run; its id is the run id. Resolves `true` when inserted,
+   * `false` when a job with that id already exists (the same deterministic run enqueued elsewhere).
    */
   async enqueue(data: RunJobData, scheduling: PipelineScheduling, startAfterMs?: number): Promise<boolean> {
+    return this.#insert(data.runId, data, scheduling, startAfterMs);
+  }
+
+  /**
+   * Inserts the job of a run's next try after its `counts.failures`-th failure, to start at
+   * `startAfterMs`. Its id derives from the run id and the failure count, so a worker that
+   * repeats this (it was taken over before its job completed) inserts nothing new.
+   */
+  async enqueueRetry(data: RunJobData, scheduling: PipelineScheduling, counts: Required<AttemptCounts>, startAfterMs: number): Promise<boolean> {
+    const id = deterministicUuid(`sluice:retry:${data.runId}:${counts.failures}`);
+    return this.#insert(id, { ...data, ...counts }, scheduling, startAfterMs);
+  }
+
+  async #insert(id: string, data: RunJobData, scheduling: PipelineScheduling, startAfterMs: number | undefined): Promise<boolean> {
     const job: JobInsert<RunJobData> = {
-      id: data.runId,
+      id,
       data: { ...data, params: nulSafeParams(data.params) },
       singletonKey: runSlotKey(data.pipeline, scheduling.concurrency, data.runId),
-      retryLimit: scheduling.retry.limit,
-      retryDelay: Math.ceil(scheduling.retry.delayMs / 1000),
-      retryBackoff: scheduling.retry.backoff,
-      retryDelayMax: Math.max(1, Math.ceil(scheduling.retry.maxDelayMs / 1000)),
+      // pg-boss retries are take-overs: at once, whatever the retry policy (which the worker
+      // applies to failures). One more than the cap, so the claim past it can fail the run itself.
+      retryLimit: this.#maxTakeovers + 1,
+      retryDelay: 0,
+      retryBackoff: false,
+      deadLetter: this.abandonedName,
       // The worker aborts the run at timeoutMs; pg-boss's own expiry is the backstop for a hung handler.
       expireInSeconds: Math.ceil(scheduling.timeoutMs / 1000) + 60,
       heartbeatSeconds: this.#heartbeatSeconds,
@@ -171,6 +228,18 @@ export class RunQueue {
     );
   }
 
+  /** Registers one local worker for the jobs pg-boss failed for good. */
+  async workAbandoned(handler: (job: AbandonedRunJob) => Promise<unknown>): Promise<string> {
+    const options = { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: Math.max(this.#pollingIntervalSeconds, 2) } as const;
+    return this.boss.work<RunJobData, unknown, typeof options>(
+      this.abandonedName,
+      options,
+      async (jobs: AbandonedRunJob[]) => {
+        for (const job of jobs) await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
+      },
+    );
+  }
+
   /** Cancels a queued (or active) job; true when pg-boss knew it. */
   async cancel(runId: string): Promise<void> {
     await this.boss.cancel(this.name, runId);
@@ -184,6 +253,7 @@ export class RunQueue {
       await this.boss.stop({ graceful: true, timeout: timeoutMs, close: true });
     } else {
       await this.boss.offWork(this.name, { wait: true });
+      await this.boss.offWork(this.abandonedName, { wait: true });
     }
   }
 }

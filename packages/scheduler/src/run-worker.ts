@@ -1,10 +1,11 @@
 /**
  * Executes one claimed run job: the run's lifecycle in the store around the host's
- * {@link ExecuteRun} — claim, timeout, cancellation, retry decision, outcome.
+ * {@link ExecuteRun} — claim, take-over cap, timeout, cancellation, retry decision, outcome.
  *
  * @packageDocumentation
  */
 import { isRetryable, RetryableError, SluiceError, type Logger, type RunError, type RunRecord, type RunStore } from '@sluice/core';
+import { failureRetryDelayMs, RunTakeoverLimitError, takeoversSoFar, type AttemptCounts } from './attempts.js';
 import type { PipelineScheduling } from './config.js';
 import { createRunLogger } from './run-log.js';
 import type { RunJob, RunJobData } from './run-queue.js';
@@ -40,6 +41,12 @@ export interface RunWorkerDeps {
   isStopping(): boolean;
   /** Cancel functions of the runs executing on this instance, so a local `cancel()` acts at once. */
   active: Map<string, () => void>;
+  /** Take-overs a run gets after its worker stopped or died; the claim past them fails the run. */
+  maxTakeovers: number;
+  /** Enqueues the run's next try after a failure (`RunQueue.enqueueRetry`). */
+  retryLater(data: RunJobData, scheduling: PipelineScheduling, counts: Required<AttemptCounts>, startAfterMs: number): Promise<unknown>;
+  /** Jitter of failure backoff, in `[0, 1)`. Default `Math.random`. */
+  random?: () => number;
 }
 
 /**
@@ -89,9 +96,11 @@ export async function ensureRunRecord(runs: RunStore, data: RunJobData): Promise
 }
 
 /**
- * Handles one job. Resolves when pg-boss should complete it (success, cancellation, a failure
- * that must not be retried); throws when pg-boss should retry it with backoff (or fail it for
- * good once its retries are used up, after which the run is marked `failed` here).
+ * Handles one job. Resolves when pg-boss should complete it: the run succeeded, was cancelled,
+ * failed for good, or failed and its next try was enqueued as a new job (after the pipeline's
+ * retry delay). Throws only when the attempt ends without an outcome — this worker lost its claim
+ * or is shutting down — so that pg-boss hands the job to another worker at once (a take-over).
+ * A claim past `maxTakeovers` take-overs fails the run instead of executing it.
  *
  * @example
  * ```ts
@@ -115,10 +124,20 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
     });
     return { skipped: 'unknown-pipeline' };
   }
+  const takeovers = takeoversSoFar(data, job.retryCount);
+  if (takeovers > deps.maxTakeovers) {
+    const error = toRunError(new RunTakeoverLimitError(takeovers, deps.maxTakeovers));
+    deps.logger.error({ runId: initial.id, pipeline: initial.pipeline, err: error }, 'run failed: too many take-overs');
+    await runs.markFinished(initial.id, { status: 'failed', error });
+    return { failed: error };
+  }
   const run = await runs.markRunning(initial.id);
   if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
 
   const log = createRunLogger(deps.logger, runs, run.id, { pipeline: run.pipeline, attempt: run.attempt });
+  if (job.retryCount > 0) {
+    log.warn({ takeovers, maxTakeovers: deps.maxTakeovers }, 'run taken over: its previous attempt ended without an outcome (worker stopped or died)');
+  }
   const controller = new AbortController();
   let cause: AbortCause | undefined;
   const abort = (why: AbortCause, reason: Error) => {
@@ -158,20 +177,22 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       await runs.markFinished(run.id, { status: 'cancelled' });
       return { cancelled: true };
     }
-    if (cause === 'claim-lost') {
-      // Another worker owns the run now (or the job was cancelled): its outcome is theirs to write.
-      log.warn('run abandoned: its job is no longer claimed by this worker');
+    if (cause === 'claim-lost' || cause === 'shutdown') {
+      // No outcome from this attempt. Lost claim: another worker owns the run now (or its job was
+      // cancelled), and the outcome is theirs to write. Shutdown: the job goes back to pg-boss,
+      // which hands it to another worker at once; the retry policy is not involved either way.
+      log.warn(cause === 'shutdown' ? 'run handed back: the scheduler is stopping, another worker takes it over' : 'run abandoned: its job is no longer claimed by this worker');
       throw error;
     }
-    const retryable = cause === 'shutdown' || cause === 'timeout' || isRetryable(error);
-    const retriesLeft = scheduling.retry.limit - job.retryCount;
-    if (retryable && retriesLeft > 0) {
-      log.warn({ err: toRunError(error), retriesLeft }, 'run attempt failed; it will be retried');
-      throw error;
+    const failures = (data.failures ?? 0) + 1;
+    if ((cause === 'timeout' || isRetryable(error)) && failures <= scheduling.retry.limit) {
+      const delayMs = failureRetryDelayMs(scheduling.retry, failures, deps.random);
+      log.warn({ err: toRunError(error), retry: failures, of: scheduling.retry.limit, delayMs }, 'run attempt failed; it will be retried');
+      await deps.retryLater(data, scheduling, { failures, takeovers }, Date.now() + delayMs);
+      return { retrying: { failures, delayMs } };
     }
     log.error({ err: toRunError(error) }, 'run failed');
     await runs.markFinished(run.id, { status: 'failed', error: toRunError(error) });
-    if (retryable) throw error;
     return { failed: toRunError(error) };
   } finally {
     clearTimeout(timeout);

@@ -7,6 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
 import type { ConstructorOptions, PgBoss } from 'pg-boss';
+import { failAbandonedRun } from './abandoned-runs.js';
+import { DEFAULT_MAX_TAKEOVERS, MAX_TAKEOVERS_LIMIT } from './attempts.js';
 import { backfillId, chunkRunId, latestChunkRun, splitDateRange, type BackfillResult, type BackfillSpec } from './backfill.js';
 import { isPipelineScheduling, parsePipelineScheduling, type PipelineScheduling, type PipelineSchedulingInput } from './config.js';
 import { CronRunner } from './cron/cron-runner.js';
@@ -37,8 +39,19 @@ export interface SchedulerOptions {
   worker?: boolean;
   /** Fire cron ticks on this instance. Default true. */
   cron?: boolean;
-  /** A crashed worker's run is taken over after this many seconds without a heartbeat (>= 10). Default 30. */
+  /**
+   * A crashed worker's run is taken over after this many seconds without a heartbeat (>= 10).
+   * Default 30. It is stored on each job, so the instance that enqueues a run decides it.
+   */
   heartbeatSeconds?: number;
+  /**
+   * How many times a run is taken over by another worker after its worker stopped or died
+   * mid-run, whatever the pipeline's retry policy (which counts failures only). The claim past
+   * this fails the run with a `RunTakeoverLimitError`, so a run that crashes its worker every
+   * time cannot loop forever. A whole number from 0 to 100; default 10. Set on the instances that
+   * enqueue (it is stored on each job) and on the workers (they enforce it).
+   */
+  maxTakeovers?: number;
   /** Worker poll interval in seconds when no notification arrives (>= 0.5). Default 2. */
   pollingIntervalSeconds?: number;
   /** How often a running run checks the store for a cancellation request. Default 1000 ms. */
@@ -144,9 +157,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const logger = options.logger ?? createNoopLogger();
   const { runs, scheduleState, webhookDeliveries } = options.stores;
   let pipelines = resolve(options.pipelines);
+  const maxTakeovers = options.maxTakeovers ?? DEFAULT_MAX_TAKEOVERS;
+  if (!Number.isInteger(maxTakeovers) || maxTakeovers < 0 || maxTakeovers > MAX_TAKEOVERS_LIMIT) {
+    throw new ConfigError([{ path: 'maxTakeovers', message: `expected a whole number from 0 to ${String(MAX_TAKEOVERS_LIMIT)}, got ${String(maxTakeovers)}` }]);
+  }
   const queue = new RunQueue({
     boss: options.boss,
     logger,
+    maxTakeovers,
     ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
     ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),
     ...(options.pollingIntervalSeconds === undefined ? {} : { pollingIntervalSeconds: options.pollingIntervalSeconds }),
@@ -218,8 +236,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             shutdown: shutdown.signal,
             isStopping: () => stopping,
             active,
+            maxTakeovers,
+            retryLater: (data, scheduling, counts, startAfterMs) => queue.enqueueRetry(data, scheduling, counts, startAfterMs),
           }),
         );
+        await queue.workAbandoned((job) => failAbandonedRun(job, { runs, logger }));
       }
       if (options.cron !== false) await cron.start([...pipelines.values()]);
       started = true;

@@ -42,6 +42,9 @@ export function schedulingOf(config: SluiceConfig): PipelineSchedulingInput[] {
         : {}),
       allowOverlap: pipeline.concurrency.allowOverlap,
       ...(pipeline.timeoutMs === undefined ? {} : { timeoutMs: pipeline.timeoutMs }),
+      // Without `retry` a run that fails (throws) is not retried. A run whose worker died is
+      // still taken over by another worker: the scheduler counts take-overs apart, up to its
+      // `maxTakeovers`, whatever this policy says.
       retry: pipeline.retry
         ? { limit: pipeline.retry.maxAttempts - 1, delayMs: pipeline.retry.initialDelayMs, maxDelayMs: pipeline.retry.maxDelayMs, backoff: true }
         : { limit: 0 },

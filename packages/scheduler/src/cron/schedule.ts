@@ -32,16 +32,6 @@ export interface CronOptions {
 }
 
 /**
- * Whether `zone` is an IANA time zone this runtime knows.
- *
- * @example
- * ```ts
- * isValidTimeZone('Europe/Berlin'); // true
- * isValidTimeZone('Mars/Olympus');  // false
- * ```
- */
-
-/**
  * Parses a cron expression for a time zone. Fire times follow croner's DST rules: a fixed-time
  * job (`30 2 * * *`) whose time falls in a spring-forward gap runs at the first valid time after
  * the gap and runs once when the time repeats in autumn; an interval job (`0 * * * *`) skips

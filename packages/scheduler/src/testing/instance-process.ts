@@ -2,9 +2,10 @@
 // ts-hooks.mjs). argv[2] is a JSON object:
 //   { url, queueName, instance, mode: 'cron', pipeline }   fires a per-second cron; records
 //     every fire in sched_fires and every execution in sched_exec;
-//   { url, queueName, instance, mode: 'worker', pipeline, pageDelayMs }   executes copy runs:
-//     source rows → destination (upsert), one page at a time, committing the checkpoint after
-//     each acknowledged page.
+//   { url, queueName, instance, mode: 'worker', pipeline, pageDelayMs, tables?, retry?, maxTakeovers? }
+//     executes copy runs: source rows → destination (upsert), one page at a time, committing the
+//     checkpoint after each acknowledged page; `tables` is the copy tables' prefix, `retry` the
+//     pipeline's retry policy (the scheduler's default when absent).
 // Prints "ready" once started; stops gracefully on SIGTERM.
 import { createScheduler } from '@sluice/scheduler';
 import { createStore } from '@sluice/store';
@@ -18,6 +19,9 @@ interface Args {
   mode: 'cron' | 'worker';
   pipeline: string;
   pageDelayMs?: number;
+  tables?: string;
+  retry?: { limit?: number; delayMs?: number; backoff?: boolean };
+  maxTakeovers?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
@@ -33,11 +37,12 @@ const scheduler = createScheduler({
   heartbeatSeconds: 10,
   concurrency: 8,
   shutdownTimeoutMs: 5000,
+  ...(args.maxTakeovers === undefined ? {} : { maxTakeovers: args.maxTakeovers }),
   cron: args.mode === 'cron',
   pipelines:
     args.mode === 'cron'
       ? [{ name: args.pipeline, cron: { expression: '* * * * * *' }, allowOverlap: true, concurrency: 8 }]
-      : [{ name: args.pipeline, retry: { limit: 3, delayMs: 0 } }],
+      : [{ name: args.pipeline, ...(args.retry === undefined ? {} : { retry: args.retry }) }],
   onCronFire: (event) => {
     pool
       .query('INSERT INTO sched_fires (tick, instance, created) VALUES ($1, $2, $3)', [event.tick, args.instance, event.created])
@@ -49,7 +54,7 @@ const scheduler = createScheduler({
           await pool.query('INSERT INTO sched_exec (tick, instance) VALUES ($1, $2)', [String(run.params.tick), args.instance]);
           return {};
         }
-      : copyPipeline({ pool, checkpoints: store.checkpoints, pageDelayMs: args.pageDelayMs ?? 200 }),
+      : copyPipeline({ pool, checkpoints: store.checkpoints, pageDelayMs: args.pageDelayMs ?? 200, ...(args.tables === undefined ? {} : { prefix: args.tables }) }),
 });
 
 await scheduler.start();

@@ -140,6 +140,67 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'FatalError', message: 'credentials rejected', code: 'SLUICE_ERR_FATAL' } });
     });
 
+    it('fails a throwing run at once when its pipeline allows no retries', async () => {
+      const pipeline = unique('noretry');
+      let calls = 0;
+      const execute: ExecuteRun = async () => {
+        calls += 1;
+        throw new RetryableError('source busy');
+      };
+      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { limit: 0 } }], execute });
+      const run = await finished((await scheduler.trigger(pipeline)).runId);
+      expect(run).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'RetryableError', message: 'source busy' } });
+      // Nothing comes back later: the job was completed, no retry job was enqueued.
+      await sleep(1500);
+      expect(calls).toBe(1);
+      expect((await env.stores.runs.get(run.id))?.status).toBe('failed');
+    });
+
+    // A worker that claims the run's job, marks the run running and dies before recording
+    // anything: what pg-boss does after the heartbeat lapses is fail the job, as here.
+    const crashOnce = async (scheduler: Scheduler, queueName: string) => {
+      const [job] = await scheduler.queue.boss.fetch<{ runId: string }>(queueName);
+      if (!job) throw new Error('no job to claim');
+      await env.stores.runs.markRunning(job.data.runId);
+      await scheduler.queue.boss.fail(queueName, job, { message: 'job heartbeat timeout' });
+      return job.retryCount;
+    };
+
+    it('takes over a run at most maxTakeovers times, then fails it without executing it again', async () => {
+      const pipeline = unique('takeovers');
+      const queueName = unique('q');
+      let calls = 0;
+      const execute: ExecuteRun = async () => {
+        calls += 1;
+        return {};
+      };
+      const options = { pipelines: [{ name: pipeline, retry: { limit: 0 } }], execute, maxTakeovers: 1 };
+      const api = await start({ ...options, worker: false }, queueName);
+      const { runId } = await api.trigger(pipeline);
+      expect([await crashOnce(api, queueName), await crashOnce(api, queueName)]).toEqual([0, 1]);
+      await start(options, queueName);
+      const run = await finished(runId);
+      expect(run).toMatchObject({ status: 'failed', attempt: 2, error: { name: 'RunTakeoverLimitError' } });
+      expect(run.error?.message).toMatch(/2 time\(s\).*maxTakeovers: 1/);
+      expect(calls).toBe(0);
+      expect(() => createScheduler({ ...options, stores: env.stores, boss: env.boss, maxTakeovers: -1 })).toThrow(/maxTakeovers/);
+    });
+
+    it('fails a run whose job pg-boss gave up on, so no run stays running without a job', async () => {
+      const pipeline = unique('abandoned');
+      const queueName = unique('q');
+      const options = { pipelines: [{ name: pipeline }], execute: async () => ({}), maxTakeovers: 1 };
+      const api = await start({ ...options, worker: false }, queueName);
+      const { runId } = await api.trigger(pipeline);
+      // maxTakeovers + 2 claims that end without an outcome exhaust the job's pg-boss retries.
+      for (let i = 0; i < 3; i += 1) await crashOnce(api, queueName);
+      expect((await env.stores.runs.get(runId))?.status).toBe('running');
+      await start(options, queueName);
+      const run = await finished(runId);
+      expect(run).toMatchObject({ status: 'failed', attempt: 3, error: { name: 'RunAbandonedError' } });
+      expect(run.error?.message).toBe('the job queue gave up on the run after 3 attempt(s) without an outcome (last: job heartbeat timeout)');
+    });
+
     it('aborts a run at its timeout and fails it when no retry is left', async () => {
       const slow = unique('slow');
       let aborted = false;

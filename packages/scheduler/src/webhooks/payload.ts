@@ -41,7 +41,14 @@ function parseBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
   }
 }
 
-/** Deepest nesting of objects and arrays a webhook payload may have. */
+/**
+ * Deepest nesting of objects and arrays a webhook payload may have.
+ *
+ * @example
+ * ```ts
+ * parseWebhookBody(headers, body); // { ok: false, message: `body nests deeper than ${MAX_PAYLOAD_DEPTH} levels` } when deeper
+ * ```
+ */
 export const MAX_PAYLOAD_DEPTH = MAX_JSON_DEPTH;
 
 /**
