@@ -30,8 +30,8 @@ log "server is up"
 
 found=0
 for _ in $(seq 60); do
-  traffic=$(find .sluice/out/traffic -name '*.ndjson' 2>/dev/null | wc -l)
-  alerts=$(find .sluice/out/alerts -name '*.ndjson' 2>/dev/null | wc -l)
+  traffic=$( (find .sluice/out/traffic -name '*.ndjson' 2>/dev/null || true) | wc -l)
+  alerts=$( (find .sluice/out/alerts -name '*.ndjson' 2>/dev/null || true) | wc -l)
   if [ "$traffic" -gt 0 ] && [ "$alerts" -gt 0 ]; then found=1; break; fi
   sleep 1
 done
