@@ -255,6 +255,10 @@ export const ga4ConfigSchema = v.pipe(
       v.pipe(v.number(), v.integer(), v.minValue(100), v.description('How long a connection check may take before it reports a failure.')),
       30_000,
     ),
+    requestTimeoutMs: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(1000), v.description('How long one runReport request may take before it is retried.')),
+      60_000,
+    ),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

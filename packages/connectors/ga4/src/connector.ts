@@ -79,8 +79,25 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
   const mapError = (what: string) => (error: unknown) =>
     mapGa4Error(error, what, { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
 
+  // The SDK's own deadline (REST transport) arms an `AbortSignal.timeout` whose listener keeps
+  // the whole response alive until the deadline passes, even after the call finished: at a few
+  // pages a second that held every row of a large report in memory. So the SDK gets no deadline
+  // (`timeout: Infinity`) and the connector enforces `requestTimeoutMs` with a timer it clears.
+  const runReport = (request: Record<string, unknown>): Promise<unknown> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RetryableError(`GA4 did not answer within ${config.requestTimeoutMs} ms (property ${config.propertyId})`)),
+        config.requestTimeoutMs,
+      );
+    });
+    const pending = client.runReport(request as RunReportRequest, { timeout: Number.POSITIVE_INFINITY });
+    pending.catch(() => undefined);
+    return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
+  };
+
   const call = async (request: Record<string, unknown>, signal: AbortSignal, what: string): Promise<ReportResponse> => {
-    const [response] = await retryWithBackoff(() => client.runReport(request as RunReportRequest), {
+    const [response] = (await retryWithBackoff(() => runReport(request), {
       ...config.retry,
       clock: ctx.clock,
       signal,
@@ -89,7 +106,7 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
         retries.inc(labels);
         logger.warn({ attempt, waitMs, err: error.message }, 'retrying GA4 request');
       },
-    });
+    })) as [unknown];
     return response as ReportResponse;
   };
 
