@@ -2,7 +2,6 @@
 // and off (so the shared PostgreSQL server itself is never stopped), an in-process s3rver and a
 // webhook receiver whose answers a test chooses.
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
-import { createServer as createTcpServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,50 +10,8 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 // @ts-expect-error s3rver ships no typings; only its constructor, run() and close() are used.
 import S3rver from 's3rver';
 
-/** A TCP proxy in front of a loopback service. `down()` cuts every connection and refuses new ones. */
-export interface TcpProxy {
-  readonly port: number;
-  down(): void;
-  up(): void;
-  close(): Promise<void>;
-}
-
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  let isDown = false;
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((client) => {
-    if (isDown) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    down() {
-      isDown = true;
-      for (const s of sockets) s.destroy();
-    },
-    up() {
-      isDown = false;
-    },
-    close() {
-      isDown = true;
-      for (const s of sockets) s.destroy();
-      return new Promise((r) => server.close(() => r()));
-    },
-  };
-}
+/** The outage proxy lives in `@sluice/testing/fakes` (destination packages use it too). */
+export { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
 
 export const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 

@@ -10,7 +10,7 @@ import {
 import { makeBatch, testDestination } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
-import { startTcpProxy, type TcpProxy } from './__fixtures__/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
 import { contractColumns, nextTable, normaliseRows, partialFailure } from './__fixtures__/contract.js';
 
 const DATABASE = 'sluice_dest_db_test';

@@ -11,7 +11,7 @@ import {
 import { makeBatch, testDestination } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
-import { startTcpProxy, type TcpProxy } from './__fixtures__/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
 import { contractColumns, nextTable, normaliseRows, partialFailure } from './__fixtures__/contract.js';
 import { pgSchema, pgUrl } from './__fixtures__/postgres.js';
 

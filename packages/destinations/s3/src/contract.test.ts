@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SluiceRecord } from '@sluice/core';
 import { testDestination } from '@sluice/testing';
 import { startS3Server, TEST_CREDENTIALS, type TestS3Server } from './__fixtures__/s3-server.js';
-import { startTcpProxy, type TcpProxy } from './__fixtures__/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
 import { s3Destination } from './destination.js';
 import type { S3Config } from './config.js';
 

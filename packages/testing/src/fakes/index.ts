@@ -16,3 +16,4 @@ export { startFakeBigQuery, generateEventsTable, type FakeBigQuery, type FakeBig
 export { startFakeGa4, type FakeGa4, type FakeGa4Options, type FakeGa4PropertyOptions, type FakeGa4Quota, type FakeGa4MetricType } from './ga4.js';
 export { type FakeFault, type FakeFaultHandle, type FakeRequestLogEntry } from './bigquery-ga4-http.js';
 export { startSlackFake, SLACK_FAKE_MAX_BODY_BYTES, type SlackFake, type SlackFakeOptions, type SlackFakeFault, type SlackFakeRequest, type SlackFakeMessage, type SlackFakeChannel, type SlackFakeChannelInit } from './slack.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
