@@ -6,11 +6,14 @@
  * It is written after the data file is renamed into place. A crash between the two leaves the
  * data appended but not remembered, so a retry of that batch appends it again: appends are
  * at-least-once, and the destination declares itself non-idempotent in append mode.
+ *
+ * Like the data, it is read and written only inside its opened folder and never through a
+ * symbolic link: a link at its name is refused (`SymlinkRefusedError`).
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { constants, promises as fs } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
+import type { Folder } from './confined-root.js';
 
 /** What is remembered about one appended file. */
 export interface AppendState {
@@ -24,33 +27,45 @@ export interface AppendState {
 const REMEMBERED = 256;
 
 /**
- * The state file of `target`.
+ * The name of the state file of `name` (in the same folder).
  *
  * @example
  * ```ts
- * statePath('/data/out/a.ndjson'); // "/data/out/.a.ndjson.sluice.json"
+ * stateName('a.ndjson'); // ".a.ndjson.sluice.json"
  * ```
  */
-export function statePath(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.sluice.json`);
+export function stateName(name: string): string {
+  return `.${name}.sluice.json`;
 }
 
 /**
- * Reads the state of `target`, or `undefined` when there is none (or it is unreadable, which
+ * Reads the state of `name`, or `undefined` when there is none (or it is unreadable, which
  * only costs the dedupe of one retry).
  *
  * @example
  * ```ts
- * const state = await readAppendState('/data/out/a.ndjson');
+ * const state = await readAppendState(folder, 'a.ndjson');
  * ```
  */
-export async function readAppendState(target: string): Promise<AppendState | undefined> {
+export async function readAppendState(folder: Folder, name: string): Promise<AppendState | undefined> {
+  let text: string;
   try {
-    const parsed = JSON.parse(await fs.readFile(statePath(target), 'utf8')) as Partial<AppendState>;
+    const handle = await folder.open(stateName(name), constants.O_RDONLY);
+    try {
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<AppendState>;
     if (typeof parsed.createdAt !== 'number' || !Array.isArray(parsed.digests)) return undefined;
     return { createdAt: parsed.createdAt, digests: parsed.digests.filter((d) => typeof d === 'string') };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || err instanceof SyntaxError) return undefined;
+    if (err instanceof SyntaxError) return undefined;
     throw err;
   }
 }
@@ -60,17 +75,19 @@ export async function readAppendState(target: string): Promise<AppendState | und
  *
  * @example
  * ```ts
- * await rememberAppend('/data/out/a.ndjson', state, digest);
+ * await rememberAppend(folder, 'a.ndjson', state.createdAt, state.digests, digest);
  * ```
  */
-export async function rememberAppend(target: string, createdAt: number, previous: readonly string[], digest: string): Promise<void> {
+export async function rememberAppend(folder: Folder, name: string, createdAt: number, previous: readonly string[], digest: string): Promise<void> {
   const state: AppendState = { createdAt, digests: [...previous, digest].slice(-REMEMBERED) };
-  await writeFileAtomic(statePath(target), [Buffer.from(JSON.stringify(state))]);
+  await writeFileAtomic(folder, stateName(name), [Buffer.from(JSON.stringify(state))]);
 }
 
-/** Forgets the state of a file that was rotated away. */
-export async function forgetAppendState(target: string): Promise<void> {
-  await fs.rm(statePath(target), { force: true });
+/** Forgets the state of a file that was rotated away (`unlink` removes a link itself, never its target). */
+export async function forgetAppendState(folder: Folder, name: string): Promise<void> {
+  await fs.unlink(folder.entry(stateName(name))).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 /**

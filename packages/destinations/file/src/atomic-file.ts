@@ -8,10 +8,16 @@
  * copy_file_range or a reflink, without passing the bytes through JavaScript), the new bytes are
  * added to the copy, and the copy is renamed over the original. The cost is that every append
  * copies the whole current file: keep appended files bounded with rotation (`rotate.maxBytes`).
+ *
+ * Every name is resolved in an opened {@link Folder} (see `confined-root.ts`), never through a
+ * symbolic link: a link at the target's name is refused before anything is written, the current
+ * file is opened with `O_NOFOLLOW` and copied from that open file, and temporary files are
+ * created with `O_CREAT | O_EXCL | O_NOFOLLOW` under a random name.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { Folder } from './confined-root.js';
 
 /**
  * The file's current ending is not what this destination wrote (edited by hand, written by
@@ -21,83 +27,120 @@ export class UnexpectedFileEndError extends Error {
   override readonly name = 'UnexpectedFileEndError';
 }
 
-function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+const CREATE_NEW = constants.O_CREAT | constants.O_EXCL;
+
+function tempNameFor(name: string): string {
+  return `.${name}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
-async function syncFolder(folder: string): Promise<void> {
-  const handle = await fs.open(folder, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+async function removeQuietly(folder: Folder, name: string): Promise<void> {
+  await fs.unlink(folder.entry(name)).catch(() => undefined);
 }
 
-async function replaceWith(temp: string, target: string, fill: (handle: fs.FileHandle) => Promise<void>): Promise<void> {
+/** Fills the open temporary file, flushes it, renames it over `target` and flushes the folder. */
+async function fillAndReplace(folder: Folder, temp: string, handle: fs.FileHandle, target: string, fill: (handle: fs.FileHandle) => Promise<void>): Promise<void> {
   try {
-    const handle = await fs.open(temp, 'r+');
     try {
+      await folder.verify({ name: temp, handle });
       await fill(handle);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await fs.rename(temp, target);
+    // A link swapped in at the target's name since it was checked is replaced, not followed.
+    await folder.verify();
+    await fs.rename(folder.entry(temp), folder.entry(target));
   } catch (err) {
-    await fs.rm(temp, { force: true });
+    await removeQuietly(folder, temp);
     throw err;
   }
-  await syncFolder(path.dirname(target));
+  await folder.sync();
 }
 
 /**
- * Writes `data` as the complete new content of `target`, atomically.
+ * Writes `data` as the complete new content of `name` in `folder`, atomically. A symbolic link
+ * at `name` is refused (`SymlinkRefusedError`), not replaced.
  *
  * @example
  * ```ts
- * await writeFileAtomic('/data/out/a.ndjson', [Buffer.from('{"a":1}\n')]);
+ * await writeFileAtomic(folder, 'a.ndjson', [Buffer.from('{"a":1}\n')]);
  * ```
  */
-export async function writeFileAtomic(target: string, data: readonly Uint8Array[]): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const temp = tempPathFor(target);
-  await fs.writeFile(temp, '', { flag: 'wx' });
-  await replaceWith(temp, target, async (handle) => {
-    for (const chunk of data) await handle.write(chunk);
+export async function writeFileAtomic(folder: Folder, name: string, data: readonly Uint8Array[]): Promise<void> {
+  await folder.lstat(name);
+  const temp = tempNameFor(name);
+  await folder.verify();
+  const handle = await folder.open(temp, constants.O_WRONLY | CREATE_NEW, 0o666);
+  await fillAndReplace(folder, temp, handle, name, async (file) => {
+    for (const chunk of data) await file.write(chunk);
   });
 }
 
+async function copyByHandle(from: fs.FileHandle, to: fs.FileHandle): Promise<void> {
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  for (let position = 0; ; ) {
+    const { bytesRead } = await from.read(buffer, 0, buffer.length, position);
+    if (bytesRead === 0) return;
+    await to.write(buffer, 0, bytesRead, position);
+    position += bytesRead;
+  }
+}
+
+/** Copies the open `source` into a new temporary file `temp` and returns it opened for reading and writing. */
+async function copyToTemp(folder: Folder, source: fs.FileHandle, temp: string): Promise<fs.FileHandle> {
+  const ref = folder.fileRef(source);
+  await folder.verify();
+  if (ref !== undefined) {
+    // The kernel copies from the very file opened above (its /proc/self/fd path), not from a name.
+    await fs.copyFile(ref, folder.entry(temp), constants.COPYFILE_EXCL);
+    return folder.open(temp, constants.O_RDWR);
+  }
+  const handle = await folder.open(temp, constants.O_RDWR | CREATE_NEW, 0o666);
+  try {
+    await copyByHandle(source, handle);
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
 /**
- * Appends `addition` to `target` atomically, after removing `expectedTail` from its end (the
- * closing `]` of a JSON array). Throws {@link UnexpectedFileEndError} when the file does not end
- * with `expectedTail`.
+ * Appends `addition` to `name` in `folder` atomically, after removing `expectedTail` from its
+ * end (the closing `]` of a JSON array). Throws {@link UnexpectedFileEndError} when the file does
+ * not end with `expectedTail`, and `SymlinkRefusedError` when `name` is a symbolic link.
  *
  * @example
  * ```ts
- * await appendFileAtomic('/data/out/a.json', Buffer.from('\n]\n'), [Buffer.from(',\n{"a":2}\n]\n')]);
+ * await appendFileAtomic(folder, 'a.json', Buffer.from('\n]\n'), [Buffer.from(',\n{"a":2}\n]\n')]);
  * ```
  */
-export async function appendFileAtomic(
-  target: string,
-  expectedTail: Uint8Array,
-  addition: readonly Uint8Array[],
-): Promise<void> {
-  const temp = tempPathFor(target);
-  await fs.copyFile(target, temp, constants.COPYFILE_EXCL);
-  await replaceWith(temp, target, async (handle) => {
-    let { size } = await handle.stat();
+export async function appendFileAtomic(folder: Folder, name: string, expectedTail: Uint8Array, addition: readonly Uint8Array[]): Promise<void> {
+  const temp = tempNameFor(name);
+  const source = await folder.open(name, constants.O_RDONLY);
+  let handle: fs.FileHandle;
+  try {
+    if (!(await source.stat()).isFile()) throw new Error(`${folder.describe(name)} is not a regular file`);
+    handle = await copyToTemp(folder, source, temp);
+  } catch (err) {
+    await removeQuietly(folder, temp);
+    throw err;
+  } finally {
+    await source.close();
+  }
+  await fillAndReplace(folder, temp, handle, name, async (file) => {
+    let { size } = await file.stat();
     if (expectedTail.length > 0) {
       const end = Buffer.alloc(expectedTail.length);
-      const { bytesRead } = await handle.read(end, 0, end.length, Math.max(0, size - end.length));
+      const { bytesRead } = await file.read(end, 0, end.length, Math.max(0, size - end.length));
       if (bytesRead !== end.length || !end.equals(expectedTail)) {
-        throw new UnexpectedFileEndError(`${path.basename(target)} does not end the way this destination writes it; refusing to append`);
+        throw new UnexpectedFileEndError(`${folder.describe(name)} does not end the way this destination writes it; refusing to append`);
       }
       size -= expectedTail.length;
-      await handle.truncate(size);
+      await file.truncate(size);
     }
     for (const chunk of addition) {
-      await handle.write(chunk, 0, chunk.length, size);
+      await file.write(chunk, 0, chunk.length, size);
       size += chunk.length;
     }
   });
@@ -105,27 +148,29 @@ export async function appendFileAtomic(
 
 /**
  * Moves a full file aside under a name stamped with `startedAt` (the time the file was begun,
- * `sessions.20261124T080000000Z.ndjson`), so the next append starts a new file. Returns the new path.
+ * `sessions.20261124T080000000Z.ndjson`), so the next append starts a new file. Returns the new
+ * name. A symbolic link at `name` is refused; a name already taken (by anything, a link too) is
+ * skipped for the next free one.
  *
  * @example
  * ```ts
- * await rotateFile('/data/out/sessions.ndjson', Date.now());
+ * await rotateFile(folder, 'sessions.ndjson', Date.now(), false);
  * ```
  */
-export async function rotateFile(target: string, startedAt: number, gzip: boolean): Promise<string> {
-  const folder = path.dirname(target);
-  const base = path.basename(target);
-  let ext = path.extname(base);
-  if (gzip && ext === '.gz') ext = path.extname(base.slice(0, -3)) + ext;
-  const stem = base.slice(0, base.length - ext.length);
+export async function rotateFile(folder: Folder, name: string, startedAt: number, gzip: boolean): Promise<string> {
+  await folder.lstat(name);
+  let ext = path.extname(name);
+  if (gzip && ext === '.gz') ext = path.extname(name.slice(0, -3)) + ext;
+  const stem = name.slice(0, name.length - ext.length);
   const stamp = new Date(startedAt).toISOString().replace(/[-:.]/g, '');
   for (let n = 0; ; n++) {
-    const candidate = path.join(folder, `${stem}.${stamp}${n === 0 ? '' : `-${n}`}${ext}`);
+    const candidate = `${stem}.${stamp}${n === 0 ? '' : `-${n}`}${ext}`;
     try {
       // link + unlink instead of rename: link fails when the name is taken, so no file is overwritten.
-      await fs.link(target, candidate);
-      await fs.unlink(target);
-      await syncFolder(folder);
+      await folder.verify();
+      await fs.link(folder.entry(name), folder.entry(candidate));
+      await fs.unlink(folder.entry(name));
+      await folder.sync();
       return candidate;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

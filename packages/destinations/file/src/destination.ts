@@ -1,11 +1,13 @@
 /**
  * The `file` destination: writes NDJSON, JSON arrays or CSV under a root folder, to paths built
  * from a template, either one file per batch (idempotent) or appending to a file (with
- * rotation). Every write is atomic; see `atomic-file.ts` for how and what it costs.
+ * rotation). Every write is atomic; see `atomic-file.ts` for how and what it costs. Nothing is
+ * written outside the root and no symbolic link inside it is followed; see `confined-root.ts`.
  */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import {
   ConfigError,
@@ -24,6 +26,7 @@ import {
 import { fileConfigSchema, type FileConfig } from './config.js';
 import { appendFileAtomic, rotateFile, UnexpectedFileEndError, writeFileAtomic } from './atomic-file.js';
 import { forgetAppendState, pieceDigest, readAppendState, rememberAppend } from './append-state.js';
+import { confineTo, SymlinkRefusedError, type Folder } from './confined-root.js';
 import { createEncoder, type EncodedPiece } from './formats.js';
 import {
   dateInZone,
@@ -70,11 +73,26 @@ function createPathLocks() {
   };
 }
 
-function createFileInstance(config: FileConfig, ctx: PluginContext): DestinationInstance {
+/** What the engine is told when writing one file failed. */
+function fileError(err: unknown, relative: string, root: string): Error {
+  if (err instanceof SymlinkRefusedError) {
+    return new FatalError(`refusing to write ${relative}: ${err.message}`, {
+      cause: err,
+      details: { reason: 'symlink', path: relative, symlink: err.link, ...(err.target === undefined ? {} : { target: err.target }) },
+    });
+  }
+  if (err instanceof UnexpectedFileEndError) return new FatalError(err.message, { cause: err });
+  return new RetryableError(`writing ${relative} under ${root}: ${(err as Error).message}`, { cause: err });
+}
+
+async function createFileInstance(config: FileConfig, ctx: PluginContext): Promise<DestinationInstance> {
   const parsed = parsePathTemplate(config.path, 'path');
   if ('issues' in parsed) throw new ConfigError(parsed.issues);
   const template: PathTemplate = parsed;
   const root = path.resolve(config.root);
+  // The root's real path is fixed now (or at the first write, when the folder does not exist yet).
+  const confined = confineTo(root);
+  await confined.pin();
   const encode = createEncoder(config.format, config.csv);
   const withLock = createPathLocks();
   const logger = ctx.logger.child({ destination: 'file', root });
@@ -123,20 +141,29 @@ function createFileInstance(config: FileConfig, ctx: PluginContext): Destination
     return [...groups.values()];
   }
 
-  async function writeWholeFile(target: string, piece: EncodedPiece): Promise<number> {
+  /** Runs `work` in the opened folder of `relative` (created when missing, links refused). */
+  async function inFolder<T>(relative: string, work: (folder: Folder, name: string) => Promise<T>): Promise<T> {
+    const folder = await confined.openFolder(path.posix.dirname(relative) === '.' ? '' : path.posix.dirname(relative));
+    try {
+      return await work(folder, path.posix.basename(relative));
+    } finally {
+      await folder.close();
+    }
+  }
+
+  async function writeWholeFile(folder: Folder, name: string, piece: EncodedPiece): Promise<number> {
     const chunks = [await bytesOf(piece.head + piece.body)];
     if (piece.tail !== '') chunks.push(await bytesOf(piece.tail));
-    await writeFileAtomic(target, chunks);
+    await writeFileAtomic(folder, name, chunks);
     return chunks.reduce((n, c) => n + c.length, 0);
   }
 
-  async function appendToFile(target: string, piece: EncodedPiece, batch: Batch, now: number): Promise<number> {
+  async function appendToFile(folder: Folder, name: string, piece: EncodedPiece, batch: Batch, now: number): Promise<number> {
+    const target = folder.describe(name);
     return withLock(target, async () => {
-      let state = await readAppendState(target);
-      let size = await fs.stat(target).then((s) => s.size, (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return -1;
-        throw err;
-      });
+      let state = await readAppendState(folder, name);
+      const current = await folder.lstat(name);
+      let size = current === undefined ? -1 : current.size;
       const digest = pieceDigest(batch.id, piece.body);
       if (size >= 0 && state?.digests.includes(digest)) {
         logger.debug({ batch: batch.id, file: target }, 'batch already appended; skipping the retry');
@@ -146,13 +173,13 @@ function createFileInstance(config: FileConfig, ctx: PluginContext): Destination
       const tail = piece.tail === '' ? Buffer.alloc(0) : await bytesOf(piece.tail);
       const rotate = config.rotate;
       if (size >= 0 && rotate !== undefined) {
-        const createdAt = state?.createdAt ?? (await fs.stat(target)).mtimeMs;
+        const createdAt = state?.createdAt ?? current!.mtimeMs;
         const tooBig = rotate.maxBytes !== undefined && size + addition.length > rotate.maxBytes;
         const tooOld = rotate.maxAgeMs !== undefined && now - createdAt >= rotate.maxAgeMs;
         if (tooBig || tooOld) {
           // Named after the time the file was started, so rotated files sort in order.
-          const rotated = await rotateFile(target, createdAt, config.gzip);
-          await forgetAppendState(target);
+          const rotated = folder.describe(await rotateFile(folder, name, createdAt, config.gzip));
+          await forgetAppendState(folder, name);
           logger.info({ file: target, rotated, reason: tooBig ? 'size' : 'age' }, 'rotated file');
           state = undefined;
           size = -1;
@@ -160,12 +187,12 @@ function createFileInstance(config: FileConfig, ctx: PluginContext): Destination
       }
       let written: number;
       if (size < 0) {
-        written = await writeWholeFile(target, piece);
+        written = await writeWholeFile(folder, name, piece);
       } else {
-        await appendFileAtomic(target, tail, tail.length > 0 ? [addition, tail] : [addition]);
+        await appendFileAtomic(folder, name, tail, tail.length > 0 ? [addition, tail] : [addition]);
         written = addition.length + tail.length;
       }
-      await rememberAppend(target, size < 0 ? now : (state?.createdAt ?? now), size < 0 ? [] : (state?.digests ?? []), digest);
+      await rememberAppend(folder, name, size < 0 ? now : (state?.createdAt ?? now), size < 0 ? [] : (state?.digests ?? []), digest);
       return written;
     });
   }
@@ -186,34 +213,41 @@ function createFileInstance(config: FileConfig, ctx: PluginContext): Destination
           for (const index of group.indexes) failures.push({ index, error: new FatalError(`path "${group.relative}" would leave the root folder`) });
           continue;
         }
+        // The path below the root, with `/` (the lock key and what messages name).
+        const relative = path.relative(root, target).split(path.sep).join('/');
         try {
           const piece = encode(group.records);
-          const written = config.mode === 'batch' ? await writeWholeFile(target, piece) : await appendToFile(target, piece, batch, now);
+          const written = await inFolder(relative, (folder, name) =>
+            config.mode === 'batch' ? writeWholeFile(folder, name, piece) : appendToFile(folder, name, piece, batch, now),
+          );
           bytesWritten.inc({ format: config.format }, written);
         } catch (err) {
-          const error =
-            err instanceof UnexpectedFileEndError
-              ? new FatalError(err.message, { cause: err })
-              : new RetryableError(`writing ${group.relative} under ${root}: ${(err as Error).message}`, { cause: err });
+          const error = fileError(err, relative, root);
+          if (error instanceof FatalError) logger.warn({ batch: batch.id, file: relative, reason: error.message }, 'file refused');
           fileFailures += group.indexes.length;
           for (const index of group.indexes) failures.push({ index, error });
         }
       }
       if (failures.length === 0) return;
-      if (fileFailures === batch.records.length) throw failures[0]!.error;
+      // One kind of failure for every record: the whole batch fails with it (retried, or dead-lettered when fatal).
+      const fatal = failures.map((f) => f.error instanceof FatalError);
+      if (fileFailures === batch.records.length && fatal.every((f) => f === fatal[0])) throw failures[0]!.error;
       logger.warn({ batch: batch.id, failed: failures.length }, 'records not written');
       throw new PartialBatchError(failures);
     },
 
     async check(): Promise<CheckResult> {
+      let real = root;
       try {
-        await fs.mkdir(root, { recursive: true });
-        const probe = path.join(root, `.sluice-check-${process.pid}`);
-        await writeFileAtomic(probe, [Buffer.from('ok')]);
-        await fs.rm(probe, { force: true });
-        return { ok: true, message: `${root} is writable` };
+        real = await confined.realRoot();
+        const probe = `.sluice-check-${process.pid}-${randomBytes(4).toString('hex')}`;
+        await inFolder(probe, async (folder, name) => {
+          await writeFileAtomic(folder, name, [Buffer.from('ok')]);
+          await fs.unlink(folder.entry(name));
+        });
+        return { ok: true, message: `${real} is writable` };
       } catch (err) {
-        return { ok: false, message: `${root} is not writable: ${(err as Error).message}` };
+        return { ok: false, message: `${real} is not writable: ${(err as Error).message}` };
       }
     },
 
