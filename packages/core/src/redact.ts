@@ -1,10 +1,27 @@
 /** What Sluice prints in place of a secret. */
 export const REDACTED = '[redacted]';
 
+/** What the redactor puts where a value contains itself. */
+const CIRCULAR = '[circular]';
+
+/**
+ * The forms a secret takes in text: as written, and as it appears inside a JSON string (quotes,
+ * backslashes, newlines and control characters escaped), which is how libraries and validation
+ * messages often quote a value.
+ */
+function formsOf(secret: string): string[] {
+  const escaped = JSON.stringify(secret).slice(1, -1);
+  return escaped === secret ? [secret] : [secret, escaped];
+}
+
 /**
  * Replaces every occurrence of the given secret values in strings, deep inside objects and
  * arrays. Used for logs, error messages and API output so a secret resolved from
- * `${env:...}` never leaks, even when a library echoes it back in an error.
+ * `${env:...}` never leaks, even when a library echoes it back in an error. A secret is also
+ * found in its JSON-escaped form (a value with quotes or newlines quoted by `JSON.stringify`).
+ * Objects that appear in several places (the same record in two lists) are redacted in every
+ * place; a value that contains itself is cut at the repetition. Dates are kept; other objects
+ * with `toJSON` are redacted in the form JSON would give them.
  *
  * @example
  * ```ts
@@ -15,26 +32,33 @@ export const REDACTED = '[redacted]';
  */
 export function createRedactor(secrets: Iterable<string>): <T>(value: T) => T {
   // Longest first, so a secret that contains another one is replaced whole.
-  const list = [...new Set(secrets)]
-    .filter((s) => s.length >= 3)
-    .sort((a, b) => b.length - a.length);
+  const list = [...new Set([...secrets].filter((s) => s.length >= 3).flatMap(formsOf))].sort((a, b) => b.length - a.length);
   const redactString = (text: string) => {
     let out = text;
     for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out;
   };
-  const walk = (value: unknown, seen: WeakSet<object>): unknown => {
+  // Only the objects on the current path: a shared object is walked again where it reappears
+  // (returning it as it was would let its secrets through), a cyclic one is cut.
+  const walk = (value: unknown, ancestors: Set<object>): unknown => {
     if (typeof value === 'string') return redactString(value);
     if (value === null || typeof value !== 'object') return value;
-    if (seen.has(value)) return value;
-    seen.add(value);
-    if (Array.isArray(value)) return value.map((item) => walk(item, seen));
-    if (value instanceof Error) {
-      const copy = new Error(redactString(value.message));
-      copy.name = value.name;
-      return copy;
+    if (value instanceof Date) return value;
+    if (ancestors.has(value)) return CIRCULAR;
+    ancestors.add(value);
+    try {
+      if (Array.isArray(value)) return value.map((item) => walk(item, ancestors));
+      if (value instanceof Error) {
+        const copy = new Error(redactString(value.message));
+        copy.name = value.name;
+        return copy;
+      }
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return walk(toJSON.call(value), ancestors);
+      return Object.fromEntries(Object.entries(value).map(([k, item]) => [redactString(k), walk(item, ancestors)]));
+    } finally {
+      ancestors.delete(value);
     }
-    return Object.fromEntries(Object.entries(value).map(([k, item]) => [k, walk(item, seen)]));
   };
-  return <T>(value: T): T => (list.length === 0 ? value : (walk(value, new WeakSet()) as T));
+  return <T>(value: T): T => (list.length === 0 ? value : (walk(value, new Set()) as T));
 }

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { REDACTED, createRedactor } from './redact.js';
+
+describe('createRedactor: forms and shapes a secret can take', () => {
+  it('finds a secret in its JSON-escaped form (quotes, backslashes, newlines)', () => {
+    const secret = 'pa"ss\\word\nline two';
+    const redact = createRedactor([secret]);
+    expect(redact(`expected number, got ${JSON.stringify(secret)}`)).toBe(`expected number, got "${REDACTED}"`);
+    expect(redact({ raw: `x${secret}y` })).toEqual({ raw: `x${REDACTED}y` });
+  });
+
+  it('redacts an object in every place it appears, not only the first', () => {
+    const redact = createRedactor(['s3cr3t-value']);
+    const record = { token: 's3cr3t-value' };
+    // A dry run lists the same output record under its route and under its destination.
+    const out = redact({ records: [{ output: [record] }], destinations: { files: [record] } });
+    expect(out).toEqual({ records: [{ output: [{ token: REDACTED }] }], destinations: { files: [{ token: REDACTED }] } });
+    expect(record.token).toBe('s3cr3t-value');
+  });
+
+  it('cuts a value that contains itself instead of returning it unredacted', () => {
+    const redact = createRedactor(['s3cr3t-value']);
+    const cyclic: Record<string, unknown> = { token: 's3cr3t-value' };
+    cyclic.self = cyclic;
+    expect(redact(cyclic)).toEqual({ token: REDACTED, self: '[circular]' });
+  });
+
+  it('redacts object keys, keeps dates and follows toJSON', () => {
+    const redact = createRedactor(['s3cr3t-value']);
+    const at = new Date('2026-01-02T03:04:05Z');
+    const custom = { toJSON: () => ({ echoed: 'id s3cr3t-value' }) };
+    expect(redact({ 's3cr3t-value': 1, at, custom })).toEqual({ [REDACTED]: 1, at, custom: { echoed: `id ${REDACTED}` } });
+    expect((redact({ at }) as { at: Date }).at).toBeInstanceOf(Date);
+  });
+});
