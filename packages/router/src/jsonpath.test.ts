@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,9 +8,15 @@ import { compileRouteTable, evaluateRecord } from './route-table.js';
 import { createPluginContext } from '@sluice/core';
 import type { JsonValue } from '@sluice/core';
 
-// The RFC 9535 compliance suite lives beside the repository (../shared from the repo root).
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const ctsPath = path.resolve(repoRoot, '../shared/conformance/jsonpath/cts.json');
+// The RFC 9535 compliance suite is repository test data, pinned to an upstream commit and
+// attributed in its folder's README (with the sha256 this test checks). A missing or altered
+// copy fails the suite: it never skips.
+const ctsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__/jsonpath-compliance');
+const ctsPath = path.join(ctsDir, 'cts.json');
+if (!existsSync(ctsPath)) {
+  throw new Error(`the RFC 9535 compliance suite is missing: ${ctsPath} (it is committed test data; restore it with git)`);
+}
+const ctsText = readFileSync(ctsPath, 'utf8');
 
 interface CtsCase {
   name: string;
@@ -20,11 +27,22 @@ interface CtsCase {
   invalid_selector?: boolean;
 }
 
-const cts = JSON.parse(readFileSync(ctsPath, 'utf8')) as { tests: CtsCase[] };
+const cts = JSON.parse(ctsText) as { tests: CtsCase[] };
 
 describe('RFC 9535 compliance suite', () => {
+  it('is the pinned upstream copy, attributed beside it', () => {
+    const readme = readFileSync(path.join(ctsDir, 'README.md'), 'utf8');
+    const pinned = /\| sha256 \| `([0-9a-f]{64})` \|/.exec(readme)?.[1];
+    expect(pinned, 'README.md names the sha256 of cts.json').toBeDefined();
+    expect(createHash('sha256').update(readFileSync(ctsPath)).digest('hex')).toBe(pinned);
+    expect(readme).toContain('7be7c1fc28057c91e8eefaf197060fba7ed43acd');
+    expect(readFileSync(path.join(ctsDir, 'LICENSE'), 'utf8')).toContain('BSD-2 License');
+    expect(readFileSync(path.join(ctsDir, 'NOTICE'), 'utf8')).toContain('Copyright 2020 VMware, Inc.');
+  });
+
   it('has the 703 cases the project targets', () => {
     expect(cts.tests).toHaveLength(703);
+    expect(cts.tests.filter((t) => t.invalid_selector)).toHaveLength(247);
   });
 
   it.each(cts.tests.map((t, i) => [i, t.name, t] as const))('#%i %s', (_i, _name, t) => {
