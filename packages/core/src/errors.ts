@@ -14,6 +14,8 @@ export const ErrorCodes = {
   partialBatch: 'SLUICE_ERR_PARTIAL_BATCH',
   config: 'SLUICE_ERR_CONFIG',
   aborted: 'SLUICE_ERR_ABORTED',
+  /** An outgoing connection would reach a blocked (internal) address: see `@sluice/core/net`. */
+  blockedAddress: 'SLUICE_ERR_BLOCKED_ADDRESS',
 } as const;
 
 /** One of {@link ErrorCodes}. */
@@ -101,7 +103,8 @@ export class RetryableError extends SluiceError {
  * ```
  */
 export class FatalError extends SluiceError {
-  readonly code = ErrorCodes.fatal;
+  // Typed as the whole catalog so a more specific fatal error (a blocked address) keeps its own code.
+  readonly code: ErrorCode = ErrorCodes.fatal;
   override readonly name: string = 'FatalError';
 }
 

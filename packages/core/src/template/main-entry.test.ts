@@ -26,4 +26,10 @@ describe('the main @sluice/core entry', () => {
       expect({ file, specifiers: specifiers.filter((s) => s === 'liquidjs' || s.includes('/template')) }).toEqual({ file, specifiers: [] });
     }
   });
+
+  it('stays free of the outgoing-connection guard: it lives behind @sluice/core/net', () => {
+    for (const [file, specifiers] of reachable(join(src, 'index.ts'))) {
+      expect({ file, specifiers: specifiers.filter((s) => s === 'ipaddr.js' || s.startsWith('node:') || s.includes('/net/')) }).toEqual({ file, specifiers: [] });
+    }
+  });
 });
