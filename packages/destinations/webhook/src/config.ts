@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { allowEntryProblem } from './address-policy.js';
+import { ssrfOption } from '@sluice/core/net';
 import { signingSecretProblem } from './signing.js';
 import { compileTemplate } from './template.js';
 
@@ -200,36 +200,8 @@ export const webhookConfigSchema = v.pipe(
         v.description('Sign every request the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers).'),
       ),
     ),
-    /** SSRF protection: on by default; `allow` lists CIDRs, addresses or host names let through. */
-    ssrf: v.optional(
-      v.pipe(
-        v.strictObject({
-          enabled: v.optional(
-            v.pipe(v.boolean(), v.description('Block private, loopback and link-local addresses (after DNS resolution and on every redirect).')),
-            true,
-          ),
-          allow: v.optional(
-            v.pipe(
-              v.array(
-                v.pipe(
-                  v.string(),
-                  v.rawCheck(({ dataset, addIssue }) => {
-                    if (!dataset.typed) return;
-                    const problem = allowEntryProblem(dataset.value);
-                    if (problem) addIssue({ message: problem });
-                  }),
-                ),
-              ),
-              v.description('CIDR ranges, addresses or host names let through despite the block.'),
-              v.metadata({ examples: [['10.20.0.0/16', 'hooks.internal']] }),
-            ),
-            [],
-          ),
-        }),
-        v.description('Protection against requests to internal networks (SSRF): on by default.'),
-      ),
-      {},
-    ),
+    /** SSRF protection (the one guard of `@sluice/core/net`): on by default; `allow` lists exceptions. */
+    ssrf: ssrfOption,
     userAgent: v.optional(v.pipe(v.string(), v.minLength(1), v.description('The `user-agent` header of each request.')), 'sluice-webhook/0.1'),
   }),
   v.forward(

@@ -9,7 +9,7 @@
  */
 import { FatalError, RetryableError, parseRetryAfter, type SluiceError } from '@sluice/core';
 import type { Dispatcher } from 'undici';
-import { BlockedAddressError } from './address-policy.js';
+import { findBlockedAddressError } from '@sluice/core/net';
 
 /** One request, fully rendered. */
 export interface OutgoingRequest {
@@ -224,12 +224,9 @@ function classifyFailure(
   deadline: { expired: boolean },
 ): Error {
   const where = describe(url);
-  const blocked = findBlocked(err);
-  if (blocked)
-    return new FatalError(`url: ${blocked.message}`, {
-      cause: blocked,
-      details: { range: blocked.range },
-    });
+  // A FatalError coded SLUICE_ERR_BLOCKED_ADDRESS, message "url: refusing to connect to ...".
+  const blocked = findBlockedAddressError(err);
+  if (blocked) return blocked.forField('url');
   if (deadline.expired && !options.signal.aborted) {
     return new RetryableError(`${where} did not answer within ${options.totalTimeoutMs} ms`, {
       details: { timeoutMs: options.totalTimeoutMs },
@@ -244,17 +241,4 @@ function classifyFailure(
   return new RetryableError(`request to ${where} failed: ${message}`, {
     ...(typeof code === 'string' ? { details: { errorCode: code } } : {}),
   });
-}
-
-function findBlocked(err: unknown): BlockedAddressError | undefined {
-  for (let current = err, depth = 0; current instanceof Error && depth < 5; depth++) {
-    if (current instanceof BlockedAddressError) return current;
-    if (current instanceof AggregateError) {
-      const inner = current.errors.find((e) => e instanceof BlockedAddressError) as
-        BlockedAddressError | undefined;
-      if (inner) return inner;
-    }
-    current = current.cause;
-  }
-  return undefined;
 }

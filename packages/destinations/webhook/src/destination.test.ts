@@ -11,6 +11,7 @@ import {
   type Logger,
 } from '@sluice/core';
 import { makeBatch } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { startReceiver, type Receiver } from './__fixtures__/receiver.js';
 import { createWebhookDestination, webhookDestination } from './destination.js';
 
@@ -339,6 +340,38 @@ describe('SSRF protection', () => {
     expect(receiver.at(p)).toHaveLength(0);
   });
 
+  it('refuses every loopback form with the coded error and opens no TCP connection; connects with the opt-in', async () => {
+    // A dual-stack listener in front of the receiver: 127.0.0.1, ::1 and ::ffff:127.0.0.1 all reach it.
+    const proxy = await startTcpProxy(receiver.port, '127.0.0.1', { listenHost: '::' });
+    try {
+      const p = prefix();
+      const forms = [
+        `http://127.0.0.1:${proxy.port}${p}`,
+        `http://localhost:${proxy.port}${p}`,
+        `http://[::1]:${proxy.port}${p}`,
+        `http://[::ffff:127.0.0.1]:${proxy.port}${p}`,
+        `http://[::127.0.0.1]:${proxy.port}${p}`,
+        `http://[64:ff9b::127.0.0.1]:${proxy.port}${p}`,
+        `http://2130706433:${proxy.port}${p}`,
+        `http://0x7f.1:${proxy.port}${p}`,
+        `http://127.1:${proxy.port}${p}`,
+      ];
+      for (const url of forms) {
+        const err = await failureOf(unprotected({ url, mode: 'batch', timeout: { connectMs: 1000 } }).write(makeBatch([{ a: 1 }]), { signal: signal() }));
+        expect(err, url).toBeInstanceOf(FatalError);
+        expect(err, url).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { range: 'loopback', field: 'url' } });
+      }
+      expect(proxy.accepted).toBe(0);
+      expect(receiver.at(p)).toHaveLength(0);
+
+      await unprotected({ url: `http://127.0.0.1:${proxy.port}${p}`, mode: 'batch', ssrf: { allow: ['127.0.0.1'] } }).write(makeBatch([{ a: 1 }]), { signal: signal() });
+      expect(proxy.accepted).toBe(1);
+      expect(receiver.at(p)).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('fails only the records whose templated host is blocked (metadata, private), never contacting them', async () => {
     const p = prefix();
     const hook = destination({ url: `http://{{ record.host }}:${receiver.port}${p}` });
@@ -385,6 +418,7 @@ describe('SSRF protection', () => {
     });
     const err = await failureOf(hook.write(makeBatch([{ a: 1 }]), { signal: signal() }));
     expect(err).toBeInstanceOf(FatalError);
+    expect(err).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS' });
     expect((err as Error).message).toMatch(/127\.0\.0\.1.*loopback/);
     expect(receiver.at(`${p}final`)).toHaveLength(0);
   });

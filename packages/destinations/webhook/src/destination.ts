@@ -18,16 +18,16 @@ import {
   type PluginContext,
   type RecordFailure,
 } from '@sluice/core';
-import { isIP } from 'node:net';
-import { Agent } from 'undici';
-import { BlockedAddressError, createAddressPolicy } from './address-policy.js';
+import {
+  BlockedAddressError,
+  createAddressPolicy,
+  createGuardedConnector,
+  resolveAllowed,
+  type ResolveAll,
+} from '@sluice/core/net';
+import { Agent, buildConnector } from 'undici';
 import { webhookConfigSchema, type WebhookConfig } from './config.js';
 import { deliver, type OutgoingRequest } from './deliver.js';
-import {
-  createGuardedConnector,
-  createGuardedLookup,
-  type ResolveAll,
-} from './guarded-connector.js';
 import { createWebhookSigner, type WebhookSigner } from './signing.js';
 import {
   compileTemplate,
@@ -84,8 +84,10 @@ export function createWebhookDestination(
   } catch (err) {
     throw new ConfigError([{ path: 'ssrf.allow', message: (err as Error).message }]);
   }
+  // The guard sits inside the socket connector, so every connection, redirect hops included, is
+  // checked after DNS resolution with the address it then connects to.
   const agent = new Agent({
-    connect: createGuardedConnector(policy, {
+    connect: createGuardedConnector(policy, buildConnector, {
       connectTimeoutMs: config.timeout.connectMs,
       ...(hooks.resolveAll ? { resolveAll: hooks.resolveAll } : {}),
     }),
@@ -259,32 +261,16 @@ export function createWebhookDestination(
       };
     }
     const host = probe.hostname.replace(/^\[(.*)\]$/, '$1');
-    if (isIP(host) !== 0) {
-      const range = policy.blockedRange(host, host);
-      return range === undefined
+    try {
+      const addresses = await resolveAllowed(policy, host, hooks.resolveAll);
+      const list = addresses.map((a) => a.address);
+      return list.length === 1 && list[0] === host
         ? { ok: true, message: `${probe.origin} is allowed` }
-        : {
-            ok: false,
-            message: new BlockedAddressError(host, host, range).message,
-            details: { range },
-          };
+        : { ok: true, message: `${probe.origin} resolves to allowed address(es) ${list.join(', ')}` };
+    } catch (err) {
+      if (err instanceof BlockedAddressError) return { ok: false, message: err.message, details: { range: err.range } };
+      return { ok: false, message: `cannot resolve ${host}: ${(err as Error).message}` };
     }
-    const lookup = createGuardedLookup(policy, hooks.resolveAll);
-    return new Promise((resolve) => {
-      lookup(host, { all: true }, (err, addresses) => {
-        if (err instanceof BlockedAddressError) {
-          resolve({ ok: false, message: err.message, details: { range: err.range } });
-        } else if (err) {
-          resolve({ ok: false, message: `cannot resolve ${host}: ${err.message}` });
-        } else {
-          const list = (addresses as unknown as { address: string }[]).map((a) => a.address);
-          resolve({
-            ok: true,
-            message: `${probe.origin} resolves to allowed address(es) ${list.join(', ')}`,
-          });
-        }
-      });
-    });
   };
 
   return {

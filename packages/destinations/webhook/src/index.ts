@@ -20,19 +20,16 @@ export {
   type WebhookDestinationHooks,
 } from './destination.js';
 export { webhookConfigSchema, type WebhookConfig, type WebhookConfigInput } from './config.js';
+// The SSRF guard is core's (`@sluice/core/net`), shared by every plugin that connects somewhere;
+// re-exported for code that imported it from here.
 export {
   BlockedAddressError,
   allowEntryProblem,
   createAddressPolicy,
   type AddressPolicy,
   type AddressPolicyOptions,
-} from './address-policy.js';
-export {
-  createGuardedConnector,
-  createGuardedLookup,
-  type GuardedConnectorOptions,
   type ResolveAll,
-} from './guarded-connector.js';
+} from '@sluice/core/net';
 export { createWebhookSigner, signingSecretProblem, type WebhookSigner } from './signing.js';
 export {
   BATCH_FIELDS,

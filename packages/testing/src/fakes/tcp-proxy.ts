@@ -1,7 +1,9 @@
 /**
  * A TCP proxy in front of a loopback test server that can be taken down — every open connection
  * cut, new ones refused — and brought back, to simulate an outage of a database, an object store
- * or an HTTP service without touching the real server (which other tests may share).
+ * or an HTTP service without touching the real server (which other tests may share). It also
+ * counts the connections it accepts, so a test can prove that a client never opened one (an
+ * outgoing-connection guard refusing a loopback target).
  *
  * @packageDocumentation
  */
@@ -14,6 +16,8 @@ export interface TcpProxy {
   down(): void;
   /** Accepts and forwards connections again. */
   up(): void;
+  /** TCP connections accepted so far (refused ones while down included). */
+  readonly accepted: number;
   close(): Promise<void>;
 }
 
@@ -26,13 +30,16 @@ export interface TcpProxy {
  * const url = `postgres://postgres@127.0.0.1:${proxy.port}/test`;
  * proxy.down(); // writes now fail with connection errors (a RetryableError in a destination)
  * proxy.up();
+ * proxy.accepted; // connections accepted so far
  * await proxy.close();
  * ```
  */
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1', options: { listenHost?: string } = {}): Promise<TcpProxy> {
   let isDown = false;
+  let accepted = 0;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
+    accepted++;
     if (isDown) {
       client.destroy();
       return;
@@ -50,9 +57,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // listenHost '::' also accepts IPv4 (127.0.0.1, ::ffff:127.0.0.1) and ::1 on a dual-stack host.
+  await new Promise<void>((resolve) => server.listen(0, options.listenHost ?? '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    get accepted() {
+      return accepted;
+    },
     down() {
       isDown = true;
       for (const socket of sockets) socket.destroy();
