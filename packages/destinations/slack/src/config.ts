@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
+import { ssrfOption } from '@sluice/core/net';
 import { isStaticTemplate, templateReads, templateSchema, type OutputEscape } from '@sluice/core/template';
 import { channelProblem } from './channel.js';
 import { escapeBlockKitString, escapeSlackText } from './escape.js';
@@ -56,6 +57,8 @@ export const slackConfigSchema = v.pipe(
       ),
       'https://slack.com/api/',
     ),
+    /** Outgoing-connection guard for `apiUrl` (and anything the API points at): internal addresses are refused. */
+    ssrf: ssrfOption,
     /** Channel id or `#name`; a template (e.g. `{{ record.channel }}`) to take it from the record. */
     channel: v.pipe(
       channelTemplate,

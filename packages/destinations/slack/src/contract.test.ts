@@ -17,6 +17,7 @@ function config(extra: Record<string, unknown> = {}) {
   return {
     token: fake.token,
     apiUrl: fake.url,
+    ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
     channel: `#${channel.name}`,
     text: '{{ record | json | raw }}',
     blocks: '[{"type":"section","text":{"type":"mrkdwn","text":"*{{ record.name }}* scored {{ record.score | default: 0 }}"}}]',

@@ -29,6 +29,7 @@ function setup(extra: Record<string, unknown> = {}) {
   const config = parseConfig(slackConfigSchema, {
     token: fake.token,
     apiUrl: fake.url,
+    ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
     channel: `#${channel.name}`,
     text: '{{ record.channel }} fell {{ record.change }} on {{ record.date }}',
     dedupe: { key: '{{ record.date }}:{{ record.channel }}' },

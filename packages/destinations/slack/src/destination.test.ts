@@ -8,7 +8,10 @@ import {
   type Clock,
   type SluiceRecord,
 } from '@sluice/core';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { makeBatch, startSlackFake, type SlackFake } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { createSlackDestination, slackDestination } from './destination.js';
 import { slackConfigSchema } from './config.js';
 import type { SlackThreadStore } from './thread-store.js';
@@ -29,6 +32,7 @@ function setup(extra: Record<string, unknown> = {}) {
   const config = parseConfig(slackConfigSchema, {
     token: fake.token,
     apiUrl: fake.url,
+    ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
     channel: `#${channel.name}`,
     text: '{{ record.msg }}',
     pacingMs: 0,
@@ -122,6 +126,7 @@ describe('slack destination: errors', () => {
     const config = parseConfig(slackConfigSchema, {
       token: fake.token,
       apiUrl: fake.url,
+      ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
       channel: '{{ record.channel }}',
       text: '{{ record.msg }}',
       pacingMs: 0,
@@ -238,7 +243,7 @@ describe('slack destination: retries and threads', () => {
   it('with real pacing, a rate-limiting Slack sees no 429', async () => {
     const strict = await startSlackFake({ channels: [{ name: 'paced' }], rateLimit: { perChannelIntervalMs: 150 } });
     try {
-      const config = parseConfig(slackConfigSchema, { token: strict.token, apiUrl: strict.url, channel: '#paced', text: '{{ record.msg }}', pacingMs: 200 });
+      const config = parseConfig(slackConfigSchema, { token: strict.token, apiUrl: strict.url, ssrf: { allow: ['127.0.0.1'] }, channel: '#paced', text: '{{ record.msg }}', pacingMs: 200 });
       const slack = createSlackDestination(config, createPluginContext());
       await slack.write(makeBatch([{ msg: '1' }, { msg: '2' }, { msg: '3' }]), { signal });
       expect(strict.requests.map((r) => r.status)).toEqual([200, 200, 200]);
@@ -257,7 +262,7 @@ describe('slack destination: check()', () => {
 
   it('tells to invite the app when it is not a member of the configured channel id', async () => {
     const outside = fake.addChannel({ name: `t-closed-${++sequence}`, member: false });
-    const config = parseConfig(slackConfigSchema, { token: fake.token, apiUrl: fake.url, channel: outside.id, text: 'x' });
+    const config = parseConfig(slackConfigSchema, { token: fake.token, apiUrl: fake.url, ssrf: { allow: ['127.0.0.1'] }, channel: outside.id, text: 'x' });
     const result = await createSlackDestination(config, createPluginContext()).check!();
     expect(result.ok).toBe(false);
     expect(result.message).toContain('/invite');
@@ -269,5 +274,63 @@ describe('slack destination: check()', () => {
     expect(result).toMatchObject({ ok: false });
     expect(result.message).toContain('invalid_auth');
     expect(result.message).not.toContain('xoxb-bad-secret');
+  });
+});
+
+describe('slack destination: outgoing-connection guard on apiUrl', () => {
+  const post = (apiUrl: string, ssrf?: object) => {
+    const channel = fake.addChannel({ name: `t-guard-${++sequence}` });
+    const config = parseConfig(slackConfigSchema, { token: fake.token, apiUrl, ...(ssrf ? { ssrf } : {}), channel: `#${channel.name}`, text: '{{ record.msg }}', pacingMs: 0 });
+    const slack = createSlackDestination(config, createPluginContext());
+    return { slack, write: () => failureOf(slack.write(makeBatch([{ msg: 'hi' }]), { signal })) };
+  };
+
+  it('refuses loopback and metadata addresses without opt-in: coded error, no TCP connection; connects with it', async () => {
+    // Listens on every local address in front of the fake, counting the connections it accepts.
+    const proxy = await startTcpProxy(Number(new URL(fake.url).port), '127.0.0.1', { listenHost: '::' });
+    try {
+      const posted = fake.requests.length;
+      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '169.254.169.254']) {
+        const { slack, write } = post(`http://${host}:${proxy.port}/api/`);
+        const err = await write();
+        expect(err, host).toBeInstanceOf(FatalError);
+        expect(err, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'apiUrl' } });
+        expect((err as Error).message, host).toMatch(/^apiUrl: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        const checked = await slack.check!();
+        expect(checked.ok, host).toBe(false);
+        expect(checked.message, host).toMatch(/refusing to connect/);
+        await slack.close?.();
+      }
+      expect(proxy.accepted).toBe(0);
+      expect(fake.requests.length).toBe(posted);
+
+      const { slack, write } = post(`http://127.0.0.1:${proxy.port}/api/`, { allow: ['127.0.0.1'] });
+      expect(await write()).toBeUndefined();
+      expect(proxy.accepted).toBeGreaterThan(0);
+      expect(fake.requests.at(-1)!.method).toBe('chat.postMessage');
+      await slack.close?.();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an allowed apiUrl cannot redirect the call to a blocked address', async () => {
+    const blockedTarget = await startTcpProxy(Number(new URL(fake.url).port), '127.0.0.1', { listenHost: '::1' });
+    const bouncer: Server = createServer((req, res) => {
+      res.writeHead(307, { location: `http://[::1]:${blockedTarget.port}${req.url}` }).end();
+    });
+    await new Promise<void>((resolve) => bouncer.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = fake.requests.length;
+      const { slack, write } = post(`http://127.0.0.1:${(bouncer.address() as AddressInfo).port}/api/`, { allow: ['127.0.0.1'] });
+      // The SDK refuses redirects itself (redirect: 'error'); a hop would meet the guard anyway.
+      expect(await write()).toBeInstanceOf(Error);
+      expect(blockedTarget.accepted).toBe(0);
+      expect(fake.requests.length).toBe(before);
+      await slack.close?.();
+    } finally {
+      await new Promise<void>((resolve) => bouncer.close(() => resolve()));
+      await blockedTarget.close();
+    }
   });
 });

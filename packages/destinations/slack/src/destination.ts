@@ -22,7 +22,9 @@ import {
   type RecordFailure,
   type SluiceError,
 } from '@sluice/core';
+import { createAddressPolicy, createGuardedConnector } from '@sluice/core/net';
 import { compileTemplate, isStaticTemplate, TemplateError } from '@sluice/core/template';
+import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { channelProblem, isChannelId } from './channel.js';
 import { slackConfigSchema, type SlackConfig } from './config.js';
 import { escapeBlockKitString, escapeSlackText } from './escape.js';
@@ -105,8 +107,13 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     help: 'Slack messages by outcome (posted, skipped_duplicate: already posted by a retried batch, skipped_dedupe: dedupe key already posted, retryable, fatal)',
     labelNames: ['outcome'],
   });
+  // Every connection the SDK opens (apiUrl, any redirect) goes through the outgoing-connection
+  // guard: DNS answers are checked and the checked address is the one connected to.
+  const dispatcher = new Agent({ connect: createGuardedConnector(createAddressPolicy(config.ssrf), buildConnector, { connectTimeoutMs: config.timeoutMs }) });
+  const guardedFetch = ((input: string | URL, init?: object) => undiciFetch(input, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
   const client = new WebClient(config.token, {
     slackApiUrl: config.apiUrl,
+    fetch: guardedFetch,
     // The router owns retries (with backoff and dead letters); the SDK's default policy would
     // wait up to ~30 minutes inside one write.
     retryConfig: { retries: 0 },
@@ -312,7 +319,9 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     },
 
     async close() {
+      if (closed) return;
       closed = true;
+      await dispatcher.close();
     },
   };
 }

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { FatalError, RetryableError, parseRetryAfter, type SluiceError } from '@sluice/core';
+import { findBlockedAddressError } from '@sluice/core/net';
 
 /** A mapped Slack failure. */
 export interface SlackFailure {
@@ -54,6 +55,9 @@ interface SlackErrorShape {
  * ```
  */
 export function mapSlackError(err: unknown, options: { channelFromRecord: boolean }): SlackFailure {
+  // The outgoing-connection guard refused apiUrl's address: fatal for every message, never retried.
+  const blocked = findBlockedAddressError(err);
+  if (blocked) return { error: blocked.forField('apiUrl'), scope: 'batch' };
   const e = (err ?? {}) as SlackErrorShape;
   switch (e.code) {
     case 'slack_webapi_rate_limited_error': {
