@@ -44,6 +44,13 @@ function date(value: string): string {
   return value;
 }
 
+/** A failure as JSON: coded errors (SLUICE_ERR_DATA_DIR_LOCKED: another process owns the data folder) keep their code and details. */
+function jsonError(error: unknown, message: string): unknown {
+  const { code, toJSON } = (error ?? {}) as { code?: unknown; toJSON?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('SLUICE_ERR_')) return { message };
+  return typeof toJSON === 'function' ? (toJSON as () => unknown).call(error) : { code, message };
+}
+
 function fail(error: unknown, json: boolean): never {
   if (error instanceof ConfigError) {
     if (json) console.log(JSON.stringify({ ok: false, error: error.toJSON() }));
@@ -51,7 +58,7 @@ function fail(error: unknown, json: boolean): never {
     process.exit(EXIT.invalid);
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (json) console.log(JSON.stringify({ ok: false, error: { message } }));
+  if (json) console.log(JSON.stringify({ ok: false, error: jsonError(error, message) }));
   else console.error(`error: ${message}`);
   process.exit(EXIT.failed);
 }

@@ -4,6 +4,7 @@
  * store's schema.
  */
 import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import {
   ConfigError,
@@ -15,6 +16,7 @@ import {
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { createCheckpointStore } from './checkpoints.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { createDeadLetterStore } from './dead-letters.js';
 import { assertMigrationList, bundledMigrations, type Migration } from './migrations.js';
 import {
@@ -52,7 +54,13 @@ export const DEFAULT_SCHEMA = 'sluice';
 export interface StoreOptions {
   /** PostgreSQL connection string (`postgres://user:pass@host:5432/db`): production, shared by several instances. */
   url?: string;
-  /** PGlite data folder (created when missing); `memory://` for a throw-away in-memory database. Default `.sluice/db`. */
+  /**
+   * PGlite data folder (created when missing); `memory://` for a throw-away in-memory database.
+   * Default `.sluice/db`. One process owns a folder: opening takes an exclusive lock
+   * (`<dataDir>/sluice.lock`) and throws `DataDirLockedError` (`SLUICE_ERR_DATA_DIR_LOCKED`, naming
+   * the folder and the owner's pid) while another live process, or another store of this process,
+   * holds it. `close()` releases it; a lock left by a killed process does not block the next open.
+   */
   dataDir?: string;
   /** An open PGlite to share (e.g. one per test file); the store never closes it. */
   pglite?: PGlite;
@@ -107,7 +115,7 @@ export interface Store extends SluiceStore {
   migrationStatus(): Promise<MigrationState[]>;
   /** Resolves when the database answers a query; rejects otherwise (for `/readyz`). */
   ping(): Promise<void>;
-  /** Closes the pool (PostgreSQL) or the PGlite the store opened. Idempotent. */
+  /** Closes the pool (PostgreSQL) or the PGlite the store opened, and releases its data-folder lock. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -164,6 +172,9 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
   let pgBossDb: () => JobQueueConnection;
   let lock;
   let backend: Store['backend'];
+  let folderLock: DataDirLock | undefined;
+  // Set below; the lock's heartbeat closes the store when someone else took the folder.
+  let closeStore: () => Promise<void> = async () => {};
   if (options.url !== undefined) {
     const url = options.url;
     const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
@@ -181,8 +192,25 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
     const owned = pglite === undefined;
     if (pglite === undefined) {
       const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
-      if (!dataDir.includes('://')) await mkdir(dataDir, { recursive: true });
-      pglite = await PGlite.create(dataDir);
+      if (!dataDir.includes('://')) {
+        await mkdir(dataDir, { recursive: true });
+        // Before PGlite touches the folder: a second writer would corrupt it.
+        folderLock = await acquireDataDirLock(resolve(dataDir), {
+          onLost: (error) => {
+            options.logger?.error(
+              { err: error.message, code: error.code },
+              'store: data folder lock lost; closing the store',
+            );
+            void closeStore().catch(() => {});
+          },
+        });
+      }
+      try {
+        pglite = await PGlite.create(dataDir);
+      } catch (error) {
+        await folderLock?.release().catch(() => {});
+        throw error;
+      }
     }
     base = new Kysely({ dialect: createPGliteDialect({ pglite, closeOnDestroy: owned }) });
     const adapter = createPgBossPGliteAdapter(pglite);
@@ -193,6 +221,11 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
 
   const db = base.withSchema(schema) as Kysely<StoreDatabase>;
   let closed: Promise<void> | undefined;
+  const lockToRelease = folderLock;
+  closeStore = () => {
+    closed ??= base.destroy().finally(() => lockToRelease?.release());
+    return closed;
+  };
   return {
     backend,
     schema,
@@ -215,9 +248,6 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
     async ping() {
       await sql`SELECT 1`.execute(base);
     },
-    close() {
-      closed ??= base.destroy();
-      return closed;
-    },
+    close: () => closeStore(),
   };
 }

@@ -25,6 +25,16 @@ export {
   type Store,
   type StoreOptions,
 } from './create-store.js';
+export {
+  DATA_DIR_LOCK_FILE,
+  DataDirLockErrorCodes,
+  DataDirLockedError,
+  DataDirLockLostError,
+  acquireDataDirLock,
+  type DataDirLock,
+  type DataDirLockOptions,
+  type DataDirOwner,
+} from './data-dir-lock.js';
 export { bundledMigrations, loadMigrationsFromDir, type Migration } from './migrations.js';
 export type { MigrateResult, MigrationState } from './migrator.js';
 export { createPGliteDialect, type PGliteDialectOptions } from './pglite-dialect.js';
