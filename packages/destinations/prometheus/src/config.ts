@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 import { fieldPathProblem } from './field-path.js';
 
@@ -160,6 +161,8 @@ export const prometheusConfigSchema = v.pipe(
         v.description('Also push the metrics to a Prometheus Pushgateway after every write (for short-lived or firewalled servers).'),
       ),
     ),
+    /** Outgoing-connection guard for `pushgateway.url`: internal addresses are refused unless allowed. */
+    ssrf: ssrfOption,
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

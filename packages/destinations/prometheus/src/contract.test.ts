@@ -49,6 +49,7 @@ testDestination<PrometheusConfig>({
       },
     ],
     pushgateway: { url: gateway.url, job: `contract-${++sequence}` },
+    ssrf: { allow: ['127.0.0.1'] }, // the fake Pushgateway listens on loopback: opt in explicitly
   }),
   readBack: async (config) => readBack(config),
   invalidConfigs: [

@@ -10,6 +10,7 @@ import {
   type Clock,
 } from '@sluice/core';
 import { makeBatch } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { Registry } from 'prom-client';
 import { parseExposition } from './__fixtures__/exposition.js';
 import { startFakePushgateway, type FakePushgateway } from './__fixtures__/pushgateway.js';
@@ -21,6 +22,9 @@ function fakeClock(start = 1_000_000): Clock & { advance(ms: number): void } {
   let now = start;
   return { now: () => now, sleep: async () => {}, advance: (ms) => void (now += ms) };
 }
+
+/** The fake Pushgateway listens on loopback, which is blocked unless opted in explicitly. */
+const LOOPBACK_FAKE = { allow: ['127.0.0.1'] };
 
 function create(
   raw: Record<string, unknown>,
@@ -255,6 +259,7 @@ describe('Pushgateway', () => {
       const dest = create({
         metrics: [{ name: `pushed_${method}`, type: 'gauge', help: 'p', value: 'v' }],
         pushgateway: { url: gateway.url, job: 'nightly', grouping: { instance: 'a b' }, method },
+        ssrf: LOOPBACK_FAKE,
       });
       await dest.write(makeBatch([{ v: 7 }]), { signal });
       const push = gateway.pushes.at(-1)!;
@@ -270,6 +275,7 @@ describe('Pushgateway', () => {
     const rejected = create({
       metrics: [{ name: 'r1', type: 'gauge', help: 'r', value: 'v' }],
       pushgateway: { url: gateway.url, job: 'rejected' },
+      ssrf: LOOPBACK_FAKE,
     });
     await expect(rejected.write(makeBatch([{ v: 1 }]), { signal })).rejects.toBeInstanceOf(
       FatalError,
@@ -285,9 +291,51 @@ describe('Pushgateway', () => {
     const unreachable = create({
       metrics: [{ name: 'r2', type: 'gauge', help: 'r', value: 'v' }],
       pushgateway: { url: `http://127.0.0.1:${port}`, job: 'down', timeoutMs: 2000 },
+      ssrf: LOOPBACK_FAKE,
     });
     const err = await unreachable.write(makeBatch([{ v: 1 }]), { signal }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as Error).message).toMatch(/Pushgateway failed/);
+  });
+});
+
+describe('Pushgateway: outgoing-connection guard', () => {
+  let gateway: FakePushgateway;
+  beforeAll(async () => {
+    gateway = await startFakePushgateway();
+  });
+  afterAll(() => gateway.close());
+
+  it('refuses loopback and metadata push URLs without opt-in: coded error, no TCP connection; pushes with it', async () => {
+    const proxy = await startTcpProxy(Number(new URL(gateway.url).port), '127.0.0.1', { listenHost: '::' });
+    try {
+      const pushes = gateway.pushes.length;
+      let n = 0;
+      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '0x7f.1', '169.254.169.254']) {
+        const dest = create({
+          metrics: [{ name: `guarded_${++n}`, type: 'gauge', help: 'g', value: 'v' }],
+          pushgateway: { url: `http://${host}:${proxy.port}`, job: 'guarded', timeoutMs: 2000 },
+        });
+        const err = await dest.write(makeBatch([{ v: 1 }]), { signal }).catch((e: unknown) => e);
+        expect(err, host).toBeInstanceOf(FatalError);
+        expect(err, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'pushgateway.url' } });
+        expect((err as Error).message, host).toMatch(/^pushgateway\.url: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        await dest.close();
+      }
+      expect(proxy.accepted).toBe(0);
+      expect(gateway.pushes.length).toBe(pushes);
+
+      const allowed = create({
+        metrics: [{ name: 'guarded_allowed', type: 'gauge', help: 'g', value: 'v' }],
+        pushgateway: { url: `http://127.0.0.1:${proxy.port}`, job: 'guarded' },
+        ssrf: { allow: ['127.0.0.1'] },
+      });
+      await allowed.write(makeBatch([{ v: 1 }]), { signal });
+      expect(proxy.accepted).toBe(1);
+      expect(gateway.pushes.at(-1)!.path).toBe('/metrics/job/guarded');
+      await allowed.close();
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -17,6 +17,7 @@ import {
   type PluginContext,
   type RecordFailure,
 } from '@sluice/core';
+import { createAddressPolicy, createGuardedAgents, findBlockedAddressError } from '@sluice/core/net';
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { prometheusConfigSchema, type PrometheusConfig } from './config.js';
 import {
@@ -162,8 +163,11 @@ export function createPrometheusDestination(
     return entry;
   });
 
+  // prom-client opens the push connections with node:http(s); the guarded agent checks every
+  // one after DNS resolution against the ssrf policy.
+  const agents = config.pushgateway ? createGuardedAgents(createAddressPolicy(config.ssrf)) : undefined;
   const pushgateway = config.pushgateway
-    ? new Pushgateway(config.pushgateway.url, { timeout: config.pushgateway.timeoutMs }, registry)
+    ? new Pushgateway(config.pushgateway.url, { timeout: config.pushgateway.timeoutMs, agent: agents!.for(config.pushgateway.url) }, registry)
     : undefined;
   const push = async () => {
     if (!pushgateway || !config.pushgateway) return;
@@ -236,6 +240,7 @@ export function createPrometheusDestination(
     close() {
       closed ??= Promise.resolve().then(() => {
         for (const l of live) registry.removeSingleMetric(l.reader.config.name);
+        agents?.destroy();
       });
       return closed;
     },
@@ -243,6 +248,8 @@ export function createPrometheusDestination(
 }
 
 function classifyPushError(err: unknown): Error {
+  const blocked = findBlockedAddressError(err);
+  if (blocked) return blocked.forField('pushgateway.url');
   const message = err instanceof Error ? err.message : String(err);
   const status = /status (\d{3})/.exec(message);
   const code = status ? Number(status[1]) : undefined;
