@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { isValidTimeZone } from '@sluice/core';
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 import { templateSchema } from '@sluice/core/template';
 import { templateProblem } from './template.js';
@@ -77,6 +78,8 @@ export const s3ConfigSchema = v.pipe(
         v.metadata({ examples: ['http://127.0.0.1:9000'] }),
       ),
     ),
+    /** Outgoing-connection guard for `endpoint` (and AWS endpoints): internal addresses are refused unless allowed. */
+    ssrf: ssrfOption,
     /** Path-style URLs (`endpoint/bucket/key`); default true with a custom endpoint. */
     forcePathStyle: v.optional(
       v.pipe(v.boolean(), v.description('Path-style URLs (`endpoint/bucket/key`). Absent: true with a custom `endpoint`, else false.')),

@@ -24,6 +24,7 @@ afterAll(async () => {
 const config = (extra: Record<string, unknown> = {}) => ({
   bucket: BUCKET,
   endpoint: `http://127.0.0.1:${proxy.port}`,
+  ssrf: { allow: ['127.0.0.1'] }, // s3rver listens on loopback: opt in explicitly
   credentials: { ...TEST_CREDENTIALS },
   prefix: `contract-${++sequence}/`,
   maxAttempts: 1,

@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { S3Client } from '@aws-sdk/client-s3';
 import { FatalError, PartialBatchError, RetryableError, createPluginContext, parseConfig, type SluiceRecord } from '@sluice/core';
 import { makeBatch } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { startS3Server, TEST_CREDENTIALS, type TestS3Server } from './__fixtures__/s3-server.js';
 import { createS3Destination } from './destination.js';
 import { s3ConfigSchema } from './config.js';
@@ -23,6 +24,7 @@ function configFor(extra: Record<string, unknown> = {}) {
   return parseConfig(s3ConfigSchema, {
     bucket: BUCKET,
     endpoint: s3.endpoint,
+    ssrf: { allow: ['127.0.0.1'] }, // s3rver listens on loopback: opt in explicitly
     credentials: { ...TEST_CREDENTIALS },
     prefix: `t-${++sequence}/`,
     maxAttempts: 1,
@@ -192,5 +194,36 @@ describe('s3 destination: bad records and errors', () => {
     expect(objectKeyProblem('/a.csv')).toBe('starts with /');
     expect(objectKeyProblem('a/')).toBe('ends with / (names a folder, not an object)');
     expect(objectKeyProblem('é'.repeat(513))).toBe('is longer than 1024 bytes');
+  });
+});
+
+describe('s3 destination: outgoing-connection guard on endpoint', () => {
+  it('refuses loopback and metadata endpoints without opt-in: coded error, no TCP connection; writes with it', async () => {
+    const proxy = await startTcpProxy(s3.port, '127.0.0.1', { listenHost: '::' });
+    try {
+      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '169.254.169.254']) {
+        const config = parseConfig(s3ConfigSchema, { bucket: BUCKET, endpoint: `http://${host}:${proxy.port}`, credentials: { ...TEST_CREDENTIALS }, prefix: `guard-${++sequence}/`, maxAttempts: 1, connectionTimeoutMs: 1000 });
+        const destination = createS3Destination(config, createPluginContext());
+        const err = await destination.write(makeBatch([{ a: 1 }]), { signal }).catch((e: unknown) => e);
+        expect(err, host).toBeInstanceOf(FatalError);
+        expect(err, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'endpoint' } });
+        expect((err as Error).message, host).toMatch(/^endpoint: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        expect(await destination.check!(), host).toMatchObject({ ok: false, message: expect.stringMatching(/refusing to connect/) });
+        await destination.close?.();
+      }
+      expect(proxy.accepted).toBe(0);
+
+      const prefix = `guard-${++sequence}/`;
+      const allowed = createS3Destination(
+        parseConfig(s3ConfigSchema, { bucket: BUCKET, endpoint: `http://127.0.0.1:${proxy.port}`, ssrf: { allow: ['127.0.0.1'] }, credentials: { ...TEST_CREDENTIALS }, prefix, maxAttempts: 1 }),
+        createPluginContext(),
+      );
+      await allowed.write(makeBatch([{ a: 1 }]), { signal });
+      expect(proxy.accepted).toBeGreaterThan(0);
+      expect(await s3.list(BUCKET, prefix)).toHaveLength(1);
+      await allowed.close?.();
+    } finally {
+      await proxy.close();
+    }
   });
 });

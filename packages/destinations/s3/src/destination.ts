@@ -20,6 +20,7 @@ import {
   type RecordFailure,
   type SluiceError,
 } from '@sluice/core';
+import { createAddressPolicy, createGuardedAgents } from '@sluice/core/net';
 import { s3ConfigSchema, type S3Config } from './config.js';
 import { encodeObject, extensionOf } from './formats.js';
 import { objectKeyProblem } from './object-key.js';
@@ -48,6 +49,8 @@ function batchScope(batch: Batch) {
  * ```
  */
 export function createS3Client(config: S3Config): S3Client {
+  // The SDK's own defaults for its agents; the handler destroys them with the client.
+  const agents = createGuardedAgents(createAddressPolicy(config.ssrf), { keepAlive: true, maxSockets: 50 });
   return new S3Client({
     region: config.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
@@ -58,7 +61,15 @@ export function createS3Client(config: S3Config): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: config.maxAttempts,
-    requestHandler: { requestTimeout: config.requestTimeoutMs, connectionTimeout: config.connectionTimeoutMs },
+    // Every connection goes through the outgoing-connection guard: the agents check each DNS
+    // answer (and literal endpoint hosts) against the ssrf policy. Credentials from the default
+    // chain (instance metadata, container endpoints) use their own transport, not these agents.
+    requestHandler: {
+      requestTimeout: config.requestTimeoutMs,
+      connectionTimeout: config.connectionTimeoutMs,
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
+    },
   });
 }
 

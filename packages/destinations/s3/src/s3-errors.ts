@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { FatalError, RetryableError, type SluiceError } from '@sluice/core';
+import { findBlockedAddressError } from '@sluice/core/net';
 
 /** S3 error codes that no retry can fix. */
 const FATAL_CODES = new Set([
@@ -55,6 +56,9 @@ interface AwsErrorShape {
  * ```
  */
 export function mapS3Error(err: unknown, key: string): SluiceError {
+  // The outgoing-connection guard refused the endpoint's address: fatal, never retried.
+  const blocked = findBlockedAddressError(err);
+  if (blocked) return blocked.forField('endpoint');
   const e = (err ?? {}) as AwsErrorShape;
   const code = typeof e.Code === 'string' ? e.Code : typeof e.name === 'string' ? e.name : 'Error';
   const status = e.$metadata?.httpStatusCode;
