@@ -32,4 +32,20 @@ describe('createRedactor: forms and shapes a secret can take', () => {
     expect(redact({ 's3cr3t-value': 1, at, custom })).toEqual({ [REDACTED]: 1, at, custom: { echoed: `id ${REDACTED}` } });
     expect((redact({ at }) as { at: Date }).at).toBeInstanceOf(Date);
   });
+
+  it('copies an error with its stack, code, details and cause, all redacted', () => {
+    const redact = createRedactor(['s3cr3t-value']);
+    const cause = new Error('driver said s3cr3t-value');
+    const error = Object.assign(new TypeError('login with s3cr3t-value failed', { cause }), { code: 'E_LOGIN', details: { user: 'u:s3cr3t-value' } });
+    const copy = redact(error) as TypeError & { code: string; details: object; cause: Error };
+    expect(copy).not.toBe(error);
+    expect(copy.name).toBe('TypeError');
+    expect(copy.message).toBe(`login with ${REDACTED} failed`);
+    expect(copy.stack).toContain(`login with ${REDACTED} failed`);
+    expect(copy.stack).toContain('redact.test.ts');
+    expect(copy.code).toBe('E_LOGIN');
+    expect(copy.details).toEqual({ user: `u:${REDACTED}` });
+    expect(copy.cause.message).toBe(`driver said ${REDACTED}`);
+    expect(JSON.stringify({ stack: copy.stack, cause: copy.cause.stack })).not.toContain('s3cr3t-value');
+  });
 });

@@ -21,7 +21,8 @@ function formsOf(secret: string): string[] {
  * found in its JSON-escaped form (a value with quotes or newlines quoted by `JSON.stringify`).
  * Objects that appear in several places (the same record in two lists) are redacted in every
  * place; a value that contains itself is cut at the repetition. Dates are kept; other objects
- * with `toJSON` are redacted in the form JSON would give them.
+ * with `toJSON` are redacted in the form JSON would give them; an error becomes a redacted copy
+ * with its name, stack, own fields (`code`, `details`) and `cause`.
  *
  * @example
  * ```ts
@@ -49,8 +50,12 @@ export function createRedactor(secrets: Iterable<string>): <T>(value: T) => T {
     try {
       if (Array.isArray(value)) return value.map((item) => walk(item, ancestors));
       if (value instanceof Error) {
-        const copy = new Error(redactString(value.message));
+        // A copy that keeps what logs need (name, stack, code, details, cause), each redacted.
+        const copy = new Error(redactString(value.message)) as Error & Record<string, unknown>;
         copy.name = value.name;
+        copy.stack = value.stack === undefined ? undefined : redactString(value.stack);
+        for (const [k, item] of Object.entries(value)) copy[k] = walk(item, ancestors);
+        if (value.cause !== undefined) copy.cause = walk(value.cause, ancestors);
         return copy;
       }
       const toJSON = (value as { toJSON?: unknown }).toJSON;
