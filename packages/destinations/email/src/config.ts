@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 import { isStaticTemplate, templateReads, templateSchema, type OutputEscape } from '@sluice/core/template';
 import { parseMailbox, parseMailboxList } from './address.js';
@@ -112,6 +113,8 @@ export const emailConfigSchema = v.pipe(
       }),
       v.description('The SMTP server the e-mails are sent through.'),
     ),
+    /** Outgoing-connection guard for `smtp.host`: internal addresses are refused unless allowed. */
+    ssrf: ssrfOption,
     from: v.pipe(mailbox, v.description('Sender address, `Name <address>` or `address`.'), v.metadata({ examples: ['Sluice Reports <reports@example.com>'] })),
     replyTo: v.optional(v.pipe(mailbox, v.description('Reply-To address. Absent: replies go to `from`.'))),
     to: recipients('Recipients: an address, a comma-separated list, a template such as `{{ record.owner_email }}` (record mode), or a list of them.'),

@@ -17,6 +17,7 @@ afterAll(() => smtp.close());
 /** Each contract test tags its e-mails with its own header; the records travel as NDJSON attachments. */
 const config = (extra: Record<string, unknown> = {}) => ({
   smtp: { host: '127.0.0.1', port: smtp.port, startTls: 'disabled' },
+  ssrf: { allow: ['127.0.0.1'] }, // the test SMTP server listens on loopback: opt in explicitly
   from: 'Sluice <sluice@example.test>',
   to: '{{ record.email | default: "team@example.test" }}',
   subject: 'Record {{ record.id }}',

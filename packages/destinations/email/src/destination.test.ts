@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { FatalError, PartialBatchError, RetryableError, createPluginContext, parseConfig, type SluiceRecord } from '@sluice/core';
 import { makeBatch } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './__fixtures__/smtp-server.js';
 import { createEmailDestination } from './destination.js';
 import { emailConfigSchema } from './config.js';
@@ -16,10 +17,14 @@ beforeAll(async () => {
 });
 afterAll(() => smtp.close());
 
+/** The test SMTP servers listen on loopback, which is blocked unless opted in explicitly. */
+const LOOPBACK_FAKE = { allow: ['127.0.0.1'] };
+
 function setup(extra: Record<string, unknown> = {}, port = smtp.port) {
   const run = `run-${++sequence}`;
   const config = parseConfig(emailConfigSchema, {
     smtp: { host: '127.0.0.1', port, startTls: 'disabled' },
+    ssrf: LOOPBACK_FAKE,
     from: 'Sluice Reports <reports@example.test>',
     headers: { 'X-Test-Run': run },
     ...extra,
@@ -162,6 +167,7 @@ describe('email destination: TLS and auth', () => {
     try {
       const config = parseConfig(emailConfigSchema, {
         smtp: { host: '127.0.0.1', port: server.port, startTls: 'required', auth: { user: 'sluice', pass: 'pa55word' }, tls: { rejectUnauthorized: false } },
+        ssrf: LOOPBACK_FAKE,
         from: 'reports@example.test',
         to: 'ops@example.test',
         subject: 's',
@@ -183,6 +189,7 @@ describe('email destination: TLS and auth', () => {
     try {
       const config = parseConfig(emailConfigSchema, {
         smtp: { host: '127.0.0.1', port: server.port, secure: true, tls: { rejectUnauthorized: false } },
+        ssrf: LOOPBACK_FAKE,
         from: 'reports@example.test',
         to: 'ops@example.test',
         subject: 's',
@@ -202,6 +209,7 @@ describe('email destination: TLS and auth', () => {
     try {
       const config = parseConfig(emailConfigSchema, {
         smtp: { host: '127.0.0.1', port: server.port, startTls: 'required', auth: { user: 'sluice', pass: 'wrong-secret' }, tls: { rejectUnauthorized: false } },
+        ssrf: LOOPBACK_FAKE,
         from: 'reports@example.test',
         to: 'ops@example.test',
         subject: 's',
@@ -221,7 +229,7 @@ describe('email destination: TLS and auth', () => {
   it('STARTTLS required but not offered is fatal (never falls back to plain text)', async () => {
     const server = await startSmtpServer({ startTls: false });
     try {
-      const config = parseConfig(emailConfigSchema, { smtp: { host: '127.0.0.1', port: server.port, startTls: 'required' }, from: 'reports@example.test', to: 'ops@example.test', subject: 's', text: 't' });
+      const config = parseConfig(emailConfigSchema, { smtp: { host: '127.0.0.1', port: server.port, startTls: 'required' }, ssrf: LOOPBACK_FAKE, from: 'reports@example.test', to: 'ops@example.test', subject: 's', text: 't' });
       const destination = createEmailDestination(config, createPluginContext());
       const err = await destination.write(makeBatch([{ a: 1 }]), { signal }).catch((e: unknown) => e);
       await destination.close?.();
@@ -230,6 +238,35 @@ describe('email destination: TLS and auth', () => {
       expect(server.received).toHaveLength(0);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('email destination: outgoing-connection guard on smtp.host', () => {
+  it('refuses loopback and metadata hosts without opt-in: coded error, no TCP connection; sends with it', async () => {
+    const proxy = await startTcpProxy(smtp.port, '127.0.0.1', { listenHost: '::' });
+    try {
+      // smtp.host is not a URL: numeric forms reach getaddrinfo as written and are judged by what they resolve to.
+      for (const host of ['127.0.0.1', 'localhost', '::1', '::ffff:127.0.0.1', '::127.0.0.1', '2130706433', '0x7f.1', '127.1', '169.254.169.254']) {
+        const config = parseConfig(emailConfigSchema, { smtp: { host, port: proxy.port, startTls: 'disabled', connectionTimeoutMs: 2000 }, from: 'reports@example.test', to: 'ops@example.test', subject: 's', text: 't' });
+        const destination = createEmailDestination(config, createPluginContext());
+        const err = await destination.write(makeBatch([{ a: 1 }]), { signal }).catch((e: unknown) => e);
+        expect(err, host).toBeInstanceOf(FatalError);
+        expect(err, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'smtp.host' } });
+        expect((err as Error).message, host).toMatch(/^smtp\.host: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        expect(await destination.check!(), host).toMatchObject({ ok: false, message: expect.stringMatching(/refusing to connect/) });
+        await destination.close?.();
+      }
+      expect(proxy.accepted).toBe(0);
+
+      const { config, mails } = setup({ to: 'ops@example.test', subject: 'guarded', text: 't', smtp: { host: '127.0.0.1', port: proxy.port, startTls: 'disabled' } });
+      const destination = createEmailDestination(config, createPluginContext());
+      await destination.write(makeBatch([{ a: 1 }]), { signal });
+      await destination.close?.();
+      expect(proxy.accepted).toBeGreaterThan(0);
+      expect(mails()).toHaveLength(1);
+    } finally {
+      await proxy.close();
     }
   });
 });

@@ -22,6 +22,7 @@ import {
   type SluiceError,
   type SluiceRecord,
 } from '@sluice/core';
+import { connectGuardedSocket, createAddressPolicy } from '@sluice/core/net';
 import { TemplateError, compileTemplate, type CompiledTemplate } from '@sluice/core/template';
 import { formatMailbox, parseMailbox, parseMailboxList, type Mailbox } from './address.js';
 import { columnsOf, encodeAttachment } from './attachment.js';
@@ -60,11 +61,23 @@ function cellText(value: JsonValue | undefined): string {
 /** Builds the nodemailer transport options for a config. */
 function transportOptions(config: EmailConfig): SMTPPool.Options {
   const smtp = config.smtp;
+  const port = smtp.port ?? (smtp.secure ? 465 : 587);
+  const policy = createAddressPolicy(config.ssrf);
   return {
     pool: true,
     maxConnections: config.sendConcurrency,
     host: smtp.host,
-    port: smtp.port ?? (smtp.secure ? 465 : 587),
+    port,
+    // nodemailer resolves host names itself (dns.resolve, which also skips /etc/hosts); instead
+    // every connection is opened here through the outgoing-connection guard and handed over
+    // connected. nodemailer still runs STARTTLS / implicit TLS over it, verifying the
+    // certificate against smtp.host (or smtp.tls.servername).
+    getSocket: (_options, callback) => {
+      connectGuardedSocket(policy, { host: smtp.host, port, timeoutMs: smtp.connectionTimeoutMs }).then(
+        (socket) => callback(null, { connection: socket }),
+        (err: unknown) => callback(err as Error, undefined),
+      );
+    },
     secure: smtp.secure,
     requireTLS: smtp.startTls === 'required',
     ignoreTLS: smtp.startTls === 'disabled',

@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { FatalError, RetryableError, type SluiceError } from '@sluice/core';
+import { findBlockedAddressError } from '@sluice/core/net';
 
 /** A mapped SMTP failure. */
 export interface SmtpFailure {
@@ -40,6 +41,9 @@ interface SmtpErrorShape {
  * ```
  */
 export function mapSmtpError(err: unknown): SmtpFailure {
+  // The outgoing-connection guard refused smtp.host's address: fatal for the batch, never retried.
+  const blocked = findBlockedAddressError(err);
+  if (blocked) return { error: blocked.forField('smtp.host'), scope: 'batch' };
   const e = (err ?? {}) as SmtpErrorShape;
   const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
