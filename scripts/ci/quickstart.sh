@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Proves the README's quick start: runs `npm run quickstart` exactly as documented, waits until
-# the example pipelines have written files, then runs every `curl` line of
-# examples/quickstart/README.md against the running server. Stops the server afterwards.
+# Proves the README's quick start in this working tree: runs README's run command exactly as
+# written (the block marked `readme-command: run`), waits until the example pipelines have
+# written files, then runs every `curl` line of examples/quickstart/README.md against the running
+# server. Stops the server afterwards. (scripts/ci/newcomer.sh does the same from a fresh clone.)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 log() { printf '[quickstart] %s\n' "$*"; }
+command=$(bash scripts/ci/readme-command.sh run)
+log "README's run command: $command"
 rm -rf .sluice
 logfile=$(mktemp)
-setsid npm run quickstart >"$logfile" 2>&1 &
+setsid bash -c "$command" >"$logfile" 2>&1 &
 pid=$!
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
