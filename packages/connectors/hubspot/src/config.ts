@@ -2,6 +2,7 @@
  * The configuration of the HubSpot connector: a valibot schema that validates a source's
  * config section, types it, and produces its JSON Schema for docs and editors.
  */
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 
 const objectTypeName = v.pipe(
@@ -40,6 +41,8 @@ export const hubspotConfigSchema = v.object({
     v.pipe(v.string(), v.url('must be an absolute URL like https://api.hubapi.com'), v.description('HubSpot API base URL; changed only for tests and proxies.')),
     'https://api.hubapi.com',
   ),
+  /** Outgoing-connection guard for `basePath`: internal addresses are refused unless allowed. */
+  ssrf: ssrfOption,
   /** The CRM object type to read. */
   object: v.pipe(objectTypeName, v.description('The CRM object type to read: `contacts`, `companies`, `deals`, `tickets`, or a custom object type id.')),
   /** Properties to read; every property of the object type when omitted. */

@@ -14,6 +14,7 @@ import {
   type SluiceRecord,
 } from '@sluice/core';
 import { HUBSPOT_FAKE_CUSTOM_TYPE, SEARCH_RESULT_CAP, startHubSpotFake, type HubSpotFake } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { hubspotConfigSchema, hubspotConnector, hubspotPlugin } from './index.js';
 
 const fast = { requests: 100_000, searchRequestsPerSecond: 10_000, retryDelayMs: 5, maxRetries: 3 };
@@ -22,6 +23,7 @@ function connect(fake: HubSpotFake, overrides: Record<string, unknown> = {}, log
   const config = parseConfig(hubspotConfigSchema, {
     accessToken: fake.token,
     basePath: fake.url,
+    ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
     object: 'contacts',
     properties: ['email', 'hs_lead_status'],
     rateLimit: fast,
@@ -247,7 +249,7 @@ describe('hubspot connector scenarios', () => {
     const metrics = createMemoryMetrics();
     const connector = await registry.createConnector(
       'hubspot',
-      { accessToken: fake.token, basePath: fake.url, object: 'companies', rateLimit: fast },
+      { accessToken: fake.token, basePath: fake.url, ssrf: { allow: ['127.0.0.1'] }, object: 'companies', rateLimit: fast },
       createPluginContext({ metrics }),
     );
     await readAll(connector);
@@ -261,5 +263,37 @@ describe('hubspot connector scenarios', () => {
     const error = await readAll(connector).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RetryableError);
     expect((error as Error).message).toMatch(/Could not reach HubSpot to list contacts/);
+  });
+});
+
+describe('hubspot connector: outgoing-connection guard on basePath', () => {
+  it('refuses loopback and metadata base URLs without opt-in: coded error, no TCP connection; reads with it', async () => {
+    const fake = await startHubSpotFake({ sizes: { contacts: 3 } });
+    const proxy = await startTcpProxy(Number(new URL(fake.url).port), '127.0.0.1', { listenHost: '::' });
+    try {
+      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '169.254.169.254']) {
+        const config = parseConfig(hubspotConfigSchema, { accessToken: fake.token, basePath: `http://${host}:${proxy.port}`, object: 'contacts', properties: ['email'], rateLimit: fast });
+        const connector = await hubspotConnector.create(config, createPluginContext());
+        const error = await readAll(connector).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error, host).toBeInstanceOf(FatalError);
+        expect(error, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'basePath' } });
+        expect((error as Error).message, host).toMatch(/^basePath: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        expect(await connector.check!(), host).toMatchObject({ ok: false, details: { code: 'SLUICE_ERR_BLOCKED_ADDRESS' } });
+      }
+      expect(proxy.accepted).toBe(0);
+
+      const allowed = await hubspotConnector.create(
+        parseConfig(hubspotConfigSchema, { accessToken: fake.token, basePath: `http://127.0.0.1:${proxy.port}`, ssrf: { allow: ['127.0.0.1'] }, object: 'contacts', properties: ['email'], rateLimit: fast }),
+        createPluginContext(),
+      );
+      expect(ids(await readAll(allowed))).toHaveLength(3);
+      expect(proxy.accepted).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+      await fake.close();
+    }
   });
 });

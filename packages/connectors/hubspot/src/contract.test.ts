@@ -11,6 +11,7 @@ afterAll(() => fake.close());
 const config = () => ({
   accessToken: fake.token,
   basePath: fake.url,
+  ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
   object: 'contacts',
   properties: ['email', 'firstname', 'lastname'],
   associations: ['companies'],

@@ -8,6 +8,7 @@
  * `X-HubSpot-RateLimit-Daily-Remaining` header.
  */
 import { FatalError, RetryableError, parseRetryAfter, type JsonValue } from '@sluice/core';
+import { findBlockedAddressError } from '@sluice/core/net';
 
 /** What the connector was doing when a call failed; used in every error message. */
 export interface CallDescription {
@@ -111,6 +112,9 @@ function networkCode(error: unknown): string | undefined {
  * ```
  */
 export function toSluiceError(error: unknown, call: CallDescription): RetryableError | FatalError {
+  // The outgoing-connection guard refused basePath's address: fatal, never retried.
+  const blocked = findBlockedAddressError(error);
+  if (blocked) return blocked.forField('basePath');
   if (error instanceof RetryableError || error instanceof FatalError) return error;
   if (isApiException(error)) {
     const status = error.code;

@@ -4,6 +4,7 @@
  */
 import { Client } from '@hubspot/api-client';
 import { FatalError, abortable, type Clock, type Logger } from '@sluice/core';
+import { createAddressPolicy, createGuardedHttpAgent, createGuardedHttpsAgent, type AddressPolicy } from '@sluice/core/net';
 import type { HubSpotConfig } from './config.js';
 import { isShortRateLimit, retryAfterOf, toSluiceError, type CallDescription } from './errors.js';
 import { rateLimiterFor, type SharedRateLimiter } from './rate-limit.js';
@@ -39,6 +40,11 @@ export interface HubSpotApi {
   associations(ids: readonly string[], toObjectType: string, signal: AbortSignal): Promise<Map<string, string[]>>;
 }
 
+/** The guarded agent matching the base URL's protocol (the SDK takes one agent for every call). */
+function guardedAgentFor(basePath: string, policy: AddressPolicy) {
+  return new URL(basePath).protocol === 'http:' ? createGuardedHttpAgent(policy, { keepAlive: true }) : createGuardedHttpsAgent(policy, { keepAlive: true });
+}
+
 /**
  * Creates the SDK client and the calls on top of it.
  *
@@ -54,10 +60,15 @@ export function createHubSpotApi(
 ): HubSpotApi {
   // No SDK retries and no SDK limiter: the shared limiter below paces requests and the
   // connector decides which failures to wait out.
+  const basePath = config.basePath.replace(/\/+$/, '');
   const client = new Client({
     accessToken: config.accessToken,
-    basePath: config.basePath.replace(/\/+$/, ''),
+    basePath,
     numberOfApiCallRetries: 0,
+    // Every call goes through the outgoing-connection guard: the agent checks each DNS answer
+    // (and a literal basePath host) against the ssrf policy. The SDK sends through node:http(s)
+    // when given an agent, which follows no redirects.
+    httpAgent: guardedAgentFor(basePath, createAddressPolicy(config.ssrf)),
   });
   const limits = config.rateLimit;
   const limiter: SharedRateLimiter = rateLimiterFor(

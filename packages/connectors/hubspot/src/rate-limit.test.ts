@@ -78,6 +78,7 @@ describe('rate limiting against the fake', () => {
       v.parse(hubspotConfigSchema, {
         accessToken: fake.token,
         basePath: fake.url,
+        ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
         object,
         properties: ['hs_object_id'],
         rateLimit: { requests: 12, intervalMs: 600, searchRequestsPerSecond: 100 },
