@@ -11,6 +11,7 @@ import {
   createGuardedHttpAgent,
   createGuardedHttpsAgent,
   createGuardedLookup,
+  preflightUrl,
   resolveAllowed,
   type ResolveAll,
 } from './guarded-connect.js';
@@ -223,5 +224,19 @@ describe('connectGuardedSocket (clients that take a connected socket: nodemailer
     expect(count).toBe(1);
     const slow: ResolveAll = () => undefined; // never answers
     await expect(connectGuardedSocket(createAddressPolicy(), { host: 'slow.example', port, timeoutMs: 50, resolveAll: slow })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+  });
+});
+
+describe('preflightUrl (SDKs that take no lookup or agent)', () => {
+  it('throws the field-prefixed blocked error, passes allowed hosts and leaves DNS failures to the SDK', async () => {
+    const policy = createAddressPolicy();
+    await expect(preflightUrl(policy, 'http://[::ffff:169.254.169.254]:9050/', 'apiEndpoint')).rejects.toMatchObject({
+      code: 'SLUICE_ERR_BLOCKED_ADDRESS',
+      message: expect.stringMatching(/^apiEndpoint: refusing to connect/),
+    });
+    await expect(preflightUrl(policy, 'http://emulator.example/', 'apiEndpoint', fakeResolver([{ address: '10.0.0.9', family: 4 }]))).rejects.toMatchObject({ range: 'private' });
+    await expect(preflightUrl(policy, 'https://bigquery.example/', 'apiEndpoint', fakeResolver([{ address: '142.250.185.74', family: 4 }]))).resolves.toBeUndefined();
+    const failing: ResolveAll = (_h, _o, callback) => callback(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+    await expect(preflightUrl(policy, 'https://nowhere.example/', 'apiEndpoint', failing)).resolves.toBeUndefined();
   });
 });

@@ -102,6 +102,29 @@ export function resolveAllowed(policy: AddressPolicy, host: string, resolveAll?:
   });
 }
 
+/**
+ * For SDKs that open their own connections and take neither a lookup nor an agent (the Google
+ * Cloud clients): resolves the URL's host through the guard right before each call and throws
+ * the {@link BlockedAddressError} (prefixed with `field`) when it is blocked. DNS failures are
+ * left to the SDK to report. Weaker than the lookup-based helpers: the SDK resolves the name
+ * again, so a DNS answer that changes between this check and its lookup (rebinding) is not
+ * caught; a literal or a name that simply points inside is.
+ *
+ * @example
+ * ```ts
+ * await preflightUrl(policy, config.apiEndpoint, 'apiEndpoint');
+ * const [rows] = await bigquery.query(query);
+ * ```
+ */
+export async function preflightUrl(policy: AddressPolicy, url: string, field: string, resolveAll?: ResolveAll): Promise<void> {
+  const host = new URL(url).hostname;
+  try {
+    await resolveAllowed(policy, host, resolveAll);
+  } catch (err) {
+    if (err instanceof BlockedAddressError) throw err.forField(field);
+  }
+}
+
 /** Options of the guarded agents: Node's agent options plus a replaceable resolver (tests). */
 export interface GuardedAgentOptions {
   /** DNS resolution, replaceable in tests. */

@@ -9,7 +9,8 @@
  *   DNS returned and hands only allowed addresses to `connect()`.
  * - Helpers that give it to each kind of client: {@link createGuardedConnector} (undici),
  *   {@link createGuardedHttpAgent} / {@link createGuardedHttpsAgent} / {@link createGuardedAgents}
- *   (`http`/`https`), {@link connectGuardedSocket} (a ready TCP socket).
+ *   (`http`/`https`), {@link connectGuardedSocket} (a ready TCP socket); for SDKs that accept
+ *   none of these, {@link preflightUrl} checks the host right before each call.
  *
  * @example
  * ```ts
@@ -40,6 +41,7 @@ export {
   createGuardedHttpAgent,
   createGuardedHttpsAgent,
   createGuardedLookup,
+  preflightUrl,
   resolveAllowed,
   type ConnectorLike,
   type GuardedAgentOptions,
