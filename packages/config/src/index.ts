@@ -80,8 +80,10 @@ export { cronProblem, isValidTimeZone } from './cron.js';
 export {
   MAX_CONFIG_DEPTH,
   MAX_SECRET_FILE_BYTES,
+  findReferences,
   resolveSecrets,
   type ResolvedSecrets,
+  type SecretReference,
   type SecretSources,
 } from './secrets.js';
 export { parseConfigText, type ConfigFormat, type ParsedText, type SourcePosition } from './parse-text.js';

@@ -220,7 +220,21 @@ describe('loadConfig', () => {
   });
   it('never shows a resolved secret in an error', () => {
     const issues = issuesOf(() => loadConfig({ server: { port: '${env:PORT_SECRET}' } }, { env: { PORT_SECRET: 'sekrit-value' } }));
-    expect(issues).toEqual([{ path: 'server.port', message: 'expected number, got "[redacted]"' }]);
+    expect(issues).toEqual([{ path: 'server.port', message: 'expected number, got "${env:PORT_SECRET}"' }]);
+  });
+  it('quotes a rejected value by its references, so no cut or JSON-escaped part of a secret shows', () => {
+    // Messages cut a quoted value after 57 characters and JSON-escape it: the redactor, which
+    // looks for the whole secret, would let the first 57 characters of a long one through.
+    const long = `long-${'x1y2z3'.repeat(15)}`;
+    const quoted = 'line "one"\nline two';
+    const issues = issuesOf(() =>
+      loadConfig({ server: { port: 'p${env:LONG}', bodyLimitBytes: '${env:QUOTED}' } }, { env: { LONG: long, QUOTED: quoted } }),
+    );
+    expect(issues).toEqual([
+      { path: 'server.port', message: 'expected number, got "p${env:LONG}"' },
+      { path: 'server.bodyLimitBytes', message: 'expected number, got "${env:QUOTED}"' },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain(long.slice(0, 20));
   });
   it('remembers the secrets of the loaded config', () => {
     const config = loadConfig({ store: { url: 'postgres://u:${env:PW}@h/db' } }, { env: { PW: 'pw-123' } });

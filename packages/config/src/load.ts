@@ -15,7 +15,8 @@ import { parseConfigText, type ConfigFormat, type SourcePosition } from './parse
 import { checkPluginSections } from './plugin-sections.js';
 import { rememberSecrets } from './redact.js';
 import { checkReferences } from './references.js';
-import { resolveReferences } from './secrets.js';
+import { resolveReferences, type ResolvedString } from './secrets.js';
+import { describeValue } from './suggest.js';
 
 /**
  * Options of {@link parseSluiceConfig}.
@@ -53,7 +54,23 @@ export interface LoadOptions extends ParseOptions {
 interface Stage {
   problems: Problem[];
   secrets: readonly string[];
+  /** Strings whose references were resolved: messages describe them as written. */
+  resolved?: readonly ResolvedString[];
   locate?: (path: PathSegments) => SourcePosition | undefined;
+}
+
+/**
+ * A validation message quotes the value it rejects (`got "..."`, cut after 57 characters and
+ * JSON-escaped): for a value that came from references, quote what was written instead, so no
+ * part of a secret is shown — the redactor alone would miss a cut or escaped one.
+ */
+function describeAsWritten(message: string, resolved: readonly ResolvedString[]): string {
+  let out = message;
+  for (const { original, value } of resolved) {
+    const shown = describeValue(value);
+    if (out.includes(shown)) out = out.split(shown).join(describeValue(original));
+  }
+  return out;
 }
 
 function validateAll(input: unknown, options: ParseOptions, stage: Stage): SluiceConfig {
@@ -83,7 +100,8 @@ function validateAll(input: unknown, options: ParseOptions, stage: Stage): Sluic
         located.map(({ problem }) => problem),
         (problem) => {
           const at = where.get(problem);
-          return redact(at === undefined ? problem.message : `${problem.message} (line ${at.line}, column ${at.column})`);
+          const message = describeAsWritten(problem.message, stage.resolved ?? []);
+          return redact(at === undefined ? message : `${message} (line ${at.line}, column ${at.column})`);
         },
       ),
     );
@@ -138,7 +156,12 @@ export function loadConfig(input: string | object, options: LoadOptions = {}): S
     ...(options.env === undefined ? {} : { env: options.env }),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
   });
-  return validateAll(resolved.value, options, { problems: resolved.problems, secrets: resolved.secrets, ...(locate ? { locate } : {}) });
+  return validateAll(resolved.value, options, {
+    problems: resolved.problems,
+    secrets: resolved.secrets,
+    resolved: resolved.resolved,
+    ...(locate ? { locate } : {}),
+  });
 }
 
 /**

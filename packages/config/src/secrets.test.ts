@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '@sluice/core';
 import { MAX_CONFIG_DEPTH, MAX_SECRET_FILE_BYTES, resolveSecrets } from './index.js';
-import { resolveReferences } from './secrets.js';
+import { findReferences, resolveReferences } from './secrets.js';
 
 let dir: string;
 beforeAll(() => {
@@ -112,6 +112,48 @@ describe('resolveReferences (plain-data copy)', () => {
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
   it('copies strings literally in literal mode', () => {
-    expect(resolveReferences({ a: '${env:X}' }, { literal: true })).toEqual({ value: { a: '${env:X}' }, secrets: [], problems: [] });
+    expect(resolveReferences({ a: '${env:X}' }, { literal: true })).toEqual({ value: { a: '${env:X}' }, secrets: [], problems: [], resolved: [] });
+  });
+  it('lists each string it resolved, as written and as resolved', () => {
+    const { resolved } = resolveReferences({ a: 'x${env:A}y', b: 'plain', c: ['$${env:A}'] }, { env: { A: 'secret-a' } });
+    expect(resolved).toEqual([{ path: ['a'], original: 'x${env:A}y', value: 'xsecret-ay' }]);
+  });
+});
+
+describe('findReferences', () => {
+  const refs = (input: unknown) => findReferences(input).map((r) => ({ path: r.path.join('/'), text: r.text, scheme: r.scheme, target: r.target, inKey: r.inKey }));
+
+  it('finds whole, embedded and repeated references with their paths', () => {
+    expect(refs({ a: '${env:A}', b: ['x${file:/etc/shadow}y ${env:B}'], c: { d: 1, e: null } })).toEqual([
+      { path: 'a', text: '${env:A}', scheme: 'env', target: 'A', inKey: false },
+      { path: 'b/0', text: '${file:/etc/shadow}', scheme: 'file', target: '/etc/shadow', inKey: false },
+      { path: 'b/0', text: '${env:B}', scheme: 'env', target: 'B', inKey: false },
+    ]);
+  });
+  it('finds malformed and nested references that resolution would report, and references in keys', () => {
+    expect(refs({ a: '${vault:x}', b: '${env:${env:A}}', c: '${ENV:A}', d: '${A}', '${env:K}': 1 })).toEqual([
+      { path: 'a', text: '${vault:x}', scheme: 'vault', target: 'x', inKey: false },
+      { path: 'b', text: '${env:${env:A}', scheme: 'env', target: '${env:A', inKey: false },
+      { path: 'c', text: '${ENV:A}', scheme: 'ENV', target: 'A', inKey: false },
+      { path: 'd', text: '${A}', scheme: '', target: 'A', inKey: false },
+      { path: '${env:K}', text: '${env:K}', scheme: 'env', target: 'K', inKey: true },
+    ]);
+  });
+  it('skips $${ escapes exactly as resolution does', () => {
+    const input = { a: '$${env:A}', b: '$$${env:A}', c: '$$$${env:A}', d: '$ ${', e: 'cost $5', f: '$${env:A}${env:B}' };
+    expect(refs(input)).toEqual([{ path: 'f', text: '${env:B}', scheme: 'env', target: 'B', inKey: false }]);
+    // What findReferences skips, resolution leaves as text; what it finds, resolution resolves.
+    const { value, problems } = resolveReferences(input, { env: { A: 'secret-a', B: 'secret-b' } });
+    expect(problems.map((p) => p.path)).toEqual([['d']]);
+    expect(value).toEqual({ a: '${env:A}', b: '$${env:A}', c: '$$${env:A}', d: '$ ${', e: 'cost $5', f: '${env:A}secret-b' });
+  });
+  it('stops where resolution stops: cycles and the depth limit', () => {
+    const cyclic: Record<string, unknown> = { a: '${env:A}' };
+    cyclic.self = cyclic;
+    expect(refs(cyclic).map((r) => r.path)).toEqual(['a']);
+    let deep: unknown = '${env:DEEP}';
+    for (let i = 0; i < MAX_CONFIG_DEPTH + 1; i++) deep = [deep];
+    expect(findReferences(deep)).toEqual([]);
+    expect(resolveReferences(deep, { env: { DEEP: 'deep-secret' } }).secrets).toEqual([]);
   });
 });

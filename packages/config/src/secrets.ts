@@ -64,6 +64,127 @@ export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** One piece of a string as the resolver reads it. */
+type Token = { kind: 'text'; text: string } | { kind: 'reference'; body: string } | { kind: 'unterminated' };
+
+/**
+ * Splits a string into literal text and `${...}` references, exactly as resolution reads it:
+ * `$${` is a literal `${`, a lone `$` is itself, a reference ends at the first `}`, and an
+ * unterminated `${` ends the scan. Resolution and {@link findReferences} share it, so what one
+ * resolves the other finds.
+ */
+function* scan(text: string): Generator<Token> {
+  let index = 0;
+  while (index < text.length) {
+    const dollar = text.indexOf('$', index);
+    if (dollar === -1) {
+      yield { kind: 'text', text: text.slice(index) };
+      return;
+    }
+    if (dollar > index) yield { kind: 'text', text: text.slice(index, dollar) };
+    if (text.startsWith('$${', dollar)) {
+      yield { kind: 'text', text: '${' };
+      index = dollar + 3;
+      continue;
+    }
+    if (!text.startsWith('${', dollar)) {
+      yield { kind: 'text', text: '$' };
+      index = dollar + 1;
+      continue;
+    }
+    const close = text.indexOf('}', dollar + 2);
+    if (close === -1) {
+      yield { kind: 'unterminated' };
+      return;
+    }
+    yield { kind: 'reference', body: text.slice(dollar + 2, close) };
+    index = close + 1;
+  }
+}
+
+/** `env:NAME` -> `{ scheme: 'env', target: 'NAME' }`; no colon gives an empty scheme. */
+function splitReference(body: string): { scheme: string; target: string } {
+  const colon = body.indexOf(':');
+  return colon === -1 ? { scheme: '', target: body } : { scheme: body.slice(0, colon), target: body.slice(colon + 1) };
+}
+
+/**
+ * A `${...}` reference found in data by {@link findReferences}.
+ *
+ * @example
+ * ```ts
+ * const ref: SecretReference = { path: ['url'], scheme: 'env', target: 'PG_PASSWORD', text: '${env:PG_PASSWORD}', inKey: false };
+ * ```
+ */
+export interface SecretReference {
+  /** Path of the string that holds it (for a key: the path of that key). */
+  path: PathSegments;
+  /** What comes before the first colon: `env`, `file`, or anything else written there. */
+  scheme: string;
+  /** What comes after the first colon: a variable name or a file path. */
+  target: string;
+  /** The reference as written, `${scheme:target}`. */
+  text: string;
+  /** True for a reference written in an object key (keys are never resolved). */
+  inKey: boolean;
+}
+
+/**
+ * Finds every reference in `input` that resolution would see — whole values, embedded ones
+ * (`x${env:A}y`), every one of several in a string, malformed ones (`${vault:x}`,
+ * `${env:${env:A}}`) — and, although keys are never resolved, references written in keys.
+ * `$${` escapes are skipped, as resolution skips them. Used to refuse references in data that
+ * must not be resolved (API requests), before anything is read.
+ *
+ * @example
+ * ```ts
+ * findReferences({ a: 'x${env:A}y', b: ['$${env:B}'], '${file:/k}': 1 });
+ * // [{ path: ['a'], scheme: 'env', target: 'A', text: '${env:A}', inKey: false },
+ * //  { path: ['${file:/k}'], scheme: 'file', target: '/k', text: '${file:/k}', inKey: true }]
+ * ```
+ */
+export function findReferences(input: unknown): SecretReference[] {
+  const found: SecretReference[] = [];
+  const inString = (text: string, path: PathSegments, inKey: boolean) => {
+    if (!text.includes('${')) return;
+    for (const token of scan(text)) {
+      if (token.kind === 'reference') found.push({ path, ...splitReference(token.body), text: `\${${token.body}}`, inKey });
+    }
+  };
+  const ancestors = new Set<object>();
+  const walk = (value: unknown, path: PathSegments): void => {
+    if (typeof value === 'string') return inString(value, path, false);
+    // Resolution stops at the same depth (reporting it), so nothing deeper is ever resolved.
+    if (value === null || typeof value !== 'object' || ancestors.has(value) || path.length >= MAX_CONFIG_DEPTH) return;
+    ancestors.add(value);
+    try {
+      if (Array.isArray(value)) value.forEach((item: unknown, i) => walk(item, [...path, i]));
+      else {
+        for (const key of Object.keys(value)) {
+          inString(key, [...path, key], true);
+          walk((value as Record<string, unknown>)[key], [...path, key]);
+        }
+      }
+    } finally {
+      ancestors.delete(value);
+    }
+  };
+  walk(input, []);
+  return found;
+}
+
+/**
+ * A string that held references, before and after resolution (used to describe the value in
+ * validation messages by its references, never by what they resolved to).
+ */
+export interface ResolvedString {
+  path: PathSegments;
+  /** As written, with its references. */
+  original: string;
+  /** After resolution: holds secrets. */
+  value: string;
+}
+
 /**
  * Resolves references and copies the input into plain JSON data (rejecting cycles, non-JSON
  * values and excessive depth); every problem is collected (not thrown) so the loader can
@@ -72,11 +193,12 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function resolveReferences(
   input: unknown,
   sources: SecretSources & { literal?: boolean } = {},
-): ResolvedSecrets & { problems: Problem[] } {
+): ResolvedSecrets & { problems: Problem[]; resolved: ResolvedString[] } {
   const env = sources.env ?? {};
   const baseDir = sources.baseDir ?? process.cwd();
   const problems: Problem[] = [];
   const secrets = new Set<string>();
+  const resolved: ResolvedString[] = [];
   const fileCache = new Map<string, string | Error>();
 
   const readSecretFile = (file: string): string | Error => {
@@ -103,42 +225,27 @@ export function resolveReferences(
   const resolveString = (text: string, path: PathSegments): string => {
     if (sources.literal || !text.includes('$')) return text;
     let out = '';
-    let index = 0;
-    while (index < text.length) {
-      const dollar = text.indexOf('$', index);
-      if (dollar === -1) {
-        out += text.slice(index);
-        break;
-      }
-      out += text.slice(index, dollar);
-      if (text.startsWith('$${', dollar)) {
-        out += '${';
-        index = dollar + 3;
+    let references = 0;
+    for (const token of scan(text)) {
+      if (token.kind === 'text') {
+        out += token.text;
         continue;
       }
-      if (!text.startsWith('${', dollar)) {
-        out += '$';
-        index = dollar + 1;
-        continue;
-      }
-      const close = text.indexOf('}', dollar + 2);
-      if (close === -1) {
+      if (token.kind === 'unterminated') {
         problems.push({ path, message: 'unterminated reference "${": close it with "}" or write "$${" for a literal "${"' });
         return text;
       }
-      const body = text.slice(dollar + 2, close);
-      const resolved = resolveReference(body, path);
-      if (resolved === undefined) return text;
-      out += resolved;
-      index = close + 1;
+      const value = resolveReference(token.body, path);
+      if (value === undefined) return text;
+      out += value;
+      references++;
     }
+    if (references > 0) resolved.push({ path, original: text, value: out });
     return out;
   };
 
   const resolveReference = (body: string, path: PathSegments): string | undefined => {
-    const colon = body.indexOf(':');
-    const scheme = colon === -1 ? '' : body.slice(0, colon);
-    const target = colon === -1 ? body : body.slice(colon + 1);
+    const { scheme, target } = splitReference(body);
     if (scheme === 'env') {
       if (!ENV_NAME.test(target)) {
         problems.push({ path, message: `invalid environment variable name in "\${env:${target}}"` });
@@ -212,7 +319,7 @@ export function resolveReferences(
   };
 
   const value = walk(input, []);
-  return { value, secrets: [...secrets], problems };
+  return { value, secrets: [...secrets], problems, resolved };
 }
 
 function describeObject(value: object): string {
