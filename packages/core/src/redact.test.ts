@@ -9,6 +9,11 @@ describe('createRedactor: forms and shapes a secret can take', () => {
     expect(redact({ raw: `x${secret}y` })).toEqual({ raw: `x${REDACTED}y` });
   });
 
+  it('finds a secret percent-encoded, as in a URL', () => {
+    const redact = createRedactor(['p@ss/w rd']);
+    expect(redact('connect postgres://app:p%40ss%2Fw%20rd@db/app failed')).toBe(`connect postgres://app:${REDACTED}@db/app failed`);
+  });
+
   it('redacts an object in every place it appears, not only the first', () => {
     const redact = createRedactor(['s3cr3t-value']);
     const record = { token: 's3cr3t-value' };

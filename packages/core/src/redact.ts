@@ -5,20 +5,20 @@ export const REDACTED = '[redacted]';
 const CIRCULAR = '[circular]';
 
 /**
- * The forms a secret takes in text: as written, and as it appears inside a JSON string (quotes,
+ * The forms a secret takes in text: as written, as it appears inside a JSON string (quotes,
  * backslashes, newlines and control characters escaped), which is how libraries and validation
- * messages often quote a value.
+ * messages often quote a value, and percent-encoded, as in a URL a driver or router echoes.
  */
 function formsOf(secret: string): string[] {
-  const escaped = JSON.stringify(secret).slice(1, -1);
-  return escaped === secret ? [secret] : [secret, escaped];
+  return [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])];
 }
 
 /**
  * Replaces every occurrence of the given secret values in strings, deep inside objects and
  * arrays. Used for logs, error messages and API output so a secret resolved from
  * `${env:...}` never leaks, even when a library echoes it back in an error. A secret is also
- * found in its JSON-escaped form (a value with quotes or newlines quoted by `JSON.stringify`).
+ * found in its JSON-escaped form (a value with quotes or newlines quoted by `JSON.stringify`)
+ * and percent-encoded (in a URL).
  * Objects that appear in several places (the same record in two lists) are redacted in every
  * place; a value that contains itself is cut at the repetition. Dates are kept; other objects
  * with `toJSON` are redacted in the form JSON would give them; an error becomes a redacted copy
