@@ -77,9 +77,29 @@ export function matchApiKey(keys: readonly ApiKeyEntry[], key: string | undefine
   return found;
 }
 
+const matchedKeys = new WeakMap<FastifyRequest, ApiKeyEntry | null>();
+
+/**
+ * The configured key a request presents, looked up once per request: the rate limiter (which
+ * charges valid keys to their own budget) and {@link authorize} both ask.
+ *
+ * @example
+ * ```ts
+ * const entry = requestKey(keys, request); // undefined for a missing or unknown key
+ * ```
+ */
+export function requestKey(keys: readonly ApiKeyEntry[], request: FastifyRequest): ApiKeyEntry | undefined {
+  const known = matchedKeys.get(request);
+  if (known !== undefined) return known ?? undefined;
+  const entry = matchApiKey(keys, presentedKey(request));
+  matchedKeys.set(request, entry ?? null);
+  return entry;
+}
+
 /**
  * Checks that a request carries a key with `scope`; throws 401/403 API errors otherwise.
- * Returns the key name (for rate limiting and audit logs).
+ * Returns the key name (for rate limiting and audit logs). Needs only the headers: routes call
+ * it before the body is read (see `addRoute`).
  */
 export function authorize(keys: readonly ApiKeyEntry[], request: FastifyRequest, scope: Scope): string {
   const key = presentedKey(request);
@@ -88,7 +108,7 @@ export function authorize(keys: readonly ApiKeyEntry[], request: FastifyRequest,
       'www-authenticate': 'Bearer',
     });
   }
-  const entry = matchApiKey(keys, key);
+  const entry = requestKey(keys, request);
   if (!entry) throw new ApiError(401, 'SLUICE_ERR_UNAUTHORIZED', 'the API key is not valid', [], { 'www-authenticate': 'Bearer' });
   if (!entry.scopes.has(scope)) {
     throw new ApiError(403, 'SLUICE_ERR_FORBIDDEN', `the API key "${entry.name}" lacks the "${scope}" scope`);

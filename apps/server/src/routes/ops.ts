@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
+import { clientAddress } from '../http/limits.js';
 import { addRoute, type RouteContext } from '../http/route.js';
 import type { RoutesDeps } from './context.js';
 import { errorResponses } from './schemas.js';
@@ -26,8 +27,9 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     url: '/healthz',
     scope: 'public',
     summary: 'Liveness',
-    description: 'Answers 200 while the process runs its event loop.',
+    description: 'Answers 200 while the process runs its event loop. Never rate limited.',
     tags,
+    rateLimit: false,
     responses: { 200: { description: 'Alive', schema: v.object({ status: v.literal('ok') }) } },
     handler: () => ({ status: 'ok' as const }),
   });
@@ -37,8 +39,9 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     url: '/readyz',
     scope: 'public',
     summary: 'Readiness',
-    description: 'Answers 200 when the store answers and every migration is applied, 503 otherwise.',
+    description: 'Answers 200 when the store answers and every migration is applied, 503 otherwise. Never rate limited.',
     tags,
+    rateLimit: false,
     responses: {
       200: { description: 'Ready', schema: v.object({ status: v.string(), checks: v.record(v.string(), v.string()) }) },
       503: { description: 'Not ready' },
@@ -61,10 +64,25 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     },
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags, security: [] } }, async (_request, reply) => {
-    void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return sluice.metricsText();
-  });
+  // Scrapes are limited per client address in a bucket of their own: a flood of bad API keys
+  // (or of anything else) from another address cannot starve the operator's scraper, and an
+  // anonymous client still cannot make the server render metrics without bound.
+  app.get(
+    '/metrics',
+    {
+      config: { rateLimit: { keyGenerator: (request) => `metrics:${clientAddress(request)}` } },
+      schema: {
+        summary: 'Prometheus metrics',
+        description: 'The Prometheus text exposition format. Rate limited per client address, apart from API traffic: `server.rateLimit.perMinute` scrapes a minute.',
+        tags,
+        security: [],
+      },
+    },
+    async (_request, reply) => {
+      void reply.type('text/plain; version=0.0.4; charset=utf-8');
+      return sluice.metricsText();
+    },
+  );
 
   addRoute(app, ctx, {
     method: 'POST',

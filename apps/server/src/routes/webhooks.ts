@@ -1,41 +1,161 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../http/errors.js';
+import { WindowCounters, clientAddress } from '../http/limits.js';
 import type { RoutesDeps } from './context.js';
 
-/** Largest webhook body accepted before the pipeline's own `maxBytes` applies. */
+/** Largest body any webhook may accept (the scheduler caps `maxBytes` at the same value). */
 const WEBHOOK_BODY_CEILING = 64 * 1024 * 1024;
+
+/** What the gate of a request found out before the body is read. */
+interface Gate {
+  pipeline: string;
+  maxBytes: number;
+  /** The key of the sender's failure budget for this pipeline. */
+  failureKey: string;
+}
+
+const gates = new WeakMap<FastifyRequest, Gate>();
+
+const tooLarge = (pipeline: string, maxBytes: number, size?: number) =>
+  new ApiError(
+    413,
+    'SLUICE_ERR_WEBHOOK_TOO_LARGE',
+    `${size === undefined ? 'the body' : `the body of ${size} bytes`} exceeds the limit of ${maxBytes} bytes of pipeline "${pipeline}" (webhook.maxBytes)`,
+  );
+
+const retryIn = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * Reads a webhook body as a Buffer, at most the pipeline's `maxBytes`: once more arrive it stops
+ * reading (the stream stays paused, the connection is closed after the 413) instead of buffering the rest.
+ */
+function readLimited(payload: NodeJS.ReadableStream, gate: Gate, done: (error: Error | null, body?: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let finished = false;
+  const finish = (error: Error | null, body?: Buffer) => {
+    if (finished) return;
+    finished = true;
+    payload.removeListener('data', onData);
+    payload.removeListener('end', onEnd);
+    payload.removeListener('error', onError);
+    done(error, body);
+  };
+  const onData = (chunk: Buffer | string) => {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += buffer.length;
+    if (received > gate.maxBytes) {
+      payload.pause();
+      finish(tooLarge(gate.pipeline, gate.maxBytes));
+      return;
+    }
+    chunks.push(buffer);
+  };
+  const onEnd = () => finish(null, Buffer.concat(chunks, received));
+  const onError = (error: Error) => finish(error);
+  payload.on('data', onData);
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+}
 
 /**
  * `POST /webhooks/:pipeline`: the raw body (never re-serialised, so signatures verify) goes to
  * the scheduler, which checks the signature scheme of the pipeline (Standard Webhooks, HubSpot
  * v3, Slack), the timestamp window, replays by delivery id and the size limit, then queues a run.
  * Registered in its own encapsulated context so the raw-body parser applies to this route only.
+ *
+ * Before a byte of the body is read, an `onRequest` gate looks the pipeline's webhook trigger up
+ * in the scheduler: no trigger is a 404, a Content-Length over its `maxBytes` a 413, and a sender
+ * over its budget a 429, each answered with `Connection: close` (see `closeUnreadBodies`) so the
+ * body is not read at all. A body
+ * without a length is counted while it streams and cut off at `maxBytes`.
+ *
+ * Budgets, each `server.rateLimit.perMinute` a minute, apart from API traffic (the route is
+ * exempt from the API's rate limiter): accepted deliveries per pipeline, and deliveries that
+ * fail (bad signature, stale, replayed, too large, bad payload) per pipeline and sender address.
+ * A flood of forged deliveries thus exhausts only the forger's own budget, never the pipeline's.
  */
 export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDeps): Promise<void> {
   const { sluice } = deps;
+  const accepted = new WindowCounters();
+  const failures = new WindowCounters();
+  const perMinute = () => sluice.config().server.rateLimit.perMinute;
+
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: WEBHOOK_BODY_CEILING }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', (request, payload, done) => {
+      const gate = gates.get(request);
+      if (!gate) return done(new Error('webhook body read without its gate'), undefined);
+      readLimited(payload, gate, (error, body) => {
+        if (error) failures.add(gate.failureKey);
+        done(error, body);
+      });
+    });
     scope.post<{ Params: { pipeline: string } }>(
       '/webhooks/:pipeline',
       {
         bodyLimit: WEBHOOK_BODY_CEILING,
+        config: { rateLimit: false },
+        onRequest: async (request) => {
+          const pipeline = request.params.pipeline;
+          const hook = sluice.scheduler.pipeline(pipeline)?.webhook;
+          if (!hook) {
+            throw new ApiError(404, 'SLUICE_ERR_WEBHOOK_NOT_FOUND', `pipeline ${JSON.stringify(pipeline)} has no webhook trigger`);
+          }
+          const max = perMinute();
+          const failureKey = `${pipeline}\n${clientAddress(request)}`;
+          const failing = failures.retryAfterMs(failureKey, max);
+          if (failing > 0) {
+            throw new ApiError(
+              429,
+              'SLUICE_ERR_RATE_LIMITED',
+              `more than ${max} failed deliveries a minute from this address to pipeline "${pipeline}"; retry in ${retryIn(failing)} s`,
+              [],
+              { 'retry-after': String(retryIn(failing)) },
+            );
+          }
+          const busy = accepted.retryAfterMs(pipeline, max);
+          if (busy > 0) {
+            throw new ApiError(429, 'SLUICE_ERR_RATE_LIMITED', `pipeline "${pipeline}" accepts at most ${max} deliveries a minute; retry in ${retryIn(busy)} s`, [], {
+              'retry-after': String(retryIn(busy)),
+            });
+          }
+          const maxBytes = Math.min(hook.maxBodyBytes, WEBHOOK_BODY_CEILING);
+          const length = Number(request.headers['content-length']);
+          if (request.headers['transfer-encoding'] === undefined && Number.isFinite(length) && length > maxBytes) {
+            failures.add(failureKey);
+            throw tooLarge(pipeline, maxBytes, length);
+          }
+          gates.set(request, { pipeline, maxBytes, failureKey });
+        },
         schema: {
           summary: 'Receive a signed webhook and start a run',
           description:
-            'Public route protected by the pipeline\'s signature scheme instead of an API key. 202 with the run id; 401 for a missing or invalid signature, ' +
-            'a timestamp outside the tolerance or a replayed delivery id; 404 when the pipeline has no webhook trigger; 413 over the size limit.',
+            "Public route protected by the pipeline's signature scheme instead of an API key. 202 with the run id. 200 with `{ runId, deliveryId, duplicate: true }` " +
+            "for a copy of a delivery already accepted (a sender's retry or a replay): no second run starts, `runId` is the first copy's run. " +
+            '400 for a missing signature header or an invalid payload; 401 for an invalid signature, a timestamp outside the tolerance, or a signature header ' +
+            'not in its one canonical form (a timestamp with a sign, spaces, leading zeros, a fraction or an exponent) or sent more than once; ' +
+            '404 when the pipeline has no webhook trigger; 413 over the size limit; 429 over a budget. ' +
+            "The 404, a Content-Length over the pipeline's `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, " +
+            'with `Connection: close`; a chunked body is cut off with 413 as soon as it passes `maxBytes`. ' +
+            'Webhooks are not rate limited with the API: each pipeline accepts `server.rateLimit.perMinute` deliveries a minute, and each sender address ' +
+            'may fail (bad signature, stale, replayed, too large, bad payload) that many times a minute per pipeline before it gets 429 with `Retry-After`.',
           tags: ['webhooks'],
           security: [],
           params: { type: 'object', properties: { pipeline: { type: 'string' } }, required: ['pipeline'] },
           response: {
+            200: { description: 'Duplicate of an accepted delivery: no new run; the run of the first copy', content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' }, duplicate: { type: 'boolean', const: true } } } } } },
             202: { description: 'Run queued', content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' } } } } } },
-            401: { description: 'Signature missing, invalid, stale or replayed' },
-            404: { description: 'No webhook trigger for this pipeline' },
-            413: { description: 'Body over the pipeline\'s maxBytes' },
+            400: { description: 'Signature header missing, or payload invalid' },
+            401: { description: 'Signature invalid, timestamp stale, or a signature header not canonical or sent twice' },
+            404: { description: 'No webhook trigger for this pipeline (answered without reading the body)' },
+            413: { description: "Body over the pipeline's webhook.maxBytes (a Content-Length over it is refused before the body is read)" },
+            429: { description: "The pipeline's accepted deliveries, or this address's failed deliveries to it, are over `server.rateLimit.perMinute`; see Retry-After" },
           },
         },
       },
       async (request, reply) => {
+        const gate = gates.get(request)!;
         const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const host = request.headers.host ?? 'localhost';
         const result = await sluice.scheduler.handleWebhook(request.params.pipeline, {
@@ -44,7 +164,13 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           method: request.method,
           url: `${request.protocol}://${host}${request.url}`,
         });
-        if (result.status === 202) return reply.status(202).send(result.body);
+        if (result.status < 300) {
+          // Only a new run spends the pipeline's budget (a duplicate delivery answered 2xx does not).
+          if (result.status === 202) accepted.add(gate.pipeline);
+          return reply.status(result.status).send(result.body);
+        }
+        // Capacity answers (429/503) are the server's, not the sender's fault.
+        if (result.status !== 429 && result.status < 500) failures.add(gate.failureKey);
         const body = result.body as { error: string; reason: string };
         return reply.status(result.status).send({
           error: { code: `SLUICE_ERR_WEBHOOK_${body.reason.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`, message: body.error, details: [] },
