@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, RetryableError, SluiceError, type JsonValue } from '@sluice/core';
+import { ConfigError, FatalError, RetryableError, SluiceError, formatPath, type JsonValue } from '@sluice/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** One detail of an API error: where (a path into the request) and what. */
@@ -38,6 +38,38 @@ export const notFound = (what: string) => new ApiError(404, 'SLUICE_ERR_NOT_FOUN
 
 /** 409 for a request that conflicts with the current state. */
 export const conflict = (message: string) => new ApiError(409, 'SLUICE_ERR_CONFLICT', message);
+
+/** A secret reference found in a request body (see `ConfigState.refusedReferences`). */
+export interface RequestReference {
+  path: readonly (string | number)[];
+  text: string;
+  inKey: boolean;
+}
+
+/**
+ * 400 `SLUICE_ERR_SECRET_REFERENCE` for secret references a request may not use, one detail per
+ * reference naming its field (`body.pipeline.routes[0].transform[0].value`). The references are
+ * quoted as the client wrote them; nothing was resolved.
+ *
+ * @example
+ * ```ts
+ * throw secretReferencesRefused([{ path: ['value'], text: '${env:ADMIN_KEY}', inKey: false }], ['body'], false);
+ * ```
+ */
+export function secretReferencesRefused(references: readonly RequestReference[], prefix: readonly (string | number)[], admin: boolean): ApiError {
+  const why = admin
+    ? "it names a secret the server's configuration does not use"
+    : 'only an admin key may send secret references, and only to secrets the server\'s configuration already uses';
+  const details = references.map((r) => ({
+    path: formatPath([...prefix, ...r.path]),
+    message: r.inKey
+      ? `a key may not hold a secret reference (${r.text}); write "$\${" for a literal "\${"`
+      : `the secret reference ${r.text} is not accepted: ${why}; write "$\${" for a literal "\${"`,
+  }));
+  const first = details[0]!;
+  const message = details.length === 1 ? `${first.path}: ${first.message}` : `${details.length} secret references are not accepted (first at ${first.path}): ${why}`;
+  return new ApiError(400, 'SLUICE_ERR_SECRET_REFERENCE', message, details);
+}
 
 function body(code: string, message: string, details: ApiErrorDetail[] = []): ApiErrorBody {
   return { error: { code, message, details } };
@@ -102,7 +134,31 @@ function clientMessage(error: Partial<FastifyError>): string {
 }
 
 /**
- * Installs the error and not-found handlers that turn every failure into an {@link ApiErrorBody}.
+ * Passes every response body through `redact` (every secret value the process knows): objects
+ * before they are serialised (every string and key, wherever it is), and bodies sent as text
+ * (`/metrics`, a route that sends a string). Streams and buffers (static files of the docs UI)
+ * pass unchanged. Registered on the root app, so it covers every route, error and 404.
+ *
+ * @example
+ * ```ts
+ * installResponseRedaction(app, redact);
+ * ```
+ */
+export function installResponseRedaction(app: FastifyInstance, redact: <T>(value: T) => T): void {
+  const serialised = new WeakSet<FastifyReply>();
+  app.addHook('preSerialization', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    serialised.add(reply);
+    return redact(payload);
+  });
+  app.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) =>
+    // Serialised bodies were redacted as objects: text redaction of JSON could cut across its syntax.
+    typeof payload === 'string' && !serialised.has(reply) ? redact(payload) : payload,
+  );
+}
+
+/**
+ * Installs the error and not-found handlers that turn every failure into an {@link ApiErrorBody},
+ * and the redaction of every response body ({@link installResponseRedaction}).
  *
  * @example
  * ```ts
@@ -110,6 +166,7 @@ function clientMessage(error: Partial<FastifyError>): string {
  * ```
  */
 export function installErrorHandlers(app: FastifyInstance, redact: <T>(value: T) => T): void {
+  installResponseRedaction(app, redact);
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toApiError(error, redact);
     if (mapped.status >= 500) request.log.error({ err: redact(error) }, 'request failed');

@@ -1,11 +1,12 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import { PipelineSchema, destinationOptions, pipelineSourceOptions } from '@sluice/config';
-import { isRecord, toError, type CheckResult, type JsonObject, type SluiceRecord } from '@sluice/core';
+import { ConfigError, isRecord, toError, type CheckResult, type JsonObject, type SluiceRecord } from '@sluice/core';
 import { dryRun } from '@sluice/router';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound } from '../http/errors.js';
 import { compilePipelineTable } from '../runtime/executor.js';
+import { refuseRequestSecrets } from './config-entities.js';
 import type { RoutesDeps } from './context.js';
 import { JsonObjectSchema, NameParam, errorResponses } from './schemas.js';
 
@@ -25,6 +26,28 @@ async function withTimeout(check: () => Promise<CheckResult>): Promise<CheckResu
     return { ok: false, message: toError(error).message };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Name under which a dry run validates the pipeline config it was sent. */
+const PREVIEW = 'dry-run-preview';
+
+/**
+ * Runs `fn`, reporting problems of the previewed pipeline (`pipelines.dry-run-preview.x`) at the
+ * request field they came from (`body.pipeline.x`).
+ */
+function asRequestPaths<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const prefix = `pipelines.${PREVIEW}`;
+    const issues = error.issues.map((issue) =>
+      issue.path === prefix || issue.path.startsWith(`${prefix}.`) || issue.path.startsWith(`${prefix}[`)
+        ? { ...issue, path: `body.pipeline${issue.path.slice(prefix.length)}` }
+        : issue,
+    );
+    throw new ConfigError(issues, { cause: error });
   }
 }
 
@@ -108,14 +131,17 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
     summary: 'Preview routing without writing',
     description:
       'Evaluates records against a pipeline\'s routes — a stored pipeline by name, or a pipeline config to try before saving — and returns, per record, ' +
-      'the routes that matched with their transformed output, and per destination what it would receive. Nothing is written.',
+      'the routes that matched with their transformed output, and per destination what it would receive. Nothing is written. ' +
+      'A pipeline config sent here may hold no secret reference (`${env:..}`, `${file:..}`): it is refused with 400 `SLUICE_ERR_SECRET_REFERENCE` naming the field, ' +
+      'before anything is resolved — except that an `admin` key may use references the server\'s configuration file already uses. ' +
+      'References inside `records` are data and never resolved. Every secret value the server knows is `[redacted]` in the answer.',
     tags: ['pipelines'],
     body: v.strictObject({
       pipeline: v.union([NameParam, PipelineSchema], 'a pipeline name or a pipeline config'),
       records: v.pipe(v.array(JsonObjectSchema), v.minLength(1), v.maxLength(10_000)),
     }),
     responses: { 200: { description: 'The preview', schema: JsonObjectSchema }, ...errorResponses },
-    handler: async ({ body, request }) => {
+    handler: async ({ body, request, keyName }) => {
       const records = body.records as SluiceRecord[];
       records.forEach((r, i) => {
         if (!isRecord(r)) throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'records must be JSON objects', [{ path: `body.records[${i}]`, message: 'not an object' }]);
@@ -126,12 +152,16 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
         name = body.pipeline;
         if (!config.pipelines[name]) throw notFound(`pipeline "${name}"`);
       } else {
-        name = 'dry-run-preview';
+        name = PREVIEW;
         const raw = sluice.state.current.raw;
         const rawPipeline = (request.body as { pipeline: JsonObject }).pipeline;
-        config = sluice.state.validate({ ...raw, pipelines: { ...(raw.pipelines as object), [name]: rawPipeline } });
+        // Before validation resolves anything: a refused reference is never read.
+        refuseRequestSecrets(ctx, sluice, keyName, rawPipeline, ['body', 'pipeline']);
+        const candidate = { ...raw, pipelines: { ...(raw.pipelines as object), [name]: rawPipeline } };
+        config = asRequestPaths(() => sluice.state.validate(candidate));
       }
-      const table = compilePipelineTable(config, name, sluice.registry, pluginCtx());
+      const compiled = config;
+      const table = asRequestPaths(() => compilePipelineTable(compiled, name, sluice.registry, pluginCtx()));
       return dryRun(records, table);
     },
   });

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { ConnectionSchema, DestinationSchema, PipelineSchema, ScheduleSchema } from '@sluice/config';
 import type { JsonObject, VersionedConfigStore } from '@sluice/core';
 import { addRoute, type RouteContext } from '../http/route.js';
-import { ApiError, notFound } from '../http/errors.js';
+import { ApiError, notFound, secretReferencesRefused } from '../http/errors.js';
 import type { VersionedSection } from '../runtime/config-state.js';
+import type { SluiceServer } from '../runtime/sluice.js';
 import type { RoutesDeps } from './context.js';
 import { JsonObjectSchema, NameParam, errorResponses } from './schemas.js';
 
@@ -24,6 +25,27 @@ const SECTIONS: { section: VersionedSection; singular: string; schema: v.Generic
 ];
 
 const etag = (version: number) => `"v${version}"`;
+
+/** True when the request's key has the `admin` scope (or authentication is off: every caller is). */
+export function isAdminRequest(ctx: RouteContext, keyName: string): boolean {
+  return !ctx.authEnabled || ctx.keys().some((key) => key.name === keyName && key.scopes.has('admin'));
+}
+
+/**
+ * Refuses, with a 400 naming each field, the secret references in config sent through the API
+ * that the request may not use (see `ConfigState.refusedReferences`): checked before anything is
+ * validated, so a refused reference is never resolved, read or stored.
+ *
+ * @example
+ * ```ts
+ * refuseRequestSecrets(ctx, sluice, keyName, request.body, ['body']);
+ * ```
+ */
+export function refuseRequestSecrets(ctx: RouteContext, sluice: SluiceServer, keyName: string, value: unknown, at: readonly (string | number)[]): void {
+  const admin = isAdminRequest(ctx, keyName);
+  const refused = sluice.state.refusedReferences(value, admin);
+  if (refused.length > 0) throw secretReferencesRefused(refused, at, admin);
+}
 
 function checkIfMatch(header: string | string[] | undefined, version: number | undefined): void {
   if (header === undefined) return;
@@ -96,7 +118,9 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, de
         412: { description: 'If-Match does not match the current version' },
         ...errorResponses,
       },
-      handler: async ({ params, request, reply }) => {
+      handler: async ({ params, request, reply, keyName }) => {
+        // The store keeps what the client sent, references included: only known ones get there.
+        refuseRequestSecrets(ctx, sluice, keyName, request.body, ['body']);
         const existing = await storeOf(section).getEntry(params.name);
         checkIfMatch(request.headers['if-match'], existing?.latestVersion);
         // Save what the client sent (defaults are applied when the config is read, not stored).
@@ -227,7 +251,8 @@ function registerScheduleRoutes(
     params: v.object({ pipeline: NameParam }),
     body: ScheduleSchema,
     responses: { 200: { description: 'Saved', schema: v.object({ pipeline: v.string(), version: v.number(), changed: v.boolean() }) }, ...errorResponses },
-    handler: async ({ params, request }) => {
+    handler: async ({ params, request, keyName }) => {
+      refuseRequestSecrets(ctx, sluice, keyName, request.body, ['body']);
       const config = await pipelineConfig(params.pipeline);
       const saved = await saveEntity('pipelines', params.pipeline, { ...config, schedule: request.body as JsonObject });
       return { pipeline: params.pipeline, version: saved.version, changed: saved.changed };

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import { loadConfig, parseConfigText, type SluiceConfig } from '@sluice/config';
+import { findReferences, loadConfig, parseConfigText, type SecretReference, type SluiceConfig } from '@sluice/config';
 import { ConfigError, type JsonObject, type PluginRegistry, type SluiceStore, type VersionedConfigStore } from '@sluice/core';
 
 /** The config sections the store versions; everything else comes from the file only. */
@@ -60,6 +60,7 @@ export async function readRawConfig(path: string): Promise<{ raw: RawConfig; bas
  */
 export class ConfigState {
   #current: EffectiveConfig | undefined;
+  #fileReferences: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly options: {
@@ -83,6 +84,51 @@ export class ConfigState {
   /** Replaces the file document (on reload) without touching the store yet. */
   setFile(file: RawConfig): void {
     this.options.file = file;
+    this.#fileReferences = undefined;
+  }
+
+  /**
+   * The secret references in data sent through the API (`value`, a request body) that the
+   * request may not use. Nothing sent through the API may make the server read a secret it does
+   * not already use: a key without `admin` scope may use no reference at all, an `admin` key only
+   * `${env:NAME}` / `${file:path}` references that the configuration file itself uses (a file
+   * path compared after resolving it against the file's folder). References in object keys, of
+   * unknown schemes and malformed ones (`${env:${env:A}}`) are always refused. Nothing is
+   * resolved or read here.
+   *
+   * @example
+   * ```ts
+   * const refused = state.refusedReferences(request.body, isAdmin);
+   * if (refused.length > 0) throw secretReferencesRefused(refused, ['body'], isAdmin);
+   * ```
+   */
+  refusedReferences(value: unknown, admin: boolean): SecretReference[] {
+    const found = findReferences(value);
+    if (!admin) return found;
+    const known = this.fileReferences();
+    return found.filter((reference) => {
+      const id = this.referenceId(reference);
+      return reference.inKey || id === undefined || !known.has(id);
+    });
+  }
+
+  /** The secrets the file uses, as `env:NAME` and `file:/absolute/path`. */
+  private fileReferences(): ReadonlySet<string> {
+    if (!this.#fileReferences) {
+      const ids = new Set<string>();
+      for (const reference of findReferences(this.options.file)) {
+        const id = reference.inKey ? undefined : this.referenceId(reference);
+        if (id !== undefined) ids.add(id);
+      }
+      this.#fileReferences = ids;
+    }
+    return this.#fileReferences;
+  }
+
+  /** What a reference reads (one id for every spelling of a file's path); other schemes read nothing. */
+  private referenceId(reference: SecretReference): string | undefined {
+    if (reference.scheme === 'file') return `file:${resolve(this.options.baseDir, reference.target)}`;
+    return reference.scheme === 'env' ? `env:${reference.target}` : undefined;
   }
 
   /** Validates a raw document as the effective configuration would be. */
