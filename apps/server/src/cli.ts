@@ -39,6 +39,11 @@ function port(value: string): number {
   return n;
 }
 
+function logFormat(value: string): 'auto' | 'json' | 'pretty' {
+  if (value !== 'auto' && value !== 'json' && value !== 'pretty') throw new InvalidArgumentError('json, pretty or auto');
+  return value;
+}
+
 function date(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new InvalidArgumentError('a date as YYYY-MM-DD');
   return value;
@@ -123,7 +128,8 @@ export function buildProgram(): Command {
     .option('-d, --data-dir <dir>', 'PGlite data folder when store.url is not set (overrides store.dataDir)')
     .option('--no-worker', 'do not execute runs on this instance (trigger-only)')
     .option('--no-cron', 'do not fire cron schedules on this instance')
-    .action(async (opts: { config?: string; port?: number; host?: string; dataDir?: string; worker: boolean; cron: boolean }) => {
+    .option('--log-format <format>', 'json, pretty or auto: pretty when stdout is a terminal (overrides logging.format)', logFormat)
+    .action(async (opts: { config?: string; port?: number; host?: string; dataDir?: string; worker: boolean; cron: boolean; logFormat?: 'auto' | 'json' | 'pretty' }) => {
       let sluice: SluiceServer;
       try {
         sluice = await startSluice({
@@ -131,6 +137,7 @@ export function buildProgram(): Command {
           ...(opts.port === undefined ? {} : { port: opts.port }),
           ...(opts.host === undefined ? {} : { host: opts.host }),
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+          ...(opts.logFormat === undefined ? {} : { logFormat: opts.logFormat }),
           worker: opts.worker,
           cron: opts.cron,
         });
@@ -144,7 +151,7 @@ export function buildProgram(): Command {
         if (closing) return;
         closing = true;
         sluice.logger.info({ signal }, 'shutting down: finishing or re-queueing running work');
-        // A second signal or the deadline ends the process regardless.
+        // The deadline ends the process regardless; close() logs the last line (finished / re-queued runs).
         const deadline = setTimeout(() => process.exit(EXIT.failed), 60_000);
         deadline.unref();
         sluice.close().then(

@@ -15,6 +15,7 @@
  * | `server.bodyLimitBytes` | `1048576` (1 MiB) | |
  * | `server.rateLimit.perMinute` | `600` | per API key (or client address when auth is off) |
  * | `logging.level` | `info` | |
+ * | `logging.format` | `auto` | readable lines on a terminal, JSON lines anywhere else (files, pipes, log collectors) |
  * | `plugins` | `[]` | |
  * | `pipelines.*.enabled` | `true` | |
  * | `pipelines.*.routes` | `[]` | a pipeline still needs a route or a `defaultRoute` |
@@ -74,6 +75,27 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
  * ```
  */
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * How log lines are written, for `logging.format`: `json` (one JSON object per line), `pretty`
+ * (readable, for people) or `auto` (pretty when standard output is a terminal, else JSON).
+ *
+ * @example
+ * ```ts
+ * LOG_FORMATS.includes('pretty'); // true
+ * ```
+ */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
+/**
+ * A log format.
+ *
+ * @example
+ * ```ts
+ * const format: LogFormat = 'json';
+ * ```
+ */
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /**
  * Scopes an API key can hold: `read` (GET), `run` (trigger runs, replay), `admin` (everything).
@@ -146,7 +168,7 @@ export const DEFAULTS = deepFreeze({
     bodyLimitBytes: MIB,
     rateLimit: { perMinute: 600 },
   },
-  logging: { level: 'info' as LogLevel },
+  logging: { level: 'info' as LogLevel, format: 'auto' as LogFormat },
   plugins: [] as never[],
   pipeline: {
     enabled: true,

@@ -17,11 +17,13 @@ export {
   API_KEY_SCOPES,
   DEFAULTS,
   DESTINATION_ENGINE_KEYS,
+  LOG_FORMATS,
   LOG_LEVELS,
   MIB,
   SOURCE_ENGINE_KEYS,
   WEBHOOK_VERIFIERS,
   defaultOf,
+  type LogFormat,
   type LogLevel,
 } from './defaults.js';
 export {

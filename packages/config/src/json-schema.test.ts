@@ -67,6 +67,7 @@ describe('toJsonSchema', () => {
       '.server.rateLimit.perMinute': 600,
       '.store.dataDir': './.sluice',
       '.logging.level': 'info',
+      '.logging.format': 'auto',
       '.pipelines.*.enabled': true,
       '.pipelines.*.schedule.timezone': 'UTC',
       '.pipelines.*.schedule.missed': 'skip',

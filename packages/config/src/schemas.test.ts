@@ -81,7 +81,7 @@ describe('ServerSchema / ApiKeySchema / StoreSchema / LoggingSchema', () => {
   it('applies defaults', () => {
     expect(v.parse(ServerSchema, { port: 9000 })).toEqual({ ...DEFAULTS.server, port: 9000 });
     expect(v.parse(StoreSchema, {})).toEqual({ dataDir: './.sluice' });
-    expect(v.parse(LoggingSchema, {})).toEqual({ level: 'info' });
+    expect(v.parse(LoggingSchema, {})).toEqual({ level: 'info', format: 'auto' });
   });
   it('validates ports, limits and levels', () => {
     expect(problems(ServerSchema, { port: 70000, bodyLimitBytes: 0, rateLimit: { perMinute: 1.5 } })).toEqual([
@@ -90,6 +90,7 @@ describe('ServerSchema / ApiKeySchema / StoreSchema / LoggingSchema', () => {
       'rateLimit.perMinute: must be a whole number, got 1.5',
     ]);
     expect(problems(LoggingSchema, { level: 'verbose' })[0]).toMatch(/^level: expected one of "fatal", .*got "verbose"/);
+    expect(problems(LoggingSchema, { format: 'text' })[0]).toMatch(/^format: expected one of "auto", "json", "pretty".*got "text"/);
   });
   it('requires a postgres URL for the store', () => {
     expect(problems(StoreSchema, { url: 'mysql://x' })).toEqual(['url: expected a postgres:// or postgresql:// connection URL']);

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { API_KEY_SCOPES, DEFAULTS, LOG_LEVELS, defaultOf } from './defaults.js';
+import { API_KEY_SCOPES, DEFAULTS, LOG_FORMATS, LOG_LEVELS, defaultOf } from './defaults.js';
 import { NameSchema, integer, picklist, strictObject } from './schema-helpers.js';
 
 /**
@@ -124,15 +124,24 @@ export const ServerSchema = v.pipe(
  *
  * @example
  * ```ts
- * v.parse(LoggingSchema, {}); // { level: 'info' }
+ * v.parse(LoggingSchema, {}); // { level: 'info', format: 'auto' }
  * ```
  */
 export const LoggingSchema = v.pipe(
   strictObject(
-    { level: v.optional(v.pipe(picklist(LOG_LEVELS), v.description('Lowest level written to the log.')), DEFAULTS.logging.level) },
+    {
+      level: v.optional(v.pipe(picklist(LOG_LEVELS), v.description('Lowest level written to the log.')), DEFAULTS.logging.level),
+      format: v.optional(
+        v.pipe(
+          picklist(LOG_FORMATS),
+          v.description('`json`: one JSON object per line; `pretty`: readable lines; `auto`: pretty when standard output is a terminal, JSON otherwise. `sluice serve --log-format` overrides it.'),
+        ),
+        DEFAULTS.logging.format,
+      ),
+    },
     'a logging object',
   ),
-  v.description('Logging (pino, JSON lines on stdout).'),
+  v.description('Logging (pino, on standard output).'),
 );
 
 /**

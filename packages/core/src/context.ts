@@ -29,6 +29,25 @@ export interface Logger {
   error: LogFn;
   fatal: LogFn;
   child(bindings: Record<string, unknown>): Logger;
+  /** The keys this logger writes on every line (pino's `bindings()`); optional. */
+  bindings?(): Record<string, unknown>;
+}
+
+/**
+ * `logger.child(bindings)` without the keys `logger` binds already. pino does not replace a
+ * binding: a child that binds a key again writes it twice on every line (`{"runId":…,"runId":…}`),
+ * so code that adds context it may already have (the router under a run's logger) uses this.
+ * A logger that cannot tell its bindings gets every key.
+ *
+ * @example
+ * ```ts
+ * const log = childLogger(runLog, { component: 'router', runId, pipeline }); // adds `component` only
+ * ```
+ */
+export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
+  const bound = typeof logger.bindings === 'function' ? logger.bindings() : {};
+  const missing = Object.fromEntries(Object.entries(bindings).filter(([key]) => !Object.hasOwn(bound, key)));
+  return Object.keys(missing).length === 0 ? logger : logger.child(missing);
 }
 
 /** Label values of one metric series. */

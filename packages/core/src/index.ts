@@ -28,6 +28,7 @@ export {
   type SluiceErrorOptions,
 } from './errors.js';
 export {
+  childLogger,
   createMemoryMetrics,
   createNoopLogger,
   createPluginContext,

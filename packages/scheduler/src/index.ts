@@ -16,6 +16,8 @@ export {
   type InboundWebhook,
   type Scheduler,
   type SchedulerOptions,
+  type StopOutcome,
+  type StopReport,
   type WebhookResponse,
 } from './scheduler.js';
 export type { EnqueuedRun, ExecuteContext, ExecuteRun, RunRequest, RunSummary, SchedulerStores } from './types.js';

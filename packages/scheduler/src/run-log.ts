@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { JsonObject, JsonValue, LogFn, Logger, NewRunLogEntry, RunLogLevel, RunStore } from '@sluice/core';
+import { childLogger, type JsonObject, type JsonValue, type LogFn, type Logger, type NewRunLogEntry, type RunLogLevel, type RunStore } from '@sluice/core';
 
 /** A {@link Logger} that also keeps a run's log; `flush()` waits until every line is stored. */
 export interface RunLogger extends Logger {
@@ -34,7 +34,9 @@ function toJson(value: unknown, depth = 0): JsonValue {
 
 /**
  * Creates the logger of one run. Store writes are queued in order and never throw into the run:
- * a failing log write is reported on the host logger instead.
+ * a failing log write is reported on the host logger instead. Children (the router's, the
+ * plugins') store their lines in the same queue, so `flush()` waits for theirs too, and never
+ * bind a key twice (see `childLogger` of `@sluice/core`).
  *
  * @example
  * ```ts
@@ -49,19 +51,29 @@ export function createRunLogger(
   runId: string,
   bindings: Record<string, unknown> = {},
 ): RunLogger {
-  const host = base.child({ runId, ...bindings });
-  let chain: Promise<void> = Promise.resolve();
+  const sink = { chain: Promise.resolve() as Promise<void> };
+  const own = { runId, ...bindings };
+  return runLogger(childLogger(base, own), { ...base.bindings?.(), ...own }, runs, runId, sink);
+}
+
+function runLogger(
+  host: Logger,
+  bound: Record<string, unknown>,
+  runs: Pick<RunStore, 'appendLog'>,
+  runId: string,
+  sink: { chain: Promise<void> },
+): RunLogger {
   const store = (level: RunLogLevel, obj: unknown, msg: unknown) => {
     const entry: NewRunLogEntry =
       typeof obj === 'string'
         ? { level, message: obj }
         : { level, message: typeof msg === 'string' ? msg : '', fields: toJson(obj) as JsonObject };
     entry.at = new Date().toISOString();
-    chain = chain
+    sink.chain = sink.chain
       .then(() => runs.appendLog(runId, [entry]))
       .catch((error: unknown) => host.warn({ err: error }, 'could not store a run log line'));
   };
-  const method = (name: keyof Omit<Logger, 'child'>): LogFn =>
+  const method = (name: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'): LogFn =>
     ((obj: object | string, msg?: string) => {
       if (typeof obj === 'string') host[name](obj);
       else host[name](obj, msg);
@@ -75,14 +87,18 @@ export function createRunLogger(
     warn: method('warn'),
     error: method('error'),
     fatal: method('fatal'),
-    child: (more) => createRunLogger(host, runs, runId, more),
+    child: (more) => {
+      const missing = Object.fromEntries(Object.entries(more).filter(([key]) => !Object.hasOwn(bound, key)));
+      return Object.keys(missing).length === 0 ? logger : runLogger(host.child(missing), { ...bound, ...missing }, runs, runId, sink);
+    },
+    bindings: () => ({ ...bound }),
     flush: async () => {
       // A line logged while waiting extends the chain; wait until it settles.
       let seen: Promise<void>;
       do {
-        seen = chain;
+        seen = sink.chain;
         await seen;
-      } while (seen !== chain);
+      } while (seen !== sink.chain);
     },
   };
   return logger;

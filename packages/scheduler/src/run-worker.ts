@@ -30,7 +30,13 @@ export class RunTimeoutError extends RetryableError {
 export interface RunWorkerDeps {
   runs: RunStore;
   execute: ExecuteRun;
+  /** The scheduler's own lines (it binds `component: 'scheduler'`). */
   logger: Logger;
+  /**
+   * Parent of each run's logger, without the scheduler's `component`: a run's logger binds
+   * `runId`, `pipeline` and `runAttempt`, and what runs under it (router, plugins) adds its own.
+   */
+  runLogger: Logger;
   /** Scheduling options by pipeline name. */
   pipeline(name: string): PipelineScheduling | undefined;
   /** How often a running run polls the store for a cancellation request. */
@@ -134,9 +140,12 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
   const run = await runs.markRunning(initial.id);
   if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
 
-  const log = createRunLogger(deps.logger, runs, run.id, { pipeline: run.pipeline, attempt: run.attempt });
+  // `runAttempt`, not `attempt`: lines about a request's or a batch's retries use that key.
+  const log = createRunLogger(deps.runLogger, runs, run.id, { pipeline: run.pipeline, runAttempt: run.attempt });
+  // The run's own lifecycle lines come from the scheduler; the executor gets `log` itself.
+  const lifecycle = log.child({ component: 'scheduler' });
   if (job.retryCount > 0) {
-    log.warn({ takeovers, maxTakeovers: deps.maxTakeovers }, 'run taken over: its previous attempt ended without an outcome (worker stopped or died)');
+    lifecycle.warn({ takeovers, maxTakeovers: deps.maxTakeovers }, 'run taken over: its previous attempt ended without an outcome (worker stopped or died)');
   }
   const controller = new AbortController();
   let cause: AbortCause | undefined;
@@ -158,7 +167,7 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       (requested) => {
         if (requested) abort('cancelled', new RunCancelledError('cancellation requested'));
       },
-      (error: unknown) => log.debug({ err: error }, 'cancellation check failed'),
+      (error: unknown) => lifecycle.debug({ err: error }, 'cancellation check failed'),
     );
   }, deps.cancelCheckMs);
 
@@ -169,11 +178,11 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       return { cancelled: true };
     }
     await runs.markFinished(run.id, { status: 'succeeded', counts: summary.counts ?? {} });
-    log.info({ counts: summary.counts ?? {} }, 'run succeeded');
+    lifecycle.info({ counts: summary.counts ?? {} }, 'run succeeded');
     return { counts: summary.counts ?? {} };
   } catch (error) {
     if (cause === 'cancelled') {
-      log.info('run cancelled');
+      lifecycle.info('run cancelled');
       await runs.markFinished(run.id, { status: 'cancelled' });
       return { cancelled: true };
     }
@@ -181,17 +190,17 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       // No outcome from this attempt. Lost claim: another worker owns the run now (or its job was
       // cancelled), and the outcome is theirs to write. Shutdown: the job goes back to pg-boss,
       // which hands it to another worker at once; the retry policy is not involved either way.
-      log.warn(cause === 'shutdown' ? 'run handed back: the scheduler is stopping, another worker takes it over' : 'run abandoned: its job is no longer claimed by this worker');
+      lifecycle.warn(cause === 'shutdown' ? 'run handed back: the scheduler is stopping, another worker takes it over' : 'run abandoned: its job is no longer claimed by this worker');
       throw error;
     }
     const failures = (data.failures ?? 0) + 1;
     if ((cause === 'timeout' || isRetryable(error)) && failures <= scheduling.retry.limit) {
       const delayMs = failureRetryDelayMs(scheduling.retry, failures, deps.random);
-      log.warn({ err: toRunError(error), retry: failures, of: scheduling.retry.limit, delayMs }, 'run attempt failed; it will be retried');
+      lifecycle.warn({ err: toRunError(error), retry: failures, of: scheduling.retry.limit, delayMs }, 'run attempt failed; it will be retried');
       await deps.retryLater(data, scheduling, { failures, takeovers }, Date.now() + delayMs);
       return { retrying: { failures, delayMs } };
     }
-    log.error({ err: toRunError(error) }, 'run failed');
+    lifecycle.error({ err: toRunError(error) }, 'run failed');
     await runs.markFinished(run.id, { status: 'failed', error: toRunError(error) });
     return { failed: toRunError(error) };
   } finally {

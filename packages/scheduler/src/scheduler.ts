@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { ConfigError, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
+import { ConfigError, childLogger, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
 import type { ConstructorOptions, PgBoss } from 'pg-boss';
 import { failAbandonedRun } from './abandoned-runs.js';
 import { DEFAULT_MAX_TAKEOVERS, MAX_TAKEOVERS_LIMIT } from './attempts.js';
@@ -30,6 +30,11 @@ export interface SchedulerOptions {
   boss: ConstructorOptions | PgBoss;
   /** Runs one pipeline run; see {@link ExecuteRun}. */
   execute: ExecuteRun;
+  /**
+   * Where the scheduler logs. Its own lines bind `component: 'scheduler'`; each run's logger
+   * (the `log` of {@link ExecuteRun}) binds `runId`, `pipeline` and `runAttempt` on this logger,
+   * so what runs under it adds its own `component` without a key appearing twice.
+   */
   logger?: Logger;
   /** pg-boss queue name. Default `sluice-runs`. */
   queueName?: string;
@@ -69,6 +74,32 @@ export interface SchedulerOptions {
   onCronFire?: (event: { pipeline: string; schedule: string; tick: string; runId: string; created: boolean }) => void;
 }
 
+/** What became of one run that was executing when {@link Scheduler.stop} was called. */
+export type StopOutcome = 'succeeded' | 'failed' | 'cancelled' | 'handed-back' | 'retrying' | 'unfinished';
+
+/**
+ * What {@link Scheduler.stop} did with the runs executing on this instance when it was called:
+ * `finished` reached an outcome (succeeded, failed or cancelled) within the grace period;
+ * `requeued` go on elsewhere: handed back to the queue for another worker (`handed-back`), a
+ * retry enqueued after a failure (`retrying`), or still running when the grace period ended
+ * (`unfinished`: taken over once its heartbeat lapses).
+ */
+export interface StopReport {
+  finished: number;
+  requeued: number;
+  runs: { runId: string; pipeline: string; outcome: StopOutcome }[];
+}
+
+/** The stop-report outcome of what `runJob` returned (`undefined`: the job did not execute a run). */
+function outcomeOf(result: unknown): StopOutcome | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  if ('counts' in result) return 'succeeded';
+  if ('failed' in result) return 'failed';
+  if ('cancelled' in result) return 'cancelled';
+  if ('retrying' in result) return 'retrying';
+  return undefined;
+}
+
 /** An inbound webhook call, as the HTTP layer received it. */
 export interface InboundWebhook {
   headers: WebhookHeaders;
@@ -99,8 +130,11 @@ export type WebhookResponse =
 export interface Scheduler {
   /** Starts pg-boss, the workers and the cron timers. */
   start(): Promise<void>;
-  /** Stops cron timers, lets running runs finish (up to `shutdownTimeoutMs`), stops pg-boss. */
-  stop(): Promise<void>;
+  /**
+   * Stops cron timers, lets running runs finish (up to `shutdownTimeoutMs`), stops pg-boss, and
+   * reports what became of the runs that were executing here when it was called.
+   */
+  stop(): Promise<StopReport>;
   /** Enqueues a run of `pipeline` from the API. */
   trigger(pipeline: string, options?: { params?: JsonObject; runId?: string; startAfterMs?: number; trigger?: 'api' | 'cli' | 'replay'; parentRunId?: string }): Promise<EnqueuedRun>;
   /** The one path every trigger takes: insert the job (idempotent per run id), then the run record. */
@@ -154,7 +188,8 @@ function isResolved(item: PipelineSchedulingInput | PipelineScheduling): item is
  * ```
  */
 export function createScheduler(options: SchedulerOptions): Scheduler {
-  const logger = options.logger ?? createNoopLogger();
+  const base = options.logger ?? createNoopLogger();
+  const logger = childLogger(base, { component: 'scheduler' });
   const { runs, scheduleState, webhookDeliveries } = options.stores;
   let pipelines = resolve(options.pipelines);
   const maxTakeovers = options.maxTakeovers ?? DEFAULT_MAX_TAKEOVERS;
@@ -170,6 +205,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     ...(options.pollingIntervalSeconds === undefined ? {} : { pollingIntervalSeconds: options.pollingIntervalSeconds }),
   });
   const active = new Map<string, () => void>();
+  // Jobs being handled here (run id → pipeline); while stopping, the outcomes of those stop() waits for.
+  const handling = new Map<string, string>();
+  let stopOutcomes: Map<string, StopReport['runs'][number]> | undefined;
+  const noteOutcome = (runId: string, outcome: StopOutcome | undefined) => {
+    const entry = stopOutcomes?.get(runId);
+    if (!entry) return;
+    if (outcome === undefined) stopOutcomes!.delete(runId);
+    else entry.outcome = outcome;
+  };
   const shutdown = new AbortController();
   let stopping = false;
   let started = false;
@@ -226,20 +270,32 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (started) return;
       await queue.start();
       if (options.worker !== false) {
-        await queue.work(Math.max(1, options.concurrency ?? 4), (job) =>
-          runJob(job, {
-            runs,
-            execute: options.execute,
-            logger,
-            pipeline: (name) => pipelines.get(name),
-            cancelCheckMs: options.cancelCheckMs ?? 1000,
-            shutdown: shutdown.signal,
-            isStopping: () => stopping,
-            active,
-            maxTakeovers,
-            retryLater: (data, scheduling, counts, startAfterMs) => queue.enqueueRetry(data, scheduling, counts, startAfterMs),
-          }),
-        );
+        await queue.work(Math.max(1, options.concurrency ?? 4), async (job) => {
+          handling.set(job.data.runId, job.data.pipeline);
+          try {
+            const result = await runJob(job, {
+              runs,
+              execute: options.execute,
+              logger,
+              runLogger: base,
+              pipeline: (name) => pipelines.get(name),
+              cancelCheckMs: options.cancelCheckMs ?? 1000,
+              shutdown: shutdown.signal,
+              isStopping: () => stopping,
+              active,
+              maxTakeovers,
+              retryLater: (data, scheduling, counts, startAfterMs) => queue.enqueueRetry(data, scheduling, counts, startAfterMs),
+            });
+            noteOutcome(job.data.runId, outcomeOf(result));
+            return result;
+          } catch (error) {
+            // runJob throws only when the attempt has no outcome: pg-boss hands the job to another worker.
+            noteOutcome(job.data.runId, 'handed-back');
+            throw error;
+          } finally {
+            handling.delete(job.data.runId);
+          }
+        });
         await queue.workAbandoned((job) => failAbandonedRun(job, { runs, logger }));
       }
       if (options.cron !== false) await cron.start([...pipelines.values()]);
@@ -247,8 +303,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
 
     async stop() {
-      if (!started || stopping) return;
+      if (!started || stopping) return { finished: 0, requeued: 0, runs: [] };
       stopping = true;
+      const outcomes = new Map([...handling].map(([runId, pipeline]) => [runId, { runId, pipeline, outcome: 'unfinished' as StopOutcome }]));
+      stopOutcomes = outcomes;
       await cron.stop();
       const grace = options.shutdownTimeoutMs ?? 30_000;
       const force = setTimeout(() => shutdown.abort(new Error('shutdown grace period over')), grace);
@@ -258,6 +316,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         clearTimeout(force);
         started = false;
       }
+      const runs = [...outcomes.values()];
+      const finished = runs.filter((r) => r.outcome === 'succeeded' || r.outcome === 'failed' || r.outcome === 'cancelled').length;
+      return { finished, requeued: runs.length - finished, runs };
     },
 
     trigger(pipeline, triggerOptions = {}) {

@@ -66,7 +66,9 @@ export class DestinationPool {
     const definition = this.registry.require('destination', kind, path);
     const config = parseConfig(definition.configSchema, options, path);
     const state = this.stateFor?.(`destination:${kind}:${name}`);
-    const live = await definition.create(config, { ...this.ctx, logger: this.ctx.logger.child({ destination: name }), ...(state ? { state } : {}) });
+    // Destination plugins bind `destination: <kind>` themselves: the configured name goes under `instance`.
+    const logger = this.ctx.logger.child({ component: 'destination', instance: name });
+    const live = await definition.create(config, { ...this.ctx, logger, ...(state ? { state } : {}) });
     await live.open?.();
     const pooled: PooledDestination = {
       instance: { write: (batch, writeOptions) => live.write(batch, writeOptions), ...(live.check ? { check: () => live.check!() } : {}) },

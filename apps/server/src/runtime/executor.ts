@@ -1,8 +1,10 @@
 import { pipelineSourceOptions, destinationOptions, type SluiceConfig } from '@sluice/config';
 import {
   FatalError,
+  childLogger,
   type ConnectorInstance,
   type JsonValue,
+  type Logger,
   type PluginContext,
   type PluginRegistry,
   type PluginStateStore,
@@ -111,9 +113,11 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
   return async (run, { signal, log }) => {
     const config = await configForRun(deps, run);
     if (!config.pipelines[run.pipeline]) throw new FatalError(`pipeline "${run.pipeline}" does not exist`);
+    // `log` binds runId, pipeline and runAttempt; the router adds `component: 'router'` itself.
     const ctx: PluginContext = { ...deps.ctx, signal, logger: log };
+    const own = childLogger(log, { component: 'executor' });
 
-    if (run.trigger === 'replay') return replay(deps, config, run, ctx);
+    if (run.trigger === 'replay') return replay(deps, config, run, ctx, own);
 
     const records = run.params?.records;
     let connector: ConnectorInstance;
@@ -125,7 +129,8 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     } else {
       const { kind, options } = pipelineSourceOptions(config, run.pipeline);
       const state = deps.pluginState?.(`connector:${kind}:${run.pipeline}`);
-      connector = await deps.registry.createConnector(kind, options, state ? { ...ctx, state } : ctx, ['pipelines', run.pipeline, 'source']);
+      const connectorCtx: PluginContext = { ...ctx, logger: childLogger(log, { component: 'connector' }), ...(state ? { state } : {}) };
+      connector = await deps.registry.createConnector(kind, options, connectorCtx, ['pipelines', run.pipeline, 'source']);
       source = kind;
     }
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx);
@@ -147,7 +152,8 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
         pipeline: run.pipeline,
         signal,
       });
-      log.info({ summary: summary.records, deadLettered: summary.deadLettered, dropped: summary.dropped }, 'run finished');
+      // Debug: the scheduler's "run succeeded" line carries the same counts.
+      own.debug({ summary: summary.records, deadLettered: summary.deadLettered, dropped: summary.dropped }, 'run finished');
       deps.onProgress?.(run, summary);
       return toSummary(summary);
     } finally {
@@ -177,7 +183,7 @@ async function routerDestinations(deps: ExecutorDeps, config: SluiceConfig, name
   return out;
 }
 
-async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, ctx: PluginContext): Promise<RunSummary> {
+async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, ctx: PluginContext, log: Logger): Promise<RunSummary> {
   const ids = run.params?.deadLetterIds;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
     throw new FatalError('a replay run needs params.deadLetterIds (an array of dead-letter ids)');
@@ -193,7 +199,7 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
   const total = { read: 0, delivered: 0, deadLettered: 0, dropped: 0, failed: 0 };
   for (const [destination, group] of byDestination) {
     if (!pipelineDestinations(config, run.pipeline).includes(destination)) {
-      ctx.logger.warn({ destination, letters: group.length }, 'the current routes no longer send to this destination; letters left pending');
+      log.warn({ destination, letters: group.length }, 'the current routes no longer send to this destination; letters left pending');
       continue;
     }
     // Several letters of one record (one per route) are replayed once.

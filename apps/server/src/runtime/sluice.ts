@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createConfigRedactor, loadConfig, type SluiceConfig } from '@sluice/config';
 import { systemClock, type Logger, type PluginContext, type PluginRegistry } from '@sluice/core';
 import { createStore, type Store } from '@sluice/store';
-import { createScheduler, type ExecuteRun, type Scheduler } from '@sluice/scheduler';
+import { createScheduler, type ExecuteRun, type Scheduler, type StopReport } from '@sluice/scheduler';
 import type { Registry } from 'prom-client';
 import { createHttpApp } from '../http/app.js';
 import { loadApiKeys, type ApiKeyEntry } from '../http/auth.js';
@@ -14,6 +14,7 @@ import { ConfigState, readRawConfig, type RawConfig } from './config-state.js';
 import { DestinationPool } from './destination-pool.js';
 import { compilePipelineTable, createExecutor, type ExecutorDeps } from './executor.js';
 import { createPromMetrics } from './metrics.js';
+import { createServerLogger } from './logger.js';
 import { createRegistry, loadPlugins } from './plugins.js';
 import { schedulingOf } from './scheduling.js';
 
@@ -31,8 +32,10 @@ export interface SluiceOptions {
   dataDir?: string;
   /** Environment for `${env:..}` references. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** A pino logger, or `false` for none. Default: pino to stdout at `logging.level`. */
+  /** A pino logger, or `false` for none. Default: pino to stdout at `logging.level`, in `logging.format`. */
   logger?: PinoLogger | false;
+  /** Overrides `logging.format` of the default logger: `json`, `pretty`, or `auto` (pretty on a terminal). */
+  logFormat?: 'auto' | 'json' | 'pretty';
   /** Claim and execute runs here (default true). */
   worker?: boolean;
   /** Fire cron schedules here (default true). */
@@ -62,8 +65,11 @@ export interface SluiceServer {
   apply(): Promise<void>;
   /** Text of every metric (server, engine, Prometheus destinations). */
   metricsText(): Promise<string>;
-  /** Stops accepting requests, lets running runs finish or re-queues them, closes everything. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting requests, lets running runs finish or re-queues them, closes everything, and
+   * logs a last line saying how many in-flight runs finished and how many were re-queued.
+   */
+  close(): Promise<StopReport>;
 }
 
 /** Run errors are stored and shown by the API: a secret echoed in a message is redacted first. */
@@ -76,6 +82,13 @@ function redactFailures(execute: ExecuteRun, redact: (text: string) => string): 
       throw error;
     }
   };
+}
+
+/** The last line of a stopped server, e.g. "sluice stopped: 1 in-flight run finished, 1 re-queued". */
+function stoppedMessage(report: StopReport): string {
+  if (report.runs.length === 0) return 'sluice stopped: no run was in flight';
+  const runs = (n: number) => `${n} in-flight run${n === 1 ? '' : 's'}`;
+  return `sluice stopped: ${runs(report.finished)} finished, ${report.requeued} re-queued`;
 }
 
 /** Structural: pino's logger satisfies core's Logger. */
@@ -111,14 +124,10 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
     options.logger === false
       ? pino({ enabled: false })
       : (options.logger ??
-        pino({
+        createServerLogger({
           level: fileConfig.logging.level,
-          hooks: {
-            // Secrets never reach a log line, whichever library echoed them.
-            logMethod(args, method) {
-              method.apply(this, redact(args) as typeof args);
-            },
-          },
+          format: options.logFormat ?? fileConfig.logging.format,
+          redact: (args) => redact(args) as unknown[],
         }));
 
   const { registry: metricsRegistry, metrics } = createPromMetrics();
@@ -155,7 +164,8 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       stores: store,
       boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
       execute: redactFailures(createExecutor({ state, registry, store, pool, ctx, pluginState, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }), (text) => redact(text)),
-      logger: asCoreLogger(logger.child({ component: 'scheduler' })),
+      // The scheduler binds its own `component`; run loggers get `runId`, `pipeline`, `runAttempt`.
+      logger: asCoreLogger(logger),
       worker: options.worker ?? true,
       cron: options.cron ?? true,
       pipelineVersion: (name) => state.current.pipelineVersions[name] ?? null,
@@ -203,10 +213,12 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       },
       async close() {
         await app?.close();
-        await scheduler.stop();
+        const report = await scheduler.stop();
         shutdown.abort(new Error('server shutting down'));
         await pool.closeAll();
         await store.close();
+        logger.info({ finished: report.finished, requeued: report.requeued, runs: report.runs }, stoppedMessage(report));
+        return report;
       },
     };
 

@@ -6,6 +6,7 @@
  */
 import {
   PartialBatchError,
+  childLogger,
   RetryableError,
   isRetryable,
   toError,
@@ -148,7 +149,7 @@ export class DestinationQueue {
     this.settings = options.settings;
     this.#instance = options.instance;
     this.#ctx = options.ctx;
-    this.#logger = options.logger.child({ destination: options.name });
+    this.#logger = childLogger(options.logger, { destination: options.name });
     this.#metrics = options.metrics;
     this.#callbacks = options.callbacks;
     const { runAttempt = 1, ...batchContext } = options.batchContext;

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import {
+  childLogger,
   toError,
   type DeadLetter,
   type DeadLetterSink,
@@ -113,7 +114,8 @@ const DEAD_LETTER_ATTEMPTS = 3;
 export function createRouter(options: CreateRouterOptions): Router {
   const { table, ctx, pipeline, runId, source } = options;
   const runAttempt = options.runAttempt !== undefined && Number.isInteger(options.runAttempt) && options.runAttempt > 1 ? options.runAttempt : 1;
-  const logger = ctx.logger.child({ component: 'router', pipeline, runId });
+  // Under a run's logger, `pipeline` and `runId` are bound already: bind only what is missing.
+  const logger = childLogger(ctx.logger, { component: 'router', pipeline, runId });
   const metrics = createRouterMetrics(ctx.metrics);
   const tracker = new AckTracker();
   const controller = new AbortController();

@@ -237,7 +237,42 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       expect(await scheduler.cancel('00000000-0000-4000-8000-000000000000')).toBeUndefined();
     });
 
-    it('turns a verified webhook into a run and rejects replays, bad signatures and oversize bodies', async () => {
+    it('stop() reports the runs in flight: finished within the grace period, or handed back', async () => {
+      const quick = unique('stop-quick');
+      const stuck = unique('stop-stuck');
+      const started = new Set<string>();
+      let release: () => void = () => {};
+      const released = new Promise<void>((r) => (release = r));
+      const execute: ExecuteRun = async (run, { signal }) => {
+        started.add(run.pipeline);
+        if (run.pipeline === quick) {
+          await released;
+          return { counts: { read: 1 } };
+        }
+        // Ignores everything but the abort: still running when the grace period ends.
+        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      };
+      const scheduler = await start({ pipelines: [{ name: quick }, { name: stuck }], execute, shutdownTimeoutMs: 1500 });
+      const a = await scheduler.trigger(quick);
+      const b = await scheduler.trigger(stuck);
+      await waitFor(() => started.size === 2, { what: 'both runs to start' });
+      const stopping = scheduler.stop();
+      await sleep(200);
+      release();
+      const report = await stopping;
+      expect(report.finished).toBe(1);
+      expect(report.requeued).toBe(1);
+      const byId = new Map(report.runs.map((r) => [r.runId, r]));
+      expect(byId.get(a.runId)).toEqual({ runId: a.runId, pipeline: quick, outcome: 'succeeded' });
+      expect(byId.get(b.runId)?.pipeline).toBe(stuck);
+      expect(['handed-back', 'unfinished']).toContain(byId.get(b.runId)?.outcome);
+      expect((await env.stores.runs.get(a.runId))?.status).toBe('succeeded');
+      expect((await env.stores.runs.get(b.runId))?.status).toBe('running');
+      // Stopping again reports nothing new.
+      expect(await scheduler.stop()).toEqual({ finished: 0, requeued: 0, runs: [] });
+    });
+
+    it('turns a verified webhook into one run, answers its copies with that run, and rejects bad signatures and oversize bodies', async () => {
       const pipeline = unique('hook');
       const records = unique('hookrec');
       const inputs: unknown[] = [];
