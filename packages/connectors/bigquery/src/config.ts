@@ -1,3 +1,4 @@
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 
 /** Column types the incremental cursor may have. */
@@ -180,6 +181,8 @@ export const bigQueryConfigSchema = v.pipe(
         v.metadata({ examples: ['http://127.0.0.1:9050'] }),
       ),
     ),
+    /** Outgoing-connection guard for `apiEndpoint`: internal addresses are refused unless allowed. */
+    ssrf: ssrfOption,
     /** Stream name reported by `discover()`. */
     stream: v.optional(v.pipe(v.string(), v.minLength(1), v.description('Stream name reported by the connector\'s field discovery.')), 'query'),
     /** Transient failures (rate limits, 5xx, network) are retried in place this many times per request. */

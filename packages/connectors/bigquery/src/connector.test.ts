@@ -1,5 +1,6 @@
 import { FatalError, RetryableError, createMemoryMetrics, createPluginContext, parseConfig, type Page } from '@sluice/core';
 import { generateEventsTable, startFakeBigQuery, testConnector, type FakeBigQuery } from '@sluice/testing';
+import { startTcpProxy } from '@sluice/testing/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bigQueryConnector } from './connector.js';
 
@@ -23,6 +24,7 @@ afterAll(async () => {
 const baseConfig = (overrides: Record<string, unknown> = {}) => ({
   projectId: fake.projectId,
   apiEndpoint: fake.url,
+  ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
   credentials: { type: 'access-token', accessToken: 'good-token' },
   query: QUERY,
   cursor: { column: 'updated_at', type: 'TIMESTAMP' },
@@ -236,6 +238,35 @@ describe('bigquery connector scenarios', () => {
       expect((error as RetryableError).retryAfterMs).toBe(120_000);
     } finally {
       fake.clearFaults();
+    }
+  });
+});
+
+describe('bigquery connector: outgoing-connection guard on apiEndpoint', () => {
+  it('refuses loopback and metadata endpoints without opt-in: coded error, no TCP connection; reads with it', async () => {
+    const proxy = await startTcpProxy(Number(new URL(fake.url).port), '127.0.0.1', { listenHost: '::' });
+    try {
+      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '169.254.169.254']) {
+        const noOptIn = { apiEndpoint: `http://${host}:${proxy.port}`, ssrf: {} };
+        const error = await readAll(noOptIn).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(error, host).toBeInstanceOf(FatalError);
+        expect(error, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'apiEndpoint' } });
+        expect((error as Error).message, host).toMatch(/^apiEndpoint: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        const instance = await create(noOptIn);
+        expect(await instance.check!(), host).toMatchObject({ ok: false, details: { code: 'SLUICE_ERR_BLOCKED_ADDRESS' } });
+        await expect(instance.discover!(), host).rejects.toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS' });
+        await instance.close?.();
+      }
+      expect(proxy.accepted).toBe(0);
+
+      const pages = await readAll({ apiEndpoint: `http://127.0.0.1:${proxy.port}`, ssrf: { allow: ['127.0.0.1'] } });
+      expect(pages.flatMap((p) => p.records).length).toBeGreaterThan(0);
+      expect(proxy.accepted).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
     }
   });
 });

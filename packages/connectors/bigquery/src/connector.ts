@@ -13,6 +13,7 @@ import {
   type ReadRequest,
   type SluiceRecord,
 } from '@sluice/core';
+import { createAddressPolicy, preflightUrl } from '@sluice/core/net';
 import { createBigQueryClient } from './client.js';
 import { bigQueryConfigSchema, type BigQueryConfig } from './config.js';
 import { convertRows, type BigQueryField } from './convert.js';
@@ -79,6 +80,11 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
   const bytesProcessed = ctx.metrics.gauge({ name: 'bigquery_bytes_processed', help: 'Bytes processed by the last query job', labelNames: ['stream'] });
   const logger = ctx.logger.child({ connector: 'bigquery', stream: config.stream });
 
+  // The Google SDK opens its own connections and takes no lookup or agent: a configured
+  // apiEndpoint is resolved and checked against the ssrf policy right before every call.
+  const policy = createAddressPolicy(config.ssrf);
+  const guardEndpoint = (): Promise<void> => (config.apiEndpoint === undefined ? Promise.resolve() : preflightUrl(policy, config.apiEndpoint, 'apiEndpoint'));
+
   const sdkParams = (cursorValue: string | number | undefined) => {
     const params: Record<string, unknown> = { ...config.params };
     const types: Record<string, string> = { ...config.paramTypes };
@@ -103,6 +109,7 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
 
   const dryRun = async (): Promise<{ bytes: number; fields: BigQueryField[] }> => {
     const initial = config.cursor ? startCursor(undefined, config.cursor.initial, config.cursor.type) : undefined;
+    await guardEndpoint();
     const [, response] = (await bigquery.createQueryJob({ ...baseQuery(initial), dryRun: true })) as unknown as [
       unknown,
       { statistics?: { totalBytesProcessed?: string; query?: { schema?: { fields?: BigQueryField[] } } } },
@@ -179,7 +186,10 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
     let pageNo = 1;
     let job: Job | undefined;
     let [rows, next, response] = (await retryWithBackoff(
-      () => bigquery.query({ ...baseQuery(startValue), maxResults: config.pageSize, skipParsing: true }, { autoPaginate: false, maxResults: config.pageSize }) as Promise<unknown>,
+      async () => {
+        await guardEndpoint();
+        return bigquery.query({ ...baseQuery(startValue), maxResults: config.pageSize, skipParsing: true }, { autoPaginate: false, maxResults: config.pageSize }) as Promise<unknown>;
+      },
       { ...retry, mapError: (e) => mapBigQueryError(e, 'starting the query') },
     )) as SdkPage;
     let fields: BigQueryField[] | undefined;
@@ -219,7 +229,10 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
         else pageNo += 1;
         const nextRequest = next!;
         [rows, next, response] = (await retryWithBackoff(
-          () => nextRequest.job!.getQueryResults({ ...nextRequest, autoPaginate: false, skipParsing: true, maxResults: config.pageSize } as never) as Promise<unknown>,
+          async () => {
+            await guardEndpoint();
+            return nextRequest.job!.getQueryResults({ ...nextRequest, autoPaginate: false, skipParsing: true, maxResults: config.pageSize } as never) as Promise<unknown>;
+          },
           { ...retry, mapError: (e) => mapBigQueryError(e, `reading page ${pageNo}`) },
         )) as SdkPage;
       }

@@ -46,6 +46,7 @@ describe('compareWith: previousDay against the GA4 fake', () => {
   const config = (overrides: Record<string, unknown> = {}) => ({
     propertyId: '42',
     apiEndpoint: fake.url,
+    ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
     credentials: { type: 'access-token', accessToken: 't' },
     dimensions: ['date', 'sessionDefaultChannelGroup'],
     metrics: ['sessions'],

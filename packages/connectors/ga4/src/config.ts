@@ -1,3 +1,4 @@
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 import { isGa4Date, isTimeZone } from './dates.js';
 import { filterIssues, type FilterExpression } from './filter.js';
@@ -235,6 +236,8 @@ export const ga4ConfigSchema = v.pipe(
         v.metadata({ examples: ['http://127.0.0.1:8085'] }),
       ),
     ),
+    /** Outgoing-connection guard for `apiEndpoint`: internal addresses are refused unless allowed. */
+    ssrf: ssrfOption,
     /** Stream name reported by `discover()`. */
     stream: v.optional(v.pipe(v.string(), v.minLength(1), v.description('Stream name reported by the connector\'s field discovery.')), 'report'),
     retry: v.optional(

@@ -12,6 +12,7 @@ import {
   type PluginContext,
   type ReadRequest,
 } from '@sluice/core';
+import { createAddressPolicy, preflightUrl } from '@sluice/core/net';
 import { createGa4Client } from './client.js';
 import { ga4ConfigSchema, type Ga4Config } from './config.js';
 import { createPreviousDayComparer } from './compare.js';
@@ -76,6 +77,11 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
   let timeZone = config.timeZone;
   const hasDate = config.dimensions.includes('date');
 
+  // The Google SDK opens its own connections and takes no lookup or agent: a configured
+  // apiEndpoint is resolved and checked against the ssrf policy right before every call.
+  const policy = createAddressPolicy(config.ssrf);
+  const guardEndpoint = (): Promise<void> => (config.apiEndpoint === undefined ? Promise.resolve() : preflightUrl(policy, config.apiEndpoint, 'apiEndpoint'));
+
   const mapError = (what: string) => (error: unknown) =>
     mapGa4Error(error, what, { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
 
@@ -91,7 +97,7 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
         config.requestTimeoutMs,
       );
     });
-    const pending = client.runReport(request as RunReportRequest, { timeout: Number.POSITIVE_INFINITY });
+    const pending = guardEndpoint().then(() => client.runReport(request as RunReportRequest, { timeout: Number.POSITIVE_INFINITY }));
     pending.catch(() => undefined);
     return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
   };
@@ -245,12 +251,18 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       const once = { ...config.retry, maxAttempts: 1 };
       try {
         const [response] = (await withCheckTimeout(
-          retryWithBackoff(() => client.runReport({ ...reportRequest('yesterday', 'today'), limit: 1 }), {
-            ...once,
-            clock: ctx.clock,
-            signal: ctx.signal,
-            mapError: mapError('running a one-row test report'),
-          }),
+          retryWithBackoff(
+            async () => {
+              await guardEndpoint();
+              return client.runReport({ ...reportRequest('yesterday', 'today'), limit: 1 });
+            },
+            {
+              ...once,
+              clock: ctx.clock,
+              signal: ctx.signal,
+              mapError: mapError('running a one-row test report'),
+            },
+          ),
         )) as unknown as [ReportResponse];
         const zone = response.metadata?.timeZone ?? undefined;
         if (!timeZone && zone) timeZone = zone;
@@ -272,6 +284,7 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
     async discover(): Promise<DiscoveredStream[]> {
       let metadata: { dimensions?: { apiName?: string | null; description?: string | null }[] | null; metrics?: { apiName?: string | null; type?: unknown; description?: string | null }[] | null };
       try {
+        await guardEndpoint();
         [metadata] = (await withCheckTimeout(client.getMetadata({ name: `${property}/metadata` }))) as unknown as [typeof metadata];
       } catch (err) {
         throw mapGa4Error(err, 'reading the property metadata', { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
