@@ -8,12 +8,13 @@
  * at-least-once, and the destination declares itself non-idempotent in append mode.
  *
  * Like the data, it is read and written only inside its opened folder and never through a
- * symbolic link: a link at its name is refused (`SymlinkRefusedError`).
+ * symbolic link: a link at its name is refused (`SymlinkRefusedError`), and so is a state file
+ * with other hard links (`HardLinkRefusedError`).
  */
 import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
-import type { Folder } from './confined-root.js';
+import { HardLinkRefusedError, type Folder } from './confined-root.js';
 
 /** What is remembered about one appended file. */
 export interface AppendState {
@@ -52,6 +53,8 @@ export async function readAppendState(folder: Folder, name: string): Promise<App
   try {
     const handle = await folder.open(stateName(name), constants.O_RDONLY);
     try {
+      const { nlink } = await handle.stat();
+      if (nlink > 1) throw new HardLinkRefusedError(folder.root, folder.describe(stateName(name)), nlink);
       text = await handle.readFile('utf8');
     } finally {
       await handle.close();

@@ -11,13 +11,14 @@
  *
  * Every name is resolved in an opened {@link Folder} (see `confined-root.ts`), never through a
  * symbolic link: a link at the target's name is refused before anything is written, the current
- * file is opened with `O_NOFOLLOW` and copied from that open file, and temporary files are
- * created with `O_CREAT | O_EXCL | O_NOFOLLOW` under a random name.
+ * file is opened with `O_NOFOLLOW` and copied from that open file (refused when it has other
+ * hard links, one of which may be outside the root), and temporary files are created with
+ * `O_CREAT | O_EXCL | O_NOFOLLOW` under a random name.
  */
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Folder } from './confined-root.js';
+import { HardLinkRefusedError, type Folder } from './confined-root.js';
 
 /**
  * The file's current ending is not what this destination wrote (edited by hand, written by
@@ -108,7 +109,8 @@ async function copyToTemp(folder: Folder, source: fs.FileHandle, temp: string): 
 /**
  * Appends `addition` to `name` in `folder` atomically, after removing `expectedTail` from its
  * end (the closing `]` of a JSON array). Throws {@link UnexpectedFileEndError} when the file does
- * not end with `expectedTail`, and `SymlinkRefusedError` when `name` is a symbolic link.
+ * not end with `expectedTail`, `SymlinkRefusedError` when `name` is a symbolic link and
+ * `HardLinkRefusedError` when it has more than one name.
  *
  * @example
  * ```ts
@@ -120,7 +122,9 @@ export async function appendFileAtomic(folder: Folder, name: string, expectedTai
   const source = await folder.open(name, constants.O_RDONLY);
   let handle: fs.FileHandle;
   try {
-    if (!(await source.stat()).isFile()) throw new Error(`${folder.describe(name)} is not a regular file`);
+    const stats = await source.stat();
+    if (!stats.isFile()) throw new Error(`${folder.describe(name)} is not a regular file`);
+    if (stats.nlink > 1) throw new HardLinkRefusedError(folder.root, folder.describe(name), stats.nlink);
     handle = await copyToTemp(folder, source, temp);
   } catch (err) {
     await removeQuietly(folder, temp);
@@ -146,6 +150,13 @@ export async function appendFileAtomic(folder: Folder, name: string, expectedTai
   });
 }
 
+/** `sessions.ndjson.gz` → stem `sessions`, ext `.ndjson.gz` (with gzip). */
+function splitName(name: string, gzip: boolean): { stem: string; ext: string } {
+  let ext = path.extname(name);
+  if (gzip && ext === '.gz') ext = path.extname(name.slice(0, -3)) + ext;
+  return { stem: name.slice(0, name.length - ext.length), ext };
+}
+
 /**
  * Moves a full file aside under a name stamped with `startedAt` (the time the file was begun,
  * `sessions.20261124T080000000Z.ndjson`), so the next append starts a new file. Returns the new
@@ -159,9 +170,7 @@ export async function appendFileAtomic(folder: Folder, name: string, expectedTai
  */
 export async function rotateFile(folder: Folder, name: string, startedAt: number, gzip: boolean): Promise<string> {
   await folder.lstat(name);
-  let ext = path.extname(name);
-  if (gzip && ext === '.gz') ext = path.extname(name.slice(0, -3)) + ext;
-  const stem = name.slice(0, name.length - ext.length);
+  const { stem, ext } = splitName(name, gzip);
   const stamp = new Date(startedAt).toISOString().replace(/[-:.]/g, '');
   for (let n = 0; ; n++) {
     const candidate = `${stem}.${stamp}${n === 0 ? '' : `-${n}`}${ext}`;
@@ -176,4 +185,34 @@ export async function rotateFile(folder: Folder, name: string, startedAt: number
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+}
+
+/**
+ * Finishes a rotation a crash interrupted between its `link` and `unlink`: when `name` has a
+ * second name that is one of its rotated names in the same folder, `name` is removed (the data
+ * stays under the rotated name) and `true` is returned. Any other second name is left alone
+ * (`false`): it may be outside the root, so the caller refuses the file.
+ *
+ * @example
+ * ```ts
+ * if (stats.nlink > 1 && (await finishInterruptedRotation(folder, 'log.ndjson', stats, false))) size = -1;
+ * ```
+ */
+export async function finishInterruptedRotation(folder: Folder, name: string, stats: { dev: number; ino: number; nlink: number }, gzip: boolean): Promise<boolean> {
+  if (stats.nlink !== 2) return false;
+  const { stem, ext } = splitName(name, gzip);
+  const rotated = new RegExp(`^${escapeRegExp(stem)}\\.\\d{8}T\\d{9}Z(?:-\\d+)?${escapeRegExp(ext)}$`);
+  for (const candidate of await folder.list()) {
+    if (!rotated.test(candidate)) continue;
+    const other = await fs.lstat(folder.entry(candidate)).catch(() => undefined);
+    if (other === undefined || other.isSymbolicLink() || other.dev !== stats.dev || other.ino !== stats.ino) continue;
+    await fs.unlink(folder.entry(name));
+    await folder.sync();
+    return true;
+  }
+  return false;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,7 +1,17 @@
 // The confinement under the file destination, with folder handles (/proc/self/fd, Linux) and
 // with the path-based checks that platforms without them get.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,14 +88,18 @@ for (const handles of [true, false]) {
       try {
         expect((await refusal(folder.lstat('f'))).link).toBe('d/f');
         await refusal(folder.open('f', constants.O_RDONLY));
-        await refusal(folder.open('f', constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666));
+        await refusal(
+          folder.open('f', constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666),
+        );
         await refusal(writeFileAtomic(folder, 'f', ok('x')));
         await refusal(appendFileAtomic(folder, 'f', Buffer.alloc(0), ok('x')));
         await refusal(rotateFile(folder, 'f', 0, false));
-        await refusal(readAppendState(folder, 'g').then(async () => {
-          symlinkSync(victim, join(root, 'd', '.g.sluice.json'));
-          return readAppendState(folder, 'g');
-        }));
+        await refusal(
+          readAppendState(folder, 'g').then(async () => {
+            symlinkSync(victim, join(root, 'd', '.g.sluice.json'));
+            return readAppendState(folder, 'g');
+          }),
+        );
       } finally {
         await folder.close();
       }
@@ -124,11 +138,14 @@ for (const handles of [true, false]) {
       const { root } = freshPlace();
       const folder = await confineTo(root, { handles }).openFolder('');
       try {
-        for (const name of ['', '.', '..', 'a/b']) expect(() => folder.entry(name)).toThrow(/not a single file name/);
+        for (const name of ['', '.', '..', 'a/b'])
+          expect(() => folder.entry(name)).toThrow(/not a single file name/);
       } finally {
         await folder.close();
       }
-      await expect(confineTo(root, { handles }).openFolder('a/../b')).rejects.toThrow(/not a single file name/);
+      await expect(confineTo(root, { handles }).openFolder('a/../b')).rejects.toThrow(
+        /not a single file name/,
+      );
     });
   });
 }

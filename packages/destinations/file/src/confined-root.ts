@@ -50,14 +50,41 @@ export class SymlinkRefusedError extends Error {
   }
 }
 
+/**
+ * A file inside the root that has other names (hard links): one of them may be outside the root,
+ * so the destination neither reads it into the root nor appends to it.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof HardLinkRefusedError) console.log(err.file, err.links); // "out/a.ndjson", 2
+ * ```
+ */
+export class HardLinkRefusedError extends Error {
+  override readonly name = 'HardLinkRefusedError';
+  constructor(
+    readonly root: string,
+    readonly file: string,
+    readonly links: number,
+  ) {
+    super(
+      `"${file}" under ${root} has ${links} hard links (another name of it may be outside the root); ` +
+        'the file destination only appends to files it alone names',
+    );
+  }
+}
+
 /** One opened folder under the root; every name is resolved in this very folder. */
 export interface Folder {
+  /** The real path of the root. */
+  readonly root: string;
   /** The folder relative to the root, with `/` between segments (`''` for the root). */
   readonly relative: string;
   /** A path naming `name` in this folder (on Linux through the folder's handle). */
   entry(name: string): string;
   /** `name` relative to the root, for messages. */
   describe(name: string): string;
+  /** The names in this folder. */
+  list(): Promise<string[]>;
   /** `lstat` of `name`: `undefined` when it does not exist; a link is refused. */
   lstat(name: string): Promise<Stats | undefined>;
   /** Opens `name` with `O_NOFOLLOW` added to `flags`; a link is refused. */
@@ -71,6 +98,8 @@ export interface Folder {
   verify(file?: { name: string; handle: fs.FileHandle }): Promise<void>;
   /** fsync of the folder (after a rename, so the new name survives a crash). */
   sync(): Promise<void>;
+  /** `err` with this folder's handle paths (`/proc/self/fd/N`) replaced by its real path, for messages. */
+  explain(err: unknown): unknown;
   close(): Promise<void>;
 }
 
@@ -78,7 +107,7 @@ export interface Folder {
 export interface ConfinedRoot {
   /** The root as configured (absolute). */
   readonly root: string;
-  /** Resolves the root's real path now when the folder exists; otherwise at the first write. */
+  /** Resolves the root's real path now when the folder exists; otherwise at the first write. Never throws. */
   pin(): Promise<void>;
   /** The real path of the root, resolved once (the folder is created when missing). */
   realRoot(): Promise<string>;
@@ -100,7 +129,10 @@ let handlesAvailable: boolean | undefined;
 async function detectHandles(folder: fs.FileHandle): Promise<boolean> {
   if (handlesAvailable === undefined) {
     try {
-      const [viaProc, direct] = await Promise.all([fs.stat(`/proc/self/fd/${folder.fd}/.`), folder.stat()]);
+      const [viaProc, direct] = await Promise.all([
+        fs.stat(`/proc/self/fd/${folder.fd}/.`),
+        folder.stat(),
+      ]);
       handlesAvailable = viaProc.ino === direct.ino && viaProc.dev === direct.dev;
     } catch {
       handlesAvailable = false;
@@ -128,6 +160,16 @@ async function linkTarget(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Replaces `from` by `to` in the message and paths of a Node error (handle paths mean nothing to a reader). */
+function rewritePaths(err: unknown, from: string, to: string): unknown {
+  if (!(err instanceof Error)) return err;
+  const errno = err as NodeJS.ErrnoException & { dest?: string };
+  err.message = err.message.split(from).join(to);
+  if (typeof errno.path === 'string') errno.path = errno.path.split(from).join(to);
+  if (typeof errno.dest === 'string') errno.dest = errno.dest.split(from).join(to);
+  return err;
 }
 
 function checkName(name: string): void {
@@ -185,7 +227,11 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
       return await fs.open(at, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
     } catch (err) {
       // O_NOFOLLOW on a link gives ELOOP, or ENOTDIR together with O_DIRECTORY (Linux).
-      if (isCode(err, 'ELOOP', 'ENOTDIR', 'EMLINK') && (await lstatOrUndefined(at))?.isSymbolicLink()) throw await refuse(real, relative, at);
+      if (
+        isCode(err, 'ELOOP', 'ENOTDIR', 'EMLINK') &&
+        (await lstatOrUndefined(at))?.isSymbolicLink()
+      )
+        throw await refuse(real, relative, at);
       throw err;
     }
   }
@@ -194,12 +240,8 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
     root: absolute,
 
     async pin() {
-      await resolveOnce(false).then(
-        () => undefined,
-        (err: unknown) => {
-          if (!isCode(err, 'ENOENT')) throw err;
-        },
-      );
+      // Not there yet (or not readable now): the first write creates and resolves it, or fails with the reason.
+      await resolveOnce(false).catch(() => undefined);
     },
 
     realRoot: () => resolveOnce(true),
@@ -220,34 +262,42 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
         for (const name of names) {
           const next = at === '' ? name : `${at}/${name}`;
           const entry = useHandles ? `/proc/self/fd/${handle.fd}/${name}` : path.join(real, next);
-          const before = await lstatOrUndefined(entry);
-          if (before?.isSymbolicLink()) throw await refuse(real, next, entry);
-          if (before === undefined) {
-            try {
-              await fs.mkdir(entry);
-            } catch (err) {
-              // Made meanwhile (by another write, or a link swapped in: the open below decides).
-              if (!isCode(err, 'EEXIST')) throw err;
-            }
-          }
-          const child = await openDirectory(real, next, entry);
+          const parent = {
+            handle: `/proc/self/fd/${handle.fd}`,
+            real: at === '' ? real : path.join(real, at),
+          };
           try {
-            if (!useHandles) {
-              const opened = await child.stat();
-              const now = await lstatOrUndefined(entry);
-              if (now?.isSymbolicLink()) throw await refuse(real, next, entry);
-              if (now === undefined || now.dev !== opened.dev || now.ino !== opened.ino) {
-                throw new Error(`"${next}" under ${real} changed while it was being opened`);
+            const before = await lstatOrUndefined(entry);
+            if (before?.isSymbolicLink()) throw await refuse(real, next, entry);
+            if (before === undefined) {
+              try {
+                await fs.mkdir(entry);
+              } catch (err) {
+                // Made meanwhile (by another write, or a link swapped in: the open below decides).
+                if (!isCode(err, 'EEXIST')) throw err;
               }
-              chain.push({ relative: next, path: entry, dev: opened.dev, ino: opened.ino });
             }
+            const child = await openDirectory(real, next, entry);
+            try {
+              if (!useHandles) {
+                const opened = await child.stat();
+                const now = await lstatOrUndefined(entry);
+                if (now?.isSymbolicLink()) throw await refuse(real, next, entry);
+                if (now === undefined || now.dev !== opened.dev || now.ino !== opened.ino) {
+                  throw new Error(`"${next}" under ${real} changed while it was being opened`);
+                }
+                chain.push({ relative: next, path: entry, dev: opened.dev, ino: opened.ino });
+              }
+            } catch (err) {
+              await child.close();
+              throw err;
+            }
+            await handle.close();
+            handle = child;
+            at = next;
           } catch (err) {
-            await child.close();
-            throw err;
+            throw rewritePaths(err, parent.handle, parent.real);
           }
-          await handle.close();
-          handle = child;
-          at = next;
         }
         return folderOf(real, at, handle, useHandles, chain);
       } catch (err) {
@@ -257,7 +307,13 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
     },
   };
 
-  function folderOf(real: string, relative: string, handle: fs.FileHandle, useHandles: boolean, chain: readonly Step[]): Folder {
+  function folderOf(
+    real: string,
+    relative: string,
+    handle: fs.FileHandle,
+    useHandles: boolean,
+    chain: readonly Step[],
+  ): Folder {
     const folderPath = relative === '' ? real : path.join(real, relative);
     const entry = (name: string) => {
       checkName(name);
@@ -265,9 +321,11 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
     };
     const describe = (name: string) => (relative === '' ? name : `${relative}/${name}`);
     return {
+      root: real,
       relative,
       entry,
       describe,
+      list: () => fs.readdir(useHandles ? `/proc/self/fd/${handle.fd}` : folderPath),
       async lstat(name) {
         const at = entry(name);
         const stats = await lstatOrUndefined(at);
@@ -279,7 +337,10 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
         try {
           return await fs.open(at, flags | O_NOFOLLOW, mode);
         } catch (err) {
-          if (isCode(err, 'ELOOP', 'EMLINK') || (isCode(err, 'EEXIST', 'ENOTDIR') && (await lstatOrUndefined(at))?.isSymbolicLink())) {
+          if (
+            isCode(err, 'ELOOP', 'EMLINK') ||
+            (isCode(err, 'EEXIST', 'ENOTDIR') && (await lstatOrUndefined(at))?.isSymbolicLink())
+          ) {
             throw await refuse(real, describe(name), at);
           }
           throw err;
@@ -292,7 +353,9 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
             const now = await lstatOrUndefined(step.path);
             if (now?.isSymbolicLink()) throw await refuse(real, step.relative, step.path);
             if (now === undefined || now.dev !== step.dev || now.ino !== step.ino) {
-              throw new Error(`"${step.relative || '.'}" under ${real} was replaced during the write`);
+              throw new Error(
+                `"${step.relative || '.'}" under ${real} was replaced during the write`,
+              );
             }
           }
         };
@@ -300,7 +363,10 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
         await checkChain();
         if (file === undefined) return;
         // A file created while a link was swapped in (and out again) is not at its name here.
-        const [opened, named] = await Promise.all([file.handle.stat(), lstatOrUndefined(entry(file.name))]);
+        const [opened, named] = await Promise.all([
+          file.handle.stat(),
+          lstatOrUndefined(entry(file.name)),
+        ]);
         if (named === undefined || named.dev !== opened.dev || named.ino !== opened.ino) {
           throw new Error(`${describe(file.name)} under ${real} is not the file that was created`);
         }
@@ -308,6 +374,8 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
       },
       sync: () => handle.sync(),
       close: () => handle.close(),
+      explain: (err) =>
+        useHandles ? rewritePaths(err, `/proc/self/fd/${handle.fd}`, folderPath) : err,
     };
   }
 }

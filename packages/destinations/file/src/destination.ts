@@ -24,9 +24,9 @@ import {
   type WriteOptions,
 } from '@sluice/core';
 import { fileConfigSchema, type FileConfig } from './config.js';
-import { appendFileAtomic, rotateFile, UnexpectedFileEndError, writeFileAtomic } from './atomic-file.js';
+import { appendFileAtomic, finishInterruptedRotation, rotateFile, UnexpectedFileEndError, writeFileAtomic } from './atomic-file.js';
 import { forgetAppendState, pieceDigest, readAppendState, rememberAppend } from './append-state.js';
-import { confineTo, SymlinkRefusedError, type Folder } from './confined-root.js';
+import { confineTo, HardLinkRefusedError, SymlinkRefusedError, type Folder } from './confined-root.js';
 import { createEncoder, type EncodedPiece } from './formats.js';
 import {
   dateInZone,
@@ -79,6 +79,12 @@ function fileError(err: unknown, relative: string, root: string): Error {
     return new FatalError(`refusing to write ${relative}: ${err.message}`, {
       cause: err,
       details: { reason: 'symlink', path: relative, symlink: err.link, ...(err.target === undefined ? {} : { target: err.target }) },
+    });
+  }
+  if (err instanceof HardLinkRefusedError) {
+    return new FatalError(`refusing to write ${relative}: ${err.message}`, {
+      cause: err,
+      details: { reason: 'hardlink', path: relative, file: err.file, links: err.links },
     });
   }
   if (err instanceof UnexpectedFileEndError) return new FatalError(err.message, { cause: err });
@@ -143,9 +149,12 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
 
   /** Runs `work` in the opened folder of `relative` (created when missing, links refused). */
   async function inFolder<T>(relative: string, work: (folder: Folder, name: string) => Promise<T>): Promise<T> {
-    const folder = await confined.openFolder(path.posix.dirname(relative) === '.' ? '' : path.posix.dirname(relative));
+    const dir = path.posix.dirname(relative);
+    const folder = await confined.openFolder(dir === '.' ? '' : dir);
     try {
       return await work(folder, path.posix.basename(relative));
+    } catch (err) {
+      throw folder.explain(err);
     } finally {
       await folder.close();
     }
@@ -162,7 +171,14 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
     const target = folder.describe(name);
     return withLock(target, async () => {
       let state = await readAppendState(folder, name);
-      const current = await folder.lstat(name);
+      let current = await folder.lstat(name);
+      if (current !== undefined && current.nlink > 1 && (await finishInterruptedRotation(folder, name, current, config.gzip))) {
+        // A crash between the link and the unlink of a rotation: the data is kept under the rotated name.
+        logger.warn({ file: target }, 'finished a rotation a crash had interrupted');
+        await forgetAppendState(folder, name);
+        state = undefined;
+        current = undefined;
+      }
       let size = current === undefined ? -1 : current.size;
       const digest = pieceDigest(batch.id, piece.body);
       if (size >= 0 && state?.digests.includes(digest)) {
