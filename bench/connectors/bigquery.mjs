@@ -18,6 +18,7 @@ async function child(mode, url, projectId, table) {
     const config = parseConfig(bigQueryConnector.configSchema, {
       projectId,
       apiEndpoint: url,
+      ssrf: { allow: ['127.0.0.1'] },
       credentials: { type: 'access-token', accessToken: 'bench' },
       query: QUERY(table),
       cursor: { column: 'updated_at', type: 'TIMESTAMP' },

@@ -21,6 +21,7 @@ async function child(mode, url, port, property) {
     const config = parseConfig(ga4Connector.configSchema, {
       propertyId: property,
       apiEndpoint: url,
+      ssrf: { allow: ['127.0.0.1'] },
       credentials: { type: 'access-token', accessToken: 'bench' },
       dimensions: DIMENSIONS,
       metrics: METRICS,

@@ -26,6 +26,7 @@ async function viaConnector(fake, state) {
   const config = parse(hubspotConnector.configSchema, {
     accessToken: fake.token,
     basePath: fake.url,
+    ssrf: { allow: ['127.0.0.1'] },
     object: 'contacts',
     properties,
     // The fake has no rate limit; lift the client-side one so the figure measures the code path.

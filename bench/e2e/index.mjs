@@ -89,6 +89,7 @@ ${COLUMNS.map((c) => `      - { name: ${c.name}, type: ${c.type}${c.name === 'id
       kind: bigquery
       projectId: ${projectId}
       apiEndpoint: ${fakeUrl}
+      ssrf: { allow: [127.0.0.1] }
       credentials: { type: access-token, accessToken: '\${env:BENCH_BQ_TOKEN}' }
       query: "${QUERY(tableOf(n))}"
       pageSize: ${PAGE}

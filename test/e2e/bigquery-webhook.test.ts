@@ -75,6 +75,7 @@ connections:
     kind: bigquery
     projectId: e2e-project
     apiEndpoint: ${fake.url}
+    ssrf: { allow: [127.0.0.1] } # the fakes listen on loopback: opted in explicitly
     credentials: { type: access-token, accessToken: '\${env:E2E_BQ_TOKEN}' }
 destinations:
   exports:
@@ -86,6 +87,7 @@ destinations:
   export-digest:
     kind: email
     smtp: { host: 127.0.0.1, port: ${smtp.port}, startTls: disabled }
+    ssrf: { allow: [127.0.0.1] }
     from: 'Sluice Exports <exports@sluice.test>'
     to: data-team@sluice.test
     mode: digest

@@ -82,6 +82,7 @@ connections:
     kind: ga4
     propertyId: '${PROPERTY}'
     apiEndpoint: ${ga4.url}
+    ssrf: { allow: [127.0.0.1] } # the fakes listen on loopback: opted in explicitly
     credentials: { type: access-token, accessToken: '\${env:E2E_GA4_TOKEN}' }
     timeZone: UTC
 destinations:
@@ -104,6 +105,7 @@ destinations:
     bucket: reports
     region: us-east-1
     endpoint: ${s3.endpoint}
+    ssrf: { allow: [127.0.0.1] }
     credentials: { accessKeyId: ${S3_CREDENTIALS.accessKeyId}, secretAccessKey: '\${env:E2E_S3_SECRET}' }
     prefix: ga4/
     partitionBy: [ { name: date, value: '{{ record.date }}' } ]
@@ -116,6 +118,7 @@ destinations:
     kind: slack
     token: '\${env:E2E_SLACK_TOKEN}'
     apiUrl: ${slack.url}
+    ssrf: { allow: [127.0.0.1] }
     channel: '#marketing-alerts'
     text: ':chart_with_downwards_trend: {{ record.channel }} sessions fell {{ record.change | times: -100 | round }} % to {{ record.sessions }} on {{ record.date }}'
     pacingMs: 0

@@ -70,6 +70,7 @@ pipelines:
       kind: hubspot
       accessToken: '\${env:E2E_HUBSPOT_TOKEN}'
       basePath: ${fake.url}
+      ssrf: { allow: [127.0.0.1] } # the fake listens on loopback: opted in explicitly
       object: contacts
       properties: [email, firstname, lastname, lifecyclestage, hubspotscore]
       rateLimit: { requests: 1000, intervalMs: 1000, retryDelayMs: 50 }

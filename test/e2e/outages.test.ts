@@ -59,6 +59,7 @@ destinations:
     bucket: lake
     region: us-east-1
     endpoint: ${opts.s3}
+    ssrf: { allow: [127.0.0.1] }
     credentials: { accessKeyId: ${S3_CREDENTIALS.accessKeyId}, secretAccessKey: '\${env:E2E_S3_SECRET}' }
     prefix: traffic/
     format: ndjson
