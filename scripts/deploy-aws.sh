@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
     --db-instance) require_value "$1" "${2:-}"; db=$2; shift ;;
     --execution-role) require_value "$1" "${2:-}"; role=$2; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option: $1" ;;
+    *) usage >&2; unknown_option "$1" ;;
   esac
   shift
 done
@@ -85,7 +85,7 @@ fi
 run aws ecs create-cluster --region "$region" --cluster-name "$cluster"
 
 taskdef=$(mktemp)
-trap 'rm -f "$taskdef"' EXIT
+remove_at_exit "$taskdef"
 cat >"$taskdef" <<JSON
 {
   "family": "$service",

@@ -21,7 +21,9 @@ Options:
   --region REGION       region (default: europe-west3)
   --service NAME        Cloud Run service (default: sluice)
   --sql-instance NAME   Cloud SQL instance (default: sluice)
-  --create-db           create the Cloud SQL PostgreSQL instance and database first
+  --create-db           create the Cloud SQL PostgreSQL instance, the database and the user
+                        sluice with a generated password, and store the URL as the secret
+                        sluice-store-url (the password is never printed or put on a command line)
   --min-instances N     minimum instances (default: 1)
   --max-instances N     maximum instances (default: 4)
   --dry-run             print the gcloud commands instead of running them
@@ -49,7 +51,7 @@ while [ $# -gt 0 ]; do
     --min-instances) require_value "$1" "${2:-}"; min=$2; shift ;;
     --max-instances) require_value "$1" "${2:-}"; max=$2; shift ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option: $1" ;;
+    *) usage >&2; unknown_option "$1" ;;
   esac
   shift
 done
@@ -62,8 +64,21 @@ if [ "$create_db" = 1 ]; then
   run gcloud sql instances create "$sql" --project "$project" --region "$region" \
     --database-version POSTGRES_16 --tier db-custom-1-3840 --storage-auto-increase --backup
   run gcloud sql databases create sluice --project "$project" --instance "$sql"
-  run gcloud sql users create sluice --project "$project" --instance "$sql" --password "$(openssl rand -base64 24)"
-  log "store postgres://sluice:<password>@/sluice?host=/cloudsql/$project:$region:$sql in the secret sluice-store-url"
+  # The generated password is never printed and never on a command line: gcloud reads it from a
+  # mode-600 flags file (removed on exit), Secret Manager from standard input.
+  password=$(new_password)
+  flags=""
+  secret_file flags
+  printf '{"--password": "%s"}\n' "$password" >"$flags"
+  run gcloud sql users create sluice --project "$project" --instance "$sql" --flags-file "$flags"
+  store_url="postgres://sluice:$password@/sluice?host=/cloudsql/$project:$region:$sql"
+  if [ "$DRY_RUN" != 1 ] && gcloud secrets describe sluice-store-url --project "$project" >/dev/null 2>&1; then
+    run_with_input "$store_url" gcloud secrets versions add sluice-store-url --project "$project" --data-file=-
+  else
+    run_with_input "$store_url" gcloud secrets create sluice-store-url --project "$project" --replication-policy automatic --data-file=-
+  fi
+  unset password store_url
+  log "stored postgres://sluice:<generated password>@/sluice?host=/cloudsql/$project:$region:$sql as the secret sluice-store-url (the password is not shown)"
 fi
 
 run gcloud run deploy "$service" --project "$project" --region "$region" --image "$image" \

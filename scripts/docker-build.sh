@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --platform) require_value "$1" "${2:-}"; platform=$2; shift ;;
     --push) push=1 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option: $1" ;;
+    *) usage >&2; unknown_option "$1" ;;
   esac
   shift
 done

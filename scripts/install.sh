@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     --config) require_value "$1" "${2:-}"; config=$2; shift ;;
     --skip-build) build=0 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; die "unknown option: $1" ;;
+    *) usage >&2; unknown_option "$1" ;;
   esac
   shift
 done
