@@ -66,11 +66,12 @@ async function ownerProcess(
     await store.migrate();
     await store.checkpoints.commit('owner', { cursor: 'written-by-the-owner' });
     process.stdout.write('ready\\n');
-    if (${JSON.stringify(after)} === 'exit') process.exit(0);
+    // 'exit': leave without closing the store when told to (a line on stdin).
+    if (${JSON.stringify(after)} === 'exit') process.stdin.once('data', () => process.exit(0));
     setInterval(() => {}, 1000);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   cleanup.push(async () => {
@@ -171,6 +172,7 @@ describe('data folder ownership lock', () => {
     const started = Date.now();
     const store = await open(dir);
     const elapsed = Date.now() - started;
+    console.log(`[data-dir-lock] open after the owner's SIGKILL: ${elapsed} ms (PGlite open included)`);
     // The dead owner is recognised by pid, not after a timeout.
     expect(elapsed).toBeLessThan(5000);
     expect(await store.checkpoints.get('owner')).toEqual({ cursor: 'written-by-the-owner' });
@@ -181,6 +183,8 @@ describe('data folder ownership lock', () => {
   it('releases the lock when the owner exits without closing its store', async () => {
     const dir = await tempFolder();
     const owner = await ownerProcess(dir, 'exit');
+    expect(readFileSync(join(dir, DATA_DIR_LOCK_FILE), 'utf8')).toContain(`pid=${owner.child.pid}\n`);
+    owner.child.stdin!.write('exit\n');
     expect(await owner.exited).toBe(0);
     expect(existsSync(join(dir, DATA_DIR_LOCK_FILE))).toBe(false);
     await (await open(dir)).ping();
