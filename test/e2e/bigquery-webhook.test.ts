@@ -2,8 +2,8 @@
 // Webhooks), into NDJSON files and e-mail digests (one per batch of up to 25,000 rows, the rows
 // attached as CSV) — through the real server process, the official @google-cloud/bigquery SDK
 // talking to the @sluice/testing BigQuery fake over loopback, nodemailer talking to a real SMTP
-// server (smtp-server) that the test parses with mailparser. Invalid, stale and replayed
-// signatures are refused and start nothing.
+// server (smtp-server) that the test parses with mailparser. Invalid and stale signatures are
+// refused and start nothing; a replayed delivery is answered with the first run and starts nothing.
 import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -134,7 +134,7 @@ pipelines:
     expect(fake.requests.filter((r) => r.operation === 'query' || r.operation === 'insertJob')).toEqual([]);
   });
 
-  it('runs the query on a valid signature, writes every row once and mails it in digests; the replayed delivery is refused', async () => {
+  it('runs the query on a valid signature, writes every row once and mails it in digests; the replayed delivery starts no second run', async () => {
     const body = JSON.stringify({ reason: 'nightly export' });
     const id = `msg_${randomUUID()}`;
     const ts = Math.floor(Date.now() / 1000);
@@ -143,7 +143,8 @@ pipelines:
     expect(accepted.status).toBe(202);
     const { runId } = (await accepted.json()) as { runId: string };
     const replayed = await post(headers, body);
-    expect(replayed.status).toBe(409);
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json()).toEqual({ runId, deliveryId: id, duplicate: true });
 
     const run = await waitForRun(server, runId, 180_000);
     // Deliveries count per destination: every row to the files and to a digest.

@@ -175,7 +175,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       expect(badBody, badBody).toContain('routes[0].when');
     });
 
-    it('accepts a signed webhook once, and refuses invalid and replayed ones', async () => {
+    it('accepts a signed webhook once, answers its replay with the same run, and refuses invalid ones', async () => {
       const body = JSON.stringify([{ seq: 9001, source: 'webhook' }]);
       const id = `msg_${randomUUID()}`;
       const ts = Math.floor(Date.now() / 1000);
@@ -189,8 +189,10 @@ for (const backend of ['pglite', 'postgres'] as const) {
       }, 60_000);
       expect(webhookRun).toMatchObject({ trigger: 'webhook', pipelineVersion: 1 });
       expect(readNdjson(join(out, 'traffic')).some((r) => r.seq === 9001)).toBe(true);
+      // A copy of the accepted delivery starts nothing: 200 with the first run, so the sender stops retrying.
       const replayed = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers, body });
-      expect(replayed.status).toBe(409);
+      expect(replayed.status).toBe(200);
+      expect(await replayed.json()).toEqual({ runId, deliveryId: id, duplicate: true });
       const tampered = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers: { ...headers, 'webhook-id': `msg_${randomUUID()}` }, body });
       expect(tampered.status).toBe(401);
       const stale = Math.floor(Date.now() / 1000) - 3600;

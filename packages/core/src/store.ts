@@ -286,18 +286,22 @@ export interface ScheduleStateStore {
 }
 
 /**
- * Delivery ids of received webhooks, for replay protection.
+ * Delivery ids of received webhooks and the run each one started, for replay protection.
  *
  * @example
  * ```ts
- * if (!(await deliveries.recordDelivery('daily', req.headers['webhook-id'], new Date().toISOString()))) {
- *   return reply.code(409).send({ error: 'duplicate delivery' });
- * }
+ * const claim = await deliveries.recordDelivery('daily', deliveryId, new Date().toISOString(), runId);
+ * if (!claim.fresh) return reply.code(200).send({ runId: claim.runId ?? runId, deliveryId, duplicate: true });
  * ```
  */
 export interface WebhookDeliveryStore {
-  /** Records a delivery; false when this pipeline already saw that id (a replay). Atomic. */
-  recordDelivery(pipeline: string, deliveryId: string, receivedAt: string): Promise<boolean>;
+  /**
+   * Records a delivery and the run it starts, atomically: of any number of concurrent calls with
+   * the same pipeline and delivery id exactly one gets `fresh: true` (the database's uniqueness
+   * decides, not a read before the write). The others get `fresh: false` and the run id recorded
+   * by the first (`undefined` for a delivery recorded before run ids were kept).
+   */
+  recordDelivery(pipeline: string, deliveryId: string, receivedAt: string, runId: string): Promise<{ fresh: boolean; runId: string | undefined }>;
   /** Forgets deliveries received before `before` (ISO time); returns how many were removed. */
   pruneDeliveries(before: string): Promise<number>;
 }

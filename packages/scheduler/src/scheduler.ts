@@ -111,9 +111,15 @@ export interface InboundWebhook {
   now?: number;
 }
 
-/** The answer to an inbound webhook: the HTTP status and a JSON body. */
+/**
+ * The answer to an inbound webhook: the HTTP status and a JSON body. 202: a run was queued. 200:
+ * a copy of a delivery already accepted (a sender's retry or a replay): no new run, `runId` is
+ * the run of the first copy. Standard Webhooks senders retry on any non-2xx, so a duplicate is a
+ * success for them, and an attacker replaying a capture learns nothing but that run id.
+ */
 export type WebhookResponse =
   | { status: 202; body: { runId: string; deliveryId: string } }
+  | { status: 200; body: { runId: string; deliveryId: string; duplicate: true } }
   | { status: number; body: { error: string; reason: string } };
 
 /**
@@ -371,16 +377,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       } else {
         params.input = parsed.value;
       }
-      const runId = deterministicUuid(`sluice:webhook:${pipelineName}:${verified.deliveryId}`);
-      const fresh = await webhookDeliveries.recordDelivery(pipelineName, verified.deliveryId, new Date(now).toISOString());
-      // A delivery seen before is a replay, unless the earlier call recorded it and then failed
-      // to enqueue: its deterministic run is then missing, and enqueuing now completes it.
-      if (!fresh && (await runs.get(runId))) {
-        return fail(reject('replayed', `delivery ${verified.deliveryId} was already received`));
-      }
+      const deliveryId = verified.deliveryId;
+      // The delivery table's uniqueness picks the one copy that starts a run; the run id is also
+      // deterministic, so the job queue's uniqueness backs it up. Deliveries recorded before the
+      // store kept run ids have none: theirs is the same derivation.
+      const derivedRunId = deterministicUuid(`sluice:webhook:${pipelineName}:${deliveryId}`);
+      const claim = await webhookDeliveries.recordDelivery(pipelineName, deliveryId, new Date(now).toISOString(), derivedRunId);
+      const runId = claim.runId ?? derivedRunId;
+      const duplicate: WebhookResponse = { status: 200, body: { runId, deliveryId, duplicate: true } };
+      // A copy seen before is a duplicate, unless the first call recorded it and then failed to
+      // enqueue: its run is then missing, and enqueuing now (idempotent per run id) completes it.
+      if (!claim.fresh && (await runs.get(runId))) return duplicate;
       const { created } = await enqueue({ pipeline: pipelineName, trigger: 'webhook', runId, params });
-      if (!created && !fresh) return fail(reject('replayed', `delivery ${verified.deliveryId} was already received`));
-      return { status: 202, body: { runId, deliveryId: verified.deliveryId } };
+      return created ? { status: 202, body: { runId, deliveryId } } : duplicate;
     },
 
     async backfill(pipelineName, spec) {

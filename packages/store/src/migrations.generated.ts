@@ -23,4 +23,8 @@ export const EMBEDDED_MIGRATIONS: readonly Migration[] = [
     name: '0005_plugin_state',
     sql: '-- Sluice store, step 5: durable key/value state of plugin instances (`ctx.state`), e.g. the\n-- alerts a Slack destination already posted and the thread of each alert. One namespace per\n-- plugin instance (`destination:<kind>:<name>`, `connector:<kind>:<pipeline>`). A key whose\n-- expires_at has passed is invisible and deleted lazily by the store.\n\nCREATE TABLE IF NOT EXISTS plugin_state (\n  namespace  text NOT NULL,\n  key        text NOT NULL,\n  value      jsonb NOT NULL,\n  expires_at timestamptz,\n  updated_at timestamptz NOT NULL,\n  PRIMARY KEY (namespace, key)\n);\nCREATE INDEX IF NOT EXISTS plugin_state_expires_idx ON plugin_state (expires_at) WHERE expires_at IS NOT NULL;\n',
   },
+  {
+    name: '0006_webhook_delivery_runs',
+    sql: "-- Sluice store, step 6: the run each webhook delivery started. A copy of a delivery already\n-- received (a sender's retry, or a replay) is answered with the run of the first copy instead of\n-- starting another; the PRIMARY KEY (pipeline, delivery_id) of step 4 decides which copy is first.\n-- Rows written before this step have no run id: the scheduler derives it from the delivery id.\n\nALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS run_id text;\n",
+  },
 ];

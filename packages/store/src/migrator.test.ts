@@ -20,6 +20,7 @@ const NAMES = [
   '0003_router_config',
   '0004_scheduler_jobs',
   '0005_plugin_state',
+  '0006_webhook_delivery_runs',
 ];
 const TABLES = [
   'checkpoints',
@@ -89,13 +90,7 @@ describe('migrations on PostgreSQL', () => {
 
   it('apply cleanly to an empty database and are idempotent to re-run', async () => {
     const store = await open(uniqueSchema('mig'));
-    expect((await store.migrationStatus()).map((m) => m.state)).toEqual([
-      'pending',
-      'pending',
-      'pending',
-      'pending',
-      'pending',
-    ]);
+    expect((await store.migrationStatus()).map((m) => m.state)).toEqual(NAMES.map(() => 'pending'));
     expect(await store.migrate()).toEqual({ applied: NAMES, skipped: [] });
     expect(await tablesOf(store)).toEqual(TABLES);
     expect(await store.migrate()).toEqual({ applied: [], skipped: NAMES });
@@ -204,13 +199,7 @@ describe('migrations on PGlite', () => {
     expect(await store.migrate()).toEqual({ applied: NAMES, skipped: [] });
     expect(await tablesOf(store)).toEqual(TABLES);
     expect(await store.migrate()).toEqual({ applied: [], skipped: NAMES });
-    expect((await store.migrationStatus()).map((m) => m.state)).toEqual([
-      'applied',
-      'applied',
-      'applied',
-      'applied',
-      'applied',
-    ]);
+    expect((await store.migrationStatus()).map((m) => m.state)).toEqual(NAMES.map(() => 'applied'));
   });
 
   it('SQL files can be re-run by hand over an applied schema', async () => {

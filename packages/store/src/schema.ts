@@ -110,6 +110,8 @@ export interface WebhookDeliveriesTable {
   pipeline: string;
   delivery_id: string;
   received_at: Timestamp;
+  /** The run the delivery started; null for rows written before migration 0006. */
+  run_id: string | null;
 }
 
 export interface PluginStateTable {

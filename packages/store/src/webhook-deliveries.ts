@@ -1,4 +1,4 @@
-/** Webhook delivery ids seen per pipeline: replay protection for inbound webhooks. */
+/** Webhook delivery ids seen per pipeline and the run each started: replay protection for inbound webhooks. */
 import { ConfigError, type WebhookDeliveryStore } from '@sluice/core';
 import type { Kysely } from 'kysely';
 import type { StoreDatabase } from './schema.js';
@@ -6,34 +6,48 @@ import { parseTime, toNumber } from './values.js';
 
 /**
  * Creates the webhook-delivery repository. `recordDelivery` is one INSERT ... ON CONFLICT DO
- * NOTHING, so of two concurrent deliveries with the same id exactly one is accepted.
+ * NOTHING on the primary key (pipeline, delivery_id), so of any number of concurrent deliveries
+ * with the same id exactly one is accepted; only a call that lost that race reads the row, to
+ * learn the run id the winner recorded.
  *
  * @example
  * ```ts
  * const deliveries = createWebhookDeliveryStore(db);
- * await deliveries.recordDelivery('daily', 'msg_2b', new Date().toISOString()); // true
- * await deliveries.recordDelivery('daily', 'msg_2b', new Date().toISOString()); // false: replay
+ * await deliveries.recordDelivery('daily', 'msg_2b', new Date().toISOString(), runId); // { fresh: true, runId }
+ * await deliveries.recordDelivery('daily', 'msg_2b', new Date().toISOString(), otherId); // { fresh: false, runId }: a replay
  * ```
  */
 export function createWebhookDeliveryStore(db: Kysely<StoreDatabase>): WebhookDeliveryStore {
   return {
-    async recordDelivery(pipeline, deliveryId, receivedAt) {
+    async recordDelivery(pipeline, deliveryId, receivedAt, runId) {
       if (typeof deliveryId !== 'string' || deliveryId.length === 0 || deliveryId.length > 500) {
         throw new ConfigError([
           { path: 'deliveryId', message: 'expected a non-empty string of at most 500 characters' },
         ]);
       }
-      const rows = await db
+      if (typeof runId !== 'string' || runId.length === 0 || runId.length > 200) {
+        throw new ConfigError([{ path: 'runId', message: 'expected a non-empty string of at most 200 characters' }]);
+      }
+      const inserted = await db
         .insertInto('webhook_deliveries')
         .values({
           pipeline,
           delivery_id: deliveryId,
           received_at: parseTime(receivedAt, 'receivedAt'),
+          run_id: runId,
         })
         .onConflict((oc) => oc.columns(['pipeline', 'delivery_id']).doNothing())
-        .returning('delivery_id')
+        .returning('run_id')
         .execute();
-      return rows.length === 1;
+      if (inserted.length === 1) return { fresh: true, runId };
+      // Lost to a committed row (ON CONFLICT waits for a concurrent insert to commit first).
+      const first = await db
+        .selectFrom('webhook_deliveries')
+        .select('run_id')
+        .where('pipeline', '=', pipeline)
+        .where('delivery_id', '=', deliveryId)
+        .executeTakeFirst();
+      return { fresh: false, runId: first?.run_id ?? undefined };
     },
     async pruneDeliveries(before) {
       const result = await db

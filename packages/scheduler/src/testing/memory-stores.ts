@@ -150,21 +150,23 @@ export function createMemoryScheduleState(): ScheduleStateStore {
  * @example
  * ```ts
  * const deliveries = createMemoryWebhookDeliveries();
- * await deliveries.recordDelivery('p', 'msg_1', new Date().toISOString()); // true, then false
+ * await deliveries.recordDelivery('p', 'msg_1', new Date().toISOString(), 'run-1'); // { fresh: true, runId: 'run-1' }
+ * await deliveries.recordDelivery('p', 'msg_1', new Date().toISOString(), 'run-2'); // { fresh: false, runId: 'run-1' }
  * ```
  */
 export function createMemoryWebhookDeliveries(): WebhookDeliveryStore {
-  const seen = new Map<string, string>();
+  const seen = new Map<string, { at: string; runId: string }>();
   return {
-    async recordDelivery(pipeline, deliveryId, receivedAt) {
+    async recordDelivery(pipeline, deliveryId, receivedAt, runId) {
       const key = `${pipeline}\u0000${deliveryId}`;
-      if (seen.has(key)) return false;
-      seen.set(key, receivedAt);
-      return true;
+      const first = seen.get(key);
+      if (first) return { fresh: false, runId: first.runId };
+      seen.set(key, { at: receivedAt, runId });
+      return { fresh: true, runId };
     },
     async pruneDeliveries(before) {
       let removed = 0;
-      for (const [key, at] of seen) {
+      for (const [key, { at }] of seen) {
         if (at < before) {
           seen.delete(key);
           removed += 1;

@@ -300,7 +300,12 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const runId = (accepted.body as { runId: string }).runId;
       const run = await finished(runId);
       expect(run).toMatchObject({ status: 'succeeded', trigger: 'webhook', params: { input: { contact: 42 }, webhook: { deliveryId: 'msg_fixed' } } });
-      expect(await send(pipeline, '{"contact":42}', 'msg_fixed')).toMatchObject({ status: 409, body: { reason: 'replayed' } });
+      // A copy of an accepted delivery (a retry or a replay) starts nothing and names the first run.
+      expect(await send(pipeline, '{"contact":42}', 'msg_fixed')).toEqual({ status: 200, body: { runId, deliveryId: 'msg_fixed', duplicate: true } });
+      const copies = await Promise.all([1, 2, 3, 4, 5].map(() => send(pipeline, '{"contact":7}', 'msg_concurrent')));
+      expect(copies.map((c) => c.status).sort()).toEqual([200, 200, 200, 200, 202]);
+      expect(new Set(copies.map((c) => (c.body as { runId: string }).runId)).size).toBe(1);
+      expect(await finished((copies[0]!.body as { runId: string }).runId)).toMatchObject({ status: 'succeeded', params: { input: { contact: 7 } } });
       expect(await send(pipeline, '{"contact":42}', undefined, { 'webhook-signature': 'v1,AAAA' })).toMatchObject({ status: 401, body: { reason: 'bad-signature' } });
       expect(await send(pipeline, JSON.stringify({ pad: 'x'.repeat(300) }))).toMatchObject({ status: 413, body: { reason: 'too-large' } });
       expect(await send(pipeline, '{not json')).toMatchObject({ status: 400, body: { reason: 'invalid-payload' } });

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { constantTimeEqual, digestId, header, hmacSha256, withinTolerance } from './crypto.js';
+import { canonicalTimestamp, constantTimeEqual, digestId, exactHeader, hmacSha256, withinTolerance } from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
 
 // HubSpot decodes exactly these escapes before signing ("Validating requests", v3).
@@ -58,7 +58,8 @@ export function signHubSpotV3(
 
 /**
  * Verifies a HubSpot v3 request. HubSpot sends no delivery id, so the delivery id is a digest of
- * the timestamp and signature: a replay of the same signed request has the same id.
+ * the parsed timestamp and the computed signature: every copy of one signed request has the same
+ * id, and a timestamp header in any but its canonical spelling is refused.
  *
  * @example
  * ```ts
@@ -75,26 +76,21 @@ export function verifyHubSpotV3(input: {
   toleranceSeconds: number;
 }): WebhookVerification {
   if (!input.url) return reject('invalid-header', 'HubSpot v3 signs the full request URL: pass url');
-  const signature = header(input.headers, 'x-hubspot-signature-v3');
-  const timestamp = header(input.headers, 'x-hubspot-request-timestamp');
-  if (!signature) return reject('missing-header', 'missing header X-HubSpot-Signature-v3');
-  if (!timestamp) return reject('missing-header', 'missing header X-HubSpot-Request-Timestamp');
-  if (!/^\d{1,15}$/.test(timestamp)) {
-    return reject('invalid-header', 'X-HubSpot-Request-Timestamp must be milliseconds since the epoch');
-  }
-  const timestampMs = Number(timestamp);
+  const signature = exactHeader(input.headers, 'X-HubSpot-Signature-v3');
+  if (!signature.ok) return signature;
+  if (!signature.value) return reject('missing-header', 'missing header X-HubSpot-Signature-v3');
+  const timestamp = canonicalTimestamp(input.headers, 'X-HubSpot-Request-Timestamp', 'milliseconds');
+  if (!timestamp.ok) return timestamp;
+  const timestampMs = timestamp.value;
   if (!withinTolerance(timestampMs, input.now, input.toleranceSeconds)) {
     return reject(
       'stale-timestamp',
       `X-HubSpot-Request-Timestamp is more than ${input.toleranceSeconds}s away from the server clock`,
     );
   }
-  const expected = Buffer.from(
-    signHubSpotV3(input.secret, input.method, input.url, input.rawBody, timestampMs),
-    'utf8',
-  );
-  if (!constantTimeEqual(expected, Buffer.from(signature, 'utf8'))) {
+  const expected = signHubSpotV3(input.secret, input.method, input.url, input.rawBody, timestampMs);
+  if (!constantTimeEqual(Buffer.from(expected, 'utf8'), Buffer.from(signature.value, 'utf8'))) {
     return reject('bad-signature', 'X-HubSpot-Signature-v3 did not match');
   }
-  return { ok: true, deliveryId: digestId('hubspot', [timestamp, signature]), timestamp: timestampMs };
+  return { ok: true, deliveryId: digestId('hubspot', [String(timestampMs), expected]), timestamp: timestampMs };
 }

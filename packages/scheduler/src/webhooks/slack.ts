@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { constantTimeEqual, digestId, header, hmacSha256, withinTolerance } from './crypto.js';
+import { canonicalTimestamp, constantTimeEqual, digestId, exactHeader, hmacSha256, withinTolerance } from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
 
 /**
@@ -21,7 +21,8 @@ export function signSlackRequest(signingSecret: string, timestampSeconds: number
 
 /**
  * Verifies a Slack request. Slack sends no delivery id on every request kind, so the delivery id
- * is a digest of the timestamp and signature.
+ * is a digest of the parsed timestamp and the computed signature: every copy of one signed request
+ * has the same id, and a timestamp header in any but its canonical spelling is refused.
  *
  * @example
  * ```ts
@@ -35,23 +36,21 @@ export function verifySlackRequest(input: {
   now: number;
   toleranceSeconds: number;
 }): WebhookVerification {
-  const signature = header(input.headers, 'x-slack-signature');
-  const timestamp = header(input.headers, 'x-slack-request-timestamp');
-  if (!signature) return reject('missing-header', 'missing header X-Slack-Signature');
-  if (!timestamp) return reject('missing-header', 'missing header X-Slack-Request-Timestamp');
-  if (!/^\d{1,12}$/.test(timestamp)) {
-    return reject('invalid-header', 'X-Slack-Request-Timestamp must be whole seconds since the epoch');
-  }
-  const timestampMs = Number(timestamp) * 1000;
+  const signature = exactHeader(input.headers, 'X-Slack-Signature');
+  if (!signature.ok) return signature;
+  if (!signature.value) return reject('missing-header', 'missing header X-Slack-Signature');
+  const timestamp = canonicalTimestamp(input.headers, 'X-Slack-Request-Timestamp', 'seconds');
+  if (!timestamp.ok) return timestamp;
+  const timestampMs = timestamp.value * 1000;
   if (!withinTolerance(timestampMs, input.now, input.toleranceSeconds)) {
     return reject(
       'stale-timestamp',
       `X-Slack-Request-Timestamp is more than ${input.toleranceSeconds}s away from the server clock`,
     );
   }
-  const expected = Buffer.from(signSlackRequest(input.secret, Number(timestamp), input.rawBody), 'utf8');
-  if (!constantTimeEqual(expected, Buffer.from(signature, 'utf8'))) {
+  const expected = signSlackRequest(input.secret, timestamp.value, input.rawBody);
+  if (!constantTimeEqual(Buffer.from(expected, 'utf8'), Buffer.from(signature.value, 'utf8'))) {
     return reject('bad-signature', 'X-Slack-Signature did not match');
   }
-  return { ok: true, deliveryId: digestId('slack', [timestamp, signature]), timestamp: timestampMs };
+  return { ok: true, deliveryId: digestId('slack', [String(timestamp.value), expected]), timestamp: timestampMs };
 }

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { constantTimeEqual, header, hmacSha256, withinTolerance } from './crypto.js';
+import { MAX_DELIVERY_ID_LENGTH, canonicalTimestamp, constantTimeEqual, exactHeader, hmacSha256, withinTolerance } from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
 
 const SECRET_PREFIX = 'whsec_';
@@ -49,7 +49,9 @@ export function signStandardWebhook(
 }
 
 /**
- * Verifies a Standard Webhooks request; the delivery id is the sender's `webhook-id`.
+ * Verifies a Standard Webhooks request; the delivery id is the sender's `webhook-id`, exactly as
+ * signed. The timestamp is signed as text, and only its canonical decimal spelling is accepted
+ * (the official libraries sign the number, so that is the only text a sender produces).
  *
  * @example
  * ```ts
@@ -65,31 +67,33 @@ export function verifyStandardWebhook(input: {
 }): WebhookVerification {
   const key = decodeStandardWebhooksSecret(input.secret);
   if (!key) return reject('invalid-secret', 'the secret must be "whsec_" followed by base64');
-  const id = header(input.headers, 'webhook-id');
-  const timestamp = header(input.headers, 'webhook-timestamp');
-  const signatures = header(input.headers, 'webhook-signature');
-  if (!id) return reject('missing-header', 'missing header webhook-id');
-  if (!timestamp) return reject('missing-header', 'missing header webhook-timestamp');
-  if (!signatures) return reject('missing-header', 'missing header webhook-signature');
-  if (!/^\d{1,12}$/.test(timestamp)) {
-    return reject('invalid-header', 'webhook-timestamp must be whole seconds since the epoch');
+  const id = exactHeader(input.headers, 'webhook-id');
+  if (!id.ok) return id;
+  if (!id.value) return reject('missing-header', 'missing header webhook-id');
+  if (id.value.length > MAX_DELIVERY_ID_LENGTH) {
+    return reject('invalid-header', `webhook-id is longer than ${MAX_DELIVERY_ID_LENGTH} characters`);
   }
-  const timestampMs = Number(timestamp) * 1000;
+  const timestamp = canonicalTimestamp(input.headers, 'webhook-timestamp', 'seconds');
+  if (!timestamp.ok) return timestamp;
+  const signatures = exactHeader(input.headers, 'webhook-signature');
+  if (!signatures.ok) return signatures;
+  if (!signatures.value) return reject('missing-header', 'missing header webhook-signature');
+  const timestampMs = timestamp.value * 1000;
   if (!withinTolerance(timestampMs, input.now, input.toleranceSeconds)) {
     return reject(
       'stale-timestamp',
       `webhook-timestamp is more than ${input.toleranceSeconds}s away from the server clock`,
     );
   }
-  const expected = hmacSha256(key, [`${id}.${timestamp}.`, input.rawBody]);
+  const expected = hmacSha256(key, [`${id.value}.${timestamp.value}.`, input.rawBody]);
   let matched = false;
   // Every entry is compared (no early exit) so timing does not reveal which one matched.
-  for (const entry of signatures.split(' ')) {
+  for (const entry of signatures.value.split(' ')) {
     const comma = entry.indexOf(',');
     if (comma < 0 || entry.slice(0, comma) !== 'v1') continue;
     const given = Buffer.from(entry.slice(comma + 1), 'base64');
     if (constantTimeEqual(expected, given)) matched = true;
   }
   if (!matched) return reject('bad-signature', 'no v1 signature in webhook-signature matched');
-  return { ok: true, deliveryId: id, timestamp: timestampMs };
+  return { ok: true, deliveryId: id.value, timestamp: timestampMs };
 }

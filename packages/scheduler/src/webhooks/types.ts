@@ -38,7 +38,10 @@ export interface WebhookRequest {
   toleranceSeconds?: number | undefined;
 }
 
-/** Why a webhook was rejected; stable strings for logs and metrics. */
+/**
+ * Why a webhook was rejected; stable strings for logs and metrics. A replayed delivery is not a
+ * rejection: `Scheduler.handleWebhook` answers it 200 with the run of the first copy.
+ */
 export type WebhookRejection =
   | 'missing-secret'
   | 'missing-header'
@@ -46,7 +49,6 @@ export type WebhookRejection =
   | 'invalid-secret'
   | 'stale-timestamp'
   | 'bad-signature'
-  | 'replayed'
   | 'too-large'
   | 'invalid-payload'
   | 'unknown-scheme';
@@ -65,7 +67,7 @@ export type WebhookVerification =
       reason: WebhookRejection;
       /** Human-readable detail, never containing the secret or a signature. */
       message: string;
-      /** The HTTP status to answer with (400, 401, 409, 413). */
+      /** The HTTP status to answer with (400, 401, 413, 500). */
       status: number;
     };
 
@@ -73,7 +75,9 @@ export type WebhookVerification =
 export type WebhookFailure = Extract<WebhookVerification, { ok: false }>;
 
 /**
- * Builds a failure result.
+ * Builds a failure result. A signature header that is present but not in its one canonical form
+ * (`invalid-header`) is 401 like a bad signature: the request cannot be authenticated. A missing
+ * header is 400: the sender does not speak the scheme at all.
  *
  * @example
  * ```ts
@@ -82,14 +86,12 @@ export type WebhookFailure = Extract<WebhookVerification, { ok: false }>;
  */
 export function reject(reason: WebhookRejection, message: string): WebhookFailure {
   const status =
-    reason === 'replayed'
-      ? 409
-      : reason === 'too-large'
-        ? 413
-        : reason === 'missing-header' || reason === 'invalid-header' || reason === 'invalid-payload'
-          ? 400
-          : reason === 'missing-secret' || reason === 'unknown-scheme'
-            ? 500
-            : 401;
+    reason === 'too-large'
+      ? 413
+      : reason === 'missing-header' || reason === 'invalid-payload'
+        ? 400
+        : reason === 'missing-secret' || reason === 'unknown-scheme'
+          ? 500
+          : 401;
   return { ok: false, reason, message, status };
 }

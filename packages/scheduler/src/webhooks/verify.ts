@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { header } from './crypto.js';
+import { MAX_DELIVERY_ID_LENGTH, digestId, header } from './crypto.js';
 import { verifyHubSpotV3 } from './hubspot.js';
 import { verifySlackRequest } from './slack.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
@@ -15,11 +15,14 @@ export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 
 /**
  * Verifies an inbound webhook's signature and timestamp over its raw body, comparing in constant
- * time. Replay protection (a delivery id seen before) is the caller's next step, with the
- * returned `deliveryId` and a `WebhookDeliveryStore`; `Scheduler.handleWebhook` does both.
+ * time. Timestamps are parsed once and only their canonical decimal text is accepted; the returned
+ * `deliveryId` derives from the parsed values, so one signed request has one id however its
+ * headers are spelled. Replay protection (a delivery id seen before) is the caller's next step,
+ * with that id and a `WebhookDeliveryStore`; `Scheduler.handleWebhook` does both.
  *
  * Scheme `none` accepts every request (use it only behind another authentication layer); its
- * delivery id is the sender's `webhook-id` / `idempotency-key` / `x-request-id` header if any.
+ * delivery id is the sender's `webhook-id` / `idempotency-key` / `x-request-id` header if any
+ * (a digest of it when it is longer than the store keeps), else random.
  *
  * @example
  * ```ts
@@ -43,7 +46,9 @@ export function verifyWebhook(request: WebhookRequest): WebhookVerification {
       header(request.headers, 'webhook-id') ??
       header(request.headers, 'idempotency-key') ??
       header(request.headers, 'x-request-id');
-    return { ok: true, deliveryId: senderId ? `none:${senderId}` : `none:${randomUUID()}` };
+    if (!senderId) return { ok: true, deliveryId: `none:${randomUUID()}` };
+    const deliveryId = `none:${senderId}`;
+    return { ok: true, deliveryId: deliveryId.length > MAX_DELIVERY_ID_LENGTH ? digestId('none', [senderId]) : deliveryId };
   }
   if (request.scheme !== 'standard-webhooks' && request.scheme !== 'hubspot-v3' && request.scheme !== 'slack') {
     return reject('unknown-scheme', `unknown webhook scheme ${JSON.stringify(request.scheme)}`);
