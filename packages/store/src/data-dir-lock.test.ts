@@ -7,6 +7,7 @@ import {
   readFileSync,
   readlinkSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -172,7 +173,9 @@ describe('data folder ownership lock', () => {
     const started = Date.now();
     const store = await open(dir);
     const elapsed = Date.now() - started;
-    console.log(`[data-dir-lock] open after the owner's SIGKILL: ${elapsed} ms (PGlite open included)`);
+    console.log(
+      `[data-dir-lock] open after the owner's SIGKILL: ${elapsed} ms (PGlite open included)`,
+    );
     // The dead owner is recognised by pid, not after a timeout.
     expect(elapsed).toBeLessThan(5000);
     expect(await store.checkpoints.get('owner')).toEqual({ cursor: 'written-by-the-owner' });
@@ -183,7 +186,9 @@ describe('data folder ownership lock', () => {
   it('releases the lock when the owner exits without closing its store', async () => {
     const dir = await tempFolder();
     const owner = await ownerProcess(dir, 'exit');
-    expect(readFileSync(join(dir, DATA_DIR_LOCK_FILE), 'utf8')).toContain(`pid=${owner.child.pid}\n`);
+    expect(readFileSync(join(dir, DATA_DIR_LOCK_FILE), 'utf8')).toContain(
+      `pid=${owner.child.pid}\n`,
+    );
     owner.child.stdin!.write('exit\n');
     expect(await owner.exited).toBe(0);
     expect(existsSync(join(dir, DATA_DIR_LOCK_FILE))).toBe(false);
@@ -332,5 +337,10 @@ describe('data folder ownership lock', () => {
       await won[0]?.value.release();
       expect(existsSync(`${join(dir, DATA_DIR_LOCK_FILE)}.takeover`)).toBe(false);
     }
+  });
+  it('gives up on a lock name it cannot read (a dangling symlink) instead of spinning', async () => {
+    const dir = await tempFolder();
+    symlinkSync(join(dir, 'nowhere'), join(dir, DATA_DIR_LOCK_FILE));
+    await expect(acquireDataDirLock(dir)).rejects.toThrow(/exists but cannot be read/);
   });
 });

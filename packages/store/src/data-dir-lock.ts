@@ -35,13 +35,27 @@ import { basename, join, resolve } from 'node:path';
 export const DATA_DIR_LOCK_FILE = 'sluice.lock';
 const HEADER = 'sluice-data-dir-lock 1';
 
-/** Stable codes of the lock's errors. */
+/**
+ * Stable codes of the lock's errors.
+ *
+ * @example
+ * ```ts
+ * if ((err as { code?: string }).code === DataDirLockErrorCodes.locked) process.exitCode = 1;
+ * ```
+ */
 export const DataDirLockErrorCodes = {
   locked: 'SLUICE_ERR_DATA_DIR_LOCKED',
   lost: 'SLUICE_ERR_DATA_DIR_LOCK_LOST',
 } as const;
 
-/** Who holds a data folder, as recorded in its lock file. */
+/**
+ * Who holds a data folder, as recorded in its lock file.
+ *
+ * @example
+ * ```ts
+ * const owner: DataDirOwner = { pid: 4711, hostname: 'web-1', program: 'node cli.js', since: '2026-11-25T08:00:00.000Z', local: true };
+ * ```
+ */
 export interface DataDirOwner {
   /** Process id on the owner's machine (in its pid namespace). */
   pid: number;
@@ -101,7 +115,15 @@ export class DataDirLockedError extends Error {
   }
 }
 
-/** The lock file was removed or replaced by someone else while this process held it. */
+/**
+ * The lock file was removed or replaced by someone else while this process held it. The store
+ * logs it and closes itself rather than write next to another owner.
+ *
+ * @example
+ * ```ts
+ * const lock = await acquireDataDirLock(dir, { onLost: (err) => logger.error({ code: err.code }, err.message) });
+ * ```
+ */
 export class DataDirLockLostError extends Error {
   override readonly name = 'DataDirLockLostError';
   readonly code = DataDirLockErrorCodes.lost;
@@ -127,7 +149,14 @@ function describeOwner(owner: DataDirOwner | undefined): string {
   return `process ${owner.pid} (${owner.program} on ${where}, since ${owner.since})`;
 }
 
-/** Options of {@link acquireDataDirLock}. */
+/**
+ * Options of {@link acquireDataDirLock}.
+ *
+ * @example
+ * ```ts
+ * const options: DataDirLockOptions = { heartbeatMs: 2000, staleMs: 10_000, program: 'backup' };
+ * ```
+ */
 export interface DataDirLockOptions {
   /** How often the owner refreshes the lock file's mtime. Default 2000 ms. */
   heartbeatMs?: number;
@@ -142,7 +171,15 @@ export interface DataDirLockOptions {
   onLost?: (error: DataDirLockLostError) => void;
 }
 
-/** A held lock. */
+/**
+ * A held lock.
+ *
+ * @example
+ * ```ts
+ * const lock: DataDirLock = await acquireDataDirLock('./.sluice');
+ * await lock.release();
+ * ```
+ */
 export interface DataDirLock {
   /** The data folder (absolute). */
   readonly dataDir: string;
@@ -374,6 +411,7 @@ export async function acquireDataDirLock(
   // The owner seen last and since when its file has not changed (for owners not checkable by pid).
   let watched: { text: string; mtimeMs: number; since: number } | undefined;
   const giveUpAt = Date.now() + staleMs * 3 + 5000;
+  let vanished = 0;
   for (;;) {
     try {
       await writeFile(path, text, { flag: 'wx', mode: 0o644 });
@@ -382,7 +420,14 @@ export async function acquireDataDirLock(
       if (errno(error) !== 'EEXIST') throw error;
     }
     const current = await readLock(path);
-    if (current === undefined) continue; // released meanwhile: try again
+    if (current === undefined) {
+      // Released meanwhile: try again. (A name that exists but cannot be read, such as a
+      // dangling symlink, would loop forever: give up after a while.)
+      vanished += 1;
+      if (vanished > 100)
+        throw new Error(`cannot take the data folder lock: ${path} exists but cannot be read`);
+      continue;
+    }
     const owner = parseRecord(current.text);
     const verdict = owner === undefined ? 'unknown' : judge(owner);
     if (verdict === 'alive') throw new DataDirLockedError(dir, ownerOf(owner as LockRecord));
