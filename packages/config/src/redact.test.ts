@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { REDACTED } from '@sluice/core';
 import { configSecrets, createConfigRedactor, describeConfig, loadConfig, parseSluiceConfig, printConfig, redactConfig } from './index.js';
+import { inlineSecrets } from './redact.js';
 
 const env = { PG: 'pg-password-1', SLACK: 'xoxb-slack-1', REGION: 'eu-west-1' };
 const config = loadConfig(
@@ -62,6 +63,24 @@ describe('createConfigRedactor / configSecrets', () => {
     expect(redact('auth failed for xoxb-slack-1')).toBe(`auth failed for ${REDACTED}`);
     expect(redact(new Error('bad password pg-password-1')).message).toBe(`bad password ${REDACTED}`);
     expect(configSecrets({})).toEqual([]);
+  });
+  it('also knows credentials written inline, but not short values or the rest of a credentials object', () => {
+    const inline = parseSluiceConfig({
+      store: { url: 'postgres://app:inline%40store-pw@db:5432/app' },
+      server: { apiKeys: [{ name: 'reader', key: 'inline-reader-key-123', scopes: ['read'] }] },
+      destinations: { out: { kind: 'slack', token: 'xoxb-inline-token-1', channel: '#a', password: 'short' } },
+      connections: { g: { kind: 'ga4', credentials: { type: 'service_account', private_key: 'inline-private-key' } } },
+      pipelines: { p: { source: { connection: 'g' }, routes: [{ name: 'a', to: ['out'] }] } },
+    });
+    expect(inlineSecrets(inline).sort()).toEqual(['inline-private-key', 'inline-reader-key-123', 'inline@store-pw', 'xoxb-inline-token-1']);
+    expect(createConfigRedactor(inline)('connection to postgres://app:inline%40store-pw@db failed')).toBe(`connection to postgres://app:${REDACTED}@db failed`);
+    const redact = createConfigRedactor(inline);
+    expect(redact({ token: 'xoxb-inline-token-1', kind: 'service_account', password: 'short', key: 'inline-reader-key-123' })).toEqual({
+      token: REDACTED,
+      kind: 'service_account',
+      password: 'short',
+      key: REDACTED,
+    });
   });
 });
 

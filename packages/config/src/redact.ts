@@ -31,9 +31,62 @@ export function configSecrets(config: object): readonly string[] {
   return secretsByConfig.get(config) ?? [];
 }
 
+// Keys whose values are credentials whatever their origin: caught even when someone wrote a
+// secret inline instead of through a reference.
+const SENSITIVE_KEY = /pass(word|wd|phrase)?$|secret|token|credential|private.?key|api.?key|authorization|cookie|^key(Hash)?$/i;
+
+/** Shorter inline values are left out of the redactor: they would shred ordinary words. */
+const MIN_INLINE_SECRET = 8;
+
+/** The password of a connection URL (`postgres://user:password@host/db`), decoded. */
+function urlPassword(value: string): string | undefined {
+  if (!value.includes('@')) return undefined;
+  try {
+    const password = new URL(value).password;
+    return password === '' ? undefined : decodeURIComponent(password);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Credentials written inline (not through a reference): every string of at least
+ * {@link MIN_INLINE_SECRET} characters held directly by a credential-like key (`password`,
+ * `token`, `secret`, `private_key`, API key entries' `key`/`keyHash`, ...), and the password of a
+ * connection URL (`store.url: postgres://app:pw@db/app`). The rest of an object under such a key
+ * (a service account's `type`, `token_uri`) is not secret and is not listed. The store refuses
+ * plaintext credentials in the sections it versions; the file's own sections (`server.apiKeys`,
+ * `store.url`) may still hold them.
+ *
+ * @example
+ * ```ts
+ * inlineSecrets({ server: { apiKeys: [{ name: 'ci', key: 'inline-key-123', scopes: ['run'] }] } }); // ['inline-key-123']
+ * ```
+ */
+export function inlineSecrets(config: object): string[] {
+  const found = new Set<string>();
+  const walk = (value: unknown, parentKey: string | undefined, depth: number): void => {
+    if (value === null || typeof value !== 'object' || depth > 64) return;
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item, parentKey, depth + 1);
+      return;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      // Same rule as the printed config: `key` is a credential only in API key entries.
+      const sensitive = key !== 'apiKeys' && SENSITIVE_KEY.test(key) && (!/^key(Hash)?$/i.test(key) || parentKey === 'apiKeys');
+      const secret = typeof item !== 'string' ? undefined : sensitive ? item : urlPassword(item);
+      if (secret !== undefined && secret.length >= MIN_INLINE_SECRET) found.add(secret);
+      else walk(item, key, depth + 1);
+    }
+  };
+  walk(config, undefined, 0);
+  return [...found];
+}
+
 /**
  * A redactor (core's `createRedactor`) for everything that may echo the config's secrets:
- * log lines, error messages, API output.
+ * log lines, error messages, API output. It knows every value that came from a reference and
+ * the credentials written inline ({@link inlineSecrets}).
  *
  * @example
  * ```ts
@@ -42,12 +95,8 @@ export function configSecrets(config: object): readonly string[] {
  * ```
  */
 export function createConfigRedactor(config: object): <T>(value: T) => T {
-  return createRedactor(configSecrets(config));
+  return createRedactor([...configSecrets(config), ...inlineSecrets(config)]);
 }
-
-// Keys whose values are credentials whatever their origin: caught even when someone wrote a
-// secret inline instead of through a reference.
-const SENSITIVE_KEY = /pass(word|wd|phrase)?$|secret|token|credential|private.?key|api.?key|authorization|cookie|^key(Hash)?$/i;
 
 function maskSensitive(value: unknown, parentKey: string | undefined): unknown {
   if (Array.isArray(value)) return value.map((item) => maskSensitive(item, parentKey));
