@@ -5,8 +5,9 @@
 //   afterwards /healthz and /readyz answer 200 (probes are never limited), /metrics answers 200
 //   (its own per-address bucket), a valid key works (its own bucket) and a signed webhook is
 //   accepted (webhooks have per-pipeline buckets, apart from API traffic);
-// - a flood of badly signed deliveries is charged to its sender address and pipeline: other
-//   senders' signed deliveries, and other pipelines, are not affected;
+// - a flood of badly signed deliveries, or of copies of one captured delivery, is charged to its
+//   sender address and pipeline: other senders' signed deliveries, and other pipelines, are not
+//   affected;
 // - each pipeline's accepted deliveries have a budget of their own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBuiltServer, startServer, tempDir, writeConfig, type ServerProcess } from '../e2e/harness.js';
@@ -40,6 +41,10 @@ pipelines:
     webhook: { verify: standard-webhooks, secret: '\${env:SEC_WEBHOOK_SECRET}' }
     routes: [ { name: all, to: [files] } ]
   busy:
+    source: { kind: sample, total: 0 }
+    webhook: { verify: standard-webhooks, secret: '\${env:SEC_WEBHOOK_SECRET}' }
+    routes: [ { name: all, to: [files] } ]
+  replayed:
     source: { kind: sample, total: 0 }
     webhook: { verify: standard-webhooks, secret: '\${env:SEC_WEBHOOK_SECRET}' }
     routes: [ { name: all, to: [files] } ]
@@ -142,6 +147,22 @@ pipelines:
     // The forger's address may still deliver to another pipeline.
     const elsewhere = await signedDelivery('quiet', '127.0.0.2');
     expect(elsewhere.status, elsewhere.text).toBe(202);
+  }, 120_000);
+
+  it("charges copies of a captured delivery to the replaying address: one run, then 429, while other senders get through", async () => {
+    const body = JSON.stringify({ event: 'captured' });
+    const headers = standardWebhookHeaders(SECRET, body);
+    const first = await rawRequest(server.url, { path: '/webhooks/replayed', headers, body, localAddress: '127.0.0.4' });
+    expect(first.status, first.text).toBe(202);
+    const statuses = await flood(2 * PER_MINUTE, 4, async () => (await rawRequest(server.url, { path: '/webhooks/replayed', headers, body, localAddress: '127.0.0.4' })).status);
+    console.log(JSON.stringify({ rateLimits: { replayFlood: statuses } }));
+    // Copies never start a run (answered as duplicates), and past the budget they are refused unread.
+    expect(statuses[202]).toBeUndefined();
+    expect(statuses[429]).toBeGreaterThanOrEqual(PER_MINUTE - 4);
+    const runs = await server.api<{ items: unknown[] }>('GET', '/api/v1/runs?pipeline=replayed');
+    expect(runs.body.items).toHaveLength(1);
+    const other = await signedDelivery('replayed', '127.0.0.1');
+    expect(other.status, other.text).toBe(202);
   }, 120_000);
 
   it("limits each pipeline's accepted deliveries in a bucket of its own", async () => {

@@ -23,8 +23,9 @@ const API_DESCRIPTION = [
   '**Rate limits.** Each budget is `server.rateLimit.perMinute` requests a minute (default 600); beyond it the answer is `429` with `Retry-After`. ' +
     'Budgets: one per valid API key; one per client address for requests without a valid key (a flood of bad keys exhausts only its own budget, never a valid key\'s); ' +
     '`/metrics` one per client address, apart from API traffic; `/healthz` and `/readyz` are never limited. ' +
-    'Webhooks are not limited with the API: each pipeline accepts that many deliveries a minute, and each sender address may fail (bad signature, stale, replayed, ' +
-    'too large, bad payload) that many times a minute per pipeline before its requests to that pipeline get `429`, so forged deliveries cannot starve signed ones. ' +
+    'Webhooks are not limited with the API: each pipeline accepts that many new deliveries a minute, and each sender address may send a pipeline that many deliveries ' +
+    'a minute that start no run (refused: a bad signature, stale, too large, a bad payload; or a duplicate) before its requests to that pipeline get `429`, so forged ' +
+    'or replayed deliveries cannot starve signed ones. ' +
     "The client address is the connection's peer (IPv6 by its /64); behind a reverse proxy, every client shares the proxy's address.",
   '**Errors.** Every failure has the body `{ "error": { "code", "message", "details" } }` with a `SLUICE_ERR_*` code. ' +
     '`400`: invalid input, each bad field named in `details[].path` (`params.id`, `query.limit`, `body.routes[0].name`), including control characters in ' +

@@ -71,9 +71,10 @@ function readLimited(payload: NodeJS.ReadableStream, gate: Gate, done: (error: E
  * without a length is counted while it streams and cut off at `maxBytes`.
  *
  * Budgets, each `server.rateLimit.perMinute` a minute, apart from API traffic (the route is
- * exempt from the API's rate limiter): accepted deliveries per pipeline, and deliveries that
- * fail (bad signature, stale, replayed, too large, bad payload) per pipeline and sender address.
- * A flood of forged deliveries thus exhausts only the forger's own budget, never the pipeline's.
+ * exempt from the API's rate limiter): new deliveries (202) per pipeline, and deliveries that
+ * start no run (a bad signature, a stale or non-canonical one, too large, a bad payload, a
+ * duplicate) per pipeline and sender address. A flood of forged or replayed deliveries thus
+ * exhausts only its sender's budget, never the pipeline's or another sender's.
  */
 export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDeps): Promise<void> {
   const { sluice } = deps;
@@ -109,7 +110,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
             throw new ApiError(
               429,
               'SLUICE_ERR_RATE_LIMITED',
-              `more than ${max} failed deliveries a minute from this address to pipeline "${pipeline}"; retry in ${retryIn(failing)} s`,
+              `more than ${max} deliveries a minute from this address to pipeline "${pipeline}" started no run (refused or duplicate); retry in ${retryIn(failing)} s`,
               [],
               { 'retry-after': String(retryIn(failing)) },
             );
@@ -131,26 +132,30 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
         schema: {
           summary: 'Receive a signed webhook and start a run',
           description:
-            "Public route protected by the pipeline's signature scheme instead of an API key. 202 with the run id. 200 with `{ runId, deliveryId, duplicate: true }` " +
-            "for a copy of a delivery already accepted (a sender's retry or a replay): no second run starts, `runId` is the first copy's run. " +
-            '400 for a missing signature header or an invalid payload; 401 for an invalid signature, a timestamp outside the tolerance, or a signature header ' +
-            'not in its one canonical form (a timestamp with a sign, spaces, leading zeros, a fraction or an exponent) or sent more than once; ' +
-            '404 when the pipeline has no webhook trigger; 413 over the size limit; 429 over a budget. ' +
-            "The 404, a Content-Length over the pipeline's `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, " +
-            'with `Connection: close`; a chunked body is cut off with 413 as soon as it passes `maxBytes`. ' +
-            'Webhooks are not rate limited with the API: each pipeline accepts `server.rateLimit.perMinute` deliveries a minute, and each sender address ' +
-            'may fail (bad signature, stale, replayed, too large, bad payload) that many times a minute per pipeline before it gets 429 with `Retry-After`.',
+            "Public route protected by the pipeline's signature scheme instead of an API key. 202 with the run id. " +
+            '200 with `{ runId, deliveryId, duplicate: true }` for a copy of a delivery already accepted (a sender\'s retry or a replay): no second run starts, `runId` is the first copy\'s run. ' +
+            '400 for a missing signature header or an invalid payload; 401 for an invalid signature, a timestamp outside the tolerance, or a signature header not in its one canonical form ' +
+            '(a timestamp with a sign, spaces, leading zeros, a fraction or an exponent) or sent more than once; 404 when the pipeline has no webhook trigger; ' +
+            "413 over the pipeline's `webhook.maxBytes`; 429 over a budget, with `Retry-After`.\n\n" +
+            "The 404, a Content-Length over `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, and close the connection; " +
+            'a body without a length is cut off with 413 as soon as it passes `maxBytes`.\n\n' +
+            'Webhooks are not rate limited with the API. Each pipeline accepts `server.rateLimit.perMinute` new deliveries a minute; each sender address may send that many ' +
+            'deliveries that start no run (refused, or a duplicate) to a pipeline a minute, then its requests to that pipeline get 429 until the minute is over: ' +
+            'forged deliveries exhaust the forger\'s budget, never the pipeline\'s or another sender\'s.',
           tags: ['webhooks'],
           security: [],
           params: { type: 'object', properties: { pipeline: { type: 'string' } }, required: ['pipeline'] },
           response: {
-            200: { description: 'Duplicate of an accepted delivery: no new run; the run of the first copy', content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' }, duplicate: { type: 'boolean', const: true } } } } } },
+            200: {
+              description: 'Duplicate of an accepted delivery: no new run; the run of the first copy',
+              content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' }, duplicate: { const: true } } } } },
+            },
             202: { description: 'Run queued', content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' } } } } } },
             400: { description: 'Signature header missing, or payload invalid' },
             401: { description: 'Signature invalid, timestamp stale, or a signature header not canonical or sent twice' },
             404: { description: 'No webhook trigger for this pipeline (answered without reading the body)' },
-            413: { description: "Body over the pipeline's webhook.maxBytes (a Content-Length over it is refused before the body is read)" },
-            429: { description: "The pipeline's accepted deliveries, or this address's failed deliveries to it, are over `server.rateLimit.perMinute`; see Retry-After" },
+            413: { description: "Body over the pipeline's maxBytes (a Content-Length over it is refused before the body is read)" },
+            429: { description: "The pipeline's new deliveries, or this address's deliveries to it that start no run, are over `server.rateLimit.perMinute`; see Retry-After" },
           },
         },
       },
@@ -165,8 +170,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           url: `${request.protocol}://${host}${request.url}`,
         });
         if (result.status < 300) {
-          // Only a new run spends the pipeline's budget (a duplicate delivery answered 2xx does not).
+          // A new run spends the pipeline's budget; a duplicate (200, no run) the sender's.
           if (result.status === 202) accepted.add(gate.pipeline);
+          else failures.add(gate.failureKey);
           return reply.status(result.status).send(result.body);
         }
         // Capacity answers (429/503) are the server's, not the sender's fault.
