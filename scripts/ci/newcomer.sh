@@ -63,28 +63,31 @@ trap cleanup EXIT
 
 # A clean environment, as a newcomer's shell: HOME (npm's cache), PATH and a locale. The Nx cache
 # goes inside the clone, so removing the clone removes it (Nx keeps it under ~/.nx otherwise).
-newcomer() {
-  env -i HOME="$HOME" PATH="$path" LANG=C.UTF-8 TERM=dumb NX_CACHE_DIRECTORY="$clone/.nx/cache" "$@"
-}
+newcomer_env=(env -i "HOME=$HOME" "PATH=$path" LANG=C.UTF-8 TERM=dumb "NX_CACHE_DIRECTORY=$clone/.nx/cache")
 records() { find "$clone/.sluice/out" -name '*.ndjson' -size +0c 2>/dev/null | LC_ALL=C sort; }
 
 # README's command in the clone, in its own process group (its leader's pid is $pid).
 start_newcomer() { # log file
-  (cd "$clone" && exec env -i HOME="$HOME" PATH="$path" LANG=C.UTF-8 TERM=dumb \
-    NX_CACHE_DIRECTORY="$clone/.nx/cache" setsid bash -c "$command") >"$1" 2>&1 &
+  (cd "$clone" && exec "${newcomer_env[@]}" setsid bash -c "$command") >"$1" 2>&1 &
   pid=$!
 }
-wait_for_record() { # log file, seconds, files to ignore -> prints the new file
-  local logfile=$1 limit=$2 before=$3 t0=$SECONDS file
+# Polls until a record file not in $3 exists; sets $record. Notes when the quick start's phases
+# begin (its log lines), in seconds since $4, unless noted already: $t_build (the install is done,
+# the build begins or is up to date) and $t_serve (the server is starting).
+wait_for_record() { # log file, limit in seconds, files to ignore, start time
+  local logfile=$1 limit=$2 before=$3 t0=$SECONDS
+  record=''
   while [ $((SECONDS - t0)) -lt "$limit" ]; do
-    file=$(LC_ALL=C comm -13 <(printf '%s\n' "$before") <(records) | head -n 1)
-    if [ -n "$file" ]; then printf '%s\n' "$file"; return 0; fi
+    if [ -z "$t_build" ] && grep -q '^\[quickstart\] build' "$logfile"; then t_build=$(since "$4"); fi
+    if [ -z "$t_serve" ] && grep -q '^\[quickstart\] starting the server' "$logfile"; then t_serve=$(since "$4"); fi
+    record=$(LC_ALL=C comm -13 <(printf '%s\n' "$before") <(records) | head -n 1)
+    if [ -n "$record" ]; then return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then
-      log "the quick start exited; its output:"; tail -n 40 "$logfile" >&2; return 1
+      log "the quick start exited; its output:"; tail -n 40 "$logfile"; return 1
     fi
     sleep 0.5
   done
-  log "no record after ${limit} s; the output:"; tail -n 40 "$logfile" >&2; return 1
+  log "no record after ${limit} s; the output:"; tail -n 40 "$logfile"; return 1
 }
 stop() { # as Ctrl-C does: SIGINT to the whole foreground process group
   kill -INT -- "-$pid" 2>/dev/null || true
@@ -101,34 +104,39 @@ log "README's run command: $command"
 t_clone=$(now)
 git clone --quiet "$root" "$clone"
 log "cloned $(git -C "$clone" rev-parse --short HEAD) into $clone (nothing beside it: $(find "$work" -mindepth 1 -maxdepth 1 | wc -l) entry)"
+t_build='' t_serve=''
 start_newcomer "$logs/first.log"
-first=$(wait_for_record "$logs/first.log" 1200 "") || fail "the first run wrote no record"
+wait_for_record "$logs/first.log" 1200 "" "$t_clone" || fail "the first run wrote no record"
 first_seconds=$(since "$t_clone")
-log "first record after ${first_seconds} s from the clone: ${first#"$clone"/}"
+log "first record after ${first_seconds} s from the clone: ${record#"$clone"/}"
+log "  (since the clone: dependencies installed at ${t_build:-?} s, server starting at ${t_serve:-?} s)"
 stop
 grep -q 'installing the dependencies' "$logs/first.log" || fail "the first run did not install the dependencies (see its log)"
 
 before=$(records)
 t_restart=$(now)
+t_build='' t_serve=''
 start_newcomer "$logs/restart.log"
 serving=
 for _ in $(seq 600); do
+  if [ -z "$t_serve" ] && grep -q '^\[quickstart\] starting the server' "$logs/restart.log"; then t_serve=$(since "$t_restart"); fi
   if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null; then serving=$(since "$t_restart"); break; fi
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
 [ -n "$serving" ] || { tail -n 40 "$logs/restart.log" >&2; fail "the restarted server did not answer /healthz"; }
-next=$(wait_for_record "$logs/restart.log" 300 "$before") || fail "the restart wrote no record"
+wait_for_record "$logs/restart.log" 300 "$before" "$t_restart" || fail "the restart wrote no record"
 restart_seconds=$(since "$t_restart")
-log "after the restart: serving in ${serving} s, next record after ${restart_seconds} s: ${next#"$clone"/}"
+log "after the restart: server starting at ${t_serve:-?} s, serving at ${serving} s, next record at ${restart_seconds} s: ${record#"$clone"/}"
 stop
 if grep -E '^\[quickstart\] (installing|building)' "$logs/restart.log"; then fail "the restart installed or built again"; fi
 grep -q 'dependencies: up to date' "$logs/restart.log" || fail "the restart did not report its dependencies up to date"
 grep -q 'build: up to date' "$logs/restart.log" || fail "the restart did not report its build up to date"
 
 # The compliance suite is repository data: it runs in a clone with nothing beside it.
-(cd "$clone" && newcomer SLUICE_SKIP_SERVICES=1 npx -y -p node@22 npx vitest run packages/router/src/jsonpath.test.ts) >"$logs/jsonpath.log" 2>&1 ||
+(cd "$clone" && "${newcomer_env[@]}" SLUICE_SKIP_SERVICES=1 npx -y -p node@22 npx vitest run packages/router/src/jsonpath.test.ts) >"$logs/jsonpath.log" 2>&1 ||
   { tail -n 40 "$logs/jsonpath.log" >&2; fail "the RFC 9535 compliance test failed in the clone"; }
 log "the RFC 9535 compliance test passes in the clone"
 
-log "clone -> first record: ${first_seconds} s; restart -> next record: ${restart_seconds} s (serving after ${serving} s)"
+load=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+log "clone -> first record: ${first_seconds} s; restart -> next record: ${restart_seconds} s (serving after ${serving} s); load average $load on $(nproc) cores"
