@@ -39,7 +39,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 version=$(node -p 'process.versions.node' 2>/dev/null || echo 0.0.0)
 major=${version%%.*}; rest=${version#*.}; minor=${rest%%.*}
 if [ "$major" -lt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -lt 12 ]; }; then
-  die "Node.js >= 22.12 is required, found $version. Install it with: npm install -g --prefix /usr/local node@22"
+  die "Node.js >= 22.12 is required, found $version. Run this script on npm's node@22 package instead (the system's Node stays): npx -y -p node@22 bash $0"
 fi
 log "Node.js $version"
 
@@ -51,5 +51,5 @@ if [ -e "$config" ]; then
   log "$config exists; leaving it as it is"
 else
   run cp "$root/examples/quickstart/sluice.yaml" "$config"
-  log "wrote $config; start with: npx sluice serve --config $config"
+  log "wrote $config; start with: node $root/apps/server/bin/sluice.js serve --config $config"
 fi
