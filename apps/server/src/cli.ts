@@ -3,12 +3,12 @@
  * The `sluice` command line. Exit codes: 0 success; 1 runtime failure (a run failed, a service
  * is unreachable); 2 invalid configuration or usage; 3 a run was cancelled.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, toJsonSchema } from '@sluice/config';
-import { ConfigError, createPluginContext, type DeadLetterStatus, type JsonObject, type RunRecord } from '@sluice/core';
+import { loadConfig, toJsonSchema, type SluiceConfig } from '@sluice/config';
+import { ConfigError, createPluginContext, type DeadLetterStatus, type JsonObject, type JsonValue, type RunRecord } from '@sluice/core';
 import { createStore } from '@sluice/store';
 import { dryRun } from '@sluice/router';
 import { pipelineSourceOptions } from '@sluice/config';
@@ -87,6 +87,41 @@ async function validateFile(path: string) {
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return { config, registry, baseDir };
+}
+
+/** Where a dry run starts reading: the start, or the checkpoint the pipeline's last run committed. */
+type DryRunStart = { from: 'start'; reason: 'default' | 'no-saved-cursor' } | { from: 'cursor'; cursor: JsonValue };
+
+/**
+ * The pipeline's saved cursor, read from the store without changing it: a PGlite folder that
+ * does not exist yet is not created, and a store never migrated has no cursor.
+ */
+async function savedCursor(config: SluiceConfig, pipeline: string, dataDir: string | undefined): Promise<JsonValue | undefined> {
+  let options: { url: string } | { dataDir: string };
+  if (config.store.url) options = { url: config.store.url };
+  else {
+    const dir = resolve(dataDir ?? config.store.dataDir);
+    if (!existsSync(dir)) return undefined;
+    options = { dataDir: dir };
+  }
+  const store = await createStore(options);
+  try {
+    const migrations = await store.migrationStatus();
+    if (migrations.every((m) => m.state === 'pending')) return undefined;
+    return await store.checkpoints.get(pipeline);
+  } finally {
+    await store.close();
+  }
+}
+
+function describeStart(pipeline: string, start: DryRunStart): string {
+  if (start.from === 'cursor') {
+    const cursor = JSON.stringify(start.cursor);
+    return `dry run of "${pipeline}": reading from the saved cursor ${cursor.length > 200 ? `${cursor.slice(0, 200)}…` : cursor} (the cursor is not moved)`;
+  }
+  return start.reason === 'no-saved-cursor'
+    ? `dry run of "${pipeline}": reading from the start (the pipeline has no saved cursor yet)`
+    : `dry run of "${pipeline}": reading from the start (--from-cursor starts at the pipeline's saved cursor)`;
 }
 
 function rate(count: number, ms: number) {
@@ -197,12 +232,13 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'configuration file (default: ./sluice.yaml)')
     .option('-d, --data-dir <dir>', 'PGlite data folder when store.url is not set')
     .option('--dry-run', 'read from the source and show what each destination would receive, writing nothing')
+    .option('--from-cursor', "with --dry-run: start at the pipeline's saved cursor (where its next run would start), not at the beginning")
     .option('--limit <n>', 'with --dry-run: records to read at most (default 100)', (v) => Number(v))
     .option('--from <date>', 'backfill from this date (YYYY-MM-DD)', date)
     .option('--to <date>', 'backfill to this date (YYYY-MM-DD)', date)
     .option('--param <key=value...>', 'run parameters')
     .option('--json', 'machine-readable output')
-    .action(async (pipeline: string, opts: { config?: string; dataDir?: string; dryRun?: boolean; limit?: number; from?: string; to?: string; param?: string[]; json?: boolean }) => {
+    .action(async (pipeline: string, opts: { config?: string; dataDir?: string; dryRun?: boolean; fromCursor?: boolean; limit?: number; from?: string; to?: string; param?: string[]; json?: boolean }) => {
       const json = Boolean(opts.json);
       const params: JsonObject = {};
       for (const pair of opts.param ?? []) {
@@ -211,23 +247,35 @@ export function buildProgram(): Command {
         params[pair.slice(0, at)] = pair.slice(at + 1);
       }
       if ((opts.from === undefined) !== (opts.to === undefined)) fail(new ConfigError([{ path: '--from/--to', message: 'give both for a backfill' }]), json);
+      if (opts.fromCursor && !opts.dryRun) fail(new ConfigError([{ path: '--from-cursor', message: 'only with --dry-run (a run always starts at the saved cursor)' }]), json);
       try {
         if (opts.dryRun) {
           const { config, registry } = await validateFile(configPath(opts.config));
           if (!config.pipelines[pipeline]) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline "${pipeline}"` }]);
+          let start: DryRunStart = { from: 'start', reason: 'default' };
+          if (opts.fromCursor) {
+            const cursor = await savedCursor(config, pipeline, opts.dataDir);
+            start = cursor === undefined ? { from: 'start', reason: 'no-saved-cursor' } : { from: 'cursor', cursor };
+          }
+          // First, so a reader knows what the records below are relative to.
+          if (!json) console.log(describeStart(pipeline, start));
           const ctx = createPluginContext();
           const { kind, options } = pipelineSourceOptions(config, pipeline);
           const connector = await registry.createConnector(kind, options, ctx, ['pipelines', pipeline, 'source']);
           const limit = opts.limit ?? 100;
           const records = [];
           const controller = new AbortController();
-          for await (const page of connector.read({ params: { ...params, ...(opts.from ? { from: opts.from, to: opts.to! } : {}) } }, controller.signal)) {
+          const request = {
+            ...(start.from === 'cursor' ? { state: start.cursor } : {}),
+            params: { ...params, ...(opts.from ? { from: opts.from, to: opts.to! } : {}) },
+          };
+          for await (const page of connector.read(request, controller.signal)) {
             records.push(...page.records.slice(0, limit - records.length));
             if (records.length >= limit) break;
           }
           await connector.close?.();
           const result = dryRun(records, compilePipelineTable(config, pipeline, registry, ctx));
-          if (json) console.log(JSON.stringify(result));
+          if (json) console.log(JSON.stringify({ start, ...result }));
           else {
             console.log(`dry run of "${pipeline}": ${result.totals.records} record(s) read, ${result.totals.matched} matched, ${result.totals.unmatched} unmatched, ${result.totals.errors} with errors`);
             for (const [destination, received] of Object.entries(result.destinations)) {

@@ -85,6 +85,38 @@ pipelines:
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 
+  it('run --dry-run says where it starts: the start, or the saved cursor with --from-cursor', () => {
+    const dir = configDir('').dir;
+    const { config } = configDir(pipelineYaml(dir));
+    const firstLine = (r: ReturnType<typeof sluice>) => r.stdout.split('\n')[0];
+    // Nothing ran yet: no data folder is created just to look for a cursor.
+    const none = sluice(['run', 'demo', '--config', config, '--dry-run', '--from-cursor', '--limit', '2']);
+    expect(none.status, none.stderr).toBe(0);
+    expect(firstLine(none)).toBe('dry run of "demo": reading from the start (the pipeline has no saved cursor yet)');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+
+    expect(sluice(['run', 'demo', '--config', config, '--json']).status).toBe(0); // commits { seq: 30 }
+    const fromStart = sluice(['run', 'demo', '--config', config, '--dry-run', '--limit', '2']);
+    expect(firstLine(fromStart)).toBe('dry run of "demo": reading from the start (--from-cursor starts at the pipeline\'s saved cursor)');
+    expect(fromStart.stdout).toContain('e.g. {"seq":1,');
+    const fromCursor = sluice(['run', 'demo', '--config', config, '--dry-run', '--from-cursor', '--limit', '2']);
+    expect(fromCursor.status, fromCursor.stderr).toBe(0);
+    expect(firstLine(fromCursor)).toBe('dry run of "demo": reading from the saved cursor {"seq":30} (the cursor is not moved)');
+    expect(fromCursor.stdout).toContain('dry run of "demo": 2 record(s) read');
+    expect(fromCursor.stdout).toContain('e.g. {"seq":31,');
+    const json = JSON.parse(sluice(['run', 'demo', '--config', config, '--dry-run', '--from-cursor', '--limit', '2', '--json']).stdout);
+    expect(json.start).toEqual({ from: 'cursor', cursor: { seq: 30 } });
+    expect(json.records[0].routes[0].output[0].seq).toBe(31);
+    // The dry run moved nothing: the next real run still starts after seq 30.
+    const next = JSON.parse(sluice(['run', 'demo', '--config', config, '--json']).stdout);
+    expect(next.runs[0].counts.read).toBe(30);
+    const lines = readdirSync(join(dir, 'out')).flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean));
+    expect(Math.max(...lines.map((l) => (JSON.parse(l) as { seq: number }).seq))).toBe(60);
+    const misuse = sluice(['run', 'demo', '--config', config, '--from-cursor']);
+    expect(misuse.status).toBe(2);
+    expect(misuse.stderr).toContain('--from-cursor: only with --dry-run');
+  }, 180_000);
+
   it('run executes a pipeline, reports counts, and continues from the checkpoint next time', () => {
     const dir = configDir('').dir;
     const { config } = configDir(pipelineYaml(dir));
