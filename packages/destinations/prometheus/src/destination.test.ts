@@ -320,6 +320,7 @@ describe('Pushgateway: outgoing-connection guard', () => {
         expect(err, host).toBeInstanceOf(FatalError);
         expect(err, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'pushgateway.url' } });
         expect((err as Error).message, host).toMatch(/^pushgateway\.url: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
+        expect(await dest.check!(), host).toMatchObject({ ok: false, message: expect.stringMatching(/^pushgateway\.url: refusing to connect/) });
         await dest.close();
       }
       expect(proxy.accepted).toBe(0);
@@ -330,6 +331,7 @@ describe('Pushgateway: outgoing-connection guard', () => {
         pushgateway: { url: `http://127.0.0.1:${proxy.port}`, job: 'guarded' },
         ssrf: { allow: ['127.0.0.1'] },
       });
+      expect(await allowed.check!()).toMatchObject({ ok: true, message: expect.stringMatching(/resolves to allowed address\(es\) 127\.0\.0\.1/) });
       await allowed.write(makeBatch([{ v: 1 }]), { signal });
       expect(proxy.accepted).toBe(1);
       expect(gateway.pushes.at(-1)!.path).toBe('/metrics/job/guarded');

@@ -13,11 +13,12 @@ import {
   defineDestination,
   formatPath,
   type Batch,
+  type CheckResult,
   type DestinationInstance,
   type PluginContext,
   type RecordFailure,
 } from '@sluice/core';
-import { createAddressPolicy, createGuardedAgents, findBlockedAddressError } from '@sluice/core/net';
+import { createAddressPolicy, createGuardedAgents, findBlockedAddressError, resolveAllowed } from '@sluice/core/net';
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { prometheusConfigSchema, type PrometheusConfig } from './config.js';
 import {
@@ -165,7 +166,8 @@ export function createPrometheusDestination(
 
   // prom-client opens the push connections with node:http(s); the guarded agent checks every
   // one after DNS resolution against the ssrf policy.
-  const agents = config.pushgateway ? createGuardedAgents(createAddressPolicy(config.ssrf)) : undefined;
+  const policy = createAddressPolicy(config.ssrf);
+  const agents = config.pushgateway ? createGuardedAgents(policy) : undefined;
   const pushgateway = config.pushgateway
     ? new Pushgateway(config.pushgateway.url, { timeout: config.pushgateway.timeoutMs, agent: agents!.for(config.pushgateway.url) }, registry)
     : undefined;
@@ -222,7 +224,22 @@ export function createPrometheusDestination(
     return failures;
   };
 
+  /** Without a Pushgateway nothing leaves the process; with one, its host is resolved through the guard (nothing is pushed). */
+  const check = async (): Promise<CheckResult> => {
+    if (!config.pushgateway) return { ok: true, message: 'no Pushgateway configured: the metrics are served on /metrics' };
+    const url = new URL(config.pushgateway.url);
+    try {
+      const addresses = await resolveAllowed(policy, url.hostname);
+      return { ok: true, message: `the Pushgateway ${url.origin} resolves to allowed address(es) ${addresses.map((a) => a.address).join(', ')}` };
+    } catch (err) {
+      const blocked = findBlockedAddressError(err);
+      if (blocked) return { ok: false, message: blocked.forField('pushgateway.url').message, details: { range: blocked.range } };
+      return { ok: false, message: `cannot resolve the Pushgateway host ${url.hostname}: ${(err as Error).message}` };
+    }
+  };
+
   return {
+    check,
     getRegistry: () => registry,
     sweepStale: () => live.forEach(sweep),
     async write(batch) {
