@@ -108,7 +108,9 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, de
       url: `${base}/:name`,
       scope: 'admin',
       summary: `Create or replace a ${singular}`,
-      description: `Validated like the \`${section}\` section of sluice.yaml against the whole configuration; saved as a new version when it differs from the latest. Send \`If-Match: "v<version>"\` to avoid overwriting a concurrent change.`,
+      description:
+        `Validated like the \`${section}\` section of sluice.yaml against the whole configuration; saved as a new version when it differs from the latest. Send \`If-Match: "v<version>"\` to avoid overwriting a concurrent change. ` +
+        'Secret references (`${env:NAME}`, `${file:path}`) are stored as written, never resolved values; only references that the configuration file already uses are accepted — any other is refused with 400 `SLUICE_ERR_SECRET_REFERENCE` naming the field, before anything is read or stored.',
       tags,
       params: v.object({ name: NameParam }),
       body: schema,
@@ -246,7 +248,9 @@ function registerScheduleRoutes(
     url: '/api/v1/schedules/:pipeline',
     scope: 'admin',
     summary: "Create or replace a pipeline's schedule",
-    description: 'Saved as a new version of the pipeline and applied at once (cron timers restart; missed-run policy applies).',
+    description:
+      'Saved as a new version of the pipeline and applied at once (cron timers restart; missed-run policy applies). ' +
+      'A secret reference the configuration file does not use is refused with 400 `SLUICE_ERR_SECRET_REFERENCE`.',
     tags,
     params: v.object({ pipeline: NameParam }),
     body: ScheduleSchema,
