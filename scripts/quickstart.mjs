@@ -216,7 +216,7 @@ const unbuilt = workspaces.filter(
     readJson(join(dir, 'package.json')).scripts?.build && !existsSync(join(root, dir, 'dist')),
 );
 const buildWhy = unbuilt.length
-  ? `not built yet: ${unbuilt.join(', ')}`
+  ? `${unbuilt.length} package(s) without dist/: ${unbuilt.slice(0, 3).join(', ')}${unbuilt.length > 3 ? ', ...' : ''}`
   : changedSince(readStamp('build'), build);
 if (buildWhy) {
   log(`building the packages (${buildWhy})`);

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 export default function setup(): void {
+  // eslint-disable-next-line no-restricted-properties -- test harness, not a plugin
   if (process.env.SLUICE_SKIP_SERVICES === '1') return;
   const script = join(import.meta.dirname, '..', 'scripts', 'ci', 'services.sh');
   const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
