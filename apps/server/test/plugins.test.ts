@@ -74,6 +74,7 @@ pipelines:
     source:
       kind: http-json
       url: http://127.0.0.1:${port}/items
+      ssrf: { allow: [127.0.0.1] } # the test API listens on loopback: opted in explicitly
       recordsPath: data.items
       pagination: { style: cursor, cursorParam: after, nextCursorPath: meta.next }
     routes:

@@ -2,6 +2,7 @@
  * Config of the `http-json` connector: where the API is, how it pages, and where the records
  * and the next cursor sit in each response.
  */
+import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 
 const dotPath = v.pipe(
@@ -68,6 +69,8 @@ export const httpJsonConfigSchema = v.object({
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100)), 30_000),
   /** Stops after this many pages (a safety net against APIs that never stop). */
   maxPages: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 100_000),
+  /** Sluice's outgoing-connection guard: internal addresses in `url` are refused unless listed here. */
+  ssrf: ssrfOption,
 });
 
 /**

@@ -11,17 +11,21 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const headers = { 'x-api-key': 'secret' };
+/** The fixture API listens on loopback, which Sluice's guard blocks unless opted in explicitly. */
+const ssrf = { allow: ['127.0.0.1'] };
 const styles = {
   page: () => ({
     url: `${server.url}/pages`,
     headers,
+    ssrf,
     recordsPath: 'data.items',
     pagination: { style: 'page', sizeParam: 'per_page', pageSize: 40 },
   }),
-  offset: () => ({ url: `${server.url}/offsets`, headers, pagination: { style: 'offset', pageSize: 50 } }),
+  offset: () => ({ url: `${server.url}/offsets`, headers, ssrf, pagination: { style: 'offset', pageSize: 50 } }),
   cursor: () => ({
     url: `${server.url}/cursors`,
     headers,
+    ssrf,
     recordsPath: 'results',
     pagination: { style: 'cursor', cursorParam: 'after', nextCursorPath: 'meta.next', sizeParam: 'size', pageSize: 60 },
   }),
@@ -106,5 +110,28 @@ describe('http-json plugin', () => {
         { name: 'note', type: 'string', nullable: true },
       ]),
     );
+  });
+});
+
+describe('http-json: outgoing-connection guard', () => {
+  it('refuses an internal url without opt-in (coded error, no request reaches the API) and reads with it', async () => {
+    const before = server.requests.length;
+    for (const host of ['127.0.0.1', 'localhost', '[::ffff:127.0.0.1]', '2130706433']) {
+      const url = `http://${host}:${new URL(server.url).port}/cursors`;
+      const connector = await httpJsonConnector.create(parseConfig(httpJsonConfigSchema, { url, pagination: { style: 'none' } }), createPluginContext());
+      const error = await (async () => {
+        for await (const _ of connector.read({}, new AbortController().signal));
+      })().catch((e: unknown) => e);
+      expect(error, host).toBeInstanceOf(FatalError);
+      expect(error, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', message: expect.stringMatching(/^url: refusing to connect to .*loopback/) });
+      expect(await connector.check!(), host).toMatchObject({ ok: false, message: expect.stringMatching(/refusing to connect/) });
+      await connector.close?.();
+    }
+    expect(server.requests.length).toBe(before);
+    const allowed = await httpJsonConnector.create(parseConfig(httpJsonConfigSchema, styles.cursor()), createPluginContext());
+    const pages: Page[] = [];
+    for await (const page of allowed.read({}, new AbortController().signal)) pages.push(page);
+    expect(pages.flatMap((p) => p.records)).toHaveLength(230);
+    await allowed.close?.();
   });
 });

@@ -15,6 +15,8 @@ import {
   type ReadRequest,
   type SluiceRecord,
 } from '@sluice/core';
+import { createAddressPolicy, createGuardedConnector } from '@sluice/core/net';
+import { Agent, buildConnector } from 'undici';
 import { httpJsonConfigSchema, type HttpJsonConfig } from './config.js';
 import { atPath, fetchJson } from './fetch-page.js';
 
@@ -122,11 +124,14 @@ function nextPosition(config: HttpJsonConfig, position: Position, body: unknown,
  */
 export function createHttpJsonConnector(config: HttpJsonConfig, ctx: PluginContext): ConnectorInstance {
   const logger = ctx.logger.child({ connector: 'http-json' });
+  // Every request goes through Sluice's outgoing-connection guard (@sluice/core/net): DNS answers
+  // and literal hosts are checked against the ssrf policy on each connection and redirect.
+  const dispatcher = new Agent({ connect: createGuardedConnector(createAddressPolicy(config.ssrf), buildConnector, { connectTimeoutMs: config.timeoutMs }) });
 
   async function fetchPage(position: Position, index: number, signal: AbortSignal) {
     const url = requestUrl(config, position);
     const page = `page ${index + 1} (${url.pathname}${url.search})`;
-    const body = await fetchJson(url, { headers: config.headers, timeoutMs: config.timeoutMs, signal, page });
+    const body = await fetchJson(url, { headers: config.headers, timeoutMs: config.timeoutMs, signal, page, dispatcher });
     return { body, page, records: recordsOf(config, body, page) };
   }
 
@@ -176,7 +181,7 @@ export function createHttpJsonConnector(config: HttpJsonConfig, ctx: PluginConte
     ];
   }
 
-  return { read, check, discover };
+  return { read, check, discover, close: () => dispatcher.close() };
 }
 
 /**

@@ -4,18 +4,24 @@
  * statuses are fatal with a message that says what to fix.
  */
 import { FatalError, RetryableError, parseRetryAfter } from '@sluice/core';
+import { findBlockedAddressError } from '@sluice/core/net';
+import { fetch, type Dispatcher } from 'undici';
 
 /** Fetches `url` and parses the JSON body. `page` names the page in every error message. */
 export async function fetchJson(
   url: URL,
-  init: { headers: Record<string, string>; timeoutMs: number; signal: AbortSignal; page: string },
+  init: { headers: Record<string, string>; timeoutMs: number; signal: AbortSignal; page: string; dispatcher: Dispatcher },
 ): Promise<unknown> {
   const signal = AbortSignal.any([init.signal, AbortSignal.timeout(init.timeoutMs)]);
-  let response: Response;
+  let response: Awaited<ReturnType<typeof fetch>>;
   try {
-    response = await fetch(url, { headers: { accept: 'application/json', ...init.headers }, signal });
+    // The dispatcher opens every connection (redirects included) through Sluice's guard.
+    response = await fetch(url, { headers: { accept: 'application/json', ...init.headers }, signal, dispatcher: init.dispatcher });
   } catch (error) {
     if (init.signal.aborted) throw init.signal.reason;
+    // An internal address: a FatalError coded SLUICE_ERR_BLOCKED_ADDRESS, never retried.
+    const blocked = findBlockedAddressError(error);
+    if (blocked) throw blocked.forField('url');
     const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
     throw new RetryableError(
       `${init.page}: ${timedOut ? `no response within ${init.timeoutMs} ms` : `request failed (${(error as Error).message})`}`,
