@@ -13,8 +13,8 @@
 import { definePlugin } from '@sluice/core';
 import { sampleConnector } from './connector.js';
 
-export { sampleConnector, sampleConfigSchema, type SampleConfig } from './connector.js';
+export { periodMs, sampleConnector, sampleConfigSchema, type SampleConfig } from './connector.js';
 
 /** The plugin holding {@link sampleConnector}, ready for `registry.register(samplePlugin)`. */
 export const samplePlugin = definePlugin({ name: '@sluice/connectors-sample', version: '0.1.0', sluice: '^1', connectors: [sampleConnector] });
-export { sampleRecord, type SampleOptions } from './generate.js';
+export { DEFAULT_START_DATE, sampleRecord, type SampleOptions } from './generate.js';
