@@ -2,8 +2,10 @@
 // docs/api.md) must match what the code generates: this runs the generator of
 // tools/docs/generate.mjs on the packages' sources (vitest resolves `@sluice/*` to `src/`) and
 // fails naming each stale page. Fix: `npm run docs:generate`, then commit the pages.
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
 import swagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
@@ -11,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { OUTPUTS, generatePages, stalePages } from '../../tools/docs/lib/pages.mjs';
 import { renderApiPage, scopeOf } from '../../tools/docs/lib/render-api.mjs';
 import { code, table } from '../../tools/docs/lib/markdown.mjs';
+import { buildProblems } from '../../tools/docs/lib/build-freshness.mjs';
 
 type Page = { path: string; content: string };
 type Generated = { pages: Page[]; notes: string[]; skipped: { path: string; reason: string }[] };
@@ -144,4 +147,77 @@ describe('markdown helpers', () => {
     expect(code('a`b')).toBe('``a`b``');
     expect(table(['k'], [['`a|b`']])).toBe('| k |\n| --- |\n| `a\\|b` |');
   });
+});
+
+describe('build freshness of the packages the generator imports', () => {
+  // A package laid out like ours, built with the real tsc, in a temporary folder.
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-docs-fresh-'));
+  const spec = { package: '@acme/fresh', dir: 'pkg' };
+  const pkg = join(dir, 'pkg');
+  const cacheFile = 'fresh.json';
+  const write = (file: string, text: string) => {
+    mkdirSync(resolve(pkg, file, '..'), { recursive: true });
+    writeFileSync(join(pkg, file), text);
+  };
+  const tsc = () => {
+    const result = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(pkg, 'tsconfig.build.json')], { encoding: 'utf8' });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+  };
+  const touch = (folder: string, seconds: number) => {
+    const at = new Date(Date.now() + seconds * 1000);
+    for (const entry of readdirSync(join(pkg, folder), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) utimesSync(join(entry.parentPath, entry.name), at, at);
+    }
+  };
+  const problems = (options: { cacheFile?: string | false } = { cacheFile }) => buildProblems(dir, [spec], options) as string[];
+
+  it('goes by content: a build restored with older file times is current, a changed source is not', () => {
+    write('package.json', JSON.stringify({ name: '@acme/fresh', type: 'module' }));
+    write(
+      'tsconfig.build.json',
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2023', lib: ['es2023'], module: 'nodenext', moduleResolution: 'nodenext', strict: true, isolatedModules: true,
+          verbatimModuleSyntax: true, declaration: true, declarationMap: true, sourceMap: true, types: [], rootDir: 'src', outDir: 'dist',
+        },
+        include: ['src'],
+        exclude: ['src/**/*.test.ts'],
+      }),
+    );
+    write('src/index.ts', "export { double } from './util.js';\nexport type { Shape } from './types.js';\n");
+    write('src/util.ts', "import type { Shape } from './types.js';\n/** Twice. */\nexport const double = (n: number): number => n * 2;\nexport class Box implements Shape { readonly sides = 4; }\n");
+    write('src/types.ts', 'export interface Shape { readonly sides: number }\n');
+    write('src/util.test.ts', "import { double } from './util.js';\nconsole.log(double(2));\n");
+    expect(problems()).toEqual([expect.stringContaining('@acme/fresh is not built: run `npx nx run @acme/fresh:build`')]);
+    tsc();
+    expect(problems()).toEqual([]);
+
+    // What Nx does on a cache hit, and what a checkout does: sources newer than the build.
+    touch('dist', -3600);
+    touch('src', 60);
+    expect(problems({ cacheFile: false })).toEqual([]);
+    expect(problems()).toEqual([]);
+
+    // A changed source is stale whatever the times say, and names the file and the fix.
+    write('src/util.ts', "/** Thrice. */\nexport const double = (n: number): number => n * 3;\nexport class Box { readonly sides = 4; }\n");
+    touch('src', -7200);
+    const stale = problems();
+    expect(stale).toHaveLength(1);
+    expect(stale[0]).toMatch(/^@acme\/fresh is not built from its current sources \(src\/util\.ts\): run `npx nx run @acme\/fresh:build` \(or `npx tsc -p pkg\/tsconfig\.build\.json`\)$/);
+    // The fix it names ends it: rebuild, then current (no loop).
+    tsc();
+    expect(problems()).toEqual([]);
+    // Tests are not part of the build; a deleted output is.
+    write('src/util.test.ts', 'console.log(1);\n');
+    expect(problems()).toEqual([]);
+    rmSync(join(pkg, 'dist/types.js'));
+    expect(problems()[0]).toContain('(src/types.ts)');
+    tsc();
+    expect(problems()).toEqual([]);
+    // Verified content is remembered by hash, per package.
+    const remembered = JSON.parse(readFileSync(join(dir, cacheFile), 'utf8'));
+    expect(Object.keys(remembered)).toEqual(['pkg']);
+    expect(remembered.pkg.sources).toMatch(/^[0-9a-f]{64}$/);
+    rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 });

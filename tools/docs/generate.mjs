@@ -14,64 +14,19 @@
 //         node tools/docs/generate.mjs --check    exit 1 naming each page that is stale
 //
 // It imports the BUILT packages (dist/): build them first (`npx nx run-many -t build`, or
-// `npx tsc -p <pkg>/tsconfig.build.json` per package). A build older than its sources is
-// refused, since the pages would not match the code. test/docs/generated.test.ts runs the same
-// generation on the sources.
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+// `npx nx run <pkg>:build` per package). A build that is not what the current sources compile
+// to is refused, since the pages would not match the code; that is decided by content, not by
+// file times (see lib/build-freshness.mjs), so a build Nx restored from its cache passes.
+// test/docs/generated.test.ts runs the same generation on the sources.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import console from 'node:console';
 import process from 'node:process';
+import { buildProblems } from './lib/build-freshness.mjs';
 import { BUILTIN_PLUGINS, SERVER, SUPPORT_PACKAGES, generatePages, sourceDeclaresExport, stalePages } from './lib/pages.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Newest modification time of the package's sources (tests excluded).
- *
- * @param {string} dir
- * @returns {number}
- */
-function newestSource(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== '__fixtures__') newest = Math.max(newest, newestSource(path));
-    } else if (entry.name.endsWith('.ts') && !/\.test(-d)?\.ts$/.test(entry.name)) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
-}
-
-/**
- * Problems with the builds the generator would import: missing or older than the sources.
- *
- * @param {readonly { package: string, dir: string }[]} needed
- * @returns {string[]}
- */
-function buildProblems(needed) {
-  const problems = [];
-  for (const spec of needed) {
-    const entry = join(root, spec.dir, 'dist/index.js');
-    const build = `npx tsc -p ${spec.dir}/tsconfig.build.json`;
-    if (!existsSync(entry)) {
-      problems.push(`${spec.package} is not built: run \`${build}\``);
-      continue;
-    }
-    // tsc rewrites only the outputs whose source changed: compare with the newest output.
-    const newestBuild = Math.max(
-      ...readdirSync(join(root, spec.dir, 'dist'), { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile() && e.name.endsWith('.js'))
-        .map((e) => statSync(join(e.parentPath, e.name)).mtimeMs),
-    );
-    if (newestBuild < newestSource(join(root, spec.dir, 'src'))) {
-      problems.push(`${spec.package} was changed after its last build: run \`${build}\``);
-    }
-  }
-  return problems;
-}
 
 async function main() {
   const args = process.argv.slice(2);
@@ -82,14 +37,14 @@ async function main() {
   }
   const check = args.includes('--check');
 
-  const problems = buildProblems([...SUPPORT_PACKAGES, ...BUILTIN_PLUGINS.filter((spec) => sourceDeclaresExport(root, spec))]);
+  const problems = buildProblems(root, [...SUPPORT_PACKAGES, ...BUILTIN_PLUGINS.filter((spec) => sourceDeclaresExport(root, spec))]);
   if (problems.length > 0) {
     console.error(`[docs] cannot generate from stale or missing builds:\n${problems.map((p) => `  - ${p}`).join('\n')}\n  (or build everything: npx nx run-many -t build)`);
     process.exit(1);
   }
 
   // The server only feeds api.md: without a current build of it, the other pages still generate.
-  const serverProblems = sourceDeclaresExport(root, SERVER) ? buildProblems([SERVER]) : [];
+  const serverProblems = sourceDeclaresExport(root, SERVER) ? buildProblems(root, [SERVER]) : [];
   const { pages, notes, skipped } = await generatePages({
     importModule: (specifier) => import(specifier),
     root,
