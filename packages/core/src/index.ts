@@ -71,6 +71,20 @@ export {
 } from './plugin.js';
 export { PluginRegistry, isCompatiblePluginRange, type RegistrationOrigin } from './registry.js';
 export { formatPath, issuesFromValibot, parseConfig } from './validate.js';
+export {
+  FieldPathSyntaxError,
+  compileFieldPath,
+  deleteField,
+  dotPathReplacement,
+  fieldPathProblem,
+  fieldPathSchema,
+  formatFieldPath,
+  parseFieldPath,
+  readField,
+  setField,
+  type FieldPath,
+  type FieldPathOptions,
+} from './field-path.js';
 export { REDACTED, createRedactor } from './redact.js';
 export { abortable, retryWithBackoff, type BackoffSettings, type RetryWithBackoffOptions } from './retry.js';
 export {

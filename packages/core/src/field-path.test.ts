@@ -1,0 +1,185 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './errors.js';
+import {
+  FieldPathSyntaxError,
+  compileFieldPath,
+  deleteField,
+  dotPathReplacement,
+  fieldPathProblem,
+  fieldPathSchema,
+  formatFieldPath,
+  parseFieldPath,
+  readField,
+  setField,
+} from './field-path.js';
+import type { JsonValue } from './record.js';
+
+function syntaxError(text: string, options?: Parameters<typeof parseFieldPath>[1]): FieldPathSyntaxError {
+  try {
+    parseFieldPath(text, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(FieldPathSyntaxError);
+    return error as FieldPathSyntaxError;
+  }
+  throw new Error(`${JSON.stringify(text)} parsed`);
+}
+
+describe('parseFieldPath', () => {
+  it.each([
+    ['sessions', ['sessions']],
+    ['utm.source', ['utm.source']],
+    ['a b', ['a b']],
+    ['$.utm.source', ['utm', 'source']],
+    ['$.items[0].sku', ['items', 0, 'sku']],
+    ['$.items[-1]', ['items', -1]],
+    ["$['x y']", ['x y']],
+    ['$["a.b"]["c\'d"]', ['a.b', "c'd"]],
+    ["$['it\\'s']", ["it's"]],
+    ['$["\\u00e9\\n\\t\\/\\\\"]', ['é\n\t/\\']],
+    ['$["\\ud83d\\ude00"]', ['😀']],
+    ['$.été.😀x1', ['été', '😀x1']],
+    ['$ .a [ 0 ]', ['a', 0]],
+    ['$[0]', [0]],
+    ['$._a1', ['_a1']],
+  ] as const)('%s', (text, keys) => {
+    expect(parseFieldPath(text)).toEqual(keys);
+  });
+
+  it.each([
+    ['$.items[*]', 8, /wildcard selects several values/],
+    ['$..a', 2, /descendants/],
+    ['$.a[?@.b]', 4, /filter/],
+    ['$.a[0,1]', 5, /list of selectors/],
+    ['$.a[0:2]', 5, /slice/],
+    ['$.a ', 3, /blank space after the last segment/],
+    ['$.1a', 2, /member name/],
+    ['$[01]', 2, /leading zeros/],
+    ['$[-0]', 2, /leading zeros/],
+    ['$[9007199254740992]', 2, /beyond/],
+    ["$['a]", 5, /unterminated/],
+    ['$["a\\\'"]', 4, /invalid escape/],
+    ['$["\\ud83d"]', 9, /high surrogate/],
+    ['$["\\ude00"]', 3, /low surrogate/],
+    ['$["\u0001"]', 3, /control character/],
+    ['$x', 1, /expected "\." or "\["/],
+    ['$', 1, /whole record/],
+    ['', 0, /empty/],
+  ] as const)('refuses %s at position %i', (text, position, reason) => {
+    const error = syntaxError(text);
+    expect(error.position).toBe(position);
+    expect(error.message).toMatch(reason);
+    expect(error.message).toContain(JSON.stringify(text));
+  });
+
+  it('accepts the whole record only when asked', () => {
+    expect(parseFieldPath('$', { root: true })).toEqual([]);
+  });
+
+  it('accepts an index at the I-JSON limits', () => {
+    expect(parseFieldPath('$[9007199254740991]')).toEqual([2 ** 53 - 1]);
+    expect(parseFieldPath('$[-9007199254740991]')).toEqual([-(2 ** 53 - 1)]);
+  });
+
+  it('reads the deprecated dot paths only when asked', () => {
+    const dots = { dotPaths: true };
+    expect(parseFieldPath('items.0.price', dots)).toEqual(['items', 0, 'price']);
+    expect(parseFieldPath('$.items.0.price', dots)).toEqual(['items', 0, 'price']);
+    expect(parseFieldPath('totals.revenue', dots)).toEqual(['totals', 'revenue']);
+    expect(parseFieldPath('$.a-b', dots)).toEqual(['a-b']);
+    expect(parseFieldPath('sessions', dots)).toEqual(['sessions']);
+    expect(parseFieldPath('$.a.b', dots)).toEqual(['a', 'b']);
+    expect(parseFieldPath("$['utm.source']", dots)).toEqual(['utm.source']);
+    expect(syntaxError('a..b', dots).message).toMatch(/dot path/);
+    expect(parseFieldPath('items.0.price')).toEqual(['items.0.price']);
+    expect(syntaxError('$.items.0.price').position).toBe(8);
+  });
+});
+
+describe('dotPathReplacement', () => {
+  it('spells a deprecated dot path in the field-path syntax', () => {
+    expect(dotPathReplacement('items.0.price')).toBe('$.items[0].price');
+    expect(dotPathReplacement('$.items.0.price')).toBe('$.items[0].price');
+    expect(dotPathReplacement('a-b.c')).toBe('$["a-b"].c');
+    expect(dotPathReplacement('sessions')).toBeUndefined();
+    expect(dotPathReplacement('$.a.b')).toBeUndefined();
+    expect(dotPathReplacement('$.a[0]')).toBeUndefined();
+  });
+});
+
+describe('compileFieldPath', () => {
+  it('names the config field and the position', () => {
+    const error = (() => {
+      try {
+        compileFieldPath('$.items[*].sku', 'routes[0].transform[1].fields[0]');
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('compiled');
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.issues).toEqual([{ path: 'routes[0].transform[1].fields[0]', message: expect.stringMatching(/^"\$\.items\[\*\]\.sku" is not a field path: a wildcard selects several values at position 8/) }]);
+    expect(error.details).toEqual({ position: 8 });
+    expect(() => compileFieldPath(3, 'field')).toThrow(ConfigError);
+    expect(compileFieldPath('$.a', 'field')).toEqual(['a']);
+  });
+});
+
+describe('fieldPathSchema and fieldPathProblem', () => {
+  it('validate a field path in a plugin config', () => {
+    const schema = v.object({ from: fieldPathSchema({ root: true }) });
+    expect(v.parse(schema, { from: '$' })).toEqual({ from: '$' });
+    const result = v.safeParse(schema, { from: '$..a' });
+    expect(result.success).toBe(false);
+    expect(result.issues?.[0]?.message).toMatch(/descendants/);
+    expect(v.safeParse(schema, { from: 4 }).issues?.[0]?.message).toMatch(/field name or a singular JSONPath/);
+    expect(fieldPathProblem('$.a')).toBeUndefined();
+    expect(fieldPathProblem(null)).toMatch(/field name/);
+  });
+});
+
+describe('readField / setField / deleteField', () => {
+  it('readField follows own properties only', () => {
+    expect(readField({ a: 1 } as JsonValue, ['constructor'])).toBeUndefined();
+    expect(readField({ a: [1] }, ['a', 'length'])).toBeUndefined();
+    expect(readField({ a: [1] }, ['a', 5])).toBeUndefined();
+    expect(readField({ a: { 0: 'x' } }, ['a', 0])).toBeUndefined();
+    expect(readField({ a: [1, 2] }, ['a', -1])).toBe(2);
+    expect(readField({ a: null }, ['a'])).toBeNull();
+    expect(readField({ a: 1 }, [])).toEqual({ a: 1 });
+  });
+
+  it('setField copies along the path and never touches a prototype', () => {
+    const input = { a: { b: 1 }, keep: { x: 1 } };
+    const out = setField(input, ['a', 'c'], 2);
+    expect(out).toEqual({ a: { b: 1, c: 2 }, keep: { x: 1 } });
+    expect(input).toEqual({ a: { b: 1 }, keep: { x: 1 } });
+    expect(out.keep).toBe(input.keep);
+    expect(setField({}, ['list', 0], 'x')).toEqual({ list: ['x'] });
+    const proto = setField({}, ['__proto__', 'polluted'], true);
+    expect(Object.hasOwn(proto, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(() => setField({ a: 1 }, ['a', 'b'], 1)).toThrow('cannot set $.a.b: $.a is not an object');
+    expect(() => setField({ a: [] }, ['a', 'b'], 1)).toThrow('$.a is an array');
+    expect(() => setField({ a: [] }, ['a', 3], 1)).toThrow('index 3 is out of range');
+  });
+
+  it('deleteField removes a field and keeps the rest', () => {
+    const input = { a: { b: 1, c: 2 }, list: [1, 2, 3] };
+    expect(deleteField(input, ['a', 'b'])).toEqual({ a: { c: 2 }, list: [1, 2, 3] });
+    expect(deleteField(input, ['list', -1])).toEqual({ a: { b: 1, c: 2 }, list: [1, 2] });
+    expect(deleteField(input, ['nope', 'x'])).toBe(input);
+    expect(input).toEqual({ a: { b: 1, c: 2 }, list: [1, 2, 3] });
+  });
+});
+
+describe('formatFieldPath', () => {
+  it('spells paths so that parseFieldPath reads them back', () => {
+    const paths = [['items', 0, 'sku'], ['unit price'], ['a.b', -2], ["it's", 'x"y'], []] as const;
+    for (const path of paths) {
+      const text = formatFieldPath(path);
+      expect(parseFieldPath(text, { root: true })).toEqual(path);
+    }
+    expect(formatFieldPath(['items', 0, 'unit price'])).toBe('$.items[0]["unit price"]');
+  });
+});
