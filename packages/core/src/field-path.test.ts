@@ -10,6 +10,7 @@ import {
   fieldPathSchema,
   formatFieldPath,
   parseFieldPath,
+  readEmbeddedFieldPath,
   readField,
   setField,
 } from './field-path.js';
@@ -93,6 +94,30 @@ describe('parseFieldPath', () => {
     expect(syntaxError('a..b', dots).message).toMatch(/dot path/);
     expect(parseFieldPath('items.0.price')).toEqual(['items.0.price']);
     expect(syntaxError('$.items.0.price').position).toBe(8);
+  });
+});
+
+describe('readEmbeddedFieldPath', () => {
+  it('reads a singular query inside a larger text and says where it ends', () => {
+    expect(readEmbeddedFieldPath('round($.a[0] * 2)', 6)).toEqual({ path: ['a', 0], end: 12 });
+    expect(readEmbeddedFieldPath("$['x y'].b+1", 0)).toEqual({ path: ['x y', 'b'], end: 10 });
+    expect(readEmbeddedFieldPath('1 + $.a ', 4)).toEqual({ path: ['a'], end: 7 });
+  });
+
+  it('refuses what is not a singular query, with positions relative to the "$"', () => {
+    const error = (() => {
+      try {
+        readEmbeddedFieldPath('2 * $.a[*]', 4);
+      } catch (e) {
+        return e as FieldPathSyntaxError;
+      }
+      throw new Error('read');
+    })();
+    expect(error).toBeInstanceOf(FieldPathSyntaxError);
+    expect(error).toMatchObject({ text: '$.a[*]', position: 4, reason: 'a wildcard selects several values' });
+    expect(() => readEmbeddedFieldPath('$.a[', 0)).toThrow(/unclosed "\["/);
+    expect(() => readEmbeddedFieldPath('$ + 1', 0)).toThrow(/whole record/);
+    expect(() => readEmbeddedFieldPath('a', 0)).toThrow(/expected "\$"/);
   });
 });
 

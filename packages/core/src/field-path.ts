@@ -67,6 +67,8 @@ export class FieldPathSyntaxError extends Error {
   override readonly name = 'FieldPathSyntaxError';
   readonly text: string;
   readonly position: number;
+  /** What is wrong, without the text and the position (for callers that compose their own message). */
+  readonly reason: string;
 
   constructor(text: string, position: number, reason: string) {
     super(
@@ -75,6 +77,7 @@ export class FieldPathSyntaxError extends Error {
     );
     this.text = text;
     this.position = position;
+    this.reason = reason;
   }
 }
 
@@ -106,7 +109,7 @@ export function parseFieldPath(text: string, options: FieldPathOptions = {}): Fi
     }
   }
   if (!text.startsWith('$')) return [text];
-  const keys = parseSingularQuery(text);
+  const { keys } = parseSingularQuery(text);
   if (keys.length === 0 && !options.root) throw new FieldPathSyntaxError(text, 1, '"$" alone is the whole record, not a field');
   return keys;
 }
@@ -163,6 +166,24 @@ export function compileFieldPath(text: unknown, at: string, options: FieldPathOp
     if (error instanceof FieldPathSyntaxError) throw new ConfigError([{ path: at, message: error.message }], { details: { position: error.position } });
     throw error;
   }
+}
+
+/**
+ * Reads the singular JSONPath that starts at `start` of a larger text (an operand of a `compute`
+ * expression such as `$.totals.revenue / 100`): it ends before the first character that cannot
+ * continue it. Throws {@link FieldPathSyntaxError} (positions relative to `start`) when what
+ * follows `$` is not a singular query.
+ *
+ * @example
+ * ```ts
+ * readEmbeddedFieldPath('round($.a[0] * 2)', 6); // { path: ['a', 0], end: 12 }
+ * ```
+ */
+export function readEmbeddedFieldPath(text: string, start: number): { path: FieldPath; end: number } {
+  if (text[start] !== '$') throw new FieldPathSyntaxError(text.slice(start), 0, 'expected "$"');
+  const { keys, end } = parseSingularQuery(text, start, true);
+  if (keys.length === 0) throw new FieldPathSyntaxError(text.slice(start), 1, '"$" alone is the whole record, not a field');
+  return { path: keys, end };
 }
 
 /**
@@ -323,11 +344,13 @@ function isSingularQuery(text: string): boolean {
 // RFC 9535 singular-query = "$" *(S (name-segment / index-segment)), where
 // name-segment = "[" S string-literal S "]" / "." member-name-shorthand and
 // index-segment = "[" S int S "]"; S is blank space (space, tab, LF, CR).
-function parseSingularQuery(text: string): (string | number)[] {
+// With `embedded`, the query is a prefix of `text` at `start` (an expression's operand): it ends
+// before the first character that cannot continue it, instead of failing there.
+function parseSingularQuery(text: string, start = 0, embedded = false): { keys: (string | number)[]; end: number } {
   const keys: (string | number)[] = [];
-  let i = 1;
+  let i = start + 1;
   const fail = (at: number, reason: string): never => {
-    throw new FieldPathSyntaxError(text, at, reason);
+    throw new FieldPathSyntaxError(embedded ? text.slice(start) : text, at - start, reason);
   };
   const blank = () => {
     while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
@@ -335,6 +358,10 @@ function parseSingularQuery(text: string): (string | number)[] {
   while (i < text.length) {
     const segmentStart = i;
     blank();
+    if (embedded && text[i] !== '.' && text[i] !== '[') {
+      i = segmentStart;
+      break;
+    }
     if (i >= text.length) fail(segmentStart, 'blank space after the last segment');
     const ch = text[i]!;
     if (ch === '.') {
@@ -351,16 +378,17 @@ function parseSingularQuery(text: string): (string | number)[] {
       i++;
       blank();
       const q = text[i];
+      if (q === undefined) fail(i, 'unclosed "["');
       if (q === "'" || q === '"') keys.push(readString(q));
       else if (q === '-' || (q !== undefined && q >= '0' && q <= '9')) keys.push(readIndex());
       else fail(i, q === '*' ? 'a wildcard selects several values' : q === '?' ? 'a filter selects several values' : 'expected a quoted name or an index');
       blank();
       if (text[i] === ',' || text[i] === ':') fail(i, text[i] === ',' ? 'a list of selectors selects several values' : 'a slice selects several values');
-      if (text[i] !== ']') fail(i, 'expected "]"');
+      if (text[i] !== ']') fail(i, i >= text.length ? 'unclosed "["' : 'expected "]"');
       i++;
     } else fail(i, 'expected "." or "["');
   }
-  return keys;
+  return { keys, end: i };
 
   function readIndex(): number {
     const start = i;

@@ -80,6 +80,7 @@ export {
   fieldPathSchema,
   formatFieldPath,
   parseFieldPath,
+  readEmbeddedFieldPath,
   readField,
   setField,
   type FieldPath,

@@ -90,6 +90,14 @@ describe('structured conditions', () => {
     expect(test(when)).toBe(expected);
   });
 
+  it('name the compared field in the one field-path syntax: a key, a singular JSONPath, or $ for the record', () => {
+    expect(test({ path: 'channel', op: 'eq', value: 'email' })).toBe(true);
+    expect(test({ path: 'utm.source', op: 'exists' }, { 'utm.source': 'x' })).toBe(true);
+    expect(test({ path: 'utm.source', op: 'exists' })).toBe(false);
+    expect(test({ path: "$['utm']['source']", op: 'eq', value: 'newsletter' })).toBe(true);
+    expect(test({ path: '$', op: 'eq', value: { a: 1 } }, { a: 1 })).toBe(true);
+  });
+
   it('combines with all / any / not', () => {
     const paid = { path: '$.channel', op: 'eq', value: 'paid' } as const;
     const busy = { path: '$.sessions', op: 'gt', value: 100 } as const;
@@ -139,6 +147,7 @@ describe('structured conditions', () => {
       'routes[0].when.all[11].extra',
       'routes[0].when.all[12]',
     ]);
+    expect(error.issues[1]!.message).toMatch(/^"\$\.items\[\*\]\.sku" is not a field path: a wildcard selects several values at position 8/);
     expect(error.issues[4]!.message).toMatch(/quantifier applied to a group that contains a quantifier/);
     expect(error.issues[5]!.message).toMatch(/lookaround/);
     expect(error.issues[6]!.message).toMatch(/backreference/);

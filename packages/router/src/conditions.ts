@@ -8,6 +8,8 @@
 import {
   CONDITION_OPS,
   ConfigError,
+  compileFieldPath,
+  readField,
   type ConditionOp,
   type ConditionSpec,
   type ConfigIssue,
@@ -149,18 +151,11 @@ function structuredCondition(s: Record<string, unknown>, at: string): RecordPred
       { path: `${at}.op`, message: `must be one of ${CONDITION_OPS.join(', ')}` },
     ]);
   }
-  const query = compileJsonPathAt(s.path, `${at}.path`);
-  if (!query.singular) {
-    throw new ConfigError([
-      {
-        path: `${at}.path`,
-        message: `must be a singular query (names and indexes only, e.g. "$.a.b[0]"), got ${JSON.stringify(s.path)}; use a JSONPath condition for filters and wildcards`,
-      },
-    ]);
-  }
-  const read = query.first;
+  // The compared value is a field: core's one field-path syntax (a name or a singular JSONPath;
+  // `$` alone compares the whole record). Filters and wildcards are JSONPath conditions.
+  const path = compileFieldPath(s.path, `${at}.path`, { root: true });
   const compare = compileOperator(op, s.value, `${at}.value`, 'value' in s);
-  return (record) => compare(read(record));
+  return (record) => compare(readField(record, path));
 }
 
 type ValueTest = (actual: JsonValue | undefined) => boolean;

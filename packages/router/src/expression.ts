@@ -10,8 +10,7 @@
  *
  * @packageDocumentation
  */
-import type { JsonValue, SluiceRecord } from '@sluice/core';
-import { compileFieldPath, describe, getField } from './field-path.js';
+import { FieldPathSyntaxError, formatFieldPath, readEmbeddedFieldPath, readField, type FieldPath, type JsonValue, type SluiceRecord } from '@sluice/core';
 
 /** A compiled expression: computes a number (or `null`) from a record. */
 export type CompiledExpression = (record: SluiceRecord) => number | null;
@@ -189,53 +188,29 @@ class Parser {
     return (r) => call(args.map((a) => a(r)));
   }
 
-  /** A singular JSONPath: `$` then `.name`, `[index]` or `['name']` segments. */
+  /** A field: a singular JSONPath (`$` then `.name`, `[index]` or `['name']` segments), read by core's field-path parser. */
   parseQuery(): Node {
     const start = this.pos;
-    let i = this.pos + 1;
-    const src = this.src;
-    while (i < src.length) {
-      if (src[i] === '.') {
-        const m = /^\.[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*/.exec(src.slice(i));
-        if (!m) break;
-        i += m[0].length;
-      } else if (src[i] === '[') {
-        let j = i + 1;
-        let quote: string | undefined;
-        while (j < src.length) {
-          const ch = src[j]!;
-          if (quote) {
-            if (ch === '\\') j++;
-            else if (ch === quote) quote = undefined;
-          } else if (ch === '"' || ch === "'") quote = ch;
-          else if (ch === ']') break;
-          j++;
-        }
-        if (j >= src.length) this.fail('unclosed "[" in field reference', i);
-        i = j + 1;
-      } else break;
-    }
-    const text = src.slice(start, i);
-    let path;
+    let read;
     try {
-      path = compileFieldPath(text, 'expression');
+      read = readEmbeddedFieldPath(this.src, start);
     } catch (error) {
-      const issue = (error as { issues?: { message: string }[] }).issues?.[0];
-      this.fail(`invalid field reference ${JSON.stringify(text)}: ${issue?.message ?? String(error)}`, start);
+      if (!(error instanceof FieldPathSyntaxError)) throw error;
+      this.fail(`invalid field reference ${JSON.stringify(error.text)}: ${error.reason}`, start + error.position);
     }
-    this.pos = i;
-    return fieldNode(path);
+    this.pos = read.end;
+    return fieldNode(read.path);
   }
 }
 
-function fieldNode(path: readonly (string | number)[]): Node {
-  return (record) => toNumber(getField(record, path), path);
+function fieldNode(path: FieldPath): Node {
+  return (record) => toNumber(readField(record, path), path);
 }
 
-function toNumber(value: JsonValue | undefined, path: readonly (string | number)[]): Value {
+function toNumber(value: JsonValue | undefined, path: FieldPath): Value {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number') return value;
-  throw new TypeError(`field ${describe(path)} is not a number (got ${JSON.stringify(value).slice(0, 60)}); cast it first`);
+  throw new TypeError(`field ${formatFieldPath(path)} is not a number (got ${JSON.stringify(value).slice(0, 60)}); cast it first`);
 }
 
 function arithmetic(op: string, left: Node, right: Node): Node {

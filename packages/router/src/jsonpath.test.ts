@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileJsonPath, JsonPathEvaluationError, JsonPathSyntaxError, readKeys } from './jsonpath.js';
+import { compileJsonPath, JsonPathEvaluationError, JsonPathSyntaxError } from './jsonpath.js';
 import { compileRouteTable, evaluateRecord } from './route-table.js';
-import { createPluginContext } from '@sluice/core';
+import { FieldPathSyntaxError, createPluginContext, parseFieldPath, readField } from '@sluice/core';
 import type { JsonValue } from '@sluice/core';
 
 // The RFC 9535 compliance suite is repository test data, pinned to an upstream commit and
@@ -28,6 +28,8 @@ interface CtsCase {
 }
 
 const cts = JSON.parse(ctsText) as { tests: CtsCase[] };
+// How many of the suite's valid selectors are singular queries (pinned: a different count means a different suite).
+const SINGULAR_CASES = 79;
 
 describe('RFC 9535 compliance suite', () => {
   it('is the pinned upstream copy, attributed beside it', () => {
@@ -107,10 +109,40 @@ describe('compileJsonPath', () => {
     ]);
   });
 
-  it('readKeys follows own properties only', () => {
-    expect(readKeys({ a: 1 } as JsonValue, ['constructor'])).toBeUndefined();
-    expect(readKeys({ a: [1] }, ['a', 'length'])).toBeUndefined();
-    expect(readKeys({ a: [1] }, ['a', 5])).toBeUndefined();
+  it('the direct read of singular queries follows own properties only', () => {
+    expect(compileJsonPath('$.constructor').first({ a: 1 } as JsonValue)).toBeUndefined();
+    expect(compileJsonPath('$.a.length').first({ a: [1] })).toBeUndefined();
+    expect(compileJsonPath('$.a[5]').first({ a: [1] })).toBeUndefined();
+  });
+});
+
+// Core parses field paths by hand (no JSONPath engine in core). On every case of the suite
+// whose selector starts with "$", it must accept exactly the queries json-p3 calls singular,
+// with the same keys, and read the same value from the case's document.
+describe('core field-path parser against json-p3 on the compliance suite', () => {
+  const rooted = cts.tests.filter((t) => t.selector.startsWith('$'));
+
+  it('covers the singular, the non-singular and the invalid selectors of the suite', () => {
+    const singular = rooted.filter((t) => !t.invalid_selector && compileJsonPath(t.selector).singular);
+    expect(rooted).toHaveLength(702);
+    expect(singular).toHaveLength(SINGULAR_CASES);
+    expect(rooted.filter((t) => t.invalid_selector).length).toBeGreaterThan(200);
+  });
+
+  it.each(rooted.map((t, i) => [i, t.name, t] as const))('#%i %s', (_i, _name, t) => {
+    let engine: ReturnType<typeof compileJsonPath> | undefined;
+    try {
+      engine = compileJsonPath(t.selector);
+    } catch (error) {
+      expect(error).toBeInstanceOf(JsonPathSyntaxError);
+    }
+    if (engine === undefined || !engine.singular) {
+      expect(() => parseFieldPath(t.selector, { root: true })).toThrow(FieldPathSyntaxError);
+      return;
+    }
+    const path = parseFieldPath(t.selector, { root: true });
+    expect(path).toEqual(engine.keys);
+    if (t.document !== undefined) expect(readField(t.document, path)).toEqual(engine.first(t.document));
   });
 });
 

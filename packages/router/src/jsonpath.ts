@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { JSONPathEnvironment, JSONPathError, JSONPathRecursionLimitError, jsonpath, type JSONValue } from 'json-p3';
-import type { JsonValue } from '@sluice/core';
+import { readField, type JsonValue } from '@sluice/core';
 
 type JSONPathQuery = jsonpath.JSONPathQuery;
 
@@ -97,8 +97,8 @@ export function compileJsonPath(source: string): CompiledJsonPath {
   const keys = singular ? simpleKeys(query) : undefined;
   const asValue = (value: JsonValue) => value as JSONValue;
   if (keys) {
-    // Fast path: a plain chain of names/indexes needs no engine at all.
-    const read = (value: JsonValue) => readKeys(value, keys);
+    // Fast path: a plain chain of names/indexes needs no engine at all (core's field-path reader).
+    const read = (value: JsonValue) => readField(value, keys);
     return {
       source,
       singular,
@@ -133,33 +133,6 @@ export function compileJsonPath(source: string): CompiledJsonPath {
     values: (value) => guarded(() => query.query(asValue(value)).values() as JsonValue[]),
     first: (value) => guarded(() => query.match(asValue(value))?.value as JsonValue | undefined),
   };
-}
-
-/**
- * Follows `keys` into `value` the way a singular query does: own properties of objects only,
- * array indexes (negative counts from the end), `undefined` when any step is missing.
- *
- * @example
- * ```ts
- * readKeys({ a: [1, 2] }, ['a', -1]); // 2
- * ```
- */
-export function readKeys(
-  value: JsonValue,
-  keys: readonly (string | number)[],
-): JsonValue | undefined {
-  let current: JsonValue | undefined = value;
-  for (const key of keys) {
-    if (current === null || typeof current !== 'object') return undefined;
-    if (Array.isArray(current)) {
-      if (typeof key !== 'number') return undefined;
-      current = current[key < 0 ? current.length + key : key];
-    } else {
-      if (typeof key !== 'string' || !Object.hasOwn(current, key)) return undefined;
-      current = current[key];
-    }
-  }
-  return current;
 }
 
 // A singular query is, by definition, a chain of child segments holding one name or index

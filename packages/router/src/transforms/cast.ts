@@ -5,8 +5,7 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { defineTransform, type JsonValue } from '@sluice/core';
-import { compileFieldPath, describe, getField, setField } from '../field-path.js';
+import { compileFieldPath, defineTransform, formatFieldPath, readField, setField, type JsonValue } from '@sluice/core';
 
 /** Types `cast` converts to. */
 export const CAST_TYPES = ['number', 'integer', 'boolean', 'string', 'date', 'datetime'] as const;
@@ -116,12 +115,12 @@ export const castTransform = defineTransform({
     return (record) => {
       let out = record;
       for (const [path, type] of steps) {
-        const value = getField(out, path);
+        const value = readField(out, path);
         if (value === undefined || value === null) continue;
         let cast = castValue(value, type);
         if (cast === undefined) {
           if (onFailure === 'null') cast = null;
-          else throw new TypeError(`cast: field ${describe(path)}: cannot convert ${JSON.stringify(value).slice(0, 80)} to ${type}`);
+          else throw new TypeError(`cast: field ${formatFieldPath(path)}: cannot convert ${JSON.stringify(value).slice(0, 80)} to ${type}`);
         }
         if (cast !== value) out = setField(out, path, cast);
       }

@@ -4,9 +4,8 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { ConfigError, defineTransform } from '@sluice/core';
+import { ConfigError, compileFieldPath, defineTransform, setField } from '@sluice/core';
 import { compileExpression, ExpressionSyntaxError, type CompiledExpression } from '../expression.js';
-import { compileFieldPath, setField } from '../field-path.js';
 
 /**
  * `compute`: evaluates `expression` (see {@link compileExpression}) and stores the number, or

@@ -5,9 +5,20 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { ConfigError, defineTransform, isRecord, type JsonValue, type SluiceRecord } from '@sluice/core';
+import {
+  ConfigError,
+  compileFieldPath,
+  defineTransform,
+  deleteField,
+  formatFieldPath,
+  isRecord,
+  readField,
+  setField,
+  type FieldPath,
+  type JsonValue,
+  type SluiceRecord,
+} from '@sluice/core';
 import { compileCondition, compileJsonPathAt } from '../conditions.js';
-import { compileFieldPath, deleteField, describe, getField, setField, type FieldPath } from '../field-path.js';
 
 const fieldRef = v.pipe(v.string(), v.minLength(1, 'must be a field name or a singular JSONPath'));
 const fieldList = (description: string) =>
@@ -54,7 +65,7 @@ export const pickTransform = defineTransform({
     return (record) => {
       let out: SluiceRecord = {};
       for (const path of paths) {
-        const value = getField(record, path);
+        const value = readField(record, path);
         if (value !== undefined) out = setField(out, path, value);
       }
       return out;
@@ -113,7 +124,7 @@ export const renameTransform = defineTransform({
     return (record) => {
       let out = record;
       for (const [from, to] of pairs) {
-        const value = getField(out, from);
+        const value = readField(out, from);
         if (value === undefined) continue;
         out = setField(deleteField(out, from), to, value);
       }
@@ -212,7 +223,7 @@ export const flattenTransform = defineTransform({
         for (const [key, value] of Object.entries(record)) walk(out, key, value, 1);
         return out;
       }
-      const value = getField(record, only);
+      const value = readField(record, only);
       if (value === undefined) return { ...record };
       const out = deleteField(record, only);
       const flat: SluiceRecord = {};
@@ -250,16 +261,16 @@ export const unnestTransform = defineTransform({
     const source = compileFieldPath(field, 'field');
     const target = as === undefined ? source : compileFieldPath(as, 'as');
     return (record) => {
-      const list = getField(record, source);
+      const list = readField(record, source);
       if (list === undefined || list === null) return [];
-      if (!Array.isArray(list)) throw new TypeError(`unnest: field ${describe(source)} is not an array`);
+      if (!Array.isArray(list)) throw new TypeError(`unnest: field ${formatFieldPath(source)} is not an array`);
       if (list.length > maxElements) {
-        throw new RangeError(`unnest: field ${describe(source)} has ${list.length} elements, more than maxElements (${maxElements})`);
+        throw new RangeError(`unnest: field ${formatFieldPath(source)} has ${list.length} elements, more than maxElements (${maxElements})`);
       }
       const base = deleteField(record, source);
       return list.map((item) => {
         if (merge) {
-          if (!isRecord(item)) throw new TypeError(`unnest: an element of ${describe(source)} is not an object, cannot merge`);
+          if (!isRecord(item)) throw new TypeError(`unnest: an element of ${formatFieldPath(source)} is not an object, cannot merge`);
           return { ...base, ...item };
         }
         return setField(base, target, item);

@@ -9,9 +9,8 @@
 import { isValidTimeZone } from '@sluice/core';
 import * as v from 'valibot';
 import type { Liquid, Template } from 'liquidjs';
-import { ConfigError, defineTransform } from '@sluice/core';
+import { ConfigError, compileFieldPath, defineTransform, setField } from '@sluice/core';
 import { createSandboxedLiquid as createCoreSandboxedLiquid } from '@sluice/core/template';
-import { compileFieldPath, setField } from '../field-path.js';
 
 
 /**
