@@ -71,7 +71,7 @@ connections:
   bq-internal:
     kind: bigquery
     projectId: guard-project
-    apiEndpoint: http://[::ffff:127.0.0.1]:${port}
+    apiEndpoint: http://localhost:${port}
     credentials: { type: access-token, accessToken: '\${env:GUARD_TOKEN}' }
     query: SELECT 1 AS one
 destinations:

@@ -1,10 +1,10 @@
 /**
  * The database destination's config schema. Everything that would otherwise surface as a SQL
- * error at write time (bad identifiers, key columns that do not exist, JSONPath queries that may
+ * error at write time (bad identifiers, key columns that do not exist, field paths that may
  * select several values) is refused here, with the path of the offending field.
  */
 import * as v from 'valibot';
-import { jsonpath } from 'json-p3';
+import { fieldPathSchema } from '@sluice/core';
 import { COLUMN_TYPES } from './column-types.js';
 import { IDENTIFIER_PATTERN } from './identifiers.js';
 
@@ -23,19 +23,11 @@ const tableName = v.pipe(
 
 const positiveInt = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
 
-/** Where a column's value comes from: a field name (`channel`) or a singular JSONPath (`$.geo.country`). */
-const fieldSource = v.pipe(
-  v.string(),
-  v.minLength(1, 'must not be empty'),
-  v.check((from) => {
-    if (!from.startsWith('$')) return true;
-    try {
-      return jsonpath.compile(from).singularQuery();
-    } catch {
-      return false;
-    }
-  }, 'must be a field name or a singular JSONPath query (e.g. $.geo.country; no wildcards, slices, filters or ..)'),
-);
+/**
+ * Where a column's value comes from: core's field path — a field name (`channel`) or a singular
+ * JSONPath (`$.geo.country`); `$` alone is the whole record (for a `json` column).
+ */
+const fieldSource = fieldPathSchema({ root: true });
 
 const columnSchema = v.strictObject({
   /** Column name in the table. */
@@ -49,7 +41,7 @@ const columnSchema = v.strictObject({
   from: v.optional(
     v.pipe(
       fieldSource,
-      v.description('Where the value comes from: a field name or a singular JSONPath query. Absent: the field named like the column.'),
+      v.description('Where the value comes from: a field name or a singular JSONPath (`$.geo.country`; `$` is the whole record). Absent: the field named like the column.'),
       v.metadata({ examples: ['$.metrics.sessions'] }),
     ),
   ),

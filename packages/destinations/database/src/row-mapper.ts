@@ -3,8 +3,7 @@
  * against the column's type and converts it for the driver. A record that does not fit throws a
  * {@link RecordRowError} naming the column and the field, and only that record fails.
  */
-import { jsonpath } from 'json-p3';
-import type { JsonValue, SluiceRecord } from '@sluice/core';
+import { parseFieldPath, readField, type JsonValue, type SluiceRecord } from '@sluice/core';
 import { convertValue, ValueError, type ColumnType, type SqlValue } from './column-types.js';
 import type { DialectName } from './identifiers.js';
 
@@ -12,7 +11,7 @@ import type { DialectName } from './identifiers.js';
 export interface MappedColumn {
   name: string;
   type: ColumnType;
-  /** Field name or singular JSONPath; defaults to `name`. */
+  /** Field path (a field name or a singular JSONPath); defaults to `name`. */
   from?: string | undefined;
   nullable: boolean;
 }
@@ -42,10 +41,10 @@ export type RowMapper = (record: SluiceRecord) => SqlValue[];
 
 type Reader = (record: SluiceRecord) => JsonValue | undefined;
 
+// Compiled once per column with core's field-path parser (the config schema checked it already).
 function reader(from: string): Reader {
-  if (!from.startsWith('$')) return (record) => (Object.hasOwn(record, from) ? record[from] : undefined);
-  const query = jsonpath.compile(from);
-  return (record) => query.match(record)?.value as JsonValue | undefined;
+  const path = parseFieldPath(from, { root: true });
+  return (record) => readField(record, path);
 }
 
 /**

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { ConfigError, parseConfig } from '@sluice/core';
 import { convertValue, ValueError } from './column-types.js';
 import { databaseConfigSchema } from './config.js';
+import { createRowMapper, RecordRowError } from './row-mapper.js';
 import { createTableStatements } from './ddl.js';
 import { quoteIdentifier } from './identifiers.js';
 import { classifySqlError } from './sql-errors.js';
@@ -150,5 +151,39 @@ describe('config', () => {
   it('refuses a key in insert mode unless it creates a unique index', () => {
     expect(() => parseConfig(databaseConfigSchema, { ...base, key: ['id'] })).toThrow(/key is only used/);
     expect(parseConfig(databaseConfigSchema, { ...base, key: ['id'], createTable: true }).key).toEqual(['id']);
+  });
+});
+
+describe('row mapper', () => {
+  it('reads each column by core field path: a name, a singular JSONPath, or $ for the whole record', () => {
+    const map = createRowMapper('postgres', [
+      { name: 'flat', type: 'text', from: 'utm.source', nullable: true },
+      { name: 'nested', type: 'text', from: "$.geo['country code']", nullable: true },
+      { name: 'last', type: 'integer', from: '$.items[-1]', nullable: true },
+      { name: 'raw', type: 'json', from: '$', nullable: true },
+      { name: 'plain', type: 'text', nullable: true },
+    ]);
+    const record = { 'utm.source': 'nl', geo: { 'country code': 'DE' }, items: [1, 2], plain: 'p' };
+    expect(map(record)).toEqual(['nl', 'DE', 2, JSON.stringify(record), 'p']);
+    expect(map({})).toEqual([null, null, null, '{}', null]);
+  });
+
+  it('names the column and the field of a record that does not fit', () => {
+    const map = createRowMapper('postgres', [{ name: 'n', type: 'integer', from: '$.m.n', nullable: false }]);
+    expect(() => map({ m: {} })).toThrow(new RecordRowError('column "n" is not nullable and field "$.m.n" is missing', 'n', '$.m.n'));
+  });
+
+  it('refuses field paths that may select several values, naming the column', () => {
+    const base = { dialect: 'postgres', url: 'postgres://x@h/db', table: 't' };
+    for (const from of ['$..a', '$.items[*]', '$.a[0:2]', '$[?@.a]']) {
+      let error: unknown;
+      try {
+        parseConfig(databaseConfigSchema, { ...base, columns: [{ name: 'a', type: 'text', from }] }, ['destinations', 'db']);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).issues).toEqual([{ path: 'destinations.db.columns[0].from', message: expect.stringContaining('is not a field path') }]);
+    }
   });
 });
