@@ -123,7 +123,7 @@ export default defineConfig({
       {
         text: 'Router',
         items: [
-          ...pagesOf('router', { rules: 'Rules', conditions: 'Conditions', transforms: 'Transforms', delivery: 'Delivery' }).filter((item) => item.link !== '/router/destinations'),
+          ...pagesOf('router', { rules: 'Rules', conditions: 'Conditions', 'field-paths': 'Field paths', transforms: 'Transforms', delivery: 'Delivery' }).filter((item) => item.link !== '/router/destinations'),
           {
             text: 'Destinations',
             link: '/router/destinations',

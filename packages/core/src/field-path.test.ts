@@ -9,6 +9,7 @@ import {
   fieldPathProblem,
   fieldPathSchema,
   formatFieldPath,
+  parseDotPath,
   parseFieldPath,
   readEmbeddedFieldPath,
   readField,
@@ -118,6 +119,26 @@ describe('readEmbeddedFieldPath', () => {
     expect(() => readEmbeddedFieldPath('$.a[', 0)).toThrow(/unclosed "\["/);
     expect(() => readEmbeddedFieldPath('$ + 1', 0)).toThrow(/whole record/);
     expect(() => readEmbeddedFieldPath('a', 0)).toThrow(/expected "\$"/);
+  });
+});
+
+describe('parseDotPath', () => {
+  it('reads names and whole numbers joined by dots, numbers as indexes', () => {
+    expect(parseDotPath('customer.id')).toEqual(['customer', 'id']);
+    expect(parseDotPath('tags.1')).toEqual(['tags', 1]);
+    expect(parseDotPath('$x.a-b')).toEqual(['$x', 'a-b']);
+    expect(parseDotPath('tenant')).toEqual(['tenant']);
+  });
+
+  it('refuses anything else, naming the position of the segment', () => {
+    for (const [text, position] of [['a + 1', 0], ['a..b', 2], ['a.b c', 2], ['', 0], ['a.', 2]] as const) {
+      expect(() => parseDotPath(text)).toThrow(FieldPathSyntaxError);
+      try {
+        parseDotPath(text);
+      } catch (error) {
+        expect((error as FieldPathSyntaxError).position).toBe(position);
+      }
+    }
   });
 });
 

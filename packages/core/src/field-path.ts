@@ -321,15 +321,38 @@ export function formatFieldPath(path: FieldPath): string {
   return out;
 }
 
-// The deprecated dot path: names (letters, digits, _ $ -) and whole numbers joined by dots,
-// optionally after "$.". Numbers are indexes, as `[0]` is.
-function dotPathKeys(text: string): FieldPath | undefined {
-  const segments = (text.startsWith('$.') ? text.slice(2) : text).split('.');
-  if (!segments.every((s) => DOT_SEGMENT.test(s))) return undefined;
-  if (!text.startsWith('$')) {
-    if (segments.length === 1) return undefined; // a plain key
-  } else if (isSingularQuery(text)) return undefined; // "$.a.b" is the syntax itself, not deprecated
+/**
+ * Parses the deprecated dot form alone: names (letters, digits, `_ $ -`) and whole numbers
+ * joined by dots, a number being an array index (`items.0.price` → `['items', 0, 'price']`). It
+ * is what Prometheus metrics took before the field-path syntax and what webhook placeholders
+ * take after `record.`; configs should write {@link parseFieldPath}'s syntax.
+ *
+ * @example
+ * ```ts
+ * parseDotPath('customer.id'); // ['customer', 'id']
+ * parseDotPath('tags.1');      // ['tags', 1]
+ * ```
+ */
+export function parseDotPath(text: string): FieldPath {
+  const segments = text.split('.');
+  let offset = 0;
+  for (const segment of segments) {
+    if (!DOT_SEGMENT.test(segment)) throw new FieldPathSyntaxError(text, offset, 'a dot path is names (letters, digits, _ $ -) and whole numbers joined by dots');
+    offset += segment.length + 1;
+  }
   return segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+// The deprecated dot path where `dotPaths` reads it: a dotted name, or one after "$." that is
+// not a singular query already ("$.a.b" is the syntax itself, not deprecated).
+function dotPathKeys(text: string): FieldPath | undefined {
+  const body = text.startsWith('$.') ? text.slice(2) : text;
+  if (!text.startsWith('$') ? !text.includes('.') : isSingularQuery(text)) return undefined;
+  try {
+    return parseDotPath(body);
+  } catch {
+    return undefined;
+  }
 }
 
 function isSingularQuery(text: string): boolean {

@@ -79,6 +79,7 @@ export {
   fieldPathProblem,
   fieldPathSchema,
   formatFieldPath,
+  parseDotPath,
   parseFieldPath,
   readEmbeddedFieldPath,
   readField,

@@ -3,23 +3,22 @@
  *
  * @packageDocumentation
  */
+import { fieldPathSchema } from '@sluice/core';
 import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
-import { fieldPathProblem } from './field-path.js';
 
 /** Prometheus metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`, and `__` is reserved. */
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-const fieldPath = v.pipe(
-  v.string(),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    const problem = fieldPathProblem(dataset.value);
-    if (problem) addIssue({ message: problem });
-  }),
-);
+/**
+ * A record field, in core's one field-path syntax (`sessions`, `$.totals.revenue`,
+ * `$.items[0].price`). The dot paths this mapping took before (`totals.revenue`,
+ * `items.0.price`) are still read as nested fields, deprecated: the destination logs the
+ * spelling to write instead.
+ */
+const fieldPath = fieldPathSchema({ dotPaths: true });
 
 const labelName = v.pipe(
   v.string(),
@@ -46,7 +45,7 @@ const common = {
   labels: v.optional(
     v.pipe(
       v.record(labelName, fieldPath),
-      v.description('Labels of each series: label name → dot path of the record field holding its value. Every combination is one series.'),
+      v.description('Labels of each series: label name → the record field holding its value (a name or a singular JSONPath such as `$.utm.source`). Every combination is one series.'),
       v.metadata({ examples: [{ channel: 'channel' }] }),
     ),
     {},
@@ -54,7 +53,7 @@ const common = {
 };
 
 const METRIC_TYPE = 'Metric type: `gauge` (set to the value), `counter` (add the value, or 1 per record) or `histogram` (observe the value).';
-const VALUE = 'Dot path of the record field holding the number, e.g. `sessions` or `totals.revenue`.';
+const VALUE = 'The record field holding the number: a name or a singular JSONPath, e.g. `sessions` or `$.totals.revenue` (the dot form `totals.revenue` is deprecated).';
 
 const gauge = v.strictObject({
   ...common,
@@ -65,7 +64,7 @@ const counter = v.strictObject({
   ...common,
   type: v.pipe(v.literal('counter'), v.description(METRIC_TYPE)),
   /** Amount to add per record; omitted = count records (add 1). */
-  value: v.optional(v.pipe(fieldPath, v.description('Dot path of the record field holding the amount to add. Absent: count records (add 1 each).'))),
+  value: v.optional(v.pipe(fieldPath, v.description('The record field holding the amount to add (a name or a singular JSONPath). Absent: count records (add 1 each).'))),
 });
 const histogram = v.strictObject({
   ...common,

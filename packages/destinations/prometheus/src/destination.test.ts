@@ -5,6 +5,7 @@ import {
   PartialBatchError,
   RetryableError,
   createMemoryMetrics,
+  createNoopLogger,
   createPluginContext,
   parseConfig,
   type Clock,
@@ -99,6 +100,40 @@ describe('mapping records to metrics', () => {
     ]);
     expect((await samples(registry, 'ga4_bounce_count'))[0]!.value).toBe(3);
     await dest.close();
+  });
+
+  it('reads fields by core field path, and still reads the deprecated dot paths, logging what to write', async () => {
+    const warnings: [Record<string, unknown>, string][] = [];
+    const logger = createNoopLogger();
+    const recording = { ...logger, warn: (obj: unknown, msg?: string) => void warnings.push([obj as Record<string, unknown>, msg!]), child: () => recording };
+    const registry = new Registry();
+    const dest = create(
+      {
+        metrics: [
+          { name: 'canonical', type: 'gauge', help: 'c', value: '$.items[-1].price', labels: { source: "$['utm.source']" } },
+          { name: 'legacy', type: 'gauge', help: 'l', value: 'items.0.price', labels: { tenant: 'tenant.id' } },
+        ],
+      },
+      { logger: recording },
+      registry,
+    );
+    await dest.write(makeBatch([{ items: [{ price: 2 }, { price: 3 }], 'utm.source': 'nl', tenant: { id: 't1' } }]), { signal });
+    expect(await samples(registry, 'canonical')).toEqual([expect.objectContaining({ labels: { source: 'nl' }, value: 3 })]);
+    expect(await samples(registry, 'legacy')).toEqual([expect.objectContaining({ labels: { tenant: 't1' }, value: 2 })]);
+    expect(warnings).toEqual([
+      [{ field: 'metrics[1].value', path: 'items.0.price', replacement: '$.items[0].price' }, 'metrics[1].value: the dot path "items.0.price" is deprecated; write "$.items[0].price"'],
+      [{ field: 'metrics[1].labels.tenant', path: 'tenant.id', replacement: '$.tenant.id' }, 'metrics[1].labels.tenant: the dot path "tenant.id" is deprecated; write "$.tenant.id"'],
+    ]);
+    await dest.close();
+  });
+
+  it('refuses a field path that may select several values, naming the metric field', () => {
+    expect(() => create({ metrics: [{ name: 'm', type: 'gauge', help: 'm', value: '$.items[*].price' }] })).toThrow(ConfigError);
+    try {
+      create({ metrics: [{ name: 'm', type: 'gauge', help: 'm', value: '$.items[*].price' }] });
+    } catch (error) {
+      expect((error as ConfigError).issues).toEqual([{ path: 'metrics[0].value', message: expect.stringMatching(/^"\$\.items\[\*\]\.price" is not a field path: a wildcard selects several values/) }]);
+    }
   });
 
   it('fails only the records that cannot be mapped, naming the field, and applies nothing of them', async () => {

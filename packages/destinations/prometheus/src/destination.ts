@@ -24,6 +24,7 @@ import { prometheusConfigSchema, type PrometheusConfig } from './config.js';
 import {
   compileMetricReader,
   RecordMappingError,
+  deprecatedFieldPaths,
   type MetricReader,
   type MetricUpdate,
 } from './metric-mapping.js';
@@ -113,6 +114,9 @@ export function createPrometheusDestination(
     }
   });
   if (issues.length > 0) throw new ConfigError(issues);
+  for (const deprecated of config.metrics.flatMap((m, index) => deprecatedFieldPaths(m, index))) {
+    logger.warn(deprecated, `${deprecated.field}: the dot path ${JSON.stringify(deprecated.path)} is deprecated; write ${JSON.stringify(deprecated.replacement)}`);
+  }
 
   let dropped = registry.getSingleMetric(DROPPED_NAME) as Counter<'metric'> | undefined;
   dropped ??= new Counter({

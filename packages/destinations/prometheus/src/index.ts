@@ -30,8 +30,8 @@ export {
 export {
   RecordMappingError,
   compileMetricReader,
+  deprecatedFieldPaths,
   type MetricReader,
   type MetricUpdate,
 } from './metric-mapping.js';
 export { SeriesTracker, type Admission, type SeriesLabels } from './series-tracker.js';
-export { compileFieldPath, fieldPathProblem } from './field-path.js';

@@ -5,9 +5,8 @@
  *
  * @packageDocumentation
  */
-import type { JsonValue, SluiceRecord } from '@sluice/core';
+import { dotPathReplacement, parseFieldPath, readField, type JsonValue, type SluiceRecord } from '@sluice/core';
 import type { MetricConfig } from './config.js';
-import { compileFieldPath } from './field-path.js';
 
 /**
  * A record that cannot be turned into a metric update: `field` names the offending config
@@ -57,10 +56,10 @@ export function compileMetricReader(config: MetricConfig, index: number): Metric
   const labels = Object.entries(config.labels).map(([name, path]) => ({
     name,
     path,
-    get: compileFieldPath(path),
+    get: fieldReader(path),
   }));
   const valuePath = config.value;
-  const getValue = valuePath === undefined ? undefined : compileFieldPath(valuePath);
+  const getValue = valuePath === undefined ? undefined : fieldReader(valuePath);
   return {
     config,
     labelNames: labels.map((l) => l.name),
@@ -81,6 +80,33 @@ export function compileMetricReader(config: MetricConfig, index: number): Metric
       return { labels: out, value };
     },
   };
+}
+
+// Core's field path, compiled once; the deprecated dot paths (`totals.revenue`) still read nested fields.
+function fieldReader(text: string): (record: SluiceRecord) => JsonValue | undefined {
+  const path = parseFieldPath(text, { dotPaths: true });
+  return (record) => readField(record, path);
+}
+
+/**
+ * The fields of a metric written as deprecated dot paths, each with the spelling to write
+ * instead (the destination logs them when it starts).
+ *
+ * @example
+ * ```ts
+ * deprecatedFieldPaths({ name: 'x', type: 'gauge', help: 'x', value: 'totals.revenue', labels: {} }, 0);
+ * // [{ field: 'metrics[0].value', path: 'totals.revenue', replacement: '$.totals.revenue' }]
+ * ```
+ */
+export function deprecatedFieldPaths(config: MetricConfig, index: number): { field: string; path: string; replacement: string }[] {
+  const fields: [string, string | undefined][] = [
+    [`metrics[${index}].value`, config.value],
+    ...Object.entries(config.labels).map(([name, path]): [string, string] => [`metrics[${index}].labels.${name}`, path]),
+  ];
+  return fields.flatMap(([field, path]) => {
+    const replacement = path === undefined ? undefined : dotPathReplacement(path);
+    return path !== undefined && replacement !== undefined ? [{ field, path, replacement }] : [];
+  });
 }
 
 function labelValue(value: JsonValue | undefined, field: string): string {

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { Batch, JsonValue, SluiceRecord } from '@sluice/core';
+import { FieldPathSyntaxError, parseDotPath, readField, type Batch, type FieldPath, type SluiceRecord } from '@sluice/core';
 
 /** Batch fields a template may reference as `{{ batch.<field> }}`. */
 export const BATCH_FIELDS = ['id', 'pipeline', 'runId', 'source', 'route', 'attempt'] as const;
@@ -15,7 +15,7 @@ export type BatchField = (typeof BATCH_FIELDS)[number];
 
 type Part =
   | { kind: 'text'; text: string }
-  | { kind: 'record'; path: string[]; source: string }
+  | { kind: 'record'; path: FieldPath; field: string; source: string }
   | { kind: 'batch'; field: BatchField; source: string }
   | { kind: 'index'; source: string };
 
@@ -63,7 +63,6 @@ export interface Template {
 }
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const SEGMENT = /^[A-Za-z_$][\w$-]*$|^\d+$/;
 
 /**
  * Compiles a template once; throws a `TypeError` describing the problem when the syntax or a
@@ -114,16 +113,23 @@ function identity(value: string): string {
 
 function parsePlaceholder(expression: string, raw: string): Part {
   if (expression === 'index') return { kind: 'index', source: raw };
-  const segments = expression.split('.');
-  const [root, ...rest] = segments;
-  if (rest.length === 0 || rest.some((s) => !SEGMENT.test(s))) {
+  const dot = expression.indexOf('.');
+  const root = dot < 0 ? expression : expression.slice(0, dot);
+  // What follows the root is a field path in core's dot form (`customer.id`, `tags.1`).
+  let rest: FieldPath | undefined;
+  try {
+    rest = dot < 0 ? undefined : parseDotPath(expression.slice(dot + 1));
+  } catch (error) {
+    if (!(error instanceof FieldPathSyntaxError)) throw error;
+  }
+  if (rest === undefined) {
     throw new TypeError(
       `invalid placeholder ${raw}: use {{ record.<field>[.<field>...] }}, {{ batch.<field> }} or {{ index }}`,
     );
   }
-  if (root === 'record') return { kind: 'record', path: rest, source: raw };
+  if (root === 'record') return { kind: 'record', path: rest, field: expression, source: raw };
   if (root === 'batch') {
-    const field = rest[0] as BatchField;
+    const field = String(rest[0]) as BatchField;
     if (rest.length !== 1 || !BATCH_FIELDS.includes(field)) {
       throw new TypeError(
         `invalid placeholder ${raw}: batch fields are ${BATCH_FIELDS.join(', ')}`,
@@ -152,25 +158,14 @@ function resolve(part: Exclude<Part, { kind: 'text' }>, scope: TemplateScope): s
     }
     return String(value);
   }
-  const field = `record.${part.path.join('.')}`;
+  const field = part.field;
   if (scope.record === undefined) {
     throw new TemplateRenderError(
       field,
       `${field} is only available when sending one request per record`,
     );
   }
-  let value: JsonValue | undefined = scope.record;
-  for (const key of part.path) {
-    if (value === null || typeof value !== 'object') {
-      value = undefined;
-      break;
-    }
-    value = Array.isArray(value)
-      ? value[Number(key)]
-      : Object.hasOwn(value, key)
-        ? value[key]
-        : undefined;
-  }
+  const value = readField(scope.record, part.path);
   if (value === undefined || value === null) {
     throw new TemplateRenderError(field, `${field} is missing (referenced by ${part.source})`);
   }
