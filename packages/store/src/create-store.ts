@@ -3,8 +3,11 @@
  * `pglite` instance to share), and wires every repository to one kysely instance bound to the
  * store's schema.
  */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import {
   ConfigError,
@@ -37,6 +40,38 @@ import { createScheduleStateStore } from './schedule-state.js';
 import type { StoreDatabase } from './schema.js';
 import { createConfigStore, type ConfigStore } from './versioned-config.js';
 import { createWebhookDeliveryStore } from './webhook-deliveries.js';
+
+/**
+ * Postgres settings of the PGlite the store opens. PGlite's defaults reserve 128 MB of shared
+ * buffers, which Postgres touches at start-up, so they cost that much resident memory in every
+ * process; 16 MB holds the store's working set (runs, checkpoints, jobs) with room to spare.
+ */
+export const PGLITE_SETTINGS: readonly string[] = Object.freeze(['shared_buffers = 16MB']);
+
+/**
+ * Creates a new PGlite data folder (initdb) in a child process. initdb's WebAssembly instance
+ * takes several hundred MB that a process does not give back; run here, they would stay with
+ * the server for its whole life. The parent holds the folder lock meanwhile.
+ */
+async function initializeDataDir(dataDir: string): Promise<void> {
+  const script = [
+    "const { PGlite } = await import('@electric-sql/pglite');",
+    'const db = await PGlite.create(process.argv[1], { postgresqlconf: JSON.parse(process.argv[2]) });',
+    'await db.close();',
+  ].join('\n');
+  await new Promise<void>((done, fail) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', script, resolve(dataDir), JSON.stringify(PGLITE_SETTINGS)],
+      // From this package's folder, `@electric-sql/pglite` resolves to the copy it depends on.
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 4 * 1024 * 1024 },
+      (error, _stdout, stderr) => {
+        if (error) fail(new Error(`store: could not create the PGlite data folder ${dataDir}: ${stderr.trim() || error.message}`, { cause: error }));
+        else done();
+      },
+    );
+  });
+}
 
 /** Where the embedded database lives when neither `url`, `dataDir` nor `pglite` is given. */
 export const DEFAULT_DATA_DIR = '.sluice/db';
@@ -206,7 +241,8 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
         });
       }
       try {
-        pglite = await PGlite.create(dataDir);
+        if (!dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION'))) await initializeDataDir(dataDir);
+        pglite = await PGlite.create(dataDir, { postgresqlconf: [...PGLITE_SETTINGS] });
       } catch (error) {
         await folderLock?.release().catch(() => {});
         throw error;
