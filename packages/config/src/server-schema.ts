@@ -106,7 +106,7 @@ export const ServerSchema = v.pipe(
       rateLimit: v.optional(
         v.pipe(
           strictObject(
-            { perMinute: v.optional(v.pipe(integer(1), v.description('Requests per minute per API key.')), DEFAULTS.server.rateLimit.perMinute) },
+            { perMinute: v.optional(v.pipe(integer(1), v.description('Requests per minute in each rate-limit budget: one per valid API key; requests without a valid key, and /metrics apart, one per client address; webhooks one per pipeline (new deliveries) and one per sender address and pipeline (deliveries that start no run). /healthz and /readyz are never limited.')), DEFAULTS.server.rateLimit.perMinute) },
             'a rateLimit object',
           ),
           v.description('Rate limit of the API.'),
