@@ -21,6 +21,42 @@ export const ErrorCodes = {
 /** One of {@link ErrorCodes}. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * The brand every Sluice error carries, under a registered symbol (`Symbol.for`), so two
+ * installed copies of `@sluice/core` (a plugin's and the engine's) recognise each other's errors:
+ * its value is the error's kind (`retryable`, `fatal`, `partial-batch`, `config`, or a kind of
+ * a subclass).
+ */
+export const SLUICE_ERROR_BRAND: unique symbol = Symbol.for('sluice.error') as never;
+
+/** Which brand kinds count as which class: a fatal error is any kind starting with `fatal`. */
+function kindIncludes(classKind: string, valueKind: string): boolean {
+  return valueKind === classKind || valueKind.startsWith(`${classKind}:`);
+}
+
+function brandKind(value: unknown): string | undefined {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  const kind = (value as { [SLUICE_ERROR_BRAND]?: unknown })[SLUICE_ERROR_BRAND];
+  return typeof kind === 'string' ? kind : undefined;
+}
+
+function brand(error: object, kind: string): void {
+  Object.defineProperty(error, SLUICE_ERROR_BRAND, { value: kind, enumerable: false, configurable: true, writable: false });
+}
+
+/**
+ * Tells whether `value` is a Sluice error, from this copy of `@sluice/core` or any other.
+ *
+ * @example
+ * ```ts
+ * isSluiceError(new FatalError('denied')); // true
+ * isSluiceError(new Error('denied'));      // false
+ * ```
+ */
+export function isSluiceError(value: unknown): value is SluiceError {
+  return brandKind(value) !== undefined;
+}
+
 /** Options shared by every Sluice error. */
 export interface SluiceErrorOptions {
   cause?: unknown;
@@ -44,6 +80,23 @@ export abstract class SluiceError extends Error {
   constructor(message: string, options: SluiceErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.details = options.details;
+  }
+
+  /**
+   * `instanceof SluiceError` (and of every subclass) also holds for errors made by another
+   * installed copy of `@sluice/core`: they carry the {@link SLUICE_ERROR_BRAND}. The concrete
+   * class is recognised by the brand's kind, since a subclass must not claim its parent's
+   * instances.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const kind = brandKind(value);
+    if (kind === undefined) return false;
+    if (this === SluiceError) return true;
+    // Only the four classes of the family match by brand; a subclass declared elsewhere
+    // (RunTimeoutError extends RetryableError) matches its own instances only.
+    if (!Object.hasOwn(this, 'brandKind')) return false;
+    return kindIncludes((this as unknown as { brandKind: string }).brandKind, kind);
   }
 
   /** A JSON-safe view for logs and API responses; the cause is summarised, never serialised whole. */
@@ -83,8 +136,11 @@ export class RetryableError extends SluiceError {
   override readonly name: string = 'RetryableError';
   readonly retryAfterMs: number | undefined;
 
+  static readonly brandKind: string = 'retryable';
+
   constructor(message: string, options: RetryableErrorOptions = {}) {
     super(message, options);
+    brand(this, 'retryable');
     this.retryAfterMs =
       options.retryAfterMs !== undefined &&
       Number.isFinite(options.retryAfterMs) &&
@@ -106,6 +162,12 @@ export class FatalError extends SluiceError {
   // Typed as the whole catalog so a more specific fatal error (a blocked address) keeps its own code.
   readonly code: ErrorCode = ErrorCodes.fatal;
   override readonly name: string = 'FatalError';
+  static readonly brandKind: string = 'fatal';
+
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super(message, options);
+    brand(this, 'fatal');
+  }
 }
 
 /** One failed record of a batch: its index in `batch.records` and why it failed. */
@@ -128,6 +190,8 @@ export class PartialBatchError extends SluiceError {
   override readonly name: string = 'PartialBatchError';
   readonly failures: readonly RecordFailure[];
 
+  static readonly brandKind: string = 'partial-batch';
+
   constructor(failures: readonly RecordFailure[], options: SluiceErrorOptions = {}) {
     const sorted = [...failures].sort((a, b) => a.index - b.index);
     super(
@@ -140,6 +204,7 @@ export class PartialBatchError extends SluiceError {
       options,
     );
     this.failures = sorted;
+    brand(this, 'partial-batch');
   }
 
   /** Indexes of the failed records, ascending. */
@@ -148,7 +213,11 @@ export class PartialBatchError extends SluiceError {
   }
 }
 
-/** One problem in a configuration: where it is (`pipelines.daily.routes[2].to[0]`) and what is wrong. */
+/**
+ * One problem in a configuration: where it is (`pipelines.daily.routes[2].to[0]`, keys of maps by
+ * name) and what is wrong; for configuration read from text, the 1-based line and column of the
+ * value (or of its nearest written parent).
+ */
 export interface ConfigIssue {
   path: string;
   message: string;
@@ -165,6 +234,7 @@ export interface ConfigIssue {
  * ```
  */
 export class ConfigError extends SluiceError {
+  static readonly brandKind: string = 'config';
   readonly code = ErrorCodes.config;
   override readonly name: string = 'ConfigError';
   readonly issues: readonly ConfigIssue[];
@@ -179,6 +249,7 @@ export class ConfigError extends SluiceError {
       options,
     );
     this.issues = issues;
+    brand(this, 'config');
   }
 
   override toJSON() {
@@ -198,9 +269,10 @@ export class ConfigError extends SluiceError {
  * ```
  */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof RetryableError) return true;
-  if (error instanceof SluiceError) return false;
-  return true;
+  // By brand, not by class: the error may come from another installed copy of @sluice/core.
+  const kind = brandKind(error);
+  if (kind === undefined) return true;
+  return kindIncludes('retryable', kind);
 }
 
 /**

@@ -7,6 +7,7 @@
 import type * as v from 'valibot';
 import type { Batch, JsonValue, SluiceRecord } from './record.js';
 import type { PluginContext } from './context.js';
+import { FatalError } from './errors.js';
 
 /** The version of the plugin API this build of `@sluice/core` implements. */
 export const PLUGIN_API_VERSION = '1.0.0';
@@ -79,6 +80,42 @@ export interface ConnectorInstance {
   close?(): Promise<void>;
 }
 
+/**
+ * Checks what a connector's `read()` returned and hands it back as an `AsyncIterable<Page>`.
+ * The engine and the contract suite of `@sluice/testing` both go through this, so they accept
+ * and refuse the same shapes: an async iterable (an `async *read()` generator, or an object with
+ * `[Symbol.asyncIterator]`) is accepted; a sync generator, an array, a promise or anything else
+ * is refused at once (thrown) with a `FatalError` that names the connector and says what to write instead.
+ *
+ * @example
+ * ```ts
+ * for await (const page of connectorPages(connector.read(request, signal), 'my-kind')) { ... }
+ * ```
+ */
+export function connectorPages(result: unknown, kind?: string): AsyncIterable<Page> {
+  if (
+    result !== null &&
+    (typeof result === 'object' || typeof result === 'function') &&
+    typeof (result as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function'
+  ) {
+    return result as AsyncIterable<Page>;
+  }
+  const who = kind === undefined ? 'the connector' : `connector "${kind}"`;
+  let got: string;
+  if (Array.isArray(result)) got = 'an array';
+  else if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') got = 'a promise';
+  else if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  ) got = 'a sync iterable (a function* generator?)';
+  else got = result === null ? 'null' : typeof result;
+  throw new FatalError(
+    `${who}: read() must return an AsyncIterable<Page> (write it as "async *read(request, signal) { yield { records } }"), but it returned ${got}`,
+    { details: { ...(kind === undefined ? {} : { connector: kind }), returned: got } },
+  );
+}
+
 /** A connector kind. Create one with {@link defineConnector}. */
 export interface ConnectorDefinition<TConfig = unknown> {
   readonly type: 'connector';
@@ -120,7 +157,7 @@ export function defineConnector<const TSchema extends ConfigSchema>(definition: 
     ctx: PluginContext,
   ): ConnectorInstance | Promise<ConnectorInstance>;
 }): ConnectorDefinition<v.InferOutput<TSchema>> {
-  assertKind(definition.kind, 'connector');
+  assertDefinition(definition, 'connector');
   return Object.freeze({ ...definition, type: 'connector' as const });
 }
 
@@ -199,7 +236,7 @@ export function defineDestination<const TSchema extends ConfigSchema>(definition
     ctx: PluginContext,
   ): DestinationInstance | Promise<DestinationInstance>;
 }): DestinationDefinition<v.InferOutput<TSchema>> {
-  assertKind(definition.kind, 'destination');
+  assertDefinition(definition, 'destination');
   return Object.freeze({ ...definition, type: 'destination' as const });
 }
 
@@ -262,7 +299,7 @@ export function defineTransform<const TSchema extends ConfigSchema>(definition: 
   configSchema: TSchema;
   create(config: v.InferOutput<TSchema>, ctx: PluginContext): TransformFn;
 }): TransformDefinition<v.InferOutput<TSchema>> {
-  assertKind(definition.kind, 'transform');
+  assertDefinition(definition, 'transform');
   return Object.freeze({ ...definition, type: 'transform' as const });
 }
 
@@ -324,10 +361,84 @@ export function definePlugin(definition: {
 
 const KIND = /^[a-z][a-z0-9]*(?:[-_.][a-z0-9]+)*$/;
 
-function assertKind(kind: unknown, what: string): void {
-  if (typeof kind !== 'string' || !KIND.test(kind)) {
-    throw new TypeError(
-      `define${what[0]!.toUpperCase()}${what.slice(1)}: kind ${JSON.stringify(kind)} must be lower-case letters, digits and - _ . (e.g. "http-json")`,
+type DefinitionType = 'connector' | 'destination' | 'transform';
+
+/**
+ * What is wrong with a connector, destination or transform definition (empty when nothing):
+ * each message names the kind, so a plugin that ships a broken definition is told which one at
+ * `define*` or at registration, not later as `Cannot read properties of undefined`.
+ *
+ * @example
+ * ```ts
+ * definitionProblems({ kind: 'x', version: '1.0.0', create: () => ({}) }, 'destination');
+ * // ['destination "x": configSchema must be a valibot schema (e.g. v.object({...}))',
+ * //  'destination "x": capabilities must be an object like { idempotent: false } or a function returning one']
+ * ```
+ */
+export function definitionProblems(definition: unknown, type: DefinitionType): string[] {
+  if (definition === null || typeof definition !== 'object') {
+    return [`${type} definition must be an object (the result of define${capitalised(type)}(...)), got ${describeValue(definition)}`];
+  }
+  const d = definition as Record<string, unknown>;
+  const problems: string[] = [];
+  const kindOk = typeof d.kind === 'string' && KIND.test(d.kind);
+  const name = `${type} ${kindOk ? JSON.stringify(d.kind) : '(no valid kind)'}`;
+  if (!kindOk) {
+    problems.push(
+      d.kind === undefined
+        ? `${name}: kind is missing: a lower-case name like "http-json"`
+        : `${name}: kind ${JSON.stringify(d.kind)} must be lower-case letters, digits and - _ . (e.g. "http-json")`,
     );
   }
+  if (typeof d.version !== 'string' || d.version.trim() === '') {
+    problems.push(`${name}: version must be a non-empty string (the semver of the implementation)`);
+  }
+  if (!isValibotSchema(d.configSchema)) {
+    problems.push(`${name}: configSchema must be a valibot schema (e.g. v.object({...}))`);
+  }
+  if (typeof d.create !== 'function') problems.push(`${name}: create must be a function`);
+  if (type === 'destination') {
+    const c = d.capabilities;
+    if (typeof c !== 'function') {
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) {
+        problems.push(`${name}: capabilities must be an object like { idempotent: false } or a function returning one`);
+      } else {
+        const caps = c as Record<string, unknown>;
+        if (typeof caps.idempotent !== 'boolean') problems.push(`${name}: capabilities.idempotent must be true or false`);
+        for (const key of ['maxBatch', 'maxInFlight'] as const) {
+          const value = caps[key];
+          if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 1)) {
+            problems.push(`${name}: capabilities.${key} must be a whole number >= 1`);
+          }
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+function assertDefinition(definition: unknown, type: DefinitionType): void {
+  const problems = definitionProblems(definition, type);
+  if (problems.length > 0) {
+    throw new TypeError(`define${capitalised(type)}: ${problems.join('; ')}`);
+  }
+}
+
+function isValibotSchema(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    (value as { kind?: unknown }).kind === 'schema' &&
+    typeof (value as { '~run'?: unknown })['~run'] === 'function'
+  );
+}
+
+function capitalised(type: string): string {
+  return `${type[0]!.toUpperCase()}${type.slice(1)}`;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
 }

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { ConfigError } from './errors.js';
 import {
   PLUGIN_API_VERSION,
+  definitionProblems,
   type AnyDefinition,
   type ConnectorDefinition,
   type ConnectorInstance,
@@ -81,11 +82,31 @@ export class PluginRegistry {
     if (this.#plugins.has(plugin.name)) {
       issues.push({ path: where, message: `plugin "${plugin.name}" is already registered` });
     }
-    const all: AnyDefinition[] = [
-      ...plugin.connectors,
-      ...plugin.destinations,
-      ...plugin.transforms,
-    ];
+    // Definitions are checked here too: a plugin may build them by hand or with another copy of
+    // @sluice/core, and a broken one must be refused naming the plugin and the kind.
+    const all: AnyDefinition[] = [];
+    for (const [list, type] of [
+      ['connectors', 'connector'],
+      ['destinations', 'destination'],
+      ['transforms', 'transform'],
+    ] as const) {
+      const entries: unknown = plugin[list];
+      if (entries === undefined) continue;
+      if (!Array.isArray(entries)) {
+        issues.push({ path: `${where}.${list}`, message: `plugin "${plugin.name}": ${list} must be an array of define${type[0]!.toUpperCase()}${type.slice(1)}(...) results` });
+        continue;
+      }
+      entries.forEach((definition: unknown, index: number) => {
+        const path = `${where}.${list}[${index}]`;
+        const problems = definitionProblems(definition, type);
+        const declared = (definition as { type?: unknown } | null)?.type;
+        if (problems.length === 0 && declared !== type) {
+          problems.push(`${JSON.stringify((definition as { kind: string }).kind)} is a ${String(declared)} definition, listed under ${list}`);
+        }
+        for (const message of problems) issues.push({ path, message: `plugin "${plugin.name}": ${message}` });
+        if (problems.length === 0) all.push(definition as AnyDefinition);
+      });
+    }
     const seen = new Set<string>();
     for (const definition of all) {
       const key = `${definition.type}:${definition.kind}`;
