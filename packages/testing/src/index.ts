@@ -19,3 +19,4 @@ export {
 } from './contract/destination.js';
 export { testConnector, type ConnectorContractOptions, type ConnectorErrorCase } from './contract/connector.js';
 export * from './fakes/index.js';
+export { hostileRecords, hostileColumns, readCsvWithPython, expectedCsvCell } from './csv/index.js';

@@ -3,8 +3,8 @@
  *
  * @packageDocumentation
  */
-import { stringify } from 'csv-stringify/sync';
 import type { SluiceRecord } from '@sluice/core';
+import { createCsvWriter, csvColumnsOf, type CsvWriterOptions } from '@sluice/core/csv';
 
 /**
  * The fields of the records in first-seen order (the digest table's and the CSV's columns).
@@ -15,25 +15,25 @@ import type { SluiceRecord } from '@sluice/core';
  * ```
  */
 export function columnsOf(records: readonly SluiceRecord[]): string[] {
-  const seen = new Set<string>();
-  for (const record of records) for (const key of Object.keys(record)) seen.add(key);
-  return [...seen];
+  return csvColumnsOf(records).map((c) => c.field);
 }
 
 /**
- * Encodes records as CSV (header row, nested values as JSON) or NDJSON.
+ * Encodes records as CSV (core's one RFC 4180 writer: header row, nested values as JSON, `nullAs`
+ * and `escapeFormulas` as configured) or NDJSON.
  *
  * @example
  * ```ts
  * encodeAttachment([{ id: 1, ok: true }], 'csv'); // "id,ok\n1,true\n"
  * ```
  */
-export function encodeAttachment(records: readonly SluiceRecord[], format: 'csv' | 'ndjson'): string {
+export function encodeAttachment(
+  records: readonly SluiceRecord[],
+  format: 'csv' | 'ndjson',
+  csv: Pick<CsvWriterOptions, 'nullAs' | 'escapeFormulas'> = {},
+): string {
   if (format === 'ndjson') return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-  return stringify(records as SluiceRecord[], {
-    header: true,
-    columns: columnsOf(records),
-    cast: { boolean: (value) => String(value), object: (value) => JSON.stringify(value) },
-    record_delimiter: '\n',
-  });
+  const writer = createCsvWriter({ nullAs: csv.nullAs ?? '', escapeFormulas: csv.escapeFormulas ?? false });
+  const columns = csvColumnsOf(records);
+  return writer.header(columns) + writer.rows(records, columns);
 }

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { csvWriterConfigEntries } from '@sluice/core/csv';
 import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 import { isStaticTemplate, templateReads, templateSchema, type OutputEscape } from '@sluice/core/template';
@@ -153,6 +154,8 @@ export const emailConfigSchema = v.pipe(
               v.metadata({ examples: ['drops-{{ batch.id }}.csv'] }),
             ),
           ),
+          // CSV only: nullAs and escapeFormulas (OWASP CSV injection), from core's one CSV writer.
+          ...csvWriterConfigEntries,
         }),
         v.description('Attach the record (or, in digest mode, the batch\'s records) as a CSV or NDJSON file.'),
       ),

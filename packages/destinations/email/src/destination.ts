@@ -176,7 +176,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
             attachments: [
               {
                 filename: filename.render({ batch: batchScope(batch) }),
-                content: encodeAttachment(mail.records, config.attachment.format),
+                content: encodeAttachment(mail.records, config.attachment.format, config.attachment),
                 contentType: config.attachment.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
               },
             ],

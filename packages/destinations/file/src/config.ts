@@ -4,6 +4,7 @@
  */
 import { isValidTimeZone } from '@sluice/core';
 import * as v from 'valibot';
+import { csvWriterConfigEntries } from '@sluice/core/csv';
 import { parsePathTemplate } from './path-template.js';
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -29,6 +30,8 @@ const csvOptions = v.strictObject({
   quote: v.optional(v.pipe(v.string(), v.length(1, 'must be exactly one character'), v.description('The quote character.')), '"'),
   /** Quote every cell, not only those that need it. Default false. */
   quoteAll: v.optional(v.pipe(v.boolean(), v.description('Quote every cell, not only those that need it.')), false),
+  /** `nullAs` (how null/missing is written) and `escapeFormulas` (OWASP CSV injection), from core's one CSV writer. */
+  ...csvWriterConfigEntries,
   /** Columns in order (record field, with an optional header). Default: the fields of the batch's records in first-seen order. */
   columns: v.optional(
     v.pipe(

@@ -4,8 +4,8 @@
  * `separator + body + tail`. Only JSON has a tail (`\n]\n`), so appending NDJSON and CSV never
  * rewrites a byte already written.
  */
-import { stringify } from 'csv-stringify/sync';
-import type { JsonValue, SluiceRecord } from '@sluice/core';
+import type { SluiceRecord } from '@sluice/core';
+import { createCsvWriter, csvColumnsOf } from '@sluice/core/csv';
 
 /** One batch's records for one file, serialised. */
 export interface EncodedPiece {
@@ -24,34 +24,32 @@ export interface CsvOptions {
   delimiter: string;
   quote: string;
   quoteAll: boolean;
+  /** How null and missing fields are written (default: an empty unquoted cell; `""` is an empty string). */
+  nullAs?: string | undefined;
+  /** Prefix text cells starting with = + - @ tab CR with `'` (OWASP CSV injection). */
+  escapeFormulas?: boolean | undefined;
   columns?: (string | { field: string; header?: string | undefined })[] | undefined;
 }
 
 /** Serialises the records of one file. */
 export type Encoder = (records: readonly SluiceRecord[]) => EncodedPiece;
 
-function cell(value: JsonValue | undefined): string {
-  if (value === undefined || value === null) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
-}
-
 function csvEncoder(options: CsvOptions): Encoder {
   const fixed = options.columns?.map((c) => (typeof c === 'string' ? { field: c, header: c } : { field: c.field, header: c.header ?? c.field }));
-  const csvOptions = { delimiter: options.delimiter, quote: options.quote, quoted: options.quoteAll, eof: true, record_delimiter: 'unix' as const };
+  // Core's one RFC 4180 writer (also used by the S3 and e-mail destinations).
+  const csv = createCsvWriter({
+    delimiter: options.delimiter,
+    quote: options.quote,
+    quoteAll: options.quoteAll,
+    nullAs: options.nullAs ?? '',
+    escapeFormulas: options.escapeFormulas ?? false,
+  });
   return (records) => {
-    let columns = fixed;
-    if (columns === undefined) {
-      // Without a declared list, the columns are every field of these records in first-seen order.
-      const seen = new Set<string>();
-      for (const record of records) for (const key of Object.keys(record)) seen.add(key);
-      columns = [...seen].map((field) => ({ field, header: field }));
-    }
-    const rows = records.map((record) => columns.map((c) => cell(record[c.field])));
+    // Without a declared list, the columns are every field of these records in first-seen order.
+    const columns = fixed ?? csvColumnsOf(records);
     return {
-      head: options.header ? stringify([columns.map((c) => c.header)], csvOptions) : '',
-      body: rows.length === 0 ? '' : stringify(rows, csvOptions),
+      head: options.header ? csv.header(columns) : '',
+      body: csv.rows(records, columns),
       tail: '',
       separator: '',
     };

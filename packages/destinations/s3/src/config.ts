@@ -8,6 +8,7 @@
 import { isValidTimeZone } from '@sluice/core';
 import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
+import { csvWriterConfigEntries } from '@sluice/core/csv';
 import { templateSchema } from '@sluice/core/template';
 import { templateProblem } from './template.js';
 
@@ -140,6 +141,8 @@ export const s3ConfigSchema = v.pipe(
         v.strictObject({
           header: v.optional(v.pipe(v.boolean(), v.description('Write a header line.')), true),
           delimiter: v.optional(v.pipe(v.string(), v.length(1, 'must be exactly one character'), v.description('The character between cells.')), ','),
+          // nullAs and escapeFormulas (OWASP CSV injection), from core's one CSV writer.
+          ...csvWriterConfigEntries,
           columns: v.optional(
             v.pipe(
               v.array(v.pipe(v.string(), v.minLength(1))),

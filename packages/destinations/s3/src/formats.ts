@@ -5,8 +5,8 @@
  */
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { stringify } from 'csv-stringify/sync';
 import type { SluiceRecord } from '@sluice/core';
+import { createCsvWriter, csvColumnsOf } from '@sluice/core/csv';
 
 const gzip = promisify(gzipCallback);
 
@@ -17,6 +17,10 @@ export type ObjectFormat = 'ndjson' | 'json' | 'csv';
 export interface CsvOptions {
   header: boolean;
   delimiter: string;
+  /** How null and missing fields are written (default: an empty unquoted cell; `""` is an empty string). */
+  nullAs?: string | undefined;
+  /** Prefix text cells starting with = + - @ tab CR with `'` (OWASP CSV injection). */
+  escapeFormulas?: boolean | undefined;
   /** Column order; default: the fields of the records in first-seen order. */
   columns?: readonly string[];
 }
@@ -40,23 +44,13 @@ const CONTENT_TYPES: Record<ObjectFormat, string> = {
   csv: 'text/csv; charset=utf-8',
 };
 
-function columnsOf(records: readonly SluiceRecord[]): string[] {
-  const seen = new Set<string>();
-  for (const record of records) for (const key of Object.keys(record)) seen.add(key);
-  return [...seen];
-}
-
 function encodeText(records: readonly SluiceRecord[], format: ObjectFormat, csv: CsvOptions): string {
   if (format === 'ndjson') return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
   if (format === 'json') return JSON.stringify(records);
-  return stringify(records as SluiceRecord[], {
-    header: csv.header,
-    delimiter: csv.delimiter,
-    columns: [...(csv.columns ?? columnsOf(records))],
-    // Nested values as JSON and booleans as words, so nothing is lost or turned into 1/"".
-    cast: { boolean: (value) => String(value), object: (value) => JSON.stringify(value) },
-    record_delimiter: '\n',
-  });
+  // Core's one RFC 4180 writer (also used by the file and e-mail destinations).
+  const writer = createCsvWriter({ delimiter: csv.delimiter, nullAs: csv.nullAs ?? '', escapeFormulas: csv.escapeFormulas ?? false });
+  const columns = csv.columns?.map((field) => ({ field, header: field })) ?? csvColumnsOf(records);
+  return (csv.header ? writer.header(columns) : '') + writer.rows(records, columns);
 }
 
 /**
