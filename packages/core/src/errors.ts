@@ -14,6 +14,8 @@ export const ErrorCodes = {
   partialBatch: 'SLUICE_ERR_PARTIAL_BATCH',
   config: 'SLUICE_ERR_CONFIG',
   aborted: 'SLUICE_ERR_ABORTED',
+  /** A connector yielded a value that is not a plain JSON object; it is dead-lettered, never written. */
+  invalidRecord: 'SLUICE_ERR_INVALID_RECORD',
   /** An outgoing connection would reach a blocked (internal) address: see `@sluice/core/net`. */
   blockedAddress: 'SLUICE_ERR_BLOCKED_ADDRESS',
 } as const;

@@ -50,6 +50,8 @@ export {
   type CastType,
 } from './transforms/index.js';
 export {
+  INVALID_RECORD_DESTINATION,
+  INVALID_RECORD_ROUTE,
   createRouter,
   type Checkpoint,
   type CreateRouterOptions,
@@ -59,4 +61,4 @@ export {
 export { RunAbortedError, RunFailedError } from './delivery/errors.js';
 export type { DestinationSummary, RouteSummary, RouterSummary } from './delivery/summary.js';
 export { backoffDelay, resolveRetryPolicy, DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from './delivery/backoff.js';
-export { runPipeline, type RunPipelineOptions } from './run-pipeline.js';
+export { runPipeline, summaryOfFailure, type RunPipelineOptions } from './run-pipeline.js';

@@ -11,9 +11,9 @@ import {
   type RouteSpec,
 } from '@sluice/core';
 import { compileRouteTable } from './route-table.js';
-import { createRouter } from './delivery/router.js';
+import { INVALID_RECORD_DESTINATION, INVALID_RECORD_ROUTE, createRouter } from './delivery/router.js';
 import { RunAbortedError, RunFailedError } from './delivery/errors.js';
-import { runPipeline } from './run-pipeline.js';
+import { runPipeline, summaryOfFailure } from './run-pipeline.js';
 import { memoryCheckpoints, memoryConnector, memoryDeadLetters, recordingClock, recordingDestination } from './__fixtures__/fakes.js';
 
 const pages = (n: number, size: number): Page[] =>
@@ -106,6 +106,74 @@ describe('runPipeline', () => {
     ).rejects.toThrow('source went away');
     expect(checkpoints.commits).toEqual([{ cursor: 1 }, { cursor: 2 }]);
     expect(db.written).toHaveLength(4);
+  });
+
+  it('a connector that throws after one page: the error carries the counts of the page delivered', async () => {
+    const db = recordingDestination();
+    const { router, checkpoints } = build([{ name: 'all', to: ['db'] }], { db });
+    const error = await runPipeline({ connector: memoryConnector(pages(3, 2), { failAfter: 1 }), request: {}, router, checkpoints, pipeline: 'daily', signal: new AbortController().signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('source went away');
+    const summary = summaryOfFailure(error);
+    expect(summary?.records.in).toBe(2);
+    expect(summary?.destinations['db']?.delivered).toBe(2);
+    expect(db.written).toHaveLength(2);
+    expect(checkpoints.commits).toEqual([{ cursor: 1 }]);
+  });
+
+  it('refuses a read() that is not an async iterable, naming the connector, as the contract suite does', async () => {
+    for (const [read, got] of [
+      [function* () { yield { records: [{ a: 1 }] }; }, 'a sync iterable (a function* generator?)'],
+      [() => [{ records: [{ a: 1 }] }], 'an array'],
+    ] as const) {
+      const db = recordingDestination();
+      const { router, checkpoints } = build([{ name: 'all', to: ['db'] }], { db });
+      const error = await runPipeline({ connector: { read } as never, source: 'shapes', request: {}, router, checkpoints, pipeline: 'daily', signal: new AbortController().signal }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(FatalError);
+      expect((error as Error).message).toContain(`connector "shapes": read() must return an AsyncIterable<Page>`);
+      expect((error as Error).message).toContain(`but it returned ${got}`);
+      expect(db.written).toEqual([]);
+      expect(summaryOfFailure(error)?.records.in).toBe(0);
+    }
+  });
+
+  it('dead-letters values that are not plain objects, naming connector, page and index, and never writes them', async () => {
+    const db = recordingDestination();
+    const { router, checkpoints, deadLetters } = build([{ name: 'all', to: ['db'] }], { db });
+    class Row {
+      constructor(readonly id: number) {}
+    }
+    const bad: unknown[] = ['x', 1, null, [1, 2], new Row(7), new Date(0)];
+    const connector = memoryConnector([
+      { records: [{ ok: 1 }], state: { cursor: 1 } },
+      { records: [{ ok: 2 }, ...bad] as never, state: { cursor: 2 } },
+    ]);
+    const summary = await runPipeline({ connector, request: {}, router, checkpoints, pipeline: 'daily', signal: new AbortController().signal });
+    expect(db.written).toEqual([{ ok: 1 }, { ok: 2 }]);
+    expect(summary.records.in).toBe(8);
+    expect(summary.deadLettered).toBe(6);
+    expect(checkpoints.commits).toEqual([{ cursor: 1 }, { cursor: 2 }]);
+    const messages = deadLetters.letters.map((l) => l.error.message);
+    expect(messages).toEqual([
+      'connector "mem" page 2, record #1: not a plain JSON object (a string "x"); a connector must yield records as plain objects',
+      'connector "mem" page 2, record #2: not a plain JSON object (a number); a connector must yield records as plain objects',
+      'connector "mem" page 2, record #3: not a plain JSON object (null); a connector must yield records as plain objects',
+      'connector "mem" page 2, record #4: not a plain JSON object (an array); a connector must yield records as plain objects',
+      'connector "mem" page 2, record #5: not a plain JSON object (an instance of Row); a connector must yield records as plain objects',
+      'connector "mem" page 2, record #6: not a plain JSON object (an instance of Date); a connector must yield records as plain objects',
+    ]);
+    for (const letter of deadLetters.letters) {
+      expect(letter.error.code).toBe('SLUICE_ERR_INVALID_RECORD');
+      expect(letter.route).toBe(INVALID_RECORD_ROUTE);
+      expect(letter.destination).toBe(INVALID_RECORD_DESTINATION);
+    }
+    expect(deadLetters.letters[0]!.record).toEqual({ invalidRecord: 'x', type: 'a string "x"' });
+    expect(deadLetters.letters[4]!.record).toEqual({ invalidRecord: { id: 7 }, type: 'an instance of Row' });
   });
 
   it('passes the stream name to the checkpoint store and skips pages without state', async () => {

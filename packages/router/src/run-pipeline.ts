@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { abortable, type CheckpointStore, type ConnectorInstance, type JsonValue, type Page, type ReadRequest } from '@sluice/core';
+import { abortable, connectorPages, type CheckpointStore, type ConnectorInstance, type JsonValue, type Page, type ReadRequest } from '@sluice/core';
 import { RunAbortedError } from './delivery/errors.js';
 import type { Router } from './delivery/router.js';
 import type { RouterSummary } from './delivery/summary.js';
@@ -17,6 +17,8 @@ export interface RunPipelineOptions {
   router: Router;
   checkpoints: CheckpointStore;
   pipeline: string;
+  /** The connector's kind, to name it in errors (e.g. when `read()` returns something else than an async iterable). */
+  source?: string;
   /** Stream name under which checkpoints are kept (a connector may read several). */
   stream?: string;
   signal: AbortSignal;
@@ -31,7 +33,9 @@ export interface RunPipelineOptions {
  *   `RunAbortedError`; the last committed checkpoint stays as it was.
  * - When a route with `onError: 'fail-run'` fails, it rejects with the router's `RunFailedError`.
  * - When the connector fails mid-read, the pages already read are still delivered and their
- *   checkpoints committed before the connector's error is rethrown.
+ *   checkpoints committed before the connector's error is rethrown, carrying the run's counts
+ *   as `summary` (see {@link summaryOfFailure}): a run that fails after one page reports that
+ *   page as read and delivered.
  *
  * @example
  * ```ts
@@ -42,7 +46,7 @@ export interface RunPipelineOptions {
  * ```
  */
 export async function runPipeline(options: RunPipelineOptions): Promise<RouterSummary> {
-  const { connector, request, router, checkpoints, pipeline, stream, signal } = options;
+  const { connector, request, router, checkpoints, pipeline, stream, signal, source } = options;
   let commitChain: Promise<void> = Promise.resolve();
   let commitError: unknown;
   let sourceError: unknown;
@@ -76,8 +80,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
   };
 
   if (!aborted) {
-    const iterator = connector.read(request, signal)[Symbol.asyncIterator]();
+    let iterator: AsyncIterator<Page> | undefined;
     try {
+      // The same check as the contract suite of @sluice/testing: async iterables only.
+      iterator = connectorPages(connector.read(request, signal), source)[Symbol.asyncIterator]();
       for (;;) {
         const next: IteratorResult<Page> = await untilAborted(iterator.next());
         if (next.done) break;
@@ -91,7 +97,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
       if (!aborted && !router.failure && !(error instanceof RunAbortedError)) sourceError = error;
     } finally {
       // Not awaited: a connector stuck in a request must not hold up an aborted run.
-      iterator.return?.().catch(() => undefined);
+      iterator?.return?.()?.catch(() => undefined);
     }
   }
   if (!aborted && !router.failure) {
@@ -114,6 +120,32 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
     throw failure;
   }
   if (commitError !== undefined) throw commitError;
-  if (sourceError !== undefined) throw sourceError;
+  if (sourceError !== undefined) throw withSummary(sourceError, summary);
   return summary;
+}
+
+const SUMMARY = 'summary';
+
+function withSummary(error: unknown, summary: RouterSummary): unknown {
+  if (error !== null && typeof error === 'object' && Object.isExtensible(error) && !Object.hasOwn(error, SUMMARY)) {
+    Object.defineProperty(error, SUMMARY, { value: summary, enumerable: false, configurable: true, writable: true });
+  }
+  return error;
+}
+
+/**
+ * The counts of a failed run: `runPipeline` rejects with an error that carries the router's
+ * summary at the moment of failure (`RunFailedError`, `RunAbortedError`, or the connector's own
+ * error). `undefined` when the error carries none.
+ *
+ * @example
+ * ```ts
+ * try { await runPipeline(options); }
+ * catch (err) { console.log(summaryOfFailure(err)?.records.in); throw err; }
+ * ```
+ */
+export function summaryOfFailure(error: unknown): RouterSummary | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const summary = (error as { summary?: unknown }).summary;
+  return summary !== null && typeof summary === 'object' && 'records' in summary && 'destinations' in summary ? (summary as RouterSummary) : undefined;
 }

@@ -21,6 +21,7 @@ export {
   type WebhookResponse,
 } from './scheduler.js';
 export type { EnqueuedRun, ExecuteContext, ExecuteRun, RunRequest, RunSummary, SchedulerStores } from './types.js';
+export { runCountsOf, withRunCounts } from './types.js';
 export {
   SCHEDULING_DEFAULTS,
   cronTriggerSchema,

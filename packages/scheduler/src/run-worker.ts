@@ -9,7 +9,7 @@ import { failureRetryDelayMs, RunTakeoverLimitError, takeoversSoFar, type Attemp
 import type { PipelineScheduling } from './config.js';
 import { createRunLogger } from './run-log.js';
 import type { RunJob, RunJobData } from './run-queue.js';
-import type { ExecuteRun } from './types.js';
+import { runCountsOf, type ExecuteRun } from './types.js';
 
 /** Why a run's signal was aborted. */
 export type AbortCause = 'cancelled' | 'timeout' | 'claim-lost' | 'shutdown';
@@ -201,7 +201,9 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       return { retrying: { failures, delayMs } };
     }
     lifecycle.error({ err: toRunError(error) }, 'run failed');
-    await runs.markFinished(run.id, { status: 'failed', error: toRunError(error) });
+    // What was read and delivered before the failure stays on the record (withRunCounts).
+    const counts = runCountsOf(error);
+    await runs.markFinished(run.id, { status: 'failed', error: toRunError(error), ...(counts ? { counts } : {}) });
     return { failed: toRunError(error) };
   } finally {
     clearTimeout(timeout);

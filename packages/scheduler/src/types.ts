@@ -17,6 +17,32 @@ export interface RunSummary {
   counts?: Partial<RunCounts>;
 }
 
+/**
+ * Attaches the counts of a failed run to the error that failed it, so the run record shows
+ * what was read and delivered before the failure (a connector that throws after one page
+ * reports that page). Returns the error; values that cannot carry a property are returned as is.
+ *
+ * @example
+ * ```ts
+ * catch (err) { throw withRunCounts(err, { read: 2, delivered: 2 }); }
+ * ```
+ */
+export function withRunCounts<T>(error: T, counts: Partial<RunCounts>): T {
+  if (error !== null && typeof error === 'object' && Object.isExtensible(error)) {
+    Object.defineProperty(error, RUN_COUNTS, { value: counts, enumerable: false, configurable: true, writable: true });
+  }
+  return error;
+}
+
+/** The counts {@link withRunCounts} attached to `error`, or `undefined`. */
+export function runCountsOf(error: unknown): Partial<RunCounts> | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const counts = (error as Record<symbol, unknown>)[RUN_COUNTS];
+  return counts !== null && typeof counts === 'object' ? (counts as Partial<RunCounts>) : undefined;
+}
+
+const RUN_COUNTS = Symbol.for('sluice.runCounts');
+
 /** What {@link ExecuteRun} receives besides the run. */
 export interface ExecuteContext {
   /** Aborts on cancellation, timeout, lost claim (another worker took the run over) or shutdown. */

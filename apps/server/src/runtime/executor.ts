@@ -14,8 +14,8 @@ import {
   type SluiceStore,
   type StoredDeadLetter,
 } from '@sluice/core';
-import { compileRouteTable, createRouter, runPipeline, type RouterDestination, type RouterSummary, type RouteTable } from '@sluice/router';
-import type { ExecuteRun, RunSummary } from '@sluice/scheduler';
+import { compileRouteTable, createRouter, runPipeline, summaryOfFailure, type RouterDestination, type RouterSummary, type RouteTable } from '@sluice/router';
+import { withRunCounts, type ExecuteRun, type RunSummary } from '@sluice/scheduler';
 import type { ConfigState } from './config-state.js';
 import type { DestinationPool } from './destination-pool.js';
 
@@ -171,12 +171,17 @@ async function configForRun(deps: ExecutorDeps, run: RunRecord): Promise<SluiceC
   const version = await deps.store.pipelines.getVersion(run.pipeline, run.pipelineVersion);
   if (!version) return current.config;
   const pipelines = { ...(current.raw.pipelines as Record<string, unknown>), [run.pipeline]: version.config };
+        source,
   return deps.state.validate({ ...current.raw, pipelines });
 }
 
 async function routerDestinations(deps: ExecutorDeps, config: SluiceConfig, names: readonly string[]): Promise<Record<string, RouterDestination>> {
   const out: Record<string, RouterDestination> = {};
   for (const name of names) {
+    } catch (error) {
+      // A run that fails midway keeps the counts of what it read and delivered before.
+      const summary = summaryOfFailure(error);
+      throw summary ? withRunCounts(error, toSummary(summary).counts!) : error;
     const { kind, options, delivery } = destinationOptions(config, name);
     out[name] = await deps.pool.get(name, kind, options, delivery);
   }

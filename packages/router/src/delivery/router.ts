@@ -6,8 +6,12 @@
  * @packageDocumentation
  */
 import {
+  ErrorCodes,
+  FatalError,
   childLogger,
+  isRecord,
   toError,
+  type JsonValue,
   type DeadLetter,
   type DeadLetterSink,
   type DeliveryPolicy,
@@ -95,6 +99,31 @@ export interface Router {
 
 const DEAD_LETTER_ATTEMPTS = 3;
 
+/** `route` of the dead letter of a value that is not a record (it reached no route). */
+export const INVALID_RECORD_ROUTE = '(source)';
+/** `destination` of the dead letter of a value that is not a record (it reached none). */
+export const INVALID_RECORD_DESTINATION = '(none)';
+
+function describeNonRecord(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return `an instance of ${typeof name === 'string' && name !== '' ? name : 'a class'}`;
+  }
+  if (typeof value === 'string') return `a string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return `${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
+}
+
+function toJsonSafe(value: unknown): JsonValue {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? null : (JSON.parse(text) as JsonValue);
+  } catch {
+    return String(value);
+  }
+}
+
 /**
  * Creates a router for one run.
  *
@@ -123,6 +152,8 @@ export function createRouter(options: CreateRouterOptions): Router {
   const random = options.random ?? Math.random;
 
   let failure: RunFailedError | RunAbortedError | undefined;
+  // Pages pushed so far (each push is one page of the source), to name them in dead letters.
+  let pages = 0;
   const counts = { in: 0, matched: 0, defaulted: 0, unmatched: 0, dropped: 0, deadLettered: 0 };
   const routeStats = new Map<string, RouteSummary>();
   const destinationStats = new Map<string, { deadLettered: number; dropped: number; failed: number }>();
@@ -262,12 +293,47 @@ export function createRouter(options: CreateRouterOptions): Router {
       }
       for (const { seq, letter } of letters) {
         counts.deadLettered++;
-        destinationStats.get(letter.destination)!.deadLettered++;
+        // A record refused at entry has no destination (INVALID_RECORD_DESTINATION).
+        const stats = destinationStats.get(letter.destination);
+        if (stats) stats.deadLettered++;
         metrics.deadLettered.inc({ pipeline, route: letter.route, destination: letter.destination });
         tracker.done(seq);
       }
       logger.warn({ records: letters.length, stage }, 'records dead-lettered');
     });
+  }
+
+  // Records are checked where they enter: a value that is not a plain object (a string, a
+  // number, null, an array, a Date or other class instance) is never routed or written, it
+  // becomes a dead letter naming the connector, the page and its index in the page.
+  function refuseRecord(value: unknown, page: number, index: number): void {
+    const seq = tracker.open(1);
+    const what = describeNonRecord(value);
+    const error = new FatalError(
+      `connector "${source}" page ${page}, record #${index}: not a plain JSON object (${what}); a connector must yield records as plain objects`,
+      { details: { connector: source, page, index } },
+    );
+    const code = ErrorCodes.invalidRecord;
+    const record: SluiceRecord = { invalidRecord: toJsonSafe(value), type: what };
+    writeDeadLetters(
+      [
+        {
+          seq,
+          letter: {
+            pipeline,
+            runId,
+            route: INVALID_RECORD_ROUTE,
+            destination: INVALID_RECORD_DESTINATION,
+            record,
+            original: record,
+            error: { name: error.name, message: error.message, code },
+            attempts: 0,
+            failedAt: new Date(ctx.clock.now()).toISOString(),
+          },
+        },
+      ],
+      'source',
+    );
   }
 
   function routeOne(record: SluiceRecord): void {
@@ -324,6 +390,7 @@ export function createRouter(options: CreateRouterOptions): Router {
 
   async function push(records: Iterable<SluiceRecord>): Promise<Checkpoint> {
     if (failure) throw failure;
+    const page = ++pages;
     let n = 0;
     const matchedBefore = new Map<string, number>();
     for (const [name, s] of routeStats) matchedBefore.set(name, s.matched);
@@ -331,7 +398,8 @@ export function createRouter(options: CreateRouterOptions): Router {
     try {
       for (const record of records) {
         n++;
-        routeOne(record);
+        if (isRecord(record)) routeOne(record);
+        else refuseRecord(record, page, n - 1);
         if (failure) throw failure;
         for (const q of queueList) {
           const wait = q.belowHighWater();

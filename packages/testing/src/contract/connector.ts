@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FatalError,
   RetryableError,
+  connectorPages,
   createPluginContext,
   isRecord,
   parseConfig,
@@ -53,7 +54,8 @@ async function readAll(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<Page[]> {
   const pages: Page[] = [];
-  for await (const page of instance.read(request, signal)) pages.push(page);
+  // The engine's own check (runPipeline): async iterables only, so suite and engine agree.
+  for await (const page of connectorPages(instance.read(request, signal))) pages.push(page);
   return pages;
 }
 
@@ -164,7 +166,7 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
         let aborted = false;
         const started = Date.now();
         try {
-          for await (const _page of instance.read(request, controller.signal)) {
+          for await (const _page of connectorPages(instance.read(request, controller.signal))) {
             if (aborted) pagesAfterAbort += 1;
             if (!aborted) {
               aborted = true;
