@@ -38,9 +38,10 @@ fi
 wait_for MariaDB 60 mysqladmin -h 127.0.0.1 -u root ping
 
 # Tools some tests run: Debian's prometheus (the scrape end-to-end test starts its own
-# instance) and shellcheck (the scripts' lint test).
+# instance; its promtool checks the server's /metrics in test/e2e/metrics-exposition.test.ts)
+# and shellcheck (the scripts' lint test).
 missing=()
-command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
