@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createConfigRedactor, loadConfig, type SluiceConfig } from '@sluice/config';
 import { systemClock, type Logger, type PluginContext, type PluginRegistry } from '@sluice/core';
 import { createStore, type Store } from '@sluice/store';
-import { createScheduler, type ExecuteRun, type Scheduler, type StopReport } from '@sluice/scheduler';
+import { createScheduler, type Scheduler, type StopReport } from '@sluice/scheduler';
 import type { Registry } from 'prom-client';
 import { createHttpApp } from '../http/app.js';
 import { loadApiKeys, type ApiKeyEntry } from '../http/auth.js';
@@ -17,6 +17,7 @@ import { composeExposition, createPromMetrics } from './metrics.js';
 import { createServerLogger } from './logger.js';
 import { createRegistry, loadPlugins } from './plugins.js';
 import { schedulingOf } from './scheduling.js';
+import { redactingStore } from './store-redaction.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -70,18 +71,6 @@ export interface SluiceServer {
    * logs a last line saying how many in-flight runs finished and how many were re-queued.
    */
   close(): Promise<StopReport>;
-}
-
-/** Run errors are stored and shown by the API: a secret echoed in a message is redacted first. */
-function redactFailures(execute: ExecuteRun, redact: (text: string) => string): ExecuteRun {
-  return async (run, context) => {
-    try {
-      return await execute(run, context);
-    } catch (error) {
-      if (error instanceof Error) error.message = redact(error.message);
-      throw error;
-    }
-  };
 }
 
 /** The last line of a stopped server, e.g. "sluice stopped: 1 in-flight run finished, 1 re-queued". */
@@ -159,11 +148,14 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
     // Plugins remember things across runs and restarts in the store, one namespace per instance.
     const pluginState = (namespace: string) => store.pluginState(namespace);
     const pool = new DestinationPool(registry, ctx, pluginState);
+    // What the engine writes to the store (dead letters, run errors, run log lines) is redacted on
+    // the way in: a secret a driver echoes in an error never reaches the database or its backups.
+    const stored = redactingStore(store, (value) => redact(value));
     const scheduler = createScheduler({
       pipelines: schedulingOf(effective.config),
-      stores: store,
+      stores: stored,
       boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
-      execute: redactFailures(createExecutor({ state, registry, store, pool, ctx, pluginState, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }), (text) => redact(text)),
+      execute: createExecutor({ state, registry, store: stored, pool, ctx, pluginState, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }),
       // The scheduler binds its own `component`; run loggers get `runId`, `pipeline`, `runAttempt`.
       logger: asCoreLogger(logger),
       worker: options.worker ?? true,
