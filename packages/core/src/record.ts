@@ -46,6 +46,13 @@ export interface Batch {
   readonly attempt: number;
   /** Name of the route that sent the records, when the router built the batch. */
   readonly route?: string;
+  /**
+   * Stable identity of each record (same order as `records`) for this destination: the same on
+   * the first try, a whole-batch retry and a partial retry (where the batch id and the indexes
+   * change). Destinations derive per-record idempotency keys from it (webhook: `webhook-id`).
+   * Set by the router; absent on batches built by hand.
+   */
+  readonly recordKeys?: readonly string[];
 }
 
 /**

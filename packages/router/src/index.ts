@@ -59,6 +59,7 @@ export {
   type RouterDestination,
 } from './delivery/router.js';
 export { RunAbortedError, RunFailedError } from './delivery/errors.js';
+export { recordKey, type RecordKeyContext } from './delivery/record-key.js';
 export type { DestinationSummary, RouteSummary, RouterSummary } from './delivery/summary.js';
 export { backoffDelay, resolveRetryPolicy, DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from './delivery/backoff.js';
 export { runPipeline, summaryOfFailure, type RunPipelineOptions } from './run-pipeline.js';

@@ -174,11 +174,11 @@ export const webhookConfigSchema = v.pipe(
       ),
       3,
     ),
-    /** Header carrying `<batch id>` (batch mode) or `<batch id>:<index>` (record mode); `false` = none. */
+    /** Header carrying `<batch id>` (batch mode) or the router's record key (record mode); `false` = none. */
     idempotencyHeader: v.optional(
       v.pipe(
         v.union([headerName, v.literal(false)]),
-        v.description('Header carrying `<batch id>` (batch mode) or `<batch id>:<index>` (record mode), so the receiver can drop retried deliveries; `false` sends none.'),
+        v.description('Header carrying `<batch id>` (batch mode) or the record key (record mode: `<pipeline>-<run id>-<destination>-r<position>`, the same on a partial retry), so the receiver can drop retried deliveries; `false` sends none.'),
       ),
       'idempotency-key',
     ),

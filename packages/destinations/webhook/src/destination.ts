@@ -216,7 +216,9 @@ export function createWebhookDestination(
         const record = batch.records[index]!;
         try {
           const scope: TemplateScope = { record, batch, index };
-          await send(build(scope, JSON.stringify(record), `${batch.id}:${index}`), signal);
+          // The router's record key is the same on a partial retry (new batch id, new index);
+          // `<batch id>:<index>` only for batches built without one.
+          await send(build(scope, JSON.stringify(record), batch.recordKeys?.[index] ?? `${batch.id}:${index}`), signal);
         } catch (err) {
           failures.push({ index, error: asRecordError(err) });
         }

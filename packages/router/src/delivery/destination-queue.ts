@@ -21,6 +21,7 @@ import {
 import type { CompiledRoute } from '../route-table.js';
 import { backoffDelay, resolveRetryPolicy, type ResolvedRetryPolicy } from './backoff.js';
 import type { RouterMetrics } from './metrics.js';
+import { recordKey } from './record-key.js';
 
 /** One record on its way to one destination. */
 export interface DeliveryItem {
@@ -271,6 +272,9 @@ export class DestinationQueue {
       const batch: Batch = {
         id,
         records: items.map((i) => i.record),
+        // Per record, the same on every retry path (see record-key.ts): a partial retry changes
+        // the batch id and the records' indexes, never these.
+        recordKeys: items.map((i) => recordKey({ ...this.#batchContext, runAttempt: this.#runAttempt }, this.name, i.seq)),
         ...this.#batchContext,
         attempt,
         ...(sameRoute ? { route: firstRoute } : {}),
