@@ -154,6 +154,33 @@ async function lstatOrUndefined(file: string): Promise<Stats | undefined> {
   }
 }
 
+/**
+ * Creates `absolute` and its missing parents, one level at a time. Not `fs.mkdir(..., { recursive:
+ * true })`: on a parent that exists but refuses new entries with ENOENT (procfs, sysfs: `root:
+ * /proc/sluice-x`) Node's recursive mkdir never returns — it retries in a thread-pool thread
+ * forever — so the write that asked for the root, and its run, would never end. Here the
+ * refusal is an error naming the folder.
+ */
+async function makeFolders(absolute: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = absolute; ; at = path.dirname(at)) {
+    if (await lstatOrUndefined(at)) break;
+    missing.push(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      await fs.mkdir(folder);
+    } catch (err) {
+      if (isCode(err, 'EEXIST')) continue;
+      const cause = err as NodeJS.ErrnoException;
+      throw Object.assign(new Error(`cannot create the folder ${folder}: ${cause.code ?? cause.message} (its parent ${path.dirname(folder)} does not accept new folders)`, { cause: err }), {
+        code: cause.code,
+      });
+    }
+  }
+}
+
 async function linkTarget(file: string): Promise<string | undefined> {
   try {
     return await fs.readlink(file);
@@ -206,7 +233,7 @@ export function confineTo(root: string, options: ConfineOptions = {}): ConfinedR
   function resolveOnce(create: boolean): Promise<string> {
     if (resolved === undefined) {
       const attempt = (async () => {
-        if (create) await fs.mkdir(absolute, { recursive: true });
+        if (create) await makeFolders(absolute);
         return fs.realpath(absolute);
       })();
       resolved = attempt;
