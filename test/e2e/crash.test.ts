@@ -167,10 +167,16 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
     }
     expect(missing).toBe(0);
 
+    // No temporary file of an atomic write survives: one in flight at the kill is removed when
+    // the restarted server opens the destination (file destination, atomic-file.ts).
+    const leftovers = (readdirSync(out, { recursive: true }) as string[]).filter((name) => /(^|\/)\.[^/]+\.[0-9a-f]{12}\.tmp$/.test(name));
+    expect(leftovers).toEqual([]);
+    const sweptTempFiles = server.lines.filter((line) => line.includes('removed temporary files of interrupted atomic writes')).length;
+
     const runs = await server.api<{ items: { status: string; attempt: number }[] }>('GET', '/api/v1/runs?pipeline=numbered&limit=50');
     console.log(
       JSON.stringify({
-        crash: { records: RECORDS, kills: killedAt.length, rowsAtKill: killedAt, postgresRows: actual.n, postgresDuplicates: actual.n - actual.d, fileDuplicates: duplicates, runs: runs.body.items.map((r) => `${r.status}#${r.attempt}`) },
+        crash: { records: RECORDS, kills: killedAt.length, rowsAtKill: killedAt, postgresRows: actual.n, postgresDuplicates: actual.n - actual.d, fileDuplicates: duplicates, restartsThatRemovedTempFiles: sweptTempFiles, runs: runs.body.items.map((r) => `${r.status}#${r.attempt}`) },
       }),
     );
     expect(runs.body.items.every((r) => r.status === 'succeeded')).toBe(true);

@@ -34,6 +34,59 @@ function tempNameFor(name: string): string {
   return `.${name}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
+/** The names {@link tempNameFor} makes: `.<name>.<12 hex digits>.tmp`. */
+const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes the temporary files of atomic writes that never finished (the process was killed
+ * between creating and renaming one) anywhere under the root, and returns their paths relative
+ * to the root. Runs when the destination opens: a temporary file has a random name that no later
+ * write reuses, so without this it would stay beside the output forever.
+ *
+ * The walk keeps the destination's guarantees: each folder is opened through
+ * `openFolder` (links refused), every entry is looked at with `lstat` in that opened folder, a
+ * symbolic link is never followed (neither a linked folder nor a linked file is touched), and only
+ * regular files with the temporary-name pattern are unlinked. Two live processes must not share
+ * one output folder (appends are serialised per process only), so a temporary file found at open
+ * belongs to no running write.
+ *
+ * @example
+ * ```ts
+ * const removed = await removeLeftoverTempFiles((relative) => confined.openFolder(relative));
+ * // ["out/.data.csv.3f9a0c1b2d4e.tmp"]
+ * ```
+ */
+export async function removeLeftoverTempFiles(openFolder: (relative: string) => Promise<Folder>, maxFolders = 10_000): Promise<string[]> {
+  const removed: string[] = [];
+  const pending: string[] = [''];
+  let visited = 0;
+  while (pending.length > 0 && visited < maxFolders) {
+    const relative = pending.shift()!;
+    visited++;
+    const folder = await openFolder(relative);
+    try {
+      for (const name of await folder.list()) {
+        let stats;
+        try {
+          stats = await folder.lstat(name);
+        } catch {
+          continue; // a symbolic link: never followed, never removed
+        }
+        if (stats === undefined) continue;
+        if (stats.isDirectory()) pending.push(relative === '' ? name : `${relative}/${name}`);
+        else if (stats.isFile() && TEMP_NAME.test(name)) {
+          await fs.unlink(folder.entry(name)).catch(() => undefined);
+          removed.push(folder.describe(name));
+        }
+      }
+      if (removed.length > 0) await folder.sync().catch(() => undefined);
+    } finally {
+      await folder.close();
+    }
+  }
+  return removed;
+}
+
 async function removeQuietly(folder: Folder, name: string): Promise<void> {
   await fs.unlink(folder.entry(name)).catch(() => undefined);
 }

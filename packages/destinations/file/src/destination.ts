@@ -24,7 +24,7 @@ import {
   type WriteOptions,
 } from '@sluice/core';
 import { fileConfigSchema, type FileConfig } from './config.js';
-import { appendFileAtomic, finishInterruptedRotation, rotateFile, UnexpectedFileEndError, writeFileAtomic } from './atomic-file.js';
+import { appendFileAtomic, finishInterruptedRotation, removeLeftoverTempFiles, rotateFile, UnexpectedFileEndError, writeFileAtomic } from './atomic-file.js';
 import { forgetAppendState, pieceDigest, readAppendState, rememberAppend } from './append-state.js';
 import { confineTo, HardLinkRefusedError, SymlinkRefusedError, type Folder } from './confined-root.js';
 import { createEncoder, type EncodedPiece } from './formats.js';
@@ -214,6 +214,15 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
   }
 
   return {
+    /** Removes temporary files that a killed process left beside the output (see atomic-file.ts). */
+    async open(): Promise<void> {
+      // A root that does not exist yet holds nothing; opening does not create it (writes do).
+      await confined.pin();
+      if (!(await fs.stat(root).catch(() => undefined))?.isDirectory()) return;
+      const removed = await removeLeftoverTempFiles((relative) => confined.openFolder(relative));
+      if (removed.length > 0) ctx.logger.info({ root, removed }, 'removed temporary files of interrupted atomic writes');
+    },
+
     async write(batch: Batch, options: WriteOptions): Promise<void> {
       if (closed) throw new FatalError('the file destination is closed');
       if (options.signal.aborted) throw new RetryableError('write cancelled before it started', { cause: options.signal.reason });
