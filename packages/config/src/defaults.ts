@@ -28,13 +28,16 @@
  * | `pipelines.*.webhook.toleranceSeconds` | `300` | 5 minutes of clock skew (DESIGN §5) |
  * | `pipelines.*.webhook.maxBytes` | `1048576` (1 MiB) | |
  * | `pipelines.*.webhook.payload` | `input` | the body becomes the run's input for the connector |
- * | `pipelines.*.retry.*` | 3 attempts, 1 s initial delay, 60 s cap | only when `retry` is present; without it a failed run is not retried |
+ * | `pipelines.*.retry.*` | 3 attempts, 1 s initial delay, 60 s cap, ×2 | only when `retry` is present; without it a failed run is not retried |
+ * | `destinations.*.retry.*` | 5 attempts, 200 ms initial delay, 30 s cap, ×2 | a failed batch is retried in place (the router applies it) |
  * | `routes[].priority` | `0` | |
  * | `routes[].mode` | `continue` | fan-out: later routes may match the same record |
  * | `routes[].onError`, `defaultRoute.onError` | `dead-letter` | a failed record is kept for replay, never silently lost |
  *
- * Destination `batch` and `retry` policies have no config-level defaults: a key left out means
- * "the router's default, bounded by the destination's declared capabilities".
+ * Destination `batch` policies have no config-level defaults: a key left out means "the
+ * router's default, bounded by the destination's declared capabilities". The two retry defaults
+ * are core's `RETRY_DEFAULTS` (the router and the scheduler may import only core), listed here
+ * with every other default.
  *
  * @example
  * ```ts
@@ -45,6 +48,7 @@
  *
  * @packageDocumentation
  */
+import { RETRY_DEFAULTS } from '@sluice/core';
 
 /**
  * One mebibyte, the unit of the size limits.
@@ -187,7 +191,10 @@ export const DEFAULTS = deepFreeze({
     maxBytes: MIB,
     payload: 'input' as const,
   },
-  runRetry: { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 60_000 },
+  /** A failed run's retries (`pipelines.*.retry`): core's `RETRY_DEFAULTS.run`. */
+  runRetry: RETRY_DEFAULTS.run,
+  /** A failed batch's retries (`destinations.*.retry`): core's `RETRY_DEFAULTS.delivery`. */
+  deliveryRetry: RETRY_DEFAULTS.delivery,
   route: {
     priority: 0,
     mode: 'continue' as const,

@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { KindSchema, integer, looseObject, strictObject } from './schema-helpers.js';
+import { DEFAULTS } from './defaults.js';
 
 /**
  * How a destination's buffer turns records into batches (`BatchPolicy`). Keys left out use
@@ -29,8 +30,9 @@ export const BatchPolicySchema = v.pipe(
 );
 
 /**
- * Retries of a failed batch (`RetryPolicy`): exponential backoff with full jitter, honouring
- * `Retry-After`. Keys left out use the router's defaults.
+ * Retries of a failed batch (`RetryPolicy`, core's backoff policy): exponential backoff with full
+ * jitter, honouring `Retry-After`. Keys left out take `DEFAULTS.deliveryRetry`, which the router
+ * applies.
  *
  * @example
  * ```ts
@@ -40,10 +42,10 @@ export const BatchPolicySchema = v.pipe(
 export const RetryPolicySchema = v.pipe(
   strictObject(
     {
-      maxAttempts: v.optional(v.pipe(integer(1), v.description('Total tries of a batch, including the first. Absent: router default.'))),
-      initialDelayMs: v.optional(v.pipe(integer(0), v.description('Delay before the first retry. Absent: router default.'))),
-      maxDelayMs: v.optional(v.pipe(integer(0), v.description('Upper bound of a retry delay. Absent: router default.'))),
-      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry. Absent: router default.'))),
+      maxAttempts: v.optional(v.pipe(integer(1), v.description(`Total tries of a batch, including the first. Absent: ${DEFAULTS.deliveryRetry.maxAttempts}.`))),
+      initialDelayMs: v.optional(v.pipe(integer(0), v.description(`Ceiling of the first retry's delay. Absent: ${DEFAULTS.deliveryRetry.initialDelayMs}.`))),
+      maxDelayMs: v.optional(v.pipe(integer(0), v.description(`Upper bound of a retry delay (a Retry-After may ask for longer). Absent: ${DEFAULTS.deliveryRetry.maxDelayMs}.`))),
+      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description(`Growth factor of the delay per retry. Absent: ${DEFAULTS.deliveryRetry.multiplier}.`))),
     },
     'a retry object',
   ),

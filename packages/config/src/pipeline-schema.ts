@@ -168,6 +168,7 @@ export const RunRetrySchema = v.pipe(
  * @example
  * ```ts
  * v.parse(PipelineSchema, {
+      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), DEFAULTS.runRetry.multiplier),
  *   source: { kind: 'ga4', property: '123' },
  *   schedule: { cron: '0 8 * * *', timezone: 'Europe/Berlin' },
  *   routes: [{ name: 'all', to: ['warehouse'] }],

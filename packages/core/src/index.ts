@@ -92,7 +92,7 @@ export {
   type FieldPathOptions,
 } from './field-path.js';
 export { REDACTED, createRedactor } from './redact.js';
-export { abortable, retryWithBackoff, type BackoffSettings, type RetryWithBackoffOptions } from './retry.js';
+export { RETRY_DEFAULTS, abortable, backoffDelay, backoffPolicySchema, resolveBackoffPolicy, retryWithBackoff, type BackoffPolicy, type RetryWithBackoffOptions } from './retry.js';
 export {
   CONDITION_OPS,
   type BatchPolicy,

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type { JsonValue, SluiceRecord } from './record.js';
+import type { BackoffPolicy } from './retry.js';
 
 /** Operators of a structured condition. */
 export type ConditionOp =
@@ -128,14 +129,16 @@ export interface BatchPolicy {
   maxWaitMs?: number;
 }
 
-/** Retries of a failed batch: exponential backoff with full jitter, capped. */
-export interface RetryPolicy {
-  /** Total tries including the first. */
-  maxAttempts?: number;
-  initialDelayMs?: number;
-  maxDelayMs?: number;
-  multiplier?: number;
-}
+/**
+ * Retries of a failed batch as a config writes them: core's {@link BackoffPolicy}, any key left
+ * out taking `RETRY_DEFAULTS.delivery`.
+ *
+ * @example
+ * ```ts
+ * const retry: RetryPolicy = { maxAttempts: 8, maxDelayMs: 60_000 };
+ * ```
+ */
+export type RetryPolicy = Partial<BackoffPolicy>;
 
 /** Engine-side delivery settings of one destination (next to its plugin config). */
 export interface DeliveryPolicy {

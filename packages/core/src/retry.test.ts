@@ -1,7 +1,8 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from './context.js';
 import { FatalError, RetryableError } from './errors.js';
-import { abortable, retryWithBackoff, type RetryWithBackoffOptions } from './retry.js';
+import { RETRY_DEFAULTS, abortable, backoffDelay, backoffPolicySchema, resolveBackoffPolicy, retryWithBackoff, type RetryWithBackoffOptions } from './retry.js';
 
 /** A clock that records every wait and returns at once (or rejects when the signal aborts). */
 function fakeClock(): Clock & { waits: number[] } {
@@ -16,7 +17,7 @@ function fakeClock(): Clock & { waits: number[] } {
   };
 }
 
-const settings = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
+const settings = { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 1_000 };
 
 function options(extra: Partial<RetryWithBackoffOptions> = {}): RetryWithBackoffOptions & { clock: ReturnType<typeof fakeClock> } {
   return { ...settings, clock: fakeClock(), signal: new AbortController().signal, random: () => 0.5, ...extra } as never;
@@ -122,6 +123,93 @@ describe('retryWithBackoff', () => {
       return Promise.reject(new RetryableError('socket closed'));
     };
     await expect(retryWithBackoff(operation, options({ signal: controller.signal }))).rejects.toThrow('run cancelled');
+  });
+});
+
+describe('backoffDelay', () => {
+  const policy = { maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 1_000, multiplier: 2 };
+
+  it('is exponential with full jitter, capped at maxDelayMs', () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(policy, n, undefined, () => 0.5))).toEqual([100, 200, 400, 500, 500]);
+    expect(backoffDelay(policy, 3, undefined, () => 0)).toBe(0);
+    expect(backoffDelay(policy, 3, undefined, () => 0.999_999)).toBe(799);
+    expect(backoffDelay({ ...policy, multiplier: 3 }, 3, undefined, () => 0.5)).toBe(500);
+    expect(backoffDelay({ ...policy, multiplier: 1 }, 9, undefined, () => 0.5)).toBe(100);
+    expect(backoffDelay(policy, 1_000_000, undefined, () => 0.5)).toBe(500);
+  });
+
+  it('never waits less than Retry-After, which may exceed maxDelayMs', () => {
+    expect(backoffDelay(policy, 1, 5_000, () => 0.5)).toBe(5_000);
+    expect(backoffDelay(policy, 4, 10, () => 0.5)).toBe(500);
+    expect(backoffDelay(policy, 1, Number.NaN, () => 0.5)).toBe(100);
+  });
+});
+
+describe('resolveBackoffPolicy', () => {
+  it('fills what is left out from the defaults and brings values into range', () => {
+    expect(resolveBackoffPolicy({ maxAttempts: 3 }, RETRY_DEFAULTS.delivery)).toEqual({ maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 30_000, multiplier: 2 });
+    expect(resolveBackoffPolicy(undefined, RETRY_DEFAULTS.run)).toEqual({ maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 });
+    expect(resolveBackoffPolicy({ maxAttempts: 0.5, initialDelayMs: -1, maxDelayMs: Number.NaN, multiplier: 0 }, RETRY_DEFAULTS.request)).toEqual({
+      maxAttempts: 1,
+      initialDelayMs: 0,
+      maxDelayMs: 60_000,
+      multiplier: 1,
+    });
+  });
+
+  it('has one set of defaults, frozen', () => {
+    expect(RETRY_DEFAULTS).toEqual({
+      delivery: { maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 30_000, multiplier: 2 },
+      run: { maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 },
+      request: { maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 },
+    });
+    expect(Object.isFrozen(RETRY_DEFAULTS.delivery)).toBe(true);
+  });
+});
+
+describe('backoffPolicySchema', () => {
+  const schema = v.object({ retry: backoffPolicySchema(RETRY_DEFAULTS.request, 'one API request', { maxAttempts: 20 }) });
+
+  it('fills the policy from the defaults, and reads the deprecated baseDelayMs', () => {
+    expect(v.parse(schema, {}).retry).toEqual(RETRY_DEFAULTS.request);
+    expect(v.parse(schema, { retry: { maxAttempts: 3, multiplier: 3 } }).retry).toEqual({ maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 3 });
+    expect(v.parse(schema, { retry: { baseDelayMs: 250 } }).retry).toEqual({ ...RETRY_DEFAULTS.request, initialDelayMs: 250 });
+    expect(v.parse(schema, { retry: { baseDelayMs: 250, initialDelayMs: 500 } }).retry.initialDelayMs).toBe(500);
+  });
+
+  it('refuses values out of range, naming the key', () => {
+    const result = v.safeParse(schema, { retry: { maxAttempts: 21, initialDelayMs: -1, multiplier: 0.5 } });
+    expect(result.issues?.map((i) => i.path?.map((p) => p.key).join('.'))).toEqual(['retry.maxAttempts', 'retry.initialDelayMs', 'retry.multiplier']);
+  });
+});
+
+describe('retryWithBackoff options for plugins that wait out only some failures', () => {
+  it('retries what shouldRetry says, with the remote wait it reports, through its own wait', async () => {
+    const opts = options({ maxAttempts: 5, multiplier: 3 });
+    const paused: number[] = [];
+    const { operation, calls } = flaky([{ status: 429, after: 300 }, { status: 429 }, { status: 503 }]);
+    const mapError = (e: unknown) => new RetryableError(`status ${(e as { status: number }).status}`);
+    const result = retryWithBackoff(operation, {
+      ...opts,
+      mapError,
+      shouldRetry: (_error, raw) => (raw as { status: number }).status === 429,
+      retryAfterMs: (_error, raw) => (raw as { after?: number }).after,
+      wait: async (ms) => void paused.push(ms),
+    });
+    await expect(result).rejects.toThrow('status 503');
+    expect(calls).toEqual([1, 2, 3]);
+    // 300 asked for (above half of 100), then half of 100 * 3
+    expect(paused).toEqual([300, 150]);
+    expect(opts.clock.waits).toEqual([]);
+  });
+
+  it('fills a policy left out from the request defaults', async () => {
+    const clock = fakeClock();
+    const errors = Array.from({ length: 10 }, () => new RetryableError('x'));
+    const { operation, calls } = flaky(errors);
+    await expect(retryWithBackoff(operation, { clock, signal: new AbortController().signal, random: () => 0.5 })).rejects.toThrow('x');
+    expect(calls).toEqual([1, 2, 3, 4, 5]);
+    expect(clock.waits).toEqual([500, 1_000, 2_000, 4_000]);
   });
 });
 

@@ -61,5 +61,4 @@ export {
 export { RunAbortedError, RunFailedError } from './delivery/errors.js';
 export { recordKey, type RecordKeyContext } from './delivery/record-key.js';
 export type { DestinationSummary, RouteSummary, RouterSummary } from './delivery/summary.js';
-export { backoffDelay, resolveRetryPolicy, DEFAULT_RETRY_POLICY, type ResolvedRetryPolicy } from './delivery/backoff.js';
 export { runPipeline, summaryOfFailure, type RunPipelineOptions } from './run-pipeline.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureRetryDelayMs, RunAbandonedError, RunTakeoverLimitError, takeoversSoFar } from './attempts.js';
+import { RunAbandonedError, RunTakeoverLimitError, takeoversSoFar } from './attempts.js';
 import { queueFailureReason } from './abandoned-runs.js';
 import { toRunError } from './run-worker.js';
 
@@ -8,20 +8,6 @@ describe('takeoversSoFar', () => {
     expect(takeoversSoFar({}, 0)).toBe(0);
     expect(takeoversSoFar({ failures: 2 }, 1)).toBe(1);
     expect(takeoversSoFar({ failures: 1, takeovers: 2 }, 1)).toBe(3);
-  });
-});
-
-describe('failureRetryDelayMs', () => {
-  const retry = { limit: 5, delayMs: 1000, backoff: true, maxDelayMs: 6000 };
-  it('doubles per failure from delayMs, plus up to half of that at random, up to maxDelayMs', () => {
-    expect([1, 2, 3, 4].map((n) => failureRetryDelayMs(retry, n, () => 0))).toEqual([1000, 2000, 4000, 6000]);
-    expect([1, 2, 3].map((n) => failureRetryDelayMs(retry, n, () => 0.999_999))).toEqual([1500, 3000, 6000]);
-    expect(failureRetryDelayMs(retry, 1000, () => 0.5)).toBe(6000);
-  });
-
-  it('waits delayMs every time without backoff, and not at all with delay 0', () => {
-    expect(failureRetryDelayMs({ ...retry, backoff: false }, 4)).toBe(1000);
-    expect(failureRetryDelayMs({ ...retry, delayMs: 0 }, 3)).toBe(0);
   });
 });
 

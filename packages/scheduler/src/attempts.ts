@@ -3,8 +3,8 @@
  * separately:
  *
  * - a **failure**: the pipeline threw. The pipeline's `retry` policy decides whether it runs
- *   again (`retry.limit` retries, with its backoff). The worker enqueues the next try as a new
- *   job that carries the count, and completes the failed one.
+ *   again (up to `retry.maxAttempts` tries, waiting core's `backoffDelay`). The worker enqueues
+ *   the next try as a new job that carries the count, and completes the failed one.
  * - a **take-over**: the attempt ended without an outcome — its worker was killed, lost its
  *   database, stopped while the run was still going (after its grace period), or pg-boss expired
  *   the job. pg-boss hands the same job to another worker once the heartbeat lapses. This does not
@@ -14,7 +14,6 @@
  * @packageDocumentation
  */
 import { FatalError } from '@sluice/core';
-import type { PipelineScheduling } from './config.js';
 
 /**
  * Take-overs a run gets by default before it is failed (the scheduler's `maxTakeovers`): enough
@@ -65,24 +64,6 @@ export interface AttemptCounts {
  */
 export function takeoversSoFar(counts: AttemptCounts, retryCount: number): number {
   return (counts.takeovers ?? 0) + retryCount;
-}
-
-/**
- * The wait before the next try of a run that failed `failures` times (1 after its first
- * failure): `delayMs`, or with `backoff` `delayMs` doubled per earlier failure plus up to half of
- * that at random (so the retries of many runs spread out), never more than `maxDelayMs`.
- *
- * @example
- * ```ts
- * const retry = { limit: 3, delayMs: 1000, backoff: true, maxDelayMs: 60_000 };
- * failureRetryDelayMs(retry, 3, () => 0);   // 4000
- * failureRetryDelayMs(retry, 3, () => 0.5); // 5000
- * ```
- */
-export function failureRetryDelayMs(retry: PipelineScheduling['retry'], failures: number, random: () => number = Math.random): number {
-  if (!retry.backoff) return retry.delayMs;
-  const base = retry.delayMs * 2 ** Math.min(30, Math.max(0, failures - 1));
-  return Math.round(Math.min(retry.maxDelayMs, base + (base / 2) * random()));
 }
 
 /**

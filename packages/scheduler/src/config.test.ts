@@ -19,10 +19,21 @@ const issuesOf = (fn: () => unknown) => {
 describe('parsePipelineScheduling', () => {
   it('applies defaults', () => {
     const parsed = parsePipelineScheduling({ name: 'daily', cron: { expression: '0 8 * * *', timezone: 'Europe/Berlin' } });
-    expect(parsed).toMatchObject({ name: 'daily', concurrency: 1, allowOverlap: false, timeoutMs: 3_600_000, retry: { limit: 2, delayMs: 30_000, backoff: true } });
+    expect(parsed).toMatchObject({ name: 'daily', concurrency: 1, allowOverlap: false, timeoutMs: 3_600_000, retry: { maxAttempts: 1, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 } });
     expect(parsed.cron[0]).toMatchObject({ name: 'cron', jitterMs: 0, missed: { kind: 'skip' } });
     expect(isPipelineScheduling(parsed)).toBe(true);
     expect(isPipelineScheduling({ ...parsed })).toBe(false);
+  });
+
+  it('retries a failed run only with a retry policy, whose keys left out are core\'s run defaults', () => {
+    expect(parsePipelineScheduling({ name: 'daily', retry: {} }).retry).toEqual({ maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 });
+    expect(parsePipelineScheduling({ name: 'daily', retry: { maxAttempts: 5, multiplier: 3 } }).retry).toEqual({ maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 3 });
+    expect(parsePipelineScheduling({ name: 'daily' }).retry.maxAttempts).toBe(1);
+    expect(issuesOf(() => parsePipelineScheduling({ name: 'x', retry: { maxAttempts: 102, multiplier: 0.5, limit: 2 } }))).toEqual([
+      expect.objectContaining({ path: 'pipelines.x.retry.maxAttempts' }),
+      expect.objectContaining({ path: 'pipelines.x.retry.multiplier' }),
+      expect.objectContaining({ path: 'pipelines.x.retry.limit' }),
+    ]);
   });
 
   it('reads catch-up, several schedules and overlap', () => {
@@ -40,10 +51,10 @@ describe('parsePipelineScheduling', () => {
   });
 
   it('names every invalid field', () => {
-    expect(issuesOf(() => parsePipelineScheduling({ name: 'x', timeoutMs: 5, retry: { limit: -1 }, extra: 1 }))).toEqual(
+    expect(issuesOf(() => parsePipelineScheduling({ name: 'x', timeoutMs: 5, retry: { maxAttempts: 0 }, extra: 1 }))).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ path: 'pipelines.x.timeoutMs' }),
-        expect.objectContaining({ path: 'pipelines.x.retry.limit' }),
+        expect.objectContaining({ path: 'pipelines.x.retry.maxAttempts' }),
         expect.objectContaining({ path: 'pipelines.x.extra' }),
       ]),
     );

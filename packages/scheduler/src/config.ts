@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { ConfigError, issuesFromValibot } from '@sluice/core';
+import { ConfigError, RETRY_DEFAULTS, issuesFromValibot, resolveBackoffPolicy, type BackoffPolicy } from '@sluice/core';
 import * as v from 'valibot';
 import { compileCron, type CronSchedule } from './cron/schedule.js';
 import type { MissedRunPolicy } from './cron/missed.js';
@@ -36,16 +36,19 @@ export const webhookTriggerSchema = v.strictObject({
   payload: v.optional(v.picklist(['input', 'records'])),
 });
 
-/** Schema of a pipeline's retry policy for failed runs. */
+/**
+ * Schema of a pipeline's retry policy for failed runs: core's one backoff policy shape. Keys
+ * left out take core's `RETRY_DEFAULTS.run`; without a `retry` a failed run is not retried.
+ */
 export const runRetrySchema = v.strictObject({
-  /** Retries after the first attempt. Default 2. */
-  limit: v.optional(v.pipe(nonNegativeInt, v.maxValue(100))),
-  /** First delay, in milliseconds (whole seconds are used). Default 30 000. */
-  delayMs: v.optional(nonNegativeInt),
-  /** Exponential backoff with jitter from `delayMs`. Default true. */
-  backoff: v.optional(v.boolean()),
-  /** Upper bound of a backoff delay, in milliseconds. Default 1 hour. */
+  /** Tries of a run, including the first (at most 101). Default 3. */
+  maxAttempts: v.optional(v.pipe(positiveInt, v.maxValue(101))),
+  /** Ceiling of the first wait, in milliseconds. Default 1 000. */
+  initialDelayMs: v.optional(nonNegativeInt),
+  /** Ceiling of every wait, in milliseconds (a `retryAfterMs` the error asks for may exceed it). Default 60 000. */
   maxDelayMs: v.optional(nonNegativeInt),
+  /** Growth of the ceiling per retry. Default 2. */
+  multiplier: v.optional(v.pipe(v.number(), v.minValue(1))),
 });
 
 /** Schema of the scheduling options of one pipeline. */
@@ -91,14 +94,17 @@ export interface PipelineScheduling {
   concurrency: number;
   allowOverlap: boolean;
   timeoutMs: number;
-  retry: { limit: number; delayMs: number; backoff: boolean; maxDelayMs: number };
+  /** Tries of a run that fails (throws); `maxAttempts: 1` without a `retry` policy. */
+  retry: BackoffPolicy;
 }
 
-/** Defaults applied by {@link parsePipelineScheduling}. */
+// A pipeline without `retry`: a failed run is not retried (as in `@sluice/config`).
+const NO_RETRY: BackoffPolicy = Object.freeze({ ...RETRY_DEFAULTS.run, maxAttempts: 1 });
+
+/** Defaults applied by {@link parsePipelineScheduling} (retries: core's `RETRY_DEFAULTS.run`). */
 export const SCHEDULING_DEFAULTS = {
   timeoutMs: 60 * 60 * 1000,
   overlapConcurrency: 4,
-  retry: { limit: 2, delayMs: 30_000, backoff: true, maxDelayMs: 60 * 60 * 1000 },
   webhook: { toleranceSeconds: 300, maxBodyBytes: 1024 * 1024, payload: 'input' as const },
   catchUpMax: 1,
 } as const;
@@ -113,7 +119,7 @@ export const SCHEDULING_DEFAULTS = {
  *   name: 'daily',
  *   cron: { expression: '0 0 8 * * *', timezone: 'Europe/Berlin', missed: 'catch-up', catchUpMax: 3 },
  *   webhook: { scheme: 'standard-webhooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
- *   retry: { limit: 3 },
+ *   retry: { maxAttempts: 4 },
  * });
  * ```
  */
@@ -165,12 +171,7 @@ export function parsePipelineScheduling(input: unknown, path?: readonly (string 
     allowOverlap,
     concurrency: allowOverlap ? (config.concurrency ?? SCHEDULING_DEFAULTS.overlapConcurrency) : 1,
     timeoutMs: config.timeoutMs ?? SCHEDULING_DEFAULTS.timeoutMs,
-    retry: {
-      limit: config.retry?.limit ?? SCHEDULING_DEFAULTS.retry.limit,
-      delayMs: config.retry?.delayMs ?? SCHEDULING_DEFAULTS.retry.delayMs,
-      backoff: config.retry?.backoff ?? SCHEDULING_DEFAULTS.retry.backoff,
-      maxDelayMs: config.retry?.maxDelayMs ?? SCHEDULING_DEFAULTS.retry.maxDelayMs,
-    },
+    retry: config.retry === undefined ? NO_RETRY : resolveBackoffPolicy(config.retry, RETRY_DEFAULTS.run),
   };
   parsed.add(resolved);
   return resolved;

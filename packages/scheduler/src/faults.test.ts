@@ -57,7 +57,7 @@ describe('scheduler faults on PostgreSQL', () => {
    */
   const killMidRun = async (options: {
     key: string;
-    retry: { limit: number; delayMs?: number };
+    retry: { maxAttempts: number; initialDelayMs?: number };
     maxTakeovers?: number;
     wrap?: (copy: ExecuteRun) => ExecuteRun;
   }) => {
@@ -117,7 +117,7 @@ describe('scheduler faults on PostgreSQL', () => {
     // Regression (found by the end-to-end crash tests): with no retry policy the job had no
     // pg-boss retries, so a crash failed it for good and the run stayed `running` forever.
     it('is taken over even when the pipeline has no retries, and ends succeeded with exactly the source data', async ({ expect, annotate }) => {
-      const { run, progressAtKill, calls, killedAt, stop } = await killMidRun({ key: 'kill_noretry', retry: { limit: 0 } });
+      const { run, progressAtKill, calls, killedAt, stop } = await killMidRun({ key: 'kill_noretry', retry: { maxAttempts: 1 } });
       expect(progressAtKill).toBeLessThan(100);
       expect(run).toMatchObject({ status: 'succeeded', attempt: 2, error: null, counts: { read: 100 - progressAtKill } });
       expect(calls.map((c) => c.attempt)).toEqual([2]);
@@ -127,10 +127,10 @@ describe('scheduler faults on PostgreSQL', () => {
       await stop();
     }, 120_000);
 
-    it('retries failures up to retry.limit and takes over crashes besides (limit 1: crash, failure, success)', async ({ expect }) => {
+    it('retries failures up to retry.maxAttempts and takes over crashes besides (maxAttempts 2: crash, failure, success)', async ({ expect }) => {
       const { run, calls, stop } = await killMidRun({
         key: 'kill_retry',
-        retry: { limit: 1, delayMs: 0 },
+        retry: { maxAttempts: 2, initialDelayMs: 0 },
         wrap: (copy) => async (r, context) => {
           if (context.attempt === 2) throw new RetryableError('source busy');
           return copy(r, context);
@@ -146,7 +146,7 @@ describe('scheduler faults on PostgreSQL', () => {
     }, 120_000);
 
     it('fails the run once its take-overs are used up, and leaves the pipeline free for the next run', async ({ expect }) => {
-      const { run, pipeline, calls, api, stop } = await killMidRun({ key: 'kill_cap', retry: { limit: 2, delayMs: 0 }, maxTakeovers: 0 });
+      const { run, pipeline, calls, api, stop } = await killMidRun({ key: 'kill_cap', retry: { maxAttempts: 3, initialDelayMs: 0 }, maxTakeovers: 0 });
       expect(run).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'RunTakeoverLimitError', code: 'SLUICE_ERR_FATAL' } });
       expect(run.error?.message).toMatch(/stopped or died before finishing it 1 time\(s\).*maxTakeovers: 0/);
       expect(calls).toEqual([]);
@@ -170,7 +170,7 @@ describe('scheduler faults on PostgreSQL', () => {
         queueName: 'fault-restart',
         pollingIntervalSeconds: 0.5,
         heartbeatSeconds: 10,
-        pipelines: [{ name: pipeline, retry: { limit: 5, delayMs: 1000, backoff: false } }],
+        pipelines: [{ name: pipeline, retry: { maxAttempts: 6, initialDelayMs: 1000, multiplier: 1 } }],
         execute: copyPipeline({ pool: runPool, checkpoints: store.checkpoints, pageDelayMs: 200 }),
       });
       schedulers.push(scheduler);

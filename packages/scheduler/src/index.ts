@@ -65,7 +65,6 @@ export {
   MAX_TAKEOVERS_LIMIT,
   RunAbandonedError,
   RunTakeoverLimitError,
-  failureRetryDelayMs,
   takeoversSoFar,
   type AttemptCounts,
 } from './attempts.js';

@@ -4,8 +4,8 @@
  *
  * @packageDocumentation
  */
-import { isRetryable, RetryableError, SluiceError, type Logger, type RunError, type RunRecord, type RunStore } from '@sluice/core';
-import { failureRetryDelayMs, RunTakeoverLimitError, takeoversSoFar, type AttemptCounts } from './attempts.js';
+import { backoffDelay, isRetryable, RetryableError, SluiceError, type Logger, type RunError, type RunRecord, type RunStore } from '@sluice/core';
+import { RunTakeoverLimitError, takeoversSoFar, type AttemptCounts } from './attempts.js';
 import type { PipelineScheduling } from './config.js';
 import { createRunLogger } from './run-log.js';
 import type { RunJob, RunJobData } from './run-queue.js';
@@ -194,9 +194,10 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       throw error;
     }
     const failures = (data.failures ?? 0) + 1;
-    if ((cause === 'timeout' || isRetryable(error)) && failures <= scheduling.retry.limit) {
-      const delayMs = failureRetryDelayMs(scheduling.retry, failures, deps.random);
-      lifecycle.warn({ err: toRunError(error), retry: failures, of: scheduling.retry.limit, delayMs }, 'run attempt failed; it will be retried');
+    if ((cause === 'timeout' || isRetryable(error)) && failures < scheduling.retry.maxAttempts) {
+      // Core's one backoff formula; a RetryableError that asks for a wait (Retry-After) gets at least that.
+      const delayMs = backoffDelay(scheduling.retry, failures, error instanceof RetryableError ? error.retryAfterMs : undefined, deps.random);
+      lifecycle.warn({ err: toRunError(error), retry: failures, of: scheduling.retry.maxAttempts - 1, delayMs }, 'run attempt failed; it will be retried');
       await deps.retryLater(data, scheduling, { failures, takeovers }, Date.now() + delayMs);
       return { retrying: { failures, delayMs } };
     }

@@ -42,12 +42,11 @@ export function schedulingOf(config: SluiceConfig): PipelineSchedulingInput[] {
         : {}),
       allowOverlap: pipeline.concurrency.allowOverlap,
       ...(pipeline.timeoutMs === undefined ? {} : { timeoutMs: pipeline.timeoutMs }),
-      // Without `retry` a run that fails (throws) is not retried. A run whose worker died is
-      // still taken over by another worker: the scheduler counts take-overs apart, up to its
-      // `maxTakeovers`, whatever this policy says.
-      retry: pipeline.retry
-        ? { limit: pipeline.retry.maxAttempts - 1, delayMs: pipeline.retry.initialDelayMs, maxDelayMs: pipeline.retry.maxDelayMs, backoff: true }
-        : { limit: 0 },
+      // The config's and the scheduler's `retry` are core's one backoff policy, with the same
+      // defaults: without `retry` a run that fails (throws) is not retried. A run whose worker
+      // died is still taken over by another worker: the scheduler counts take-overs apart, up to
+      // its `maxTakeovers`, whatever this policy says.
+      ...(pipeline.retry ? { retry: pipeline.retry } : {}),
     });
   }
   return out;

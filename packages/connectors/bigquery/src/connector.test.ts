@@ -29,7 +29,7 @@ const baseConfig = (overrides: Record<string, unknown> = {}) => ({
   query: QUERY,
   cursor: { column: 'updated_at', type: 'TIMESTAMP' },
   pageSize: 400,
-  retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 20 },
+  retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 20 },
   ...overrides,
 });
 

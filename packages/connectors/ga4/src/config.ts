@@ -1,3 +1,4 @@
+import { RETRY_DEFAULTS, backoffPolicySchema } from '@sluice/core';
 import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 import { isGa4Date, isTimeZone } from './dates.js';
@@ -240,20 +241,8 @@ export const ga4ConfigSchema = v.pipe(
     ssrf: ssrfOption,
     /** Stream name reported by `discover()`. */
     stream: v.optional(v.pipe(v.string(), v.minLength(1), v.description('Stream name reported by the connector\'s field discovery.')), 'report'),
-    retry: v.optional(
-      v.pipe(
-        v.object({
-          maxAttempts: v.optional(
-            v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(20), v.description('Tries of one request, including the first.')),
-            5,
-          ),
-          baseDelayMs: v.optional(v.pipe(v.number(), v.minValue(0), v.description('Delay before the first retry; doubles on each retry.')), 1000),
-          maxDelayMs: v.optional(v.pipe(v.number(), v.minValue(0), v.description('Upper bound of a retry delay.')), 60_000),
-        }),
-        v.description('Retries in place of one API request after a transient failure (quota, 5xx, network).'),
-      ),
-      {},
-    ),
+    /** Transient failures (rate limits, 5xx, network) are retried in place: core's backoff policy. */
+    retry: backoffPolicySchema(RETRY_DEFAULTS.request, 'one runReport request', { maxAttempts: 20 }),
     checkTimeoutMs: v.optional(
       v.pipe(v.number(), v.integer(), v.minValue(100), v.description('How long a connection check may take before it reports a failure.')),
       30_000,

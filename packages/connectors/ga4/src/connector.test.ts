@@ -31,7 +31,7 @@ const baseConfig = (overrides: Record<string, unknown> = {}) => ({
   dateRange: { startDate: '29daysAgo', endDate: 'today' },
   pageSize: 100,
   timeZone: 'America/Los_Angeles',
-  retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 20 },
+  retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 20 },
   ...overrides,
 });
 

@@ -109,9 +109,9 @@ export const hubspotConfigSchema = v.object({
           v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10), v.description('How many times a rate-limit response (429) is waited out inside the connector.')),
           3,
         ),
-        /** First wait after a 429 (doubles on each retry, capped at `intervalMs`). */
+        /** Ceiling of the first wait after a 429 (core's backoff: full jitter, doubling, capped at `intervalMs`). */
         retryDelayMs: v.optional(
-          v.pipe(v.number(), v.integer(), v.minValue(0), v.description('First wait after a 429; doubles on each retry, capped at `intervalMs`.')),
+          v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Ceiling of the first wait after a 429 (full jitter); doubles on each retry, capped at `intervalMs`; a longer Retry-After is honoured.')),
           1_000,
         ),
       }),

@@ -125,14 +125,29 @@ describe('hubspot connector scenarios', () => {
 
   it('waits out TEN_SECONDLY_ROLLING 429s and logs them', async () => {
     const warnings: string[] = [];
+    const waits: { attempt: number; delayMs: number }[] = [];
     const logger = createPluginContext().logger;
-    const spy: Logger = { ...logger, warn: ((_o: object, msg?: string) => void warnings.push(String(msg))) as Logger['warn'], child: () => spy };
+    const spy: Logger = {
+      ...logger,
+      warn: ((o: { attempt: number; delayMs: number }, msg?: string) => {
+        warnings.push(String(msg));
+        waits.push({ attempt: o.attempt, delayMs: o.delayMs });
+      }) as Logger['warn'],
+      child: () => spy,
+    };
     const connector = await connect(fake, { object: 'companies' }, spy);
     fake.inject({ status: 429, policyName: 'TEN_SECONDLY_ROLLING', times: 2 });
     fake.inject({ status: 429, policyName: 'SECONDLY', times: 1 });
     const pages = await readAll(connector);
     expect(new Set(ids(pages)).size).toBe(200);
     expect(warnings.filter((w) => w.includes('rate limit'))).toHaveLength(3);
+    // Core's backoff: full jitter below retryDelayMs (5) doubled per retry of the same call.
+    expect(waits.map((w) => w.attempt)).toEqual([1, 2, 3]);
+    for (const { attempt, delayMs } of waits) {
+      expect(Number.isInteger(delayMs)).toBe(true);
+      expect(delayMs).toBeGreaterThanOrEqual(0);
+      expect(delayMs).toBeLessThan(5 * 2 ** (attempt - 1));
+    }
   });
 
   it('maps a DAILY 429 to a FatalError that says when it resets', async () => {

@@ -3,7 +3,7 @@
  * bounded waiting on short 429s, prompt aborts, response validation and error mapping.
  */
 import { Client } from '@hubspot/api-client';
-import { FatalError, abortable, type Clock, type Logger } from '@sluice/core';
+import { FatalError, retryWithBackoff, type Clock, type Logger } from '@sluice/core';
 import { createAddressPolicy, createGuardedHttpAgent, createGuardedHttpsAgent, type AddressPolicy } from '@sluice/core/net';
 import type { HubSpotConfig } from './config.js';
 import { isShortRateLimit, retryAfterOf, toSluiceError, type CallDescription } from './errors.js';
@@ -79,32 +79,42 @@ export function createHubSpotApi(
   );
   const objectType = config.object;
 
-  async function call<T>(
+  // Short 429s (secondly / ten-secondly) are waited out here with core's retry helper; every
+  // other failure, the daily limit included, is mapped and handed up to the engine.
+  const shortRateLimitRetry = {
+    maxAttempts: limits.maxRetries + 1,
+    initialDelayMs: limits.retryDelayMs,
+    maxDelayMs: limits.intervalMs,
+    multiplier: 2,
+  };
+
+  function call<T>(
     description: CallDescription,
     kind: 'general' | 'search',
     signal: AbortSignal,
     send: () => Promise<T>,
   ): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      if (kind === 'search') await limiter.search.take(signal);
-      await limiter.general.take(signal);
-      try {
-        return await abortable(send(), signal);
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        if (isShortRateLimit(error) && attempt < limits.maxRetries) {
-          const delay = retryAfterOf(error) ?? Math.min(limits.retryDelayMs * 2 ** attempt, limits.intervalMs);
-          // Pausing the shared bucket makes every pipeline on this token back off, not just this one.
-          (kind === 'search' ? limiter.search : limiter.general).pause(delay);
-          deps.logger.warn(
-            { call: description.what, attempt: attempt + 1, delayMs: delay },
-            'HubSpot rate limit hit; waiting before retrying',
-          );
-          continue;
-        }
-        throw toSluiceError(error, description);
-      }
-    }
+    const bucket = kind === 'search' ? limiter.search : limiter.general;
+    return retryWithBackoff(
+      async () => {
+        if (kind === 'search') await limiter.search.take(signal);
+        await limiter.general.take(signal);
+        return send();
+      },
+      {
+        ...shortRateLimitRetry,
+        clock: deps.clock,
+        signal,
+        mapError: (error) => toSluiceError(error, description),
+        shouldRetry: (_mapped, error) => isShortRateLimit(error),
+        retryAfterMs: (_mapped, error) => retryAfterOf(error),
+        // Pausing the shared bucket makes every pipeline on this token back off, not just this one;
+        // the next try's take() waits for it.
+        wait: async (delayMs) => bucket.pause(delayMs),
+        onRetry: (_error, attempt, delayMs) =>
+          deps.logger.warn({ call: description.what, attempt, delayMs }, 'HubSpot rate limit hit; waiting before retrying'),
+      },
+    );
   }
 
   return {

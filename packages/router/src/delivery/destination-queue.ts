@@ -6,10 +6,14 @@
  */
 import {
   PartialBatchError,
+  RETRY_DEFAULTS,
+  backoffDelay,
   childLogger,
   RetryableError,
   isRetryable,
+  resolveBackoffPolicy,
   toError,
+  type BackoffPolicy,
   type Batch,
   type DeliveryPolicy,
   type DestinationCapabilities,
@@ -19,7 +23,6 @@ import {
   type SluiceRecord,
 } from '@sluice/core';
 import type { CompiledRoute } from '../route-table.js';
-import { backoffDelay, resolveRetryPolicy, type ResolvedRetryPolicy } from './backoff.js';
 import type { RouterMetrics } from './metrics.js';
 import { recordKey } from './record-key.js';
 
@@ -57,7 +60,7 @@ export interface QueueSettings {
   maxBytes: number | undefined;
   maxWaitMs: number;
   concurrency: number;
-  retry: ResolvedRetryPolicy;
+  retry: BackoffPolicy;
   /** Items buffered + waiting + in flight above which `push` waits. */
   highWater: number;
 }
@@ -89,7 +92,7 @@ export function resolveQueueSettings(
     maxBytes,
     maxWaitMs,
     concurrency,
-    retry: resolveRetryPolicy(policy.retry),
+    retry: resolveBackoffPolicy(policy.retry, RETRY_DEFAULTS.delivery),
     highWater: Math.max(positive(maxPendingRecords, 0), maxRecords * (concurrency + 1)),
   };
 }
@@ -326,7 +329,7 @@ export class DestinationQueue {
       }
       this.#settle(delivered, failures, attempt);
       if (toRetry.length === 0) return;
-      const delay = backoffDelay(attempt, retry, retryAfterMs, this.#random);
+      const delay = backoffDelay(retry, attempt, retryAfterMs, this.#random);
       this.stats.retries++;
       this.#metrics.retries.inc(labels);
       this.#logger.warn(

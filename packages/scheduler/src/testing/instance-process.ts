@@ -20,7 +20,7 @@ interface Args {
   pipeline: string;
   pageDelayMs?: number;
   tables?: string;
-  retry?: { limit?: number; delayMs?: number; backoff?: boolean };
+  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; multiplier?: number };
   maxTakeovers?: number;
 }
 

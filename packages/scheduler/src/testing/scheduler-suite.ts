@@ -130,7 +130,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         if (tries < 3) throw new RetryableError(`busy (${tries})`);
         return { counts: { read: 1 } };
       };
-      const retry = { limit: 3, delayMs: 1000, backoff: false };
+      const retry = { maxAttempts: 4, initialDelayMs: 1000, multiplier: 1 };
       const scheduler = await start({ pipelines: [{ name: flaky, retry }, { name: fatal, retry }], execute });
       const ok = await finished((await scheduler.trigger(flaky)).runId);
       expect(ok).toMatchObject({ status: 'succeeded', attempt: 3 });
@@ -147,7 +147,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         calls += 1;
         throw new RetryableError('source busy');
       };
-      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { limit: 0 } }], execute });
+      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute });
       const run = await finished((await scheduler.trigger(pipeline)).runId);
       expect(run).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'RetryableError', message: 'source busy' } });
       // Nothing comes back later: the job was completed, no retry job was enqueued.
@@ -174,7 +174,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         calls += 1;
         return {};
       };
-      const options = { pipelines: [{ name: pipeline, retry: { limit: 0 } }], execute, maxTakeovers: 1 };
+      const options = { pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute, maxTakeovers: 1 };
       const api = await start({ ...options, worker: false }, queueName);
       const { runId } = await api.trigger(pipeline);
       expect([await crashOnce(api, queueName), await crashOnce(api, queueName)]).toEqual([0, 1]);
@@ -211,7 +211,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
             reject(signal.reason);
           });
         });
-      const scheduler = await start({ pipelines: [{ name: slow, timeoutMs: 1000, retry: { limit: 0 } }], execute });
+      const scheduler = await start({ pipelines: [{ name: slow, timeoutMs: 1000, retry: { maxAttempts: 1 } }], execute });
       const run = await finished((await scheduler.trigger(slow)).runId);
       expect(run.status).toBe('failed');
       expect(run.error?.message).toMatch(/timeout of 1000 ms/);
@@ -326,7 +326,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         if (failOnce.delete(from)) throw new FatalError('source refused this day');
         return {};
       };
-      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { limit: 0 } }], execute });
+      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute });
       const first = await scheduler.backfill(pipeline, { from: '2026-01-01', to: '2026-01-05', chunkDays: 2, params: { property: 'ga4' } });
       expect(first.chunks.map((c) => [c.from, c.to, c.action])).toEqual([
         ['2026-01-01', '2026-01-02', 'enqueued'],
