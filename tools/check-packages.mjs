@@ -3,14 +3,17 @@
 //  - publint (package.json exports/files are valid and point at real files),
 //  - @arethetypeswrong/cli (types resolve for ESM consumers under node16 and bundler),
 //  - `npm pack --dry-run`: only intended files ship (dist, non-test sources, docs), with
-//    license and repository fields set.
+//    license and repository fields set; LICENSE and CHANGELOG.md are in every tarball;
+//  - plugin packages (connectors/*, destinations/*): `@sluice/core` is a peer dependency (and a
+//    dev dependency, so the workspace resolves it), never a dependency; the built entry has the
+//    one entry shape: the `definePlugin(...)` result as the default and as a named export.
 // Run after `nx run-many -t build`. Exits non-zero on the first category of failure found.
 //
 //   node tools/check-packages.mjs [package-dir ...]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -31,6 +34,8 @@ const fail = (pkg, msg) => {
   console.error(`✗ ${pkg}: ${msg}`);
 };
 
+if (!existsSync(join(root, 'LICENSE'))) fail('(root)', 'LICENSE missing at the repository root');
+
 for (const dir of dirs) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   if (pkg.private) continue;
@@ -43,6 +48,30 @@ for (const dir of dirs) {
   if (!pkg.repository?.url) fail(name, 'repository field missing');
   if (!existsSync(join(dir, 'README.md'))) fail(name, 'README.md missing');
   if (pkg.engines?.node !== rootPkg.engines.node) fail(name, `engines.node must be ${rootPkg.engines.node}`);
+
+  if (!existsSync(join(dir, 'LICENSE'))) fail(name, 'LICENSE missing (copy the root LICENSE into the package)');
+  if (!existsSync(join(dir, 'CHANGELOG.md'))) fail(name, 'CHANGELOG.md missing');
+  if (!pkg.files?.includes('CHANGELOG.md')) fail(name, '"files" must list CHANGELOG.md (RELEASING.md: the changelog ships)');
+  if (!pkg.files?.includes('LICENSE')) fail(name, '"files" must list LICENSE');
+
+  const isPlugin = /[\\/](connectors|destinations)[\\/][^\\/]+$/.test(dir);
+  if (isPlugin) {
+    const range = pkg.peerDependencies?.['@sluice/core'];
+    if (!range) fail(name, '@sluice/core must be a peer dependency (DESIGN §11: the host provides it)');
+    if (pkg.dependencies?.['@sluice/core']) fail(name, '@sluice/core must not be a dependency (a nested copy would be installed): make it a peer dependency');
+    if (range && pkg.devDependencies?.['@sluice/core'] !== range) fail(name, `@sluice/core must also be a dev dependency with the same range (${range}) so the workspace resolves it`);
+    const entry = join(dir, 'dist', 'index.js');
+    try {
+      const mod = await import(pathToFileURL(entry).href);
+      const plugin = mod.default;
+      if (plugin?.type !== 'plugin') fail(name, 'the default export must be the definePlugin(...) result');
+      else if (!Object.entries(mod).some(([key, value]) => key !== 'default' && value === plugin)) {
+        fail(name, 'the definePlugin(...) result must also be a named export (e.g. export const slackPlugin)');
+      } else if (plugin.name !== name) fail(name, `definePlugin name must be the package name, not ${JSON.stringify(plugin.name)}`);
+    } catch (error) {
+      fail(name, `cannot import dist/index.js: ${error.message}`);
+    }
+  }
 
   const publint = spawnSync('npx', ['publint', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
   if (publint.status !== 0) fail(name, `publint:\n${publint.stdout}${publint.stderr}`);
@@ -64,6 +93,8 @@ for (const dir of dirs) {
       }
     }
     if (!files.some((f) => f.startsWith('dist/'))) fail(name, 'npm pack contains no dist/ files');
+    if (!files.includes('LICENSE')) fail(name, 'npm pack contains no LICENSE');
+    if (!files.includes('CHANGELOG.md')) fail(name, 'npm pack contains no CHANGELOG.md');
   }
   if (failures === 0) console.log(`✓ ${name}`);
 }

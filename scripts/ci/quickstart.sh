@@ -17,6 +17,7 @@ pid=$!
 cleanup() {
   kill -TERM -- "-$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  rm -f "$logfile"
 }
 trap cleanup EXIT
 

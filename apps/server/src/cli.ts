@@ -3,7 +3,7 @@
  * The `sluice` command line. Exit codes: 0 success; 1 runtime failure (a run failed, a service
  * is unreachable); 2 invalid configuration or usage; 3 a run was cancelled.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
@@ -19,6 +19,9 @@ import { createRegistry, loadPlugins } from './runtime/plugins.js';
 import { startSluice, type SluiceServer } from './runtime/sluice.js';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 3 } as const;
+
+/** The installed @sluice/server's version (src/ and dist/ both sit one level below package.json). */
+const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The config file: --config, else $SLUICE_CONFIG (inline YAML, written to a private temp file), else $SLUICE_CONFIG_FILE, else ./sluice.yaml. */
 function configPath(option: string | undefined): string {
@@ -151,7 +154,7 @@ async function waitForRuns(sluice: SluiceServer, ids: string[]): Promise<RunReco
 export function buildProgram(): Command {
   const program = new Command('sluice')
     .description('Sluice: pull marketing and analytics data, route every record by rules, deliver it anywhere.')
-    .version((process.env.npm_package_version as string | undefined) ?? '0.1.0')
+    .version(SERVER_VERSION)
     .showHelpAfterError();
 
   program
@@ -208,8 +211,10 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a configuration file: structure, secrets, plugins, cross-references, route conditions')
     .argument('[file]', 'configuration file', 'sluice.yaml')
+    .option('-c, --config <file>', 'configuration file (instead of the argument)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .action(async (argument: string, opts: { config?: string; json?: boolean }) => {
+      const file = opts.config ?? argument;
       try {
         const { config } = await validateFile(file);
         const summary = {

@@ -42,3 +42,7 @@ export const bigQueryPlugin = definePlugin({
   sluice: '^1',
   connectors: [bigQueryConnector],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/connectors-bigquery"]` in sluice.yaml loads it by package name.
+export default bigQueryPlugin;

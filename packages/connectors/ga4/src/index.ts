@@ -37,3 +37,7 @@ export const ga4Plugin = definePlugin({
   sluice: '^1',
   connectors: [ga4Connector],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/connectors-ga4"]` in sluice.yaml loads it by package name.
+export default ga4Plugin;

@@ -35,3 +35,7 @@ export const hubspotPlugin = definePlugin({
   sluice: '^1',
   connectors: [hubspotConnector],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/connectors-hubspot"]` in sluice.yaml loads it by package name.
+export default hubspotPlugin;

@@ -12,6 +12,7 @@
  *
  * @packageDocumentation
  */
+import { prometheusPlugin } from './plugin.js';
 export { prometheusPlugin } from './plugin.js';
 export {
   createPrometheusDestination,
@@ -35,3 +36,7 @@ export {
   type MetricUpdate,
 } from './metric-mapping.js';
 export { SeriesTracker, type Admission, type SeriesLabels } from './series-tracker.js';
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-prometheus"]` in sluice.yaml loads it by package name.
+export default prometheusPlugin;

@@ -13,6 +13,7 @@
  *
  * @packageDocumentation
  */
+import { webhookPlugin } from './plugin.js';
 export { webhookPlugin } from './plugin.js';
 export {
   webhookDestination,
@@ -46,3 +47,7 @@ export {
   type DeliveryOutcome,
   type OutgoingRequest,
 } from './deliver.js';
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-webhook"]` in sluice.yaml loads it by package name.
+export default webhookPlugin;
