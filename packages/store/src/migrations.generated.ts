@@ -27,4 +27,8 @@ export const EMBEDDED_MIGRATIONS: readonly Migration[] = [
     name: '0006_webhook_delivery_runs',
     sql: "-- Sluice store, step 6: the run each webhook delivery started. A copy of a delivery already\n-- received (a sender's retry, or a replay) is answered with the run of the first copy instead of\n-- starting another; the PRIMARY KEY (pipeline, delivery_id) of step 4 decides which copy is first.\n-- Rows written before this step have no run id: the scheduler derives it from the delivery id.\n\nALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS run_id text;\n",
   },
+  {
+    name: '0007_json_key_order',
+    sql: "-- Sluice store, step 7: record-carrying columns keep the JSON text as written. jsonb orders object\n-- keys by length and bytes, so records posted through a webhook trigger (run params) and stored\n-- dead letters came back with their keys reordered, and CSV columns (first-seen order) with them.\n-- `json` keeps the text, and so the key order, exactly; nothing queries inside these columns.\n-- Values stored before this step keep the order jsonb gave them.\n\nALTER TABLE runs ALTER COLUMN params DROP DEFAULT;\nALTER TABLE runs ALTER COLUMN params TYPE json USING params::json;\nALTER TABLE runs ALTER COLUMN params SET DEFAULT '{}'::json;\nALTER TABLE dead_letters ALTER COLUMN record TYPE json USING record::json;\nALTER TABLE dead_letters ALTER COLUMN original TYPE json USING original::json;\n",
+  },
 ];

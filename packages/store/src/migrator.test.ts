@@ -21,6 +21,7 @@ const NAMES = [
   '0004_scheduler_jobs',
   '0005_plugin_state',
   '0006_webhook_delivery_runs',
+  '0007_json_key_order',
 ];
 const TABLES = [
   'checkpoints',
