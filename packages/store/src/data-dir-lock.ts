@@ -82,16 +82,19 @@ export interface DataDirOwner {
 export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError';
   readonly code = DataDirLockErrorCodes.locked;
+  readonly dataDir: string;
+  readonly owner: DataDirOwner | undefined;
 
-  constructor(
-    readonly dataDir: string,
-    readonly owner: DataDirOwner | undefined,
-  ) {
+  // Plain fields, not parameter properties: the scheduler's child processes load this file with
+  // Node's type stripping, which refuses TypeScript-only syntax.
+  constructor(dataDir: string, owner: DataDirOwner | undefined) {
     super(
       `PGlite data folder ${dataDir} is in use by ${describeOwner(owner)}: one process owns a data ` +
         `folder. Stop that process first, or give this one its own --data-dir, or use PostgreSQL ` +
         `(store.url) to share a store between processes. (Lock file: ${join(dataDir, DATA_DIR_LOCK_FILE)})`,
     );
+    this.dataDir = dataDir;
+    this.owner = owner;
   }
 
   /** A JSON-safe view for logs and `--json` output. */
@@ -127,15 +130,14 @@ export class DataDirLockedError extends Error {
 export class DataDirLockLostError extends Error {
   override readonly name = 'DataDirLockLostError';
   readonly code = DataDirLockErrorCodes.lost;
+  readonly dataDir: string;
 
-  constructor(
-    readonly dataDir: string,
-    detail: string,
-  ) {
+  constructor(dataDir: string, detail: string) {
     super(
       `lost the ownership lock of PGlite data folder ${dataDir} (${detail}); another process may be ` +
         `writing to it: this store stops using the folder`,
     );
+    this.dataDir = dataDir;
   }
 }
 
