@@ -86,7 +86,7 @@ export function inlineSecrets(config: object): string[] {
 /**
  * A redactor (core's `createRedactor`) for everything that may echo the config's secrets:
  * log lines, error messages, API output. It knows every value that came from a reference and
- * the credentials written inline ({@link inlineSecrets}).
+ * the credentials written inline (`inlineSecrets`, internal).
  *
  * @example
  * ```ts
