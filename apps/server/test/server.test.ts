@@ -8,6 +8,7 @@ import pg from 'pg';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSluice, type SluiceServer } from '../src/index.js';
+import { createResponseValidator, type ResponseValidator } from './openapi-responses.js';
 import { configDir, eventually, startReceiver, type Receiver } from './helpers.js';
 
 const ADMIN = 'admin-key-0123456789';
@@ -74,6 +75,13 @@ for (const backend of ['pglite', 'postgres'] as const) {
     let sluice: SluiceServer;
     let receiver: Receiver;
     let out: string;
+    let validator: ResponseValidator;
+    // Every response of this suite is checked against the served OpenAPI document.
+    const fetch = async (url: string, init: RequestInit = {}) => {
+      const response = await globalThis.fetch(url, init);
+      expect(await validator.check(init.method ?? 'GET', url, response)).toEqual([]);
+      return response;
+    };
     const api = (path: string, init: RequestInit & { key?: string } = {}) =>
       fetch(`${sluice.url}${path}`, {
         ...init,
@@ -100,6 +108,7 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const { writeFileSync } = await import('node:fs');
       writeFileSync(config, yaml({ ...(storeUrl ? { storeUrl } : {}), out, hook: receiver.url, dataDir: join(dir, 'data') }));
       sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', env: { TEST_ADMIN_KEY: ADMIN, TEST_WEBHOOK_SECRET: SECRET }, logger: false });
+      validator = createResponseValidator(await (await globalThis.fetch(`${sluice.url}/api/v1/openapi.json`)).json());
     }, 120_000);
 
     afterAll(async () => {

@@ -30,6 +30,9 @@ export const errorResponses = {
   401: { description: 'Missing or invalid API key', schema: ErrorBodySchema },
   403: { description: 'The API key lacks the required scope', schema: ErrorBodySchema },
   404: { description: 'Not found', schema: ErrorBodySchema },
+  // Answered before the route runs (http/app.ts): a body that is not JSON, and the rate limit.
+  415: { description: 'The request has a body that is not JSON (`content-type` other than `application/json`)', schema: ErrorBodySchema },
+  429: { description: 'Over the `server.rateLimit.perMinute` budget of this client; see `Retry-After`', schema: ErrorBodySchema },
 } as const;
 
 /** A page of a list. */
