@@ -1,12 +1,14 @@
 /**
- * Schemas of a pipeline's routing part. Their output types are exactly `@sluice/core`'s
- * `RouteSpec`, `ConditionSpec` and `TransformSpec`, which `@sluice/router` compiles. The config
- * checks structure only; JSONPath syntax is checked (with positions) by the router.
+ * Schemas of a pipeline's routing part: the one validation of routes. Their output types are
+ * exactly `@sluice/core`'s `RouteSpec`, `ConditionSpec` and `TransformSpec`, which
+ * `@sluice/router` compiles (it takes validated routes; see its `isRouteSpec`). The schema checks
+ * structure and values, `references.ts` the names routes refer to; compiling finds the rest:
+ * JSONPath and field-path syntax (with positions) and each transform's own options.
  *
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { CONDITION_OPS, type ConditionSpec, type JsonValue } from '@sluice/core';
+import { CONDITION_OPS, ON_ERROR_POLICIES, ROUTE_MODES, type ConditionSpec, type JsonValue } from '@sluice/core';
 import { DEFAULTS } from './defaults.js';
 import { KindSchema, NameRefSchema, NameSchema, integer, looseObject, picklist, strictObject } from './schema-helpers.js';
 import { describeValue } from './suggest.js';
@@ -46,7 +48,7 @@ const JsonPathConditionSchema = strictObject(
 const ComparisonConditionSchema = v.pipe(
   strictObject(
     {
-      path: v.pipe(QuerySchema, v.description('A singular JSONPath query selecting the value to compare, e.g. `$.change`.')),
+      path: v.pipe(QuerySchema, v.description('The field to compare: a name or a singular JSONPath (`$.change`, `$.items[0].qty`; `$` is the whole record).')),
       op: v.pipe(picklist(CONDITION_OPS), v.description('Comparison operator.')),
       value: v.optional(v.pipe(JsonValueSchema, v.description('The value to compare with (an array for `in`/`nin`; not needed for `exists`).'))),
     },
@@ -149,7 +151,7 @@ const ToSchema = v.pipe(
 );
 
 const OnErrorSchema = v.pipe(
-  picklist(['dead-letter', 'drop', 'fail-run']),
+  picklist(ON_ERROR_POLICIES),
   v.description('What happens to a record still failing after every retry: keep it as a dead letter for replay, drop it, or fail the run.'),
 );
 
@@ -175,7 +177,7 @@ export const RouteSchema = v.pipe(
       transform: v.optional(TransformListSchema),
       to: ToSchema,
       mode: v.optional(
-        v.pipe(picklist(['stop', 'continue']), v.description('`stop`: a match ends evaluation for the record (first match wins); `continue`: later routes may match too.')),
+        v.pipe(picklist(ROUTE_MODES), v.description('`stop`: a match ends evaluation for the record (first match wins); `continue`: later routes may match too.')),
         DEFAULTS.route.mode,
       ),
       onError: v.optional(OnErrorSchema, DEFAULTS.route.onError),

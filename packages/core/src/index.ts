@@ -95,6 +95,8 @@ export { REDACTED, createRedactor } from './redact.js';
 export { RETRY_DEFAULTS, abortable, backoffDelay, backoffPolicySchema, resolveBackoffPolicy, retryWithBackoff, type BackoffPolicy, type RetryWithBackoffOptions } from './retry.js';
 export {
   CONDITION_OPS,
+  ON_ERROR_POLICIES,
+  ROUTE_MODES,
   type BatchPolicy,
   type CheckpointStore,
   type ConditionOp,

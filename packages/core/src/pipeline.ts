@@ -87,8 +87,14 @@ export interface TransformSpec {
 /** What happens to a record whose delivery still fails after every retry. */
 export type OnError = 'dead-letter' | 'drop' | 'fail-run';
 
+/** Every {@link OnError}, the default first: the values `@sluice/config`'s route schema accepts. */
+export const ON_ERROR_POLICIES: readonly OnError[] = ['dead-letter', 'drop', 'fail-run'];
+
 /** `stop`: the first matching route (by priority) wins; `continue`: later routes may match too. */
 export type RouteMode = 'stop' | 'continue';
+
+/** Every {@link RouteMode}: the values `@sluice/config`'s route schema accepts. */
+export const ROUTE_MODES: readonly RouteMode[] = ['stop', 'continue'];
 
 /**
  * One route of a pipeline.

@@ -16,6 +16,7 @@
 export {
   compileRouteTable,
   evaluateRecord,
+  routeShapeProblem,
   RouteEvaluationError,
   type CompileRouteTableOptions,
   type CompiledRoute,

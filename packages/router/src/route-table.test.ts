@@ -38,33 +38,58 @@ describe('compileRouteTable', () => {
       compile(
         [
           { name: 'a', to: ['nowhere'] },
-          { name: 'a', to: ['warehouse', 'warehouse'], mode: 'first' as never, onError: 'ignore' as never, priority: Infinity },
-          { name: '', to: [] },
+          { name: 'b', to: ['warehouse', 'warehouse'] },
           { name: 'x', to: ['slack'], when: '$.a[?@.b >' },
           { name: 'y', to: ['slack'], transform: [{ kind: 'pick', fields: [] }, { kind: 'nope' }, { kind: 'compute', field: 'x', expression: '1 +' }] },
-          { name: 'z', to: ['slack'], colour: 'red' } as never,
+          { name: 'z', to: ['slack'], when: { path: '$.items[*].qty', op: 'gt', value: 1 } },
         ],
-        { path: ['pipelines', 'daily'], defaultRoute: { to: ['archive'], when: '$.a' } as never },
+        { path: ['pipelines', 'daily'] },
       ),
     );
     expect(error.issues.map((i) => i.path)).toEqual([
       'pipelines.daily.routes[0].to[0]',
-      'pipelines.daily.routes[1].priority',
-      'pipelines.daily.routes[1].mode',
-      'pipelines.daily.routes[1].onError',
       'pipelines.daily.routes[1].to[1]',
-      'pipelines.daily.routes[2].name',
-      'pipelines.daily.routes[2].to',
-      'pipelines.daily.routes[3].when',
-      'pipelines.daily.routes[4].transform[0].fields',
-      'pipelines.daily.routes[4].transform[1].kind',
-      'pipelines.daily.routes[4].transform[2].expression',
-      'pipelines.daily.routes[5].colour',
-      'pipelines.daily.defaultRoute.when',
+      'pipelines.daily.routes[2].when',
+      'pipelines.daily.routes[3].transform[0].fields',
+      'pipelines.daily.routes[3].transform[1].kind',
+      'pipelines.daily.routes[3].transform[2].expression',
+      'pipelines.daily.routes[4].when.path',
     ]);
-    const when = error.issues.find((i) => i.path.endsWith('routes[3].when'))!;
-    expect(when.message).toMatch(/invalid JSONPath at position 10/);
-    expect(error.issues.find((i) => i.path.endsWith('transform[1].kind'))!.message).toMatch(/unknown transform kind "nope" \(known: cast, compute/);
+    expect(error.issues[0]!.message).toBe('unknown destination "nowhere" (known: warehouse, slack, archive)');
+    expect(error.issues[1]!.message).toBe('destination "warehouse" is listed twice');
+    expect(error.issues[2]!.message).toMatch(/invalid JSONPath at position 10/);
+    expect(error.issues[4]!.message).toMatch(/unknown transform kind "nope" \(known: cast, compute/);
+    expect(error.issues[6]!.message).toMatch(/is not a field path: a wildcard selects several values at position 8/);
+  });
+
+  it('refuses, naming the key, what is not a route as the config schema outputs it (that schema explains each problem)', () => {
+    const error = configError(() =>
+      compile(
+        [
+          { name: 'a', to: ['warehouse'], mode: 'first' as never },
+          { name: 'b', to: ['warehouse'], onError: 'ignore' as never },
+          { name: 'c', to: ['warehouse'], priority: Infinity },
+          { name: '', to: ['warehouse'] },
+          { name: 'd', to: [] },
+          { name: 'e', to: ['slack'], colour: 'red' } as never,
+          { name: 'f', to: ['slack'], transform: 'pick' as never },
+          42 as never,
+        ],
+        { path: ['pipelines', 'daily'], defaultRoute: { to: ['archive'], when: '$.a' } as never },
+      ),
+    );
+    const hint = "validate routes with @sluice/config's RouteSchema, which names every problem";
+    expect(error.issues).toEqual([
+      { path: 'pipelines.daily.routes[0]', message: `is not a route ("mode" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[1]', message: `is not a route ("onError" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[2]', message: `is not a route ("priority" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[3]', message: `is not a route ("name" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[4]', message: `is not a route ("to" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[5]', message: `is not a route ("colour" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[6]', message: `is not a route ("transform" does not fit); ${hint}` },
+      { path: 'pipelines.daily.routes[7]', message: `is not a route (not an object); ${hint}` },
+      { path: 'pipelines.daily.defaultRoute', message: 'is not a route ("when" does not fit); validate routes with @sluice/config\'s DefaultRouteSchema, which names every problem' },
+    ]);
   });
 
   it('rejects duplicate route names', () => {

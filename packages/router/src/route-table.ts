@@ -7,6 +7,8 @@
  */
 import {
   ConfigError,
+  ON_ERROR_POLICIES,
+  ROUTE_MODES,
   type PluginRegistry,
   formatPath,
   isRecord,
@@ -69,15 +71,67 @@ export interface CompileRouteTableOptions {
   path?: readonly (string | number)[];
 }
 
-const ROUTE_KEYS = new Set(['name', 'priority', 'when', 'transform', 'to', 'mode', 'onError']);
-const MODES: readonly RouteMode[] = ['stop', 'continue'];
-const ON_ERROR: readonly OnError[] = ['dead-letter', 'drop', 'fail-run'];
 const builtins = new Map(builtinTransforms.map((t) => [t.kind, t]));
+const ROUTE_KEYS: ReadonlySet<string> = new Set(['name', 'priority', 'when', 'transform', 'to', 'mode', 'onError']);
+const DEFAULT_ROUTE_KEYS: ReadonlySet<string> = new Set(['name', 'transform', 'to', 'onError']);
 
 /**
- * Compiles and validates a route table. Every problem of every route is reported at once in a
- * `ConfigError`, each with a path such as `routes[2].when` (JSONPath errors include the
- * offending position) or `routes[0].transform[1].fields`.
+ * Whether `value` has the shape of a route as `@sluice/config`'s `RouteSchema` (or, with
+ * `isDefault`, `DefaultRouteSchema`) outputs it. The schema is the one validation of routes and
+ * explains every problem; the router only refuses to compile what is not a route at all, so an
+ * embedder who skipped the schema gets one clear error instead of a wrong table. Returns the
+ * first key that does not fit, or `undefined` when the value is a route.
+ *
+ * @example
+ * ```ts
+ * routeShapeProblem({ name: 'all', to: ['db'] });            // undefined
+ * routeShapeProblem({ name: 'all', to: ['db'], mode: 'x' }); // "mode"
+ * ```
+ */
+export function routeShapeProblem(value: unknown, isDefault = false): string | undefined {
+  if (!isRecord(value)) return '(not an object)';
+  const spec = value as Record<string, unknown>;
+  const keys = isDefault ? DEFAULT_ROUTE_KEYS : ROUTE_KEYS;
+  const unknown = Object.keys(spec).find((key) => !keys.has(key));
+  if (unknown !== undefined) return unknown;
+  if (!(isDefault && spec.name === undefined) && (typeof spec.name !== 'string' || spec.name.trim() === '')) return 'name';
+  if (!Array.isArray(spec.to) || spec.to.length === 0 || !spec.to.every((d) => typeof d === 'string')) return 'to';
+  if (spec.priority !== undefined && (typeof spec.priority !== 'number' || !Number.isFinite(spec.priority))) return 'priority';
+  if (spec.mode !== undefined && !ROUTE_MODES.includes(spec.mode as RouteMode)) return 'mode';
+  if (spec.onError !== undefined && !ON_ERROR_POLICIES.includes(spec.onError as OnError)) return 'onError';
+  if (spec.transform !== undefined && !Array.isArray(spec.transform)) return 'transform';
+  return undefined;
+}
+
+/** What compiling one table shares between its routes. */
+interface TableCompilation {
+  readonly options: CompileRouteTableOptions;
+  /** Destination names a route may send to. */
+  readonly known: ReadonlySet<string>;
+  /** Problems found so far, reported together. */
+  readonly issues: ConfigIssue[];
+  /** A config path below the table's prefix, formatted. */
+  readonly at: (...segments: (string | number)[]) => string;
+}
+
+/** One route to compile: the spec and where it stands in the configuration. */
+interface RouteToCompile {
+  readonly spec: RouteSpec;
+  /** Position in `routes`; `-1` for the default route. */
+  readonly index: number;
+  /** Config path segments of the route (`['routes', 2]` or `['defaultRoute']`). */
+  readonly where: readonly (string | number)[];
+  readonly isDefault: boolean;
+}
+
+/**
+ * Compiles a route table from validated routes (the output of `@sluice/config`'s route schemas,
+ * or routes typed as {@link RouteSpec}): conditions and field paths are parsed, transform steps
+ * compiled with their own schemas, and `to` linked to the pipeline's destinations. Every problem
+ * of every route is reported at once in a `ConfigError`, each with a path such as
+ * `routes[2].when` (JSONPath errors include the offending position) or
+ * `routes[0].transform[1].fields`; a value that is not a route at all is one issue at its path
+ * ({@link routeShapeProblem}).
  *
  * @example
  * ```ts
@@ -88,33 +142,37 @@ const builtins = new Map(builtinTransforms.map((t) => [t.kind, t]));
  * ```
  */
 export function compileRouteTable(routes: readonly RouteSpec[], options: CompileRouteTableOptions): RouteTable {
-  const issues: ConfigIssue[] = [];
   const prefix = options.path ?? [];
-  const at = (...segments: (string | number)[]) => formatPath([...prefix, ...segments]);
-  const known = new Set(options.destinations);
+  const table: TableCompilation = {
+    options,
+    known: new Set(options.destinations),
+    issues: [],
+    at: (...segments) => formatPath([...prefix, ...segments]),
+  };
   if (!Array.isArray(routes)) {
-    throw new ConfigError([{ path: at('routes'), message: 'must be a list of routes' }]);
+    throw new ConfigError([{ path: table.at('routes'), message: 'must be a list of routes' }]);
   }
   const compiled: CompiledRoute[] = [];
   const names = new Map<string, number>();
   routes.forEach((spec, index) => {
-    const route = compileRoute(spec, index, ['routes', index], false, options, known, issues, at);
+    const route = compileRoute({ spec, index, where: ['routes', index], isDefault: false }, table);
     if (!route) return;
+    // Names key the router's counts, dead letters and metrics: a table cannot hold two.
     const seen = names.get(route.name);
     if (seen !== undefined) {
-      issues.push({ path: at('routes', index, 'name'), message: `duplicate route name "${route.name}" (also routes[${seen}])` });
+      table.issues.push({ path: table.at('routes', index, 'name'), message: `duplicate route name "${route.name}" (also routes[${seen}])` });
     } else names.set(route.name, index);
     compiled.push(route);
   });
   let defaultRoute: CompiledRoute | undefined;
   if (options.defaultRoute !== undefined) {
     const spec = { name: 'default', ...options.defaultRoute } as RouteSpec;
-    defaultRoute = compileRoute(spec, -1, ['defaultRoute'], true, options, known, issues, at);
+    defaultRoute = compileRoute({ spec, index: -1, where: ['defaultRoute'], isDefault: true }, table);
     if (defaultRoute && names.has(defaultRoute.name)) {
-      issues.push({ path: at('defaultRoute', 'name'), message: `duplicate route name "${defaultRoute.name}"` });
+      table.issues.push({ path: table.at('defaultRoute', 'name'), message: `duplicate route name "${defaultRoute.name}"` });
     }
   }
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (table.issues.length > 0) throw new ConfigError(table.issues);
   // Array.prototype.sort is stable, so equal priorities keep their configuration order.
   compiled.sort((a, b) => b.priority - a.priority);
   return Object.freeze({
@@ -124,56 +182,21 @@ export function compileRouteTable(routes: readonly RouteSpec[], options: Compile
   });
 }
 
-function compileRoute(
-  spec: RouteSpec,
-  index: number,
-  where: (string | number)[],
-  isDefault: boolean,
-  options: CompileRouteTableOptions,
-  known: Set<string>,
-  issues: ConfigIssue[],
-  at: (...segments: (string | number)[]) => string,
-): CompiledRoute | undefined {
-  if (!isRecord(spec as unknown)) {
-    issues.push({ path: at(...where), message: 'must be an object with name, to and optional when/transform' });
+function compileRoute(route: RouteToCompile, table: TableCompilation): CompiledRoute | undefined {
+  const { spec, index, where, isDefault } = route;
+  const { issues, at } = table;
+  const problem = routeShapeProblem(isDefault ? withoutDefaultName(spec) : spec, isDefault);
+  if (problem !== undefined) {
+    issues.push({
+      path: at(...where),
+      message: `is not a route${problem.startsWith('(') ? ` ${problem}` : ` (${JSON.stringify(problem)} does not fit)`}; validate routes with @sluice/config's ${isDefault ? 'DefaultRouteSchema' : 'RouteSchema'}, which names every problem`,
+    });
     return undefined;
   }
   const before = issues.length;
-  for (const key of Object.keys(spec)) {
-    const allowed = isDefault ? key !== 'when' && key !== 'priority' && key !== 'mode' && ROUTE_KEYS.has(key) : ROUTE_KEYS.has(key);
-    if (!allowed) issues.push({ path: at(...where, key), message: isDefault ? 'not allowed on the default route' : 'unknown key' });
-  }
-  const name = spec.name;
-  if (typeof name !== 'string' || name.trim() === '') issues.push({ path: at(...where, 'name'), message: 'must be a non-empty string' });
-  const priority = spec.priority ?? 0;
-  if (typeof priority !== 'number' || !Number.isFinite(priority)) {
-    issues.push({ path: at(...where, 'priority'), message: 'must be a finite number' });
-  }
-  const mode = spec.mode ?? 'continue';
-  if (!MODES.includes(mode)) issues.push({ path: at(...where, 'mode'), message: 'must be "stop" or "continue"' });
-  const onError = spec.onError ?? 'dead-letter';
-  if (!ON_ERROR.includes(onError)) {
-    issues.push({ path: at(...where, 'onError'), message: 'must be "dead-letter", "drop" or "fail-run"' });
-  }
-  const to = spec.to;
-  if (!Array.isArray(to) || to.length === 0) {
-    issues.push({ path: at(...where, 'to'), message: 'must list at least one destination' });
-  } else {
-    const seen = new Set<string>();
-    to.forEach((destination, i) => {
-      if (typeof destination !== 'string' || !known.has(destination)) {
-        issues.push({
-          path: at(...where, 'to', i),
-          message: `unknown destination ${JSON.stringify(destination)}${known.size ? ` (known: ${[...known].join(', ')})` : ''}`,
-        });
-      } else if (seen.has(destination)) {
-        issues.push({ path: at(...where, 'to', i), message: `destination "${destination}" is listed twice` });
-      }
-      seen.add(destination);
-    });
-  }
+  const to = linkDestinations(spec.to, where, table);
   let when: RecordPredicate | undefined;
-  if (spec.when !== undefined && !isDefault) {
+  if (spec.when !== undefined) {
     try {
       when = compileCondition(spec.when, at(...where, 'when'));
     } catch (error) {
@@ -181,28 +204,48 @@ function compileRoute(
     }
   }
   const steps: CompiledStep[] = [];
-  if (spec.transform !== undefined) {
-    if (!Array.isArray(spec.transform)) {
-      issues.push({ path: at(...where, 'transform'), message: 'must be a list of transform steps' });
-    } else {
-      spec.transform.forEach((step, i) => {
-        const stepPath = [...(options.path ?? []), ...where, 'transform', i];
-        const compiledStep = compileStep(step, i, stepPath, options, issues);
-        if (compiledStep) steps.push(compiledStep);
-      });
-    }
-  }
+  (spec.transform ?? []).forEach((step, i) => {
+    const compiledStep = compileStep(step, i, [...(table.options.path ?? []), ...where, 'transform', i], table.options, issues);
+    if (compiledStep) steps.push(compiledStep);
+  });
   if (issues.length > before) return undefined;
   return Object.freeze({
-    name,
+    name: spec.name,
     index,
-    priority,
-    mode,
-    onError,
-    to: Object.freeze([...to]),
+    priority: spec.priority ?? DEFAULT_PRIORITY,
+    mode: spec.mode ?? DEFAULT_MODE,
+    onError: spec.onError ?? DEFAULT_ON_ERROR,
+    to: Object.freeze(to),
     when,
     steps: Object.freeze(steps),
   });
+}
+
+// Defaults of a route typed as RouteSpec (the config's schema applies the same ones from its DEFAULTS).
+const DEFAULT_PRIORITY = 0;
+const DEFAULT_MODE: RouteMode = 'continue';
+const DEFAULT_ON_ERROR: OnError = ON_ERROR_POLICIES[0]!;
+
+// The default route's `name` is the router's own ("default") unless the embedder gave one.
+function withoutDefaultName(spec: RouteSpec): unknown {
+  const { name, ...rest } = spec;
+  return name === 'default' ? rest : spec;
+}
+
+// Linking: a route can only be compiled to destinations the pipeline has.
+function linkDestinations(to: readonly string[], where: readonly (string | number)[], table: TableCompilation): string[] {
+  const linked: string[] = [];
+  to.forEach((destination, i) => {
+    if (!table.known.has(destination)) {
+      table.issues.push({
+        path: table.at(...where, 'to', i),
+        message: `unknown destination ${JSON.stringify(destination)}${table.known.size ? ` (known: ${[...table.known].join(', ')})` : ''}`,
+      });
+    } else if (linked.includes(destination)) {
+      table.issues.push({ path: table.at(...where, 'to', i), message: `destination "${destination}" is listed twice` });
+    } else linked.push(destination);
+  });
+  return linked;
 }
 
 function compileStep(

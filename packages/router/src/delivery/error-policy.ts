@@ -1,0 +1,97 @@
+/**
+ * The error policy: what a route's `onError` does with a record that failed for good — in the
+ * route (its condition or a transform threw) or at a destination (after every retry):
+ * `dead-letter` keeps it for replay, `drop` counts and forgets it, `fail-run` fails the run.
+ *
+ * @packageDocumentation
+ */
+import type { SluiceRecord } from '@sluice/core';
+import type { RouteFailure } from '../route-table.js';
+import type { AckTracker } from './ack-tracker.js';
+import { deadLetterOf, type DeadLetterRun, type DeadLetterWriter, type PendingLetter } from './dead-letters.js';
+import type { FailedDelivery } from './destination-queue.js';
+import { RunFailedError } from './errors.js';
+import type { RouterMetrics } from './metrics.js';
+import type { RouterStats } from './stats.js';
+
+/** What applying the policy touches. */
+export interface ErrorPolicyRun extends DeadLetterRun {
+  readonly stats: RouterStats;
+  readonly metrics: RouterMetrics;
+  readonly tracker: AckTracker;
+  readonly deadLetters: DeadLetterWriter;
+  /** Fails the run (the first failure wins). */
+  fail(error: RunFailedError): void;
+}
+
+/**
+ * Applies `onError` to deliveries a destination gave up on.
+ *
+ * @example
+ * ```ts
+ * const callbacks = { failed: (destination, failures) => applyDeliveryFailures(run, destination, failures) };
+ * ```
+ */
+export function applyDeliveryFailures(run: ErrorPolicyRun, destination: string, failures: readonly FailedDelivery[]): void {
+  const letters: PendingLetter[] = [];
+  const stats = run.stats.destination(destination);
+  for (const { item, error, attempts } of failures) {
+    const route = item.route;
+    if (route.onError === 'drop') {
+      stats.dropped++;
+      run.stats.counts.dropped++;
+      run.metrics.dropped.inc({ pipeline: run.pipeline, route: route.name, destination, reason: 'delivery-failed' });
+      run.tracker.done(item.seq);
+    } else if (route.onError === 'fail-run') {
+      stats.failed++;
+      run.fail(new RunFailedError(`delivery to "${destination}" failed for route "${route.name}": ${error.message}`, { cause: error, route: route.name, destination }));
+    } else {
+      letters.push({ seq: item.seq, letter: deadLetterOf(run, route, destination, item.record, item.original, error, attempts) });
+    }
+  }
+  if (letters.length > 0) run.deadLetters.write(letters, 'delivery');
+}
+
+/**
+ * Applies `onError` to the routes whose condition or transform failed for `record`
+ * (sequence number `seq`): a dead letter per destination of the route, a drop, or a failed run.
+ *
+ * @example
+ * ```ts
+ * applyRouteFailures(run, record, seq, evaluation.failures);
+ * ```
+ */
+export function applyRouteFailures(run: ErrorPolicyRun, record: SluiceRecord, seq: number, failures: readonly RouteFailure[]): void {
+  const letters: PendingLetter[] = [];
+  for (const { route, error } of failures) {
+    run.stats.route(route.name).failed++;
+    if (route.onError === 'drop') {
+      run.stats.counts.dropped++;
+      run.metrics.dropped.inc({ pipeline: run.pipeline, route: route.name, destination: '', reason: 'route-error' });
+    } else if (route.onError === 'fail-run') {
+      run.fail(new RunFailedError(error.message, { cause: error, route: route.name }));
+    } else {
+      for (const destination of route.to) letters.push({ seq, letter: deadLetterOf(run, route, destination, record, record, error, 1) });
+    }
+  }
+  if (letters.length > 0) run.deadLetters.write(letters, 'route');
+}
+
+/**
+ * Counts dead letters the sink took and settles their records.
+ *
+ * @example
+ * ```ts
+ * new DeadLetterWriter({ ..., written: (letters, stage) => countDeadLetters(run, letters, stage, logger) });
+ * ```
+ */
+export function countDeadLetters(run: Omit<ErrorPolicyRun, 'deadLetters' | 'fail'>, letters: readonly PendingLetter[]): void {
+  for (const { seq, letter } of letters) {
+    run.stats.counts.deadLettered++;
+    // A record refused at entry has no destination (INVALID_RECORD_DESTINATION).
+    const stats = run.stats.destinations.get(letter.destination);
+    if (stats) stats.deadLettered++;
+    run.metrics.deadLettered.inc({ pipeline: run.pipeline, route: letter.route, destination: letter.destination });
+    run.tracker.done(seq);
+  }
+}
