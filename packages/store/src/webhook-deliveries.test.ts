@@ -88,6 +88,14 @@ describe.each(backends)('webhook deliveries on $name', (backend) => {
     expect(await store.webhookDeliveries.recordDelivery('prune', 'msg_new', '2026-11-24T10:00:00Z', 'run-x')).toEqual({ fresh: false, runId: 'run-new' });
   });
 
+  it('prune every pipeline but the excepted ones (scheme none: no time window bounds a copy)', async () => {
+    await store.webhookDeliveries.recordDelivery('signed', 'msg_a', '2026-11-20T08:00:00Z', 'run-a');
+    await store.webhookDeliveries.recordDelivery('unsigned', 'none:k1', '2026-11-20T08:00:00Z', 'run-k1');
+    expect(await store.webhookDeliveries.pruneDeliveries('2026-11-21T00:00:00Z', { exceptPipelines: ['unsigned'] })).toBeGreaterThanOrEqual(1);
+    expect(await store.webhookDeliveries.recordDelivery('signed', 'msg_a', '2026-11-24T10:00:00Z', 'run-b')).toEqual({ fresh: true, runId: 'run-b' });
+    expect(await store.webhookDeliveries.recordDelivery('unsigned', 'none:k1', '2026-11-24T10:00:00Z', 'run-k2')).toEqual({ fresh: false, runId: 'run-k1' });
+  });
+
   it('refuse an empty or overlong delivery id and run id, naming the field', async () => {
     await expect(store.webhookDeliveries.recordDelivery('daily', '', '2026-11-24T10:00:00Z', 'run-1')).rejects.toThrow(/deliveryId/);
     await expect(store.webhookDeliveries.recordDelivery('daily', 'x'.repeat(501), '2026-11-24T10:00:00Z', 'run-1')).rejects.toThrow(/deliveryId/);

@@ -49,11 +49,11 @@ export function createWebhookDeliveryStore(db: Kysely<StoreDatabase>): WebhookDe
         .executeTakeFirst();
       return { fresh: false, runId: first?.run_id ?? undefined };
     },
-    async pruneDeliveries(before) {
-      const result = await db
-        .deleteFrom('webhook_deliveries')
-        .where('received_at', '<', new Date(parseTime(before, 'before')))
-        .executeTakeFirst();
+    async pruneDeliveries(before, options = {}) {
+      const keep = [...(options.exceptPipelines ?? [])];
+      let query = db.deleteFrom('webhook_deliveries').where('received_at', '<', new Date(parseTime(before, 'before')));
+      if (keep.length > 0) query = query.where('pipeline', 'not in', keep);
+      const result = await query.executeTakeFirst();
       return toNumber(result.numDeletedRows);
     },
   };

@@ -18,6 +18,7 @@ import { createServerLogger } from './logger.js';
 import { createRegistry, loadPlugins } from './plugins.js';
 import { schedulingOf } from './scheduling.js';
 import { redactingStore } from './store-redaction.js';
+import { startDeliveryPruning, type DeliveryPruning } from './delivery-pruning.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -121,6 +122,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
 
   const { registry: metricsRegistry, metrics } = createPromMetrics();
   const shutdown = new AbortController();
+  let pruning: DeliveryPruning | undefined;
   const ctx: PluginContext = { logger: asCoreLogger(logger), metrics, signal: shutdown.signal, clock: systemClock };
 
   const store = await createStore(
@@ -163,6 +165,14 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       pipelineVersion: (name) => state.current.pipelineVersions[name] ?? null,
     });
     await scheduler.start();
+    // Replay protection needs a delivery id only while a copy could still be accepted (24 h kept;
+    // scheme `none` pipelines never pruned): see delivery-pruning.ts.
+    pruning = startDeliveryPruning({
+      deliveries: store.webhookDeliveries,
+      config: () => effective.config,
+      logger: asCoreLogger(logger.child({ component: 'store' })),
+      clock: systemClock,
+    });
 
     let keys: readonly ApiKeyEntry[] = loadApiKeys(effective.config.server.apiKeys);
     const apply = async () => {
@@ -208,6 +218,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
         const report = await scheduler.stop();
         shutdown.abort(new Error('server shutting down'));
         await pool.closeAll();
+        await pruning?.stop();
         await store.close();
         logger.info({ finished: report.finished, requeued: report.requeued, runs: report.runs }, stoppedMessage(report));
         return report;
@@ -234,6 +245,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
     }
     return server;
   } catch (error) {
+    await pruning?.stop();
     await store.close().catch(() => {});
     throw error;
   }

@@ -164,10 +164,11 @@ export function createMemoryWebhookDeliveries(): WebhookDeliveryStore {
       seen.set(key, { at: receivedAt, runId });
       return { fresh: true, runId };
     },
-    async pruneDeliveries(before) {
+    async pruneDeliveries(before, options = {}) {
+      const keep = new Set(options.exceptPipelines ?? []);
       let removed = 0;
       for (const [key, { at }] of seen) {
-        if (at < before) {
+        if (at < before && !keep.has(key.slice(0, key.indexOf('\u0000')))) {
           seen.delete(key);
           removed += 1;
         }
