@@ -3,6 +3,7 @@ import {
   FatalError,
   abortable,
   defineConnector,
+  readField,
   retryWithBackoff,
   type CheckResult,
   type DiscoveredField,
@@ -253,14 +254,20 @@ class CursorTracker {
   safe: string | number | undefined;
   #checked = false;
 
+  // The column in BigQuery's own notation (`a.b` is field b of STRUCT column a), read from each
+  // record with core's field reader (own properties only).
+  readonly #path: readonly string[];
+
   constructor(
     readonly column: string,
     readonly type: NonNullable<BigQueryConfig['cursor']>['type'],
-  ) {}
+  ) {
+    this.#path = column.split('.');
+  }
 
   check(fields: readonly BigQueryField[]): void {
     if (this.#checked) return;
-    const path = this.column.split('.');
+    const path = this.#path;
     let list: readonly BigQueryField[] | null | undefined = fields;
     let field: BigQueryField | undefined;
     for (const name of path) {
@@ -277,8 +284,7 @@ class CursorTracker {
   }
 
   see(record: SluiceRecord, row: number, page: number): void {
-    let value: JsonValue | undefined = record;
-    for (const name of this.column.split('.')) value = value && typeof value === 'object' && !Array.isArray(value) ? value[name] : undefined;
+    const value = readField(record, this.#path);
     if (typeof value !== 'string' && typeof value !== 'number') {
       throw new FatalError(
         `cursor column "${this.column}" is ${JSON.stringify(value ?? null)} in row ${row} of page ${page}: an incremental query must exclude NULL cursors (add "AND ${this.column} IS NOT NULL")`,

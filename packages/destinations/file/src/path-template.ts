@@ -8,13 +8,14 @@
  * refused: at config time when the template itself does it, per record when a value does.
  */
 import path from 'node:path';
-import type { Batch, ConfigIssue, JsonValue, SluiceRecord } from '@sluice/core';
+import { parseDotPath, readField, type Batch, type ConfigIssue, type FieldPath, type SluiceRecord } from '@sluice/core';
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
 const BUILTINS = new Set(['date', 'batch.id', 'batch.source', 'pipeline', 'route', 'runId']);
 
-type Part = { literal: string } | { builtin: string } | { field: string[] };
+// `field`: core's field path in its dot form (`geo.country`), and the text as written for messages.
+type Part = { literal: string } | { builtin: string } | { field: FieldPath; name: string };
 
 /** A parsed path template. */
 export interface PathTemplate {
@@ -87,7 +88,10 @@ export function parsePathTemplate(source: string, at: string): PathTemplate | { 
     if (match.index > last) parts.push({ literal: source.slice(last, match.index) });
     const name = match[1]!;
     if (BUILTINS.has(name)) parts.push({ builtin: name });
-    else if (NAME.test(name)) parts.push({ field: (name.startsWith('record.') ? name.slice(7) : name).split('.') });
+    else if (NAME.test(name)) {
+      const text = name.startsWith('record.') ? name.slice(7) : name;
+      parts.push({ field: parseDotPath(text), name: text });
+    }
     else issues.push({ path: at, message: `placeholder {{${name}}} is not a field name or one of ${[...BUILTINS].join(', ')}` });
     last = match.index + match[0].length;
   }
@@ -111,15 +115,6 @@ export function parsePathTemplate(source: string, at: string): PathTemplate | { 
     usesRecord: parts.some((p) => 'field' in p),
     usesBatchId: parts.some((p) => 'builtin' in p && p.builtin === 'batch.id'),
   };
-}
-
-function readField(record: SluiceRecord, keys: readonly string[]): JsonValue | undefined {
-  let current: JsonValue | undefined = record;
-  for (const key of keys) {
-    if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, key)) return undefined;
-    current = current[key];
-  }
-  return current;
 }
 
 function builtinValue(name: string, context: TemplateContext): string {
@@ -159,7 +154,7 @@ export function renderPath(template: PathTemplate, context: TemplateContext, rec
       out += sanitizeSegment(builtinValue(part.builtin, context)) || '_';
       continue;
     }
-    const field = part.field.join('.');
+    const field = part.name;
     const value = record === undefined ? undefined : readField(record, part.field);
     if (value === undefined || value === null) {
       throw new TemplateValueError(`path placeholder {{${field}}}: field "${field}" is ${value === null ? 'null' : 'missing'}`, field);

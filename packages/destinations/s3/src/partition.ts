@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import type { JsonValue, SluiceRecord } from '@sluice/core';
+import { parseDotPath, readField, type FieldPath, type SluiceRecord } from '@sluice/core';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 /** Hive's name for the partition of null or empty values. */
@@ -39,15 +39,6 @@ export function escapePartitionValue(value: string): string {
   return value.replace(/[\x00-\x1f\x7f"#%'*/:=?\\{[\]^]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
 
-function readField(record: SluiceRecord, path: readonly string[]): JsonValue | undefined {
-  let current: JsonValue | undefined = record;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.hasOwn(current, key)) return undefined;
-    current = current[key];
-  }
-  return current;
-}
-
 /** Computes the partition path of one record. */
 export interface Partitioner {
   /** `name=value/...` with a trailing `/`, or `''` without partitions. */
@@ -64,13 +55,13 @@ export interface Partitioner {
  * ```
  */
 export function createPartitioner(specs: readonly PartitionSpec[], timeZone = 'UTC'): Partitioner {
-  type Compiled = { name: string; field: string[] } | { name: string; template: CompiledTemplate };
-  const compiled = specs.map(
-    (spec, i): Compiled =>
-      typeof spec === 'string'
-        ? { name: spec.split('.').at(-1)!, field: spec.split('.') }
-        : { name: spec.name, template: compileTemplate(`partitionBy[${i}].value`, spec.value, timeZone) },
-  );
+  // A field partition is core's field path in its dot form (`geo.country`), named by its last key.
+  type Compiled = { name: string; field: FieldPath; text: string } | { name: string; template: CompiledTemplate };
+  const compiled = specs.map((spec, i): Compiled => {
+    if (typeof spec !== 'string') return { name: spec.name, template: compileTemplate(`partitionBy[${i}].value`, spec.value, timeZone) };
+    const field = parseDotPath(spec);
+    return { name: String(field.at(-1)), field, text: spec };
+  });
   return {
     pathOf(record, scope) {
       let out = '';
@@ -78,7 +69,7 @@ export function createPartitioner(specs: readonly PartitionSpec[], timeZone = 'U
         let value: string;
         if ('field' in part) {
           const raw = readField(record, part.field);
-          const field = part.field.join('.');
+          const field = part.text;
           if (raw === undefined) throw new PartitionValueError(`partition ${part.name}: field ${field} is missing`, part.name);
           if (raw !== null && typeof raw === 'object') throw new PartitionValueError(`partition ${part.name}: field ${field} is an ${Array.isArray(raw) ? 'array' : 'object'}, not a text or number`, part.name);
           value = raw === null ? '' : String(raw);
