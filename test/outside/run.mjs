@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Outside in (issue 17): the packages as a registry consumer gets them. Packs every public
+// workspace package into a temporary folder, installs only those tarballs (and their registry
+// dependencies) into fresh projects outside the repository, and checks there:
+//  - every tarball ships LICENSE and CHANGELOG.md;
+//  - one copy of @sluice/core is installed: plugins take it as a peer dependency;
+//  - every plugin package loads by package name (named + default definePlugin export), and the
+//    host's isRetryable/instanceof recognise errors across the installed packages;
+//  - the installed `sluice` prints its real version and validates a config given with --config;
+//  - a strict TypeScript consumer (skipLibCheck: false) compiles a file importing every package
+//    whose public types are clean (store, scheduler and server still leak @electric-sql/pglite
+//    and pg-boss types, whose own .d.ts do not compile: listed in LEAKING_TYPES);
+//  - one destination installed alone: its footprint (packages, MB) is printed.
+// Run after `npx nx run-many -t build`:  node test/outside/run.mjs   (needs the npm registry or its cache)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const LEAKING_TYPES = new Set(['@sluice/store', '@sluice/scheduler', '@sluice/server']);
+const work = mkdtempSync(join(tmpdir(), 'sluice-outside-'));
+let failures = 0;
+const check = (ok, what) => {
+  if (ok) console.log(`✓ ${what}`);
+  else {
+    failures++;
+    console.error(`✗ ${what}`);
+  }
+};
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+const npmInstall = (cwd, extra = []) => run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--loglevel=error', ...extra], cwd);
+
+function publicPackages() {
+  const workspaces = JSON.parse(run('npm', ['query', '.workspace', '--json'], root));
+  return workspaces
+    .map((w) => ({ dir: w.realpath ?? join(root, w.location), pkg: JSON.parse(readFileSync(join(w.realpath ?? join(root, w.location), 'package.json'), 'utf8')) }))
+    .filter(({ pkg }) => !pkg.private);
+}
+
+function footprint(dir) {
+  let packages = 0;
+  let bytes = 0;
+  const walk = (d) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile()) {
+        bytes += statSync(p).size;
+        if (entry.name === 'package.json' && /node_modules[\\/](@[^\\/]+[\\/])?[^\\/@]+$/.test(d)) packages++;
+      }
+    }
+  };
+  walk(join(dir, 'node_modules'));
+  return { packages, mb: Math.round((bytes / 1024 / 1024) * 10) / 10 };
+}
+
+try {
+  // 1. Pack.
+  const tarballs = join(work, 'tarballs');
+  mkdirSync(tarballs);
+  const packages = publicPackages();
+  const byName = {};
+  for (const { dir, pkg } of packages) {
+    const [info] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tarballs, dir], root));
+    byName[pkg.name] = join(tarballs, info.filename);
+    const files = info.files.map((f) => f.path);
+    check(files.includes('LICENSE') && files.includes('CHANGELOG.md'), `${pkg.name}: tarball ships LICENSE and CHANGELOG.md (${Math.round(info.size / 1024)} kB packed)`);
+  }
+  const example = JSON.parse(readFileSync(join(root, 'examples/plugin-connector/package.json'), 'utf8'));
+  check(example.private === true && !(example.name in byName), `the example plugin (${example.name}) is private and not packed`);
+
+  // 2. A fresh project with every tarball.
+  const all = join(work, 'all');
+  mkdirSync(all);
+  const deps = Object.fromEntries(Object.entries(byName).map(([name, file]) => [name, `file:${file}`]));
+  // overrides: a tarball's dependency on a sibling resolves to the sibling's tarball, not the registry.
+  writeFileSync(join(all, 'package.json'), JSON.stringify({ name: 'outside-all', private: true, type: 'module', dependencies: deps, overrides: deps }, null, 2));
+  npmInstall(all);
+  const cores = run('find', ['node_modules', '-path', '*@sluice/core/package.json'], all).trim().split('\n').filter(Boolean);
+  check(cores.length === 1, `one copy of @sluice/core installed (found ${cores.length})`);
+
+  // 3. Plugins by package name, errors across packages, the CLI.
+  const probe = `
+import { PluginRegistry, FatalError, isRetryable } from '@sluice/core';
+const names = ${JSON.stringify(Object.keys(byName).filter((n) => /^@sluice\/(connectors|destinations)-/.test(n)))};
+const registry = new PluginRegistry();
+for (const name of names) {
+  const mod = await import(name);
+  if (mod.default?.type !== 'plugin' || !Object.entries(mod).some(([k, v]) => k !== 'default' && v === mod.default)) throw new Error(name + ': no named + default definePlugin export');
+  registry.register(mod.default);
+}
+const { RunFailedError } = await import('@sluice/router');
+if (isRetryable(new RunFailedError('x')) || !(new RunFailedError('x') instanceof FatalError)) throw new Error('router errors not recognised by core');
+console.log(registry.plugins().length);
+`;
+  writeFileSync(join(all, 'probe.mjs'), probe);
+  const registered = run(process.execPath, ['probe.mjs'], all).trim();
+  check(registered === String(Object.keys(byName).filter((n) => /^@sluice\/(connectors|destinations)-/.test(n)).length), `every plugin package registers by name (${registered})`);
+
+  const serverVersion = JSON.parse(readFileSync(join(root, 'apps/server/package.json'), 'utf8')).version;
+  const bin = join(all, 'node_modules/.bin/sluice');
+  check(run(bin, ['--version'], all).trim() === serverVersion, `installed sluice --version prints ${serverVersion}`);
+  writeFileSync(
+    join(all, 'sluice.yaml'),
+    `store: { dataDir: ./data }\ndestinations:\n  out: { kind: file, root: ./out, path: 'run-{{batch.id}}.ndjson', format: ndjson }\npipelines:\n  demo:\n    source: { kind: sample, perRun: 3 }\n    routes: [{ name: all, to: [out] }]\n`,
+  );
+  const validated = JSON.parse(run(bin, ['validate', '--config', 'sluice.yaml', '--json'], all));
+  check(validated.ok === true && validated.pipelines === 1, 'installed sluice validate --config sluice.yaml');
+
+  // 4. A strict TypeScript consumer.
+  npmInstall(all, ['--no-save', `typescript@${JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')).version}`, '@types/node@22']);
+  const clean = Object.keys(byName).filter((n) => !LEAKING_TYPES.has(n));
+  writeFileSync(join(all, 'index.ts'), clean.map((n, i) => `import * as m${i} from '${n}';\nvoid m${i};`).join('\n') + '\n');
+  writeFileSync(
+    join(all, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false, noEmit: true, types: ['node'] }, files: ['index.ts'] }),
+  );
+  let tscOutput = '';
+  try {
+    run(process.execPath, [join(all, 'node_modules/typescript/bin/tsc'), '-p', '.'], all);
+  } catch (error) {
+    tscOutput = `${error.stdout ?? ''}${error.stderr ?? ''}`;
+  }
+  check(tscOutput === '', `tsc --noEmit with skipLibCheck: false over ${clean.length} packages${tscOutput ? `:\n${tscOutput}` : ''}`);
+
+  // 5. One destination alone.
+  const alone = join(work, 'alone');
+  mkdirSync(alone);
+  const slack = { '@sluice/destinations-slack': `file:${byName['@sluice/destinations-slack']}`, '@sluice/core': `file:${byName['@sluice/core']}` };
+  writeFileSync(join(alone, 'package.json'), JSON.stringify({ name: 'outside-alone', private: true, type: 'module', dependencies: slack }, null, 2));
+  npmInstall(alone);
+  const mod = await import(pathToFileURL(join(alone, 'node_modules/@sluice/destinations-slack/dist/index.js')).href);
+  check(mod.default?.type === 'plugin', '@sluice/destinations-slack alone (with its peer @sluice/core) loads');
+  const { packages: count, mb } = footprint(alone);
+  console.log(`  footprint of @sluice/destinations-slack + @sluice/core alone: ${count} packages, ${mb} MB`);
+} finally {
+  if (!process.env.SLUICE_OUTSIDE_KEEP) rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
+}
+
+if (failures > 0) {
+  console.error(`${failures} outside check(s) failed`);
+  process.exit(1);
+}
+console.log('all outside checks passed');
