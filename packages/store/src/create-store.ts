@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
@@ -21,6 +20,7 @@ import pg from 'pg';
 import { createCheckpointStore } from './checkpoints.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { createDeadLetterStore } from './dead-letters.js';
+import { makeFolders } from './make-folders.js';
 import { assertMigrationList, bundledMigrations, type Migration } from './migrations.js';
 import {
   advisoryLock,
@@ -228,7 +228,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
     if (pglite === undefined) {
       const dataDir = options.dataDir ?? DEFAULT_DATA_DIR;
       if (!dataDir.includes('://')) {
-        await mkdir(dataDir, { recursive: true });
+        await makeFolders(resolve(dataDir));
         // Before PGlite touches the folder: a second writer would corrupt it.
         folderLock = await acquireDataDirLock(resolve(dataDir), {
           onLost: (error) => {
