@@ -75,8 +75,9 @@ export function backoffPolicySchema(defaults: Readonly<BackoffPolicy>, what: str
         maxDelayMs: v.optional(v.pipe(delay, v.description('Upper bound of a retry delay; a longer `Retry-After` hands the failure to the engine.')), defaults.maxDelayMs),
         multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), defaults.multiplier),
       }),
-      v.transform(({ baseDelayMs, initialDelayMs, ...policy }): BackoffPolicy => ({ ...policy, initialDelayMs: initialDelayMs ?? baseDelayMs ?? defaults.initialDelayMs })),
+      // Before the transform: JSON Schema export stops at a transform.
       v.description(`Retries in place of ${what} after a transient failure: exponential backoff with full jitter, honouring Retry-After.`),
+      v.transform(({ baseDelayMs, initialDelayMs, ...policy }): BackoffPolicy => ({ ...policy, initialDelayMs: initialDelayMs ?? baseDelayMs ?? defaults.initialDelayMs })),
     ),
     {},
   );
