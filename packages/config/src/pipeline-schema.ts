@@ -155,6 +155,7 @@ export const RunRetrySchema = v.pipe(
       maxAttempts: v.optional(v.pipe(integer(1), v.description('Total tries of a run, including the first.')), DEFAULTS.runRetry.maxAttempts),
       initialDelayMs: v.optional(v.pipe(integer(0), v.description('Delay before the first retry; doubles on each retry.')), DEFAULTS.runRetry.initialDelayMs),
       maxDelayMs: v.optional(v.pipe(integer(0), v.description('Upper bound of the delay between retries.')), DEFAULTS.runRetry.maxDelayMs),
+      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), DEFAULTS.runRetry.multiplier),
     },
     'a retry object',
   ),
@@ -168,7 +169,6 @@ export const RunRetrySchema = v.pipe(
  * @example
  * ```ts
  * v.parse(PipelineSchema, {
-      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), DEFAULTS.runRetry.multiplier),
  *   source: { kind: 'ga4', property: '123' },
  *   schedule: { cron: '0 8 * * *', timezone: 'Europe/Berlin' },
  *   routes: [{ name: 'all', to: ['warehouse'] }],
