@@ -1,20 +1,11 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
-import {
-  FieldPathSyntaxError,
-  compileFieldPath,
-  deleteField,
-  dotPathReplacement,
-  fieldPathProblem,
-  fieldPathSchema,
-  formatFieldPath,
-  parseDotPath,
-  parseFieldPath,
-  readEmbeddedFieldPath,
-  readField,
-  setField,
-} from './field-path.js';
+import * as fieldPaths from './field-path.js';
+
+const { FieldPathSyntaxError, compileFieldPath, deleteField, dotPathReplacement, fieldPathProblem, fieldPathSchema, formatFieldPath } = fieldPaths;
+const { parseDotPath, parseFieldPath, readEmbeddedFieldPath, readField, setField } = fieldPaths;
+type FieldPathSyntaxError = fieldPaths.FieldPathSyntaxError;
 import type { JsonValue } from './record.js';
 
 function syntaxError(text: string, options?: Parameters<typeof parseFieldPath>[1]): FieldPathSyntaxError {
