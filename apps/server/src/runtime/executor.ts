@@ -150,12 +150,17 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
         router,
         checkpoints: useCheckpoints ? deps.store.checkpoints : { get: async () => undefined, commit: async () => {} },
         pipeline: run.pipeline,
+        source,
         signal,
       });
       // Debug: the scheduler's "run succeeded" line carries the same counts.
       own.debug({ summary: summary.records, deadLettered: summary.deadLettered, dropped: summary.dropped }, 'run finished');
       deps.onProgress?.(run, summary);
       return toSummary(summary);
+    } catch (error) {
+      // A run that fails midway keeps the counts of what it read and delivered before.
+      const summary = summaryOfFailure(error);
+      throw summary ? withRunCounts(error, toSummary(summary).counts!) : error;
     } finally {
       clearInterval(progress);
       await connector.close?.();
@@ -171,17 +176,12 @@ async function configForRun(deps: ExecutorDeps, run: RunRecord): Promise<SluiceC
   const version = await deps.store.pipelines.getVersion(run.pipeline, run.pipelineVersion);
   if (!version) return current.config;
   const pipelines = { ...(current.raw.pipelines as Record<string, unknown>), [run.pipeline]: version.config };
-        source,
   return deps.state.validate({ ...current.raw, pipelines });
 }
 
 async function routerDestinations(deps: ExecutorDeps, config: SluiceConfig, names: readonly string[]): Promise<Record<string, RouterDestination>> {
   const out: Record<string, RouterDestination> = {};
   for (const name of names) {
-    } catch (error) {
-      // A run that fails midway keeps the counts of what it read and delivered before.
-      const summary = summaryOfFailure(error);
-      throw summary ? withRunCounts(error, toSummary(summary).counts!) : error;
     const { kind, options, delivery } = destinationOptions(config, name);
     out[name] = await deps.pool.get(name, kind, options, delivery);
   }
