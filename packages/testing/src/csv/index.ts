@@ -61,7 +61,7 @@ export function readCsvWithPython(text: string | Buffer, options: { delimiter?: 
  * What a reader should see for a record's field: text as written, `nullAs` for null/missing,
  * JSON for nested values, and the `'` prefix when formulas are escaped.
  */
-export function expectedCsvCell(value: unknown, options: { nullAs?: string; escapeFormulas?: boolean } = {}): string {
+export function expectedCsvCell(value: unknown, options: { nullAs?: string; escapeFormulas?: boolean; delimiter?: string } = {}): string {
   if (value === undefined || value === null) return options.nullAs ?? '';
   const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return typeof value === 'string' && options.escapeFormulas === true && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
