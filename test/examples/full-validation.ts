@@ -1,19 +1,19 @@
-// Full validation of a configuration document, the way `sluice validate` does it (validateFile in
-// apps/server/src/cli.ts): load the plugins it lists into a registry holding every built-in
-// plugin, validate structure, references and every plugin section, then compile every
-// pipeline's route table (conditions, transforms, destinations).
+// Full validation of a configuration document, exactly the way `sluice validate` does it: the
+// server's one validation pipeline (validateServerConfig in apps/server/src/runtime/validation.ts)
+// with a registry holding every built-in plugin — plugins listed, secrets policy, references,
+// every plugin section, every pipeline's route table and scheduling.
 import { resolve } from 'node:path';
-import { loadConfig, type SluiceConfig } from '@sluice/config';
-import { ConfigError, createPluginContext, type PluginRegistry } from '@sluice/core';
-import { createRegistry, loadPlugins } from '@sluice/server';
-import { compilePipelineTable } from '../../apps/server/src/runtime/executor.js';
+import { configOrThrow, type SluiceConfig } from '@sluice/config';
+import { ConfigError, type PluginRegistry } from '@sluice/core';
+import { createRegistry } from '@sluice/server';
+import { validateServerConfig } from '../../apps/server/src/runtime/validation.js';
 
 /** The repository root: plugins named by examples (`sluice-plugin-http-json`) resolve from here. */
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
 /**
  * Validates `document` (text or parsed data) completely; throws the `ConfigError` listing every
- * problem, as the CLI reports them.
+ * problem, as the CLI reports them. `environment: false` is `sluice validate --no-environment`.
  *
  * @example
  * ```ts
@@ -22,24 +22,11 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../..');
  */
 export async function validateFully(
   document: string | object,
-  options: { env: Readonly<Record<string, string>>; baseDir: string },
+  options: { env?: Readonly<Record<string, string>>; baseDir: string; environment?: boolean },
 ): Promise<{ config: SluiceConfig; registry: PluginRegistry }> {
-  const structural = loadConfig(document, options);
   const registry = createRegistry();
-  await loadPlugins(registry, structural.plugins, REPO_ROOT);
-  const config = loadConfig(document, { ...options, registry });
-  const ctx = createPluginContext();
-  const issues: { path: string; message: string }[] = [];
-  for (const name of Object.keys(config.pipelines)) {
-    try {
-      compilePipelineTable(config, name, registry, ctx);
-    } catch (error) {
-      if (error instanceof ConfigError) issues.push(...error.issues);
-      else throw error;
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return { config, registry };
+  const result = await validateServerConfig(document, { registry, baseDir: options.baseDir, env: options.env ?? {}, environment: options.environment !== false });
+  return { config: configOrThrow(result), registry };
 }
 
 /** A failure as one readable line per problem (the `ConfigError`'s issues, or the error message). */

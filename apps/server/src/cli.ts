@@ -7,15 +7,15 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig, toJsonSchema, type SluiceConfig } from '@sluice/config';
+import { configOrThrow, toJsonSchema, validationError, type SluiceConfig } from '@sluice/config';
 import { ConfigError, createPluginContext, type DeadLetterStatus, type JsonObject, type JsonValue, type RunRecord } from '@sluice/core';
 import { createStore } from '@sluice/store';
 import { dryRun } from '@sluice/router';
 import { pipelineSourceOptions } from '@sluice/config';
 import type { RouterSummary } from '@sluice/router';
-import { readRawConfig } from './runtime/config-state.js';
 import { compilePipelineTable } from './runtime/executor.js';
-import { createRegistry, loadPlugins } from './runtime/plugins.js';
+import { createRegistry } from './runtime/plugins.js';
+import { readConfigFile, validateServerConfig } from './runtime/validation.js';
 import { startSluice, type SluiceServer } from './runtime/sluice.js';
 
 export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 3 } as const;
@@ -59,10 +59,26 @@ function jsonError(error: unknown, message: string): unknown {
   return typeof toJSON === 'function' ? (toJSON as () => unknown).call(error) : { code, message };
 }
 
-function fail(error: unknown, json: boolean): never {
+/**
+ * A configuration error as the CLI prints it: one line per problem, `file:line:column` first when
+ * the problem has a position (as compilers print them, so editors and terminals link them), then
+ * the path by name and the message.
+ */
+export function formatConfigError(error: ConfigError, file?: string): string {
+  const lines = error.issues.map((issue) => {
+    if (issue.line === undefined) return `  ${issue.path || '(root)'}: ${issue.message}`;
+    const message = issue.message.replace(/ \(line \d+, column \d+\)$/, '');
+    return `  ${file ?? 'line'}:${issue.line}:${issue.column}  ${issue.path || '(root)'}: ${message}`;
+  });
+  const count = error.issues.length;
+  const title = error.message.split('\n')[0]!.replace(/:$/, '');
+  return `${title}${file ? ` in ${file}` : ''} (${count} problem${count === 1 ? '' : 's'}):\n${lines.join('\n')}`;
+}
+
+function fail(error: unknown, json: boolean, file?: string): never {
   if (error instanceof ConfigError) {
     if (json) console.log(JSON.stringify({ ok: false, error: error.toJSON() }));
-    else console.error(error.message);
+    else console.error(formatConfigError(error, file));
     process.exit(EXIT.invalid);
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -71,25 +87,17 @@ function fail(error: unknown, json: boolean): never {
   process.exit(EXIT.failed);
 }
 
-/** Loads and fully validates a config file: structure, plugins, plugin sections, route tables. */
-async function validateFile(path: string) {
-  const { raw, baseDir } = await readRawConfig(path);
-  const structural = loadConfig(raw, { env: process.env, baseDir });
+/**
+ * Validates a config file with the server's one validation pipeline (structure, plugins, secrets
+ * policy, references, plugin sections, route tables, scheduling), every problem at once with its
+ * line and column. `environment: false` resolves no reference and reads no secret file.
+ */
+async function validateFile(path: string, environment = true) {
+  const file = await readConfigFile(path);
   const registry = createRegistry();
-  await loadPlugins(registry, structural.plugins, baseDir);
-  const config = loadConfig(raw, { env: process.env, baseDir, registry });
-  const ctx = createPluginContext();
-  const issues: { path: string; message: string }[] = [];
-  for (const name of Object.keys(config.pipelines)) {
-    try {
-      compilePipelineTable(config, name, registry, ctx);
-    } catch (error) {
-      if (error instanceof ConfigError) issues.push(...error.issues);
-      else throw error;
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return { config, registry, baseDir };
+  const result = await validateServerConfig(file.text, { registry, env: process.env, baseDir: file.baseDir, format: file.format, environment });
+  if (!result.ok) throw validationError(result);
+  return { config: configOrThrow(result), registry, baseDir: file.baseDir };
 }
 
 /** Where a dry run starts reading: the start, or the checkpoint the pipeline's last run committed. */
@@ -169,9 +177,10 @@ export function buildProgram(): Command {
     .option('--log-format <format>', 'json, pretty or auto: pretty when stdout is a terminal (overrides logging.format)', logFormat)
     .action(async (opts: { config?: string; port?: number; host?: string; dataDir?: string; worker: boolean; cron: boolean; logFormat?: 'auto' | 'json' | 'pretty' }) => {
       let sluice: SluiceServer;
+      const file = configPath(opts.config);
       try {
         sluice = await startSluice({
-          configPath: configPath(opts.config),
+          configPath: file,
           ...(opts.port === undefined ? {} : { port: opts.port }),
           ...(opts.host === undefined ? {} : { host: opts.host }),
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
@@ -180,7 +189,7 @@ export function buildProgram(): Command {
           cron: opts.cron,
         });
       } catch (error) {
-        fail(error, false);
+        fail(error, false, file);
       }
       // Whatever the log level, say where the server listens (scripts and people look for it).
       process.stderr.write(`sluice serving on ${sluice.url}\n`);
@@ -213,20 +222,23 @@ export function buildProgram(): Command {
     .argument('[file]', 'configuration file', 'sluice.yaml')
     .option('-c, --config <file>', 'configuration file (instead of the argument)')
     .option('--json', 'machine-readable output')
-    .action(async (argument: string, opts: { config?: string; json?: boolean }) => {
+    .option('--no-environment', 'check everything except resolving ${env:..}/${file:..} references and connecting (for CI without credentials)')
+    .action(async (argument: string, opts: { config?: string; json?: boolean; environment: boolean }) => {
       const file = opts.config ?? argument;
       try {
-        const { config } = await validateFile(file);
+        const { config } = await validateFile(file, opts.environment);
         const summary = {
           ok: true,
+          environment: opts.environment,
           pipelines: Object.keys(config.pipelines).length,
           destinations: Object.keys(config.destinations).length,
           connections: Object.keys(config.connections).length,
         };
+        const scope = opts.environment ? '' : ' without the environment (no reference resolved, no secret file read)';
         if (opts.json) console.log(JSON.stringify(summary));
-        else console.log(`✓ ${file} is valid: ${summary.pipelines} pipeline(s), ${summary.destinations} destination(s), ${summary.connections} connection(s)`);
+        else console.log(`✓ ${file} is valid${scope}: ${summary.pipelines} pipeline(s), ${summary.destinations} destination(s), ${summary.connections} connection(s)`);
       } catch (error) {
-        fail(error, Boolean(opts.json));
+        fail(error, Boolean(opts.json), file);
       }
     });
 
@@ -338,8 +350,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { config?: string; dataDir?: string; json?: boolean }) => {
       try {
-        const { raw, baseDir } = await readRawConfig(configPath(opts.config));
-        const config = loadConfig(raw, { env: process.env, baseDir });
+        const { config } = await validateFile(configPath(opts.config));
         const store = await createStore(config.store.url ? { url: config.store.url } : { dataDir: opts.dataDir ?? config.store.dataDir });
         try {
           const result = await store.migrate();

@@ -35,7 +35,7 @@ describe('sluice CLI', () => {
     expect(quick.status, quick.stderr).toBe(0);
     expect(quick.stdout).toMatch(/✓ examples\/quickstart\/sluice\.yaml is valid: 2 pipeline\(s\)/);
     const json = sluice(['validate', 'examples/quickstart/sluice.yaml', '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ ok: true, pipelines: 2, destinations: 4, connections: 0 });
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, environment: true, pipelines: 2, destinations: 4, connections: 0 });
 
     // The full example references secrets: a copy next to fake key files, fake variables.
     const text = readFileSync(join(root, 'examples/sluice.example.yaml'), 'utf8');
@@ -43,7 +43,7 @@ describe('sluice CLI', () => {
     withFakeSecretFiles(parseYaml(text), dir);
     const full = sluice(['validate', config, '--json'], root, { ...EXAMPLE_ENV });
     expect(full.status, full.stdout + full.stderr).toBe(0);
-    expect(JSON.parse(full.stdout)).toEqual({ ok: true, pipelines: 3, destinations: 8, connections: 3 });
+    expect(JSON.parse(full.stdout)).toEqual({ ok: true, environment: true, pipelines: 3, destinations: 8, connections: 3 });
     // Without its secrets it is rejected, naming what is missing.
     const bare = sluice(['validate', join(root, 'examples/sluice.example.yaml')], root, { WAREHOUSE_URL: '' });
     expect(bare.status).toBe(2);
@@ -73,6 +73,62 @@ pipelines:
     const missing = sluice(['validate', '/nonexistent/sluice.yaml']);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('cannot read configuration file');
+  });
+
+  it('validate prints every mistake at once (six of five kinds and more), each with line:column and its path by name, exit 2', () => {
+    // Five stages in one file: a range, a plugin option, a plaintext secret (the store's rule), a
+    // cron expression, a secret's format and a route condition (compiled as the router will).
+    const { config } = configDir(`server:
+  bodyLimitBytes: 1e20
+destinations:
+  out: { kind: file, root: /tmp/out, path: a.ndjson, colour: blue }
+  chat: { kind: slack, token: xoxb-inline-plaintext-token, channel: "#x", text: hi }
+pipelines:
+  daily:
+    source: { kind: sample }
+    schedule: { cron: "0 99 * * *" }
+    webhook: { verify: standard-webhooks, secret: "\${env:HOOK_SECRET}" }
+    routes:
+      - { name: all, when: "$[?", to: [out, chat] }
+`);
+    const result = sluice(['validate', config], root, { HOOK_SECRET: 'whsec_this is not base64' });
+    expect(result.status).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`Invalid configuration in ${config} (6 problems):`);
+    expect(lines.slice(1).map((line) => line.replace(config, 'FILE').replace(/: .*$/, ''))).toEqual([
+      '  FILE:2:19  server.bodyLimitBytes',
+      '  FILE:4:62  destinations.out.colour',
+      '  FILE:5:31  destinations.chat.token',
+      '  FILE:9:23  pipelines.daily.schedule.cron',
+      '  FILE:10:51  pipelines.daily.webhook.secret',
+      '  FILE:12:28  pipelines.daily.routes[0].when',
+    ]);
+    expect(result.stderr).not.toContain('xoxb-inline-plaintext-token');
+    expect(result.stderr).not.toContain('this is not base64');
+    const json = JSON.parse(sluice(['validate', config, '--json'], root, { HOOK_SECRET: 'whsec_this is not base64' }).stdout);
+    expect(json.error.details.issues.map((i: { path: string; line: number }) => `${i.path}@${i.line}`)).toEqual([
+      'server.bodyLimitBytes@2',
+      'destinations.out.colour@4',
+      'destinations.chat.token@5',
+      'pipelines.daily.schedule.cron@9',
+      'pipelines.daily.webhook.secret@10',
+      'pipelines.daily.routes[0].when@12',
+    ]);
+  });
+
+  it('validate --no-environment checks the shipped example without its secrets; the default stays full validation', () => {
+    const offline = sluice(['validate', 'examples/sluice.example.yaml', '--no-environment', '--json'], root, { WAREHOUSE_URL: '' });
+    expect(offline.status, offline.stdout + offline.stderr).toBe(0);
+    expect(JSON.parse(offline.stdout)).toEqual({ ok: true, environment: false, pipelines: 3, destinations: 8, connections: 3 });
+    const full = sluice(['validate', 'examples/sluice.example.yaml'], root, { WAREHOUSE_URL: '' });
+    expect(full.status).toBe(2);
+    expect(full.stderr).toMatch(/\(14 problems\)/);
+    // Mistakes no referenced value could fix are still found without the environment.
+    const text = readFileSync(join(root, 'examples/sluice.example.yaml'), 'utf8').replace('to: [slack-alerts]', 'to: [slack-alertz]');
+    const { config } = configDir(text);
+    const broken = sluice(['validate', config, '--no-environment']);
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toMatch(/pipelines\.ga4-daily\.routes\[0\]\.to\[0\]: unknown destination "slack-alertz"/);
   });
 
   it('run --dry-run shows what each destination would receive without writing', () => {

@@ -3,7 +3,7 @@ import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
 
 describe('cronProblem', () => {
   it('accepts croner syntax with or without seconds, and nicknames', () => {
-    for (const ok of ['0 8 * * *', '0 0 8 * * *', '*/15 * * * * *', '@daily', '0 6 * * MON']) {
+    for (const ok of ['0 8 * * *', '0 0 8 * * *', '*/15 * * * * *', '@daily', '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '@midnight', '0 6 * * MON', '0 0 8 * * * 2099']) {
       expect(cronProblem(ok), ok).toBeUndefined();
     }
   });

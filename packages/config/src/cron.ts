@@ -3,32 +3,21 @@
  *
  * @packageDocumentation
  */
-import { isValidTimeZone } from '@sluice/core';
-import { Cron } from 'croner';
+import { cronProblem, isValidTimeZone } from '@sluice/core';
 
 /**
- * Why a cron expression is invalid (croner syntax: 5 fields, or 6 with seconds first, or 7
- * with a year; `@daily`-style nicknames), or `undefined` when it is valid and fires at least once.
+ * Why a cron expression is invalid, or `undefined` when it is valid and fires at least once:
+ * `@sluice/core`'s `cronProblem`, the one croner configuration the scheduler fires with too
+ * (5 fields, 6 with seconds first, 7 with a year last, or a nickname such as `@daily`).
  *
  * @example
  * ```ts
  * cronProblem('0 8 * * *');   // undefined
- * cronProblem('61 * * * *');  // 'invalid cron expression "61 * * * *": ... minute: 61'
+ * cronProblem('@daily');      // undefined
+ * cronProblem('61 * * * *');  // 'invalid cron expression "61 * * * *": ... minute: 61 ...'
  * ```
  */
-export function cronProblem(expression: string): string | undefined {
-  let job: Cron | undefined;
-  try {
-    job = new Cron(expression, { paused: true, timezone: 'UTC' });
-    if (job.nextRun() === null) return `cron expression "${expression}" never fires`;
-    return undefined;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
-    return `invalid cron expression "${expression}": ${reason}`;
-  } finally {
-    job?.stop();
-  }
-}
+export { cronProblem };
 
 /**
  * Tells whether `zone` is an IANA time zone name this runtime knows (`Europe/Berlin`, `UTC`).

@@ -61,6 +61,29 @@ import { RETRY_DEFAULTS } from '@sluice/core';
 export const MIB = 1024 * 1024;
 
 /**
+ * Upper bounds of engine settings: what the server and the scheduler can actually apply, so a
+ * value `sluice validate` accepts never fails later (`bodyLimitBytes: 1e20` is refused here, not
+ * at the first request).
+ *
+ * @example
+ * ```ts
+ * LIMITS.bodyBytes; // 67108864 (64 MiB)
+ * ```
+ */
+export const LIMITS = {
+  /** `server.bodyLimitBytes` and `webhook.maxBytes`: request bodies are held in memory. */
+  bodyBytes: 64 * MIB,
+  /** `webhook.toleranceSeconds`: one hour. */
+  toleranceSeconds: 3600,
+  /** `pipelines.*.timeoutMs`: at least one second. */
+  minTimeoutMs: 1000,
+  /** `pipelines.*.retry.maxAttempts`: the first try and 100 retries. */
+  runAttempts: 101,
+  /** `schedule.missed.catchUp`. */
+  catchUp: 1000,
+} as const;
+
+/**
  * Names of the pino log levels accepted by `logging.level`.
  *
  * @example

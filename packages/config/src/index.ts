@@ -17,6 +17,7 @@ export {
   API_KEY_SCOPES,
   DEFAULTS,
   DESTINATION_ENGINE_KEYS,
+  LIMITS,
   LOG_FORMATS,
   LOG_LEVELS,
   MIB,
@@ -90,6 +91,19 @@ export {
 } from './secrets.js';
 export { parseConfigText, type ConfigFormat, type ParsedText, type SourcePosition } from './parse-text.js';
 export { loadConfig, loadConfigFile, parseSluiceConfig, type LoadOptions, type ParseOptions } from './load.js';
+export {
+  configOrThrow,
+  validateConfig,
+  validateConfigSync,
+  validationError,
+  type CheckProblem,
+  type ConfigCheck,
+  type PipelineCheckInput,
+  type ValidateOptions,
+  type ValidationResult,
+} from './validate.js';
+export { loadPluginEntries, resolvePluginEntry } from './plugins.js';
+export { parsePath } from './issues.js';
 export { checkReferences } from './references.js';
 export { checkPluginSections, mergeSourceOptions, withoutKeys } from './plugin-sections.js';
 export {

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { issueMessage, issuePath, problemsFromValibot, toConfigIssues } from './issues.js';
+import { formatPath } from '@sluice/core';
+import { issueMessage, issuePath, parsePath, problemsFromValibot, toConfigIssues } from './issues.js';
 
 function issuesOf(schema: v.GenericSchema, input: unknown) {
   const result = v.safeParse(schema, input);
@@ -37,7 +38,19 @@ describe('issuePath / problemsFromValibot', () => {
   it('reads keys and indexes under a prefix', () => {
     const issues = issuesOf(v.object({ to: v.array(v.string()) }), { to: ['a', 2] });
     expect(issuePath(issues[0]!, ['routes', 3])).toEqual(['routes', 3, 'to', 1]);
-    expect(problemsFromValibot(issues, ['x'])).toEqual([{ path: ['x', 'to', 1], message: 'expected string, got 2' }]);
+    expect(problemsFromValibot(issues, ['x'])).toEqual([{ path: ['x', 'to', 1], message: 'expected string, got 2', valueDependent: false }]);
+    // A format check could be met by a value a reference resolves to; a type check could not.
+    const format = issuesOf(v.object({ url: v.pipe(v.string(), v.url()) }), { url: 'nope' });
+    expect(problemsFromValibot(format)[0]!.valueDependent).toBe(true);
+  });
+});
+
+describe('parsePath', () => {
+  it('reads back every path formatPath writes', () => {
+    for (const path of [['pipelines', 'daily', 'routes', 2, 'to', 0], ['destinations', 'hook', 'headers', 'x-api-key'], ['a', 'b c', 1], ['connections', 'x.y'], []]) {
+      expect(parsePath(formatPath(path))).toEqual(path);
+    }
+    expect(parsePath('--param')).toEqual(['--param']);
   });
 });
 

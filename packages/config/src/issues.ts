@@ -15,6 +15,42 @@ export type PathSegments = readonly (string | number)[];
 export interface Problem {
   path: PathSegments;
   message: string;
+  /**
+   * True when the problem is about the value's content (a format, a pattern, an allowed value, a
+   * check), which an unresolved `${...}` reference could still satisfy; false for its type (a
+   * reference always produces a string). Validation without the environment drops such
+   * problems at strings that hold references.
+   */
+  valueDependent?: boolean;
+}
+
+/** Valibot schema types whose issues depend on the value, not only on its type. */
+const VALUE_TYPES = new Set(['picklist', 'literal', 'union', 'variant', 'enum', 'custom']);
+
+/**
+ * Reads a path as {@link formatPath} writes it (`a.b[2].c`, `headers["x-api-key"]`) back into
+ * segments, so problems reported as text (another package's `ConfigError`) can be located in the
+ * source.
+ *
+ * @example
+ * ```ts
+ * parsePath('pipelines.daily.routes[2].to[0]'); // ['pipelines', 'daily', 'routes', 2, 'to', 0]
+ * ```
+ */
+export function parsePath(path: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  const pattern = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.[\]]+)/gy;
+  let match: RegExpExecArray | null;
+  let last = 0;
+  while ((match = pattern.exec(path)) !== null) {
+    if (match[1] !== undefined) segments.push(Number(match[1]));
+    else if (match[2] !== undefined) segments.push(JSON.parse(match[2]) as string);
+    else if (match[3] !== undefined) segments.push(match[3]);
+    last = pattern.lastIndex;
+  }
+  // Text that is not a path (`--param`, "(root)") is one segment as written.
+  if (last !== path.length) return path === '' ? [] : [path];
+  return segments;
 }
 
 /** Reads the key/index path of a valibot issue, prefixed by `prefix`. */
@@ -74,7 +110,11 @@ export function problemsFromValibot(
   issues: readonly v.BaseIssue<unknown>[],
   prefix: PathSegments = [],
 ): Problem[] {
-  return issues.map((issue) => ({ path: issuePath(issue, prefix), message: issueMessage(issue) }));
+  return issues.map((issue) => ({
+    path: issuePath(issue, prefix),
+    message: issueMessage(issue),
+    valueDependent: issue.kind === 'validation' || VALUE_TYPES.has(issue.type),
+  }));
 }
 
 /**

@@ -211,11 +211,11 @@ describe('loadConfig', () => {
     ].join('\n');
     const issues = issuesOf(() => loadConfig(text, { env: {}, baseDir: dir }));
     expect(issues).toEqual([
-      { path: 'store.url', message: 'environment variable "DATABASE_URL" is not set (referenced as ${env:DATABASE_URL}) (line 2, column 8)' },
-      { path: 'server.port', message: 'expected number, got "eighty" (line 4, column 9)' },
-      { path: 'server.colour', message: 'unknown key "colour" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit) (line 5, column 11)' },
-      { path: 'pipelines.p.source.token', message: `cannot read secret file "missing.txt" (${join(dir, 'missing.txt')}): no such file (line 8, column 33)` },
-      { path: 'pipelines.p.routes[0].to[0]', message: 'unknown destination "nowhere" (none is defined) (line 9, column 30)' },
+      { path: 'store.url', message: 'environment variable "DATABASE_URL" is not set (referenced as ${env:DATABASE_URL}) (line 2, column 8)', line: 2, column: 8 },
+      { path: 'server.port', message: 'expected number, got "eighty" (line 4, column 9)', line: 4, column: 9 },
+      { path: 'server.colour', message: 'unknown key "colour" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit) (line 5, column 11)', line: 5, column: 11 },
+      { path: 'pipelines.p.source.token', message: `cannot read secret file "missing.txt" (${join(dir, 'missing.txt')}): no such file (line 8, column 33)`, line: 8, column: 33 },
+      { path: 'pipelines.p.routes[0].to[0]', message: 'unknown destination "nowhere" (none is defined) (line 9, column 30)', line: 9, column: 30 },
     ]);
   });
   it('never shows a resolved secret in an error', () => {

@@ -1,22 +1,17 @@
 /**
- * Loading a configuration: text (YAML/JSON) or data -> references resolved -> validated with
- * defaults -> cross-references and plugin sections checked. Every problem of every stage is
- * collected and thrown once as a `ConfigError`.
+ * Loading a configuration for embedding applications: the validation pipeline of `validate.ts`
+ * (text or data -> references resolved -> validated with defaults -> cross-references and plugin
+ * sections checked), every problem of every stage thrown once as a `ConfigError`. Inline secrets
+ * are allowed here: only the server's store refuses them (see `validateConfig`).
  *
  * @packageDocumentation
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
-import * as v from 'valibot';
-import { ConfigError, createRedactor, type PluginRegistry } from '@sluice/core';
-import { SluiceConfigSchema, type SluiceConfig } from './config-schema.js';
-import { problemsFromValibot, toConfigIssues, type PathSegments, type Problem } from './issues.js';
-import { parseConfigText, type ConfigFormat, type SourcePosition } from './parse-text.js';
-import { checkPluginSections } from './plugin-sections.js';
-import { rememberSecrets } from './redact.js';
-import { checkReferences } from './references.js';
-import { resolveReferences, type ResolvedString } from './secrets.js';
-import { describeValue } from './suggest.js';
+import { ConfigError, type PluginRegistry } from '@sluice/core';
+import type { SluiceConfig } from './config-schema.js';
+import type { ConfigFormat } from './parse-text.js';
+import { configOrThrow, validateConfigSync } from './validate.js';
 
 /**
  * Options of {@link parseSluiceConfig}.
@@ -51,64 +46,6 @@ export interface LoadOptions extends ParseOptions {
   format?: ConfigFormat;
 }
 
-interface Stage {
-  problems: Problem[];
-  secrets: readonly string[];
-  /** Strings whose references were resolved: messages describe them as written. */
-  resolved?: readonly ResolvedString[];
-  locate?: (path: PathSegments) => SourcePosition | undefined;
-}
-
-/**
- * A validation message quotes the value it rejects (`got "..."`, cut after 57 characters and
- * JSON-escaped): for a value that came from references, quote what was written instead, so no
- * part of a secret is shown — the redactor alone would miss a cut or escaped one.
- */
-function describeAsWritten(message: string, resolved: readonly ResolvedString[]): string {
-  let out = message;
-  for (const { original, value } of resolved) {
-    const shown = describeValue(value);
-    if (out.includes(shown)) out = out.split(shown).join(describeValue(original));
-  }
-  return out;
-}
-
-function validateAll(input: unknown, options: ParseOptions, stage: Stage): SluiceConfig {
-  const problems = [...stage.problems];
-  const result = v.safeParse(SluiceConfigSchema, input);
-  if (!result.success) problems.push(...problemsFromValibot(result.issues));
-  problems.push(...checkReferences(input));
-  if (options.registry) {
-    // A value whose reference could not be resolved is still the literal `${...}` text: its
-    // plugin check would only add a second, confusing problem at the same place.
-    const unresolved = stage.problems.map((p) => p.path.map(String));
-    const underUnresolved = (path: readonly (string | number)[]) =>
-      unresolved.some((u) => u.length > 0 && u.length <= path.length && u.every((segment, i) => segment === String(path[i])));
-    problems.push(...checkPluginSections(input, options.registry).filter((p) => !underUnresolved(p.path)));
-  }
-  if (problems.length > 0 || !result.success) {
-    const redact = createRedactor(stage.secrets);
-    const located = problems.map((problem) => ({
-      problem,
-      at: problem.path.length > 0 ? stage.locate?.(problem.path) : undefined,
-    }));
-    // Report in reading order of the file; problems without a position keep their order first.
-    located.sort((a, b) => (a.at?.line ?? 0) - (b.at?.line ?? 0) || (a.at?.column ?? 0) - (b.at?.column ?? 0));
-    const where = new Map(located.map(({ problem, at }) => [problem, at]));
-    throw new ConfigError(
-      toConfigIssues(
-        located.map(({ problem }) => problem),
-        (problem) => {
-          const at = where.get(problem);
-          const message = describeAsWritten(problem.message, stage.resolved ?? []);
-          return redact(at === undefined ? message : `${message} (line ${at.line}, column ${at.column})`);
-        },
-      ),
-    );
-  }
-  return rememberSecrets(result.output, stage.secrets);
-}
-
 /**
  * Validates configuration data (already parsed, references already resolved): applies every
  * default, checks cross-references and, with a registry, each plugin section. Strings are
@@ -125,8 +62,7 @@ function validateAll(input: unknown, options: ParseOptions, stage: Stage): Sluic
  * ```
  */
 export function parseSluiceConfig(input: unknown, options: ParseOptions = {}): SluiceConfig {
-  const { value, problems } = resolveReferences(input, { literal: true });
-  return validateAll(value, options, { problems, secrets: [] });
+  return configOrThrow(validateConfigSync(input as object, { ...options, plaintextSecrets: 'allow', literal: true, loadPlugins: false }));
 }
 
 /**
@@ -143,25 +79,7 @@ export function parseSluiceConfig(input: unknown, options: ParseOptions = {}): S
  * ```
  */
 export function loadConfig(input: string | object, options: LoadOptions = {}): SluiceConfig {
-  let data: unknown = input;
-  let locate: Stage['locate'];
-  if (typeof input === 'string') {
-    const parsed = parseConfigText(input, options.format ?? 'auto');
-    if (parsed.problems.length > 0) throw new ConfigError(toConfigIssues(parsed.problems));
-    // An empty file is an empty configuration.
-    data = parsed.value === null || parsed.value === undefined ? {} : parsed.value;
-    locate = parsed.locate;
-  }
-  const resolved = resolveReferences(data, {
-    ...(options.env === undefined ? {} : { env: options.env }),
-    ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
-  });
-  return validateAll(resolved.value, options, {
-    problems: resolved.problems,
-    secrets: resolved.secrets,
-    resolved: resolved.resolved,
-    ...(locate ? { locate } : {}),
-  });
+  return configOrThrow(validateConfigSync(input, { ...options, plaintextSecrets: 'allow', loadPlugins: false }));
 }
 
 /**

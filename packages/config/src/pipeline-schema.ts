@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { DEFAULTS, MIB, WEBHOOK_VERIFIERS, defaultOf } from './defaults.js';
+import { decodeStandardWebhooksSecret } from '@sluice/core';
+import { DEFAULTS, LIMITS, MIB, WEBHOOK_VERIFIERS, defaultOf } from './defaults.js';
 import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
 import { DefaultRouteSchema, RouteSchema } from './route-schema.js';
 import { KindSchema, NameSchema, integer, looseObject, picklist, strictObject } from './schema-helpers.js';
@@ -36,7 +37,9 @@ export const SourceSchema = v.pipe(
 const CronSchema = v.pipe(
   v.string(),
   v.check((expression) => cronProblem(expression) === undefined, (issue) => cronProblem(issue.input as string) ?? 'invalid cron expression'),
-  v.description('Cron expression in croner syntax: 5 fields, or 6 with seconds first (`0 0 8 * * *`), or a nickname like `@daily`.'),
+  v.description(
+    'Cron expression in croner syntax: 5 fields, or 6 with seconds first (`0 0 8 * * *`), or 7 with a year last (`0 0 8 * * * 2030`), or a nickname: `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`.',
+  ),
   v.metadata({ examples: ['0 8 * * *', '*/30 * * * * *', '@hourly'] }),
 );
 
@@ -53,7 +56,7 @@ const MissedSchema = v.union(
   [
     v.literal('skip'),
     strictObject(
-      { catchUp: v.pipe(integer(1), v.description('Fire at most this many of the missed ticks, oldest first.')) },
+      { catchUp: v.pipe(integer(1), v.maxValue(LIMITS.catchUp), v.description('Fire at most this many of the missed ticks (the newest), oldest first.')) },
       'a { catchUp } object',
     ),
   ],
@@ -107,10 +110,10 @@ export const WebhookTriggerSchema = v.pipe(
         v.pipe(v.string(), v.minLength(1), v.description('Signing secret; use a reference such as `${env:HUBSPOT_APP_SECRET}`. Required unless `verify: none`.')),
       ),
       toleranceSeconds: v.optional(
-        v.pipe(integer(1), v.description('Maximum age of a signed timestamp, against replays.')),
+        v.pipe(integer(1), v.maxValue(LIMITS.toleranceSeconds), v.description('Maximum age of a signed timestamp, against replays (at most 3600).')),
         DEFAULTS.webhook.toleranceSeconds,
       ),
-      maxBytes: v.optional(v.pipe(integer(1), v.description('Largest accepted request body in bytes.')), DEFAULTS.webhook.maxBytes),
+      maxBytes: v.optional(v.pipe(integer(1), v.maxValue(LIMITS.bodyBytes), v.description('Largest accepted request body in bytes (at most 64 MiB).')), DEFAULTS.webhook.maxBytes),
       payload: v.optional(
         v.pipe(
           picklist(['input', 'records']),
@@ -122,6 +125,16 @@ export const WebhookTriggerSchema = v.pipe(
     'a webhook object',
   ),
   v.check((w) => w.verify === 'none' || w.secret !== undefined, (issue) => `"secret" is required with verify "${(issue.input as { verify: string }).verify}"`),
+  // The secret's format, checked as the receiver will decode it: a secret that does not decode
+  // would refuse every delivery with 401 while the pipeline's check still said ok. The message
+  // never quotes the secret.
+  v.forward(
+    v.check(
+      (w) => w.verify !== 'standard-webhooks' || w.secret === undefined || decodeStandardWebhooksSecret(w.secret) !== undefined,
+      'a standard-webhooks secret must be "whsec_" followed by base64 key bytes (as the sender issued it)',
+    ),
+    ['secret'],
+  ),
   v.description(`Webhook trigger at \`/webhooks/<pipeline>\`; bodies over maxBytes (default ${MIB} bytes) are rejected.`),
 );
 
@@ -152,7 +165,7 @@ export const ApiTriggerSchema = v.pipe(
 export const RunRetrySchema = v.pipe(
   strictObject(
     {
-      maxAttempts: v.optional(v.pipe(integer(1), v.description('Total tries of a run, including the first.')), DEFAULTS.runRetry.maxAttempts),
+      maxAttempts: v.optional(v.pipe(integer(1), v.maxValue(LIMITS.runAttempts), v.description('Total tries of a run, including the first (at most 101).')), DEFAULTS.runRetry.maxAttempts),
       initialDelayMs: v.optional(v.pipe(integer(0), v.description('Delay before the first retry; doubles on each retry.')), DEFAULTS.runRetry.initialDelayMs),
       maxDelayMs: v.optional(v.pipe(integer(0), v.description('Upper bound of the delay between retries.')), DEFAULTS.runRetry.maxDelayMs),
       multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), DEFAULTS.runRetry.multiplier),
@@ -204,7 +217,7 @@ export const PipelineSchema = v.pipe(
         ),
         defaultOf(DEFAULTS.pipeline.concurrency),
       ),
-      timeoutMs: v.optional(v.pipe(integer(1), v.description('A run taking longer is cancelled. Absent: no time limit.'))),
+      timeoutMs: v.optional(v.pipe(integer(LIMITS.minTimeoutMs), v.description('A run taking longer is cancelled (at least 1000). Absent: no time limit.'))),
       retry: v.optional(RunRetrySchema),
     },
     'a pipeline object',

@@ -77,7 +77,7 @@ function validate(schema: ConfigSchema, options: Dict, kind: string, at: (path: 
     return;
   }
   if (result.success) return;
-  for (const problem of problemsFromValibot(result.issues)) problems.push({ path: at(problem.path), message: problem.message });
+  for (const problem of problemsFromValibot(result.issues)) problems.push({ ...problem, path: at(problem.path) });
 }
 
 /**

@@ -219,7 +219,7 @@ describe('PipelineSchema and triggers', () => {
   });
   it('reports bad cron, time zone and missed policy', () => {
     expect(problems(ScheduleSchema, { cron: '0 25 * * *', timezone: 'Europe/Paris2', missed: 'replay', jitterMs: -5 })).toEqual([
-      'cron: invalid cron expression "0 25 * * *": Invalid value for hour: 25',
+      'cron: invalid cron expression "0 25 * * *": Invalid value for hour: 25 (use 5 fields (minute hour day month weekday), 6 with seconds first, 7 with a year last, or a nickname (@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly))',
       'timezone: unknown time zone "Europe/Paris2" (did you mean "Europe/Paris"?)',
       'missed: expected "skip" or { catchUp: <number of runs> }',
       'jitterMs: must be at least 0, got -5',
@@ -237,7 +237,7 @@ describe('PipelineSchema and triggers', () => {
   });
   it('checks the run retry policy and timeout', () => {
     expect(problems(PipelineSchema, { ...minimal, timeoutMs: 0, retry: { initialDelayMs: 5000, maxDelayMs: 10 } })).toEqual([
-      'timeoutMs: must be at least 1, got 0',
+      'timeoutMs: must be at least 1000, got 0',
       'retry: maxDelayMs must be at least initialDelayMs',
     ]);
   });

@@ -112,7 +112,17 @@ describe('resolveReferences (plain-data copy)', () => {
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
   it('copies strings literally in literal mode', () => {
-    expect(resolveReferences({ a: '${env:X}' }, { literal: true })).toEqual({ value: { a: '${env:X}' }, secrets: [], problems: [], resolved: [] });
+    expect(resolveReferences({ a: '${env:X}' }, { literal: true })).toEqual({ value: { a: '${env:X}' }, secrets: [], problems: [], resolved: [], unresolved: [] });
+  });
+  it('without the environment, checks every reference but resolves none and reads no file', () => {
+    const out = resolveReferences(
+      { a: '${env:UNSET}', b: ['x${file:/does/not/exist}y'], c: '${vault:x}', d: '${env:1BAD}', e: 'plain' },
+      { environment: false, env: { UNSET: 'would-be-secret' } },
+    );
+    expect(out.value).toEqual({ a: '${env:UNSET}', b: ['x${file:/does/not/exist}y'], c: '${vault:x}', d: '${env:1BAD}', e: 'plain' });
+    expect(out.secrets).toEqual([]);
+    expect(out.unresolved).toEqual([['a'], ['b', 0], ['c'], ['d']]);
+    expect(out.problems.map((p) => p.path)).toEqual([['c'], ['d']]);
   });
   it('lists each string it resolved, as written and as resolved', () => {
     const { resolved } = resolveReferences({ a: 'x${env:A}y', b: 'plain', c: ['$${env:A}'] }, { env: { A: 'secret-a' } });

@@ -192,13 +192,24 @@ export interface ResolvedString {
  */
 export function resolveReferences(
   input: unknown,
-  sources: SecretSources & { literal?: boolean } = {},
-): ResolvedSecrets & { problems: Problem[]; resolved: ResolvedString[] } {
+  sources: SecretSources & {
+    literal?: boolean;
+    /**
+     * `false`: check every reference's syntax (unknown schemes, bad names, unterminated ones are
+     * problems) but resolve none: strings keep their `${env:..}` / `${file:..}` text, nothing is
+     * read, and their paths are listed in `unresolved` (validation without the environment).
+     */
+    environment?: boolean;
+  } = {},
+): ResolvedSecrets & { problems: Problem[]; resolved: ResolvedString[]; unresolved: PathSegments[] } {
   const env = sources.env ?? {};
   const baseDir = sources.baseDir ?? process.cwd();
   const problems: Problem[] = [];
   const secrets = new Set<string>();
   const resolved: ResolvedString[] = [];
+  // Strings whose references were not resolved (left out on purpose, or failed): their value is unknown.
+  const unresolved: PathSegments[] = [];
+  const keepReferences = sources.environment === false;
   const fileCache = new Map<string, string | Error>();
 
   const readSecretFile = (file: string): string | Error => {
@@ -236,9 +247,16 @@ export function resolveReferences(
         return text;
       }
       const value = resolveReference(token.body, path);
-      if (value === undefined) return text;
+      if (value === undefined) {
+        unresolved.push(path);
+        return text;
+      }
       out += value;
       references++;
+    }
+    if (keepReferences && references > 0) {
+      unresolved.push(path);
+      return text;
     }
     if (references > 0) resolved.push({ path, original: text, value: out });
     return out;
@@ -251,6 +269,7 @@ export function resolveReferences(
         problems.push({ path, message: `invalid environment variable name in "\${env:${target}}"` });
         return undefined;
       }
+      if (keepReferences) return '';
       const value = env[target];
       if (value === undefined) {
         problems.push({ path, message: `environment variable "${target}" is not set (referenced as \${env:${target}})` });
@@ -264,6 +283,7 @@ export function resolveReferences(
         problems.push({ path, message: 'empty path in "${file:}"' });
         return undefined;
       }
+      if (keepReferences) return '';
       const content = readSecretFile(target);
       if (content instanceof Error) {
         problems.push({ path, message: content.message });
@@ -319,7 +339,7 @@ export function resolveReferences(
   };
 
   const value = walk(input, []);
-  return { value, secrets: [...secrets], problems, resolved };
+  return { value, secrets: [...secrets], problems, resolved, unresolved };
 }
 
 function describeObject(value: object): string {

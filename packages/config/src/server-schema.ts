@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { API_KEY_SCOPES, DEFAULTS, LOG_FORMATS, LOG_LEVELS, defaultOf } from './defaults.js';
+import { API_KEY_SCOPES, DEFAULTS, LIMITS, LOG_FORMATS, LOG_LEVELS, defaultOf } from './defaults.js';
 import { NameSchema, integer, picklist, strictObject } from './schema-helpers.js';
 
 /**
@@ -102,7 +102,7 @@ export const ServerSchema = v.pipe(
       apiKeys: v.optional(v.pipe(v.array(ApiKeySchema), v.description('Keys accepted by the API.')), defaultOf(DEFAULTS.server.apiKeys)),
       auth: v.optional(v.pipe(v.boolean(), v.description('Require an API key on every API route. Webhook routes always require a signature.')), DEFAULTS.server.auth),
       cors: v.optional(v.pipe(v.boolean(), v.description('Send CORS headers allowing browsers on other origins to call the API.')), DEFAULTS.server.cors),
-      bodyLimitBytes: v.optional(v.pipe(integer(1), v.description('Largest accepted API request body in bytes.')), DEFAULTS.server.bodyLimitBytes),
+      bodyLimitBytes: v.optional(v.pipe(integer(1), v.maxValue(LIMITS.bodyBytes), v.description('Largest accepted API request body in bytes (at most 64 MiB).')), DEFAULTS.server.bodyLimitBytes),
       rateLimit: v.optional(
         v.pipe(
           strictObject(

@@ -223,6 +223,8 @@ export class PartialBatchError extends SluiceError {
 export interface ConfigIssue {
   path: string;
   message: string;
+  line?: number;
+  column?: number;
 }
 
 /**

@@ -59,7 +59,7 @@ describe('parsePipelineScheduling', () => {
       ]),
     );
     expect(issuesOf(() => parsePipelineScheduling({ name: 'x', cron: [{ expression: '* *' }, { expression: '0 8 * * *', timezone: 'Nowhere/City' }] }))).toEqual([
-      { path: 'pipelines.x.cron[0].expression', message: expect.stringContaining('expected 5 fields') },
+      { path: 'pipelines.x.cron[0].expression', message: expect.stringContaining('exactly five, six, or seven') },
       { path: 'pipelines.x.cron[1].timezone', message: 'unknown IANA time zone "Nowhere/City"' },
     ]);
     expect(issuesOf(() => parsePipelineScheduling({ name: 'x', webhook: { scheme: 'slack' } }))).toEqual([{ path: 'pipelines.x.webhook.secret', message: 'required by scheme slack' }]);

@@ -162,7 +162,9 @@ export interface Scheduler {
 function resolve(list: readonly (PipelineSchedulingInput | PipelineScheduling)[]): Map<string, PipelineScheduling> {
   const map = new Map<string, PipelineScheduling>();
   list.forEach((item, index) => {
-    const resolved = isResolved(item) ? item : parsePipelineScheduling(item, ['pipelines', index]);
+    // Problems are named by the pipeline (`pipelines.daily.cron.expression`), never by its index.
+    const named = typeof (item as { name?: unknown }).name === 'string' ? (item as { name: string }).name : index;
+    const resolved = isResolved(item) ? item : parsePipelineScheduling(item, ['pipelines', named]);
     if (map.has(resolved.name)) {
       throw new ConfigError([{ path: `pipelines[${index}].name`, message: `duplicate pipeline ${JSON.stringify(resolved.name)}` }]);
     }

@@ -36,9 +36,9 @@ const PREVIEW = 'dry-run-preview';
  * Runs `fn`, reporting problems of the previewed pipeline (`pipelines.dry-run-preview.x`) at the
  * request field they came from (`body.pipeline.x`).
  */
-function asRequestPaths<T>(fn: () => T): T {
+async function asRequestPaths<T>(fn: () => T | Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const prefix = `pipelines.${PREVIEW}`;
@@ -158,10 +158,10 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
         // Before validation resolves anything: a refused reference is never read.
         refuseRequestSecrets(ctx, sluice, keyName, rawPipeline, ['body', 'pipeline']);
         const candidate = { ...raw, pipelines: { ...(raw.pipelines as object), [name]: rawPipeline } };
-        config = asRequestPaths(() => sluice.state.validate(candidate));
+        config = await asRequestPaths(() => sluice.state.validate(candidate));
       }
       const compiled = config;
-      const table = asRequestPaths(() => compilePipelineTable(compiled, name, sluice.registry, pluginCtx()));
+      const table = await asRequestPaths(() => compilePipelineTable(compiled, name, sluice.registry, pluginCtx()));
       return dryRun(records, table);
     },
   });

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
-import { findReferences, loadConfig, parseConfigText, type SecretReference, type SluiceConfig } from '@sluice/config';
-import { ConfigError, type JsonObject, type PluginRegistry, type SluiceStore, type VersionedConfigStore } from '@sluice/core';
+import { resolve } from 'node:path';
+import { configOrThrow, findReferences, type SecretReference, type SluiceConfig } from '@sluice/config';
+import type { JsonObject, PluginContext, PluginRegistry, SluiceStore, VersionedConfigStore } from '@sluice/core';
+import { validateServerConfig } from './validation.js';
 
 /** The config sections the store versions; everything else comes from the file only. */
 export const VERSIONED_SECTIONS = ['connections', 'destinations', 'pipelines'] as const;
@@ -22,28 +22,6 @@ export interface EffectiveConfig {
 
 function section(store: SluiceStore, name: VersionedSection): VersionedConfigStore {
   return store[name];
-}
-
-/**
- * Reads a configuration file into its raw document (secrets unresolved). Syntax errors are
- * `ConfigError`s with line and column.
- */
-export async function readRawConfig(path: string): Promise<{ raw: RawConfig; baseDir: string }> {
-  const full = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(full, 'utf8');
-  } catch (error) {
-    throw new ConfigError([{ path: '', message: `cannot read configuration file "${path}": ${(error as Error).message}` }]);
-  }
-  const parsed = parseConfigText(text, extname(full).toLowerCase() === '.json' ? 'json' : 'yaml');
-  if (parsed.problems.length > 0) {
-    // loadConfig formats the syntax problems (with positions) into one ConfigError.
-    loadConfig(text);
-  }
-  const value = parsed.value ?? {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError([{ path: '', message: 'the configuration must be a mapping' }]);
-  return { raw: value as RawConfig, baseDir: dirname(full) };
 }
 
 /**
@@ -70,8 +48,8 @@ export class ConfigState {
       baseDir: string;
       /** The file's document; its versioned sections seed the store. */
       file: RawConfig;
-      /** Extra validation of a candidate configuration (e.g. compiling route tables). */
-      check?: (config: SluiceConfig) => void;
+      /** Context route tables compile with while validating. */
+      ctx?: PluginContext;
     },
   ) {}
 
@@ -131,17 +109,25 @@ export class ConfigState {
     return reference.scheme === 'env' ? `env:${reference.target}` : undefined;
   }
 
-  /** Validates a raw document as the effective configuration would be. */
-  validate(raw: RawConfig): SluiceConfig {
-    const config = loadConfig(raw, { env: this.options.env, baseDir: this.options.baseDir, registry: this.options.registry });
-    this.options.check?.(config);
-    return config;
+  /**
+   * Validates a raw document as the effective configuration would be, with the one validation
+   * pipeline (`validateServerConfig`): structure, plugins, secrets policy, references, plugin
+   * sections, route tables, scheduling. Throws a `ConfigError` listing every problem.
+   */
+  async validate(raw: RawConfig): Promise<SluiceConfig> {
+    const result = await validateServerConfig(raw, {
+      registry: this.options.registry,
+      env: this.options.env,
+      baseDir: this.options.baseDir,
+      ...(this.options.ctx ? { ctx: this.options.ctx } : {}),
+    });
+    return configOrThrow(result);
   }
 
   /** Saves the file's versioned sections into the store (new versions only where changed). */
   async seed(): Promise<{ changed: string[] }> {
     const changed: string[] = [];
-    this.validate(this.options.file);
+    await this.validate(this.options.file);
     for (const name of VERSIONED_SECTIONS) {
       const entries = (this.options.file[name] ?? {}) as Record<string, JsonObject>;
       for (const [entity, value] of Object.entries(entries)) {
@@ -155,7 +141,7 @@ export class ConfigState {
   /** Rebuilds the effective configuration from the file and the store. */
   async refresh(): Promise<EffectiveConfig> {
     const raw = await this.assemble();
-    const config = this.validate(raw.raw);
+    const config = await this.validate(raw.raw);
     this.#current = { config, raw: raw.raw, pipelineVersions: raw.pipelineVersions };
     return this.#current;
   }
@@ -169,7 +155,7 @@ export class ConfigState {
     const sectionValue = { ...((raw[name] ?? {}) as Record<string, unknown>) };
     if (value === undefined) delete sectionValue[entity];
     else sectionValue[entity] = value;
-    this.validate({ ...raw, [name]: sectionValue });
+    await this.validate({ ...raw, [name]: sectionValue });
   }
 
   private async assemble(): Promise<{ raw: RawConfig; pipelineVersions: Record<string, number> }> {

@@ -1,4 +1,4 @@
-import { pipelineSourceOptions, destinationOptions, type SluiceConfig } from '@sluice/config';
+import { pipelineSourceOptions, destinationOptions, type PipelineConfig, type SluiceConfig } from '@sluice/config';
 import {
   FatalError,
   childLogger,
@@ -35,13 +35,20 @@ export interface ExecutorDeps {
 
 /** Route specs and default route of a pipeline, in router terms. */
 export function pipelineRoutes(config: SluiceConfig, pipeline: string) {
-  const p = config.pipelines[pipeline]!;
-  return { routes: p.routes as RouteSpec[], defaultRoute: p.defaultRoute };
+  return routesOf(config.pipelines[pipeline]!);
+}
+
+function routesOf(pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute'>) {
+  return { routes: pipeline.routes as RouteSpec[], defaultRoute: pipeline.defaultRoute };
 }
 
 /** Names of the destinations a pipeline's routes use. */
 export function pipelineDestinations(config: SluiceConfig, pipeline: string): string[] {
-  const { routes, defaultRoute } = pipelineRoutes(config, pipeline);
+  return destinationsOf(config.pipelines[pipeline]!);
+}
+
+function destinationsOf(pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute'>): string[] {
+  const { routes, defaultRoute } = routesOf(pipeline);
   return [...new Set([...routes.flatMap((r) => r.to), ...(defaultRoute?.to ?? [])])];
 }
 
@@ -53,7 +60,21 @@ export function compilePipelineTable(
   ctx: PluginContext,
   only?: ReadonlySet<string>,
 ): RouteTable {
-  const { routes, defaultRoute } = pipelineRoutes(config, pipeline);
+  return compileRoutesOf(config.pipelines[pipeline]!, pipeline, registry, ctx, only);
+}
+
+/**
+ * Compiles the route table of one pipeline section (`routes`, `defaultRoute`), with error paths
+ * under `pipelines.<name>`: what runs use, and what validation compiles.
+ */
+export function compileRoutesOf(
+  pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute'>,
+  name: string,
+  registry: PluginRegistry,
+  ctx: PluginContext,
+  only?: ReadonlySet<string>,
+): RouteTable {
+  const { routes, defaultRoute } = routesOf(pipeline);
   const keep = (to: string[]) => (only ? to.filter((d) => only.has(d)) : to);
   const restricted = routes.map((r) => ({ ...r, to: keep(r.to) })).filter((r) => r.to.length > 0);
   const defaultTo = defaultRoute ? keep(defaultRoute.to) : [];
@@ -61,8 +82,8 @@ export function compilePipelineTable(
     registry,
     ctx,
     ...(defaultRoute && defaultTo.length > 0 ? { defaultRoute: { ...defaultRoute, to: defaultTo } } : {}),
-    destinations: only ? [...only] : pipelineDestinations(config, pipeline),
-    path: ['pipelines', pipeline],
+    destinations: only ? [...only] : destinationsOf(pipeline),
+    path: ['pipelines', name],
   });
 }
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import pino, { type Logger as PinoLogger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { createConfigRedactor, loadConfig, type SluiceConfig } from '@sluice/config';
+import { configOrThrow, createConfigRedactor, validationError, type SluiceConfig } from '@sluice/config';
 import { systemClock, type Logger, type PluginContext, type PluginRegistry } from '@sluice/core';
 import { createStore, type Store } from '@sluice/store';
 import { createScheduler, type Scheduler, type StopReport } from '@sluice/scheduler';
@@ -10,12 +10,13 @@ import type { Registry } from 'prom-client';
 import { createHttpApp } from '../http/app.js';
 import { loadApiKeys, type ApiKeyEntry } from '../http/auth.js';
 import { registerApiRoutes } from '../routes/index.js';
-import { ConfigState, readRawConfig, type RawConfig } from './config-state.js';
+import { ConfigState, type RawConfig } from './config-state.js';
 import { DestinationPool } from './destination-pool.js';
-import { compilePipelineTable, createExecutor, type ExecutorDeps } from './executor.js';
+import { createExecutor, type ExecutorDeps } from './executor.js';
 import { composeExposition, createPromMetrics } from './metrics.js';
 import { createServerLogger } from './logger.js';
-import { createRegistry, loadPlugins } from './plugins.js';
+import { createRegistry } from './plugins.js';
+import { readConfigFile, validateServerConfig } from './validation.js';
 import { schedulingOf } from './scheduling.js';
 import { redactingStore } from './store-redaction.js';
 import { startDeliveryPruning, type DeliveryPruning } from './delivery-pruning.js';
@@ -101,12 +102,13 @@ function asCoreLogger(logger: PinoLogger): Logger {
  */
 export async function startSluice(options: SluiceOptions): Promise<SluiceServer> {
   const env = options.env ?? process.env;
-  const { raw, baseDir } = await readRawConfig(options.configPath);
-  // Structure first (without plugin kinds), to learn which plugins to load.
-  const structural = loadConfig(raw, { env, baseDir });
+  const file = await readConfigFile(options.configPath);
+  const baseDir = file.baseDir;
   const registry = createRegistry();
-  await loadPlugins(registry, structural.plugins, baseDir);
-  const fileConfig = loadConfig(raw, { env, baseDir, registry });
+  // The one validation pipeline, on the file's text (so every problem has its line and column).
+  const validation = await validateServerConfig(file.text, { registry, env, baseDir, format: file.format });
+  const fileConfig = configOrThrow(validation);
+  const raw = validation.document as RawConfig;
   const redactFile = createConfigRedactor(fileConfig);
 
   let redact = redactFile;
@@ -138,10 +140,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       env,
       baseDir,
       file: raw,
-      // Route tables compile as part of validation, so a bad JSONPath fails `validate`, start-up and API changes.
-      check: (config) => {
-        for (const name of Object.keys(config.pipelines)) compilePipelineTable(config, name, registry, ctx);
-      },
+      ctx,
     });
     await state.seed();
     let effective = await state.refresh();
@@ -200,8 +199,10 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       logger,
       config: () => effective.config,
       async reload() {
-        const next = await readRawConfig(options.configPath);
-        state.setFile(next.raw);
+        const next = await readConfigFile(options.configPath);
+        const result = await validateServerConfig(next.text, { registry, env, baseDir: next.baseDir, format: next.format, ctx });
+        if (!result.ok) throw validationError(result);
+        state.setFile(result.document as RawConfig);
         const { changed } = await state.seed();
         await apply();
         logger.info({ changed }, 'configuration reloaded');

@@ -46,6 +46,18 @@ describe('compileCron', () => {
     expect(cron.latest(at('2026-01-01T00:00:35Z'), 1).map(iso)).toEqual(['2026-01-01T00:00:30.000Z']);
   });
 
+  it('fires every form the configuration accepts: nicknames, 5, 6 and 7 fields (one parser)', () => {
+    const after = at('2026-03-28T12:00:00Z');
+    expect(iso(compileCron({ expression: '@daily', timezone: 'Europe/Berlin' }).next(after)!)).toBe('2026-03-28T23:00:00.000Z');
+    expect(iso(compileCron({ expression: '@hourly' }).next(after)!)).toBe('2026-03-28T13:00:00.000Z');
+    for (const nickname of ['@yearly', '@annually', '@monthly', '@weekly', '@midnight']) {
+      expect(compileCron({ expression: nickname }).next(after), nickname).toBeGreaterThan(after);
+    }
+    expect(iso(compileCron({ expression: '0 0 8 * * * 2030' }).next(after)!)).toBe('2030-01-01T08:00:00.000Z');
+    expect(compileCron({ expression: '0 0 8 * * * 2020' }).next(after)).toBeUndefined();
+    expect(iso(compileCron({ expression: '30 0 8 * * *' }).next(after)!)).toBe('2026-03-29T08:00:30.000Z');
+  });
+
   it('reports invalid expressions and zones with their paths', () => {
     const fail = (fn: () => unknown) => {
       try {
@@ -56,9 +68,10 @@ describe('compileCron', () => {
       }
       throw new Error('expected a ConfigError');
     };
-    expect(fail(() => compileCron({ expression: '* * *' }, ['pipelines', 'daily', 'cron']))).toEqual([
-      { path: 'pipelines.daily.cron.expression', message: 'expected 5 fields (minute hour day month weekday) or 6 with seconds first, got 3' },
-    ]);
+    const short = fail(() => compileCron({ expression: '* * *' }, ['pipelines', 'daily', 'cron']));
+    expect(short).toHaveLength(1);
+    expect(short[0]!.path).toBe('pipelines.daily.cron.expression');
+    expect(short[0]!.message).toMatch(/five, six, or seven .*parts.* \(use 5 fields .*nickname/);
     expect(fail(() => compileCron({ expression: '0 99 * * *' }))[0]!.path).toBe('cron.expression');
     expect(fail(() => compileCron({ expression: '0 8 * * *', timezone: 'Mars/Olympus' }))[0]).toEqual({
       path: 'cron.timezone',

@@ -4,10 +4,9 @@
  *
  * @packageDocumentation
  */
-import { isValidTimeZone } from '@sluice/core';
 import { createHash } from 'node:crypto';
-import { ConfigError, type ConfigIssue } from '@sluice/core';
-import { Cron } from 'croner';
+import { CRON_FORMS, ConfigError, isValidTimeZone, parseCron, type ConfigIssue } from '@sluice/core';
+import type { Cron } from 'croner';
 
 /** A compiled cron schedule: pure, no timers. */
 export interface CronSchedule {
@@ -25,7 +24,11 @@ export interface CronSchedule {
 
 /** Options of {@link compileCron}. */
 export interface CronOptions {
-  /** Five fields (minute…weekday) or six with seconds first: `0 0 8 * * *`. */
+  /**
+   * Any form the configuration accepts (core's `parseCron`, the one parser): five fields
+   * (minute…weekday), six with seconds first (`0 0 8 * * *`), seven with a year last, or a
+   * nickname such as `@daily`.
+   */
   expression: string;
   /** IANA time zone such as `Europe/Berlin`; default `UTC`. */
   timezone?: string | undefined;
@@ -52,22 +55,13 @@ export function compileCron(options: CronOptions, path: readonly string[] = ['cr
   if (!isValidTimeZone(timezone)) {
     issues.push({ path: `${base}.timezone`, message: `unknown IANA time zone ${JSON.stringify(timezone)}` });
   }
-  const fields = options.expression.trim().split(/\s+/);
-  if (fields.length !== 5 && fields.length !== 6) {
-    issues.push({
-      path: `${base}.expression`,
-      message: `expected 5 fields (minute hour day month weekday) or 6 with seconds first, got ${fields.length}`,
-    });
-  }
   if (issues.length > 0) throw new ConfigError(issues);
   let cron: Cron;
   try {
-    cron = new Cron(options.expression.trim(), { timezone, paused: true, mode: '5-or-6-parts' });
+    cron = parseCron(options.expression, timezone);
   } catch (error) {
-    throw new ConfigError(
-      [{ path: `${base}.expression`, message: error instanceof Error ? error.message : String(error) }],
-      { cause: error },
-    );
+    const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
+    throw new ConfigError([{ path: `${base}.expression`, message: `${reason} (use ${CRON_FORMS})` }], { cause: error });
   }
   const next = (afterMs: number): number | undefined => {
     // croner strips milliseconds from the reference and returns the first run strictly after it.

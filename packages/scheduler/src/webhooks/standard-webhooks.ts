@@ -8,24 +8,18 @@
  */
 import { MAX_DELIVERY_ID_LENGTH, canonicalTimestamp, constantTimeEqual, exactHeader, hmacSha256, withinTolerance } from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
-
-const SECRET_PREFIX = 'whsec_';
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+import { decodeStandardWebhooksSecret as decodeSecret } from '@sluice/core';
 
 /**
- * Decodes a Standard Webhooks secret (`whsec_<base64>`, or the bare base64) into key bytes.
- * Returns `undefined` when it is not base64.
+ * Decodes a Standard Webhooks secret (`whsec_<base64>`, or the bare base64) into key bytes, or
+ * `undefined` when it is not base64: core's decoder, shared with the configuration's validation.
  *
  * @example
  * ```ts
  * decodeStandardWebhooksSecret('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')?.length; // 24
  * ```
  */
-export function decodeStandardWebhooksSecret(secret: string): Buffer | undefined {
-  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
-  if (encoded.length === 0 || encoded.length % 4 !== 0 || !BASE64.test(encoded)) return undefined;
-  return Buffer.from(encoded, 'base64');
-}
+export const decodeStandardWebhooksSecret: (secret: string) => Buffer | undefined = decodeSecret;
 
 /**
  * Computes the `v1,<base64>` signature a Standard Webhooks sender puts in `webhook-signature`.
