@@ -1,9 +1,10 @@
 // Issue 23, "one truth for configuration": what `sluice validate` accepts is what `serve` starts
 // and applies, and what it refuses `serve` refuses for the same reason. One test per finding of
 // the issue that the in-process server can show (the CLI's are in cli.test.ts).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '@sluice/core';
 import { createRegistry, startSluice, type SluiceServer } from '../src/index.js';
@@ -79,6 +80,40 @@ ${CRON_FORMS.map((cron, i) => `  p${i}:\n    source: { kind: sample }\n    sched
     const error = await refusal(pipeline('    schedule: { cron: "0 0 8 * *  * * *" }'));
     expect(error.issues.map((i) => i.path)).toEqual(['pipelines.daily.schedule.cron']);
     expect(error.issues[0]).toMatchObject({ line: 7 });
+  });
+});
+
+describe('plugins by relative path and by package name, from the configuration file\'s folder', () => {
+  // The example plugin, built (npx nx run-many -t build); a user's own build output would sit in the folder.
+  const examplePlugin = pathToFileURL(resolve(import.meta.dirname, '../../../examples/plugin-connector/dist/index.js')).href;
+  const httpJson = (plugin: string) => `plugins: [${plugin}]
+destinations:
+  out: { kind: file, root: ${OUT}, path: out.ndjson }
+pipelines:
+  items:
+    source: { kind: http-json, url: "https://api.example.com/items", recordsPath: data }
+    routes: [{ name: all, to: [out] }]
+`;
+
+  it('serve loads ./local-plugin/dist/index.js (as the guide shows) and validates its options', async () => {
+    const files = { 'local-plugin.mjs': `export { default } from ${JSON.stringify(examplePlugin)};\n` };
+    const { dir, config } = configFile(httpJson('./local-plugin/dist/index.js'), files);
+    mkdirSync(join(dir, 'local-plugin/dist'), { recursive: true });
+    renameSync(join(dir, 'local-plugin.mjs'), join(dir, 'local-plugin/dist/index.js'));
+    const sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', logger: false, cron: false });
+    running.push(sluice);
+    expect(sluice.registry.kinds('connector')).toContain('http-json');
+    expect(sluice.config().pipelines['items']!.source).toMatchObject({ kind: 'http-json' });
+    // The same plugin with a wrong option: refused by validation, named by its path.
+    const wrong = await validateServerConfig(readFileSync(config, 'utf8').replace('recordsPath: data', 'recordsPath: 3'), { registry: createRegistry(), baseDir: dir });
+    expect(wrong.issues.map((i) => i.path)).toEqual(['pipelines.items.source.recordsPath']);
+  });
+
+  it('a missing module path is reported with where it was looked for, with the rest of the file', async () => {
+    const { dir } = configDir('');
+    const result = await validateServerConfig(httpJson('./missing/index.js'), { registry: createRegistry(), baseDir: dir });
+    expect(result.issues[0]).toMatchObject({ path: 'plugins[0]', line: 1, message: `cannot find plugin module "./missing/index.js" (looked for ${join(dir, 'missing/index.js')}, relative to the configuration file's folder)` });
+    expect(result.issues.map((i) => i.path)).toContain('pipelines.items.source.kind');
   });
 });
 

@@ -445,6 +445,25 @@ describe.each(backends)('repositories on $name', (backend) => {
       expect((await store.schedules.list()).map((e) => e.name)).toContain('morning');
     });
 
+    it('discard the latest version of a change that could not be applied, and only the latest', async () => {
+      await store.pipelines.save('discarded', { source: { kind: 'sample' }, routes: [{ name: 'a', to: ['x'] }] });
+      const second = await store.pipelines.save('discarded', { source: { kind: 'sample' }, routes: [{ name: 'b', to: ['y'] }] });
+      expect(second.version).toBe(2);
+      expect(await store.pipelines.discardVersion('discarded', 1)).toBe(false); // not the latest
+      expect(await store.pipelines.discardVersion('discarded', 2)).toBe(true);
+      expect((await store.pipelines.getEntry('discarded'))?.latestVersion).toBe(1);
+      expect((await store.pipelines.listVersions('discarded')).map((v) => v.version)).toEqual([1]);
+      expect((await store.routes.list('discarded')).map((r) => r.route)).toEqual(['a']);
+      // The next save takes the discarded number again: no gap in the history.
+      expect((await store.pipelines.save('discarded', { source: { kind: 'sample' }, routes: [{ name: 'c', to: ['z'] }] })).version).toBe(2);
+      // A name whose only version is discarded is forgotten.
+      await store.destinations.save('fresh', { kind: 'file' });
+      expect(await store.destinations.discardVersion('fresh', 1)).toBe(true);
+      expect(await store.destinations.getEntry('fresh')).toBeUndefined();
+      expect(await store.destinations.listVersions('fresh')).toEqual([]);
+      expect(await store.destinations.discardVersion('never-saved', 1)).toBe(false);
+    });
+
     it('serialise concurrent saves into consecutive versions', async () => {
       const saved = await Promise.all(
         [1, 2, 3, 4].map((n) => store.destinations.save('warehouse', { kind: 'database', n })),

@@ -46,6 +46,14 @@ export interface SaveOptions {
  */
 export interface ConfigStore extends VersionedConfigStore {
   save(name: string, config: JsonObject, options?: SaveOptions): Promise<SavedConfig>;
+  /**
+   * Takes back a version that could not be applied: when `version` is still the latest of
+   * `name`, it is deleted (with its route index rows) and the version before it is the latest
+   * again; when it was the only version, `name` is forgotten. Returns false (and changes nothing)
+   * when another version was saved since. The server uses it so a configuration change that the
+   * running scheduler refused leaves no trace in the store.
+   */
+  discardVersion(name: string, version: number): Promise<boolean>;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -189,6 +197,26 @@ export function createConfigStore(
         const saved = toVersion(row);
         await onNewVersion?.(trx, saved);
         return { ...saved, changed: true };
+      });
+    },
+
+    async discardVersion(name, version) {
+      return db.transaction().execute(async (trx) => {
+        const t = trx as unknown as Transaction<Tables>;
+        const entry = await t.selectFrom(entity).selectAll().where('name', '=', name).forUpdate().executeTakeFirst();
+        if (!entry || entry.latest_version !== version || version < 1) return false;
+        if (version === 1) {
+          // ON DELETE CASCADE removes the version and its route rows.
+          await t.deleteFrom(entity).where('name', '=', name).execute();
+          return true;
+        }
+        await t.deleteFrom(versions).where('name', '=', name).where('version', '=', version).execute();
+        await t
+          .updateTable(entity)
+          .set({ latest_version: version - 1, updated_at: new Date().toISOString() })
+          .where('name', '=', name)
+          .execute();
+        return true;
       });
     },
 

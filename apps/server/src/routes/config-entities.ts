@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import { ConnectionSchema, DestinationSchema, PipelineSchema, ScheduleSchema } from '@sluice/config';
-import type { JsonObject, VersionedConfigStore } from '@sluice/core';
+import type { JsonObject } from '@sluice/core';
+import type { ConfigStore } from '@sluice/store';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound, secretReferencesRefused } from '../http/errors.js';
 import type { VersionedSection } from '../runtime/config-state.js';
@@ -58,19 +59,33 @@ function checkIfMatch(header: string | string[] | undefined, version: number | u
 
 /**
  * CRUD of the versioned configuration entities — pipelines, connections, destinations — and of
- * pipeline schedules. Every change is validated against the whole configuration (the same rules
- * as the file, including plugin schemas and route compilation), saved as a new version, and
- * applied without restarting.
+ * pipeline schedules. Every change is one transaction (`SluiceServer.changeConfig`): validated
+ * against the whole configuration with the one validation pipeline (the file's rules, plugin
+ * schemas, route compilation, whether the scheduler can apply it) before anything is stored; a
+ * refused change stores nothing; an accepted one is saved as a new version and applied to the
+ * running scheduler, or taken back when it cannot be applied.
  */
 export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): void {
   const { sluice } = deps;
-  const storeOf = (section: VersionedSection): VersionedConfigStore => sluice.store[section];
+  const storeOf = (section: VersionedSection): ConfigStore => sluice.store[section];
 
-  async function saveEntity(section: VersionedSection, name: string, config: JsonObject) {
-    await sluice.state.check(section, name, config);
-    const saved = await storeOf(section).save(name, config);
-    if (saved.changed) await sluice.apply();
-    return saved;
+  /**
+   * Saves one entity as a new version, transactionally: the whole configuration it produces is
+   * validated first (nothing stored when refused), then it is stored and applied to the running
+   * scheduler; a version that cannot be applied is discarded again. `ifMatch` is checked inside
+   * the same step, so no concurrent change slips in between.
+   */
+  async function saveEntity(section: VersionedSection, name: string, config: JsonObject, ifMatch?: string | string[]) {
+    return sluice.changeConfig({
+      check: async () => {
+        if (ifMatch !== undefined) checkIfMatch(ifMatch, (await storeOf(section).getEntry(name))?.latestVersion);
+        await sluice.state.check(section, name, config);
+      },
+      store: async () => {
+        const saved = await storeOf(section).save(name, config);
+        return { result: saved, changed: saved.changed, revert: async () => void (await storeOf(section).discardVersion(name, saved.version)) };
+      },
+    });
   }
 
   for (const { section, singular, schema } of SECTIONS) {
@@ -124,9 +139,8 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, de
         // The store keeps what the client sent, references included: only known ones get there.
         refuseRequestSecrets(ctx, sluice, keyName, request.body, ['body']);
         const existing = await storeOf(section).getEntry(params.name);
-        checkIfMatch(request.headers['if-match'], existing?.latestVersion);
         // Save what the client sent (defaults are applied when the config is read, not stored).
-        const saved = await saveEntity(section, params.name, request.body as JsonObject);
+        const saved = await saveEntity(section, params.name, request.body as JsonObject, request.headers['if-match']);
         void reply.status(existing ? 200 : 201).header('etag', etag(saved.version));
         return { name: params.name, version: saved.version, changed: saved.changed };
       },
@@ -141,10 +155,18 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, de
       params: v.object({ name: NameParam }),
       responses: { 204: { description: 'Deleted' }, ...errorResponses },
       handler: async ({ params, reply }) => {
-        if (!(await storeOf(section).getEntry(params.name))) throw notFound(`${singular} "${params.name}"`);
-        await sluice.state.check(section, params.name, undefined);
-        await storeOf(section).remove(params.name);
-        await sluice.apply();
+        await sluice.changeConfig({
+          check: async () => {
+            if (!(await storeOf(section).getEntry(params.name))) throw notFound(`${singular} "${params.name}"`);
+            await sluice.state.check(section, params.name, undefined);
+          },
+          store: async () => {
+            const latest = await storeOf(section).getLatest(params.name);
+            await storeOf(section).remove(params.name);
+            // Saving the same config again brings a removed entity back without a new version.
+            return { result: undefined, changed: true, revert: async () => void (latest && (await storeOf(section).save(params.name, latest.config))) };
+          },
+        });
         return reply.status(204).send();
       },
     });
@@ -189,9 +211,20 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, de
       params: v.object({ name: NameParam }),
       responses: { 200: { description: 'Done', schema: v.object({ name: v.string(), enabled: v.boolean() }) }, ...errorResponses },
       handler: async ({ params }) => {
-        if (!(await sluice.store.pipelines.setEnabled(params.name, action === 'enable'))) throw notFound(`pipeline "${params.name}"`);
-        await sluice.apply();
-        return { name: params.name, enabled: action === 'enable' };
+        const enabled = action === 'enable';
+        await sluice.changeConfig({
+          check: async () => {
+            if (!(await sluice.store.pipelines.getEntry(params.name))) throw notFound(`pipeline "${params.name}"`);
+            // Enabling puts the pipeline back into the running configuration: it must be valid there.
+            await sluice.state.checkEnabled(params.name, enabled);
+          },
+          store: async () => {
+            const before = (await sluice.store.pipelines.getEntry(params.name))?.enabled;
+            await sluice.store.pipelines.setEnabled(params.name, enabled);
+            return { result: undefined, changed: before !== enabled, revert: async () => void (await sluice.store.pipelines.setEnabled(params.name, before ?? !enabled)) };
+          },
+        });
+        return { name: params.name, enabled };
       },
     });
   }
@@ -204,7 +237,7 @@ function registerScheduleRoutes(
   app: FastifyInstance,
   ctx: RouteContext,
   deps: RoutesDeps,
-  saveEntity: (section: VersionedSection, name: string, config: JsonObject) => Promise<{ version: number; changed: boolean }>,
+  saveEntity: (section: VersionedSection, name: string, config: JsonObject, ifMatch?: string | string[]) => Promise<{ version: number; changed: boolean }>,
 ): void {
   const { sluice } = deps;
   const tags = ['schedules'];

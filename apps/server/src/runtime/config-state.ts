@@ -25,16 +25,20 @@ function section(store: SluiceStore, name: VersionedSection): VersionedConfigSto
 }
 
 /**
- * Owns the configuration precedence rules:
+ * Owns the one rule between the file and the store (docs/configuration-guide.md, "The file and
+ * the store"):
  *
- * 1. The file seeds the store. At start-up (and on reload) every connection, destination and
- *    pipeline declared in the file is saved as a new version when it differs from the latest
- *    stored one, so a file change always wins for what the file declares.
- * 2. The API edits the store: each change is validated against the whole configuration first,
- *    then saved as a new version. Entities created through the API exist only in the store.
+ * 1. At start and on reload the file is the source of truth: every connection, destination and
+ *    pipeline it declares is saved as a new version where it differs from the latest stored one,
+ *    its pipelines are enabled (the file's `enabled:` decides), and whatever the store holds that
+ *    the file does not declare is retired (pipelines disabled, connections and destinations
+ *    removed; versions kept) and listed in a start-up warning.
+ * 2. Between starts the API edits the store: each change is validated against the whole
+ *    configuration first and saved as a later version; it lasts until the next start or reload,
+ *    where (1) applies again.
  * 3. The effective configuration is the file's top-level settings (store, server, logging,
- *    plugins) plus the latest stored version of every versioned entity that is not removed.
- *    A pipeline disabled through the API stays disabled until enabled again.
+ *    plugins) plus the latest stored version of every entity not removed, except disabled
+ *    pipelines the file does not declare.
  */
 export class ConfigState {
   #current: EffectiveConfig | undefined;
@@ -124,18 +128,48 @@ export class ConfigState {
     return configOrThrow(result);
   }
 
-  /** Saves the file's versioned sections into the store (new versions only where changed). */
-  async seed(): Promise<{ changed: string[] }> {
+  /**
+   * Makes the store agree with the file, which is the source of truth at start and on reload:
+   * every connection, destination and pipeline the file declares is saved as a new version where
+   * it differs from the latest stored one, and its pipelines are enabled (the file's own
+   * `enabled:` decides whether they run); what the store holds that the file does not declare is
+   * retired — pipelines disabled (kept, with their versions, for run history and the API),
+   * connections and destinations removed (their versions stay) — so it neither runs nor keeps
+   * the file from starting. The caller logs `retired` as a warning.
+   */
+  async seed(): Promise<{ changed: string[]; retired: string[] }> {
     const changed: string[] = [];
+    const retired: string[] = [];
     await this.validate(this.options.file);
     for (const name of VERSIONED_SECTIONS) {
+      const store = section(this.options.store, name);
       const entries = (this.options.file[name] ?? {}) as Record<string, JsonObject>;
       for (const [entity, value] of Object.entries(entries)) {
-        const saved = await section(this.options.store, name).save(entity, value);
+        const saved = await store.save(entity, value);
         if (saved.changed) changed.push(`${name}.${entity}@${saved.version}`);
+        if (name === 'pipelines' && (await store.getEntry(entity))?.enabled === false) await store.setEnabled(entity, true);
+      }
+      for (const entry of await store.list()) {
+        if (Object.hasOwn(entries, entry.name)) continue;
+        if (name === 'pipelines') {
+          if (!entry.enabled) continue;
+          await store.setEnabled(entry.name, false);
+        } else {
+          await store.remove(entry.name);
+        }
+        retired.push(`${name}.${entry.name}`);
       }
     }
-    return { changed };
+    return { changed, retired };
+  }
+
+  /**
+   * Validates the configuration with pipeline `name` enabled or disabled (enabling a pipeline the
+   * file does not declare puts it back into the running configuration, where it must be valid).
+   */
+  async checkEnabled(name: string, enabled: boolean): Promise<void> {
+    const { raw } = await this.assemble({ enabled: { name, value: enabled } });
+    await this.validate(raw);
   }
 
   /** Rebuilds the effective configuration from the file and the store. */
@@ -158,9 +192,17 @@ export class ConfigState {
     await this.validate({ ...raw, [name]: sectionValue });
   }
 
-  private async assemble(): Promise<{ raw: RawConfig; pipelineVersions: Record<string, number> }> {
+  /**
+   * The effective document: the file's top-level settings, plus the latest stored version of every
+   * connection, destination and pipeline not removed. A disabled pipeline is in it (with
+   * `enabled: false`) when the file declares it; a disabled pipeline the file does not declare
+   * (retired at start, or disabled after the API created it) is not part of the running
+   * configuration at all, so an old pipeline cannot keep a new file from starting.
+   */
+  private async assemble(override: { enabled?: { name: string; value: boolean } } = {}): Promise<{ raw: RawConfig; pipelineVersions: Record<string, number> }> {
     const raw: RawConfig = { ...this.options.file };
     const pipelineVersions: Record<string, number> = {};
+    const declared = (this.options.file.pipelines ?? {}) as Record<string, unknown>;
     for (const name of VERSIONED_SECTIONS) {
       const store = section(this.options.store, name);
       const entries: Record<string, JsonObject> = {};
@@ -169,8 +211,10 @@ export class ConfigState {
         if (!latest) continue;
         const value = { ...latest.config };
         if (name === 'pipelines') {
+          const enabled = override.enabled?.name === entry.name ? override.enabled.value : entry.enabled;
+          if (!enabled && !Object.hasOwn(declared, entry.name)) continue;
           pipelineVersions[entry.name] = entry.latestVersion;
-          if (!entry.enabled) value.enabled = false;
+          if (!enabled) value.enabled = false;
         }
         entries[entry.name] = value;
       }

@@ -49,6 +49,27 @@ export interface SluiceOptions {
   onProgress?: ExecutorDeps['onProgress'];
 }
 
+/**
+ * One configuration change for {@link SluiceServer.changeConfig}.
+ *
+ * @example
+ * ```ts
+ * await sluice.changeConfig({
+ *   check: () => sluice.state.check('pipelines', 'daily', next),
+ *   store: async () => {
+ *     const saved = await sluice.store.pipelines.save('daily', next);
+ *     return { result: saved, changed: saved.changed, revert: async () => void (await sluice.store.pipelines.discardVersion('daily', saved.version)) };
+ *   },
+ * });
+ * ```
+ */
+export interface ConfigChange<T> {
+  /** Validates the configuration the change would produce; throws a `ConfigError` (nothing is stored). */
+  check(): Promise<void>;
+  /** Stores the change; `revert` takes it back exactly. */
+  store(): Promise<{ result: T; changed: boolean; revert(): Promise<void> }>;
+}
+
 /** A running Sluice: the composed engine and its HTTP server. */
 export interface SluiceServer {
   /** `http://host:port` the server listens on. */
@@ -63,9 +84,18 @@ export interface SluiceServer {
   /** The effective configuration. */
   config(): SluiceConfig;
   /** Re-reads the file, re-seeds the store and applies the result without dropping in-flight runs. */
-  reload(): Promise<{ changed: string[] }>;
+  reload(): Promise<{ changed: string[]; retired: string[] }>;
   /** Applies the store's current configuration (after an API change). */
   apply(): Promise<void>;
+  /**
+   * Makes one configuration change the way every API write does: one change at a time; the
+   * configuration it would produce validated completely (`check`: the one validation pipeline,
+   * including whether the scheduler can apply it) before anything is stored; then stored and
+   * applied to the running scheduler. When it cannot be applied, the stored change is taken back
+   * (`revert`), the previous configuration is applied again and the error is thrown: a refused
+   * or failed change leaves nothing stored.
+   */
+  changeConfig<T>(change: ConfigChange<T>): Promise<T>;
   /** Text of every metric (server, engine, Prometheus destinations). */
   metricsText(): Promise<string>;
   /**
@@ -142,7 +172,13 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       file: raw,
       ctx,
     });
-    await state.seed();
+    const seeded = await state.seed();
+    if (seeded.retired.length > 0) {
+      logger.warn(
+        { retired: seeded.retired },
+        `the store holds configuration the file does not declare: ${seeded.retired.join(', ')} — disabled (pipelines) or removed (connections, destinations); the file is the source of truth at start (docs/configuration-guide.md, "The file and the store")`,
+      );
+    }
     let effective = await state.refresh();
     redact = createConfigRedactor(effective.config);
 
@@ -182,6 +218,27 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       await pool.retain(Object.keys(effective.config.destinations));
     };
 
+    // Configuration changes, one at a time: check, store, apply (or take back).
+    let writes: Promise<unknown> = Promise.resolve();
+    const changeConfig = <T>(change: ConfigChange<T>): Promise<T> => {
+      const run = writes.then(async () => {
+        await change.check();
+        const { result, changed, revert } = await change.store();
+        if (!changed) return result;
+        try {
+          await apply();
+        } catch (error) {
+          logger.error({ err: error }, 'a configuration change could not be applied: taking it back');
+          await revert();
+          await apply();
+          throw error;
+        }
+        return result;
+      });
+      writes = run.catch(() => undefined);
+      return run;
+    };
+
     let app: FastifyInstance | undefined;
     let url = '';
     const server: SluiceServer = {
@@ -199,16 +256,22 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       logger,
       config: () => effective.config,
       async reload() {
-        const next = await readConfigFile(options.configPath);
-        const result = await validateServerConfig(next.text, { registry, env, baseDir: next.baseDir, format: next.format, ctx });
-        if (!result.ok) throw validationError(result);
-        state.setFile(result.document as RawConfig);
-        const { changed } = await state.seed();
-        await apply();
-        logger.info({ changed }, 'configuration reloaded');
-        return { changed };
+        const run = writes.then(async () => {
+          const next = await readConfigFile(options.configPath);
+          const result = await validateServerConfig(next.text, { registry, env, baseDir: next.baseDir, format: next.format, ctx });
+          if (!result.ok) throw validationError(result);
+          state.setFile(result.document as RawConfig);
+          const { changed, retired } = await state.seed();
+          await apply();
+          if (retired.length > 0) logger.warn({ retired }, `configuration reloaded; retired what the file no longer declares: ${retired.join(', ')}`);
+          logger.info({ changed }, 'configuration reloaded');
+          return { changed, retired };
+        });
+        writes = run.catch(() => undefined);
+        return run;
       },
       apply,
+      changeConfig,
       async metricsText() {
         // One exposition with each family once (several Prometheus destinations, dropped-series counters).
         const registries: Registry[] = [metricsRegistry, ...(await pool.registries())];
