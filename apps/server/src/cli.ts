@@ -23,17 +23,44 @@ export const EXIT = { ok: 0, failed: 1, invalid: 2, cancelled: 3 } as const;
 /** The installed @sluice/server's version (src/ and dist/ both sit one level below package.json). */
 const SERVER_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** The config file: --config, else $SLUICE_CONFIG (inline YAML, written to a private temp file), else $SLUICE_CONFIG_FILE, else ./sluice.yaml. */
-function configPath(option: string | undefined): string {
-  if (option) return option;
-  const inline = process.env.SLUICE_CONFIG;
-  if (inline && inline.includes('\n')) {
+/**
+ * Where the configuration comes from — the one precedence, used by every command and documented
+ * in apps/server/README.md and docs/deployment.md:
+ *
+ * 1. `--config <file>`;
+ * 2. `$SLUICE_CONFIG`: the configuration itself (YAML or JSON text), as container platforms
+ *    inject a secret; written to a private (mode 600) temporary file, its relative paths
+ *    (`${file:./x}`, `./plugins/...`, `store.dataDir`) resolving against the working directory;
+ * 3. `$SLUICE_CONFIG_FILE`: the path of a file (the container image sets it to its bundled
+ *    quick start, so a platform's `SLUICE_CONFIG` wins over it);
+ * 4. `./sluice.yaml`.
+ */
+export function configSource(option: string | undefined, env: NodeJS.ProcessEnv = process.env): { path: string; baseDir?: string } {
+  if (option) return { path: option };
+  const inline = env.SLUICE_CONFIG;
+  if (inline !== undefined && inline.trim() !== '') {
     const dir = mkdtempSync(join(tmpdir(), 'sluice-config-'));
-    const file = join(dir, 'sluice.yaml');
+    const file = join(dir, /^\s*[{[]/.test(inline) && isJson(inline) ? 'sluice.json' : 'sluice.yaml');
     writeFileSync(file, inline, { mode: 0o600 });
-    return file;
+    return { path: file, baseDir: process.cwd() };
   }
-  return process.env.SLUICE_CONFIG_FILE ?? inline ?? 'sluice.yaml';
+  if (env.SLUICE_CONFIG_FILE) return { path: env.SLUICE_CONFIG_FILE };
+  return { path: 'sluice.yaml' };
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** {@link configSource} as `startSluice` options. */
+function configOptions(option: string | undefined): { configPath: string; baseDir?: string } {
+  const source = configSource(option);
+  return { configPath: source.path, ...(source.baseDir === undefined ? {} : { baseDir: source.baseDir }) };
 }
 
 function port(value: string): number {
@@ -92,12 +119,14 @@ function fail(error: unknown, json: boolean, file?: string): never {
  * policy, references, plugin sections, route tables, scheduling), every problem at once with its
  * line and column. `environment: false` resolves no reference and reads no secret file.
  */
-async function validateFile(path: string, environment = true) {
+async function validateFile(source: string | { path: string; baseDir?: string }, environment = true) {
+  const { path, baseDir } = typeof source === 'string' ? { path: source, baseDir: undefined } : source;
   const file = await readConfigFile(path);
   const registry = createRegistry();
-  const result = await validateServerConfig(file.text, { registry, env: process.env, baseDir: file.baseDir, format: file.format, environment });
+  const folder = baseDir ?? file.baseDir;
+  const result = await validateServerConfig(file.text, { registry, env: process.env, baseDir: folder, format: file.format, environment });
   if (!result.ok) throw validationError(result);
-  return { config: configOrThrow(result), registry, baseDir: file.baseDir };
+  return { config: configOrThrow(result), registry, baseDir: folder };
 }
 
 /** Where a dry run starts reading: the start, or the checkpoint the pipeline's last run committed. */
@@ -168,7 +197,7 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('start the server: REST API, webhooks, metrics, scheduler workers')
-    .option('-c, --config <file>', 'configuration file (default: $SLUICE_CONFIG_FILE or ./sluice.yaml)')
+    .option('-c, --config <file>', 'configuration file (default: $SLUICE_CONFIG, the configuration itself; else $SLUICE_CONFIG_FILE; else ./sluice.yaml)')
     .option('-p, --port <n>', 'port to listen on (overrides server.port; 0 = any)', port)
     .option('--host <address>', 'address to listen on (overrides server.host)')
     .option('-d, --data-dir <dir>', 'PGlite data folder when store.url is not set (overrides store.dataDir)')
@@ -177,10 +206,11 @@ export function buildProgram(): Command {
     .option('--log-format <format>', 'json, pretty or auto: pretty when stdout is a terminal (overrides logging.format)', logFormat)
     .action(async (opts: { config?: string; port?: number; host?: string; dataDir?: string; worker: boolean; cron: boolean; logFormat?: 'auto' | 'json' | 'pretty' }) => {
       let sluice: SluiceServer;
-      const file = configPath(opts.config);
+      const source = configOptions(opts.config);
+      const file = source.configPath;
       try {
         sluice = await startSluice({
-          configPath: file,
+          ...source,
           ...(opts.port === undefined ? {} : { port: opts.port }),
           ...(opts.host === undefined ? {} : { host: opts.host }),
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
@@ -219,14 +249,15 @@ export function buildProgram(): Command {
   program
     .command('validate')
     .description('check a configuration file: structure, secrets, plugins, cross-references, route conditions')
-    .argument('[file]', 'configuration file', 'sluice.yaml')
+    .argument('[file]', 'configuration file (default: as serve finds it: $SLUICE_CONFIG, else $SLUICE_CONFIG_FILE, else ./sluice.yaml)')
     .option('-c, --config <file>', 'configuration file (instead of the argument)')
     .option('--json', 'machine-readable output')
     .option('--no-environment', 'check everything except resolving ${env:..}/${file:..} references and connecting (for CI without credentials)')
-    .action(async (argument: string, opts: { config?: string; json?: boolean; environment: boolean }) => {
-      const file = opts.config ?? argument;
+    .action(async (argument: string | undefined, opts: { config?: string; json?: boolean; environment: boolean }) => {
+      const source = configSource(opts.config ?? argument);
+      const file = opts.config ?? argument ?? (process.env.SLUICE_CONFIG?.trim() ? '$SLUICE_CONFIG' : source.path);
       try {
-        const { config } = await validateFile(file, opts.environment);
+        const { config } = await validateFile(source, opts.environment);
         const summary = {
           ok: true,
           environment: opts.environment,
@@ -267,7 +298,7 @@ export function buildProgram(): Command {
       if (opts.fromCursor && !opts.dryRun) fail(new ConfigError([{ path: '--from-cursor', message: 'only with --dry-run (a run always starts at the saved cursor)' }]), json);
       try {
         if (opts.dryRun) {
-          const { config, registry } = await validateFile(configPath(opts.config));
+          const { config, registry } = await validateFile(configSource(opts.config));
           if (!config.pipelines[pipeline]) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline "${pipeline}"` }]);
           let start: DryRunStart = { from: 'start', reason: 'default' };
           if (opts.fromCursor) {
@@ -304,7 +335,7 @@ export function buildProgram(): Command {
         const startedAt = Date.now();
         let last = '';
         const sluice = await startSluice({
-          configPath: configPath(opts.config),
+          ...configOptions(opts.config),
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
           http: false,
           cron: false,
@@ -350,7 +381,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (opts: { config?: string; dataDir?: string; json?: boolean }) => {
       try {
-        const { config } = await validateFile(configPath(opts.config));
+        const { config } = await validateFile(configSource(opts.config));
         const store = await createStore(config.store.url ? { url: config.store.url } : { dataDir: opts.dataDir ?? config.store.dataDir });
         try {
           const result = await store.migrate();
@@ -366,7 +397,7 @@ export function buildProgram(): Command {
 
   const letters = program.command('dead-letters').description('inspect, replay and discard dead letters');
   const withStore = async <T>(opts: { config?: string; dataDir?: string }, fn: (sluice: SluiceServer) => Promise<T>): Promise<T> => {
-    const sluice = await startSluice({ configPath: configPath(opts.config), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), http: false, cron: false, logger: false });
+    const sluice = await startSluice({ ...configOptions(opts.config), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), http: false, cron: false, logger: false });
     try {
       return await fn(sluice);
     } finally {

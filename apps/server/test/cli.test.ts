@@ -131,6 +131,29 @@ pipelines:
     expect(broken.stderr).toMatch(/pipelines\.ga4-daily\.routes\[0\]\.to\[0\]: unknown destination "slack-alertz"/);
   });
 
+  it('finds the configuration in one order: --config, then $SLUICE_CONFIG (the text itself), then $SLUICE_CONFIG_FILE, then ./sluice.yaml', () => {
+    // Each source has a different number of pipelines, so the answer says which one was read.
+    const withPipelines = (n: number) =>
+      `destinations:\n  out: { kind: file, root: /tmp/out, path: a.ndjson }\npipelines:\n${Array.from({ length: n }, (_, i) => `  p${i}:\n    source: { kind: sample }\n    routes: [{ name: all, to: [out] }]\n`).join('')}`;
+    const { dir } = configDir(withPipelines(1)); // ./sluice.yaml of the working directory
+    const { config: fileVar } = configDir(withPipelines(3));
+    const { config: flag } = configDir(withPipelines(4));
+    const inline = withPipelines(2);
+    const pipelines = (env: Record<string, string>, args: string[] = []) => {
+      const result = sluice(['validate', ...args, '--json'], dir, { SLUICE_CONFIG: '', SLUICE_CONFIG_FILE: '', ...env });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { pipelines: number }).pipelines;
+    };
+    expect(pipelines({})).toBe(1);
+    expect(pipelines({ SLUICE_CONFIG_FILE: fileVar })).toBe(3);
+    expect(pipelines({ SLUICE_CONFIG_FILE: fileVar, SLUICE_CONFIG: inline })).toBe(2);
+    expect(pipelines({ SLUICE_CONFIG_FILE: fileVar, SLUICE_CONFIG: inline }, ['--config', flag])).toBe(4);
+    // serve reads it the same way: the inline configuration's error names its key.
+    const served = sluice(['serve', '--port', '0'], dir, { SLUICE_CONFIG: 'server: { port: eighty }\n', SLUICE_CONFIG_FILE: fileVar });
+    expect(served.status).toBe(2);
+    expect(served.stderr).toContain('server.port: expected number, got "eighty"');
+  });
+
   it('run --dry-run shows what each destination would receive without writing', () => {
     const dir = configDir('').dir;
     const { config } = configDir(pipelineYaml(dir));

@@ -27,6 +27,8 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 export interface SluiceOptions {
   /** Path of `sluice.yaml` (or `.json`). */
   configPath: string;
+  /** Folder relative paths of the configuration resolve against. Default: the file's folder (the CLI passes the working directory for `$SLUICE_CONFIG`). */
+  baseDir?: string;
   /** Overrides `server.port` (0 = any free port). */
   port?: number;
   /** Overrides `server.host`. */
@@ -133,7 +135,7 @@ function asCoreLogger(logger: PinoLogger): Logger {
 export async function startSluice(options: SluiceOptions): Promise<SluiceServer> {
   const env = options.env ?? process.env;
   const file = await readConfigFile(options.configPath);
-  const baseDir = file.baseDir;
+  const baseDir = options.baseDir ?? file.baseDir;
   const registry = createRegistry();
   // The one validation pipeline, on the file's text (so every problem has its line and column).
   const validation = await validateServerConfig(file.text, { registry, env, baseDir, format: file.format });
@@ -258,7 +260,7 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       async reload() {
         const run = writes.then(async () => {
           const next = await readConfigFile(options.configPath);
-          const result = await validateServerConfig(next.text, { registry, env, baseDir: next.baseDir, format: next.format, ctx });
+          const result = await validateServerConfig(next.text, { registry, env, baseDir, format: next.format, ctx });
           if (!result.ok) throw validationError(result);
           state.setFile(result.document as RawConfig);
           const { changed, retired } = await state.seed();
