@@ -90,7 +90,7 @@ export {
   type SecretSources,
 } from './secrets.js';
 export { parseConfigText, type ConfigFormat, type ParsedText, type SourcePosition } from './parse-text.js';
-export { loadConfig, loadConfigFile, parseSluiceConfig, type LoadOptions, type ParseOptions } from './load.js';
+export { loadConfig, loadConfigFile, parseSluiceConfig, readConfigFile, type ConfigFileText, type LoadOptions, type ParseOptions } from './load.js';
 export {
   configOrThrow,
   validateConfig,

@@ -93,6 +93,31 @@ export function loadConfig(input: string | object, options: LoadOptions = {}): S
  * ```
  */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<SluiceConfig> {
+  const file = await readConfigFile(path);
+  const format: ConfigFormat = options.format ?? file.format;
+  return loadConfig(file.text, { ...options, format, baseDir: options.baseDir ?? file.baseDir });
+}
+
+/** A configuration file as read from disk, before parsing. */
+export interface ConfigFileText {
+  text: string;
+  format: ConfigFormat;
+  /** The file's folder: relative plugin and `${file:}` paths resolve from here. */
+  baseDir: string;
+  /** The absolute path. */
+  path: string;
+}
+
+/**
+ * Reads a configuration file (the one reader `loadConfigFile`, the server and the CLI share): a
+ * missing file or a folder is a ConfigError naming the path; `.json` is JSON, anything else YAML.
+ *
+ * @example
+ * ```ts
+ * const { text, format, baseDir } = await readConfigFile('sluice.yaml');
+ * ```
+ */
+export async function readConfigFile(path: string): Promise<ConfigFileText> {
   const full = resolve(path);
   let text: string;
   try {
@@ -102,7 +127,5 @@ export async function loadConfigFile(path: string, options: LoadOptions = {}): P
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
     throw new ConfigError([{ path: '', message: `cannot read configuration file "${path}" (${full}): ${reason}` }]);
   }
-  const extension = extname(full).toLowerCase();
-  const format: ConfigFormat = options.format ?? (extension === '.json' ? 'json' : 'yaml');
-  return loadConfig(text, { ...options, format, baseDir: options.baseDir ?? dirname(full) });
+  return { text, format: extname(full).toLowerCase() === '.json' ? 'json' : 'yaml', baseDir: dirname(full), path: full };
 }

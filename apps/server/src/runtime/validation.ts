@@ -7,8 +7,6 @@
  *
  * @packageDocumentation
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
 import * as v from 'valibot';
 import {
   DefaultRouteSchema,
@@ -174,24 +172,5 @@ export function validateServerConfig(input: string | object, options: ServerVali
   });
 }
 
-/**
- * A configuration file's text, its syntax (by extension) and its folder. An unreadable file is a
- * `ConfigError`.
- *
- * @example
- * ```ts
- * const { text, format, baseDir } = await readConfigFile('sluice.yaml');
- * ```
- */
-export async function readConfigFile(path: string): Promise<{ text: string; format: ConfigFormat; baseDir: string; path: string }> {
-  const full = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(full, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError([{ path: '', message: `cannot read configuration file "${path}" (${full}): ${reason}` }]);
-  }
-  return { text, format: extname(full).toLowerCase() === '.json' ? 'json' : 'yaml', baseDir: dirname(full), path: full };
-}
+/** The one config-file reader, from `@sluice/config` (re-exported for the CLI and the server). */
+export { readConfigFile } from '@sluice/config';
