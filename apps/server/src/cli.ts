@@ -467,9 +467,22 @@ export function buildProgram(): Command {
 
   program
     .command('schema')
-    .description('print the JSON Schema of sluice.yaml (for editors), including every built-in kind')
-    .action(() => {
-      console.log(JSON.stringify(toJsonSchema({ registry: createRegistry() }), null, 2));
+    .description('print the JSON Schema of sluice.yaml (for editors), including every built-in kind and, with --config, the kinds of the plugins that file loads')
+    .option('-c, --config <file>', 'include the plugins this configuration file loads')
+    .action(async (opts: { config?: string }) => {
+      const registry = createRegistry();
+      if (opts.config) {
+        try {
+          const file = await readConfigFile(opts.config);
+          const result = await validateServerConfig(file.text, { registry, env: process.env, baseDir: file.baseDir, format: file.format, environment: false });
+          // Only plugin problems stop the schema: the rest of the file may be work in progress.
+          const pluginIssues = result.issues.filter((issue) => issue.path === 'plugins' || issue.path.startsWith('plugins['));
+          if (pluginIssues.length > 0) throw validationError({ issues: pluginIssues });
+        } catch (error) {
+          fail(error, false, opts.config);
+        }
+      }
+      console.log(JSON.stringify(toJsonSchema({ registry }), null, 2));
     });
 
   return program;
