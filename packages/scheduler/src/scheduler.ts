@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConfigError, childLogger, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
-import type { ConstructorOptions, PgBoss } from 'pg-boss';
 import { failAbandonedRun } from './abandoned-runs.js';
 import { DEFAULT_MAX_TAKEOVERS, MAX_TAKEOVERS_LIMIT } from './attempts.js';
 import { backfillId, chunkRunId, latestChunkRun, splitDateRange, type BackfillResult, type BackfillSpec } from './backfill.js';
@@ -14,6 +13,7 @@ import { isPipelineScheduling, parsePipelineScheduling, type PipelineScheduling,
 import { CronRunner } from './cron/cron-runner.js';
 import { tickJitterMs } from './cron/schedule.js';
 import { cronRunId, deterministicUuid } from './ids.js';
+import type { JobQueueInstance, JobQueueOptions } from './job-queue-types.js';
 import { RunQueue, type RunJobData } from './run-queue.js';
 import { ensureRunRecord, runJob } from './run-worker.js';
 import type { EnqueuedRun, ExecuteRun, RunRequest, SchedulerStores } from './types.js';
@@ -27,7 +27,7 @@ export interface SchedulerOptions {
   pipelines: readonly (PipelineSchedulingInput | PipelineScheduling)[];
   stores: SchedulerStores;
   /** pg-boss constructor options (e.g. `{ ...store.pgBossDb(), schema: 'sluice_jobs' }`) or an instance you own. */
-  boss: ConstructorOptions | PgBoss;
+  boss: JobQueueOptions | JobQueueInstance;
   /** Runs one pipeline run; see {@link ExecuteRun}. */
   execute: ExecuteRun;
   /**

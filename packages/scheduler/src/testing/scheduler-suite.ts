@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { FatalError, RetryableError, type RunRecord } from '@sluice/core';
-import type { ConstructorOptions } from 'pg-boss';
+import type { ConstructorOptions, PgBoss } from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../scheduler.js';
 import type { ExecuteRun, SchedulerStores } from '../types.js';
@@ -159,10 +159,12 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
     // A worker that claims the run's job, marks the run running and dies before recording
     // anything: what pg-boss does after the heartbeat lapses is fail the job, as here.
     const crashOnce = async (scheduler: Scheduler, queueName: string) => {
-      const [job] = await scheduler.queue.boss.fetch<{ runId: string }>(queueName);
+      // The public type of queue.boss is its lifecycle only; this test drives pg-boss itself.
+      const boss = scheduler.queue.boss as PgBoss;
+      const [job] = await boss.fetch<{ runId: string }>(queueName);
       if (!job) throw new Error('no job to claim');
       await env.stores.runs.markRunning(job.data.runId);
-      await scheduler.queue.boss.fail(queueName, job, { message: 'job heartbeat timeout' });
+      await boss.fail(queueName, job, { message: 'job heartbeat timeout' });
       return job.retryCount;
     };
 
