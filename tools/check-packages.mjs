@@ -24,7 +24,8 @@ function workspaceDirs() {
   return JSON.parse(out).map((w) => w.realpath ?? join(root, w.location));
 }
 
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE(\.md)?$/, /^dist\//, /^src\//, /^bin\//];
+// templates/**.tmpl: the files @sluice/create-plugin scaffolds from (named .tmpl so no tool takes them for sources or tests).
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE(\.md)?$/, /^dist\//, /^src\//, /^bin\//, /^templates\/.+\.tmpl$/];
 const FORBIDDEN = [/\.test\.ts$/, /\.test-d\.ts$/, /__fixtures__/, /\.tsbuildinfo$/];
 
 const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : workspaceDirs();
