@@ -34,6 +34,7 @@ import {
 import { createPgBossPGliteAdapter } from './pgboss-adapter.js';
 import { createPluginStateStore } from './plugin-state.js';
 import { createPGliteDialect } from './pglite-dialect.js';
+import type { PGliteDatabase } from './pglite-types.js';
 import { createRouteIndex, indexRoutes, type RouteIndex } from './routes.js';
 import { createRunStore } from './runs.js';
 import { createScheduleStateStore } from './schedule-state.js';
@@ -98,7 +99,7 @@ export interface StoreOptions {
    */
   dataDir?: string;
   /** An open PGlite to share (e.g. one per test file); the store never closes it. */
-  pglite?: PGlite;
+  pglite?: PGliteDatabase;
   /** Schema of the store's tables (letters, digits, `_`; starts with a letter or `_`). Default `sluice`. */
   schema?: string;
   /** Migrations to apply. Default: the ones shipped with the package ({@link bundledMigrations}). */

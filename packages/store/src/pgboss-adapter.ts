@@ -5,8 +5,8 @@
  * result for one statement and every statement's result otherwise — pg-boss reads the rows of
  * each statement from that array.
  */
-import type { PGlite, Results } from '@electric-sql/pglite';
 import type { JobQueueDatabase } from '@sluice/core';
+import type { PGliteDatabase, PGliteResults } from './pglite-types.js';
 
 /**
  * Creates the adapter. PGlite is one session, so a failed multi-statement block could leave it
@@ -20,14 +20,14 @@ import type { JobQueueDatabase } from '@sluice/core';
  * const boss = new PgBoss({ db: createPgBossPGliteAdapter(pglite), backend: 'pglite', schema: 'sluice_jobs' });
  * ```
  */
-export function createPgBossPGliteAdapter(pglite: PGlite): JobQueueDatabase {
+export function createPgBossPGliteAdapter(pglite: PGliteDatabase): JobQueueDatabase {
   return {
     // pg-boss's IDatabase types rows as any[].
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> {
       try {
         if (values && values.length > 0) return await pglite.query(text, values);
-        const results: Results[] = await pglite.exec(text);
+        const results: PGliteResults[] = await pglite.exec(text);
         // pg-boss unwraps an array of results (as node-postgres returns for multi-statement text).
         return (results.length === 1 ? results[0] : results) as unknown as { rows: unknown[] };
       } catch (error) {

@@ -9,7 +9,6 @@
  * Queries without parameters go through `exec()` (the simple protocol, like `pg` does), so a
  * multi-statement script such as a migration runs as written.
  */
-import type { PGlite, Results, Transaction } from '@electric-sql/pglite';
 import {
   PostgresAdapter,
   PostgresIntrospector,
@@ -25,10 +24,11 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import type { PGliteDatabase, PGliteQueries, PGliteResults, PGliteTransaction } from './pglite-types.js';
 
 /** Options of {@link createPGliteDialect}. */
 export interface PGliteDialectOptions {
-  pglite: PGlite;
+  pglite: PGliteDatabase;
   /** Close the PGlite when kysely is destroyed (true when the store opened it). */
   closeOnDestroy: boolean;
 }
@@ -49,8 +49,6 @@ export function createPGliteDialect(options: PGliteDialectOptions): Dialect {
     createQueryCompiler: (): QueryCompiler => new PostgresQueryCompiler(),
   };
 }
-
-type Target = Pick<PGlite, 'query' | 'exec'> | Transaction;
 
 class PGliteDriver implements Driver {
   readonly #options: PGliteDialectOptions;
@@ -91,12 +89,12 @@ class PGliteDriver implements Driver {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  readonly #pglite: PGlite;
-  #tx: Transaction | undefined;
+  readonly #pglite: PGliteDatabase;
+  #tx: PGliteTransaction | undefined;
   #settle: ((commit: boolean) => void) | undefined;
   #done: Promise<void> | undefined;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteDatabase) {
     this.#pglite = pglite;
   }
 
@@ -147,8 +145,8 @@ class PGliteConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const target: Target = this.#tx ?? this.#pglite;
-    const result: Results<R> =
+    const target: PGliteQueries = this.#tx ?? this.#pglite;
+    const result: PGliteResults<R> =
       compiledQuery.parameters.length === 0
         ? lastResult(await target.exec(compiledQuery.sql))
         : await target.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
@@ -163,6 +161,6 @@ class PGliteConnection implements DatabaseConnection {
   }
 }
 
-function lastResult<R>(results: Results[]): Results<R> {
-  return (results[results.length - 1] ?? { rows: [], fields: [] }) as Results<R>;
+function lastResult<R>(results: PGliteResults[]): PGliteResults<R> {
+  return (results[results.length - 1] ?? { rows: [], fields: [] }) as PGliteResults<R>;
 }
