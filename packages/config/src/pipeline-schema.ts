@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { decodeStandardWebhooksSecret } from '@sluice/core';
+import { parseStandardWebhooksSecret } from '@sluice/core/standard-webhooks';
 import { DEFAULTS, LIMITS, MIB, WEBHOOK_VERIFIERS, defaultOf } from './defaults.js';
 import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
 import { DefaultRouteSchema, RouteSchema } from './route-schema.js';
@@ -125,12 +125,12 @@ export const WebhookTriggerSchema = v.pipe(
     'a webhook object',
   ),
   v.check((w) => w.verify === 'none' || w.secret !== undefined, (issue) => `"secret" is required with verify "${(issue.input as { verify: string }).verify}"`),
-  // The secret's format, checked as the receiver will decode it: a secret that does not decode
+  // The secret's format, checked by the one parser the receiver and the webhook destination use: a secret that does not decode
   // would refuse every delivery with 401 while the pipeline's check still said ok. The message
   // never quotes the secret.
   v.forward(
     v.check(
-      (w) => w.verify !== 'standard-webhooks' || w.secret === undefined || decodeStandardWebhooksSecret(w.secret) !== undefined,
+      (w) => w.verify !== 'standard-webhooks' || w.secret === undefined || parseStandardWebhooksSecret(w.secret).ok,
       'a standard-webhooks secret must be "whsec_" followed by base64 key bytes (as the sender issued it)',
     ),
     ['secret'],

@@ -115,4 +115,3 @@ export { isValidTimeZone } from './time-zone.js';
 export { MAX_PLUGIN_STATE_KEY_LENGTH, checkPluginStateKey, checkPluginStateWrite, createMemoryPluginState, type MemoryPluginStateOptions, type PluginStateSetOptions, type PluginStateStore } from './plugin-state.js';
 export { assertNoPlaintextSecrets, findPlaintextSecrets, isSecretKey, isSecretReference } from './secret-fields.js';
 export { CRON_FORMS, cronProblem, parseCron } from './cron.js';
-export { decodeStandardWebhooksSecret } from './webhook-secret.js';

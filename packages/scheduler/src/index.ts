@@ -81,7 +81,7 @@ export {
 } from './run-worker.js';
 export { createRunLogger, type RunLogger } from './run-log.js';
 export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhook } from './webhooks/verify.js';
-export { decodeStandardWebhooksSecret, signStandardWebhook, verifyStandardWebhook } from './webhooks/standard-webhooks.js';
+export { parseStandardWebhooksSecret, signStandardWebhook, verifyStandardWebhook } from './webhooks/standard-webhooks.js';
 export { hubspotSignedUri, signHubSpotV3, verifyHubSpotV3 } from './webhooks/hubspot.js';
 export { signSlackRequest, verifySlackRequest } from './webhooks/slack.js';
 export { MAX_PAYLOAD_DEPTH, parseWebhookBody, payloadRecords, type ParsedPayload } from './webhooks/payload.js';

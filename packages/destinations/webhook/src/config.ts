@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { ssrfOption } from '@sluice/core/net';
-import { signingSecretProblem } from './signing.js';
+import { signingSecretProblem } from '@sluice/core/standard-webhooks';
 import { compileTemplate } from './template.js';
 
 function templateString(extra?: (source: string) => string | undefined) {
@@ -188,7 +188,7 @@ export const webhookConfigSchema = v.pipe(
         v.strictObject({
           secret: v.pipe(
             v.string(),
-            v.description('Signing secret `whsec_<base64>` shared with the receiver; use a secret reference such as `${env:CRM_WEBHOOK_SECRET}`.'),
+            v.description('Signing secret shared with the receiver: `whsec_<base64>` or the bare `<base64>` (standard alphabet, `=` padding optional; a key of at least 16 bytes); use a secret reference such as `${env:CRM_WEBHOOK_SECRET}`.'),
             v.metadata({ examples: ['${env:CRM_WEBHOOK_SECRET}'] }),
             v.rawCheck(({ dataset, addIssue }) => {
               if (!dataset.typed) return;

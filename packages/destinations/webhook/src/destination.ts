@@ -28,7 +28,7 @@ import {
 import { Agent, buildConnector } from 'undici';
 import { webhookConfigSchema, type WebhookConfig } from './config.js';
 import { deliver, type OutgoingRequest } from './deliver.js';
-import { createWebhookSigner, type WebhookSigner } from './signing.js';
+import { STANDARD_WEBHOOKS_SECRET_PREFIX, createWebhookSigner, type WebhookSigner } from '@sluice/core/standard-webhooks';
 import {
   compileTemplate,
   TemplateRenderError,
@@ -304,8 +304,12 @@ function secretsOf(config: WebhookConfig, headers: readonly CompiledHeader[]): s
     if (header.template.isStatic) secrets.push(header.template.source);
     else secrets.push(...header.template.literals.filter((text) => text.trim().length >= 8));
   }
-  if (config.signing)
-    secrets.push(config.signing.secret, config.signing.secret.slice('whsec_'.length));
+  if (config.signing) {
+    const { secret } = config.signing;
+    // The key's base64 too, whether or not it was written with the prefix.
+    const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX) ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length) : secret;
+    secrets.push(secret, encoded);
+  }
   return secrets;
 }
 

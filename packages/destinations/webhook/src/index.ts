@@ -31,7 +31,7 @@ export {
   type AddressPolicyOptions,
   type ResolveAll,
 } from '@sluice/core/net';
-export { createWebhookSigner, signingSecretProblem, type WebhookSigner } from './signing.js';
+export { createWebhookSigner, signingSecretProblem, type WebhookSigner } from '@sluice/core/standard-webhooks';
 export {
   BATCH_FIELDS,
   TemplateRenderError,

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { reject, type WebhookFailure, type WebhookHeaders } from './types.js';
 
 /**
@@ -91,24 +91,8 @@ export function canonicalTimestamp(
  */
 export const MAX_DELIVERY_ID_LENGTH = 500;
 
-/**
- * Compares two byte strings in time that depends only on their lengths, so an attacker cannot
- * learn a signature byte by byte from response times. Different lengths compare unequal (the
- * length of a signature is public).
- *
- * @example
- * ```ts
- * constantTimeEqual(Buffer.from(expected), Buffer.from(given));
- * ```
- */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) {
-    // Still spend one comparison so the early exit does not stand out.
-    timingSafeEqual(a, a);
-    return false;
-  }
-  return timingSafeEqual(a, b);
-}
+// The constant-time compare is core's, the one the Standard Webhooks implementation uses.
+export { constantTimeEqual } from '@sluice/core/standard-webhooks';
 
 /**
  * HMAC-SHA256 of the concatenated parts.
