@@ -100,7 +100,8 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
     expect(receiver.processed.size).toBe(records.length);
     expect([...receiver.processed.values()].map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(records.map((r) => r.id));
     for (const [webhookId, record] of receiver.processed) {
-      expect(webhookId).toBe(recordKey({ pipeline: 'daily', runId: 'run-7' }, 'hooks', Number(record.id) + 1)); // positions are 1-based
+      // Source position: the run, the checkpoint digest of "no state yet", the 1-based offset.
+      expect(webhookId).toBe(recordKey('daily', 'hooks', `run-7-74234e98af-${String(Number(record.id) + 1).padStart(6, '0')}`));
     }
     // The retries: one per failed record, each with the webhook-id of its first delivery.
     const repeats = receiver.deliveries.filter((d) => !d.fresh);
@@ -110,5 +111,45 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
       expect(repeat.id % 3).toBe(1);
       expect(receiver.deliveries.find((d) => d.fresh && d.id === repeat.id)!.webhookId).toBe(repeat.webhookId);
     }
+  });
+
+  it('a take-over that re-reads the source from its checkpoint sends the same webhook-ids: the receiver processes nothing twice', async () => {
+    // Issue 16/18: the killed attempt delivered pages 1 and 2 but only page 1's checkpoint was
+    // committed; attempt 2 (same run id) resumes from it and re-reads page 2.
+    const ctx = createPluginContext({ metrics: createMemoryMetrics() });
+    const config = parseConfig(webhookConfigSchema, { url: receiver.url, mode: 'record', signing: { secret: SECRET }, ssrf: { allow: ['127.0.0.1'] } });
+    const table = compileRouteTable([{ name: 'all', to: ['hooks'] }], { ctx, destinations: ['hooks'] });
+    const page1 = Array.from({ length: 7 }, (_, i) => ({ id: 100 + i * 3 }));
+    const page2 = Array.from({ length: 7 }, (_, i) => ({ id: 200 + i * 3 }));
+    const attempt = async (pages: { records: typeof page1; state: { page: number } }[], resumeFrom?: { page: number }) => {
+      const instance = createWebhookDestination(config, ctx);
+      const router = createRouter({
+        table,
+        destinations: { hooks: { instance, capabilities: instance.capabilities ?? {}, policy: { batch: { maxRecords: 3 }, retry: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 } } } },
+        deadLetters: noDeadLetters,
+        ctx,
+        pipeline: 'daily',
+        runId: 'run-8',
+        source: 'crm',
+      });
+      router.atCheckpoint(resumeFrom);
+      for (const page of pages) {
+        await router.push(page.records);
+        router.atCheckpoint(page.state);
+      }
+      await router.close();
+      await instance.close?.();
+    };
+    const before = receiver.processed.size;
+    await attempt([{ records: page1, state: { page: 1 } }, { records: page2, state: { page: 2 } }]);
+    expect(receiver.processed.size - before).toBe(14);
+    const deliveriesBefore = receiver.deliveries.length;
+    await attempt([{ records: page2, state: { page: 2 } }], { page: 1 });
+    const retaken = receiver.deliveries.slice(deliveriesBefore);
+    // Every record of page 2 was sent again ...
+    expect(new Set(retaken.map((d) => d.id))).toEqual(new Set(page2.map((r) => r.id)));
+    // ... and every one was a duplicate of what the first attempt delivered.
+    expect(retaken.filter((d) => d.fresh)).toEqual([]);
+    expect(receiver.processed.size - before).toBe(14);
   });
 });

@@ -10,6 +10,7 @@
  *
  * @packageDocumentation
  */
+export { canonicalJson } from './canonical-json.js';
 export { MAX_JSON_DEPTH, isRecord, jsonDepthExceeds, type Batch, type JsonValue, type SluiceRecord } from './record.js';
 export {
   ConfigError,

@@ -175,6 +175,11 @@ export interface DeadLetter {
   error: { name: string; message: string; code?: string };
   attempts: number;
   failedAt: string;
+  /**
+   * Source position of the input record (`<runId>-<segment>-<offset>`): a replay delivers it
+   * with the record key and batch id it had, so a destination that got it before recognises it.
+   */
+  position?: string;
 }
 
 /** Where the router puts dead letters; `@sluice/store` implements it. */

@@ -172,6 +172,17 @@ export interface DestinationCapabilities {
   maxInFlight?: number;
   /** Writing the same batch twice leaves the same result (upserts, deterministic keys). */
   idempotent: boolean;
+  /**
+   * How the destination absorbs a repeat of what it already received (a retry, a take-over
+   * after a crash re-reading the source from the last checkpoint, a dead-letter replay):
+   * - `'batch'`: it keys what it writes by `batch.id` (object names, Message-IDs, a ledger of
+   *   written batches). The router then cuts this destination's batches only where every
+   *   attempt cuts them: at checkpoint boundaries and batch-size limits, never on `maxWaitMs`.
+   * - `'record'`: it keys each record by `batch.recordKeys` (webhook ids, alert dedupe).
+   * - `'content'`: the result depends on the records only (upserts, last value wins).
+   * Absent: at-least-once; a repeat is written again. See docs/architecture.md, "Delivery guarantees".
+   */
+  idempotency?: 'batch' | 'record' | 'content';
 }
 
 /** Per-call options of `write`. */

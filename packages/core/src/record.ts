@@ -33,7 +33,13 @@ export type SluiceRecord = { [key: string]: JsonValue };
  * ```
  */
 export interface Batch {
-  /** Stable identity of this batch across retries. */
+  /**
+   * Stable identity of this batch: the same on every retry, and — for a destination whose
+   * capabilities say `idempotency: 'batch'` — on a take-over and a replay too. The router
+   * derives it from the source position of the batch's first record, never from the attempt
+   * (`daily-warehouse-7f3a-3f9c0a21be-000001`: pipeline, destination, run, checkpoint digest,
+   * offset after the checkpoint; a retry of some records only adds `-r<n>`).
+   */
   readonly id: string;
   readonly records: readonly SluiceRecord[];
   /** Name of the pipeline the records flow through. */
@@ -48,8 +54,9 @@ export interface Batch {
   readonly route?: string;
   /**
    * Stable identity of each record (same order as `records`) for this destination: the same on
-   * the first try, a whole-batch retry and a partial retry (where the batch id and the indexes
-   * change). Destinations derive per-record idempotency keys from it (webhook: `webhook-id`).
+   * the first try, a whole-batch retry, a partial retry (where the batch id and the indexes
+   * change) and a take-over, derived from the record's source position. Destinations derive
+   * per-record idempotency keys from it (webhook: `webhook-id`).
    * Set by the router; absent on batches built by hand.
    */
   readonly recordKeys?: readonly string[];

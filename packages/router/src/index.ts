@@ -60,6 +60,6 @@ export {
   type RouterDestination,
 } from './delivery/router.js';
 export { RunAbortedError, RunFailedError } from './delivery/errors.js';
-export { recordKey, type RecordKeyContext } from './delivery/record-key.js';
+export { batchIdAt, recordKey } from './delivery/record-key.js';
 export type { DestinationSummary, RouteSummary, RouterSummary } from './delivery/summary.js';
 export { runPipeline, summaryOfFailure, type RunPipelineOptions } from './run-pipeline.js';

@@ -80,6 +80,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
   };
 
   if (!aborted) {
+    // Record keys and batch ids count from the state this run resumed from (see Router.atCheckpoint).
+    router.atCheckpoint(request.state);
     let iterator: AsyncIterator<Page> | undefined;
     try {
       // The same check as the contract suite of @sluice/testing: async iterables only.
@@ -89,7 +91,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
         if (next.done) break;
         const page = next.value;
         const { position } = await untilAborted(router.push(page.records));
-        if (page.state !== undefined) commitAfter(position, page.state);
+        if (page.state !== undefined) {
+          router.atCheckpoint(page.state);
+          commitAfter(position, page.state);
+        }
         if (commitError !== undefined || router.failure) break;
       }
     } catch (error) {

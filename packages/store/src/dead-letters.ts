@@ -19,7 +19,7 @@ import type { DeadLettersTable, StoreDatabase } from './schema.js';
 import { fromJson, jsonText, parseTime, toIso, toIsoOrNull } from './values.js';
 
 const STATUSES: readonly DeadLetterStatus[] = ['pending', 'replayed', 'discarded'];
-/** Rows per INSERT: 11 parameters each stays far below PostgreSQL's 65535-parameter limit. */
+/** Rows per INSERT: 12 parameters each stays far below PostgreSQL's 65535-parameter limit. */
 const WRITE_CHUNK = 500;
 
 function toLetter(row: Selectable<DeadLettersTable>): StoredDeadLetter {
@@ -40,6 +40,7 @@ function toLetter(row: Selectable<DeadLettersTable>): StoredDeadLetter {
     discardedAt: toIsoOrNull(row.discarded_at),
   };
   if (row.original !== null) letter.original = fromJson<SluiceRecord>(row.original);
+  if (row.position !== null && row.position !== undefined) letter.position = row.position;
   return letter;
 }
 
@@ -104,6 +105,7 @@ export function createDeadLetterStore(db: Kysely<StoreDatabase>): DeadLetterStor
         attempts: letter.attempts,
         failed_at: parseTime(letter.failedAt, `letters[${index}].failedAt`),
         created_at: createdAt,
+        position: typeof letter.position === 'string' ? letter.position : null,
       }));
       if (rows.length === 0) return;
       // One transaction: the router counts the whole call as stored or not.

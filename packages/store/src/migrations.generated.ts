@@ -31,4 +31,8 @@ export const EMBEDDED_MIGRATIONS: readonly Migration[] = [
     name: '0007_json_key_order',
     sql: "-- Sluice store, step 7: record-carrying columns keep the JSON text as written. jsonb orders object\n-- keys by length and bytes, so records posted through a webhook trigger (run params) and stored\n-- dead letters came back with their keys reordered, and CSV columns (first-seen order) with them.\n-- `json` keeps the text, and so the key order, exactly; nothing queries inside these columns.\n-- Values stored before this step keep the order jsonb gave them.\n\nALTER TABLE runs ALTER COLUMN params DROP DEFAULT;\nALTER TABLE runs ALTER COLUMN params TYPE json USING params::json;\nALTER TABLE runs ALTER COLUMN params SET DEFAULT '{}'::json;\nALTER TABLE dead_letters ALTER COLUMN record TYPE json USING record::json;\nALTER TABLE dead_letters ALTER COLUMN original TYPE json USING original::json;\n",
   },
+  {
+    name: '0008_dead_letter_position',
+    sql: '-- Sluice store, step 8: the source position of a dead letter\'s input record\n-- (`<runId>-<segment>-<offset>`, see docs/architecture.md "Delivery guarantees"). A replay delivers\n-- the record with the record key and batch id it first had, so a destination that received it\n-- before (a webhook receiver that answered too late, a ledger that holds the batch) recognises it.\n-- Letters stored before this step have none: their replay gets positions of its own.\n\nALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS position text;\n',
+  },
 ];

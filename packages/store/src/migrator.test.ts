@@ -22,6 +22,7 @@ const NAMES = [
   '0005_plugin_state',
   '0006_webhook_delivery_runs',
   '0007_json_key_order',
+  '0008_dead_letter_position',
 ];
 const TABLES = [
   'checkpoints',

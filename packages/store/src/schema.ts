@@ -87,6 +87,8 @@ export interface DeadLettersTable {
   replay_run_id: string | null;
   replayed_at: NullableTimestamp;
   discarded_at: NullableTimestamp;
+  /** Source position of the input record (step 8); null for letters stored before. */
+  position: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface PipelineRoutesTable {

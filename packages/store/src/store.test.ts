@@ -330,6 +330,15 @@ describe.each(backends)('repositories on $name', (backend) => {
       expect(await store.deadLetters.markReplayed([], replay.id)).toEqual([]);
     });
 
+    it('keep the source position of a letter (replays deliver at it) and leave it out when there is none', async () => {
+      await store.deadLetters.write([
+        letter({ pipeline: 'positioned', position: 'run-1-3f9c0a21be-000042' }),
+        letter({ pipeline: 'positioned', record: { id: 2 } }),
+      ]);
+      const { items } = await store.deadLetters.list({ pipeline: 'positioned' });
+      expect(items.map((l) => l.position)).toEqual([undefined, 'run-1-3f9c0a21be-000042']);
+    });
+
     it('store a large batch in one call and reject malformed letters naming the field', async () => {
       const many = Array.from({ length: 1200 }, (_, i) =>
         letter({ pipeline: 'bulk', record: { i } }),

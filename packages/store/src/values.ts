@@ -3,7 +3,7 @@
  * every repository.
  */
 import { createHash } from 'node:crypto';
-import { ConfigError, type JsonValue } from '@sluice/core';
+import { ConfigError } from '@sluice/core';
 
 /** A `Date` (or a driver's string) as an ISO 8601 string. */
 export function toIso(value: Date | string): string {
@@ -59,12 +59,7 @@ export function jsonText(value: unknown): string {
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
-export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k] as JsonValue)}`).join(',')}}`;
-}
+export { canonicalJson } from '@sluice/core';
 
 /** sha256 hex of a text. */
 export function sha256(text: string): string {

@@ -156,9 +156,10 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     }
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx);
     const destinations = await routerDestinations(deps, config, table.destinations);
-    // A retried or taken-over run resumes from its checkpoint: its batches get ids of their own
-    // (runAttempt), so files and objects keyed by batch id never overwrite an earlier attempt's.
-    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, runAttempt: run.attempt, source });
+    // A retried or taken-over run resumes from its checkpoint and re-reads what came after it:
+    // its records get the same keys, and its batches the same ids, as in the attempt before
+    // (source positions, see Router.atCheckpoint), so destinations keyed by them absorb the repeat.
+    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, source });
     const useCheckpoints = records === undefined;
     const state = useCheckpoints ? await deps.store.checkpoints.get(run.pipeline) : undefined;
     const params = { ...(run.params ?? {}) };
@@ -228,11 +229,12 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
       log.warn({ destination, letters: group.length }, 'the current routes no longer send to this destination; letters left pending');
       continue;
     }
-    // Several letters of one record (one per route) are replayed once.
-    const unique = new Map<string, SluiceRecord>();
+    // Several letters of one record (one per route) are replayed once, at the position it had.
+    const unique = new Map<string, { record: SluiceRecord; position: string | undefined }>();
     for (const letter of group) {
       const record = letter.original ?? letter.record;
-      unique.set(JSON.stringify(record), record);
+      const key = letter.position ?? JSON.stringify(record);
+      if (!unique.has(key)) unique.set(key, { record, position: letter.position });
     }
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx, new Set([destination]));
     const router = createRouter({
@@ -242,11 +244,11 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
       ctx,
       pipeline: run.pipeline,
       runId: run.id,
-      runAttempt: run.attempt,
       source: 'replay',
+      positions: [...unique.values()].map((u) => u.position),
     });
     const summary = await runPipeline({
-      connector: recordsSource([...unique.values()]),
+      connector: recordsSource([...unique.values()].map((u) => u.record)),
       request: {},
       router,
       checkpoints: { get: async () => undefined, commit: async () => {} },

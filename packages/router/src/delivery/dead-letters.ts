@@ -44,7 +44,7 @@ export interface PendingLetter {
  *
  * @example
  * ```ts
- * const letter = deadLetterOf(run, route, 'warehouse', output, input, error, 5);
+ * const letter = deadLetterOf(run, route, 'warehouse', output, input, error, 5, item.position);
  * ```
  */
 export function deadLetterOf(
@@ -55,6 +55,7 @@ export function deadLetterOf(
   original: SluiceRecord,
   error: Error,
   attempts: number,
+  position?: string,
 ): DeadLetter {
   const code = (error as { code?: unknown }).code;
   return {
@@ -67,6 +68,8 @@ export function deadLetterOf(
     error: { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) },
     attempts,
     failedAt: new Date(run.clock.now()).toISOString(),
+    // The input record's position (a transform's further outputs add `.n`): a replay re-routes the input.
+    ...(position === undefined ? {} : { position: position.replace(/\.\d+$/, '') }),
   };
 }
 

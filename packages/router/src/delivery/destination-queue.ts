@@ -2,6 +2,11 @@
  * One destination's side of the router: a buffer that turns items into batches (by count, bytes
  * and age), a bounded number of batches in flight, and the retry loop for each batch.
  *
+ * A batch's id is the source position of its first record (see source-position.ts), so it is
+ * the same in every attempt of the run as long as the batch holds the same records. For a
+ * destination that keys its output by batch id (`idempotency: 'batch'`) the queue makes sure it
+ * does: batches are cut at checkpoint boundaries and size limits only, never by `maxWaitMs`.
+ *
  * @packageDocumentation
  */
 import {
@@ -24,12 +29,17 @@ import {
 } from '@sluice/core';
 import type { CompiledRoute } from '../route-table.js';
 import type { RouterMetrics } from './metrics.js';
-import { recordKey } from './record-key.js';
+import { batchIdAt, recordKey } from './record-key.js';
 
 /** One record on its way to one destination. */
 export interface DeliveryItem {
   /** Sequence number of the input record (for acknowledgement). */
   readonly seq: number;
+  /**
+   * Source position of the record (`<runId>-<segment>-<offset>`, `.n` for a transform's n-th further
+   * output to this destination): what its record key and batch ids derive from.
+   */
+  readonly position: string;
   readonly route: CompiledRoute;
   /** The record as the route's transforms produced it. */
   readonly record: SluiceRecord;
@@ -63,6 +73,11 @@ export interface QueueSettings {
   retry: BackoffPolicy;
   /** Items buffered + waiting + in flight above which `push` waits. */
   highWater: number;
+  /**
+   * Batches are cut only where every attempt cuts them (checkpoint boundaries, size limits),
+   * never by `maxWaitMs`: the destination keys its output by batch id (`idempotency: 'batch'`).
+   */
+  deterministic: boolean;
 }
 
 /**
@@ -94,6 +109,7 @@ export function resolveQueueSettings(
     concurrency,
     retry: resolveBackoffPolicy(policy.retry, RETRY_DEFAULTS.delivery),
     highWater: Math.max(positive(maxPendingRecords, 0), maxRecords * (concurrency + 1)),
+    deterministic: capabilities.idempotency === 'batch',
   };
 }
 
@@ -116,17 +132,15 @@ export class DestinationQueue {
   readonly #metrics: RouterMetrics;
   readonly #callbacks: QueueCallbacks;
   readonly #batchContext: { pipeline: string; runId: string; source: string };
-  readonly #runAttempt: number;
   readonly #signal: AbortSignal;
   readonly #random: () => number;
 
   #buffer: DeliveryItem[] = [];
   #bufferBytes = 0;
-  readonly #ready: { sequence: number; items: DeliveryItem[] }[] = [];
+  readonly #ready: { items: DeliveryItem[] }[] = [];
   #inFlight = 0;
   /** Items buffered, waiting for a slot, or being written/retried. */
   #size = 0;
-  #sequence = 0;
   #timer: AbortController | undefined;
   #opened: Promise<void> | undefined;
   #drainWaiters: (() => void)[] = [];
@@ -144,8 +158,7 @@ export class DestinationQueue {
     logger: Logger;
     metrics: RouterMetrics;
     callbacks: QueueCallbacks;
-    /** `runAttempt` > 1 goes into batch ids (see {@link DestinationQueue.batchId}); it is not put on batches. */
-    batchContext: { pipeline: string; runId: string; source: string; runAttempt?: number };
+    batchContext: { pipeline: string; runId: string; source: string };
     signal: AbortSignal;
     random: () => number;
   }) {
@@ -156,9 +169,7 @@ export class DestinationQueue {
     this.#logger = childLogger(options.logger, { destination: options.name });
     this.#metrics = options.metrics;
     this.#callbacks = options.callbacks;
-    const { runAttempt = 1, ...batchContext } = options.batchContext;
-    this.#batchContext = batchContext;
-    this.#runAttempt = runAttempt;
+    this.#batchContext = options.batchContext;
     this.#signal = options.signal;
     this.#random = options.random;
   }
@@ -176,7 +187,7 @@ export class DestinationQueue {
     this.#bufferBytes += item.bytes;
     this.#size++;
     if (this.#buffer.length >= maxRecords || (maxBytes !== undefined && this.#bufferBytes >= maxBytes)) this.#cut();
-    else if (this.#buffer.length === 1) this.#startTimer();
+    else if (this.#buffer.length === 1 && !this.settings.deterministic) this.#startTimer();
   }
 
   /** Resolves when the queue holds fewer items than its high-water mark (back-pressure). */
@@ -188,6 +199,14 @@ export class DestinationQueue {
   /** Sends whatever is buffered now, without waiting for `maxWaitMs`. */
   flushBuffer(): void {
     if (this.#buffer.length > 0) this.#cut();
+  }
+
+  /**
+   * The source reached a checkpoint: a destination that keys by batch id never gets a batch
+   * across it (a take-over resumes there, and its first batch must start there too).
+   */
+  checkpointReached(): void {
+    if (this.settings.deterministic) this.flushBuffer();
   }
 
   /** Resolves when nothing is buffered, waiting or in flight. */
@@ -231,7 +250,7 @@ export class DestinationQueue {
     const items = this.#buffer;
     this.#buffer = [];
     this.#bufferBytes = 0;
-    this.#ready.push({ sequence: ++this.#sequence, items });
+    this.#ready.push({ items });
     this.#pump();
   }
 
@@ -239,7 +258,7 @@ export class DestinationQueue {
     while (!this.#stopped && this.#inFlight < this.settings.concurrency && this.#ready.length > 0) {
       const next = this.#ready.shift()!;
       this.#inFlight++;
-      this.#send(next.sequence, next.items)
+      this.#send(next.items)
         .catch((error: unknown) => {
           // #send handles every write error itself; reaching here is a bug in a callback.
           this.#logger.error({ err: toError(error) }, 'unexpected error while delivering a batch');
@@ -251,21 +270,15 @@ export class DestinationQueue {
     }
   }
 
-  /**
-   * `pipeline-runId-destination-000001`: the same on every retry of the batch. On a later
-   * attempt of the run, `pipeline-runId-a2-destination-000001`: that attempt resumed from a
-   * checkpoint, so its batch 1 holds other records than attempt 1's batch 1.
-   */
-  batchId(sequence: number): string {
-    const { pipeline, runId } = this.#batchContext;
-    const attempt = this.#runAttempt > 1 ? `-a${this.#runAttempt}` : '';
-    return `${pipeline}-${runId}${attempt}-${this.name}-${String(sequence).padStart(6, '0')}`;
+  /** `pipeline-destination-<position of the first record>`: see {@link Batch.id}. */
+  batchId(first: DeliveryItem): string {
+    return batchIdAt(this.#batchContext.pipeline, this.name, first.position);
   }
 
-  async #send(sequence: number, initial: DeliveryItem[]): Promise<void> {
+  async #send(initial: DeliveryItem[]): Promise<void> {
     const labels = { pipeline: this.#batchContext.pipeline, destination: this.name };
     const retry = this.settings.retry;
-    const baseId = this.batchId(sequence);
+    const baseId = this.batchId(initial[0]!);
     let items = initial;
     let id = baseId;
     for (let attempt = 1; ; attempt++) {
@@ -277,7 +290,7 @@ export class DestinationQueue {
         records: items.map((i) => i.record),
         // Per record, the same on every retry path (see record-key.ts): a partial retry changes
         // the batch id and the records' indexes, never these.
-        recordKeys: items.map((i) => recordKey({ ...this.#batchContext, runAttempt: this.#runAttempt }, this.name, i.seq)),
+        recordKeys: items.map((i) => recordKey(this.#batchContext.pipeline, this.name, i.position)),
         ...this.#batchContext,
         attempt,
         ...(sameRoute ? { route: firstRoute } : {}),

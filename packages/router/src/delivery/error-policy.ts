@@ -46,7 +46,7 @@ export function applyDeliveryFailures(run: ErrorPolicyRun, destination: string, 
       stats.failed++;
       run.fail(new RunFailedError(`delivery to "${destination}" failed for route "${route.name}": ${error.message}`, { cause: error, route: route.name, destination }));
     } else {
-      letters.push({ seq: item.seq, letter: deadLetterOf(run, route, destination, item.record, item.original, error, attempts) });
+      letters.push({ seq: item.seq, letter: deadLetterOf(run, route, destination, item.record, item.original, error, attempts, item.position) });
     }
   }
   if (letters.length > 0) run.deadLetters.write(letters, 'delivery');
@@ -58,10 +58,10 @@ export function applyDeliveryFailures(run: ErrorPolicyRun, destination: string, 
  *
  * @example
  * ```ts
- * applyRouteFailures(run, record, seq, evaluation.failures);
+ * applyRouteFailures(run, record, seq, position, evaluation.failures);
  * ```
  */
-export function applyRouteFailures(run: ErrorPolicyRun, record: SluiceRecord, seq: number, failures: readonly RouteFailure[]): void {
+export function applyRouteFailures(run: ErrorPolicyRun, record: SluiceRecord, seq: number, position: string, failures: readonly RouteFailure[]): void {
   const letters: PendingLetter[] = [];
   for (const { route, error } of failures) {
     run.stats.route(route.name).failed++;
@@ -71,7 +71,7 @@ export function applyRouteFailures(run: ErrorPolicyRun, record: SluiceRecord, se
     } else if (route.onError === 'fail-run') {
       run.fail(new RunFailedError(error.message, { cause: error, route: route.name }));
     } else {
-      for (const destination of route.to) letters.push({ seq, letter: deadLetterOf(run, route, destination, record, record, error, 1) });
+      for (const destination of route.to) letters.push({ seq, letter: deadLetterOf(run, route, destination, record, record, error, 1, position) });
     }
   }
   if (letters.length > 0) run.deadLetters.write(letters, 'route');

@@ -1,4 +1,4 @@
-import { FatalError, type JsonValue, type SluiceErrorOptions } from '@sluice/core';
+import { ErrorCodes, FatalError, type JsonValue, type SluiceErrorOptions } from '@sluice/core';
 import type { RouterSummary } from './summary.js';
 
 /**
@@ -45,7 +45,7 @@ export class RunFailedError extends FatalError {
  */
 export class RunAbortedError extends Error {
   override readonly name = 'RunAbortedError';
-  readonly code = 'SLUICE_ERR_ABORTED';
+  readonly code = ErrorCodes.aborted;
   summary: RouterSummary | undefined;
   constructor(cause: unknown, summary?: RouterSummary) {
     super('the run was aborted', { cause });

@@ -16,7 +16,6 @@ export interface QueueingRun {
   readonly pipeline: string;
   readonly runId: string;
   readonly source: string;
-  readonly runAttempt: number;
   readonly ctx: PluginContext;
   readonly logger: Logger;
   readonly metrics: RouterMetrics;
@@ -73,7 +72,7 @@ export function createQueues(
         ctx: run.ctx,
         logger: run.logger,
         metrics: run.metrics,
-        batchContext: { pipeline: run.pipeline, runId: run.runId, source: run.source, runAttempt: run.runAttempt },
+        batchContext: { pipeline: run.pipeline, runId: run.runId, source: run.source },
         signal: run.signal,
         random: run.random,
         callbacks,
@@ -85,22 +84,28 @@ export function createQueues(
 
 /**
  * Adds the outputs of a record's matching routes to their destinations' queues (sequence number
- * `seq`); a route whose transforms produced nothing counts as a drop. `measureBytes`: some queue
+ * `seq`, source position `position`); a route whose transforms produced nothing counts as a drop.
+ * The outputs one record sends to one destination (several routes, or a transform that yields
+ * several records) get positions of their own: `position`, then `position.1`, `position.2`, ... `measureBytes`: some queue
  * limits batches by size, so each output's JSON size is measured (once per output).
  *
  * @example
  * ```ts
- * enqueueMatches({ ...run, stats, queues, measureBytes }, record, seq, evaluation.matches);
+ * enqueueMatches({ ...run, stats, queues, measureBytes }, record, seq, '3f9c0a21be-000001', evaluation.matches);
  * ```
  */
 export function enqueueMatches(
   run: { readonly pipeline: string; readonly ctx: PluginContext; readonly metrics: RouterMetrics; readonly stats: RouterStats; readonly queues: ReadonlyMap<string, DestinationQueue>; readonly measureBytes: boolean },
   record: SluiceRecord,
   seq: number,
+  position: string,
   matches: readonly RouteMatch[],
 ): void {
   const now = run.ctx.clock.now();
   let sizes: Map<SluiceRecord, number> | undefined;
+  // Outputs so far per destination, only when the record goes to one destination more than once.
+  let outputs: Map<string, number> | undefined;
+  let first: Set<string> | undefined;
   for (const match of matches) {
     const route = match.route;
     const stats = run.stats.route(route.name);
@@ -115,13 +120,22 @@ export function enqueueMatches(
     for (const destination of route.to) {
       const queue = run.queues.get(destination)!;
       for (const output of match.records) {
+        let at = position;
+        if (first === undefined) first = new Set([destination]);
+        else if (!first.has(destination)) first.add(destination);
+        else {
+          outputs ??= new Map();
+          const n = (outputs.get(destination) ?? 0) + 1;
+          outputs.set(destination, n);
+          at = `${position}.${n}`;
+        }
         let bytes = 0;
         if (run.measureBytes) {
           sizes ??= new Map();
           bytes = sizes.get(output) ?? Buffer.byteLength(JSON.stringify(output));
           sizes.set(output, bytes);
         }
-        queue.add({ seq, route, record: output, original: record, bytes, enqueuedAt: now });
+        queue.add({ seq, position: at, route, record: output, original: record, bytes, enqueuedAt: now });
       }
     }
   }

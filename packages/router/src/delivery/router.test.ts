@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   FatalError,
+  canonicalJson,
   PartialBatchError,
   RetryableError,
   createMemoryMetrics,
   createPluginContext,
   type DeliveryPolicy,
   type DestinationInstance,
+  type JsonValue,
   type RouteSpec,
   type SluiceRecord,
 } from '@sluice/core';
@@ -19,7 +22,7 @@ function setup(
   routes: RouteSpec[],
   dests: Record<string, DestinationInstance>,
   policies: Record<string, DeliveryPolicy> = {},
-  extra: { maxInFlight?: number; maxBatch?: number; maxPendingRecords?: number; defaultRoute?: { to: string[] } } = {},
+  extra: { maxInFlight?: number; maxBatch?: number; maxPendingRecords?: number; defaultRoute?: { to: string[] }; idempotency?: 'batch' | 'record' | 'content' } = {},
 ) {
   const clock = recordingClock();
   const metrics = createMemoryMetrics();
@@ -30,7 +33,7 @@ function setup(
   for (const [name, instance] of Object.entries(dests)) {
     destinations[name] = {
       instance,
-      capabilities: { idempotent: true, maxInFlight: extra.maxInFlight ?? 1, ...(extra.maxBatch ? { maxBatch: extra.maxBatch } : {}) },
+      capabilities: { idempotent: true, maxInFlight: extra.maxInFlight ?? 1, ...(extra.maxBatch ? { maxBatch: extra.maxBatch } : {}), ...(extra.idempotency ? { idempotency: extra.idempotency } : {}) },
       policy: { retry: { initialDelayMs: 10, maxAttempts: 3 }, ...policies[name] },
     };
   }
@@ -41,39 +44,93 @@ function setup(
   return { router, deadLetters, clock, metrics };
 }
 
+/** The segment name of a checkpoint state (source-position.ts). */
+const digestOf = (state: JsonValue) => createHash('sha256').update(canonicalJson(state)).digest('hex').slice(0, 10);
+
 const records = (n: number, from = 0): SluiceRecord[] => Array.from({ length: n }, (_, i) => ({ id: from + i }));
 
 describe('batching', () => {
-  it('gives a later attempt of the run batch ids of its own, so output keyed by batch id is never overwritten', async () => {
-    // Regression: a run taken over after a crash resumed from its checkpoint with batch ids
-    // restarting at 000001, and the file destination replaced attempt 1's files with other records.
+  it('gives a take-over the batch ids and record keys the killed attempt had for the same source positions', async () => {
+    // Issue 18: a take-over resumes from the last committed checkpoint and re-reads what came
+    // after it. Ids derive from that position (checkpoint digest + offset), never from the
+    // attempt, so a destination keyed by them absorbs the repeat; records after another
+    // checkpoint get other ids (the regression where attempt 2 overwrote attempt 1's files).
     const dest = recordingDestination();
     const ctx = createPluginContext({ clock: recordingClock(), metrics: createMemoryMetrics() });
     const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
-    const destinations = { db: { instance: dest, capabilities: { idempotent: true, maxInFlight: 1 }, policy: { batch: { maxRecords: 2 } } } };
+    const destinations = { db: { instance: dest, capabilities: { idempotent: false, maxInFlight: 1, idempotency: 'batch' as const }, policy: { batch: { maxRecords: 2 } } } };
     const common = { table, destinations, deadLetters: memoryDeadLetters(), ctx, pipeline: 'daily', runId: 'run1', source: 'ga4' };
-    for (const runAttempt of [1, 2]) {
-      const router = createRouter({ ...common, runAttempt });
-      await router.push(records(3, runAttempt * 100));
-      await router.close();
-    }
-    expect(dest.calls.map((b) => [b.id, b.runId, b.records.map((r) => r.id)])).toEqual([
-      ['daily-run1-db-000001', 'run1', [100, 101]],
-      ['daily-run1-db-000002', 'run1', [102]],
-      ['daily-run1-a2-db-000001', 'run1', [200, 201]],
-      ['daily-run1-a2-db-000002', 'run1', [202]],
+    const first = createRouter(common);
+    first.atCheckpoint(undefined);
+    await first.push(records(3, 100));
+    first.atCheckpoint({ page: 1 });
+    await first.push(records(3, 200));
+    await first.close();
+    // Attempt 2 resumes after page 1 (its checkpoint was committed) and re-reads page 2.
+    const second = createRouter(common);
+    second.atCheckpoint({ page: 1 });
+    await second.push(records(3, 200));
+    await second.close();
+    const calls = dest.calls.map((b) => [b.id, b.records.map((r) => r.id), b.recordKeys]);
+    const page2 = digestOf({ page: 1 });
+    expect(calls).toEqual([
+      ['daily-db-run1-74234e98af-000001', [100, 101], ['daily-db-run1-74234e98af-r000001', 'daily-db-run1-74234e98af-r000002']],
+      // A batch never spans a checkpoint for a destination keyed by batch id: page 1's last record goes alone.
+      ['daily-db-run1-74234e98af-000003', [102], ['daily-db-run1-74234e98af-r000003']],
+      [`daily-db-run1-${page2}-000001`, [200, 201], [`daily-db-run1-${page2}-r000001`, `daily-db-run1-${page2}-r000002`]],
+      [`daily-db-run1-${page2}-000003`, [202], [`daily-db-run1-${page2}-r000003`]],
+      [`daily-db-run1-${page2}-000001`, [200, 201], [`daily-db-run1-${page2}-r000001`, `daily-db-run1-${page2}-r000002`]],
+      [`daily-db-run1-${page2}-000003`, [202], [`daily-db-run1-${page2}-r000003`]],
     ]);
   });
 
-  it('cuts batches by maxRecords (never above maxBatch) with deterministic ids', async () => {
+  it('gives each output of one record to one destination a key of its own (two routes, a fanning-out transform), and a refused value keeps the offsets after it', async () => {
+    const dest = recordingDestination();
+    const { router } = setup(
+      [
+        { name: 'a', to: ['db'] },
+        { name: 'b', to: ['db'] },
+      ],
+      { db: dest },
+      { db: { batch: { maxRecords: 10 } } },
+    );
+    await router.push([{ id: 1 }, 'not a record' as unknown as SluiceRecord, { id: 3 }]);
+    await router.close();
+    const keys = dest.calls.flatMap((b) => b.recordKeys ?? []);
+    const p = 'daily-db-run1-74234e98af-r';
+    expect(keys).toEqual([`${p}000001`, `${p}000001.1`, `${p}000003`, `${p}000003.1`]);
+  });
+
+  it('replays records at the positions they were first read at (CreateRouterOptions.positions)', async () => {
+    const dest = recordingDestination();
+    const ctx = createPluginContext({ clock: recordingClock(), metrics: createMemoryMetrics() });
+    const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
+    const router = createRouter({
+      table,
+      destinations: { db: { instance: dest, capabilities: { idempotent: false } } },
+      deadLetters: memoryDeadLetters(),
+      ctx,
+      pipeline: 'daily',
+      runId: 'replay-1',
+      source: 'replay',
+      positions: ['run0-0123456789-000042', undefined],
+    });
+    await router.push(records(2));
+    await router.close();
+    expect(dest.calls.map((b) => [b.id, b.recordKeys])).toEqual([
+      ['daily-db-run0-0123456789-000042', ['daily-db-run0-0123456789-r000042', 'daily-db-replay-1-74234e98af-r000002']],
+    ]);
+  });
+
+  it('cuts batches by maxRecords (never above maxBatch), each named after the source position of its first record', async () => {
     const dest = recordingDestination();
     const { router } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 4 } } }, { maxBatch: 3 });
     await router.push(records(7));
     await router.flush();
     expect(dest.calls.map((b) => [b.id, b.records.length, b.attempt, b.route, b.source])).toEqual([
-      ['daily-run1-db-000001', 3, 1, 'all', 'ga4'],
-      ['daily-run1-db-000002', 3, 1, 'all', 'ga4'],
-      ['daily-run1-db-000003', 1, 1, 'all', 'ga4'],
+      ['daily-db-run1-74234e98af-000001', 3, 1, 'all', 'ga4'],
+      ['daily-db-run1-74234e98af-000004', 3, 1, 'all', 'ga4'],
+      ['daily-db-run1-74234e98af-000007', 1, 1, 'all', 'ga4'],
     ]);
     expect(dest.opened).toBe(1);
     const summary = await router.close();
@@ -98,6 +155,19 @@ describe('batching', () => {
     expect(clock.sleeps).toContain(250);
     expect(dest.calls).toHaveLength(1);
     await router.close();
+  });
+
+  it('never cuts a batch by maxWaitMs for a destination keyed by batch id: only checkpoints and sizes cut it', async () => {
+    const dest = recordingDestination();
+    const { router, clock } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 100, maxWaitMs: 250 } } }, { idempotency: 'batch' });
+    await router.push(records(2));
+    await tick();
+    expect(clock.sleeps).not.toContain(250);
+    expect(dest.calls).toHaveLength(0);
+    router.atCheckpoint({ page: 1 }); // a checkpoint boundary cuts
+    await router.push(records(1, 10));
+    await router.close();
+    expect(dest.calls.map((b) => b.records.map((r) => r.id))).toEqual([[0, 1], [10]]);
   });
 
   it('fans out to every destination of every matching route', async () => {
@@ -127,9 +197,9 @@ describe('retries', () => {
     await router.push(records(2));
     await router.flush();
     expect(dest.calls.map((b) => [b.id, b.attempt])).toEqual([
-      ['daily-run1-db-000001', 1],
-      ['daily-run1-db-000001', 2],
-      ['daily-run1-db-000001', 3],
+      ['daily-db-run1-74234e98af-000001', 1],
+      ['daily-db-run1-74234e98af-000001', 2],
+      ['daily-db-run1-74234e98af-000001', 3],
     ]);
     // full jitter with random()=0.5: half of 10 then half of 20
     expect(clock.sleeps.filter((s) => s !== 1000)).toEqual([5, 10]);
@@ -160,8 +230,8 @@ describe('retries', () => {
     await router.push(records(4));
     await router.flush();
     expect(dest.calls.map((b) => [b.id, b.attempt, b.records])).toEqual([
-      ['daily-run1-db-000001', 1, records(4)],
-      ['daily-run1-db-000001-r2', 2, [{ id: 1 }]],
+      ['daily-db-run1-74234e98af-000001', 1, records(4)],
+      ['daily-db-run1-74234e98af-000001-r2', 2, [{ id: 1 }]],
     ]);
     expect(deadLetters.letters).toEqual([
       expect.objectContaining({ route: 'all', destination: 'db', record: { id: 3 }, attempts: 1, error: { name: 'FatalError', message: 'column "x" missing', code: 'SLUICE_ERR_FATAL' } }),

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { childLogger, isRecord, toError, type DeliveryPolicy, type DeadLetterSink, type DestinationCapabilities, type DestinationInstance, type PluginContext, type SluiceRecord } from '@sluice/core';
+import { childLogger, isRecord, toError, type JsonValue, type DeliveryPolicy, type DeadLetterSink, type DestinationCapabilities, type DestinationInstance, type PluginContext, type SluiceRecord } from '@sluice/core';
 import { evaluateRecord, type RouteTable } from '../route-table.js';
 import { AckTracker } from './ack-tracker.js';
 import { acknowledgeDelivered, deliveriesOf } from './acknowledgement.js';
@@ -15,6 +15,7 @@ import { applyDeliveryFailures, applyRouteFailures, countDeadLetters, type Error
 import { RunAbortedError, RunFailedError } from './errors.js';
 import { createRouterMetrics } from './metrics.js';
 import { createQueues, enqueueMatches, usedDestinations, waitForRoom, type QueueingRun } from './queueing.js';
+import { SourcePositions } from './source-position.js';
 import { RouterStats } from './stats.js';
 import type { RouterSummary } from './summary.js';
 
@@ -39,13 +40,12 @@ export interface CreateRouterOptions {
   /** Name of the source the records come from (put on every batch). */
   source: string;
   /**
-   * Which attempt of the run this router serves (1, the default, for the first). A later
-   * attempt (a retry, or a take-over after a crash) resumes from the last checkpoint, so its
-   * batches hold other records than the earlier attempt's batches at the same positions: their
-   * ids carry the attempt (`daily-r1-a2-warehouse-000001`), so a destination that keys its
-   * output by batch id (files, S3 objects) never overwrites an earlier attempt's batch.
+   * The source positions of the records in push order, when they were read before (a replay of
+   * dead letters passes each letter's `position`, `<runId>-<segment>-<offset>`): their record keys
+   * and batch ids stay those of the first delivery, so a destination that already has one
+   * recognises it. Records beyond the list get positions of their own.
    */
-  runAttempt?: number;
+  positions?: readonly (string | undefined)[];
   /**
    * Per destination, how many records may wait (buffered, queued or in flight) before `push`
    * waits. Default: enough for one full batch per concurrent write plus one being filled.
@@ -70,6 +70,14 @@ export interface Router {
   push(records: Iterable<SluiceRecord>): Promise<Checkpoint>;
   /** The checkpoint just after the last record pushed so far. */
   checkpoint(): Checkpoint;
+  /**
+   * Tells the router where in the source the records pushed next come from: after `state`
+   * (the state the run resumed from, before the first push; then the state of each page that
+   * carries one, after pushing it). Record keys and batch ids derive from it, so they are the
+   * same in an attempt that resumes from that state; a destination with `idempotency: 'batch'`
+   * gets no batch across it. `runPipeline` calls it; without calls, all records follow the start.
+   */
+  atCheckpoint(state: JsonValue | undefined): void;
   /** How many records, from the first, are completely handled. */
   acknowledged(): number;
   /**
@@ -108,7 +116,8 @@ export interface Router {
  */
 export function createRouter(options: CreateRouterOptions): Router {
   const { table, ctx, pipeline, runId, source } = options;
-  const runAttempt = options.runAttempt !== undefined && Number.isInteger(options.runAttempt) && options.runAttempt > 1 ? options.runAttempt : 1;
+  const positions = new SourcePositions();
+  const knownPositions = options.positions ?? [];
   // Under a run's logger, `pipeline` and `runId` are bound already: bind only what is missing.
   const logger = childLogger(ctx.logger, { component: 'router', pipeline, runId });
   const metrics = createRouterMetrics(ctx.metrics);
@@ -155,7 +164,7 @@ export function createRouter(options: CreateRouterOptions): Router {
   });
   const policy: ErrorPolicyRun = { ...accounting, deadLetters, fail };
 
-  const queueing: QueueingRun = { pipeline, runId, source, runAttempt, ctx, logger, metrics, signal, random };
+  const queueing: QueueingRun = { pipeline, runId, source, ctx, logger, metrics, signal, random };
   const queues: ReadonlyMap<string, DestinationQueue> = createQueues(queueing, used, options.destinations, options.maxPendingRecords, {
     delivered: (destination, items) => acknowledgeDelivered(accounting, destination, items),
     failed: (destination, failures) => applyDeliveryFailures(policy, destination, failures),
@@ -170,14 +179,14 @@ export function createRouter(options: CreateRouterOptions): Router {
   // Pages pushed so far (each push is one page of the source), to name them in dead letters.
   let pages = 0;
 
-  function routeOne(record: SluiceRecord): void {
+  function routeOne(record: SluiceRecord, position: string): void {
     const evaluation = evaluateRecord(record, table);
     const seq = tracker.open(deliveriesOf(evaluation));
     if (evaluation.unmatched) stats.counts.unmatched++;
     else if (evaluation.defaulted) stats.counts.defaulted++;
     else stats.counts.matched++;
-    enqueueMatches(enqueueing, record, seq, evaluation.matches);
-    if (evaluation.failures.length > 0) applyRouteFailures(policy, record, seq, evaluation.failures);
+    enqueueMatches(enqueueing, record, seq, position, evaluation.matches);
+    if (evaluation.failures.length > 0) applyRouteFailures(policy, record, seq, position, evaluation.failures);
   }
 
   // Records are checked where they enter: a value that is not a plain object is never routed or
@@ -196,7 +205,10 @@ export function createRouter(options: CreateRouterOptions): Router {
     try {
       for (const record of records) {
         n++;
-        if (isRecord(record)) routeOne(record);
+        // Every input takes a position, refused ones too, so the positions after it do not shift.
+        const own = positions.next();
+        const position = knownPositions[tracker.pushed] ?? `${runId}-${own}`;
+        if (isRecord(record)) routeOne(record, position);
         else refuseRecord(record, page, n - 1);
         if (failure) throw failure;
         const room = waitForRoom(queueList);
@@ -254,6 +266,10 @@ export function createRouter(options: CreateRouterOptions): Router {
   return {
     push,
     checkpoint: () => ({ position: tracker.pushed }),
+    atCheckpoint: (state) => {
+      if (!positions.after(state)) return;
+      for (const q of queueList) q.checkpointReached();
+    },
     acknowledged: () => tracker.acknowledged,
     whenAcknowledged: (checkpoint) => tracker.until(checkpoint.position),
     flush,
