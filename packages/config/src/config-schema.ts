@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { DEFAULTS, defaultOf } from './defaults.js';
 import { ConnectionSchema, DestinationSchema } from './destination-schema.js';
 import { PipelineSchema } from './pipeline-schema.js';
-import { LoggingSchema, ServerSchema, StoreSchema } from './server-schema.js';
+import { LoggingSchema, SchedulerSchema, ServerSchema, StoreSchema } from './server-schema.js';
 import { namedRecord, strictObject } from './schema-helpers.js';
 import { describeValue } from './suggest.js';
 
@@ -51,6 +51,7 @@ export const SluiceConfigSchema = v.pipe(
       store: v.optional(StoreSchema, defaultOf(DEFAULTS.store)),
       server: v.optional(ServerSchema, defaultOf(DEFAULTS.server)),
       logging: v.optional(LoggingSchema, defaultOf(DEFAULTS.logging)),
+      scheduler: v.optional(SchedulerSchema, defaultOf(DEFAULTS.scheduler)),
       plugins: v.optional(
         v.pipe(v.array(PluginRefSchema), v.description('Plugin packages the server loads before validating the rest of the configuration.')),
         defaultOf(DEFAULTS.plugins),
@@ -137,6 +138,15 @@ export type ServerConfig = v.InferOutput<typeof ServerSchema>;
  * ```
  */
 export type StoreConfig = v.InferOutput<typeof StoreSchema>;
+/**
+ * The validated `scheduler` section.
+ *
+ * @example
+ * ```ts
+ * const { unclaimedRunTimeoutSeconds }: SchedulerConfig = config.scheduler;
+ * ```
+ */
+export type SchedulerConfig = v.InferOutput<typeof SchedulerSchema>;
 /**
  * The validated `logging` section.
  *

@@ -16,6 +16,7 @@
  * | `server.rateLimit.perMinute` | `600` | per budget: each valid API key; each client address for requests without a valid key, and for `/metrics` apart; webhooks per pipeline and per sender (docs/api.md, rate limits) |
  * | `logging.level` | `info` | |
  * | `logging.format` | `auto` | readable lines on a terminal, JSON lines anywhere else (files, pipes, log collectors) |
+ * | `scheduler.unclaimedRunTimeoutSeconds` | `600` | longer than a rolling deploy of a few replicas takes; a run no replica can execute is reported the same hour |
  * | `plugins` | `[]` | |
  * | `pipelines.*.enabled` | `true` | |
  * | `pipelines.*.routes` | `[]` | a pipeline still needs a route or a `defaultRoute` |
@@ -81,6 +82,11 @@ export const LIMITS = {
   runAttempts: 101,
   /** `schedule.missed.catchUp`. */
   catchUp: 1000,
+  /**
+   * `scheduler.unclaimedRunTimeoutSeconds`: at least several worker poll intervals, at most 7 days
+   * (the scheduler's `UNCLAIMED_RUN_TIMEOUT_LIMITS`).
+   */
+  unclaimedRunTimeoutSeconds: { min: 10, max: 7 * 24 * 3600 },
 } as const;
 
 /**
@@ -196,6 +202,7 @@ export const DEFAULTS = deepFreeze({
     rateLimit: { perMinute: 600 },
   },
   logging: { level: 'info' as LogLevel, format: 'auto' as LogFormat },
+  scheduler: { unclaimedRunTimeoutSeconds: 600 },
   plugins: [] as never[],
   pipeline: {
     enabled: true,

@@ -20,6 +20,7 @@ import {
   RouteSchema,
   RunRetrySchema,
   ScheduleSchema,
+  SchedulerSchema,
   ServerSchema,
   SluiceConfigSchema,
   SourceSchema,
@@ -44,6 +45,7 @@ describe('SluiceConfigSchema', () => {
       store: DEFAULTS.store,
       server: DEFAULTS.server,
       logging: DEFAULTS.logging,
+      scheduler: DEFAULTS.scheduler,
       plugins: [],
       connections: {},
       destinations: {},
@@ -91,6 +93,14 @@ describe('ServerSchema / ApiKeySchema / StoreSchema / LoggingSchema', () => {
     ]);
     expect(problems(LoggingSchema, { level: 'verbose' })[0]).toMatch(/^level: expected one of "fatal", .*got "verbose"/);
     expect(problems(LoggingSchema, { format: 'text' })[0]).toMatch(/^format: expected one of "auto", "json", "pretty".*got "text"/);
+  });
+  it('bounds how long a run may wait for an instance that can execute it (scheduler.unclaimedRunTimeoutSeconds)', () => {
+    expect(v.parse(SchedulerSchema, {})).toEqual({ unclaimedRunTimeoutSeconds: 600 });
+    expect(v.parse(SluiceConfigSchema, { scheduler: { unclaimedRunTimeoutSeconds: 60 } }).scheduler).toEqual({ unclaimedRunTimeoutSeconds: 60 });
+    expect(problems(SchedulerSchema, { unclaimedRunTimeoutSeconds: 5 })).toEqual(['unclaimedRunTimeoutSeconds: must be at least 10, got 5']);
+    expect(problems(SchedulerSchema, { unclaimedRunTimeoutSeconds: 700000 })).toEqual(['unclaimedRunTimeoutSeconds: must be at most 604800, got 700000']);
+    expect(problems(SchedulerSchema, { unclaimedRunTimeoutSeconds: 60.5 })).toEqual(['unclaimedRunTimeoutSeconds: must be a whole number, got 60.5']);
+    expect(problems(SchedulerSchema, { unclaimed: 60 })[0]).toMatch(/^unclaimed: unknown key "unclaimed"/);
   });
   it('requires a postgres URL for the store', () => {
     expect(problems(StoreSchema, { url: 'mysql://x' })).toEqual(['url: expected a postgres:// or postgresql:// connection URL']);

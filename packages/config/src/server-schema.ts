@@ -1,5 +1,5 @@
 /**
- * Schemas of the reference server's sections: `store`, `server` (with API keys) and `logging`.
+ * Schemas of the reference server's sections: `store`, `server` (with API keys), `logging` and `scheduler`.
  *
  * @packageDocumentation
  */
@@ -142,6 +142,33 @@ export const LoggingSchema = v.pipe(
     'a logging object',
   ),
   v.description('Logging (pino, on standard output).'),
+);
+
+/**
+ * The run scheduler of every instance sharing the store.
+ *
+ * @example
+ * ```ts
+ * v.parse(SchedulerSchema, {}); // { unclaimedRunTimeoutSeconds: 600 }
+ * ```
+ */
+export const SchedulerSchema = v.pipe(
+  strictObject(
+    {
+      unclaimedRunTimeoutSeconds: v.optional(
+        v.pipe(
+          integer(LIMITS.unclaimedRunTimeoutSeconds.min),
+          v.maxValue(LIMITS.unclaimedRunTimeoutSeconds.max),
+          v.description(
+            'A run that could start but that no instance able to execute it claims for this many seconds fails with `RunUnclaimedError`, naming its pipeline and version. An instance executes only runs of the pipelines its configuration has enabled, at the version the run was enqueued under or a later one, so during a rolling deploy a run waits for a replica that has its version. From 10 to 604800 (7 days).',
+          ),
+        ),
+        DEFAULTS.scheduler.unclaimedRunTimeoutSeconds,
+      ),
+    },
+    'a scheduler object',
+  ),
+  v.description('The run scheduler: how long a run may wait for an instance that can execute it (docs/scheduler/delivery-and-scaling.md, rolling configuration changes).'),
 );
 
 /**

@@ -54,8 +54,12 @@ export {
   DEFAULT_QUEUE_NAME,
   RunQueue,
   abandonedQueueName,
+  pipelineQueueName,
   runSlotKey,
+  versionPriority,
   type AbandonedRunJob,
+  type ClaimableJob,
+  type PipelineWorkOptions,
   type RunJob,
   type RunJobData,
   type RunQueueOptions,
@@ -70,6 +74,13 @@ export {
   type AttemptCounts,
 } from './attempts.js';
 export { failAbandonedRun, queueFailureReason } from './abandoned-runs.js';
+export {
+  DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS,
+  RunUnclaimedError,
+  UNCLAIMED_RUN_TIMEOUT_LIMITS,
+  UnclaimedRunSweeper,
+  type UnclaimedRunSweeperOptions,
+} from './unclaimed-runs.js';
 export {
   RunCancelledError,
   RunTimeoutError,

@@ -11,6 +11,15 @@
  * pipeline's retry policy. A retry after a failure is a new job of the same run. A job pg-boss
  * fails for good is copied to the `<queue>.abandoned` queue, whose worker marks its run failed.
  *
+ * Each pipeline has a queue of its own, `<queue>/<pipeline>` ({@link pipelineQueueName}), and an
+ * instance works only the queues of the pipelines it has, so it never claims a run it cannot
+ * execute (issue 23, rolling config changes across replicas). A job's priority is minus the
+ * pipeline version it was enqueued under (0 without one), and a worker claims only jobs with a
+ * priority of at least minus its own version of the pipeline: an instance with an older version
+ * leaves the run to one that has the run's version or a later one. Older versions are claimed
+ * first (pg-boss claims by priority, then age), which keeps runs in about the order they were
+ * queued. Jobs of the shared `<queue>` itself (enqueued by an older Sluice) are still worked.
+ *
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
@@ -46,6 +55,8 @@ export interface RunQueueOptions {
    */
   boss: JobQueueOptions | JobQueueInstance;
   queueName?: string;
+  /** Schema of pg-boss's tables, when `boss` is an instance (options carry their own). Default `pgboss`. */
+  schema?: string;
   /** Seconds without a heartbeat after which a crashed worker's run is re-queued (>= 10). Default 30. */
   heartbeatSeconds?: number;
   /** Take-overs of a run after its worker stopped or died, before it is failed (0–100). Default 10. */
@@ -71,6 +82,49 @@ export type AbandonedRunJob = DeadLetteredJob<RunJobData>;
  */
 export function abandonedQueueName(queueName: string): string {
   return `${queueName}.abandoned`;
+}
+
+/**
+ * The queue of one pipeline's runs. `/` cannot occur in a pipeline name, so no pipeline's queue
+ * is another's or the abandoned-runs queue.
+ *
+ * @example
+ * ```ts
+ * pipelineQueueName('sluice-runs', 'daily'); // 'sluice-runs/daily'
+ * ```
+ */
+export function pipelineQueueName(queueName: string, pipeline: string): string {
+  return `${queueName}/${pipeline}`;
+}
+
+/**
+ * The pg-boss priority of a run's job: minus the pipeline version it was enqueued under, 0
+ * without a version. A worker with version `v` claims priorities `>= -v` (see
+ * {@link RunQueue.workPipeline}).
+ *
+ * @example
+ * ```ts
+ * versionPriority(3);    // -3
+ * versionPriority(null); // 0
+ * ```
+ */
+export function versionPriority(version: number | null | undefined): number {
+  return typeof version === 'number' && Number.isInteger(version) && version > 0 ? -version : 0;
+}
+
+/** What {@link RunQueue.workPipeline} needs to know about the pipeline on this instance. */
+export interface PipelineWorkOptions {
+  /** Runs of the pipeline executing at once on this instance. */
+  concurrency: number;
+  /** This instance's version of the pipeline: it claims runs of this version or older. Absent: any version. */
+  version?: number | null | undefined;
+}
+
+/** A queued job that no worker claimed although it could start (see {@link RunQueue.claimableJobs}). */
+export interface ClaimableJob {
+  id: string;
+  queue: string;
+  data: RunJobData;
 }
 
 /**
@@ -133,6 +187,12 @@ export class RunQueue {
   readonly #maxTakeovers: number;
   readonly #pollingIntervalSeconds: number;
   readonly #logger: Logger;
+  /** Schema of pg-boss's tables, for the one query pg-boss has no call for ({@link claimableJobs}). */
+  readonly #schema: string;
+  /** Pipeline queues known to exist. */
+  readonly #queues = new Set<string>();
+  /** Pipeline workers of this instance: pipeline → worker id and what it was started with. */
+  readonly #pipelineWorkers = new Map<string, { id: string; concurrency: number; version: number | undefined }>();
   #started = false;
 
   constructor(options: RunQueueOptions) {
@@ -142,6 +202,7 @@ export class RunQueue {
     this.#heartbeatSeconds = Math.max(10, Math.round(options.heartbeatSeconds ?? 30));
     this.#pollingIntervalSeconds = Math.max(0.5, options.pollingIntervalSeconds ?? 2);
     this.#logger = options.logger;
+    this.#schema = options.schema ?? (options.boss instanceof PgBoss ? undefined : (options.boss as JobQueueOptions).schema) ?? 'pgboss';
     if (options.boss instanceof PgBoss) {
       this.#boss = options.boss;
       this.#ownsBoss = false;
@@ -181,6 +242,7 @@ export class RunQueue {
    * `false` when a job with that id already exists (the same deterministic run enqueued elsewhere).
    */
   async enqueue(data: RunJobData, scheduling: PipelineScheduling, startAfterMs?: number): Promise<boolean> {
+    await this.ensurePipelineQueue(data.pipeline);
     return this.#insert(data.runId, data, scheduling, startAfterMs);
   }
 
@@ -191,7 +253,22 @@ export class RunQueue {
    */
   async enqueueRetry(data: RunJobData, scheduling: PipelineScheduling, counts: Required<AttemptCounts>, startAfterMs: number): Promise<boolean> {
     const id = deterministicUuid(`sluice:retry:${data.runId}:${counts.failures}`);
+    await this.ensurePipelineQueue(data.pipeline);
     return this.#insert(id, { ...data, ...counts }, scheduling, startAfterMs);
+  }
+
+  /** The queue of `pipeline`'s runs ({@link pipelineQueueName}). */
+  queueOf(pipeline: string): string {
+    return pipelineQueueName(this.name, pipeline);
+  }
+
+  /** Creates the queue of `pipeline`'s runs if missing (the singleton policy, like the shared queue). */
+  async ensurePipelineQueue(pipeline: string): Promise<string> {
+    const name = this.queueOf(pipeline);
+    if (this.#queues.has(name)) return name;
+    await this.#ensureQueue(name, { policy: 'singleton', notify: true });
+    this.#queues.add(name);
+    return name;
   }
 
   async #insert(id: string, data: RunJobData, scheduling: PipelineScheduling, startAfterMs: number | undefined): Promise<boolean> {
@@ -208,17 +285,56 @@ export class RunQueue {
       // The worker aborts the run at timeoutMs; pg-boss's own expiry is the backstop for a hung handler.
       expireInSeconds: Math.ceil(scheduling.timeoutMs / 1000) + 60,
       heartbeatSeconds: this.#heartbeatSeconds,
+      priority: versionPriority(data.pipelineVersion),
       ...(startAfterMs !== undefined && startAfterMs > Date.now() ? { startAfter: new Date(startAfterMs) } : {}),
     };
-    const ids = await this.#boss.insert(this.name, [job], { returnId: true });
+    const ids = await this.#boss.insert(this.queueOf(data.pipeline), [job], { returnId: true });
     return (ids?.length ?? 0) > 0;
   }
 
-  /** Registers `concurrency` local workers; each handles one run at a time. Returns the worker id. */
+  /**
+   * Registers `concurrency` local workers on the shared queue, for the jobs an older Sluice
+   * enqueued there (new runs go to their pipeline's queue). Returns the worker id.
+   */
   async work(concurrency: number, handler: (job: RunJob) => Promise<unknown>): Promise<string> {
+    return this.#work(this.name, concurrency, undefined, handler);
+  }
+
+  /**
+   * Works `pipeline`'s queue on this instance, replacing an earlier worker of it whose concurrency
+   * or version differ (that one finishes the runs it holds). It claims only runs enqueued under
+   * `options.version` or an older version (see {@link versionPriority}).
+   */
+  async workPipeline(pipeline: string, options: PipelineWorkOptions, handler: (job: RunJob) => Promise<unknown>): Promise<void> {
+    const version = typeof options.version === 'number' ? options.version : undefined;
+    const existing = this.#pipelineWorkers.get(pipeline);
+    if (existing && existing.concurrency === options.concurrency && existing.version === version) return;
+    const queue = await this.ensurePipelineQueue(pipeline);
+    const id = await this.#work(queue, options.concurrency, version === undefined ? undefined : versionPriority(version), handler);
+    this.#pipelineWorkers.set(pipeline, { id, concurrency: options.concurrency, version });
+    // The new worker first, so the pipeline is never unworked; the old one stops fetching and
+    // finishes what it holds in the background.
+    if (existing) await this.#boss.offWork(queue, { id: existing.id, wait: false });
+  }
+
+  /** Stops working `pipeline`'s queue here (runs in progress finish); another instance that has it claims its runs. */
+  async offWorkPipeline(pipeline: string): Promise<void> {
+    const existing = this.#pipelineWorkers.get(pipeline);
+    if (!existing) return;
+    this.#pipelineWorkers.delete(pipeline);
+    await this.#boss.offWork(this.queueOf(pipeline), { id: existing.id, wait: false });
+  }
+
+  /** The pipelines whose queues this instance works. */
+  workedPipelines(): string[] {
+    return [...this.#pipelineWorkers.keys()];
+  }
+
+  async #work(queue: string, concurrency: number, minPriority: number | undefined, handler: (job: RunJob) => Promise<unknown>): Promise<string> {
     return this.#boss.work<RunJobData>(
-      this.name,
+      queue,
       {
+        ...(minPriority === undefined ? {} : { minPriority }),
         localConcurrency: concurrency,
         batchSize: 1,
         pollingIntervalSeconds: this.#pollingIntervalSeconds,
@@ -246,9 +362,56 @@ export class RunQueue {
     );
   }
 
-  /** Cancels a queued (or active) job; true when pg-boss knew it. */
-  async cancel(runId: string): Promise<void> {
+  /** Cancels a queued (or active) job of `pipeline` (or of the shared queue, where older Sluice versions put it). */
+  async cancel(runId: string, pipeline?: string): Promise<void> {
+    const queue = pipeline === undefined ? undefined : this.queueOf(pipeline);
+    if (queue !== undefined && (this.#queues.has(queue) || (await this.#boss.getQueue(queue)))) await this.#boss.cancel(queue, runId);
     await this.#boss.cancel(this.name, runId);
+  }
+
+  /**
+   * Jobs of the pipeline queues that wait for nothing but a worker: queued (new, or to be taken
+   * over), their start time passed, and no run of their pipeline executing anywhere (so neither a
+   * busy slot nor a busy worker of the pipeline delays them). pg-boss has no call for this; it is
+   * the condition of pg-boss's own claim query without the priority filter, and stricter about
+   * active jobs.
+   */
+  async claimableJobs(limit = 1000): Promise<ClaimableJob[]> {
+    const schema = quoteIdentifier(this.#schema);
+    const result = await this.#sql(
+      `SELECT j.id::text AS id, j.name AS queue, j.data AS data
+         FROM ${schema}.job j
+        WHERE left(j.name, length($1::text)) = $1::text
+          AND j.state < 'active'
+          AND NOT j.blocked
+          AND j.start_after <= ${schema}.job_now()
+          AND NOT EXISTS (SELECT 1 FROM ${schema}.job a WHERE a.name = j.name AND a.state = 'active')
+        ORDER BY j.created_on
+        LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [`${this.name}/`],
+    );
+    return (result.rows as { id: string; queue: string; data: RunJobData }[]).map((row) => ({ id: row.id, queue: row.queue, data: { ...row.data, params: restoreParams(row.data.params) } }));
+  }
+
+  /** One statement on pg-boss's own connection (PostgreSQL pool or the store's PGlite adapter). */
+  async #sql(text: string, values: unknown[]): Promise<{ rows: unknown[] }> {
+    const result = await this.#boss.getDb().executeSql(text, values);
+    return { rows: (result as { rows?: unknown[] } | undefined)?.rows ?? [] };
+  }
+
+  /**
+   * Cancels a job only while it is still queued, in one statement, so a worker that claims it at
+   * the same moment keeps it. True when this call cancelled it.
+   */
+  async cancelIfQueued(queue: string, jobId: string): Promise<boolean> {
+    const schema = quoteIdentifier(this.#schema);
+    const result = await this.#sql(
+      `UPDATE ${schema}.job SET state = 'cancelled', completed_on = ${schema}.job_now()
+        WHERE name = $1 AND id = $2::uuid AND state < 'active'
+        RETURNING id`,
+      [queue, jobId],
+    );
+    return result.rows.length > 0;
   }
 
   /** Stops the workers; waits up to `timeoutMs` for running handlers, then stops pg-boss when owned. */
@@ -259,9 +422,15 @@ export class RunQueue {
       await this.#boss.stop({ graceful: true, timeout: timeoutMs, close: true });
     } else {
       await this.#boss.offWork(this.name, { wait: true });
+      for (const pipeline of this.#pipelineWorkers.keys()) await this.#boss.offWork(this.queueOf(pipeline), { wait: true });
       await this.#boss.offWork(this.abandonedName, { wait: true });
     }
+    this.#pipelineWorkers.clear();
   }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 // pg-boss keeps job data in jsonb, which refuses U+0000 in strings: parameters holding it (webhook

@@ -14,8 +14,9 @@ import { CronRunner } from './cron/cron-runner.js';
 import { tickJitterMs } from './cron/schedule.js';
 import { cronRunId, deterministicUuid } from './ids.js';
 import type { JobQueueInstance, JobQueueOptions } from './job-queue-types.js';
-import { RunQueue, type RunJobData } from './run-queue.js';
+import { RunQueue, type RunJob, type RunJobData } from './run-queue.js';
 import { ensureRunRecord, runJob } from './run-worker.js';
+import { DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS, UNCLAIMED_RUN_TIMEOUT_LIMITS, UnclaimedRunSweeper } from './unclaimed-runs.js';
 import type { EnqueuedRun, ExecuteRun, RunRequest, SchedulerStores } from './types.js';
 import { parseWebhookBody, payloadRecords } from './webhooks/payload.js';
 import { reject, type WebhookHeaders, type WebhookVerification } from './webhooks/types.js';
@@ -38,7 +39,10 @@ export interface SchedulerOptions {
   logger?: Logger;
   /** pg-boss queue name. Default `sluice-runs`. */
   queueName?: string;
-  /** Runs executing at once on this instance. Default 4. */
+  /**
+   * Runs of one pipeline executing at once on this instance (each pipeline has a queue and a
+   * worker of its own; a pipeline's `concurrency` caps it across every instance). Default 4.
+   */
   concurrency?: number;
   /** Claim and execute runs on this instance. Default true (false: trigger-only, e.g. an API node). */
   worker?: boolean;
@@ -70,6 +74,14 @@ export interface SchedulerOptions {
    * backfill chunks), so every run says which configuration it used.
    */
   pipelineVersion?: (pipeline: string) => number | null | undefined;
+  /**
+   * A run that could start (its start time passed, no run of its pipeline executing anywhere)
+   * but that no instance able to execute it claims for this many seconds fails with a
+   * `RunUnclaimedError` naming its pipeline and version: during a rolling deploy no replica has
+   * its pipeline, or none has the version it was enqueued under or a later one. From 10 to
+   * 604 800 (7 days); default 600. Enforced by every instance with `worker` on.
+   */
+  unclaimedRunTimeoutSeconds?: number;
   /** Called after each cron tick this instance fired; `created` is false when another instance had already enqueued it. */
   onCronFire?: (event: { pipeline: string; schedule: string; tick: string; runId: string; created: boolean }) => void;
 }
@@ -204,6 +216,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   if (!Number.isInteger(maxTakeovers) || maxTakeovers < 0 || maxTakeovers > MAX_TAKEOVERS_LIMIT) {
     throw new ConfigError([{ path: 'maxTakeovers', message: `expected a whole number from 0 to ${String(MAX_TAKEOVERS_LIMIT)}, got ${String(maxTakeovers)}` }]);
   }
+  const unclaimedRunTimeoutSeconds = options.unclaimedRunTimeoutSeconds ?? DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS;
+  const { min: minUnclaimed, max: maxUnclaimed } = UNCLAIMED_RUN_TIMEOUT_LIMITS;
+  if (!Number.isInteger(unclaimedRunTimeoutSeconds) || unclaimedRunTimeoutSeconds < minUnclaimed || unclaimedRunTimeoutSeconds > maxUnclaimed) {
+    throw new ConfigError([
+      { path: 'unclaimedRunTimeoutSeconds', message: `expected a whole number of seconds from ${String(minUnclaimed)} to ${String(maxUnclaimed)}, got ${String(unclaimedRunTimeoutSeconds)}` },
+    ]);
+  }
   const queue = new RunQueue({
     boss: options.boss,
     logger,
@@ -270,6 +289,51 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
   });
 
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const handle = async (job: RunJob): Promise<unknown> => {
+    // A pipeline queue's worker stops fetching when its pipeline leaves this instance's
+    // configuration; a job it claimed just before goes straight back to the queue, unexecuted,
+    // for an instance that has the pipeline (the shared queue's jobs keep the old rule: failed).
+    if (job.name !== queue.name && !pipelines.has(job.data.pipeline)) {
+      throw new Error(`pipeline ${JSON.stringify(job.data.pipeline)} left this instance's configuration: the run goes back to its queue`);
+    }
+    handling.set(job.data.runId, job.data.pipeline);
+    try {
+      const result = await runJob(job, {
+        runs,
+        execute: options.execute,
+        logger,
+        runLogger: base,
+        pipeline: (name) => pipelines.get(name),
+        cancelCheckMs: options.cancelCheckMs ?? 1000,
+        shutdown: shutdown.signal,
+        isStopping: () => stopping,
+        active,
+        maxTakeovers,
+        retryLater: (data, scheduling, counts, startAfterMs) => queue.enqueueRetry(data, scheduling, counts, startAfterMs),
+      });
+      noteOutcome(job.data.runId, outcomeOf(result));
+      return result;
+    } catch (error) {
+      // runJob throws only when the attempt has no outcome: pg-boss hands the job to another worker.
+      noteOutcome(job.data.runId, 'handed-back');
+      throw error;
+    } finally {
+      handling.delete(job.data.runId);
+    }
+  };
+
+  // One worker per pipeline this instance has, at its version of the pipeline: it claims nothing
+  // else (docs/scheduler/delivery-and-scaling.md, "Rolling configuration changes").
+  const syncWorkers = async () => {
+    for (const name of queue.workedPipelines()) if (!pipelines.has(name)) await queue.offWorkPipeline(name);
+    for (const scheduling of pipelines.values()) {
+      const version = options.pipelineVersion?.(scheduling.name);
+      await queue.workPipeline(scheduling.name, { concurrency: Math.min(concurrency, scheduling.concurrency), version }, handle);
+    }
+  };
+  const sweeper = new UnclaimedRunSweeper({ queue, runs, logger, timeoutSeconds: unclaimedRunTimeoutSeconds });
+
   const scheduler: Scheduler = {
     queue,
     pipeline: (name) => pipelines.get(name),
@@ -278,33 +342,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (started) return;
       await queue.start();
       if (options.worker !== false) {
-        await queue.work(Math.max(1, options.concurrency ?? 4), async (job) => {
-          handling.set(job.data.runId, job.data.pipeline);
-          try {
-            const result = await runJob(job, {
-              runs,
-              execute: options.execute,
-              logger,
-              runLogger: base,
-              pipeline: (name) => pipelines.get(name),
-              cancelCheckMs: options.cancelCheckMs ?? 1000,
-              shutdown: shutdown.signal,
-              isStopping: () => stopping,
-              active,
-              maxTakeovers,
-              retryLater: (data, scheduling, counts, startAfterMs) => queue.enqueueRetry(data, scheduling, counts, startAfterMs),
-            });
-            noteOutcome(job.data.runId, outcomeOf(result));
-            return result;
-          } catch (error) {
-            // runJob throws only when the attempt has no outcome: pg-boss hands the job to another worker.
-            noteOutcome(job.data.runId, 'handed-back');
-            throw error;
-          } finally {
-            handling.delete(job.data.runId);
-          }
-        });
+        // The shared queue holds only jobs an older Sluice enqueued.
+        await queue.work(concurrency, handle);
+        await syncWorkers();
         await queue.workAbandoned((job) => failAbandonedRun(job, { runs, logger }));
+        sweeper.start();
       }
       if (options.cron !== false) await cron.start([...pipelines.values()]);
       started = true;
@@ -316,6 +358,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const outcomes = new Map([...handling].map(([runId, pipeline]) => [runId, { runId, pipeline, outcome: 'unfinished' as StopOutcome }]));
       stopOutcomes = outcomes;
       await cron.stop();
+      await sweeper.stop();
       const grace = options.shutdownTimeoutMs ?? 30_000;
       const force = setTimeout(() => shutdown.abort(new Error('shutdown grace period over')), grace);
       try {
@@ -429,7 +472,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (!run) return undefined;
       if (run.status === 'cancelled') {
         // Keep a queued job from being claimed at all; a claimed one sees the status and skips.
-        await queue.cancel(runId).catch((error: unknown) => logger.debug({ err: error, runId }, 'job already gone'));
+        await queue.cancel(runId, run.pipeline).catch((error: unknown) => logger.debug({ err: error, runId }, 'job already gone'));
       }
       active.get(runId)?.();
       return run;
@@ -437,6 +480,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
     async setPipelines(list) {
       pipelines = resolve(list);
+      if (started && options.worker !== false) await syncWorkers();
       if (started && options.cron !== false) await cron.start([...pipelines.values()]);
     },
   };

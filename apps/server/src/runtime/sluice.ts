@@ -199,7 +199,10 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
       logger: asCoreLogger(logger),
       worker: options.worker ?? true,
       cron: options.cron ?? true,
+      // An instance claims only runs of the pipelines it has, at their version or an older one;
+      // a run no instance can execute fails after this (docs/scheduler/delivery-and-scaling.md).
       pipelineVersion: (name) => state.current.pipelineVersions[name] ?? null,
+      unclaimedRunTimeoutSeconds: fileConfig.scheduler.unclaimedRunTimeoutSeconds,
     });
     await scheduler.start();
     // Replay protection needs a delivery id only while a copy could still be accepted (24 h kept;

@@ -158,9 +158,10 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
 
     // A worker that claims the run's job, marks the run running and dies before recording
     // anything: what pg-boss does after the heartbeat lapses is fail the job, as here.
-    const crashOnce = async (scheduler: Scheduler, queueName: string) => {
+    const crashOnce = async (scheduler: Scheduler, pipeline: string) => {
       // The public type of queue.boss is its lifecycle only; this test drives pg-boss itself.
       const boss = scheduler.queue.boss as PgBoss;
+      const queueName = scheduler.queue.queueOf(pipeline);
       const [job] = await boss.fetch<{ runId: string }>(queueName);
       if (!job) throw new Error('no job to claim');
       await env.stores.runs.markRunning(job.data.runId);
@@ -179,7 +180,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const options = { pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute, maxTakeovers: 1 };
       const api = await start({ ...options, worker: false }, queueName);
       const { runId } = await api.trigger(pipeline);
-      expect([await crashOnce(api, queueName), await crashOnce(api, queueName)]).toEqual([0, 1]);
+      expect([await crashOnce(api, pipeline), await crashOnce(api, pipeline)]).toEqual([0, 1]);
       await start(options, queueName);
       const run = await finished(runId);
       expect(run).toMatchObject({ status: 'failed', attempt: 2, error: { name: 'RunTakeoverLimitError' } });
@@ -195,7 +196,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const api = await start({ ...options, worker: false }, queueName);
       const { runId } = await api.trigger(pipeline);
       // maxTakeovers + 2 claims that end without an outcome exhaust the job's pg-boss retries.
-      for (let i = 0; i < 3; i += 1) await crashOnce(api, queueName);
+      for (let i = 0; i < 3; i += 1) await crashOnce(api, pipeline);
       expect((await env.stores.runs.get(runId))?.status).toBe('running');
       await start(options, queueName);
       const run = await finished(runId);
