@@ -71,7 +71,7 @@ export function renderConfigurationPage({ schema, example, exampleFile, destinat
         ['Key', 'Type', 'Default', 'Description'],
         topRows.map((row) => {
           const rendered = renderRow(reader, row, examples.find({ roots: [example] }, row.key));
-          const anchored = ['store', 'server', 'logging', 'plugins', 'connections', 'destinations', 'pipelines'].includes(row.key)
+          const anchored = ['store', 'server', 'logging', 'scheduler', 'plugins', 'connections', 'destinations', 'pipelines'].includes(row.key)
             ? `[${code(row.key)}](#${row.key})`
             : rendered[0];
           return [anchored, ...rendered.slice(1)];
@@ -81,7 +81,7 @@ export function renderConfigurationPage({ schema, example, exampleFile, destinat
     '',
   );
 
-  for (const name of ['store', 'server', 'logging', 'plugins']) {
+  for (const name of ['store', 'server', 'logging', 'scheduler', 'plugins']) {
     const node = schema.properties[name];
     out.push(`## ${name}`, '', cell(reader.resolve(node).description), '');
     out.push(sectionTable(reader.rows(node, { prefix: name }).length > 0 ? reader.rows(node, { prefix: name }) : [{ key: name, schema: reader.resolve(node), required: false }], { roots: [example] }), '');
