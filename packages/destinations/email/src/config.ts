@@ -177,14 +177,14 @@ export const emailConfigSchema = v.pipe(
       v.pipe(
         v.string(),
         v.regex(/^[A-Za-z0-9.-]+$/, 'must be a domain name'),
-        v.description('Domain of the deterministic Message-ID (`<batch.index@domain>`). Absent: the domain of `from`.'),
+        v.description('Domain of the deterministic Message-ID (`<record-key@domain>`, `<batch-id.digest@domain>` for a digest). Absent: the domain of `from`.'),
       ),
     ),
     /** E-mails sent at the same time (SMTP connections in the pool). */
     sendConcurrency: v.optional(v.pipe(int(1, 32), v.description('E-mails sent at the same time (SMTP connections in the pool).')), 2),
-    /** (batch id, index) pairs remembered as sent, so a retried batch skips them. */
+    /** Sent e-mails remembered (in memory when there is no store; the store keeps them 7 days); 0 turns the sent-ledger off. */
     rememberSent: v.optional(
-      v.pipe(int(0, 1_000_000), v.description('How many sent e-mails (batch id and index) are remembered, so a retried batch does not send them twice.')),
+      v.pipe(int(0, 1_000_000), v.description('Sent e-mails remembered in memory when there is no store (the server keeps them 7 days in its store), so a repeated batch does not send them twice; 0 turns this off.')),
       10_000,
     ),
     /** Largest batch the router hands over. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
-import { FatalError, PartialBatchError, RetryableError, createPluginContext, parseConfig, type SluiceRecord } from '@sluice/core';
+import { FatalError, PartialBatchError, RetryableError, createMemoryPluginState, createPluginContext, parseConfig, type SluiceRecord } from '@sluice/core';
 import { makeBatch } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { startSmtpServer, type ReceivedMail, type TestSmtpServer } from './__fixtures__/smtp-server.js';
@@ -99,7 +99,8 @@ describe('email destination: messages', () => {
     await one.write({ ...batch, attempt: 2 }, { signal });
     expect(mails()).toHaveLength(2);
     await one.close?.();
-    // A new instance (e.g. after a restart) cannot know; the duplicate keeps the same Message-ID.
+    // A new instance without the engine's plugin state (e.g. embedded, after a restart) cannot
+    // know; the duplicate keeps the same Message-ID.
     const two = createEmailDestination(config, createPluginContext());
     await two.write({ ...batch, attempt: 3 }, { signal });
     await two.close?.();
@@ -107,10 +108,29 @@ describe('email destination: messages', () => {
     expect(ids).toEqual(['<retry-1.0@example.test>', '<retry-1.0@example.test>', '<retry-1.1@example.test>', '<retry-1.1@example.test>']);
   });
 
+  it('a take-over after a crash (a new instance, the same plugin state) skips what was sent; a partial retry keeps each record\'s Message-ID', async () => {
+    // Issue 18: the server's store is ctx.state; the repeat comes with the same batch id and record keys.
+    const { config, mails } = setup({ to: 'ops@example.test', subject: 'r{{ index }}', text: 'x' });
+    const state = createMemoryPluginState();
+    const recordKeys = ['daily-mail-run9-3f9c0a21be-r000001', 'daily-mail-run9-3f9c0a21be-r000002'];
+    const batch = makeBatch([{ a: 1 }, { a: 2 }], { id: 'daily-mail-run9-3f9c0a21be-000001', recordKeys });
+    const one = createEmailDestination(config, createPluginContext({ state }));
+    await one.write(batch, { signal });
+    await one.close?.();
+    const two = createEmailDestination(config, createPluginContext({ state }));
+    await two.write(batch, { signal });
+    // A partial retry: another batch id, the second record alone at index 0.
+    await two.write({ ...batch, id: `${batch.id}-r2`, records: [{ a: 2 }], recordKeys: [recordKeys[1]!] }, { signal });
+    await two.close?.();
+    expect(mails().map((m) => m.parsed.messageId).sort()).toEqual(recordKeys.map((k) => `<${k}@example.test>`));
+  });
+
   it('derives Message-IDs that keep distinct batch ids distinct', () => {
-    expect(messageIdFor('a/b', 1, 'x.test')).toBe('<a=2Fb.1@x.test>');
-    expect(messageIdFor('a=2Fb', 1, 'x.test')).toBe('<a=3D2Fb.1@x.test>');
-    expect(messageIdFor('ä b', 'digest', 'x.test')).toBe('<=C3=A4=20b.digest@x.test>');
+    expect(messageIdFor('a/b.1', 'x.test')).toBe('<a=2Fb.1@x.test>');
+    expect(messageIdFor('a=2Fb.1', 'x.test')).toBe('<a=3D2Fb.1@x.test>');
+    expect(messageIdFor('ä b.digest', 'x.test')).toBe('<=C3=A4=20b.digest@x.test>');
+    // A dot-atom never starts or ends with a dot nor has two in a row.
+    expect(messageIdFor('.a..b.', 'x.test')).toBe('<=2Ea.=2Eb=2E@x.test>');
   });
 });
 

@@ -30,6 +30,7 @@ import { emailConfigSchema, type EmailConfig } from './config.js';
 import { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js';
 import { escapeHtml } from './escape.js';
 import { messageIdFor } from './message-id.js';
+import { createSentLedger, mailKey } from './sent-ledger.js';
 import { mapSmtpError } from './smtp-errors.js';
 
 /** The batch fields templates see as `batch.*`. */
@@ -123,17 +124,11 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
   const replyTo = config.replyTo === undefined ? undefined : (parseMailbox(config.replyTo) as Mailbox);
   const domain = config.messageIdDomain ?? from.address.split('@')[1]!;
   const transport = nodemailer.createTransport(transportOptions(config));
-  const sent = new Map<string, true>();
+  const sent = createSentLedger(ctx.state, config.rememberSent, ctx.clock);
   const logger = ctx.logger.child({ destination: 'email' });
   const redact = createRedactor(config.smtp.auth ? [config.smtp.auth.pass] : []);
   const mails = ctx.metrics.counter({ name: 'email_messages_total', help: 'E-mails by outcome (sent, skipped_duplicate, retryable, fatal)', labelNames: ['outcome'] });
   let closed = false;
-
-  const remember = (key: string) => {
-    if (config.rememberSent <= 0) return;
-    sent.set(key, true);
-    if (sent.size > config.rememberSent) sent.delete(sent.keys().next().value!);
-  };
 
   const renderRecipients = (templates: readonly CompiledTemplate[], scope: object): Mailbox[] =>
     templates.flatMap((template) => {
@@ -150,7 +145,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
       bcc: renderRecipients(bcc, scope),
       subject: subject.render(scope).replace(/[\r\n]+/g, ' ').trim(),
       records,
-      messageId: messageIdFor(batch.id, index, domain),
+      messageId: messageIdFor(mailKey(batch, index), domain),
       index,
     };
     if (mail.to.length + mail.cc.length + mail.bcc.length === 0) throw new MailContentError('no recipient: to, cc and bcc all rendered empty', { details: { field: 'to' } });
@@ -198,8 +193,8 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
   };
 
   const writeDigest = async (batch: Batch) => {
-    const key = `${batch.id}#digest`;
-    if (sent.has(key)) {
+    const key = mailKey(batch, 'digest');
+    if (await sent.has(key)) {
       mails.inc({ outcome: 'skipped_duplicate' });
       return;
     }
@@ -208,7 +203,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
     try {
       const mail = build(batch, 'digest', batch.records, { records: batch.records, batch: batchScope(batch), count: batch.records.length, columns, rows });
       await send(mail, batch);
-      remember(key);
+      await sent.add(key);
       mails.inc({ outcome: 'sent' });
     } catch (err) {
       const { error } = asFailure(err);
@@ -226,8 +221,8 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
     const worker = async () => {
       while (next < batch.records.length) {
         const index = next++;
-        const key = `${batch.id}#${index}`;
-        if (sent.has(key)) {
+        const key = mailKey(batch, index);
+        if (await sent.has(key)) {
           delivered += 1;
           mails.inc({ outcome: 'skipped_duplicate' });
           continue;
@@ -240,7 +235,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
         const record = batch.records[index]!;
         try {
           await send(build(batch, index, [record], { record, index, batch: scope }), batch);
-          remember(key);
+          await sent.add(key);
           delivered += 1;
           mails.inc({ outcome: 'sent' });
         } catch (err) {
@@ -306,6 +301,7 @@ export const emailDestination = defineDestination({
   version: '0.1.0',
   description: 'Sends records by e-mail over SMTP, one message per record or a digest per batch, with templates and CSV/NDJSON attachments.',
   configSchema: emailConfigSchema,
-  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch }),
+  // Effectively once: Message-IDs and the sent-ledger are keyed by batch id / record key (see sent-ledger.ts).
+  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch, ...(config.rememberSent > 0 ? { idempotency: 'batch' as const } : {}) }),
   create: (config, ctx) => createEmailDestination(config, ctx),
 });
