@@ -157,9 +157,9 @@ export const slackConfigSchema = v.pipe(
     ),
     /** Timeout of one Web API call. */
     timeoutMs: v.optional(v.pipe(int(100, 120_000), v.description('Timeout of one Web API call, in milliseconds.')), 10_000),
-    /** (batch id, index) pairs remembered as posted, so a retried batch skips them. */
+    /** Posted messages remembered in memory when there is no store (the store keeps them 7 days); 0 turns this off. */
     rememberPosted: v.optional(
-      v.pipe(int(0, 1_000_000), v.description('How many posted messages (batch id and index) are remembered, so a retried batch does not post them twice.')),
+      v.pipe(int(0, 1_000_000), v.description('Posted messages remembered in memory when there is no store (the server keeps them 7 days in its store), so a repeated batch — a retry, a take-over after a crash, a replay — does not post them twice; 0 turns this off.')),
       10_000,
     ),
     /** Largest batch the router hands over. */

@@ -156,7 +156,23 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     await slack.write(batch, { signal });
     await slack.write({ ...batch, attempt: 2 }, { signal });
     expect(texts(channel.id)).toHaveLength(1);
-    expect(lines).toEqual(['could not remember the posted dedupe key; a later run may post this message again']);
+    expect(lines).toEqual([
+      'could not remember the posted dedupe key; a later run may post this message again',
+      'could not remember a posted message in the store; a take-over or replay of its batch may post it again',
+    ]);
+  });
+
+  it('a take-over (a new instance on the same store, the same record keys) posts nothing twice, without a dedupe key configured', async () => {
+    // Issue 18: the router gives a take-over's repeat the same record keys; a partial retry changes batch id and index only.
+    const { channel, config } = setup({ dedupe: undefined, text: 'record {{ record.channel }}' });
+    const state = createMemoryPluginState();
+    const recordKeys = ['daily-slack-run3-3f9c0a21be-r000001', 'daily-slack-run3-3f9c0a21be-r000002'];
+    const batch = makeBatch([{ date: '2026-11-23', channel: 'Email', change: -0.3 }, { date: '2026-11-23', channel: 'Paid', change: -0.4 }], { id: 'daily-slack-run3-3f9c0a21be-000001', recordKeys });
+    await createSlackDestination(config, createPluginContext({ state })).write(batch, { signal });
+    const again = createSlackDestination(config, createPluginContext({ state }));
+    await again.write(batch, { signal });
+    await again.write({ ...batch, id: `${batch.id}-r2`, records: [batch.records[1]!], recordKeys: [recordKeys[1]!] }, { signal });
+    expect(texts(channel.id)).toHaveLength(2);
   });
 
   it('an empty key is never deduplicated', async () => {

@@ -24,25 +24,26 @@ export interface PostedKeys {
 }
 
 /**
- * Posted keys over a plugin state store, each kept for `ttlMs`.
+ * Posted keys over a plugin state store, each kept for `ttlMs`, under `prefix` (`dedupe` for the
+ * configured dedupe keys, `sent` for the identity of each message the destination posted).
  *
  * @example
  * ```ts
  * const keys = createPostedKeys(ctx.state ?? createMemoryPluginState({ clock: ctx.clock }), 72 * 3_600_000);
  * ```
  */
-export function createPostedKeys(state: PluginStateStore, ttlMs: number): PostedKeys {
+export function createPostedKeys(state: PluginStateStore, ttlMs: number, prefix = 'dedupe'): PostedKeys {
   return {
     async wasPosted(key) {
       try {
-        return (await state.get(stateKey('dedupe', key))) !== undefined;
+        return (await state.get(stateKey(prefix, key))) !== undefined;
       } catch (err) {
         throw new RetryableError(`slack dedupe: cannot read the plugin state (${(err as Error).message})`, { cause: err });
       }
     },
     async remember(key, posted) {
       try {
-        await state.set(stateKey('dedupe', key), posted, { ttlMs });
+        await state.set(stateKey(prefix, key), posted, { ttlMs });
         return true;
       } catch {
         return false;

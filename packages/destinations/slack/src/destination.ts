@@ -32,7 +32,7 @@ import { createPacer } from './pacer.js';
 import { mapSlackError } from './slack-errors.js';
 import { slackLoggerFor } from './slack-logger.js';
 import { createPostedKeys } from './dedupe.js';
-import { BoundedMap, createMemoryThreadStore, createStateThreadStore, type SlackThreadStore } from './thread-store.js';
+import { createMemoryThreadStore, createStateThreadStore, type SlackThreadStore } from './thread-store.js';
 
 /** Things an embedder passes that do not belong in (serialisable) config. */
 export interface SlackDestinationOptions {
@@ -54,6 +54,8 @@ interface OutgoingMessage {
 }
 
 const HOUR_MS = 3_600_000;
+/** How long the identity of a posted message is remembered: longer than any take-over or replay takes to come. */
+const SENT_TTL_MS = 7 * 24 * HOUR_MS;
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {
@@ -98,7 +100,20 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
   const postedKeys = config.dedupe
     ? createPostedKeys(ctx.state ?? createMemoryPluginState({ clock: ctx.clock, maxKeys: config.dedupe.maxKeys }), config.dedupe.ttlHours * HOUR_MS)
     : undefined;
-  const posted = new BoundedMap<string, string>(config.rememberPosted);
+  // The identity of every posted message (the record key, or the batch id for a digest), kept in
+  // the store: a repeat — retry, take-over after a crash, replay — skips it (effectively once).
+  // Memory first (this instance's retries skip even when the store cannot be written), then the store.
+  const sentHere = createPostedKeys(createMemoryPluginState({ clock: ctx.clock, maxKeys: Math.max(1, config.rememberPosted) }), SENT_TTL_MS, 'sent');
+  const sentAnywhere = ctx.state ? createPostedKeys(ctx.state, SENT_TTL_MS, 'sent') : undefined;
+  const wasSent = async (key: string) =>
+    config.rememberPosted > 0 && ((await sentHere.wasPosted(key)) || (sentAnywhere !== undefined && (await sentAnywhere.wasPosted(key))));
+  const markSent = async (key: string, ts: string, channel: string) => {
+    if (config.rememberPosted <= 0) return;
+    await sentHere.remember(key, { ts, channel });
+    if (sentAnywhere && !(await sentAnywhere.remember(key, { ts, channel }))) {
+      logger.warn({ key }, 'could not remember a posted message in the store; a take-over or replay of its batch may post it again');
+    }
+  };
   const pacer = createPacer(config.pacingMs, ctx.clock);
   const logger = ctx.logger.child({ destination: 'slack' });
   const redact = createRedactor([config.token]);
@@ -214,7 +229,7 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
 
   const writeDigest = async (batch: Batch, signal: AbortSignal) => {
     const key = `${batch.id}#digest`;
-    if (posted.has(key)) {
+    if (await wasSent(key)) {
       messagesTotal.inc({ outcome: 'skipped_duplicate' });
       return;
     }
@@ -227,11 +242,11 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     }
     try {
       if (await alreadyPosted(message)) {
-        posted.set(key, '');
+        await markSent(key, '', message.channel);
         messagesTotal.inc({ outcome: 'skipped_dedupe' });
         return;
       }
-      posted.set(key, await post(message, signal));
+      await markSent(key, await post(message, signal), message.channel);
       messagesTotal.inc({ outcome: 'posted' });
     } catch (err) {
       messagesTotal.inc({ outcome: err instanceof RetryableError ? 'retryable' : 'fatal' });
@@ -246,12 +261,13 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     let stop: SluiceError | undefined;
     for (let index = 0; index < batch.records.length; index++) {
       if (stop === undefined && signal.aborted) stop = new RetryableError('the write was aborted before every message was posted', { cause: signal.reason });
+      // The record key is the same on a partial retry (new batch id, new index) and a take-over.
+      const key = batch.recordKeys?.[index] ?? `${batch.id}#${index}`;
       if (stop !== undefined) {
-        if (!posted.has(`${batch.id}#${index}`)) failures.push({ index, error: stop });
+        if (!(await wasSent(key).catch(() => false))) failures.push({ index, error: stop });
         continue;
       }
-      const key = `${batch.id}#${index}`;
-      if (posted.has(key)) {
+      if (await wasSent(key)) {
         delivered += 1;
         messagesTotal.inc({ outcome: 'skipped_duplicate' });
         continue;
@@ -259,12 +275,12 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       try {
         const message = render({ record: batch.records[index], index, batch: scope });
         if (await alreadyPosted(message)) {
-          posted.set(key, '');
+          await markSent(key, '', message.channel);
           delivered += 1;
           messagesTotal.inc({ outcome: 'skipped_dedupe' });
           continue;
         }
-        posted.set(key, await post(message, signal));
+        await markSent(key, await post(message, signal), message.channel);
         delivered += 1;
         messagesTotal.inc({ outcome: 'posted' });
       } catch (err) {
@@ -346,6 +362,7 @@ export const slackDestination = defineDestination({
   version: '0.1.0',
   description: 'Posts records to Slack channels (chat.postMessage), per record or as a digest, with Block Kit and threads.',
   configSchema: slackConfigSchema,
-  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch }),
+  // Effectively once: every posted message's identity is kept in the store (see `sent` in createSlackDestination).
+  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch, ...(config.rememberPosted > 0 ? { idempotency: 'record' as const } : {}) }),
   create: (config, ctx) => createSlackDestination(config, ctx),
 });
