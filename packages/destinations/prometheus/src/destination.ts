@@ -301,8 +301,9 @@ export const prometheusDestination = defineDestination({
     maxBatch: 10_000,
     // Pushes must not overtake each other.
     maxInFlight: 1,
-    // A retried batch (same id) is recognised and not applied twice.
+    // A retried batch (same id) is recognised and not applied twice; gauges: the last value wins.
     idempotent: true,
+    idempotency: 'batch',
   },
   create: (config, ctx) => createPrometheusDestination(config, ctx),
 });

@@ -238,6 +238,7 @@ export const s3Destination = defineDestination({
   version: '0.1.0',
   description: 'Writes records to Amazon S3 or S3-compatible stores as NDJSON, JSON or CSV objects, with Hive partitions and deterministic keys.',
   configSchema: s3ConfigSchema,
-  capabilities: (config) => ({ idempotent: true, maxInFlight: config.maxInFlight, maxBatch: config.maxBatch }),
+  // Object keys contain the batch id (required by the config): a repeat overwrites its own objects.
+  capabilities: (config) => ({ idempotent: true, idempotency: 'batch', maxInFlight: config.maxInFlight, maxBatch: config.maxBatch }),
   create: (config, ctx) => createS3Destination(config, ctx),
 });

@@ -331,8 +331,10 @@ export const webhookDestination = defineDestination({
   capabilities: (config) => ({
     maxBatch: config.maxBatch,
     maxInFlight: config.maxInFlight,
-    // Delivery is at-least-once; receivers that honour the idempotency key make it effectively-once.
+    // Delivery is at-least-once; receivers that honour the idempotency key (webhook-id) make it
+    // effectively-once: the key is the record key in record mode, the batch id in batch mode.
     idempotent: false,
+    idempotency: config.mode === 'record' ? ('record' as const) : ('batch' as const),
   }),
   create: (config, ctx) => createWebhookDestination(config, ctx),
 });
