@@ -4,13 +4,18 @@
 //   node tools/new-package.mjs <dir> <npm-name> "<description>"
 //   node tools/new-package.mjs packages/destinations/file @sluice/destinations-file "Write records to files"
 //
-// Third-party plugin authors can use it with --external to get the same layout without the
-// in-repo development condition.
+// It is for packages of this repository only (the layout extends the workspace's tsconfig and
+// vitest config). A third-party plugin starts from the published scaffold instead:
+// `npm create @sluice/plugin <name>` (packages/create-plugin, docs/connectors/writing-a-plugin.md).
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+if (process.argv.slice(2).some((arg) => arg.startsWith('--'))) {
+  console.error('tools/new-package.mjs takes no options. For a plugin outside this repository: npm create @sluice/plugin <name>');
+  process.exit(2);
+}
 const [dir, name, description = ''] = process.argv.slice(2);
 if (!dir || !name) {
   console.error('usage: node tools/new-package.mjs <dir> <npm-name> "<description>"');
