@@ -11,6 +11,7 @@ import {
   FatalError,
   PartialBatchError,
   RetryableError,
+  createDeliveryLedger,
   createRedactor,
   defineDestination,
   type Batch,
@@ -30,7 +31,7 @@ import { emailConfigSchema, type EmailConfig } from './config.js';
 import { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js';
 import { escapeHtml } from './escape.js';
 import { messageIdFor } from './message-id.js';
-import { createSentLedger, mailKey } from './sent-ledger.js';
+import { mailKey } from './mail-key.js';
 import { mapSmtpError } from './smtp-errors.js';
 
 /** The batch fields templates see as `batch.*`. */
@@ -124,7 +125,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
   const replyTo = config.replyTo === undefined ? undefined : (parseMailbox(config.replyTo) as Mailbox);
   const domain = config.messageIdDomain ?? from.address.split('@')[1]!;
   const transport = nodemailer.createTransport(transportOptions(config));
-  const sent = createSentLedger(ctx.state, config.rememberSent, ctx.clock);
+  const sent = createDeliveryLedger({ state: ctx.state, clock: ctx.clock, remember: config.rememberSent });
   const logger = ctx.logger.child({ destination: 'email' });
   const redact = createRedactor(config.smtp.auth ? [config.smtp.auth.pass] : []);
   const mails = ctx.metrics.counter({ name: 'email_messages_total', help: 'E-mails by outcome (sent, skipped_duplicate, retryable, fatal)', labelNames: ['outcome'] });
@@ -203,7 +204,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
     try {
       const mail = build(batch, 'digest', batch.records, { records: batch.records, batch: batchScope(batch), count: batch.records.length, columns, rows });
       await send(mail, batch);
-      await sent.add(key);
+      if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a sent e-mail in the store; a take-over or replay of its batch may send it again');
       mails.inc({ outcome: 'sent' });
     } catch (err) {
       const { error } = asFailure(err);
@@ -235,7 +236,7 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
         const record = batch.records[index]!;
         try {
           await send(build(batch, index, [record], { record, index, batch: scope }), batch);
-          await sent.add(key);
+          if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a sent e-mail in the store; a take-over or replay of its batch may send it again');
           delivered += 1;
           mails.inc({ outcome: 'sent' });
         } catch (err) {

@@ -142,7 +142,7 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     const slack = createSlackDestination(config, createPluginContext({ state: down }));
     const err = await slack.write(makeBatch([{ date: '2026-11-23', channel: 'Email', change: -0.3 }]), { signal }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
-    expect((err as Error).message).toMatch(/dedupe: cannot read the plugin state \(connection refused\)/);
+    expect((err as Error).message).toMatch(/(delivery ledger|dedupe): cannot read the plugin state \(connection refused\)/);
     expect(texts(channel.id)).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ import { WebClient, type ChatPostMessageArguments } from '@slack/web-api';
 import {
   FatalError,
   PartialBatchError,
+  createDeliveryLedger,
   createMemoryPluginState,
   RetryableError,
   createRedactor,
@@ -54,8 +55,6 @@ interface OutgoingMessage {
 }
 
 const HOUR_MS = 3_600_000;
-/** How long the identity of a posted message is remembered: longer than any take-over or replay takes to come. */
-const SENT_TTL_MS = 7 * 24 * HOUR_MS;
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {
@@ -102,17 +101,12 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     : undefined;
   // The identity of every posted message (the record key, or the batch id for a digest), kept in
   // the store: a repeat — retry, take-over after a crash, replay — skips it (effectively once).
-  // Memory first (this instance's retries skip even when the store cannot be written), then the store.
-  const sentHere = createPostedKeys(createMemoryPluginState({ clock: ctx.clock, maxKeys: Math.max(1, config.rememberPosted) }), SENT_TTL_MS, 'sent');
-  const sentAnywhere = ctx.state ? createPostedKeys(ctx.state, SENT_TTL_MS, 'sent') : undefined;
-  const wasSent = async (key: string) =>
-    config.rememberPosted > 0 && ((await sentHere.wasPosted(key)) || (sentAnywhere !== undefined && (await sentAnywhere.wasPosted(key))));
-  const markSent = async (key: string, ts: string, channel: string) => {
-    if (config.rememberPosted <= 0) return;
-    await sentHere.remember(key, { ts, channel });
-    if (sentAnywhere && !(await sentAnywhere.remember(key, { ts, channel }))) {
-      logger.warn({ key }, 'could not remember a posted message in the store; a take-over or replay of its batch may post it again');
-    }
+  // The identity of every posted message (the record key, or the batch id for a digest): a
+  // repeat — retry, take-over after a crash, replay — skips it (effectively once).
+  const sent = createDeliveryLedger({ state: ctx.state, clock: ctx.clock, remember: config.rememberPosted });
+  const wasSent = (key: string) => sent.has(key);
+  const markSent = async (key: string) => {
+    if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a posted message in the store; a take-over or replay of its batch may post it again');
   };
   const pacer = createPacer(config.pacingMs, ctx.clock);
   const logger = ctx.logger.child({ destination: 'slack' });
@@ -242,11 +236,12 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     }
     try {
       if (await alreadyPosted(message)) {
-        await markSent(key, '', message.channel);
+        await markSent(key);
         messagesTotal.inc({ outcome: 'skipped_dedupe' });
         return;
       }
-      await markSent(key, await post(message, signal), message.channel);
+      await post(message, signal);
+      await markSent(key);
       messagesTotal.inc({ outcome: 'posted' });
     } catch (err) {
       messagesTotal.inc({ outcome: err instanceof RetryableError ? 'retryable' : 'fatal' });
@@ -275,12 +270,13 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       try {
         const message = render({ record: batch.records[index], index, batch: scope });
         if (await alreadyPosted(message)) {
-          await markSent(key, '', message.channel);
+          await markSent(key);
           delivered += 1;
           messagesTotal.inc({ outcome: 'skipped_dedupe' });
           continue;
         }
-        await markSent(key, await post(message, signal), message.channel);
+        await post(message, signal);
+        await markSent(key);
         delivered += 1;
         messagesTotal.inc({ outcome: 'posted' });
       } catch (err) {
