@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { fieldPathSchema } from '@sluice/core';
 import { COLUMN_TYPES } from './column-types.js';
 import { IDENTIFIER_PATTERN } from './identifiers.js';
+import { DEFAULT_LEDGER_TABLE } from './ledger.js';
 
 const identifier = v.pipe(
   v.string(),
@@ -82,6 +83,32 @@ const commonEntries = {
   maxBatch: v.optional(v.pipe(positiveInt(1_000_000), v.description('Largest batch the router sends to this destination (rows per transaction).')), 1000),
   /** Batches written concurrently. Default 1. */
   maxInFlight: v.optional(v.pipe(positiveInt(64), v.description('Batches written at the same time, each on its own connection.')), 1),
+  /**
+   * Insert mode: keep a delivery ledger (one row per written batch, in the same transaction), so
+   * a repeated batch is skipped. Default: on in insert mode; `false` makes inserts at-least-once.
+   */
+  ledger: v.optional(
+    v.pipe(
+      v.boolean(),
+      v.description('Insert mode: record each written batch in a ledger table, in the same transaction as its rows, so a repeated batch (a take-over re-reading the source, a retry after a lost acknowledgement) is skipped: effectively once. Default true in insert mode; `false` makes inserts at-least-once. Upsert and dedupe need no ledger.'),
+    ),
+  ),
+  /** Name of the ledger table, in the schema (database) of `table`. Default `_sluice_batches`. */
+  ledgerTable: v.optional(
+    v.pipe(identifier, v.description('Name of the ledger table, created when missing in the schema (MySQL: database) of `table`; one ledger serves every table of that schema.')),
+    DEFAULT_LEDGER_TABLE,
+  ),
+  /** Ledger rows older than this are deleted (at most once an hour). Default 7 days. */
+  ledgerRetentionDays: v.optional(
+    v.pipe(
+      v.number(),
+      v.integer(),
+      v.minValue(1),
+      v.maxValue(3650),
+      v.description('Ledger rows older than this many days are deleted (checked on open and at most once an hour). Keep it longer than a run can be resumed after.'),
+    ),
+    7,
+  ),
   /** Gives up on a connection attempt after this long. Default 10 000 ms. */
   connectTimeoutMs: v.optional(v.pipe(positiveInt(600_000), v.description('Give up on a connection attempt after this many milliseconds.')), 10_000),
 };
@@ -167,6 +194,9 @@ function issuePath(input: unknown, keys: readonly PathKey[]): [v.IssuePathItem, 
 
 interface CrossFieldInput {
   mode: 'insert' | 'upsert' | 'dedupe';
+  table: string;
+  ledger?: boolean | undefined;
+  ledgerTable: string;
   key?: string[] | undefined;
   columns: { name: string; primaryKey: boolean }[];
   createTable: boolean;
@@ -188,6 +218,12 @@ function checkCrossFields(input: CrossFieldInput, addIssue: (message: string, ke
   if (input.mode === 'insert' && input.key !== undefined && input.key.length > 0 && !input.createTable) {
     // Harmless but misleading: the key is used only for upsert/dedupe, or to create a unique index.
     addIssue('key is only used with mode upsert or dedupe, or with createTable', ['key']);
+  }
+  if (input.mode !== 'insert' && input.ledger === true) {
+    addIssue(`the ledger is for mode insert; mode "${input.mode}" is idempotent by its key already`, ['ledger']);
+  }
+  if (input.ledgerTable.toLowerCase() === input.table.slice(input.table.indexOf('.') + 1).toLowerCase()) {
+    addIssue('the ledger table must not be the target table', ['ledgerTable']);
   }
 }
 
@@ -222,6 +258,18 @@ export const databaseConfigSchema = v.pipe(
 
 /** The parsed config of the database destination. */
 export type DatabaseConfig = v.InferOutput<typeof databaseConfigSchema>;
+
+/**
+ * Whether the destination keeps a delivery ledger: insert mode, unless `ledger: false`.
+ *
+ * @example
+ * ```ts
+ * usesLedger(parseConfig(databaseConfigSchema, { dialect: 'sqlite', file: ':memory:', table: 't', columns: [{ name: 'a', type: 'text' }] })); // true
+ * ```
+ */
+export function usesLedger(config: Pick<DatabaseConfig, 'mode' | 'ledger'>): boolean {
+  return config.mode === 'insert' && config.ledger !== false;
+}
 
 /** One declared column, after defaults. */
 export type ColumnConfig = DatabaseConfig['columns'][number];

@@ -1,6 +1,7 @@
 /**
  * The `database` destination: writes each batch to one table of PostgreSQL, MySQL/MariaDB or
- * SQLite in one transaction, in `insert`, `upsert` or `dedupe` mode.
+ * SQLite in one transaction, in `insert`, `upsert` or `dedupe` mode; in insert mode the same
+ * transaction records the batch id in a delivery ledger, so a repeated batch is skipped.
  */
 import { CompiledQuery } from 'kysely';
 import {
@@ -16,10 +17,11 @@ import {
   type WriteOptions,
 } from '@sluice/core';
 import type { SqlValue } from './column-types.js';
-import { databaseConfigSchema, type DatabaseConfig } from './config.js';
+import { databaseConfigSchema, usesLedger, type DatabaseConfig } from './config.js';
 import { openDatabase, type DatabaseHandle } from './connect.js';
 import { createTableStatements } from './ddl.js';
 import { quoteIdentifier, type TableName } from './identifiers.js';
+import { createBatchLedger, createLedgerPruning, createLedgerTable } from './ledger.js';
 import { createRowMapper, RecordRowError } from './row-mapper.js';
 import { toSluiceError } from './sql-errors.js';
 import { createTablePlan } from './statements.js';
@@ -41,7 +43,14 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     help: 'Rows written by the database destination, by table and outcome',
     labelNames: ['table', 'outcome'],
   });
+  const batchesWritten = ctx.metrics.counter({
+    name: 'destination_database_batches_total',
+    help: 'Batches handled by the database destination, by table and outcome (written, or repeat: already in the delivery ledger, skipped)',
+    labelNames: ['table', 'outcome'],
+  });
   const doing = `writing to ${config.dialect} table "${config.table}"`;
+  const ledger = usesLedger(config) ? createBatchLedger(config.dialect, table, config.table, config.ledgerTable, () => ctx.clock.now()) : undefined;
+  const ledgerPruning = createLedgerPruning(ledger, config.ledgerRetentionDays, ctx.clock, logger);
 
   let handle: DatabaseHandle | undefined;
   let ready: Promise<void> | undefined;
@@ -65,10 +74,15 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         throw toSluiceError(config.dialect, err, `creating table "${config.table}"`);
       }
     }
+    if (ledger) {
+      await createLedgerTable(db, ledger, config.dialect);
+      ledgerPruning.start(db);
+    }
     write = createRowWriter({
       db,
       plan,
       pgPool,
+      ledger,
       ...(config.dialect === 'postgres' ? { bulk: config.bulk, bulkThreshold: config.bulkThreshold } : {}),
     });
   }
@@ -100,9 +114,21 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           failures.push({ index, error: new FatalError(err.message, { details: { column: err.column, field: err.field } }) });
         }
       });
-      const rejected = await write!({ rows, indexes }, doing);
-      failures.push(...rejected);
-      rowsWritten.inc({ table: config.table, outcome: 'written' }, rows.length - rejected.length);
+      const outcome = await write!({ rows, indexes }, doing, batch.id);
+      if (outcome.repeat) {
+        // Committed before (this batch's ledger row exists): nothing was written now. Indexes
+        // the database rejected then are reported again, so they are not silently acknowledged.
+        batchesWritten.inc({ table: config.table, outcome: 'repeat' });
+        logger.info({ batch: batch.id, attempt: batch.attempt }, 'batch already written (delivery ledger); skipped as a repeat');
+        for (const index of outcome.failed) {
+          failures.push({ index, error: new FatalError(`${doing}: the database rejected the record when batch "${batch.id}" was first written`) });
+        }
+      } else {
+        failures.push(...outcome.failures);
+        batchesWritten.inc({ table: config.table, outcome: 'written' });
+        rowsWritten.inc({ table: config.table, outcome: 'written' }, rows.length - outcome.failures.length);
+        ledgerPruning.due();
+      }
       if (failures.length > 0) {
         rowsWritten.inc({ table: config.table, outcome: 'failed' }, failures.length);
         logger.warn({ batch: batch.id, failed: failures.length }, 'records rejected');
@@ -128,6 +154,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       closed = true;
       const open = handle;
       handle = undefined;
+      await ledgerPruning.settled();
       await open?.destroy();
     },
   };
@@ -166,8 +193,11 @@ export const databaseDestination = defineDestination({
     maxBatch: config.maxBatch,
     // SQLite has a single writer: concurrent batches would only queue.
     maxInFlight: config.dialect === 'sqlite' ? 1 : config.maxInFlight,
-    // Upserts and dedupes leave the same rows when a batch is written twice; plain inserts do not.
-    idempotent: config.mode !== 'insert',
+    // Upserts and dedupes leave the same rows when a batch is written twice; plain inserts do
+    // so through the delivery ledger, keyed by batch id — which is why the router must cut every
+    // attempt's batches alike (idempotency 'batch').
+    idempotent: config.mode !== 'insert' || usesLedger(config),
+    ...(config.mode !== 'insert' ? { idempotency: 'content' as const } : usesLedger(config) ? { idempotency: 'batch' as const } : {}),
   }),
   create: (config, ctx) => createDatabaseInstance(config, ctx),
 });

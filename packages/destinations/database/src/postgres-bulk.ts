@@ -59,16 +59,23 @@ async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => 
 }
 
 /**
- * Writes rows with COPY, in one transaction.
+ * Runs first in the transaction of a bulk write (the delivery ledger's claim); resolving `false`
+ * leaves the rows unwritten and commits whatever it did.
+ */
+export type BeforeRows = (client: pg.PoolClient) => Promise<boolean>;
+
+/**
+ * Writes rows with COPY, in one transaction (after `before`, when given).
  *
  * @example
  * ```ts
  * await copyRows(pool, plan, [[1, 'a'], [2, 'b']]);
  * ```
  */
-export async function copyRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+export async function copyRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[], before?: BeforeRows): Promise<void> {
   const columns = plan.columns.join(', ');
   await inTransaction(pool, async (client) => {
+    if (before && !(await before(client))) return;
     if (plan.mode === 'insert') {
       await pipeline(Readable.from(copyChunks(rows)), client.query(pgCopy.from(`COPY ${plan.table} (${columns}) FROM STDIN`)));
       return;
@@ -83,18 +90,20 @@ export async function copyRows(pool: pg.Pool, plan: TablePlan, rows: readonly (r
 }
 
 /**
- * Writes rows with one `INSERT ... SELECT * FROM unnest($1::type[], ...)`, in one transaction.
+ * Writes rows with one `INSERT ... SELECT * FROM unnest($1::type[], ...)`, in one transaction
+ * (after `before`, when given).
  *
  * @example
  * ```ts
  * await unnestRows(pool, plan, [[1, 'a'], [2, 'b']]);
  * ```
  */
-export async function unnestRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[]): Promise<void> {
+export async function unnestRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[], before?: BeforeRows): Promise<void> {
   const arrays = plan.columns.map((_, c) => rows.map((row) => row[c]!));
   const casts = plan.types.map((type, i) => `$${i + 1}::${postgresArrayType(type)}`).join(', ');
   const sql = `INSERT INTO ${plan.table} (${plan.columns.join(', ')}) SELECT * FROM unnest(${casts})${plan.dialect === 'postgres' ? conflictClause(plan) : ''}`;
   await inTransaction(pool, async (client) => {
+    if (before && !(await before(client))) return;
     await client.query(sql, arrays);
   });
 }

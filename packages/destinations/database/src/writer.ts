@@ -2,11 +2,13 @@
  * Writes the rows of one batch in one transaction, and isolates bad rows when the database
  * refuses the batch for a data reason: it then retries row by row inside savepoints, so only the
  * rows the database rejects fail and every other row is still written in the same transaction.
+ * With a delivery ledger, each of those transactions claims the batch id first (see ledger.ts).
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { FatalError, type RecordFailure } from '@sluice/core';
 import type { SqlValue } from './column-types.js';
+import type { BatchLedger, LedgerExecute } from './ledger.js';
 import { copyRows, unnestRows } from './postgres-bulk.js';
 import { classifySqlError, toSluiceError } from './sql-errors.js';
 import { insertValuesSql, lastRowPerKey, maxParameters, type TablePlan } from './statements.js';
@@ -21,6 +23,34 @@ export interface WriterOptions {
   /** PostgreSQL bulk method for batches of at least `bulkThreshold` rows. */
   bulk?: 'copy' | 'unnest' | 'values';
   bulkThreshold?: number;
+  /** Insert mode: the delivery ledger that makes a repeated batch id a no-op. */
+  ledger?: BatchLedger | undefined;
+}
+
+/**
+ * What writing a batch did: the rows the database rejected, or — for a batch id the ledger
+ * already holds — nothing, with the indexes the database rejected when it was first written.
+ */
+export type WriteOutcome =
+  | { readonly repeat: false; readonly failures: RecordFailure[] }
+  | { readonly repeat: true; readonly failed: readonly number[] };
+
+/** A batch write: its rows, and the batch id the ledger keys it by. */
+export type RowWriter = (input: IndexedRows, doing: string, batchId: string) => Promise<WriteOutcome>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function kyselyExecute(trx: Transaction<any>): LedgerExecute {
+  return async (sql, parameters) => {
+    const result = await trx.executeQuery(CompiledQuery.raw(sql, [...parameters]));
+    return { rows: result.rows as Record<string, unknown>[], affected: Number(result.numAffectedRows ?? 0n) };
+  };
+}
+
+function pgExecute(client: pg.PoolClient): LedgerExecute {
+  return async (sql, parameters) => {
+    const result = await client.query(sql, [...parameters]);
+    return { rows: result.rows as Record<string, unknown>[], affected: result.rowCount ?? 0 };
+  };
 }
 
 /** Rows with the index of the record each came from. */
@@ -38,18 +68,22 @@ const MAX_ROWS_PER_STATEMENT = 1000;
  * @example
  * ```ts
  * const write = createRowWriter({ db, plan });
- * const failures = await write({ rows: [[1, 'a']], indexes: [0] }, 'writing to "t"');
+ * const outcome = await write({ rows: [[1, 'a']], indexes: [0] }, 'writing to "t"', batch.id);
  * ```
  */
-export function createRowWriter(options: WriterOptions): (input: IndexedRows, doing: string) => Promise<RecordFailure[]> {
-  const { db, plan } = options;
+export function createRowWriter(options: WriterOptions): RowWriter {
+  const { db, plan, ledger } = options;
   const rowsPerStatement = Math.max(
     1,
     Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(maxParameters(plan.dialect) / plan.columns.length)),
   );
 
-  async function writeValues(rows: readonly SqlValue[][]): Promise<void> {
+  /** Claims the batch in a transaction; false (and `found` set) when the ledger already holds it. */
+  type Claim = (execute: LedgerExecute) => Promise<boolean>;
+
+  async function writeValues(rows: readonly SqlValue[][], claim: Claim | undefined): Promise<void> {
     await db.transaction().execute(async (trx) => {
+      if (claim && !(await claim(kyselyExecute(trx)))) return;
       for (let start = 0; start < rows.length; start += rowsPerStatement) {
         const chunk = rows.slice(start, start + rowsPerStatement);
         await trx.executeQuery(CompiledQuery.raw(insertValuesSql(plan, chunk.length), chunk.flat()));
@@ -57,19 +91,23 @@ export function createRowWriter(options: WriterOptions): (input: IndexedRows, do
     });
   }
 
-  async function writeFast(rows: readonly SqlValue[][]): Promise<void> {
+  async function writeFast(rows: readonly SqlValue[][], claim: Claim | undefined): Promise<void> {
     const pool = options.pgPool;
     if (pool && rows.length >= (options.bulkThreshold ?? Infinity)) {
-      if (options.bulk === 'copy') return copyRows(pool, plan, rows);
-      if (options.bulk === 'unnest') return unnestRows(pool, plan, rows);
+      // The ledger row goes into the COPY's own transaction, on the same raw client.
+      const before = claim && ((client: pg.PoolClient) => claim(pgExecute(client)));
+      if (options.bulk === 'copy') return copyRows(pool, plan, rows, before);
+      if (options.bulk === 'unnest') return unnestRows(pool, plan, rows, before);
     }
-    return writeValues(rows);
+    return writeValues(rows, claim);
   }
 
-  async function writeRowByRow(input: IndexedRows, doing: string): Promise<RecordFailure[]> {
+  async function writeRowByRow(input: IndexedRows, doing: string, claim: Claim | undefined, batchId: string): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
     const single = insertValuesSql(plan, 1);
     await db.transaction().execute(async (trx) => {
+      const execute = kyselyExecute(trx);
+      if (claim && !(await claim(execute))) return;
       for (let i = 0; i < input.rows.length; i++) {
         await trx.executeQuery(CompiledQuery.raw('SAVEPOINT sluice_row'));
         try {
@@ -82,23 +120,39 @@ export function createRowWriter(options: WriterOptions): (input: IndexedRows, do
         }
         await trx.executeQuery(CompiledQuery.raw('RELEASE SAVEPOINT sluice_row'));
       }
+      // The batch id is ledgered with the rows that were written, even when some were rejected:
+      // the rejections are final (data errors, not retried), so a repeat of this batch must
+      // neither write the good rows again nor forget the bad ones — it reports the same indexes.
+      if (claim && ledger && failures.length > 0) {
+        await ledger.recordFailures(execute, batchId, input.rows.length - failures.length, failures.map((f) => f.index));
+      }
     });
     return failures;
   }
 
-  return async (input, doing) => {
+  return async (input, doing, batchId) => {
     const keep = lastRowPerKey(plan, input.rows);
     const rows = keep.length === input.rows.length ? input.rows : keep.map((i) => input.rows[i]!);
     const indexes = keep.length === input.rows.length ? input.indexes : keep.map((i) => input.indexes[i]!);
-    if (rows.length === 0) return [];
+    if (rows.length === 0) return { repeat: false, failures: [] };
+    let found: readonly number[] | undefined;
+    const claim: Claim | undefined =
+      ledger &&
+      (async (execute) => {
+        const claimed = await ledger.claim(execute, batchId, rows.length);
+        found = claimed.repeat ? claimed.failed : undefined;
+        return !claimed.repeat;
+      });
     try {
-      await writeFast(rows);
-      return [];
+      await writeFast(rows, claim);
+      return found ? { repeat: true, failed: found } : { repeat: false, failures: [] };
     } catch (err) {
       if (classifySqlError(plan.dialect, err) !== 'data') throw toSluiceError(plan.dialect, err, doing);
     }
+    // The failed transaction rolled its ledger claim back with its rows: this one claims again.
     try {
-      return await writeRowByRow({ rows, indexes }, doing);
+      const failures = await writeRowByRow({ rows, indexes }, doing, claim, batchId);
+      return found ? { repeat: true, failed: found } : { repeat: false, failures };
     } catch (err) {
       throw toSluiceError(plan.dialect, err, doing);
     }
