@@ -9,7 +9,7 @@ import type { PgBoss } from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
 import { createTestDatabase, dropTestDatabase } from './testing/postgres.js';
-import { sleep, waitFor } from './testing/wait.js';
+import { runEnded, sleep } from './testing/wait.js';
 import { UnclaimedRunSweeper } from './unclaimed-runs.js';
 
 const DATABASE = 'sluice_sched_rolling_test';
@@ -67,14 +67,7 @@ describe('rolling config changes across replicas (issue 23)', () => {
     await scheduler.start();
     return scheduler;
   };
-  const finished = (id: string, timeoutMs = 30_000) =>
-    waitFor(
-      async () => {
-        const run = await store.runs.get(id);
-        return run && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled') ? run : undefined;
-      },
-      { timeoutMs, what: `run ${id} to finish` },
-    );
+  const finished = (id: string, timeoutMs = 30_000) => runEnded(store.runs, id, timeoutMs);
   const jobOf = (scheduler: Scheduler, pipeline: string, runId: string) => (scheduler.queue.boss as PgBoss).getJobById(scheduler.queue.queueOf(pipeline), runId);
 
   it('rolling config changes across replicas: a replica without the pipeline, or with an older version, never claims its runs; the one that has it runs them', async () => {

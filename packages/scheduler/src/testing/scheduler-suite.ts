@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../scheduler.js';
 import type { ExecuteRun, SchedulerStores } from '../types.js';
 import { signStandardWebhook } from '../webhooks/standard-webhooks.js';
-import { sleep, waitFor } from './wait.js';
+import { runEnded, sleep, waitFor } from './wait.js';
 
 /** What each backend provides to the suite. */
 export interface SuiteEnvironment {
@@ -62,14 +62,7 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       await scheduler.start();
       return scheduler;
     };
-    const finished = (id: string, timeoutMs = 30_000) =>
-      waitFor(
-        async () => {
-          const run = await env.stores.runs.get(id);
-          return run && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled') ? run : undefined;
-        },
-        { timeoutMs, what: `run ${id} to finish` },
-      );
+    const finished = (id: string, timeoutMs = 30_000) => runEnded(env.stores.runs, id, timeoutMs);
 
     it('runs an API-triggered run with its parameters and records counts and logs', async () => {
       const pipeline = unique('api');

@@ -3,6 +3,7 @@
  *
  * @packageDocumentation
  */
+import type { RunRecord, RunStore } from '@sluice/core';
 
 /**
  * Polls `probe` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs`.
@@ -42,3 +43,21 @@ export async function waitFor<T>(
  * ```
  */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until run `id` has ended (succeeded, failed or cancelled) and resolves its record.
+ *
+ * @example
+ * ```ts
+ * const run = await runEnded(store.runs, runId);
+ * ```
+ */
+export function runEnded(runs: Pick<RunStore, 'get'>, id: string, timeoutMs = 30_000): Promise<RunRecord> {
+  return waitFor(
+    async () => {
+      const run = await runs.get(id);
+      return run && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled') ? run : undefined;
+    },
+    { timeoutMs, what: `run ${id} to finish` },
+  );
+}
