@@ -4,6 +4,7 @@
 //                                 with every built-in plugin registered
 //   docs/public/sluice.schema.json  that JSON Schema, for editors
 //   docs/router/destinations.md   the index of destination kinds and their guide pages
+//   docs/troubleshooting.md       its "Error codes" section, from errorDefinitions of @sluice/core
 //   docs/api.md                   the REST API, from the server's OpenAPI 3.1 document:
 //
 //     import { openApiDocument } from '@sluice/server'; // () => Promise<OpenAPI 3.1 document>

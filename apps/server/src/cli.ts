@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { configOrThrow, toJsonSchema, validationError, type SluiceConfig } from '@sluice/config';
-import { ConfigError, createPluginContext, type DeadLetterStatus, type JsonObject, type JsonValue, type RunRecord } from '@sluice/core';
+import { ConfigError, createPluginContext, isCatalogCode, type DeadLetterStatus, type JsonObject, type JsonValue, type RunRecord } from '@sluice/core';
 import { createStore } from '@sluice/store';
 import { dryRun } from '@sluice/router';
 import { pipelineSourceOptions } from '@sluice/config';
@@ -82,7 +82,7 @@ function date(value: string): string {
 /** A failure as JSON: coded errors (SLUICE_ERR_DATA_DIR_LOCKED: another process owns the data folder) keep their code and details. */
 function jsonError(error: unknown, message: string): unknown {
   const { code, toJSON } = (error ?? {}) as { code?: unknown; toJSON?: unknown };
-  if (typeof code !== 'string' || !code.startsWith('SLUICE_ERR_')) return { message };
+  if (!isCatalogCode(code)) return { message };
   return typeof toJSON === 'function' ? (toJSON as () => unknown).call(error) : { code, message };
 }
 

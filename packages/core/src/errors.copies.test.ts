@@ -10,11 +10,14 @@ type ErrorsModule = typeof here;
 
 // Two installed copies of @sluice/core (a plugin's own and the engine's) are two module
 // instances with two sets of classes. The errors module is compiled twice into separate folders
-// and imported from each, which is exactly that situation.
-const source = readFileSync(new URL('./errors.ts', import.meta.url), 'utf8');
-const compiled = ts.transpileModule(source, {
-  compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, useDefineForClassFields: true },
-}).outputText;
+// and imported from each, which is exactly that situation (with the error catalog it takes its
+// codes from).
+const compile = (file: string) =>
+  ts.transpileModule(readFileSync(new URL(file, import.meta.url), 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, useDefineForClassFields: true },
+  }).outputText;
+const compiled = compile('./errors.ts');
+const compiledCatalog = compile('./error-catalog.ts');
 
 let root: string;
 let a: ErrorsModule;
@@ -26,6 +29,7 @@ beforeAll(async () => {
     const dir = join(root, name, 'node_modules', '@sluice', 'core', 'dist');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'errors.js'), compiled);
+    writeFileSync(join(dir, 'error-catalog.js'), compiledCatalog);
     return (await import(pathToFileURL(join(dir, 'errors.js')).href)) as ErrorsModule;
   };
   a = await load('plugin');

@@ -5,23 +5,24 @@
  *
  * @packageDocumentation
  */
+import { errorCatalog, type CatalogErrorCode } from './error-catalog.js';
 import type { JsonValue } from './record.js';
 
-/** Stable codes of the errors Sluice raises. */
+/** Stable codes of the error family below, from the {@link errorCatalog} (which holds every code). */
 export const ErrorCodes = {
-  retryable: 'SLUICE_ERR_RETRYABLE',
-  fatal: 'SLUICE_ERR_FATAL',
-  partialBatch: 'SLUICE_ERR_PARTIAL_BATCH',
-  config: 'SLUICE_ERR_CONFIG',
-  aborted: 'SLUICE_ERR_ABORTED',
+  retryable: errorCatalog.retryable.code,
+  fatal: errorCatalog.fatal.code,
+  partialBatch: errorCatalog.partialBatch.code,
+  config: errorCatalog.config.code,
+  aborted: errorCatalog.aborted.code,
   /** A connector yielded a value that is not a plain JSON object; it is dead-lettered, never written. */
-  invalidRecord: 'SLUICE_ERR_INVALID_RECORD',
+  invalidRecord: errorCatalog.invalidRecord.code,
   /** An outgoing connection would reach a blocked (internal) address: see `@sluice/core/net`. */
-  blockedAddress: 'SLUICE_ERR_BLOCKED_ADDRESS',
+  blockedAddress: errorCatalog.blockedAddress.code,
 } as const;
 
-/** One of {@link ErrorCodes}. */
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/** One of the codes of the {@link errorCatalog}. */
+export type ErrorCode = CatalogErrorCode;
 
 /**
  * The brand every Sluice error carries, under a registered symbol (`Symbol.for`), so two

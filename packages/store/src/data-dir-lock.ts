@@ -30,6 +30,7 @@ import { readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { errorCatalog } from '@sluice/core';
 
 /** Name of the lock file inside a PGlite data folder. */
 export const DATA_DIR_LOCK_FILE = 'sluice.lock';
@@ -44,8 +45,8 @@ const HEADER = 'sluice-data-dir-lock 1';
  * ```
  */
 export const DataDirLockErrorCodes = {
-  locked: 'SLUICE_ERR_DATA_DIR_LOCKED',
-  lost: 'SLUICE_ERR_DATA_DIR_LOCK_LOST',
+  locked: errorCatalog.dataDirLocked.code,
+  lost: errorCatalog.dataDirLockLost.code,
 } as const;
 
 /**

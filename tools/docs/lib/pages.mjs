@@ -1,5 +1,6 @@
 // Produces the generated documentation pages in memory: docs/configuration.md,
-// docs/public/sluice.schema.json, docs/router/destinations.md and docs/api.md. Packages are imported through `importModule`,
+// docs/public/sluice.schema.json, docs/router/destinations.md, docs/api.md and the error codes
+// section of docs/troubleshooting.md. Packages are imported through `importModule`,
 // so the same code runs on the built packages (`node tools/docs/generate.mjs`) and on their
 // sources (the vitest check in test/docs/, where `@sluice/*` resolve to `src/`).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { parse } from 'yaml';
 import { renderApiPage } from './render-api.mjs';
 import { renderConfigurationPage } from './render-config.mjs';
 import { renderDestinationsIndex } from './render-destinations.mjs';
+import { renderTroubleshootingPage } from './render-errors.mjs';
 
 /**
  * The built-in plugins documented in the configuration reference: the router's transforms and
@@ -46,6 +48,7 @@ export const OUTPUTS = Object.freeze({
   destinations: 'docs/router/destinations.md',
   schema: 'docs/public/sluice.schema.json',
   api: 'docs/api.md',
+  troubleshooting: 'docs/troubleshooting.md',
 });
 
 /**
@@ -105,6 +108,7 @@ export async function loadBuiltinRegistry(importModule, root) {
 export async function generatePages({ importModule, root, apiUnavailable }) {
   const { registry, plugins, notes } = await loadBuiltinRegistry(importModule, root);
   const { toJsonSchema } = await importModule('@sluice/config');
+  const { errorDefinitions } = await importModule('@sluice/core');
   const schema = toJsonSchema({ registry });
   const example = parse(readFileSync(join(root, EXAMPLE_CONFIG), 'utf8'));
   const guidesDir = join(root, 'docs/router/destinations');
@@ -114,6 +118,7 @@ export async function generatePages({ importModule, root, apiUnavailable }) {
     { path: OUTPUTS.configuration, content: renderConfigurationPage({ schema, example, exampleFile: EXAMPLE_CONFIG, destinationGuides }) },
     { path: OUTPUTS.schema, content: `${JSON.stringify(schema, null, 2)}\n` },
     { path: OUTPUTS.destinations, content: renderDestinationsIndex({ plugins, guides: destinationGuides }) },
+    { path: OUTPUTS.troubleshooting, content: renderTroubleshootingPage(readFileSync(join(root, OUTPUTS.troubleshooting), 'utf8'), errorDefinitions) },
   ];
   /** @type {Generated['skipped']} */
   const skipped = [];

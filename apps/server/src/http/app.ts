@@ -1,3 +1,4 @@
+import { errorCatalog, formatErrorMessage } from '@sluice/core';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyBaseLogger, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -30,7 +31,7 @@ const API_DESCRIPTION = [
   '**Errors.** Every failure has the body `{ "error": { "code", "message", "details" } }` with a `SLUICE_ERR_*` code. ' +
     '`400`: invalid input, each bad field named in `details[].path` (`params.id`, `query.limit`, `body.routes[0].name`), including control characters in ' +
     'path parameters and query values, integers out of range, NUL characters and unpaired surrogates in body strings, and the keys `__proto__` and ' +
-    '`constructor.prototype`, refused by the JSON parser against prototype poisoning (`SLUICE_ERR_FORBIDDEN_KEY`); `401` a missing or unknown key; ' +
+    '`constructor.prototype`, refused by the JSON parser against prototype poisoning (`' + errorCatalog.forbiddenKey.code + '`); `401` a missing or unknown key; ' +
     '`403` a key without the scope; `404` not found; `409` a conflict with the current state; `413` a body over its limit; `414` a path parameter over 128 characters; ' +
     '`415` a body that is not JSON; `422` a request the engine cannot carry out; `429` over a rate limit; `503` not ready or a retryable failure (with `Retry-After` when known). ' +
     'A `500` is a bug: its message says only "internal error; see the server log".',
@@ -103,7 +104,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
     },
     // The returned error is thrown and answered by the common error handler.
     errorResponseBuilder: (_request, context) =>
-      new ApiError(429, 'SLUICE_ERR_RATE_LIMITED', `rate limit of ${context.max} requests per minute exceeded; retry in ${Math.ceil(context.ttl / 1000)} s`, [], {
+      new ApiError(errorCatalog.rateLimited, formatErrorMessage(errorCatalog.rateLimited, { max: context.max, seconds: Math.ceil(context.ttl / 1000) }), [], {
         'retry-after': String(Math.ceil(context.ttl / 1000)),
       }),
   });
@@ -140,9 +141,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
 function routerError(error: FastifyError): unknown {
   switch (error.code) {
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new ApiError(414, 'SLUICE_ERR_BAD_REQUEST', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`);
+      return new ApiError(errorCatalog.badRequest, `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`, [], {}, 414);
     case 'FST_ERR_BAD_URL':
-      return new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'the URL path is not valid percent-encoded UTF-8');
+      return new ApiError(errorCatalog.badRequest, 'the URL path is not valid percent-encoded UTF-8');
     default:
       return error;
   }
@@ -184,12 +185,12 @@ function installJsonParser(app: FastifyInstance): void {
       try {
         plain = JSON.parse(body as string);
       } catch (syntax) {
-        return done(new ApiError(400, 'SLUICE_ERR_INVALID_JSON', `the request body is not valid JSON: ${(syntax as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]), undefined);
+        return done(new ApiError(errorCatalog.invalidJson, `the request body is not valid JSON: ${(syntax as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]), undefined);
       }
       const poisoned = poisonedKeyPath(plain);
-      if (!poisoned) return done(new ApiError(400, 'SLUICE_ERR_INVALID_JSON', 'the request body is not valid JSON'), undefined);
+      if (!poisoned) return done(new ApiError(errorCatalog.invalidJson, 'the request body is not valid JSON'), undefined);
       const message = `the key "${poisoned.key}" is not accepted in a request body: it could change object prototypes (refused by the JSON parser's prototype-poisoning protection); rename the field`;
-      done(new ApiError(400, 'SLUICE_ERR_FORBIDDEN_KEY', `${poisoned.path}: ${message}`, [{ path: poisoned.path, message }]), undefined);
+      done(new ApiError(errorCatalog.forbiddenKey, `${poisoned.path}: ${message}`, [{ path: poisoned.path, message }]), undefined);
     });
   });
 }

@@ -1,3 +1,4 @@
+import { errorCatalog, formatErrorMessage } from '@sluice/core';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from './errors.js';
@@ -104,14 +105,14 @@ export function requestKey(keys: readonly ApiKeyEntry[], request: FastifyRequest
 export function authorize(keys: readonly ApiKeyEntry[], request: FastifyRequest, scope: Scope): string {
   const key = presentedKey(request);
   if (key === undefined) {
-    throw new ApiError(401, 'SLUICE_ERR_UNAUTHORIZED', 'an API key is required: send "Authorization: Bearer <key>"', [], {
+    throw new ApiError(errorCatalog.unauthorized, errorCatalog.unauthorized.message, [], {
       'www-authenticate': 'Bearer',
     });
   }
   const entry = requestKey(keys, request);
-  if (!entry) throw new ApiError(401, 'SLUICE_ERR_UNAUTHORIZED', 'the API key is not valid', [], { 'www-authenticate': 'Bearer' });
+  if (!entry) throw new ApiError(errorCatalog.unauthorized, 'the API key is not valid', [], { 'www-authenticate': 'Bearer' });
   if (!entry.scopes.has(scope)) {
-    throw new ApiError(403, 'SLUICE_ERR_FORBIDDEN', `the API key "${entry.name}" lacks the "${scope}" scope`);
+    throw new ApiError(errorCatalog.forbidden, formatErrorMessage(errorCatalog.forbidden, { key: entry.name, scope }));
   }
   return entry.name;
 }

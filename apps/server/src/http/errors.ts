@@ -1,4 +1,4 @@
-import { ConfigError, FatalError, RetryableError, SluiceError, formatPath, type JsonValue } from '@sluice/core';
+import { ConfigError, FatalError, RetryableError, SluiceError, errorCatalog, formatErrorMessage, formatPath, type ErrorDefinition, type JsonValue } from '@sluice/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** One detail of an API error: where (a path into the request) and what. */
@@ -13,31 +13,37 @@ export interface ApiErrorBody {
 }
 
 /**
- * An error the API answers with a specific status and code (`SLUICE_ERR_*`).
+ * An error the API answers with: a code of the {@link errorCatalog} and its status (or, rarely,
+ * another status the same code is documented with, such as 414 for an over-long path parameter).
  *
  * @example
  * ```ts
- * throw new ApiError(404, 'SLUICE_ERR_NOT_FOUND', `pipeline "${name}" does not exist`);
+ * throw new ApiError(errorCatalog.conflict, `pipeline "${name}" already exists`);
  * ```
  */
 export class ApiError extends Error {
+  readonly statusCode: number;
+  readonly code: string;
+
   constructor(
-    readonly statusCode: number,
-    readonly code: string,
+    error: ErrorDefinition & { readonly status: number },
     message: string,
     readonly details: ApiErrorDetail[] = [],
     readonly headers: Record<string, string> = {},
+    statusCode: number = error.status,
   ) {
     super(message);
     this.name = 'ApiError';
+    this.code = error.code;
+    this.statusCode = statusCode;
   }
 }
 
 /** 404 with a message naming what was not found. */
-export const notFound = (what: string) => new ApiError(404, 'SLUICE_ERR_NOT_FOUND', `${what} does not exist`);
+export const notFound = (what: string) => new ApiError(errorCatalog.notFound, formatErrorMessage(errorCatalog.notFound, { what }));
 
 /** 409 for a request that conflicts with the current state. */
-export const conflict = (message: string) => new ApiError(409, 'SLUICE_ERR_CONFLICT', message);
+export const conflict = (message: string) => new ApiError(errorCatalog.conflict, message);
 
 /** A secret reference found in a request body (see `ConfigState.refusedReferences`). */
 export interface RequestReference {
@@ -68,7 +74,7 @@ export function secretReferencesRefused(references: readonly RequestReference[],
   }));
   const first = details[0]!;
   const message = details.length === 1 ? `${first.path}: ${first.message}` : `${details.length} secret references are not accepted (first at ${first.path}): ${why}`;
-  return new ApiError(400, 'SLUICE_ERR_SECRET_REFERENCE', message, details);
+  return new ApiError(errorCatalog.secretReference, message, details);
 }
 
 function body(code: string, message: string, details: ApiErrorDetail[] = []): ApiErrorBody {
@@ -97,7 +103,7 @@ export function toApiError(error: unknown, redact: <T>(value: T) => T): { status
   if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return { status: fastifyError.statusCode, body: redact(body(httpCode(fastifyError), clientMessage(fastifyError))) };
   }
-  return { status: 500, body: body('SLUICE_ERR_INTERNAL', 'internal error; see the server log') };
+  return { status: errorCatalog.internal.status, body: body(errorCatalog.internal.code, errorCatalog.internal.message) };
 }
 
 function detailsOf(details: Record<string, JsonValue> | undefined): ApiErrorDetail[] {
@@ -109,23 +115,23 @@ function detailsOf(details: Record<string, JsonValue> | undefined): ApiErrorDeta
 function httpCode(error: Partial<FastifyError>): string {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE';
+      return errorCatalog.unsupportedMediaType.code;
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'SLUICE_ERR_BODY_TOO_LARGE';
+      return errorCatalog.bodyTooLarge.code;
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return 'SLUICE_ERR_INVALID_JSON';
+      return errorCatalog.invalidJson.code;
     default:
-      return error.statusCode === 429 ? 'SLUICE_ERR_RATE_LIMITED' : 'SLUICE_ERR_BAD_REQUEST';
+      return error.statusCode === 429 ? errorCatalog.rateLimited.code : errorCatalog.badRequest.code;
   }
 }
 
 function clientMessage(error: Partial<FastifyError>): string {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'unsupported content type: send application/json';
+      return errorCatalog.unsupportedMediaType.message;
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return 'request body is larger than the server accepts';
+      return errorCatalog.bodyTooLarge.message;
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'request body is empty but the content type is application/json';
     default:
@@ -174,6 +180,6 @@ export function installErrorHandlers(app: FastifyInstance, redact: <T>(value: T)
     void reply.status(mapped.status).headers(mapped.headers ?? {}).send(mapped.body);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(body('SLUICE_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+    void reply.status(404).send(body(errorCatalog.notFound.code, `no route ${request.method} ${request.url.split('?')[0]}`));
   });
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toJsonSchema } from '@valibot/to-json-schema';
-import { MAX_JSON_DEPTH, jsonDepthExceeds, parseConfig } from '@sluice/core';
+import { MAX_JSON_DEPTH, jsonDepthExceeds, parseConfig, errorCatalog } from '@sluice/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as v from 'valibot';
 import { authorize, type ApiKeyEntry, type Scope } from './auth.js';
@@ -98,7 +98,7 @@ const NUL = '\u0000';
 const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 function badRequest(path: string, message: string): ApiError {
-  return new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', `${path}: ${message}`, [{ path, message }]);
+  return new ApiError(errorCatalog.badRequest, `${path}: ${message}`, [{ path, message }]);
 }
 
 /**
@@ -148,7 +148,7 @@ function dataException(error: unknown, request: FastifyRequest): ApiError | unde
     }
   }
   const message = `does not fit the store: ${reason}`;
-  return new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', `${path}: ${message}`, [{ path, message }]);
+  return new ApiError(errorCatalog.badRequest, `${path}: ${message}`, [{ path, message }]);
 }
 
 /**
@@ -257,7 +257,7 @@ export function addRoute<P extends Schema | undefined, Q extends Schema | undefi
       const query = checked.query as Out<Q>;
       if (route.body && jsonDepthExceeds(request.body, MAX_BODY_DEPTH)) {
         // Deeper bodies overflow the stack of JSON.stringify when stored (a 500 before this check).
-        throw new ApiError(400, 'SLUICE_ERR_INVALID_JSON', `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, [{ path: 'body', message: `at most ${MAX_BODY_DEPTH} levels of nesting` }]);
+        throw new ApiError(errorCatalog.invalidJson, `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, [{ path: 'body', message: `at most ${MAX_BODY_DEPTH} levels of nesting` }]);
       }
       const unstorable = route.body ? unstorableString(request.body) : undefined;
       if (unstorable) throw badRequest(unstorable.path, unstorable.message);

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import { PipelineSchema, destinationOptions, pipelineSourceOptions } from '@sluice/config';
-import { ConfigError, isRecord, toError, type CheckResult, type JsonObject, type SluiceRecord } from '@sluice/core';
+import { ConfigError, isRecord, toError, type CheckResult, type JsonObject, type SluiceRecord, errorCatalog } from '@sluice/core';
 import { dryRun } from '@sluice/router';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -132,7 +132,7 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
     description:
       'Evaluates records against a pipeline\'s routes — a stored pipeline by name, or a pipeline config to try before saving — and returns, per record, ' +
       'the routes that matched with their transformed output, and per destination what it would receive. Nothing is written. ' +
-      'A pipeline config sent here may hold no secret reference (`${env:..}`, `${file:..}`): it is refused with 400 `SLUICE_ERR_SECRET_REFERENCE` naming the field, ' +
+      'A pipeline config sent here may hold no secret reference (`${env:..}`, `${file:..}`): it is refused with 400 `' + errorCatalog.secretReference.code + '` naming the field, ' +
       'before anything is resolved — except that an `admin` key may use references the server\'s configuration file already uses. ' +
       'References inside `records` are data and never resolved. Every secret value the server knows is `[redacted]` in the answer.',
     tags: ['pipelines'],
@@ -144,7 +144,7 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
     handler: async ({ body, request, keyName }) => {
       const records = body.records as SluiceRecord[];
       records.forEach((r, i) => {
-        if (!isRecord(r)) throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'records must be JSON objects', [{ path: `body.records[${i}]`, message: 'not an object' }]);
+        if (!isRecord(r)) throw new ApiError(errorCatalog.badRequest, 'records must be JSON objects', [{ path: `body.records[${i}]`, message: 'not an object' }]);
       });
       let config = sluice.config();
       let name: string;

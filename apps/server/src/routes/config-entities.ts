@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import { ConnectionSchema, DestinationSchema, PipelineSchema, ScheduleSchema } from '@sluice/config';
-import type { JsonObject } from '@sluice/core';
+import { errorCatalog, type JsonObject } from '@sluice/core';
 import type { ConfigStore } from '@sluice/store';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound, secretReferencesRefused } from '../http/errors.js';
@@ -53,7 +53,7 @@ function checkIfMatch(header: string | string[] | undefined, version: number | u
   const wanted = String(header).split(',').map((s) => s.trim());
   if (wanted.includes('*') && version !== undefined) return;
   if (version === undefined || !wanted.includes(etag(version))) {
-    throw new ApiError(412, 'SLUICE_ERR_PRECONDITION_FAILED', `If-Match ${String(header)} does not match the current version${version === undefined ? '' : ` ${etag(version)}`}`);
+    throw new ApiError(errorCatalog.preconditionFailed, `If-Match ${String(header)} does not match the current version${version === undefined ? '' : ` ${etag(version)}`}`);
   }
 }
 
@@ -125,7 +125,7 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: RouteContext, de
       summary: `Create or replace a ${singular}`,
       description:
         `Validated like the \`${section}\` section of sluice.yaml against the whole configuration; saved as a new version when it differs from the latest. Send \`If-Match: "v<version>"\` to avoid overwriting a concurrent change. ` +
-        'Secret references (`${env:NAME}`, `${file:path}`) are stored as written, never resolved values; only references that the configuration file already uses are accepted — any other is refused with 400 `SLUICE_ERR_SECRET_REFERENCE` naming the field, before anything is read or stored.',
+        'Secret references (`${env:NAME}`, `${file:path}`) are stored as written, never resolved values; only references that the configuration file already uses are accepted — any other is refused with 400 `' + errorCatalog.secretReference.code + '` naming the field, before anything is read or stored.',
       tags,
       params: v.object({ name: NameParam }),
       body: schema,
@@ -283,7 +283,7 @@ function registerScheduleRoutes(
     summary: "Create or replace a pipeline's schedule",
     description:
       'Saved as a new version of the pipeline and applied at once (cron timers restart; missed-run policy applies). ' +
-      'A secret reference the configuration file does not use is refused with 400 `SLUICE_ERR_SECRET_REFERENCE`.',
+      'A secret reference the configuration file does not use is refused with 400 `' + errorCatalog.secretReference.code + '`.',
     tags,
     params: v.object({ pipeline: NameParam }),
     body: ScheduleSchema,

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
-import type { DeadLetterStatus, StoredDeadLetter } from '@sluice/core';
+import { errorCatalog, type DeadLetterStatus, type StoredDeadLetter } from '@sluice/core';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound } from '../http/errors.js';
 import type { RoutesDeps } from './context.js';
@@ -37,7 +37,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
     const runs = [];
     for (const [pipeline, ids] of byPipeline) {
       if (!sluice.config().pipelines[pipeline]) {
-        throw new ApiError(409, 'SLUICE_ERR_CONFLICT', `pipeline "${pipeline}" no longer exists; discard its dead letters instead`);
+        throw new ApiError(errorCatalog.conflict, `pipeline "${pipeline}" no longer exists; discard its dead letters instead`);
       }
       const { runId } = await sluice.scheduler.enqueue({ pipeline, trigger: 'replay', params: { deadLetterIds: ids } });
       runs.push({ pipeline, runId, deadLetters: ids.length });
@@ -66,7 +66,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
         return await sluice.store.deadLetters.list({ limit, ...(cursor === undefined ? {} : { cursor }), ...Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)) });
       } catch (error) {
         if ((error as Error).name === 'ConfigError') throw error;
-        throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'invalid cursor', [{ path: 'query.cursor', message: 'not a cursor returned by this API' }]);
+        throw new ApiError(errorCatalog.badRequest, 'invalid cursor', [{ path: 'query.cursor', message: 'not a cursor returned by this API' }]);
       }
     },
   });
@@ -98,7 +98,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
     handler: async ({ params, reply }) => {
       const letter = await sluice.store.deadLetters.get(params.id);
       if (!letter) throw notFound(`dead letter "${params.id}"`);
-      if (letter.status !== 'pending') throw new ApiError(409, 'SLUICE_ERR_CONFLICT', `dead letter "${params.id}" is ${letter.status}, not pending`);
+      if (letter.status !== 'pending') throw new ApiError(errorCatalog.conflict, `dead letter "${params.id}" is ${letter.status}, not pending`);
       void reply.status(202);
       return replay([letter]);
     },
@@ -123,7 +123,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
       if (body.ids) {
         for (const id of body.ids) {
           const letter = await sluice.store.deadLetters.get(id);
-          if (!letter) throw new ApiError(404, 'SLUICE_ERR_NOT_FOUND', `dead letter "${id}" does not exist`, [{ path: 'body.ids', message: id }]);
+          if (!letter) throw new ApiError(errorCatalog.notFound, `dead letter "${id}" does not exist`, [{ path: 'body.ids', message: id }]);
           letters.push(letter);
         }
       } else {
@@ -159,7 +159,7 @@ export function registerDeadLetterRoutes(app: FastifyInstance, ctx: RouteContext
         const letter = await sluice.store.deadLetters.get(params.id);
         if (!letter) throw notFound(`dead letter "${params.id}"`);
         const moved = await sluice.store.deadLetters.discard([params.id]);
-        if (moved.length === 0) throw new ApiError(409, 'SLUICE_ERR_CONFLICT', `dead letter "${params.id}" is ${letter.status}, not pending`);
+        if (moved.length === 0) throw new ApiError(errorCatalog.conflict, `dead letter "${params.id}" is ${letter.status}, not pending`);
         return { id: params.id, status: 'discarded' };
       },
     });

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
-import type { JsonObject, RunStatus } from '@sluice/core';
+import { errorCatalog, type JsonObject, type RunStatus } from '@sluice/core';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, conflict, notFound } from '../http/errors.js';
 import type { RoutesDeps } from './context.js';
@@ -61,10 +61,10 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
       if (!pipeline.api.enabled) throw conflict(`pipeline "${params.name}" does not accept API runs (api.enabled is false)`);
       void reply.status(202);
       if ((body.from === undefined) !== (body.to === undefined)) {
-        throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'give both "from" and "to" for a backfill', [{ path: body.from === undefined ? 'body.from' : 'body.to', message: 'required with the other' }]);
+        throw new ApiError(errorCatalog.badRequest, 'give both "from" and "to" for a backfill', [{ path: body.from === undefined ? 'body.from' : 'body.to', message: 'required with the other' }]);
       }
       if (body.from !== undefined && body.to !== undefined) {
-        if (body.from > body.to) throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', '"from" is after "to"', [{ path: 'body.from', message: 'must not be after to' }]);
+        if (body.from > body.to) throw new ApiError(errorCatalog.badRequest, '"from" is after "to"', [{ path: 'body.from', message: 'must not be after to' }]);
         const result = await sluice.scheduler.backfill(params.name, {
           from: body.from,
           to: body.to,
@@ -107,7 +107,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
         });
       } catch (error) {
         if ((error as Error).name === 'ConfigError') throw error;
-        throw new ApiError(400, 'SLUICE_ERR_BAD_REQUEST', 'invalid cursor', [{ path: 'query.cursor', message: 'not a cursor returned by this API' }]);
+        throw new ApiError(errorCatalog.badRequest, 'invalid cursor', [{ path: 'query.cursor', message: 'not a cursor returned by this API' }]);
       }
     },
   });

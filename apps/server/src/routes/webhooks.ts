@@ -1,3 +1,5 @@
+import { errorCatalog, webhookRejectionError, type WebhookRejectionReason } from '@sluice/core';
+import type { WebhookRejection } from '@sluice/scheduler';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../http/errors.js';
 import { WindowCounters, clientAddress } from '../http/limits.js';
@@ -18,10 +20,15 @@ const gates = new WeakMap<FastifyRequest, Gate>();
 
 const tooLarge = (pipeline: string, maxBytes: number, size?: number) =>
   new ApiError(
-    413,
-    'SLUICE_ERR_WEBHOOK_TOO_LARGE',
+    errorCatalog.webhookTooLarge,
     `${size === undefined ? 'the body' : `the body of ${size} bytes`} exceeds the limit of ${maxBytes} bytes of pipeline "${pipeline}" (webhook.maxBytes)`,
   );
+
+// Every reason the scheduler rejects a delivery with has its own code in the error catalog:
+// a reason added there without one fails to compile here.
+type UncoveredRejection = Exclude<WebhookRejection | 'not-found', WebhookRejectionReason>;
+const everyRejectionHasACode: [UncoveredRejection] extends [never] ? true : UncoveredRejection = true;
+void everyRejectionHasACode;
 
 const retryIn = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
@@ -101,15 +108,14 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           const pipeline = request.params.pipeline;
           const hook = sluice.scheduler.pipeline(pipeline)?.webhook;
           if (!hook) {
-            throw new ApiError(404, 'SLUICE_ERR_WEBHOOK_NOT_FOUND', `pipeline ${JSON.stringify(pipeline)} has no webhook trigger`);
+            throw new ApiError(errorCatalog.webhookNotFound, `pipeline ${JSON.stringify(pipeline)} has no webhook trigger`);
           }
           const max = perMinute();
           const failureKey = `${pipeline}\n${clientAddress(request)}`;
           const failing = failures.retryAfterMs(failureKey, max);
           if (failing > 0) {
             throw new ApiError(
-              429,
-              'SLUICE_ERR_RATE_LIMITED',
+              errorCatalog.rateLimited,
               `more than ${max} deliveries a minute from this address to pipeline "${pipeline}" started no run (refused or duplicate); retry in ${retryIn(failing)} s`,
               [],
               { 'retry-after': String(retryIn(failing)) },
@@ -117,7 +123,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           }
           const busy = accepted.retryAfterMs(pipeline, max);
           if (busy > 0) {
-            throw new ApiError(429, 'SLUICE_ERR_RATE_LIMITED', `pipeline "${pipeline}" accepts at most ${max} deliveries a minute; retry in ${retryIn(busy)} s`, [], {
+            throw new ApiError(errorCatalog.rateLimited, `pipeline "${pipeline}" accepts at most ${max} deliveries a minute; retry in ${retryIn(busy)} s`, [], {
               'retry-after': String(retryIn(busy)),
             });
           }
@@ -179,7 +185,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
         if (result.status !== 429 && result.status < 500) failures.add(gate.failureKey);
         const body = result.body as { error: string; reason: string };
         return reply.status(result.status).send({
-          error: { code: `SLUICE_ERR_WEBHOOK_${body.reason.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`, message: body.error, details: [] },
+          error: { code: webhookRejectionError(body.reason).code, message: body.error, details: [] },
         });
       },
     );
