@@ -125,6 +125,7 @@ export {
 } from './pipeline.js';
 export type { ConfigEntry, ConfigVersion, DeadLetterListFilter, DeadLetterStatus, DeadLetterStore, FinishedRunStatus, JobQueueConnection, JobQueueDatabase, JsonObject, NewRun, NewRunLogEntry, PageOptions, PipelineVersionStore, ResultPage, RunCounts, RunError, RunListFilter, RunLogEntry, RunLogLevel, RunOutcome, RunRecord, RunStatus, RunStore, RunTrigger, SavedConfig, ScheduleStateStore, SluiceStore, StoredDeadLetter, VersionedConfigStore, WebhookDeliveryStore } from './store.js';
 export { isValidTimeZone } from './time-zone.js';
+export { DELIVERY_LEDGER_TTL_MS, createDeliveryLedger, type DeliveryLedger, type DeliveryLedgerOptions } from './delivery-ledger.js';
 export { MAX_PLUGIN_STATE_KEY_LENGTH, checkPluginStateKey, checkPluginStateWrite, createMemoryPluginState, type MemoryPluginStateOptions, type PluginStateSetOptions, type PluginStateStore } from './plugin-state.js';
 export { assertNoPlaintextSecrets, findPlaintextSecrets, isSecretKey, isSecretReference } from './secret-fields.js';
 export { CRON_FORMS, cronProblem, parseCron } from './cron.js';
