@@ -1,6 +1,8 @@
 /**
  * `@sluice/core/template`: the one sandboxed liquidjs engine behind every Sluice template (message
- * text, object keys, the router's `template` transform). Kept out of the main `@sluice/core`
+ * text, object keys, webhook URLs and headers, file paths, the router's `template` transform),
+ * with one output escape per context a value lands in ({@link TEMPLATE_ESCAPES}: URL component,
+ * path segment, HTML, none). Kept out of the main `@sluice/core`
  * entry so plugins that render no template never load liquidjs.
  *
  * Sandboxed: no file system (includes, renders and layouts find nothing, and their names are
@@ -28,6 +30,8 @@ export {
 export {
   TemplateError,
   compileTemplate,
+  scalarOutputProblem,
+  type OutputCheck,
   isStaticTemplate,
   templateProblem,
   templateReads,
@@ -35,3 +39,11 @@ export {
   type TemplateOptions,
 } from './compile.js';
 export { templateSchema, type TemplateSchemaOptions } from './schema.js';
+export {
+  TEMPLATE_ESCAPES,
+  escapeHtml,
+  escapeNone,
+  escapePathSegment,
+  escapeUrlComponent,
+  type TemplateEscapeContext,
+} from './escape.js';

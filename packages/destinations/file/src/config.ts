@@ -77,7 +77,7 @@ export const fileConfigSchema = v.pipe(
       v.string(),
       v.minLength(1, 'must not be empty'),
       v.description(
-        'File path under `root`, with placeholders: `{{date}}`, `{{batch.id}}`, `{{batch.source}}`, `{{pipeline}}`, `{{route}}`, `{{runId}}` or a record field such as `{{channel}}`.',
+        'File path under `root`, a template of the one Liquid engine with placeholders: `{{date}}` (the date of the write, in `timeZone`), `{{batch.id}}`, `{{batch.source}}`, `{{pipeline}}`, `{{route}}`, `{{runId}}` or a record field such as `{{channel}}` (`{{record.date}}` for a field named like a placeholder); each value becomes one path segment.',
       ),
       v.metadata({ examples: ['sessions/{{date}}/{{batch.id}}.ndjson'] }),
     ),

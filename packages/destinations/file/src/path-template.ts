@@ -1,30 +1,37 @@
 /**
- * The tiny, safe placeholder syntax of file paths: `out/{{date}}/{{channel}}.csv`.
+ * File path templates: core's one template engine (`@sluice/core/template`, sandboxed Liquid)
+ * with the path-segment escape, over the names these paths always had: `out/{{date}}/{{channel}}.csv`.
  *
- * Placeholders are `{{name}}` where name is one of the built-ins (`date`, `batch.id`,
- * `batch.source`, `pipeline`, `route`, `runId`) or a record field (`channel`, `geo.country`, or
- * `record.date` to reach a field whose name is also a built-in). Nothing is evaluated. Every value
- * inserted is sanitised into one safe path segment, and a path that would still leave the root is
- * refused: at config time when the template itself does it, per record when a value does.
+ * Names: the built-ins `date` (the date of the write, `YYYY-MM-DD` in the configured time zone),
+ * `batch.id`, `batch.source`, `batch.pipeline`, `batch.runId`, `batch.route`, `pipeline`, `route`,
+ * `runId`; any record field (`channel`, `geo.country`), or `record.<field>` to reach a field whose
+ * name is also a built-in. Every value inserted is escaped into one safe path segment; a path
+ * whose template itself would leave the root is refused at config time, and every rendered path
+ * is checked again (no `.`/`..` segment, no absolute path, no backslash) before it is used.
  */
 import path from 'node:path';
-import { parseDotPath, readField, type Batch, type ConfigIssue, type FieldPath, type SluiceRecord } from '@sluice/core';
+import type { Batch, ConfigIssue, SluiceRecord } from '@sluice/core';
+import {
+  TemplateError,
+  compileTemplate,
+  escapePathSegment,
+  scalarOutputProblem,
+  type CompiledTemplate,
+} from '@sluice/core/template';
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const NAME = /^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
-const BUILTINS = new Set(['date', 'batch.id', 'batch.source', 'pipeline', 'route', 'runId']);
-
-// `field`: core's field path in its dot form (`geo.country`), and the text as written for messages.
-type Part = { literal: string } | { builtin: string } | { field: FieldPath; name: string };
+const BUILTINS = new Set(['date', 'batch', 'pipeline', 'route', 'runId']);
+// An output `{{ … }}` or a tag `{% … %}`, as Liquid delimits them.
+const MARKUP = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
 /** A parsed path template. */
 export interface PathTemplate {
   readonly source: string;
-  readonly parts: readonly Part[];
   /** True when some placeholder reads a record field (records may then go to different files). */
   readonly usesRecord: boolean;
   /** True when the template contains `{{batch.id}}`. */
   readonly usesBatchId: boolean;
+  /** The compiled template (core's engine, path-segment escape). */
+  readonly compiled: CompiledTemplate;
 }
 
 /** What a template is rendered against. */
@@ -53,22 +60,29 @@ export class TemplateValueError extends Error {
 }
 
 /**
- * Turns any value into one safe path segment: letters, digits and `. _ - = + @ ,`; everything
- * else (slashes, backslashes, control characters, spaces) becomes `_`, a leading dot becomes `_`
- * (so `..` and hidden files are impossible), and it is cut at 120 characters.
+ * Turns any value into one safe path segment: core's path-segment escape (`TEMPLATE_ESCAPES['path-segment']`).
  *
  * @example
  * ```ts
  * sanitizeSegment('../etc/passwd'); // "_._etc_passwd"
- * sanitizeSegment('Zürich 1');      // "Zürich_1"
  * ```
  */
-export function sanitizeSegment(value: string): string {
-  return value
-    .normalize('NFC')
-    .replace(/[^\p{L}\p{N}._=+@,-]/gu, '_')
-    .replace(/^\./, '_')
-    .slice(0, 120);
+export const sanitizeSegment: (value: unknown) => string = escapePathSegment;
+
+// A placeholder gives one non-empty scalar: an empty one would make `out/.csv` or `a//b`.
+function segmentProblem(value: unknown): string | undefined {
+  return scalarOutputProblem(value) ?? (escapePathSegment(value) === '' ? 'is empty' : undefined);
+}
+
+/** What is wrong with the shape of a path (its literal text, or a whole rendered path). */
+function shapeProblem(shape: string): string | undefined {
+  if (/[\\\0]/.test(shape)) return 'must not contain backslashes or NUL; use / between folders';
+  if (shape.startsWith('/')) return 'must be relative to root (no leading /)';
+  if (shape.split('/').some((segment) => segment === '..' || segment === '.')) {
+    return 'must not contain . or .. segments (files stay inside root)';
+  }
+  if (shape.endsWith('/') || shape === '') return 'must name a file, not a folder';
+  return undefined;
 }
 
 /**
@@ -82,61 +96,30 @@ export function sanitizeSegment(value: string): string {
  */
 export function parsePathTemplate(source: string, at: string): PathTemplate | { issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
-  const parts: Part[] = [];
-  let last = 0;
-  for (const match of source.matchAll(PLACEHOLDER)) {
-    if (match.index > last) parts.push({ literal: source.slice(last, match.index) });
-    const name = match[1]!;
-    if (BUILTINS.has(name)) parts.push({ builtin: name });
-    else if (NAME.test(name)) {
-      const text = name.startsWith('record.') ? name.slice(7) : name;
-      parts.push({ field: parseDotPath(text), name: text });
-    }
-    else issues.push({ path: at, message: `placeholder {{${name}}} is not a field name or one of ${[...BUILTINS].join(', ')}` });
-    last = match.index + match[0].length;
+  const literals = source.split(MARKUP);
+  if (literals.some((l) => /\{\{|\}\}|\{%|%\}/.test(l))) issues.push({ path: at, message: 'unbalanced {{ or }}' });
+  let compiled: CompiledTemplate | undefined;
+  try {
+    compiled = compileTemplate('path', source, { escape: escapePathSegment, checkOutput: segmentProblem, strictOutputSyntax: true });
+  } catch (err) {
+    issues.push({ path: at, message: (err as Error).message.replace(/^template path: /, '') });
   }
-  if (last < source.length) parts.push({ literal: source.slice(last) });
-  const literals = parts.flatMap((p) => ('literal' in p ? [p.literal] : []));
-  if (literals.some((l) => l.includes('{{') || l.includes('}}'))) {
-    issues.push({ path: at, message: 'unbalanced {{ or }}' });
-  }
-  if (literals.some((l) => /[\\\0]/.test(l))) issues.push({ path: at, message: 'must not contain backslashes or NUL; use / between folders' });
-  if (source.startsWith('/')) issues.push({ path: at, message: 'must be relative to root (no leading /)' });
-  // Render with a harmless value in every placeholder: what remains is the template's own shape.
-  const probe = parts.map((p) => ('literal' in p ? p.literal : 'x')).join('');
-  if (probe.split('/').some((segment) => segment === '..' || segment === '.')) {
-    issues.push({ path: at, message: 'must not contain . or .. segments (files stay inside root)' });
-  }
-  if (probe.endsWith('/') || probe === '') issues.push({ path: at, message: 'must name a file, not a folder' });
-  if (issues.length > 0) return { issues };
+  // Render with a harmless value in every placeholder and no tag: what remains is the template's own shape.
+  const problem = shapeProblem(source.replace(/\{\{[\s\S]*?\}\}/g, 'x').replace(/\{%[\s\S]*?%\}/g, ''));
+  if (problem) issues.push({ path: at, message: problem });
+  if (issues.length > 0 || !compiled) return { issues };
   return {
     source,
-    parts,
-    usesRecord: parts.some((p) => 'field' in p),
-    usesBatchId: parts.some((p) => 'builtin' in p && p.builtin === 'batch.id'),
+    compiled,
+    usesRecord: compiled.globals.some((name) => !BUILTINS.has(name)),
+    usesBatchId: compiled.variables.some((v) => v === 'batch.id' || v === "batch['id']"),
   };
-}
-
-function builtinValue(name: string, context: TemplateContext): string {
-  switch (name) {
-    case 'date':
-      return context.date;
-    case 'batch.id':
-      return context.batch.id;
-    case 'batch.source':
-      return context.batch.source;
-    case 'pipeline':
-      return context.batch.pipeline;
-    case 'runId':
-      return context.batch.runId;
-    default:
-      return context.batch.route ?? 'default';
-  }
 }
 
 /**
  * Renders a template for one record (or for the batch, when the template reads no record field).
- * Throws a `TemplateValueError` naming the field when a value cannot be used.
+ * Throws a `TemplateValueError` naming the field when a value cannot be used, or when the
+ * rendered path would leave the root.
  *
  * @example
  * ```ts
@@ -144,29 +127,29 @@ function builtinValue(name: string, context: TemplateContext): string {
  * ```
  */
 export function renderPath(template: PathTemplate, context: TemplateContext, record?: SluiceRecord): string {
-  let out = '';
-  for (const part of template.parts) {
-    if ('literal' in part) {
-      out += part.literal;
-      continue;
-    }
-    if ('builtin' in part) {
-      out += sanitizeSegment(builtinValue(part.builtin, context)) || '_';
-      continue;
-    }
-    const field = part.name;
-    const value = record === undefined ? undefined : readField(record, part.field);
-    if (value === undefined || value === null) {
-      throw new TemplateValueError(`path placeholder {{${field}}}: field "${field}" is ${value === null ? 'null' : 'missing'}`, field);
-    }
-    if (typeof value === 'object') {
-      throw new TemplateValueError(`path placeholder {{${field}}}: field "${field}" is an ${Array.isArray(value) ? 'array' : 'object'}, not a text or number`, field);
-    }
-    const segment = sanitizeSegment(String(value));
-    if (segment === '') throw new TemplateValueError(`path placeholder {{${field}}}: field "${field}" is empty`, field);
-    out += segment;
+  const { batch, date } = context;
+  const route = batch.route ?? 'default';
+  // Record fields first, so the built-ins win over fields of the same name (`record.date` reaches those).
+  const scope = {
+    ...record,
+    ...(record === undefined ? {} : { record }),
+    date,
+    batch: { id: batch.id, source: batch.source, pipeline: batch.pipeline, runId: batch.runId, route },
+    pipeline: batch.pipeline,
+    route,
+    runId: batch.runId,
+  };
+  let rendered: string;
+  try {
+    rendered = template.compiled.render(scope);
+  } catch (err) {
+    if (!(err instanceof TemplateError) || err.variable === undefined) throw new TemplateValueError(`path template: ${(err as Error).message}`, template.source);
+    const field = err.variable.startsWith('record.') ? err.variable.slice('record.'.length) : err.variable;
+    throw new TemplateValueError(`path placeholder for "${field}": field "${field}" ${err.problem ?? 'is missing'}`, field);
   }
-  return out;
+  const problem = shapeProblem(rendered);
+  if (problem) throw new TemplateValueError(`path "${rendered}" ${problem}`, template.source);
+  return rendered;
 }
 
 /**

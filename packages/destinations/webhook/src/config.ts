@@ -29,7 +29,7 @@ function templateString(extra?: (source: string) => string | undefined) {
 
 function urlTemplateProblem(source: string): string | undefined {
   // Substitute a harmless value for each placeholder so the fixed parts can be checked now.
-  const probe = source.replace(/\{\{[^{}]*\}\}/g, 'x');
+  const probe = source.replace(/\{\{[\s\S]*?\}\}/g, 'x').replace(/\{%[\s\S]*?%\}/g, '');
   let url: URL;
   try {
     url = new URL(probe);

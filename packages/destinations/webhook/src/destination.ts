@@ -67,7 +67,7 @@ export function createWebhookDestination(
   ctx: PluginContext,
   hooks: WebhookDestinationHooks = {},
 ) {
-  const url = compileTemplate(config.url);
+  const url = compileTemplate(config.url, 'url');
   const headers: CompiledHeader[] = Object.entries(config.headers).map(([name, value]) => ({
     name: name.toLowerCase(),
     template: compileTemplate(value),
@@ -107,7 +107,7 @@ export function createWebhookDestination(
   const staticUrl = url.isStatic ? new URL(config.url) : undefined;
   const renderUrl = (scope: TemplateScope): URL => {
     if (staticUrl) return staticUrl;
-    const text = url.render(scope, encodeURIComponent);
+    const text = url.render(scope);
     let parsed: URL;
     try {
       parsed = new URL(text);

@@ -1,11 +1,21 @@
 /**
- * A deliberately tiny placeholder syntax for URLs and header values: `{{ record.customer.id }}`,
- * `{{ batch.id }}`, `{{ index }}`. It only looks values up — no expressions, no filters, no
- * code — so a template from config can never execute anything.
+ * URL and header templates of the webhook destination: core's one template engine
+ * (`@sluice/core/template`, sandboxed Liquid) over `{{ record.<field> }}`, `{{ batch.<field> }}`
+ * and `{{ index }}`, the syntax these fields always had, now with Liquid's filters and tags.
+ * Values inserted into the URL are escaped as one URL component (`TEMPLATE_ESCAPES.url`), header
+ * values as they are; either way each placeholder must give a text or a number.
  *
  * @packageDocumentation
  */
-import { FieldPathSyntaxError, parseDotPath, readField, type Batch, type FieldPath, type SluiceRecord } from '@sluice/core';
+import type { Batch, SluiceRecord } from '@sluice/core';
+import {
+  TEMPLATE_ESCAPES,
+  TemplateError,
+  compileTemplate as compileLiquid,
+  isStaticTemplate,
+  scalarOutputProblem,
+  type CompiledTemplate,
+} from '@sluice/core/template';
 
 /** Batch fields a template may reference as `{{ batch.<field> }}`. */
 export const BATCH_FIELDS = ['id', 'pipeline', 'runId', 'source', 'route', 'attempt'] as const;
@@ -13,11 +23,7 @@ export const BATCH_FIELDS = ['id', 'pipeline', 'runId', 'source', 'route', 'atte
 /** One of {@link BATCH_FIELDS}. */
 export type BatchField = (typeof BATCH_FIELDS)[number];
 
-type Part =
-  | { kind: 'text'; text: string }
-  | { kind: 'record'; path: FieldPath; field: string; source: string }
-  | { kind: 'batch'; field: BatchField; source: string }
-  | { kind: 'index'; source: string };
+const GLOBALS = ['record', 'batch', 'index'];
 
 /**
  * A template that cannot be rendered for one record (a missing or non-scalar field). The
@@ -54,126 +60,76 @@ export interface Template {
   readonly source: string;
   /** `true` when the template references `record.*` or `index` (so it differs per record). */
   readonly perRecord: boolean;
-  /** `true` when the template has no placeholder at all. */
+  /** `true` when the template has no placeholder or tag at all. */
   readonly isStatic: boolean;
-  /** The literal text between placeholders (used to redact secrets from errors). */
+  /** The literal text between placeholders and tags (used to redact secrets from errors). */
   readonly literals: readonly string[];
-  /** Renders; `encode` is applied to every substituted value (e.g. `encodeURIComponent`). */
-  render(scope: TemplateScope, encode?: (value: string) => string): string;
+  /** Renders with the escape of the context the template was compiled for. */
+  render(scope: TemplateScope): string;
 }
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+// An output `{{ … }}` or a tag `{% … %}`, as Liquid delimits them.
+const MARKUP = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
 
 /**
- * Compiles a template once; throws a `TypeError` describing the problem when the syntax or a
- * reference is invalid (the config schema turns that into a ConfigError with the path).
+ * Compiles a template once for a context (`url`: values escaped as one URL component; `none`:
+ * as they are); throws a `TypeError` describing the problem when the syntax or a reference is
+ * invalid (the config schema turns that into a ConfigError with the path).
  *
  * @example
  * ```ts
- * const url = compileTemplate('https://api.example.com/tenants/{{ record.tenant }}/events');
- * url.render({ record: { tenant: 'acme' }, batch }, encodeURIComponent);
- * // "https://api.example.com/tenants/acme/events"
+ * const url = compileTemplate('https://api.example.com/tenants/{{ record.tenant }}/events', 'url');
+ * url.render({ record: { tenant: 'acme/x' }, batch });
+ * // "https://api.example.com/tenants/acme%2Fx/events"
  * ```
  */
-export function compileTemplate(source: string): Template {
-  const parts: Part[] = [];
-  let last = 0;
-  for (const match of source.matchAll(PLACEHOLDER)) {
-    if (match.index > last) parts.push({ kind: 'text', text: source.slice(last, match.index) });
-    parts.push(parsePlaceholder(match[1]!, match[0]));
-    last = match.index + match[0].length;
+export function compileTemplate(source: string, context: 'url' | 'none' = 'none'): Template {
+  const literals = source.split(MARKUP).filter((text) => text.length > 0);
+  if (literals.some((text) => /\{\{|\}\}|\{%|%\}/.test(text))) {
+    throw new TypeError(`unbalanced "{{" / "}}" in template ${JSON.stringify(source)}`);
   }
-  if (last < source.length) parts.push({ kind: 'text', text: source.slice(last) });
-  for (const part of parts) {
-    if (part.kind === 'text' && (part.text.includes('{{') || part.text.includes('}}'))) {
-      throw new TypeError(`unbalanced "{{" / "}}" in template ${JSON.stringify(source)}`);
+  let compiled: CompiledTemplate;
+  try {
+    compiled = compileLiquid('template', source, { escape: TEMPLATE_ESCAPES[context], checkOutput: scalarOutputProblem, strictOutputSyntax: true });
+  } catch (err) {
+    throw new TypeError(`invalid template ${JSON.stringify(source)}: ${(err as Error).message.replace(/^template template: /, '')}`, { cause: err });
+  }
+  for (const name of compiled.globals) {
+    if (!GLOBALS.includes(name)) {
+      throw new TypeError(`invalid placeholder {{ ${name} }}: it must start with "record.", "batch." or be "index"`);
     }
   }
-  const literals = parts.flatMap((p) => (p.kind === 'text' ? [p.text] : []));
-  const perRecord = parts.some((p) => p.kind === 'record' || p.kind === 'index');
-  const isStatic = parts.every((p) => p.kind === 'text');
+  for (const variable of compiled.variables) {
+    if (variable === 'record') throw new TypeError('invalid placeholder {{ record }}: use {{ record.<field>[.<field>...] }}');
+    if (variable === 'batch' || variable.startsWith('batch.') || variable.startsWith('batch[')) {
+      const field = /^batch(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])$/.exec(variable);
+      if (!field || !BATCH_FIELDS.includes((field[1] ?? field[2]) as BatchField)) {
+        throw new TypeError(`invalid placeholder {{ ${variable} }}: batch fields are ${BATCH_FIELDS.join(', ')}`);
+      }
+    }
+  }
+  const isStatic = isStaticTemplate(source);
   return {
     source,
-    perRecord,
+    perRecord: compiled.globals.includes('record') || compiled.globals.includes('index'),
     isStatic,
     literals,
-    render(scope, encode = identity) {
+    render(scope) {
       if (isStatic) return source;
-      let out = '';
-      for (const part of parts)
-        out += part.kind === 'text' ? part.text : encode(resolve(part, scope));
-      return out;
+      try {
+        return compiled.render(liquidScope(scope));
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        const field = err.variable ?? 'template';
+        throw new TemplateRenderError(field, err.variable ? `${field} ${err.problem ?? 'is missing'} (referenced by ${JSON.stringify(source)})` : err.message);
+      }
     },
   };
 }
 
-function identity(value: string): string {
-  return value;
-}
-
-function parsePlaceholder(expression: string, raw: string): Part {
-  if (expression === 'index') return { kind: 'index', source: raw };
-  const dot = expression.indexOf('.');
-  const root = dot < 0 ? expression : expression.slice(0, dot);
-  // What follows the root is a field path in core's dot form (`customer.id`, `tags.1`).
-  let rest: FieldPath | undefined;
-  try {
-    rest = dot < 0 ? undefined : parseDotPath(expression.slice(dot + 1));
-  } catch (error) {
-    if (!(error instanceof FieldPathSyntaxError)) throw error;
-  }
-  if (rest === undefined) {
-    throw new TypeError(
-      `invalid placeholder ${raw}: use {{ record.<field>[.<field>...] }}, {{ batch.<field> }} or {{ index }}`,
-    );
-  }
-  if (root === 'record') return { kind: 'record', path: rest, field: expression, source: raw };
-  if (root === 'batch') {
-    const field = String(rest[0]) as BatchField;
-    if (rest.length !== 1 || !BATCH_FIELDS.includes(field)) {
-      throw new TypeError(
-        `invalid placeholder ${raw}: batch fields are ${BATCH_FIELDS.join(', ')}`,
-      );
-    }
-    return { kind: 'batch', field, source: raw };
-  }
-  throw new TypeError(
-    `invalid placeholder ${raw}: it must start with "record.", "batch." or be "index"`,
-  );
-}
-
-function resolve(part: Exclude<Part, { kind: 'text' }>, scope: TemplateScope): string {
-  if (part.kind === 'index') {
-    if (scope.index === undefined)
-      throw new TemplateRenderError('index', '{{ index }} is only available per record');
-    return String(scope.index);
-  }
-  if (part.kind === 'batch') {
-    const value = scope.batch[part.field];
-    if (value === undefined) {
-      throw new TemplateRenderError(
-        `batch.${part.field}`,
-        `batch.${part.field} is not set on this batch`,
-      );
-    }
-    return String(value);
-  }
-  const field = part.field;
-  if (scope.record === undefined) {
-    throw new TemplateRenderError(
-      field,
-      `${field} is only available when sending one request per record`,
-    );
-  }
-  const value = readField(scope.record, part.path);
-  if (value === undefined || value === null) {
-    throw new TemplateRenderError(field, `${field} is missing (referenced by ${part.source})`);
-  }
-  if (typeof value === 'object') {
-    throw new TemplateRenderError(
-      field,
-      `${field} is an ${Array.isArray(value) ? 'array' : 'object'}, not a string or number`,
-    );
-  }
-  return String(value);
+/** Only the documented batch fields, and only those that are set: reading another is an error. */
+function liquidScope({ record, batch, index }: TemplateScope): object {
+  const fields: Partial<Record<BatchField, unknown>> = {};
+  for (const field of BATCH_FIELDS) if (batch[field] !== undefined) fields[field] = batch[field];
+  return { ...(record === undefined ? {} : { record }), batch: fields, ...(index === undefined ? {} : { index }) };
 }
