@@ -161,6 +161,19 @@ export const webhookConfigSchema = v.pipe(
       v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000), v.description('Largest batch the router sends to this destination.')),
       500,
     ),
+    /** Delivered requests remembered in memory (the store keeps them 7 days); 0 turns the delivery ledger off. */
+    rememberSent: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.maxValue(1_000_000),
+        v.description(
+          'Delivered requests (their webhook-id) remembered in memory when there is no store (the server keeps them 7 days in its store), so a repeated batch — a retry, a take-over after a crash, a replay — is not sent again; `0` turns this off (for receivers that de-duplicate on webhook-id themselves).',
+        ),
+      ),
+      10_000,
+    ),
     /** Batches written at the same time. */
     maxInFlight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64), v.description('Batches delivered at the same time.')), 2),
     /** Redirects followed (307/308 only; each hop is re-checked against the SSRF policy). 0 = none. */

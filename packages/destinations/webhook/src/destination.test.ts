@@ -5,6 +5,7 @@ import {
   PartialBatchError,
   RetryableError,
   createNoopLogger,
+  createMemoryPluginState,
   createPluginContext,
   createMemoryMetrics,
   parseConfig,
@@ -77,6 +78,7 @@ describe('webhook delivery', () => {
       method: 'PUT',
       headers: { authorization: `Bearer ${TOKEN}`, 'x-tenant': '{{ record.tenant }}' },
       signing: { secret: SECRET },
+      rememberSent: 0, // no delivery ledger: the retry reaches the receiver
     });
     const batch = makeBatch([
       { tenant: 'acme', n: 1 },
@@ -108,6 +110,25 @@ describe('webhook delivery', () => {
     }
     // The retry carries the same keys: the receiver can drop the duplicates.
     expect(receiver.at(p, true)).toHaveLength(2);
+  });
+
+  it('does not send again what a repeat of the batch already delivered: a retry, or a take-over on another instance sharing the store (issue 18)', async () => {
+    const state = createMemoryPluginState();
+    const recordKeys = ['daily-hooks-run5-3f9c0a21be-r000001', 'daily-hooks-run5-3f9c0a21be-r000002'];
+    const batch = makeBatch([{ n: 1 }, { n: 2 }], { id: 'daily-hooks-run5-3f9c0a21be-000001', recordKeys });
+    const p1 = prefix();
+    const first = destination({ url: `${receiver.origin}${p1}in` }, createPluginContext({ state }));
+    await first.write(batch, { signal: signal() });
+    await first.write({ ...batch, attempt: 2 }, { signal: signal() });
+    const takeOver = destination({ url: `${receiver.origin}${p1}in` }, createPluginContext({ state }));
+    await takeOver.write(batch, { signal: signal() });
+    expect(receiver.at(p1, false).map((r) => r.headers['idempotency-key']).sort()).toEqual(recordKeys);
+    // Batch mode: keyed by the batch id.
+    const p2 = prefix();
+    const whole = { url: `${receiver.origin}${p2}in`, mode: 'batch' };
+    await destination(whole, createPluginContext({ state })).write(batch, { signal: signal() });
+    await destination(whole, createPluginContext({ state })).write(batch, { signal: signal() });
+    expect(receiver.at(p2, false).map((r) => r.headers['idempotency-key'])).toEqual([batch.id]);
   });
 
   it('sends one request per batch, as an array or an envelope', async () => {

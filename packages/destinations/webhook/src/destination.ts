@@ -10,6 +10,7 @@ import {
   FatalError,
   PartialBatchError,
   RetryableError,
+  createDeliveryLedger,
   createRedactor,
   defineDestination,
   isRetryable,
@@ -98,10 +99,15 @@ export function createWebhookDestination(
 
   const requests = ctx.metrics.counter({
     name: 'webhook_requests_total',
-    help: 'Webhook requests by outcome (delivered, retryable, fatal)',
+    help: 'Webhook requests by outcome (delivered, skipped_duplicate: already delivered by a repeat of its batch, retryable, fatal)',
     labelNames: ['outcome'],
   });
   const logger = ctx.logger.child({ destination: 'webhook' });
+  // What was delivered, by webhook-id: a repeat (retry, take-over, replay) is not sent again.
+  const sent = createDeliveryLedger({ state: ctx.state, clock: ctx.clock, remember: config.rememberSent });
+  const markSent = async (key: string) => {
+    if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a delivered request in the store; a take-over or replay of its batch may send it again');
+  };
   let closing: Promise<void> | undefined;
 
   const staticUrl = url.isStatic ? new URL(config.url) : undefined;
@@ -192,6 +198,10 @@ export function createWebhookDestination(
             },
             records: batch.records,
           });
+    if (await sent.has(batch.id)) {
+      requests.inc({ outcome: 'skipped_duplicate' });
+      return;
+    }
     let request: OutgoingRequest;
     try {
       request = build(scope, body, batch.id);
@@ -200,6 +210,7 @@ export function createWebhookDestination(
     }
     try {
       await send(request, signal);
+      await markSent(batch.id);
       count(1, []);
     } catch (err) {
       count(1, [{ index: 0, error: err as Error }]);
@@ -210,15 +221,23 @@ export function createWebhookDestination(
   const writeRecords = async (batch: Batch, signal: AbortSignal) => {
     const failures: RecordFailure[] = [];
     let next = 0;
+    let skipped = 0;
     const worker = async () => {
       while (next < batch.records.length) {
         const index = next++;
         const record = batch.records[index]!;
+        // The router's record key is the same on a partial retry (new batch id, new index) and a
+        // take-over; `<batch id>:<index>` only for batches built without one.
+        const key = batch.recordKeys?.[index] ?? `${batch.id}:${index}`;
         try {
+          if (await sent.has(key)) {
+            skipped++;
+            requests.inc({ outcome: 'skipped_duplicate' });
+            continue;
+          }
           const scope: TemplateScope = { record, batch, index };
-          // The router's record key is the same on a partial retry (new batch id, new index);
-          // `<batch id>:<index>` only for batches built without one.
-          await send(build(scope, JSON.stringify(record), batch.recordKeys?.[index] ?? `${batch.id}:${index}`), signal);
+          await send(build(scope, JSON.stringify(record), key), signal);
+          await markSent(key);
         } catch (err) {
           failures.push({ index, error: asRecordError(err) });
         }
@@ -227,7 +246,7 @@ export function createWebhookDestination(
     await Promise.all(
       Array.from({ length: Math.min(config.requestConcurrency, batch.records.length) }, worker),
     );
-    count(batch.records.length, failures);
+    count(batch.records.length - skipped, failures);
     if (failures.length === 0) return;
     logger.warn(
       {
