@@ -8,18 +8,21 @@
 //    host's isRetryable/instanceof recognise errors across the installed packages;
 //  - the installed `sluice` prints its real version and validates a config given with --config;
 //  - a strict TypeScript consumer (skipLibCheck: false) compiles a file importing every package
-//    whose public types are clean (store, scheduler and server still leak @electric-sql/pglite
-//    and pg-boss types, whose own .d.ts do not compile: listed in LEAKING_TYPES);
+//    (store and scheduler describe PGlite and pg-boss with interfaces of their own, because those
+//    libraries' .d.ts do not compile strictly);
+//  - every runnable code block of README.md, packages/**/README.md and apps/server/README.md runs
+//    there as written (markers and services: lib/code-blocks.mjs, lib/readme-examples.mjs);
 //  - one destination installed alone: its footprint (packages, MB) is printed.
-// Run after `npx nx run-many -t build`:  node test/outside/run.mjs   (needs the npm registry or its cache)
+// Run after `npx nx run-many -t build`:  node test/outside/run.mjs   (needs the npm registry or its
+// cache, and PostgreSQL on 127.0.0.1:5432). SLUICE_OUTSIDE_KEEP=1 keeps the temporary folder.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runReadmeExamples } from './lib/readme-examples.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const LEAKING_TYPES = new Set(['@sluice/store', '@sluice/scheduler', '@sluice/server']);
 const work = mkdtempSync(join(tmpdir(), 'sluice-outside-'));
 let failures = 0;
 const check = (ok, what) => {
@@ -111,8 +114,8 @@ console.log(registry.plugins().length);
 
   // 4. A strict TypeScript consumer.
   npmInstall(all, ['--no-save', `typescript@${JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')).version}`, '@types/node@22']);
-  const clean = Object.keys(byName).filter((n) => !LEAKING_TYPES.has(n));
-  writeFileSync(join(all, 'index.ts'), clean.map((n, i) => `import * as m${i} from '${n}';\nvoid m${i};`).join('\n') + '\n');
+  const every = Object.keys(byName);
+  writeFileSync(join(all, 'index.ts'), every.map((n, i) => `import * as m${i} from '${n}';\nvoid m${i};`).join('\n') + '\n');
   writeFileSync(
     join(all, 'tsconfig.json'),
     JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false, noEmit: true, types: ['node'] }, files: ['index.ts'] }),
@@ -123,9 +126,13 @@ console.log(registry.plugins().length);
   } catch (error) {
     tscOutput = `${error.stdout ?? ''}${error.stderr ?? ''}`;
   }
-  check(tscOutput === '', `tsc --noEmit with skipLibCheck: false over ${clean.length} packages${tscOutput ? `:\n${tscOutput}` : ''}`);
+  check(tscOutput === '', `tsc --noEmit with skipLibCheck: false over all ${every.length} packages${tscOutput ? `:\n${tscOutput}` : ''}`);
 
-  // 5. One destination alone.
+  // 5. Every runnable README example, in the project with every tarball.
+  const examples = await runReadmeExamples({ root, project: all, check });
+  console.log(`  README examples: ${examples.passed}/${examples.run} ran, ${examples.notRunnable} marked not-runnable`);
+
+  // 6. One destination alone.
   const alone = join(work, 'alone');
   mkdirSync(alone);
   const slack = { '@sluice/destinations-slack': `file:${byName['@sluice/destinations-slack']}`, '@sluice/core': `file:${byName['@sluice/core']}` };
