@@ -1,12 +1,13 @@
 /**
  * Opens a kysely instance for the configured dialect. PostgreSQL also exposes its `pg` pool,
- * because COPY needs a raw client; both share the same connections.
+ * because COPY needs a raw client; both share the same connections. The driver of the dialect
+ * (`pg`, `mysql2`: optional peer dependencies) is imported here, on first use.
  */
 import { Kysely, MysqlDialect, PostgresDialect } from 'kysely';
-import pg from 'pg';
-import { createPool as createMysqlPool } from 'mysql2';
+import type pg from 'pg';
 import type { Logger } from '@sluice/core';
 import type { DatabaseConfig } from './config.js';
+import { loadDriver, type DriverImporter } from './drivers.js';
 import { NodeSqliteDialect } from './node-sqlite-dialect.js';
 
 /** An open connection to the target database. */
@@ -21,19 +22,23 @@ export interface DatabaseHandle {
 const APPLICATION_NAME = 'sluice-destination-database';
 
 /**
- * Opens the connection pool (lazily: nothing connects until the first query).
+ * Opens the connection pool (lazily: nothing connects until the first query), after importing
+ * the dialect's driver (`importDriver` replaces `import()` in tests).
+ *
+ * @throws FatalError naming the driver package to install when it is missing.
  *
  * @example
  * ```ts
- * const handle = openDatabase(config, ctx.logger);
+ * const handle = await openDatabase(config, ctx.logger);
  * await handle.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
  * await handle.destroy();
  * ```
  */
-export function openDatabase(config: DatabaseConfig, logger: Logger): DatabaseHandle {
+export async function openDatabase(config: DatabaseConfig, logger: Logger, importDriver?: DriverImporter): Promise<DatabaseHandle> {
   switch (config.dialect) {
     case 'postgres': {
-      const pool = new pg.Pool({
+      const { Pool } = await loadDriver('postgres', importDriver);
+      const pool = new Pool({
         connectionString: config.url,
         max: config.poolSize,
         connectionTimeoutMillis: config.connectTimeoutMs,
@@ -52,6 +57,7 @@ export function openDatabase(config: DatabaseConfig, logger: Logger): DatabaseHa
       return { db, pgPool: pool, destroy: () => db.destroy() };
     }
     case 'mysql': {
+      const { createPool: createMysqlPool } = await loadDriver('mysql', importDriver);
       const pool = createMysqlPool({
         uri: config.url.replace(/^mariadb:/, 'mysql:'),
         connectionLimit: config.poolSize,

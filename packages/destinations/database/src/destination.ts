@@ -52,19 +52,19 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   const ledger = usesLedger(config) ? createBatchLedger(config.dialect, table, config.table, config.ledgerTable, () => ctx.clock.now()) : undefined;
   const ledgerPruning = createLedgerPruning(ledger, config.ledgerRetentionDays, ctx.clock, logger);
 
-  let handle: DatabaseHandle | undefined;
+  let handle: Promise<DatabaseHandle> | undefined;
   let ready: Promise<void> | undefined;
   let closed = false;
   let write: ReturnType<typeof createRowWriter> | undefined;
 
-  function connection(): DatabaseHandle {
-    if (closed) throw new FatalError('the database destination is closed');
+  function connection(): Promise<DatabaseHandle> {
+    if (closed) return Promise.reject(new FatalError('the database destination is closed'));
     handle ??= openDatabase(config, logger);
     return handle;
   }
 
   async function prepare(): Promise<void> {
-    const { db, pgPool } = connection();
+    const { db, pgPool } = await connection();
     if (config.createTable) {
       try {
         for (const statement of createTableStatements(config.dialect, table, config.columns, config.mode === 'insert' ? (config.key ?? []) : key)) {
@@ -138,7 +138,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
 
     async check(): Promise<CheckResult> {
       try {
-        const { db } = connection();
+        const { db } = await connection();
         const columns = config.columns.map((c) => quoteIdentifier(config.dialect, c.name)).join(', ');
         await db.executeQuery(CompiledQuery.raw(`SELECT ${columns} FROM ${plan.table} WHERE 1 = 0`));
         return { ok: true, message: `table "${config.table}" is reachable and has every declared column` };
@@ -155,7 +155,8 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       const open = handle;
       handle = undefined;
       await ledgerPruning.settled();
-      await open?.destroy();
+      // A pool that never opened (its driver is missing) has nothing to close.
+      await open?.then((opened) => opened.destroy(), () => undefined);
     },
   };
 }
