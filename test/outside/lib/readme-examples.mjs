@@ -17,7 +17,7 @@ const TIMEOUT_MS = 90_000;
 /** An `example-serves` block passes when it still runs this long after its first line of output. */
 const SERVES_SETTLE_MS = 1_500;
 /** At most this many blocks may be marked not-runnable. */
-export const MAX_NOT_RUNNABLE = 7;
+export const MAX_NOT_RUNNABLE = 4;
 
 /** The READMEs whose examples run, repository-relative, sorted. */
 export function readmeFiles(root) {
