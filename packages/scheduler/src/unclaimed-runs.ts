@@ -77,7 +77,7 @@ export interface UnclaimedRunSweeperOptions {
  * Watches the pipeline queues and fails the runs no instance claims (see the module
  * documentation). A job counts as unclaimed from the first look that finds it claimable, until
  * a look finds it claimed or waiting for something else, so it fails between `timeoutSeconds`
- * and `timeoutSeconds` plus one interval after it could have started (or after this instance
+ * and `timeoutSeconds` plus two intervals after it could have started (or after this instance
  * started, for older jobs). Several instances may sweep at once: one cancel wins.
  *
  * @example
