@@ -15,6 +15,7 @@ export {
   testDestination,
   type DestinationContractOptions,
   type InvalidConfigCase,
+  type RepeatBatchOptions,
   type TransientFailureHooks,
 } from './contract/destination.js';
 export { testConnector, type ConnectorContractOptions, type ConnectorErrorCase } from './contract/connector.js';

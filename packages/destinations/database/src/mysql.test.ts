@@ -69,6 +69,8 @@ for (const mode of ['upsert', 'insert'] as const) {
         return () => proxy.up();
       },
     },
+    // The delivery ledger (insert) and upserts both live in the database: a take-over's repeat is absorbed too.
+    repeatBatch: { acrossInstances: true },
     partialFailure,
   });
 }

@@ -1,5 +1,6 @@
-// Runs the destination contract against a small in-memory destination, proving the suite
-// passes a correct destination (its own checks are exercised by every real destination too).
+// Runs the destination contract against small in-memory destinations, proving the suite passes
+// correct destinations (its own checks are exercised by every real destination too): one that
+// upserts by key, and one that appends, with or without a ledger of written batch ids.
 import * as v from 'valibot';
 import { defineDestination, FatalError, PartialBatchError, RetryableError, type SluiceRecord } from '@sluice/core';
 import { testDestination } from './destination.js';
@@ -55,3 +56,54 @@ testDestination({
   },
   partialFailure: { records: [{ id: 1 }, { name: 'no id' }, { id: 3 }, { other: true }], failed: [3, 1] },
 });
+
+// Appends every record; with `ledger`, remembers written batch ids outside the instance (as a
+// ledger table in the target would), so a repeat — from the same or a new instance — is skipped.
+const logs = new Map<string, SluiceRecord[]>();
+const ledgers = new Map<string, Set<string>>();
+let appendOutage = false;
+
+const appendDestination = defineDestination({
+  kind: 'memory-append',
+  version: '1.0.0',
+  configSchema: v.strictObject({ log: v.pipe(v.string(), v.minLength(1)), ledger: v.optional(v.boolean(), true) }),
+  capabilities: (config) => ({ idempotent: config.ledger, ...(config.ledger ? { idempotency: 'batch' as const } : {}) }),
+  create: (config) => ({
+    async write(batch) {
+      if (appendOutage) throw new RetryableError('memory log is down');
+      const written = ledgers.get(config.log) ?? new Set<string>();
+      ledgers.set(config.log, written);
+      if (config.ledger && written.has(batch.id)) return;
+      const log = logs.get(config.log) ?? [];
+      logs.set(config.log, log);
+      const failures: { index: number; error: Error }[] = [];
+      batch.records.forEach((record, index) => {
+        if (record.id === undefined) failures.push({ index, error: new FatalError('field "id" is missing') });
+        else log.push(record);
+      });
+      written.add(batch.id);
+      if (failures.length) throw new PartialBatchError(failures);
+    },
+  }),
+});
+
+for (const ledger of [true, false]) {
+  let logCounter = 0;
+  testDestination({
+    name: `memory-append (${ledger ? 'ledger: idempotency batch' : 'no ledger: at-least-once'})`,
+    definition: appendDestination,
+    config: () => ({ log: `${ledger ? 'l' : 'n'}${++logCounter}`, ledger }),
+    readBack: async (config) => [...(logs.get(config.log) ?? [])],
+    invalidConfigs: [{ name: 'missing log', config: {}, path: 'log' }],
+    transientFailure: {
+      inject: () => {
+        appendOutage = true;
+        return () => {
+          appendOutage = false;
+        };
+      },
+    },
+    repeatBatch: { acrossInstances: true },
+    partialFailure: { records: [{ id: 1 }, { name: 'no id' }, { id: 3 }], failed: [1] },
+  });
+}

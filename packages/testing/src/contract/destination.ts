@@ -28,6 +28,30 @@ export interface TransientFailureHooks<TConfig> {
   inject(config: TConfig): Promise<() => Promise<void> | void> | (() => Promise<void> | void);
 }
 
+/**
+ * How the repeat-batch check observes and repeats a batch. The check runs for every destination:
+ * a repeat (same id, same `recordKeys`, same records) must never lose a record, and when the
+ * capabilities declare `idempotency` (`'batch'`, `'record'` or `'content'`) it must leave exactly
+ * what one write left.
+ */
+export interface RepeatBatchOptions<TConfig> {
+  /**
+   * Also repeat the batch through a second instance, as a take-over in another process does
+   * after a crash. Set it when the destination remembers what it wrote outside the process (a
+   * ledger table in the target, deterministic object names); default false (the same instance
+   * repeats it, as after a lost acknowledgement).
+   */
+  acrossInstances?: boolean;
+  /**
+   * What the destination holds, duplicates included, as whoever consumes its output sees it.
+   * Give it when `readBack` normalises duplicates away, or when the consumer is the one that
+   * de-duplicates (a webhook receiver honouring the idempotency key). Default: `readBack`.
+   */
+  readBack?: (config: TConfig) => Promise<SluiceRecord[]>;
+  /** Records of the repeated batch; the suite's `records` when omitted. */
+  records?: SluiceRecord[];
+}
+
 /** Options of {@link testDestination}. */
 export interface DestinationContractOptions<TConfig> {
   /** Suite name, e.g. `database (postgres)`. */
@@ -48,6 +72,8 @@ export interface DestinationContractOptions<TConfig> {
   invalidConfigs: InvalidConfigCase[];
   /** How to cause a transient failure; the write must throw a retryable error and a retry must succeed. */
   transientFailure: TransientFailureHooks<TConfig>;
+  /** How the repeat-batch check repeats and observes a batch (see {@link RepeatBatchOptions}). */
+  repeatBatch?: RepeatBatchOptions<TConfig>;
   /** A batch where exactly `failed` indexes cannot be written (e.g. a missing key column). */
   partialFailure?: { records: SluiceRecord[]; failed: number[] };
   /** A context to create instances with; defaults to {@link createPluginContext}. */
@@ -95,8 +121,10 @@ function sortByJson(records: SluiceRecord[]): SluiceRecord[] {
 /**
  * The destination contract: every destination (first- or third-party) runs it, the way
  * unstorage's drivers run `testDriver`. It checks that a destination writes a batch, survives a
- * retry after a transient failure without losing records, reports partial failures precisely,
- * closes cleanly (twice is harmless), and refuses bad config with a `ConfigError` naming the path.
+ * retry after a transient failure without losing records, absorbs a repeated batch as its
+ * capabilities' `idempotency` promises (never losing a record either way), reports partial
+ * failures precisely, closes cleanly (twice is harmless), and refuses bad config with a
+ * `ConfigError` naming the path.
  *
  * Call it at the top level of a vitest test file.
  *
@@ -187,6 +215,54 @@ export function testDestination<TConfig>(options: DestinationContractOptions<TCo
           }
         } finally {
           await instance.close?.();
+        }
+      },
+      timeout,
+    );
+
+    const repeat = options.repeatBatch ?? {};
+    it(
+      repeat.acrossInstances
+        ? 'absorbs a repeated batch (a retry, then a take-over by a new instance) as its idempotency promises'
+        : 'absorbs a repeated batch (a retry of the same id) as its idempotency promises',
+      async () => {
+        const observe = repeat.readBack ?? options.readBack;
+        const repeated = repeat.records ?? records;
+        const first = makeBatch(repeated);
+        const batch: Batch = { ...first, recordKeys: repeated.map((_, i) => `${first.id}:${i}`) };
+        const opened: DestinationInstance[] = [];
+        try {
+          const { config, instance } = await open();
+          opened.push(instance);
+          const { idempotency } = capabilitiesOf(options.definition, config);
+          if (idempotency !== undefined) expect(['batch', 'record', 'content']).toContain(idempotency);
+          await instance.write(batch, { signal: signal() });
+          const once = sortByJson(await observe(config));
+          for (const record of repeated) {
+            expect(once.map((r) => JSON.stringify(r)), 'every record after one write').toContain(JSON.stringify(record));
+          }
+          const check = async (what: string) => {
+            const now = sortByJson(await observe(config));
+            if (idempotency !== undefined) {
+              expect(now, `${what} must leave what one write left (idempotency '${idempotency}')`).toEqual(once);
+            } else {
+              // At-least-once: a repeat may write again, never lose what the first write left.
+              for (const record of once) expect(now.map((r) => JSON.stringify(r)), `${what}: nothing lost`).toContain(JSON.stringify(record));
+            }
+          };
+          // The acknowledgement was lost: the same instance writes the same batch again.
+          await instance.write({ ...batch, attempt: 2 }, { signal: signal() });
+          await check('a retry of the same batch');
+          if (repeat.acrossInstances) {
+            // The process died after committing: a new instance re-reads and re-sends the batch.
+            const takeOver = await options.definition.create(config, context());
+            opened.push(takeOver);
+            await takeOver.open?.();
+            await takeOver.write(batch, { signal: signal() });
+            await check('a take-over writing the same batch');
+          }
+        } finally {
+          for (const instance of opened) await instance.close?.();
         }
       },
       timeout,
