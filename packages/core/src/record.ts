@@ -50,8 +50,15 @@ export interface Batch {
   readonly source: string;
   /** 1 on the first try, 2 on the first retry, ... */
   readonly attempt: number;
-  /** Name of the route that sent the records, when the router built the batch. */
+  /** Name of the route that sent the records, when the router built the batch and one route sent them all. */
   readonly route?: string;
+  /**
+   * Name of the route that sent each record (same order as `records`), when the router built a
+   * batch that mixes routes (fan-out to one destination from several routes); `route` is then
+   * absent. A destination that names its output by route (the file destination's `{{route}}`)
+   * groups the records by it.
+   */
+  readonly routes?: readonly string[];
   /**
    * Stable identity of each record (same order as `records`) for this destination: the same on
    * the first try, a whole-batch retry, a partial retry (where the batch id and the indexes

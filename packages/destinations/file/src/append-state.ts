@@ -1,18 +1,20 @@
 /**
- * A small hidden state file beside each appended file (`.sessions.ndjson.sluice.json`): when the
- * file was started (for age rotation, surviving restarts) and digests of the last appended
- * pieces, so a retried batch that was already appended is not appended twice.
+ * A small hidden state file beside each appended file (`.sessions.ndjson.sluice.json`): which
+ * file it describes (device and inode), how many of its bytes are committed, when it was started
+ * (for age rotation, surviving restarts) and the keys of the most recent appended pieces.
  *
- * It is written after the data file is renamed into place. A crash between the two leaves the
- * data appended but not remembered, so a retry of that batch appends it again: appends are
- * at-least-once, and the destination declares itself non-idempotent in append mode.
+ * The committed length is what makes appends crash-safe without copying the file: a piece is
+ * written at the end of the file and flushed, and only then is the state replaced (atomically)
+ * with the new length. Bytes beyond the committed length were never acknowledged, so the next
+ * append (or the destination's `open`) truncates them away and the retry or take-over writes
+ * them again, once. The keys make a repeat of an acknowledged piece a no-op.
  *
  * Like the data, it is read and written only inside its opened folder and never through a
  * symbolic link: a link at its name is refused (`SymlinkRefusedError`), and so is a state file
  * with other hard links (`HardLinkRefusedError`).
  */
-import { createHash } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
 import { HardLinkRefusedError, type Folder } from './confined-root.js';
 
@@ -20,12 +22,16 @@ import { HardLinkRefusedError, type Folder } from './confined-root.js';
 export interface AppendState {
   /** When the current file was started (ms since the epoch). */
   createdAt: number;
-  /** Digests of the most recent appended pieces, oldest first. */
-  digests: string[];
+  /** `<dev>:<ino>` of the file the length belongs to; absent in state files of older versions. */
+  file?: string;
+  /** Bytes of the file that are committed (acknowledged); absent in state files of older versions. */
+  length?: number;
+  /** Keys of the most recent appended pieces, oldest first (kept across rotations). */
+  keys: string[];
 }
 
-/** How many piece digests are remembered per file. */
-const REMEMBERED = 256;
+/** How many piece keys are remembered per file name. */
+export const REMEMBERED_PIECES = 256;
 
 /**
  * The name of the state file of `name` (in the same folder).
@@ -40,8 +46,34 @@ export function stateName(name: string): string {
 }
 
 /**
- * Reads the state of `name`, or `undefined` when there is none (or it is unreadable, which
- * only costs the dedupe of one retry).
+ * The data file a state file name belongs to, or `undefined` when `name` is not a state file name.
+ *
+ * @example
+ * ```ts
+ * dataNameOf('.a.ndjson.sluice.json'); // "a.ndjson"
+ * ```
+ */
+export function dataNameOf(name: string): string | undefined {
+  const match = /^\.(.+)\.sluice\.json$/.exec(name);
+  return match?.[1];
+}
+
+/**
+ * The identity a state records for the file it describes: a new file (a rotation, a file
+ * replaced by hand) has another inode, so an old state's length is never applied to it.
+ *
+ * @example
+ * ```ts
+ * fileIdentity(await handle.stat()); // "2049:1837261"
+ * ```
+ */
+export function fileIdentity(stats: Pick<Stats, 'dev' | 'ino'>): string {
+  return `${stats.dev}:${stats.ino}`;
+}
+
+/**
+ * Reads the state of `name`, or `undefined` when there is none (or it is unreadable, which only
+ * costs the dedupe and the repair of one file: it is then taken as it is).
  *
  * @example
  * ```ts
@@ -64,9 +96,15 @@ export async function readAppendState(folder: Folder, name: string): Promise<App
     throw err;
   }
   try {
-    const parsed = JSON.parse(text) as Partial<AppendState>;
-    if (typeof parsed.createdAt !== 'number' || !Array.isArray(parsed.digests)) return undefined;
-    return { createdAt: parsed.createdAt, digests: parsed.digests.filter((d) => typeof d === 'string') };
+    const parsed = JSON.parse(text) as Partial<AppendState> & { digests?: unknown };
+    if (typeof parsed.createdAt !== 'number') return undefined;
+    const keys = Array.isArray(parsed.keys) ? parsed.keys : [];
+    const state: AppendState = { createdAt: parsed.createdAt, keys: keys.filter((k): k is string => typeof k === 'string') };
+    if (typeof parsed.file === 'string' && Number.isSafeInteger(parsed.length) && parsed.length! >= 0) {
+      state.file = parsed.file;
+      state.length = parsed.length!;
+    }
+    return state;
   } catch (err) {
     if (err instanceof SyntaxError) return undefined;
     throw err;
@@ -74,33 +112,15 @@ export async function readAppendState(folder: Folder, name: string): Promise<App
 }
 
 /**
- * Records that a piece was appended (atomically, like the data).
+ * Replaces the state of `name` (atomically, flushed to disk before it returns), keeping the
+ * last {@link REMEMBERED_PIECES} keys.
  *
  * @example
  * ```ts
- * await rememberAppend(folder, 'a.ndjson', state.createdAt, state.digests, digest);
+ * await writeAppendState(folder, 'a.ndjson', { createdAt, file: fileIdentity(stats), length: 120, keys });
  * ```
  */
-export async function rememberAppend(folder: Folder, name: string, createdAt: number, previous: readonly string[], digest: string): Promise<void> {
-  const state: AppendState = { createdAt, digests: [...previous, digest].slice(-REMEMBERED) };
-  await writeFileAtomic(folder, stateName(name), [Buffer.from(JSON.stringify(state))]);
-}
-
-/** Forgets the state of a file that was rotated away (`unlink` removes a link itself, never its target). */
-export async function forgetAppendState(folder: Folder, name: string): Promise<void> {
-  await fs.unlink(folder.entry(stateName(name))).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
-}
-
-/**
- * The identity of one piece: the batch and exactly the bytes it adds.
- *
- * @example
- * ```ts
- * pieceDigest(batch.id, body);
- * ```
- */
-export function pieceDigest(batchId: string, body: string): string {
-  return createHash('sha256').update(batchId).update('\0').update(body).digest('base64url');
+export async function writeAppendState(folder: Folder, name: string, state: AppendState): Promise<void> {
+  const kept: AppendState = { ...state, keys: state.keys.slice(-REMEMBERED_PIECES) };
+  await writeFileAtomic(folder, stateName(name), [Buffer.from(JSON.stringify(kept))]);
 }

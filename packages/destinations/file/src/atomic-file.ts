@@ -1,22 +1,22 @@
 /**
- * Crash-safe file updates. Nothing is ever written in place: a new version of the file is built
- * in a hidden temporary file next to it, flushed to disk (fsync), renamed over the target (an
- * atomic step on POSIX file systems) and the folder is flushed, so after a crash a reader sees
- * either the old complete file or the new complete file, never a torn one.
+ * Crash-safe file writes. A whole file is never written in place: a new version is built in a
+ * hidden temporary file next to it, flushed to disk (fsync), renamed over the target (an atomic
+ * step on POSIX file systems) and the folder is flushed, so after a crash a reader sees either
+ * the old complete file or the new complete file, never a torn one.
  *
- * Appends use the same path: the current file is copied (`copyFile`, which the kernel does with
- * copy_file_range or a reflink, without passing the bytes through JavaScript), the new bytes are
- * added to the copy, and the copy is renamed over the original. The cost is that every append
- * copies the whole current file: keep appended files bounded with rotation (`rotate.maxBytes`).
+ * Appended files are the exception, by design: they are extended in place (see `append-file.ts`)
+ * and a torn end is cut back to the committed length recorded in their state file. This module
+ * gives them the opening rules every file here follows ({@link openForAppend},
+ * {@link createForAppend}).
  *
  * Every name is resolved in an opened {@link Folder} (see `confined-root.ts`), never through a
- * symbolic link: a link at the target's name is refused before anything is written, the current
- * file is opened with `O_NOFOLLOW` and copied from that open file (refused when it has other
- * hard links, one of which may be outside the root), and temporary files are created with
+ * symbolic link: a link at the target's name is refused before anything is written, files are
+ * opened with `O_NOFOLLOW` (an appended file is refused when it has other hard links, one of
+ * which may be outside the root), and temporary files are created with
  * `O_CREAT | O_EXCL | O_NOFOLLOW` under a random name.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { HardLinkRefusedError, type Folder } from './confined-root.js';
 
@@ -37,27 +37,28 @@ function tempNameFor(name: string): string {
 /** The names {@link tempNameFor} makes: `.<name>.<12 hex digits>.tmp`. */
 const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
+/** Tells whether `name` is a temporary file {@link writeFileAtomic} left behind (a regular file named like one). */
+export function isLeftoverTemp(name: string, stats: Stats): boolean {
+  return stats.isFile() && TEMP_NAME.test(name);
+}
+
 /**
- * Removes the temporary files of atomic writes that never finished (the process was killed
- * between creating and renaming one) anywhere under the root, and returns their paths relative
- * to the root. Runs when the destination opens: a temporary file has a random name that no later
- * write reuses, so without this it would stay beside the output forever.
- *
- * The walk keeps the destination's guarantees: each folder is opened through
- * `openFolder` (links refused), every entry is looked at with `lstat` in that opened folder, a
- * symbolic link is never followed (neither a linked folder nor a linked file is touched), and only
- * regular files with the temporary-name pattern are unlinked. Two live processes must not share
- * one output folder (appends are serialised per process only), so a temporary file found at open
- * belongs to no running write.
+ * Visits every entry under the root (at most `maxFolders` folders), each in its opened folder:
+ * every folder is opened through `openFolder` (links refused), every entry is looked at with
+ * `lstat` in that opened folder, and a symbolic link is never visited or followed.
  *
  * @example
  * ```ts
- * const removed = await removeLeftoverTempFiles((relative) => confined.openFolder(relative));
- * // ["out/.data.csv.3f9a0c1b2d4e.tmp"]
+ * await walkRoot((relative) => confined.openFolder(relative), async (folder, name, stats) => {
+ *   if (stats.isFile()) console.log(folder.describe(name));
+ * });
  * ```
  */
-export async function removeLeftoverTempFiles(openFolder: (relative: string) => Promise<Folder>, maxFolders = 10_000): Promise<string[]> {
-  const removed: string[] = [];
+export async function walkRoot(
+  openFolder: (relative: string) => Promise<Folder>,
+  visit: (folder: Folder, name: string, stats: Stats) => Promise<void>,
+  maxFolders = 10_000,
+): Promise<void> {
   const pending: string[] = [''];
   let visited = 0;
   while (pending.length > 0 && visited < maxFolders) {
@@ -70,20 +71,59 @@ export async function removeLeftoverTempFiles(openFolder: (relative: string) => 
         try {
           stats = await folder.lstat(name);
         } catch {
-          continue; // a symbolic link: never followed, never removed
+          continue; // a symbolic link: never followed, never visited
         }
         if (stats === undefined) continue;
         if (stats.isDirectory()) pending.push(relative === '' ? name : `${relative}/${name}`);
-        else if (stats.isFile() && TEMP_NAME.test(name)) {
-          await fs.unlink(folder.entry(name)).catch(() => undefined);
-          removed.push(folder.describe(name));
-        }
+        else await visit(folder, name, stats);
       }
-      if (removed.length > 0) await folder.sync().catch(() => undefined);
     } finally {
       await folder.close();
     }
   }
+}
+
+/**
+ * Removes a temporary file of an atomic write that never finished (the process was killed
+ * between creating and renaming it) and returns its path relative to the root, or `undefined`
+ * when `name` is not one. A temporary file has a random name that no later write reuses, so
+ * without this it would stay beside the output forever. Two live processes must not share one
+ * output folder (appends are serialised per process only), so a temporary file found when the
+ * destination opens belongs to no running write.
+ *
+ * @example
+ * ```ts
+ * await walkRoot(open, async (folder, name, stats) => void (await removeLeftoverTemp(folder, name, stats)));
+ * ```
+ */
+export async function removeLeftoverTemp(folder: Folder, name: string, stats: Stats): Promise<string | undefined> {
+  if (!isLeftoverTemp(name, stats)) return undefined;
+  await fs.unlink(folder.entry(name)).catch(() => undefined);
+  await folder.sync().catch(() => undefined);
+  return folder.describe(name);
+}
+
+/**
+ * Removes the temporary files of atomic writes that never finished anywhere under the root (see
+ * {@link removeLeftoverTemp}) and returns their paths relative to the root. Only regular files
+ * with the temporary-name pattern are unlinked; links are never followed or removed.
+ *
+ * @example
+ * ```ts
+ * const removed = await removeLeftoverTempFiles((relative) => confined.openFolder(relative));
+ * // ["out/.data.csv.3f9a0c1b2d4e.tmp"]
+ * ```
+ */
+export async function removeLeftoverTempFiles(openFolder: (relative: string) => Promise<Folder>, maxFolders = 10_000): Promise<string[]> {
+  const removed: string[] = [];
+  await walkRoot(
+    openFolder,
+    async (folder, name, stats) => {
+      const gone = await removeLeftoverTemp(folder, name, stats);
+      if (gone !== undefined) removed.push(gone);
+    },
+    maxFolders,
+  );
   return removed;
 }
 
@@ -130,29 +170,25 @@ export async function writeFileAtomic(folder: Folder, name: string, data: readon
   });
 }
 
-async function copyByHandle(from: fs.FileHandle, to: fs.FileHandle): Promise<void> {
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  for (let position = 0; ; ) {
-    const { bytesRead } = await from.read(buffer, 0, buffer.length, position);
-    if (bytesRead === 0) return;
-    await to.write(buffer, 0, bytesRead, position);
-    position += bytesRead;
-  }
-}
-
-/** Copies the open `source` into a new temporary file `temp` and returns it opened for reading and writing. */
-async function copyToTemp(folder: Folder, source: fs.FileHandle, temp: string): Promise<fs.FileHandle> {
-  const ref = folder.fileRef(source);
+/**
+ * Opens the existing file `name` to extend it in place: a regular file with no other name (a
+ * second hard link may be outside the root: `HardLinkRefusedError`), opened with `O_NOFOLLOW` (a
+ * link is a `SymlinkRefusedError`) and, without folder handles, checked to be the file at its name.
+ *
+ * @example
+ * ```ts
+ * const { handle, stats } = await openForAppend(folder, 'a.ndjson');
+ * ```
+ */
+export async function openForAppend(folder: Folder, name: string): Promise<{ handle: fs.FileHandle; stats: Stats }> {
   await folder.verify();
-  if (ref !== undefined) {
-    // The kernel copies from the very file opened above (its /proc/self/fd path), not from a name.
-    await fs.copyFile(ref, folder.entry(temp), constants.COPYFILE_EXCL);
-    return folder.open(temp, constants.O_RDWR);
-  }
-  const handle = await folder.open(temp, constants.O_RDWR | CREATE_NEW, 0o666);
+  const handle = await folder.open(name, constants.O_RDWR);
   try {
-    await copyByHandle(source, handle);
-    return handle;
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error(`${folder.describe(name)} is not a regular file`);
+    if (stats.nlink > 1) throw new HardLinkRefusedError(folder.root, folder.describe(name), stats.nlink);
+    await folder.verify({ name, handle });
+    return { handle, stats };
   } catch (err) {
     await handle.close();
     throw err;
@@ -160,47 +196,23 @@ async function copyToTemp(folder: Folder, source: fs.FileHandle, temp: string): 
 }
 
 /**
- * Appends `addition` to `name` in `folder` atomically, after removing `expectedTail` from its
- * end (the closing `]` of a JSON array). Throws {@link UnexpectedFileEndError} when the file does
- * not end with `expectedTail`, `SymlinkRefusedError` when `name` is a symbolic link and
- * `HardLinkRefusedError` when it has more than one name.
+ * Creates `name` (which must not exist: `O_CREAT | O_EXCL | O_NOFOLLOW`) to be filled in place.
  *
  * @example
  * ```ts
- * await appendFileAtomic(folder, 'a.json', Buffer.from('\n]\n'), [Buffer.from(',\n{"a":2}\n]\n')]);
+ * const { handle, stats } = await createForAppend(folder, 'a.ndjson');
  * ```
  */
-export async function appendFileAtomic(folder: Folder, name: string, expectedTail: Uint8Array, addition: readonly Uint8Array[]): Promise<void> {
-  const temp = tempNameFor(name);
-  const source = await folder.open(name, constants.O_RDONLY);
-  let handle: fs.FileHandle;
+export async function createForAppend(folder: Folder, name: string): Promise<{ handle: fs.FileHandle; stats: Stats }> {
+  await folder.verify();
+  const handle = await folder.open(name, constants.O_RDWR | CREATE_NEW, 0o666);
   try {
-    const stats = await source.stat();
-    if (!stats.isFile()) throw new Error(`${folder.describe(name)} is not a regular file`);
-    if (stats.nlink > 1) throw new HardLinkRefusedError(folder.root, folder.describe(name), stats.nlink);
-    handle = await copyToTemp(folder, source, temp);
+    await folder.verify({ name, handle });
+    return { handle, stats: await handle.stat() };
   } catch (err) {
-    await removeQuietly(folder, temp);
+    await handle.close();
     throw err;
-  } finally {
-    await source.close();
   }
-  await fillAndReplace(folder, temp, handle, name, async (file) => {
-    let { size } = await file.stat();
-    if (expectedTail.length > 0) {
-      const end = Buffer.alloc(expectedTail.length);
-      const { bytesRead } = await file.read(end, 0, end.length, Math.max(0, size - end.length));
-      if (bytesRead !== end.length || !end.equals(expectedTail)) {
-        throw new UnexpectedFileEndError(`${folder.describe(name)} does not end the way this destination writes it; refusing to append`);
-      }
-      size -= expectedTail.length;
-      await file.truncate(size);
-    }
-    for (const chunk of addition) {
-      await file.write(chunk, 0, chunk.length, size);
-      size += chunk.length;
-    }
-  });
 }
 
 /** `sessions.ndjson.gz` → stem `sessions`, ext `.ndjson.gz` (with gzip). */

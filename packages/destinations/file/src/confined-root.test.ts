@@ -16,8 +16,10 @@ import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { confineTo, SymlinkRefusedError } from './confined-root.js';
-import { appendFileAtomic, rotateFile, writeFileAtomic } from './atomic-file.js';
-import { readAppendState, rememberAppend } from './append-state.js';
+import { createPluginContext } from '@sluice/core';
+import { openForAppend, rotateFile, writeFileAtomic } from './atomic-file.js';
+import { appendPiece, type AppendOptions } from './append-file.js';
+import { readAppendState, writeAppendState } from './append-state.js';
 
 let base: string;
 let counter = 0;
@@ -47,6 +49,12 @@ async function refusal(promise: Promise<unknown>): Promise<SymlinkRefusedError> 
 
 const ok = (text: string) => [Buffer.from(text)];
 
+/** Appends `text` (after the JSON ending `ending`, when given) the way the destination does. */
+function append(folder: Parameters<typeof appendPiece>[0], name: string, text: string, ending = '') {
+  const options: AppendOptions = { ending: Buffer.from(ending), gzip: false, now: Date.now(), logger: createPluginContext().logger };
+  return appendPiece(folder, name, { key: text, whole: async () => ok(text + ending), addition: async () => Buffer.from(text) }, options);
+}
+
 for (const handles of [true, false]) {
   describe(`confineTo (${handles ? 'folder handles' : 'path checks'})`, () => {
     it('creates missing folders and writes, appends and rotates inside them', async () => {
@@ -55,10 +63,10 @@ for (const handles of [true, false]) {
       try {
         expect(folder.relative).toBe('a/b');
         await writeFileAtomic(folder, 'x.json', ok('[\n1\n]\n'));
-        await appendFileAtomic(folder, 'x.json', Buffer.from('\n]\n'), ok(',\n2\n]\n'));
+        await append(folder, 'x.json', ',\n2', '\n]\n');
         expect(JSON.parse(readFileSync(join(root, 'a/b/x.json'), 'utf8'))).toEqual([1, 2]);
-        await rememberAppend(folder, 'x.json', 5, [], 'd1');
-        expect(await readAppendState(folder, 'x.json')).toEqual({ createdAt: 5, digests: ['d1'] });
+        await writeAppendState(folder, 'x.json', { createdAt: 5, file: '1:2', length: 3, keys: ['d1'] });
+        expect(await readAppendState(folder, 'x.json')).toEqual({ createdAt: 5, file: '1:2', length: 3, keys: ['d1'] });
         const rotated = await rotateFile(folder, 'x.json', Date.UTC(2026, 0, 1), false);
         expect(rotated).toBe('x.20260101T000000000Z.json');
         expect(readdirSync(join(root, 'a/b')).sort()).toEqual(['.x.json.sluice.json', rotated]);
@@ -92,7 +100,8 @@ for (const handles of [true, false]) {
           folder.open('f', constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o666),
         );
         await refusal(writeFileAtomic(folder, 'f', ok('x')));
-        await refusal(appendFileAtomic(folder, 'f', Buffer.alloc(0), ok('x')));
+        await refusal(append(folder, 'f', 'x'));
+        await refusal(openForAppend(folder, 'f'));
         await refusal(rotateFile(folder, 'f', 0, false));
         await refusal(
           readAppendState(folder, 'g').then(async () => {
@@ -163,7 +172,7 @@ describe('a link swapped in above an opened folder', () => {
     try {
       swapInLink(root, outside);
       await writeFileAtomic(folder, 'x', ok('data'));
-      await appendFileAtomic(folder, 'x', Buffer.alloc(0), ok('+more'));
+      await append(folder, 'x', '+more');
     } finally {
       await folder.close();
     }

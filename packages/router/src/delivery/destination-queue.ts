@@ -293,7 +293,7 @@ export class DestinationQueue {
         recordKeys: items.map((i) => recordKey(this.#batchContext.pipeline, this.name, i.position)),
         ...this.#batchContext,
         attempt,
-        ...(sameRoute ? { route: firstRoute } : {}),
+        ...(sameRoute ? { route: firstRoute } : { routes: items.map((i) => i.route.name) }),
       };
       const started = this.#ctx.clock.now();
       let error: Error | undefined;

@@ -185,6 +185,10 @@ describe('batching', () => {
     expect(a.written).toEqual([{ even: true }, { even: true }, { even: false }]);
     expect(b.written).toEqual([{ even: true }]);
     expect(a.calls[0]!.route).toBeUndefined(); // mixed routes in one batch
+    // ...which names each record's route instead (the file destination's {{route}} groups by it).
+    expect(a.calls[0]!.routes).toEqual(['even', 'all', 'all']);
+    expect(b.calls[0]!.route).toBe('even');
+    expect(b.calls[0]!.routes).toBeUndefined();
   });
 });
 
