@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { TemplateError, compileTemplate, scalarOutputProblem } from './compile.js';
-import { TEMPLATE_ESCAPES, escapeHtml, escapeNone, escapePathSegment, escapeUrlComponent } from './escape.js';
+import {
+  TEMPLATE_ESCAPES,
+  escapeHtml,
+  escapeNone,
+  escapePathSegment,
+  escapeUrlComponent,
+} from './escape.js';
 
 describe('the escape of each context', () => {
   it('url: one URL component, so a value cannot change the URL structure', () => {
-    const t = compileTemplate('url', 'https://h.example/t/{{ record.tenant }}?q=1', TEMPLATE_ESCAPES.url);
-    expect(t.render({ record: { tenant: '../admin?x=@evil.com#' } })).toBe('https://h.example/t/..%2Fadmin%3Fx%3D%40evil.com%23?q=1');
+    const t = compileTemplate(
+      'url',
+      'https://h.example/t/{{ record.tenant }}?q=1',
+      TEMPLATE_ESCAPES.url,
+    );
+    expect(t.render({ record: { tenant: '../admin?x=@evil.com#' } })).toBe(
+      'https://h.example/t/..%2Fadmin%3Fx%3D%40evil.com%23?q=1',
+    );
     expect(escapeUrlComponent('a b/ü')).toBe('a%20b%2F%C3%BC');
   });
 
@@ -16,12 +28,22 @@ describe('the escape of each context', () => {
     expect(escapePathSegment('x\u0000y')).toBe('x_y');
     expect(escapePathSegment('Zu\u0308rich 1')).toBe('Zürich_1');
     expect(escapePathSegment('x'.repeat(200))).toHaveLength(120);
-    expect(compileTemplate('path', 'out/{{ who }}.csv', TEMPLATE_ESCAPES['path-segment']).render({ who: '../../etc/passwd' })).toBe('out/_._.._etc_passwd.csv');
+    expect(
+      compileTemplate('path', 'out/{{ who }}.csv', TEMPLATE_ESCAPES['path-segment']).render({
+        who: '../../etc/passwd',
+      }),
+    ).toBe('out/_._.._etc_passwd.csv');
   });
 
   it('html: markup in values is inert; the template text is not escaped', () => {
-    expect(escapeHtml('<b>"Tom" & Jerry\'s</b>')).toBe('&lt;b&gt;&quot;Tom&quot; &amp; Jerry&#39;s&lt;/b&gt;');
-    expect(compileTemplate('html', '<p>{{ record.x }}</p>', TEMPLATE_ESCAPES.html).render({ record: { x: '<script>' } })).toBe('<p>&lt;script&gt;</p>');
+    expect(escapeHtml('<b>"Tom" & Jerry\'s</b>')).toBe(
+      '&lt;b&gt;&quot;Tom&quot; &amp; Jerry&#39;s&lt;/b&gt;',
+    );
+    expect(
+      compileTemplate('html', '<p>{{ record.x }}</p>', TEMPLATE_ESCAPES.html).render({
+        record: { x: '<script>' },
+      }),
+    ).toBe('<p>&lt;script&gt;</p>');
   });
 
   it('none: values as they are, objects as JSON, null as empty', () => {
@@ -50,31 +72,65 @@ describe('checkOutput', () => {
         error = err;
       }
       expect(error).toBeInstanceOf(TemplateError);
-      expect(error).toMatchObject({ template: 'url', variable: 'record.a.b', problem, message: `template url: variable record.a.b ${problem}` });
+      expect(error).toMatchObject({
+        template: 'url',
+        variable: 'record.a.b',
+        problem,
+        message: `template url: variable record.a.b ${problem}`,
+      });
     }
   });
 
   it('names a missing variable as before, with its problem', () => {
     expect(() => compileTemplate('url', '/{{ record.a }}', scalar).render({ record: {} })).toThrow(
-      expect.objectContaining({ variable: 'record.a', problem: 'is missing', message: 'template url: variable record.a is missing' }),
+      expect.objectContaining({
+        variable: 'record.a',
+        problem: 'is missing',
+        message: 'template url: variable record.a is missing',
+      }),
     );
   });
 
   it('lists every variable path a template reads', () => {
-    expect(compileTemplate('x', '{{ record.tags.1 }}{{ batch.id }}{{ index }}').variables).toEqual(["record.tags['1']", 'batch.id', 'index']);
+    expect(compileTemplate('x', '{{ record.tags.1 }}{{ batch.id }}{{ index }}').variables).toEqual([
+      "record.tags['1']",
+      'batch.id',
+      'index',
+    ]);
   });
 });
 
 describe('strictOutputSyntax', () => {
   it('refuses an output that is more than one value, which Liquid alone would read as its first', () => {
     expect(compileTemplate('x', '{{ a b }}').render({ a: 'A', b: 'B' })).toBe('A');
-    for (const source of ['{{ a b }}', '{{ a, b }}', '{{}}', '{{ a.b c | upcase }}', 'x/{{ record.a + 1 }}']) {
-      expect(() => compileTemplate('x', source, { strictOutputSyntax: true }), source).toThrow(/is not one value/);
+    for (const source of [
+      '{{ a b }}',
+      '{{ a, b }}',
+      '{{}}',
+      '{{ a.b c | upcase }}',
+      'x/{{ record.a + 1 }}',
+    ]) {
+      expect(() => compileTemplate('x', source, { strictOutputSyntax: true }), source).toThrow(
+        /is not one value/,
+      );
     }
   });
 
   it('accepts fields, bracket paths, literals, ranges and filters with any arguments', () => {
-    const sources = ['{{ a }}', '{{- a.b -}}', "{{ a['x y'] }}", '{{ a[0] }}', '{{ "a|b" }}', '{{ 42 }}', '{{ (1..3) | join: "," }}', '{{ a | append: " | ", b }}'];
-    for (const source of sources) expect(() => compileTemplate('x', source, { strictOutputSyntax: true }), source).not.toThrow();
+    const sources = [
+      '{{ a }}',
+      '{{- a.b -}}',
+      "{{ a['x y'] }}",
+      '{{ a[0] }}',
+      '{{ "a|b" }}',
+      '{{ 42 }}',
+      '{{ (1..3) | join: "," }}',
+      '{{ a | append: " | ", b }}',
+    ];
+    for (const source of sources)
+      expect(
+        () => compileTemplate('x', source, { strictOutputSyntax: true }),
+        source,
+      ).not.toThrow();
   });
 });

@@ -12,7 +12,11 @@ import type { OutputEscape } from './engine.js';
 export type TemplateEscapeContext = 'url' | 'path-segment' | 'html' | 'none';
 
 const text = (value: unknown): string =>
-  value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  value === null || value === undefined
+    ? ''
+    : typeof value === 'object'
+      ? JSON.stringify(value)
+      : String(value);
 
 /**
  * Escapes a value for HTML (objects as JSON, null as empty).
@@ -23,7 +27,12 @@ const text = (value: unknown): string =>
  * ```
  */
 export function escapeHtml(value: unknown): string {
-  return text(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text(value)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 /**
@@ -79,9 +88,10 @@ export function escapeNone(value: unknown): string {
  * compileTemplate('url', 'https://h.example/t/{{ record.tenant }}', TEMPLATE_ESCAPES.url);
  * ```
  */
-export const TEMPLATE_ESCAPES: Readonly<Record<TemplateEscapeContext, OutputEscape>> = Object.freeze({
-  url: escapeUrlComponent,
-  'path-segment': escapePathSegment,
-  html: escapeHtml,
-  none: escapeNone,
-});
+export const TEMPLATE_ESCAPES: Readonly<Record<TemplateEscapeContext, OutputEscape>> =
+  Object.freeze({
+    url: escapeUrlComponent,
+    'path-segment': escapePathSegment,
+    html: escapeHtml,
+    none: escapeNone,
+  });

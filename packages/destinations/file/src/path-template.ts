@@ -94,18 +94,28 @@ function shapeProblem(shape: string): string | undefined {
  * if ('issues' in result) throw new ConfigError(result.issues);
  * ```
  */
-export function parsePathTemplate(source: string, at: string): PathTemplate | { issues: ConfigIssue[] } {
+export function parsePathTemplate(
+  source: string,
+  at: string,
+): PathTemplate | { issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
   const literals = source.split(MARKUP);
-  if (literals.some((l) => /\{\{|\}\}|\{%|%\}/.test(l))) issues.push({ path: at, message: 'unbalanced {{ or }}' });
+  if (literals.some((l) => /\{\{|\}\}|\{%|%\}/.test(l)))
+    issues.push({ path: at, message: 'unbalanced {{ or }}' });
   let compiled: CompiledTemplate | undefined;
   try {
-    compiled = compileTemplate('path', source, { escape: escapePathSegment, checkOutput: segmentProblem, strictOutputSyntax: true });
+    compiled = compileTemplate('path', source, {
+      escape: escapePathSegment,
+      checkOutput: segmentProblem,
+      strictOutputSyntax: true,
+    });
   } catch (err) {
     issues.push({ path: at, message: (err as Error).message.replace(/^template path: /, '') });
   }
   // Render with a harmless value in every placeholder and no tag: what remains is the template's own shape.
-  const problem = shapeProblem(source.replace(/\{\{[\s\S]*?\}\}/g, 'x').replace(/\{%[\s\S]*?%\}/g, ''));
+  const problem = shapeProblem(
+    source.replace(/\{\{[\s\S]*?\}\}/g, 'x').replace(/\{%[\s\S]*?%\}/g, ''),
+  );
   if (problem) issues.push({ path: at, message: problem });
   if (issues.length > 0 || !compiled) return { issues };
   return {
@@ -126,7 +136,11 @@ export function parsePathTemplate(source: string, at: string): PathTemplate | { 
  * renderPath(template, { batch, date: '2026-11-24' }, { channel: 'email' }); // "out/2026-11-24/email.ndjson"
  * ```
  */
-export function renderPath(template: PathTemplate, context: TemplateContext, record?: SluiceRecord): string {
+export function renderPath(
+  template: PathTemplate,
+  context: TemplateContext,
+  record?: SluiceRecord,
+): string {
   const { batch, date } = context;
   const route = batch.route ?? 'default';
   // Record fields first, so the built-ins win over fields of the same name (`record.date` reaches those).
@@ -134,7 +148,13 @@ export function renderPath(template: PathTemplate, context: TemplateContext, rec
     ...record,
     ...(record === undefined ? {} : { record }),
     date,
-    batch: { id: batch.id, source: batch.source, pipeline: batch.pipeline, runId: batch.runId, route },
+    batch: {
+      id: batch.id,
+      source: batch.source,
+      pipeline: batch.pipeline,
+      runId: batch.runId,
+      route,
+    },
     pipeline: batch.pipeline,
     route,
     runId: batch.runId,
@@ -143,9 +163,15 @@ export function renderPath(template: PathTemplate, context: TemplateContext, rec
   try {
     rendered = template.compiled.render(scope);
   } catch (err) {
-    if (!(err instanceof TemplateError) || err.variable === undefined) throw new TemplateValueError(`path template: ${(err as Error).message}`, template.source);
-    const field = err.variable.startsWith('record.') ? err.variable.slice('record.'.length) : err.variable;
-    throw new TemplateValueError(`path placeholder for "${field}": field "${field}" ${err.problem ?? 'is missing'}`, field);
+    if (!(err instanceof TemplateError) || err.variable === undefined)
+      throw new TemplateValueError(`path template: ${(err as Error).message}`, template.source);
+    const field = err.variable.startsWith('record.')
+      ? err.variable.slice('record.'.length)
+      : err.variable;
+    throw new TemplateValueError(
+      `path placeholder for "${field}": field "${field}" ${err.problem ?? 'is missing'}`,
+      field,
+    );
   }
   const problem = shapeProblem(rendered);
   if (problem) throw new TemplateValueError(`path "${rendered}" ${problem}`, template.source);
@@ -176,5 +202,10 @@ export function resolveInside(root: string, relative: string): string | undefine
  * ```
  */
 export function dateInZone(now: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(now);
 }

@@ -20,11 +20,16 @@ describe('templates (core engine)', () => {
     expect(t.render({ record: { tenant: '../admin?x=@evil.com#' }, batch })).toBe(
       'https://h.example/t/..%2Fadmin%3Fx%3D%40evil.com%23?q=1',
     );
-    expect(compileTemplate('Bearer {{ record.token }}').render({ record: { token: 'a/b c' }, batch })).toBe('Bearer a/b c');
+    expect(
+      compileTemplate('Bearer {{ record.token }}').render({ record: { token: 'a/b c' }, batch }),
+    ).toBe('Bearer a/b c');
   });
 
   it('takes Liquid filters, as every other Sluice template', () => {
-    const t = compileTemplate('https://h.example/{{ record.tenant | downcase }}/{{ record.missing | default: "none" }}', 'url');
+    const t = compileTemplate(
+      'https://h.example/{{ record.tenant | downcase }}/{{ record.missing | default: "none" }}',
+      'url',
+    );
     expect(t.render({ record: { tenant: 'ACME' }, batch })).toBe('https://h.example/acme/none');
   });
 
@@ -71,9 +76,13 @@ describe('templates (core engine)', () => {
   });
 
   it('fails on a batch field that is not set and on per-record placeholders without a record', () => {
-    expect(() => compileTemplate('{{ batch.route }}').render({ batch })).toThrow(expect.objectContaining({ field: 'batch.route' }));
+    expect(() => compileTemplate('{{ batch.route }}').render({ batch })).toThrow(
+      expect.objectContaining({ field: 'batch.route' }),
+    );
     expect(() => compileTemplate('{{ record.id }}').render({ batch })).toThrow(TemplateRenderError);
-    expect(() => compileTemplate('{{ index }}').render({ batch })).toThrow(expect.objectContaining({ field: 'index' }));
+    expect(() => compileTemplate('{{ index }}').render({ batch })).toThrow(
+      expect.objectContaining({ field: 'index' }),
+    );
   });
 
   it('does not read inherited properties', () => {

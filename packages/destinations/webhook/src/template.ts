@@ -90,21 +90,35 @@ export function compileTemplate(source: string, context: 'url' | 'none' = 'none'
   }
   let compiled: CompiledTemplate;
   try {
-    compiled = compileLiquid('template', source, { escape: TEMPLATE_ESCAPES[context], checkOutput: scalarOutputProblem, strictOutputSyntax: true });
+    compiled = compileLiquid('template', source, {
+      escape: TEMPLATE_ESCAPES[context],
+      checkOutput: scalarOutputProblem,
+      strictOutputSyntax: true,
+    });
   } catch (err) {
-    throw new TypeError(`invalid template ${JSON.stringify(source)}: ${(err as Error).message.replace(/^template template: /, '')}`, { cause: err });
+    throw new TypeError(
+      `invalid template ${JSON.stringify(source)}: ${(err as Error).message.replace(/^template template: /, '')}`,
+      { cause: err },
+    );
   }
   for (const name of compiled.globals) {
     if (!GLOBALS.includes(name)) {
-      throw new TypeError(`invalid placeholder {{ ${name} }}: it must start with "record.", "batch." or be "index"`);
+      throw new TypeError(
+        `invalid placeholder {{ ${name} }}: it must start with "record.", "batch." or be "index"`,
+      );
     }
   }
   for (const variable of compiled.variables) {
-    if (variable === 'record') throw new TypeError('invalid placeholder {{ record }}: use {{ record.<field>[.<field>...] }}');
+    if (variable === 'record')
+      throw new TypeError(
+        'invalid placeholder {{ record }}: use {{ record.<field>[.<field>...] }}',
+      );
     if (variable === 'batch' || variable.startsWith('batch.') || variable.startsWith('batch[')) {
       const field = /^batch(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])$/.exec(variable);
       if (!field || !BATCH_FIELDS.includes((field[1] ?? field[2]) as BatchField)) {
-        throw new TypeError(`invalid placeholder {{ ${variable} }}: batch fields are ${BATCH_FIELDS.join(', ')}`);
+        throw new TypeError(
+          `invalid placeholder {{ ${variable} }}: batch fields are ${BATCH_FIELDS.join(', ')}`,
+        );
       }
     }
   }
@@ -121,7 +135,12 @@ export function compileTemplate(source: string, context: 'url' | 'none' = 'none'
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         const field = err.variable ?? 'template';
-        throw new TemplateRenderError(field, err.variable ? `${field} ${err.problem ?? 'is missing'} (referenced by ${JSON.stringify(source)})` : err.message);
+        throw new TemplateRenderError(
+          field,
+          err.variable
+            ? `${field} ${err.problem ?? 'is missing'} (referenced by ${JSON.stringify(source)})`
+            : err.message,
+        );
       }
     },
   };
@@ -131,5 +150,9 @@ export function compileTemplate(source: string, context: 'url' | 'none' = 'none'
 function liquidScope({ record, batch, index }: TemplateScope): object {
   const fields: Partial<Record<BatchField, unknown>> = {};
   for (const field of BATCH_FIELDS) if (batch[field] !== undefined) fields[field] = batch[field];
-  return { ...(record === undefined ? {} : { record }), batch: fields, ...(index === undefined ? {} : { index }) };
+  return {
+    ...(record === undefined ? {} : { record }),
+    batch: fields,
+    ...(index === undefined ? {} : { index }),
+  };
 }

@@ -5,7 +5,10 @@
  *
  * @packageDocumentation
  */
-import { parseStandardWebhooksSecret, verifyStandardWebhook as verifyMessage } from '@sluice/core/standard-webhooks';
+import {
+  parseStandardWebhooksSecret,
+  verifyStandardWebhook as verifyMessage,
+} from '@sluice/core/standard-webhooks';
 import { MAX_DELIVERY_ID_LENGTH, canonicalTimestamp, exactHeader } from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
 
@@ -34,7 +37,10 @@ export function verifyStandardWebhook(input: {
   if (!id.ok) return id;
   if (!id.value) return reject('missing-header', 'missing header webhook-id');
   if (id.value.length > MAX_DELIVERY_ID_LENGTH) {
-    return reject('invalid-header', `webhook-id is longer than ${MAX_DELIVERY_ID_LENGTH} characters`);
+    return reject(
+      'invalid-header',
+      `webhook-id is longer than ${MAX_DELIVERY_ID_LENGTH} characters`,
+    );
   }
   const timestamp = canonicalTimestamp(input.headers, 'webhook-timestamp', 'seconds');
   if (!timestamp.ok) return timestamp;
@@ -50,6 +56,10 @@ export function verifyStandardWebhook(input: {
     nowMs: input.now,
     toleranceSeconds: input.toleranceSeconds,
   });
-  if (!result.ok) return reject(result.reason === 'invalid-timestamp' ? 'invalid-header' : result.reason, result.message);
+  if (!result.ok)
+    return reject(
+      result.reason === 'invalid-timestamp' ? 'invalid-header' : result.reason,
+      result.message,
+    );
   return { ok: true, deliveryId: id.value, timestamp: timestamp.value * 1000 };
 }
