@@ -1,6 +1,10 @@
-// PostgreSQL rows/s through the database destination (insert mode, then upsert mode), beside a
-// raw pg-copy-streams COPY of the same rows in the same run. 200k rows of 8 columns, written in
-// batches of 10 000 (a typical router batch); the baseline COPYs all 200k rows at once.
+// PostgreSQL rows/s through the database destination (insert mode with its delivery ledger,
+// insert mode with `ledger: false`, upsert mode), beside a raw pg-copy-streams COPY of the same
+// rows in the same run; and the cost of the ledger: insert with it vs insert without it, both
+// measured in this run. 200k rows of 8 columns, written in batches of 10 000 (a typical router
+// batch); the baseline COPYs all 200k rows at once. The two insert variants run ROUNDS times,
+// alternating, each into a fresh table; their median is reported. The ledger's cost is also
+// measured where it weighs most: 20k rows in batches of 100 (one ledger row per 100 rows).
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). Uses its own database.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +15,9 @@ import { databaseDestination } from '@sluice/destinations-database';
 
 const ROWS = 200_000;
 const BATCH = 10_000;
+const ROUNDS = 5;
+const SMALL_ROWS = 20_000;
+const SMALL_BATCH = 100;
 const DATABASE = 'sluice_dest_db_test';
 const SCHEMA = `bench_${process.pid}`;
 const url = `postgres://postgres@127.0.0.1:5432/${DATABASE}`;
@@ -69,7 +76,7 @@ async function baselineCopy() {
   return ROWS / ((performance.now() - t0) / 1000);
 }
 
-async function destination(mode, table) {
+async function destination(mode, table, extra = {}, { rows = ROWS, batch = BATCH } = {}) {
   await client.query(ddl(table));
   const config = parseConfig(databaseDestination.configSchema, {
     dialect: 'postgres',
@@ -78,40 +85,72 @@ async function destination(mode, table) {
     mode,
     ...(mode === 'upsert' ? { key: ['id'] } : {}),
     columns,
-    maxBatch: BATCH,
+    maxBatch: batch,
+    ...extra,
   });
   const instance = await databaseDestination.create(config, createPluginContext());
   await instance.open();
   const signal = new AbortController().signal;
   const t0 = performance.now();
-  for (let start = 0, n = 0; start < ROWS; start += BATCH, n++) {
+  for (let start = 0, n = 0; start < rows; start += batch, n++) {
     await instance.write(
-      { id: `bench-${n}`, records: records.slice(start, start + BATCH), pipeline: 'bench', runId: 'r', source: 's', attempt: 1 },
+      { id: `bench-${n}`, records: records.slice(start, start + batch), pipeline: 'bench', runId: 'r', source: 's', attempt: 1 },
       { signal },
     );
   }
-  const perSecond = ROWS / ((performance.now() - t0) / 1000);
+  const perSecond = rows / ((performance.now() - t0) / 1000);
   await instance.close();
   return perSecond;
 }
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+function report(bench, rate, baselineLabel, baselineRate, extra = {}) {
+  console.log(
+    JSON.stringify({
+      bench,
+      rows: ROWS,
+      batch: BATCH,
+      ...extra,
+      records_per_s: Math.round(rate),
+      baseline: baselineLabel,
+      baseline_per_s: Math.round(baselineRate),
+      ratio: Number((rate / baselineRate).toFixed(3)),
+      rss_mb: Math.round(process.memoryUsage().rss / 1048576),
+    }),
+  );
+}
+
 try {
   const baseline = await baselineCopy();
-  for (const mode of ['insert', 'upsert']) {
-    const rate = await destination(mode, `dest_${mode}`);
-    console.log(
-      JSON.stringify({
-        bench: `destinations.database.postgres.${mode}`,
-        rows: ROWS,
-        batch: BATCH,
-        records_per_s: Math.round(rate),
-        baseline: 'raw pg COPY',
-        baseline_per_s: Math.round(baseline),
-        ratio: Number((rate / baseline).toFixed(3)),
-        rss_mb: Math.round(process.memoryUsage().rss / 1048576),
-      }),
-    );
+  const withLedger = [];
+  const withoutLedger = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    withLedger.push(await destination('insert', `dest_insert_${round}`));
+    withoutLedger.push(await destination('insert', `dest_insert_noledger_${round}`, { ledger: false }));
   }
+  const ledgerRate = median(withLedger);
+  const plainRate = median(withoutLedger);
+  report('destinations.database.postgres.insert', ledgerRate, 'raw pg COPY', baseline, { ledger: 'on', rounds: ROUNDS });
+  report('destinations.database.postgres.insert_without_ledger', plainRate, 'raw pg COPY', baseline, { ledger: 'off', rounds: ROUNDS });
+  report('destinations.database.postgres.insert_ledger_cost', ledgerRate, 'insert, ledger: false, same run', plainRate, {
+    rounds: ROUNDS,
+    batches: ROWS / BATCH,
+  });
+  const small = { rows: SMALL_ROWS, batch: SMALL_BATCH };
+  const smallWith = [];
+  const smallWithout = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    smallWith.push(await destination('insert', `dest_small_${round}`, {}, small));
+    smallWithout.push(await destination('insert', `dest_small_noledger_${round}`, { ledger: false }, small));
+  }
+  report('destinations.database.postgres.insert_ledger_cost.small_batches', median(smallWith), 'insert, ledger: false, same run', median(smallWithout), {
+    rows: SMALL_ROWS,
+    batch: SMALL_BATCH,
+    rounds: ROUNDS,
+    batches: SMALL_ROWS / SMALL_BATCH,
+  });
+  report('destinations.database.postgres.upsert', await destination('upsert', 'dest_upsert'), 'raw pg COPY', baseline);
 } finally {
   await client.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
   await client.end();
