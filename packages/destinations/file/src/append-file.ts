@@ -2,7 +2,7 @@
  * Appending without copying, crash-safe and effectively once.
  *
  * A piece is written at the end of the file in place and flushed (fdatasync); only then is the
- * file's state (`append-state.ts`) replaced, atomically, with the new committed length and the
+ * file's state (`append-state.ts`) replaced, crash-safely, with the new committed length and the
  * piece's key. So after a crash at any point:
  * - the file may be longer than its committed length: those bytes were never acknowledged, the
  *   retry or take-over sends them again, and the next append (or the destination's `open`) cuts
@@ -172,7 +172,7 @@ export async function appendPiece(folder: Folder, name: string, piece: AppendPie
           const chunks = committed === 0 ? await piece.whole() : options.ending.length > 0 ? [addition, options.ending] : [addition];
           const end = await writeAt(handle, chunks, start);
           await handle.datasync();
-          await writeAppendState(folder, name, { createdAt, file: fileIdentity(stats), length: end, keys: [...keys, piece.key] });
+          await writeAppendState(folder, name, { createdAt, file: fileIdentity(stats), length: end, keys: [...keys, piece.key], seq: (state?.seq ?? 0) + 1 });
           outcome.written = end - start;
           return outcome;
         }
@@ -184,21 +184,21 @@ export async function appendPiece(folder: Folder, name: string, piece: AppendPie
       options.logger.info({ file: target, rotated: folder.describe(outcome.rotatedTo), reason }, 'rotated file');
     }
   }
-  outcome.written = await startFile(folder, name, piece, keys, options.now);
+  outcome.written = await startFile(folder, name, piece, keys, state?.seq ?? 0, options.now);
   return outcome;
 }
 
 /** Creates `name` holding only `piece`: empty and recorded (length 0) first, then filled and committed. */
-async function startFile(folder: Folder, name: string, piece: AppendPiece, keys: readonly string[], now: number): Promise<number> {
+async function startFile(folder: Folder, name: string, piece: AppendPiece, keys: readonly string[], seq: number, now: number): Promise<number> {
   const { handle, stats } = await createForAppend(folder, name);
   try {
     const file = fileIdentity(stats);
-    const state: AppendState = { createdAt: now, file, length: 0, keys: [...keys] };
+    const state: AppendState = { createdAt: now, file, length: 0, keys: [...keys], seq: seq + 1 };
     await writeAppendState(folder, name, state);
     const end = await writeAt(handle, await piece.whole(), 0);
     await handle.datasync();
     await folder.sync();
-    await writeAppendState(folder, name, { ...state, length: end, keys: [...keys, piece.key] });
+    await writeAppendState(folder, name, { ...state, length: end, keys: [...keys, piece.key], seq: seq + 2 });
     return end;
   } finally {
     await handle.close();

@@ -15,6 +15,7 @@ import { makeBatch } from '@sluice/testing';
 import { fileDestination } from './destination.js';
 import type { FileConfig } from './config.js';
 import { batchOf, PER_BATCH } from './__fixtures__/append-batches.js';
+import { parseAppendState, STATE_SLOT_BYTES } from './append-state.js';
 
 let base: string;
 let counter = 0;
@@ -45,7 +46,7 @@ function routed(id: string, records: SluiceRecord[], firstSeq: number, overrides
 }
 
 const lines = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as SluiceRecord);
-const state = (file: string) => JSON.parse(readFileSync(join(file, '..', `.${file.split('/').pop()!}.sluice.json`), 'utf8')) as { length: number; keys: string[] };
+const state = (file: string) => parseAppendState(readFileSync(join(file, '..', `.${file.split('/').pop()!}.sluice.json`)))!;
 
 describe('file destination, append mode', () => {
   it('appends in place and skips a repeat of a batch, also from a new instance (a take-over)', async () => {
@@ -134,6 +135,39 @@ describe('file destination, append mode', () => {
     expect(JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'))).toEqual([{ a: 1 }, { a: 2 }]);
   });
 
+  it('reads the previous state when a crash tore the write of the newest one', async () => {
+    const config = configOf({ path: 'data.ndjson' });
+    const file = join(config.root, 'data.ndjson');
+    const statePath = join(config.root, '.data.ndjson.sluice.json');
+    const instance = await open(config);
+    await instance.write(routed('b-0', [{ a: 1 }], 0), { signal: signal() });
+    await instance.write(routed('b-1', [{ a: 2 }], 1), { signal: signal() });
+    const newest = state(file);
+    expect(newest.length).toBe(statSync(file).size);
+    // Garble the newest slot, as a write cut short by a crash would.
+    const bytes = readFileSync(statePath);
+    const at = (newest.seq % 2) * STATE_SLOT_BYTES + 20;
+    bytes[at] = bytes[at] === 0x30 ? 0x31 : 0x30;
+    writeFileSync(statePath, bytes);
+    expect(state(file)).toMatchObject({ seq: newest.seq - 1, length: '{"a":1}\n'.length });
+    // b-1 was never acknowledged: the take-over cuts its bytes and sends it again, once.
+    const takeOver = await open(config);
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n');
+    await takeOver.write(routed('b-1', [{ a: 2 }], 1), { signal: signal() });
+    await takeOver.write(routed('b-0', [{ a: 1 }], 0), { signal: signal() });
+    expect(readFileSync(file, 'utf8')).toBe('{"a":1}\n{"a":2}\n');
+  });
+
+  it('reads a state file of the earlier format (one JSON text) and takes its file as it is', async () => {
+    const config = configOf({ path: 'data.ndjson', rotate: { maxAgeMs: 60_000 } });
+    mkdirSync(config.root, { recursive: true });
+    writeFileSync(join(config.root, 'data.ndjson'), '{"a":0}\n');
+    writeFileSync(join(config.root, '.data.ndjson.sluice.json'), JSON.stringify({ createdAt: Date.now(), digests: ['old'] }));
+    const instance = await open(config);
+    await instance.write(routed('b-1', [{ a: 1 }], 1), { signal: signal() });
+    expect(readFileSync(join(config.root, 'data.ndjson'), 'utf8')).toBe('{"a":0}\n{"a":1}\n');
+  });
+
   it('refills a new file a crash interrupted before its first piece was committed', async () => {
     const config = configOf({ path: 'data.csv', format: 'csv', csv: { columns: ['a'] } });
     const file = join(config.root, 'data.csv');
@@ -141,7 +175,7 @@ describe('file destination, append mode', () => {
     await instance.write(routed('b-0', [{ a: 1 }], 0), { signal: signal() });
     // The state says "this file, 0 bytes committed": what the start of a new file records first.
     const statePath = join(config.root, '.data.csv.sluice.json');
-    const recorded = JSON.parse(readFileSync(statePath, 'utf8')) as { length: number; keys: string[] };
+    const recorded = parseAppendState(readFileSync(statePath))!;
     writeFileSync(statePath, JSON.stringify({ ...recorded, length: 0, keys: [] }));
     await instance.write(routed('b-0', [{ a: 1 }], 0), { signal: signal() });
     expect(readFileSync(file, 'utf8')).toBe('a\n1\n');

@@ -65,8 +65,10 @@ for (const handles of [true, false]) {
         await writeFileAtomic(folder, 'x.json', ok('[\n1\n]\n'));
         await append(folder, 'x.json', ',\n2', '\n]\n');
         expect(JSON.parse(readFileSync(join(root, 'a/b/x.json'), 'utf8'))).toEqual([1, 2]);
-        await writeAppendState(folder, 'x.json', { createdAt: 5, file: '1:2', length: 3, keys: ['d1'] });
-        expect(await readAppendState(folder, 'x.json')).toEqual({ createdAt: 5, file: '1:2', length: 3, keys: ['d1'] });
+        const appended = await readAppendState(folder, 'x.json');
+        expect(appended).toMatchObject({ seq: 1, keys: [',\n2'] });
+        await writeAppendState(folder, 'x.json', { createdAt: 5, file: '1:2', length: 3, keys: ['d1'], seq: 2 });
+        expect(await readAppendState(folder, 'x.json')).toEqual({ createdAt: 5, file: '1:2', length: 3, keys: ['d1'], seq: 2 });
         const rotated = await rotateFile(folder, 'x.json', Date.UTC(2026, 0, 1), false);
         expect(rotated).toBe('x.20260101T000000000Z.json');
         expect(readdirSync(join(root, 'a/b')).sort()).toEqual(['.x.json.sluice.json', rotated]);
