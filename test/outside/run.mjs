@@ -11,7 +11,8 @@
 //    (store and scheduler describe PGlite and pg-boss with interfaces of their own, because those
 //    libraries' .d.ts do not compile strictly);
 //  - every runnable code block of README.md, packages/**/README.md and apps/server/README.md runs
-//    there as written (markers and services: lib/code-blocks.mjs, lib/readme-examples.mjs);
+//    there as written, and the TypeScript ones type-check strictly (markers and services:
+//    lib/code-blocks.mjs, lib/readme-examples.mjs);
 //  - one destination installed alone: its footprint (packages, MB) is printed.
 // Run after `npx nx run-many -t build`:  node test/outside/run.mjs   (needs the npm registry or its
 // cache, and PostgreSQL on 127.0.0.1:5432). SLUICE_OUTSIDE_KEEP=1 keeps the temporary folder.

@@ -7,7 +7,7 @@
 // Services the examples may use: PostgreSQL on 127.0.0.1:5432 (trust auth, database `test`),
 // the fakes of @sluice/testing/fakes and loopback HTTP. The environment of every example
 // has DATABASE_URL pointing at that PostgreSQL and nothing else of this repository.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { codeBlocks, RUNNABLE_LANGUAGES } from './code-blocks.mjs';
@@ -111,6 +111,21 @@ export async function runReadmeExamples({ root, project, check, only }) {
       check(result.ok, `${where} (\`\`\`${block.lang}) runs from the tarballs${detail}`);
     }
   }
+  // The TypeScript examples also type-check strictly against the installed declarations.
+  // skipLibCheck: true only because the store README's pg-boss example imports pg-boss, whose
+  // own .d.ts do not compile strictly; every Sluice package's .d.ts is checked with
+  // skipLibCheck: false by run.mjs.
+  writeFileSync(
+    join(project, 'tsconfig.readme-examples.json'),
+    JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: true, noEmit: true, types: ['node'] }, include: ['readme-examples/*/example.ts'] }),
+  );
+  let tscOutput = '';
+  try {
+    execFileSync(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.readme-examples.json'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    tscOutput = `${error.stdout ?? ''}${error.stderr ?? ''}`;
+  }
+  check(tscOutput === '', `the TypeScript README examples type-check (strict)${tscOutput ? `:\n${tscOutput}` : ''}`);
   check(counts.notRunnable <= MAX_NOT_RUNNABLE, `at most ${MAX_NOT_RUNNABLE} README examples marked not-runnable (${counts.notRunnable}: ${notRunnable.join(', ') || 'none'})`);
   return counts;
 }
