@@ -114,7 +114,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           failures.push({ index, error: new FatalError(err.message, { details: { column: err.column, field: err.field } }) });
         }
       });
-      const outcome = await write!({ rows, indexes }, doing, batch.id);
+      const outcome = await write!({ rows, indexes }, doing, batch);
       if (outcome.repeat) {
         // Committed before (this batch's ledger row exists): nothing was written now. Indexes
         // the database rejected then are reported again, so they are not silently acknowledged.

@@ -258,12 +258,42 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
       }
     });
 
+    it('a dead-letter replay of a rejected record (same batch id, fewer record keys) is written, once', async () => {
+      const { config, instance, metrics } = await open(tableFor(h, 'replay'));
+      try {
+        const original: Batch = {
+          ...makeBatch([
+            { id: 7, name: 'conflicts with a row already there', score: 1, active: true },
+            { id: 8, name: 'ok', score: 2, active: false },
+            { id: 9, name: 'ok too', score: 3, active: true },
+          ]),
+          recordKeys: ['k7', 'k8', 'k9'],
+        };
+        await h.query(`INSERT INTO ${config.table} (id, name, score, active) VALUES (7, 'in the way', 0, ${h.name.startsWith('postgres') ? 'true' : '1'})`);
+        const first = await instance.write(original, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        expect((first as PartialBatchError).failed).toEqual([0]);
+        // The operator removes the row in the way and replays the dead letter: the router keeps
+        // the first delivery's batch id (the record was first in it) and its record key.
+        await h.query(`DELETE FROM ${config.table} WHERE id = 7`);
+        const replay: Batch = { ...original, records: [original.records[0]!], recordKeys: ['k7'], source: 'replay' };
+        await instance.write(replay, { signal: signal() });
+        await instance.write(replay, { signal: signal() });
+        const again = await instance.write(original, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        expect((again as PartialBatchError).failed).toEqual([0]);
+        expect(await rowsOf(config)).toEqual(original.records);
+        expect(repeats(metrics, config)).toBe(2);
+        expect((await ledgerRows(config)).map((r) => r.batch_id)).toEqual([original.id, original.id]);
+      } finally {
+        await instance.close?.();
+      }
+    });
+
     it('prunes ledger rows older than the retention on open, then at most once an hour', async () => {
       const start = Date.UTC(2026, 10, 1);
       const clock = manualClock(start);
       const table = tableFor(h, 'prune');
       const ancient = (id: string) =>
-        h.query(`INSERT INTO ${h.ledger()} (table_name, batch_id, row_count, written_at_ms) VALUES ($1, $2, $3, $4)`, [first.config.table, id, 1, start - 3 * DAY]);
+        h.query(`INSERT INTO ${h.ledger()} (table_name, batch_id, record_keys_digest, row_count, written_at_ms) VALUES ($1, $2, $3, $4, $5)`, [first.config.table, id, '', 1, start - 3 * DAY]);
       const ids = async () => (await ledgerRows(first.config)).map((r) => r.batch_id);
       // The first instance creates the tables (its own prune is done once it is closed).
       const first = await open(table, { ledgerRetentionDays: 2 }, clock);

@@ -8,6 +8,11 @@
  * The ledger row is claimed first in the transaction. A concurrent writer of the same batch
  * (a zombie and its take-over) then waits on the ledger key until the first commits or rolls
  * back, and finds the row, or claims it itself: never both.
+ *
+ * "The same batch" is the same id and the same records, by their record keys: a dead-letter
+ * replay keeps the record keys and batch ids of the first delivery, so a replay of some records
+ * of a partially written batch carries that batch's id with fewer records — a batch of its own,
+ * which must reach the database, not be taken for the original.
  */
 import { createHash } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -17,6 +22,12 @@ import { toSluiceError } from './sql-errors.js';
 
 /** Runs one statement inside the batch's transaction (a kysely transaction or a raw `pg` client). */
 export type LedgerExecute = (sql: string, parameters: readonly unknown[]) => Promise<{ rows: readonly Record<string, unknown>[]; affected: number }>;
+
+/** What identifies a batch in the ledger: its id and, when the router set them, its record keys. */
+export interface LedgerBatch {
+  readonly id: string;
+  readonly recordKeys?: readonly string[] | undefined;
+}
 
 /** What claiming a batch found. */
 export type LedgerClaim =
@@ -30,10 +41,10 @@ export interface BatchLedger {
   readonly table: string;
   /** `CREATE TABLE IF NOT EXISTS` (and its index) for the ledger. */
   createStatements(): string[];
-  /** Claims `batchId` in the transaction `execute` runs in. */
-  claim(execute: LedgerExecute, batchId: string, rowCount: number): Promise<LedgerClaim>;
+  /** Claims `batch` in the transaction `execute` runs in. */
+  claim(execute: LedgerExecute, batch: LedgerBatch, rowCount: number): Promise<LedgerClaim>;
   /** Records, in the same transaction as the claim, which record indexes the database rejected. */
-  recordFailures(execute: LedgerExecute, batchId: string, written: number, failed: readonly number[]): Promise<void>;
+  recordFailures(execute: LedgerExecute, batch: LedgerBatch, written: number, failed: readonly number[]): Promise<void>;
   /** The statement and parameters that delete this table's ledger rows older than `before` (ms). */
   pruneStatement(before: number): { sql: string; parameters: unknown[] };
 }
@@ -55,6 +66,21 @@ const MAX_STORED_ID = 255;
  */
 export function ledgerKey(batchId: string): string {
   return batchId.length <= MAX_STORED_ID ? batchId : `sha256:${createHash('sha256').update(batchId).digest('hex')}`;
+}
+
+/**
+ * The digest of a batch's record keys (32 hex digits of their SHA-256), or '' for a batch
+ * without them (built by hand: its id alone identifies it).
+ *
+ * @example
+ * ```ts
+ * recordKeysDigest({ id: 'b1' });                          // ""
+ * recordKeysDigest({ id: 'b1', recordKeys: ['k1', 'k2'] }); // 32 hex digits
+ * ```
+ */
+export function recordKeysDigest(batch: LedgerBatch): string {
+  if (batch.recordKeys === undefined) return '';
+  return createHash('sha256').update(batch.recordKeys.join('\n')).digest('hex').slice(0, 32);
 }
 
 function isDuplicateKey(dialect: DialectName, error: unknown): boolean {
@@ -88,23 +114,24 @@ export function createBatchLedger(dialect: DialectName, target: TableName, table
   const table = quoteTable(dialect, ledgerTable);
   const p = (n: number) => (dialect === 'postgres' ? `$${n}` : '?');
   const indexName = `${ledgerName.slice(0, 52)}_written_at`;
-  const [tableName, batchId, rowCount, failed, writtenAt] = ['table_name', 'batch_id', 'row_count', 'failed', 'written_at_ms'].map(q) as [string, string, string, string, string];
+  const [tableName, batchId, keysDigest, rowCount, failed, writtenAt] = ['table_name', 'batch_id', 'record_keys_digest', 'row_count', 'failed', 'written_at_ms'].map(q) as [string, string, string, string, string, string];
+  const primaryKey = `${tableName}, ${batchId}, ${keysDigest}`;
 
   function createStatements(): string[] {
     if (dialect === 'mysql') {
       // Binary collation: batch ids that differ only in case are different batches.
       const key = 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
       return [
-        `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${key}, ${batchId} ${key}, ${rowCount} INT NOT NULL, ${failed} LONGTEXT NULL, ${writtenAt} BIGINT NOT NULL, ` +
-          `PRIMARY KEY (${tableName}, ${batchId}), INDEX ${q(indexName)} (${tableName}, ${writtenAt}))`,
+        `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${key}, ${batchId} ${key}, ${keysDigest} VARCHAR(32) CHARACTER SET ascii NOT NULL, ${rowCount} INT NOT NULL, ` +
+          `${failed} LONGTEXT NULL, ${writtenAt} BIGINT NOT NULL, PRIMARY KEY (${primaryKey}), INDEX ${q(indexName)} (${tableName}, ${writtenAt}))`,
       ];
     }
     const text = dialect === 'postgres' ? 'text' : 'TEXT';
     const statements: string[] = [];
     if (dialect === 'postgres' && target.schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${q(target.schema)}`);
     statements.push(
-      `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${text} NOT NULL, ${batchId} ${text} NOT NULL, ${rowCount} integer NOT NULL, ${failed} ${text}, ${writtenAt} bigint NOT NULL, ` +
-        `PRIMARY KEY (${tableName}, ${batchId}))`,
+      `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${text} NOT NULL, ${batchId} ${text} NOT NULL, ${keysDigest} ${text} NOT NULL, ${rowCount} integer NOT NULL, ` +
+        `${failed} ${text}, ${writtenAt} bigint NOT NULL, PRIMARY KEY (${primaryKey}))`,
     );
     // PostgreSQL puts an index in the table's schema; SQLite names the schema on the index instead.
     const index = dialect === 'sqlite' && target.schema !== undefined ? `${q(target.schema)}.${q(indexName)}` : q(indexName);
@@ -113,10 +140,13 @@ export function createBatchLedger(dialect: DialectName, target: TableName, table
     return statements;
   }
 
-  async function claim(execute: LedgerExecute, id: string, rows: number): Promise<LedgerClaim> {
-    const key = ledgerKey(id);
-    const values = [tableLabel, key, rows, now()];
-    const insert = `INSERT INTO ${table} (${tableName}, ${batchId}, ${rowCount}, ${writtenAt}) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)})`;
+  /** The row of one batch, its three parameters numbered from `first`. */
+  const whereAt = (first: number) => `${tableName} = ${p(first)} AND ${batchId} = ${p(first + 1)} AND ${keysDigest} = ${p(first + 2)}`;
+
+  async function claim(execute: LedgerExecute, batch: LedgerBatch, rows: number): Promise<LedgerClaim> {
+    const identity = [tableLabel, ledgerKey(batch.id), recordKeysDigest(batch)];
+    const insert = `INSERT INTO ${table} (${tableName}, ${batchId}, ${keysDigest}, ${rowCount}, ${writtenAt}) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)})`;
+    const values = [...identity, rows, now()];
     let claimed: boolean;
     if (dialect === 'mysql') {
       // MySQL has no ON CONFLICT DO NOTHING (and mysql2's FOUND_ROWS flag makes a no-op
@@ -130,19 +160,20 @@ export function createBatchLedger(dialect: DialectName, target: TableName, table
         claimed = false;
       }
     } else {
-      claimed = (await execute(`${insert} ON CONFLICT (${tableName}, ${batchId}) DO NOTHING`, values)).affected > 0;
+      claimed = (await execute(`${insert} ON CONFLICT (${primaryKey}) DO NOTHING`, values)).affected > 0;
     }
     if (claimed) return { repeat: false };
-    const found = await execute(`SELECT ${failed} AS failed FROM ${table} WHERE ${tableName} = ${p(1)} AND ${batchId} = ${p(2)}`, [tableLabel, key]);
+    const found = await execute(`SELECT ${failed} AS failed FROM ${table} WHERE ${whereAt(1)}`, identity);
     return { repeat: true, failed: parseFailed(found.rows[0]?.failed) };
   }
 
-  async function recordFailures(execute: LedgerExecute, id: string, written: number, failedIndexes: readonly number[]): Promise<void> {
-    await execute(`UPDATE ${table} SET ${rowCount} = ${p(1)}, ${failed} = ${p(2)} WHERE ${tableName} = ${p(3)} AND ${batchId} = ${p(4)}`, [
+  async function recordFailures(execute: LedgerExecute, batch: LedgerBatch, written: number, failedIndexes: readonly number[]): Promise<void> {
+    await execute(`UPDATE ${table} SET ${rowCount} = ${p(1)}, ${failed} = ${p(2)} WHERE ${whereAt(3)}`, [
       written,
       failedIndexes.length === 0 ? null : JSON.stringify(failedIndexes),
       tableLabel,
-      ledgerKey(id),
+      ledgerKey(batch.id),
+      recordKeysDigest(batch),
     ]);
   }
 

@@ -8,7 +8,7 @@ import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type pg from 'pg';
 import { FatalError, type RecordFailure } from '@sluice/core';
 import type { SqlValue } from './column-types.js';
-import type { BatchLedger, LedgerExecute } from './ledger.js';
+import type { BatchLedger, LedgerBatch, LedgerExecute } from './ledger.js';
 import { copyRows, unnestRows } from './postgres-bulk.js';
 import { classifySqlError, toSluiceError } from './sql-errors.js';
 import { insertValuesSql, lastRowPerKey, maxParameters, type TablePlan } from './statements.js';
@@ -35,8 +35,8 @@ export type WriteOutcome =
   | { readonly repeat: false; readonly failures: RecordFailure[] }
   | { readonly repeat: true; readonly failed: readonly number[] };
 
-/** A batch write: its rows, and the batch id the ledger keys it by. */
-export type RowWriter = (input: IndexedRows, doing: string, batchId: string) => Promise<WriteOutcome>;
+/** A batch write: its rows, and the batch (id and record keys) the ledger keys it by. */
+export type RowWriter = (input: IndexedRows, doing: string, batch: LedgerBatch) => Promise<WriteOutcome>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function kyselyExecute(trx: Transaction<any>): LedgerExecute {
@@ -68,7 +68,7 @@ const MAX_ROWS_PER_STATEMENT = 1000;
  * @example
  * ```ts
  * const write = createRowWriter({ db, plan });
- * const outcome = await write({ rows: [[1, 'a']], indexes: [0] }, 'writing to "t"', batch.id);
+ * const outcome = await write({ rows: [[1, 'a']], indexes: [0] }, 'writing to "t"', batch);
  * ```
  */
 export function createRowWriter(options: WriterOptions): RowWriter {
@@ -102,7 +102,7 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     return writeValues(rows, claim);
   }
 
-  async function writeRowByRow(input: IndexedRows, doing: string, claim: Claim | undefined, batchId: string): Promise<RecordFailure[]> {
+  async function writeRowByRow(input: IndexedRows, doing: string, claim: Claim | undefined, batch: LedgerBatch): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
     const single = insertValuesSql(plan, 1);
     await db.transaction().execute(async (trx) => {
@@ -124,13 +124,13 @@ export function createRowWriter(options: WriterOptions): RowWriter {
       // the rejections are final (data errors, not retried), so a repeat of this batch must
       // neither write the good rows again nor forget the bad ones — it reports the same indexes.
       if (claim && ledger && failures.length > 0) {
-        await ledger.recordFailures(execute, batchId, input.rows.length - failures.length, failures.map((f) => f.index));
+        await ledger.recordFailures(execute, batch, input.rows.length - failures.length, failures.map((f) => f.index));
       }
     });
     return failures;
   }
 
-  return async (input, doing, batchId) => {
+  return async (input, doing, batch) => {
     const keep = lastRowPerKey(plan, input.rows);
     const rows = keep.length === input.rows.length ? input.rows : keep.map((i) => input.rows[i]!);
     const indexes = keep.length === input.rows.length ? input.indexes : keep.map((i) => input.indexes[i]!);
@@ -139,7 +139,7 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     const claim: Claim | undefined =
       ledger &&
       (async (execute) => {
-        const claimed = await ledger.claim(execute, batchId, rows.length);
+        const claimed = await ledger.claim(execute, batch, rows.length);
         found = claimed.repeat ? claimed.failed : undefined;
         return !claimed.repeat;
       });
@@ -151,7 +151,7 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     }
     // The failed transaction rolled its ledger claim back with its rows: this one claims again.
     try {
-      const failures = await writeRowByRow({ rows, indexes }, doing, claim, batchId);
+      const failures = await writeRowByRow({ rows, indexes }, doing, claim, batch);
       return found ? { repeat: true, failed: found } : { repeat: false, failures };
     } catch (err) {
       throw toSluiceError(plan.dialect, err, doing);
