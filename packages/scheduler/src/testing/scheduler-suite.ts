@@ -4,11 +4,12 @@
  *
  * @packageDocumentation
  */
-import { FatalError, RetryableError, type RunRecord } from '@sluice/core';
+import { FatalError, RetryableError, createNoopLogger, type RunRecord } from '@sluice/core';
 import type { ConstructorOptions, PgBoss } from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../scheduler.js';
 import type { ExecuteRun, SchedulerStores } from '../types.js';
+import { UnclaimedRunSweeper } from '../unclaimed-runs.js';
 import { signStandardWebhook } from '../webhooks/standard-webhooks.js';
 import { runEnded, sleep, waitFor } from './wait.js';
 
@@ -180,6 +181,36 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       expect(run.error?.message).toMatch(/2 time\(s\).*maxTakeovers: 1/);
       expect(calls).toBe(0);
       expect(() => createScheduler({ ...options, stores: env.stores, boss: env.boss, maxTakeovers: -1 })).toThrow(/maxTakeovers/);
+    });
+
+    it('fails a run that no instance able to execute it claims within the bound, never while a run of its pipeline executes (issue 23)', async () => {
+      const pipeline = unique('unclaimed');
+      const api = await start({ pipelines: [{ name: pipeline }], execute: async () => ({}), worker: false, pipelineVersion: () => 4 });
+      const boss = api.queue.boss as PgBoss;
+      const queueName = api.queue.queueOf(pipeline);
+      let now = Date.now();
+      const sweeper = new UnclaimedRunSweeper({ queue: api.queue, runs: env.stores.runs, logger: createNoopLogger(), timeoutSeconds: 10, now: () => now });
+      // A worker holds the first run: the second waits for the pipeline, not for a worker.
+      const { runId: first } = await api.trigger(pipeline);
+      const [claimed] = await boss.fetch<{ runId: string }>(queueName);
+      expect(claimed?.id).toBe(first);
+      const { runId } = await api.trigger(pipeline);
+      expect(await sweeper.sweep()).toEqual([]);
+      now += 60_000;
+      expect(await sweeper.sweep()).toEqual([]);
+      expect(await api.queue.cancelIfQueued(queueName, first)).toBe(false);
+      await boss.complete(queueName, first);
+      // From now on it waits for nothing but a worker, and none can execute it.
+      expect(await sweeper.sweep()).toEqual([]);
+      now += 9_000;
+      expect(await sweeper.sweep()).toEqual([]);
+      now += 1_000;
+      expect(await sweeper.sweep()).toEqual([runId]);
+      const run = await env.stores.runs.get(runId);
+      expect(run).toMatchObject({ status: 'failed', startedAt: null, pipelineVersion: 4, error: { name: 'RunUnclaimedError', code: 'SLUICE_ERR_FATAL' } });
+      expect(run?.error?.message).toContain(`version 4 of pipeline "${pipeline}"`);
+      expect((await boss.getJobById(queueName, runId))?.state).toBe('cancelled');
+      expect(await sweeper.sweep()).toEqual([]);
     });
 
     it('fails a run whose job pg-boss gave up on, so no run stays running without a job', async () => {
