@@ -195,6 +195,8 @@ export function createHttpJsonConnector(config: HttpJsonConfig, ctx: PluginConte
 export const httpJsonConnector = defineConnector({
   kind: 'http-json',
   version: '0.1.0',
+  // A generic paged HTTP API: nothing says a page holds the same items when read again.
+  rereads: 'may-differ',
   description: 'Reads records from a paginated HTTP JSON API (page, offset or cursor paging).',
   configSchema: httpJsonConfigSchema,
   create: (config, ctx) => createHttpJsonConnector(config, ctx),

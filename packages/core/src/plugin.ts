@@ -125,6 +125,17 @@ export interface ConnectorDefinition<TConfig = unknown> {
   readonly version: string;
   readonly description?: string;
   readonly configSchema: ConfigSchema<TConfig>;
+  /**
+   * Whether reading again from the same `state` yields the same records in the same order
+   * (`'same'`), as long as the source did not change what lies before the next checkpoint; or
+   * whether it may not (`'may-differ'`, the default: e.g. a keyset over `updatedAt`, where
+   * records move as they are updated). With `'same'`, a run taken over after a crash gives the
+   * records it re-reads the record keys and batch ids they had, and destinations keyed by them
+   * absorb the repeat (effectively once). With `'may-differ'`, a take-over's records get keys of
+   * their own (at-least-once), so a destination never skips or overwrites a batch whose records
+   * changed. See docs/connectors/writing-a-plugin.md, "Re-reads are the same records".
+   */
+  readonly rereads?: 'same' | 'may-differ';
   create(config: TConfig, ctx: PluginContext): ConnectorInstance | Promise<ConnectorInstance>;
 }
 
@@ -152,6 +163,8 @@ export function defineConnector<const TSchema extends ConfigSchema>(definition: 
   version: string;
   description?: string;
   configSchema: TSchema;
+  /** See {@link ConnectorDefinition.rereads}. */
+  rereads?: 'same' | 'may-differ';
   create(
     config: v.InferOutput<TSchema>,
     ctx: PluginContext,

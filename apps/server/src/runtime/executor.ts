@@ -143,6 +143,8 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     const records = run.params?.records;
     let connector: ConnectorInstance;
     let source: string;
+    // Records in hand (a payload) are the same on every attempt; a connector says whether its re-reads are.
+    let rereads: 'same' | 'may-differ' = 'same';
     if (records !== undefined) {
       if (!isRecordArray(records)) throw new FatalError('params.records must be an array of JSON objects');
       connector = recordsSource(records);
@@ -153,13 +155,14 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
       const connectorCtx: PluginContext = { ...ctx, logger: childLogger(log, { component: 'connector' }), ...(state ? { state } : {}) };
       connector = await deps.registry.createConnector(kind, options, connectorCtx, ['pipelines', run.pipeline, 'source']);
       source = kind;
+      rereads = deps.registry.get('connector', kind)?.rereads ?? 'may-differ';
     }
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx);
     const destinations = await routerDestinations(deps, config, table.destinations);
     // A retried or taken-over run resumes from its checkpoint and re-reads what came after it:
     // its records get the same keys, and its batches the same ids, as in the attempt before
     // (source positions, see Router.atCheckpoint), so destinations keyed by them absorb the repeat.
-    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, source });
+    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, source, rereads, runAttempt: run.attempt });
     const useCheckpoints = records === undefined;
     const state = useCheckpoints ? await deps.store.checkpoints.get(run.pipeline) : undefined;
     const params = { ...(run.params ?? {}) };

@@ -59,6 +59,9 @@ interface QueryApiResponse {
 export const bigQueryConnector = defineConnector({
   kind: 'bigquery',
   version: '0.1.0',
+  // A resumed query starts at the checkpoint's cursor value and re-reads the rows tied at it
+  // (tie-safe), so its pages are not the first read's pages (the contract suite shows it).
+  rereads: 'may-differ',
   description: 'Reads the result of a BigQuery SQL query, incrementally by a cursor column.',
   configSchema: bigQueryConfigSchema,
   create: (config, ctx) => createBigQueryInstance(config, ctx, createBigQueryClient(config)),

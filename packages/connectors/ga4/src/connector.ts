@@ -52,6 +52,8 @@ const QUOTA_WINDOWS = ['tokensPerHour', 'tokensPerDay', 'tokensPerProjectPerHour
 export const ga4Connector = defineConnector({
   kind: 'ga4',
   version: '0.1.0',
+  // Reports inside the restatement window change until GA4 finalises them.
+  rereads: 'may-differ',
   description: 'Reads Google Analytics 4 reports, re-reading recent days until they are final.',
   configSchema: ga4ConfigSchema,
   create: (config, ctx) => createGa4Instance(config, ctx, createGa4Client(config)),

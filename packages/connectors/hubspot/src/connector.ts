@@ -192,6 +192,8 @@ export function createHubSpotConnector(config: HubSpotConfig, ctx: PluginContext
 export const hubspotConnector = defineConnector({
   kind: 'hubspot',
   version: '0.1.0',
+  // A keyset over hs_lastmodifieddate: records move to the end as they are updated.
+  rereads: 'may-differ',
   description: 'Reads HubSpot CRM objects (contacts, companies, deals, tickets, custom objects): full, then incremental.',
   configSchema: hubspotConfigSchema,
   create: (config, ctx) => createHubSpotConnector(config, ctx),

@@ -111,6 +111,8 @@ function clockStart(state: JsonValue | undefined, config: SampleConfig, nowPerio
 export const sampleConnector = defineConnector({
   kind: 'sample',
   version: '0.1.0',
+  // Records are a pure function of the seed and the position: a re-read is identical.
+  rereads: 'same',
   description: 'Deterministic sample marketing data (no external service), optionally following the clock.',
   configSchema: sampleConfigSchema,
   create(config, ctx) {

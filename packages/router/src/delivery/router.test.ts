@@ -157,6 +157,21 @@ describe('batching', () => {
     await router.close();
   });
 
+  it("gives a later attempt positions of its own when the source's re-reads may differ (rereads: 'may-differ', the default)", async () => {
+    const dest = recordingDestination();
+    const ctx = createPluginContext({ clock: recordingClock(), metrics: createMemoryMetrics() });
+    const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
+    const common = { table, destinations: { db: { instance: dest, capabilities: { idempotent: false } } }, deadLetters: memoryDeadLetters(), ctx, pipeline: 'daily', runId: 'run1', source: 'crm' };
+    for (const options of [{ runAttempt: 2 }, { runAttempt: 2, rereads: 'same' as const }]) {
+      const router = createRouter({ ...common, ...options });
+      router.atCheckpoint({ page: 1 });
+      await router.push(records(1));
+      await router.close();
+    }
+    const page1 = digestOf({ page: 1 });
+    expect(dest.calls.map((b) => b.id)).toEqual([`daily-db-run1-${page1}a2-000001`, `daily-db-run1-${page1}-000001`]);
+  });
+
   it('never cuts a batch by maxWaitMs for a destination keyed by batch id: only checkpoints and sizes cut it', async () => {
     const dest = recordingDestination();
     const { router, clock } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 100, maxWaitMs: 250 } } }, { idempotency: 'batch' });

@@ -47,6 +47,15 @@ export interface CreateRouterOptions {
    */
   positions?: readonly (string | undefined)[];
   /**
+   * Whether the source yields the same records when it re-reads from a checkpoint (the
+   * connector's `rereads`; default `'may-differ'`). With `'may-differ'`, a later attempt of the
+   * run (`runAttempt` > 1: a retry or a take-over) gives its records positions of its own, so no
+   * destination skips or overwrites what an earlier attempt wrote at the same place.
+   */
+  rereads?: 'same' | 'may-differ';
+  /** Which attempt of the run this router serves (1, the default, for the first). */
+  runAttempt?: number;
+  /**
    * Per destination, how many records may wait (buffered, queued or in flight) before `push`
    * waits. Default: enough for one full batch per concurrent write plus one being filled.
    */
@@ -116,7 +125,7 @@ export interface Router {
  */
 export function createRouter(options: CreateRouterOptions): Router {
   const { table, ctx, pipeline, runId, source } = options;
-  const positions = new SourcePositions();
+  const positions = new SourcePositions(options.rereads === 'same' ? undefined : options.runAttempt);
   const knownPositions = options.positions ?? [];
   // Under a run's logger, `pipeline` and `runId` are bound already: bind only what is missing.
   const logger = childLogger(ctx.logger, { component: 'router', pipeline, runId });

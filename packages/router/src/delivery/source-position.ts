@@ -26,10 +26,20 @@ import { canonicalJson, type JsonValue } from '@sluice/core';
  * ```
  */
 export class SourcePositions {
-  #segment = segmentOf(undefined);
+  readonly #suffix: string;
+  #segment: string;
   #offset = 0;
   #lastDigest: string | undefined;
   readonly #seen = new Map<string, number>();
+
+  /**
+   * `attempt`: given (above 1) when re-reads may differ, so this attempt's segments get names of
+   * their own (`<digest>a<attempt>`) and nothing it sends is taken for an earlier attempt's.
+   */
+  constructor(attempt?: number) {
+    this.#suffix = attempt !== undefined && attempt > 1 ? `a${attempt}` : '';
+    this.#segment = segmentOf(undefined) + this.#suffix;
+  }
 
   /** The segment the next record belongs to. */
   get segment(): string {
@@ -48,7 +58,7 @@ export class SourcePositions {
     this.#lastDigest = digest;
     const seen = this.#seen.get(digest) ?? 0;
     this.#seen.set(digest, seen + 1);
-    this.#segment = seen === 0 ? digest : `${digest}x${seen}`;
+    this.#segment = (seen === 0 ? digest : `${digest}x${seen}`) + this.#suffix;
     this.#offset = 0;
     return true;
   }
