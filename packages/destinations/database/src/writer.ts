@@ -123,6 +123,10 @@ export function createRowWriter(options: WriterOptions): RowWriter {
       // The batch id is ledgered with the rows that were written, even when some were rejected:
       // the rejections are final (data errors, not retried), so a repeat of this batch must
       // neither write the good rows again nor forget the bad ones — it reports the same indexes.
+      // A partial retry (`<id>-r<n>`: the router resends only records whose failure was
+      // retryable, which this writer never reports, though a replay of dead letters sends a
+      // subset too) has an id and record keys of its own, hence a ledger row of its own: it
+      // writes its records once, and neither hides nor repeats the rows committed here.
       if (claim && ledger && failures.length > 0) {
         await ledger.recordFailures(execute, batch, input.rows.length - failures.length, failures.map((f) => f.index));
       }
