@@ -5,7 +5,13 @@
  *
  * @packageDocumentation
  */
-import { Liquid } from 'liquidjs';
+import type { Liquid } from 'liquidjs';
+import { loadLiquid } from './liquidjs.js';
+
+// liquidjs is an optional peer (./liquidjs.ts): awaited here, at the top of the subpath, so the
+// engine stays synchronous to use and a missing package fails when the subpath is imported,
+// naming the package, never in the middle of a render. The main `@sluice/core` entry never gets here.
+const liquidjs = await loadLiquid();
 
 /** How much work one template may cause (liquidjs' own limits). */
 export interface TemplateLimits {
@@ -73,7 +79,7 @@ export interface SandboxOptions {
  */
 export function createSandboxedLiquid(options: SandboxOptions = {}): Liquid {
   const { strictVariables = true, lenientIf = true, escape, timeZone = 'UTC', limits } = options;
-  return new Liquid({
+  return new liquidjs.Liquid({
     // An empty in-memory template map: includes, renders and layouts can never read a file.
     templates: {},
     // `{% include name %}` looks up the literal "name", never the value of a variable.
