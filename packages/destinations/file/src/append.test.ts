@@ -15,7 +15,8 @@ import { makeBatch } from '@sluice/testing';
 import { fileDestination } from './destination.js';
 import type { FileConfig } from './config.js';
 import { batchOf, PER_BATCH } from './__fixtures__/append-batches.js';
-import { parseAppendState, STATE_SLOT_BYTES } from './append-state.js';
+import { parseAppendState, readAppendState, STATE_SLOT_BYTES, writeAppendState } from './append-state.js';
+import { confineTo } from './confined-root.js';
 
 let base: string;
 let counter = 0;
@@ -166,6 +167,23 @@ describe('file destination, append mode', () => {
     const instance = await open(config);
     await instance.write(routed('b-1', [{ a: 1 }], 1), { signal: signal() });
     expect(readFileSync(join(config.root, 'data.ndjson'), 'utf8')).toBe('{"a":0}\n{"a":1}\n');
+  });
+
+  it('keeps the newest keys that fit a state slot when long keys would overflow it', async () => {
+    const root = join(base, `root-${++counter}`);
+    const folder = await confineTo(root).openFolder('');
+    try {
+      const keys = Array.from({ length: 256 }, (_, i) => `${String(i).padStart(3, '0')}-${'k'.repeat(500)}`);
+      await writeAppendState(folder, 'big.ndjson', { createdAt: 1, file: '1:1', length: 10, keys, seq: 1 });
+      const read = await readAppendState(folder, 'big.ndjson');
+      expect(read).toMatchObject({ seq: 1, length: 10 });
+      expect(read!.keys.length).toBeGreaterThan(64);
+      expect(read!.keys.length).toBeLessThan(256);
+      expect(read!.keys).toEqual(keys.slice(-read!.keys.length));
+      expect(statSync(join(root, '.big.ndjson.sluice.json')).size).toBeLessThanOrEqual(2 * STATE_SLOT_BYTES);
+    } finally {
+      await folder.close();
+    }
   });
 
   it('refills a new file a crash interrupted before its first piece was committed', async () => {
