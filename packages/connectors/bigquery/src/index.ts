@@ -12,8 +12,9 @@
  *
  * @packageDocumentation
  */
-import { definePlugin } from '@sluice/core';
-import { bigQueryConnector } from './connector.js';
+import { bigQueryPlugin } from './plugin.js';
+
+export { bigQueryPlugin } from './plugin.js';
 
 export { bigQueryConnector, createBigQueryInstance, ON_DEMAND_USD_PER_TIB } from './connector.js';
 export {
@@ -27,21 +28,6 @@ export {
 export { convertRows, timestampToIso, type BigQueryField, type ValueLocation } from './convert.js';
 export { compareCursor, type BigQueryState } from './cursor.js';
 export { mapBigQueryError, QUOTA_RETRY_MS } from './errors.js';
-
-/**
- * The plugin bundling the BigQuery connector, for `PluginRegistry.register`.
- *
- * @example
- * ```ts
- * registry.register(bigQueryPlugin);
- * ```
- */
-export const bigQueryPlugin = definePlugin({
-  name: '@sluice/connectors-bigquery',
-  version: '0.1.0',
-  sluice: '^1',
-  connectors: [bigQueryConnector],
-});
 
 // The same entry shape in every plugin package: the plugin as a named and as the default export,
 // so `plugins: ["@sluice/connectors-bigquery"]` in sluice.yaml loads it by package name.

@@ -12,8 +12,9 @@
  *
  * @packageDocumentation
  */
-import { definePlugin } from '@sluice/core';
-import { ga4Connector } from './connector.js';
+import { ga4Plugin } from './plugin.js';
+
+export { ga4Plugin } from './plugin.js';
 
 export { ga4Connector, createGa4Instance, type Ga4State } from './connector.js';
 export { ga4ConfigSchema, ga4CredentialsSchema, type Ga4Config } from './config.js';
@@ -22,21 +23,6 @@ export { createPreviousDayComparer } from './compare.js';
 export { filterIssues, type Filter, type FilterExpression, type NumericValue } from './filter.js';
 export { addDays, isGa4Date, resolveGa4Date, todayIn } from './dates.js';
 export { mapGa4Error, CONCURRENCY_RETRY_MS } from './errors.js';
-
-/**
- * The plugin bundling the GA4 connector, for `PluginRegistry.register`.
- *
- * @example
- * ```ts
- * registry.register(ga4Plugin);
- * ```
- */
-export const ga4Plugin = definePlugin({
-  name: '@sluice/connectors-ga4',
-  version: '0.1.0',
-  sluice: '^1',
-  connectors: [ga4Connector],
-});
 
 // The same entry shape in every plugin package: the plugin as a named and as the default export,
 // so `plugins: ["@sluice/connectors-ga4"]` in sluice.yaml loads it by package name.

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FatalError, createPluginContext, parseConfig, systemClock, type Clock } from '@sluice/core';
-import { testConnector } from '@sluice/testing';
-import { periodMs, sampleConnector } from './connector.js';
+import { periodMs } from './config.js';
+import { sampleConnector } from './connector.js';
 import { sampleRecord } from './generate.js';
-
-testConnector({
-  name: 'sample',
-  definition: sampleConnector,
-  config: () => ({ perRun: 1000, total: 1000, pageSize: 64 }),
-  key: (r) => String(r.seq),
-  expectedCount: 1000,
-});
 
 async function read(raw: unknown, state?: unknown, clock: Clock = systemClock) {
   const connector = await sampleConnector.create(parseConfig(sampleConnector.configSchema, raw), createPluginContext({ clock }));

@@ -10,13 +10,11 @@
  *
  * @packageDocumentation
  */
-import { definePlugin } from '@sluice/core';
-import { sampleConnector } from './connector.js';
+import { samplePlugin } from './plugin.js';
 
-export { periodMs, sampleConnector, sampleConfigSchema, type SampleConfig } from './connector.js';
-
-/** The plugin holding {@link sampleConnector}, ready for `registry.register(samplePlugin)`. */
-export const samplePlugin = definePlugin({ name: '@sluice/connectors-sample', version: '0.1.0', sluice: '^1', connectors: [sampleConnector] });
+export { samplePlugin } from './plugin.js';
+export { sampleConnector } from './connector.js';
+export { periodMs, sampleConfigSchema, type SampleConfig } from './config.js';
 export { DEFAULT_START_DATE, sampleRecord, type SampleOptions } from './generate.js';
 
 // The same entry shape in every plugin package: the plugin as a named and as the default export,

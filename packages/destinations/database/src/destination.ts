@@ -23,7 +23,7 @@ import { createTableStatements } from './ddl.js';
 import { quoteIdentifier, type TableName } from './identifiers.js';
 import { createBatchLedger, createLedgerPruning, createLedgerTable } from './ledger.js';
 import { createRowMapper, RecordRowError } from './row-mapper.js';
-import { toSluiceError } from './sql-errors.js';
+import { toSluiceError } from './errors.js';
 import { createTablePlan } from './statements.js';
 import { createRowWriter } from './writer.js';
 

@@ -14,30 +14,16 @@
  *
  * @packageDocumentation
  */
+import { databasePlugin } from './plugin.js';
+
+export { databasePlugin } from './plugin.js';
 export { databaseDestination } from './destination.js';
 export { databaseConfigSchema, type ColumnConfig, type DatabaseConfig } from './config.js';
 export { COLUMN_TYPES, ddlType, type ColumnType } from './column-types.js';
-export { classifySqlError, type SqlErrorClass } from './sql-errors.js';
+export { classifySqlError, type SqlErrorClass } from './errors.js';
 export { NodeSqliteDialect, type NodeSqliteDialectConfig } from './node-sqlite-dialect.js';
 export { isValidIdentifier, quoteIdentifier, type DialectName } from './identifiers.js';
 
-import { definePlugin } from '@sluice/core';
-import { databaseDestination } from './destination.js';
-
-/**
- * The plugin that registers the `database` destination kind.
- *
- * @example
- * ```ts
- * import databasePlugin from '@sluice/destinations-database';
- * new PluginRegistry().register(databasePlugin);
- * ```
- */
-const databasePlugin = definePlugin({
-  name: '@sluice/destinations-database',
-  version: '0.1.0',
-  sluice: '^1',
-  destinations: [databaseDestination],
-});
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-database"]` in sluice.yaml loads it by package name.
 export default databasePlugin;
-export { databasePlugin };

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Clock, Logger } from '@sluice/core';
 import { quoteIdentifier, quoteTable, type DialectName, type TableName } from './identifiers.js';
-import { toSluiceError } from './sql-errors.js';
+import { toSluiceError } from './errors.js';
 
 /** Runs one statement inside the batch's transaction (a kysely transaction or a raw `pg` client). */
 export type LedgerExecute = (sql: string, parameters: readonly unknown[]) => Promise<{ rows: readonly Record<string, unknown>[]; affected: number }>;

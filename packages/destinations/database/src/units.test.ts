@@ -6,7 +6,7 @@ import { databaseConfigSchema } from './config.js';
 import { createRowMapper, RecordRowError } from './row-mapper.js';
 import { createTableStatements } from './ddl.js';
 import { quoteIdentifier } from './identifiers.js';
-import { classifySqlError } from './sql-errors.js';
+import { classifySqlError } from './errors.js';
 import { conflictClause, createTablePlan, insertValuesSql, lastRowPerKey } from './statements.js';
 
 describe('identifiers', () => {

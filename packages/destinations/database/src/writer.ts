@@ -10,7 +10,7 @@ import { FatalError, type RecordFailure } from '@sluice/core';
 import type { SqlValue } from './column-types.js';
 import type { BatchLedger, LedgerBatch, LedgerExecute } from './ledger.js';
 import { copyRows, unnestRows } from './postgres-bulk.js';
-import { classifySqlError, toSluiceError } from './sql-errors.js';
+import { classifySqlError, toSluiceError } from './errors.js';
 import { insertValuesSql, lastRowPerKey, maxParameters, type TablePlan } from './statements.js';
 
 /** How the writer loads rows. */

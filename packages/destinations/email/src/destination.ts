@@ -32,7 +32,7 @@ import { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js'
 import { escapeHtml } from './escape.js';
 import { messageIdFor } from './message-id.js';
 import { mailKey } from './mail-key.js';
-import { mapSmtpError } from './smtp-errors.js';
+import { mapSmtpError } from './errors.js';
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {

@@ -21,7 +21,7 @@ export { emailConfigSchema, type EmailConfig, type EmailConfigInput } from './co
 export { parseMailbox, parseMailboxList, formatMailbox, type Mailbox } from './address.js';
 export { columnsOf, encodeAttachment } from './attachment.js';
 export { messageIdFor } from './message-id.js';
-export { mapSmtpError, type SmtpFailure } from './smtp-errors.js';
+export { mapSmtpError, type SmtpFailure } from './errors.js';
 export { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js';
 export { escapeHtml } from './escape.js';
 export { TemplateError, compileTemplate, templateProblem, type CompiledTemplate, type OutputEscape, type TemplateOptions } from '@sluice/core/template';

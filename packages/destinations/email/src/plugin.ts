@@ -17,3 +17,7 @@ export const emailPlugin = definePlugin({
   sluice: '^1',
   destinations: [emailDestination],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-email"]` in sluice.yaml loads it by package name.
+export default emailPlugin;

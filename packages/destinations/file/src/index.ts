@@ -12,28 +12,15 @@
  *
  * @packageDocumentation
  */
-import { definePlugin } from '@sluice/core';
-import { fileDestination } from './destination.js';
+import { filePlugin } from './plugin.js';
+
+export { filePlugin } from './plugin.js';
 
 export { fileDestination } from './destination.js';
 export { fileConfigSchema, type FileConfig } from './config.js';
 export { createEncoder, type CsvOptions, type EncodedPiece, type Encoder } from './formats.js';
 export { parsePathTemplate, renderPath, sanitizeSegment, type PathTemplate, type TemplateContext } from './path-template.js';
 
-/**
- * The plugin that registers the `file` destination kind.
- *
- * @example
- * ```ts
- * import filePlugin from '@sluice/destinations-file';
- * registry.register(filePlugin);
- * ```
- */
-const filePlugin = definePlugin({
-  name: '@sluice/destinations-file',
-  version: '0.1.0',
-  sluice: '^1',
-  destinations: [fileDestination],
-});
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-file"]` in sluice.yaml loads it by package name.
 export default filePlugin;
-export { filePlugin };

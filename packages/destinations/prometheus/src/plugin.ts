@@ -17,3 +17,7 @@ export const prometheusPlugin = definePlugin({
   sluice: '^1',
   destinations: [prometheusDestination],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-prometheus"]` in sluice.yaml loads it by package name.
+export default prometheusPlugin;

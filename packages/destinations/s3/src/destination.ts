@@ -25,7 +25,7 @@ import { s3ConfigSchema, type S3Config } from './config.js';
 import { encodeObject, extensionOf } from './formats.js';
 import { objectKeyProblem } from './object-key.js';
 import { PartitionValueError, createPartitioner } from './partition.js';
-import { mapS3Error } from './s3-errors.js';
+import { mapS3Error } from './errors.js';
 import { TemplateError, compileTemplate } from './template.js';
 
 /** Things an embedder passes that do not belong in (serialisable) config. */

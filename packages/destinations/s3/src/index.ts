@@ -20,7 +20,7 @@ export { createS3Client, createS3Destination, s3Destination, type S3DestinationO
 export { DEFAULT_KEY, s3ConfigSchema, type S3Config, type S3ConfigInput } from './config.js';
 export { encodeObject, extensionOf, type CsvOptions, type EncodedObject, type ObjectFormat } from './formats.js';
 export { HIVE_DEFAULT_PARTITION, PartitionValueError, createPartitioner, escapePartitionValue, type PartitionSpec, type Partitioner } from './partition.js';
-export { mapS3Error } from './s3-errors.js';
+export { mapS3Error } from './errors.js';
 export { objectKeyProblem } from './object-key.js';
 export { TemplateError, compileTemplate, templateProblem, type CompiledTemplate } from './template.js';
 

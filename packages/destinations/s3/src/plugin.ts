@@ -17,3 +17,7 @@ export const s3Plugin = definePlugin({
   sluice: '^1',
   destinations: [s3Destination],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-s3"]` in sluice.yaml loads it by package name.
+export default s3Plugin;

@@ -30,7 +30,7 @@ import { channelProblem, isChannelId } from './channel.js';
 import { slackConfigSchema, type SlackConfig } from './config.js';
 import { escapeBlockKitString, escapeSlackText } from './escape.js';
 import { createPacer } from './pacer.js';
-import { mapSlackError } from './slack-errors.js';
+import { mapSlackError } from './errors.js';
 import { slackLoggerFor } from './slack-logger.js';
 import { createPostedKeys } from './dedupe.js';
 import { createMemoryThreadStore, createStateThreadStore, type SlackThreadStore } from './thread-store.js';

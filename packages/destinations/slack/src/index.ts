@@ -21,7 +21,7 @@ export { createSlackDestination, slackDestination, type SlackDestinationOptions 
 export { slackConfigSchema, type SlackConfig, type SlackConfigInput } from './config.js';
 export { createMemoryThreadStore, createStateThreadStore, BoundedMap, type SlackThreadStore } from './thread-store.js';
 export { createPostedKeys, type PostedKeys } from './dedupe.js';
-export { mapSlackError, type SlackFailure } from './slack-errors.js';
+export { mapSlackError, type SlackFailure } from './errors.js';
 export { compileTemplate, templateProblem, TemplateError, type CompiledTemplate, type OutputEscape, type TemplateOptions } from '@sluice/core/template';
 export { escapeBlockKitString, escapeSlackText } from './escape.js';
 export { channelProblem, isChannelId } from './channel.js';

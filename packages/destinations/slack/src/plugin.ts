@@ -17,3 +17,7 @@ export const slackPlugin = definePlugin({
   sluice: '^1',
   destinations: [slackDestination],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-slack"]` in sluice.yaml loads it by package name.
+export default slackPlugin;

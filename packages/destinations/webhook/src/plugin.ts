@@ -17,3 +17,7 @@ export const webhookPlugin = definePlugin({
   sluice: '^1',
   destinations: [webhookDestination],
 });
+
+// The same entry shape in every plugin package: the plugin as a named and as the default export,
+// so `plugins: ["@sluice/destinations-webhook"]` in sluice.yaml loads it by package name.
+export default webhookPlugin;
