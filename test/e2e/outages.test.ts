@@ -67,7 +67,7 @@ destinations:
     retry: ${RETRY}
 pipelines:
   traffic:
-    source: { kind: sample, perRun: ${PER_RUN}, pageSize: 50 }
+    source: { kind: sample, perRun: ${PER_RUN}, pageSize: 100 }
     routes:
       - { name: everything, to: [warehouse, hook, lake] }
 `;
@@ -99,6 +99,9 @@ describe('destination outages end in dead letters, and replaying them completes 
     await dropDatabase(STORE_DB);
     await dropDatabase(WAREHOUSE_DB);
   }, 60_000);
+
+  /** The idempotency keys of the webhook batches that failed into dead letters. */
+  let failedKeys = new Set<string>();
 
   async function s3Seqs(): Promise<number[]> {
     const seqs: number[] = [];
@@ -133,16 +136,21 @@ describe('destination outages end in dead letters, and replaying them completes 
     expect(failedRequests.length).toBe((PER_RUN / 100) * 3);
     expect(failedRequests.map((r) => r.status)).toEqual([500, 500, 500, 500, 429, 429, 429, 429, 429]);
     expect(new Set(failedRequests.map((r) => r.headers['idempotency-key'])).size).toBe(PER_RUN / 100);
+    failedKeys = new Set(failedRequests.map((r) => String(r.headers['idempotency-key'])));
   }, 150_000);
 
   it('completes every destination when the dead letters are replayed after recovery', async () => {
     proxy.up();
     s3Proxy.up();
     receiver.status = 200;
+    const beforeReplay = receiver.requests.length;
     const replay = await server.api<{ runs: { runId: string }[] }>('POST', '/api/v1/dead-letters/replay', { pipeline: 'traffic' });
     expect(replay.status).toBe(202);
     for (const { runId } of replay.body.runs) expect((await waitForRun(server, runId, 120_000)).status).toBe('succeeded');
     expect(await listDeadLetters(server, { pipeline: 'traffic', status: 'pending' })).toEqual([]);
+    // The replay sends each failed batch again as the batch it was, under its first idempotency
+    // key / webhook-id (dead letters keep their source positions: issue 16, 18).
+    expect(new Set(receiver.requests.slice(beforeReplay).map((r) => String(r.headers['idempotency-key'])))).toEqual(failedKeys);
 
     const expected = Array.from({ length: 2 * PER_RUN }, (_, i) => i + 1);
     const rows = await withPg(WAREHOUSE_DB, async (c) => (await c.query<{ seq: string }>('SELECT seq FROM traffic ORDER BY seq')).rows.map((r) => Number(r.seq)));

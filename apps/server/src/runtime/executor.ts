@@ -239,6 +239,9 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
       const key = letter.position ?? JSON.stringify(record);
       if (!unique.has(key)) unique.set(key, { record, position: letter.position });
     }
+    // In source order per segment (letters come newest first), so the router cuts the replayed
+    // records into the batches they first travelled in, with the same batch ids.
+    const replayed = [...unique.values()].sort((a, b) => comparePositions(a.position, b.position));
     const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx, new Set([destination]));
     const router = createRouter({
       table,
@@ -248,10 +251,10 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
       pipeline: run.pipeline,
       runId: run.id,
       source: 'replay',
-      positions: [...unique.values()].map((u) => u.position),
+      positions: replayed.map((u) => u.position),
     });
     const summary = await runPipeline({
-      connector: recordsSource([...unique.values()].map((u) => u.record)),
+      connector: recordsSource(replayed.map((u) => u.record)),
       request: {},
       router,
       checkpoints: { get: async () => undefined, commit: async () => {} },
@@ -264,4 +267,14 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
     for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += counts[key] ?? 0;
   }
   return { counts: total };
+}
+
+/** Orders source positions by run and segment, then by offset; letters without one go last. */
+function comparePositions(a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? 1 : -1;
+  const cut = (p: string) => p.lastIndexOf('-');
+  const segmentA = a.slice(0, cut(a));
+  const segmentB = b.slice(0, cut(b));
+  if (segmentA !== segmentB) return segmentA < segmentB ? -1 : 1;
+  return Number.parseFloat(a.slice(cut(a) + 1)) - Number.parseFloat(b.slice(cut(b) + 1));
 }

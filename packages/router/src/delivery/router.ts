@@ -187,6 +187,9 @@ export function createRouter(options: CreateRouterOptions): Router {
 
   // Pages pushed so far (each push is one page of the source), to name them in dead letters.
   let pages = 0;
+  // The run and segment of the last known position (replays): a batch never spans two of them,
+  // so a replayed batch is cut where its records' first batch was.
+  let knownSegment: string | undefined;
 
   function routeOne(record: SluiceRecord, position: string): void {
     const evaluation = evaluateRecord(record, table);
@@ -216,7 +219,13 @@ export function createRouter(options: CreateRouterOptions): Router {
         n++;
         // Every input takes a position, refused ones too, so the positions after it do not shift.
         const own = positions.next();
-        const position = knownPositions[tracker.pushed] ?? `${runId}-${own}`;
+        const known = knownPositions[tracker.pushed];
+        if (known !== undefined) {
+          const segment = known.slice(0, known.lastIndexOf('-'));
+          if (knownSegment !== undefined && segment !== knownSegment) for (const q of queueList) q.checkpointReached();
+          knownSegment = segment;
+        }
+        const position = known ?? `${runId}-${own}`;
         if (isRecord(record)) routeOne(record, position);
         else refuseRecord(record, page, n - 1);
         if (failure) throw failure;
