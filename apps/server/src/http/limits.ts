@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 
 /**
  * The address a request's anonymous budget is charged to: an IPv4 address as is, an IPv6
@@ -68,15 +69,15 @@ export function closeUnreadBodies(app: FastifyInstance, lingerMs = LINGER_MS): v
  * ```
  */
 export class WindowCounters {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  // Only set() moves a key in the eviction order (reads peek), so the oldest window goes first.
+  private readonly windows: LRUCache<string, { start: number; count: number }>;
   private readonly windowMs: number;
-  private readonly maxKeys: number;
   private readonly now: () => number;
 
   constructor(options: { windowMs?: number; maxKeys?: number; now?: () => number } = {}) {
     this.windowMs = options.windowMs ?? 60_000;
-    this.maxKeys = options.maxKeys ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.windows = new LRUCache({ max: options.maxKeys ?? 10_000 });
   }
 
   /** How many events `key` has in its current window. */
@@ -98,17 +99,11 @@ export class WindowCounters {
       window.count++;
       return;
     }
-    this.windows.delete(key);
-    while (this.windows.size >= this.maxKeys) {
-      const oldest = this.windows.keys().next().value;
-      if (oldest === undefined) break;
-      this.windows.delete(oldest);
-    }
     this.windows.set(key, { start: this.now(), count: 1 });
   }
 
   private current(key: string): { start: number; count: number } | undefined {
-    const window = this.windows.get(key);
+    const window = this.windows.peek(key);
     if (!window) return undefined;
     if (window.start + this.windowMs <= this.now()) {
       this.windows.delete(key);

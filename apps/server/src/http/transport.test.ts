@@ -34,6 +34,16 @@ describe('WindowCounters', () => {
     counters.add('third');
     expect([counters.count('first'), counters.count('second'), counters.count('third')]).toEqual([0, 1, 1]);
   });
+
+  it('forgets by window age: reading a key does not keep it', () => {
+    const counters = new WindowCounters({ maxKeys: 2 });
+    counters.add('first');
+    counters.add('second');
+    counters.add('first');
+    expect(counters.count('first')).toBe(2);
+    counters.add('third');
+    expect([counters.count('first'), counters.count('second'), counters.count('third')]).toEqual([0, 1, 1]);
+  });
 });
 
 describe('hostile requests to addRoute routes', () => {

@@ -19,6 +19,7 @@ import {
   type RecordFailure,
 } from '@sluice/core';
 import { createAddressPolicy, createGuardedAgents, findBlockedAddressError, resolveAllowed } from '@sluice/core/net';
+import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { prometheusConfigSchema, type PrometheusConfig } from './config.js';
 import {
@@ -188,8 +189,9 @@ export function createPrometheusDestination(
   };
 
   // Records that could not be mapped, per already-applied batch: a retry (same id) re-pushes
-  // without re-applying, and still reports the same failures.
-  const applied = new Map<string, RecordFailure[]>();
+  // without re-applying, and still reports the same failures. Least recently used is forgotten
+  // first (it was least recently applied): a batch still being retried stays remembered longer.
+  const applied = new LRUCache<string, RecordFailure[]>({ max: REMEMBERED_BATCHES });
   const warnedFull = new Set<string>();
   let closed: Promise<void> | undefined;
 
@@ -253,7 +255,6 @@ export function createPrometheusDestination(
       if (failures === undefined) {
         failures = apply(batch);
         applied.set(batch.id, failures);
-        if (applied.size > REMEMBERED_BATCHES) applied.delete(applied.keys().next().value!);
       }
       await push();
       if (failures.length > 0) throw new PartialBatchError(failures);

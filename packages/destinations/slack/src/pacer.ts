@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { Clock } from '@sluice/core';
+import { LRUCache } from 'lru-cache';
 
 /** Spaces calls per key (channel) at least `intervalMs` apart. */
 export interface Pacer {
@@ -15,7 +16,8 @@ export interface Pacer {
 }
 
 /**
- * Creates a pacer that remembers the last `maxKeys` channels.
+ * Creates a pacer that remembers the last `maxKeys` channels recorded (waiting on a channel does
+ * not keep it remembered: the least recently recorded is forgotten first).
  *
  * @example
  * ```ts
@@ -26,21 +28,17 @@ export interface Pacer {
  * ```
  */
 export function createPacer(intervalMs: number, clock: Clock, maxKeys = 10_000): Pacer {
-  const nextAllowed = new Map<string, number>();
+  const nextAllowed = new LRUCache<string, number>({ max: maxKeys });
   return {
     async wait(key, signal) {
-      const at = nextAllowed.get(key);
+      // peek, not get: only record() refreshes a channel's place in the eviction order.
+      const at = nextAllowed.peek(key);
       if (at === undefined) return;
       const delay = at - clock.now();
       if (delay > 0) await clock.sleep(delay, signal);
     },
     record(key, pauseMs = 0) {
-      nextAllowed.delete(key);
       nextAllowed.set(key, clock.now() + Math.max(intervalMs, pauseMs));
-      if (nextAllowed.size > maxKeys) {
-        const oldest = nextAllowed.keys().next();
-        if (!oldest.done) nextAllowed.delete(oldest.value);
-      }
     },
   };
 }

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import type { PluginStateStore } from '@sluice/core';
+import { LRUCache } from 'lru-cache';
 import { stateKey } from './state-key.js';
 
 /**
@@ -27,7 +28,8 @@ export interface SlackThreadStore {
 }
 
 /**
- * A bounded map that forgets the least recently used entry first.
+ * A bounded map that forgets the least recently used entry first (`get` counts as a use, `has`
+ * does not): a thin face over `lru-cache`, kept so the export stays the same.
  *
  * @example
  * ```ts
@@ -36,19 +38,16 @@ export interface SlackThreadStore {
  * seen.get('a'); // undefined (forgotten)
  * ```
  */
-export class BoundedMap<K, V> {
-  readonly #entries = new Map<K, V>();
+export class BoundedMap<K extends NonNullable<unknown>, V extends NonNullable<unknown>> {
+  readonly #entries: LRUCache<K, V>;
 
-  constructor(readonly capacity: number) {}
+  constructor(readonly capacity: number) {
+    // lru-cache wants a positive whole `max`; a capacity of 0 or less keeps nothing (see set).
+    this.#entries = new LRUCache<K, V>({ max: Math.max(1, Math.floor(capacity)) });
+  }
 
   get(key: K): V | undefined {
-    const value = this.#entries.get(key);
-    if (value !== undefined) {
-      // Re-insert so the entry becomes the most recent one.
-      this.#entries.delete(key);
-      this.#entries.set(key, value);
-    }
-    return value;
+    return this.#entries.get(key);
   }
 
   has(key: K): boolean {
@@ -57,13 +56,7 @@ export class BoundedMap<K, V> {
 
   set(key: K, value: V): void {
     if (this.capacity <= 0) return;
-    this.#entries.delete(key);
     this.#entries.set(key, value);
-    while (this.#entries.size > this.capacity) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done) break;
-      this.#entries.delete(oldest.value);
-    }
   }
 
   get size(): number {
