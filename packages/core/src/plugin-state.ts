@@ -135,6 +135,8 @@ export interface MemoryPluginStateOptions {
 export function createMemoryPluginState(options: MemoryPluginStateOptions = {}): PluginStateStore {
   const clock = options.clock ?? systemClock;
   const maxKeys = options.maxKeys ?? Number.POSITIVE_INFINITY;
+  // A Map, not lru-cache: core keeps no runtime dependency it can avoid (DESIGN §11), and
+  // lru-cache (3.6 MB installed) would replace only the eviction loop in write() below.
   const entries = new Map<string, { value: JsonValue; expiresAt: number | undefined }>();
   const live = (key: string) => {
     const entry = entries.get(key);

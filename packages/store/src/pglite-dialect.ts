@@ -6,6 +6,10 @@
  * `kysely-pglite` driver sends a bare `BEGIN` instead, which lets a concurrent query land inside
  * someone else's transaction.)
  *
+ * Not kysely 0.29's own `PGliteDialect`: it keeps the lock too, but sends every query through
+ * `query()` (a multi-statement migration fails), ignores isolation level and access mode, and
+ * always closes the PGlite on destroy (the store must leave a caller's PGlite open).
+ *
  * Queries without parameters go through `exec()` (the simple protocol, like `pg` does), so a
  * multi-statement script such as a migration runs as written.
  */

@@ -22,6 +22,9 @@ export interface RatePolicy {
  * `requests` requests: the burst is a tenth of the budget and the refill rate spreads the
  * rest over the interval (burst + rate × interval = budget), with a 5 % time margin for
  * timer jitter and network reordering.
+ *
+ * Hand-written because `limiter` and `bottleneck` read the wall clock and their own timers (no
+ * injected {@link Clock}), take no AbortSignal, and have no pause-everyone-for-Retry-After.
  */
 export class TokenBucket {
   #capacity = 1;
