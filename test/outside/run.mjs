@@ -13,11 +13,13 @@
 //  - every runnable code block of README.md, packages/**/README.md and apps/server/README.md runs
 //    there as written, and the TypeScript ones type-check strictly (markers and services:
 //    lib/code-blocks.mjs, lib/readme-examples.mjs);
-//  - one destination installed alone: its footprint (packages, MB) is printed.
+//  - one destination installed alone: its footprint (packages, MB) is printed;
+//  - @sluice/core installed alone: no liquidjs (an optional peer), the main entry loads, the
+//    template subpath is a FatalError naming the package; its footprint is printed.
 // Run after `npx nx run-many -t build`:  node test/outside/run.mjs   (needs the npm registry or its
 // cache, and PostgreSQL on 127.0.0.1:5432). SLUICE_OUTSIDE_KEEP=1 keeps the temporary folder.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -143,6 +145,26 @@ console.log(registry.plugins().length);
   check(mod.default?.type === 'plugin', '@sluice/destinations-slack alone (with its peer @sluice/core) loads');
   const { packages: count, mb } = footprint(alone);
   console.log(`  footprint of @sluice/destinations-slack + @sluice/core alone: ${count} packages, ${mb} MB`);
+
+  // 7. @sluice/core alone: liquidjs is an optional peer (issue 14), installed only by the packages
+  // that render templates; the main entry loads without it, the template subpath names it.
+  const coreAlone = join(work, 'core-alone');
+  mkdirSync(coreAlone);
+  writeFileSync(join(coreAlone, 'package.json'), JSON.stringify({ name: 'outside-core-alone', private: true, type: 'module', dependencies: { '@sluice/core': `file:${byName['@sluice/core']}` } }, null, 2));
+  npmInstall(coreAlone);
+  check(!existsSync(join(coreAlone, 'node_modules/liquidjs')), '@sluice/core alone does not install liquidjs (an optional peer)');
+  writeFileSync(
+    join(coreAlone, 'probe.mjs'),
+    `const core = await import('@sluice/core');
+const error = await import('@sluice/core/template').then(() => undefined, (e) => e);
+console.log(JSON.stringify({ main: typeof core.defineDestination, fatal: error instanceof core.FatalError, message: error?.message }));
+`,
+  );
+  const probed = JSON.parse(run(process.execPath, ['probe.mjs'], coreAlone));
+  check(probed.main === 'function', '@sluice/core alone: the main entry loads without liquidjs');
+  check(probed.fatal && probed.message?.includes('npm install liquidjs'), `@sluice/core alone: @sluice/core/template is a FatalError naming liquidjs (${probed.message})`);
+  const core = footprint(coreAlone);
+  console.log(`  footprint of @sluice/core alone: ${core.packages} packages, ${core.mb} MB`);
 } finally {
   if (!process.env.SLUICE_OUTSIDE_KEEP) rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);
