@@ -6,14 +6,22 @@
 //    license and repository fields set; LICENSE and CHANGELOG.md are in every tarball;
 //  - plugin packages (connectors/*, destinations/*): `@sluice/core` is a peer dependency (and a
 //    dev dependency, so the workspace resolves it), never a dependency; the built entry has the
-//    one entry shape: the `definePlugin(...)` result as the default and as a named export.
+//    one entry shape: the `definePlugin(...)` result as the default and as a named export;
+//  - plugin packages have the one source layout (tools/lib/skeleton.mjs: index.ts, plugin.ts,
+//    connector.ts/destination.ts with a create… factory, config.ts, errors.ts, contract.test.ts,
+//    helpers in __fixtures__/);
+//  - DESIGN §2's direction of dependencies (tools/lib/boundaries.mjs): no package.json
+//    dependency and no import in src/ or bin/ of any workspace package goes against it.
+// The two source checks run first and need no build.
 // Run after `nx run-many -t build`. Exits non-zero on the first category of failure found.
 //
 //   node tools/check-packages.mjs [package-dir ...]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
+import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { boundaryProblems, readPackageGraph } from './lib/boundaries.mjs';
+import { pluginKindOf, readSourceFiles, skeletonProblems } from './lib/skeleton.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -36,6 +44,21 @@ const fail = (pkg, msg) => {
 };
 
 if (!existsSync(join(root, 'LICENSE'))) fail('(root)', 'LICENSE missing at the repository root');
+
+// DESIGN §2 over the whole workspace (an edge is between two packages, whichever were named).
+for (const problem of boundaryProblems(readPackageGraph(root, workspaceDirs()))) {
+  failures++;
+  console.error(`✗ dependency direction: ${problem}`);
+}
+for (const dir of dirs) {
+  const kind = pluginKindOf(relative(root, dir));
+  if (!kind) continue;
+  const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  for (const problem of skeletonProblems({ name, kind, files: readSourceFiles(dir) })) {
+    failures++;
+    console.error(`✗ package layout: ${problem}`);
+  }
+}
 
 for (const dir of dirs) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
