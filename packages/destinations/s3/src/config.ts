@@ -128,6 +128,16 @@ export const s3ConfigSchema = v.pipe(
       ),
       [],
     ),
+    /** Each run's objects replace earlier runs' objects in the partitions it writes (restated data). */
+    replacePartitions: v.optional(
+      v.pipe(
+        v.boolean(),
+        v.description(
+          'Each run\'s objects replace the objects earlier runs wrote in the partitions this run writes: for sources that re-read whole partitions (a GA4 report restating the last days), so the corrected data does not sit beside the provisional one. Only for partitions a run writes completely: an incremental source that adds to a partition run by run would lose the earlier runs\' objects. Needs `partitionBy` and a key that starts with `{{ partition }}`.',
+        ),
+      ),
+      false,
+    ),
     format: v.optional(
       v.pipe(
         v.picklist(['ndjson', 'json', 'csv'], 'must be ndjson, json or csv'),
@@ -227,6 +237,9 @@ export const s3ConfigSchema = v.pipe(
     }
     if (config.sseKmsKeyId !== undefined && config.serverSideEncryption !== 'aws:kms' && config.serverSideEncryption !== 'aws:kms:dsse') {
       addIssue({ message: 'needs serverSideEncryption: aws:kms (or aws:kms:dsse)', path: at('sseKmsKeyId', config.sseKmsKeyId) });
+    }
+    if (config.replacePartitions && (config.partitionBy.length === 0 || !/^\{\{\s*partition\s*\}\}/.test(config.key))) {
+      addIssue({ message: 'replacePartitions needs partitionBy and a key that starts with {{ partition }} (it replaces whole partitions)', path: at('replacePartitions', config.replacePartitions) });
     }
     if (config.csv.columns !== undefined && config.format !== 'csv') {
       addIssue({ message: 'csv options apply to format csv only', path: at('csv', config.csv) });

@@ -146,6 +146,36 @@ describe('s3 destination: layout', () => {
   });
 });
 
+describe('s3 destination: replacePartitions (restated data, issue 18)', () => {
+  const partitioned = (extra: Record<string, unknown> = {}) =>
+    configFor({ partitionBy: [{ name: 'date', value: '{{ record.date }}' }], format: 'ndjson', replacePartitions: true, ...extra });
+  const batchOf = (runId: string, n: number, records: SluiceRecord[]) =>
+    makeBatch(records, { id: `daily-lake-${runId}-3f9c0a21be-${String(n).padStart(6, '0')}`, runId, pipeline: 'daily' });
+
+  it("a later run's objects replace the earlier runs' objects in the partitions it writes, and only there", async () => {
+    const config = partitioned();
+    const lake = createS3Destination(config, createPluginContext());
+    await lake.write(batchOf('run1', 1, [{ date: '2026-11-23', sessions: 10 }, { date: '2026-11-24', sessions: 20 }]), { signal });
+    // Run 2 restates 2026-11-24 in two batches: both stay, run 1's object of that day goes.
+    await lake.write(batchOf('run2', 1, [{ date: '2026-11-24', sessions: 21 }]), { signal });
+    await lake.write(batchOf('run2', 2, [{ date: '2026-11-24', sessions: 22 }]), { signal });
+    await lake.close?.();
+    const keys = await s3.list(BUCKET, config.prefix);
+    expect(keys).toEqual([
+      `${config.prefix}date=2026-11-23/part-daily-lake-run1-3f9c0a21be-000001.ndjson`,
+      `${config.prefix}date=2026-11-24/part-daily-lake-run2-3f9c0a21be-000001.ndjson`,
+      `${config.prefix}date=2026-11-24/part-daily-lake-run2-3f9c0a21be-000002.ndjson`,
+    ]);
+    const day = await Promise.all(keys.slice(1).map(async (k) => JSON.parse((await s3.read(BUCKET, k)).toString('utf8')) as SluiceRecord));
+    expect(day.map((r) => r.sessions)).toEqual([21, 22]);
+  });
+
+  it('is refused without partitions, or with a key that does not start with the partition', () => {
+    expect(() => configFor({ replacePartitions: true })).toThrow(/replacePartitions needs partitionBy/);
+    expect(() => partitioned({ key: 'x/{{ partition }}part-{{ batch.id }}{{ extension }}' })).toThrow(/replacePartitions needs partitionBy/);
+  });
+});
+
 describe('s3 destination: bad records and errors', () => {
   it('fails only the records whose key cannot be built, naming the template and variable', async () => {
     const config = configFor({ key: '{{ record.day }}/{{ record.name }}-{{ batch.id }}.ndjson' });

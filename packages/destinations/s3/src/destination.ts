@@ -26,6 +26,7 @@ import { encodeObject, extensionOf } from './formats.js';
 import { objectKeyProblem } from './object-key.js';
 import { PartitionValueError, createPartitioner } from './partition.js';
 import { mapS3Error } from './errors.js';
+import { createPartitionSuperseder } from './supersede.js';
 import { TemplateError, compileTemplate } from './template.js';
 
 /** Things an embedder passes that do not belong in (serialisable) config. */
@@ -107,6 +108,11 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
   const partSize = config.multipart.partSizeMb * 1024 * 1024;
   let closed = false;
 
+  // The partition prefix of each key this instance rendered (replacePartitions).
+  const partitionOf = new Map<string, string>();
+  const superseded = ctx.metrics.counter({ name: 's3_objects_superseded_total', help: 'Objects of earlier runs deleted by replacePartitions' });
+  const supersede = config.replacePartitions ? createPartitionSuperseder(client, config.bucket, (keys) => superseded.inc({}, keys.length)) : undefined;
+
   const keyFor = (batch: Batch, index: number): string => {
     const record = batch.records[index]!;
     const scope = { record, batch: batchScope(batch), extension, partition: '' };
@@ -114,6 +120,7 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
     const key = config.prefix + keyTemplate.render(scope);
     const problem = objectKeyProblem(key);
     if (problem) throw new FatalError(`the rendered key ${JSON.stringify(key)} ${problem}`, { details: { field: 'key' } });
+    if (supersede) partitionOf.set(key, config.prefix + scope.partition);
     return key;
   };
 
@@ -183,6 +190,11 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
           if (signal.aborted) throw signal.reason;
           await upload(key, batch, indexes, signal);
           objects.inc({ outcome: 'written' });
+          const partition = partitionOf.get(key);
+          if (supersede && partition !== undefined) {
+            partitionOf.delete(key);
+            await supersede(partition, batch.runId, signal);
+          }
         } catch (err) {
           const error = mapS3Error(err, key);
           error.message = redact(error.message);
