@@ -9,7 +9,7 @@
 //    one entry shape: the `definePlugin(...)` result as the default and as a named export;
 //  - plugin packages have the one source layout (tools/lib/skeleton.mjs: index.ts, plugin.ts,
 //    connector.ts/destination.ts with a create… factory, config.ts, errors.ts, contract.test.ts,
-//    helpers in __fixtures__/);
+//    helpers in __fixtures__/); no package keeps test helpers in src/testing/;
 //  - DESIGN §2's direction of dependencies (tools/lib/boundaries.mjs): no package.json
 //    dependency and no import in src/ or bin/ of any workspace package goes against it.
 // The two source checks run first and need no build.
@@ -51,6 +51,12 @@ for (const problem of boundaryProblems(readPackageGraph(root, workspaceDirs())))
   console.error(`✗ dependency direction: ${problem}`);
 }
 for (const dir of dirs) {
+  // One place for test helpers in every package: src/**/__fixtures__/ (the build, the tarball
+  // and tools/lib/boundaries.mjs all know it as test code).
+  if (existsSync(join(dir, 'src', 'testing'))) {
+    failures++;
+    console.error(`✗ package layout: ${relative(root, dir)}/src/testing/: test helpers go in src/__fixtures__/`);
+  }
   const kind = pluginKindOf(relative(root, dir));
   if (!kind) continue;
   const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));

@@ -63,7 +63,7 @@ function cleanGraph(): Node[] {
       {
         'src/index.ts': ['@sluice/core'],
         'src/scheduler.pglite.test.ts': ['@sluice/store'],
-        'src/testing/memory-stores.ts': ['@sluice/store'],
+        'src/__fixtures__/memory-stores.ts': ['@sluice/store'],
       },
       {
         dependencies: { '@sluice/core': '^0.1.0' },
@@ -268,11 +268,12 @@ describe('layers and files', () => {
     expect(layerOf('@sluice/unknown')).toBeUndefined();
   });
 
-  it('counts tests, __fixtures__ and the scheduler src/testing as test code', () => {
+  it('counts tests and __fixtures__ as test code', () => {
     expect(isTestFile('src/a.test.ts')).toBe(true);
     expect(isTestFile('src/plugin.test-d.ts')).toBe(true);
     expect(isTestFile('src/__fixtures__/server.ts')).toBe(true);
-    expect(isTestFile('src/testing/processes.ts')).toBe(true);
+    expect(isTestFile('src/__fixtures__/processes.ts')).toBe(true);
+    expect(isTestFile('src/testing/processes.ts')).toBe(false);
     expect(isTestFile('src/delivery/router.ts')).toBe(false);
   });
 });

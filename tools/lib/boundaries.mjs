@@ -75,14 +75,10 @@ export function packageOfSpecifier(specifier) {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-/** Whether a file (path relative to its package) is test code: tests, `__fixtures__/`, the scheduler's `src/testing/`. */
+/** Whether a file (path relative to its package) is test code: tests and their helpers in `__fixtures__/`. */
 export function isTestFile(file) {
   const path = file.split(sep).join('/');
-  return (
-    /\.test(-d)?\.[cm]?[jt]s$/.test(path) ||
-    /(^|\/)__fixtures__\//.test(path) ||
-    /^src\/testing\//.test(path)
-  );
+  return /\.test(-d)?\.[cm]?[jt]s$/.test(path) || /(^|\/)__fixtures__\//.test(path);
 }
 
 const PROD_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies'];

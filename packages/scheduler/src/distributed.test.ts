@@ -5,9 +5,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '@sluice/store';
 import { createScheduler } from './scheduler.js';
-import { startInstance, type InstanceProcess } from './testing/processes.js';
-import { createTestDatabase, dropTestDatabase } from './testing/postgres.js';
-import { sleep, waitFor } from './testing/wait.js';
+import { startInstance, type InstanceProcess } from './__fixtures__/processes.js';
+import { createTestDatabase, dropTestDatabase } from './__fixtures__/postgres.js';
+import { sleep, waitFor } from './__fixtures__/wait.js';
 
 const DATABASE = 'sluice_sched_dist_test';
 const SECONDS = Number(process.env.SLUICE_SCHED_DIST_SECONDS ?? 20);

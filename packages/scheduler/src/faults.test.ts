@@ -8,10 +8,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from 'vitest';
 import { createStore, type Store } from '@sluice/store';
 import { createScheduler, type Scheduler } from './scheduler.js';
-import { COPY_PAGE_SIZE, copyPipeline, copyTables, seedCopyTables } from './testing/copy-pipeline.js';
-import { startInstance, type InstanceProcess } from './testing/processes.js';
-import { createTestDatabase, dropTestDatabase, terminateConnections } from './testing/postgres.js';
-import { waitFor } from './testing/wait.js';
+import { COPY_PAGE_SIZE, copyPipeline, copyTables, seedCopyTables } from './__fixtures__/copy-pipeline.js';
+import { startInstance, type InstanceProcess } from './__fixtures__/processes.js';
+import { createTestDatabase, dropTestDatabase, terminateConnections } from './__fixtures__/postgres.js';
+import { waitFor } from './__fixtures__/wait.js';
 import type { ExecuteRun } from './types.js';
 
 const DATABASE = 'sluice_sched_fault_test';

@@ -8,8 +8,8 @@ import { createStore, type Store } from '@sluice/store';
 import type { PgBoss } from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createScheduler, type Scheduler, type SchedulerOptions } from './scheduler.js';
-import { createTestDatabase, dropTestDatabase } from './testing/postgres.js';
-import { runEnded, sleep } from './testing/wait.js';
+import { createTestDatabase, dropTestDatabase } from './__fixtures__/postgres.js';
+import { runEnded, sleep } from './__fixtures__/wait.js';
 import { UnclaimedRunSweeper } from './unclaimed-runs.js';
 
 const DATABASE = 'sluice_sched_rolling_test';

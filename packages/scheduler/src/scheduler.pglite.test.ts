@@ -1,7 +1,7 @@
 // The scheduler suite on embedded PGlite, through @sluice/store's pg-boss adapter.
 import { createStore } from '@sluice/store';
 import type { ConstructorOptions } from 'pg-boss';
-import { defineSchedulerSuite } from './testing/scheduler-suite.js';
+import { defineSchedulerSuite } from './__fixtures__/scheduler-suite.js';
 
 defineSchedulerSuite('PGlite', async () => {
   const store = await createStore({ dataDir: 'memory://', schema: 'sluice_sched' });

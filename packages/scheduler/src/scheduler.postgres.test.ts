@@ -1,7 +1,7 @@
 // The scheduler suite on the shared PostgreSQL, in a database of its own.
 import { createStore } from '@sluice/store';
-import { defineSchedulerSuite } from './testing/scheduler-suite.js';
-import { createTestDatabase, dropTestDatabase } from './testing/postgres.js';
+import { defineSchedulerSuite } from './__fixtures__/scheduler-suite.js';
+import { createTestDatabase, dropTestDatabase } from './__fixtures__/postgres.js';
 
 const DATABASE = 'sluice_sched_test';
 
