@@ -1,27 +1,18 @@
-import { resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
 import pino, { type Logger as PinoLogger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { configOrThrow, createConfigRedactor, validationError, type SluiceConfig } from '@sluice/config';
-import { systemClock, type Logger, type PluginContext, type PluginRegistry } from '@sluice/core';
-import { createStore, type Store } from '@sluice/store';
-import { createScheduler, type Scheduler, type StopReport } from '@sluice/scheduler';
-import type { Registry } from 'prom-client';
-import { createHttpApp } from '../http/app.js';
+import type { SluiceConfig } from '@sluice/config';
+import type { PluginRegistry } from '@sluice/core';
+import type { Store } from '@sluice/store';
+import type { Scheduler, StopReport } from '@sluice/scheduler';
 import { loadApiKeys, type ApiKeyEntry } from '../http/auth.js';
-import { registerApiRoutes } from '../routes/index.js';
-import { ConfigState, type RawConfig } from './config-state.js';
-import { DestinationPool } from './destination-pool.js';
-import { createExecutor, type ExecutorDeps } from './executor.js';
-import { composeExposition, createPromMetrics } from './metrics.js';
+import { loadServerConfig } from './config-load.js';
+import type { ConfigState, RawConfig } from './config-state.js';
+import type { DestinationPool } from './destination-pool.js';
+import { createLiveRedactor, startEngine, type ConfigChange, type LiveRedactor } from './engine.js';
+import type { ExecutorDeps } from './executor.js';
+import { startHttpServer } from './http-server.js';
 import { createServerLogger } from './logger.js';
 import { createRegistry } from './plugins.js';
-import { readConfigFile, validateServerConfig } from './validation.js';
-import { schedulingOf } from './scheduling.js';
-import { redactingStore } from './store-redaction.js';
-import { startDeliveryPruning, type DeliveryPruning } from './delivery-pruning.js';
-
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Options of {@link startSluice}. */
 export interface SluiceOptions {
@@ -49,27 +40,6 @@ export interface SluiceOptions {
   http?: boolean;
   /** Progress of runs executed here, about once a second. */
   onProgress?: ExecutorDeps['onProgress'];
-}
-
-/**
- * One configuration change for {@link SluiceServer.changeConfig}.
- *
- * @example
- * ```ts
- * await sluice.changeConfig({
- *   check: () => sluice.state.check('pipelines', 'daily', next),
- *   store: async () => {
- *     const saved = await sluice.store.pipelines.save('daily', next);
- *     return { result: saved, changed: saved.changed, revert: async () => void (await sluice.store.pipelines.discardVersion('daily', saved.version)) };
- *   },
- * });
- * ```
- */
-export interface ConfigChange<T> {
-  /** Validates the configuration the change would produce; throws a `ConfigError` (nothing is stored). */
-  check(): Promise<void>;
-  /** Stores the change; `revert` takes it back exactly. */
-  store(): Promise<{ result: T; changed: boolean; revert(): Promise<void> }>;
 }
 
 /** A running Sluice: the composed engine and its HTTP server. */
@@ -114,9 +84,21 @@ function stoppedMessage(report: StopReport): string {
   return `sluice stopped: ${runs(report.finished)} finished, ${report.requeued} re-queued`;
 }
 
-/** Structural: pino's logger satisfies core's Logger. */
-function asCoreLogger(logger: PinoLogger): Logger {
-  return logger as unknown as Logger;
+/** The logger of `options`: none, the caller's, or pino at the file's `logging` settings, redacting with the configuration in force. */
+function serverLogger(
+  options: SluiceOptions,
+  config: SluiceConfig,
+  redactor: LiveRedactor,
+): PinoLogger {
+  if (options.logger === false) return pino({ enabled: false });
+  return (
+    options.logger ??
+    createServerLogger({
+      level: config.logging.level,
+      format: options.logFormat ?? config.logging.format,
+      redact: (args) => redactor.redact(args) as unknown[],
+    })
+  );
 }
 
 /**
@@ -124,6 +106,8 @@ function asCoreLogger(logger: PinoLogger): Logger {
  * CLI's job: this throws the `ConfigError`), registers built-in and plugin kinds, opens the store
  * (PGlite in `store.dataDir` by default, PostgreSQL when `store.url` is set), migrates, seeds the
  * store from the file, starts the scheduler's workers and cron timers, and serves the REST API.
+ * The parts: config-load.ts (the load the CLI shares), engine.ts (store, scheduler, configuration
+ * changes) and http-server.ts (app, routes, listening).
  *
  * @example
  * ```ts
@@ -134,190 +118,98 @@ function asCoreLogger(logger: PinoLogger): Logger {
  */
 export async function startSluice(options: SluiceOptions): Promise<SluiceServer> {
   const env = options.env ?? process.env;
-  const file = await readConfigFile(options.configPath);
-  const baseDir = options.baseDir ?? file.baseDir;
   const registry = createRegistry();
-  // The one validation pipeline, on the file's text (so every problem has its line and column).
-  const validation = await validateServerConfig(file.text, { registry, env, baseDir, format: file.format });
-  const fileConfig = configOrThrow(validation);
-  const raw = validation.document as RawConfig;
-  const redactFile = createConfigRedactor(fileConfig);
+  const file = await loadServerConfig({
+    configPath: options.configPath,
+    baseDir: options.baseDir,
+    registry,
+    env,
+  });
+  const redactor = createLiveRedactor(file.config);
+  const logger = serverLogger(options, file.config, redactor);
 
-  let redact = redactFile;
-  const logger: PinoLogger =
-    options.logger === false
-      ? pino({ enabled: false })
-      : (options.logger ??
-        createServerLogger({
-          level: fileConfig.logging.level,
-          format: options.logFormat ?? fileConfig.logging.format,
-          redact: (args) => redact(args) as unknown[],
-        }));
+  let keys: readonly ApiKeyEntry[] = [];
+  const engine = await startEngine({
+    file,
+    registry,
+    env,
+    logger,
+    redactor,
+    dataDir: options.dataDir,
+    worker: options.worker,
+    cron: options.cron,
+    onProgress: options.onProgress,
+    onApplied: (config) => {
+      keys = loadApiKeys(config.server.apiKeys);
+    },
+  });
 
-  const { registry: metricsRegistry, metrics } = createPromMetrics();
-  const shutdown = new AbortController();
-  let pruning: DeliveryPruning | undefined;
-  const ctx: PluginContext = { logger: asCoreLogger(logger), metrics, signal: shutdown.signal, clock: systemClock };
-
-  const store = await createStore(
-    fileConfig.store.url
-      ? { url: fileConfig.store.url, logger: asCoreLogger(logger.child({ component: 'store' })) }
-      : { dataDir: resolve(options.dataDir ?? fileConfig.store.dataDir), logger: asCoreLogger(logger.child({ component: 'store' })) },
-  );
-  try {
-    await store.migrate();
-    const state = new ConfigState({
-      store,
-      registry,
-      env,
-      baseDir,
-      file: raw,
-      ctx,
-    });
-    const seeded = await state.seed();
-    if (seeded.retired.length > 0) {
-      logger.warn(
-        { retired: seeded.retired },
-        `the store holds configuration the file does not declare: ${seeded.retired.join(', ')} — disabled (pipelines) or removed (connections, destinations); the file is the source of truth at start (docs/configuration-guide.md, "The file and the store")`,
+  let app: FastifyInstance | undefined;
+  let url = '';
+  const server: SluiceServer = {
+    get url() {
+      return url;
+    },
+    get app() {
+      return app;
+    },
+    store: engine.store,
+    scheduler: engine.scheduler,
+    registry,
+    state: engine.state,
+    pool: engine.pool,
+    logger,
+    config: engine.config,
+    // The same load as at start, from the same folder, with the engine's context.
+    reload: () =>
+      engine.reload(() =>
+        loadServerConfig({
+          configPath: options.configPath,
+          baseDir: file.baseDir,
+          registry,
+          env,
+          ctx: engine.ctx,
+        }),
+      ),
+    apply: engine.apply,
+    changeConfig: engine.changeConfig,
+    metricsText: engine.metricsText,
+    async close() {
+      await app?.close();
+      const report = await engine.close();
+      logger.info(
+        { finished: report.finished, requeued: report.requeued, runs: report.runs },
+        stoppedMessage(report),
       );
-    }
-    let effective = await state.refresh();
-    redact = createConfigRedactor(effective.config);
+      return report;
+    },
+  };
 
-    // Plugins remember things across runs and restarts in the store, one namespace per instance.
-    const pluginState = (namespace: string) => store.pluginState(namespace);
-    const pool = new DestinationPool(registry, ctx, pluginState);
-    // What the engine writes to the store (dead letters, run errors, run log lines) is redacted on
-    // the way in: a secret a driver echoes in an error never reaches the database or its backups.
-    const stored = redactingStore(store, (value) => redact(value));
-    const scheduler = createScheduler({
-      pipelines: schedulingOf(effective.config),
-      stores: stored,
-      boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
-      execute: createExecutor({ state, registry, store: stored, pool, ctx, pluginState, ...(options.onProgress ? { onProgress: options.onProgress } : {}) }),
-      // The scheduler binds its own `component`; run loggers get `runId`, `pipeline`, `runAttempt`.
-      logger: asCoreLogger(logger),
-      worker: options.worker ?? true,
-      cron: options.cron ?? true,
-      // An instance claims only runs of the pipelines it has, at their version or an older one;
-      // a run no instance can execute fails after this (docs/scheduler/delivery-and-scaling.md).
-      pipelineVersion: (name) => state.current.pipelineVersions[name] ?? null,
-      unclaimedRunTimeoutSeconds: fileConfig.scheduler.unclaimedRunTimeoutSeconds,
-    });
-    await scheduler.start();
-    // Replay protection needs a delivery id only while a copy could still be accepted (24 h kept;
-    // scheme `none` pipelines never pruned): see delivery-pruning.ts.
-    pruning = startDeliveryPruning({
-      deliveries: store.webhookDeliveries,
-      config: () => effective.config,
-      logger: asCoreLogger(logger.child({ component: 'store' })),
-      clock: systemClock,
-    });
-
-    let keys: readonly ApiKeyEntry[] = loadApiKeys(effective.config.server.apiKeys);
-    const apply = async () => {
-      effective = await state.refresh();
-      redact = createConfigRedactor(effective.config);
-      keys = loadApiKeys(effective.config.server.apiKeys);
-      await scheduler.setPipelines(schedulingOf(effective.config));
-      await pool.retain(Object.keys(effective.config.destinations));
-    };
-
-    // Configuration changes, one at a time: check, store, apply (or take back).
-    let writes: Promise<unknown> = Promise.resolve();
-    const changeConfig = <T>(change: ConfigChange<T>): Promise<T> => {
-      const run = writes.then(async () => {
-        await change.check();
-        const { result, changed, revert } = await change.store();
-        if (!changed) return result;
-        try {
-          await apply();
-        } catch (error) {
-          logger.error({ err: error }, 'a configuration change could not be applied: taking it back');
-          await revert();
-          await apply();
-          throw error;
-        }
-        return result;
-      });
-      writes = run.catch(() => undefined);
-      return run;
-    };
-
-    let app: FastifyInstance | undefined;
-    let url = '';
-    const server: SluiceServer = {
-      get url() {
-        return url;
-      },
-      get app() {
-        return app;
-      },
-      store,
-      scheduler,
-      registry,
-      state,
-      pool,
-      logger,
-      config: () => effective.config,
-      async reload() {
-        const run = writes.then(async () => {
-          const next = await readConfigFile(options.configPath);
-          const result = await validateServerConfig(next.text, { registry, env, baseDir, format: next.format, ctx });
-          if (!result.ok) throw validationError(result);
-          state.setFile(result.document as RawConfig);
-          const { changed, retired } = await state.seed();
-          await apply();
-          if (retired.length > 0) logger.warn({ retired }, `configuration reloaded; retired what the file no longer declares: ${retired.join(', ')}`);
-          logger.info({ changed }, 'configuration reloaded');
-          return { changed, retired };
-        });
-        writes = run.catch(() => undefined);
-        return run;
-      },
-      apply,
-      changeConfig,
-      async metricsText() {
-        // One exposition with each family once (several Prometheus destinations, dropped-series counters).
-        const registries: Registry[] = [metricsRegistry, ...(await pool.registries())];
-        return composeExposition(registries);
-      },
-      async close() {
-        await app?.close();
-        const report = await scheduler.stop();
-        shutdown.abort(new Error('server shutting down'));
-        await pool.closeAll();
-        await pruning?.stop();
-        await store.close();
-        logger.info({ finished: report.finished, requeued: report.requeued, runs: report.runs }, stoppedMessage(report));
-        return report;
-      },
-    };
-
+  try {
+    keys = loadApiKeys(engine.config().server.apiKeys);
     if (options.http ?? true) {
-      const server_ = effective.config.server;
-      const created = await createHttpApp({
-        logger: logger.child({ component: 'http' }),
-        version: VERSION,
-        bodyLimitBytes: server_.bodyLimitBytes,
-        authEnabled: server_.auth,
+      const started = await startHttpServer({
+        sluice: server,
+        config: engine.config().server,
+        logger,
+        metrics: engine.metrics,
         keys: () => keys,
-        rateLimitPerMinute: server_.rateLimit.perMinute,
-        redact: (value) => redact(value),
+        redact: redactor.redact,
+        port: options.port,
+        host: options.host,
       });
-      app = created.app;
-      await registerApiRoutes(app, created.routes, { sluice: server, metrics, version: VERSION });
-      await app.ready();
-      const address = await app.listen({ port: options.port ?? server_.port, host: options.host ?? server_.host });
-      url = address.replace('[::1]', 'localhost');
-      logger.info({ url, store: fileConfig.store.url ? 'postgresql' : 'pglite' }, 'sluice is serving');
+      app = started.app;
+      url = started.url;
+      logger.info(
+        { url, store: file.config.store.url ? 'postgresql' : 'pglite' },
+        'sluice is serving',
+      );
     }
     return server;
   } catch (error) {
-    await pruning?.stop();
-    await store.close().catch(() => {});
+    await engine.abandon();
     throw error;
   }
 }
 
-export type { RawConfig };
+export type { ConfigChange, RawConfig };
