@@ -1,11 +1,11 @@
 import { FatalError, RetryableError, createMemoryMetrics, createPluginContext, parseConfig, type Page } from '@sluice/core';
-import { generateEventsTable, startFakeBigQuery, testConnector, type FakeBigQuery } from '@sluice/testing';
+import { generateEventsTable, startFakeBigQuery, type FakeBigQuery } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bigQueryConnector } from './connector.js';
+import { fakeBigQueryConfig } from './__fixtures__/config.js';
 
 const ROWS = 2_500;
-const QUERY = 'SELECT * FROM analytics.events WHERE updated_at > @cursor ORDER BY updated_at';
 let fake: FakeBigQuery;
 
 beforeAll(async () => {
@@ -21,17 +21,7 @@ afterAll(async () => {
   await fake.close();
 });
 
-const baseConfig = (overrides: Record<string, unknown> = {}) => ({
-  projectId: fake.projectId,
-  apiEndpoint: fake.url,
-  ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
-  credentials: { type: 'access-token', accessToken: 'good-token' },
-  query: QUERY,
-  cursor: { column: 'updated_at', type: 'TIMESTAMP' },
-  pageSize: 400,
-  retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 20 },
-  ...overrides,
-});
+const baseConfig = (overrides: Record<string, unknown> = {}) => fakeBigQueryConfig(fake, overrides);
 
 async function create(overrides: Record<string, unknown> = {}, ctx = createPluginContext()) {
   return bigQueryConnector.create(parseConfig(bigQueryConnector.configSchema, baseConfig(overrides)), ctx);
@@ -43,29 +33,6 @@ async function readAll(overrides: Record<string, unknown> = {}, state?: Page['st
   for await (const page of instance.read(state === undefined ? {} : { state }, new AbortController().signal)) pages.push(page);
   return pages;
 }
-
-testConnector({
-  name: 'bigquery',
-  definition: bigQueryConnector,
-  config: () => baseConfig(),
-  key: (record) => String(record.id),
-  expectedCount: ROWS,
-  incremental: {
-    async mutate() {
-      const updates = [7, 700, 2_222].map((index) => ({ index, values: { updated_at: String(Date.UTC(2030, 0, 1) * 1000 + index) } }));
-      fake.updateRows('analytics.events', updates);
-      return updates.map((u) => String(u.index + 1));
-    },
-  },
-  errors: [
-    { name: '403 rateLimitExceeded', expected: 'retryable', inject: () => fake.inject({ kind: 'rateLimit', times: Infinity }).remove },
-    { name: '403 quotaExceeded', expected: 'retryable', inject: () => fake.inject({ kind: 'quota', times: Infinity, retryAfterSeconds: 0 }).remove },
-    { name: 'HTTP 503', expected: 'retryable', inject: () => fake.inject({ kind: 'unavailable', times: Infinity, operation: 'getQueryResults' }).remove },
-    { name: 'HTTP 401', expected: 'fatal', inject: () => fake.inject({ kind: 'unauthenticated', times: Infinity }).remove },
-    { name: 'invalid query', expected: 'fatal', inject: () => fake.inject({ kind: 'badRequest', times: Infinity }).remove },
-  ],
-  badCredentials: () => baseConfig({ credentials: { type: 'access-token', accessToken: 'expired-token' } }),
-});
 
 describe('bigquery connector scenarios', () => {
   const scenario = (overrides: Record<string, unknown> = {}) => ({

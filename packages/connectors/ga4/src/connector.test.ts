@@ -1,13 +1,10 @@
 import { FatalError, RetryableError, createMemoryMetrics, createPluginContext, parseConfig, systemClock, type Clock, type Page } from '@sluice/core';
-import { startFakeGa4, testConnector, type FakeGa4 } from '@sluice/testing';
+import { startFakeGa4, type FakeGa4 } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ga4Connector } from './connector.js';
-import { addDays } from './dates.js';
+import { PROPERTY, fakeGa4Config, ga4RowKey } from './__fixtures__/ga4.js';
 
-const PROPERTY = '123456';
-const DEVICES = ['desktop', 'mobile', 'tablet'];
-const CHANNELS = ['Direct', 'Organic Search', 'Paid Search', 'Email', 'Referral', 'Organic Social', 'Display', 'Affiliates'];
 // 18:00 UTC is 10:00 in Los Angeles: "today" is 2026-11-25 for the property.
 let nowMs = Date.UTC(2026, 10, 25, 18, 0);
 const sleeps: number[] = [];
@@ -21,19 +18,7 @@ afterAll(async () => {
   await fake.close();
 });
 
-const baseConfig = (overrides: Record<string, unknown> = {}) => ({
-  propertyId: PROPERTY,
-  apiEndpoint: fake.url,
-  ssrf: { allow: ['127.0.0.1'] }, // the fake listens on loopback: opt in explicitly
-  credentials: { type: 'access-token', accessToken: 'ga-token' },
-  dimensions: ['date', 'deviceCategory', 'sessionDefaultChannelGroup'],
-  metrics: ['sessions', 'bounceRate', 'purchaseRevenue'],
-  dateRange: { startDate: '29daysAgo', endDate: 'today' },
-  pageSize: 100,
-  timeZone: 'America/Los_Angeles',
-  retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 20 },
-  ...overrides,
-});
+const baseConfig = (overrides: Record<string, unknown> = {}) => fakeGa4Config(fake, overrides);
 
 const context = (metrics = createMemoryMetrics()) => createPluginContext({ clock, metrics });
 
@@ -52,32 +37,7 @@ async function readAll(overrides: Record<string, unknown> = {}, request: { state
   return pages;
 }
 
-const key = (r: Record<string, unknown>) => `${String(r.date)}|${String(r.deviceCategory)}|${String(r.sessionDefaultChannelGroup)}`;
-
-testConnector({
-  name: 'ga4',
-  definition: ga4Connector,
-  config: () => baseConfig(),
-  context: () => context(),
-  key,
-  expectedCount: 30 * DEVICES.length * CHANNELS.length,
-  incremental: {
-    async mutate() {
-      const date = addDays('2026-11-25', -1);
-      fake.restate(PROPERTY, date);
-      return DEVICES.flatMap((d) => CHANNELS.map((c) => `${date}|${d}|${c}`));
-    },
-  },
-  errors: [
-    { name: '429 RESOURCE_EXHAUSTED (tokens per hour)', expected: 'retryable', inject: () => fake.inject({ kind: 'quota', times: Infinity }).remove },
-    { name: '429 RESOURCE_EXHAUSTED (concurrent requests)', expected: 'retryable', inject: () => fake.inject({ kind: 'rateLimit', times: Infinity }).remove },
-    { name: 'HTTP 503', expected: 'retryable', inject: () => fake.inject({ kind: 'unavailable', times: Infinity }).remove },
-    { name: 'HTTP 401', expected: 'fatal', inject: () => fake.inject({ kind: 'unauthenticated', times: Infinity }).remove },
-    { name: 'HTTP 403', expected: 'fatal', inject: () => fake.inject({ kind: 'permissionDenied', times: Infinity }).remove },
-    { name: 'HTTP 400', expected: 'fatal', inject: () => fake.inject({ kind: 'badRequest', times: Infinity }).remove },
-  ],
-  badCredentials: () => baseConfig({ credentials: { type: 'access-token', accessToken: 'revoked' } }),
-});
+const key = ga4RowKey;
 
 describe('ga4 connector scenarios', () => {
   it('pages with offset/limit over rowCount and casts metrics by type', async () => {
