@@ -2,7 +2,7 @@
 // Outside in, the plugin authoring kit (issue 17): docs/connectors/writing-a-plugin.md followed
 // word for word as an outside author would, from the packed tarballs, in folders outside the
 // repository. The guide's blocks marked `<!-- outside: run -->` are run line by line (cd, npm
-// create/install/test/pack/init, mkdir, tar, npx sluice run), `<!-- outside: file <name> -->`
+// create/install/test/pack/init, mkdir, tar, npx --no-install sluice run), `<!-- outside: file <name> -->`
 // blocks are written to the current folder, `<!-- outside: excerpt <path> -->` blocks must be
 // the scaffolded plugin's code. Along the way:
 //  - every public workspace package is packed (as run.mjs does); `npm create @sluice/plugin`
@@ -14,7 +14,7 @@
 //    ships dist/ without tests;
 //  - in a fresh server project the plugin is loaded by relative path
 //    (`plugins: [./sluice-plugin-acme/dist/index.js]`), then installed from its tarball and loaded
-//    by package name; each `npx sluice run demo` (embedded store in the project's data folder)
+//    by package name; each `npx --no-install sluice run demo` (embedded store in the project's data folder)
 //    moves 5 records connector → transform → destination through the plugin;
 //  - the line count of the scaffolded plugin (source + tests) is printed.
 // Run after `npx nx run-many -t build`:  node test/outside/scaffold.mjs   (needs the npm registry or its cache)
@@ -213,7 +213,7 @@ try {
         );
       } else if ((cmd === 'npm' && args[0] === 'init') || cmd === 'mkdir' || cmd === 'tar') {
         run(cmd, args, cwd);
-      } else if (cmd === 'npx' && args[0] === 'sluice' && args[1] === 'run') {
+      } else if (cmd === 'npx' && args[0] === '--no-install' && args[1] === 'sluice' && args[2] === 'run') {
         const configFile = args[args.indexOf('--config') + 1];
         const config = readFileSync(join(cwd, configFile), 'utf8');
         const entry = /^plugins: \[(.+)\]$/m.exec(config)?.[1];
@@ -231,7 +231,7 @@ try {
       }
     }
   }
-  const loaded = ran.filter((l) => l.startsWith('npx sluice run')).length;
+  const loaded = ran.filter((l) => l.startsWith('npx --no-install sluice run')).length;
   check(loaded === 2 && guide.includes(`plugins: [./${PLUGIN}/dist/index.js]`) && guide.includes(`plugins: [${PLUGIN}]`), `the guide loads the plugin by path and by name (${loaded} runs)`);
 
   // 4. Size of what an author starts from.

@@ -231,14 +231,19 @@ for (const backend of ['pglite', 'postgres'] as const) {
       expect(letters.items).toHaveLength(20);
       expect(letters.items[0]).toMatchObject({ destination: 'hook', route: 'paid', status: 'pending' });
       receiver.status = 200;
+      const failedKeys = new Set(receiver.requests.slice(before).map((r) => String(r.headers['idempotency-key'])));
+      const beforeReplay = receiver.requests.length;
       const replay = await api('/api/v1/dead-letters/replay', { key: RUNNER, method: 'POST', body: JSON.stringify({ pipeline: 'traffic' }) });
       expect(replay.status).toBe(202);
       const { runs } = (await replay.json()) as { runs: { runId: string }[] };
       await eventually(async () => ((await (await api(`/api/v1/runs/${runs[0]!.runId}`)).json()).status === 'succeeded' ? true : undefined), 60_000);
       const after = await (await api(`/api/v1/dead-letters?runId=${runId}&status=pending`)).json();
       expect(after.items).toHaveLength(0);
-      const lastBody = JSON.parse(receiver.requests.at(-1)!.body) as unknown[];
-      expect(lastBody).toHaveLength(20);
+      // The replay re-sends the failed batches as they were (one per source page), under their first
+      // idempotency keys (dead letters keep their source positions).
+      const replayed = receiver.requests.slice(beforeReplay);
+      expect(replayed.flatMap((r) => JSON.parse(r.body) as unknown[])).toHaveLength(20);
+      expect(new Set(replayed.map((r) => String(r.headers['idempotency-key'])))).toEqual(failedKeys);
       const discard = await api(`/api/v1/dead-letters/${letters.items[0].id}`, { method: 'DELETE' });
       expect(discard.status).toBe(409); // already replayed
     });
