@@ -45,6 +45,17 @@ const JsonPathConditionSchema = strictObject(
   'a { jsonpath } condition',
 );
 
+const FilterConditionSchema = strictObject(
+  {
+    filter: v.pipe(
+      v.string('expected a filter expression string'),
+      v.minLength(1, 'a filter expression must not be empty'),
+      v.description("An RFC 9535 filter expression tested once against the record (`@` and `$` are the record), e.g. `@.sessions > 100 && @.country == 'DE'`."),
+    ),
+  },
+  'a { filter } condition',
+);
+
 const ComparisonConditionSchema = v.pipe(
   strictObject(
     {
@@ -82,15 +93,15 @@ const NotConditionSchema = strictObject(
 );
 
 const AnyConditionShape = v.union(
-  [QuerySchema, JsonPathConditionSchema, ComparisonConditionSchema, AllConditionSchema, AnyConditionSchema, NotConditionSchema],
+  [QuerySchema, JsonPathConditionSchema, FilterConditionSchema, ComparisonConditionSchema, AllConditionSchema, AnyConditionSchema, NotConditionSchema],
   (issue) =>
-    `expected a JSONPath string or an object with "jsonpath", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
+    `expected a JSONPath string or an object with "jsonpath", "filter", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
 );
 
 const NoConditionShape = v.custom<never>(
   () => false,
   (issue) =>
-    `expected a JSONPath string or an object with "jsonpath", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
+    `expected a JSONPath string or an object with "jsonpath", "filter", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
 );
 
 /** Picks the schema by the condition's shape, so errors point inside the right variant. */
@@ -100,6 +111,7 @@ function conditionSchemaFor(input: unknown): v.GenericSchema<ConditionSpec> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) return NoConditionShape;
   const has = (key: string) => Object.hasOwn(input, key);
   if (has('jsonpath')) return JsonPathConditionSchema;
+  if (has('filter')) return FilterConditionSchema;
   if (has('path') || has('op')) return ComparisonConditionSchema as v.GenericSchema<ConditionSpec>;
   if (has('all')) return AllConditionSchema;
   if (has('any')) return AnyConditionSchema;
@@ -108,7 +120,7 @@ function conditionSchemaFor(input: unknown): v.GenericSchema<ConditionSpec> {
 }
 
 /**
- * A route condition (`ConditionSpec`): a JSONPath string, `{ jsonpath }`, `{ path, op, value }`,
+ * A route condition (`ConditionSpec`): a JSONPath string, `{ jsonpath }`, `{ filter }`, `{ path, op, value }`,
  * or `{ all }` / `{ any }` / `{ not }` combinations.
  *
  * @example
@@ -119,7 +131,7 @@ function conditionSchemaFor(input: unknown): v.GenericSchema<ConditionSpec> {
 export const ConditionSchema: v.GenericSchema<ConditionSpec> = v.pipe(
   v.lazy(conditionSchemaFor),
   v.description(
-    'When the route applies: an RFC 9535 JSONPath query string (matches when it selects a node), `{ jsonpath }`, `{ path, op, value }` with op one of ' +
+    'When the route applies: an RFC 9535 JSONPath query string (matches when it selects a node), `{ jsonpath }`, `{ filter }` (an RFC 9535 filter expression tested once against the record), `{ path, op, value }` with op one of ' +
       CONDITION_OPS.join(', ') +
       ', or `{ all: [...] }`, `{ any: [...] }`, `{ not: ... }`. Absent: every record matches.',
   ),

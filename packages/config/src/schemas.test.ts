@@ -133,6 +133,7 @@ describe('ConditionSchema', () => {
       all: [
         '$[?@.sessions > 100]',
         { jsonpath: '$.utm.campaign' },
+        { filter: "@.sessions > 100 && @.country == 'DE'" },
         { any: [{ path: '$.channel', op: 'in', value: ['email', 'paid'] }, { not: { path: '$.bot', op: 'exists' } }] },
       ],
     };
@@ -147,6 +148,8 @@ describe('ConditionSchema', () => {
       'all.0.op: expected one of "eq", "ne", "lt", "lte", "gt", "gte", "in", "nin", "exists", "contains", "startsWith", "endsWith", "matches", got "gtt" (did you mean "gt"?)',
     ]);
     expect(problems(ConditionSchema, { not: { jsonpath: '' } })).toEqual(['not.jsonpath: a JSONPath query must not be empty']);
+    expect(problems(ConditionSchema, { not: { filter: '' } })).toEqual(['not.filter: a filter expression must not be empty']);
+    expect(problems(ConditionSchema, { filter: '@.a', jsonpath: '$.b' })).toEqual(['filter: unknown key "filter" (allowed: jsonpath)']);
     expect(problems(ConditionSchema, { any: [] })).toEqual(['any: must not be empty']);
     expect(problems(ConditionSchema, { all: [1] })[0]).toMatch(/^all\.0: expected a JSONPath string or an object with/);
     expect(problems(ConditionSchema, { path: '$.x', op: 'eq', value: 1, extra: true })).toEqual(['extra: unknown key "extra" (allowed: path, op, value)']);

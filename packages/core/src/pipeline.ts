@@ -48,6 +48,9 @@ export const CONDITION_OPS: readonly ConditionOp[] = [
  *   selects at least one node (`$.utm.campaign` exists; `$[?$.sessions > 100]` selects the
  *   record's children when its own `sessions` is above 100 — note that `@` in a top-level
  *   filter is each child, not the record);
+ * - `{ filter }`: an RFC 9535 filter expression tested once against the record itself (`@` and `$`
+ *   are the record): `{ filter: "@.sessions > 100 && @.country == 'DE'" }` — the idiomatic
+ *   record-level test;
  * - `{ path, op, value }`: compare the value at a JSONPath (singular query) with `value`;
  * - `{ all }`, `{ any }`, `{ not }`: combine conditions.
  *
@@ -61,6 +64,7 @@ export const CONDITION_OPS: readonly ConditionOp[] = [
 export type ConditionSpec =
   | string
   | { jsonpath: string }
+  | { filter: string }
   | { path: string; op: ConditionOp; value?: JsonValue }
   | { all: ConditionSpec[] }
   | { any: ConditionSpec[] }

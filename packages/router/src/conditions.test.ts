@@ -172,3 +172,73 @@ describe('compileSafeRegex', () => {
     expect(() => compileSafeRegex('(a')).toThrow();
   });
 });
+
+describe('{ filter } conditions: the record tested once', () => {
+  it('tests the record itself', () => {
+    expect(test({ filter: "@.sessions > 100 && @.channel == 'email'" })).toBe(true);
+    expect(test({ filter: '@.sessions > 200' })).toBe(false);
+    expect(test({ filter: '@.items[?@.qty > 5]' })).toBe(true);
+    expect(test({ all: [{ filter: '@.utm.medium == null' }, { path: '$.channel', op: 'eq', value: 'email' }] })).toBe(true);
+  });
+
+  it('reports syntax errors with the path, the position and the expression', () => {
+    const error = configError(() => compileCondition({ any: [{ filter: '@.a == ' }] } as ConditionSpec, 'routes[1].when'));
+    expect(error.issues[0]!.path).toBe('routes[1].when.any[0].filter');
+    expect(error.issues[0]!.message).toMatch(/^invalid filter expression at position \d+: .* \(in "@\.a == "\)$/);
+    expect(configError(() => compileCondition({ filter: '' } as ConditionSpec, 'when')).issues[0]!.path).toBe('when.filter');
+    expect(configError(() => compileCondition({ filter: '@.a', extra: 1 } as unknown as ConditionSpec, 'when')).issues[0]!.path).toBe('when.extra');
+  });
+
+  // The fixtures: records with and without members, nested values, absent and null fields.
+  const fixtures: SluiceRecord[] = [
+    record,
+    {},
+    { sessions: 150, country: 'DE', channel: 'paid' },
+    { sessions: 150, country: 'DE', channel: 'social', consent: { marketing: true }, revenue: 3000 },
+    { sessions: 99, country: 'AT', channel: 'paid', revenue: 2501, consent: { marketing: false } },
+    { sessions: null, country: null, tags: [] },
+    { nested: { sessions: 500 }, sessions: 1 },
+  ];
+  // Each pair: the record-level query as written before issue 19, and the { filter } form.
+  const pairs: [string, string][] = [
+    ['$[?$.sessions > 100]', '@.sessions > 100'],
+    ["$[?$.sessions > 100 && $.country == 'DE']", "@.sessions > 100 && @.country == 'DE'"],
+    ["$[?$.country == 'DE' && ($.channel == 'paid' || $.channel == 'social')]", "@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')"],
+    ['$[?$.revenue > 2500 && $.consent.marketing == true]', '@.revenue > 2500 && @.consent.marketing == true'],
+    ['$[?$.sessions == null]', '@.sessions == null'],
+    ['$[?!$.tags]', '!@.tags'],
+    ['$[?length($.tags) == 0]', 'length(@.tags) == 0'],
+    ['$[?$.items[?@.qty > 5]]', '@.items[?@.qty > 5]'],
+  ];
+  it.each(pairs)('%s and { filter: %s } agree on every fixture with members', (query, filter) => {
+    for (const r of fixtures) {
+      const expected = Object.keys(r).length > 0 && test({ filter }, r);
+      expect(test(query, r), `${query} on ${JSON.stringify(r)}`).toBe(expected);
+      expect(test({ jsonpath: query }, r)).toBe(expected);
+    }
+  });
+
+  it('agree with a { path, op, value } condition on the same fixtures', () => {
+    for (const r of fixtures) {
+      expect(test({ filter: '@.sessions > 100' }, r)).toBe(test({ path: '$.sessions', op: 'gt', value: 100 }, r));
+      expect(test({ filter: "@.country == 'DE'" }, r)).toBe(test({ path: 'country', op: 'eq', value: 'DE' }, r));
+    }
+  });
+});
+
+describe('structured conditions: fast paths agree with the general comparison', () => {
+  it('eq / ne / in / nin on primitives and objects, top-level and nested paths', () => {
+    const records: SluiceRecord[] = [record, {}, { channel: null }, { channel: 'EMAIL' }, { channel: ['email'] }, { utm: { source: 'newsletter' } }];
+    for (const r of records) {
+      expect(test({ path: 'channel', op: 'eq', value: 'email' }, r)).toBe(r.channel === 'email');
+      expect(test({ path: '$.channel', op: 'ne', value: 'email' }, r)).toBe(r.channel !== 'email');
+      expect(test({ path: 'channel', op: 'eq', value: null }, r)).toBe(r.channel === null);
+      expect(test({ path: 'channel', op: 'eq', value: ['email'] }, r)).toBe(Array.isArray(r.channel));
+      expect(test({ path: 'channel', op: 'in', value: ['email', 'paid'] }, r)).toBe(r.channel === 'email');
+      expect(test({ path: 'channel', op: 'nin', value: ['email', null] }, r)).toBe(r.channel !== 'email' && r.channel !== null);
+      expect(test({ path: 'channel', op: 'in', value: [['email']] }, r)).toBe(Array.isArray(r.channel));
+      expect(test({ path: '$.utm.source', op: 'eq', value: 'newsletter' }, r)).toBe((r.utm as { source?: string } | undefined)?.source === 'newsletter');
+      expect(test({ path: 'constructor', op: 'exists' }, r)).toBe(false);
+    }
+  });
+});

@@ -16,7 +16,7 @@ import {
   type JsonValue,
   type SluiceRecord,
 } from '@sluice/core';
-import { compileJsonPath, JsonPathSyntaxError, type CompiledJsonPath } from './jsonpath.js';
+import { compileJsonPath, compileJsonPathFilter, JsonPathSyntaxError, type CompiledJsonPath, type CompiledJsonPathFilter } from './jsonpath.js';
 import { jsonEqual } from './json-equal.js';
 import { compileSafeRegex } from './safe-regex.js';
 
@@ -41,6 +41,31 @@ export function compileJsonPathAt(query: unknown, path: string): CompiledJsonPat
   } catch (error) {
     if (error instanceof JsonPathSyntaxError) {
       throw new ConfigError([{ path, message: `${error.message} (in ${JSON.stringify(query)})` }], {
+        details: { position: error.position },
+      });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Compiles a record-level filter expression (`{ filter }`) for a config field, turning syntax
+ * errors into a `ConfigError` at `path` that names the offending position.
+ *
+ * @example
+ * ```ts
+ * compileJsonPathFilterAt('@.sessions > 100', 'routes[0].when.filter').test({ sessions: 120 }); // true
+ * ```
+ */
+export function compileJsonPathFilterAt(expression: unknown, path: string): CompiledJsonPathFilter {
+  if (typeof expression !== 'string' || expression.trim() === '') {
+    throw new ConfigError([{ path, message: 'must be a filter expression such as "@.sessions > 100"' }]);
+  }
+  try {
+    return compileJsonPathFilter(expression);
+  } catch (error) {
+    if (error instanceof JsonPathSyntaxError) {
+      throw new ConfigError([{ path, message: `${error.message.replace('invalid JSONPath', 'invalid filter expression')} (in ${JSON.stringify(expression)})` }], {
         details: { position: error.position },
       });
     }
@@ -81,7 +106,7 @@ function compileInto(spec: unknown, path: string, issues: ConfigIssue[]): Record
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     issues.push({
       path,
-      message: 'must be a JSONPath string, { jsonpath }, { path, op, value }, { all }, { any } or { not }',
+      message: 'must be a JSONPath string, { jsonpath }, { filter }, { path, op, value }, { all }, { any } or { not }',
     });
     return never;
   }
@@ -95,6 +120,13 @@ function compileInto(spec: unknown, path: string, issues: ConfigIssue[]): Record
   if ('jsonpath' in s) {
     only(['jsonpath']);
     return guard(() => jsonPathCondition(s.jsonpath, `${path}.jsonpath`));
+  }
+  if ('filter' in s) {
+    only(['filter']);
+    return guard(() => {
+      const filter = compileJsonPathFilterAt(s.filter, `${path}.filter`);
+      return (record) => filter.test(record);
+    });
   }
   if ('all' in s || 'any' in s) {
     const key = 'all' in s ? 'all' : 'any';
@@ -118,7 +150,7 @@ function compileInto(spec: unknown, path: string, issues: ConfigIssue[]): Record
   }
   issues.push({
     path,
-    message: 'must be a JSONPath string, { jsonpath }, { path, op, value }, { all }, { any } or { not }',
+    message: 'must be a JSONPath string, { jsonpath }, { filter }, { path, op, value }, { all }, { any } or { not }',
   });
   return never;
 }
@@ -155,6 +187,11 @@ function structuredCondition(s: Record<string, unknown>, at: string): RecordPred
   // `$` alone compares the whole record). Filters and wildcards are JSONPath conditions.
   const path = compileFieldPath(s.path, `${at}.path`, { root: true });
   const compare = compileOperator(op, s.value, `${at}.value`, 'value' in s);
+  // A plain top-level name (the common case) is one own-property read.
+  if (path.length === 1 && typeof path[0] === 'string') {
+    const key = path[0];
+    return (record) => compare(Object.hasOwn(record, key) ? record[key] : undefined);
+  }
   return (record) => compare(readField(record, path));
 }
 
@@ -185,9 +222,12 @@ export function compileOperator(
   switch (op) {
     case 'eq':
       need();
+      // A primitive equals only itself (jsonEqual's first test), so === is the whole comparison.
+      if (value === null || typeof value !== 'object') return (actual) => actual === value;
       return (actual) => jsonEqual(actual, value as JsonValue);
     case 'ne':
       need();
+      if (value === null || typeof value !== 'object') return (actual) => actual !== value;
       return (actual) => !jsonEqual(actual, value as JsonValue);
     case 'lt':
     case 'lte':
@@ -218,9 +258,12 @@ export function compileOperator(
       const list = value as JsonValue[];
       const primitives = new Set(list.filter((x) => x === null || typeof x !== 'object'));
       const objects = list.filter((x) => x !== null && typeof x === 'object');
-      const member = (actual: JsonValue | undefined) =>
-        actual !== undefined &&
-        (primitives.has(actual as never) || objects.some((o) => jsonEqual(o, actual)));
+      const member =
+        objects.length === 0
+          ? (actual: JsonValue | undefined) => actual !== undefined && primitives.has(actual as never)
+          : (actual: JsonValue | undefined) =>
+              actual !== undefined &&
+              (primitives.has(actual as never) || objects.some((o) => jsonEqual(o, actual)));
       return op === 'in' ? member : (actual) => !member(actual);
     }
     case 'exists': {

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileJsonPath, JsonPathEvaluationError, JsonPathSyntaxError } from './jsonpath.js';
+import { JSONPathEnvironment, type JSONValue } from 'json-p3';
+import { compileJsonPath, compileJsonPathFilter, JsonPathEvaluationError, JsonPathSyntaxError } from './jsonpath.js';
 import { compileRouteTable, evaluateRecord } from './route-table.js';
 import { FieldPathSyntaxError, createPluginContext, parseFieldPath, readField } from '@sluice/core';
 import type { JsonValue } from '@sluice/core';
@@ -52,9 +53,99 @@ describe('RFC 9535 compliance suite', () => {
       expect(() => compileJsonPath(t.selector)).toThrow(JsonPathSyntaxError);
       return;
     }
-    const values = compileJsonPath(t.selector).values(t.document!);
+    const query = compileJsonPath(t.selector);
+    const values = query.values(t.document!);
     if (t.result) expect(values).toEqual(t.result);
     else expect(t.results!.some((r) => JSON.stringify(r) === JSON.stringify(values))).toBe(true);
+    // matches() may take a shortcut (`$[?…]` without `@` is evaluated once): it must still say
+    // whether the spec's nodelist is non-empty.
+    expect(query.matches(t.document!)).toBe((t.result ?? t.results![0]!).length > 0);
+  });
+});
+
+describe('compileJsonPath: a root filter that never reads @', () => {
+  const documents: JsonValue[] = [
+    {},
+    [],
+    { a: 1 },
+    { a: 1, b: 2, c: { d: 3 } },
+    { a: 2, list: [1, 2, 3], s: 'x' },
+    [1, 2],
+    [{ a: 1 }],
+    'text',
+    7,
+    null,
+    { a: null },
+  ];
+  const queries = [
+    '$[?$.a == 1]',
+    '$[?$.a == 1 && $.b > 1]',
+    '$[?$.a]',
+    '$[?!$.a]',
+    '$[?$.a || $.list]',
+    '$[?length($.list) == 3]',
+    '$[?count($.*) > 2]',
+    '$[?$[0] == 1]',
+    '$[?$.list[?@ > 2]]',
+    '$[?$.c.d == 3 && !($.a != 1)]',
+    '$[?true == true]',
+    "$[?match($.s, 'x')]",
+  ];
+  it.each(queries)('%s matches exactly when the engine selects a node', (source) => {
+    const query = compileJsonPath(source);
+    const engine = new JSONPathEnvironment({ strict: true }).compile(source);
+    for (const document of documents) {
+      expect(query.matches(document), `${source} on ${JSON.stringify(document)}`).toBe(engine.query(document as JSONValue).nodes.length > 0);
+    }
+  });
+});
+
+describe('compileJsonPathFilter', () => {
+  const record = { sessions: 120, country: 'DE', utm: { medium: 'cpc' }, tags: ['eu', 'promo'], items: [{ qty: 7 }] };
+
+  it('tests the record itself, @ and $ both being the record', () => {
+    expect(compileJsonPathFilter("@.sessions > 100 && @.country == 'DE'").test(record)).toBe(true);
+    expect(compileJsonPathFilter("$.sessions > 100 && $.country == 'DE'").test(record)).toBe(true);
+    expect(compileJsonPathFilter('@.sessions > 200').test(record)).toBe(false);
+    expect(compileJsonPathFilter('@.missing').test(record)).toBe(false);
+    expect(compileJsonPathFilter('!@.missing').test(record)).toBe(true);
+    expect(compileJsonPathFilter('@.items[?@.qty > 5]').test(record)).toBe(true);
+    expect(compileJsonPathFilter("count(@.tags[?@ == 'eu']) == 1 && length(@.tags) == 2").test(record)).toBe(true);
+    expect(compileJsonPathFilter("match(@.utm.medium, 'c.c')").test(record)).toBe(true);
+    // A record without members is still a record: the filter tests it (a `$[?…]` query would not).
+    expect(compileJsonPathFilter('!@.a').test({})).toBe(true);
+  });
+
+  it('agrees with the filter run over a one-element wrapper [record]', () => {
+    const expressions = ["@.sessions > 100 && @.country == 'DE'", '@.utm.medium', "@.tags[?@ == 'x']", '@.sessions < 10 || !@.items'];
+    const records: JsonValue[] = [record, {}, { sessions: 5 }, { country: 'DE', sessions: 101, tags: ['x'] }];
+    for (const expression of expressions) {
+      const wrapped = compileJsonPath(`$[?${expression}]`);
+      for (const r of records) expect(compileJsonPathFilter(expression).test(r)).toBe(wrapped.matches([r]));
+    }
+  });
+
+  it('reports syntax errors at their position in the expression', () => {
+    try {
+      compileJsonPathFilter('@.a == ');
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(JsonPathSyntaxError);
+      expect((error as JsonPathSyntaxError).position).toBeLessThanOrEqual(7);
+      expect((error as JsonPathSyntaxError).query).toBe('@.a == ');
+    }
+  });
+
+  it('refuses text that is more than one filter expression, and non-standard syntax', () => {
+    for (const text of ['@.a][?@.b', '@.a, ?@.b', '@.a]..[?@.b', "(@.constructor.constructor('return process')())", '@.a === 1']) {
+      expect(() => compileJsonPathFilter(text), text).toThrow(JsonPathSyntaxError);
+    }
+  });
+
+  it('raises a typed error for values nested past the recursion limit', () => {
+    let deep: JsonValue = { leaf: 1 };
+    for (let i = 0; i < 100; i++) deep = { a: deep };
+    expect(() => compileJsonPathFilter('count(@..*) > 1').test(deep)).toThrow(JsonPathEvaluationError);
   });
 });
 

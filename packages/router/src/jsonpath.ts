@@ -4,10 +4,11 @@
  *
  * @packageDocumentation
  */
-import { JSONPathEnvironment, JSONPathError, JSONPathRecursionLimitError, jsonpath, type JSONValue } from 'json-p3';
+import { JSONPathEnvironment, JSONPathError, JSONPathRecursionLimitError, TokenKind, jsonpath, type JSONValue } from 'json-p3';
 import { readField, type JsonValue } from '@sluice/core';
 
 type JSONPathQuery = jsonpath.JSONPathQuery;
+type FilterExpression = jsonpath.expressions.FilterExpression;
 
 /** A compiled RFC 9535 query. */
 export interface CompiledJsonPath {
@@ -111,9 +112,29 @@ export function compileJsonPath(source: string): CompiledJsonPath {
       first: read,
     };
   }
-  // The engine's own errors (the recursion limit on hostile nesting) become one typed error that
-  // names the query; anything else is a bug and propagates as is.
-  const guarded = <T>(run: () => T): T => {
+  const guarded = guard(source);
+  // `$[?<expression>]` whose expression never reads `@` (e.g. `$[?$.a == 1 && $.b > 2]`) gives the
+  // same answer for every member, so it selects a node exactly when the value has a member and the
+  // expression holds: one evaluation instead of one per member.
+  const rootFilter = rootOnlyFilter(query);
+  const matches: CompiledJsonPath['matches'] = rootFilter
+    ? (value) => hasMember(value) && guarded(() => evaluateFilter(rootFilter, value, value))
+    : // The eager query is faster than the lazy iterator on record-sized values.
+      (value) => guarded(() => query.query(asValue(value)).nodes.length > 0);
+  return {
+    source,
+    singular,
+    keys,
+    matches,
+    values: (value) => guarded(() => query.query(asValue(value)).values() as JsonValue[]),
+    first: (value) => guarded(() => query.match(asValue(value))?.value as JsonValue | undefined),
+  };
+}
+
+// The engine's own errors (the recursion limit on hostile nesting) become one typed error that
+// names the query; anything else is a bug and propagates as is.
+function guard(source: string): <T>(run: () => T) => T {
+  return (run) => {
     try {
       return run();
     } catch (error) {
@@ -124,15 +145,88 @@ export function compileJsonPath(source: string): CompiledJsonPath {
       throw error;
     }
   };
-  return {
-    source,
-    singular,
-    keys,
-    // The eager query is faster than the lazy iterator on record-sized values.
-    matches: (value) => guarded(() => query.query(asValue(value)).nodes.length > 0),
-    values: (value) => guarded(() => query.query(asValue(value)).values() as JsonValue[]),
-    first: (value) => guarded(() => query.match(asValue(value))?.value as JsonValue | undefined),
-  };
+}
+
+/** A compiled record-level filter: an RFC 9535 filter expression evaluated once per record. */
+export interface CompiledJsonPathFilter {
+  /** The expression as written. */
+  readonly source: string;
+  /** True when the expression holds for `value` (`@` and `$` both being `value`). */
+  test(value: JsonValue): boolean;
+}
+
+/**
+ * Compiles an RFC 9535 *filter expression* (what stands after `?` in `$[?…]`) that tests the value
+ * itself: `@` and `$` are both the value, so `@.sessions > 100 && @.country == 'DE'` is one
+ * evaluation per record, where the query `$[?$.sessions > 100 && $.country == 'DE']` runs the
+ * filter once per member of the record. The expression is parsed by the engine as the filter of
+ * `$[?…]`, so its syntax, functions and comparison rules are exactly RFC 9535's. Throws
+ * {@link JsonPathSyntaxError} with the position in `source`.
+ *
+ * @example
+ * ```ts
+ * const f = compileJsonPathFilter("@.sessions > 100 && @.utm.medium == 'cpc'");
+ * f.test({ sessions: 120, utm: { medium: 'cpc' } }); // true
+ * ```
+ */
+export function compileJsonPathFilter(source: string): CompiledJsonPathFilter {
+  const prefix = '$[?';
+  let query: JSONPathQuery;
+  try {
+    query = environment.compile(`${prefix}${source}]`);
+  } catch (error) {
+    if (error instanceof JSONPathError) {
+      const position = Math.min(Math.max(error.token.index - prefix.length, 0), source.length);
+      throw new JsonPathSyntaxError(source, position, stripLocation(error.message));
+    }
+    throw new JsonPathSyntaxError(source, 0, error instanceof Error ? error.message : String(error));
+  }
+  // Text such as `@.a][?@.b` or `@.a, ?@.b` would parse as more than one filter: only one is a
+  // filter expression.
+  const segment = query.segments.length === 1 ? query.segments[0]! : undefined;
+  const selector = segment?.selectors.length === 1 ? segment.selectors[0] : undefined;
+  if (segment?.token.kind !== TokenKind.LBRACKET || !(selector instanceof jsonpath.selectors.FilterSelector)) {
+    throw new JsonPathSyntaxError(source, 0, 'expected one filter expression such as "@.sessions > 100"');
+  }
+  const expression = selector.expression;
+  const guarded = guard(source);
+  return { source, test: (value) => guarded(() => evaluateFilter(expression, value, value)) };
+}
+
+function evaluateFilter(expression: FilterExpression, current: JsonValue, root: JsonValue): boolean {
+  return Boolean(expression.evaluate({ environment, currentValue: current as JSONValue, rootValue: root as JSONValue }));
+}
+
+// What `[?…]` iterates: array elements and object members (json-p3 skips String objects).
+function hasMember(value: JsonValue): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  if (value === null || typeof value !== 'object') return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return false;
+}
+
+// `$[?e]` (one child segment, one filter selector) where `e` reads no relative query: the filter
+// expression, or undefined.
+function rootOnlyFilter(query: JSONPathQuery): FilterExpression | undefined {
+  if (query.segments.length !== 1) return undefined;
+  const segment = query.segments[0]!;
+  if (segment.token.kind !== TokenKind.LBRACKET || segment.selectors.length !== 1) return undefined;
+  const selector = segment.selectors[0];
+  if (!(selector instanceof jsonpath.selectors.FilterSelector)) return undefined;
+  return readsCurrent(selector.expression) ? undefined : selector.expression;
+}
+
+// Whether an expression depends on `@`. Queries under `$` (RootQuery) evaluate against the root
+// only, even when they hold filters of their own; an unknown node type counts as depending on it.
+function readsCurrent(expression: FilterExpression): boolean {
+  const e = jsonpath.expressions;
+  if (expression instanceof e.RootQuery) return false;
+  if (expression instanceof e.RelativeQuery) return true;
+  if (expression instanceof e.LogicalExpression) return readsCurrent(expression.expression);
+  if (expression instanceof e.PrefixExpression) return readsCurrent(expression.right);
+  if (expression instanceof e.InfixExpression) return readsCurrent(expression.left) || readsCurrent(expression.right);
+  if (expression instanceof e.FunctionExtension) return expression.args.some(readsCurrent);
+  return !(expression instanceof e.FilterExpressionLiteral);
 }
 
 // A singular query is, by definition, a chain of child segments holding one name or index
