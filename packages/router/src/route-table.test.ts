@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, PluginRegistry, createPluginContext, definePlugin, defineTransform, type RouteSpec } from '@sluice/core';
+import { ConfigError, PluginRegistry, createPluginContext, definePlugin, defineTransform, type RouteSpec, type SluiceRecord } from '@sluice/core';
 import { compileRouteTable, evaluateRecord } from './route-table.js';
 import { dryRun } from './dry-run.js';
 import { routerPlugin } from './transforms/index.js';
@@ -183,5 +183,95 @@ describe('dryRun', () => {
     expect(result.records[0]).toEqual({ index: 0, routes: [{ route: 'paid', to: ['warehouse', 'slack'], output: [{ channel: 'paid' }] }], errors: [], defaulted: false, unmatched: false });
     expect(result.records[3]!.errors).toEqual([{ route: 'bad', message: expect.stringMatching(/cannot convert "x" to integer/), onError: 'drop' }]);
     expect(result.totals).toEqual({ records: 4, matched: 2, defaulted: 1, unmatched: 0, errors: 1 });
+  });
+});
+
+describe('shared transform prefixes', () => {
+  const omit = { kind: 'omit', fields: ['note', 'agent'] };
+  const record = { id: 1, channel: 'paid', note: 'n', agent: 'a', sessions: 5 };
+  // The same routes, once as written and once with a step option that makes every chain unique,
+  // which turns sharing off: both must give the same outputs.
+  const routes = (unique: boolean): RouteSpec[] => [
+    { name: 'a', priority: 3, when: { path: 'channel', op: 'eq', value: 'paid' }, transform: [omit, { kind: 'set', field: 'rule', value: 'a' }], to: ['warehouse'] },
+    { name: 'b', priority: 2, transform: [{ kind: 'omit', fields: unique ? ['agent', 'note', 'x-b'] : ['note', 'agent'] }, { kind: 'set', field: 'rule', value: 'b' }], to: ['slack'] },
+    { name: 'c', priority: 1, transform: [{ kind: 'omit', fields: unique ? ['note', 'agent', 'x-c'] : ['note', 'agent'] }, { kind: 'set', field: 'rule', value: 'c' }], to: ['archive'] },
+    { name: 'd', transform: [{ kind: 'omit', fields: unique ? ['note', 'agent', 'x-d'] : ['note', 'agent'] }, { kind: 'set', field: 'rule', value: 'c' }], to: ['archive'] },
+  ];
+
+  it('marks the steps of chain prefixes several routes start with', () => {
+    const table = compile(routes(false));
+    const shared = table.routes.map((r) => r.steps.map((s) => s.shared));
+    // omit is shared by all four; 'set rule c' after it by c and d only.
+    expect(shared[0]![0]).toBeDefined();
+    expect(new Set(shared.map((s) => s[0]))).toEqual(new Set([shared[0]![0]]));
+    expect(shared[0]![1]).toBeUndefined();
+    expect(shared[1]![1]).toBeUndefined();
+    expect(shared[2]![1]).toBeDefined();
+    expect(shared[3]![1]).toBe(shared[2]![1]);
+    expect(compile(routes(true)).routes.every((r) => r.steps.every((s) => s.shared === undefined))).toBe(true);
+  });
+
+  it('gives every route the same outputs as running its own chain', () => {
+    const records: SluiceRecord[] = [record, { ...record, channel: 'email' }, {}, { note: 'only' }];
+    for (const r of records) {
+      const one = evaluateRecord(r, compile(routes(false)));
+      const own = evaluateRecord(r, compile(routes(true)));
+      expect(one.matches.map((m) => [m.route.name, m.records])).toEqual(own.matches.map((m) => [m.route.name, m.records]));
+      expect(r).toEqual(records[records.indexOf(r)]);
+    }
+    const { matches } = evaluateRecord(record, compile(routes(false)));
+    expect(matches.map((m) => m.records[0])).toEqual([
+      { id: 1, channel: 'paid', sessions: 5, rule: 'a' },
+      { id: 1, channel: 'paid', sessions: 5, rule: 'b' },
+      { id: 1, channel: 'paid', sessions: 5, rule: 'c' },
+      { id: 1, channel: 'paid', sessions: 5, rule: 'c' },
+    ]);
+  });
+
+  it('runs a shared prefix once per record, and reports its failure in every route', () => {
+    let calls = 0;
+    const counting = defineTransform({
+      kind: 'counting',
+      version: '1.0.0',
+      configSchema: v.object({}),
+      create: () => (r) => {
+        calls++;
+        return r;
+      },
+    });
+    const registry = new PluginRegistry().register(routerPlugin).register(definePlugin({ name: 'p', sluice: '^1', transforms: [counting] }));
+    // A plugin transform is never shared (nothing says it is pure): it runs once per route.
+    const withPlugin = compile(
+      [
+        { name: 'a', transform: [{ kind: 'counting' }], to: ['warehouse'] },
+        { name: 'b', transform: [{ kind: 'counting' }], to: ['slack'] },
+      ],
+      { registry },
+    );
+    evaluateRecord(record, withPlugin);
+    expect(calls).toBe(2);
+    expect(withPlugin.routes.every((r) => r.steps[0]!.shared === undefined)).toBe(true);
+
+    const failing = compile([
+      { name: 'a', priority: 1, transform: [{ kind: 'cast', fields: { note: 'number' } }], to: ['warehouse'] },
+      { name: 'b', transform: [{ kind: 'cast', fields: { note: 'number' } }], to: ['slack'] },
+    ]);
+    expect(failing.routes[0]!.steps[0]!.shared).toBeDefined();
+    const { failures, matches } = evaluateRecord({ note: 'not a number' }, failing);
+    expect(matches).toEqual([]);
+    expect(failures.map((f) => [f.route.name, f.error.message])).toEqual([
+      ['a', expect.stringMatching(/^route "a" transform\[0\] \(cast\): /)],
+      ['b', expect.stringMatching(/^route "b" transform\[0\] \(cast\): /)],
+    ]);
+    expect(failures[0]!.error.message.replace('"a"', '"b"')).toBe(failures[1]!.error.message);
+  });
+
+  it('shares chains that differ only in the order of option keys', () => {
+    const table = compile([
+      { name: 'a', transform: [{ kind: 'set', field: 'x', value: { p: 1, q: 2 } }], to: ['warehouse'] },
+      { name: 'b', transform: [{ kind: 'set', value: { q: 2, p: 1 }, field: 'x' }], to: ['slack'] },
+    ]);
+    expect(table.routes[0]!.steps[0]!.shared).toBe(table.routes[1]!.steps[0]!.shared);
+    expect(table.routes[0]!.steps[0]!.shared).toBeDefined();
   });
 });

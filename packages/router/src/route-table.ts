@@ -31,6 +31,12 @@ export interface CompiledStep {
   readonly kind: string;
   readonly index: number;
   readonly apply: TransformFn;
+  /**
+   * Set when other routes of the table start with the same chain of steps up to this one (same
+   * built-in kinds, same options): the number of that chain prefix. Evaluating a record runs a
+   * shared prefix once and hands its output to every route that starts with it.
+   */
+  readonly shared?: number;
 }
 
 /** One compiled route. */
@@ -112,6 +118,8 @@ interface TableCompilation {
   readonly issues: ConfigIssue[];
   /** A config path below the table's prefix, formatted. */
   readonly at: (...segments: (string | number)[]) => string;
+  /** Per compiled step: the canonical text of its route's chain up to it, when it can be shared. */
+  readonly prefixes: Map<CompiledStep, string>;
 }
 
 /** One route to compile: the spec and where it stands in the configuration. */
@@ -148,6 +156,7 @@ export function compileRouteTable(routes: readonly RouteSpec[], options: Compile
     known: new Set(options.destinations),
     issues: [],
     at: (...segments) => formatPath([...prefix, ...segments]),
+    prefixes: new Map(),
   };
   if (!Array.isArray(routes)) {
     throw new ConfigError([{ path: table.at('routes'), message: 'must be a list of routes' }]);
@@ -176,7 +185,7 @@ export function compileRouteTable(routes: readonly RouteSpec[], options: Compile
   // Array.prototype.sort is stable, so equal priorities keep their configuration order.
   compiled.sort((a, b) => b.priority - a.priority);
   return Object.freeze({
-    routes: Object.freeze(compiled),
+    routes: Object.freeze(shareStepPrefixes(compiled, table.prefixes)),
     defaultRoute,
     destinations: Object.freeze([...options.destinations]),
   });
@@ -204,9 +213,14 @@ function compileRoute(route: RouteToCompile, table: TableCompilation): CompiledR
     }
   }
   const steps: CompiledStep[] = [];
+  // The chain so far, spelled canonically, while every step of it is a shareable built-in.
+  let chain: string | undefined = '';
   (spec.transform ?? []).forEach((step, i) => {
     const compiledStep = compileStep(step, i, [...(table.options.path ?? []), ...where, 'transform', i], table.options, issues);
-    if (compiledStep) steps.push(compiledStep);
+    if (!compiledStep) return;
+    steps.push(compiledStep);
+    chain = chain !== undefined && isShareable(step, table.options) ? `${chain}${canonicalJson(step)}\n` : undefined;
+    if (chain !== undefined) table.prefixes.set(compiledStep, chain);
   });
   if (issues.length > before) return undefined;
   return Object.freeze({
@@ -246,6 +260,57 @@ function linkDestinations(to: readonly string[], where: readonly (string | numbe
     } else linked.push(destination);
   });
   return linked;
+}
+
+// Built-in transforms are pure functions of the record and their options, so the same chain of
+// them gives the same output in every route. `template` is left out: Liquid's `date` filter can
+// read the clock. Plugin transforms are never shared (nothing says they are pure).
+const SHAREABLE_KINDS: ReadonlySet<string> = new Set(['pick', 'omit', 'rename', 'set', 'cast', 'flatten', 'unnest', 'compute', 'drop']);
+
+function isShareable(step: unknown, options: CompileRouteTableOptions): boolean {
+  if (!isRecord(step) || typeof step.kind !== 'string' || !SHAREABLE_KINDS.has(step.kind)) return false;
+  const builtin = builtins.get(step.kind);
+  const registered = options.registry?.get('transform', step.kind);
+  return registered === undefined || registered === builtin;
+}
+
+// JSON with object keys sorted, so `{ a, b }` and `{ b, a }` options are the same chain.
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+// Numbers the chain prefixes that more than one route starts with, and marks those steps. (The
+// default route runs only when no route matched, so it never shares.)
+function shareStepPrefixes(routes: CompiledRoute[], prefixes: ReadonlyMap<CompiledStep, string>): CompiledRoute[] {
+  const uses = new Map<string, number>();
+  for (const route of routes) {
+    for (const step of route.steps) {
+      const key = prefixes.get(step);
+      if (key !== undefined) uses.set(key, (uses.get(key) ?? 0) + 1);
+    }
+  }
+  const ids = new Map<string, number>();
+  for (const [key, count] of uses) if (count > 1) ids.set(key, ids.size);
+  if (ids.size === 0) return routes;
+  const idOf = (step: CompiledStep) => {
+    const key = prefixes.get(step);
+    return key === undefined ? undefined : ids.get(key);
+  };
+  return routes.map((route) => {
+    if (!route.steps.some((step) => idOf(step) !== undefined)) return route;
+    const steps = route.steps.map((step) => {
+      const shared = idOf(step);
+      return shared === undefined ? step : Object.freeze({ ...step, shared });
+    });
+    return Object.freeze({ ...route, steps: Object.freeze(steps) });
+  });
 }
 
 function compileStep(
@@ -344,6 +409,8 @@ const NO_FAILURES: readonly RouteFailure[] = Object.freeze([]);
 export function evaluateRecord(record: SluiceRecord, table: RouteTable): RecordEvaluation {
   let matches: RouteMatch[] | undefined;
   let failures: RouteFailure[] | undefined;
+  // Outputs of chain prefixes several routes share, made when the first such route matches.
+  let shared: SharedOutputs | undefined;
   for (const route of table.routes) {
     let matched: boolean;
     try {
@@ -354,13 +421,15 @@ export function evaluateRecord(record: SluiceRecord, table: RouteTable): RecordE
       continue;
     }
     if (!matched) continue;
-    const outcome = runSteps(route, record);
+    if (needsShared(route)) shared ??= new Map();
+    const outcome = runSteps(route, record, shared);
     if (outcome instanceof Error) (failures ??= []).push({ route, error: outcome });
     else (matches ??= []).push({ route, records: outcome });
     if (route.mode === 'stop') break;
   }
   if (matches === undefined && failures === undefined && table.defaultRoute) {
     const route = table.defaultRoute;
+    // The default route runs only when no route matched, so nothing is shared with it yet.
     const outcome = runSteps(route, record);
     if (outcome instanceof Error) failures = [{ route, error: outcome }];
     else matches = [{ route, records: outcome }];
@@ -374,32 +443,77 @@ export function evaluateRecord(record: SluiceRecord, table: RouteTable): RecordE
   };
 }
 
-function runSteps(route: CompiledRoute, record: SluiceRecord): readonly SluiceRecord[] | Error {
+/** For one record: what each shared chain prefix produced, or the step of it that failed. */
+type SharedOutputs = Map<number, readonly SluiceRecord[] | StepFailure>;
+
+interface StepFailure {
+  readonly step: CompiledStep;
+  readonly cause: Error;
+}
+
+// Shared prefixes always begin at the first step, so that step says whether a cache can help.
+function needsShared(route: CompiledRoute): boolean {
+  return route.steps.length > 0 && route.steps[0]!.shared !== undefined;
+}
+
+function runSteps(route: CompiledRoute, record: SluiceRecord, shared?: SharedOutputs): readonly SluiceRecord[] | Error {
   const steps = route.steps;
   if (steps.length === 0) return [record];
-  let current: SluiceRecord[] = [record];
-  for (const step of steps) {
-    const next: SluiceRecord[] = [];
-    for (const input of current) {
-      let out;
-      try {
-        out = step.apply(input);
-      } catch (error) {
-        return routeError(route, `transform[${step.index}] (${step.kind})`, toError(error));
+  let current: readonly SluiceRecord[] = [record];
+  let start = 0;
+  if (shared) {
+    // Resume after the longest prefix another route already ran for this record.
+    for (; start < steps.length; start++) {
+      const id = steps[start]!.shared;
+      const done = id === undefined ? undefined : shared.get(id);
+      if (done === undefined) break;
+      if (!Array.isArray(done)) {
+        const failure = done as StepFailure;
+        return routeError(route, stageOf(failure.step), failure.cause);
       }
-      if (out === null) continue;
-      if (Array.isArray(out)) {
-        for (const item of out as readonly unknown[]) {
-          if (!isRecord(item)) return routeError(route, `transform[${step.index}] (${step.kind})`, new TypeError('returned a value that is not a record'));
-          next.push(item);
-        }
-      } else if (isRecord(out)) next.push(out);
-      else return routeError(route, `transform[${step.index}] (${step.kind})`, new TypeError('returned a value that is not a record'));
+      current = done as readonly SluiceRecord[];
+      if (current.length === 0) return current;
     }
+  }
+  for (let i = start; i < steps.length; i++) {
+    const step = steps[i]!;
+    const next = applyStep(step, current);
+    if (!Array.isArray(next)) {
+      const cause = next as Error;
+      if (shared && step.shared !== undefined) shared.set(step.shared, { step, cause });
+      return routeError(route, stageOf(step), cause);
+    }
+    if (shared && step.shared !== undefined) shared.set(step.shared, next);
     current = next;
     if (current.length === 0) break;
   }
   return current;
+}
+
+function stageOf(step: CompiledStep): string {
+  return `transform[${step.index}] (${step.kind})`;
+}
+
+// One step over every record so far: its outputs, or the error (not yet naming the route).
+function applyStep(step: CompiledStep, current: readonly SluiceRecord[]): SluiceRecord[] | Error {
+  const next: SluiceRecord[] = [];
+  for (const input of current) {
+    let out;
+    try {
+      out = step.apply(input);
+    } catch (error) {
+      return toError(error);
+    }
+    if (out === null) continue;
+    if (Array.isArray(out)) {
+      for (const item of out as readonly unknown[]) {
+        if (!isRecord(item)) return new TypeError('returned a value that is not a record');
+        next.push(item);
+      }
+    } else if (isRecord(out)) next.push(out);
+    else return new TypeError('returned a value that is not a record');
+  }
+  return next;
 }
 
 /** A record's failure in a route's condition or transform, naming where it happened. */

@@ -54,6 +54,27 @@ describe('pick / omit / rename', () => {
     expect(make('omit', { fields: ['items', '$.utm.medium'] })(input)).toEqual({ date: '20261124', channel: 'email', sessions: '120', utm: { source: 'nl' } });
     expect(input).toEqual(base);
   });
+  it('omit of top-level names makes one copy with the same members, in the same order, as the general path', () => {
+    const input = JSON.parse('{"b":1,"__proto__":{"x":1},"a":2,"2":"two","c":null,"keep":[1]}') as typeof base;
+    const general = (record: typeof base) => {
+      let out: typeof base = { ...record };
+      for (const key of ['a', 'c', 'missing']) {
+        if (Object.hasOwn(out, key)) {
+          out = { ...out };
+          delete out[key];
+        }
+      }
+      return out;
+    };
+    const out = make('omit', { fields: ['a', 'c', 'missing'] })(input) as typeof base;
+    expect(Object.keys(out)).toEqual(['2', 'b', '__proto__', 'keep']);
+    expect(out).toEqual(general(input));
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.hasOwn(out, '__proto__')).toBe(true);
+    expect(out).not.toBe(input);
+    expect(make('omit', { fields: ['nope'] })(input)).not.toBe(input);
+    expect(make('omit', { fields: ['nope'] })(input)).toEqual(input);
+  });
   it('rename moves fields, including into and out of nested objects', () => {
     expect(make('rename', { fields: { sessions: 'visits', '$.utm.source': 'source', nope: 'x' } })(base)).toEqual({
       date: '20261124', channel: 'email', visits: '120', source: 'nl', utm: { medium: 'mail' }, items: base.items,
