@@ -97,7 +97,13 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   }
 
   return {
-    open: ensureReady,
+    // With createTable the table is made (or found) before the first batch, as before the ledger.
+    // Otherwise nothing is touched until the first write, so an unreachable database makes the
+    // batches retry and dead-letter rather than fail the run before it reads (the ledger table
+    // is created on that first write).
+    open: async () => {
+      if (config.createTable) await ensureReady();
+    },
 
     async write(batch: Batch, options: WriteOptions): Promise<void> {
       if (options.signal.aborted) throw new RetryableError('write cancelled before it started', { cause: options.signal.reason });
