@@ -356,3 +356,21 @@ describe('file destination, append mode under kill -9', () => {
     }, 120_000);
   }
 });
+
+describe('append mode: several destinations under one root', () => {
+  it("one destination's open never cuts a file another is appending to (the routing bench's ten destinations under one root)", async () => {
+    const config = configOf({ path: 'shared.ndjson', format: 'ndjson' });
+    const writer = await open(config);
+    const records = Array.from({ length: 20_000 }, (_, i) => ({ i, pad: 'x'.repeat(200) }));
+    for (let round = 0; round < 5; round++) {
+      // A second destination on the same root opens (and repairs) while the first appends.
+      const appending = writer.write(routed(`b${round}`, records, round * records.length + 1), { signal: signal() });
+      const other = await open(parseConfig(fileDestination.configSchema, { ...config, path: 'other.ndjson' }) as FileConfig);
+      await appending;
+      await other.close?.();
+    }
+    await writer.close?.();
+    const text = readFileSync(join(config.root, 'shared.ndjson'), 'utf8');
+    expect(lines(text).map((r) => r.i)).toEqual(Array.from({ length: 5 }, () => records.map((r) => r.i)).flat());
+  });
+});

@@ -84,6 +84,13 @@ function createPathLocks() {
   };
 }
 
+/**
+ * One set of path locks for every file destination of the process: several destinations may
+ * share a root, and one's open-time repair must never cut a file another is appending to between
+ * its data write and its state write.
+ */
+const processPathLocks = createPathLocks();
+
 /** What the engine is told when writing one file failed. */
 function fileError(err: unknown, relative: string, root: string): Error {
   if (err instanceof SymlinkRefusedError) {
@@ -111,7 +118,7 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
   const confined = confineTo(root);
   await confined.pin();
   const encode = createEncoder(config.format, config.csv);
-  const withLock = createPathLocks();
+  const withLock = <T>(target: string, work: () => Promise<T>): Promise<T> => processPathLocks(`${root}\u0000${target}`, work);
   const logger = ctx.logger.child({ destination: 'file', root });
   const bytesWritten = ctx.metrics.counter({
     name: 'destination_file_bytes_total',
@@ -245,7 +252,7 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
           const data = tail === undefined ? undefined : dataNameOf(name);
           if (data === undefined || !stats.isFile()) return;
           try {
-            const cut = await repairAppendedFile(folder, data, tail!);
+            const cut = await withLock(folder.describe(data), () => repairAppendedFile(folder, data, tail!));
             if (cut !== undefined) repaired.push({ file: folder.describe(data), removed: cut });
           } catch (err) {
             // Left to the next append to that file, which refuses it with the reason (a link, a file cut short).
