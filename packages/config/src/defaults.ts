@@ -17,6 +17,7 @@
  * | `logging.level` | `info` | |
  * | `logging.format` | `auto` | readable lines on a terminal, JSON lines anywhere else (files, pipes, log collectors) |
  * | `scheduler.unclaimedRunTimeoutSeconds` | `600` | longer than a rolling deploy of a few replicas takes; a run no replica can execute is reported the same hour |
+ * | `scheduler.maxQueuedRuns` | `1000` | back-pressure: a pipeline's triggers get 429 past this many queued runs, instead of a backlog of hours (issue 20); `pipelines.*.maxQueuedRuns` overrides it |
  * | `plugins` | `[]` | |
  * | `pipelines.*.enabled` | `true` | |
  * | `pipelines.*.routes` | `[]` | a pipeline still needs a route or a `defaultRoute` |
@@ -87,6 +88,8 @@ export const LIMITS = {
    * (the scheduler's `UNCLAIMED_RUN_TIMEOUT_LIMITS`).
    */
   unclaimedRunTimeoutSeconds: { min: 10, max: 7 * 24 * 3600 },
+  /** `scheduler.maxQueuedRuns` and `pipelines.*.maxQueuedRuns` (the scheduler's `MAX_QUEUED_RUNS_LIMIT`). */
+  maxQueuedRuns: 1_000_000,
 } as const;
 
 /**
@@ -202,7 +205,7 @@ export const DEFAULTS = deepFreeze({
     rateLimit: { perMinute: 600 },
   },
   logging: { level: 'info' as LogLevel, format: 'auto' as LogFormat },
-  scheduler: { unclaimedRunTimeoutSeconds: 600 },
+  scheduler: { unclaimedRunTimeoutSeconds: 600, maxQueuedRuns: 1000 },
   plugins: [] as never[],
   pipeline: {
     enabled: true,

@@ -219,6 +219,15 @@ export const PipelineSchema = v.pipe(
       ),
       timeoutMs: v.optional(v.pipe(integer(LIMITS.minTimeoutMs), v.description('A run taking longer is cancelled (at least 1000). Absent: no time limit.'))),
       retry: v.optional(RunRetrySchema),
+      maxQueuedRuns: v.optional(
+        v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.maxQueuedRuns),
+          v.description(
+            "Back-pressure: once this pipeline has this many runs in status `queued`, its webhook deliveries and API triggers are refused with 429 and `Retry-After`. Absent: `scheduler.maxQueuedRuns` (default 1000). Cron ticks are never refused; approximate by the number of triggers in flight at once.",
+          ),
+        ),
+      ),
     },
     'a pipeline object',
   ),

@@ -95,8 +95,9 @@ describe('ServerSchema / ApiKeySchema / StoreSchema / LoggingSchema', () => {
     expect(problems(LoggingSchema, { format: 'text' })[0]).toMatch(/^format: expected one of "auto", "json", "pretty".*got "text"/);
   });
   it('bounds how long a run may wait for an instance that can execute it (scheduler.unclaimedRunTimeoutSeconds)', () => {
-    expect(v.parse(SchedulerSchema, {})).toEqual({ unclaimedRunTimeoutSeconds: 600 });
-    expect(v.parse(SluiceConfigSchema, { scheduler: { unclaimedRunTimeoutSeconds: 60 } }).scheduler).toEqual({ unclaimedRunTimeoutSeconds: 60 });
+    expect(v.parse(SchedulerSchema, {})).toEqual({ unclaimedRunTimeoutSeconds: 600, maxQueuedRuns: 1000 });
+    expect(v.parse(SluiceConfigSchema, { scheduler: { unclaimedRunTimeoutSeconds: 60 } }).scheduler).toEqual({ unclaimedRunTimeoutSeconds: 60, maxQueuedRuns: 1000 });
+    expect(problems(SchedulerSchema, { maxQueuedRuns: 0 })).toEqual(['maxQueuedRuns: must be at least 1, got 0']);
     expect(problems(SchedulerSchema, { unclaimedRunTimeoutSeconds: 5 })).toEqual(['unclaimedRunTimeoutSeconds: must be at least 10, got 5']);
     expect(problems(SchedulerSchema, { unclaimedRunTimeoutSeconds: 700000 })).toEqual(['unclaimedRunTimeoutSeconds: must be at most 604800, got 700000']);
     expect(problems(SchedulerSchema, { unclaimedRunTimeoutSeconds: 60.5 })).toEqual(['unclaimedRunTimeoutSeconds: must be a whole number, got 60.5']);

@@ -149,7 +149,7 @@ export const LoggingSchema = v.pipe(
  *
  * @example
  * ```ts
- * v.parse(SchedulerSchema, {}); // { unclaimedRunTimeoutSeconds: 600 }
+ * v.parse(SchedulerSchema, {}); // { unclaimedRunTimeoutSeconds: 600, maxQueuedRuns: 1000 }
  * ```
  */
 export const SchedulerSchema = v.pipe(
@@ -165,10 +165,22 @@ export const SchedulerSchema = v.pipe(
         ),
         DEFAULTS.scheduler.unclaimedRunTimeoutSeconds,
       ),
+      maxQueuedRuns: v.optional(
+        v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.maxQueuedRuns),
+          v.description(
+            "Back-pressure: once a pipeline has this many runs in status `queued`, its webhook deliveries and API triggers are refused with 429 and `Retry-After` instead of queued; a pipeline's own `maxQueuedRuns` overrides it. Cron ticks are never refused. With several triggers at once (or several instances) the backlog may pass it by the number of triggers in flight. From 1 to 1000000.",
+          ),
+        ),
+        DEFAULTS.scheduler.maxQueuedRuns,
+      ),
     },
     'a scheduler object',
   ),
-  v.description('The run scheduler: how long a run may wait for an instance that can execute it (docs/scheduler/delivery-and-scaling.md, rolling configuration changes).'),
+  v.description(
+    'The run scheduler: how long a run may wait for an instance that can execute it (docs/scheduler/delivery-and-scaling.md, rolling configuration changes), and how many queued runs a pipeline may have before its triggers are refused (docs/scheduler/triggers.md, back-pressure).',
+  ),
 );
 
 /**

@@ -30,6 +30,7 @@ describe('the error catalog', () => {
     expect(errorCatalog.fatal.retryable).toBe(false);
     expect(errorCatalog.blockedAddress.retryable).toBe(false);
     expect(errorCatalog.rateLimited).toMatchObject({ status: 429, retryable: true });
+    expect(errorCatalog.backlogFull).toMatchObject({ code: 'SLUICE_ERR_BACKLOG_FULL', status: 429, retryable: true });
     expect(errorCatalog.notFound).toMatchObject({ code: 'SLUICE_ERR_NOT_FOUND', status: 404, retryable: false });
   });
 

@@ -261,6 +261,16 @@ export const errorCatalog = {
       'More than `server.rateLimit.perMinute` requests a minute: API requests per key or address, or webhook deliveries per pipeline (new ones) and per sender address (ones that start no run).',
     fix: 'Wait for `Retry-After` seconds; raise `server.rateLimit.perMinute` if the traffic is expected.',
   },
+  backlogFull: {
+    code: 'SLUICE_ERR_BACKLOG_FULL',
+    status: 429,
+    retryable: true,
+    message: 'pipeline "{pipeline}" has {queued} queued runs, its bound is {max} (maxQueuedRuns); retry in {seconds} s',
+    area: 'api',
+    cause:
+      "The pipeline's runs are triggered faster than they execute: its runs in status `queued` reached `maxQueuedRuns` (the pipeline's, else `scheduler.maxQueuedRuns`, default 1000). Webhook deliveries and API triggers are refused, never accepted and dropped; nothing of the refused request was stored, so a sender's retry is a fresh delivery.",
+    fix: 'Retry after `Retry-After` seconds (webhook senders do so by themselves). If the rate is expected, make runs faster or allow them to overlap (`concurrency.allowOverlap`), add workers, deliver webhooks with `payload: records` in fewer runs, or raise `maxQueuedRuns`.',
+  },
   internal: {
     code: 'SLUICE_ERR_INTERNAL',
     status: 500,

@@ -239,6 +239,12 @@ export interface RunStore {
   /** Newest first (by `queuedAt`, then id). */
   list(filter?: RunListFilter): Promise<ResultPage<RunRecord>>;
   /**
+   * How many runs of `pipeline` are `queued` (waiting for a worker or their start time). The
+   * scheduler's back-pressure bound (`maxQueuedRuns`) reads it on every webhook and API trigger,
+   * so it is one indexed count, never a page of records.
+   */
+  countQueued(pipeline: string): Promise<number>;
+  /**
    * `queued` → `running` (sets `startedAt`); on a run that is already `running` (a worker
    * re-claims it after a crash) increments `attempt`. A finished run is returned unchanged: the
    * caller must check `status === 'running'` before working (a queued run may have been cancelled).

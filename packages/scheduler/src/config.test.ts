@@ -25,6 +25,12 @@ describe('parsePipelineScheduling', () => {
     expect(isPipelineScheduling({ ...parsed })).toBe(false);
   });
 
+  it('keeps a pipeline\'s maxQueuedRuns, absent means the scheduler\'s, and refuses one below 1 (issue 20)', () => {
+    expect(parsePipelineScheduling({ name: 'daily' }).maxQueuedRuns).toBeUndefined();
+    expect(parsePipelineScheduling({ name: 'daily', maxQueuedRuns: 2 }).maxQueuedRuns).toBe(2);
+    expect(() => parsePipelineScheduling({ name: 'daily', maxQueuedRuns: 0 })).toThrow(/maxQueuedRuns/);
+  });
+
   it('retries a failed run only with a retry policy, whose keys left out are core\'s run defaults', () => {
     expect(parsePipelineScheduling({ name: 'daily', retry: {} }).retry).toEqual({ maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 });
     expect(parsePipelineScheduling({ name: 'daily', retry: { maxAttempts: 5, multiplier: 3 } }).retry).toEqual({ maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 3 });

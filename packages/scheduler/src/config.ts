@@ -11,6 +11,9 @@ import type { MissedRunPolicy } from './cron/missed.js';
 import { WEBHOOK_SCHEMES, type WebhookScheme } from './webhooks/types.js';
 
 const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** Largest `maxQueuedRuns` a pipeline or the scheduler accepts. */
+export const MAX_QUEUED_RUNS_LIMIT = 1_000_000;
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** Schema of one cron trigger. */
@@ -63,6 +66,12 @@ export const pipelineSchedulingSchema = v.strictObject({
   /** A run is aborted (and retried) after this long. Default 1 hour. */
   timeoutMs: v.optional(v.pipe(positiveInt, v.minValue(1000))),
   retry: v.optional(runRetrySchema),
+  /**
+   * Back-pressure: at most this many runs of the pipeline in status `queued`; past it webhook
+   * deliveries and API triggers are refused (429, `Retry-After`). Default: the scheduler's
+   * `maxQueuedRuns` (1000).
+   */
+  maxQueuedRuns: v.optional(v.pipe(positiveInt, v.maxValue(MAX_QUEUED_RUNS_LIMIT))),
 });
 
 /** The scheduling options of a pipeline as written in config. */
@@ -96,6 +105,8 @@ export interface PipelineScheduling {
   timeoutMs: number;
   /** Tries of a run that fails (throws); `maxAttempts: 1` without a `retry` policy. */
   retry: BackoffPolicy;
+  /** The pipeline's own back-pressure bound; undefined: the scheduler's `maxQueuedRuns`. */
+  maxQueuedRuns: number | undefined;
 }
 
 // A pipeline without `retry`: a failed run is not retried (as in `@sluice/config`).
@@ -107,6 +118,10 @@ export const SCHEDULING_DEFAULTS = {
   overlapConcurrency: 4,
   webhook: { toleranceSeconds: 300, maxBodyBytes: 1024 * 1024, payload: 'input' as const },
   catchUpMax: 1,
+  /** Runs of a pipeline in status `queued` before its triggers are refused (the scheduler's `maxQueuedRuns`). */
+  maxQueuedRuns: 1000,
+  /** The `Retry-After` of a refusal past `maxQueuedRuns`, in seconds. */
+  backlogRetryAfterSeconds: 30,
 } as const;
 
 /**
@@ -172,6 +187,7 @@ export function parsePipelineScheduling(input: unknown, path?: readonly (string 
     concurrency: allowOverlap ? (config.concurrency ?? SCHEDULING_DEFAULTS.overlapConcurrency) : 1,
     timeoutMs: config.timeoutMs ?? SCHEDULING_DEFAULTS.timeoutMs,
     retry: config.retry === undefined ? NO_RETRY : resolveBackoffPolicy(config.retry, RETRY_DEFAULTS.run),
+    maxQueuedRuns: config.maxQueuedRuns,
   };
   parsed.add(resolved);
   return resolved;

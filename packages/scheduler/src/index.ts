@@ -20,9 +20,11 @@ export {
   type StopReport,
   type WebhookResponse,
 } from './scheduler.js';
+export { BacklogFullError, backlogFullMessage, type RefusedTrigger, type TriggerRefusal } from './backlog.js';
 export type { EnqueuedRun, ExecuteContext, ExecuteRun, RunRequest, RunSummary, SchedulerStores } from './types.js';
 export { runCountsOf, withRunCounts } from './types.js';
 export {
+  MAX_QUEUED_RUNS_LIMIT,
   SCHEDULING_DEFAULTS,
   cronTriggerSchema,
   isPipelineScheduling,

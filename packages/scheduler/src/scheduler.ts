@@ -7,9 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, childLogger, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
 import { failAbandonedRun } from './abandoned-runs.js';
+import { BacklogFullError, backlogFullMessage, type RefusedTrigger, type TriggerRefusal } from './backlog.js';
 import { DEFAULT_MAX_TAKEOVERS, MAX_TAKEOVERS_LIMIT } from './attempts.js';
 import { backfillId, chunkRunId, latestChunkRun, splitDateRange, type BackfillResult, type BackfillSpec } from './backfill.js';
-import { isPipelineScheduling, parsePipelineScheduling, type PipelineScheduling, type PipelineSchedulingInput } from './config.js';
+import {
+  MAX_QUEUED_RUNS_LIMIT,
+  SCHEDULING_DEFAULTS,
+  isPipelineScheduling,
+  parsePipelineScheduling,
+  type PipelineScheduling,
+  type PipelineSchedulingInput,
+} from './config.js';
 import { CronRunner } from './cron/cron-runner.js';
 import { tickJitterMs } from './cron/schedule.js';
 import { cronRunId, deterministicUuid } from './ids.js';
@@ -82,6 +90,18 @@ export interface SchedulerOptions {
    * 604 800 (7 days); default 600. Enforced by every instance with `worker` on.
    */
   unclaimedRunTimeoutSeconds?: number;
+  /**
+   * Back-pressure: runs of one pipeline in status `queued` before its webhook deliveries and API
+   * triggers are refused ({@link BacklogFullError}, a webhook answer 429); a pipeline's own
+   * `maxQueuedRuns` overrides it. Counted before each enqueue, so with several triggers in flight
+   * at once (on this or other instances) the backlog can pass it by at most their number.
+   * Cron ticks, backfill chunks and replays are never refused. From 1 to 1 000 000; default 1000.
+   */
+  maxQueuedRuns?: number;
+  /** The `Retry-After` of a refusal past `maxQueuedRuns`, in seconds. Default 30. */
+  backlogRetryAfterSeconds?: number;
+  /** Called for each trigger refused past `maxQueuedRuns` (the server counts them in a metric). */
+  onTriggerRefused?: (refusal: TriggerRefusal) => void;
   /** Called after each cron tick this instance fired; `created` is false when another instance had already enqueued it. */
   onCronFire?: (event: { pipeline: string; schedule: string; tick: string; runId: string; created: boolean }) => void;
 }
@@ -132,6 +152,7 @@ export interface InboundWebhook {
 export type WebhookResponse =
   | { status: 202; body: { runId: string; deliveryId: string } }
   | { status: 200; body: { runId: string; deliveryId: string; duplicate: true } }
+  | { status: 429; body: { error: string; reason: 'backlog-full'; retryAfterSeconds: number } }
   | { status: number; body: { error: string; reason: string } };
 
 /**
@@ -153,8 +174,16 @@ export interface Scheduler {
    * reports what became of the runs that were executing here when it was called.
    */
   stop(): Promise<StopReport>;
-  /** Enqueues a run of `pipeline` from the API. */
-  trigger(pipeline: string, options?: { params?: JsonObject; runId?: string; startAfterMs?: number; trigger?: 'api' | 'cli' | 'replay'; parentRunId?: string }): Promise<EnqueuedRun>;
+  /**
+   * Enqueues a run of `pipeline` from the API.
+   *
+   * @throws BacklogFullError for an `api` or `cli` trigger when the pipeline's queued runs reached
+   * `maxQueuedRuns` (nothing was enqueued); `replay` triggers are not bounded.
+   */
+  trigger(
+    pipeline: string,
+    options?: { params?: JsonObject; runId?: string; startAfterMs?: number; trigger?: 'api' | 'cli' | 'replay'; parentRunId?: string; pipelineVersion?: number | null },
+  ): Promise<EnqueuedRun>;
   /** The one path every trigger takes: insert the job (idempotent per run id), then the run record. */
   enqueue(request: RunRequest): Promise<EnqueuedRun>;
   /** Verifies, de-duplicates and enqueues an inbound webhook for `pipeline`. Never throws for bad input. */
@@ -249,6 +278,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const found = pipelines.get(name);
     if (!found) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline ${JSON.stringify(name)}` }]);
     return found;
+  };
+
+  const defaultMaxQueued = options.maxQueuedRuns ?? SCHEDULING_DEFAULTS.maxQueuedRuns;
+  if (!Number.isInteger(defaultMaxQueued) || defaultMaxQueued < 1 || defaultMaxQueued > MAX_QUEUED_RUNS_LIMIT) {
+    throw new ConfigError([{ path: 'maxQueuedRuns', message: `expected a whole number from 1 to ${MAX_QUEUED_RUNS_LIMIT}, got ${String(defaultMaxQueued)}` }]);
+  }
+  const backlogRetryAfterSeconds = Math.max(1, Math.ceil(options.backlogRetryAfterSeconds ?? SCHEDULING_DEFAULTS.backlogRetryAfterSeconds));
+  /** The refusal of a trigger of `scheduling` when its queued runs reached the bound; undefined: room. */
+  const backlogRefusal = async (scheduling: PipelineScheduling, trigger: RefusedTrigger): Promise<TriggerRefusal | undefined> => {
+    const max = scheduling.maxQueuedRuns ?? defaultMaxQueued;
+    const queued = await runs.countQueued(scheduling.name);
+    if (queued < max) return undefined;
+    const refusal: TriggerRefusal = { pipeline: scheduling.name, trigger, reason: 'backlog-full', queued, maxQueuedRuns: max, retryAfterSeconds: backlogRetryAfterSeconds };
+    logger.warn({ pipeline: scheduling.name, trigger, queued, maxQueuedRuns: max }, 'trigger refused: the pipeline\'s queued runs reached maxQueuedRuns');
+    options.onTriggerRefused?.(refusal);
+    return refusal;
   };
 
   const enqueue = async (request: RunRequest): Promise<EnqueuedRun> => {
@@ -372,7 +417,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return { finished, requeued: runs.length - finished, runs };
     },
 
-    trigger(pipeline, triggerOptions = {}) {
+    async trigger(pipeline, triggerOptions = {}) {
+      const trigger = triggerOptions.trigger ?? 'api';
+      if (trigger === 'api' || trigger === 'cli') {
+        const refusal = await backlogRefusal(requirePipeline(pipeline), trigger);
+        if (refusal) throw new BacklogFullError(refusal);
+      }
       return enqueue({
         pipeline,
         trigger: triggerOptions.trigger ?? 'api',
@@ -380,6 +430,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         ...(triggerOptions.runId === undefined ? {} : { runId: triggerOptions.runId }),
         ...(triggerOptions.startAfterMs === undefined ? {} : { startAfterMs: triggerOptions.startAfterMs }),
         ...(triggerOptions.parentRunId === undefined ? {} : { parentRunId: triggerOptions.parentRunId }),
+        ...(triggerOptions.pipelineVersion === undefined ? {} : { pipelineVersion: triggerOptions.pipelineVersion }),
       });
     },
 
@@ -433,6 +484,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       // A copy seen before is a duplicate, unless the first call recorded it and then failed to
       // enqueue: its run is then missing, and enqueuing now (idempotent per run id) completes it.
       if (!claim.fresh && (await runs.get(runId))) return duplicate;
+      // Past the bound nothing is enqueued: the delivery stays recorded without a run, so the
+      // sender's retry of it (same delivery id) is enqueued once there is room, like a copy whose
+      // first enqueue failed.
+      const refusal = await backlogRefusal(scheduling, 'webhook');
+      if (refusal) {
+        return { status: 429, body: { error: backlogFullMessage(refusal), reason: 'backlog-full', retryAfterSeconds: refusal.retryAfterSeconds } };
+      }
       const { created } = await enqueue({ pipeline: pipelineName, trigger: 'webhook', runId, params });
       return created ? { status: 202, body: { runId, deliveryId } } : duplicate;
     },

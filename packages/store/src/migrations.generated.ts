@@ -35,4 +35,8 @@ export const EMBEDDED_MIGRATIONS: readonly Migration[] = [
     name: '0008_dead_letter_position',
     sql: '-- Sluice store, step 8: the source position of a dead letter\'s input record\n-- (`<runId>-<segment>-<offset>`, see docs/architecture.md "Delivery guarantees"). A replay delivers\n-- the record with the record key and batch id it first had, so a destination that received it\n-- before (a webhook receiver that answered too late, a ledger that holds the batch) recognises it.\n-- Letters stored before this step have none: their replay gets positions of its own.\n\nALTER TABLE dead_letters ADD COLUMN IF NOT EXISTS position text;\n',
   },
+  {
+    name: '0009_runs_queued_index',
+    sql: "-- Sluice store, step 9: the queued runs of each pipeline, indexed on their own. The scheduler's\n-- back-pressure bound (`maxQueuedRuns`, issue 20) counts them on every webhook delivery and API\n-- trigger; a partial index keeps that count proportional to the backlog, not to the run history.\n\nCREATE INDEX IF NOT EXISTS runs_queued_idx ON runs (pipeline) WHERE status = 'queued';\n",
+  },
 ];

@@ -23,6 +23,7 @@ const NAMES = [
   '0006_webhook_delivery_runs',
   '0007_json_key_order',
   '0008_dead_letter_position',
+  '0009_runs_queued_index',
 ];
 const TABLES = [
   'checkpoints',

@@ -187,6 +187,18 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
       return toPage(rows, limit, toRun);
     },
 
+    async countQueued(pipeline) {
+      // The partial index runs_queued_idx (migration 0009) holds queued runs only, so the count
+      // reads the backlog, not the pipeline's history.
+      const row = await db
+        .selectFrom('runs')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('pipeline', '=', pipeline)
+        .where('status', '=', 'queued')
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+
     async markRunning(id, options = {}) {
       const startedAt =
         options.startedAt === undefined

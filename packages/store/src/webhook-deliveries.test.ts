@@ -109,7 +109,7 @@ describe.each(backends)('webhook deliveries on $name', (backend) => {
     // Written as 0004 left the table: no run_id column yet.
     await before.db.insertInto('webhook_deliveries').values({ pipeline: 'daily', delivery_id: 'msg_legacy', received_at: new Date().toISOString() }).execute();
     const upgraded = await open(schema);
-    expect((await upgraded.migrate()).applied).toEqual(['0006_webhook_delivery_runs', '0007_json_key_order', '0008_dead_letter_position']);
+    expect((await upgraded.migrate()).applied).toEqual(['0006_webhook_delivery_runs', '0007_json_key_order', '0008_dead_letter_position', '0009_runs_queued_index']);
     expect(await upgraded.webhookDeliveries.recordDelivery('daily', 'msg_legacy', '2026-11-24T10:00:00Z', 'run-1')).toEqual({ fresh: false, runId: undefined });
   });
 });

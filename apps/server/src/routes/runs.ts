@@ -1,10 +1,11 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
+import { BacklogFullError } from '@sluice/scheduler';
 import { errorCatalog, type JsonObject, type RunStatus } from '@sluice/core';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, conflict, notFound } from '../http/errors.js';
 import type { RoutesDeps } from './context.js';
-import { JsonObjectSchema, NameParam, PageQuery, errorResponses } from './schemas.js';
+import { ErrorBodySchema, JsonObjectSchema, NameParam, PageQuery, errorResponses } from './schemas.js';
 
 const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const DATE = v.pipe(v.string(), v.isoDate('a date as YYYY-MM-DD'));
@@ -52,6 +53,11 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
       202: { description: 'Queued', schema: v.object({ runId: v.optional(v.string()), backfillId: v.optional(v.string()), runs: v.optional(v.array(JsonObjectSchema)) }) },
       409: { description: 'The pipeline is disabled or its API trigger is off' },
       ...errorResponses,
+      429: {
+        description:
+          "Over the client's `server.rateLimit.perMinute` budget, or the pipeline's queued runs reached `maxQueuedRuns` (nothing was queued; a backfill is not bounded); see `Retry-After`",
+        schema: ErrorBodySchema,
+      },
     },
     handler: async ({ params, body, reply }) => {
       const config = sluice.config();
@@ -73,13 +79,19 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
         });
         return { backfillId: result.backfillId, runs: result.chunks as unknown as JsonObject[] };
       }
-      const { runId } = await sluice.scheduler.enqueue({
-        pipeline: params.name,
-        trigger: 'api',
-        ...(body.params === undefined ? {} : { params: body.params as JsonObject }),
-        pipelineVersion: sluice.state.current.pipelineVersions[params.name] ?? null,
-      });
-      return { runId };
+      try {
+        const { runId } = await sluice.scheduler.trigger(params.name, {
+          trigger: 'api',
+          ...(body.params === undefined ? {} : { params: body.params as JsonObject }),
+          pipelineVersion: sluice.state.current.pipelineVersions[params.name] ?? null,
+        });
+        return { runId };
+      } catch (error) {
+        if (error instanceof BacklogFullError) {
+          throw new ApiError(errorCatalog.backlogFull, error.message, [], { 'retry-after': String(error.retryAfterSeconds) });
+        }
+        throw error;
+      }
     },
   });
 

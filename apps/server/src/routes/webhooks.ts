@@ -142,7 +142,8 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
             '200 with `{ runId, deliveryId, duplicate: true }` for a copy of a delivery already accepted (a sender\'s retry or a replay): no second run starts, `runId` is the first copy\'s run. ' +
             '400 for a missing signature header or an invalid payload; 401 for an invalid signature, a timestamp outside the tolerance, or a signature header not in its one canonical form ' +
             '(a timestamp with a sign, spaces, leading zeros, a fraction or an exponent) or sent more than once; 404 when the pipeline has no webhook trigger; ' +
-            "413 over the pipeline's `webhook.maxBytes`; 429 over a budget, with `Retry-After`.\n\n" +
+            "413 over the pipeline's `webhook.maxBytes`; 429 over a budget, or when the pipeline's queued runs reached `maxQueuedRuns` (back-pressure: nothing is queued, a retry of the same delivery id is accepted once runs drain), with `Retry-After`. " +
+            'A duplicate of an accepted delivery still answers 200 when the backlog is full.\n\n' +
             "The 404, a Content-Length over `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, and close the connection; " +
             'a body without a length is cut off with 413 as soon as it passes `maxBytes`.\n\n' +
             'Webhooks are not rate limited with the API. Each pipeline accepts `server.rateLimit.perMinute` new deliveries a minute; each sender address may send that many ' +
@@ -161,7 +162,10 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
             401: { description: 'Signature invalid, timestamp stale, or a signature header not canonical or sent twice' },
             404: { description: 'No webhook trigger for this pipeline (answered without reading the body)' },
             413: { description: "Body over the pipeline's maxBytes (a Content-Length over it is refused before the body is read)" },
-            429: { description: "The pipeline's new deliveries, or this address's deliveries to it that start no run, are over `server.rateLimit.perMinute`; see Retry-After" },
+            429: {
+              description:
+                "The pipeline's new deliveries, or this address's deliveries to it that start no run, are over `server.rateLimit.perMinute`; or the pipeline's queued runs reached `maxQueuedRuns`; see Retry-After",
+            },
           },
         },
       },
@@ -183,7 +187,15 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
         }
         // Capacity answers (429/503) are the server's, not the sender's fault.
         if (result.status !== 429 && result.status < 500) failures.add(gate.failureKey);
-        const body = result.body as { error: string; reason: string };
+        const body = result.body as { error: string; reason: string; retryAfterSeconds?: number };
+        if (body.reason === 'backlog-full') {
+          // Back-pressure: the pipeline's queued runs reached maxQueuedRuns; nothing was queued,
+          // the sender's retry of this delivery id is queued once there is room.
+          return reply
+            .status(errorCatalog.backlogFull.status)
+            .header('retry-after', String(body.retryAfterSeconds ?? 1))
+            .send({ error: { code: errorCatalog.backlogFull.code, message: body.error, details: [] } });
+        }
         return reply.status(result.status).send({
           error: { code: webhookRejectionError(body.reason).code, message: body.error, details: [] },
         });

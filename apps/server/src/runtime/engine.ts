@@ -178,6 +178,11 @@ async function startScheduler(
   // What the engine writes to the store (dead letters, run errors, run log lines) is redacted on
   // the way in: a secret a driver echoes in an error never reaches the database or its backups.
   const stored = redactingStore(store, (value) => redactor.redact(value));
+  const refused = ctx.metrics.counter({
+    name: 'trigger_refused_total',
+    help: "Triggers refused instead of queued, by pipeline, trigger (webhook, api, cli) and reason (backlog-full: the pipeline's queued runs reached maxQueuedRuns)",
+    labelNames: ['pipeline', 'trigger', 'reason'],
+  });
   const scheduler = createScheduler({
     pipelines,
     stores: stored,
@@ -199,6 +204,10 @@ async function startScheduler(
     // a run no instance can execute fails after this (docs/scheduler/delivery-and-scaling.md).
     pipelineVersion: (name) => state.current.pipelineVersions[name] ?? null,
     unclaimedRunTimeoutSeconds: options.file.config.scheduler.unclaimedRunTimeoutSeconds,
+    // Back-pressure (docs/scheduler/triggers.md): past a pipeline's bound its webhook and API
+    // triggers answer 429; each refusal is counted here.
+    maxQueuedRuns: options.file.config.scheduler.maxQueuedRuns,
+    onTriggerRefused: ({ pipeline, trigger, reason }) => refused.inc({ pipeline, trigger, reason }),
   });
   await scheduler.start();
   return scheduler;

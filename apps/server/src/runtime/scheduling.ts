@@ -47,6 +47,7 @@ export function schedulingOf(config: SluiceConfig): PipelineSchedulingInput[] {
       // died is still taken over by another worker: the scheduler counts take-overs apart, up to
       // its `maxTakeovers`, whatever this policy says.
       ...(pipeline.retry ? { retry: pipeline.retry } : {}),
+      ...(pipeline.maxQueuedRuns === undefined ? {} : { maxQueuedRuns: pipeline.maxQueuedRuns }),
     });
   }
   return out;

@@ -69,6 +69,9 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
         .sort((a, b) => (a.queuedAt < b.queuedAt ? 1 : a.queuedAt > b.queuedAt ? -1 : a.id < b.id ? 1 : -1));
       return { items: items.slice(0, filter.limit ?? 50).map((r) => structuredClone(r)), nextCursor: null };
     },
+    async countQueued(pipeline) {
+      return [...runs.values()].filter((r) => r.pipeline === pipeline && r.status === 'queued').length;
+    },
     async markRunning(id, options = {}) {
       const run = runs.get(id);
       if (!run) return undefined;

@@ -7,6 +7,7 @@
 import { FatalError, RetryableError, createNoopLogger, type RunRecord } from '@sluice/core';
 import type { ConstructorOptions, PgBoss } from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BacklogFullError, type TriggerRefusal } from '../backlog.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../scheduler.js';
 import type { ExecuteRun, SchedulerStores } from '../types.js';
 import { UnclaimedRunSweeper } from '../unclaimed-runs.js';
@@ -341,6 +342,52 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       await finished((batch.body as { runId: string }).runId);
       expect(inputs).toContainEqual([{ id: 1 }, { id: 2 }]);
       expect(await send(records, '[{"id":1},7]')).toMatchObject({ status: 400, body: { error: 'records[1]: expected a JSON object' } });
+    });
+
+    it('refuses webhook and API triggers past maxQueuedRuns, never a duplicate delivery or the enqueue path of cron ticks (issue 20)', async () => {
+      const pipeline = unique('bounded');
+      const refusals: TriggerRefusal[] = [];
+      // A trigger-only instance: nothing claims the runs, so they stay queued.
+      const scheduler = await start({
+        pipelines: [{ name: pipeline, webhook: { scheme: 'standard-webhooks', secret: SECRET }, maxQueuedRuns: 2 }],
+        execute: async () => ({}),
+        worker: false,
+        backlogRetryAfterSeconds: 7,
+        onTriggerRefused: (refusal) => refusals.push(refusal),
+      });
+      const send = (id: string) => {
+        const ts = Math.floor(Date.now() / 1000);
+        const rawBody = Buffer.from('{"n":1}');
+        return scheduler.handleWebhook(pipeline, {
+          rawBody,
+          headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody) },
+        });
+      };
+      const first = await send('msg_first');
+      expect(first.status).toBe(202);
+      await scheduler.trigger(pipeline);
+      expect(await env.stores.runs.countQueued(pipeline)).toBe(2);
+
+      const refused = await scheduler.trigger(pipeline).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(BacklogFullError);
+      expect(refused).toMatchObject({ code: 'SLUICE_ERR_BACKLOG_FULL', pipeline, queued: 2, maxQueuedRuns: 2, retryAfterSeconds: 7 });
+      expect(await send('msg_refused')).toMatchObject({ status: 429, body: { reason: 'backlog-full', retryAfterSeconds: 7 } });
+      // A copy of the accepted delivery still names its run.
+      expect(await send('msg_first')).toMatchObject({ status: 200, body: { duplicate: true, runId: (first.body as { runId: string }).runId } });
+      // Replays and the enqueue path (cron ticks, backfill chunks) are not bounded.
+      await scheduler.trigger(pipeline, { trigger: 'replay' });
+      await scheduler.enqueue({ pipeline, trigger: 'cron' });
+      expect(await env.stores.runs.countQueued(pipeline)).toBe(4);
+      expect(refusals.map((r) => [r.trigger, r.reason, r.queued])).toEqual([
+        ['api', 'backlog-full', 2],
+        ['webhook', 'backlog-full', 2],
+      ]);
+
+      // Room again (a queued run cancelled): the refused delivery's retry, same id, is queued.
+      const queued = (await env.stores.runs.list({ pipeline, status: 'queued' })).items;
+      for (const run of queued) await env.stores.runs.requestCancel(run.id);
+      expect(await send('msg_refused')).toMatchObject({ status: 202 });
+      expect(() => createScheduler({ pipelines: [], stores: env.stores, boss: env.boss, execute: async () => ({}), maxQueuedRuns: 0 })).toThrow(/maxQueuedRuns/);
     });
 
     it('splits a backfill into chunk runs and resumes only the chunks that failed', async () => {
