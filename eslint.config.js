@@ -4,7 +4,13 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '.nx/**', 'docs/.vitepress/cache/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '.nx/**',
+      'docs/.vitepress/cache/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -14,17 +20,33 @@ export default tseslint.config(
       'no-eval': 'error',
       'no-implied-eval': 'error',
       'no-new-func': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       // Plugins get their context injected; only the server may read the environment.
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Plugins receive configuration through context; only apps/server and tests read process.env.' },
+        {
+          object: 'process',
+          property: 'env',
+          message:
+            'Plugins receive configuration through context; only apps/server and tests read process.env.',
+        },
       ],
     },
   },
   {
-    files: ['**/*.test.ts', '**/*.test-d.ts', 'apps/**', 'tools/**', 'bench/**', 'scripts/**', '**/testing/src/**'],
+    files: [
+      '**/*.test.ts',
+      '**/*.test-d.ts',
+      'apps/**',
+      'tools/**',
+      'bench/**',
+      'scripts/**',
+      '**/testing/src/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

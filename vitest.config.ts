@@ -20,6 +20,8 @@ export default defineConfig({
     // Starts the local services the suite needs (PostgreSQL, MariaDB, ...) unless they run.
     globalSetup: [fileURLToPath(new URL('./test/global-setup.ts', import.meta.url))],
     // CI (.ci/run) reads the JSON report to print its "N passed, N failed" summary.
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.ci/out/vitest.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: '.ci/out/vitest.json' }]]
+      : ['default'],
   },
 });

@@ -20,7 +20,10 @@ import { fileURLToPath } from 'node:url';
 async function postgresVersion() {
   try {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres', connectionTimeoutMillis: 2000 });
+    const client = new pg.Client({
+      connectionString: 'postgres://postgres@127.0.0.1:5432/postgres',
+      connectionTimeoutMillis: 2000,
+    });
     await client.connect();
     try {
       return (await client.query('SHOW server_version')).rows[0].server_version;
@@ -52,7 +55,11 @@ function columnsOf(result) {
   const keys = Object.keys(result).filter((k) => !META.has(k) && !k.startsWith('baseline_'));
   let figure = '';
   let base = '';
-  const headline = keys.find((k) => typeof result[k] === 'number' && (`baseline_${k}` in result || (k.endsWith('_per_s') && 'baseline_per_s' in result)));
+  const headline = keys.find(
+    (k) =>
+      typeof result[k] === 'number' &&
+      (`baseline_${k}` in result || (k.endsWith('_per_s') && 'baseline_per_s' in result)),
+  );
   if (headline && !/^p\d+_ms$/.test(headline)) {
     const baseKey = `baseline_${headline}` in result ? `baseline_${headline}` : 'baseline_per_s';
     figure = `${fmt(result[headline])} ${headline}`;
@@ -94,9 +101,15 @@ function columnsOf(result) {
 
 /** The Markdown report: environment, one row per figure, then one row per script. */
 function renderReport({ results, scriptRuns, suites, failed, postgres, seconds }) {
-  const rows = results.map(columnsOf).map((c) => `| ${[c.suite, c.name, c.figure, c.base, c.ratio, c.latency, c.rss, c.details].map(cell).join(' | ')} |`);
+  const rows = results
+    .map(columnsOf)
+    .map(
+      (c) =>
+        `| ${[c.suite, c.name, c.figure, c.base, c.ratio, c.latency, c.rss, c.details].map(cell).join(' | ')} |`,
+    );
   const scripts = scriptRuns.map(
-    (r) => `| ${r.suite}/${r.script} | ${r.seconds.toFixed(1)} s | ${r.peakMb === undefined ? '' : `${r.peakMb.toFixed(0)} MB`} | ${r.status === 0 ? 'ok' : `failed (${r.status})`} |`,
+    (r) =>
+      `| ${r.suite}/${r.script} | ${r.seconds.toFixed(1)} s | ${r.peakMb === undefined ? '' : `${r.peakMb.toFixed(0)} MB`} | ${r.status === 0 ? 'ok' : `failed (${r.status})`} |`,
   );
   return [
     '# Benchmark results',
@@ -143,10 +156,11 @@ const suites = readdirSync(here)
   .filter((d) => statSync(join(here, d)).isDirectory() && d !== 'out')
   .filter((d) => wanted.length === 0 || wanted.includes(d))
   .sort();
-for (const w of wanted) if (!suites.includes(w)) {
-  console.error(`unknown bench suite "${w}"`);
-  process.exit(2);
-}
+for (const w of wanted)
+  if (!suites.includes(w)) {
+    console.error(`unknown bench suite "${w}"`);
+    process.exit(2);
+  }
 
 if (!noBuild) {
   const build = spawnSync('npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static'], {
@@ -173,17 +187,23 @@ let failed = 0;
 const benchStarted = Date.now();
 for (const suite of suites) {
   const dir = join(here, suite);
-  const scripts = readdirSync(dir).filter((f) => f.endsWith('.mjs') && !f.startsWith('_')).sort();
+  const scripts = readdirSync(dir)
+    .filter((f) => f.endsWith('.mjs') && !f.startsWith('_'))
+    .sort();
   for (const script of scripts) {
     const started = Date.now();
     console.log(`# ${suite}/${script}`);
-    const run = spawnSync(process.execPath, ['--expose-gc', '--import', peakPreload, join(dir, script)], {
-      cwd: root,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: SCRIPT_TIMEOUT_MS,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--import', peakPreload, join(dir, script)],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: SCRIPT_TIMEOUT_MS,
+      },
+    );
     let peakKb;
     for (const line of (run.stdout ?? '').split('\n')) {
       const text = line.trim();
@@ -203,16 +223,31 @@ for (const suite of suites) {
       }
     }
     const seconds = (Date.now() - started) / 1000;
-    scriptRuns.push({ suite, script, seconds, peakMb: peakKb === undefined ? undefined : peakKb / 1024, status: run.status ?? run.signal ?? run.error?.message });
+    scriptRuns.push({
+      suite,
+      script,
+      seconds,
+      peakMb: peakKb === undefined ? undefined : peakKb / 1024,
+      status: run.status ?? run.signal ?? run.error?.message,
+    });
     if (run.status !== 0) {
       failed++;
-      console.error(`${suite}/${script} exited with ${run.status ?? run.signal ?? run.error?.message} after ${Math.round(seconds * 1000)} ms`);
+      console.error(
+        `${suite}/${script} exited with ${run.status ?? run.signal ?? run.error?.message} after ${Math.round(seconds * 1000)} ms`,
+      );
     }
   }
 }
 
 const postgres = await postgresVersion();
-const report = renderReport({ results, scriptRuns, suites, failed, postgres, seconds: (Date.now() - benchStarted) / 1000 });
+const report = renderReport({
+  results,
+  scriptRuns,
+  suites,
+  failed,
+  postgres,
+  seconds: (Date.now() - benchStarted) / 1000,
+});
 if (wanted.length === 0 || existsSync(join(here, 'RESULTS.md')) === false) {
   writeFileSync(join(here, 'RESULTS.md'), report);
 } else {
@@ -221,4 +256,3 @@ if (wanted.length === 0 || existsSync(join(here, 'RESULTS.md')) === false) {
 // The same table, printed.
 console.log('\n' + report);
 process.exit(failed ? 1 : 0);
-

@@ -10,7 +10,10 @@ export default function setup(): void {
   // eslint-disable-next-line no-restricted-properties -- test harness, not a plugin
   if (process.env.SLUICE_SKIP_SERVICES === '1') return;
   const script = join(import.meta.dirname, '..', 'scripts', 'ci', 'services.sh');
-  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const result = spawnSync('bash', [script], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
   if (result.error || result.status !== 0) {
     throw new Error(

@@ -28,15 +28,28 @@ const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** Workspace package folders, from `npm query .workspace`. */
 function workspaceDirs() {
-  const out = execFileSync('npm', ['query', '.workspace', '--json'], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync('npm', ['query', '.workspace', '--json'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   return JSON.parse(out).map((w) => w.realpath ?? join(root, w.location));
 }
 
 // templates/**.tmpl: the files @sluice/create-plugin scaffolds from (named .tmpl so no tool takes them for sources or tests).
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE(\.md)?$/, /^dist\//, /^src\//, /^bin\//, /^templates\/.+\.tmpl$/];
+const ALLOWED = [
+  /^package\.json$/,
+  /^README\.md$/,
+  /^CHANGELOG\.md$/,
+  /^LICENSE(\.md)?$/,
+  /^dist\//,
+  /^src\//,
+  /^bin\//,
+  /^templates\/.+\.tmpl$/,
+];
 const FORBIDDEN = [/\.test\.ts$/, /\.test-d\.ts$/, /__fixtures__/, /\.tsbuildinfo$/];
 
-const dirs = process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : workspaceDirs();
+const dirs =
+  process.argv.length > 2 ? process.argv.slice(2).map((d) => resolve(d)) : workspaceDirs();
 let failures = 0;
 const fail = (pkg, msg) => {
   failures++;
@@ -55,7 +68,9 @@ for (const dir of dirs) {
   // and tools/lib/boundaries.mjs all know it as test code).
   if (existsSync(join(dir, 'src', 'testing'))) {
     failures++;
-    console.error(`✗ package layout: ${relative(root, dir)}/src/testing/: test helpers go in src/__fixtures__/`);
+    console.error(
+      `✗ package layout: ${relative(root, dir)}/src/testing/: test helpers go in src/__fixtures__/`,
+    );
   }
   const kind = pluginKindOf(relative(root, dir));
   if (!kind) continue;
@@ -77,27 +92,47 @@ for (const dir of dirs) {
   if (!pkg.license) fail(name, 'license field missing');
   if (!pkg.repository?.url) fail(name, 'repository field missing');
   if (!existsSync(join(dir, 'README.md'))) fail(name, 'README.md missing');
-  if (pkg.engines?.node !== rootPkg.engines.node) fail(name, `engines.node must be ${rootPkg.engines.node}`);
+  if (pkg.engines?.node !== rootPkg.engines.node)
+    fail(name, `engines.node must be ${rootPkg.engines.node}`);
 
-  if (!existsSync(join(dir, 'LICENSE'))) fail(name, 'LICENSE missing (copy the root LICENSE into the package)');
+  if (!existsSync(join(dir, 'LICENSE')))
+    fail(name, 'LICENSE missing (copy the root LICENSE into the package)');
   if (!existsSync(join(dir, 'CHANGELOG.md'))) fail(name, 'CHANGELOG.md missing');
-  if (!pkg.files?.includes('CHANGELOG.md')) fail(name, '"files" must list CHANGELOG.md (RELEASING.md: the changelog ships)');
+  if (!pkg.files?.includes('CHANGELOG.md'))
+    fail(name, '"files" must list CHANGELOG.md (RELEASING.md: the changelog ships)');
   if (!pkg.files?.includes('LICENSE')) fail(name, '"files" must list LICENSE');
 
   const isPlugin = /[\\/](connectors|destinations)[\\/][^\\/]+$/.test(dir);
   if (isPlugin) {
     const range = pkg.peerDependencies?.['@sluice/core'];
-    if (!range) fail(name, '@sluice/core must be a peer dependency (DESIGN §11: the host provides it)');
-    if (pkg.dependencies?.['@sluice/core']) fail(name, '@sluice/core must not be a dependency (a nested copy would be installed): make it a peer dependency');
-    if (range && pkg.devDependencies?.['@sluice/core'] !== range) fail(name, `@sluice/core must also be a dev dependency with the same range (${range}) so the workspace resolves it`);
+    if (!range)
+      fail(name, '@sluice/core must be a peer dependency (DESIGN §11: the host provides it)');
+    if (pkg.dependencies?.['@sluice/core'])
+      fail(
+        name,
+        '@sluice/core must not be a dependency (a nested copy would be installed): make it a peer dependency',
+      );
+    if (range && pkg.devDependencies?.['@sluice/core'] !== range)
+      fail(
+        name,
+        `@sluice/core must also be a dev dependency with the same range (${range}) so the workspace resolves it`,
+      );
     const entry = join(dir, 'dist', 'index.js');
     try {
       const mod = await import(pathToFileURL(entry).href);
       const plugin = mod.default;
-      if (plugin?.type !== 'plugin') fail(name, 'the default export must be the definePlugin(...) result');
+      if (plugin?.type !== 'plugin')
+        fail(name, 'the default export must be the definePlugin(...) result');
       else if (!Object.entries(mod).some(([key, value]) => key !== 'default' && value === plugin)) {
-        fail(name, 'the definePlugin(...) result must also be a named export (e.g. export const slackPlugin)');
-      } else if (plugin.name !== name) fail(name, `definePlugin name must be the package name, not ${JSON.stringify(plugin.name)}`);
+        fail(
+          name,
+          'the definePlugin(...) result must also be a named export (e.g. export const slackPlugin)',
+        );
+      } else if (plugin.name !== name)
+        fail(
+          name,
+          `definePlugin name must be the package name, not ${JSON.stringify(plugin.name)}`,
+        );
     } catch (error) {
       fail(name, `cannot import dist/index.js: ${error.message}`);
     }
@@ -106,13 +141,20 @@ for (const dir of dirs) {
   const publint = spawnSync('npx', ['publint', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
   if (publint.status !== 0) fail(name, `publint:\n${publint.stdout}${publint.stderr}`);
 
-  const attw = spawnSync('npx', ['attw', '--pack', '.', '--profile', 'esm-only', '--format', 'ascii'], {
+  const attw = spawnSync(
+    'npx',
+    ['attw', '--pack', '.', '--profile', 'esm-only', '--format', 'ascii'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
+  if (attw.status !== 0) fail(name, `attw:\n${attw.stdout}${attw.stderr}`);
+
+  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: dir,
     encoding: 'utf8',
   });
-  if (attw.status !== 0) fail(name, `attw:\n${attw.stdout}${attw.stderr}`);
-
-  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' });
   if (pack.status !== 0) {
     fail(name, `npm pack: ${pack.stderr}`);
   } else {

@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 const PAGE = 10_000;
 const DIMENSIONS = ['date', 'deviceCategory', 'pagePath'];
-const METRICS = ['sessions', 'screenPageViews', 'bounceRate', 'averageSessionDuration', 'purchaseRevenue'];
+const METRICS = [
+  'sessions',
+  'screenPageViews',
+  'bounceRate',
+  'averageSessionDuration',
+  'purchaseRevenue',
+];
 // 25 days x 4 devices x pagePaths: 1,000 paths = 100,000 rows, 100 paths = 10,000 rows.
 const RANGE = { startDate: '30daysAgo', endDate: '6daysAgo' };
 
@@ -30,7 +36,8 @@ async function child(mode, url, port, property) {
       pageSize: PAGE,
     });
     const instance = await ga4Connector.create(config, createPluginContext());
-    for await (const page of instance.read({}, new AbortController().signal)) rows += page.records.length;
+    for await (const page of instance.read({}, new AbortController().signal))
+      rows += page.records.length;
     await instance.close();
   } else {
     const headers = { authorization: 'Bearer bench', 'content-type': 'application/json' };
@@ -45,7 +52,11 @@ async function child(mode, url, port, property) {
         limit: String(PAGE),
         returnPropertyQuota: true,
       };
-      const response = await fetch(`${url}/v1beta/properties/${property}:runReport`, { method: 'POST', headers, body: JSON.stringify(body) });
+      const response = await fetch(`${url}/v1beta/properties/${property}:runReport`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      });
       const page = JSON.parse(await response.text());
       const n = page.rows?.length ?? 0;
       rows += n;
@@ -55,18 +66,29 @@ async function child(mode, url, port, property) {
   }
   const ms = performance.now() - started;
   global.gc();
-  process.send({ rows, ms, rssMb: process.resourceUsage().maxRSS / 1024, heapMb: process.memoryUsage().heapUsed / 2 ** 20 });
+  process.send({
+    rows,
+    ms,
+    rssMb: process.resourceUsage().maxRSS / 1024,
+    heapMb: process.memoryUsage().heapUsed / 2 ** 20,
+  });
   void port;
 }
 
 function run(mode, fake, property) {
   return new Promise((resolve, reject) => {
-    const proc = fork(fileURLToPath(import.meta.url), ['child', mode, fake.url, String(fake.port), property], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: ['--expose-gc'],
-    });
+    const proc = fork(
+      fileURLToPath(import.meta.url),
+      ['child', mode, fake.url, String(fake.port), property],
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: ['--expose-gc'],
+      },
+    );
     proc.on('message', resolve);
-    proc.on('exit', (code) => (code === 0 ? undefined : reject(new Error(`${mode} child exited with ${code}`))));
+    proc.on('exit', (code) =>
+      code === 0 ? undefined : reject(new Error(`${mode} child exited with ${code}`)),
+    );
   });
 }
 
@@ -89,31 +111,37 @@ if (process.argv[2] === 'child') {
     const large = await run('connector', fake, '1000');
     const small = await run('connector', fake, '100');
     const perS = (r) => Math.round((r.rows / r.ms) * 1000);
-    console.log(JSON.stringify({
-      bench: 'connectors.ga4.read',
-      rows: large.rows,
-      records_per_s: perS(large),
-      baseline: 'fetch+JSON.parse of the same pages',
-      baseline_per_s: perS(raw),
-      ratio: +(perS(large) / perS(raw)).toFixed(3),
-      rss_mb: +large.rssMb.toFixed(1),
-    }));
-    console.log(JSON.stringify({
-      bench: 'connectors.ga4.peak_rss',
-      rows: large.rows,
-      rss_mb: +large.rssMb.toFixed(1),
-      baseline: `same reader at ${small.rows} rows`,
-      baseline_rss_mb: +small.rssMb.toFixed(1),
-      ratio: +(large.rssMb / small.rssMb).toFixed(3),
-    }));
-    console.log(JSON.stringify({
-      bench: 'connectors.ga4.heap_after_gc',
-      rows: large.rows,
-      heap_mb: +large.heapMb.toFixed(1),
-      baseline: `same reader at ${small.rows} rows`,
-      baseline_heap_mb: +small.heapMb.toFixed(1),
-      ratio: +(large.heapMb / small.heapMb).toFixed(3),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'connectors.ga4.read',
+        rows: large.rows,
+        records_per_s: perS(large),
+        baseline: 'fetch+JSON.parse of the same pages',
+        baseline_per_s: perS(raw),
+        ratio: +(perS(large) / perS(raw)).toFixed(3),
+        rss_mb: +large.rssMb.toFixed(1),
+      }),
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'connectors.ga4.peak_rss',
+        rows: large.rows,
+        rss_mb: +large.rssMb.toFixed(1),
+        baseline: `same reader at ${small.rows} rows`,
+        baseline_rss_mb: +small.rssMb.toFixed(1),
+        ratio: +(large.rssMb / small.rssMb).toFixed(3),
+      }),
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'connectors.ga4.heap_after_gc',
+        rows: large.rows,
+        heap_mb: +large.heapMb.toFixed(1),
+        baseline: `same reader at ${small.rows} rows`,
+        baseline_heap_mb: +small.heapMb.toFixed(1),
+        ratio: +(large.heapMb / small.heapMb).toFixed(3),
+      }),
+    );
   } finally {
     await fake.close();
   }

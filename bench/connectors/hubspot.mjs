@@ -38,7 +38,10 @@ async function viaConnector(fake, state) {
   const t0 = performance.now();
   let records = 0;
   let last;
-  for await (const page of connector.read(state === undefined ? {} : { state }, new AbortController().signal)) {
+  for await (const page of connector.read(
+    state === undefined ? {} : { state },
+    new AbortController().signal,
+  )) {
     records += page.records.length;
     last = page.state;
   }
@@ -80,11 +83,15 @@ try {
 
   // Incremental: every contact modified within the last minute, read through search.
   const now = Date.now();
-  fake.objects('contacts').forEach((o, i) => fake.setModified('contacts', [o.id], now - 60_000 + Math.floor(i / 2)));
+  fake
+    .objects('contacts')
+    .forEach((o, i) => fake.setModified('contacts', [o.id], now - 60_000 + Math.floor(i / 2)));
   const state = { v: 1, phase: 'incremental', modifiedAt: now - 60_000, lastId: null };
   const inc = await viaConnector(fake, state);
   const incBase = await baseline(fake, inc.requests);
-  console.log(JSON.stringify(line('connectors/hubspot incremental read (search API, SDK)', inc, incBase)));
+  console.log(
+    JSON.stringify(line('connectors/hubspot incremental read (search API, SDK)', inc, incBase)),
+  );
 } finally {
   await fake.close();
 }

@@ -71,7 +71,10 @@ async function baselineCopy() {
     if (chunk) yield chunk;
   }
   await client.query('BEGIN');
-  await pipeline(Readable.from(lines()), client.query(pgCopy.from(`COPY ${SCHEMA}.baseline FROM STDIN`)));
+  await pipeline(
+    Readable.from(lines()),
+    client.query(pgCopy.from(`COPY ${SCHEMA}.baseline FROM STDIN`)),
+  );
   await client.query('COMMIT');
   return ROWS / ((performance.now() - t0) / 1000);
 }
@@ -95,8 +98,21 @@ async function destination(mode, table, extra = {}, { rows = ROWS, batch = BATCH
   for (let start = 0, n = 0; start < rows; start += batch, n++) {
     const slice = records.slice(start, start + batch);
     // Record keys as the router sets them (the ledger keys a batch by its id and their digest).
-    const recordKeys = slice.map((r) => `bench-warehouse-r-3f9c0a21be-r${String(r.id).padStart(6, '0')}`);
-    await instance.write({ id: `bench-${n}`, records: slice, recordKeys, pipeline: 'bench', runId: 'r', source: 's', attempt: 1 }, { signal });
+    const recordKeys = slice.map(
+      (r) => `bench-warehouse-r-3f9c0a21be-r${String(r.id).padStart(6, '0')}`,
+    );
+    await instance.write(
+      {
+        id: `bench-${n}`,
+        records: slice,
+        recordKeys,
+        pipeline: 'bench',
+        runId: 'r',
+        source: 's',
+        attempt: 1,
+      },
+      { signal },
+    );
   }
   const perSecond = rows / ((performance.now() - t0) / 1000);
   await instance.close();
@@ -127,30 +143,60 @@ try {
   const withoutLedger = [];
   for (let round = 0; round < ROUNDS; round++) {
     withLedger.push(await destination('insert', `dest_insert_${round}`));
-    withoutLedger.push(await destination('insert', `dest_insert_noledger_${round}`, { ledger: false }));
+    withoutLedger.push(
+      await destination('insert', `dest_insert_noledger_${round}`, { ledger: false }),
+    );
   }
   const ledgerRate = median(withLedger);
   const plainRate = median(withoutLedger);
-  report('destinations.database.postgres.insert', ledgerRate, 'raw pg COPY', baseline, { ledger: 'on', rounds: ROUNDS });
-  report('destinations.database.postgres.insert_without_ledger', plainRate, 'raw pg COPY', baseline, { ledger: 'off', rounds: ROUNDS });
-  report('destinations.database.postgres.insert_ledger_cost', ledgerRate, 'insert, ledger: false, same run', plainRate, {
+  report('destinations.database.postgres.insert', ledgerRate, 'raw pg COPY', baseline, {
+    ledger: 'on',
     rounds: ROUNDS,
-    batches: ROWS / BATCH,
   });
+  report(
+    'destinations.database.postgres.insert_without_ledger',
+    plainRate,
+    'raw pg COPY',
+    baseline,
+    { ledger: 'off', rounds: ROUNDS },
+  );
+  report(
+    'destinations.database.postgres.insert_ledger_cost',
+    ledgerRate,
+    'insert, ledger: false, same run',
+    plainRate,
+    {
+      rounds: ROUNDS,
+      batches: ROWS / BATCH,
+    },
+  );
   const small = { rows: SMALL_ROWS, batch: SMALL_BATCH };
   const smallWith = [];
   const smallWithout = [];
   for (let round = 0; round < ROUNDS; round++) {
     smallWith.push(await destination('insert', `dest_small_${round}`, {}, small));
-    smallWithout.push(await destination('insert', `dest_small_noledger_${round}`, { ledger: false }, small));
+    smallWithout.push(
+      await destination('insert', `dest_small_noledger_${round}`, { ledger: false }, small),
+    );
   }
-  report('destinations.database.postgres.insert_ledger_cost.small_batches', median(smallWith), 'insert, ledger: false, same run', median(smallWithout), {
-    rows: SMALL_ROWS,
-    batch: SMALL_BATCH,
-    rounds: ROUNDS,
-    batches: SMALL_ROWS / SMALL_BATCH,
-  });
-  report('destinations.database.postgres.upsert', await destination('upsert', 'dest_upsert'), 'raw pg COPY', baseline);
+  report(
+    'destinations.database.postgres.insert_ledger_cost.small_batches',
+    median(smallWith),
+    'insert, ledger: false, same run',
+    median(smallWithout),
+    {
+      rows: SMALL_ROWS,
+      batch: SMALL_BATCH,
+      rounds: ROUNDS,
+      batches: SMALL_ROWS / SMALL_BATCH,
+    },
+  );
+  report(
+    'destinations.database.postgres.upsert',
+    await destination('upsert', 'dest_upsert'),
+    'raw pg COPY',
+    baseline,
+  );
 } finally {
   await client.query(`DROP SCHEMA ${SCHEMA} CASCADE`);
   await client.end();

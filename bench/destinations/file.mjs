@@ -87,7 +87,11 @@ async function copyingAppend(batch, total, name) {
   const t0 = performance.now();
   for (let start = 0, n = 0; start < total; start += batch, n++) {
     const body = ndjson(start, Math.min(total, start + batch));
-    const digest = createHash('sha256').update(`bench-${n}`).update('\0').update(body).digest('base64url');
+    const digest = createHash('sha256')
+      .update(`bench-${n}`)
+      .update('\0')
+      .update(body)
+      .digest('base64url');
     if (digests.includes(digest)) continue;
     await atomically(file, async (temp) => {
       if (n > 0) await copyFile(file, temp);
@@ -122,7 +126,14 @@ async function destination(mode, batch, name, total = RECORDS) {
   const t0 = performance.now();
   for (let start = 0, n = 0; start < total; start += batch, n++) {
     await instance.write(
-      { id: `bench-${name}-${n}`, records: records.slice(start, start + batch), pipeline: 'bench', runId: 'r', source: 's', attempt: 1 },
+      {
+        id: `bench-${name}-${n}`,
+        records: records.slice(start, start + batch),
+        pipeline: 'bench',
+        runId: 'r',
+        source: 's',
+        attempt: 1,
+      },
       { signal },
     );
   }
@@ -162,7 +173,10 @@ try {
       }),
     );
   }
-  for (const [batch, total] of [[500, 50_000], [BATCH, RECORDS]]) {
+  for (const [batch, total] of [
+    [500, 50_000],
+    [BATCH, RECORDS],
+  ]) {
     await appendBaseline(batch, `warm-${batch}.ndjson`, total);
     const times = { figure: [], baseline: [], before: [] };
     for (let round = 0; round < 5; round++) {

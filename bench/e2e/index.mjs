@@ -26,7 +26,10 @@ import { startFakeBigQuery, generateEventsTable } from '@sluice/testing/fakes';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', '..', 'apps', 'server', 'dist', 'cli.js');
-const SIZES = (process.env.E2E_BENCH_SIZES ?? '10000,100000,1000000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+const SIZES = (process.env.E2E_BENCH_SIZES ?? '10000,100000,1000000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isInteger(n) && n > 0);
 const PAGE = 10_000;
 const PG = 'postgres://postgres@127.0.0.1:5432';
 const WAREHOUSE_DB = 'sluice_bench_e2e';
@@ -113,10 +116,19 @@ ${pipelines}
 
 /** Starts `sluice serve` and resolves with its URL (read from the startup log line). */
 async function startServer(configPath) {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath, '--port', '0', '--host', '127.0.0.1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, METADATA_SERVER_DETECTION: 'none', BENCH_BQ_TOKEN: 'bench', BENCH_API_KEY: KEY },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', configPath, '--port', '0', '--host', '127.0.0.1'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        METADATA_SERVER_DETECTION: 'none',
+        BENCH_BQ_TOKEN: 'bench',
+        BENCH_API_KEY: KEY,
+      },
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c).length > 20_000 && (stderr = stderr.slice(-10_000)));
   // A server left running would keep claiming jobs from the same store in the next run.
@@ -164,40 +176,54 @@ function memoryOf(pid) {
 async function api(server, path, init = {}) {
   const res = await fetch(`${server.url}${path}`, {
     ...init,
-    headers: { authorization: `Bearer ${KEY}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${KEY}`,
+      ...(init.body ? { 'content-type': 'application/json' } : {}),
+    },
   });
   const body = await res.json();
-  if (res.status >= 400) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status >= 400)
+    throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${JSON.stringify(body)}`);
   return body;
 }
 
 async function endToEnd(fake, configPath, n) {
   let tS = performance.now();
   const server = await startServer(configPath);
-  if (process.env.E2E_BENCH_DEBUG) console.error(`server start ${Math.round(performance.now() - tS)} ms`);
+  if (process.env.E2E_BENCH_DEBUG)
+    console.error(`server start ${Math.round(performance.now() - tS)} ms`);
   try {
     const idle = memoryOf(server.child.pid);
     const t0 = performance.now();
-    const { runId } = await api(server, `/api/v1/pipelines/bq_${n}/runs`, { method: 'POST', body: '{}' });
+    const { runId } = await api(server, `/api/v1/pipelines/bq_${n}/runs`, {
+      method: 'POST',
+      body: '{}',
+    });
     let run;
     for (;;) {
       run = await api(server, `/api/v1/runs/${runId}`);
       if (['succeeded', 'failed', 'cancelled'].includes(run.status)) break;
-      if (performance.now() - t0 > RUN_TIMEOUT_MS) throw new Error(`run of ${n} rows did not finish in ${RUN_TIMEOUT_MS / 60000} min`);
+      if (performance.now() - t0 > RUN_TIMEOUT_MS)
+        throw new Error(`run of ${n} rows did not finish in ${RUN_TIMEOUT_MS / 60000} min`);
       await sleep(n <= 10_000 ? 20 : 100);
     }
     const wallMs = performance.now() - t0;
     const memory = memoryOf(server.child.pid);
     if (run.status !== 'succeeded') {
-      const logs = await api(server, `/api/v1/runs/${runId}/logs?limit=50`).catch(() => ({ items: [] }));
-      throw new Error(`run of ${n} rows ${run.status} after ${Math.round(wallMs)} ms: ${JSON.stringify(run)}\n${logs.items.map((l) => JSON.stringify(l)).join('\n')}`);
+      const logs = await api(server, `/api/v1/runs/${runId}/logs?limit=50`).catch(() => ({
+        items: [],
+      }));
+      throw new Error(
+        `run of ${n} rows ${run.status} after ${Math.round(wallMs)} ms: ${JSON.stringify(run)}\n${logs.items.map((l) => JSON.stringify(l)).join('\n')}`,
+      );
     }
     const runMs = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
     return { wallMs, runMs, counts: run.counts, idleMb: idle.rssMb, peakMb: memory.peakMb };
   } finally {
     tS = performance.now();
     await server.stop();
-    if (process.env.E2E_BENCH_DEBUG) console.error(`server stop ${Math.round(performance.now() - tS)} ms`);
+    if (process.env.E2E_BENCH_DEBUG)
+      console.error(`server stop ${Math.round(performance.now() - tS)} ms`);
   }
 }
 
@@ -214,9 +240,23 @@ function* copyLines(rows) {
   let chunk = '';
   for (const row of rows) {
     const [id, updatedAt, name, amount, active, day, address, attrs] = row.f.map((c) => c.v);
-    const ts = updatedAt === null ? null : new Date(Number(BigInt(updatedAt) / 1000n)).toISOString();
-    const addr = address === null ? null : { city: address.f[0].v, zip: address.f[1].v, geo: address.f[2].v && { lat: Number(address.f[2].v.f[0].v), lon: Number(address.f[2].v.f[1].v) } };
-    chunk += [id, ts, name, amount, active, day, addr, attrs === null ? null : JSON.parse(attrs)].map(copyText).join('\t') + '\n';
+    const ts =
+      updatedAt === null ? null : new Date(Number(BigInt(updatedAt) / 1000n)).toISOString();
+    const addr =
+      address === null
+        ? null
+        : {
+            city: address.f[0].v,
+            zip: address.f[1].v,
+            geo: address.f[2].v && {
+              lat: Number(address.f[2].v.f[0].v),
+              lon: Number(address.f[2].v.f[1].v),
+            },
+          };
+    chunk +=
+      [id, ts, name, amount, active, day, addr, attrs === null ? null : JSON.parse(attrs)]
+        .map(copyText)
+        .join('\t') + '\n';
     if (chunk.length > 262_144) {
       yield chunk;
       chunk = '';
@@ -230,25 +270,51 @@ async function baseline(fake, n) {
   await client.connect();
   try {
     const table = `baseline_${n}`;
-    await client.query(`CREATE TABLE ${table} (${COLUMNS.map((c) => `${c.name} ${c.pg}`).join(', ')})`);
+    await client.query(
+      `CREATE TABLE ${table} (${COLUMNS.map((c) => `${c.name} ${c.pg}`).join(', ')})`,
+    );
     const headers = { authorization: 'Bearer bench', 'content-type': 'application/json' };
     const base = `${fake.url}/bigquery/v2/projects/${fake.projectId}/queries`;
     const copyPage = async (rows) => {
       if (!rows?.length) return 0;
-      await pipeline(Readable.from(copyLines(rows)), client.query(pgCopy.from(`COPY ${table} FROM STDIN`)));
+      await pipeline(
+        Readable.from(copyLines(rows)),
+        client.query(pgCopy.from(`COPY ${table} FROM STDIN`)),
+      );
       return rows.length;
     };
     const t0 = performance.now();
-    const first = JSON.parse(await (await fetch(base, { method: 'POST', headers, body: JSON.stringify({ query: QUERY(tableOf(n)), useLegacySql: false, maxResults: PAGE, formatOptions: { useInt64Timestamp: true } }) })).text());
+    const first = JSON.parse(
+      await (
+        await fetch(base, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            query: QUERY(tableOf(n)),
+            useLegacySql: false,
+            maxResults: PAGE,
+            formatOptions: { useInt64Timestamp: true },
+          }),
+        })
+      ).text(),
+    );
     let rows = await copyPage(first.rows);
     let token = first.pageToken;
     while (token) {
-      const page = JSON.parse(await (await fetch(`${base}/${first.jobReference.jobId}?maxResults=${PAGE}&pageToken=${token}`, { headers })).text());
+      const page = JSON.parse(
+        await (
+          await fetch(`${base}/${first.jobReference.jobId}?maxResults=${PAGE}&pageToken=${token}`, {
+            headers,
+          })
+        ).text(),
+      );
       rows += await copyPage(page.rows);
       token = page.pageToken;
     }
     const ms = performance.now() - t0;
-    const { rows: [{ count }] } = await client.query(`SELECT count(*)::int AS count FROM ${table}`);
+    const {
+      rows: [{ count }],
+    } = await client.query(`SELECT count(*)::int AS count FROM ${table}`);
     if (count !== n) throw new Error(`baseline copied ${count} of ${n} rows`);
     await client.query(`DROP TABLE ${table}`);
     return { rows, ms };
@@ -261,7 +327,9 @@ async function countRows(n) {
   const client = new pg.Client({ connectionString: `${PG}/${WAREHOUSE_DB}` });
   await client.connect();
   try {
-    const { rows: [{ count }] } = await client.query(`SELECT count(*)::int AS count FROM e2e_${n}`);
+    const {
+      rows: [{ count }],
+    } = await client.query(`SELECT count(*)::int AS count FROM e2e_${n}`);
     await client.query(`DROP TABLE e2e_${n}`);
     return count;
   } finally {
@@ -271,7 +339,11 @@ async function countRows(n) {
 
 // ---- main -----------------------------------------------------------------------------------------
 
-const fake = await startFakeBigQuery({ tables: Object.fromEntries(SIZES.map((n) => [`analytics.${tableOf(n)}`, generateEventsTable({ rows: n })])) });
+const fake = await startFakeBigQuery({
+  tables: Object.fromEntries(
+    SIZES.map((n) => [`analytics.${tableOf(n)}`, generateEventsTable({ rows: n })]),
+  ),
+});
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-e2e-'));
 const configPath = join(dir, 'sluice.yaml');
 writeFileSync(configPath, configYaml(fake.url, fake.projectId));
@@ -285,7 +357,10 @@ try {
     const base = await baseline(fake, n);
     const e2e = await endToEnd(fake, configPath, n);
     const stored = await countRows(n);
-    if (stored !== n) throw new Error(`end to end stored ${stored} of ${n} rows (counts ${JSON.stringify(e2e.counts)})`);
+    if (stored !== n)
+      throw new Error(
+        `end to end stored ${stored} of ${n} rows (counts ${JSON.stringify(e2e.counts)})`,
+      );
     const perS = Math.round((n / e2e.wallMs) * 1000);
     const basePerS = Math.round((base.rows / base.ms) * 1000);
     const line = {
@@ -328,5 +403,6 @@ try {
 } finally {
   await fake.close();
   rmSync(dir, { recursive: true, force: true });
-  for (const db of [WAREHOUSE_DB, STORE_DB]) await adminQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
+  for (const db of [WAREHOUSE_DB, STORE_DB])
+    await adminQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
 }

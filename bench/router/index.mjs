@@ -33,26 +33,77 @@ const routes = [
   { name: 'big-orders', priority: 10, when: '$.items[?@.qty > 9]', to: ['alerts'] },
   { name: 'pricey', priority: 9, when: '$.items[?@.price > 15 && @.qty > 5]', to: ['alerts'] },
   { name: 'campaign-x', priority: 8, when: '$.utm[?@ == "camp-7"]', to: ['archive'] },
-  { name: 'paid', priority: 7, when: { path: '$.channel', op: 'eq', value: 'paid' }, to: ['warehouse'],
-    transform: [{ kind: 'compute', field: 'change_pct', expression: 'round((sessions - previous_sessions) / previous_sessions * 100, 1)' }] },
-  { name: 'email', priority: 6, when: { path: '$.utm.medium', op: 'eq', value: 'email' }, to: ['warehouse'] },
-  { name: 'de', priority: 5, when: { path: '$.country', op: 'in', value: ['DE', 'AT', 'CH'] }, to: ['archive'] },
+  {
+    name: 'paid',
+    priority: 7,
+    when: { path: '$.channel', op: 'eq', value: 'paid' },
+    to: ['warehouse'],
+    transform: [
+      {
+        kind: 'compute',
+        field: 'change_pct',
+        expression: 'round((sessions - previous_sessions) / previous_sessions * 100, 1)',
+      },
+    ],
+  },
+  {
+    name: 'email',
+    priority: 6,
+    when: { path: '$.utm.medium', op: 'eq', value: 'email' },
+    to: ['warehouse'],
+  },
+  {
+    name: 'de',
+    priority: 5,
+    when: { path: '$.country', op: 'in', value: ['DE', 'AT', 'CH'] },
+    to: ['archive'],
+  },
   { name: 'low', priority: 4, when: { path: '$.sessions', op: 'lt', value: 10 }, to: ['alerts'] },
-  { name: 'social', priority: 3, when: { all: [{ path: '$.channel', op: 'eq', value: 'social' }, { path: '$.utm.source', op: 'startsWith', value: 'src1' }] }, to: ['archive'] },
-  { name: 'slim', priority: 2, when: { path: '$.channel', op: 'eq', value: 'organic' }, to: ['archive'],
-    transform: [{ kind: 'pick', fields: ['id', 'date', 'channel', 'sessions'] }] },
+  {
+    name: 'social',
+    priority: 3,
+    when: {
+      all: [
+        { path: '$.channel', op: 'eq', value: 'social' },
+        { path: '$.utm.source', op: 'startsWith', value: 'src1' },
+      ],
+    },
+    to: ['archive'],
+  },
+  {
+    name: 'slim',
+    priority: 2,
+    when: { path: '$.channel', op: 'eq', value: 'organic' },
+    to: ['archive'],
+    transform: [{ kind: 'pick', fields: ['id', 'date', 'channel', 'sessions'] }],
+  },
   { name: 'everything', priority: 0, to: ['warehouse'], mode: 'continue' },
 ];
 
 const noop = { async write() {} };
 const destinations = Object.fromEntries(
-  ['warehouse', 'archive', 'alerts'].map((name) => [name, { instance: noop, capabilities: { idempotent: true, maxInFlight: 1 }, policy: { batch: { maxRecords: 1000 } } }]),
+  ['warehouse', 'archive', 'alerts'].map((name) => [
+    name,
+    {
+      instance: noop,
+      capabilities: { idempotent: true, maxInFlight: 1 },
+      policy: { batch: { maxRecords: 1000 } },
+    },
+  ]),
 );
 
 async function routerRun(n) {
   const ctx = createPluginContext({ logger: createNoopLogger() });
   const table = compileRouteTable(routes, { ctx, destinations: Object.keys(destinations) });
-  const router = createRouter({ table, destinations, deadLetters: { async write() {} }, ctx, pipeline: 'bench', runId: 'r', source: 'gen' });
+  const router = createRouter({
+    table,
+    destinations,
+    deadLetters: { async write() {} },
+    ctx,
+    pipeline: 'bench',
+    runId: 'r',
+    source: 'gen',
+  });
   const t0 = performance.now();
   // Push in pages, as the pump does.
   let page = [];
@@ -85,7 +136,10 @@ await routerRun(20_000); // warm-up
 baselineRun(20_000);
 // The machine is shared: each figure is the best of interleaved rounds of baseline and router,
 // so a burst of load from elsewhere does not land on one side only.
-for (const [n, rounds] of [[100_000, 3], [1_000_000, 1]]) {
+for (const [n, rounds] of [
+  [100_000, 3],
+  [1_000_000, 1],
+]) {
   let baseline = 0;
   let rate = 0;
   for (let round = 0; round < rounds; round++) {
@@ -94,5 +148,14 @@ for (const [n, rounds] of [[100_000, 3], [1_000_000, 1]]) {
   }
   globalThis.gc?.();
   const rss = process.memoryUsage().rss / 1024 / 1024;
-  console.log(JSON.stringify({ bench: 'router', records: n, records_per_s: Math.round(rate), baseline_per_s: Math.round(baseline), ratio: Number((rate / baseline).toFixed(3)), rss_mb: Math.round(rss) }));
+  console.log(
+    JSON.stringify({
+      bench: 'router',
+      records: n,
+      records_per_s: Math.round(rate),
+      baseline_per_s: Math.round(baseline),
+      ratio: Number((rate / baseline).toFixed(3)),
+      rss_mb: Math.round(rss),
+    }),
+  );
 }

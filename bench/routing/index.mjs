@@ -11,7 +11,15 @@
 //   for the rest, appending each rule's lines to its file.
 // Rounds are interleaved and the best of each is kept (the machine is shared).
 // `ROUTING_BENCH_RECORDS` (default 100000) sets the record count.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { createNoopLogger, createPluginContext, parseConfig } from '@sluice/core';
@@ -55,11 +63,21 @@ function makeNdjson(n) {
       conversions: Math.floor(sessions * random() * 0.1),
       revenue: Math.round(random() * 500000) / 100,
       bounce_rate: Math.round(random() * 1000) / 1000,
-      utm: { source: pick(['google', 'newsletter', 'facebook', 'linkedin', 'partner']), medium: pick(['cpc', 'email', 'social', 'referral']), campaign: `camp-${Math.floor(random() * 120)}`, content: `ad-${Math.floor(random() * 40)}` },
+      utm: {
+        source: pick(['google', 'newsletter', 'facebook', 'linkedin', 'partner']),
+        medium: pick(['cpc', 'email', 'social', 'referral']),
+        campaign: `camp-${Math.floor(random() * 120)}`,
+        content: `ad-${Math.floor(random() * 40)}`,
+      },
       landing_page: `https://www.example.com/${pick(['pricing', 'blog', 'features', 'signup', 'docs'])}/${Math.floor(random() * 1000)}?ref=${Math.floor(random() * 1e6)}`,
-      user_agent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      user_agent:
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
       consent: { analytics: random() < 0.8, marketing: random() < 0.5 },
-      segments: [pick(['new', 'returning']), pick(['b2b', 'b2c']), pick(['trial', 'paying', 'churned'])],
+      segments: [
+        pick(['new', 'returning']),
+        pick(['b2b', 'b2c']),
+        pick(['trial', 'paying', 'churned']),
+      ],
       note: 'x'.repeat(220 + Math.floor(random() * 40)),
     };
     text += `${JSON.stringify(record)}\n`;
@@ -74,21 +92,72 @@ function rules(jsonpathForm) {
   const tag = (value) => ({ kind: 'set', field: 'rule', value });
   const filters = {
     // As users write them before issue 19 (one evaluation per member of the record) …
-    query: ["$[?$.revenue > 2500 && $.consent.marketing == true]", "$[?$.country == 'DE' && ($.channel == 'paid' || $.channel == 'social')]"],
+    query: [
+      '$[?$.revenue > 2500 && $.consent.marketing == true]',
+      "$[?$.country == 'DE' && ($.channel == 'paid' || $.channel == 'social')]",
+    ],
     // … and the record-level filter of issue 19 (one evaluation per record).
-    filter: [{ filter: '@.revenue > 2500 && @.consent.marketing == true' }, { filter: "@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')" }],
+    filter: [
+      { filter: '@.revenue > 2500 && @.consent.marketing == true' },
+      { filter: "@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')" },
+    ],
   }[jsonpathForm];
   return [
-    { name: 'paid', when: { path: '$.channel', op: 'eq', value: 'paid' }, transform: [drop(['user_agent', 'note']), tag('paid')] },
-    { name: 'email', when: { path: '$.utm.medium', op: 'eq', value: 'email' }, transform: [drop(['user_agent', 'note']), tag('email')] },
-    { name: 'dach', when: { path: '$.country', op: 'in', value: ['DE', 'AT', 'CH'] }, transform: [drop(['user_agent', 'note']), tag('dach')] },
-    { name: 'busy', when: { path: '$.sessions', op: 'gte', value: 1500 }, transform: [drop(['user_agent', 'note']), tag('busy')] },
-    { name: 'mobile-new', when: { all: [{ path: '$.device', op: 'eq', value: 'mobile' }, { path: '$.segments[0]', op: 'eq', value: 'new' }] }, transform: [drop(['user_agent', 'note']), tag('mobile-new')] },
-    { name: 'google', when: { path: '$.utm.source', op: 'startsWith', value: 'goo' }, transform: [drop(['user_agent', 'note']), tag('google')] },
-    { name: 'bouncy', when: { path: '$.bounce_rate', op: 'gt', value: 0.9 }, transform: [drop(['user_agent', 'note']), tag('bouncy')] },
-    { name: 'converted', when: { not: { path: '$.conversions', op: 'eq', value: 0 } }, transform: [drop(['user_agent', 'note']), tag('converted')] },
-    { name: 'big-spender', when: filters[0], transform: [drop(['user_agent', 'note']), tag('big-spender')] },
-    { name: 'dach-paid-social', when: filters[1], transform: [drop(['user_agent', 'note']), tag('dach-paid-social')] },
+    {
+      name: 'paid',
+      when: { path: '$.channel', op: 'eq', value: 'paid' },
+      transform: [drop(['user_agent', 'note']), tag('paid')],
+    },
+    {
+      name: 'email',
+      when: { path: '$.utm.medium', op: 'eq', value: 'email' },
+      transform: [drop(['user_agent', 'note']), tag('email')],
+    },
+    {
+      name: 'dach',
+      when: { path: '$.country', op: 'in', value: ['DE', 'AT', 'CH'] },
+      transform: [drop(['user_agent', 'note']), tag('dach')],
+    },
+    {
+      name: 'busy',
+      when: { path: '$.sessions', op: 'gte', value: 1500 },
+      transform: [drop(['user_agent', 'note']), tag('busy')],
+    },
+    {
+      name: 'mobile-new',
+      when: {
+        all: [
+          { path: '$.device', op: 'eq', value: 'mobile' },
+          { path: '$.segments[0]', op: 'eq', value: 'new' },
+        ],
+      },
+      transform: [drop(['user_agent', 'note']), tag('mobile-new')],
+    },
+    {
+      name: 'google',
+      when: { path: '$.utm.source', op: 'startsWith', value: 'goo' },
+      transform: [drop(['user_agent', 'note']), tag('google')],
+    },
+    {
+      name: 'bouncy',
+      when: { path: '$.bounce_rate', op: 'gt', value: 0.9 },
+      transform: [drop(['user_agent', 'note']), tag('bouncy')],
+    },
+    {
+      name: 'converted',
+      when: { not: { path: '$.conversions', op: 'eq', value: 0 } },
+      transform: [drop(['user_agent', 'note']), tag('converted')],
+    },
+    {
+      name: 'big-spender',
+      when: filters[0],
+      transform: [drop(['user_agent', 'note']), tag('big-spender')],
+    },
+    {
+      name: 'dach-paid-social',
+      when: filters[1],
+      transform: [drop(['user_agent', 'note']), tag('dach-paid-social')],
+    },
   ].map((rule) => ({ ...rule, to: [rule.name], mode: 'continue' }));
 }
 const RULE_NAMES = rules('query').map((r) => r.name);
@@ -124,14 +193,37 @@ async function librariesRun(text, name, form) {
   // One root per rule: ten append-mode instances under one root failed with "<file> is shorter
   // than the bytes this destination committed" (seen 2026-12-02; left to the file destination's owner).
   for (const rule of RULE_NAMES) {
-    const config = parseConfig(fileDestination.configSchema, { root: join(root, rule), path: `${rule}.ndjson`, mode: 'append', maxBatch: BATCH });
+    const config = parseConfig(fileDestination.configSchema, {
+      root: join(root, rule),
+      path: `${rule}.ndjson`,
+      mode: 'append',
+      maxBatch: BATCH,
+    });
     const instance = await fileDestination.create(config, ctx);
     await instance.open?.();
-    destinations[rule] = { instance, capabilities: fileDestination.capabilities(config), policy: { batch: { maxRecords: BATCH, maxWaitMs: 1000 } } };
+    destinations[rule] = {
+      instance,
+      capabilities: fileDestination.capabilities(config),
+      policy: { batch: { maxRecords: BATCH, maxWaitMs: 1000 } },
+    };
   }
   const t0 = performance.now();
   const table = compileRouteTable(rules(form), { ctx, destinations: RULE_NAMES });
-  const router = createRouter({ table, destinations, deadLetters: { async write(letters) { throw new Error(`no dead letter expected: ${JSON.stringify(letters[0]?.error ?? letters[0]).slice(0, 400)}`); } }, ctx, pipeline: 'bench', runId: name, source: 'ndjson' });
+  const router = createRouter({
+    table,
+    destinations,
+    deadLetters: {
+      async write(letters) {
+        throw new Error(
+          `no dead letter expected: ${JSON.stringify(letters[0]?.error ?? letters[0]).slice(0, 400)}`,
+        );
+      },
+    },
+    ctx,
+    pipeline: 'bench',
+    runId: name,
+    source: 'ndjson',
+  });
   let page = [];
   for (const line of lines(text)) {
     page.push(JSON.parse(line));
@@ -160,8 +252,15 @@ function baselineRun(text) {
 function handwrittenRun(text, name) {
   const root = join(dir, name);
   rmSync(root, { recursive: true, force: true });
-  const queries = ['$[?@.revenue > 2500 && @.consent.marketing == true]', "$[?@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')]"].map((q) => jsonpath.compile(q));
-  const tests = [...oracle.slice(0, 8), (r) => queries[0].query([r]).nodes.length > 0, (r) => queries[1].query([r]).nodes.length > 0];
+  const queries = [
+    '$[?@.revenue > 2500 && @.consent.marketing == true]',
+    "$[?@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')]",
+  ].map((q) => jsonpath.compile(q));
+  const tests = [
+    ...oracle.slice(0, 8),
+    (r) => queries[0].query([r]).nodes.length > 0,
+    (r) => queries[1].query([r]).nodes.length > 0,
+  ];
   const t0 = performance.now();
   const chunks = RULE_NAMES.map(() => '');
   let count = 0;
@@ -196,17 +295,21 @@ function checkAgainstOracle(text, root, label) {
   }
   RULE_NAMES.forEach((rule, i) => {
     const folder = existsSync(join(root, rule)) ? join(root, rule) : root;
-    const files = readdirSync(folder).filter((f) => f.startsWith(`${rule}.`) && f.endsWith('.ndjson'));
+    const files = readdirSync(folder).filter(
+      (f) => f.startsWith(`${rule}.`) && f.endsWith('.ndjson'),
+    );
     let got = 0;
     for (const file of files) {
       const content = readFileSync(join(folder, file), 'utf8');
       for (const line of lines(content)) {
         const record = JSON.parse(line);
-        if (record.rule !== rule || 'note' in record || 'user_agent' in record) throw new Error(`${label}: ${file} holds a record not transformed for ${rule}`);
+        if (record.rule !== rule || 'note' in record || 'user_agent' in record)
+          throw new Error(`${label}: ${file} holds a record not transformed for ${rule}`);
         got++;
       }
     }
-    if (got !== expected[i]) throw new Error(`${label}: ${rule} has ${got} records, the oracle says ${expected[i]}`);
+    if (got !== expected[i])
+      throw new Error(`${label}: ${rule} has ${got} records, the oracle says ${expected[i]}`);
   });
   return expected;
 }
@@ -216,21 +319,32 @@ function checkAgainstOracle(text, root, label) {
 const text = makeNdjson(N);
 const bytes = Buffer.byteLength(text);
 const avg = bytes / N;
-if (avg < 700 || avg > 900) throw new Error(`average record size ${avg.toFixed(0)} B is not ~800 B`);
+if (avg < 700 || avg > 900)
+  throw new Error(`average record size ${avg.toFixed(0)} B is not ~800 B`);
 
 try {
   // The `{ filter }` form exists from issue 19 on; before it, only the query form is measured.
   const forms = ['query'];
   try {
-    compileRouteTable(rules('filter'), { ctx: createPluginContext({ logger: createNoopLogger() }), destinations: RULE_NAMES });
+    compileRouteTable(rules('filter'), {
+      ctx: createPluginContext({ logger: createNoopLogger() }),
+      destinations: RULE_NAMES,
+    });
     forms.push('filter');
   } catch (error) {
-    console.error(`routing: the { filter } form is not available (${error.message.split('\n')[0]})`);
+    console.error(
+      `routing: the { filter } form is not available (${error.message.split('\n')[0]})`,
+    );
   }
   // Warm-up and correctness: every path writes what the oracle says.
   const warm = makeNdjson(Math.min(N, 20_000));
   let expected;
-  for (const form of forms) expected = checkAgainstOracle(warm, (await librariesRun(warm, `warm-${form}`, form)).root, `libraries (${form})`);
+  for (const form of forms)
+    expected = checkAgainstOracle(
+      warm,
+      (await librariesRun(warm, `warm-${form}`, form)).root,
+      `libraries (${form})`,
+    );
   checkAgainstOracle(warm, handwrittenRun(warm, 'warm-handwritten').root, 'handwritten');
   baselineRun(warm);
 
@@ -251,28 +365,32 @@ try {
   const perS = (s) => Math.round(N / s);
   const fanOut = expected.reduce((a, b) => a + b, 0) / Math.min(N, 20_000);
   for (const form of forms) {
-    console.log(JSON.stringify({
-      bench: form === 'query' ? 'routing.libraries' : 'routing.libraries.record_filter',
-      records: N,
-      records_per_s: perS(best[form]),
-      baseline_per_s: perS(best.baseline),
-      ratio: Number((best.baseline / best[form]).toFixed(3)),
-      handwritten_per_s: perS(best.handwritten),
-      ratio_vs_handwritten: Number((best.handwritten / best[form]).toFixed(3)),
-      rss_mb: rss,
-      jsonpath_rules: form === 'query' ? '$[?$.a …]' : '{ filter }',
-      avg_record_bytes: Math.round(avg),
-      fan_out: Number(fanOut.toFixed(2)),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: form === 'query' ? 'routing.libraries' : 'routing.libraries.record_filter',
+        records: N,
+        records_per_s: perS(best[form]),
+        baseline_per_s: perS(best.baseline),
+        ratio: Number((best.baseline / best[form]).toFixed(3)),
+        handwritten_per_s: perS(best.handwritten),
+        ratio_vs_handwritten: Number((best.handwritten / best[form]).toFixed(3)),
+        rss_mb: rss,
+        jsonpath_rules: form === 'query' ? '$[?$.a …]' : '{ filter }',
+        avg_record_bytes: Math.round(avg),
+        fan_out: Number(fanOut.toFixed(2)),
+      }),
+    );
   }
-  console.log(JSON.stringify({
-    bench: 'routing.handwritten_json_p3',
-    records: N,
-    records_per_s: perS(best.handwritten),
-    baseline_per_s: perS(best.baseline),
-    ratio: Number((best.baseline / best.handwritten).toFixed(3)),
-    rss_mb: rss,
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'routing.handwritten_json_p3',
+      records: N,
+      records_per_s: perS(best.handwritten),
+      baseline_per_s: perS(best.baseline),
+      ratio: Number((best.baseline / best.handwritten).toFixed(3)),
+      rss_mb: rss,
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

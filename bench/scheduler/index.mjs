@@ -42,16 +42,29 @@ function startSignals() {
 }
 
 async function rawPgBoss(bossOptions) {
-  const boss = new PgBoss({ ...bossOptions, schema: 'bench_raw', useListenNotify: true, registerInstance: false });
+  const boss = new PgBoss({
+    ...bossOptions,
+    schema: 'bench_raw',
+    useListenNotify: true,
+    registerInstance: false,
+  });
   boss.on('error', () => undefined);
   await boss.start();
   await boss.createQueue('raw', { notify: true }).catch(() => undefined);
   const signals = startSignals();
   let done = 0;
-  await boss.work('raw', { localConcurrency: CONCURRENCY, pollingIntervalSeconds: POLL, notifyPollingIntervalSeconds: POLL }, async ([job]) => {
-    signals.started(job.data.key);
-    done += 1;
-  });
+  await boss.work(
+    'raw',
+    {
+      localConcurrency: CONCURRENCY,
+      pollingIntervalSeconds: POLL,
+      notifyPollingIntervalSeconds: POLL,
+    },
+    async ([job]) => {
+      signals.started(job.data.key);
+      done += 1;
+    },
+  );
   const latencies = [];
   for (let i = 0; i < LATENCY_SAMPLES; i += 1) {
     const key = `l${i}`;
@@ -62,7 +75,10 @@ async function rawPgBoss(bossOptions) {
   }
   done = 0;
   const t0 = performance.now();
-  await boss.insert('raw', Array.from({ length: THROUGHPUT_RUNS }, (_, i) => ({ data: { key: `t${i}` } })));
+  await boss.insert(
+    'raw',
+    Array.from({ length: THROUGHPUT_RUNS }, (_, i) => ({ data: { key: `t${i}` } })),
+  );
   while (done < THROUGHPUT_RUNS) await new Promise((r) => setTimeout(r, 5));
   const perSecond = THROUGHPUT_RUNS / ((performance.now() - t0) / 1000);
   await boss.stop({ graceful: true, timeout: 5000, close: true });
@@ -78,7 +94,12 @@ async function sluiceScheduler(stores, bossOptions) {
     pollingIntervalSeconds: POLL,
     concurrency: CONCURRENCY,
     pipelines: [
-      { name: 'noop', allowOverlap: true, concurrency: CONCURRENCY, webhook: { scheme: 'standard-webhooks', secret: SECRET } },
+      {
+        name: 'noop',
+        allowOverlap: true,
+        concurrency: CONCURRENCY,
+        webhook: { scheme: 'standard-webhooks', secret: SECRET },
+      },
     ],
     execute: async (run) => {
       signals.started(run.id);
@@ -94,7 +115,10 @@ async function sluiceScheduler(stores, bossOptions) {
     const starting = signals.wait(runId);
     const t0 = performance.now();
     await scheduler.trigger('noop', { runId });
-    const started = await Promise.race([starting, new Promise((r) => setTimeout(() => r(undefined), 10_000))]);
+    const started = await Promise.race([
+      starting,
+      new Promise((r) => setTimeout(() => r(undefined), 10_000)),
+    ]);
     if (started !== undefined) api.push(started - t0);
   }
   const webhook = [];
@@ -106,9 +130,17 @@ async function sluiceScheduler(stores, bossOptions) {
     const t0 = performance.now();
     await scheduler.handleWebhook('noop', {
       rawBody,
-      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody) },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody),
+      },
     });
-    const started = await Promise.race([starting, new Promise((r) => setTimeout(() => r(undefined), 10_000))]);
+    const started = await Promise.race([
+      starting,
+      new Promise((r) => setTimeout(() => r(undefined), 10_000)),
+    ]);
     if (started !== undefined) webhook.push(started - t0);
   }
   done = 0;
@@ -127,12 +159,38 @@ async function benchBackend(backend, open) {
   try {
     const raw = await rawPgBoss(env.boss);
     const ours = await sluiceScheduler(env.store, env.boss);
-    for (const [figure, samples] of [['api_trigger_to_start', ours.api], ['webhook_trigger_to_start', ours.webhook]]) {
+    for (const [figure, samples] of [
+      ['api_trigger_to_start', ours.api],
+      ['webhook_trigger_to_start', ours.webhook],
+    ]) {
       const p50 = quantile(samples, 0.5);
       const p99 = quantile(samples, 0.99);
-      emit({ bench: 'scheduler', backend, figure, p50_ms: round(p50), p99_ms: round(p99), baseline: 'pg-boss send→work', baseline_p50_ms: round(raw.p50), baseline_p99_ms: round(raw.p99), ratio: round(p50 / raw.p50), samples: samples.length, rss_mb: rssMb() });
+      emit({
+        bench: 'scheduler',
+        backend,
+        figure,
+        p50_ms: round(p50),
+        p99_ms: round(p99),
+        baseline: 'pg-boss send→work',
+        baseline_p50_ms: round(raw.p50),
+        baseline_p99_ms: round(raw.p99),
+        ratio: round(p50 / raw.p50),
+        samples: samples.length,
+        rss_mb: rssMb(),
+      });
     }
-    emit({ bench: 'scheduler', backend, figure: 'noop_runs', runs_per_s: round(ours.perSecond, 1), baseline: 'pg-boss jobs', baseline_per_s: round(raw.perSecond, 1), ratio: round(ours.perSecond / raw.perSecond), runs: THROUGHPUT_RUNS, concurrency: CONCURRENCY, rss_mb: rssMb() });
+    emit({
+      bench: 'scheduler',
+      backend,
+      figure: 'noop_runs',
+      runs_per_s: round(ours.perSecond, 1),
+      baseline: 'pg-boss jobs',
+      baseline_per_s: round(raw.perSecond, 1),
+      ratio: round(ours.perSecond / raw.perSecond),
+      runs: THROUGHPUT_RUNS,
+      concurrency: CONCURRENCY,
+      rss_mb: rssMb(),
+    });
   } finally {
     await env.close();
   }

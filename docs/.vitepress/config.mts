@@ -12,8 +12,15 @@ const docs = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Sidebar entries of one folder's guide pages that exist, in the given order, then any others. */
 function pagesOf(folder: string, titles: Record<string, string>): DefaultTheme.SidebarItem[] {
   const dir = join(docs, folder);
-  const present = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.md') && f !== 'index.md').map((f) => f.slice(0, -3)) : [];
-  const ordered = [...Object.keys(titles).filter((name) => present.includes(name)), ...present.filter((name) => !(name in titles)).sort()];
+  const present = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.md') && f !== 'index.md')
+        .map((f) => f.slice(0, -3))
+    : [];
+  const ordered = [
+    ...Object.keys(titles).filter((name) => present.includes(name)),
+    ...present.filter((name) => !(name in titles)).sort(),
+  ];
   return ordered.map((name) => ({ text: titles[name] ?? name, link: `/${folder}/${name}` }));
 }
 
@@ -44,7 +51,8 @@ function repositoryUrl(href: string, page: string): string | undefined {
   const [path = '', hash = ''] = href.split('#');
   const target = posix.normalize(posix.join('docs', posix.dirname(page), path));
   if (target.startsWith('docs/') || target.startsWith('../')) return undefined;
-  const kind = existsSync(join(docs, '..', target)) && !/\.[a-z0-9]+$/i.test(target) ? 'tree' : 'blob';
+  const kind =
+    existsSync(join(docs, '..', target)) && !/\.[a-z0-9]+$/i.test(target) ? 'tree' : 'blob';
   return `${REPOSITORY}/${kind}/main/${target}${hash ? `#${hash}` : ''}`;
 }
 
@@ -52,7 +60,8 @@ const has = (page: string) => existsSync(join(docs, `${page}.md`));
 
 export default defineConfig({
   title: 'Sluice',
-  description: 'Pull marketing and analytics data, route every record by rules, deliver it anywhere.',
+  description:
+    'Pull marketing and analytics data, route every record by rules, deliver it anywhere.',
   cleanUrls: true,
   lastUpdated: false,
   srcExclude: ['**/README.md'],
@@ -61,24 +70,32 @@ export default defineConfig({
     config(md) {
       // Links to repository files outside docs/ (examples/, packages/) become GitHub links, so
       // they work on the site and every remaining relative link is checked as a page.
-      const linkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+      const linkOpen =
+        md.renderer.rules.link_open ??
+        ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
       md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
         const token = tokens[idx]!;
         const href = token.attrGet('href');
-        const url = href && typeof env?.relativePath === 'string' ? repositoryUrl(href, env.relativePath) : undefined;
+        const url =
+          href && typeof env?.relativePath === 'string'
+            ? repositoryUrl(href, env.relativePath)
+            : undefined;
         if (url) token.attrSet('href', url);
         return linkOpen(tokens, idx, options, env, self);
       };
       // Inline code often shows Liquid templates (`{{ record.date }}`): keep Vue away from it, as
       // VitePress already does for fenced code blocks.
       const inlineCode = md.renderer.rules.code_inline!;
-      md.renderer.rules.code_inline = (tokens, idx, options, env, self) => inlineCode(tokens, idx, options, env, self).replace(/^<code/, '<code v-pre');
+      md.renderer.rules.code_inline = (tokens, idx, options, env, self) =>
+        inlineCode(tokens, idx, options, env, self).replace(/^<code/, '<code v-pre');
       // The TypeDoc reference quotes code and Liquid templates (`{{ record.date }}`) in prose and
       // signatures: render those pages verbatim so Vue does not compile them as interpolations.
       const render = md.render.bind(md);
       md.render = (src, env) => {
         const html = render(src, env);
-        return typeof env?.relativePath === 'string' && env.relativePath.startsWith('reference/') ? `<div v-pre>${html}</div>` : html;
+        return typeof env?.relativePath === 'string' && env.relativePath.startsWith('reference/')
+          ? `<div v-pre>${html}</div>`
+          : html;
       };
     },
   },
@@ -123,7 +140,13 @@ export default defineConfig({
       {
         text: 'Router',
         items: [
-          ...pagesOf('router', { rules: 'Rules', conditions: 'Conditions', 'field-paths': 'Field paths', transforms: 'Transforms', delivery: 'Delivery' }).filter((item) => item.link !== '/router/destinations'),
+          ...pagesOf('router', {
+            rules: 'Rules',
+            conditions: 'Conditions',
+            'field-paths': 'Field paths',
+            transforms: 'Transforms',
+            delivery: 'Delivery',
+          }).filter((item) => item.link !== '/router/destinations'),
           {
             text: 'Destinations',
             link: '/router/destinations',
@@ -132,11 +155,32 @@ export default defineConfig({
           },
         ],
       },
-      ...group('Connectors', pagesOf('connectors', { bigquery: 'BigQuery', ga4: 'Google Analytics 4', hubspot: 'HubSpot', 'writing-a-plugin': 'Writing a plugin' })),
-      ...group('Scheduler', pagesOf('scheduler', { triggers: 'Triggers', 'missed-runs': 'Missed runs', webhooks: 'Webhooks', 'delivery-and-scaling': 'Delivery and scaling' })),
+      ...group(
+        'Connectors',
+        pagesOf('connectors', {
+          bigquery: 'BigQuery',
+          ga4: 'Google Analytics 4',
+          hubspot: 'HubSpot',
+          'writing-a-plugin': 'Writing a plugin',
+        }),
+      ),
+      ...group(
+        'Scheduler',
+        pagesOf('scheduler', {
+          triggers: 'Triggers',
+          'missed-runs': 'Missed runs',
+          webhooks: 'Webhooks',
+          'delivery-and-scaling': 'Delivery and scaling',
+        }),
+      ),
       ...(has('store') ? [{ text: 'Store', link: '/store' }] : []),
       ...(has('api') ? [{ text: 'REST API (generated)', link: '/api' }] : []),
-      { text: 'Package reference (TypeDoc)', link: '/reference/', collapsed: true, items: referenceItems() },
+      {
+        text: 'Package reference (TypeDoc)',
+        link: '/reference/',
+        collapsed: true,
+        items: referenceItems(),
+      },
     ],
   },
 });

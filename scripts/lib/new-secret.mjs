@@ -9,5 +9,8 @@ if (!file || (kind !== 'key' && kind !== 'whsec')) {
   console.error('usage: node new-secret.mjs FILE key|whsec');
   process.exit(2);
 }
-const value = kind === 'whsec' ? `whsec_${randomBytes(24).toString('base64')}` : randomBytes(24).toString('hex');
+const value =
+  kind === 'whsec'
+    ? `whsec_${randomBytes(24).toString('base64')}`
+    : randomBytes(24).toString('hex');
 writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });

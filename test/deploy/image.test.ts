@@ -4,7 +4,19 @@
 // ENTRYPOINT + CMD is run there until the server answers /readyz; and `scripts/install.sh
 // --prefix <dir>` writes a starter configuration that validates and a command that starts it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -33,7 +45,10 @@ afterEach(async () => {
 /** The runtime stage of the Dockerfile as instructions (continuation lines joined, comments dropped). */
 function runtimeStage(): { op: string; args: string }[] {
   const text = readFileSync(join(root, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const start = lines.findIndex((l) => /^FROM \S+ AS runtime$/i.test(l));
   expect(start, 'the Dockerfile has a runtime stage').toBeGreaterThan(0);
   return lines.slice(start + 1).map((line) => {
@@ -64,13 +79,23 @@ function copyFromBuild(image: Image, sources: string[], dest: string): void {
     expect(source.startsWith('/src/'), `COPY from the build stage's /src: ${source}`).toBe(true);
     const from = join(root, source.slice('/src/'.length));
     expect(existsSync(from), `${source} exists in the build stage`).toBe(true);
-    const to = statSync(from).isDirectory() ? target : dest.endsWith('/') || sources.length > 1 ? join(target, basename(from)) : target;
+    const to = statSync(from).isDirectory()
+      ? target
+      : dest.endsWith('/') || sources.length > 1
+        ? join(target, basename(from))
+        : target;
     if (basename(from) === 'node_modules') {
       linkNodeModules(from, inImage(image, to));
       continue;
     }
-    mkdirSync(inImage(image, statSync(from).isDirectory() ? to : join(to, '..')), { recursive: true });
-    cpSync(from, inImage(image, to), { recursive: true, verbatimSymlinks: true, filter: (path) => !/\/(\.vite|\.sluice)(\/|$)/.test(path) });
+    mkdirSync(inImage(image, statSync(from).isDirectory() ? to : join(to, '..')), {
+      recursive: true,
+    });
+    cpSync(from, inImage(image, to), {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (path) => !/\/(\.vite|\.sluice)(\/|$)/.test(path),
+    });
   }
 }
 
@@ -90,13 +115,19 @@ function linkNodeModules(from: string, to: string): void {
 
 /** Builds the image's file tree under a temporary root from the Dockerfile's runtime stage. */
 function assembleImage(): Image {
-  const image: Image = { root: mkdtempSync(join(tmpdir(), 'sluice-image-')), env: {}, workdir: '/', command: [] };
+  const image: Image = {
+    root: mkdtempSync(join(tmpdir(), 'sluice-image-')),
+    env: {},
+    workdir: '/',
+    command: [],
+  };
   let entrypoint: string[] = [];
   let cmd: string[] = [];
   for (const { op, args } of runtimeStage()) {
     switch (op) {
       case 'ENV':
-        for (const [, key, value] of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) image.env[key!] = value!.replace(/^"|"$/g, '');
+        for (const [, key, value] of args.matchAll(/(\w+)=("[^"]*"|\S+)/g))
+          image.env[key!] = value!.replace(/^"|"$/g, '');
         break;
       case 'WORKDIR':
         image.workdir = args.startsWith('/') ? args : join(image.workdir, args);
@@ -104,7 +135,9 @@ function assembleImage(): Image {
         break;
       case 'COPY': {
         const words = args.split(/\s+/);
-        expect(words[0], 'every COPY of the runtime stage is from the build stage').toBe('--from=build');
+        expect(words[0], 'every COPY of the runtime stage is from the build stage').toBe(
+          '--from=build',
+        );
         const paths = words.slice(1).filter((w) => !w.startsWith('--'));
         copyFromBuild(image, paths.slice(0, -1), paths.at(-1)!);
         break;
@@ -115,7 +148,8 @@ function assembleImage(): Image {
           if (command.startsWith('chown ')) continue;
           const mkdir = /^mkdir -p (.+)$/.exec(command);
           expect(mkdir, `a RUN step this test can reproduce: ${command}`).not.toBeNull();
-          for (const dir of mkdir![1]!.split(/\s+/)) mkdirSync(inImage(image, dir), { recursive: true });
+          for (const dir of mkdir![1]!.split(/\s+/))
+            mkdirSync(inImage(image, dir), { recursive: true });
         }
         break;
       case 'ENTRYPOINT':
@@ -148,23 +182,38 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts `command` (argv), keeping its output, and waits until GET /readyz answers 200. */
-async function startUntilReady(command: string[], options: { cwd: string; env: Record<string, string>; port: number }): Promise<{ output: () => string }> {
+async function startUntilReady(
+  command: string[],
+  options: { cwd: string; env: Record<string, string>; port: number },
+): Promise<{ output: () => string }> {
   let output = '';
-  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const until = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`);
-    const ready = await fetch(`http://127.0.0.1:${options.port}/readyz`).then((r) => r.status, () => 0);
+    if (child.exitCode !== null)
+      throw new Error(`the server exited with ${child.exitCode}:\n${output}`);
+    const ready = await fetch(`http://127.0.0.1:${options.port}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (ready === 200) return { output: () => output };
     if (Date.now() > until) throw new Error(`the server was not ready within 90 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-const baseEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), TMPDIR: tmpdir() });
+const baseEnv = () => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: tmpdir(),
+  TMPDIR: tmpdir(),
+});
 
 describe('the container image', () => {
   it("starts with its own configuration: the quick start and the secret files it references, in the image's tree", async () => {
@@ -174,18 +223,32 @@ describe('the container image', () => {
     expect(image.env['SLUICE_CONFIG_FILE']).toBe('/etc/sluice/sluice.yaml');
     const config = inImage(image, image.env['SLUICE_CONFIG_FILE']!);
     expect(existsSync(config)).toBe(true);
-    for (const secret of ['quickstart-api-key', 'webhook-secret']) expect(existsSync(join(config, '..', secret)), secret).toBe(true);
+    for (const secret of ['quickstart-api-key', 'webhook-secret'])
+      expect(existsSync(join(config, '..', secret)), secret).toBe(true);
 
     const port = await freePort();
-    const env = { ...baseEnv(), ...Object.fromEntries(Object.entries(image.env).map(([k, v]) => [k, v.startsWith('/') ? inImage(image, v) : v])) };
+    const env = {
+      ...baseEnv(),
+      ...Object.fromEntries(
+        Object.entries(image.env).map(([k, v]) => [k, v.startsWith('/') ? inImage(image, v) : v]),
+      ),
+    };
     const argv = image.command.map((arg) => (arg.startsWith('/') ? inImage(image, arg) : arg));
     expect(argv[0]).toBe('node');
     // The image's CMD, on a free port instead of 8080 (other servers on this machine).
-    await startUntilReady([process.execPath, ...argv.slice(1), '--port', String(port)], { cwd: inImage(image, image.workdir), env, port });
+    await startUntilReady([process.execPath, ...argv.slice(1), '--port', String(port)], {
+      cwd: inImage(image, image.workdir),
+      env,
+      port,
+    });
     const key = readFileSync(join(config, '..', 'quickstart-api-key'), 'utf8').trim();
-    const pipelines = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, { headers: { authorization: `Bearer ${key}` } });
+    const pipelines = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(pipelines.status).toBe(200);
-    expect(((await pipelines.json()) as { items: { name: string }[] }).items.map((p) => p.name).sort()).toEqual(['alerts', 'traffic']);
+    expect(
+      ((await pipelines.json()) as { items: { name: string }[] }).items.map((p) => p.name).sort(),
+    ).toEqual(['alerts', 'traffic']);
     // Its data went to the writable working directory, not next to the code.
     expect(existsSync(inImage(image, join(image.workdir, '.sluice/data')))).toBe(true);
   }, 180_000);
@@ -194,10 +257,22 @@ describe('the container image', () => {
     const image = assembleImage();
     const port = await freePort();
     const injected = `store: { dataDir: ./injected-data }\nserver: { auth: false }\ndestinations:\n  out: { kind: file, root: ./out, path: x.ndjson }\npipelines:\n  injected:\n    source: { kind: sample }\n    routes: [{ name: all, to: [out] }]\n`;
-    const env = { ...baseEnv(), ...Object.fromEntries(Object.entries(image.env).map(([k, v]) => [k, v.startsWith('/') ? inImage(image, v) : v])), SLUICE_CONFIG: injected };
+    const env = {
+      ...baseEnv(),
+      ...Object.fromEntries(
+        Object.entries(image.env).map(([k, v]) => [k, v.startsWith('/') ? inImage(image, v) : v]),
+      ),
+      SLUICE_CONFIG: injected,
+    };
     const argv = image.command.map((arg) => (arg.startsWith('/') ? inImage(image, arg) : arg));
-    await startUntilReady([process.execPath, ...argv.slice(1), '--port', String(port)], { cwd: inImage(image, image.workdir), env, port });
-    const pipelines = (await (await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`)).json()) as { items: { name: string }[] };
+    await startUntilReady([process.execPath, ...argv.slice(1), '--port', String(port)], {
+      cwd: inImage(image, image.workdir),
+      env,
+      port,
+    });
+    const pipelines = (await (await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`)).json()) as {
+      items: { name: string }[];
+    };
     expect(pipelines.items.map((p) => p.name)).toEqual(['injected']);
   }, 180_000);
 });
@@ -208,28 +283,54 @@ describe('scripts/install.sh --prefix', () => {
     const work = mkdtempSync(join(tmpdir(), 'sluice-install-prefix-'));
     const bin = join(work, 'bin');
     mkdirSync(bin);
-    for (const tool of ['npm', 'npx']) writeFileSync(join(bin, tool), `#!/bin/sh\necho "$0 $*" >> '${join(work, 'calls')}'\n`, { mode: 0o755 });
+    for (const tool of ['npm', 'npx'])
+      writeFileSync(join(bin, tool), `#!/bin/sh\necho "$0 $*" >> '${join(work, 'calls')}'\n`, {
+        mode: 0o755,
+      });
     const prefix = join(work, 'inst');
     const env = { ...baseEnv(), PATH: `${bin}:${process.env.PATH ?? ''}` };
-    const install = spawnSync('bash', [join(root, 'scripts/install.sh'), '--prefix', prefix], { cwd: work, env, encoding: 'utf8' });
+    const install = spawnSync('bash', [join(root, 'scripts/install.sh'), '--prefix', prefix], {
+      cwd: work,
+      env,
+      encoding: 'utf8',
+    });
     expect(install.status, install.stderr).toBe(0);
     expect(readFileSync(join(work, 'calls'), 'utf8')).toContain('npm ci');
     for (const secret of ['quickstart-api-key', 'webhook-secret']) {
       expect(statSync(join(prefix, secret)).mode & 0o777, secret).toBe(0o600);
       // Fresh values, never the repository's demo ones.
-      expect(readFileSync(join(prefix, secret), 'utf8')).not.toBe(readFileSync(join(root, 'examples/quickstart', secret), 'utf8'));
+      expect(readFileSync(join(prefix, secret), 'utf8')).not.toBe(
+        readFileSync(join(root, 'examples/quickstart', secret), 'utf8'),
+      );
     }
-    expect(install.stdout + install.stderr).not.toContain(readFileSync(join(prefix, 'quickstart-api-key'), 'utf8').trim());
+    expect(install.stdout + install.stderr).not.toContain(
+      readFileSync(join(prefix, 'quickstart-api-key'), 'utf8').trim(),
+    );
 
-    const validate = spawnSync(process.execPath, [cli, 'validate', join(prefix, 'sluice.yaml')], { cwd: work, env, encoding: 'utf8' });
+    const validate = spawnSync(process.execPath, [cli, 'validate', join(prefix, 'sluice.yaml')], {
+      cwd: work,
+      env,
+      encoding: 'utf8',
+    });
     expect(validate.status, validate.stdout + validate.stderr).toBe(0);
 
     const command = /start with: (.+)$/m.exec(install.stderr)?.[1];
-    expect(command, install.stderr).toMatch(/^cd .+ && node .+\/apps\/server\/bin\/sluice\.js serve --config sluice\.yaml$/);
+    expect(command, install.stderr).toMatch(
+      /^cd .+ && node .+\/apps\/server\/bin\/sluice\.js serve --config sluice\.yaml$/,
+    );
     const port = await freePort();
     // `exec`: the server is the process this test stops.
-    await startUntilReady(['bash', '-c', `${command!.replace(' && node ', ' && exec node ')} --port ${port}`], { cwd: work, env, port });
+    await startUntilReady(
+      ['bash', '-c', `${command!.replace(' && node ', ' && exec node ')} --port ${port}`],
+      { cwd: work, env, port },
+    );
     const key = readFileSync(join(prefix, 'quickstart-api-key'), 'utf8').trim();
-    expect((await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).status,
+    ).toBe(200);
   }, 180_000);
 });

@@ -23,7 +23,10 @@ function manifests() {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
     .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => ({ file, object: doc.toJS() as Record<string, any> })),
+      parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => ({
+        file,
+        object: doc.toJS() as Record<string, any>,
+      })),
     );
 }
 
@@ -37,12 +40,22 @@ describe('kubernetes manifests', () => {
       expect(() => new Model!(object as never).validate(), file).not.toThrow();
       found.add(object.kind);
     }
-    expect([...found].sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Secret', 'Service']);
+    expect([...found].sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'Secret',
+      'Service',
+    ]);
   });
 
   it('kustomization lists every manifest', () => {
-    const kustomization = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS();
-    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort();
+    const kustomization = parseAllDocuments(
+      readFileSync(join(dir, 'kustomization.yaml'), 'utf8'),
+    )[0]!.toJS();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .sort();
     expect([...kustomization.resources].sort()).toEqual(files);
   });
 
@@ -57,7 +70,9 @@ describe('kubernetes manifests', () => {
   });
 
   it('a broken manifest is caught by the validation', () => {
-    const deployment = structuredClone(manifests().find((m) => m.object.kind === 'Deployment')!.object);
+    const deployment = structuredClone(
+      manifests().find((m) => m.object.kind === 'Deployment')!.object,
+    );
     deployment.spec.replicas = 'two';
     expect(() => new Deployment(deployment as never).validate()).toThrow();
   });
@@ -70,7 +85,9 @@ describe('Dockerfile', () => {
     const problems = lintDockerfile(text);
     expect(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`)).toEqual([]);
     // and the linter does catch mistakes
-    expect(lintDockerfile('FROM node:22\nEXPOSE not-a-port\nHEALTHCHECK CMD\n').length).toBeGreaterThan(0);
+    expect(
+      lintDockerfile('FROM node:22\nEXPOSE not-a-port\nHEALTHCHECK CMD\n').length,
+    ).toBeGreaterThan(0);
   });
 
   it('is multi-stage, runs as a non-root user and has a health check', () => {

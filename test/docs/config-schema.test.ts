@@ -35,7 +35,9 @@ async function documentedRegistry() {
 const schemaPromise = documentedRegistry().then((registry) => toJsonSchema({ registry }) as Schema);
 let compiled: ValidateFunction | undefined;
 async function validator(): Promise<ValidateFunction> {
-  compiled ??= new Ajv({ strict: false, allErrors: true, logger: false }).compile(await schemaPromise);
+  compiled ??= new Ajv({ strict: false, allErrors: true, logger: false }).compile(
+    await schemaPromise,
+  );
   return compiled;
 }
 
@@ -66,12 +68,16 @@ function configBlocks(file: string): { line: number; document: Schema }[] {
   for (const match of text.matchAll(/^```ya?ml[^\n]*\n([\s\S]*?)^```/gm)) {
     const document = parseConfigText(match[1]!, 'yaml').value;
     if (document === null || typeof document !== 'object' || Array.isArray(document)) continue;
-    blocks.push({ line: text.slice(0, match.index).split('\n').length, document: document as Schema });
+    blocks.push({
+      line: text.slice(0, match.index).split('\n').length,
+      document: document as Schema,
+    });
   }
   return blocks;
 }
 
-const loadYaml = (path: string) => parseConfigText(readFileSync(join(root, path), 'utf8'), 'yaml').value as Schema;
+const loadYaml = (path: string) =>
+  parseConfigText(readFileSync(join(root, path), 'utf8'), 'yaml').value as Schema;
 
 describe('the published JSON Schema accepts real configurations', () => {
   for (const path of ['examples/quickstart/sluice.yaml', 'examples/sluice.example.yaml']) {
@@ -81,11 +87,18 @@ describe('the published JSON Schema accepts real configurations', () => {
     });
   }
 
-  const blocks = readmes().flatMap((file) => configBlocks(file).map((block) => ({ file, ...block })));
+  const blocks = readmes().flatMap((file) =>
+    configBlocks(file).map((block) => ({ file, ...block })),
+  );
 
   it('finds the config examples of the package READMEs', () => {
     const files = new Set(blocks.map((b) => b.file));
-    for (const file of ['packages/config/README.md', 'packages/destinations/database/README.md', 'packages/destinations/slack/README.md', 'packages/connectors/bigquery/README.md']) {
+    for (const file of [
+      'packages/config/README.md',
+      'packages/destinations/database/README.md',
+      'packages/destinations/slack/README.md',
+      'packages/connectors/bigquery/README.md',
+    ]) {
       expect(files).toContain(file);
     }
     expect(blocks.length).toBeGreaterThanOrEqual(15);
@@ -103,7 +116,9 @@ describe('the published JSON Schema and secret references', () => {
   const document = (destinations: Schema, extra: Schema = {}): Schema => ({
     ...extra,
     destinations,
-    pipelines: { p: { source: { kind: 'sample' }, defaultRoute: { to: Object.keys(destinations) } } },
+    pipelines: {
+      p: { source: { kind: 'sample' }, defaultRoute: { to: Object.keys(destinations) } },
+    },
   });
 
   it('accepts references in patterned, formatted, enumerated and union-typed options', async () => {
@@ -120,12 +135,30 @@ describe('the published JSON Schema and secret references', () => {
           batch: { maxRecords: 500 },
           retry: { maxAttempts: 3 },
         },
-        alerts: { kind: 'slack', token: '${env:SLACK_BOT_TOKEN}', channel: '#alerts', text: 'hi', apiUrl: '${env:SLACK_API_URL}' },
-        lake: { kind: 's3', bucket: '${env:BUCKET}', storageClass: '${env:STORAGE_CLASS}', endpoint: 'https://${env:S3_HOST}/' },
-        hook: { kind: 'webhook', url: 'https://hooks.example.com/${env:HOOK_PATH}', signing: { secret: '${file:./webhook-secret}' } },
+        alerts: {
+          kind: 'slack',
+          token: '${env:SLACK_BOT_TOKEN}',
+          channel: '#alerts',
+          text: 'hi',
+          apiUrl: '${env:SLACK_API_URL}',
+        },
+        lake: {
+          kind: 's3',
+          bucket: '${env:BUCKET}',
+          storageClass: '${env:STORAGE_CLASS}',
+          endpoint: 'https://${env:S3_HOST}/',
+        },
+        hook: {
+          kind: 'webhook',
+          url: 'https://hooks.example.com/${env:HOOK_PATH}',
+          signing: { secret: '${file:./webhook-secret}' },
+        },
         mail: {
           kind: 'email',
-          smtp: { host: '${env:SMTP_HOST}', auth: { user: 'sluice', pass: '${env:SMTP_PASSWORD}' } },
+          smtp: {
+            host: '${env:SMTP_HOST}',
+            auth: { user: 'sluice', pass: '${env:SMTP_PASSWORD}' },
+          },
           from: '${env:MAIL_FROM}',
           to: '${env:MAIL_TO}',
           subject: 'Report',
@@ -135,8 +168,21 @@ describe('the published JSON Schema and secret references', () => {
       {
         logging: { level: '${env:LOG_LEVEL}' },
         connections: {
-          bq: { kind: 'bigquery', projectId: 'acme', credentials: '${file:./sa.json}', apiEndpoint: '${env:BQ_ENDPOINT}' },
-          ga4: { kind: 'ga4', propertyId: '${env:GA4_PROPERTY}', credentials: { type: 'service-account', clientEmail: '${env:GA4_EMAIL}', privateKey: '${env:GA4_KEY}' } },
+          bq: {
+            kind: 'bigquery',
+            projectId: 'acme',
+            credentials: '${file:./sa.json}',
+            apiEndpoint: '${env:BQ_ENDPOINT}',
+          },
+          ga4: {
+            kind: 'ga4',
+            propertyId: '${env:GA4_PROPERTY}',
+            credentials: {
+              type: 'service-account',
+              clientEmail: '${env:GA4_EMAIL}',
+              privateKey: '${env:GA4_KEY}',
+            },
+          },
         },
       },
     );
@@ -145,14 +191,30 @@ describe('the published JSON Schema and secret references', () => {
 
   it('still rejects typos: unknown keys in any branch, misspelled kinds, wrong types', async () => {
     const validate = await validator();
-    const warehouse = { kind: 'database', dialect: 'postgres', url: 'postgres://db/app', table: 't', columns: [{ name: 'a', type: 'text' }] };
+    const warehouse = {
+      kind: 'database',
+      dialect: 'postgres',
+      url: 'postgres://db/app',
+      table: 't',
+      columns: [{ name: 'a', type: 'text' }],
+    };
     const broken = document(
       {
         warehouse: { ...warehouse, tabel: 'x' },
-        lite: { kind: 'database', dialect: 'sqlite', file: './x.db', table: 't', columns: [{ name: 'a', type: 'text' }], url: 'postgres://db' },
+        lite: {
+          kind: 'database',
+          dialect: 'sqlite',
+          file: './x.db',
+          table: 't',
+          columns: [{ name: 'a', type: 'text' }],
+          url: 'postgres://db',
+        },
         alerts: { kind: 'slak', token: 'xoxb-1', channel: '#a', text: 'x' },
         files: { kind: 'file', root: './out', path: 'a.ndjson', format: 'xml' },
-        metrics: { kind: 'prometheus', metrics: [{ name: 'm', type: 'gauge', help: 'h', value: 'v', lables: {} }] },
+        metrics: {
+          kind: 'prometheus',
+          metrics: [{ name: 'm', type: 'gauge', help: 'h', value: 'v', lables: {} }],
+        },
       },
       { server: { port: '${env:PORT}' } },
     );
@@ -160,31 +222,47 @@ describe('the published JSON Schema and secret references', () => {
     const messages = (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
     expect(messages).toContain('/destinations/warehouse must NOT have additional properties');
     expect(messages).toContain('/destinations/lite must NOT have additional properties');
-    expect(messages).toContain('/destinations/alerts/kind must be equal to one of the allowed values');
-    expect(messages).toContain('/destinations/files/format must be equal to one of the allowed values');
-    expect(messages).toContain('/destinations/metrics/metrics/0 must NOT have additional properties');
+    expect(messages).toContain(
+      '/destinations/alerts/kind must be equal to one of the allowed values',
+    );
+    expect(messages).toContain(
+      '/destinations/files/format must be equal to one of the allowed values',
+    );
+    expect(messages).toContain(
+      '/destinations/metrics/metrics/0 must NOT have additional properties',
+    );
     // A reference produces a string; numbers must be written in the file.
     expect(messages).toContain('/server/port must be integer');
   });
 });
 
 /** Every property below `node` whose schema has no description, as dotted paths. */
-function undocumented(node: unknown, path: string, defs: Record<string, Schema>, seen = new Set<unknown>()): string[] {
+function undocumented(
+  node: unknown,
+  path: string,
+  defs: Record<string, Schema>,
+  seen = new Set<unknown>(),
+): string[] {
   if (node === null || typeof node !== 'object' || seen.has(node)) return [];
   seen.add(node);
   const schema = node as Schema;
-  const target = typeof schema.$ref === 'string' ? defs[schema.$ref.replace('#/$defs/', '')] : schema;
+  const target =
+    typeof schema.$ref === 'string' ? defs[schema.$ref.replace('#/$defs/', '')] : schema;
   if (target === undefined) return [`${path} (dangling ${String(schema.$ref)})`];
   const missing: string[] = [];
   for (const [key, child] of Object.entries((target.properties ?? {}) as Record<string, Schema>)) {
     const described = typeof child.description === 'string' && child.description.trim() !== '';
-    const refDescribed = typeof child.$ref === 'string' && typeof defs[child.$ref.replace('#/$defs/', '')]?.description === 'string';
+    const refDescribed =
+      typeof child.$ref === 'string' &&
+      typeof defs[child.$ref.replace('#/$defs/', '')]?.description === 'string';
     if (!described && !refDescribed) missing.push(`${path}.${key}`);
     missing.push(...undocumented(child, `${path}.${key}`, defs, seen));
   }
-  for (const key of ['additionalProperties', 'items']) missing.push(...undocumented(target[key], `${path}[]`, defs, seen));
+  for (const key of ['additionalProperties', 'items'])
+    missing.push(...undocumented(target[key], `${path}[]`, defs, seen));
   for (const key of ['anyOf', 'oneOf', 'allOf']) {
-    for (const branch of (target[key] ?? []) as unknown[]) missing.push(...undocumented(branch, path, defs, seen));
+    for (const branch of (target[key] ?? []) as unknown[])
+      missing.push(...undocumented(branch, path, defs, seen));
   }
   return missing;
 }
@@ -196,7 +274,8 @@ describe('plugin options in the published JSON Schema', () => {
     const defs = schema.$defs as Record<string, Schema>;
     const properties = schema.properties as Record<string, Schema>;
     const pipeline = properties.pipelines!.additionalProperties as Schema;
-    const route = ((pipeline.properties as Record<string, Schema>).routes!.items as Schema).properties as Record<string, Schema>;
+    const route = ((pipeline.properties as Record<string, Schema>).routes!.items as Schema)
+      .properties as Record<string, Schema>;
     const sections: [string, Schema][] = [
       ['connections.<name>', properties.connections!.additionalProperties as Schema],
       ['destinations.<name>', properties.destinations!.additionalProperties as Schema],
@@ -205,14 +284,21 @@ describe('plugin options in the published JSON Schema', () => {
     const missing: string[] = [];
     let kinds = 0;
     for (const [section, node] of sections) {
-      for (const branch of (node.allOf ?? []) as { if: { properties: { kind: { const: string } } }; then: Schema }[]) {
+      for (const branch of (node.allOf ?? []) as {
+        if: { properties: { kind: { const: string } } };
+        then: Schema;
+      }[]) {
         kinds++;
         const kind = branch.if.properties.kind.const;
-        if (typeof branch.then.description !== 'string') missing.push(`${section} (kind: ${kind}) has no description`);
+        if (typeof branch.then.description !== 'string')
+          missing.push(`${section} (kind: ${kind}) has no description`);
         missing.push(...undocumented(branch.then, `${section}[kind: ${kind}]`, defs));
       }
     }
     expect(kinds).toBeGreaterThanOrEqual(20);
-    expect(missing, 'describe each option with v.description(...) in its plugin\'s config schema').toEqual([]);
+    expect(
+      missing,
+      "describe each option with v.description(...) in its plugin's config schema",
+    ).toEqual([]);
   });
 });

@@ -6,15 +6,27 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { errorCatalog, errorDefinitions } from '@sluice/core';
-import { ERRORS_END, ERRORS_START, renderErrorSection, renderTroubleshootingPage } from '../../tools/docs/lib/render-errors.mjs';
+import {
+  ERRORS_END,
+  ERRORS_START,
+  renderErrorSection,
+  renderTroubleshootingPage,
+} from '../../tools/docs/lib/render-errors.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return ['node_modules', 'dist', '__fixtures__', 'testing'].includes(entry.name) ? [] : sourceFiles(path);
-    return entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts') && !entry.name.endsWith('.test-d.ts') ? [path] : [];
+    if (entry.isDirectory())
+      return ['node_modules', 'dist', '__fixtures__', 'testing'].includes(entry.name)
+        ? []
+        : sourceFiles(path);
+    return entry.name.endsWith('.ts') &&
+      !entry.name.endsWith('.test.ts') &&
+      !entry.name.endsWith('.test-d.ts')
+      ? [path]
+      : [];
   });
 }
 
@@ -57,7 +69,13 @@ describe('the error catalog', () => {
   it('is the only source file that writes a SLUICE_ERR_* code', () => {
     const catalog = join(root, 'packages/core/src/error-catalog.ts');
     const roots = sourceRoots();
-    expect(roots).toEqual(expect.arrayContaining([join(root, 'packages/core/src'), join(root, 'apps/server/src'), join(root, 'packages/store/src')]));
+    expect(roots).toEqual(
+      expect.arrayContaining([
+        join(root, 'packages/core/src'),
+        join(root, 'apps/server/src'),
+        join(root, 'packages/store/src'),
+      ]),
+    );
     const files = roots.flatMap(sourceFiles);
     expect(files).toContain(catalog);
     expect(codeLiterals(catalog).length).toBe(errorDefinitions.length);
@@ -69,9 +87,13 @@ describe('the error catalog', () => {
     const section = page.slice(page.indexOf(ERRORS_START), page.indexOf(ERRORS_END));
     for (const entry of errorDefinitions) {
       expect(section.split(`#### \`${entry.code}\`\n`).length - 1, entry.code).toBe(1);
-      expect(section).toContain(`| \`${entry.code}\` | ${entry.status ?? ' '} | ${entry.retryable ? 'yes' : 'no'} |`);
+      expect(section).toContain(
+        `| \`${entry.code}\` | ${entry.status ?? ' '} | ${entry.retryable ? 'yes' : 'no'} |`,
+      );
     }
-    expect(section).toContain('| `SLUICE_ERR_WEBHOOK_BAD_SIGNATURE` | 401 | no | `no signature matched` |');
+    expect(section).toContain(
+      '| `SLUICE_ERR_WEBHOOK_BAD_SIGNATURE` | 401 | no | `no signature matched` |',
+    );
   });
 
   it('replaces only the generated section of the page, and says how to add one that is missing', () => {
@@ -82,7 +104,11 @@ describe('the error catalog', () => {
     expect(rendered).not.toContain('\nold\n');
     expect(rendered).toContain('#### `SLUICE_ERR_NOT_FOUND`\n\nHTTP 404 · not retried.');
     expect(renderTroubleshootingPage(rendered, [errorCatalog.notFound])).toBe(rendered);
-    expect(() => renderTroubleshootingPage('# T\n', [errorCatalog.notFound])).toThrow(/no generated error section/);
-    expect(() => renderErrorSection([{ ...errorCatalog.notFound, area: 'elsewhere' }])).toThrow(/no heading for the area of SLUICE_ERR_NOT_FOUND \(elsewhere\)/);
+    expect(() => renderTroubleshootingPage('# T\n', [errorCatalog.notFound])).toThrow(
+      /no generated error section/,
+    );
+    expect(() => renderErrorSection([{ ...errorCatalog.notFound, area: 'elsewhere' }])).toThrow(
+      /no heading for the area of SLUICE_ERR_NOT_FOUND \(elsewhere\)/,
+    );
   });
 });

@@ -3,7 +3,16 @@
 // tools/docs/generate.mjs on the packages' sources (vitest resolves `@sluice/*` to `src/`) and
 // fails naming each stale page. Fix: `npm run docs:generate`, then commit the pages.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Fastify from 'fastify';
@@ -33,27 +42,61 @@ function firstDifference(expected: string, path: string): string {
 
 describe('generated documentation', () => {
   let generated: Promise<Generated> | undefined;
-  const generate = () => (generated ??= generatePages({ importModule: (specifier: string) => import(specifier), root }) as Promise<Generated>);
+  const generate = () =>
+    (generated ??= generatePages({
+      importModule: (specifier: string) => import(specifier),
+      root,
+    }) as Promise<Generated>);
 
   it('is up to date with the code (run `npm run docs:generate` when this fails)', async () => {
     const { pages } = await generate();
-    expect(pages.map((p) => p.path)).toEqual(expect.arrayContaining([OUTPUTS.configuration, OUTPUTS.schema]));
+    expect(pages.map((p) => p.path)).toEqual(
+      expect.arrayContaining([OUTPUTS.configuration, OUTPUTS.schema]),
+    );
     const stale: string[] = stalePages(pages, root);
-    const details = stale.map((path) => `${path}: ${firstDifference(pages.find((p) => p.path === path)!.content, path)}`);
-    expect(details, 'stale generated pages: run `npm run docs:generate` (after building the packages) and commit them').toEqual([]);
+    const details = stale.map(
+      (path) => `${path}: ${firstDifference(pages.find((p) => p.path === path)!.content, path)}`,
+    );
+    expect(
+      details,
+      'stale generated pages: run `npm run docs:generate` (after building the packages) and commit them',
+    ).toEqual([]);
   });
 
   it('documents every built-in kind and every top-level section', async () => {
     const { pages } = await generate();
     const page = pages.find((p) => p.path === OUTPUTS.configuration)!.content;
-    for (const section of ['store', 'server', 'logging', 'plugins', 'connections', 'destinations', 'pipelines', 'routes', 'conditions', 'transforms']) {
+    for (const section of [
+      'store',
+      'server',
+      'logging',
+      'plugins',
+      'connections',
+      'destinations',
+      'pipelines',
+      'routes',
+      'conditions',
+      'transforms',
+    ]) {
       expect(page).toContain(`\n## ${section}\n`);
     }
-    for (const anchor of ['connector-ga4', 'connector-hubspot', 'connector-bigquery', 'destination-database', 'destination-file', 'destination-webhook', 'destination-prometheus', 'transform-pick', 'transform-rename']) {
+    for (const anchor of [
+      'connector-ga4',
+      'connector-hubspot',
+      'connector-bigquery',
+      'destination-database',
+      'destination-file',
+      'destination-webhook',
+      'destination-prometheus',
+      'transform-pick',
+      'transform-rename',
+    ]) {
       expect(page).toContain(`{#${anchor}}`);
     }
     // Liquid templates in examples must not reach Vue: every table sits in a v-pre container.
-    const outsideVerbatim = page.replace(/::: v-pre\n[\s\S]*?\n:::/g, '').replace(/```[\s\S]*?```/g, '');
+    const outsideVerbatim = page
+      .replace(/::: v-pre\n[\s\S]*?\n:::/g, '')
+      .replace(/```[\s\S]*?```/g, '');
     expect(outsideVerbatim).not.toMatch(/\{\{/);
   });
 
@@ -64,10 +107,15 @@ describe('generated documentation', () => {
     const validate = new Ajv({ strict: false, allErrors: true, logger: false }).compile(schema);
     expect(validate({ version: 1, server: { port: 8080 } })).toBe(true);
     expect(validate({ server: { port: 'eighty' } })).toBe(false);
-    const kinds = schema.properties.destinations.additionalProperties.properties.kind.enum as string[];
+    const kinds = schema.properties.destinations.additionalProperties.properties.kind
+      .enum as string[];
     expect(kinds).toEqual(expect.arrayContaining(['database', 'file', 'prometheus', 'webhook']));
     // An editor completes a kind's own keys: the file destination's `format` is known.
-    expect(validate({ destinations: { out: { kind: 'file', root: './out', path: 'a.csv', format: 'xml' } } })).toBe(false);
+    expect(
+      validate({
+        destinations: { out: { kind: 'file', root: './out', path: 'a.csv', format: 'xml' } },
+      }),
+    ).toBe(false);
   });
 
   it('names the page it could not generate and why', async () => {
@@ -87,12 +135,31 @@ describe('the REST API page', () => {
       openapi: {
         openapi: '3.1.0',
         info: { title: 'Sluice API', version: '0.0.0', description: 'Operate Sluice.' },
-        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from server.apiKeys' } } },
+        components: {
+          securitySchemes: {
+            apiKey: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'An API key from server.apiKeys',
+            },
+          },
+        },
         security: [{ apiKey: [] }],
         tags: [{ name: 'runs', description: 'Runs of pipelines.' }],
       },
     });
-    app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'], security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+    app.get(
+      '/healthz',
+      {
+        schema: {
+          summary: 'Liveness',
+          tags: ['ops'],
+          security: [],
+          response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } },
+        },
+      },
+      async () => ({ ok: true }),
+    );
     app.post(
       '/api/v1/pipelines/:pipeline/runs',
       {
@@ -101,14 +168,35 @@ describe('the REST API page', () => {
           description: 'Queues a run of the pipeline.',
           tags: ['runs'],
           security: [{ apiKey: ['run'] }],
-          params: { type: 'object', properties: { pipeline: { type: 'string', description: 'Pipeline name', examples: ['ga4-daily'] } }, required: ['pipeline'] },
-          querystring: { type: 'object', properties: { dryRun: { type: 'boolean', default: false, description: 'Route without delivering' } } },
+          params: {
+            type: 'object',
+            properties: {
+              pipeline: { type: 'string', description: 'Pipeline name', examples: ['ga4-daily'] },
+            },
+            required: ['pipeline'],
+          },
+          querystring: {
+            type: 'object',
+            properties: {
+              dryRun: { type: 'boolean', default: false, description: 'Route without delivering' },
+            },
+          },
           body: {
             type: 'object',
-            properties: { params: { type: 'object', description: 'Run parameters', additionalProperties: true }, note: { type: 'string', description: "Operator's | note" } },
+            properties: {
+              params: { type: 'object', description: 'Run parameters', additionalProperties: true },
+              note: { type: 'string', description: "Operator's | note" },
+            },
             required: ['params'],
           },
-          response: { 202: { description: 'Queued', type: 'object', properties: { runId: { type: 'string', format: 'uuid' } }, required: ['runId'] } },
+          response: {
+            202: {
+              description: 'Queued',
+              type: 'object',
+              properties: { runId: { type: 'string', format: 'uuid' } },
+              required: ['runId'],
+            },
+          },
         },
       },
       async () => ({ runId: '1' }),
@@ -123,7 +211,9 @@ describe('the REST API page', () => {
     expect(page).toContain('Scope: An API key with the `run` scope');
     expect(page).toContain('Scope: None: this endpoint needs no API key.');
     expect(page).toContain('| `pipeline` | path | string, **required** | Pipeline name |');
-    expect(page).toContain('| `dryRun` | query | boolean, default `false` | Route without delivering |');
+    expect(page).toContain(
+      '| `dryRun` | query | boolean, default `false` | Route without delivering |',
+    );
     expect(page).toContain("Operator's \\| note");
     expect(page).toContain('| `202` | Queued |');
     expect(page).toContain('curl -sS -X POST "$SLUICE_URL/api/v1/pipelines/ga4-daily/runs"');
@@ -160,7 +250,11 @@ describe('build freshness of the packages the generator imports', () => {
     writeFileSync(join(pkg, file), text);
   };
   const tsc = () => {
-    const result = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(pkg, 'tsconfig.build.json')], { encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(pkg, 'tsconfig.build.json')],
+      { encoding: 'utf8' },
+    );
     expect(result.status, result.stdout + result.stderr).toBe(0);
   };
   const touch = (folder: string, seconds: number) => {
@@ -169,7 +263,8 @@ describe('build freshness of the packages the generator imports', () => {
       if (entry.isFile()) utimesSync(join(entry.parentPath, entry.name), at, at);
     }
   };
-  const problems = (options: { cacheFile?: string | false } = { cacheFile }) => buildProblems(dir, [spec], options) as string[];
+  const problems = (options: { cacheFile?: string | false } = { cacheFile }) =>
+    buildProblems(dir, [spec], options) as string[];
 
   it('goes by content: a build restored with older file times is current, a changed source is not', () => {
     write('package.json', JSON.stringify({ name: '@acme/fresh', type: 'module' }));
@@ -177,18 +272,37 @@ describe('build freshness of the packages the generator imports', () => {
       'tsconfig.build.json',
       JSON.stringify({
         compilerOptions: {
-          target: 'es2023', lib: ['es2023'], module: 'nodenext', moduleResolution: 'nodenext', strict: true, isolatedModules: true,
-          verbatimModuleSyntax: true, declaration: true, declarationMap: true, sourceMap: true, types: [], rootDir: 'src', outDir: 'dist',
+          target: 'es2023',
+          lib: ['es2023'],
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          isolatedModules: true,
+          verbatimModuleSyntax: true,
+          declaration: true,
+          declarationMap: true,
+          sourceMap: true,
+          types: [],
+          rootDir: 'src',
+          outDir: 'dist',
         },
         include: ['src'],
         exclude: ['src/**/*.test.ts'],
       }),
     );
-    write('src/index.ts', "export { double } from './util.js';\nexport type { Shape } from './types.js';\n");
-    write('src/util.ts', "import type { Shape } from './types.js';\n/** Twice. */\nexport const double = (n: number): number => n * 2;\nexport class Box implements Shape { readonly sides = 4; }\n");
+    write(
+      'src/index.ts',
+      "export { double } from './util.js';\nexport type { Shape } from './types.js';\n",
+    );
+    write(
+      'src/util.ts',
+      "import type { Shape } from './types.js';\n/** Twice. */\nexport const double = (n: number): number => n * 2;\nexport class Box implements Shape { readonly sides = 4; }\n",
+    );
     write('src/types.ts', 'export interface Shape { readonly sides: number }\n');
     write('src/util.test.ts', "import { double } from './util.js';\nconsole.log(double(2));\n");
-    expect(problems()).toEqual([expect.stringContaining('@acme/fresh is not built: run `npx nx run @acme/fresh:build`')]);
+    expect(problems()).toEqual([
+      expect.stringContaining('@acme/fresh is not built: run `npx nx run @acme/fresh:build`'),
+    ]);
     tsc();
     expect(problems()).toEqual([]);
 
@@ -199,11 +313,16 @@ describe('build freshness of the packages the generator imports', () => {
     expect(problems()).toEqual([]);
 
     // A changed source is stale whatever the times say, and names the file and the fix.
-    write('src/util.ts', "/** Thrice. */\nexport const double = (n: number): number => n * 3;\nexport class Box { readonly sides = 4; }\n");
+    write(
+      'src/util.ts',
+      '/** Thrice. */\nexport const double = (n: number): number => n * 3;\nexport class Box { readonly sides = 4; }\n',
+    );
     touch('src', -7200);
     const stale = problems();
     expect(stale).toHaveLength(1);
-    expect(stale[0]).toMatch(/^@acme\/fresh is not built from its current sources \(src\/util\.ts\): run `npx nx run @acme\/fresh:build` \(or `npx tsc -p pkg\/tsconfig\.build\.json`\)$/);
+    expect(stale[0]).toMatch(
+      /^@acme\/fresh is not built from its current sources \(src\/util\.ts\): run `npx nx run @acme\/fresh:build` \(or `npx tsc -p pkg\/tsconfig\.build\.json`\)$/,
+    );
     // The fix it names ends it: rebuild, then current (no loop).
     tsc();
     expect(problems()).toEqual([]);

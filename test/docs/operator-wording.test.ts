@@ -10,12 +10,21 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 describe('server.rateLimit.perMinute is described per budget', () => {
   const schema = JSON.parse(read('docs/public/sluice.schema.json')) as {
-    properties: { server: { properties: { rateLimit: { properties: { perMinute: { description: string } } } } } };
+    properties: {
+      server: { properties: { rateLimit: { properties: { perMinute: { description: string } } } } };
+    };
   };
   const texts = {
-    'sluice.schema.json': schema.properties.server.properties.rateLimit.properties.perMinute.description,
-    'configuration-guide.md': read('docs/configuration-guide.md').split('\n').find((line) => line.startsWith('| `rateLimit.perMinute`')) ?? '',
-    'configuration.md': read('docs/configuration.md').split('\n').find((line) => line.startsWith('| `server.rateLimit.perMinute`')) ?? '',
+    'sluice.schema.json':
+      schema.properties.server.properties.rateLimit.properties.perMinute.description,
+    'configuration-guide.md':
+      read('docs/configuration-guide.md')
+        .split('\n')
+        .find((line) => line.startsWith('| `rateLimit.perMinute`')) ?? '',
+    'configuration.md':
+      read('docs/configuration.md')
+        .split('\n')
+        .find((line) => line.startsWith('| `server.rateLimit.perMinute`')) ?? '',
   };
 
   it.each(Object.entries(texts))('%s names every budget and not "per API key" alone', (_, text) => {

@@ -13,7 +13,14 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEventsTable, startFakeBigQuery, type FakeBigQuery } from '@sluice/testing';
-import { requireBuiltServer, startServer, tempDir, waitForRun, writeConfig, type ServerProcess } from './harness.js';
+import {
+  requireBuiltServer,
+  startServer,
+  tempDir,
+  waitForRun,
+  writeConfig,
+  type ServerProcess,
+} from './harness.js';
 
 const ROWS = Number(process.env.SLUICE_E2E_BIGQUERY_ROWS ?? 100_000);
 /** Rows per e-mail digest (the email destination's batch). */
@@ -27,7 +34,11 @@ function sign(id: string, timestamp: number, body: string, secret = SECRET) {
 }
 
 /** A real SMTP server on 127.0.0.1 (ephemeral port) that keeps every message, parsed. */
-async function startSmtp(): Promise<{ port: number; received: { to: string[]; mail: ParsedMail }[]; close(): Promise<void> }> {
+async function startSmtp(): Promise<{
+  port: number;
+  received: { to: string[]; mail: ParsedMail }[];
+  close(): Promise<void>;
+}> {
   const received: { to: string[]; mail: ParsedMail }[] = [];
   const smtp = new SMTPServer({
     logger: false,
@@ -61,7 +72,10 @@ describe(`BigQuery (${ROWS.toLocaleString('en')} rows) → NDJSON + e-mail diges
   beforeAll(async () => {
     requireBuiltServer();
     smtp = await startSmtp();
-    fake = await startFakeBigQuery({ projectId: 'e2e-project', tables: { 'shop.events': generateEventsTable({ rows: ROWS, seed: 11 }) } });
+    fake = await startFakeBigQuery({
+      projectId: 'e2e-project',
+      tables: { 'shop.events': generateEventsTable({ rows: ROWS, seed: 11 }) },
+    });
     const dir = tempDir('bigquery');
     out = join(dir, 'out');
     const config = writeConfig(
@@ -107,7 +121,11 @@ pipelines:
       - { name: all, to: [exports, export-digest] }
 `,
     );
-    server = await startServer({ config, adminKey: ADMIN, env: { E2E_BQ_TOKEN: 'e2e-token', E2E_WEBHOOK_SECRET: SECRET } });
+    server = await startServer({
+      config,
+      adminKey: ADMIN,
+      env: { E2E_BQ_TOKEN: 'e2e-token', E2E_WEBHOOK_SECRET: SECRET },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -116,29 +134,72 @@ pipelines:
   }, 60_000);
 
   const post = (headers: Record<string, string>, body: string) =>
-    fetch(`${server.url}/webhooks/events-export`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    fetch(`${server.url}/webhooks/events-export`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
 
   it('refuses a delivery signed with the wrong secret, and one without a signature', async () => {
     const body = JSON.stringify({ reason: 'nightly export' });
     const id = `msg_${randomUUID()}`;
     const ts = Math.floor(Date.now() / 1000);
-    const wrong = await post({ 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(id, ts, body, `whsec_${Buffer.from('not-the-secret').toString('base64')}`) }, body);
+    const wrong = await post(
+      {
+        'webhook-id': id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': sign(
+          id,
+          ts,
+          body,
+          `whsec_${Buffer.from('not-the-secret').toString('base64')}`,
+        ),
+      },
+      body,
+    );
     expect(wrong.status).toBe(401);
-    const tampered = await post({ 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(id, ts, body) }, body.replace('nightly', 'hourly'));
+    const tampered = await post(
+      {
+        'webhook-id': id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': sign(id, ts, body),
+      },
+      body.replace('nightly', 'hourly'),
+    );
     expect(tampered.status).toBe(401);
     const stale = ts - 3600;
-    expect((await post({ 'webhook-id': id, 'webhook-timestamp': String(stale), 'webhook-signature': sign(id, stale, body) }, body)).status).toBe(401);
+    expect(
+      (
+        await post(
+          {
+            'webhook-id': id,
+            'webhook-timestamp': String(stale),
+            'webhook-signature': sign(id, stale, body),
+          },
+          body,
+        )
+      ).status,
+    ).toBe(401);
     expect((await post({}, body)).status).toBe(400);
-    const runs = await server.api<{ items: unknown[] }>('GET', '/api/v1/runs?pipeline=events-export');
+    const runs = await server.api<{ items: unknown[] }>(
+      'GET',
+      '/api/v1/runs?pipeline=events-export',
+    );
     expect(runs.body.items).toEqual([]);
-    expect(fake.requests.filter((r) => r.operation === 'query' || r.operation === 'insertJob')).toEqual([]);
+    expect(
+      fake.requests.filter((r) => r.operation === 'query' || r.operation === 'insertJob'),
+    ).toEqual([]);
   });
 
   it('runs the query on a valid signature, writes every row once and mails it in digests; the replayed delivery starts no second run', async () => {
     const body = JSON.stringify({ reason: 'nightly export' });
     const id = `msg_${randomUUID()}`;
     const ts = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(id, ts, body) };
+    const headers = {
+      'webhook-id': id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': sign(id, ts, body),
+    };
     const accepted = await post(headers, body);
     expect(accepted.status).toBe(202);
     const { runId } = (await accepted.json()) as { runId: string };
@@ -148,7 +209,11 @@ pipelines:
 
     const run = await waitForRun(server, runId, 180_000);
     // Deliveries count per destination: every row to the files and to a digest.
-    expect(run).toMatchObject({ status: 'succeeded', trigger: 'webhook', counts: { read: ROWS, delivered: 2 * ROWS, deadLettered: 0 } });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      trigger: 'webhook',
+      counts: { read: ROWS, delivered: 2 * ROWS, deadLettered: 0 },
+    });
 
     const dir = join(out, 'events');
     const ids = new Set<number>();
@@ -164,11 +229,22 @@ pipelines:
       }
     }
     expect(ids.size).toBe(ROWS);
-    console.log(JSON.stringify({ bigquery: { rows: ROWS, fileLines: lines, fileDuplicates: lines - ids.size } }));
+    console.log(
+      JSON.stringify({
+        bigquery: { rows: ROWS, fileLines: lines, fileDuplicates: lines - ids.size },
+      }),
+    );
     expect(lines).toBe(ROWS);
     // Lossless typing through the SDK: NUMERIC as a decimal string, TIMESTAMP as ISO, REPEATED as an array.
-    expect(sample).toMatchObject({ id: expect.any(Number), updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/), tags: expect.any(Array) });
-    const all = await server.api<{ items: { id: string }[] }>('GET', '/api/v1/runs?pipeline=events-export');
+    expect(sample).toMatchObject({
+      id: expect.any(Number),
+      updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T/),
+      tags: expect.any(Array),
+    });
+    const all = await server.api<{ items: { id: string }[] }>(
+      'GET',
+      '/api/v1/runs?pipeline=events-export',
+    );
     expect(all.body.items.map((r) => r.id)).toEqual([runId]);
 
     // E-mail: digests of at most DIGEST_ROWS rows whose subject, body and CSV attachment agree,
@@ -183,18 +259,38 @@ pipelines:
       const count = Number(/^events-export: (\d+) rows$/.exec(mail.subject ?? '')?.[1]);
       expect(count).toBeGreaterThan(0);
       expect(count).toBeLessThanOrEqual(DIGEST_ROWS);
-      expect(mail.text?.trim()).toBe(`Run ${runId} of events-export exported ${count} rows; they are attached as CSV.`);
+      expect(mail.text?.trim()).toBe(
+        `Run ${runId} of events-export exported ${count} rows; they are attached as CSV.`,
+      );
       expect(mail.attachments).toHaveLength(1);
       const [attachment] = mail.attachments;
       expect(attachment!.filename).toMatch(/^events-.+\.csv$/);
       expect(attachment!.contentType).toMatch(/^text\/csv/);
       const rows = parseCsv(attachment!.content, { columns: true }) as Record<string, string>[];
       expect(rows).toHaveLength(count);
-      expect(Object.keys(rows[0]!)).toEqual(['id', 'updated_at', 'name', 'amount', 'score', 'active', 'day', 'tags']);
+      expect(Object.keys(rows[0]!)).toEqual([
+        'id',
+        'updated_at',
+        'name',
+        'amount',
+        'score',
+        'active',
+        'day',
+        'tags',
+      ]);
       for (const row of rows) mailed.add(row.id!);
       mailedRows += rows.length;
     }
-    console.log(JSON.stringify({ bigqueryDigest: { digests: digests.length, mailedRows, mailedDuplicates: mailedRows - mailed.size, attachmentBytes: digests.reduce((n, d) => n + d.mail.attachments[0]!.size, 0) } }));
+    console.log(
+      JSON.stringify({
+        bigqueryDigest: {
+          digests: digests.length,
+          mailedRows,
+          mailedDuplicates: mailedRows - mailed.size,
+          attachmentBytes: digests.reduce((n, d) => n + d.mail.attachments[0]!.size, 0),
+        },
+      }),
+    );
     expect(mailedRows).toBe(ROWS);
     expect(mailed.size).toBe(ROWS);
   }, 240_000);

@@ -42,7 +42,11 @@ const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 1);
 const ADMIN = 'crash-admin-key-0123456789';
 const STORE_DB = `sluice_e2e_crash_store_${process.pid}`;
 const WAREHOUSE_DB = `sluice_e2e_crash_${process.pid}`;
-const SAMPLE = { seed: 42, channels: ['organic', 'paid', 'email', 'social', 'referral'], startDate: '2026-11-01' };
+const SAMPLE = {
+  seed: 42,
+  channels: ['organic', 'paid', 'email', 'social', 'referral'],
+  startDate: '2026-11-01',
+};
 
 /** Where the test's own receivers listen. */
 interface Sinks {
@@ -153,11 +157,13 @@ class Arrivals {
   /** Lines (or records) that are not one of the source's seqs. */
   foreign = 0;
   add(seq: unknown): void {
-    if (typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 && seq <= RECORDS) this.counts[seq]!++;
+    if (typeof seq === 'number' && Number.isInteger(seq) && seq >= 1 && seq <= RECORDS)
+      this.counts[seq]!++;
     else this.foreign++;
   }
   addNdjson(text: string): void {
-    for (const line of text.split('\n')) if (line) this.add((JSON.parse(line) as { seq?: unknown }).seq);
+    for (const line of text.split('\n'))
+      if (line) this.add((JSON.parse(line) as { seq?: unknown }).seq);
   }
   /** Lost: never arrived; duplicates: arrivals beyond the first. */
   tally(): { lost: number; duplicates: number; foreign: number } {
@@ -200,7 +206,12 @@ function countMessage(state: Counted, id: string | undefined, seqs: unknown[]): 
   for (const seq of seqs) state.arrivals.add(seq);
 }
 
-const counted = (): Counted => ({ arrivals: new Arrivals(), messages: 0, ids: new Set(), repeats: { messages: 0, records: 0 } });
+const counted = (): Counted => ({
+  arrivals: new Arrivals(),
+  messages: 0,
+  ids: new Set(),
+  repeats: { messages: 0, records: 0 },
+});
 
 /** A webhook receiver that de-duplicates on nothing: every request and every record in it counts. */
 async function startCountingReceiver(): Promise<Counted & { url: string; close(): Promise<void> }> {
@@ -210,13 +221,21 @@ async function startCountingReceiver(): Promise<Counted & { url: string; close()
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const records = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { seq?: unknown }[];
-      countMessage(state, req.headers['idempotency-key'] as string | undefined, records.map((r) => r.seq));
+      countMessage(
+        state,
+        req.headers['idempotency-key'] as string | undefined,
+        records.map((r) => r.seq),
+      );
       res.writeHead(204).end();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return state;
 }
 
@@ -231,7 +250,13 @@ async function startCountingSmtp(): Promise<Counted & { port: number; close(): P
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail) => {
-          const seqs = mail.attachments.flatMap((a) => a.content.toString('utf8').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { seq?: unknown }).seq));
+          const seqs = mail.attachments.flatMap((a) =>
+            a.content
+              .toString('utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((line) => (JSON.parse(line) as { seq?: unknown }).seq),
+          );
           countMessage(state, mail.messageId, seqs);
           callback();
         })
@@ -257,7 +282,11 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
     await createDatabase(STORE_DB);
     await createDatabase(WAREHOUSE_DB);
     dir = tempDir('crash');
-    [s3, hooks, smtp] = await Promise.all([startS3(['crash']), startCountingReceiver(), startCountingSmtp()]);
+    [s3, hooks, smtp] = await Promise.all([
+      startS3(['crash']),
+      startCountingReceiver(),
+      startCountingSmtp(),
+    ]);
   });
 
   afterAll(async () => {
@@ -280,7 +309,11 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
       // over), then kill it at a random moment of the next ~1.5 s.
       const before = await warehouseCount();
       if (before >= RECORDS) break;
-      await eventually(async () => ((await warehouseCount()) > before ? true : undefined), 150_000, 'the run to make progress');
+      await eventually(
+        async () => ((await warehouseCount()) > before ? true : undefined),
+        150_000,
+        'the run to make progress',
+      );
       await sleep(Math.floor(Math.random() * 1500));
       killedAt.push(await warehouseCount());
       await server.kill9();
@@ -289,8 +322,13 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
 
     await eventually(
       async () => {
-        const open = await server!.api<{ items: unknown[] }>('GET', '/api/v1/runs?pipeline=numbered&status=queued,running&limit=5');
-        return open.body.items.length === 0 && (await warehouseCount()) === RECORDS ? true : undefined;
+        const open = await server!.api<{ items: unknown[] }>(
+          'GET',
+          '/api/v1/runs?pipeline=numbered&status=queued,running&limit=5',
+        );
+        return open.body.items.length === 0 && (await warehouseCount()) === RECORDS
+          ? true
+          : undefined;
       },
       150_000 + RECORDS / 50,
       'every run to finish with every record in PostgreSQL',
@@ -303,28 +341,46 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
       expected.update(`${seq}|${r.date}|${r.channel}|${r.sessions}\n`);
     }
     const actual = await withPg(WAREHOUSE_DB, async (c) => {
-      const stats = (await c.query('SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, min(seq)::int AS lo, max(seq)::int AS hi FROM numbered')).rows[0];
+      const stats = (
+        await c.query(
+          'SELECT count(*)::int AS n, count(DISTINCT seq)::int AS d, min(seq)::int AS lo, max(seq)::int AS hi FROM numbered',
+        )
+      ).rows[0];
       const hash = createHash('md5');
       // A server-side cursor would be overkill: rows are streamed in pages by seq.
       for (let from = 0; from < RECORDS; from += 100_000) {
-        const page = await c.query(`SELECT seq, to_char(date, 'YYYY-MM-DD') AS date, channel, sessions FROM numbered WHERE seq > $1 AND seq <= $2 ORDER BY seq`, [from, from + 100_000]);
-        for (const row of page.rows) hash.update(`${row.seq}|${row.date}|${row.channel}|${row.sessions}\n`);
+        const page = await c.query(
+          `SELECT seq, to_char(date, 'YYYY-MM-DD') AS date, channel, sessions FROM numbered WHERE seq > $1 AND seq <= $2 ORDER BY seq`,
+          [from, from + 100_000],
+        );
+        for (const row of page.rows)
+          hash.update(`${row.seq}|${row.date}|${row.channel}|${row.sessions}\n`);
       }
       return { ...stats, md5: hash.digest('hex') };
     });
-    expect(actual).toEqual({ n: RECORDS, d: RECORDS, lo: 1, hi: RECORDS, md5: expected.digest('hex') });
+    expect(actual).toEqual({
+      n: RECORDS,
+      d: RECORDS,
+      lo: 1,
+      hi: RECORDS,
+      md5: expected.digest('hex'),
+    });
 
     // Every other destination kind: 0 lost, 0 duplicates (issue 18).
     const inserted = await withPg(WAREHOUSE_DB, async (c) => {
       const arrivals = new Arrivals();
       for (let from = 0; from < RECORDS; from += 100_000) {
-        const page = await c.query('SELECT seq::int AS seq FROM numbered_insert WHERE seq > $1 AND seq <= $2', [from, from + 100_000]);
+        const page = await c.query(
+          'SELECT seq::int AS seq FROM numbered_insert WHERE seq > $1 AND seq <= $2',
+          [from, from + 100_000],
+        );
         for (const row of page.rows) arrivals.add(row.seq);
       }
       return arrivals;
     });
     const objects = new Arrivals();
-    for (const key of await s3.list('crash', 'numbered/')) objects.addNdjson(await s3.read('crash', key));
+    for (const key of await s3.list('crash', 'numbered/'))
+      objects.addNdjson(await s3.read('crash', key));
     const exact = {
       postgresInsert: inserted.tally(),
       filesPerBatch: fileArrivals(join(out, 'numbered')).tally(),
@@ -338,11 +394,18 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
 
     // No temporary file of an atomic write survives: one in flight at the kill is removed when
     // the restarted server opens the destination (file destination, atomic-file.ts).
-    const leftovers = (readdirSync(out, { recursive: true }) as string[]).filter((name) => /(^|\/)\.[^/]+\.[0-9a-f]{12}\.tmp$/.test(name));
+    const leftovers = (readdirSync(out, { recursive: true }) as string[]).filter((name) =>
+      /(^|\/)\.[^/]+\.[0-9a-f]{12}\.tmp$/.test(name),
+    );
     expect(leftovers).toEqual([]);
-    const sweptTempFiles = server.lines.filter((line) => line.includes('removed temporary files of interrupted atomic writes')).length;
+    const sweptTempFiles = server.lines.filter((line) =>
+      line.includes('removed temporary files of interrupted atomic writes'),
+    ).length;
 
-    const runs = await server.api<{ items: { status: string; attempt: number }[] }>('GET', '/api/v1/runs?pipeline=numbered&limit=50');
+    const runs = await server.api<{ items: { status: string; attempt: number }[] }>(
+      'GET',
+      '/api/v1/runs?pipeline=numbered&limit=50',
+    );
     console.log(
       JSON.stringify({
         crash: {
@@ -359,12 +422,29 @@ describe(`kill -9 during a ${RECORDS.toLocaleString('en')}-record run (${KILLS} 
       }),
     );
     expect(runs.body.items.every((r) => r.status === 'succeeded')).toBe(true);
-    for (const [destination, tally] of Object.entries(exact)) expect({ destination, ...tally }).toEqual({ destination, lost: 0, duplicates: 0, foreign: 0 });
+    for (const [destination, tally] of Object.entries(exact))
+      expect({ destination, ...tally }).toEqual({
+        destination,
+        lost: 0,
+        duplicates: 0,
+        foreign: 0,
+      });
     // Webhook (2 requests in flight at most) and e-mail (1): every repeat is the in-flight message
     // of a kill, under the id of its first copy.
-    for (const [destination, r, inFlight] of [['webhook', receivers.webhook, 2], ['email', receivers.email, 1]] as const) {
-      expect({ destination, lost: r.lost, foreign: r.foreign, duplicatesUnderNewIds: r.duplicates - r.repeatedIds.records }).toEqual({ destination, lost: 0, foreign: 0, duplicatesUnderNewIds: 0 });
-      expect(r.repeatedIds.messages, `${destination}: repeats beyond what a kill had in flight`).toBeLessThanOrEqual(killedAt.length * inFlight);
+    for (const [destination, r, inFlight] of [
+      ['webhook', receivers.webhook, 2],
+      ['email', receivers.email, 1],
+    ] as const) {
+      expect({
+        destination,
+        lost: r.lost,
+        foreign: r.foreign,
+        duplicatesUnderNewIds: r.duplicates - r.repeatedIds.records,
+      }).toEqual({ destination, lost: 0, foreign: 0, duplicatesUnderNewIds: 0 });
+      expect(
+        r.repeatedIds.messages,
+        `${destination}: repeats beyond what a kill had in flight`,
+      ).toBeLessThanOrEqual(killedAt.length * inFlight);
     }
   }, 900_000);
 });

@@ -5,7 +5,15 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listDeadLetters, startServer, tempDir, triggerRun, waitForRun, writeConfig, type ServerProcess } from './harness.js';
+import {
+  listDeadLetters,
+  startServer,
+  tempDir,
+  triggerRun,
+  waitForRun,
+  writeConfig,
+  type ServerProcess,
+} from './harness.js';
 
 const ADMIN = 'admin-key-file-root-0123456789';
 let server: ServerProcess;
@@ -51,9 +59,12 @@ describe('a file destination whose root cannot be created', () => {
     const run = await waitForRun(server, await triggerRun(server, 'lettered'), 20_000);
     expect(run.status).toBe('succeeded');
     expect(run.counts.deadLettered).toBe(3);
-    const letters = (await listDeadLetters(server, { pipeline: 'lettered' })) as unknown as { error: { message: string } }[];
+    const letters = (await listDeadLetters(server, { pipeline: 'lettered' })) as unknown as {
+      error: { message: string };
+    }[];
     expect(letters).toHaveLength(3);
-    for (const letter of letters) expect(letter.error.message).toContain('cannot create the folder /proc/sluice-x');
+    for (const letter of letters)
+      expect(letter.error.message).toContain('cannot create the folder /proc/sluice-x');
   }, 40_000);
 
   it('fails the run with the reason when the route says fail-run', async () => {
@@ -63,7 +74,10 @@ describe('a file destination whose root cannot be created', () => {
   }, 40_000);
 
   it("the destination's check answers with the reason", async () => {
-    const check = await server.api<{ ok: boolean; message: string }>('POST', '/api/v1/destinations/unwritable/check');
+    const check = await server.api<{ ok: boolean; message: string }>(
+      'POST',
+      '/api/v1/destinations/unwritable/check',
+    );
     expect(check.status).toBe(200);
     expect(check.body.ok).toBe(false);
     expect(check.body.message).toContain('/proc/sluice-x');

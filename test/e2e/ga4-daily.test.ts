@@ -67,7 +67,10 @@ describe('GA4 daily traffic → PostgreSQL upsert + S3 CSV by date + Prometheus 
   beforeAll(async () => {
     requireBuiltServer();
     await createDatabase(DB);
-    ga4 = await startFakeGa4({ accessTokens: ['ga4-e2e-token'], properties: { [PROPERTY]: { timeZone: 'UTC', seed: 7 } } });
+    ga4 = await startFakeGa4({
+      accessTokens: ['ga4-e2e-token'],
+      properties: { [PROPERTY]: { timeZone: 'UTC', seed: 7 } },
+    });
     slack = await startSlackFake({ channels: [{ name: 'marketing-alerts' }] });
     s3 = await startS3(['reports']);
     const dir = tempDir('ga4');
@@ -150,7 +153,11 @@ pipelines:
     startOptions = {
       config,
       adminKey: ADMIN,
-      env: { E2E_GA4_TOKEN: 'ga4-e2e-token', E2E_SLACK_TOKEN: slack.token, E2E_S3_SECRET: S3_CREDENTIALS.secretAccessKey },
+      env: {
+        E2E_GA4_TOKEN: 'ga4-e2e-token',
+        E2E_SLACK_TOKEN: slack.token,
+        E2E_S3_SECRET: S3_CREDENTIALS.secretAccessKey,
+      },
     };
     server = await startServer(startOptions);
 
@@ -161,9 +168,18 @@ pipelines:
     );
     const port = await freePort();
     prometheusUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(PROMETHEUS, [`--config.file=${join(promDir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(promDir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    prometheus = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${join(promDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(promDir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     prometheus.stdout?.on('data', (c: Buffer) => prometheusOutput.push(c.toString()));
     prometheus.stderr?.on('data', (c: Buffer) => prometheusOutput.push(c.toString()));
   }, 120_000);
@@ -186,20 +202,36 @@ pipelines:
     const res = await fetch(`${ga4.url}/v1beta/properties/${PROPERTY}:runReport`, {
       method: 'POST',
       headers: { authorization: 'Bearer ga4-e2e-token', 'content-type': 'application/json' },
-      body: JSON.stringify({ dimensions: [{ name: 'date' }, { name: 'sessionDefaultChannelGroup' }], metrics: [{ name: 'sessions' }], dateRanges: [{ startDate, endDate }], limit: 1000 }),
+      body: JSON.stringify({
+        dimensions: [{ name: 'date' }, { name: 'sessionDefaultChannelGroup' }],
+        metrics: [{ name: 'sessions' }],
+        dateRanges: [{ startDate, endDate }],
+        limit: 1000,
+      }),
     });
-    const body = (await res.json()) as { rows?: { dimensionValues: { value: string }[]; metricValues: { value: string }[] }[] };
+    const body = (await res.json()) as {
+      rows?: { dimensionValues: { value: string }[]; metricValues: { value: string }[] }[];
+    };
     const out = new Map<string, number>();
     for (const row of body.rows ?? []) {
       const d = row.dimensionValues[0]!.value;
-      out.set(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}|${row.dimensionValues[1]!.value}`, Number(row.metricValues[0]!.value));
+      out.set(
+        `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}|${row.dimensionValues[1]!.value}`,
+        Number(row.metricValues[0]!.value),
+      );
     }
     return out;
   }
 
   const tableRows = () =>
-    withPg(DB, async (c) =>
-      (await c.query<Row>(`SELECT to_char(date, 'YYYY-MM-DD') AS date, channel, sessions, change, final FROM ga4_sessions ORDER BY date, channel`)).rows,
+    withPg(
+      DB,
+      async (c) =>
+        (
+          await c.query<Row>(
+            `SELECT to_char(date, 'YYYY-MM-DD') AS date, channel, sessions, change, final FROM ga4_sessions ORDER BY date, channel`,
+          )
+        ).rows,
     );
 
   /** The alerts the rows call for: channel-days that fell more than 20 % from the day before. */
@@ -208,21 +240,28 @@ pipelines:
     for (const [key, sessions] of report) {
       const [date, channel] = key.split('|') as [string, string];
       if (!dates.includes(date)) continue;
-      const before = report.get(`${new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10)}|${channel}`);
-      if (before !== undefined && before !== 0 && (sessions - before) / before < -0.2) out.push(`${date}|${channel}`);
+      const before = report.get(
+        `${new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10)}|${channel}`,
+      );
+      if (before !== undefined && before !== 0 && (sessions - before) / before < -0.2)
+        out.push(`${date}|${channel}`);
     }
     return out.sort();
   }
 
   const alertKeys = () =>
     slack.messagesIn('#marketing-alerts').map((m) => {
-      const match = /:chart_with_downwards_trend: (.+) sessions fell \d+ % to \d+ on (\d{4}-\d{2}-\d{2})/.exec(m.text ?? '');
+      const match =
+        /:chart_with_downwards_trend: (.+) sessions fell \d+ % to \d+ on (\d{4}-\d{2}-\d{2})/.exec(
+          m.text ?? '',
+        );
       return match ? `${match[2]}|${match[1]}` : `unparsed: ${m.text}`;
     });
 
   it('upserts the days into PostgreSQL, writes CSV by date to S3, exposes the gauge and alerts on drops', async () => {
     const today = ga4.today(PROPERTY);
-    const day = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+    const day = (n: number) =>
+      new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
     const dates = [day(2), day(1)];
     const run = await waitForRun(server, await triggerRun(server, 'ga4-daily'), 90_000);
     expect(run.status).toBe('succeeded');
@@ -230,38 +269,62 @@ pipelines:
     const report = await ga4Report(day(3), day(1));
     const rows = await tableRows();
     expect(rows.map((r) => `${r.date}|${r.channel}=${r.sessions}`)).toEqual(
-      [...report].filter(([k]) => dates.includes(k.split('|')[0]!)).map(([k, v]) => `${k}=${v}`).sort(),
+      [...report]
+        .filter(([k]) => dates.includes(k.split('|')[0]!))
+        .map(([k, v]) => `${k}=${v}`)
+        .sort(),
     );
     // Both days are inside the restatement window: provisional.
     expect(rows.every((r) => r.final === false)).toBe(true);
 
     // S3: one partition per date, every row of that date in its CSV objects.
     const keys = await s3.list('reports', 'ga4/');
-    expect(new Set(keys.map((k) => k.split('/')[1]))).toEqual(new Set(dates.map((d) => `date=${d}`)));
-    const csvRows = (await Promise.all(keys.map((k) => s3.read('reports', k)))).flatMap((text) => text.trim().split('\n').slice(1));
+    expect(new Set(keys.map((k) => k.split('/')[1]))).toEqual(
+      new Set(dates.map((d) => `date=${d}`)),
+    );
+    const csvRows = (await Promise.all(keys.map((k) => s3.read('reports', k)))).flatMap((text) =>
+      text.trim().split('\n').slice(1),
+    );
     expect(csvRows).toHaveLength(rows.length);
 
     // Prometheus scraped the gauge from the server's /metrics.
     await eventually(
       async () => {
-        if (prometheus?.exitCode !== null) throw new Error(`prometheus exited:\n${prometheusOutput.join('')}`);
-        const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent('e2e_ga4_sessions')}`);
-        const body = (await res.json()) as { data?: { result: { metric: Record<string, string>; value: [number, string] }[] } };
-        const got = new Map((body.data?.result ?? []).map((r) => [`${r.metric.date}|${r.metric.channel}`, Number(r.value[1])]));
-        return rows.every((r) => got.get(`${r.date}|${r.channel}`) === r.sessions) ? true : undefined;
+        if (prometheus?.exitCode !== null)
+          throw new Error(`prometheus exited:\n${prometheusOutput.join('')}`);
+        const res = await fetch(
+          `${prometheusUrl}/api/v1/query?query=${encodeURIComponent('e2e_ga4_sessions')}`,
+        );
+        const body = (await res.json()) as {
+          data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+        const got = new Map(
+          (body.data?.result ?? []).map((r) => [
+            `${r.metric.date}|${r.metric.channel}`,
+            Number(r.value[1]),
+          ]),
+        );
+        return rows.every((r) => got.get(`${r.date}|${r.channel}`) === r.sessions)
+          ? true
+          : undefined;
       },
       30_000,
       'Prometheus to scrape every gauge',
     );
 
     // Slack: one alert per channel-day that fell more than 20 %.
-    await eventually(async () => (alertKeys().length >= expectedAlerts(report, dates).length ? true : undefined), 20_000, 'the Slack alerts');
+    await eventually(
+      async () => (alertKeys().length >= expectedAlerts(report, dates).length ? true : undefined),
+      20_000,
+      'the Slack alerts',
+    );
     expect(alertKeys().sort()).toEqual(expectedAlerts(report, dates));
   });
 
-  it('upserts GA4\'s corrected numbers when it restates yesterday; after a restart, posts only new drops — no alert twice', async () => {
+  it("upserts GA4's corrected numbers when it restates yesterday; after a restart, posts only new drops — no alert twice", async () => {
     const today = ga4.today(PROPERTY);
-    const day = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+    const day = (n: number) =>
+      new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
     const [yesterday, dates] = [day(1), [day(2), day(1)]];
     const before = await tableRows();
     const alertsBefore = alertKeys();
@@ -273,7 +336,9 @@ pipelines:
     for (let restatements = 1; newDrops.length === 0; restatements++) {
       expect(restatements, 'a restatement that creates a new drop').toBeLessThanOrEqual(50);
       ga4.restate(PROPERTY, yesterday);
-      newDrops = expectedAlerts(await ga4Report(day(3), day(1)), dates).filter((k) => !alertsBefore.includes(k));
+      newDrops = expectedAlerts(await ga4Report(day(3), day(1)), dates).filter(
+        (k) => !alertsBefore.includes(k),
+      );
     }
 
     // A restart between the runs: what the Slack destination posted is remembered by the store,
@@ -287,20 +352,43 @@ pipelines:
     const report = await ga4Report(yesterday, yesterday);
     const after = await tableRows();
     expect(after).toHaveLength(before.length);
-    for (const row of after.filter((r) => r.date === yesterday)) expect(row.sessions).toBe(report.get(`${row.date}|${row.channel}`));
-    expect(after.filter((r) => r.date === yesterday).some((r, i) => r.sessions !== before.filter((b) => b.date === yesterday)[i]!.sessions)).toBe(true);
+    for (const row of after.filter((r) => r.date === yesterday))
+      expect(row.sessions).toBe(report.get(`${row.date}|${row.channel}`));
+    expect(
+      after
+        .filter((r) => r.date === yesterday)
+        .some((r, i) => r.sessions !== before.filter((b) => b.date === yesterday)[i]!.sessions),
+    ).toBe(true);
 
     // Slack: the re-read drops that were announced already are skipped (dedupe by date and
     // channel); exactly the new ones are posted, once.
-    await eventually(async () => (alertKeys().length >= alertsBefore.length + newDrops.length ? true : undefined), 20_000, 'the new Slack alerts');
+    await eventually(
+      async () => (alertKeys().length >= alertsBefore.length + newDrops.length ? true : undefined),
+      20_000,
+      'the new Slack alerts',
+    );
     const alertsAfter = alertKeys();
     const posted = alertsAfter.slice(alertsBefore.length);
     expect(posted.sort()).toEqual(newDrops.sort());
     expect(new Set(alertsAfter).size).toBe(alertsAfter.length);
     const repeated = posted.filter((k) => alertsBefore.includes(k));
     expect(repeated).toEqual([]);
-    const stillDrops = expectedAlerts(await ga4Report(day(3), day(1)), dates).filter((k) => alertsBefore.includes(k));
+    const stillDrops = expectedAlerts(await ga4Report(day(3), day(1)), dates).filter((k) =>
+      alertsBefore.includes(k),
+    );
     const s3Objects = (await s3.list('reports', 'ga4/')).length;
-    console.log(JSON.stringify({ ga4: { rows: after.length, alertsFirstRun: alertsBefore.length, alertsSecondRun: posted.length, newDrops: newDrops.length, skippedAsAlreadySent: stillDrops.length, repeatedAlerts: repeated.length, s3Objects } }));
+    console.log(
+      JSON.stringify({
+        ga4: {
+          rows: after.length,
+          alertsFirstRun: alertsBefore.length,
+          alertsSecondRun: posted.length,
+          newDrops: newDrops.length,
+          skippedAsAlreadySent: stillDrops.length,
+          repeatedAlerts: repeated.length,
+          s3Objects,
+        },
+      }),
+    );
   });
 });

@@ -15,7 +15,9 @@ export const pgUrl = (database: string) => `postgres://postgres@127.0.0.1:5432/$
 /** Fails with a clear message when the server has not been built (`.ci/run` builds before testing). */
 export function requireBuiltServer(): void {
   if (!existsSync(CLI)) {
-    throw new Error(`${CLI} is missing: build the workspace first (npx nx run-many -t build) — the end-to-end tests run the built server as a child process`);
+    throw new Error(
+      `${CLI} is missing: build the workspace first (npx nx run-many -t build) — the end-to-end tests run the built server as a child process`,
+    );
   }
 }
 
@@ -47,7 +49,10 @@ export async function dropDatabase(name: string): Promise<void> {
 }
 
 /** Runs `fn` with a client of `database`, closing it afterwards. */
-export async function withPg<T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+export async function withPg<T>(
+  database: string,
+  fn: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client(pgUrl(database));
   await client.connect();
   try {
@@ -63,7 +68,12 @@ export interface ServerProcess {
   /** Every stdout/stderr line so far (pino JSON lines and anything else). */
   readonly lines: string[];
   /** Calls the REST API with the admin key; JSON in and out. */
-  api<T = any>(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; body: T }>;
+  api<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    key?: string,
+  ): Promise<{ status: number; body: T }>;
   /** `kill -9`: no shutdown hook runs. */
   kill9(): Promise<void>;
   /** SIGTERM and wait for the exit. */
@@ -88,11 +98,15 @@ process.once('exit', () => {
 /** Starts `sluice serve` and resolves once it logged `sluice is serving` with its URL. */
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
   requireBuiltServer();
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', options.config, '--port', '0', '--host', '127.0.0.1'], {
-    cwd: dirname(options.config),
-    env: { ...process.env, ...options.env, NODE_ENV: 'production' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', options.config, '--port', '0', '--host', '127.0.0.1'],
+    {
+      cwd: dirname(options.config),
+      env: { ...process.env, ...options.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   running.add(child);
   const lines: string[] = [];
   let exited: number | string | null | undefined;
@@ -104,7 +118,15 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     }),
   );
   const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within ${options.timeoutMs ?? 60_000} ms:\n${lines.slice(-30).join('\n')}`)), options.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `the server did not start within ${options.timeoutMs ?? 60_000} ms:\n${lines.slice(-30).join('\n')}`,
+          ),
+        ),
+      options.timeoutMs ?? 60_000,
+    );
     const onLine = (line: string) => {
       lines.push(line);
       if (lines.length > 20_000) lines.splice(0, 10_000);
@@ -131,7 +153,11 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     }
     void exit.then(() => {
       clearTimeout(timer);
-      reject(new Error(`the server exited (${String(exited)}) before serving:\n${lines.slice(-30).join('\n')}`));
+      reject(
+        new Error(
+          `the server exited (${String(exited)}) before serving:\n${lines.slice(-30).join('\n')}`,
+        ),
+      );
     });
   });
   return {
@@ -141,7 +167,10 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     async api(method, path, body, key = options.adminKey) {
       const res = await fetch(`${url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
@@ -172,7 +201,11 @@ export function writeConfig(dir: string, yaml: string): string {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -182,7 +215,10 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     } catch (error) {
       lastError = error;
     }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -190,24 +226,47 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
 export interface RunView {
   id: string;
   status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  counts: { read?: number; delivered?: number; deadLettered?: number; dropped?: number; failed?: number };
+  counts: {
+    read?: number;
+    delivered?: number;
+    deadLettered?: number;
+    dropped?: number;
+    failed?: number;
+  };
   error?: { message: string } | null;
   trigger: string;
 }
 
 /** Starts a run through the API and returns its id. */
-export async function triggerRun(server: ServerProcess, pipeline: string, params?: Record<string, unknown>): Promise<string> {
-  const res = await server.api<{ runId: string }>('POST', `/api/v1/pipelines/${pipeline}/runs`, params ? { params } : {});
-  if (res.status !== 202) throw new Error(`starting a run of ${pipeline}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+export async function triggerRun(
+  server: ServerProcess,
+  pipeline: string,
+  params?: Record<string, unknown>,
+): Promise<string> {
+  const res = await server.api<{ runId: string }>(
+    'POST',
+    `/api/v1/pipelines/${pipeline}/runs`,
+    params ? { params } : {},
+  );
+  if (res.status !== 202)
+    throw new Error(
+      `starting a run of ${pipeline}: HTTP ${res.status} ${JSON.stringify(res.body)}`,
+    );
   return res.body.runId;
 }
 
 /** Waits until a run finished (succeeded, failed or cancelled). */
-export async function waitForRun(server: ServerProcess, runId: string, timeoutMs = 60_000): Promise<RunView> {
+export async function waitForRun(
+  server: ServerProcess,
+  runId: string,
+  timeoutMs = 60_000,
+): Promise<RunView> {
   return eventually(
     async () => {
       const { status, body } = await server.api<RunView>('GET', `/api/v1/runs/${runId}`);
-      return status === 200 && ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+      return status === 200 && ['succeeded', 'failed', 'cancelled'].includes(body.status)
+        ? body
+        : undefined;
     },
     timeoutMs,
     `run ${runId} to finish`,
@@ -215,13 +274,25 @@ export async function waitForRun(server: ServerProcess, runId: string, timeoutMs
 }
 
 /** Every dead letter of a pipeline with the given status (pages through the API). */
-export async function listDeadLetters(server: ServerProcess, query: Record<string, string>): Promise<{ id: string; destination: string; record: Record<string, unknown>; status: string }[]> {
+export async function listDeadLetters(
+  server: ServerProcess,
+  query: Record<string, string>,
+): Promise<{ id: string; destination: string; record: Record<string, unknown>; status: string }[]> {
   const out = [];
   let cursor: string | null = null;
   do {
-    const qs: URLSearchParams = new URLSearchParams({ ...query, limit: '500', ...(cursor ? { cursor } : {}) });
-    const res: { status: number; body: { items: any[]; nextCursor: string | null } } = await server.api<{ items: any[]; nextCursor: string | null }>('GET', `/api/v1/dead-letters?${qs}`);
-    if (res.status !== 200) throw new Error(`listing dead letters: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+    const qs: URLSearchParams = new URLSearchParams({
+      ...query,
+      limit: '500',
+      ...(cursor ? { cursor } : {}),
+    });
+    const res: { status: number; body: { items: any[]; nextCursor: string | null } } =
+      await server.api<{ items: any[]; nextCursor: string | null }>(
+        'GET',
+        `/api/v1/dead-letters?${qs}`,
+      );
+    if (res.status !== 200)
+      throw new Error(`listing dead letters: HTTP ${res.status} ${JSON.stringify(res.body)}`);
     out.push(...res.body.items);
     cursor = res.body.nextCursor;
   } while (cursor);

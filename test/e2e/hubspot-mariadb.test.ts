@@ -7,7 +7,14 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubSpotFake, type HubSpotFake } from '@sluice/testing';
-import { eventually, requireBuiltServer, startServer, tempDir, writeConfig, type ServerProcess } from './harness.js';
+import {
+  eventually,
+  requireBuiltServer,
+  startServer,
+  tempDir,
+  writeConfig,
+  type ServerProcess,
+} from './harness.js';
 import { receivedRecords, startReceiver, type Receiver } from './services.js';
 
 const CONTACTS = Number(process.env.SLUICE_E2E_HUBSPOT_CONTACTS ?? 25_000);
@@ -18,7 +25,9 @@ const SIGNING = `whsec_${Buffer.from('e2e-hubspot-leads').toString('base64')}`;
 
 /** A deterministic lead score (HubSpot sends every property as a string). */
 const scoreOf = (id: string, version: number) => String((Number(id) * 37 + version * 53) % 101);
-const isNewHighScoreLead = (o: { properties: Record<string, string | null> }) => new RegExp(HIGH_SCORE).test(o.properties.hubspotscore ?? '') && o.properties.lifecyclestage === 'lead';
+const isNewHighScoreLead = (o: { properties: Record<string, string | null> }) =>
+  new RegExp(HIGH_SCORE).test(o.properties.hubspotscore ?? '') &&
+  o.properties.lifecyclestage === 'lead';
 
 describe(`HubSpot contacts (${CONTACTS.toLocaleString('en')}) → MariaDB upsert + webhook for new high-score leads`, () => {
   let fake: HubSpotFake;
@@ -31,8 +40,11 @@ describe(`HubSpot contacts (${CONTACTS.toLocaleString('en')}) → MariaDB upsert
     db = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
     await db.query(`DROP DATABASE IF EXISTS ${DB}`);
     await db.query(`CREATE DATABASE ${DB}`);
-    fake = await startHubSpotFake({ sizes: { contacts: CONTACTS, companies: 20, deals: 0, tickets: 0, custom: 0 } });
-    for (const contact of fake.objects('contacts')) contact.properties.hubspotscore = scoreOf(contact.id, 0);
+    fake = await startHubSpotFake({
+      sizes: { contacts: CONTACTS, companies: 20, deals: 0, tickets: 0, custom: 0 },
+    });
+    for (const contact of fake.objects('contacts'))
+      contact.properties.hubspotscore = scoreOf(contact.id, 0);
     receiver = await startReceiver();
     const dir = tempDir('hubspot');
     const config = writeConfig(
@@ -92,7 +104,11 @@ pipelines:
     server = await startServer({
       config,
       adminKey: ADMIN,
-      env: { E2E_HUBSPOT_TOKEN: fake.token, E2E_LEADS_URL: receiver.url, E2E_LEADS_SECRET: SIGNING },
+      env: {
+        E2E_HUBSPOT_TOKEN: fake.token,
+        E2E_LEADS_URL: receiver.url,
+        E2E_LEADS_SECRET: SIGNING,
+      },
     });
   }, 120_000);
 
@@ -104,13 +120,36 @@ pipelines:
     await db?.end();
   }, 60_000);
 
-  async function tableRows(): Promise<Map<string, { email: string; score: string | null; lifecyclestage: string | null }>> {
-    const [rows] = await db.query(`SELECT id, email, score, lifecyclestage FROM ${DB}.contacts`).catch(() => [[]] as never);
-    return new Map((rows as { id: number; email: string; score: string | null; lifecyclestage: string | null }[]).map((r) => [String(r.id), { email: r.email, score: r.score, lifecyclestage: r.lifecyclestage }]));
+  async function tableRows(): Promise<
+    Map<string, { email: string; score: string | null; lifecyclestage: string | null }>
+  > {
+    const [rows] = await db
+      .query(`SELECT id, email, score, lifecyclestage FROM ${DB}.contacts`)
+      .catch(() => [[]] as never);
+    return new Map(
+      (
+        rows as { id: number; email: string; score: string | null; lifecyclestage: string | null }[]
+      ).map((r) => [
+        String(r.id),
+        { email: r.email, score: r.score, lifecyclestage: r.lifecyclestage },
+      ]),
+    );
   }
 
   function fakeRows() {
-    return new Map(fake.objects('contacts').filter((o) => !o.archived).map((o) => [o.id, { email: o.properties.email!, score: o.properties.hubspotscore ?? null, lifecyclestage: o.properties.lifecyclestage ?? null }]));
+    return new Map(
+      fake
+        .objects('contacts')
+        .filter((o) => !o.archived)
+        .map((o) => [
+          o.id,
+          {
+            email: o.properties.email!,
+            score: o.properties.hubspotscore ?? null,
+            lifecyclestage: o.properties.lifecyclestage ?? null,
+          },
+        ]),
+    );
   }
 
   async function caughtUp(what: string) {
@@ -121,7 +160,13 @@ pipelines:
         if (have.size !== want.size) return undefined;
         for (const [id, row] of want) {
           const got = have.get(id);
-          if (!got || got.email !== row.email || got.score !== row.score || got.lifecyclestage !== row.lifecyclestage) return undefined;
+          if (
+            !got ||
+            got.email !== row.email ||
+            got.score !== row.score ||
+            got.lifecyclestage !== row.lifecyclestage
+          )
+            return undefined;
         }
         return true;
       },
@@ -131,7 +176,12 @@ pipelines:
   }
 
   it('syncs every contact, then every update and new contact between runs, through injected 429s; the table equals the fake', async () => {
-    const everMatched = new Set(fake.objects('contacts').filter(isNewHighScoreLead).map((o) => o.id));
+    const everMatched = new Set(
+      fake
+        .objects('contacts')
+        .filter(isNewHighScoreLead)
+        .map((o) => o.id),
+    );
     fake.inject({ status: 429, policyName: 'TEN_SECONDLY_ROLLING', times: 3 });
     await caughtUp('the initial full sync');
 
@@ -155,11 +205,27 @@ pipelines:
     expect(fake.requests.some((r) => r.status === 429)).toBe(true);
 
     // Every contact that was a high-score lead in some version reached the webhook, signed.
-    await eventually(async () => (new Set(receivedRecords(receiver).map((r) => r.id as string)).size >= everMatched.size ? true : undefined), 30_000, 'the lead webhooks');
+    await eventually(
+      async () =>
+        new Set(receivedRecords(receiver).map((r) => r.id as string)).size >= everMatched.size
+          ? true
+          : undefined,
+      30_000,
+      'the lead webhooks',
+    );
     const hooked = receivedRecords(receiver).map((r) => r.id as string);
     expect(new Set(hooked)).toEqual(everMatched);
-    expect(receiver.requests.every((r) => typeof r.headers['webhook-signature'] === 'string' && String(r.headers['webhook-signature']).startsWith('v1,'))).toBe(true);
-    const runs = await server.api<{ items: { status: string; counts: { read?: number } }[] }>('GET', '/api/v1/runs?pipeline=contacts-sync&limit=100');
+    expect(
+      receiver.requests.every(
+        (r) =>
+          typeof r.headers['webhook-signature'] === 'string' &&
+          String(r.headers['webhook-signature']).startsWith('v1,'),
+      ),
+    ).toBe(true);
+    const runs = await server.api<{ items: { status: string; counts: { read?: number } }[] }>(
+      'GET',
+      '/api/v1/runs?pipeline=contacts-sync&limit=100',
+    );
     expect(runs.body.items.filter((r) => r.status === 'failed')).toEqual([]);
     console.log(
       JSON.stringify({

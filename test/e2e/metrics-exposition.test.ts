@@ -22,7 +22,10 @@ const STORE_DB = `sluice_e2e_metrics_${process.pid}`;
 
 function promtool(text: string): { status: number | null; output: string } {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  if (result.error) throw new Error(`promtool is not installed (scripts/ci/services.sh installs prometheus): ${result.error.message}`);
+  if (result.error)
+    throw new Error(
+      `promtool is not installed (scripts/ci/services.sh installs prometheus): ${result.error.message}`,
+    );
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -37,13 +40,16 @@ function headerCounts(text: string, kind: 'HELP' | 'TYPE'): Map<string, number> 
 }
 
 function config(destinations: number): string {
-  const blocks = Array.from({ length: destinations }, (_, i) => `
+  const blocks = Array.from(
+    { length: destinations },
+    (_, i) => `
   gauges-${i}:
     kind: prometheus
     maxSeriesPerMetric: 3
     metrics:
       - { name: sample_sessions_${i}, type: gauge, help: 'Sessions by seq (destination ${i})', value: sessions, labels: { seq: seq } }
-      - { name: sample_rows_${i}_total, type: counter, help: 'Rows (destination ${i})' }`).join('');
+      - { name: sample_rows_${i}_total, type: counter, help: 'Rows (destination ${i})' }`,
+  ).join('');
   return `
 store: { url: '${pgUrl(STORE_DB)}' }
 server:
@@ -70,9 +76,14 @@ describe('/metrics passes promtool check metrics', () => {
     it(`${destinations} prometheus destination(s) with dropped series`, async () => {
       await server?.stop();
       await createDatabase(STORE_DB);
-      server = await startServer({ config: writeConfig(tempDir('metrics'), config(destinations)), adminKey: ADMIN });
+      server = await startServer({
+        config: writeConfig(tempDir('metrics'), config(destinations)),
+        adminKey: ADMIN,
+      });
       const scrape = async () => {
-        const res = await fetch(`${server!.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+        const res = await fetch(`${server!.url}/metrics`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        });
         expect(res.status).toBe(200);
         return res.text();
       };
@@ -81,10 +92,14 @@ describe('/metrics passes promtool check metrics', () => {
       expect(promtool(idle)).toEqual({ status: 0, output: '' });
       const run = await triggerRun(server, 'numbers');
       expect((await waitForRun(server, run)).status).toBe('succeeded');
-      const text = await eventually(async () => {
-        const t = await scrape();
-        return t.includes('sluice_prometheus_series_dropped_total{') ? t : undefined;
-      }, 20_000, 'dropped series on /metrics');
+      const text = await eventually(
+        async () => {
+          const t = await scrape();
+          return t.includes('sluice_prometheus_series_dropped_total{') ? t : undefined;
+        },
+        20_000,
+        'dropped series on /metrics',
+      );
       expect(promtool(text)).toEqual({ status: 0, output: '' });
       // Each family once, with one HELP text.
       for (const kind of ['HELP', 'TYPE'] as const) {
@@ -93,7 +108,12 @@ describe('/metrics passes promtool check metrics', () => {
       }
       // 40 records over 40 seq values, 3 series kept per gauge: 37 dropped per destination.
       for (let i = 0; i < destinations; i++) {
-        expect(text).toMatch(new RegExp(`^sluice_prometheus_series_dropped_total\\{metric="sample_sessions_${i}"\\} 37$`, 'm'));
+        expect(text).toMatch(
+          new RegExp(
+            `^sluice_prometheus_series_dropped_total\\{metric="sample_sessions_${i}"\\} 37$`,
+            'm',
+          ),
+        );
         expect(text.match(new RegExp(`^sample_sessions_${i}\\{`, 'gm'))).toHaveLength(3);
         expect(text).toMatch(new RegExp(`^sample_rows_${i}_total 40$`, 'm'));
       }

@@ -19,7 +19,16 @@ import {
   writeConfig,
   type ServerProcess,
 } from './harness.js';
-import { S3_CREDENTIALS, receivedRecords, startReceiver, startS3, startTcpProxy, type Receiver, type S3Server, type TcpProxy } from './services.js';
+import {
+  S3_CREDENTIALS,
+  receivedRecords,
+  startReceiver,
+  startS3,
+  startTcpProxy,
+  type Receiver,
+  type S3Server,
+  type TcpProxy,
+} from './services.js';
 
 const ADMIN = 'outage-admin-key-0123456789';
 const STORE_DB = `sluice_e2e_outage_store_${process.pid}`;
@@ -89,7 +98,14 @@ describe('destination outages end in dead letters, and replaying them completes 
     s3Proxy = await startTcpProxy(s3.port);
     receiver = await startReceiver();
     const dir = tempDir('outage');
-    server = await startServer({ config: writeConfig(dir, config({ pgPort: proxy.port, hook: receiver.url, s3: `http://127.0.0.1:${s3Proxy.port}` })), adminKey: ADMIN, env: { E2E_S3_SECRET: S3_CREDENTIALS.secretAccessKey } });
+    server = await startServer({
+      config: writeConfig(
+        dir,
+        config({ pgPort: proxy.port, hook: receiver.url, s3: `http://127.0.0.1:${s3Proxy.port}` }),
+      ),
+      adminKey: ADMIN,
+      env: { E2E_S3_SECRET: S3_CREDENTIALS.secretAccessKey },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -106,14 +122,18 @@ describe('destination outages end in dead letters, and replaying them completes 
   async function s3Seqs(): Promise<number[]> {
     const seqs: number[] = [];
     for (const key of await s3.list('lake', 'traffic/')) {
-      for (const line of (await s3.read('lake', key)).split('\n')) if (line) seqs.push((JSON.parse(line) as { seq: number }).seq);
+      for (const line of (await s3.read('lake', key)).split('\n'))
+        if (line) seqs.push((JSON.parse(line) as { seq: number }).seq);
     }
     return seqs;
   }
 
   it('delivers a healthy run to every destination', async () => {
     const run = await waitForRun(server, await triggerRun(server, 'traffic'));
-    expect(run).toMatchObject({ status: 'succeeded', counts: { read: PER_RUN, delivered: 3 * PER_RUN, deadLettered: 0 } });
+    expect(run).toMatchObject({
+      status: 'succeeded',
+      counts: { read: PER_RUN, delivered: 3 * PER_RUN, deadLettered: 0 },
+    });
   });
 
   it('retries, then dead-letters, while PostgreSQL is unreachable, the webhook answers 500/429 and S3 is down', async () => {
@@ -129,13 +149,20 @@ describe('destination outages end in dead letters, and replaying them completes 
     expect(run.counts).toMatchObject({ read: PER_RUN, delivered: 0, deadLettered: 3 * PER_RUN });
     const letters = await listDeadLetters(server, { pipeline: 'traffic', status: 'pending' });
     for (const destination of ['warehouse', 'hook', 'lake']) {
-      expect(letters.filter((l) => l.destination === destination), destination).toHaveLength(PER_RUN);
+      expect(
+        letters.filter((l) => l.destination === destination),
+        destination,
+      ).toHaveLength(PER_RUN);
     }
     // Every failed batch was tried 3 times (maxAttempts) before it became dead letters.
     const failedRequests = receiver.requests.slice(before);
     expect(failedRequests.length).toBe((PER_RUN / 100) * 3);
-    expect(failedRequests.map((r) => r.status)).toEqual([500, 500, 500, 500, 429, 429, 429, 429, 429]);
-    expect(new Set(failedRequests.map((r) => r.headers['idempotency-key'])).size).toBe(PER_RUN / 100);
+    expect(failedRequests.map((r) => r.status)).toEqual([
+      500, 500, 500, 500, 429, 429, 429, 429, 429,
+    ]);
+    expect(new Set(failedRequests.map((r) => r.headers['idempotency-key'])).size).toBe(
+      PER_RUN / 100,
+    );
     failedKeys = new Set(failedRequests.map((r) => String(r.headers['idempotency-key'])));
   }, 150_000);
 
@@ -144,22 +171,39 @@ describe('destination outages end in dead letters, and replaying them completes 
     s3Proxy.up();
     receiver.status = 200;
     const beforeReplay = receiver.requests.length;
-    const replay = await server.api<{ runs: { runId: string }[] }>('POST', '/api/v1/dead-letters/replay', { pipeline: 'traffic' });
+    const replay = await server.api<{ runs: { runId: string }[] }>(
+      'POST',
+      '/api/v1/dead-letters/replay',
+      { pipeline: 'traffic' },
+    );
     expect(replay.status).toBe(202);
-    for (const { runId } of replay.body.runs) expect((await waitForRun(server, runId, 120_000)).status).toBe('succeeded');
+    for (const { runId } of replay.body.runs)
+      expect((await waitForRun(server, runId, 120_000)).status).toBe('succeeded');
     expect(await listDeadLetters(server, { pipeline: 'traffic', status: 'pending' })).toEqual([]);
     // The replay sends each failed batch again as the batch it was, under its first idempotency
     // key / webhook-id (dead letters keep their source positions: issue 16, 18).
-    expect(new Set(receiver.requests.slice(beforeReplay).map((r) => String(r.headers['idempotency-key'])))).toEqual(failedKeys);
+    expect(
+      new Set(
+        receiver.requests.slice(beforeReplay).map((r) => String(r.headers['idempotency-key'])),
+      ),
+    ).toEqual(failedKeys);
 
     const expected = Array.from({ length: 2 * PER_RUN }, (_, i) => i + 1);
-    const rows = await withPg(WAREHOUSE_DB, async (c) => (await c.query<{ seq: string }>('SELECT seq FROM traffic ORDER BY seq')).rows.map((r) => Number(r.seq)));
+    const rows = await withPg(WAREHOUSE_DB, async (c) =>
+      (await c.query<{ seq: string }>('SELECT seq FROM traffic ORDER BY seq')).rows.map((r) =>
+        Number(r.seq),
+      ),
+    );
     expect(rows).toEqual(expected);
     const hooked = receivedRecords(receiver).map((r) => r.seq as number);
     expect([...new Set(hooked)].sort((a, b) => a - b)).toEqual(expected);
     const lake = await s3Seqs();
     expect([...new Set(lake)].sort((a, b) => a - b)).toEqual(expected);
-    const duplicates = { warehouse: 0, hook: hooked.length - new Set(hooked).size, lake: lake.length - new Set(lake).size };
+    const duplicates = {
+      warehouse: 0,
+      hook: hooked.length - new Set(hooked).size,
+      lake: lake.length - new Set(lake).size,
+    };
     console.log(JSON.stringify({ outages: { records: 2 * PER_RUN, duplicates } }));
     expect(duplicates).toEqual({ warehouse: 0, hook: 0, lake: 0 });
   }, 150_000);

@@ -25,10 +25,21 @@ export interface S3Server {
 
 export async function startS3(buckets: string[]): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'sluice-e2e-s3-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const { port } = (await server.run()) as { port: number };
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: S3_CREDENTIALS });
+  const client = new S3Client({
+    region: 'us-east-1',
+    endpoint,
+    forcePathStyle: true,
+    credentials: S3_CREDENTIALS,
+  });
   return {
     endpoint,
     port,
@@ -36,7 +47,9 @@ export async function startS3(buckets: string[]): Promise<S3Server> {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
         for (const item of page.Contents ?? []) if (item.Key) keys.push(item.Key);
         token = page.NextContinuationToken;
       } while (token);
@@ -57,7 +70,12 @@ export async function startS3(buckets: string[]): Promise<S3Server> {
 /** A webhook receiver: answers `script`'s statuses, then `status` (with `retryAfter` seconds on 429), records what it got. */
 export interface Receiver {
   readonly url: string;
-  readonly requests: { path: string; headers: IncomingMessage['headers']; body: string; status: number }[];
+  readonly requests: {
+    path: string;
+    headers: IncomingMessage['headers'];
+    body: string;
+    status: number;
+  }[];
   status: number;
   /** Statuses for the next requests, in order; `status` answers once they are used up. */
   script: number[];
@@ -66,7 +84,13 @@ export interface Receiver {
 }
 
 export async function startReceiver(): Promise<Receiver> {
-  const receiver = { url: '', requests: [], status: 200, script: [], close: async () => {} } as unknown as Receiver & { url: string; close: () => Promise<void> };
+  const receiver = {
+    url: '',
+    requests: [],
+    status: 200,
+    script: [],
+    close: async () => {},
+  } as unknown as Receiver & { url: string; close: () => Promise<void> };
   const server = createHttpServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -74,7 +98,8 @@ export async function startReceiver(): Promise<Receiver> {
     req.on('end', () => {
       const status = receiver.script.shift() ?? receiver.status;
       receiver.requests.push({ path: req.url ?? '', headers: req.headers, body, status });
-      if (status === 429 && receiver.retryAfter !== undefined) res.setHeader('retry-after', String(receiver.retryAfter));
+      if (status === 429 && receiver.retryAfter !== undefined)
+        res.setHeader('retry-after', String(receiver.retryAfter));
       res.statusCode = status;
       res.setHeader('content-type', 'application/json');
       res.end('{}');

@@ -7,7 +7,8 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 
 const POSTGRES_URL = 'postgres://sluice:example-password@db.example.com:5432/analytics';
 const SIGNING_SECRET = `whsec_${Buffer.from('example-signing-key-32-bytes-long').toString('base64')}`;
-const PRIVATE_KEY = '-----BEGIN PRIVATE KEY-----\nMIIEexampleexampleexample\n-----END PRIVATE KEY-----\n';
+const PRIVATE_KEY =
+  '-----BEGIN PRIVATE KEY-----\nMIIEexampleexampleexample\n-----END PRIVATE KEY-----\n';
 const TOKEN = 'example-token-0123456789abcdefghijklmnop';
 
 /**
@@ -96,7 +97,8 @@ export function withFakeSecretFiles<T>(value: T, baseDir: string): T {
       });
     }
     if (Array.isArray(node)) return node.map(visit);
-    if (node !== null && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v)]));
+    if (node !== null && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, visit(v)]));
     return node;
   };
   return visit(value) as T;

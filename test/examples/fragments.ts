@@ -23,12 +23,36 @@ type Dict = Record<string, unknown>;
 /** Name of the stub destination and of the pipelines the completion adds. */
 export const STUB = 'docs-check';
 
-const TOP_LEVEL_KEYS = ['$schema', 'version', 'store', 'server', 'logging', 'plugins', 'connections', 'destinations', 'pipelines'];
-const PIPELINE_KEYS = ['description', 'enabled', 'source', 'schedule', 'webhook', 'api', 'routes', 'defaultRoute', 'concurrency', 'timeoutMs', 'retry'];
+const TOP_LEVEL_KEYS = [
+  '$schema',
+  'version',
+  'store',
+  'server',
+  'logging',
+  'plugins',
+  'connections',
+  'destinations',
+  'pipelines',
+];
+const PIPELINE_KEYS = [
+  'description',
+  'enabled',
+  'source',
+  'schedule',
+  'webhook',
+  'api',
+  'routes',
+  'defaultRoute',
+  'concurrency',
+  'timeoutMs',
+  'retry',
+];
 const ROUTE_KEYS = ['name', 'priority', 'when', 'transform', 'to', 'mode', 'onError'];
 
-const isDict = (value: unknown): value is Dict => value !== null && typeof value === 'object' && !Array.isArray(value);
-const keysWithin = (value: Dict, allowed: readonly string[]) => Object.keys(value).length > 0 && Object.keys(value).every((key) => allowed.includes(key));
+const isDict = (value: unknown): value is Dict =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+const keysWithin = (value: Dict, allowed: readonly string[]) =>
+  Object.keys(value).length > 0 && Object.keys(value).every((key) => allowed.includes(key));
 const sampleSource = (): Dict => ({ kind: 'sample' });
 
 /** A fragment that is not recognisable as part of a Sluice configuration. */
@@ -76,38 +100,68 @@ function pipelineWith(pipeline: Dict): Dict {
 function wrap(value: unknown, registry: PluginRegistry): CompletedFragment {
   if (value === null || value === undefined) return { shape: 'empty document', document: {} };
   if (Array.isArray(value)) {
-    if (value.length === 0 || !value.every(isDict)) throw new NotAFragmentError('a list whose items are not all objects');
+    if (value.length === 0 || !value.every(isDict))
+      throw new NotAFragmentError('a list whose items are not all objects');
     if (value.every((item) => keysWithin(item, ROUTE_KEYS) && 'to' in item)) {
       return { shape: 'routes', document: pipelineWith({ routes: structuredClone(value) }) };
     }
-    if (value.every((item) => typeof item.kind === 'string' && registry.get('transform', item.kind) !== undefined)) {
-      return { shape: 'transform steps', document: pipelineWith({ routes: [{ name: STUB, transform: structuredClone(value), to: [STUB] }] }) };
+    if (
+      value.every(
+        (item) =>
+          typeof item.kind === 'string' && registry.get('transform', item.kind) !== undefined,
+      )
+    ) {
+      return {
+        shape: 'transform steps',
+        document: pipelineWith({
+          routes: [{ name: STUB, transform: structuredClone(value), to: [STUB] }],
+        }),
+      };
     }
-    throw new NotAFragmentError('a list that is neither routes (with `to`) nor transform steps of known kinds');
+    throw new NotAFragmentError(
+      'a list that is neither routes (with `to`) nor transform steps of known kinds',
+    );
   }
   if (!isDict(value)) throw new NotAFragmentError(`a ${typeof value}, not a mapping`);
   const copy = structuredClone(value);
   if (keysWithin(copy, TOP_LEVEL_KEYS)) return { shape: 'document', document: copy };
   if (keysWithin(copy, PIPELINE_KEYS)) return { shape: 'pipeline', document: pipelineWith(copy) };
-  if (keysWithin(copy, ROUTE_KEYS)) return { shape: 'route', document: pipelineWith({ routes: [{ name: STUB, to: [STUB], ...copy }] }) };
+  if (keysWithin(copy, ROUTE_KEYS))
+    return {
+      shape: 'route',
+      document: pipelineWith({ routes: [{ name: STUB, to: [STUB], ...copy }] }),
+    };
   if (typeof copy.kind === 'string') {
-    if (registry.get('destination', copy.kind)) return { shape: 'destination', document: { destinations: { [`${STUB}-destination`]: copy } } };
-    if (registry.get('connector', copy.kind)) return { shape: 'connector source', document: pipelineWith({ source: copy }) };
+    if (registry.get('destination', copy.kind))
+      return {
+        shape: 'destination',
+        document: { destinations: { [`${STUB}-destination`]: copy } },
+      };
+    if (registry.get('connector', copy.kind))
+      return { shape: 'connector source', document: pipelineWith({ source: copy }) };
     throw new NotAFragmentError(`kind "${copy.kind}" is neither a destination nor a connector`);
   }
   const entries = Object.entries(copy);
-  if (entries.length > 0 && entries.every(([, section]) => isDict(section) && typeof section.kind === 'string')) {
+  if (
+    entries.length > 0 &&
+    entries.every(([, section]) => isDict(section) && typeof section.kind === 'string')
+  ) {
     const destinations: Dict = {};
     const connections: Dict = {};
     for (const [name, section] of entries) {
       const kind = (section as Dict).kind as string;
       if (registry.get('destination', kind)) destinations[name] = section;
       else if (registry.get('connector', kind)) connections[name] = section;
-      else throw new NotAFragmentError(`${name}: kind "${kind}" is neither a destination nor a connector`);
+      else
+        throw new NotAFragmentError(
+          `${name}: kind "${kind}" is neither a destination nor a connector`,
+        );
     }
     return { shape: 'named plugin sections', document: { destinations, connections } };
   }
-  throw new NotAFragmentError(`keys ${Object.keys(copy).join(', ')} are not those of a configuration, pipeline, route or plugin section`);
+  throw new NotAFragmentError(
+    `keys ${Object.keys(copy).join(', ')} are not those of a configuration, pipeline, route or plugin section`,
+  );
 }
 
 function complete(document: Dict, example: Dict, stub: Dict): void {
@@ -128,17 +182,28 @@ function complete(document: Dict, example: Dict, stub: Dict): void {
   for (const pipeline of Object.values(pipelines)) {
     if (!isDict(pipeline)) continue;
     if (pipeline.source === undefined) pipeline.source = sampleSource();
-    if (pipeline.routes === undefined && pipeline.defaultRoute === undefined) pipeline.defaultRoute = { to: [STUB] };
-    if (isDict(pipeline.source) && typeof pipeline.source.connection === 'string') usedConnections.add(pipeline.source.connection);
-    const routes = [...(Array.isArray(pipeline.routes) ? pipeline.routes : []), pipeline.defaultRoute];
+    if (pipeline.routes === undefined && pipeline.defaultRoute === undefined)
+      pipeline.defaultRoute = { to: [STUB] };
+    if (isDict(pipeline.source) && typeof pipeline.source.connection === 'string')
+      usedConnections.add(pipeline.source.connection);
+    const routes = [
+      ...(Array.isArray(pipeline.routes) ? pipeline.routes : []),
+      pipeline.defaultRoute,
+    ];
     for (const route of routes) {
-      if (isDict(route) && Array.isArray(route.to)) for (const to of route.to) if (typeof to === 'string') usedDestinations.add(to);
+      if (isDict(route) && Array.isArray(route.to))
+        for (const to of route.to) if (typeof to === 'string') usedDestinations.add(to);
     }
   }
 
-  const unusedDestinations = Object.keys(destinations).filter((name) => !usedDestinations.has(name));
+  const unusedDestinations = Object.keys(destinations).filter(
+    (name) => !usedDestinations.has(name),
+  );
   if (unusedDestinations.length > 0) {
-    pipelines[`${STUB}-destinations`] = { source: sampleSource(), routes: [{ name: STUB, to: unusedDestinations }] };
+    pipelines[`${STUB}-destinations`] = {
+      source: sampleSource(),
+      routes: [{ name: STUB, to: unusedDestinations }],
+    };
   }
   for (const name of Object.keys(connections).filter((n) => !usedConnections.has(n))) {
     pipelines[`${STUB}-${name}`] = { source: { connection: name }, defaultRoute: { to: [STUB] } };
@@ -146,11 +211,13 @@ function complete(document: Dict, example: Dict, stub: Dict): void {
   }
 
   for (const name of usedConnections) {
-    if (!(name in connections) && name in exampleConnections) connections[name] = structuredClone(exampleConnections[name]);
+    if (!(name in connections) && name in exampleConnections)
+      connections[name] = structuredClone(exampleConnections[name]);
   }
   for (const name of usedDestinations) {
     if (name in destinations) continue;
     if (name === STUB) destinations[name] = structuredClone(stub);
-    else if (name in exampleDestinations) destinations[name] = structuredClone(exampleDestinations[name]);
+    else if (name in exampleDestinations)
+      destinations[name] = structuredClone(exampleDestinations[name]);
   }
 }

@@ -26,9 +26,17 @@ export async function validateFully(
   document: string | object,
   options: { env?: Readonly<Record<string, string>>; baseDir: string; environment?: boolean },
 ): Promise<{ config: SluiceConfig; registry: PluginRegistry }> {
-  provideLocalPlugins(typeof document === 'string' ? parseConfigText(document).value : document, options.baseDir);
+  provideLocalPlugins(
+    typeof document === 'string' ? parseConfigText(document).value : document,
+    options.baseDir,
+  );
   const registry = createRegistry();
-  const result = await validateServerConfig(document, { registry, baseDir: options.baseDir, env: options.env ?? {}, environment: options.environment !== false });
+  const result = await validateServerConfig(document, {
+    registry,
+    baseDir: options.baseDir,
+    env: options.env ?? {},
+    environment: options.environment !== false,
+  });
   return { config: configOrThrow(result), registry };
 }
 
@@ -49,12 +57,16 @@ function provideLocalPlugins(document: unknown, baseDir: string): void {
     const target = resolve(baseDir, entry);
     if (existsSync(target)) continue;
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, `export { default } from ${JSON.stringify(pathToFileURL(EXAMPLE_PLUGIN).href)};\n`);
+    writeFileSync(
+      target,
+      `export { default } from ${JSON.stringify(pathToFileURL(EXAMPLE_PLUGIN).href)};\n`,
+    );
   }
 }
 
 /** A failure as one readable line per problem (the `ConfigError`'s issues, or the error message). */
 export function describeFailure(error: unknown): string {
-  if (error instanceof ConfigError) return error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n');
+  if (error instanceof ConfigError)
+    return error.issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n');
   return `  ${error instanceof Error ? error.message : String(error)}`;
 }

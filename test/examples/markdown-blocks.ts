@@ -37,7 +37,8 @@ export function yamlBlocks(markdown: string, file: string): YamlBlock[] {
     const closing = new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
     const body: string[] = [];
     let j = i + 1;
-    for (; j < lines.length && !closing.test(lines[j]!); j++) body.push(lines[j]!.slice(Math.min(indent, leadingSpaces(lines[j]!))));
+    for (; j < lines.length && !closing.test(lines[j]!); j++)
+      body.push(lines[j]!.slice(Math.min(indent, leadingSpaces(lines[j]!))));
     let previous = i - 1;
     while (previous >= 0 && lines[previous]!.trim() === '') previous--;
     blocks.push({

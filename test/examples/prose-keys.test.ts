@@ -10,9 +10,23 @@ import { toJsonSchema } from '@sluice/config';
 import { createRegistry } from '@sluice/server';
 import { REPO_ROOT } from './full-validation.js';
 
-type Schema = { properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; items?: Schema; anyOf?: Schema[]; oneOf?: Schema[]; allOf?: Schema[]; then?: Schema; else?: Schema; $ref?: string; enum?: unknown[]; const?: unknown };
+type Schema = {
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema | boolean;
+  items?: Schema;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
+  then?: Schema;
+  else?: Schema;
+  $ref?: string;
+  enum?: unknown[];
+  const?: unknown;
+};
 
-const schema = toJsonSchema({ registry: createRegistry() }) as Schema & { $defs?: Record<string, Schema> };
+const schema = toJsonSchema({ registry: createRegistry() }) as Schema & {
+  $defs?: Record<string, Schema>;
+};
 
 /** Every chain of property names in the schema (`server.rateLimit.perMinute`), map keys and list items skipped. */
 function keyChains(): { chains: Set<string>; values: Map<string, Set<string>> } {
@@ -37,7 +51,14 @@ function keyChains(): { chains: Set<string>; values: Map<string, Set<string>> } 
     walk(node.additionalProperties, path);
     walk(node.items, path);
     // A plugin's options are the `then` of `if: { kind: <its kind> }` branches.
-    for (const branch of [...(node.anyOf ?? []), ...(node.oneOf ?? []), ...(node.allOf ?? []), node.then, node.else]) walk(branch, path);
+    for (const branch of [
+      ...(node.anyOf ?? []),
+      ...(node.oneOf ?? []),
+      ...(node.allOf ?? []),
+      node.then,
+      node.else,
+    ])
+      walk(branch, path);
     seen.delete(node);
   };
   walk(schema, []);
@@ -48,7 +69,10 @@ const { chains, values } = keyChains();
 
 /** Whether a documented key (`rateLimit.perMinute`, `routes[].to`, `connections.<name>`) ends some schema chain. */
 function known(key: string): boolean {
-  const parts = key.replace(/\[\]/g, '').split('.').filter((p) => p !== '' && !/^<.*>$/.test(p) && p !== '*');
+  const parts = key
+    .replace(/\[\]/g, '')
+    .split('.')
+    .filter((p) => p !== '' && !/^<.*>$/.test(p) && p !== '*');
   if (parts.length === 0) return true;
   const wanted = parts.join('.');
   for (const chain of chains) if (chain === wanted || chain.endsWith(`.${wanted}`)) return true;
@@ -58,7 +82,8 @@ function known(key: string): boolean {
 /** Values the schema allows at a key (when it lists them), wherever the key is. */
 function allowed(key: string): Set<string> | undefined {
   const out = new Set<string>();
-  for (const [chain, set] of values) if (chain === key || chain.endsWith(`.${key}`)) for (const v of set) out.add(v);
+  for (const [chain, set] of values)
+    if (chain === key || chain.endsWith(`.${key}`)) for (const v of set) out.add(v);
   return out.size > 0 ? out : undefined;
 }
 
@@ -67,7 +92,8 @@ function markdownFiles(dir: string): string[] {
   for (const entry of readdirSync(join(REPO_ROOT, dir), { withFileTypes: true })) {
     const path = `${dir}/${entry.name}`;
     if (entry.isDirectory()) {
-      if (!['node_modules', '.vitepress', 'reference', 'public'].includes(entry.name)) out.push(...markdownFiles(path));
+      if (!['node_modules', '.vitepress', 'reference', 'public'].includes(entry.name))
+        out.push(...markdownFiles(path));
     } else if (entry.name.endsWith('.md')) out.push(path);
   }
   return out;
@@ -100,7 +126,9 @@ function firstCells(file: string): Cell[] {
     }
     const first = line.split(/(?<!\\)\|/)[1]?.trim() ?? '';
     if (keyTable === undefined) {
-      const notConfiguration = /^<!-- keys: .*not configuration -->$/.test(lines[index - 1]?.trim() ?? '');
+      const notConfiguration = /^<!-- keys: .*not configuration -->$/.test(
+        lines[index - 1]?.trim() ?? '',
+      );
       keyTable = KEY_HEADERS.has(first.toLowerCase()) && !notConfiguration;
       return;
     }
@@ -110,20 +138,28 @@ function firstCells(file: string): Cell[] {
   return cells;
 }
 
-const cells = markdownFiles('docs').filter((f) => !GENERATED.has(f)).flatMap(firstCells);
+const cells = markdownFiles('docs')
+  .filter((f) => !GENERATED.has(f))
+  .flatMap(firstCells);
 const codeSpans = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 
 describe('keys named in the prose tables of docs/', () => {
   it('finds the key tables', () => {
     const pages = new Set(cells.filter((c) => c.keyTable).map((c) => relative('docs', c.file)));
-    for (const page of ['configuration-guide.md', 'router/rules.md', 'router/destinations/file.md']) expect(pages).toContain(page);
+    for (const page of ['configuration-guide.md', 'router/rules.md', 'router/destinations/file.md'])
+      expect(pages).toContain(page);
     expect(cells.filter((c) => c.keyTable).length).toBeGreaterThan(60);
   });
 
   it('every key of a key table exists in the schema', () => {
     const unknown = cells
       .filter((c) => c.keyTable)
-      .flatMap((c) => codeSpans(c.text).map((key) => ({ key: key.split(/[\s:=]/)[0]!, where: `${c.file}:${c.line}` })))
+      .flatMap((c) =>
+        codeSpans(c.text).map((key) => ({
+          key: key.split(/[\s:=]/)[0]!,
+          where: `${c.file}:${c.line}`,
+        })),
+      )
       .filter(({ key }) => /^[A-Za-z_][\w.[\]<>*-]*$/.test(key) && !known(key));
     expect(unknown, 'documented keys the schema does not have').toEqual([]);
   });
@@ -136,7 +172,10 @@ describe('keys named in the prose tables of docs/', () => {
         if (!pair) continue;
         const [, key, value] = pair;
         if (!known(key!)) wrong.push(`${cell.file}:${cell.line}: ${span} (no key "${key}")`);
-        else if (allowed(key!) && !/^[<{[]/.test(value!) && !allowed(key!)!.has(value!)) wrong.push(`${cell.file}:${cell.line}: ${span} ("${value}" is not one of ${[...allowed(key!)!].join(', ')})`);
+        else if (allowed(key!) && !/^[<{[]/.test(value!) && !allowed(key!)!.has(value!))
+          wrong.push(
+            `${cell.file}:${cell.line}: ${span} ("${value}" is not one of ${[...allowed(key!)!].join(', ')})`,
+          );
       }
     }
     expect(wrong).toEqual([]);

@@ -23,7 +23,9 @@ const seen: { path: string; authorization: string | undefined; argv: string }[] 
 function peerArgv(request: IncomingMessage): string {
   const port = request.socket.remotePort!.toString(16).toUpperCase().padStart(4, '0');
   const tcp = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1);
-  const row = tcp.map((line) => line.trim().split(/\s+/)).find((cols) => cols[1]?.endsWith(`:${port}`));
+  const row = tcp
+    .map((line) => line.trim().split(/\s+/))
+    .find((cols) => cols[1]?.endsWith(`:${port}`));
   if (!row) return '';
   const inode = row[9];
   for (const pid of readdirPids()) {
@@ -57,10 +59,16 @@ const readlinkSafe = (path: string) => {
 
 beforeAll(async () => {
   stub = createServer((request, response) => {
-    seen.push({ path: request.url ?? '', authorization: request.headers.authorization, argv: peerArgv(request) });
+    seen.push({
+      path: request.url ?? '',
+      authorization: request.headers.authorization,
+      argv: peerArgv(request),
+    });
     request.resume();
     request.on('end', () => {
-      response.writeHead(request.method === 'POST' ? 202 : 200, { 'content-type': 'application/json' });
+      response.writeHead(request.method === 'POST' ? 202 : 200, {
+        'content-type': 'application/json',
+      });
       response.end('{}');
     });
   });
@@ -74,7 +82,10 @@ afterAll(async () => {
 
 function runLine(line: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn('bash', ['-c', line.replaceAll('http://127.0.0.1:8080', base)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('bash', ['-c', line.replaceAll('http://127.0.0.1:8080', base)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => done({ code, stderr }));

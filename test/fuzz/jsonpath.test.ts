@@ -4,7 +4,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConditionSpec, type JsonValue } from '@sluice/core';
-import { compileCondition, compileJsonPath, compileJsonPathAt, JsonPathEvaluationError, JsonPathSyntaxError } from '@sluice/router';
+import {
+  compileCondition,
+  compileJsonPath,
+  compileJsonPathAt,
+  JsonPathEvaluationError,
+  JsonPathSyntaxError,
+} from '@sluice/router';
 import { deeplyNested, fieldName, jsonPathText, jsonValue, record, scalar } from './arbitraries.js';
 
 const RUNS = 400;
@@ -67,11 +73,21 @@ describe('JSONPath queries under fuzzing', () => {
   });
 
   it('evaluate deeply nested records or fail with a typed JsonPathEvaluationError', () => {
-    const queries = ['$..leaf', '$..*', '$..[?@.leaf == 1]', '$.a.a[0].a', '$[?count(@..*) > 3]'].map(compileJsonPath);
+    const queries = [
+      '$..leaf',
+      '$..*',
+      '$..[?@.leaf == 1]',
+      '$.a.a[0].a',
+      '$[?count(@..*) > 3]',
+    ].map(compileJsonPath);
     for (const depth of [10, 63, 64, 65, 200, 2000]) {
       const value = deeplyNested(depth);
       for (const query of queries) {
-        for (const read of [() => query.matches(value), () => query.values(value), () => query.first(value)]) {
+        for (const read of [
+          () => query.matches(value),
+          () => query.values(value),
+          () => query.first(value),
+        ]) {
           expectEvaluatesOrTypedError(read, `${query.source} at depth ${depth}`);
         }
       }
@@ -102,11 +118,41 @@ const condition: fc.Arbitrary<unknown> = fc.letrec<{ cond: unknown }>((tie) => (
     fc.record({ jsonpath: fc.oneof(jsonPathText, scalar) }),
     fc.record(
       {
-        path: fc.oneof(jsonPathText, fieldName.map((f) => `$.${f}`), scalar),
-        op: fc.oneof(fc.constantFrom('eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'in', 'nin', 'exists', 'contains', 'startsWith', 'endsWith', 'matches'), fc.string({ maxLength: 8 })),
+        path: fc.oneof(
+          jsonPathText,
+          fieldName.map((f) => `$.${f}`),
+          scalar,
+        ),
+        op: fc.oneof(
+          fc.constantFrom(
+            'eq',
+            'ne',
+            'lt',
+            'lte',
+            'gt',
+            'gte',
+            'in',
+            'nin',
+            'exists',
+            'contains',
+            'startsWith',
+            'endsWith',
+            'matches',
+          ),
+          fc.string({ maxLength: 8 }),
+        ),
         value: fc.oneof(
           jsonValue,
-          fc.constantFrom<JsonValue>('(a+)+$', '^(a|a)*$', '[', '\\', '.*', { pattern: '(x+x+)+y', flags: 'i' }, { pattern: 'a', flags: 'zz' }, { pattern: 'a', maxLength: 0 }),
+          fc.constantFrom<JsonValue>(
+            '(a+)+$',
+            '^(a|a)*$',
+            '[',
+            '\\',
+            '.*',
+            { pattern: '(x+x+)+y', flags: 'i' },
+            { pattern: 'a', flags: 'zz' },
+            { pattern: 'a', maxLength: 0 },
+          ),
         ),
         extra: jsonValue,
       },
@@ -145,7 +191,10 @@ describe('route conditions under fuzzing', () => {
         for (const r of records) expect(typeof predicate(r)).toBe('boolean');
         // Past the recursion limit a descendant query fails with a typed error (a per-record
         // failure in the router); anything else still answers.
-        expectEvaluatesOrTypedError(() => expect(typeof predicate(deeplyNested(300))).toBe('boolean'), 'deep record');
+        expectEvaluatesOrTypedError(
+          () => expect(typeof predicate(deeplyNested(300))).toBe('boolean'),
+          'deep record',
+        );
       }),
       { numRuns: RUNS * 2 },
     );

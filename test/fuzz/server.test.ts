@@ -95,18 +95,36 @@ interface Answer {
 }
 
 /** A raw HTTP request: any method with any body and headers (fetch refuses some of these). */
-function send(base: string, method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<Answer> {
+function send(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Buffer,
+): Promise<Answer> {
   const url = new URL(base);
   // A fixed length (not chunked) so the server can answer before reading the body without the
   // connection being reset under the client.
-  const all = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+  const all =
+    body === undefined
+      ? headers
+      : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: all }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, method, path, headers: all },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -115,14 +133,21 @@ function send(base: string, method: string, path: string, headers: Record<string
 
 /** Checks the contract of an answer: no 5xx, and every error in the one error body. */
 function expectClientAnswer(answer: Answer, what: string): void {
-  expect(answer.status, `${what} -> ${answer.status} ${answer.text.slice(0, 300)}`).toBeGreaterThanOrEqual(200);
-  expect(answer.status, `${what} -> ${answer.status} ${answer.text.slice(0, 300)}`).toBeLessThan(500);
+  expect(
+    answer.status,
+    `${what} -> ${answer.status} ${answer.text.slice(0, 300)}`,
+  ).toBeGreaterThanOrEqual(200);
+  expect(answer.status, `${what} -> ${answer.status} ${answer.text.slice(0, 300)}`).toBeLessThan(
+    500,
+  );
   if (answer.status >= 400) {
     let body: { error?: { code?: unknown; message?: unknown; details?: unknown } };
     try {
       body = JSON.parse(answer.text) as typeof body;
     } catch {
-      throw new Error(`${what} -> ${answer.status} without a JSON error body: ${answer.text.slice(0, 200)}`);
+      throw new Error(
+        `${what} -> ${answer.status} without a JSON error body: ${answer.text.slice(0, 200)}`,
+      );
     }
     expect(body.error?.code, what).toMatch(/^SLUICE_ERR_[A-Z0-9_]+$/);
     expect(typeof body.error?.message, what).toBe('string');
@@ -136,21 +161,39 @@ function sign(id: string, timestamp: number, body: Buffer | string): string {
   return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64')}`;
 }
 
-function signedHeaders(body: Buffer | string, contentType = 'application/json'): Record<string, string> {
+function signedHeaders(
+  body: Buffer | string,
+  contentType = 'application/json',
+): Record<string, string> {
   const id = `msg_${randomUUID()}`;
   const ts = Math.floor(Date.now() / 1000);
-  return { 'content-type': contentType, 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(id, ts, body) };
+  return {
+    'content-type': contentType,
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': sign(id, ts, body),
+  };
 }
 
 let sluice: SluiceServer;
 let dir: string;
 
-async function runOf(runId: string): Promise<{ status: string; counts: Record<string, number>; error: unknown }> {
-  const answer = await send(sluice.url, 'GET', `/api/v1/runs/${runId}`, { authorization: `Bearer ${ADMIN}` });
-  return JSON.parse(answer.text) as { status: string; counts: Record<string, number>; error: unknown };
+async function runOf(
+  runId: string,
+): Promise<{ status: string; counts: Record<string, number>; error: unknown }> {
+  const answer = await send(sluice.url, 'GET', `/api/v1/runs/${runId}`, {
+    authorization: `Bearer ${ADMIN}`,
+  });
+  return JSON.parse(answer.text) as {
+    status: string;
+    counts: Record<string, number>;
+    error: unknown;
+  };
 }
 
-async function finished(runId: string): Promise<{ status: string; counts: Record<string, number>; error: unknown }> {
+async function finished(
+  runId: string,
+): Promise<{ status: string; counts: Record<string, number>; error: unknown }> {
   const until = Date.now() + 60_000;
   for (;;) {
     const run = await runOf(runId);
@@ -218,7 +261,19 @@ const body = fc.oneof(
       )
       .map((v) => JSON.stringify(v)),
   },
-  { weight: 1, arbitrary: fc.constantFrom('{"params":', '[', 'null', '"x"', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '\u0000', '{}'.padEnd(300_000, ' ')) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '{"params":',
+      '[',
+      'null',
+      '"x"',
+      '{"__proto__":{"polluted":1}}',
+      '{"constructor":{"prototype":{"x":1}}}',
+      '\u0000',
+      '{}'.padEnd(300_000, ' '),
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 80 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
 );
@@ -238,25 +293,74 @@ const contentType = fc.constantFrom(
 );
 
 const pathParam = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom(...FUZZED_NAMES, 'nope', '00000000-0000-0000-0000-000000000000') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(...FUZZED_NAMES, 'nope', '00000000-0000-0000-0000-000000000000'),
+  },
   { weight: 2, arbitrary: fc.uuid() },
   { weight: 2, arbitrary: fc.string({ maxLength: 20 }).filter((s) => s !== '') },
-  { weight: 1, arbitrary: fc.constantFrom('..', '.', '%', '%00', '%2F', 'a'.repeat(300), '__proto__', 'constructor') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '..',
+      '.',
+      '%',
+      '%00',
+      '%2F',
+      'a'.repeat(300),
+      '__proto__',
+      'constructor',
+    ),
+  },
 );
 
 const queryString = fc.oneof(
   fc.constant(''),
   fc
-    .dictionary(fc.constantFrom('limit', 'cursor', 'pipeline', 'status', 'trigger', 'afterSeq', 'runId', 'route', 'destination', 'x', '__proto__'), fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('0', '1', '-1', '1001', '1e3', 'succeeded,bogus', 'queued', 'api')), { maxKeys: 4 })
+    .dictionary(
+      fc.constantFrom(
+        'limit',
+        'cursor',
+        'pipeline',
+        'status',
+        'trigger',
+        'afterSeq',
+        'runId',
+        'route',
+        'destination',
+        'x',
+        '__proto__',
+      ),
+      fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom('0', '1', '-1', '1001', '1e3', 'succeeded,bogus', 'queued', 'api'),
+      ),
+      { maxKeys: 4 },
+    )
     .map((q) => `?${new URLSearchParams(q).toString()}`),
-  fc.constantFrom('?limit=1&limit=2', '?%zz', '?&&&=', '?cursor=' + 'x'.repeat(600), '?status[]=1', '?limit'),
+  fc.constantFrom(
+    '?limit=1&limit=2',
+    '?%zz',
+    '?&&&=',
+    '?cursor=' + 'x'.repeat(600),
+    '?status[]=1',
+    '?limit',
+  ),
 );
 
-const key = fc.constantFrom<string | undefined>(ADMIN, ADMIN, READER, undefined, 'wrong-key-0123456789');
+const key = fc.constantFrom<string | undefined>(
+  ADMIN,
+  ADMIN,
+  READER,
+  undefined,
+  'wrong-key-0123456789',
+);
 
 describe('the API under fuzzing', () => {
   it('answers every route of its OpenAPI document with a 2xx or a 4xx error body, never a 5xx', async () => {
-    const doc = JSON.parse((await send(sluice.url, 'GET', '/api/v1/openapi.json', {})).text) as { paths: Record<string, Record<string, unknown>> };
+    const doc = JSON.parse((await send(sluice.url, 'GET', '/api/v1/openapi.json', {})).text) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.keys(methods)
         .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
@@ -264,22 +368,52 @@ describe('the API under fuzzing', () => {
     );
     // Every documented route is fuzzed, including the webhook route.
     expect(operations.length).toBeGreaterThan(25);
-    const method = fc.oneof({ weight: 9, arbitrary: fc.constant<string | undefined>(undefined) }, { weight: 1, arbitrary: fc.constantFrom<string | undefined>('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD') });
+    const method = fc.oneof(
+      { weight: 9, arbitrary: fc.constant<string | undefined>(undefined) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom<string | undefined>(
+          'GET',
+          'POST',
+          'PUT',
+          'DELETE',
+          'PATCH',
+          'OPTIONS',
+          'HEAD',
+        ),
+      },
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...operations), method, fc.array(pathParam, { minLength: 3, maxLength: 3 }), queryString, body, contentType, key, async (op, overrideMethod, params, query, text, type, apiKey) => {
-        let i = 0;
-        const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++]!)) + query;
-        const headers: Record<string, string> = {};
-        if (type !== undefined) headers['content-type'] = type;
-        if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
-        const verb = overrideMethod ?? op.method;
-        const answer = await send(sluice.url, verb, path, headers, verb === 'HEAD' ? undefined : text);
-        if (verb === 'HEAD' || verb === 'OPTIONS') {
-          expect(answer.status, `${verb} ${path}`).toBeLessThan(500);
-          return;
-        }
-        expectClientAnswer(answer, `${verb} ${path} (${type}) ${String(text).slice(0, 120)}`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...operations),
+        method,
+        fc.array(pathParam, { minLength: 3, maxLength: 3 }),
+        queryString,
+        body,
+        contentType,
+        key,
+        async (op, overrideMethod, params, query, text, type, apiKey) => {
+          let i = 0;
+          const path =
+            op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(params[i++]!)) + query;
+          const headers: Record<string, string> = {};
+          if (type !== undefined) headers['content-type'] = type;
+          if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
+          const verb = overrideMethod ?? op.method;
+          const answer = await send(
+            sluice.url,
+            verb,
+            path,
+            headers,
+            verb === 'HEAD' ? undefined : text,
+          );
+          if (verb === 'HEAD' || verb === 'OPTIONS') {
+            expect(answer.status, `${verb} ${path}`).toBeLessThan(500);
+            return;
+          }
+          expectClientAnswer(answer, `${verb} ${path} (${type}) ${String(text).slice(0, 120)}`);
+        },
+      ),
       { numRuns: 600 },
     );
     await healthy();
@@ -288,15 +422,43 @@ describe('the API under fuzzing', () => {
   it('answers hostile requests with 4xx: oversize, deeply nested and prototype-polluting bodies', async () => {
     const headers = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     const cases: [string, string, string][] = [
-      ['POST', '/api/v1/pipelines/traffic/runs', JSON.stringify({ params: { pad: 'x'.repeat(400_000) } })],
-      ['POST', '/api/v1/pipelines/traffic/runs', `{"params":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`],
-      ['POST', '/api/v1/dry-run', `{"pipeline":"traffic","records":[${'['.repeat(50_000)}${']'.repeat(50_000)}]}`],
-      ['POST', '/api/v1/dry-run', JSON.stringify({ pipeline: 'traffic', records: [{ __proto__: { polluted: true } }] })],
-      ['POST', '/api/v1/dry-run', '{"pipeline":"traffic","records":[{"__proto__":{"polluted":true}}]}'],
-      ['PUT', '/api/v1/pipelines/scratch', '{"__proto__":{"source":{"kind":"sample"}},"routes":[]}'],
+      [
+        'POST',
+        '/api/v1/pipelines/traffic/runs',
+        JSON.stringify({ params: { pad: 'x'.repeat(400_000) } }),
+      ],
+      [
+        'POST',
+        '/api/v1/pipelines/traffic/runs',
+        `{"params":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`,
+      ],
+      [
+        'POST',
+        '/api/v1/dry-run',
+        `{"pipeline":"traffic","records":[${'['.repeat(50_000)}${']'.repeat(50_000)}]}`,
+      ],
+      [
+        'POST',
+        '/api/v1/dry-run',
+        JSON.stringify({ pipeline: 'traffic', records: [{ __proto__: { polluted: true } }] }),
+      ],
+      [
+        'POST',
+        '/api/v1/dry-run',
+        '{"pipeline":"traffic","records":[{"__proto__":{"polluted":true}}]}',
+      ],
+      [
+        'PUT',
+        '/api/v1/pipelines/scratch',
+        '{"__proto__":{"source":{"kind":"sample"}},"routes":[]}',
+      ],
       ['PUT', '/api/v1/destinations/scratch', '{"constructor":{"prototype":{"kind":"file"}}}'],
       ['POST', '/api/v1/dead-letters/replay', '{"ids":["' + 'x'.repeat(100) + '"]}'],
-      ['POST', '/api/v1/pipelines/traffic/runs', '{"from":"0001-01-01","to":"9999-12-31","chunkDays":1}'],
+      [
+        'POST',
+        '/api/v1/pipelines/traffic/runs',
+        '{"from":"0001-01-01","to":"9999-12-31","chunkDays":1}',
+      ],
     ];
     for (const [method, path, text] of cases) {
       const answer = await send(sluice.url, method, path, headers, text);
@@ -309,18 +471,50 @@ describe('the API under fuzzing', () => {
 
 describe('webhooks under fuzzing', () => {
   const webhookHeaders = fc.dictionary(
-    fc.constantFrom('content-type', 'webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-hubspot-signature-v3', 'x-slack-signature', 'content-encoding', 'x-other'),
-    fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('v1,abc', 'v1,', 'msg_1', String(Math.floor(Date.now() / 1000)), '-1', '99999999999999999999', 'gzip', 'application/json')),
+    fc.constantFrom(
+      'content-type',
+      'webhook-id',
+      'webhook-timestamp',
+      'webhook-signature',
+      'x-hubspot-signature-v3',
+      'x-slack-signature',
+      'content-encoding',
+      'x-other',
+    ),
+    fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        'v1,abc',
+        'v1,',
+        'msg_1',
+        String(Math.floor(Date.now() / 1000)),
+        '-1',
+        '99999999999999999999',
+        'gzip',
+        'application/json',
+      ),
+    ),
     { maxKeys: 6 },
   );
 
   it('answers arbitrary unsigned or badly signed deliveries with 4xx, never a 5xx', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('inbound', 'garbage', 'traffic', 'nope', '%00', 'x'.repeat(200)), webhookHeaders, body, async (pipeline, headers, text) => {
-        const answer = await send(sluice.url, 'POST', `/webhooks/${encodeURIComponent(pipeline)}`, headers, text);
-        expect(answer.status, answer.text).toBeGreaterThanOrEqual(400);
-        expectClientAnswer(answer, `webhook ${pipeline} ${JSON.stringify(headers)}`);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('inbound', 'garbage', 'traffic', 'nope', '%00', 'x'.repeat(200)),
+        webhookHeaders,
+        body,
+        async (pipeline, headers, text) => {
+          const answer = await send(
+            sluice.url,
+            'POST',
+            `/webhooks/${encodeURIComponent(pipeline)}`,
+            headers,
+            text,
+          );
+          expect(answer.status, answer.text).toBeGreaterThanOrEqual(400);
+          expectClientAnswer(answer, `webhook ${pipeline} ${JSON.stringify(headers)}`);
+        },
+      ),
       { numRuns: 300 },
     );
     await healthy();
@@ -328,19 +522,33 @@ describe('webhooks under fuzzing', () => {
 
   it('turns correctly signed garbage into a 4xx, or a run that completes', async () => {
     const signedBody = fc.oneof(
-      fc.array(record, { maxLength: 4 }).map((r) => ({ text: JSON.stringify(r), type: 'application/json' })),
+      fc
+        .array(record, { maxLength: 4 })
+        .map((r) => ({ text: JSON.stringify(r), type: 'application/json' })),
       jsonValue.map((v) => ({ text: JSON.stringify(v), type: 'application/json' })),
-      fc.array(jsonValue, { maxLength: 4 }).map((lines) => ({ text: lines.map((l) => JSON.stringify(l)).join('\n'), type: 'application/x-ndjson' })),
+      fc.array(jsonValue, { maxLength: 4 }).map((lines) => ({
+        text: lines.map((l) => JSON.stringify(l)).join('\n'),
+        type: 'application/x-ndjson',
+      })),
       fc.string({ maxLength: 60 }).map((text) => ({ text, type: 'application/json' })),
-      fc.string({ maxLength: 60 }).map((text) => ({ text, type: 'application/x-www-form-urlencoded' })),
+      fc
+        .string({ maxLength: 60 })
+        .map((text) => ({ text, type: 'application/x-www-form-urlencoded' })),
       fc.string({ maxLength: 60 }).map((text) => ({ text, type: 'text/csv' })),
     );
     const runIds: string[] = [];
     await fc.assert(
       fc.asyncProperty(signedBody, async ({ text, type }) => {
-        const answer = await send(sluice.url, 'POST', '/webhooks/inbound', signedHeaders(text, type), text);
+        const answer = await send(
+          sluice.url,
+          'POST',
+          '/webhooks/inbound',
+          signedHeaders(text, type),
+          text,
+        );
         expectClientAnswer(answer, `signed ${type} ${text.slice(0, 80)}`);
-        if (answer.status === 202) runIds.push((JSON.parse(answer.text) as { runId: string }).runId);
+        if (answer.status === 202)
+          runIds.push((JSON.parse(answer.text) as { runId: string }).runId);
       }),
       { numRuns: 40 },
     );
@@ -356,7 +564,14 @@ describe('webhooks under fuzzing', () => {
 
 describe('a run whose records are garbage', () => {
   const good = [
-    { id: 1, name: 'alpha', amount: '12.50', happened: '2026-11-24', active: true, attrs: { a: 1 } },
+    {
+      id: 1,
+      name: 'alpha',
+      amount: '12.50',
+      happened: '2026-11-24',
+      active: true,
+      attrs: { a: 1 },
+    },
     { id: 2, name: 'beta', amount: 3, happened: '2026-11-25', active: false, attrs: null },
     { id: '3', name: 'gamma' },
   ];
@@ -379,16 +594,28 @@ describe('a run whose records are garbage', () => {
     const client = new pg.Client(PG_URL);
     await client.connect();
     try {
-      return (await client.query<{ id: string; name: string }>('SELECT id::text AS id, name FROM fuzz_events ORDER BY fuzz_events.id')).rows;
+      return (
+        await client.query<{ id: string; name: string }>(
+          'SELECT id::text AS id, name FROM fuzz_events ORDER BY fuzz_events.id',
+        )
+      ).rows;
     } finally {
       await client.end();
     }
   }
 
-  async function letters(runId: string): Promise<{ record: Record<string, unknown>; error: { message: string } }[]> {
-    const answer = await send(sluice.url, 'GET', `/api/v1/dead-letters?runId=${runId}&limit=100`, { authorization: `Bearer ${ADMIN}` });
+  async function letters(
+    runId: string,
+  ): Promise<{ record: Record<string, unknown>; error: { message: string } }[]> {
+    const answer = await send(sluice.url, 'GET', `/api/v1/dead-letters?runId=${runId}&limit=100`, {
+      authorization: `Bearer ${ADMIN}`,
+    });
     expect(answer.status).toBe(200);
-    return (JSON.parse(answer.text) as { items: { record: Record<string, unknown>; error: { message: string } }[] }).items;
+    return (
+      JSON.parse(answer.text) as {
+        items: { record: Record<string, unknown>; error: { message: string } }[];
+      }
+    ).items;
   }
 
   it('dead-letters each bad record with a message naming the field, writes the good ones and succeeds', async () => {

@@ -20,18 +20,27 @@ import { CLI, requireBuiltServer, startServer } from '../e2e/harness.js';
 const WHSEC = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const dir = mkdtempSync(join(tmpdir(), 'sluice-validate-serve-'));
 const OUT = join(dir, 'out');
-const EXAMPLE_PLUGIN = pathToFileURL(resolve(import.meta.dirname, '../../examples/plugin-connector/dist/index.js')).href;
+const EXAMPLE_PLUGIN = pathToFileURL(
+  resolve(import.meta.dirname, '../../examples/plugin-connector/dist/index.js'),
+).href;
 
 beforeAll(() => {
   requireBuiltServer();
   mkdirSync(join(dir, 'local-plugin/dist'), { recursive: true });
-  writeFileSync(join(dir, 'local-plugin/dist/index.js'), `export { default } from ${JSON.stringify(EXAMPLE_PLUGIN)};\n`);
+  writeFileSync(
+    join(dir, 'local-plugin/dist/index.js'),
+    `export { default } from ${JSON.stringify(EXAMPLE_PLUGIN)};\n`,
+  );
   writeFileSync(join(dir, 'hook-secret'), `${WHSEC}\n`);
   writeFileSync(join(dir, 'slack-token'), 'xoxb-token-from-a-file\n');
 });
 
 /** Mostly `good`, sometimes one of `bad`: each sample breaks a few things at most, so both outcomes occur. */
-const mostly = <T>(good: readonly T[], bad: readonly T[]) => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...good) }, { weight: 1, arbitrary: fc.constantFrom(...bad) });
+const mostly = <T>(good: readonly T[], bad: readonly T[]) =>
+  fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...good) },
+    { weight: 1, arbitrary: fc.constantFrom(...bad) },
+  );
 
 /** A secret as written in the file, with the environment it needs. */
 interface SecretForm {
@@ -46,12 +55,12 @@ const webhookSecret = mostly<SecretForm>(
     { text: 'whsec_${env:HOOK_TAIL}', env: { HOOK_TAIL: 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } }, // embedded
   ],
   [
-  { text: '${env:HOOK}', env: { HOOK: 'whsec_not base64 at all!' } },
-  { text: '${env:HOOK_UNSET}', env: {} },
-  { text: '${file:./no-such-secret}', env: {} },
-  { text: WHSEC, env: {} }, // inline: the store refuses it
-  { text: '${vault:hook}', env: {} },
-  { text: '$${env:HOOK}', env: { HOOK: WHSEC } }, // escaped: the literal text, not a reference
+    { text: '${env:HOOK}', env: { HOOK: 'whsec_not base64 at all!' } },
+    { text: '${env:HOOK_UNSET}', env: {} },
+    { text: '${file:./no-such-secret}', env: {} },
+    { text: WHSEC, env: {} }, // inline: the store refuses it
+    { text: '${vault:hook}', env: {} },
+    { text: '$${env:HOOK}', env: { HOOK: WHSEC } }, // escaped: the literal text, not a reference
   ],
 );
 
@@ -64,11 +73,42 @@ const slackToken = mostly<SecretForm>(
 );
 
 const cron = fc.oneof(
-  { weight: 2, arbitrary: fc.constantFrom('@daily', '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '@midnight') },
-  { weight: 2, arbitrary: fc.constantFrom('0 8 * * *', '*/15 * * * *', '0 0 8 * * *', '30 0 8 * * MON', '0 0 8 * * * 2099', '0 0 0 1 1 * 2030-2040') },
-  { weight: 1, arbitrary: fc.constantFrom('@sometimes', '@reboot', '61 * * * *', '* * *', '0 0 0 1 1 * 2020', '0 8 * * * * * *', '') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '@daily',
+      '@hourly',
+      '@weekly',
+      '@monthly',
+      '@yearly',
+      '@annually',
+      '@midnight',
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '0 8 * * *',
+      '*/15 * * * *',
+      '0 0 8 * * *',
+      '30 0 8 * * MON',
+      '0 0 8 * * * 2099',
+      '0 0 0 1 1 * 2030-2040',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '@sometimes',
+      '@reboot',
+      '61 * * * *',
+      '* * *',
+      '0 0 0 1 1 * 2020',
+      '0 8 * * * * * *',
+      '',
+    ),
+  },
 );
-
 
 const sample = fc.record({
   cron,
@@ -82,8 +122,16 @@ const sample = fc.record({
 type Sample = typeof sample extends fc.Arbitrary<infer T> ? T : never;
 
 function configOf(s: Sample, dataDir: string): { yaml: string; env: Record<string, string> } {
-  const plugins = s.plugin === 'relative' ? ['./local-plugin/dist/index.js'] : s.plugin === 'missing' ? ['./missing/index.js'] : [];
-  const source = s.plugin === 'none' ? '{ kind: sample }' : '{ kind: http-json, url: "https://api.example.com/items", recordsPath: data }';
+  const plugins =
+    s.plugin === 'relative'
+      ? ['./local-plugin/dist/index.js']
+      : s.plugin === 'missing'
+        ? ['./missing/index.js']
+        : [];
+  const source =
+    s.plugin === 'none'
+      ? '{ kind: sample }'
+      : '{ kind: http-json, url: "https://api.example.com/items", recordsPath: data }';
   const missed = s.catchUp === undefined ? '' : `, missed: { catchUp: ${s.catchUp} }`;
   const yaml = `store: { dataDir: ${dataDir} }
 server: { auth: false, bodyLimitBytes: ${s.bodyLimitBytes} }
@@ -105,7 +153,15 @@ pipelines:
 async function serve(s: Sample, config: string, env: Record<string, string>): Promise<boolean> {
   let sluice: SluiceServer;
   try {
-    sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', env, logger: false, cron: false, worker: false });
+    sluice = await startSluice({
+      configPath: config,
+      port: 0,
+      host: '127.0.0.1',
+      env,
+      logger: false,
+      cron: false,
+      worker: false,
+    });
   } catch (error) {
     if (error instanceof ConfigError) return false;
     throw error;
@@ -133,9 +189,16 @@ describe('validate(config).ok === (serve starts and applies it)', () => {
         const { yaml, env } = configOf(s, dataDir);
         const config = join(dir, `sluice-${n++}.yaml`);
         writeFileSync(config, yaml);
-        const validated = await validateServerConfig(yaml, { registry: createRegistry(), baseDir: dir, env });
+        const validated = await validateServerConfig(yaml, {
+          registry: createRegistry(),
+          baseDir: dir,
+          env,
+        });
         const started = await serve(s, config, env);
-        expect(started, `validate said ${validated.ok ? 'ok' : JSON.stringify(validated.issues)}`).toBe(validated.ok);
+        expect(
+          started,
+          `validate said ${validated.ok ? 'ok' : JSON.stringify(validated.issues)}`,
+        ).toBe(validated.ok);
         outcomes[validated.ok ? 'valid' : 'invalid']++;
       }),
       { numRuns: 40, seed: 2323, endOnFailure: true },
@@ -147,28 +210,78 @@ describe('validate(config).ok === (serve starts and applies it)', () => {
 
   it('through the real CLI: sluice validate exits 0 exactly when sluice serve starts', async () => {
     const samples: Sample[] = [
-      { cron: '@daily', timezone: 'Europe/Berlin', webhook: { text: '${file:./hook-secret}', env: {} }, slack: { text: '${env:SLACK_TOKEN}', env: { SLACK_TOKEN: 'xoxb-token-from-the-environment' } }, plugin: 'relative', bodyLimitBytes: 1024 * 1024, catchUp: 3 },
-      { cron: '0 0 8 * * * 2099', timezone: 'UTC', webhook: { text: '${env:HOOK}', env: { HOOK: WHSEC } }, slack: { text: '${file:./slack-token}', env: {} }, plugin: 'none', bodyLimitBytes: 64 * 1024 * 1024, catchUp: undefined },
-      { cron: '@daily', timezone: 'UTC', webhook: { text: '${env:HOOK}', env: { HOOK: 'whsec_not base64 at all!' } }, slack: { text: '${env:SLACK_TOKEN}', env: { SLACK_TOKEN: 'xoxb-token' } }, plugin: 'none', bodyLimitBytes: 1024 * 1024, catchUp: undefined },
-      { cron: '@hourly', timezone: 'UTC', webhook: { text: '${env:HOOK}', env: { HOOK: WHSEC } }, slack: { text: 'xoxb-inline-token-in-the-file', env: {} }, plugin: 'missing', bodyLimitBytes: 1e20, catchUp: 1001 },
+      {
+        cron: '@daily',
+        timezone: 'Europe/Berlin',
+        webhook: { text: '${file:./hook-secret}', env: {} },
+        slack: {
+          text: '${env:SLACK_TOKEN}',
+          env: { SLACK_TOKEN: 'xoxb-token-from-the-environment' },
+        },
+        plugin: 'relative',
+        bodyLimitBytes: 1024 * 1024,
+        catchUp: 3,
+      },
+      {
+        cron: '0 0 8 * * * 2099',
+        timezone: 'UTC',
+        webhook: { text: '${env:HOOK}', env: { HOOK: WHSEC } },
+        slack: { text: '${file:./slack-token}', env: {} },
+        plugin: 'none',
+        bodyLimitBytes: 64 * 1024 * 1024,
+        catchUp: undefined,
+      },
+      {
+        cron: '@daily',
+        timezone: 'UTC',
+        webhook: { text: '${env:HOOK}', env: { HOOK: 'whsec_not base64 at all!' } },
+        slack: { text: '${env:SLACK_TOKEN}', env: { SLACK_TOKEN: 'xoxb-token' } },
+        plugin: 'none',
+        bodyLimitBytes: 1024 * 1024,
+        catchUp: undefined,
+      },
+      {
+        cron: '@hourly',
+        timezone: 'UTC',
+        webhook: { text: '${env:HOOK}', env: { HOOK: WHSEC } },
+        slack: { text: 'xoxb-inline-token-in-the-file', env: {} },
+        plugin: 'missing',
+        bodyLimitBytes: 1e20,
+        catchUp: 1001,
+      },
     ];
     for (const [i, s] of samples.entries()) {
       const { yaml, env } = configOf(s, join(dir, `cli-data-${i}`));
       const config = join(dir, `cli-${i}.yaml`);
       writeFileSync(config, yaml);
-      const validate = spawnSync(process.execPath, [CLI, 'validate', config], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+      const validate = spawnSync(process.execPath, [CLI, 'validate', config], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       expect([0, 2], validate.stderr).toContain(validate.status);
       let started = true;
       try {
-        const server = await startServer({ config, env, adminKey: 'unused-auth-is-off', timeoutMs: 90_000 });
-        const pipelines = await server.api<{ items: { name: string }[] }>('GET', '/api/v1/pipelines');
+        const server = await startServer({
+          config,
+          env,
+          adminKey: 'unused-auth-is-off',
+          timeoutMs: 90_000,
+        });
+        const pipelines = await server.api<{ items: { name: string }[] }>(
+          'GET',
+          '/api/v1/pipelines',
+        );
         expect(pipelines.body.items.map((p) => p.name)).toEqual(['p']);
         await server.stop();
       } catch (error) {
         expect(String(error)).toMatch(/exited \(2\) before serving/);
         started = false;
       }
-      expect(started, `sample ${i}: validate exited ${validate.status}: ${validate.stderr}`).toBe(validate.status === 0);
+      expect(started, `sample ${i}: validate exited ${validate.status}: ${validate.stderr}`).toBe(
+        validate.status === 0,
+      );
     }
   }, 900_000);
 });
@@ -181,7 +294,14 @@ describe('PUT refused ⇒ stored version unchanged', () => {
       config,
       `store: { dataDir: ${join(dir, 'api-data')} }\nserver: { auth: false }\ndestinations:\n  out: { kind: file, root: ${OUT}, path: out.ndjson }\npipelines:\n  p:\n    source: { kind: sample }\n    schedule: { cron: "0 8 * * *" }\n    routes: [{ name: all, to: [out] }]\n`,
     );
-    sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', logger: false, cron: false, worker: false });
+    sluice = await startSluice({
+      configPath: config,
+      port: 0,
+      host: '127.0.0.1',
+      logger: false,
+      cron: false,
+      worker: false,
+    });
   }, 120_000);
   afterAll(async () => {
     await sluice?.close();
@@ -191,7 +311,13 @@ describe('PUT refused ⇒ stored version unchanged', () => {
     {
       cron,
       timezone: fc.constantFrom('UTC', 'Europe/Berlin', 'Mars/Base'),
-      missed: fc.constantFrom<unknown>('skip', { catchUp: 2 }, { catchUp: 0 }, { catchUp: 5000 }, 'catch-up'),
+      missed: fc.constantFrom<unknown>(
+        'skip',
+        { catchUp: 2 },
+        { catchUp: 0 },
+        { catchUp: 5000 },
+        'catch-up',
+      ),
       jitterMs: fc.constantFrom(0, 30_000, -1, 1.5),
       colour: fc.constant('blue'),
     },
@@ -204,7 +330,11 @@ describe('PUT refused ⇒ stored version unchanged', () => {
       fc.asyncProperty(schedule, async (body) => {
         const before = (await sluice.store.pipelines.getEntry('p'))!.latestVersion;
         const running = sluice.scheduler.pipeline('p')?.cron[0]?.schedule.expression;
-        const response = await fetch(`${sluice.url}/api/v1/schedules/p`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const response = await fetch(`${sluice.url}/api/v1/schedules/p`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
         const after = (await sluice.store.pipelines.getEntry('p'))!.latestVersion;
         if (response.status === 400) {
           outcomes.refused++;

@@ -39,7 +39,13 @@ const check = (ok, what) => {
 };
 const run = (cmd, args, cwd, env = {}) => {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, ...env },
+    });
   } catch (error) {
     error.message = `${cmd} ${args.join(' ')} (in ${cwd}) failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`;
     throw error;
@@ -55,7 +61,14 @@ const runAsync = (cmd, args, cwd) =>
       throw error;
     },
   );
-const INSTALL = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--loglevel=error'];
+const INSTALL = [
+  'install',
+  '--no-audit',
+  '--no-fund',
+  '--prefer-offline',
+  '--ignore-scripts',
+  '--loglevel=error',
+];
 const stripAnsi = (text) => text.replace(/\u001b\[[0-9;]*m/g, '');
 const npmInstall = (cwd, extra = []) => run('npm', [...INSTALL, ...extra], cwd);
 const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
@@ -65,14 +78,21 @@ const seconds = () => `${Math.round((Date.now() - started) / 1000)}s`;
 function publicPackages() {
   const workspaces = JSON.parse(run('npm', ['query', '.workspace', '--json'], root));
   return workspaces
-    .map((w) => ({ dir: w.realpath ?? join(root, w.location), pkg: readJson(join(w.realpath ?? join(root, w.location), 'package.json')) }))
+    .map((w) => ({
+      dir: w.realpath ?? join(root, w.location),
+      pkg: readJson(join(w.realpath ?? join(root, w.location), 'package.json')),
+    }))
     .filter(({ pkg }) => !pkg.private);
 }
 
 /** Every `*.ts` under `dir`, relative paths. */
 function tsFiles(dir, prefix = '') {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? tsFiles(join(dir, e.name), `${prefix}${e.name}/`) : e.name.endsWith('.ts') ? [`${prefix}${e.name}`] : [],
+    e.isDirectory()
+      ? tsFiles(join(dir, e.name), `${prefix}${e.name}/`)
+      : e.name.endsWith('.ts')
+        ? [`${prefix}${e.name}`]
+        : [],
   );
 }
 
@@ -122,12 +142,20 @@ try {
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        const [info] = JSON.parse(await runAsync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tarballs, next.dir], root));
+        const [info] = JSON.parse(
+          await runAsync(
+            'npm',
+            ['pack', '--json', '--ignore-scripts', '--pack-destination', tarballs, next.dir],
+            root,
+          ),
+        );
         byName[next.pkg.name] = join(tarballs, info.filename);
       }
     }),
   );
-  const sluiceDeps = Object.fromEntries(Object.entries(byName).map(([name, file]) => [name, `file:${file}`]));
+  const sluiceDeps = Object.fromEntries(
+    Object.entries(byName).map(([name, file]) => [name, `file:${file}`]),
+  );
   const scaffoldVersion = readJson(join(root, 'packages/create-plugin/package.json')).version;
   console.log(`  packed ${Object.keys(byName).length} packages (${seconds()})`);
 
@@ -135,14 +163,21 @@ try {
   // its tarball (npm create uses a locally installed create package before asking the registry).
   const authoring = join(work, 'authoring');
   mkdirSync(authoring);
-  writeJson(join(authoring, 'package.json'), { name: 'authoring', private: true, dependencies: { '@sluice/create-plugin': sluiceDeps['@sluice/create-plugin'] } });
+  writeJson(join(authoring, 'package.json'), {
+    name: 'authoring',
+    private: true,
+    dependencies: { '@sluice/create-plugin': sluiceDeps['@sluice/create-plugin'] },
+  });
   npmInstall(authoring);
 
   // 3. The guide, block by block, each command as written. `npm install` gets the tarballs for
   // @sluice/* (dependencies and overrides: file:...), standing in for the registry.
   const guide = readFileSync(join(root, 'docs/connectors/writing-a-plugin.md'), 'utf8');
   const steps = guideSteps(guide);
-  check(steps.filter((s) => s.type === 'run').length >= 4, `docs/connectors/writing-a-plugin.md: ${steps.length} blocks to follow`);
+  check(
+    steps.filter((s) => s.type === 'run').length >= 4,
+    `docs/connectors/writing-a-plugin.md: ${steps.length} blocks to follow`,
+  );
   let cwd = authoring;
   let plugin;
   const ran = [];
@@ -150,9 +185,12 @@ try {
     const next = { ...pkg, overrides: sluiceDeps };
     for (const field of ['dependencies', 'devDependencies']) {
       if (!pkg[field]) continue;
-      next[field] = Object.fromEntries(Object.entries(pkg[field]).map(([n, v]) => [n, sluiceDeps[n] ?? v]));
+      next[field] = Object.fromEntries(
+        Object.entries(pkg[field]).map(([n, v]) => [n, sluiceDeps[n] ?? v]),
+      );
     }
-    for (const name of names) next.dependencies = { ...next.dependencies, [name]: sluiceDeps[name] };
+    for (const name of names)
+      next.dependencies = { ...next.dependencies, [name]: sluiceDeps[name] };
     return next;
   };
   for (const step of steps) {
@@ -162,10 +200,16 @@ try {
     }
     if (step.type === 'excerpt') {
       const file = readFileSync(join(plugin, step.arg), 'utf8');
-      check(file.includes(step.text), `the guide's excerpt of ${step.arg} is the scaffold's code (${step.text.split('\n')[0].trim()} ...)`);
+      check(
+        file.includes(step.text),
+        `the guide's excerpt of ${step.arg} is the scaffold's code (${step.text.split('\n')[0].trim()} ...)`,
+      );
       continue;
     }
-    for (const line of step.text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))) {
+    for (const line of step.text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'))) {
       const [cmd, ...args] = line.split(/\s+/);
       ran.push(line);
       if (cmd === 'cd') {
@@ -173,7 +217,10 @@ try {
       } else if (cmd === 'npm' && args[0] === 'create') {
         const out = run('npm', args, cwd);
         const name = args[2];
-        check(out.includes(`created ${name} in ${name}`), `${line}: ${out.split('\n').find((l) => l.startsWith('created')) ?? out}`);
+        check(
+          out.includes(`created ${name} in ${name}`),
+          `${line}: ${out.split('\n').find((l) => l.startsWith('created')) ?? out}`,
+        );
         plugin = join(cwd, name);
         const pkg = readJson(join(plugin, 'package.json'));
         check(
@@ -188,11 +235,20 @@ try {
         const original = readFileSync(pkgFile, 'utf8');
         const named = args.slice(1).filter((a) => a in sluiceDeps);
         writeJson(pkgFile, withTarballs(JSON.parse(original), named));
-        npmInstall(cwd, args.slice(1).filter((a) => !(a in sluiceDeps)));
+        npmInstall(
+          cwd,
+          args.slice(1).filter((a) => !(a in sluiceDeps)),
+        );
         // The plugin publishes the scaffold's package.json, not one pointing at local tarballs.
         if (cwd === plugin) writeFileSync(pkgFile, original);
-        const cores = run('find', ['node_modules', '-path', '*@sluice/core/package.json'], cwd).trim().split('\n').filter(Boolean);
-        check(cores.length === 1, `${line} (in ${relative(work, cwd)}): one @sluice/core installed (found ${cores.length}) (${seconds()})`);
+        const cores = run('find', ['node_modules', '-path', '*@sluice/core/package.json'], cwd)
+          .trim()
+          .split('\n')
+          .filter(Boolean);
+        check(
+          cores.length === 1,
+          `${line} (in ${relative(work, cwd)}): one @sluice/core installed (found ${cores.length}) (${seconds()})`,
+        );
       } else if (cmd === 'npm' && args[0] === 'test') {
         let out;
         let green = true;
@@ -203,22 +259,35 @@ try {
           out = stripAnsi(error.message);
         }
         const summary = out.match(/Tests\s+(\d+) passed \((\d+)\)/);
-        check(green && summary !== null && summary[1] === summary[2], `${line} in the scaffolded plugin is green: ${summary ? `${summary[1]} tests passed` : out}`);
+        check(
+          green && summary !== null && summary[1] === summary[2],
+          `${line} in the scaffolded plugin is green: ${summary ? `${summary[1]} tests passed` : out}`,
+        );
       } else if (cmd === 'npm' && args[0] === 'pack') {
         const tarball = run('npm', args, cwd).trim().split('\n').pop();
         const files = run('tar', ['-tzf', tarball], cwd).trim().split('\n');
         check(
-          files.includes('package/dist/index.js') && files.includes('package/dist/index.d.ts') && !files.some((f) => f.includes('.test')),
+          files.includes('package/dist/index.js') &&
+            files.includes('package/dist/index.d.ts') &&
+            !files.some((f) => f.includes('.test')),
           `${line} builds and packs ${tarball} (${files.length} files, no tests)`,
         );
       } else if ((cmd === 'npm' && args[0] === 'init') || cmd === 'mkdir' || cmd === 'tar') {
         run(cmd, args, cwd);
-      } else if (cmd === 'npx' && args[0] === '--no-install' && args[1] === 'sluice' && args[2] === 'run') {
+      } else if (
+        cmd === 'npx' &&
+        args[0] === '--no-install' &&
+        args[1] === 'sluice' &&
+        args[2] === 'run'
+      ) {
         const configFile = args[args.indexOf('--config') + 1];
         const config = readFileSync(join(cwd, configFile), 'utf8');
         const entry = /^plugins: \[(.+)\]$/m.exec(config)?.[1];
         const out = run(cmd, args, cwd);
-        check(/^✓ run \S+ succeeded: \{"read":5,"delivered":5,/m.test(out), `plugins: [${entry}]: ${line}: ${out.trim()}`);
+        check(
+          /^✓ run \S+ succeeded: \{"read":5,"delivered":5,/m.test(out),
+          `plugins: [${entry}]: ${line}: ${out.trim()}`,
+        );
         const outDir = /kind: acme-ndjson, dir: (\S+) \}/.exec(config)[1];
         const records = written(join(cwd, outDir));
         const expected = [0, 1, 2, 3, 4].map((id) => ({ id, value: `record ${id}`, via: PLUGIN }));
@@ -227,12 +296,19 @@ try {
           `plugins: [${entry}]: the 5 records went acme-sequence → acme-stamp → acme-ndjson (${records.length} in ${outDir})`,
         );
       } else {
-        throw new Error(`the guide runs "${line}", which this test does not know how to follow: teach it, or change the guide`);
+        throw new Error(
+          `the guide runs "${line}", which this test does not know how to follow: teach it, or change the guide`,
+        );
       }
     }
   }
   const loaded = ran.filter((l) => l.startsWith('npx --no-install sluice run')).length;
-  check(loaded === 2 && guide.includes(`plugins: [./${PLUGIN}/dist/index.js]`) && guide.includes(`plugins: [${PLUGIN}]`), `the guide loads the plugin by path and by name (${loaded} runs)`);
+  check(
+    loaded === 2 &&
+      guide.includes(`plugins: [./${PLUGIN}/dist/index.js]`) &&
+      guide.includes(`plugins: [${PLUGIN}]`),
+    `the guide loads the plugin by path and by name (${loaded} runs)`,
+  );
 
   // 4. Size of what an author starts from.
   const files = tsFiles(join(plugin, 'src'));
@@ -240,7 +316,9 @@ try {
   const tests = files.filter((f) => /\.test(-d)?\.ts$/.test(f));
   const source = files.filter((f) => !tests.includes(f));
   const count = (list) => list.reduce((n, f) => n + lines(f), 0);
-  console.log(`  scaffolded plugin: ${count(files)} lines of TypeScript in src/ (source ${count(source)} in ${source.length} files, tests ${count(tests)} in ${tests.length} files)`);
+  console.log(
+    `  scaffolded plugin: ${count(files)} lines of TypeScript in src/ (source ${count(source)} in ${source.length} files, tests ${count(tests)} in ${tests.length} files)`,
+  );
 } catch (error) {
   failures++;
   console.error(`✗ ${error.message}`);

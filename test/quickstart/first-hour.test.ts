@@ -10,9 +10,21 @@ import { describe, expect, it } from 'vitest';
 const root = resolve(import.meta.dirname, '../..');
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const readmeCommand = (name: string) =>
-  execFileSync('bash', [join(root, 'scripts/ci/readme-command.sh'), name], { encoding: 'utf8' }).trim();
+  execFileSync('bash', [join(root, 'scripts/ci/readme-command.sh'), name], {
+    encoding: 'utf8',
+  }).trim();
 
-const SKIP = new Set(['node_modules', 'dist', '.git', '.nx', '.sluice', 'coverage', 'out', 'cache', 'reference']);
+const SKIP = new Set([
+  'node_modules',
+  'dist',
+  '.git',
+  '.nx',
+  '.sluice',
+  'coverage',
+  'out',
+  'cache',
+  'reference',
+]);
 /** Every file below the root (relative paths), without installed, built or generated folders. */
 function files(dir = root, into: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -36,13 +48,20 @@ describe("README's commands", () => {
     expect(read('.ci/run')).toContain('test_command=$(bash scripts/ci/readme-command.sh test)');
     expect(read('.ci/run')).toContain('bash -c "$test_command"');
     expect(read('.ci/run')).toContain('bash scripts/ci/newcomer.sh');
-    expect(read('scripts/ci/quickstart.sh')).toContain('command=$(bash scripts/ci/readme-command.sh run)');
-    expect(read('scripts/ci/newcomer.sh')).toContain('command=$(bash "$root/scripts/ci/readme-command.sh" run)');
+    expect(read('scripts/ci/quickstart.sh')).toContain(
+      'command=$(bash scripts/ci/readme-command.sh run)',
+    );
+    expect(read('scripts/ci/newcomer.sh')).toContain(
+      'command=$(bash "$root/scripts/ci/readme-command.sh" run)',
+    );
     expect(read('.github/workflows/ci.yml')).toMatch(/^\s+run: bash \.ci\/run$/m);
   });
 
   it('are backed by package.json: the quick start and the pretest prepare through the content-hash script', () => {
-    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; allowScripts: Record<string, boolean> };
+    const pkg = JSON.parse(read('package.json')) as {
+      scripts: Record<string, string>;
+      allowScripts: Record<string, boolean>;
+    };
     expect(pkg.scripts.quickstart).toBe('node scripts/quickstart.mjs');
     expect(pkg.scripts.pretest).toBe('node scripts/quickstart.mjs --prepare');
     // Install scripts nobody needs are denied, so installs run none of them and print no warning.
@@ -50,28 +69,44 @@ describe("README's commands", () => {
   });
 
   it('fails clearly on a missing marker', () => {
-    expect(() => execFileSync('bash', [join(root, 'scripts/ci/readme-command.sh'), 'nothing-marked'], { stdio: 'pipe' })).toThrow(
-      /README has no "<!-- readme-command: nothing-marked -->"/,
-    );
+    expect(() =>
+      execFileSync('bash', [join(root, 'scripts/ci/readme-command.sh'), 'nothing-marked'], {
+        stdio: 'pipe',
+      }),
+    ).toThrow(/README has no "<!-- readme-command: nothing-marked -->"/);
   });
 });
 
 describe('the sluice command', () => {
   it('is a committed, executable bin that npm can link before the build', () => {
-    const server = JSON.parse(read('apps/server/package.json')) as { bin: Record<string, string>; files: string[] };
+    const server = JSON.parse(read('apps/server/package.json')) as {
+      bin: Record<string, string>;
+      files: string[];
+    };
     expect(server.bin).toEqual({ sluice: './bin/sluice.js' });
     expect(server.files).toContain('bin');
-    const mode = execFileSync('git', ['-C', root, 'ls-files', '-s', 'apps/server/bin/sluice.js'], { encoding: 'utf8' });
+    const mode = execFileSync('git', ['-C', root, 'ls-files', '-s', 'apps/server/bin/sluice.js'], {
+      encoding: 'utf8',
+    });
     expect(mode).toMatch(/^100755 /);
-    expect(read('apps/server/bin/sluice.js')).toContain("new URL('../dist/cli.js', import.meta.url)");
+    expect(read('apps/server/bin/sluice.js')).toContain(
+      "new URL('../dist/cli.js', import.meta.url)",
+    );
   });
 
   it('is never handed to npx (or npm exec) without --no-install in any instruction', () => {
     const self = relative(root, import.meta.filename);
-    const text = files().filter((f) => f !== self && /(\.(md|ya?ml|sh|mjs|js|ts|json)|Dockerfile)$/.test(f) && !f.endsWith('package-lock.json'));
+    const text = files().filter(
+      (f) =>
+        f !== self &&
+        /(\.(md|ya?ml|sh|mjs|js|ts|json)|Dockerfile)$/.test(f) &&
+        !f.endsWith('package-lock.json'),
+    );
     const unsafe: string[] = [];
     for (const file of text) {
-      for (const match of read(file).matchAll(/\b(?:npx|npm (?:exec|x))((?:\s+--?[\w-]+)*)\s+sluice\b/g)) {
+      for (const match of read(file).matchAll(
+        /\b(?:npx|npm (?:exec|x))((?:\s+--?[\w-]+)*)\s+sluice\b/g,
+      )) {
         if (!/\s--no(?:-install)?\b/.test(match[1] ?? '')) unsafe.push(`${file}: ${match[0]}`);
       }
     }
@@ -83,10 +118,16 @@ describe('tests read only the repository', () => {
   it('no test source refers to ../shared or another absolute checkout path', () => {
     const self = relative(root, import.meta.filename);
     const sources = files().filter(
-      (f) => f !== self && (/\.test(-d)?\.ts$/.test(f) || /(^|\/)(test|__fixtures__)\/.*\.ts$/.test(f) || f === 'vitest.config.ts'),
+      (f) =>
+        f !== self &&
+        (/\.test(-d)?\.ts$/.test(f) ||
+          /(^|\/)(test|__fixtures__)\/.*\.ts$/.test(f) ||
+          f === 'vitest.config.ts'),
     );
     expect(sources.length).toBeGreaterThan(50);
-    const outside = sources.filter((f) => /\.\.\/shared\b|\/work\/|conformance\/jsonpath/.test(read(f)));
+    const outside = sources.filter((f) =>
+      /\.\.\/shared\b|\/work\/|conformance\/jsonpath/.test(read(f)),
+    );
     expect(outside).toEqual([]);
   });
 });

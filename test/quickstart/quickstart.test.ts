@@ -81,11 +81,22 @@ beforeEach(() => {
   mkdirSync(join(dir, 'scripts'));
   copyFileSync(join(root, 'scripts/quickstart.mjs'), join(dir, 'scripts/quickstart.mjs'));
   write('fake-npm.mjs', FAKE_NPM);
-  write('package.json', json({ name: 'fake', private: true, workspaces: ['packages/*'], devDependencies: { nx: '1.0.0' } }));
+  write(
+    'package.json',
+    json({
+      name: 'fake',
+      private: true,
+      workspaces: ['packages/*'],
+      devDependencies: { nx: '1.0.0' },
+    }),
+  );
   write('package-lock.json', json(LOCK));
   write('tsconfig.base.json', '{}\n');
   write('nx.json', '{}\n');
-  write('packages/a/package.json', json({ name: 'a', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { nx: '1.0.0' } }));
+  write(
+    'packages/a/package.json',
+    json({ name: 'a', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { nx: '1.0.0' } }),
+  );
   write('packages/a/src/index.ts', 'export const a = 1;\n');
 });
 
@@ -95,9 +106,16 @@ describe('scripts/quickstart.mjs --prepare', () => {
   it('installs and builds on a fresh clone, then does neither on a restart', () => {
     const first = prepare();
     expect(first.status, first.log).toBe(0);
-    expect(first.log).toContain('[quickstart] installing the dependencies with npm ci (node_modules is missing)');
-    expect(first.log).toContain('[quickstart] building the packages (1 package(s) without dist/: packages/a)');
-    expect(first.calls).toEqual(['npm ci --no-audit --no-fund', 'nx run-many -t build --outputStyle=static daemon=false']);
+    expect(first.log).toContain(
+      '[quickstart] installing the dependencies with npm ci (node_modules is missing)',
+    );
+    expect(first.log).toContain(
+      '[quickstart] building the packages (1 package(s) without dist/: packages/a)',
+    );
+    expect(first.calls).toEqual([
+      'npm ci --no-audit --no-fund',
+      'nx run-many -t build --outputStyle=static daemon=false',
+    ]);
 
     const restart = prepare();
     expect(restart.status, restart.log).toBe(0);
@@ -117,7 +135,9 @@ describe('scripts/quickstart.mjs --prepare', () => {
     writeFileSync(file, 'export const a = 2;\n');
     const changed = prepare();
     expect(changed.log).toContain('[quickstart] dependencies: up to date');
-    expect(changed.log).toContain('[quickstart] building the packages (1 input(s) changed: packages/a/src/index.ts)');
+    expect(changed.log).toContain(
+      '[quickstart] building the packages (1 input(s) changed: packages/a/src/index.ts)',
+    );
     expect(changed.calls).toEqual(['nx run-many -t build --outputStyle=static daemon=false']);
     expect(prepare().calls).toEqual([]);
   });
@@ -135,7 +155,9 @@ describe('scripts/quickstart.mjs --prepare', () => {
     rmSync(join(dir, 'node_modules/.cache'), { recursive: true });
     const result = prepare();
     expect(result.status, result.log).toBe(0);
-    expect(result.log).toContain('[quickstart] dependencies: node_modules matches package-lock.json');
+    expect(result.log).toContain(
+      '[quickstart] dependencies: node_modules matches package-lock.json',
+    );
     expect(result.calls).toEqual(['nx run-many -t build --outputStyle=static daemon=false']);
     expect(prepare().calls).toEqual([]);
   });
@@ -146,7 +168,9 @@ describe('scripts/quickstart.mjs --prepare', () => {
     lock.packages['node_modules/nx'].version = '1.0.1';
     write('package-lock.json', json(lock));
     const result = prepare();
-    expect(result.log).toContain('installing the dependencies with npm ci (the installed node_modules/nx differs from package-lock.json)');
+    expect(result.log).toContain(
+      'installing the dependencies with npm ci (the installed node_modules/nx differs from package-lock.json)',
+    );
     expect(result.calls[0]).toBe('npm ci --no-audit --no-fund');
     // A new install can change what the build sees, so the build runs (Nx skips what is unchanged).
     expect(result.calls[1]).toBe('nx run-many -t build --outputStyle=static daemon=false');
@@ -161,28 +185,52 @@ describe('scripts/quickstart.mjs --prepare', () => {
     recorded.packages['node_modules/nx'].version = '1.0.1';
     write('node_modules/.package-lock.json', JSON.stringify(recorded));
     const result = prepare();
-    expect(result.log).toContain('[quickstart] dependencies: node_modules matches package-lock.json');
+    expect(result.log).toContain(
+      '[quickstart] dependencies: node_modules matches package-lock.json',
+    );
     expect(result.calls).toEqual(['nx run-many -t build --outputStyle=static daemon=false']);
   });
 
   it('runs npm ci (which then reports the disagreement) when a package.json no longer agrees with the lockfile', () => {
     expect(prepare().status).toBe(0);
-    write('packages/a/package.json', json({ name: 'a', version: '1.0.0', scripts: { build: 'tsc' }, dependencies: { nx: '1.0.0', yaml: '2.0.0' } }));
+    write(
+      'packages/a/package.json',
+      json({
+        name: 'a',
+        version: '1.0.0',
+        scripts: { build: 'tsc' },
+        dependencies: { nx: '1.0.0', yaml: '2.0.0' },
+      }),
+    );
     const result = prepare();
-    expect(result.log).toContain('installing the dependencies with npm ci (packages/a/package.json dependencies differ from package-lock.json)');
+    expect(result.log).toContain(
+      'installing the dependencies with npm ci (packages/a/package.json dependencies differ from package-lock.json)',
+    );
     expect(result.calls[0]).toBe('npm ci --no-audit --no-fund');
   });
 
   it('does not reinstall for a package.json change outside its dependencies (a script, a description)', () => {
     expect(prepare().status).toBe(0);
-    write('packages/a/package.json', json({ name: 'a', version: '1.0.0', description: 'A', scripts: { build: 'tsc', lint: 'eslint src' }, dependencies: { nx: '1.0.0' } }));
+    write(
+      'packages/a/package.json',
+      json({
+        name: 'a',
+        version: '1.0.0',
+        description: 'A',
+        scripts: { build: 'tsc', lint: 'eslint src' },
+        dependencies: { nx: '1.0.0' },
+      }),
+    );
     const result = prepare();
     expect(result.log).toContain('[quickstart] dependencies: up to date');
     expect(result.calls).toEqual(['nx run-many -t build --outputStyle=static daemon=false']);
   });
 
   it('stops with a failed npm ci and records nothing, so the next run tries again', () => {
-    write('fake-npm.mjs', "import { appendFileSync } from 'node:fs'; appendFileSync('calls.log', 'npm failed\\n'); process.exit(3);\n");
+    write(
+      'fake-npm.mjs',
+      "import { appendFileSync } from 'node:fs'; appendFileSync('calls.log', 'npm failed\\n'); process.exit(3);\n",
+    );
     const failed = prepare();
     expect(failed.status).toBe(3);
     expect(failed.log).toContain('[quickstart] failed (exit 3): ');

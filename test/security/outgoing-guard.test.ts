@@ -7,12 +7,25 @@
 // report the coded blocked-address error (SLUICE_ERR_BLOCKED_ADDRESS) naming the config key.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listDeadLetters, requireBuiltServer, startServer, tempDir, triggerRun, waitForRun, writeConfig, type ServerProcess } from '../e2e/harness.js';
+import {
+  listDeadLetters,
+  requireBuiltServer,
+  startServer,
+  tempDir,
+  triggerRun,
+  waitForRun,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
 
 const ADMIN = 'outgoing-guard-admin-key-0123456789';
 
 /** A TCP listener on every local address (dual-stack) that counts and drops every connection. */
-async function startCountingListener(): Promise<{ port: number; accepted: () => number; close(): Promise<void> }> {
+async function startCountingListener(): Promise<{
+  port: number;
+  accepted: () => number;
+  close(): Promise<void>;
+}> {
   let accepted = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
@@ -47,7 +60,12 @@ const TARGETS: Target[] = [
   { name: 'slack-internal', pipeline: 'to-slack', field: 'apiUrl', kind: 'destination' },
   { name: 'hook-localhost', pipeline: 'to-hook-localhost', field: 'url', kind: 'destination' },
   { name: 'hook-compatible', pipeline: 'to-hook-compatible', field: 'url', kind: 'destination' },
-  { name: 'gateway-internal', pipeline: 'to-gateway', field: 'pushgateway.url', kind: 'destination' },
+  {
+    name: 'gateway-internal',
+    pipeline: 'to-gateway',
+    field: 'pushgateway.url',
+    kind: 'destination',
+  },
   { name: 's3-internal', pipeline: 'to-s3', field: 'endpoint', kind: 'destination' },
   { name: 'mail-internal', pipeline: 'to-mail', field: 'smtp.host', kind: 'destination' },
   { name: 'crm-internal', pipeline: 'from-crm', field: 'basePath', kind: 'connection' },
@@ -130,7 +148,11 @@ describe('outgoing-connection guard (real server): plugins pointed at internal a
   beforeAll(async () => {
     requireBuiltServer();
     listener = await startCountingListener();
-    server = await startServer({ config: writeConfig(tempDir('outgoing-guard'), configYaml(listener.port)), adminKey: ADMIN, env: { GUARD_TOKEN: 'guard-token-0123456789', GUARD_SLACK_TOKEN: 'xoxb-1-2-outgoingguard' } });
+    server = await startServer({
+      config: writeConfig(tempDir('outgoing-guard'), configYaml(listener.port)),
+      adminKey: ADMIN,
+      env: { GUARD_TOKEN: 'guard-token-0123456789', GUARD_SLACK_TOKEN: 'xoxb-1-2-outgoingguard' },
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -138,37 +160,56 @@ describe('outgoing-connection guard (real server): plugins pointed at internal a
     await listener?.close();
   });
 
-  const blockedMessage = (field: string) => new RegExp(`^${field.replace('.', '\\.')}: refusing to connect to .*loopback addresses are blocked`);
+  const blockedMessage = (field: string) =>
+    new RegExp(
+      `^${field.replace('.', '\\.')}: refusing to connect to .*loopback addresses are blocked`,
+    );
 
-  it.each(TARGETS.filter((t) => t.kind === 'destination'))('records sent to $name ($field) are dead-lettered with SLUICE_ERR_BLOCKED_ADDRESS, never retried', async (target) => {
-    const run = await waitForRun(server, await triggerRun(server, target.pipeline), 60_000);
-    expect(run.status).toBe('succeeded');
-    expect(run.counts).toMatchObject({ read: 2, deadLettered: 2 });
-    const letters = (await listDeadLetters(server, { pipeline: target.pipeline })) as unknown as { destination: string; attempts: number; error: { code?: string; message: string } }[];
-    expect(letters).toHaveLength(2);
-    for (const letter of letters) {
-      expect(letter.destination).toBe(target.name);
-      expect(letter.error.code).toBe('SLUICE_ERR_BLOCKED_ADDRESS');
-      expect(letter.error.message).toMatch(blockedMessage(target.field));
-      expect(letter.attempts).toBe(1);
-    }
-  });
+  it.each(TARGETS.filter((t) => t.kind === 'destination'))(
+    'records sent to $name ($field) are dead-lettered with SLUICE_ERR_BLOCKED_ADDRESS, never retried',
+    async (target) => {
+      const run = await waitForRun(server, await triggerRun(server, target.pipeline), 60_000);
+      expect(run.status).toBe('succeeded');
+      expect(run.counts).toMatchObject({ read: 2, deadLettered: 2 });
+      const letters = (await listDeadLetters(server, { pipeline: target.pipeline })) as unknown as {
+        destination: string;
+        attempts: number;
+        error: { code?: string; message: string };
+      }[];
+      expect(letters).toHaveLength(2);
+      for (const letter of letters) {
+        expect(letter.destination).toBe(target.name);
+        expect(letter.error.code).toBe('SLUICE_ERR_BLOCKED_ADDRESS');
+        expect(letter.error.message).toMatch(blockedMessage(target.field));
+        expect(letter.attempts).toBe(1);
+      }
+    },
+  );
 
-  it.each(TARGETS.filter((t) => t.kind === 'connection'))('a run reading from $name ($field) fails with SLUICE_ERR_BLOCKED_ADDRESS', async (target) => {
-    const run = await waitForRun(server, await triggerRun(server, target.pipeline), 60_000);
-    expect(run.status).toBe('failed');
-    const error = run.error as { message: string; code?: string } | null;
-    expect(error?.code).toBe('SLUICE_ERR_BLOCKED_ADDRESS');
-    expect(error?.message).toMatch(blockedMessage(target.field));
-  });
+  it.each(TARGETS.filter((t) => t.kind === 'connection'))(
+    'a run reading from $name ($field) fails with SLUICE_ERR_BLOCKED_ADDRESS',
+    async (target) => {
+      const run = await waitForRun(server, await triggerRun(server, target.pipeline), 60_000);
+      expect(run.status).toBe('failed');
+      const error = run.error as { message: string; code?: string } | null;
+      expect(error?.code).toBe('SLUICE_ERR_BLOCKED_ADDRESS');
+      expect(error?.message).toMatch(blockedMessage(target.field));
+    },
+  );
 
-  it.each(TARGETS)('the check of $name reports the blocked address without connecting', async (target) => {
-    const path = target.kind === 'destination' ? `/api/v1/destinations/${target.name}/check` : `/api/v1/connections/${target.name}/check`;
-    const { status, body } = await server.api<{ ok: boolean; message: string }>('POST', path);
-    expect(status).toBe(200);
-    expect(body.ok).toBe(false);
-    expect(body.message).toMatch(/refusing to connect to .*loopback addresses are blocked/);
-  });
+  it.each(TARGETS)(
+    'the check of $name reports the blocked address without connecting',
+    async (target) => {
+      const path =
+        target.kind === 'destination'
+          ? `/api/v1/destinations/${target.name}/check`
+          : `/api/v1/connections/${target.name}/check`;
+      const { status, body } = await server.api<{ ok: boolean; message: string }>('POST', path);
+      expect(status).toBe(200);
+      expect(body.ok).toBe(false);
+      expect(body.message).toMatch(/refusing to connect to .*loopback addresses are blocked/);
+    },
+  );
 
   it('the listener saw no connection at all', () => {
     expect(listener.accepted()).toBe(0);

@@ -10,7 +10,13 @@
 //   affected;
 // - each pipeline's accepted deliveries have a budget of their own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBuiltServer, startServer, tempDir, writeConfig, type ServerProcess } from '../e2e/harness.js';
+import {
+  requireBuiltServer,
+  startServer,
+  tempDir,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
 import { errorOf, rawRequest, standardWebhookHeaders } from './transport-helpers.js';
 
 const ADMIN = 'rate-limits-admin-key-0123456789';
@@ -54,7 +60,12 @@ pipelines:
     routes: [ { name: all, to: [files] } ]
 `,
     );
-    server = await startServer({ config, adminKey: ADMIN, env: { SEC_ADMIN_KEY: ADMIN, SEC_READER_KEY: READER, SEC_WEBHOOK_SECRET: SECRET }, timeoutMs: 120_000 });
+    server = await startServer({
+      config,
+      adminKey: ADMIN,
+      env: { SEC_ADMIN_KEY: ADMIN, SEC_READER_KEY: READER, SEC_WEBHOOK_SECRET: SECRET },
+      timeoutMs: 120_000,
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -62,7 +73,11 @@ pipelines:
   }, 60_000);
 
   /** `count` requests, `parallel` at a time; returns how often each status came back. */
-  async function flood(count: number, parallel: number, send: (i: number) => Promise<number>): Promise<Record<number, number>> {
+  async function flood(
+    count: number,
+    parallel: number,
+    send: (i: number) => Promise<number>,
+  ): Promise<Record<number, number>> {
     const statuses: Record<number, number> = {};
     let next = 0;
     await Promise.all(
@@ -78,12 +93,18 @@ pipelines:
 
   const signedDelivery = (pipeline: string, localAddress?: string) => {
     const body = JSON.stringify({ event: 'ping', at: Date.now(), nonce: Math.random() });
-    return rawRequest(server.url, { path: `/webhooks/${pipeline}`, headers: standardWebhookHeaders(SECRET, body), body, ...(localAddress ? { localAddress } : {}) });
+    return rawRequest(server.url, {
+      path: `/webhooks/${pipeline}`,
+      headers: standardWebhookHeaders(SECRET, body),
+      body,
+      ...(localAddress ? { localAddress } : {}),
+    });
   };
 
   it('after a flood of 700 bad-key requests, probes, metrics, valid keys and signed webhooks still answer', async () => {
     const statuses = await flood(700, 16, async (i) => {
-      const headers: Record<string, string> = i % 2 === 0 ? { authorization: `Bearer bad-key-${i}` } : {};
+      const headers: Record<string, string> =
+        i % 2 === 0 ? { authorization: `Bearer bad-key-${i}` } : {};
       const res = await fetch(`${server.url}/api/v1/pipelines`, { headers });
       await res.arrayBuffer();
       return res.status;
@@ -92,7 +113,9 @@ pipelines:
     // The anonymous bucket did its job: the flood itself was limited.
     expect(statuses[401]).toBeLessThanOrEqual(PER_MINUTE);
     expect(statuses[429]).toBeGreaterThanOrEqual(700 - PER_MINUTE);
-    const limited = await fetch(`${server.url}/api/v1/pipelines`, { headers: { authorization: 'Bearer still-bad' } });
+    const limited = await fetch(`${server.url}/api/v1/pipelines`, {
+      headers: { authorization: 'Bearer still-bad' },
+    });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
 
@@ -104,7 +127,9 @@ pipelines:
     const metrics = await fetch(`${server.url}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('http_request_duration_seconds');
-    const valid = await fetch(`${server.url}/api/v1/pipelines`, { headers: { authorization: `Bearer ${READER}` } });
+    const valid = await fetch(`${server.url}/api/v1/pipelines`, {
+      headers: { authorization: `Bearer ${READER}` },
+    });
     expect(valid.status).toBe(200);
     const webhook = await signedDelivery('inbound');
     expect(webhook.status, webhook.text).toBe(202);
@@ -120,17 +145,41 @@ pipelines:
   }, 60_000);
 
   it('gives /metrics a bucket per client address, apart from API traffic', async () => {
-    const statuses = await flood(2 * PER_MINUTE, 4, async () => (await rawRequest(server.url, { method: 'GET', path: '/metrics', localAddress: '127.0.0.3' })).status);
+    const statuses = await flood(
+      2 * PER_MINUTE,
+      4,
+      async () =>
+        (
+          await rawRequest(server.url, {
+            method: 'GET',
+            path: '/metrics',
+            localAddress: '127.0.0.3',
+          })
+        ).status,
+    );
     expect(statuses[429]).toBeGreaterThanOrEqual(PER_MINUTE - 1);
     // The scraper on another address is not starved by that client.
-    expect((await rawRequest(server.url, { method: 'GET', path: '/metrics', localAddress: '127.0.0.1' })).status).toBe(200);
+    expect(
+      (await rawRequest(server.url, { method: 'GET', path: '/metrics', localAddress: '127.0.0.1' }))
+        .status,
+    ).toBe(200);
   }, 60_000);
 
   it("charges badly signed deliveries to the sender's address and pipeline, not to other senders", async () => {
     const statuses = await flood(3 * PER_MINUTE, 8, async (i) => {
       const body = JSON.stringify({ forged: i });
-      const headers = { ...standardWebhookHeaders(SECRET, body), 'webhook-signature': 'v1,Zm9yZ2VkLXNpZ25hdHVyZQ==' };
-      return (await rawRequest(server.url, { path: '/webhooks/inbound', headers, body, localAddress: '127.0.0.2' })).status;
+      const headers = {
+        ...standardWebhookHeaders(SECRET, body),
+        'webhook-signature': 'v1,Zm9yZ2VkLXNpZ25hdHVyZQ==',
+      };
+      return (
+        await rawRequest(server.url, {
+          path: '/webhooks/inbound',
+          headers,
+          body,
+          localAddress: '127.0.0.2',
+        })
+      ).status;
     });
     console.log(JSON.stringify({ rateLimits: { forgedWebhookFlood: statuses } }));
     // Up to one per parallel sender may be in flight when the budget runs out.
@@ -149,12 +198,29 @@ pipelines:
     expect(elsewhere.status, elsewhere.text).toBe(202);
   }, 120_000);
 
-  it("charges copies of a captured delivery to the replaying address: one run, then 429, while other senders get through", async () => {
+  it('charges copies of a captured delivery to the replaying address: one run, then 429, while other senders get through', async () => {
     const body = JSON.stringify({ event: 'captured' });
     const headers = standardWebhookHeaders(SECRET, body);
-    const first = await rawRequest(server.url, { path: '/webhooks/replayed', headers, body, localAddress: '127.0.0.4' });
+    const first = await rawRequest(server.url, {
+      path: '/webhooks/replayed',
+      headers,
+      body,
+      localAddress: '127.0.0.4',
+    });
     expect(first.status, first.text).toBe(202);
-    const statuses = await flood(2 * PER_MINUTE, 4, async () => (await rawRequest(server.url, { path: '/webhooks/replayed', headers, body, localAddress: '127.0.0.4' })).status);
+    const statuses = await flood(
+      2 * PER_MINUTE,
+      4,
+      async () =>
+        (
+          await rawRequest(server.url, {
+            path: '/webhooks/replayed',
+            headers,
+            body,
+            localAddress: '127.0.0.4',
+          })
+        ).status,
+    );
     console.log(JSON.stringify({ rateLimits: { replayFlood: statuses } }));
     // Copies never start a run (answered as duplicates), and past the budget they are refused unread.
     expect(statuses[202]).toBeUndefined();
@@ -166,7 +232,11 @@ pipelines:
   }, 120_000);
 
   it("limits each pipeline's accepted deliveries in a bucket of its own", async () => {
-    const statuses = await flood(PER_MINUTE + 5, 4, async () => (await signedDelivery('busy')).status);
+    const statuses = await flood(
+      PER_MINUTE + 5,
+      4,
+      async () => (await signedDelivery('busy')).status,
+    );
     console.log(JSON.stringify({ rateLimits: { busyPipeline: statuses } }));
     expect(statuses[202]).toBe(PER_MINUTE);
     expect(statuses[429]).toBe(5);

@@ -9,7 +9,17 @@
 // surrogates.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, pgUrl, requireBuiltServer, startServer, tempDir, waitForRun, writeConfig, type ServerProcess } from '../e2e/harness.js';
+import {
+  createDatabase,
+  dropDatabase,
+  pgUrl,
+  requireBuiltServer,
+  startServer,
+  tempDir,
+  waitForRun,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
 import { rawRequest, type RawAnswer } from './transport-helpers.js';
 
 const ADMIN = 'route-fuzz-admin-key-0123456789';
@@ -44,8 +54,16 @@ const HOSTILE_VALUES: { kind: string; raw: string }[] = [
 /** Bodies that Fastify's secure-json-parse refuses (prototype poisoning), and the key they must name. */
 const POISONED_BODIES: { kind: string; body: string; key: string }[] = [
   { kind: '__proto__', body: '{"__proto__":{"polluted":true}}', key: '__proto__' },
-  { kind: 'nested __proto__', body: '{"params":{"list":[{"__proto__":{"polluted":true}}]}}', key: '__proto__' },
-  { kind: 'constructor.prototype', body: '{"constructor":{"prototype":{"polluted":true}}}', key: 'constructor' },
+  {
+    kind: 'nested __proto__',
+    body: '{"params":{"list":[{"__proto__":{"polluted":true}}]}}',
+    key: '__proto__',
+  },
+  {
+    kind: 'constructor.prototype',
+    body: '{"constructor":{"prototype":{"polluted":true}}}',
+    key: 'constructor',
+  },
 ];
 
 interface Operation {
@@ -72,16 +90,32 @@ interface Case {
 }
 
 /** Valid values of the parameters, so that one parameter at a time is hostile. */
-const VALID: Record<string, string> = { name: 'traffic', pipeline: 'traffic', version: '1', id: randomUUID() };
+const VALID: Record<string, string> = {
+  name: 'traffic',
+  pipeline: 'traffic',
+  version: '1',
+  id: randomUUID(),
+};
 
-function operationsOf(doc: { paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; requestBody?: unknown }>> }): Operation[] {
+function operationsOf(doc: {
+  paths: Record<
+    string,
+    Record<string, { parameters?: { in: string; name: string }[]; requestBody?: unknown }>
+  >;
+}): Operation[] {
   const out: Operation[] = [];
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
       if (!['get', 'put', 'post', 'patch', 'delete'].includes(method)) continue;
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
       const query = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
-      out.push({ method: method.toUpperCase(), path, pathParams: inPath, queryParams: query, hasBody: op.requestBody !== undefined });
+      out.push({
+        method: method.toUpperCase(),
+        path,
+        pathParams: inPath,
+        queryParams: query,
+        hasBody: op.requestBody !== undefined,
+      });
     }
   }
   return out;
@@ -104,7 +138,14 @@ function casesOf(op: Operation): Case[] {
         ...(body === undefined ? {} : { body }),
         // A hostile value that is still a valid one (`0` is a valid name) reaches the lookup (404)
         // or the body check (`body.x: required`): those answers name their cause too.
-        names: [`params.${param}`, 'does not exist', 'has no webhook trigger', 'path parameter', 'percent-encoded', ...(body === undefined ? [] : ['body.'])],
+        names: [
+          `params.${param}`,
+          'does not exist',
+          'has no webhook trigger',
+          'path parameter',
+          'percent-encoded',
+          ...(body === undefined ? [] : ['body.']),
+        ],
       });
     }
   }
@@ -125,7 +166,14 @@ function casesOf(op: Operation): Case[] {
   // body either way); the webhook route takes raw bytes and answers on its signature first.
   if (op.method !== 'GET' && !op.path.startsWith('/webhooks/')) {
     for (const poisoned of POISONED_BODIES) {
-      cases.push({ what: `${op.method} ${op.path} with a ${poisoned.kind} body`, kind: `body: ${poisoned.kind}`, method: op.method, url: urlOf(op), body: poisoned.body, names: [`"${poisoned.key}"`] });
+      cases.push({
+        what: `${op.method} ${op.path} with a ${poisoned.kind} body`,
+        kind: `body: ${poisoned.kind}`,
+        method: op.method,
+        url: urlOf(op),
+        body: poisoned.body,
+        names: [`"${poisoned.key}"`],
+      });
     }
   }
   return cases;
@@ -135,7 +183,11 @@ function casesOf(op: Operation): Case[] {
  * The contract: a 4xx with the one error body, whose message or details name the cause (or, for
  * a value valid as a list filter, a 2xx); never a 5xx.
  */
-function problemOf(answer: RawAnswer, names: string[], mayMatchNothing = false): string | undefined {
+function problemOf(
+  answer: RawAnswer,
+  names: string[],
+  mayMatchNothing = false,
+): string | undefined {
   if (mayMatchNothing && answer.status >= 200 && answer.status < 300) return undefined;
   if (answer.status < 400 || answer.status >= 500) return `HTTP ${answer.status}`;
   let error: { code?: unknown; message?: unknown; details?: { path?: string; message: string }[] };
@@ -144,10 +196,19 @@ function problemOf(answer: RawAnswer, names: string[], mayMatchNothing = false):
   } catch {
     return `HTTP ${answer.status} without the JSON error body`;
   }
-  if (typeof error?.code !== 'string' || !error.code.startsWith('SLUICE_ERR_') || typeof error.message !== 'string' || !Array.isArray(error.details)) return 'not the one error body';
-  const text = [error.message, ...error.details.flatMap((d) => [d.path ?? '', d.message])].join('\n');
+  if (
+    typeof error?.code !== 'string' ||
+    !error.code.startsWith('SLUICE_ERR_') ||
+    typeof error.message !== 'string' ||
+    !Array.isArray(error.details)
+  )
+    return 'not the one error body';
+  const text = [error.message, ...error.details.flatMap((d) => [d.path ?? '', d.message])].join(
+    '\n',
+  );
   if (/not valid JSON but content-type/.test(text)) return 'answered "Body is not valid JSON"';
-  if (!names.some((name) => text.includes(name))) return `the message does not name the cause: ${error.message}`;
+  if (!names.some((name) => text.includes(name)))
+    return `the message does not name the cause: ${error.message}`;
   return undefined;
 }
 
@@ -157,7 +218,10 @@ describe('every API route under hostile parameters and bodies (issue 13 point 8)
     rawRequest(server.url, {
       method: c.method,
       path: c.url,
-      headers: { authorization: `Bearer ${ADMIN}`, ...(c.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${ADMIN}`,
+        ...(c.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(c.body === undefined ? {} : { body: c.body }),
     });
 
@@ -187,10 +251,17 @@ pipelines:
     server = await startServer({
       config,
       adminKey: ADMIN,
-      env: { SEC_ADMIN_KEY: ADMIN, SEC_WEBHOOK_SECRET: `whsec_${Buffer.from('route-fuzz-webhook-secret').toString('base64')}` },
+      env: {
+        SEC_ADMIN_KEY: ADMIN,
+        SEC_WEBHOOK_SECRET: `whsec_${Buffer.from('route-fuzz-webhook-secret').toString('base64')}`,
+      },
     });
     // A real run, so run and version lookups reach the store.
-    const started = await server.api<{ runId: string }>('POST', '/api/v1/pipelines/traffic/runs', {});
+    const started = await server.api<{ runId: string }>(
+      'POST',
+      '/api/v1/pipelines/traffic/runs',
+      {},
+    );
     expect(started.status).toBe(202);
     VALID.id = started.body.runId;
     await waitForRun(server, started.body.runId);
@@ -228,16 +299,51 @@ pipelines:
         broken.push({ what: c.what, problem: `${problem} ${answer.text.slice(0, 160)}` });
       }
     }
-    console.log(JSON.stringify({ routeFuzz: { operations: operations.length, tried: cases.length, broke: broken.length, byProblem, byStatus, byKind } }));
+    console.log(
+      JSON.stringify({
+        routeFuzz: {
+          operations: operations.length,
+          tried: cases.length,
+          broke: broken.length,
+          byProblem,
+          byStatus,
+          byKind,
+        },
+      }),
+    );
     expect(broken).toEqual([]);
   }, 300_000);
 
   it('refuses NUL and lone surrogates in bodies that reach the store, naming the field', async () => {
     const cases: { what: string; method: string; url: string; body: string; path: string }[] = [
-      { what: 'replay ids with NUL', method: 'POST', url: '/api/v1/dead-letters/replay', body: '{"ids":["a\\u0000b"]}', path: 'body.ids[0]' },
-      { what: 'replay filter with NUL', method: 'POST', url: '/api/v1/dead-letters/replay', body: '{"pipeline":"traffic","destination":"files\\u0000"}', path: 'body.destination' },
-      { what: 'run params with a lone surrogate', method: 'POST', url: '/api/v1/pipelines/traffic/runs', body: '{"params":{"note":"x\\ud800"}}', path: 'body.params.note' },
-      { what: 'run params with a NUL key', method: 'POST', url: '/api/v1/pipelines/traffic/runs', body: '{"params":{"a\\u0000":1}}', path: 'body.params' },
+      {
+        what: 'replay ids with NUL',
+        method: 'POST',
+        url: '/api/v1/dead-letters/replay',
+        body: '{"ids":["a\\u0000b"]}',
+        path: 'body.ids[0]',
+      },
+      {
+        what: 'replay filter with NUL',
+        method: 'POST',
+        url: '/api/v1/dead-letters/replay',
+        body: '{"pipeline":"traffic","destination":"files\\u0000"}',
+        path: 'body.destination',
+      },
+      {
+        what: 'run params with a lone surrogate',
+        method: 'POST',
+        url: '/api/v1/pipelines/traffic/runs',
+        body: '{"params":{"note":"x\\ud800"}}',
+        path: 'body.params.note',
+      },
+      {
+        what: 'run params with a NUL key',
+        method: 'POST',
+        url: '/api/v1/pipelines/traffic/runs',
+        body: '{"params":{"a\\u0000":1}}',
+        path: 'body.params',
+      },
       {
         what: 'pipeline description with a lone surrogate',
         method: 'PUT',
@@ -259,7 +365,9 @@ pipelines:
       const problem = answer.status === 400 ? problemOf(answer, [c.path]) : `HTTP ${answer.status}`;
       if (problem) broken.push(`${c.what}: ${problem} ${answer.text.slice(0, 200)}`);
     }
-    console.log(JSON.stringify({ routeFuzz: { bodyStrings: { tried: cases.length, broke: broken.length } } }));
+    console.log(
+      JSON.stringify({ routeFuzz: { bodyStrings: { tried: cases.length, broke: broken.length } } }),
+    );
     expect(broken).toEqual([]);
   }, 60_000);
 

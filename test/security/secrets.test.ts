@@ -16,7 +16,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, tempDir, waitForRun, triggerRun, writeConfig, type ServerProcess } from '../e2e/harness.js';
+import {
+  startServer,
+  tempDir,
+  waitForRun,
+  triggerRun,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -39,7 +46,9 @@ const readLines = (path: string) =>
   existsSync(path)
     ? (() => {
         try {
-          return readFileSync(path, 'utf8').split('\n').filter((line) => line.length >= 8);
+          return readFileSync(path, 'utf8')
+            .split('\n')
+            .filter((line) => line.length >= 8);
         } catch {
           return [];
         }
@@ -62,11 +71,15 @@ function leaksIn(text: string): string[] {
       }
     }
   }
-  for (const [file, lines] of [['/etc/shadow', SHADOW_LINES], ['/etc/passwd', PASSWD_LINES]] as const) {
+  for (const [file, lines] of [
+    ['/etc/shadow', SHADOW_LINES],
+    ['/etc/passwd', PASSWD_LINES],
+  ] as const) {
     // A line, or its first 20 characters (what a truncated echo keeps), JSON-escaped or not.
     if (lines.some((line) => text.includes(line.slice(0, 20)))) found.push(`a line of ${file}`);
   }
-  if (text.includes('SEC_ADMIN_KEY=') || text.includes('PATH=/')) found.push('the process environment');
+  if (text.includes('SEC_ADMIN_KEY=') || text.includes('PATH=/'))
+    found.push('the process environment');
   return [...new Set(found)];
 }
 
@@ -92,11 +105,20 @@ let server: ServerProcess;
 let dir: string;
 const tally = { cases: 0, held: 0 };
 
-async function call(method: string, path: string, key: string, body?: unknown, rawBody?: string): Promise<Answer> {
+async function call(
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+  rawBody?: string,
+): Promise<Answer> {
   const payload = rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
   const res = await fetch(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${key}`, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(payload === undefined ? {} : { body: payload }),
   });
   const text = await res.text();
@@ -110,7 +132,9 @@ async function call(method: string, path: string, key: string, body?: unknown, r
 }
 
 /** Runs the cases of one test; each returns its problems (empty = the case holds). */
-async function runCases(cases: { name: string; run: () => Promise<string[]> }[]): Promise<string[]> {
+async function runCases(
+  cases: { name: string; run: () => Promise<string[]> }[],
+): Promise<string[]> {
   const failures: string[] = [];
   for (const c of cases) {
     tally.cases++;
@@ -126,13 +150,20 @@ async function runCases(cases: { name: string; run: () => Promise<string[]> }[])
  * with `SLUICE_ERR_SECRET_REFERENCE`; a field the request schema types strictly is refused by
  * that schema first, before anything could be resolved).
  */
-function refusedAt(answer: Answer, path: string, codes: string[] = ['SLUICE_ERR_SECRET_REFERENCE']): string[] {
+function refusedAt(
+  answer: Answer,
+  path: string,
+  codes: string[] = ['SLUICE_ERR_SECRET_REFERENCE'],
+): string[] {
   const problems: string[] = [];
-  if (answer.status !== 400) problems.push(`status ${answer.status}, expected 400 (${answer.text.slice(0, 200)})`);
+  if (answer.status !== 400)
+    problems.push(`status ${answer.status}, expected 400 (${answer.text.slice(0, 200)})`);
   else {
-    if (!codes.includes(String(answer.json?.error?.code))) problems.push(`code ${String(answer.json?.error?.code)}, expected ${codes.join(' or ')}`);
+    if (!codes.includes(String(answer.json?.error?.code)))
+      problems.push(`code ${String(answer.json?.error?.code)}, expected ${codes.join(' or ')}`);
     const paths = (answer.json?.error?.details ?? []).map((d) => d.path);
-    if (!paths.includes(path)) problems.push(`details name ${JSON.stringify(paths)}, expected ${path}`);
+    if (!paths.includes(path))
+      problems.push(`details name ${JSON.stringify(paths)}, expected ${path}`);
   }
   return [...problems, ...leaksIn(answer.text).map((l) => `leaked ${l}`)];
 }
@@ -141,7 +172,11 @@ const noLeak = (answer: Answer) => leaksIn(answer.text).map((l) => `leaked ${l}`
 
 /** A dry-run body whose pipeline sets field `x` with the given `set` options. */
 const dryRunSet = (set: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  pipeline: { source: { kind: 'sample' }, routes: [{ name: 'a', to: ['files'], transform: [{ kind: 'set', field: 'x', ...set }] }], ...extra },
+  pipeline: {
+    source: { kind: 'sample' },
+    routes: [{ name: 'a', to: ['files'], transform: [{ kind: 'set', field: 'x', ...set }] }],
+    ...extra,
+  },
   records: [{ channel: 'paid' }],
 });
 
@@ -209,13 +244,28 @@ describe('no secret leaves through the API (issue 13.1)', () => {
       (['read', 'run'] as const).flatMap((scope) => [
         {
           name: `${scope} key, set value \${env:SEC_ADMIN_KEY}`,
-          run: async () => refusedAt(await call('POST', '/api/v1/dry-run', KEYS[scope], dryRunSet({ value: '${env:SEC_ADMIN_KEY}' })), 'body.pipeline.routes[0].transform[0].value'),
+          run: async () =>
+            refusedAt(
+              await call(
+                'POST',
+                '/api/v1/dry-run',
+                KEYS[scope],
+                dryRunSet({ value: '${env:SEC_ADMIN_KEY}' }),
+              ),
+              'body.pipeline.routes[0].transform[0].value',
+            ),
         },
         {
           name: `${scope} key, source option \${env:SEC_RUN_KEY}`,
           run: async () =>
             refusedAt(
-              await call('POST', '/api/v1/dry-run', KEYS[scope], { pipeline: { source: { kind: 'sample', startDate: '${env:SEC_RUN_KEY}' }, routes: [{ name: 'a', to: ['files'] }] }, records: [{}] }),
+              await call('POST', '/api/v1/dry-run', KEYS[scope], {
+                pipeline: {
+                  source: { kind: 'sample', startDate: '${env:SEC_RUN_KEY}' },
+                  routes: [{ name: 'a', to: ['files'] }],
+                },
+                records: [{}],
+              }),
               'body.pipeline.source.startDate',
             ),
         },
@@ -229,7 +279,16 @@ describe('no secret leaves through the API (issue 13.1)', () => {
       (['read', 'run', 'admin'] as const).flatMap((scope) =>
         ['/etc/shadow', '/proc/self/environ', '/etc/passwd'].map((file) => ({
           name: `${scope} key, \${file:${file}}`,
-          run: async () => refusedAt(await call('POST', '/api/v1/dry-run', KEYS[scope], dryRunSet({ value: `\${file:${file}}` })), 'body.pipeline.routes[0].transform[0].value'),
+          run: async () =>
+            refusedAt(
+              await call(
+                'POST',
+                '/api/v1/dry-run',
+                KEYS[scope],
+                dryRunSet({ value: `\${file:${file}}` }),
+              ),
+              'body.pipeline.routes[0].transform[0].value',
+            ),
         })),
       ),
     );
@@ -238,43 +297,142 @@ describe('no secret leaves through the API (issue 13.1)', () => {
 
   it('every spelling of a reference is refused: partial strings, keys, route names, nested, unknown schemes, \\u-escaped JSON', async () => {
     const at = 'body.pipeline.routes[0].transform[0].value';
-    const refused = (name: string, body: unknown, path: string, rawBody?: string, codes?: string[]) => ({
+    const refused = (
+      name: string,
+      body: unknown,
+      path: string,
+      rawBody?: string,
+      codes?: string[],
+    ) => ({
       name,
-      run: async () => refusedAt(await call('POST', '/api/v1/dry-run', KEYS.read, body, rawBody), path, codes),
+      run: async () =>
+        refusedAt(await call('POST', '/api/v1/dry-run', KEYS.read, body, rawBody), path, codes),
     });
     const failures = await runCases([
       refused('partial string x${env:..}y', dryRunSet({ value: 'x${env:SEC_ADMIN_KEY}y' }), at),
-      refused('second reference in a string', dryRunSet({ value: '$${literal} ${env:SEC_ADMIN_KEY}' }), at),
+      refused(
+        'second reference in a string',
+        dryRunSet({ value: '$${literal} ${env:SEC_ADMIN_KEY}' }),
+        at,
+      ),
       refused('inside an array', dryRunSet({ value: ['ok', '${env:SEC_ADMIN_KEY}'] }), `${at}[1]`),
-      refused('deep in an object', dryRunSet({ value: { a: { b: '${env:SEC_ADMIN_KEY}' } } }), `${at}.a.b`),
-      refused('as an object key', dryRunSet({ value: { '${env:SEC_ADMIN_KEY}': 1 } }), `${at}["\${env:SEC_ADMIN_KEY}"]`),
-      refused('as the set field (an output key)', { pipeline: { source: { kind: 'sample' }, routes: [{ name: 'a', to: ['files'], transform: [{ kind: 'set', field: '${env:SEC_ADMIN_KEY}', value: 1 }] }] }, records: [{}] }, 'body.pipeline.routes[0].transform[0].field'),
+      refused(
+        'deep in an object',
+        dryRunSet({ value: { a: { b: '${env:SEC_ADMIN_KEY}' } } }),
+        `${at}.a.b`,
+      ),
+      refused(
+        'as an object key',
+        dryRunSet({ value: { '${env:SEC_ADMIN_KEY}': 1 } }),
+        `${at}["\${env:SEC_ADMIN_KEY}"]`,
+      ),
+      refused(
+        'as the set field (an output key)',
+        {
+          pipeline: {
+            source: { kind: 'sample' },
+            routes: [
+              {
+                name: 'a',
+                to: ['files'],
+                transform: [{ kind: 'set', field: '${env:SEC_ADMIN_KEY}', value: 1 }],
+              },
+            ],
+          },
+          records: [{}],
+        },
+        'body.pipeline.routes[0].transform[0].field',
+      ),
       // Route names have a strict pattern: the request schema refuses the text as written.
-      refused('as a route name (echoed in the output)', { pipeline: { source: { kind: 'sample' }, routes: [{ name: '${env:SEC_ADMIN_KEY}', to: ['files'] }] }, records: [{}] }, 'body.pipeline.routes[0].name', undefined, ['SLUICE_ERR_SECRET_REFERENCE', 'SLUICE_ERR_CONFIG']),
-      refused('as a template', { pipeline: { source: { kind: 'sample' }, routes: [{ name: 'a', to: ['files'], transform: [{ kind: 'template', field: 'm', template: 'k=${env:SEC_ADMIN_KEY}' }] }] }, records: [{}] }, 'body.pipeline.routes[0].transform[0].template'),
-      refused('in a description', dryRunSet({ value: 1 }, { description: '${env:SEC_ADMIN_KEY}' }), 'body.pipeline.description'),
+      refused(
+        'as a route name (echoed in the output)',
+        {
+          pipeline: {
+            source: { kind: 'sample' },
+            routes: [{ name: '${env:SEC_ADMIN_KEY}', to: ['files'] }],
+          },
+          records: [{}],
+        },
+        'body.pipeline.routes[0].name',
+        undefined,
+        ['SLUICE_ERR_SECRET_REFERENCE', 'SLUICE_ERR_CONFIG'],
+      ),
+      refused(
+        'as a template',
+        {
+          pipeline: {
+            source: { kind: 'sample' },
+            routes: [
+              {
+                name: 'a',
+                to: ['files'],
+                transform: [{ kind: 'template', field: 'm', template: 'k=${env:SEC_ADMIN_KEY}' }],
+              },
+            ],
+          },
+          records: [{}],
+        },
+        'body.pipeline.routes[0].transform[0].template',
+      ),
+      refused(
+        'in a description',
+        dryRunSet({ value: 1 }, { description: '${env:SEC_ADMIN_KEY}' }),
+        'body.pipeline.description',
+      ),
       refused('nested ${env:${env:..}}', dryRunSet({ value: '${env:${env:SEC_ADMIN_KEY}}' }), at),
-      refused('right after an escaped one: $${env:X}${env:..}', dryRunSet({ value: '$${env:X}${env:SEC_ADMIN_KEY}' }), at),
+      refused(
+        'right after an escaped one: $${env:X}${env:..}',
+        dryRunSet({ value: '$${env:X}${env:SEC_ADMIN_KEY}' }),
+        at,
+      ),
       refused('unknown scheme ${vault:..}', dryRunSet({ value: '${vault:SEC_ADMIN_KEY}' }), at),
       refused('upper-case scheme ${ENV:..}', dryRunSet({ value: '${ENV:SEC_ADMIN_KEY}' }), at),
-      refused('\\u-escaped in the JSON text', undefined, at, JSON.stringify(dryRunSet({ value: 'PLACEHOLDER' })).replace('PLACEHOLDER', '\\u0024\\u007benv:SEC_ADMIN_KEY}')),
+      refused(
+        '\\u-escaped in the JSON text',
+        undefined,
+        at,
+        JSON.stringify(dryRunSet({ value: 'PLACEHOLDER' })).replace(
+          'PLACEHOLDER',
+          '\\u0024\\u007benv:SEC_ADMIN_KEY}',
+        ),
+      ),
       ...[
         ['$${env:SEC_ADMIN_KEY}', '${env:SEC_ADMIN_KEY}'],
         ['$$$${env:SEC_ADMIN_KEY}', '$$${env:SEC_ADMIN_KEY}'],
       ].map(([written, literal]) => ({
         name: `an escaped ${written} stays literal text`,
         run: async () => {
-          const answer = await call('POST', '/api/v1/dry-run', KEYS.read, dryRunSet({ value: written }));
+          const answer = await call(
+            'POST',
+            '/api/v1/dry-run',
+            KEYS.read,
+            dryRunSet({ value: written }),
+          );
           const x = answer.json?.records?.[0]?.routes?.[0]?.output?.[0]?.x;
-          return [...(answer.status === 200 && x === literal ? [] : [`status ${answer.status}, x ${JSON.stringify(x)}`]), ...noLeak(answer)];
+          return [
+            ...(answer.status === 200 && x === literal
+              ? []
+              : [`status ${answer.status}, x ${JSON.stringify(x)}`]),
+            ...noLeak(answer),
+          ];
         },
       })),
       {
         name: 'references inside records are data, never resolved',
         run: async () => {
-          const answer = await call('POST', '/api/v1/dry-run', KEYS.read, { pipeline: 'demo', records: [{ a: '${env:SEC_ADMIN_KEY}', b: '${file:/etc/shadow}' }] });
+          const answer = await call('POST', '/api/v1/dry-run', KEYS.read, {
+            pipeline: 'demo',
+            records: [{ a: '${env:SEC_ADMIN_KEY}', b: '${file:/etc/shadow}' }],
+          });
           const out = answer.json?.records?.[0]?.routes?.[0]?.output?.[0];
-          return [...(answer.status === 200 && out?.a === '${env:SEC_ADMIN_KEY}' && out?.b === '${file:/etc/shadow}' ? [] : [`status ${answer.status}, output ${JSON.stringify(out)}`]), ...noLeak(answer)];
+          return [
+            ...(answer.status === 200 &&
+            out?.a === '${env:SEC_ADMIN_KEY}' &&
+            out?.b === '${file:/etc/shadow}'
+              ? []
+              : [`status ${answer.status}, output ${JSON.stringify(out)}`]),
+            ...noLeak(answer),
+          ];
         },
       },
     ]);
@@ -287,7 +445,13 @@ describe('no secret leaves through the API (issue 13.1)', () => {
         name: 'read key, source.perRun ${file:/etc/passwd}',
         run: async () =>
           refusedAt(
-            await call('POST', '/api/v1/dry-run', KEYS.read, { pipeline: { source: { kind: 'sample', perRun: '${file:/etc/passwd}' }, routes: [{ name: 'a', to: ['files'] }] }, records: [{}] }),
+            await call('POST', '/api/v1/dry-run', KEYS.read, {
+              pipeline: {
+                source: { kind: 'sample', perRun: '${file:/etc/passwd}' },
+                routes: [{ name: 'a', to: ['files'] }],
+              },
+              records: [{}],
+            }),
             'body.pipeline.source.perRun',
           ),
       },
@@ -295,7 +459,19 @@ describe('no secret leaves through the API (issue 13.1)', () => {
         name: 'read key, flatten arrays ${file:/etc/shadow}',
         run: async () =>
           refusedAt(
-            await call('POST', '/api/v1/dry-run', KEYS.read, { pipeline: { source: { kind: 'sample' }, routes: [{ name: 'a', to: ['files'], transform: [{ kind: 'flatten', arrays: '${file:/etc/shadow}' }] }] }, records: [{}] }),
+            await call('POST', '/api/v1/dry-run', KEYS.read, {
+              pipeline: {
+                source: { kind: 'sample' },
+                routes: [
+                  {
+                    name: 'a',
+                    to: ['files'],
+                    transform: [{ kind: 'flatten', arrays: '${file:/etc/shadow}' }],
+                  },
+                ],
+              },
+              records: [{}],
+            }),
             'body.pipeline.routes[0].transform[0].arrays',
           ),
       },
@@ -306,11 +482,21 @@ describe('no secret leaves through the API (issue 13.1)', () => {
       ].map(([label, reference]) => ({
         name: `admin key, a secret the server uses, source.perRun ${label}`,
         run: async () => {
-          const answer = await call('POST', '/api/v1/dry-run', KEYS.admin, { pipeline: { source: { kind: 'sample', perRun: reference }, routes: [{ name: 'a', to: ['files'] }] }, records: [{}] });
+          const answer = await call('POST', '/api/v1/dry-run', KEYS.admin, {
+            pipeline: {
+              source: { kind: 'sample', perRun: reference },
+              routes: [{ name: 'a', to: ['files'] }],
+            },
+            records: [{}],
+          });
           const details = answer.json?.error?.details ?? [];
           return [
-            ...(answer.status === 400 && answer.json?.error?.code === 'SLUICE_ERR_CONFIG' ? [] : [`status ${answer.status} ${String(answer.json?.error?.code)}`]),
-            ...(details.some((d) => d.path === 'body.pipeline.source.perRun') ? [] : [`details ${JSON.stringify(details.map((d) => d.path))}`]),
+            ...(answer.status === 400 && answer.json?.error?.code === 'SLUICE_ERR_CONFIG'
+              ? []
+              : [`status ${answer.status} ${String(answer.json?.error?.code)}`]),
+            ...(details.some((d) => d.path === 'body.pipeline.source.perRun')
+              ? []
+              : [`details ${JSON.stringify(details.map((d) => d.path))}`]),
             ...noLeak(answer),
           ];
         },
@@ -325,7 +511,10 @@ describe('no secret leaves through the API (issue 13.1)', () => {
       for (const section of ['pipelines', 'connections', 'destinations']) {
         const list = await call('GET', `/api/v1/${section}`, KEYS.read);
         parts.push(JSON.stringify(list.json));
-        for (const item of list.json?.items ?? []) parts.push((await call('GET', `/api/v1/${section}/${item.name}/versions`, KEYS.read)).text);
+        for (const item of list.json?.items ?? [])
+          parts.push(
+            (await call('GET', `/api/v1/${section}/${item.name}/versions`, KEYS.read)).text,
+          );
       }
       return parts.join('\n');
     };
@@ -335,28 +524,94 @@ describe('no secret leaves through the API (issue 13.1)', () => {
         const before = await snapshot();
         const answer = await call('PUT', path, KEYS.admin, body);
         const stored = await snapshot();
-        return [...refusedAt(answer, field, codes), ...(stored === before ? [] : ['the store changed'])];
+        return [
+          ...refusedAt(answer, field, codes),
+          ...(stored === before ? [] : ['the store changed']),
+        ];
       },
     });
-    const pipeline = (value: string) => ({ source: { kind: 'sample', total: 0 }, routes: [{ name: 'all', to: ['files'], transform: [{ kind: 'set', field: 'x', value }] }] });
+    const pipeline = (value: string) => ({
+      source: { kind: 'sample', total: 0 },
+      routes: [{ name: 'all', to: ['files'], transform: [{ kind: 'set', field: 'x', value }] }],
+    });
     const failures = await runCases([
-      put('new pipeline, ${env:SEC_UNUSED}', '/api/v1/pipelines/fresh', pipeline('${env:SEC_UNUSED}'), 'body.routes[0].transform[0].value'),
-      put('existing pipeline, ${file:/etc/shadow}', '/api/v1/pipelines/demo', pipeline('${file:/etc/shadow}'), 'body.routes[0].transform[0].value'),
-      put('existing pipeline, ${env:HOME} in a partial string', '/api/v1/pipelines/demo', pipeline('home=${env:HOME}'), 'body.routes[0].transform[0].value'),
-      put('new connection, ${env:SEC_UNUSED}', '/api/v1/connections/extra', { kind: 'sample', startDate: '${env:SEC_UNUSED}' }, 'body.startDate'),
-      put('new destination, ${file:/proc/self/environ}', '/api/v1/destinations/extra', { kind: 'file', root: '${file:/proc/self/environ}', path: 'x.ndjson', format: 'ndjson' }, 'body.root'),
-      put('existing destination, ${env:SEC_UNUSED}', '/api/v1/destinations/files', { kind: 'file', root: `${dir}/\${env:SEC_UNUSED}`, path: 'x.ndjson', format: 'ndjson' }, 'body.root'),
+      put(
+        'new pipeline, ${env:SEC_UNUSED}',
+        '/api/v1/pipelines/fresh',
+        pipeline('${env:SEC_UNUSED}'),
+        'body.routes[0].transform[0].value',
+      ),
+      put(
+        'existing pipeline, ${file:/etc/shadow}',
+        '/api/v1/pipelines/demo',
+        pipeline('${file:/etc/shadow}'),
+        'body.routes[0].transform[0].value',
+      ),
+      put(
+        'existing pipeline, ${env:HOME} in a partial string',
+        '/api/v1/pipelines/demo',
+        pipeline('home=${env:HOME}'),
+        'body.routes[0].transform[0].value',
+      ),
+      put(
+        'new connection, ${env:SEC_UNUSED}',
+        '/api/v1/connections/extra',
+        { kind: 'sample', startDate: '${env:SEC_UNUSED}' },
+        'body.startDate',
+      ),
+      put(
+        'new destination, ${file:/proc/self/environ}',
+        '/api/v1/destinations/extra',
+        { kind: 'file', root: '${file:/proc/self/environ}', path: 'x.ndjson', format: 'ndjson' },
+        'body.root',
+      ),
+      put(
+        'existing destination, ${env:SEC_UNUSED}',
+        '/api/v1/destinations/files',
+        { kind: 'file', root: `${dir}/\${env:SEC_UNUSED}`, path: 'x.ndjson', format: 'ndjson' },
+        'body.root',
+      ),
       // Every schedule field is typed by the request schema, which refuses the text as written.
-      put('a reference the server uses, but in a key', '/api/v1/pipelines/fresh', { ...pipeline('x'), routes: [{ name: 'all', to: ['files'], transform: [{ kind: 'set', field: 'x', value: { '${env:SEC_LONG_TOKEN}': 1 } }] }] }, 'body.routes[0].transform[0].value["${env:SEC_LONG_TOKEN}"]'),
-      put('a reference of an unknown scheme', '/api/v1/connections/extra', { kind: 'sample', startDate: '${vault:SEC_LONG_TOKEN}' }, 'body.startDate'),
-      put('schedule, ${env:SEC_UNUSED}', '/api/v1/schedules/demo', { cron: '@daily', timezone: '${env:SEC_UNUSED}' }, 'body.timezone', ['SLUICE_ERR_SECRET_REFERENCE', 'SLUICE_ERR_CONFIG']),
+      put(
+        'a reference the server uses, but in a key',
+        '/api/v1/pipelines/fresh',
+        {
+          ...pipeline('x'),
+          routes: [
+            {
+              name: 'all',
+              to: ['files'],
+              transform: [{ kind: 'set', field: 'x', value: { '${env:SEC_LONG_TOKEN}': 1 } }],
+            },
+          ],
+        },
+        'body.routes[0].transform[0].value["${env:SEC_LONG_TOKEN}"]',
+      ),
+      put(
+        'a reference of an unknown scheme',
+        '/api/v1/connections/extra',
+        { kind: 'sample', startDate: '${vault:SEC_LONG_TOKEN}' },
+        'body.startDate',
+      ),
+      put(
+        'schedule, ${env:SEC_UNUSED}',
+        '/api/v1/schedules/demo',
+        { cron: '@daily', timezone: '${env:SEC_UNUSED}' },
+        'body.timezone',
+        ['SLUICE_ERR_SECRET_REFERENCE', 'SLUICE_ERR_CONFIG'],
+      ),
       {
         name: 'read and run keys cannot PUT at all',
         run: async () => {
           const before = await snapshot();
           const problems: string[] = [];
           for (const key of [KEYS.read, KEYS.run]) {
-            const answer = await call('PUT', '/api/v1/pipelines/demo', key, pipeline('${env:SEC_ADMIN_KEY}'));
+            const answer = await call(
+              'PUT',
+              '/api/v1/pipelines/demo',
+              key,
+              pipeline('${env:SEC_ADMIN_KEY}'),
+            );
             if (answer.status !== 403) problems.push(`status ${answer.status}`);
             problems.push(...noLeak(answer));
           }
@@ -375,40 +630,87 @@ describe('no secret leaves through the API (issue 13.1)', () => {
           const problems: string[] = [];
           const body = {
             source: { kind: 'sample', total: 0 },
-            routes: [{ name: 'all', to: ['files'], transform: [{ kind: 'set', field: 'token', value: 'x${env:SEC_LONG_TOKEN}y' }, { kind: 'set', field: 'file', value: '${file:./quoted.secret}' }] }],
+            routes: [
+              {
+                name: 'all',
+                to: ['files'],
+                transform: [
+                  { kind: 'set', field: 'token', value: 'x${env:SEC_LONG_TOKEN}y' },
+                  { kind: 'set', field: 'file', value: '${file:./quoted.secret}' },
+                ],
+              },
+            ],
           };
           const saved = await call('PUT', '/api/v1/pipelines/tokened', KEYS.admin, body);
-          if (saved.status !== 201) problems.push(`PUT status ${saved.status} ${saved.text.slice(0, 200)}`);
+          if (saved.status !== 201)
+            problems.push(`PUT status ${saved.status} ${saved.text.slice(0, 200)}`);
           problems.push(...noLeak(saved));
           const versions = await call('GET', '/api/v1/pipelines/tokened/versions', KEYS.read);
           const stored = versions.json?.items?.[0]?.config?.routes?.[0]?.transform;
-          if (stored?.[0]?.value !== 'x${env:SEC_LONG_TOKEN}y' || stored?.[1]?.value !== '${file:./quoted.secret}') problems.push(`stored ${JSON.stringify(stored)}`);
+          if (
+            stored?.[0]?.value !== 'x${env:SEC_LONG_TOKEN}y' ||
+            stored?.[1]?.value !== '${file:./quoted.secret}'
+          )
+            problems.push(`stored ${JSON.stringify(stored)}`);
           problems.push(...noLeak(versions));
-          const preview = await call('POST', '/api/v1/dry-run', KEYS.read, { pipeline: 'tokened', records: [{ channel: 'paid' }] });
+          const preview = await call('POST', '/api/v1/dry-run', KEYS.read, {
+            pipeline: 'tokened',
+            records: [{ channel: 'paid' }],
+          });
           const out = preview.json?.records?.[0]?.routes?.[0]?.output?.[0];
-          if (preview.status !== 200 || out?.token !== 'x[redacted]y' || out?.file !== '[redacted]') problems.push(`dry run ${preview.status} ${JSON.stringify(out)}`);
+          if (preview.status !== 200 || out?.token !== 'x[redacted]y' || out?.file !== '[redacted]')
+            problems.push(`dry run ${preview.status} ${JSON.stringify(out)}`);
           return [...problems, ...noLeak(preview)];
         },
       },
       {
         name: 'admin dry run with ${env:SEC_ADMIN_KEY} (used by server.apiKeys)',
         run: async () => {
-          const answer = await call('POST', '/api/v1/dry-run', KEYS.admin, dryRunSet({ value: '${env:SEC_ADMIN_KEY}' }));
+          const answer = await call(
+            'POST',
+            '/api/v1/dry-run',
+            KEYS.admin,
+            dryRunSet({ value: '${env:SEC_ADMIN_KEY}' }),
+          );
           const x = answer.json?.records?.[0]?.routes?.[0]?.output?.[0]?.x;
-          return [...(answer.status === 200 && x === '[redacted]' ? [] : [`status ${answer.status}, x ${JSON.stringify(x)}`]), ...noLeak(answer)];
+          return [
+            ...(answer.status === 200 && x === '[redacted]'
+              ? []
+              : [`status ${answer.status}, x ${JSON.stringify(x)}`]),
+            ...noLeak(answer),
+          ];
         },
       },
       {
         name: 'admin dry run with the absolute path of the ${file:./quoted.secret} the server uses',
         run: async () => {
-          const answer = await call('POST', '/api/v1/dry-run', KEYS.admin, dryRunSet({ value: `\${file:${join(dir, 'quoted.secret')}}` }));
+          const answer = await call(
+            'POST',
+            '/api/v1/dry-run',
+            KEYS.admin,
+            dryRunSet({ value: `\${file:${join(dir, 'quoted.secret')}}` }),
+          );
           const x = answer.json?.records?.[0]?.routes?.[0]?.output?.[0]?.x;
-          return [...(answer.status === 200 && x === '[redacted]' ? [] : [`status ${answer.status}, x ${JSON.stringify(x)}`]), ...noLeak(answer)];
+          return [
+            ...(answer.status === 200 && x === '[redacted]'
+              ? []
+              : [`status ${answer.status}, x ${JSON.stringify(x)}`]),
+            ...noLeak(answer),
+          ];
         },
       },
       {
         name: 'admin dry run with ${env:SEC_UNUSED} (not used by the server)',
-        run: async () => refusedAt(await call('POST', '/api/v1/dry-run', KEYS.admin, dryRunSet({ value: '${env:SEC_UNUSED}' })), 'body.pipeline.routes[0].transform[0].value'),
+        run: async () =>
+          refusedAt(
+            await call(
+              'POST',
+              '/api/v1/dry-run',
+              KEYS.admin,
+              dryRunSet({ value: '${env:SEC_UNUSED}' }),
+            ),
+            'body.pipeline.routes[0].transform[0].value',
+          ),
       },
     ]);
     expect(failures).toEqual([]);
@@ -419,13 +721,26 @@ describe('no secret leaves through the API (issue 13.1)', () => {
       (['read', 'admin'] as const).map((scope) => ({
         name: `${scope} key, dry run of "stamped"`,
         run: async () => {
-          const answer = await call('POST', '/api/v1/dry-run', KEYS[scope], { pipeline: 'stamped', records: [{ channel: 'paid' }, { channel: 'organic' }] });
+          const answer = await call('POST', '/api/v1/dry-run', KEYS[scope], {
+            pipeline: 'stamped',
+            records: [{ channel: 'paid' }, { channel: 'organic' }],
+          });
           const problems: string[] = [];
           // The destinations section repeats the same output records: both must be redacted.
-          const outputs = [...(answer.json?.records ?? []).flatMap((r) => r.routes.flatMap((route) => route.output)), ...(answer.json?.destinations?.files ?? [])];
-          if (answer.status !== 200 || outputs.length !== 4) problems.push(`status ${answer.status}, ${outputs.length} outputs`);
+          const outputs = [
+            ...(answer.json?.records ?? []).flatMap((r) =>
+              r.routes.flatMap((route) => route.output),
+            ),
+            ...(answer.json?.destinations?.files ?? []),
+          ];
+          if (answer.status !== 200 || outputs.length !== 4)
+            problems.push(`status ${answer.status}, ${outputs.length} outputs`);
           for (const out of outputs) {
-            if (out.token !== '[redacted]' || !/^Bearer \[redacted\] for (paid|organic)$/.test(String(out.auth))) problems.push(`output ${JSON.stringify(out)}`);
+            if (
+              out.token !== '[redacted]' ||
+              !/^Bearer \[redacted\] for (paid|organic)$/.test(String(out.auth))
+            )
+              problems.push(`output ${JSON.stringify(out)}`);
           }
           return [...problems, ...noLeak(answer)];
         },
@@ -440,14 +755,28 @@ describe('no secret leaves through the API (issue 13.1)', () => {
         name: 'check of a writable destination whose root holds a secret',
         run: async () => {
           const answer = await call('POST', '/api/v1/destinations/files/check', KEYS.run);
-          return [...(answer.status === 200 && answer.json?.ok === true && String(answer.json?.message).includes('[redacted]') ? [] : [`${answer.status} ${answer.text.slice(0, 200)}`]), ...noLeak(answer)];
+          return [
+            ...(answer.status === 200 &&
+            answer.json?.ok === true &&
+            String(answer.json?.message).includes('[redacted]')
+              ? []
+              : [`${answer.status} ${answer.text.slice(0, 200)}`]),
+            ...noLeak(answer),
+          ];
         },
       },
       {
         name: "check of a destination whose driver's error names a secret",
         run: async () => {
           const answer = await call('POST', '/api/v1/destinations/warehouse/check', KEYS.run);
-          return [...(answer.status === 200 && answer.json?.ok === false && String(answer.json?.message).includes('[redacted]') ? [] : [`${answer.status} ${answer.text.slice(0, 200)}`]), ...noLeak(answer)];
+          return [
+            ...(answer.status === 200 &&
+            answer.json?.ok === false &&
+            String(answer.json?.message).includes('[redacted]')
+              ? []
+              : [`${answer.status} ${answer.text.slice(0, 200)}`]),
+            ...noLeak(answer),
+          ];
         },
       },
       {
@@ -459,11 +788,21 @@ describe('no secret leaves through the API (issue 13.1)', () => {
           const run = await call('GET', `/api/v1/runs/${runId}`, KEYS.read);
           const letters = await call('GET', '/api/v1/dead-letters?pipeline=failing', KEYS.read);
           const items = letters.json?.items ?? [];
-          if (items.length === 0) problems.push(`no dead letters (${letters.status} ${letters.text.slice(0, 200)})`);
-          if (!items.some((item) => JSON.stringify(item.error).includes('[redacted]'))) problems.push(`dead letter errors ${JSON.stringify(items.map((i) => i.error)).slice(0, 300)}`);
+          if (items.length === 0)
+            problems.push(`no dead letters (${letters.status} ${letters.text.slice(0, 200)})`);
+          if (!items.some((item) => JSON.stringify(item.error).includes('[redacted]')))
+            problems.push(
+              `dead letter errors ${JSON.stringify(items.map((i) => i.error)).slice(0, 300)}`,
+            );
           const list = await call('GET', '/api/v1/runs?pipeline=failing', KEYS.read);
           const logs = await call('GET', `/api/v1/runs/${runId}/logs`, KEYS.read);
-          return [...problems, ...noLeak(run), ...noLeak(letters), ...noLeak(list), ...noLeak(logs)];
+          return [
+            ...problems,
+            ...noLeak(run),
+            ...noLeak(letters),
+            ...noLeak(list),
+            ...noLeak(logs),
+          ];
         },
       },
     ]);
@@ -471,7 +810,12 @@ describe('no secret leaves through the API (issue 13.1)', () => {
   }, 120_000);
 
   it('the server log holds no secret and no fragment of a file a request named', async () => {
-    const failures = await runCases([{ name: 'every log line so far', run: async () => leaksIn(server.lines.join('\n')).map((l) => `log ${l}`) }]);
+    const failures = await runCases([
+      {
+        name: 'every log line so far',
+        run: async () => leaksIn(server.lines.join('\n')).map((l) => `log ${l}`),
+      },
+    ]);
     expect(failures).toEqual([]);
   });
 });

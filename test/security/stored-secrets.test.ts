@@ -10,13 +10,28 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, dropDatabase, pgUrl, startServer, tempDir, triggerRun, waitForRun, withPg, writeConfig, type ServerProcess } from '../e2e/harness.js';
+import {
+  createDatabase,
+  dropDatabase,
+  pgUrl,
+  startServer,
+  tempDir,
+  triggerRun,
+  waitForRun,
+  withPg,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 const ADMIN = `adm-${hex(16)}`;
 const TOKEN = `tok${hex(12)}`;
 const PASSWORD = `pw${hex(12)}`;
-const SECRETS: Record<string, string> = { SEC_ADMIN_KEY: ADMIN, SEC_DB_TOKEN: TOKEN, SEC_DB_PASSWORD: PASSWORD };
+const SECRETS: Record<string, string> = {
+  SEC_ADMIN_KEY: ADMIN,
+  SEC_DB_TOKEN: TOKEN,
+  SEC_DB_PASSWORD: PASSWORD,
+};
 const DATABASE = `sluice_stored_secrets_${process.pid}`;
 
 /** Every secret found in `text`, whole or as a 12-character window (a truncated echo), as written or percent-encoded. */
@@ -41,7 +56,9 @@ let dir: string;
 /** Every row of a store table as JSON text. */
 async function rowsOf(table: 'dead_letters' | 'runs' | 'run_logs'): Promise<string[]> {
   return withPg(DATABASE, async (client) => {
-    const result = await client.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM sluice.${table} t`);
+    const result = await client.query<{ row: string }>(
+      `SELECT row_to_json(t)::text AS row FROM sluice.${table} t`,
+    );
     return result.rows.map((r) => r.row);
   });
 }
@@ -100,7 +117,9 @@ describe('no secret is written to the store (issue 13 follow-up)', () => {
     const runs = await rowsOf('runs');
     const logs = await rowsOf('run_logs');
     const leaks = [
-      ...letters.flatMap((row) => leaksIn(row).map((l) => `dead_letters: ${l} in ${row.slice(0, 300)}`)),
+      ...letters.flatMap((row) =>
+        leaksIn(row).map((l) => `dead_letters: ${l} in ${row.slice(0, 300)}`),
+      ),
       ...runs.flatMap((row) => leaksIn(row).map((l) => `runs: ${l} in ${row.slice(0, 300)}`)),
       ...logs.flatMap((row) => leaksIn(row).map((l) => `run_logs: ${l} in ${row.slice(0, 300)}`)),
     ];
@@ -112,6 +131,5 @@ describe('no secret is written to the store (issue 13 follow-up)', () => {
     const failedRun = runs.find((row) => row.includes(failing.id));
     expect(failedRun).toContain('[redacted]');
     expect(logs.filter((row) => row.includes('[redacted]')).length).toBeGreaterThan(0);
-
   }, 120_000);
 });

@@ -81,7 +81,14 @@ export function rawRequest(base: string, options: RawRequest): Promise<RawAnswer
         const ms = Date.now() - started;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        const done = () => finish({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), sentAtResponse, ms });
+        const done = () =>
+          finish({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+            sentAtResponse,
+            ms,
+          });
         res.on('end', done);
         res.on('error', done);
         res.on('close', done);
@@ -89,7 +96,11 @@ export function rawRequest(base: string, options: RawRequest): Promise<RawAnswer
     );
     const timer = setTimeout(() => {
       req.destroy();
-      finish(new Error(`no answer to ${options.method ?? 'POST'} ${options.path} within ${options.timeoutMs ?? 30_000} ms (${sent} body bytes sent)`));
+      finish(
+        new Error(
+          `no answer to ${options.method ?? 'POST'} ${options.path} within ${options.timeoutMs ?? 30_000} ms (${sent} body bytes sent)`,
+        ),
+      );
     }, options.timeoutMs ?? 30_000);
     // An EPIPE/ECONNRESET after the answer arrived is the server refusing the rest of the body.
     req.on('error', (error) => {
@@ -125,9 +136,17 @@ export function rawRequest(base: string, options: RawRequest): Promise<RawAnswer
 }
 
 /** Parses an answer's JSON error body, failing with the raw text when it is not one. */
-export function errorOf(answer: RawAnswer): { code: string; message: string; details: { path?: string; message: string }[] } {
+export function errorOf(answer: RawAnswer): {
+  code: string;
+  message: string;
+  details: { path?: string; message: string }[];
+} {
   try {
-    return (JSON.parse(answer.text) as { error: { code: string; message: string; details: { path?: string; message: string }[] } }).error;
+    return (
+      JSON.parse(answer.text) as {
+        error: { code: string; message: string; details: { path?: string; message: string }[] };
+      }
+    ).error;
   } catch {
     throw new Error(`not a JSON error body (HTTP ${answer.status}): ${answer.text.slice(0, 300)}`);
   }
@@ -142,7 +161,10 @@ export function rssMiB(pid: number): number {
 }
 
 /** Samples `rssMiB(pid)` every 20 ms while `work` runs; returns the work's result and the peak. */
-export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; before: number; peak: number }> {
+export async function peakRssDuring<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; before: number; peak: number }> {
   const before = rssMiB(pid);
   let peak = before;
   const timer = setInterval(() => {
@@ -158,9 +180,18 @@ export async function peakRssDuring<T>(pid: number, work: () => Promise<T>): Pro
 }
 
 /** Standard Webhooks headers for `body` signed with a `whsec_` secret. */
-export function standardWebhookHeaders(secret: string, body: string, id = `msg_${randomUUID()}`): Record<string, string> {
+export function standardWebhookHeaders(
+  secret: string,
+  body: string,
+  id = `msg_${randomUUID()}`,
+): Record<string, string> {
   const timestamp = Math.floor(Date.now() / 1000);
   const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
   const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
-  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': `v1,${signature}` };
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': `v1,${signature}`,
+  };
 }

@@ -13,7 +13,13 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBuiltServer, startServer, tempDir, writeConfig, type ServerProcess } from '../e2e/harness.js';
+import {
+  requireBuiltServer,
+  startServer,
+  tempDir,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
 
 const ADMIN = 'replay-admin-key-0123456789';
 const HUBSPOT_SECRET = 'hubspot-client-secret-3f6c1a2e';
@@ -23,18 +29,37 @@ const SW_SECRET = `whsec_${Buffer.from('replay-test-standard-webhooks-secret').t
 type HeaderValue = string | string[];
 interface Answer {
   status: number;
-  body: { runId?: string; deliveryId?: string; duplicate?: boolean; error?: { code: string; message: string } };
+  body: {
+    runId?: string;
+    deliveryId?: string;
+    duplicate?: boolean;
+    error?: { code: string; message: string };
+  };
 }
 
 /** POSTs with header values sent byte for byte (latin1), a list value as repeated header lines. */
-function post(base: string, path: string, headers: Record<string, HeaderValue>, body: string): Promise<Answer> {
+function post(
+  base: string,
+  path: string,
+  headers: Record<string, HeaderValue>,
+  body: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Answer['body']) : {} }));
-    });
+    const req = request(
+      `${base}${path}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? (JSON.parse(text) as Answer['body']) : {},
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -61,7 +86,9 @@ const SCHEMES: Scheme[] = [
     now: () => Date.now(),
     // base64(HMAC-SHA256(client secret, method + URI + body + timestamp)), timestamp in ms.
     sign: (url, body, ts) => ({
-      'X-HubSpot-Signature-v3': createHmac('sha256', HUBSPOT_SECRET).update(`POST${url}${body}${ts}`).digest('base64'),
+      'X-HubSpot-Signature-v3': createHmac('sha256', HUBSPOT_SECRET)
+        .update(`POST${url}${body}${ts}`)
+        .digest('base64'),
       'X-HubSpot-Request-Timestamp': String(ts),
     }),
   },
@@ -98,7 +125,7 @@ function respellings(ts: number): Record<string, HeaderValue> {
     'a plus sign': `+${ts}`,
     'a fraction': `${ts}.0`,
     'an exponent': `${ts}e0`,
-    'hexadecimal': `0x${ts.toString(16)}`,
+    hexadecimal: `0x${ts.toString(16)}`,
     'a no-break space': `\u00a0${ts}`,
     'the header twice': [String(ts), String(ts)],
   };
@@ -130,7 +157,11 @@ pipelines:${pipeline('crm', 'hubspot-v3', 'REPLAY_HUBSPOT_SECRET')}${pipeline('c
     server = await startServer({
       config,
       adminKey: ADMIN,
-      env: { REPLAY_HUBSPOT_SECRET: HUBSPOT_SECRET, REPLAY_SLACK_SECRET: SLACK_SECRET, REPLAY_SW_SECRET: SW_SECRET },
+      env: {
+        REPLAY_HUBSPOT_SECRET: HUBSPOT_SECRET,
+        REPLAY_SLACK_SECRET: SLACK_SECRET,
+        REPLAY_SW_SECRET: SW_SECRET,
+      },
     });
   }, 120_000);
 
@@ -139,7 +170,10 @@ pipelines:${pipeline('crm', 'hubspot-v3', 'REPLAY_HUBSPOT_SECRET')}${pipeline('c
   }, 60_000);
 
   const runsOf = async (pipeline: string): Promise<string[]> => {
-    const { status, body } = await server.api<{ items: { id: string }[] }>('GET', `/api/v1/runs?pipeline=${pipeline}&limit=100`);
+    const { status, body } = await server.api<{ items: { id: string }[] }>(
+      'GET',
+      `/api/v1/runs?pipeline=${pipeline}&limit=100`,
+    );
     expect(status).toBe(200);
     return body.items.map((run) => run.id);
   };
@@ -150,7 +184,12 @@ pipelines:${pipeline('crm', 'hubspot-v3', 'REPLAY_HUBSPOT_SECRET')}${pipeline('c
     const path = `/webhooks/${scheme.pipeline}`;
     const body = JSON.stringify([{ delivery: sequence, scheme: scheme.name }]);
     const ts = scheme.now();
-    const headers = scheme.sign(`${server.url}${path}`, body, ts, `msg_replay_${sequence}_${Date.now()}`);
+    const headers = scheme.sign(
+      `${server.url}${path}`,
+      body,
+      ts,
+      `msg_replay_${sequence}_${Date.now()}`,
+    );
     return { path, body, ts, headers };
   };
 
@@ -164,8 +203,10 @@ pipelines:${pipeline('crm', 'hubspot-v3', 'REPLAY_HUBSPOT_SECRET')}${pipeline('c
 
       // Every answer is classified first and compared at once, so a failure shows them all.
       const outcome = (answer: Answer): string => {
-        if (answer.status === 200 && answer.body.duplicate === true && answer.body.runId === runId) return '200 duplicate of the first run';
-        if (answer.status === 202) return answer.body.runId === runId ? '202 the first run again' : '202 A NEW RUN';
+        if (answer.status === 200 && answer.body.duplicate === true && answer.body.runId === runId)
+          return '200 duplicate of the first run';
+        if (answer.status === 202)
+          return answer.body.runId === runId ? '202 the first run again' : '202 A NEW RUN';
         const message = answer.body.error?.message ?? '';
         return `${answer.status} ${answer.body.error?.code ?? ''}${message.includes(scheme.timestampHeader) ? ' naming the header' : ''}`;
       };
@@ -173,29 +214,60 @@ pipelines:${pipeline('crm', 'hubspot-v3', 'REPLAY_HUBSPOT_SECRET')}${pipeline('c
       const expected: Record<string, string> = {};
       // The same bytes again, and with spaces around the value (dropped by the HTTP parser): the
       // same delivery, answered 200 with the first run, so a sender that retries stops retrying.
-      const resent: Record<string, string> = { 'as is': String(captured.ts), 'a leading space': ` ${captured.ts}`, 'a trailing tab': `${captured.ts}\t` };
+      const resent: Record<string, string> = {
+        'as is': String(captured.ts),
+        'a leading space': ` ${captured.ts}`,
+        'a trailing tab': `${captured.ts}\t`,
+      };
       const variants = { ...resent, ...respellings(captured.ts) };
       for (const [label, value] of Object.entries(variants)) {
-        const answer = await post(server.url, captured.path, { ...captured.headers, [scheme.timestampHeader]: value }, captured.body);
+        const answer = await post(
+          server.url,
+          captured.path,
+          { ...captured.headers, [scheme.timestampHeader]: value },
+          captured.body,
+        );
         outcomes[label] = outcome(answer);
-        expected[label] = label in resent ? '200 duplicate of the first run' : '401 SLUICE_ERR_WEBHOOK_INVALID_HEADER naming the header';
+        expected[label] =
+          label in resent
+            ? '200 duplicate of the first run'
+            : '401 SLUICE_ERR_WEBHOOK_INVALID_HEADER naming the header';
         if (answer.status === 200) expect(answer.body.deliveryId).toBe(first.body.deliveryId);
       }
       const created = (await runsOf(scheme.pipeline)).filter((id) => !before.includes(id));
-      expect({ outcomes, runsCreated: created.length }).toEqual({ outcomes: expected, runsCreated: 1 });
+      expect({ outcomes, runsCreated: created.length }).toEqual({
+        outcomes: expected,
+        runsCreated: 1,
+      });
       expect(created).toEqual([runId]);
-      expect((await server.api('GET', `/api/v1/runs/${runId}`)).body).toMatchObject({ id: runId, trigger: 'webhook' });
+      expect((await server.api('GET', `/api/v1/runs/${runId}`)).body).toMatchObject({
+        id: runId,
+        trigger: 'webhook',
+      });
     });
 
     it(`${scheme.name}: ten concurrent copies of one delivery make exactly one run, and all ten answers name it`, async () => {
       const before = await runsOf(scheme.pipeline);
       const captured = capture(scheme);
-      const answers = await Promise.all(Array.from({ length: 10 }, () => post(server.url, captured.path, captured.headers, captured.body)));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          post(server.url, captured.path, captured.headers, captured.body),
+        ),
+      );
       const runId = answers.find((a) => a.status === 202)?.body.runId;
-      const outcomes = answers.map((a) => (a.status === 202 && a.body.runId === runId ? '202 run' : a.status === 200 && a.body.duplicate === true && a.body.runId === runId ? '200 duplicate of that run' : `${a.status} ${a.body.error?.code ?? JSON.stringify(a.body)}`));
+      const outcomes = answers.map((a) =>
+        a.status === 202 && a.body.runId === runId
+          ? '202 run'
+          : a.status === 200 && a.body.duplicate === true && a.body.runId === runId
+            ? '200 duplicate of that run'
+            : `${a.status} ${a.body.error?.code ?? JSON.stringify(a.body)}`,
+      );
       // Every answer is in, and the 202 is sent only after its run record is written: the count is final.
       const created = (await runsOf(scheme.pipeline)).filter((id) => !before.includes(id));
-      expect({ outcomes: outcomes.sort(), runsCreated: created.length }).toEqual({ outcomes: [...Array<string>(9).fill('200 duplicate of that run'), '202 run'], runsCreated: 1 });
+      expect({ outcomes: outcomes.sort(), runsCreated: created.length }).toEqual({
+        outcomes: [...Array<string>(9).fill('200 duplicate of that run'), '202 run'],
+        runsCreated: 1,
+      });
       expect(created).toEqual([runId]);
     });
   }

@@ -7,7 +7,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { createMemoryMetrics, createPluginContext, parseConfig, type DeadLetterSink, type SluiceRecord } from '@sluice/core';
+import {
+  createMemoryMetrics,
+  createPluginContext,
+  parseConfig,
+  type DeadLetterSink,
+  type SluiceRecord,
+} from '@sluice/core';
 import { compileRouteTable, createRouter, recordKey } from '@sluice/router';
 import { createWebhookDestination, webhookConfigSchema } from '@sluice/destinations-webhook';
 
@@ -78,12 +84,30 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
 
   it('retries only the failed records with their first webhook-id; the receiver drops each retry as a duplicate', async () => {
     const ctx = createPluginContext({ metrics: createMemoryMetrics() });
-    const config = parseConfig(webhookConfigSchema, { url: receiver.url, mode: 'record', signing: { secret: SECRET }, ssrf: { allow: ['127.0.0.1'] }, requestConcurrency: 4 });
+    const config = parseConfig(webhookConfigSchema, {
+      url: receiver.url,
+      mode: 'record',
+      signing: { secret: SECRET },
+      ssrf: { allow: ['127.0.0.1'] },
+      requestConcurrency: 4,
+    });
     const instance = createWebhookDestination(config, ctx);
-    const table = compileRouteTable([{ name: 'all', to: ['hooks'] }], { ctx, destinations: ['hooks'] });
+    const table = compileRouteTable([{ name: 'all', to: ['hooks'] }], {
+      ctx,
+      destinations: ['hooks'],
+    });
     const router = createRouter({
       table,
-      destinations: { hooks: { instance, capabilities: instance.capabilities ?? {}, policy: { batch: { maxRecords: 10 }, retry: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 } } } },
+      destinations: {
+        hooks: {
+          instance,
+          capabilities: instance.capabilities ?? {},
+          policy: {
+            batch: { maxRecords: 10 },
+            retry: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 },
+          },
+        },
+      },
       deadLetters: noDeadLetters,
       ctx,
       pipeline: 'daily',
@@ -98,10 +122,18 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
     const failed = records.filter((r) => r.id % 3 === 1).length;
     // Every record processed exactly once, under the router's record key.
     expect(receiver.processed.size).toBe(records.length);
-    expect([...receiver.processed.values()].map((r) => r.id).sort((a, b) => Number(a) - Number(b))).toEqual(records.map((r) => r.id));
+    expect(
+      [...receiver.processed.values()].map((r) => r.id).sort((a, b) => Number(a) - Number(b)),
+    ).toEqual(records.map((r) => r.id));
     for (const [webhookId, record] of receiver.processed) {
       // Source position: the run, the checkpoint digest of "no state yet", the 1-based offset.
-      expect(webhookId).toBe(recordKey('daily', 'hooks', `run-7-74234e98af-${String(Number(record.id) + 1).padStart(6, '0')}`));
+      expect(webhookId).toBe(
+        recordKey(
+          'daily',
+          'hooks',
+          `run-7-74234e98af-${String(Number(record.id) + 1).padStart(6, '0')}`,
+        ),
+      );
     }
     // The retries: one per failed record, each with the webhook-id of its first delivery.
     const repeats = receiver.deliveries.filter((d) => !d.fresh);
@@ -109,7 +141,9 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
     expect(repeats).toHaveLength(failed);
     for (const repeat of repeats) {
       expect(repeat.id % 3).toBe(1);
-      expect(receiver.deliveries.find((d) => d.fresh && d.id === repeat.id)!.webhookId).toBe(repeat.webhookId);
+      expect(receiver.deliveries.find((d) => d.fresh && d.id === repeat.id)!.webhookId).toBe(
+        repeat.webhookId,
+      );
     }
   });
 
@@ -117,15 +151,35 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
     // Issue 16/18: the killed attempt delivered pages 1 and 2 but only page 1's checkpoint was
     // committed; attempt 2 (same run id) resumes from it and re-reads page 2.
     const ctx = createPluginContext({ metrics: createMemoryMetrics() });
-    const config = parseConfig(webhookConfigSchema, { url: receiver.url, mode: 'record', signing: { secret: SECRET }, ssrf: { allow: ['127.0.0.1'] } });
-    const table = compileRouteTable([{ name: 'all', to: ['hooks'] }], { ctx, destinations: ['hooks'] });
+    const config = parseConfig(webhookConfigSchema, {
+      url: receiver.url,
+      mode: 'record',
+      signing: { secret: SECRET },
+      ssrf: { allow: ['127.0.0.1'] },
+    });
+    const table = compileRouteTable([{ name: 'all', to: ['hooks'] }], {
+      ctx,
+      destinations: ['hooks'],
+    });
     const page1 = Array.from({ length: 7 }, (_, i) => ({ id: 100 + i * 3 }));
     const page2 = Array.from({ length: 7 }, (_, i) => ({ id: 200 + i * 3 }));
-    const attempt = async (pages: { records: typeof page1; state: { page: number } }[], resumeFrom?: { page: number }) => {
+    const attempt = async (
+      pages: { records: typeof page1; state: { page: number } }[],
+      resumeFrom?: { page: number },
+    ) => {
       const instance = createWebhookDestination(config, ctx);
       const router = createRouter({
         table,
-        destinations: { hooks: { instance, capabilities: instance.capabilities ?? {}, policy: { batch: { maxRecords: 3 }, retry: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 } } } },
+        destinations: {
+          hooks: {
+            instance,
+            capabilities: instance.capabilities ?? {},
+            policy: {
+              batch: { maxRecords: 3 },
+              retry: { initialDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 },
+            },
+          },
+        },
         deadLetters: noDeadLetters,
         ctx,
         pipeline: 'daily',
@@ -141,7 +195,10 @@ describe('webhook-id is stable across a partial retry (standardwebhooks receiver
       await instance.close?.();
     };
     const before = receiver.processed.size;
-    await attempt([{ records: page1, state: { page: 1 } }, { records: page2, state: { page: 2 } }]);
+    await attempt([
+      { records: page1, state: { page: 1 } },
+      { records: page2, state: { page: 2 } },
+    ]);
     expect(receiver.processed.size - before).toBe(14);
     const deliveriesBefore = receiver.deliveries.length;
     await attempt([{ records: page2, state: { page: 2 } }], { page: 1 });

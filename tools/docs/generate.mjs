@@ -25,7 +25,14 @@ import { fileURLToPath } from 'node:url';
 import console from 'node:console';
 import process from 'node:process';
 import { buildProblems } from './lib/build-freshness.mjs';
-import { BUILTIN_PLUGINS, SERVER, SUPPORT_PACKAGES, generatePages, sourceDeclaresExport, stalePages } from './lib/pages.mjs';
+import {
+  BUILTIN_PLUGINS,
+  SERVER,
+  SUPPORT_PACKAGES,
+  generatePages,
+  sourceDeclaresExport,
+  stalePages,
+} from './lib/pages.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,9 +45,14 @@ async function main() {
   }
   const check = args.includes('--check');
 
-  const problems = buildProblems(root, [...SUPPORT_PACKAGES, ...BUILTIN_PLUGINS.filter((spec) => sourceDeclaresExport(root, spec))]);
+  const problems = buildProblems(root, [
+    ...SUPPORT_PACKAGES,
+    ...BUILTIN_PLUGINS.filter((spec) => sourceDeclaresExport(root, spec)),
+  ]);
   if (problems.length > 0) {
-    console.error(`[docs] cannot generate from stale or missing builds:\n${problems.map((p) => `  - ${p}`).join('\n')}\n  (or build everything: npx nx run-many -t build)`);
+    console.error(
+      `[docs] cannot generate from stale or missing builds:\n${problems.map((p) => `  - ${p}`).join('\n')}\n  (or build everything: npx nx run-many -t build)`,
+    );
     process.exit(1);
   }
 
@@ -57,7 +69,10 @@ async function main() {
   if (check) {
     const stale = stalePages(pages, root);
     if (stale.length > 0) {
-      for (const path of stale) console.error(`[docs] stale: ${path} differs from what the code generates; run \`npm run docs:generate\` and commit it`);
+      for (const path of stale)
+        console.error(
+          `[docs] stale: ${path} differs from what the code generates; run \`npm run docs:generate\` and commit it`,
+        );
       process.exit(1);
     }
     console.error(`[docs] ${pages.length} generated page(s) up to date`);

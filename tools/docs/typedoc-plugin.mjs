@@ -46,7 +46,10 @@ export function load(app) {
   // TypeDoc follows that warning with one info message listing the locations.
   logger.info = (text) => {
     if (held) {
-      const locations = String(text).split('\n').slice(1).map((line) => line.trim());
+      const locations = String(text)
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim());
       const sameDeclaration = locations.length > 1 && new Set(locations).size === 1;
       if (sameDeclaration) {
         held = undefined;

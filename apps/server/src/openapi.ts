@@ -15,7 +15,11 @@ import { readFileSync } from 'node:fs';
  * ```
  */
 export async function openApiDocument(): Promise<Record<string, unknown>> {
-  const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  const version = (
+    JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const { app, routes } = await createHttpApp({
     logger: false,
     version,
@@ -26,7 +30,11 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
     redact: (v) => v,
   });
   // Handlers never run here: the routes only contribute their schemas.
-  await registerApiRoutes(app, routes, { sluice: {} as SluiceServer, metrics: createPromMetrics({ defaultMetrics: false }).metrics, version });
+  await registerApiRoutes(app, routes, {
+    sluice: {} as SluiceServer,
+    metrics: createPromMetrics({ defaultMetrics: false }).metrics,
+    version,
+  });
   await app.ready();
   const doc = app.swagger() as unknown as Record<string, unknown>;
   await app.close();

@@ -80,7 +80,12 @@ function signed(body: string, id = `msg_${randomUUID()}`) {
   const timestamp = Math.floor(Date.now() / 1000);
   const key = Buffer.from(SECRET.slice('whsec_'.length), 'base64');
   const signature = `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
-  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signature,
+  };
 }
 
 for (const backend of ['pglite', 'postgres'] as const) {
@@ -97,13 +102,30 @@ for (const backend of ['pglite', 'postgres'] as const) {
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`${sluice.url}${path}`, {
         ...init,
-        headers: { authorization: `Bearer ${ADMIN}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${ADMIN}`,
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+        },
       });
-    const deliver = (body: string, headers = signed(body)) => fetch(`${sluice.url}/webhooks/slow`, { method: 'POST', headers, body });
-    const runStatus = async (id: string) => ((await (await api(`/api/v1/runs/${id}`)).json()) as { status: string }).status;
+    const deliver = (body: string, headers = signed(body)) =>
+      fetch(`${sluice.url}/webhooks/slow`, { method: 'POST', headers, body });
+    const runStatus = async (id: string) =>
+      ((await (await api(`/api/v1/runs/${id}`)).json()) as { status: string }).status;
     const refusedCount = async (trigger: string) => {
-      const text = await (await globalThis.fetch(`${sluice.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
-      const line = text.split('\n').find((l) => l.startsWith('sluice_trigger_refused_total{') && l.includes('pipeline="slow"') && l.includes(`trigger="${trigger}"`) && l.includes('reason="backlog-full"'));
+      const text = await (
+        await globalThis.fetch(`${sluice.url}/metrics`, {
+          headers: { authorization: `Bearer ${ADMIN}` },
+        })
+      ).text();
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('sluice_trigger_refused_total{') &&
+            l.includes('pipeline="slow"') &&
+            l.includes(`trigger="${trigger}"`) &&
+            l.includes('reason="backlog-full"'),
+        );
       return line === undefined ? 0 : Number(line.split(' ').at(-1));
     };
 
@@ -119,9 +141,20 @@ for (const backend of ['pglite', 'postgres'] as const) {
       }
       held = await startHeldReceiver();
       const { dir, config } = configDir('');
-      writeFileSync(config, yaml({ ...(storeUrl ? { storeUrl } : {}), dataDir: join(dir, 'data'), hook: held.url }));
-      sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', env: { TEST_WEBHOOK_SECRET: SECRET }, logger: false });
-      validator = createResponseValidator(await (await globalThis.fetch(`${sluice.url}/api/v1/openapi.json`)).json());
+      writeFileSync(
+        config,
+        yaml({ ...(storeUrl ? { storeUrl } : {}), dataDir: join(dir, 'data'), hook: held.url }),
+      );
+      sluice = await startSluice({
+        configPath: config,
+        port: 0,
+        host: '127.0.0.1',
+        env: { TEST_WEBHOOK_SECRET: SECRET },
+        logger: false,
+      });
+      validator = createResponseValidator(
+        await (await globalThis.fetch(`${sluice.url}/api/v1/openapi.json`)).json(),
+      );
     }, 120_000);
 
     afterAll(async () => {
@@ -140,14 +173,22 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const first = await deliver(JSON.stringify([{ n: 1 }]));
       expect(first.status).toBe(202);
       const { runId: firstRun } = (await first.json()) as { runId: string };
-      await eventually(async () => ((await runStatus(firstRun)) === 'running' && held.received > 0 ? true : undefined), 30_000, 'the first run to reach the held destination');
+      await eventually(
+        async () =>
+          (await runStatus(firstRun)) === 'running' && held.received > 0 ? true : undefined,
+        30_000,
+        'the first run to reach the held destination',
+      );
 
       const secondBody = JSON.stringify([{ n: 2 }]);
       const secondHeaders = signed(secondBody);
       const second = await deliver(secondBody, secondHeaders);
       expect(second.status).toBe(202);
       const { runId: secondRun } = (await second.json()) as { runId: string };
-      const viaApi = await api('/api/v1/pipelines/slow/runs', { method: 'POST', body: JSON.stringify({}) });
+      const viaApi = await api('/api/v1/pipelines/slow/runs', {
+        method: 'POST',
+        body: JSON.stringify({}),
+      });
       expect(viaApi.status).toBe(202);
       expect(await runStatus(secondRun)).toBe('queued');
 
@@ -157,14 +198,22 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const refused = await deliver(refusedBody, refusedHeaders);
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      const refusedError = ((await refused.json()) as { error: { code: string; message: string } }).error;
+      const refusedError = ((await refused.json()) as { error: { code: string; message: string } })
+        .error;
       expect(refusedError.code).toBe('SLUICE_ERR_BACKLOG_FULL');
       expect(refusedError.message).toContain('maxQueuedRuns');
-      const refusedApi = await api('/api/v1/pipelines/slow/runs', { method: 'POST', body: JSON.stringify({}) });
+      const refusedApi = await api('/api/v1/pipelines/slow/runs', {
+        method: 'POST',
+        body: JSON.stringify({}),
+      });
       expect(refusedApi.status).toBe(429);
       expect(Number(refusedApi.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect(((await refusedApi.json()) as { error: { code: string } }).error.code).toBe('SLUICE_ERR_BACKLOG_FULL');
-      const queued = (await (await api('/api/v1/runs?pipeline=slow&status=queued')).json()) as { items: unknown[] };
+      expect(((await refusedApi.json()) as { error: { code: string } }).error.code).toBe(
+        'SLUICE_ERR_BACKLOG_FULL',
+      );
+      const queued = (await (await api('/api/v1/runs?pipeline=slow&status=queued')).json()) as {
+        items: unknown[];
+      };
       expect(queued.items).toHaveLength(2);
 
       // A copy of an accepted delivery is still 200 with its run, even when full.
@@ -177,14 +226,30 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
       // The runs drain; the sender's retry of the refused delivery, and new triggers, are accepted.
       held.open();
-      const queuedNow = async () => ((await (await api('/api/v1/runs?pipeline=slow&status=queued')).json()) as { items: unknown[] }).items.length;
-      await eventually(async () => ((await queuedNow()) === 0 ? true : undefined), 60_000, 'the queued runs to drain');
+      const queuedNow = async () =>
+        (
+          (await (await api('/api/v1/runs?pipeline=slow&status=queued')).json()) as {
+            items: unknown[];
+          }
+        ).items.length;
+      await eventually(
+        async () => ((await queuedNow()) === 0 ? true : undefined),
+        60_000,
+        'the queued runs to drain',
+      );
       expect(await runStatus(secondRun)).not.toBe('queued');
       const retried = await deliver(refusedBody, refusedHeaders);
       expect(retried.status).toBe(202);
       const { runId: retriedRun } = (await retried.json()) as { runId: string };
-      expect((await api('/api/v1/pipelines/slow/runs', { method: 'POST', body: JSON.stringify({}) })).status).toBe(202);
-      await eventually(async () => ((await runStatus(retriedRun)) === 'succeeded' ? true : undefined), 60_000, 'the retried delivery to run');
+      expect(
+        (await api('/api/v1/pipelines/slow/runs', { method: 'POST', body: JSON.stringify({}) }))
+          .status,
+      ).toBe(202);
+      await eventually(
+        async () => ((await runStatus(retriedRun)) === 'succeeded' ? true : undefined),
+        60_000,
+        'the retried delivery to run',
+      );
       expect(await refusedCount('webhook')).toBe(1);
       expect((await api('/readyz')).status).toBe(200);
     }, 120_000);

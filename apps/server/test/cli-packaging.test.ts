@@ -10,7 +10,8 @@ import { configDir } from './helpers.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 const cli = join(root, 'apps/server/dist/cli.js');
-const sluice = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+const sluice = (args: string[]) =>
+  spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 
 const yaml = (dir: string, plugins = '') => `
 ${plugins}
@@ -29,7 +30,9 @@ beforeAll(() => {
 
 describe('sluice CLI, as installed', () => {
   it('--version prints the version of @sluice/server', () => {
-    const { version } = JSON.parse(readFileSync(join(root, 'apps/server/package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      readFileSync(join(root, 'apps/server/package.json'), 'utf8'),
+    ) as { version: string };
     expect(version).not.toBe('0.0.0');
     const result = sluice(['--version']);
     expect(result.status).toBe(0);
@@ -78,10 +81,15 @@ describe('sluice CLI, as installed', () => {
       '@sluice/destinations-webhook',
     ];
     for (const name of names) {
-      const mod = (await import(name)) as Record<string, unknown> & { default?: { type?: string; name?: string } };
+      const mod = (await import(name)) as Record<string, unknown> & {
+        default?: { type?: string; name?: string };
+      };
       expect(mod.default?.type, name).toBe('plugin');
       expect(mod.default?.name).toBe(name);
-      expect(Object.entries(mod).some(([key, value]) => key !== 'default' && value === mod.default), `${name}: named export`).toBe(true);
+      expect(
+        Object.entries(mod).some(([key, value]) => key !== 'default' && value === mod.default),
+        `${name}: named export`,
+      ).toBe(true);
     }
     // Loaded by name into a registry without the built-ins: every kind registers.
     const { PluginRegistry } = await import('@sluice/core');

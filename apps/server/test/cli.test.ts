@@ -11,7 +11,12 @@ const root = resolve(import.meta.dirname, '../../..');
 const cli = join(root, 'apps/server/dist/cli.js');
 
 function sluice(args: string[], cwd = root, env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  return spawnSync(process.execPath, [cli, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  });
 }
 
 const pipelineYaml = (dir: string) => `
@@ -35,7 +40,13 @@ describe('sluice CLI', () => {
     expect(quick.status, quick.stderr).toBe(0);
     expect(quick.stdout).toMatch(/✓ examples\/quickstart\/sluice\.yaml is valid: 2 pipeline\(s\)/);
     const json = sluice(['validate', 'examples/quickstart/sluice.yaml', '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ ok: true, environment: true, pipelines: 2, destinations: 4, connections: 0 });
+    expect(JSON.parse(json.stdout)).toEqual({
+      ok: true,
+      environment: true,
+      pipelines: 2,
+      destinations: 4,
+      connections: 0,
+    });
 
     // The full example references secrets: a copy next to fake key files, fake variables.
     const text = readFileSync(join(root, 'examples/sluice.example.yaml'), 'utf8');
@@ -43,9 +54,17 @@ describe('sluice CLI', () => {
     withFakeSecretFiles(parseYaml(text), dir);
     const full = sluice(['validate', config, '--json'], root, { ...EXAMPLE_ENV });
     expect(full.status, full.stdout + full.stderr).toBe(0);
-    expect(JSON.parse(full.stdout)).toEqual({ ok: true, environment: true, pipelines: 3, destinations: 8, connections: 3 });
+    expect(JSON.parse(full.stdout)).toEqual({
+      ok: true,
+      environment: true,
+      pipelines: 3,
+      destinations: 8,
+      connections: 3,
+    });
     // Without its secrets it is rejected, naming what is missing.
-    const bare = sluice(['validate', join(root, 'examples/sluice.example.yaml')], root, { WAREHOUSE_URL: '' });
+    const bare = sluice(['validate', join(root, 'examples/sluice.example.yaml')], root, {
+      WAREHOUSE_URL: '',
+    });
     expect(bare.status).toBe(2);
     expect(bare.stderr).toContain('connections.ga4-main.credentials');
   });
@@ -65,7 +84,9 @@ pipelines:
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('pipelines.demo.routes[0].to[0]: unknown destination "slak"');
     expect(result.stderr).toContain('pipelines.demo.schedule.cron');
-    expect(result.stderr).toContain('pipelines.demo.schedule.timezone: unknown time zone "Europe/Berln"');
+    expect(result.stderr).toContain(
+      'pipelines.demo.schedule.timezone: unknown time zone "Europe/Berln"',
+    );
     expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace for user errors
     const json = JSON.parse(sluice(['validate', config, '--json']).stdout);
     expect(json.ok).toBe(false);
@@ -95,18 +116,25 @@ pipelines:
     expect(result.status).toBe(2);
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toBe(`Invalid configuration in ${config} (6 problems):`);
-    expect(lines.slice(1).map((line) => line.replace(config, 'FILE').replace(/: .*$/, ''))).toEqual([
-      '  FILE:2:19  server.bodyLimitBytes',
-      '  FILE:4:62  destinations.out.colour',
-      '  FILE:5:31  destinations.chat.token',
-      '  FILE:9:23  pipelines.daily.schedule.cron',
-      '  FILE:10:51  pipelines.daily.webhook.secret',
-      '  FILE:12:28  pipelines.daily.routes[0].when',
-    ]);
+    expect(lines.slice(1).map((line) => line.replace(config, 'FILE').replace(/: .*$/, ''))).toEqual(
+      [
+        '  FILE:2:19  server.bodyLimitBytes',
+        '  FILE:4:62  destinations.out.colour',
+        '  FILE:5:31  destinations.chat.token',
+        '  FILE:9:23  pipelines.daily.schedule.cron',
+        '  FILE:10:51  pipelines.daily.webhook.secret',
+        '  FILE:12:28  pipelines.daily.routes[0].when',
+      ],
+    );
     expect(result.stderr).not.toContain('xoxb-inline-plaintext-token');
     expect(result.stderr).not.toContain('this is not base64');
-    const json = JSON.parse(sluice(['validate', config, '--json'], root, { HOOK_SECRET: 'whsec_this is not base64' }).stdout);
-    expect(json.error.details.issues.map((i: { path: string; line: number }) => `${i.path}@${i.line}`)).toEqual([
+    const json = JSON.parse(
+      sluice(['validate', config, '--json'], root, { HOOK_SECRET: 'whsec_this is not base64' })
+        .stdout,
+    );
+    expect(
+      json.error.details.issues.map((i: { path: string; line: number }) => `${i.path}@${i.line}`),
+    ).toEqual([
       'server.bodyLimitBytes@2',
       'destinations.out.colour@4',
       'destinations.chat.token@5',
@@ -117,18 +145,33 @@ pipelines:
   });
 
   it('validate --no-environment checks the shipped example without its secrets; the default stays full validation', () => {
-    const offline = sluice(['validate', 'examples/sluice.example.yaml', '--no-environment', '--json'], root, { WAREHOUSE_URL: '' });
+    const offline = sluice(
+      ['validate', 'examples/sluice.example.yaml', '--no-environment', '--json'],
+      root,
+      { WAREHOUSE_URL: '' },
+    );
     expect(offline.status, offline.stdout + offline.stderr).toBe(0);
-    expect(JSON.parse(offline.stdout)).toEqual({ ok: true, environment: false, pipelines: 3, destinations: 8, connections: 3 });
+    expect(JSON.parse(offline.stdout)).toEqual({
+      ok: true,
+      environment: false,
+      pipelines: 3,
+      destinations: 8,
+      connections: 3,
+    });
     const full = sluice(['validate', 'examples/sluice.example.yaml'], root, { WAREHOUSE_URL: '' });
     expect(full.status).toBe(2);
     expect(full.stderr).toMatch(/\(14 problems\)/);
     // Mistakes no referenced value could fix are still found without the environment.
-    const text = readFileSync(join(root, 'examples/sluice.example.yaml'), 'utf8').replace('to: [slack-alerts]', 'to: [slack-alertz]');
+    const text = readFileSync(join(root, 'examples/sluice.example.yaml'), 'utf8').replace(
+      'to: [slack-alerts]',
+      'to: [slack-alertz]',
+    );
     const { config } = configDir(text);
     const broken = sluice(['validate', config, '--no-environment']);
     expect(broken.status).toBe(2);
-    expect(broken.stderr).toMatch(/pipelines\.ga4-daily\.routes\[0\]\.to\[0\]: unknown destination "slack-alertz"/);
+    expect(broken.stderr).toMatch(
+      /pipelines\.ga4-daily\.routes\[0\]\.to\[0\]: unknown destination "slack-alertz"/,
+    );
   });
 
   it('finds the configuration in one order: --config, then $SLUICE_CONFIG (the text itself), then $SLUICE_CONFIG_FILE, then ./sluice.yaml', () => {
@@ -140,16 +183,25 @@ pipelines:
     const { config: flag } = configDir(withPipelines(4));
     const inline = withPipelines(2);
     const pipelines = (env: Record<string, string>, args: string[] = []) => {
-      const result = sluice(['validate', ...args, '--json'], dir, { SLUICE_CONFIG: '', SLUICE_CONFIG_FILE: '', ...env });
+      const result = sluice(['validate', ...args, '--json'], dir, {
+        SLUICE_CONFIG: '',
+        SLUICE_CONFIG_FILE: '',
+        ...env,
+      });
       expect(result.status, result.stdout + result.stderr).toBe(0);
       return (JSON.parse(result.stdout) as { pipelines: number }).pipelines;
     };
     expect(pipelines({})).toBe(1);
     expect(pipelines({ SLUICE_CONFIG_FILE: fileVar })).toBe(3);
     expect(pipelines({ SLUICE_CONFIG_FILE: fileVar, SLUICE_CONFIG: inline })).toBe(2);
-    expect(pipelines({ SLUICE_CONFIG_FILE: fileVar, SLUICE_CONFIG: inline }, ['--config', flag])).toBe(4);
+    expect(
+      pipelines({ SLUICE_CONFIG_FILE: fileVar, SLUICE_CONFIG: inline }, ['--config', flag]),
+    ).toBe(4);
     // serve reads it the same way: the inline configuration's error names its key.
-    const served = sluice(['serve', '--port', '0'], dir, { SLUICE_CONFIG: 'server: { port: eighty }\n', SLUICE_CONFIG_FILE: fileVar });
+    const served = sluice(['serve', '--port', '0'], dir, {
+      SLUICE_CONFIG: 'server: { port: eighty }\n',
+      SLUICE_CONFIG_FILE: fileVar,
+    });
     expect(served.status).toBe(2);
     expect(served.stderr).toContain('server.port: expected number, got "eighty"');
   });
@@ -169,27 +221,67 @@ pipelines:
     const { config } = configDir(pipelineYaml(dir));
     const firstLine = (r: ReturnType<typeof sluice>) => r.stdout.split('\n')[0];
     // Nothing ran yet: no data folder is created just to look for a cursor.
-    const none = sluice(['run', 'demo', '--config', config, '--dry-run', '--from-cursor', '--limit', '2']);
+    const none = sluice([
+      'run',
+      'demo',
+      '--config',
+      config,
+      '--dry-run',
+      '--from-cursor',
+      '--limit',
+      '2',
+    ]);
     expect(none.status, none.stderr).toBe(0);
-    expect(firstLine(none)).toBe('dry run of "demo": reading from the start (the pipeline has no saved cursor yet)');
+    expect(firstLine(none)).toBe(
+      'dry run of "demo": reading from the start (the pipeline has no saved cursor yet)',
+    );
     expect(existsSync(join(dir, 'data'))).toBe(false);
 
     expect(sluice(['run', 'demo', '--config', config, '--json']).status).toBe(0); // commits { seq: 30 }
     const fromStart = sluice(['run', 'demo', '--config', config, '--dry-run', '--limit', '2']);
-    expect(firstLine(fromStart)).toBe('dry run of "demo": reading from the start (--from-cursor starts at the pipeline\'s saved cursor)');
+    expect(firstLine(fromStart)).toBe(
+      'dry run of "demo": reading from the start (--from-cursor starts at the pipeline\'s saved cursor)',
+    );
     expect(fromStart.stdout).toContain('e.g. {"seq":1,');
-    const fromCursor = sluice(['run', 'demo', '--config', config, '--dry-run', '--from-cursor', '--limit', '2']);
+    const fromCursor = sluice([
+      'run',
+      'demo',
+      '--config',
+      config,
+      '--dry-run',
+      '--from-cursor',
+      '--limit',
+      '2',
+    ]);
     expect(fromCursor.status, fromCursor.stderr).toBe(0);
-    expect(firstLine(fromCursor)).toBe('dry run of "demo": reading from the saved cursor {"seq":30} (the cursor is not moved)');
+    expect(firstLine(fromCursor)).toBe(
+      'dry run of "demo": reading from the saved cursor {"seq":30} (the cursor is not moved)',
+    );
     expect(fromCursor.stdout).toContain('dry run of "demo": 2 record(s) read');
     expect(fromCursor.stdout).toContain('e.g. {"seq":31,');
-    const json = JSON.parse(sluice(['run', 'demo', '--config', config, '--dry-run', '--from-cursor', '--limit', '2', '--json']).stdout);
+    const json = JSON.parse(
+      sluice([
+        'run',
+        'demo',
+        '--config',
+        config,
+        '--dry-run',
+        '--from-cursor',
+        '--limit',
+        '2',
+        '--json',
+      ]).stdout,
+    );
     expect(json.start).toEqual({ from: 'cursor', cursor: { seq: 30 } });
     expect(json.records[0].routes[0].output[0].seq).toBe(31);
     // The dry run moved nothing: the next real run still starts after seq 30.
     const next = JSON.parse(sluice(['run', 'demo', '--config', config, '--json']).stdout);
     expect(next.runs[0].counts.read).toBe(30);
-    const lines = readdirSync(join(dir, 'out')).flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean));
+    const lines = readdirSync(join(dir, 'out')).flatMap((f) =>
+      readFileSync(join(dir, 'out', f), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
     expect(Math.max(...lines.map((l) => (JSON.parse(l) as { seq: number }).seq))).toBe(60);
     const misuse = sluice(['run', 'demo', '--config', config, '--from-cursor']);
     expect(misuse.status).toBe(2);
@@ -207,8 +299,14 @@ pipelines:
     expect(report.runs[0].trigger).toBe('cli');
     const second = JSON.parse(sluice(['run', 'demo', '--config', config, '--json']).stdout);
     expect(second.runs[0].counts.read).toBe(30);
-    const lines = readdirSync(join(dir, 'out')).flatMap((f) => readFileSync(join(dir, 'out', f), 'utf8').split('\n').filter(Boolean));
-    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    const lines = readdirSync(join(dir, 'out')).flatMap((f) =>
+      readFileSync(join(dir, 'out', f), 'utf8')
+        .split('\n')
+        .filter(Boolean),
+    );
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 60 }, (_, i) => i + 1),
+    );
     const unknown = sluice(['run', 'nope', '--config', config]);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown pipeline "nope"');

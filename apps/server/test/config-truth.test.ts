@@ -25,9 +25,20 @@ function configFile(yaml: string, files: Record<string, string> = {}) {
   return { dir, config };
 }
 
-async function start(yaml: string, env: Record<string, string> = {}, files: Record<string, string> = {}) {
+async function start(
+  yaml: string,
+  env: Record<string, string> = {},
+  files: Record<string, string> = {},
+) {
   const { dir, config } = configFile(yaml, files);
-  const sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', env, logger: false, cron: false });
+  const sluice = await startSluice({
+    configPath: config,
+    port: 0,
+    host: '127.0.0.1',
+    env,
+    logger: false,
+    cron: false,
+  });
   running.push(sluice);
   return { sluice, dir, config };
 }
@@ -36,7 +47,14 @@ async function start(yaml: string, env: Record<string, string> = {}, files: Reco
 async function refusal(yaml: string, env: Record<string, string> = {}): Promise<ConfigError> {
   const { config } = configFile(yaml);
   try {
-    const sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', env, logger: false, cron: false });
+    const sluice = await startSluice({
+      configPath: config,
+      port: 0,
+      host: '127.0.0.1',
+      env,
+      logger: false,
+      cron: false,
+    });
     running.push(sluice);
   } catch (error) {
     if (error instanceof ConfigError) return error;
@@ -54,7 +72,18 @@ ${extra}
     routes: [{ name: all, to: [out] }]
 `;
 
-const CRON_FORMS = ['@daily', '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '@midnight', '0 0 8 * * * 2099', '0 0 8 * * *', '0 8 * * *'];
+const CRON_FORMS = [
+  '@daily',
+  '@hourly',
+  '@weekly',
+  '@monthly',
+  '@yearly',
+  '@annually',
+  '@midnight',
+  '0 0 8 * * * 2099',
+  '0 0 8 * * *',
+  '0 8 * * *',
+];
 
 describe('every cron form the configuration accepts is one the scheduler runs', () => {
   it(`serve starts with ${CRON_FORMS.join(', ')} and schedules each`, async () => {
@@ -65,11 +94,16 @@ pipelines:
 ${CRON_FORMS.map((cron, i) => `  p${i}:\n    source: { kind: sample }\n    schedule: { cron: "${cron}", timezone: Europe/Berlin }\n    routes: [{ name: all, to: [out] }]`).join('\n')}
 `;
     const { dir } = configDir(yaml);
-    expect((await validateServerConfig(yaml, { registry: createRegistry(), baseDir: dir })).issues).toEqual([]);
+    expect(
+      (await validateServerConfig(yaml, { registry: createRegistry(), baseDir: dir })).issues,
+    ).toEqual([]);
     const { sluice } = await start(yaml);
     const after = Date.parse('2026-03-28T12:00:00Z');
     CRON_FORMS.forEach((cron, i) => {
-      expect(sluice.config().pipelines[`p${i}`]!.schedule).toMatchObject({ cron, timezone: 'Europe/Berlin' });
+      expect(sluice.config().pipelines[`p${i}`]!.schedule).toMatchObject({
+        cron,
+        timezone: 'Europe/Berlin',
+      });
       const scheduled = sluice.scheduler.pipeline(`p${i}`)?.cron[0]?.schedule;
       expect(scheduled?.expression, cron).toBe(cron);
       expect(scheduled?.next(after), cron).toBeGreaterThan(after);
@@ -83,9 +117,11 @@ ${CRON_FORMS.map((cron, i) => `  p${i}:\n    source: { kind: sample }\n    sched
   });
 });
 
-describe('plugins by relative path and by package name, from the configuration file\'s folder', () => {
+describe("plugins by relative path and by package name, from the configuration file's folder", () => {
   // The example plugin, built (npx nx run-many -t build); a user's own build output would sit in the folder.
-  const examplePlugin = pathToFileURL(resolve(import.meta.dirname, '../../../examples/plugin-connector/dist/index.js')).href;
+  const examplePlugin = pathToFileURL(
+    resolve(import.meta.dirname, '../../../examples/plugin-connector/dist/index.js'),
+  ).href;
   const httpJson = (plugin: string) => `plugins: [${plugin}]
 destinations:
   out: { kind: file, root: ${OUT}, path: out.ndjson }
@@ -96,38 +132,88 @@ pipelines:
 `;
 
   it('serve loads ./local-plugin/dist/index.js (as the guide shows) and validates its options', async () => {
-    const files = { 'local-plugin.mjs': `export { default } from ${JSON.stringify(examplePlugin)};\n` };
+    const files = {
+      'local-plugin.mjs': `export { default } from ${JSON.stringify(examplePlugin)};\n`,
+    };
     const { dir, config } = configFile(httpJson('./local-plugin/dist/index.js'), files);
     mkdirSync(join(dir, 'local-plugin/dist'), { recursive: true });
     renameSync(join(dir, 'local-plugin.mjs'), join(dir, 'local-plugin/dist/index.js'));
-    const sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', logger: false, cron: false });
+    const sluice = await startSluice({
+      configPath: config,
+      port: 0,
+      host: '127.0.0.1',
+      logger: false,
+      cron: false,
+    });
     running.push(sluice);
     expect(sluice.registry.kinds('connector')).toContain('http-json');
     expect(sluice.config().pipelines['items']!.source).toMatchObject({ kind: 'http-json' });
     // The same plugin with a wrong option: refused by validation, named by its path.
-    const wrong = await validateServerConfig(readFileSync(config, 'utf8').replace('recordsPath: data', 'recordsPath: 3'), { registry: createRegistry(), baseDir: dir });
+    const wrong = await validateServerConfig(
+      readFileSync(config, 'utf8').replace('recordsPath: data', 'recordsPath: 3'),
+      { registry: createRegistry(), baseDir: dir },
+    );
     expect(wrong.issues.map((i) => i.path)).toEqual(['pipelines.items.source.recordsPath']);
   });
 
   it('a missing module path is reported with where it was looked for, with the rest of the file', async () => {
     const { dir } = configDir('');
-    const result = await validateServerConfig(httpJson('./missing/index.js'), { registry: createRegistry(), baseDir: dir });
-    expect(result.issues[0]).toMatchObject({ path: 'plugins[0]', line: 1, message: `cannot find plugin module "./missing/index.js" (looked for ${join(dir, 'missing/index.js')}, relative to the configuration file's folder)` });
+    const result = await validateServerConfig(httpJson('./missing/index.js'), {
+      registry: createRegistry(),
+      baseDir: dir,
+    });
+    expect(result.issues[0]).toMatchObject({
+      path: 'plugins[0]',
+      line: 1,
+      message: `cannot find plugin module "./missing/index.js" (looked for ${join(dir, 'missing/index.js')}, relative to the configuration file's folder)`,
+    });
     expect(result.issues.map((i) => i.path)).toContain('pipelines.items.source.kind');
   });
 });
 
 describe('serve refuses exactly what validate refuses, for the same reason', () => {
   const cases: [string, string, Record<string, string>, string][] = [
-    ['an inline plaintext secret in a stored section', pipeline('').replace('path: out.ndjson', 'path: out.ndjson, token: plaintext-token-in-the-file'), {}, 'destinations.out.token'],
-    ['a standard-webhooks secret that is not base64', pipeline('    webhook: { verify: standard-webhooks, secret: "${env:HOOK}" }'), { HOOK: 'whsec_not base64 at all' }, 'pipelines.daily.webhook.secret'],
-    ['bodyLimitBytes: 1e20', `server: { bodyLimitBytes: 1e20 }\n${pipeline('')}`, {}, 'server.bodyLimitBytes'],
-    ['a webhook maxBytes the scheduler cannot hold', pipeline('    webhook: { verify: none, maxBytes: 1000000000 }'), {}, 'pipelines.daily.webhook.maxBytes'],
-    ['a timeout shorter than the scheduler allows', pipeline('    timeoutMs: 5'), {}, 'pipelines.daily.timeoutMs'],
+    [
+      'an inline plaintext secret in a stored section',
+      pipeline('').replace(
+        'path: out.ndjson',
+        'path: out.ndjson, token: plaintext-token-in-the-file',
+      ),
+      {},
+      'destinations.out.token',
+    ],
+    [
+      'a standard-webhooks secret that is not base64',
+      pipeline('    webhook: { verify: standard-webhooks, secret: "${env:HOOK}" }'),
+      { HOOK: 'whsec_not base64 at all' },
+      'pipelines.daily.webhook.secret',
+    ],
+    [
+      'bodyLimitBytes: 1e20',
+      `server: { bodyLimitBytes: 1e20 }\n${pipeline('')}`,
+      {},
+      'server.bodyLimitBytes',
+    ],
+    [
+      'a webhook maxBytes the scheduler cannot hold',
+      pipeline('    webhook: { verify: none, maxBytes: 1000000000 }'),
+      {},
+      'pipelines.daily.webhook.maxBytes',
+    ],
+    [
+      'a timeout shorter than the scheduler allows',
+      pipeline('    timeoutMs: 5'),
+      {},
+      'pipelines.daily.timeoutMs',
+    ],
   ];
   it.each(cases)('%s', async (_name, yaml, env, path) => {
     const { dir } = configDir(yaml);
-    const validated = await validateServerConfig(`store: { dataDir: ${dir}/data }\n${yaml}`, { registry: createRegistry(), baseDir: dir, env });
+    const validated = await validateServerConfig(`store: { dataDir: ${dir}/data }\n${yaml}`, {
+      registry: createRegistry(),
+      baseDir: dir,
+      env,
+    });
     expect(validated.ok).toBe(false);
     const served = await refusal(yaml, env);
     // The same problems (serve's messages carry the position at their end, as thrown errors do).
@@ -137,7 +223,10 @@ describe('serve refuses exactly what validate refuses, for the same reason', () 
   });
 
   it('accepts a base64 whsec_ secret and starts with it', async () => {
-    const { sluice } = await start(pipeline('    webhook: { verify: standard-webhooks, secret: "${env:HOOK}" }'), { HOOK: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+    const { sluice } = await start(
+      pipeline('    webhook: { verify: standard-webhooks, secret: "${env:HOOK}" }'),
+      { HOOK: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    );
     expect(sluice.scheduler.pipeline('daily')?.webhook?.scheme).toBe('standard-webhooks');
   });
 
@@ -145,12 +234,15 @@ describe('serve refuses exactly what validate refuses, for the same reason', () 
     const { sluice, config, dir } = await start(pipeline('    schedule: { cron: "@daily" }'));
     const head = `store: { dataDir: ${dir}/data }\n`;
     writeFileSync(config, `${head}${pipeline('    schedule: { cron: "@often" }')}`);
-    await expect(sluice.reload()).rejects.toThrow(/pipelines\.daily\.schedule\.cron: invalid cron expression "@often"/);
+    await expect(sluice.reload()).rejects.toThrow(
+      /pipelines\.daily\.schedule\.cron: invalid cron expression "@often"/,
+    );
     expect(sluice.config().pipelines['daily']!.schedule!.cron).toBe('@daily');
     writeFileSync(config, `${head}${pipeline('    schedule: { cron: "0 0 6 * * * 2099" }')}`);
     await sluice.reload();
     expect(sluice.config().pipelines['daily']!.schedule!.cron).toBe('0 0 6 * * * 2099');
-    expect(sluice.scheduler.pipeline('daily')?.cron[0]?.schedule.expression).toBe('0 0 6 * * * 2099');
+    expect(sluice.scheduler.pipeline('daily')?.cron[0]?.schedule.expression).toBe(
+      '0 0 6 * * * 2099',
+    );
   });
 });
-

@@ -45,16 +45,25 @@ pipelines:
 
   const finished = async (pipeline: string) => {
     const { runId } = await sluice.scheduler.enqueue({ pipeline, trigger: 'api' });
-    return eventually(async () => {
-      const r = await sluice.store.runs.get(runId);
-      return r && ['succeeded', 'failed'].includes(r.status) ? r : undefined;
-    }, 60_000, `run of ${pipeline}`);
+    return eventually(
+      async () => {
+        const r = await sluice.store.runs.get(runId);
+        return r && ['succeeded', 'failed'].includes(r.status) ? r : undefined;
+      },
+      60_000,
+      `run of ${pipeline}`,
+    );
   };
   const written = (pipeline: string) =>
     existsSync(out)
       ? readdirSync(out)
           .filter((f) => f.startsWith(`${pipeline}-`))
-          .flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown))
+          .flatMap((f) =>
+            readFileSync(join(out, f), 'utf8')
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as unknown),
+          )
       : [];
 
   it('a connector that throws after one page: the failed run reports the page it delivered', async () => {
@@ -79,7 +88,10 @@ pipelines:
         'record #3: not a plain JSON object (null)',
         'record #4: not a plain JSON object (an array)',
         'record #5: not a plain JSON object (an instance of Date)',
-      ].map((m) => `connector "bad-records" page 1, ${m}; a connector must yield records as plain objects`),
+      ].map(
+        (m) =>
+          `connector "bad-records" page 1, ${m}; a connector must yield records as plain objects`,
+      ),
     );
     expect(letters.every((l) => l.error.code === 'SLUICE_ERR_INVALID_RECORD')).toBe(true);
   });

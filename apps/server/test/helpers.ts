@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 
 /** A temporary folder with a sluice.yaml (and any extra files) in it. */
-export function configDir(yaml: string, files: Record<string, string> = {}): { dir: string; config: string } {
+export function configDir(
+  yaml: string,
+  files: Record<string, string> = {},
+): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-server-'));
   const config = join(dir, 'sluice.yaml');
   writeFileSync(config, yaml);
@@ -40,7 +43,11 @@ export async function startReceiver(): Promise<Receiver> {
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

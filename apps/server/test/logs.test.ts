@@ -90,7 +90,9 @@ function duplicateKeys(text: string): string[] {
       string();
       return;
     }
-    const literal = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i));
+    const literal = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(
+      text.slice(i),
+    );
     if (!literal) fail('expected a value');
     i += literal![0].length;
   };
@@ -121,7 +123,11 @@ interface Served {
 
 /** Starts `sluice serve` on a free port and waits for its "sluice serving on" line. */
 async function serve(config: string, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--config', config, '--port', '0', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const stdout: string[] = [];
   const stderr: string[] = [];
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
@@ -167,7 +173,11 @@ async function startReceiver(holdMs: number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 beforeAll(() => {
@@ -184,10 +194,13 @@ describe('server logs', () => {
   });
 
   it('tokenizer finds repeated keys that JSON.parse hides', () => {
-    const line = '{"runId":"a","component":"scheduler","x":{"k":1,"k":2},"list":[{"a":1,"a":1}],"runId":"a"}';
+    const line =
+      '{"runId":"a","component":"scheduler","x":{"k":1,"k":2},"list":[{"a":1,"a":1}],"runId":"a"}';
     expect(JSON.parse(line)).toMatchObject({ runId: 'a', x: { k: 2 } });
     expect(duplicateKeys(line)).toEqual(['x.k', 'list[0].a', 'runId']);
-    expect(duplicateKeys('{"msg":"a \\"quoted\\" \\\\ text","n":-1.5e3,"ok":true,"none":null}')).toEqual([]);
+    expect(
+      duplicateKeys('{"msg":"a \\"quoted\\" \\\\ text","n":-1.5e3,"ok":true,"none":null}'),
+    ).toEqual([]);
     expect(() => duplicateKeys('{"a":1} trailing')).toThrow(SyntaxError);
   });
 
@@ -223,12 +236,24 @@ pipelines:
     writeFileSync(config, yaml);
     const server = await serve(config);
     try {
-      await eventually(() => (server.stdout.some((l) => l.includes('"run succeeded"')) ? true : undefined), 60_000, 'a cron run to succeed');
-      const res = await fetch(`${server.url}/api/v1/pipelines/slow/runs`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: '{}' });
+      await eventually(
+        () => (server.stdout.some((l) => l.includes('"run succeeded"')) ? true : undefined),
+        60_000,
+        'a cron run to succeed',
+      );
+      const res = await fetch(`${server.url}/api/v1/pipelines/slow/runs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
       expect(res.status, await res.clone().text()).toBe(202);
       const { runId } = (await res.json()) as { runId: string };
       // The first delivery failed (a retry line); the second is held by the receiver: the run is in flight.
-      await eventually(() => (receiver.seen.length >= 2 ? true : undefined), 60_000, 'the retried delivery');
+      await eventually(
+        () => (receiver.seen.length >= 2 ? true : undefined),
+        60_000,
+        'the retried delivery',
+      );
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
 
@@ -241,8 +266,19 @@ pipelines:
       const components = new Set(parsed.map((l) => l.component));
       for (const c of ['scheduler', 'router', 'executor', 'http']) expect(components).toContain(c);
       const retry = parsed.find((l) => l.msg === 'batch write failed; retrying');
-      expect(retry).toMatchObject({ component: 'router', pipeline: 'slow', runId, runAttempt: 1, destination: 'hook', attempt: 1 });
-      expect(parsed.find((l) => l.msg === 'run succeeded' && l.runId === runId)).toMatchObject({ component: 'scheduler', pipeline: 'slow', runAttempt: 1 });
+      expect(retry).toMatchObject({
+        component: 'router',
+        pipeline: 'slow',
+        runId,
+        runAttempt: 1,
+        destination: 'hook',
+        attempt: 1,
+      });
+      expect(parsed.find((l) => l.msg === 'run succeeded' && l.runId === runId)).toMatchObject({
+        component: 'scheduler',
+        pipeline: 'slow',
+        runAttempt: 1,
+      });
 
       const last = parsed.at(-1)!;
       expect(last.msg).toMatch(/^sluice stopped: \d+ in-flight runs? finished, 0 re-queued$/);
@@ -250,9 +286,13 @@ pipelines:
       expect(last.finished).toBeGreaterThanOrEqual(1);
       expect(last.runs).toContainEqual({ runId, pipeline: 'slow', outcome: 'succeeded' });
       // The slow run finished after the shutdown began, before the last line.
-      const stopping = parsed.findIndex((l) => l.msg === 'shutting down: finishing or re-queueing running work');
+      const stopping = parsed.findIndex(
+        (l) => l.msg === 'shutting down: finishing or re-queueing running work',
+      );
       expect(parsed[stopping]).toMatchObject({ signal: 'SIGTERM' });
-      expect(parsed.findIndex((l) => l.msg === 'run succeeded' && l.runId === runId)).toBeGreaterThan(stopping);
+      expect(
+        parsed.findIndex((l) => l.msg === 'run succeeded' && l.runId === runId),
+      ).toBeGreaterThan(stopping);
     } finally {
       server.child.kill('SIGKILL');
     }
@@ -280,11 +320,17 @@ pipelines:
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
       expect(server.stdout.some((l) => l.startsWith('{'))).toBe(false);
-      expect(server.stdout.find((l) => l.includes('sluice is serving'))).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: sluice is serving \{"url":"http:\/\/127\.0\.0\.1:\d+","store":"pglite"\}$/);
-      expect(server.stdout.find((l) => l.includes('Server listening'))).toMatch(/INFO: \[http\] Server listening at/);
+      expect(server.stdout.find((l) => l.includes('sluice is serving'))).toMatch(
+        /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: sluice is serving \{"url":"http:\/\/127\.0\.0\.1:\d+","store":"pglite"\}$/,
+      );
+      expect(server.stdout.find((l) => l.includes('Server listening'))).toMatch(
+        /INFO: \[http\] Server listening at/,
+      );
       expect(server.stdout.at(-1)).toMatch(/INFO: sluice stopped: no run was in flight/);
     }
-    const bad = spawn(process.execPath, [cli, 'serve', '--config', config, '--log-format', 'xml'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const bad = spawn(process.execPath, [cli, 'serve', '--config', config, '--log-format', 'xml'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let err = '';
     bad.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     expect(await new Promise((r) => bad.once('exit', r))).not.toBe(0);

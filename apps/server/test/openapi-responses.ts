@@ -34,7 +34,9 @@ export function createResponseValidator(doc: OpenApiDocument): ResponseValidator
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
   const routes = Object.entries(doc.paths).map(([template, operations]) => ({
     template,
-    pattern: new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    pattern: new RegExp(
+      `^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+')}$`,
+    ),
     operations,
   }));
   const compiled = new Map<object, ValidateFunction>();
@@ -55,31 +57,44 @@ export function createResponseValidator(doc: OpenApiDocument): ResponseValidator
       // The document itself (a hidden route) is what the others are checked against.
       if (path === '/api/v1/openapi.json') return [];
       const found: ResponseProblem[] = [];
-      const fail = (problem: string) => found.push({ method, path, status: response.status, problem });
+      const fail = (problem: string) =>
+        found.push({ method, path, status: response.status, problem });
       // Fastify declares a route template once, so the most literal match wins.
       const placeholders = (template: string) => template.split('{').length - 1;
-      const route = routes.filter((r) => r.pattern.test(path)).sort((a, b) => placeholders(a.template) - placeholders(b.template))[0];
+      const route = routes
+        .filter((r) => r.pattern.test(path))
+        .sort((a, b) => placeholders(a.template) - placeholders(b.template))[0];
       const operation = route?.operations[method.toLowerCase()];
       if (!route || !operation) {
         fail('route and method are not in the OpenAPI document');
       } else {
         const responses = operation.responses ?? {};
-        const documented = responses[String(response.status)] ?? responses[`${String(response.status)[0]}XX`] ?? responses.default;
+        const documented =
+          responses[String(response.status)] ??
+          responses[`${String(response.status)[0]}XX`] ??
+          responses.default;
         if (!documented) {
-          fail(`status ${response.status} is not documented (documented: ${Object.keys(responses).join(', ')})`);
+          fail(
+            `status ${response.status} is not documented (documented: ${Object.keys(responses).join(', ')})`,
+          );
         } else {
           for (const [name, header] of Object.entries(documented.headers ?? {})) {
-            if (header.required && !response.headers.has(name)) fail(`required header ${name} is missing`);
+            if (header.required && !response.headers.has(name))
+              fail(`required header ${name} is missing`);
           }
           const text = await response.clone().text();
           const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
           const media = documented.content ?? {};
           if (text !== '' && Object.keys(media).length > 0) {
             const entry = media[contentType] ?? media['*/*'];
-            if (!entry) fail(`content type ${contentType} is not documented (documented: ${Object.keys(media).join(', ')})`);
+            if (!entry)
+              fail(
+                `content type ${contentType} is not documented (documented: ${Object.keys(media).join(', ')})`,
+              );
             else if (entry.schema && contentType.endsWith('json')) {
               const validate = validatorOf(entry.schema);
-              if (!validate(JSON.parse(text))) fail(`body does not match the schema: ${ajv.errorsText(validate.errors)}`);
+              if (!validate(JSON.parse(text)))
+                fail(`body does not match the schema: ${ajv.errorsText(validate.errors)}`);
             }
           }
         }

@@ -37,17 +37,30 @@ describe('plugin loading', () => {
     };
     expect(await issue(['sluice-plugin-does-not-exist'])).toEqual({
       path: 'plugins[0]',
-      message: 'cannot find plugin package "sluice-plugin-does-not-exist" (install it next to sluice.yaml or in the working directory)',
+      message:
+        'cannot find plugin package "sluice-plugin-does-not-exist" (install it next to sluice.yaml or in the working directory)',
     });
-    expect((await issue(['yaml'])).message).toBe('plugin "yaml" must export definePlugin(...) as its default export');
+    expect((await issue(['yaml'])).message).toBe(
+      'plugin "yaml" must export definePlugin(...) as its default export',
+    );
     const registry = createRegistry();
     await loadPlugins(registry, ['sluice-plugin-http-json', 'sluice-plugin-http-json'], root);
     await loadPlugins(registry, ['sluice-plugin-http-json'], root);
     expect(registry.plugins().filter((name) => name === 'sluice-plugin-http-json')).toHaveLength(1);
     // Listing it twice is the configuration's mistake, reported by validation.
     const { config } = configDir('plugins: [sluice-plugin-http-json, sluice-plugin-http-json]\n');
-    const { issues } = await validateServerConfig(readFileSync(config, 'utf8'), { registry: createRegistry(), baseDir: root });
-    expect(issues).toEqual([{ path: 'plugins[1]', message: 'plugin "sluice-plugin-http-json" is listed twice (also plugins[0])', line: 1, column: 36 }]);
+    const { issues } = await validateServerConfig(readFileSync(config, 'utf8'), {
+      registry: createRegistry(),
+      baseDir: root,
+    });
+    expect(issues).toEqual([
+      {
+        path: 'plugins[1]',
+        message: 'plugin "sluice-plugin-http-json" is listed twice (also plugins[0])',
+        line: 1,
+        column: 36,
+      },
+    ]);
   });
 });
 
@@ -63,7 +76,12 @@ describe('a plugin connector through the server', () => {
       const after = Number(url.searchParams.get('after') ?? 0);
       const items = Array.from({ length: 10 }, (_, i) => ({ id: after + i + 1 }));
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ data: { items }, meta: { next: after + 10 < 30 ? String(after + 10) : null } }));
+      res.end(
+        JSON.stringify({
+          data: { items },
+          meta: { next: after + 10 < 30 ? String(after + 10) : null },
+        }),
+      );
     });
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     const port = (api.address() as AddressInfo).port;
@@ -105,7 +123,12 @@ pipelines:
       return r && ['succeeded', 'failed'].includes(r.status) ? r : undefined;
     }, 60_000);
     expect(run.status, JSON.stringify(run.error)).toBe('succeeded');
-    const ids = readdirSync(out).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: number }).id));
+    const ids = readdirSync(out).flatMap((f) =>
+      readFileSync(join(out, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { id: number }).id),
+    );
     expect(ids.sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   });
 });

@@ -44,7 +44,9 @@ ${
 /** The files a replica's destination wrote for one run of `events`. */
 function eventFiles(out: string, runId: string): string[] {
   const folder = join(out, 'events');
-  return existsSync(folder) ? readdirSync(folder).filter((name) => name.startsWith(`${runId}-`)) : [];
+  return existsSync(folder)
+    ? readdirSync(folder).filter((name) => name.startsWith(`${runId}-`))
+    : [];
 }
 
 async function admin(sql: string) {
@@ -60,13 +62,25 @@ async function admin(sql: string) {
 describe('rolling config changes across replicas (issue 23): reference servers on one PostgreSQL store', () => {
   const running: SluiceServer[] = [];
   const start = async (config: string, options: { worker?: boolean } = {}) => {
-    const sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', logger: false, cron: false, ...options });
+    const sluice = await startSluice({
+      configPath: config,
+      port: 0,
+      host: '127.0.0.1',
+      logger: false,
+      cron: false,
+      ...options,
+    });
     running.push(sluice);
     return sluice;
   };
-  const get = async (sluice: SluiceServer, path: string) => (await fetch(`${sluice.url}${path}`)).json() as Promise<Record<string, unknown>>;
+  const get = async (sluice: SluiceServer, path: string) =>
+    (await fetch(`${sluice.url}${path}`)).json() as Promise<Record<string, unknown>>;
   const trigger = async (sluice: SluiceServer, pipeline: string) => {
-    const response = await fetch(`${sluice.url}/api/v1/pipelines/${pipeline}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const response = await fetch(`${sluice.url}/api/v1/pipelines/${pipeline}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(response.status).toBe(202);
     return ((await response.json()) as { runId: string }).runId;
   };
@@ -74,7 +88,9 @@ describe('rolling config changes across replicas (issue 23): reference servers o
     eventually(
       async () => {
         const run = await get(sluice, `/api/v1/runs/${runId}`);
-        return ['succeeded', 'failed', 'cancelled'].includes(run.status as string) ? run : undefined;
+        return ['succeeded', 'failed', 'cancelled'].includes(run.status as string)
+          ? run
+          : undefined;
       },
       timeoutMs,
       `run ${runId} to finish`,
@@ -105,12 +121,23 @@ describe('rolling config changes across replicas (issue 23): reference servers o
   it('rolling config changes across replicas: the replica that has the pipeline runs its runs; the one without it never claims them', async () => {
     const b = await start(newFile.config);
     expect(a.scheduler.queue.workedPipelines()).not.toContain('events');
-    expect(b.scheduler.queue.workedPipelines()).toEqual(expect.arrayContaining(['daily', 'events']));
-    const runIds = [await trigger(b, 'events'), await trigger(b, 'events'), await trigger(b, 'events')];
+    expect(b.scheduler.queue.workedPipelines()).toEqual(
+      expect.arrayContaining(['daily', 'events']),
+    );
+    const runIds = [
+      await trigger(b, 'events'),
+      await trigger(b, 'events'),
+      await trigger(b, 'events'),
+    ];
     for (const runId of runIds) {
       // Either replica's API shows it: they share the store.
       const run = await finished(a, runId);
-      expect(run).toMatchObject({ status: 'succeeded', pipeline: 'events', attempt: 1, error: null });
+      expect(run).toMatchObject({
+        status: 'succeeded',
+        pipeline: 'events',
+        attempt: 1,
+        error: null,
+      });
       // Written by B's destination (its own folder), never by A's.
       expect(eventFiles(newFile.out, runId).length).toBeGreaterThan(0);
     }
@@ -129,7 +156,10 @@ describe('rolling config changes across replicas (issue 23): reference servers o
     const queuedAt = Date.now();
     const runId = await trigger(api, 'events');
     await new Promise((r) => setTimeout(r, (UNCLAIMED_SECONDS * 1000) / 2));
-    expect(await get(a, `/api/v1/runs/${runId}`)).toMatchObject({ status: 'queued', startedAt: null });
+    expect(await get(a, `/api/v1/runs/${runId}`)).toMatchObject({
+      status: 'queued',
+      startedAt: null,
+    });
 
     const run = await finished(a, runId, (UNCLAIMED_SECONDS + 15) * 1000);
     expect(Date.now() - queuedAt).toBeGreaterThanOrEqual(UNCLAIMED_SECONDS * 1000);
@@ -155,7 +185,11 @@ describe('rolling config changes across replicas (issue 23): reference servers o
     await new Promise((r) => setTimeout(r, (UNCLAIMED_SECONDS * 1000) / 2));
     expect(await get(a, `/api/v1/runs/${runId}`)).toMatchObject({ status: 'queued' });
     await start(newFile.config);
-    expect(await finished(a, runId, UNCLAIMED_SECONDS * 1000)).toMatchObject({ status: 'succeeded', attempt: 1, error: null });
+    expect(await finished(a, runId, UNCLAIMED_SECONDS * 1000)).toMatchObject({
+      status: 'succeeded',
+      attempt: 1,
+      error: null,
+    });
     expect(eventFiles(newFile.out, runId).length).toBeGreaterThan(0);
   }, 90_000);
 });

@@ -64,7 +64,12 @@ function readNdjson(dir: string): Record<string, unknown>[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.ndjson'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>));
+    .flatMap((f) =>
+      readFileSync(join(dir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    );
 }
 
 const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -86,7 +91,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
       fetch(`${sluice.url}${path}`, {
         ...init,
         headers: {
-          ...(init.key === undefined ? { authorization: `Bearer ${ADMIN}` } : init.key ? { authorization: `Bearer ${init.key}` } : {}),
+          ...(init.key === undefined
+            ? { authorization: `Bearer ${ADMIN}` }
+            : init.key
+              ? { authorization: `Bearer ${init.key}` }
+              : {}),
           ...(init.body ? { 'content-type': 'application/json' } : {}),
           ...(init.headers as Record<string, string>),
         },
@@ -106,9 +115,25 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const { dir, config } = configDir('');
       out = join(dir, 'out');
       const { writeFileSync } = await import('node:fs');
-      writeFileSync(config, yaml({ ...(storeUrl ? { storeUrl } : {}), out, hook: receiver.url, dataDir: join(dir, 'data') }));
-      sluice = await startSluice({ configPath: config, port: 0, host: '127.0.0.1', env: { TEST_ADMIN_KEY: ADMIN, TEST_WEBHOOK_SECRET: SECRET }, logger: false });
-      validator = createResponseValidator(await (await globalThis.fetch(`${sluice.url}/api/v1/openapi.json`)).json());
+      writeFileSync(
+        config,
+        yaml({
+          ...(storeUrl ? { storeUrl } : {}),
+          out,
+          hook: receiver.url,
+          dataDir: join(dir, 'data'),
+        }),
+      );
+      sluice = await startSluice({
+        configPath: config,
+        port: 0,
+        host: '127.0.0.1',
+        env: { TEST_ADMIN_KEY: ADMIN, TEST_WEBHOOK_SECRET: SECRET },
+        logger: false,
+      });
+      validator = createResponseValidator(
+        await (await globalThis.fetch(`${sluice.url}/api/v1/openapi.json`)).json(),
+      );
     }, 120_000);
 
     afterAll(async () => {
@@ -126,17 +151,31 @@ for (const backend of ['pglite', 'postgres'] as const) {
       expect((await api('/healthz', { key: '' })).status).toBe(200);
       const ready = await api('/readyz', { key: '' });
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', migrations: 'ok' } });
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        checks: { store: 'ok', migrations: 'ok' },
+      });
       const doc = await (await api('/api/v1/openapi.json', { key: '' })).json();
       await SwaggerParser.validate(structuredClone(doc));
-      expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/pipelines/{name}/runs', '/api/v1/dead-letters/{id}/replay', '/webhooks/{pipeline}', '/api/v1/dry-run']));
+      expect(Object.keys(doc.paths)).toEqual(
+        expect.arrayContaining([
+          '/api/v1/pipelines/{name}/runs',
+          '/api/v1/dead-letters/{id}/replay',
+          '/webhooks/{pipeline}',
+          '/api/v1/dry-run',
+        ]),
+      );
     });
 
     it('requires keys with the right scope and never returns secrets', async () => {
       expect((await api('/api/v1/pipelines', { key: '' })).status).toBe(401);
       expect((await api('/api/v1/pipelines', { key: 'wrong-key-0123456789' })).status).toBe(401);
       expect((await api('/api/v1/pipelines', { key: READER })).status).toBe(200);
-      const forbidden = await api('/api/v1/pipelines/traffic/runs', { key: READER, method: 'POST', body: '{}' });
+      const forbidden = await api('/api/v1/pipelines/traffic/runs', {
+        key: READER,
+        method: 'POST',
+        body: '{}',
+      });
       expect(forbidden.status).toBe(403);
       const inbound = await (await api('/api/v1/pipelines/inbound', { key: READER })).json();
       expect(JSON.stringify(inbound)).toContain('standard-webhooks');
@@ -146,18 +185,28 @@ for (const backend of ['pglite', 'postgres'] as const) {
 
     it('runs a pipeline from the API and delivers to every destination', async () => {
       receiver.status = 200;
-      const started = await api('/api/v1/pipelines/traffic/runs', { key: RUNNER, method: 'POST', body: JSON.stringify({ params: { note: 'api' } }) });
+      const started = await api('/api/v1/pipelines/traffic/runs', {
+        key: RUNNER,
+        method: 'POST',
+        body: JSON.stringify({ params: { note: 'api' } }),
+      });
       expect(started.status).toBe(202);
       const { runId } = (await started.json()) as { runId: string };
-      const run = await eventually(async () => {
-        const r = await (await api(`/api/v1/runs/${runId}`)).json();
-        return ['succeeded', 'failed'].includes(r.status) ? r : undefined;
-      }, 60_000, 'the run to finish');
+      const run = await eventually(
+        async () => {
+          const r = await (await api(`/api/v1/runs/${runId}`)).json();
+          return ['succeeded', 'failed'].includes(r.status) ? r : undefined;
+        },
+        60_000,
+        'the run to finish',
+      );
       expect(run.status).toBe('succeeded');
       expect(run.pipelineVersion).toBe(1);
       expect(run.counts.read).toBe(40);
       const written = readNdjson(join(out, 'traffic'));
-      expect(written.filter((r) => typeof r.seq === 'number').map((r) => r.seq)).toEqual(expect.arrayContaining(Array.from({ length: 40 }, (_, i) => i + 1)));
+      expect(written.filter((r) => typeof r.seq === 'number').map((r) => r.seq)).toEqual(
+        expect.arrayContaining(Array.from({ length: 40 }, (_, i) => i + 1)),
+      );
       const hooked = receiver.requests.flatMap((r) => JSON.parse(r.body) as { channel: string }[]);
       expect(hooked).toHaveLength(20);
       expect(hooked.every((r) => r.channel === 'paid')).toBe(true);
@@ -166,19 +215,43 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const logs = await (await api(`/api/v1/runs/${runId}/logs`)).json();
       expect(logs.items.length).toBeGreaterThan(0);
       // the next run continues from the committed checkpoint
-      const second = (await (await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{}' })).json()) as { runId: string };
-      await eventually(async () => ((await (await api(`/api/v1/runs/${second.runId}`)).json()).status === 'succeeded' ? true : undefined), 60_000);
+      const second = (await (
+        await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{}' })
+      ).json()) as { runId: string };
+      await eventually(
+        async () =>
+          (await (await api(`/api/v1/runs/${second.runId}`)).json()).status === 'succeeded'
+            ? true
+            : undefined,
+        60_000,
+      );
       const seqs = readNdjson(join(out, 'traffic')).map((r) => r.seq);
       expect(Math.max(...(seqs as number[]))).toBe(80);
     });
 
     it('previews routing with a dry run', async () => {
-      const res = await api('/api/v1/dry-run', { key: READER, method: 'POST', body: JSON.stringify({ pipeline: 'traffic', records: [{ channel: 'paid' }, { channel: 'email' }] }) });
+      const res = await api('/api/v1/dry-run', {
+        key: READER,
+        method: 'POST',
+        body: JSON.stringify({
+          pipeline: 'traffic',
+          records: [{ channel: 'paid' }, { channel: 'email' }],
+        }),
+      });
       expect(res.status).toBe(200);
       const result = await res.json();
       expect(result.destinations.hook).toEqual([{ channel: 'paid' }]);
       expect(result.destinations.files).toEqual([{ channel: 'paid' }, { channel: 'email' }]);
-      const bad = await api('/api/v1/dry-run', { method: 'POST', body: JSON.stringify({ pipeline: { source: { kind: 'sample' }, routes: [{ name: 'x', when: '$[?', to: ['files'] }] }, records: [{}] }) });
+      const bad = await api('/api/v1/dry-run', {
+        method: 'POST',
+        body: JSON.stringify({
+          pipeline: {
+            source: { kind: 'sample' },
+            routes: [{ name: 'x', when: '$[?', to: ['files'] }],
+          },
+          records: [{}],
+        }),
+      });
       expect(bad.status).toBe(400);
       const badBody = JSON.stringify(await bad.json());
       expect(badBody, badBody).toContain('routes[0].when');
@@ -190,7 +263,12 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const body = JSON.stringify([posted]);
       const id = `msg_${randomUUID()}`;
       const ts = Math.floor(Date.now() / 1000);
-      const headers = { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': sign(id, ts, body) };
+      const headers = {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(ts),
+        'webhook-signature': sign(id, ts, body),
+      };
       const ok = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers, body });
       expect(ok.status).toBe(202);
       const { runId } = (await ok.json()) as { runId: string };
@@ -202,24 +280,49 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const written = readNdjson(join(out, 'traffic')).find((r) => r.seq === 9001);
       expect(JSON.stringify(written)).toBe(JSON.stringify(posted));
       // A copy of the accepted delivery starts nothing: 200 with the first run, so the sender stops retrying.
-      const replayed = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers, body });
+      const replayed = await fetch(`${sluice.url}/webhooks/inbound`, {
+        method: 'POST',
+        headers,
+        body,
+      });
       expect(replayed.status).toBe(200);
       expect(await replayed.json()).toEqual({ runId, deliveryId: id, duplicate: true });
-      const tampered = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers: { ...headers, 'webhook-id': `msg_${randomUUID()}` }, body });
+      const tampered = await fetch(`${sluice.url}/webhooks/inbound`, {
+        method: 'POST',
+        headers: { ...headers, 'webhook-id': `msg_${randomUUID()}` },
+        body,
+      });
       expect(tampered.status).toBe(401);
       const stale = Math.floor(Date.now() / 1000) - 3600;
-      const old = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers: { ...headers, 'webhook-id': 'msg_old', 'webhook-timestamp': String(stale), 'webhook-signature': sign('msg_old', stale, body) }, body });
+      const old = await fetch(`${sluice.url}/webhooks/inbound`, {
+        method: 'POST',
+        headers: {
+          ...headers,
+          'webhook-id': 'msg_old',
+          'webhook-timestamp': String(stale),
+          'webhook-signature': sign('msg_old', stale, body),
+        },
+        body,
+      });
       expect(old.status).toBe(401);
-      const unsigned = await fetch(`${sluice.url}/webhooks/inbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const unsigned = await fetch(`${sluice.url}/webhooks/inbound`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(unsigned.status).toBe(400);
       expect((await unsigned.json()).error.message).toContain('missing header webhook-id');
-      expect((await fetch(`${sluice.url}/webhooks/traffic`, { method: 'POST', body: '{}' })).status).toBe(404);
+      expect(
+        (await fetch(`${sluice.url}/webhooks/traffic`, { method: 'POST', body: '{}' })).status,
+      ).toBe(404);
     });
 
     it('dead-letters failed deliveries and replays them after recovery', async () => {
       receiver.status = 500;
       const before = receiver.requests.length;
-      const { runId } = (await (await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{}' })).json()) as { runId: string };
+      const { runId } = (await (
+        await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{}' })
+      ).json()) as { runId: string };
       const run = await eventually(async () => {
         const r = await (await api(`/api/v1/runs/${runId}`)).json();
         return ['succeeded', 'failed'].includes(r.status) ? r : undefined;
@@ -229,22 +332,42 @@ for (const backend of ['pglite', 'postgres'] as const) {
       expect(receiver.requests.length).toBeGreaterThan(before);
       const letters = await (await api(`/api/v1/dead-letters?runId=${runId}&limit=100`)).json();
       expect(letters.items).toHaveLength(20);
-      expect(letters.items[0]).toMatchObject({ destination: 'hook', route: 'paid', status: 'pending' });
+      expect(letters.items[0]).toMatchObject({
+        destination: 'hook',
+        route: 'paid',
+        status: 'pending',
+      });
       receiver.status = 200;
-      const failedKeys = new Set(receiver.requests.slice(before).map((r) => String(r.headers['idempotency-key'])));
+      const failedKeys = new Set(
+        receiver.requests.slice(before).map((r) => String(r.headers['idempotency-key'])),
+      );
       const beforeReplay = receiver.requests.length;
-      const replay = await api('/api/v1/dead-letters/replay', { key: RUNNER, method: 'POST', body: JSON.stringify({ pipeline: 'traffic' }) });
+      const replay = await api('/api/v1/dead-letters/replay', {
+        key: RUNNER,
+        method: 'POST',
+        body: JSON.stringify({ pipeline: 'traffic' }),
+      });
       expect(replay.status).toBe(202);
       const { runs } = (await replay.json()) as { runs: { runId: string }[] };
-      await eventually(async () => ((await (await api(`/api/v1/runs/${runs[0]!.runId}`)).json()).status === 'succeeded' ? true : undefined), 60_000);
+      await eventually(
+        async () =>
+          (await (await api(`/api/v1/runs/${runs[0]!.runId}`)).json()).status === 'succeeded'
+            ? true
+            : undefined,
+        60_000,
+      );
       const after = await (await api(`/api/v1/dead-letters?runId=${runId}&status=pending`)).json();
       expect(after.items).toHaveLength(0);
       // The replay re-sends the failed batches as they were (one per source page), under their first
       // idempotency keys (dead letters keep their source positions).
       const replayed = receiver.requests.slice(beforeReplay);
       expect(replayed.flatMap((r) => JSON.parse(r.body) as unknown[])).toHaveLength(20);
-      expect(new Set(replayed.map((r) => String(r.headers['idempotency-key'])))).toEqual(failedKeys);
-      const discard = await api(`/api/v1/dead-letters/${letters.items[0].id}`, { method: 'DELETE' });
+      expect(new Set(replayed.map((r) => String(r.headers['idempotency-key'])))).toEqual(
+        failedKeys,
+      );
+      const discard = await api(`/api/v1/dead-letters/${letters.items[0].id}`, {
+        method: 'DELETE',
+      });
       expect(discard.status).toBe(409); // already replayed
     });
 
@@ -252,38 +375,77 @@ for (const backend of ['pglite', 'postgres'] as const) {
       const current = await api('/api/v1/pipelines/traffic');
       const etag = current.headers.get('etag')!;
       const body = (await current.json()).config;
-      const bad = await api('/api/v1/pipelines/traffic', { method: 'PUT', body: JSON.stringify({ ...body, routes: [{ name: 'x', to: ['slak'] }] }) });
+      const bad = await api('/api/v1/pipelines/traffic', {
+        method: 'PUT',
+        body: JSON.stringify({ ...body, routes: [{ name: 'x', to: ['slak'] }] }),
+      });
       expect(bad.status).toBe(400);
       expect(JSON.stringify(await bad.json())).toContain('unknown destination \\"slak\\"');
-      const stale = await api('/api/v1/pipelines/traffic', { method: 'PUT', headers: { 'if-match': '"v999"' }, body: JSON.stringify(body) });
+      const stale = await api('/api/v1/pipelines/traffic', {
+        method: 'PUT',
+        headers: { 'if-match': '"v999"' },
+        body: JSON.stringify(body),
+      });
       expect(stale.status).toBe(412);
-      const saved = await api('/api/v1/pipelines/traffic', { method: 'PUT', headers: { 'if-match': etag }, body: JSON.stringify({ ...body, description: 'changed' }) });
+      const saved = await api('/api/v1/pipelines/traffic', {
+        method: 'PUT',
+        headers: { 'if-match': etag },
+        body: JSON.stringify({ ...body, description: 'changed' }),
+      });
       expect(saved.status).toBe(200);
       expect(await saved.json()).toEqual({ name: 'traffic', version: 2, changed: true });
       const versions = await (await api('/api/v1/pipelines/traffic/versions')).json();
       expect(versions.items.map((v: { version: number }) => v.version)).toEqual([2, 1]);
       expect((await api('/api/v1/pipelines/traffic/disable', { method: 'POST' })).status).toBe(200);
-      expect((await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{}' })).status).toBe(409);
+      expect(
+        (await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{}' })).status,
+      ).toBe(409);
       expect((await api('/api/v1/pipelines/traffic/enable', { method: 'POST' })).status).toBe(200);
-      const schedule = await api('/api/v1/schedules/traffic', { method: 'PUT', body: JSON.stringify({ cron: '0 8 * * *', timezone: 'Europe/Berlin' }) });
+      const schedule = await api('/api/v1/schedules/traffic', {
+        method: 'PUT',
+        body: JSON.stringify({ cron: '0 8 * * *', timezone: 'Europe/Berlin' }),
+      });
       expect(schedule.status).toBe(200);
-      expect((await api('/api/v1/schedules/traffic', { method: 'PUT', body: JSON.stringify({ cron: 'not cron' }) })).status).toBe(400);
+      expect(
+        (
+          await api('/api/v1/schedules/traffic', {
+            method: 'PUT',
+            body: JSON.stringify({ cron: 'not cron' }),
+          })
+        ).status,
+      ).toBe(400);
       expect((await api('/api/v1/destinations/files', { method: 'DELETE' })).status).toBe(400);
       expect((await api('/api/v1/pipelines/nope')).status).toBe(404);
     });
 
     it('answers malformed requests with 4xx and keeps running', async () => {
-      const badJson = await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: '{"params":' });
+      const badJson = await api('/api/v1/pipelines/traffic/runs', {
+        method: 'POST',
+        body: '{"params":',
+      });
       expect(badJson.status).toBe(400);
-      const unknownField = await api('/api/v1/pipelines/traffic/runs', { method: 'POST', body: JSON.stringify({ bogus: 1 }) });
+      const unknownField = await api('/api/v1/pipelines/traffic/runs', {
+        method: 'POST',
+        body: JSON.stringify({ bogus: 1 }),
+      });
       expect(unknownField.status).toBe(400);
       expect((await unknownField.json()).error.details[0].path).toBe('body.bogus');
       expect((await api('/api/v1/runs?limit=abc')).status).toBe(400);
       expect((await api('/api/v1/runs?cursor=garbage')).status).toBe(400);
       expect((await api('/api/v1/runs/not-a-uuid')).status).toBe(400);
       expect((await api(`/api/v1/runs/${randomUUID()}`)).status).toBe(404);
-      expect((await api('/api/v1/pipelines/missing/runs', { method: 'POST', body: '{}' })).status).toBe(404);
-      expect((await api('/api/v1/pipelines/traffic/runs', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' })).status).toBe(415);
+      expect(
+        (await api('/api/v1/pipelines/missing/runs', { method: 'POST', body: '{}' })).status,
+      ).toBe(404);
+      expect(
+        (
+          await api('/api/v1/pipelines/traffic/runs', {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain' },
+            body: 'x',
+          })
+        ).status,
+      ).toBe(415);
       expect((await api('/healthz', { key: '' })).status).toBe(200);
     });
 

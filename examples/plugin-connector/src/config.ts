@@ -7,10 +7,16 @@ import * as v from 'valibot';
 
 const dotPath = v.pipe(
   v.string(),
-  v.regex(/^(?:[A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)*)?$/, 'must be a dot path like "data.items" (or "" for the body itself)'),
+  v.regex(
+    /^(?:[A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)*)?$/,
+    'must be a dot path like "data.items" (or "" for the body itself)',
+  ),
 );
 const param = v.pipe(v.string(), v.nonEmpty('must name a query parameter'));
-const pageSize = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 100);
+const pageSize = v.optional(
+  v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)),
+  100,
+);
 
 /** `?page=1&per_page=100`, `?page=2&...` until a short or empty page. */
 const pageStyle = v.object({
@@ -64,7 +70,9 @@ export const httpJsonConfigSchema = v.object({
   query: v.optional(v.record(v.string(), v.string()), {}),
   /** Dot path of the records array in each response; "" when the body is the array. */
   recordsPath: v.optional(dotPath, ''),
-  pagination: v.optional(v.variant('style', [pageStyle, offsetStyle, cursorStyle, noPaging]), { style: 'none' }),
+  pagination: v.optional(v.variant('style', [pageStyle, offsetStyle, cursorStyle, noPaging]), {
+    style: 'none',
+  }),
   /** Per-request timeout. */
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(100)), 30_000),
   /** Stops after this many pages (a safety net against APIs that never stop). */

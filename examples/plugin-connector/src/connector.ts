@@ -25,14 +25,18 @@ import { atPath, fetchJson } from './fetch-page.js';
  * parameter for the next request; `{ complete: true }` marks a finished read, after which the
  * next run starts again from the first page.
  */
-type Position = { page: number } | { offset: number } | { cursor: string } | { start: true } | { complete: true };
+type Position =
+  { page: number } | { offset: number } | { cursor: string } | { start: true } | { complete: true };
 
 function parseState(config: HttpJsonConfig, raw: JsonValue | undefined): Position {
   if (raw === undefined || raw === null) return { start: true };
   const problem = (field: string) =>
-    new FatalError(`http-json: the saved checkpoint is invalid (state.${field}); reset the pipeline's state`, {
-      details: { field: `state.${field}` },
-    });
+    new FatalError(
+      `http-json: the saved checkpoint is invalid (state.${field}); reset the pipeline's state`,
+      {
+        details: { field: `state.${field}` },
+      },
+    );
   if (!isRecord(raw)) throw problem('');
   if (raw.complete === true) return { start: true };
   const style = config.pagination.style;
@@ -41,7 +45,8 @@ function parseState(config: HttpJsonConfig, raw: JsonValue | undefined): Positio
     return { page: raw.page };
   }
   if (style === 'offset') {
-    if (typeof raw.offset !== 'number' || !Number.isInteger(raw.offset) || raw.offset < 0) throw problem('offset');
+    if (typeof raw.offset !== 'number' || !Number.isInteger(raw.offset) || raw.offset < 0)
+      throw problem('offset');
     return { offset: raw.offset };
   }
   if (style === 'cursor') {
@@ -70,11 +75,15 @@ function requestUrl(config: HttpJsonConfig, position: Position): URL {
 
 function recordsOf(config: HttpJsonConfig, body: unknown, page: string): SluiceRecord[] {
   const found = atPath(body, config.recordsPath);
-  const where = config.recordsPath === '' ? 'the response body' : `recordsPath "${config.recordsPath}"`;
+  const where =
+    config.recordsPath === '' ? 'the response body' : `recordsPath "${config.recordsPath}"`;
   if (!Array.isArray(found)) {
-    throw new FatalError(`${page}: ${where} is ${found === undefined ? 'missing' : `not an array (${typeof found})`}`, {
-      details: { page, field: config.recordsPath || '(body)' },
-    });
+    throw new FatalError(
+      `${page}: ${where} is ${found === undefined ? 'missing' : `not an array (${typeof found})`}`,
+      {
+        details: { page, field: config.recordsPath || '(body)' },
+      },
+    );
   }
   return found.map((item: unknown, i) => {
     if (!isRecord(item)) {
@@ -87,7 +96,13 @@ function recordsOf(config: HttpJsonConfig, body: unknown, page: string): SluiceR
 }
 
 /** The position after a page, or `undefined` when that was the last page. */
-function nextPosition(config: HttpJsonConfig, position: Position, body: unknown, count: number, page: string): Position | undefined {
+function nextPosition(
+  config: HttpJsonConfig,
+  position: Position,
+  body: unknown,
+  count: number,
+  page: string,
+): Position | undefined {
   const p = config.pagination;
   if (p.style === 'none') return undefined;
   if (p.style === 'page') {
@@ -101,14 +116,20 @@ function nextPosition(config: HttpJsonConfig, position: Position, body: unknown,
   const next = atPath(body, p.nextCursorPath);
   if (next === undefined || next === null || next === '') return undefined;
   if (typeof next !== 'string' && typeof next !== 'number') {
-    throw new FatalError(`${page}: nextCursorPath "${p.nextCursorPath}" must be a string or number, got ${typeof next}`, {
-      details: { page, field: p.nextCursorPath },
-    });
+    throw new FatalError(
+      `${page}: nextCursorPath "${p.nextCursorPath}" must be a string or number, got ${typeof next}`,
+      {
+        details: { page, field: p.nextCursorPath },
+      },
+    );
   }
   if ('cursor' in position && String(next) === position.cursor) {
-    throw new FatalError(`${page}: nextCursorPath "${p.nextCursorPath}" repeats the current cursor; stopping to avoid a loop`, {
-      details: { page, field: p.nextCursorPath },
-    });
+    throw new FatalError(
+      `${page}: nextCursorPath "${p.nextCursorPath}" repeats the current cursor; stopping to avoid a loop`,
+      {
+        details: { page, field: p.nextCursorPath },
+      },
+    );
   }
   return { cursor: String(next) };
 }
@@ -122,16 +143,29 @@ function nextPosition(config: HttpJsonConfig, position: Position, body: unknown,
  * for await (const page of source.read({}, signal)) console.log(page.records.length);
  * ```
  */
-export function createHttpJsonConnector(config: HttpJsonConfig, ctx: PluginContext): ConnectorInstance {
+export function createHttpJsonConnector(
+  config: HttpJsonConfig,
+  ctx: PluginContext,
+): ConnectorInstance {
   const logger = ctx.logger.child({ connector: 'http-json' });
   // Every request goes through Sluice's outgoing-connection guard (@sluice/core/net): DNS answers
   // and literal hosts are checked against the ssrf policy on each connection and redirect.
-  const dispatcher = new Agent({ connect: createGuardedConnector(createAddressPolicy(config.ssrf), buildConnector, { connectTimeoutMs: config.timeoutMs }) });
+  const dispatcher = new Agent({
+    connect: createGuardedConnector(createAddressPolicy(config.ssrf), buildConnector, {
+      connectTimeoutMs: config.timeoutMs,
+    }),
+  });
 
   async function fetchPage(position: Position, index: number, signal: AbortSignal) {
     const url = requestUrl(config, position);
     const page = `page ${index + 1} (${url.pathname}${url.search})`;
-    const body = await fetchJson(url, { headers: config.headers, timeoutMs: config.timeoutMs, signal, page, dispatcher });
+    const body = await fetchJson(url, {
+      headers: config.headers,
+      timeoutMs: config.timeoutMs,
+      signal,
+      page,
+      dispatcher,
+    });
     return { body, page, records: recordsOf(config, body, page) };
   }
 
@@ -148,13 +182,22 @@ export function createHttpJsonConnector(config: HttpJsonConfig, ctx: PluginConte
       if (next === undefined) return;
       position = next;
     }
-    throw new FatalError(`http-json: stopped after maxPages (${config.maxPages}) pages; raise maxPages if the API really is that long`);
+    throw new FatalError(
+      `http-json: stopped after maxPages (${config.maxPages}) pages; raise maxPages if the API really is that long`,
+    );
   }
 
   async function check(): Promise<CheckResult> {
     try {
-      const { records } = await fetchPage({ start: true }, 0, AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeoutMs)]));
-      return { ok: true, message: `${config.url} answered with ${records.length} record(s) on the first page` };
+      const { records } = await fetchPage(
+        { start: true },
+        0,
+        AbortSignal.any([ctx.signal, AbortSignal.timeout(config.timeoutMs)]),
+      );
+      return {
+        ok: true,
+        message: `${config.url} answered with ${records.length} record(s) on the first page`,
+      };
     } catch (error) {
       return { ok: false, message: `${config.url}: ${(error as Error).message}` };
     }

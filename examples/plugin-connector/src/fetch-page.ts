@@ -10,13 +10,23 @@ import { fetch, type Dispatcher } from 'undici';
 /** Fetches `url` and parses the JSON body. `page` names the page in every error message. */
 export async function fetchJson(
   url: URL,
-  init: { headers: Record<string, string>; timeoutMs: number; signal: AbortSignal; page: string; dispatcher: Dispatcher },
+  init: {
+    headers: Record<string, string>;
+    timeoutMs: number;
+    signal: AbortSignal;
+    page: string;
+    dispatcher: Dispatcher;
+  },
 ): Promise<unknown> {
   const signal = AbortSignal.any([init.signal, AbortSignal.timeout(init.timeoutMs)]);
   let response: Awaited<ReturnType<typeof fetch>>;
   try {
     // The dispatcher opens every connection (redirects included) through Sluice's guard.
-    response = await fetch(url, { headers: { accept: 'application/json', ...init.headers }, signal, dispatcher: init.dispatcher });
+    response = await fetch(url, {
+      headers: { accept: 'application/json', ...init.headers },
+      signal,
+      dispatcher: init.dispatcher,
+    });
   } catch (error) {
     if (init.signal.aborted) throw init.signal.reason;
     // An internal address: a FatalError coded SLUICE_ERR_BLOCKED_ADDRESS, never retried.
@@ -49,10 +59,13 @@ export async function fetchJson(
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new RetryableError(`${init.page}: the response is not JSON (${(error as Error).message})`, {
-      cause: error,
-      details: { page: init.page },
-    });
+    throw new RetryableError(
+      `${init.page}: the response is not JSON (${(error as Error).message})`,
+      {
+        cause: error,
+        details: { page: init.page },
+      },
+    );
   }
 }
 

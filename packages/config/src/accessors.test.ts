@@ -5,11 +5,20 @@ import { destinationOptions, parseSluiceConfig, pipelineSourceOptions } from './
 const config = parseSluiceConfig({
   connections: { main: { kind: 'ga4', propertyId: '1', metrics: ['sessions'] } },
   destinations: {
-    warehouse: { kind: 'database', table: 't', batch: { maxRecords: 10 }, retry: { maxAttempts: 2 }, concurrency: 3 },
+    warehouse: {
+      kind: 'database',
+      table: 't',
+      batch: { maxRecords: 10 },
+      retry: { maxAttempts: 2 },
+      concurrency: 3,
+    },
     plain: { kind: 'file', path: './x' },
   },
   pipelines: {
-    viaConnection: { source: { connection: 'main', metrics: ['users'], dateRange: 'yesterday' }, defaultRoute: { to: ['plain'] } },
+    viaConnection: {
+      source: { connection: 'main', metrics: ['users'], dateRange: 'yesterday' },
+      defaultRoute: { to: ['plain'] },
+    },
     direct: { source: { kind: 'hubspot', object: 'deals' }, defaultRoute: { to: ['plain'] } },
   },
 });
@@ -22,13 +31,20 @@ describe('pipelineSourceOptions', () => {
     });
   });
   it('returns the source options of a direct kind', () => {
-    expect(pipelineSourceOptions(config, 'direct')).toEqual({ kind: 'hubspot', options: { object: 'deals' } });
+    expect(pipelineSourceOptions(config, 'direct')).toEqual({
+      kind: 'hubspot',
+      options: { object: 'deals' },
+    });
   });
   it('throws a ConfigError for an unknown pipeline or connection', () => {
     expect(() => pipelineSourceOptions(config, 'viaConection')).toThrow(ConfigError);
-    expect(() => pipelineSourceOptions(config, 'viaConection')).toThrow('pipelines: unknown pipeline "viaConection" (did you mean "viaConnection"?)');
+    expect(() => pipelineSourceOptions(config, 'viaConection')).toThrow(
+      'pipelines: unknown pipeline "viaConection" (did you mean "viaConnection"?)',
+    );
     const broken = { ...config, connections: {} };
-    expect(() => pipelineSourceOptions(broken, 'viaConnection')).toThrow('connections: unknown connection "main"');
+    expect(() => pipelineSourceOptions(broken, 'viaConnection')).toThrow(
+      'connections: unknown connection "main"',
+    );
   });
 });
 
@@ -39,9 +55,15 @@ describe('destinationOptions', () => {
       options: { table: 't' },
       delivery: { batch: { maxRecords: 10 }, retry: { maxAttempts: 2 }, concurrency: 3 },
     });
-    expect(destinationOptions(config, 'plain')).toEqual({ kind: 'file', options: { path: './x' }, delivery: {} });
+    expect(destinationOptions(config, 'plain')).toEqual({
+      kind: 'file',
+      options: { path: './x' },
+      delivery: {},
+    });
   });
   it('throws a ConfigError for an unknown destination', () => {
-    expect(() => destinationOptions(config, 'warehous')).toThrow('destinations: unknown destination "warehous" (did you mean "warehouse"?)');
+    expect(() => destinationOptions(config, 'warehous')).toThrow(
+      'destinations: unknown destination "warehous" (did you mean "warehouse"?)',
+    );
   });
 });

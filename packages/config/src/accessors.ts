@@ -25,7 +25,10 @@ export interface KindAndOptions {
 
 function missing(section: string, name: string, known: string[]): ConfigError {
   return new ConfigError([
-    { path: section, message: `unknown ${section.slice(0, -1)} "${name}"${didYouMean(name, known)}` },
+    {
+      path: section,
+      message: `unknown ${section.slice(0, -1)} "${name}"${didYouMean(name, known)}`,
+    },
   ]);
 }
 
@@ -46,7 +49,8 @@ export function pipelineSourceOptions(config: SluiceConfig, pipelineName: string
   const { source } = pipeline;
   if (source.connection !== undefined) {
     const connection = config.connections[source.connection];
-    if (!connection) throw missing('connections', source.connection, Object.keys(config.connections));
+    if (!connection)
+      throw missing('connections', source.connection, Object.keys(config.connections));
     return { kind: connection.kind, options: mergeSourceOptions(connection, source) };
   }
   // The schema and the cross-reference check guarantee a kind when there is no connection.
@@ -67,10 +71,15 @@ export function destinationOptions(
   destinationName: string,
 ): KindAndOptions & { delivery: DeliveryPolicy } {
   const destination = config.destinations[destinationName];
-  if (!destination) throw missing('destinations', destinationName, Object.keys(config.destinations));
+  if (!destination)
+    throw missing('destinations', destinationName, Object.keys(config.destinations));
   const delivery: DeliveryPolicy = {};
   if (destination.batch !== undefined) delivery.batch = destination.batch;
   if (destination.retry !== undefined) delivery.retry = destination.retry;
   if (destination.concurrency !== undefined) delivery.concurrency = destination.concurrency;
-  return { kind: destination.kind, options: withoutKeys(destination, DESTINATION_ENGINE_KEYS), delivery };
+  return {
+    kind: destination.kind,
+    options: withoutKeys(destination, DESTINATION_ENGINE_KEYS),
+    delivery,
+  };
 }

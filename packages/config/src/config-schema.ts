@@ -27,7 +27,8 @@ export const PluginRefSchema = v.pipe(
   v.string(),
   v.check(
     (ref) => NPM_NAME.test(ref) || MODULE_PATH.test(ref),
-    (issue) => `expected an npm package name or a ./relative or /absolute module path, got ${describeValue(issue.input)}`,
+    (issue) =>
+      `expected an npm package name or a ./relative or /absolute module path, got ${describeValue(issue.input)}`,
   ),
 );
 
@@ -43,9 +44,17 @@ export const PluginRefSchema = v.pipe(
 export const SluiceConfigSchema = v.pipe(
   strictObject(
     {
-      $schema: v.optional(v.pipe(v.string(), v.description('URL or path of the JSON Schema, for editors; ignored by Sluice.'))),
+      $schema: v.optional(
+        v.pipe(
+          v.string(),
+          v.description('URL or path of the JSON Schema, for editors; ignored by Sluice.'),
+        ),
+      ),
       version: v.optional(
-        v.pipe(v.literal(1, 'expected version 1 (the only configuration format so far)'), v.description('Configuration format version.')),
+        v.pipe(
+          v.literal(1, 'expected version 1 (the only configuration format so far)'),
+          v.description('Configuration format version.'),
+        ),
         DEFAULTS.version,
       ),
       store: v.optional(StoreSchema, defaultOf(DEFAULTS.store)),
@@ -53,26 +62,44 @@ export const SluiceConfigSchema = v.pipe(
       logging: v.optional(LoggingSchema, defaultOf(DEFAULTS.logging)),
       scheduler: v.optional(SchedulerSchema, defaultOf(DEFAULTS.scheduler)),
       plugins: v.optional(
-        v.pipe(v.array(PluginRefSchema), v.description('Plugin packages the server loads before validating the rest of the configuration.')),
+        v.pipe(
+          v.array(PluginRefSchema),
+          v.description(
+            'Plugin packages the server loads before validating the rest of the configuration.',
+          ),
+        ),
         defaultOf(DEFAULTS.plugins),
       ),
       connections: v.optional(
-        v.pipe(namedRecord(ConnectionSchema, 'a map of connection names to connections'), v.description('Named connector settings (credentials, project, account) shared by pipelines.')),
+        v.pipe(
+          namedRecord(ConnectionSchema, 'a map of connection names to connections'),
+          v.description(
+            'Named connector settings (credentials, project, account) shared by pipelines.',
+          ),
+        ),
         () => ({}),
       ),
       destinations: v.optional(
-        v.pipe(namedRecord(DestinationSchema, 'a map of destination names to destinations'), v.description('Named destinations that routes send records to.')),
+        v.pipe(
+          namedRecord(DestinationSchema, 'a map of destination names to destinations'),
+          v.description('Named destinations that routes send records to.'),
+        ),
         () => ({}),
       ),
       pipelines: v.optional(
-        v.pipe(namedRecord(PipelineSchema, 'a map of pipeline names to pipelines'), v.description('Named pipelines.')),
+        v.pipe(
+          namedRecord(PipelineSchema, 'a map of pipeline names to pipelines'),
+          v.description('Named pipelines.'),
+        ),
         () => ({}),
       ),
     },
     'a configuration object',
   ),
   v.title('Sluice configuration'),
-  v.description('Configuration of a Sluice server (`sluice.yaml`). Strings may contain `${env:NAME}` and `${file:path}` references; `$${` writes a literal `${`.'),
+  v.description(
+    'Configuration of a Sluice server (`sluice.yaml`). Strings may contain `${env:NAME}` and `${file:path}` references; `$${` writes a literal `${`.',
+  ),
 );
 
 /**

@@ -3,12 +3,27 @@ import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
 
 describe('cronProblem', () => {
   it('accepts croner syntax with or without seconds, and nicknames', () => {
-    for (const ok of ['0 8 * * *', '0 0 8 * * *', '*/15 * * * * *', '@daily', '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '@midnight', '0 6 * * MON', '0 0 8 * * * 2099']) {
+    for (const ok of [
+      '0 8 * * *',
+      '0 0 8 * * *',
+      '*/15 * * * * *',
+      '@daily',
+      '@hourly',
+      '@weekly',
+      '@monthly',
+      '@yearly',
+      '@annually',
+      '@midnight',
+      '0 6 * * MON',
+      '0 0 8 * * * 2099',
+    ]) {
       expect(cronProblem(ok), ok).toBeUndefined();
     }
   });
   it('explains invalid expressions', () => {
-    expect(cronProblem('61 * * * *')).toMatch(/^invalid cron expression "61 \* \* \* \*": .*minute/);
+    expect(cronProblem('61 * * * *')).toMatch(
+      /^invalid cron expression "61 \* \* \* \*": .*minute/,
+    );
     expect(cronProblem('every morning')).toMatch(/^invalid cron expression "every morning": /);
     expect(cronProblem('')).toMatch(/^invalid cron expression/);
   });

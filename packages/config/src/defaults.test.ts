@@ -3,10 +3,27 @@ import { DEFAULTS, MIB, defaultOf } from './index.js';
 
 describe('DEFAULTS', () => {
   it('holds the documented values', () => {
-    expect(DEFAULTS.server).toEqual({ host: '127.0.0.1', port: 8080, apiKeys: [], auth: true, cors: false, bodyLimitBytes: MIB, rateLimit: { perMinute: 600 } });
+    expect(DEFAULTS.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      apiKeys: [],
+      auth: true,
+      cors: false,
+      bodyLimitBytes: MIB,
+      rateLimit: { perMinute: 600 },
+    });
     expect(DEFAULTS.store.dataDir).toBe('./.sluice');
-    expect(DEFAULTS.schedule).toEqual({ timezone: 'UTC', missed: 'skip', jitterMs: 0, enabled: true });
-    expect(DEFAULTS.webhook).toEqual({ toleranceSeconds: 300, maxBytes: 1024 * 1024, payload: 'input' });
+    expect(DEFAULTS.schedule).toEqual({
+      timezone: 'UTC',
+      missed: 'skip',
+      jitterMs: 0,
+      enabled: true,
+    });
+    expect(DEFAULTS.webhook).toEqual({
+      toleranceSeconds: 300,
+      maxBytes: 1024 * 1024,
+      payload: 'input',
+    });
     expect(DEFAULTS.route).toEqual({ priority: 0, mode: 'continue', onError: 'dead-letter' });
   });
   it('is deeply frozen', () => {

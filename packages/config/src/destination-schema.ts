@@ -20,9 +20,28 @@ import { DEFAULTS } from './defaults.js';
 export const BatchPolicySchema = v.pipe(
   strictObject(
     {
-      maxRecords: v.optional(v.pipe(integer(1), v.description('Flush when this many records are buffered. Absent: router default.'))),
-      maxBytes: v.optional(v.pipe(integer(1), v.description('Flush when the buffered records\' JSON reaches this many bytes. Absent: router default.'))),
-      maxWaitMs: v.optional(v.pipe(integer(0), v.description('Flush a non-empty buffer after this many milliseconds. Absent: router default.'))),
+      maxRecords: v.optional(
+        v.pipe(
+          integer(1),
+          v.description('Flush when this many records are buffered. Absent: router default.'),
+        ),
+      ),
+      maxBytes: v.optional(
+        v.pipe(
+          integer(1),
+          v.description(
+            "Flush when the buffered records' JSON reaches this many bytes. Absent: router default.",
+          ),
+        ),
+      ),
+      maxWaitMs: v.optional(
+        v.pipe(
+          integer(0),
+          v.description(
+            'Flush a non-empty buffer after this many milliseconds. Absent: router default.',
+          ),
+        ),
+      ),
     },
     'a batch object',
   ),
@@ -42,15 +61,47 @@ export const BatchPolicySchema = v.pipe(
 export const RetryPolicySchema = v.pipe(
   strictObject(
     {
-      maxAttempts: v.optional(v.pipe(integer(1), v.description(`Total tries of a batch, including the first. Absent: ${DEFAULTS.deliveryRetry.maxAttempts}.`))),
-      initialDelayMs: v.optional(v.pipe(integer(0), v.description(`Ceiling of the first retry's delay. Absent: ${DEFAULTS.deliveryRetry.initialDelayMs}.`))),
-      maxDelayMs: v.optional(v.pipe(integer(0), v.description(`Upper bound of a retry delay (a Retry-After may ask for longer). Absent: ${DEFAULTS.deliveryRetry.maxDelayMs}.`))),
-      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description(`Growth factor of the delay per retry. Absent: ${DEFAULTS.deliveryRetry.multiplier}.`))),
+      maxAttempts: v.optional(
+        v.pipe(
+          integer(1),
+          v.description(
+            `Total tries of a batch, including the first. Absent: ${DEFAULTS.deliveryRetry.maxAttempts}.`,
+          ),
+        ),
+      ),
+      initialDelayMs: v.optional(
+        v.pipe(
+          integer(0),
+          v.description(
+            `Ceiling of the first retry's delay. Absent: ${DEFAULTS.deliveryRetry.initialDelayMs}.`,
+          ),
+        ),
+      ),
+      maxDelayMs: v.optional(
+        v.pipe(
+          integer(0),
+          v.description(
+            `Upper bound of a retry delay (a Retry-After may ask for longer). Absent: ${DEFAULTS.deliveryRetry.maxDelayMs}.`,
+          ),
+        ),
+      ),
+      multiplier: v.optional(
+        v.pipe(
+          v.number(),
+          v.minValue(1),
+          v.description(
+            `Growth factor of the delay per retry. Absent: ${DEFAULTS.deliveryRetry.multiplier}.`,
+          ),
+        ),
+      ),
     },
     'a retry object',
   ),
   v.check(
-    (r) => r.initialDelayMs === undefined || r.maxDelayMs === undefined || r.maxDelayMs >= r.initialDelayMs,
+    (r) =>
+      r.initialDelayMs === undefined ||
+      r.maxDelayMs === undefined ||
+      r.maxDelayMs >= r.initialDelayMs,
     'maxDelayMs must be at least initialDelayMs',
   ),
   v.description('Retry policy for failed batches of this destination.'),
@@ -72,12 +123,19 @@ export const DestinationSchema = v.pipe(
       batch: v.optional(BatchPolicySchema),
       retry: v.optional(RetryPolicySchema),
       concurrency: v.optional(
-        v.pipe(integer(1), v.description('Batches written at once (never more than the destination\'s maxInFlight). Absent: router default.')),
+        v.pipe(
+          integer(1),
+          v.description(
+            "Batches written at once (never more than the destination's maxInFlight). Absent: router default.",
+          ),
+        ),
       ),
     },
     'a destination object',
   ),
-  v.description('A destination: `kind` selects the plugin; `batch`, `retry` and `concurrency` are delivery settings; every other key is the plugin\'s option.'),
+  v.description(
+    "A destination: `kind` selects the plugin; `batch`, `retry` and `concurrency` are delivery settings; every other key is the plugin's option.",
+  ),
 );
 
 /**
@@ -91,7 +149,9 @@ export const DestinationSchema = v.pipe(
  */
 export const ConnectionSchema = v.pipe(
   looseObject({ kind: KindSchema }, 'a connection object'),
-  v.description('Connector options shared by the pipelines whose `source.connection` names this connection.'),
+  v.description(
+    'Connector options shared by the pipelines whose `source.connection` names this connection.',
+  ),
 );
 
 /**

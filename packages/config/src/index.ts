@@ -91,8 +91,21 @@ export {
   type SecretReference,
   type SecretSources,
 } from './secrets.js';
-export { parseConfigText, type ConfigFormat, type ParsedText, type SourcePosition } from './parse-text.js';
-export { loadConfig, loadConfigFile, parseSluiceConfig, readConfigFile, type ConfigFileText, type LoadOptions, type ParseOptions } from './load.js';
+export {
+  parseConfigText,
+  type ConfigFormat,
+  type ParsedText,
+  type SourcePosition,
+} from './parse-text.js';
+export {
+  loadConfig,
+  loadConfigFile,
+  parseSluiceConfig,
+  readConfigFile,
+  type ConfigFileText,
+  type LoadOptions,
+  type ParseOptions,
+} from './load.js';
 export {
   configOrThrow,
   validateConfig,

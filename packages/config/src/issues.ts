@@ -54,7 +54,10 @@ export function parsePath(path: string): (string | number)[] {
 }
 
 /** Reads the key/index path of a valibot issue, prefixed by `prefix`. */
-export function issuePath(issue: v.BaseIssue<unknown>, prefix: PathSegments = []): (string | number)[] {
+export function issuePath(
+  issue: v.BaseIssue<unknown>,
+  prefix: PathSegments = [],
+): (string | number)[] {
   const segments: (string | number)[] = [...prefix];
   for (const item of issue.path ?? []) {
     const key = (item as { key: unknown }).key;

@@ -41,19 +41,38 @@ const REFERENCE: JsonObject = { $ref: `#/$defs/${SECRET_REFERENCE_DEFINITION}` }
 const SHORTEST_REFERENCE = '${env:A}'.length;
 
 /** Keywords that describe a value rather than constrain it: they stay on the outer schema. */
-const ANNOTATIONS = ['title', 'description', 'default', 'examples', 'deprecated', 'readOnly', 'writeOnly'];
+const ANNOTATIONS = [
+  'title',
+  'description',
+  'default',
+  'examples',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+];
 
 /** Keywords whose subschemas are values of the document (not `if`, `not`, `propertyNames`). */
 const MAP_KEYWORDS = ['properties', 'patternProperties', '$defs', 'definitions'];
-const SCHEMA_KEYWORDS = ['additionalProperties', 'items', 'additionalItems', 'then', 'else', 'contains'];
+const SCHEMA_KEYWORDS = [
+  'additionalProperties',
+  'items',
+  'additionalItems',
+  'then',
+  'else',
+  'contains',
+];
 const LIST_KEYWORDS = ['items', 'allOf', 'prefixItems'];
 const UNION_KEYWORDS = ['anyOf', 'oneOf'];
 
-const isObject = (value: unknown): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 const isStringSchema = (node: JsonObject): boolean =>
   node.type === 'string' ||
-  (node.type === undefined && Array.isArray(node.enum) && node.enum.length > 0 && node.enum.every((item) => typeof item === 'string'));
+  (node.type === undefined &&
+    Array.isArray(node.enum) &&
+    node.enum.length > 0 &&
+    node.enum.every((item) => typeof item === 'string'));
 
 /** A string schema that a reference could fail: what needs the reference alternative. */
 function rejectsReferences(node: JsonObject): boolean {
@@ -80,7 +99,8 @@ function widen(node: JsonObject): JsonObject {
   const inner: JsonObject = {};
   for (const [key, value] of Object.entries(node)) {
     if (ANNOTATIONS.includes(key)) outer[key] = value;
-    else if (key === 'minLength' && typeof value === 'number' && value <= SHORTEST_REFERENCE) outer[key] = value;
+    else if (key === 'minLength' && typeof value === 'number' && value <= SHORTEST_REFERENCE)
+      outer[key] = value;
     else inner[key] = value;
   }
   return { ...outer, anyOf: [inner, REFERENCE] };
@@ -118,7 +138,8 @@ export function acceptReferences(schema: unknown): unknown {
     if (isObject(out[keyword])) out[keyword] = acceptReferences(out[keyword]);
   }
   for (const keyword of LIST_KEYWORDS) {
-    if (Array.isArray(out[keyword])) out[keyword] = (out[keyword] as unknown[]).map(acceptReferences);
+    if (Array.isArray(out[keyword]))
+      out[keyword] = (out[keyword] as unknown[]).map(acceptReferences);
   }
   for (const keyword of UNION_KEYWORDS) {
     const branches = out[keyword];
@@ -126,7 +147,9 @@ export function acceptReferences(schema: unknown): unknown {
     const objects = branches.filter(isObject);
     const needsReference = objects.some(rejectsReferences) && !objects.some(acceptsAnyReference);
     // Leaf branches keep their constraints: the one added alternative takes the references.
-    const mapped = branches.map((branch) => (isObject(branch) && rejectsReferences(branch) ? branch : acceptReferences(branch)));
+    const mapped = branches.map((branch) =>
+      isObject(branch) && rejectsReferences(branch) ? branch : acceptReferences(branch),
+    );
     out[keyword] = needsReference ? [...mapped, REFERENCE] : mapped;
   }
   return out;

@@ -6,13 +6,21 @@
  * @packageDocumentation
  */
 import type * as v from 'valibot';
-import { toJsonSchema as convert, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
+import {
+  toJsonSchema as convert,
+  type ConversionConfig,
+  type JsonSchema,
+} from '@valibot/to-json-schema';
 import type { PluginRegistry } from '@sluice/core';
 import { SluiceConfigSchema } from './config-schema.js';
 import { ConnectionSchema, DestinationSchema } from './destination-schema.js';
 import { SourceSchema } from './pipeline-schema.js';
 import { TransformSchema } from './route-schema.js';
-import { SECRET_REFERENCE_DEFINITION, acceptReferences, secretReferenceDefinition } from './json-schema-references.js';
+import {
+  SECRET_REFERENCE_DEFINITION,
+  acceptReferences,
+  secretReferenceDefinition,
+} from './json-schema-references.js';
 
 /**
  * Options of {@link toJsonSchema}.
@@ -78,7 +86,13 @@ function withEngineKeys(
     const target = rootDefs[schema.$ref.slice('#/$defs/'.length)];
     if (target !== null && typeof target === 'object') {
       const { $ref: _ref, ...siblings } = schema;
-      return withEngineKeys({ ...(target as JsonObject), ...siblings }, baseProperties, rootDefs, dropRequired, depth + 1);
+      return withEngineKeys(
+        { ...(target as JsonObject), ...siblings },
+        baseProperties,
+        rootDefs,
+        dropRequired,
+        depth + 1,
+      );
     }
   }
   if (schema.properties !== undefined) {
@@ -166,7 +180,13 @@ export function toJsonSchema(options: JsonSchemaOptions = {}): JsonSchema {
           overrideSchema: (context) => {
             const target = targets.get(context.valibotSchema);
             if (!target) return undefined;
-            return kindBranches(registry, target.type, context.jsonSchema as JsonObject, rootDefs, target) as JsonSchema;
+            return kindBranches(
+              registry,
+              target.type,
+              context.jsonSchema as JsonObject,
+              rootDefs,
+              target,
+            ) as JsonSchema;
           },
         }),
   });
@@ -174,6 +194,9 @@ export function toJsonSchema(options: JsonSchemaOptions = {}): JsonSchema {
     ...schema,
     $defs: { ...(schema.$defs ?? {}), ...(rootDefs as Record<string, JsonSchema>) },
   }) as JsonSchema;
-  withReferences.$defs = { ...withReferences.$defs, [SECRET_REFERENCE_DEFINITION]: secretReferenceDefinition() as JsonSchema };
+  withReferences.$defs = {
+    ...withReferences.$defs,
+    [SECRET_REFERENCE_DEFINITION]: secretReferenceDefinition() as JsonSchema,
+  };
   return withReferences;
 }

@@ -4,10 +4,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue } from '@sluice/core';
-import { configSecrets, loadConfig, loadConfigFile, parseConfigText, parseSluiceConfig, redactConfig } from './index.js';
+import {
+  configSecrets,
+  loadConfig,
+  loadConfigFile,
+  parseConfigText,
+  parseSluiceConfig,
+  redactConfig,
+} from './index.js';
 import { testRegistry } from './__fixtures__/registry.js';
 
-const examplePath = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/sluice.example.yaml');
+const examplePath = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../examples/sluice.example.yaml',
+);
 const exampleText = readFileSync(examplePath, 'utf8');
 
 const exampleEnv = {
@@ -28,8 +38,14 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-config-load-'));
   mkdirSync(join(dir, 'secrets'));
-  writeFileSync(join(dir, 'secrets', 'ga4-service-account.json'), '{"type":"service_account","private_key":"ga4-key"}\n');
-  writeFileSync(join(dir, 'secrets', 'bigquery-service-account.json'), '{"type":"service_account","private_key":"bq-key"}\n');
+  writeFileSync(
+    join(dir, 'secrets', 'ga4-service-account.json'),
+    '{"type":"service_account","private_key":"ga4-key"}\n',
+  );
+  writeFileSync(
+    join(dir, 'secrets', 'bigquery-service-account.json'),
+    '{"type":"service_account","private_key":"bq-key"}\n',
+  );
   writeFileSync(join(dir, 'sluice.yaml'), exampleText);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +74,13 @@ describe('examples/sluice.example.yaml', () => {
     const config = loadConfig(exampleText, { env: exampleEnv, baseDir: dir });
     expect(Object.keys(config.pipelines)).toEqual(['ga4-daily', 'hubspot-deals', 'shop-orders']);
     const daily = config.pipelines['ga4-daily']!;
-    expect(daily.schedule).toEqual({ cron: '0 8 * * *', timezone: 'Europe/Berlin', missed: 'skip', jitterMs: 30000, enabled: true });
+    expect(daily.schedule).toEqual({
+      cron: '0 8 * * *',
+      timezone: 'Europe/Berlin',
+      missed: 'skip',
+      jitterMs: 30000,
+      enabled: true,
+    });
     expect(daily.routes[0]).toMatchObject({
       name: 'drops-to-slack',
       priority: 100,
@@ -74,11 +96,15 @@ describe('examples/sluice.example.yaml', () => {
       maxBytes: 1048576,
       payload: 'input',
     });
-    expect(config.connections['ga4-main']!.credentials).toBe('{"type":"service_account","private_key":"ga4-key"}');
+    expect(config.connections['ga4-main']!.credentials).toBe(
+      '{"type":"service_account","private_key":"ga4-key"}',
+    );
     expect(new Set(Object.values(config.destinations).map((d) => d.kind))).toEqual(
       new Set(['database', 'file', 'webhook', 'prometheus', 'email', 's3', 'slack']),
     );
-    expect(new Set(Object.values(config.connections).map((c) => c.kind))).toEqual(new Set(['bigquery', 'ga4', 'hubspot']));
+    expect(new Set(Object.values(config.connections).map((c) => c.kind))).toEqual(
+      new Set(['bigquery', 'ga4', 'hubspot']),
+    );
   });
 
   it('validates structurally without resolving references (parseSluiceConfig)', () => {
@@ -107,10 +133,16 @@ describe('examples/sluice.example.yaml', () => {
 
   it('reports each error of a broken copy with its exact path', () => {
     const broken = exampleText
-      .replace('to: [slack-alerts]\n        mode: continue', 'to: [slak-alerts]\n        mode: continue')
+      .replace(
+        'to: [slack-alerts]\n        mode: continue',
+        'to: [slak-alerts]\n        mode: continue',
+      )
       .replace('cron: "0 8 * * *" #', 'cron: "0 8 * * * * * *" #')
       .replace('timezone: Europe/Berlin', 'timezone: Europe/Berlim')
-      .replace('    mode: upsert\n', '    mode: upsert\n    batch: { maxRecords: 1000, maxWait: 5 }\n')
+      .replace(
+        '    mode: upsert\n',
+        '    mode: upsert\n    batch: { maxRecords: 1000, maxWait: 5 }\n',
+      )
       .replace('  port: 8080', '  port: "8080"')
       .replace(/^ {4}batch: \{ maxRecords: 1000, maxWaitMs: 2000 \}.*\n/m, '');
     const issues = issuesOf(() => loadConfig(broken, { env: exampleEnv, baseDir: dir }));
@@ -123,10 +155,18 @@ describe('examples/sluice.example.yaml', () => {
     ]);
     const byPath = Object.fromEntries(issues.map((i) => [i.path, i.message]));
     expect(byPath['server.port']).toMatch(/^expected number, got "8080" \(line \d+, column \d+\)$/);
-    expect(byPath['destinations.warehouse.batch.maxWait']).toMatch(/^unknown key "maxWait" \(did you mean "maxWaitMs"\?\) \(line \d+/);
-    expect(byPath['pipelines.ga4-daily.schedule.cron']).toMatch(/^invalid cron expression "0 8 \* \* \* \* \* \*": /);
-    expect(byPath['pipelines.ga4-daily.schedule.timezone']).toMatch(/^unknown time zone "Europe\/Berlim" \(did you mean "Europe\/Berlin"\?\)/);
-    expect(byPath['pipelines.ga4-daily.routes[0].to[0]']).toMatch(/^unknown destination "slak-alerts" \(did you mean "slack-alerts"\?\)/);
+    expect(byPath['destinations.warehouse.batch.maxWait']).toMatch(
+      /^unknown key "maxWait" \(did you mean "maxWaitMs"\?\) \(line \d+/,
+    );
+    expect(byPath['pipelines.ga4-daily.schedule.cron']).toMatch(
+      /^invalid cron expression "0 8 \* \* \* \* \* \*": /,
+    );
+    expect(byPath['pipelines.ga4-daily.schedule.timezone']).toMatch(
+      /^unknown time zone "Europe\/Berlim" \(did you mean "Europe\/Berlin"\?\)/,
+    );
+    expect(byPath['pipelines.ga4-daily.routes[0].to[0]']).toMatch(
+      /^unknown destination "slak-alerts" \(did you mean "slack-alerts"\?\)/,
+    );
   });
 
   it('validates plugin sections with a registry', () => {
@@ -142,8 +182,12 @@ describe('examples/sluice.example.yaml', () => {
       '    routes:',
       '      - { name: all, to: [warehouse], transform: [{ kind: pick }] }',
     ].join('\n');
-    const issues = issuesOf(() => loadConfig(text, { env: { GA4_CREDENTIALS: '{}' }, registry: testRegistry() }));
-    expect(issues.map((i) => `${i.path}: ${i.message.replace(/ \(line \d+, column \d+\)$/, '')}`)).toEqual([
+    const issues = issuesOf(() =>
+      loadConfig(text, { env: { GA4_CREDENTIALS: '{}' }, registry: testRegistry() }),
+    );
+    expect(
+      issues.map((i) => `${i.path}: ${i.message.replace(/ \(line \d+, column \d+\)$/, '')}`),
+    ).toEqual([
       'destinations.warehouse.table: required',
       'destinations.warehouse.tabel: unknown key "tabel"',
       'destinations.alerts.kind: unknown destination kind "slak" (did you mean "slack"?) (known: database, slack)',
@@ -183,7 +227,9 @@ describe('loadConfig', () => {
   it('loads JSON text and data objects', () => {
     const json = JSON.stringify({ server: { port: 9000 } });
     expect(loadConfig(json, { format: 'json' }).server.port).toBe(9000);
-    expect(loadConfig({ server: { host: '${env:HOST}' } }, { env: { HOST: '0.0.0.0' } }).server.host).toBe('0.0.0.0');
+    expect(
+      loadConfig({ server: { host: '${env:HOST}' } }, { env: { HOST: '0.0.0.0' } }).server.host,
+    ).toBe('0.0.0.0');
   });
   it('reports invalid YAML with line and column and no stack noise', () => {
     const issues = issuesOf(() => loadConfig('server:\n  port: 8080\n   host: x\n'));
@@ -194,8 +240,12 @@ describe('loadConfig', () => {
     }
   });
   it('reports a non-object document', () => {
-    expect(issuesOf(() => loadConfig('- a\n- b\n'))).toEqual([{ path: '', message: 'expected a configuration object, got an array' }]);
-    expect(issuesOf(() => loadConfig('42'))).toEqual([{ path: '', message: 'expected a configuration object, got 42' }]);
+    expect(issuesOf(() => loadConfig('- a\n- b\n'))).toEqual([
+      { path: '', message: 'expected a configuration object, got an array' },
+    ]);
+    expect(issuesOf(() => loadConfig('42'))).toEqual([
+      { path: '', message: 'expected a configuration object, got 42' },
+    ]);
   });
   it('lists reference, type, unknown-key and cross-reference problems together, in file order', () => {
     const text = [
@@ -211,16 +261,50 @@ describe('loadConfig', () => {
     ].join('\n');
     const issues = issuesOf(() => loadConfig(text, { env: {}, baseDir: dir }));
     expect(issues).toEqual([
-      { path: 'store.url', message: 'environment variable "DATABASE_URL" is not set (referenced as ${env:DATABASE_URL}) (line 2, column 8)', line: 2, column: 8 },
-      { path: 'server.port', message: 'expected number, got "eighty" (line 4, column 9)', line: 4, column: 9 },
-      { path: 'server.colour', message: 'unknown key "colour" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit) (line 5, column 11)', line: 5, column: 11 },
-      { path: 'pipelines.p.source.token', message: `cannot read secret file "missing.txt" (${join(dir, 'missing.txt')}): no such file (line 8, column 33)`, line: 8, column: 33 },
-      { path: 'pipelines.p.routes[0].to[0]', message: 'unknown destination "nowhere" (none is defined) (line 9, column 30)', line: 9, column: 30 },
+      {
+        path: 'store.url',
+        message:
+          'environment variable "DATABASE_URL" is not set (referenced as ${env:DATABASE_URL}) (line 2, column 8)',
+        line: 2,
+        column: 8,
+      },
+      {
+        path: 'server.port',
+        message: 'expected number, got "eighty" (line 4, column 9)',
+        line: 4,
+        column: 9,
+      },
+      {
+        path: 'server.colour',
+        message:
+          'unknown key "colour" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit) (line 5, column 11)',
+        line: 5,
+        column: 11,
+      },
+      {
+        path: 'pipelines.p.source.token',
+        message: `cannot read secret file "missing.txt" (${join(dir, 'missing.txt')}): no such file (line 8, column 33)`,
+        line: 8,
+        column: 33,
+      },
+      {
+        path: 'pipelines.p.routes[0].to[0]',
+        message: 'unknown destination "nowhere" (none is defined) (line 9, column 30)',
+        line: 9,
+        column: 30,
+      },
     ]);
   });
   it('never shows a resolved secret in an error', () => {
-    const issues = issuesOf(() => loadConfig({ server: { port: '${env:PORT_SECRET}' } }, { env: { PORT_SECRET: 'sekrit-value' } }));
-    expect(issues).toEqual([{ path: 'server.port', message: 'expected number, got "${env:PORT_SECRET}"' }]);
+    const issues = issuesOf(() =>
+      loadConfig(
+        { server: { port: '${env:PORT_SECRET}' } },
+        { env: { PORT_SECRET: 'sekrit-value' } },
+      ),
+    );
+    expect(issues).toEqual([
+      { path: 'server.port', message: 'expected number, got "${env:PORT_SECRET}"' },
+    ]);
   });
   it('quotes a rejected value by its references, so no cut or JSON-escaped part of a secret shows', () => {
     // Messages cut a quoted value after 57 characters and JSON-escape it: the redactor, which
@@ -228,7 +312,10 @@ describe('loadConfig', () => {
     const long = `long-${'x1y2z3'.repeat(15)}`;
     const quoted = 'line "one"\nline two';
     const issues = issuesOf(() =>
-      loadConfig({ server: { port: 'p${env:LONG}', bodyLimitBytes: '${env:QUOTED}' } }, { env: { LONG: long, QUOTED: quoted } }),
+      loadConfig(
+        { server: { port: 'p${env:LONG}', bodyLimitBytes: '${env:QUOTED}' } },
+        { env: { LONG: long, QUOTED: quoted } },
+      ),
     );
     expect(issues).toEqual([
       { path: 'server.port', message: 'expected number, got "p${env:LONG}"' },
@@ -237,7 +324,10 @@ describe('loadConfig', () => {
     expect(JSON.stringify(issues)).not.toContain(long.slice(0, 20));
   });
   it('remembers the secrets of the loaded config', () => {
-    const config = loadConfig({ store: { url: 'postgres://u:${env:PW}@h/db' } }, { env: { PW: 'pw-123' } });
+    const config = loadConfig(
+      { store: { url: 'postgres://u:${env:PW}@h/db' } },
+      { env: { PW: 'pw-123' } },
+    );
     expect(configSecrets(config)).toEqual(['pw-123']);
     expect(redactConfig(config).store.url).toBe('postgres://u:[redacted]@h/db');
   });
@@ -254,13 +344,24 @@ describe('parseSluiceConfig', () => {
     expect(configSecrets(config)).toEqual([]);
   });
   it('reports problems by path, with plugin checks when a registry is given', () => {
-    expect(issuesOf(() => parseSluiceConfig({ destinations: { w: { kind: 'database' } } }, { registry: testRegistry() }))).toEqual([
+    expect(
+      issuesOf(() =>
+        parseSluiceConfig(
+          { destinations: { w: { kind: 'database' } } },
+          { registry: testRegistry() },
+        ),
+      ),
+    ).toEqual([
       { path: 'destinations.w.url', message: 'required' },
       { path: 'destinations.w.table', message: 'required' },
     ]);
     expect(issuesOf(() => parseSluiceConfig({ server: { when: new Date(0) } }))).toEqual([
       { path: 'server.when', message: 'expected a JSON value, got a Date' },
-      { path: 'server.when', message: 'unknown key "when" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit)' },
+      {
+        path: 'server.when',
+        message:
+          'unknown key "when" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit)',
+      },
     ]);
   });
 });
@@ -279,7 +380,10 @@ describe('loadConfigFile', () => {
   });
   it('reports a missing file or a folder as a ConfigError', async () => {
     expect(await issuesOfAsync(loadConfigFile(join(dir, 'nope.yaml')))).toEqual([
-      { path: '', message: `cannot read configuration file "${join(dir, 'nope.yaml')}" (${join(dir, 'nope.yaml')}): no such file` },
+      {
+        path: '',
+        message: `cannot read configuration file "${join(dir, 'nope.yaml')}" (${join(dir, 'nope.yaml')}): no such file`,
+      },
     ]);
     expect((await issuesOfAsync(loadConfigFile(dir)))[0]!.message).toMatch(/: is a directory$/);
   });

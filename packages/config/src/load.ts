@@ -62,7 +62,14 @@ export interface LoadOptions extends ParseOptions {
  * ```
  */
 export function parseSluiceConfig(input: unknown, options: ParseOptions = {}): SluiceConfig {
-  return configOrThrow(validateConfigSync(input as object, { ...options, plaintextSecrets: 'allow', literal: true, loadPlugins: false }));
+  return configOrThrow(
+    validateConfigSync(input as object, {
+      ...options,
+      plaintextSecrets: 'allow',
+      literal: true,
+      loadPlugins: false,
+    }),
+  );
 }
 
 /**
@@ -79,7 +86,9 @@ export function parseSluiceConfig(input: unknown, options: ParseOptions = {}): S
  * ```
  */
 export function loadConfig(input: string | object, options: LoadOptions = {}): SluiceConfig {
-  return configOrThrow(validateConfigSync(input, { ...options, plaintextSecrets: 'allow', loadPlugins: false }));
+  return configOrThrow(
+    validateConfigSync(input, { ...options, plaintextSecrets: 'allow', loadPlugins: false }),
+  );
 }
 
 /**
@@ -92,7 +101,10 @@ export function loadConfig(input: string | object, options: LoadOptions = {}): S
  * const config = await loadConfigFile('./sluice.yaml', { env: process.env });
  * ```
  */
-export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<SluiceConfig> {
+export async function loadConfigFile(
+  path: string,
+  options: LoadOptions = {},
+): Promise<SluiceConfig> {
   const file = await readConfigFile(path);
   const format: ConfigFormat = options.format ?? file.format;
   return loadConfig(file.text, { ...options, format, baseDir: options.baseDir ?? file.baseDir });
@@ -124,8 +136,20 @@ export async function readConfigFile(path: string): Promise<ConfigFileText> {
     text = await readFile(full, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError([{ path: '', message: `cannot read configuration file "${path}" (${full}): ${reason}` }]);
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : (error as Error).message;
+    throw new ConfigError([
+      { path: '', message: `cannot read configuration file "${path}" (${full}): ${reason}` },
+    ]);
   }
-  return { text, format: extname(full).toLowerCase() === '.json' ? 'json' : 'yaml', baseDir: dirname(full), path: full };
+  return {
+    text,
+    format: extname(full).toLowerCase() === '.json' ? 'json' : 'yaml',
+    baseDir: dirname(full),
+    path: full,
+  };
 }

@@ -25,11 +25,16 @@ describe('parseConfigText', () => {
   });
   it('reports duplicate keys', () => {
     const parsed = parseConfigText('a: 1\na: 2\n');
-    expect(parsed.problems).toEqual([{ path: [], message: 'invalid YAML at line 2, column 1: Map keys must be unique' }]);
+    expect(parsed.problems).toEqual([
+      { path: [], message: 'invalid YAML at line 2, column 1: Map keys must be unique' },
+    ]);
   });
   it('stops alias bombs', () => {
     const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
-    for (let i = 0; i < 8; i++) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`);
+    for (let i = 0; i < 8; i++)
+      lines.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`,
+      );
     const parsed = parseConfigText(lines.join('\n'));
     expect(parsed.problems).toHaveLength(1);
     expect(parsed.problems[0]!.message).toMatch(/^invalid YAML: .*alias/i);
@@ -38,18 +43,26 @@ describe('parseConfigText', () => {
     expect(parseConfigText('{"a": 1}', 'json')).toMatchObject({ value: { a: 1 }, problems: [] });
     const parsed = parseConfigText('{\n  "a": 1,\n  "b": oops\n}', 'json');
     expect(parsed.problems).toHaveLength(1);
-    expect(parsed.problems[0]!.message).toBe("invalid JSON: line 3, column 8: Unexpected token 'o'");
-    expect(parseConfigText('{"a": 1,}', 'json').problems[0]!.message).toBe('invalid JSON: line 1, column 9: Expected double-quoted property name');
+    expect(parsed.problems[0]!.message).toBe(
+      "invalid JSON: line 3, column 8: Unexpected token 'o'",
+    );
+    expect(parseConfigText('{"a": 1,}', 'json').problems[0]!.message).toBe(
+      'invalid JSON: line 1, column 9: Expected double-quoted property name',
+    );
     expect(parsed.locate(['a'])).toBeUndefined();
   });
   it('reports JSON errors without a position too', () => {
-    expect(parseConfigText('', 'json').problems[0]!.message).toBe('invalid JSON: Unexpected end of JSON input');
+    expect(parseConfigText('', 'json').problems[0]!.message).toBe(
+      'invalid JSON: Unexpected end of JSON input',
+    );
   });
 });
 
 describe('YAML syntax error flood', () => {
   it('reports the first errors and a summary instead of one issue per token', () => {
-    const { problems } = parseConfigText('server:\n  apiKeys:\n    - { name: a, key: ${env:X}, scopes: [admin] }\n    - { name: b, key: ${env:Y}, scopes: [read] }\n');
+    const { problems } = parseConfigText(
+      'server:\n  apiKeys:\n    - { name: a, key: ${env:X}, scopes: [admin] }\n    - { name: b, key: ${env:Y}, scopes: [read] }\n',
+    );
     expect(problems.length).toBeLessThanOrEqual(4);
     expect(problems[0]!.message).toMatch(/^invalid YAML at line 3, column \d+/);
     expect(problems.at(-1)!.message).toMatch(/more YAML error\(s\) after these; fix the first one/);

@@ -73,12 +73,18 @@ function parseJson(text: string): ParsedText {
     const message = (error as Error).message;
     const position = /at position (\d+)/.exec(message);
     // Some V8 messages carry no position; the YAML parser (a JSON superset) finds one.
-    const offset = position ? Number(position[1]) : parseDocument(text, { schema: 'json', logLevel: 'error' }).errors[0]?.pos[0];
+    const offset = position
+      ? Number(position[1])
+      : parseDocument(text, { schema: 'json', logLevel: 'error' }).errors[0]?.pos[0];
     const where = offset === undefined ? '' : `${lineColumn(text, offset)}: `;
     const reason = message
       .replace(/\s*(in JSON )?at position \d+.*$/s, '')
       .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '');
-    return { value: undefined, problems: [{ path: [], message: `invalid JSON: ${where}${reason}` }], locate: noLocation };
+    return {
+      value: undefined,
+      problems: [{ path: [], message: `invalid JSON: ${where}${reason}` }],
+      locate: noLocation,
+    };
   }
 }
 
@@ -113,7 +119,10 @@ function parseYaml(text: string): ParsedText {
     message: `invalid YAML at ${where(error.pos[0])}: ${error.message}`,
   }));
   if (doc.errors.length > MAX_SYNTAX_ERRORS) {
-    problems.push({ path: [], message: `${doc.errors.length - MAX_SYNTAX_ERRORS} more YAML error(s) after these; fix the first one and try again` });
+    problems.push({
+      path: [],
+      message: `${doc.errors.length - MAX_SYNTAX_ERRORS} more YAML error(s) after these; fix the first one and try again`,
+    });
   }
   if (problems.length > 0) return { value: undefined, problems, locate: noLocation };
   let value: unknown;

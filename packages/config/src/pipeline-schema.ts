@@ -8,7 +8,14 @@ import { parseStandardWebhooksSecret } from '@sluice/core/standard-webhooks';
 import { DEFAULTS, LIMITS, MIB, WEBHOOK_VERIFIERS, defaultOf } from './defaults.js';
 import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
 import { DefaultRouteSchema, RouteSchema } from './route-schema.js';
-import { KindSchema, NameSchema, integer, looseObject, picklist, strictObject } from './schema-helpers.js';
+import {
+  KindSchema,
+  NameSchema,
+  integer,
+  looseObject,
+  picklist,
+  strictObject,
+} from './schema-helpers.js';
 import { didYouMean } from './suggest.js';
 
 /**
@@ -24,19 +31,32 @@ import { didYouMean } from './suggest.js';
 export const SourceSchema = v.pipe(
   looseObject(
     {
-      connection: v.optional(v.pipe(NameSchema, v.description('Name of a connection in `connections` whose options this source uses.'))),
-      kind: v.optional(v.pipe(KindSchema, v.description('Connector kind, when the source does not use a named connection.'))),
+      connection: v.optional(
+        v.pipe(
+          NameSchema,
+          v.description('Name of a connection in `connections` whose options this source uses.'),
+        ),
+      ),
+      kind: v.optional(
+        v.pipe(
+          KindSchema,
+          v.description('Connector kind, when the source does not use a named connection.'),
+        ),
+      ),
     },
     'a source object',
   ),
   v.description(
-    'The connector this pipeline reads from: exactly one of `connection` or `kind`; every other key is a connector option (overriding the connection\'s).',
+    "The connector this pipeline reads from: exactly one of `connection` or `kind`; every other key is a connector option (overriding the connection's).",
   ),
 );
 
 const CronSchema = v.pipe(
   v.string(),
-  v.check((expression) => cronProblem(expression) === undefined, (issue) => cronProblem(issue.input as string) ?? 'invalid cron expression'),
+  v.check(
+    (expression) => cronProblem(expression) === undefined,
+    (issue) => cronProblem(issue.input as string) ?? 'invalid cron expression',
+  ),
   v.description(
     'Cron expression in croner syntax: 5 fields, or 6 with seconds first (`0 0 8 * * *`), or 7 with a year last (`0 0 8 * * * 2030`), or a nickname: `@yearly`, `@annually`, `@monthly`, `@weekly`, `@daily`, `@midnight`, `@hourly`.',
   ),
@@ -56,7 +76,13 @@ const MissedSchema = v.union(
   [
     v.literal('skip'),
     strictObject(
-      { catchUp: v.pipe(integer(1), v.maxValue(LIMITS.catchUp), v.description('Fire at most this many of the missed ticks (the newest), oldest first.')) },
+      {
+        catchUp: v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.catchUp),
+          v.description('Fire at most this many of the missed ticks (the newest), oldest first.'),
+        ),
+      },
       'a { catchUp } object',
     ),
   ],
@@ -77,14 +103,27 @@ export const ScheduleSchema = v.pipe(
       cron: CronSchema,
       timezone: v.optional(TimeZoneSchema, DEFAULTS.schedule.timezone),
       missed: v.optional(
-        v.pipe(MissedSchema, v.description('After downtime: `skip` missed fires, or `{ catchUp: n }` to run up to n of them.')),
+        v.pipe(
+          MissedSchema,
+          v.description(
+            'After downtime: `skip` missed fires, or `{ catchUp: n }` to run up to n of them.',
+          ),
+        ),
         DEFAULTS.schedule.missed,
       ),
       jitterMs: v.optional(
-        v.pipe(integer(0), v.description('Random delay up to this many milliseconds added to each fire, to spread load.')),
+        v.pipe(
+          integer(0),
+          v.description(
+            'Random delay up to this many milliseconds added to each fire, to spread load.',
+          ),
+        ),
         DEFAULTS.schedule.jitterMs,
       ),
-      enabled: v.optional(v.pipe(v.boolean(), v.description('Turns the schedule off without deleting it.')), DEFAULTS.schedule.enabled),
+      enabled: v.optional(
+        v.pipe(v.boolean(), v.description('Turns the schedule off without deleting it.')),
+        DEFAULTS.schedule.enabled,
+      ),
     },
     'a schedule object',
   ),
@@ -104,38 +143,67 @@ export const WebhookTriggerSchema = v.pipe(
     {
       verify: v.pipe(
         picklist(WEBHOOK_VERIFIERS),
-        v.description('Signature scheme of the sender: Standard Webhooks, HubSpot v3, Slack signing secret, or `none` (unsigned; not recommended).'),
+        v.description(
+          'Signature scheme of the sender: Standard Webhooks, HubSpot v3, Slack signing secret, or `none` (unsigned; not recommended).',
+        ),
       ),
       secret: v.optional(
-        v.pipe(v.string(), v.minLength(1), v.description('Signing secret; use a reference such as `${env:HUBSPOT_APP_SECRET}`. Required unless `verify: none`.')),
+        v.pipe(
+          v.string(),
+          v.minLength(1),
+          v.description(
+            'Signing secret; use a reference such as `${env:HUBSPOT_APP_SECRET}`. Required unless `verify: none`.',
+          ),
+        ),
       ),
       toleranceSeconds: v.optional(
-        v.pipe(integer(1), v.maxValue(LIMITS.toleranceSeconds), v.description('Maximum age of a signed timestamp, against replays (at most 3600).')),
+        v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.toleranceSeconds),
+          v.description('Maximum age of a signed timestamp, against replays (at most 3600).'),
+        ),
         DEFAULTS.webhook.toleranceSeconds,
       ),
-      maxBytes: v.optional(v.pipe(integer(1), v.maxValue(LIMITS.bodyBytes), v.description('Largest accepted request body in bytes (at most 64 MiB).')), DEFAULTS.webhook.maxBytes),
+      maxBytes: v.optional(
+        v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.bodyBytes),
+          v.description('Largest accepted request body in bytes (at most 64 MiB).'),
+        ),
+        DEFAULTS.webhook.maxBytes,
+      ),
       payload: v.optional(
         v.pipe(
           picklist(['input', 'records']),
-          v.description('`input`: the body becomes the run\'s input for the connector; `records`: the body (an object or an array of objects) is routed directly as records.'),
+          v.description(
+            "`input`: the body becomes the run's input for the connector; `records`: the body (an object or an array of objects) is routed directly as records.",
+          ),
         ),
         DEFAULTS.webhook.payload,
       ),
     },
     'a webhook object',
   ),
-  v.check((w) => w.verify === 'none' || w.secret !== undefined, (issue) => `"secret" is required with verify "${(issue.input as { verify: string }).verify}"`),
+  v.check(
+    (w) => w.verify === 'none' || w.secret !== undefined,
+    (issue) => `"secret" is required with verify "${(issue.input as { verify: string }).verify}"`,
+  ),
   // The secret's format, checked by the one parser the receiver and the webhook destination use: a secret that does not decode
   // would refuse every delivery with 401 while the pipeline's check still said ok. The message
   // never quotes the secret.
   v.forward(
     v.check(
-      (w) => w.verify !== 'standard-webhooks' || w.secret === undefined || parseStandardWebhooksSecret(w.secret).ok,
+      (w) =>
+        w.verify !== 'standard-webhooks' ||
+        w.secret === undefined ||
+        parseStandardWebhooksSecret(w.secret).ok,
       'a standard-webhooks secret must be "whsec_" followed by base64 key bytes (as the sender issued it)',
     ),
     ['secret'],
   ),
-  v.description(`Webhook trigger at \`/webhooks/<pipeline>\`; bodies over maxBytes (default ${MIB} bytes) are rejected.`),
+  v.description(
+    `Webhook trigger at \`/webhooks/<pipeline>\`; bodies over maxBytes (default ${MIB} bytes) are rejected.`,
+  ),
 );
 
 /**
@@ -148,7 +216,12 @@ export const WebhookTriggerSchema = v.pipe(
  */
 export const ApiTriggerSchema = v.pipe(
   strictObject(
-    { enabled: v.optional(v.pipe(v.boolean(), v.description('Allow runs through the HTTP API.')), DEFAULTS.pipeline.api.enabled) },
+    {
+      enabled: v.optional(
+        v.pipe(v.boolean(), v.description('Allow runs through the HTTP API.')),
+        DEFAULTS.pipeline.api.enabled,
+      ),
+    },
     'an api object',
   ),
   v.description('API trigger: lets API keys with the `run` scope start runs.'),
@@ -165,10 +238,26 @@ export const ApiTriggerSchema = v.pipe(
 export const RunRetrySchema = v.pipe(
   strictObject(
     {
-      maxAttempts: v.optional(v.pipe(integer(1), v.maxValue(LIMITS.runAttempts), v.description('Total tries of a run, including the first (at most 101).')), DEFAULTS.runRetry.maxAttempts),
-      initialDelayMs: v.optional(v.pipe(integer(0), v.description('Delay before the first retry; doubles on each retry.')), DEFAULTS.runRetry.initialDelayMs),
-      maxDelayMs: v.optional(v.pipe(integer(0), v.description('Upper bound of the delay between retries.')), DEFAULTS.runRetry.maxDelayMs),
-      multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), DEFAULTS.runRetry.multiplier),
+      maxAttempts: v.optional(
+        v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.runAttempts),
+          v.description('Total tries of a run, including the first (at most 101).'),
+        ),
+        DEFAULTS.runRetry.maxAttempts,
+      ),
+      initialDelayMs: v.optional(
+        v.pipe(integer(0), v.description('Delay before the first retry; doubles on each retry.')),
+        DEFAULTS.runRetry.initialDelayMs,
+      ),
+      maxDelayMs: v.optional(
+        v.pipe(integer(0), v.description('Upper bound of the delay between retries.')),
+        DEFAULTS.runRetry.maxDelayMs,
+      ),
+      multiplier: v.optional(
+        v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')),
+        DEFAULTS.runRetry.multiplier,
+      ),
     },
     'a retry object',
   ),
@@ -191,14 +280,22 @@ export const RunRetrySchema = v.pipe(
 export const PipelineSchema = v.pipe(
   strictObject(
     {
-      description: v.optional(v.pipe(v.string(), v.description('What the pipeline does, for people.'))),
-      enabled: v.optional(v.pipe(v.boolean(), v.description('A disabled pipeline never runs (no trigger fires).')), DEFAULTS.pipeline.enabled),
+      description: v.optional(
+        v.pipe(v.string(), v.description('What the pipeline does, for people.')),
+      ),
+      enabled: v.optional(
+        v.pipe(v.boolean(), v.description('A disabled pipeline never runs (no trigger fires).')),
+        DEFAULTS.pipeline.enabled,
+      ),
       source: SourceSchema,
       schedule: v.optional(ScheduleSchema),
       webhook: v.optional(WebhookTriggerSchema),
       api: v.optional(ApiTriggerSchema, defaultOf(DEFAULTS.pipeline.api)),
       routes: v.optional(
-        v.pipe(v.array(RouteSchema), v.description('Routing rules, evaluated by descending priority.')),
+        v.pipe(
+          v.array(RouteSchema),
+          v.description('Routing rules, evaluated by descending priority.'),
+        ),
         defaultOf(DEFAULTS.pipeline.routes),
       ),
       defaultRoute: v.optional(DefaultRouteSchema),
@@ -207,7 +304,12 @@ export const PipelineSchema = v.pipe(
           strictObject(
             {
               allowOverlap: v.optional(
-                v.pipe(v.boolean(), v.description('Let a new run start while a previous run of this pipeline is still going.')),
+                v.pipe(
+                  v.boolean(),
+                  v.description(
+                    'Let a new run start while a previous run of this pipeline is still going.',
+                  ),
+                ),
                 DEFAULTS.pipeline.concurrency.allowOverlap,
               ),
             },
@@ -217,21 +319,28 @@ export const PipelineSchema = v.pipe(
         ),
         defaultOf(DEFAULTS.pipeline.concurrency),
       ),
-      timeoutMs: v.optional(v.pipe(integer(LIMITS.minTimeoutMs), v.description('A run taking longer is cancelled (at least 1000). Absent: no time limit.'))),
+      timeoutMs: v.optional(
+        v.pipe(
+          integer(LIMITS.minTimeoutMs),
+          v.description('A run taking longer is cancelled (at least 1000). Absent: no time limit.'),
+        ),
+      ),
       retry: v.optional(RunRetrySchema),
       maxQueuedRuns: v.optional(
         v.pipe(
           integer(1),
           v.maxValue(LIMITS.maxQueuedRuns),
           v.description(
-            "Back-pressure: once this pipeline has this many runs in status `queued`, its webhook deliveries and API triggers are refused with 429 and `Retry-After`. Absent: `scheduler.maxQueuedRuns` (default 1000). Cron ticks are never refused; approximate by the number of triggers in flight at once.",
+            'Back-pressure: once this pipeline has this many runs in status `queued`, its webhook deliveries and API triggers are refused with 429 and `Retry-After`. Absent: `scheduler.maxQueuedRuns` (default 1000). Cron ticks are never refused; approximate by the number of triggers in flight at once.',
           ),
         ),
       ),
     },
     'a pipeline object',
   ),
-  v.description('A pipeline: reads from a source when triggered and routes each record to destinations.'),
+  v.description(
+    'A pipeline: reads from a source when triggered and routes each record to destinations.',
+  ),
 );
 
 /**

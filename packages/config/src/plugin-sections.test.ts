@@ -8,12 +8,21 @@ const paths = (problems: { path: readonly (string | number)[]; message: string }
 
 describe('withoutKeys / mergeSourceOptions', () => {
   it('removes engine keys and overlays source options on the connection', () => {
-    expect(withoutKeys({ kind: 'x', batch: {}, table: 't' }, ['kind', 'batch'])).toEqual({ table: 't' });
-    expect(mergeSourceOptions({ kind: 'ga4', propertyId: '1', metrics: ['a'] }, { connection: 'c', metrics: ['b'] })).toEqual({
+    expect(withoutKeys({ kind: 'x', batch: {}, table: 't' }, ['kind', 'batch'])).toEqual({
+      table: 't',
+    });
+    expect(
+      mergeSourceOptions(
+        { kind: 'ga4', propertyId: '1', metrics: ['a'] },
+        { connection: 'c', metrics: ['b'] },
+      ),
+    ).toEqual({
       propertyId: '1',
       metrics: ['b'],
     });
-    expect(mergeSourceOptions(undefined, { kind: 'ga4', propertyId: '2' })).toEqual({ propertyId: '2' });
+    expect(mergeSourceOptions(undefined, { kind: 'ga4', propertyId: '2' })).toEqual({
+      propertyId: '2',
+    });
   });
 });
 
@@ -25,10 +34,27 @@ describe('checkPluginSections', () => {
       checkPluginSections(
         {
           connections: { main: { kind: 'ga4', credentials: '{}' } },
-          destinations: { warehouse: { kind: 'database', url: 'postgres://x', table: 't', batch: { maxRecords: 5 }, retry: {}, concurrency: 2 } },
+          destinations: {
+            warehouse: {
+              kind: 'database',
+              url: 'postgres://x',
+              table: 't',
+              batch: { maxRecords: 5 },
+              retry: {},
+              concurrency: 2,
+            },
+          },
           pipelines: {
-            a: { source: { connection: 'main', propertyId: '1' }, routes: [{ name: 'r', transform: [{ kind: 'pick', fields: ['x'] }], to: ['warehouse'] }] },
-            b: { source: { kind: 'ga4', propertyId: '1', credentials: 'c' }, defaultRoute: { to: ['warehouse'], transform: [{ kind: 'pick', fields: ['y'] }] } },
+            a: {
+              source: { connection: 'main', propertyId: '1' },
+              routes: [
+                { name: 'r', transform: [{ kind: 'pick', fields: ['x'] }], to: ['warehouse'] },
+              ],
+            },
+            b: {
+              source: { kind: 'ga4', propertyId: '1', credentials: 'c' },
+              defaultRoute: { to: ['warehouse'], transform: [{ kind: 'pick', fields: ['y'] }] },
+            },
           },
         },
         registry,
@@ -36,7 +62,18 @@ describe('checkPluginSections', () => {
     ).toEqual([]);
   });
   it('reports destination options at their paths', () => {
-    expect(paths(checkPluginSections({ destinations: { warehouse: { kind: 'database', url: 'mysql://x', tabel: 't', batch: {} } } }, registry))).toEqual([
+    expect(
+      paths(
+        checkPluginSections(
+          {
+            destinations: {
+              warehouse: { kind: 'database', url: 'mysql://x', tabel: 't', batch: {} },
+            },
+          },
+          registry,
+        ),
+      ),
+    ).toEqual([
       'destinations.warehouse.url: must start with postgres://',
       'destinations.warehouse.table: required',
       'destinations.warehouse.tabel: unknown key "tabel"',
@@ -49,7 +86,12 @@ describe('checkPluginSections', () => {
           {
             connections: { c: { kind: 'ga5' } },
             destinations: { s: { kind: 'slak' } },
-            pipelines: { p: { source: { kind: 'bigquery' }, routes: [{ name: 'r', transform: [{ kind: 'pik' }], to: [] }] } },
+            pipelines: {
+              p: {
+                source: { kind: 'bigquery' },
+                routes: [{ name: 'r', transform: [{ kind: 'pik' }], to: [] }],
+              },
+            },
           },
           registry,
         ),
@@ -60,9 +102,9 @@ describe('checkPluginSections', () => {
       'pipelines.p.source.kind: unknown connector kind "bigquery" (known: ga4)',
       'pipelines.p.routes.0.transform.0.kind: unknown transform kind "pik" (did you mean "pick"?) (known: explode, pick)',
     ]);
-    expect(paths(checkPluginSections({ destinations: { s: { kind: 'slack' } } }, new PluginRegistry()))).toEqual([
-      'destinations.s.kind: unknown destination kind "slack" (no plugin provides one)',
-    ]);
+    expect(
+      paths(checkPluginSections({ destinations: { s: { kind: 'slack' } } }, new PluginRegistry())),
+    ).toEqual(['destinations.s.kind: unknown destination kind "slack" (no plugin provides one)']);
   });
   it('attributes merged source problems to the source or the connection', () => {
     expect(
@@ -70,7 +112,9 @@ describe('checkPluginSections', () => {
         checkPluginSections(
           {
             connections: { main: { kind: 'ga4', credentials: 42 } },
-            pipelines: { p: { source: { connection: 'main', metrics: 'sessions' }, defaultRoute: { to: [] } } },
+            pipelines: {
+              p: { source: { connection: 'main', metrics: 'sessions' }, defaultRoute: { to: [] } },
+            },
           },
           registry,
         ),
@@ -84,18 +128,47 @@ describe('checkPluginSections', () => {
   it('skips sources whose connection is unknown or doubled (reported elsewhere)', () => {
     expect(
       checkPluginSections(
-        { connections: { main: { kind: 'ga4' } }, pipelines: { p: { source: { connection: 'nope' } }, q: { source: { connection: 'main', kind: 'ga4' } } } },
+        {
+          connections: { main: { kind: 'ga4' } },
+          pipelines: {
+            p: { source: { connection: 'nope' } },
+            q: { source: { connection: 'main', kind: 'ga4' } },
+          },
+        },
         registry,
       ),
     ).toEqual([]);
   });
   it('reports a plugin schema that throws instead of crashing', () => {
     expect(
-      paths(checkPluginSections({ pipelines: { p: { source: { kind: 'ga4', propertyId: '1', credentials: 'c' }, defaultRoute: { to: [], transform: [{ kind: 'explode' }] } } } }, registry)),
-    ).toEqual(['pipelines.p.defaultRoute.transform.0: the "explode" plugin\'s schema failed: schema bug']);
+      paths(
+        checkPluginSections(
+          {
+            pipelines: {
+              p: {
+                source: { kind: 'ga4', propertyId: '1', credentials: 'c' },
+                defaultRoute: { to: [], transform: [{ kind: 'explode' }] },
+              },
+            },
+          },
+          registry,
+        ),
+      ),
+    ).toEqual([
+      'pipelines.p.defaultRoute.transform.0: the "explode" plugin\'s schema failed: schema bug',
+    ]);
   });
   it('ignores shapes the schema reports anyway', () => {
     expect(checkPluginSections('x', registry)).toEqual([]);
-    expect(checkPluginSections({ destinations: { a: 1 }, connections: { b: null }, pipelines: { p: null, q: { source: 3, routes: [1] } } }, registry)).toEqual([]);
+    expect(
+      checkPluginSections(
+        {
+          destinations: { a: 1 },
+          connections: { b: null },
+          pipelines: { p: null, q: { source: 3, routes: [1] } },
+        },
+        registry,
+      ),
+    ).toEqual([]);
   });
 });

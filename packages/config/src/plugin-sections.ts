@@ -67,17 +67,27 @@ function schemaFor(
   return undefined;
 }
 
-function validate(schema: ConfigSchema, options: Dict, kind: string, at: (path: PathSegments) => PathSegments, problems: Problem[]): void {
+function validate(
+  schema: ConfigSchema,
+  options: Dict,
+  kind: string,
+  at: (path: PathSegments) => PathSegments,
+  problems: Problem[],
+): void {
   let result: ReturnType<typeof v.safeParse<ConfigSchema>>;
   try {
     result = v.safeParse(schema, options);
   } catch (error) {
     // A plugin's schema is third-party code: a throwing transform must not crash the loader.
-    problems.push({ path: at([]), message: `the "${kind}" plugin's schema failed: ${(error as Error)?.message ?? String(error)}` });
+    problems.push({
+      path: at([]),
+      message: `the "${kind}" plugin's schema failed: ${(error as Error)?.message ?? String(error)}`,
+    });
     return;
   }
   if (result.success) return;
-  for (const problem of problemsFromValibot(result.issues)) problems.push({ ...problem, path: at(problem.path) });
+  for (const problem of problemsFromValibot(result.issues))
+    problems.push({ ...problem, path: at(problem.path) });
 }
 
 /**
@@ -99,13 +109,21 @@ export function checkPluginSections(config: unknown, registry: PluginRegistry): 
       if (!isDict(section)) continue;
       const at: PathSegments = ['destinations', name];
       const schema = schemaFor(registry, 'destination', section.kind, [...at, 'kind'], problems);
-      if (schema) validate(schema, withoutKeys(section, DESTINATION_ENGINE_KEYS), String(section.kind), (p) => [...at, ...p], problems);
+      if (schema)
+        validate(
+          schema,
+          withoutKeys(section, DESTINATION_ENGINE_KEYS),
+          String(section.kind),
+          (p) => [...at, ...p],
+          problems,
+        );
     }
   }
   for (const [name, section] of Object.entries(connections)) {
     // A connection alone may lack options its sources add, so only its kind is checked here;
     // its options are checked merged with each source below.
-    if (isDict(section)) schemaFor(registry, 'connector', section.kind, ['connections', name, 'kind'], problems);
+    if (isDict(section))
+      schemaFor(registry, 'connector', section.kind, ['connections', name, 'kind'], problems);
   }
 
   if (!isDict(config.pipelines)) return problems;
@@ -115,15 +133,33 @@ export function checkPluginSections(config: unknown, registry: PluginRegistry): 
     checkSource(pipeline.source, [...at, 'source'], connections, registry, problems);
     if (Array.isArray(pipeline.routes)) {
       pipeline.routes.forEach((route, index) => {
-        if (isDict(route)) checkTransforms(route.transform, [...at, 'routes', index, 'transform'], registry, problems);
+        if (isDict(route))
+          checkTransforms(
+            route.transform,
+            [...at, 'routes', index, 'transform'],
+            registry,
+            problems,
+          );
       });
     }
-    if (isDict(pipeline.defaultRoute)) checkTransforms(pipeline.defaultRoute.transform, [...at, 'defaultRoute', 'transform'], registry, problems);
+    if (isDict(pipeline.defaultRoute))
+      checkTransforms(
+        pipeline.defaultRoute.transform,
+        [...at, 'defaultRoute', 'transform'],
+        registry,
+        problems,
+      );
   }
   return problems;
 }
 
-function checkSource(source: unknown, at: PathSegments, connections: Dict, registry: PluginRegistry, problems: Problem[]): void {
+function checkSource(
+  source: unknown,
+  at: PathSegments,
+  connections: Dict,
+  registry: PluginRegistry,
+  problems: Problem[],
+): void {
   if (!isDict(source)) return;
   const connectionName = typeof source.connection === 'string' ? source.connection : undefined;
   const connection = connectionName === undefined ? undefined : connections[connectionName];
@@ -138,19 +174,42 @@ function checkSource(source: unknown, at: PathSegments, connections: Dict, regis
   // a missing key belongs to the source (that is where a pipeline would add it).
   const place = (path: PathSegments): PathSegments => {
     const first = path[0];
-    if (typeof first === 'string' && !ownKeys.has(first) && isDict(connection) && Object.hasOwn(connection, first)) {
+    if (
+      typeof first === 'string' &&
+      !ownKeys.has(first) &&
+      isDict(connection) &&
+      Object.hasOwn(connection, first)
+    ) {
       return ['connections', connectionName!, ...path];
     }
     return [...at, ...path];
   };
-  validate(schema, mergeSourceOptions(isDict(connection) ? connection : undefined, source), String(kind), place, problems);
+  validate(
+    schema,
+    mergeSourceOptions(isDict(connection) ? connection : undefined, source),
+    String(kind),
+    place,
+    problems,
+  );
 }
 
-function checkTransforms(steps: unknown, at: PathSegments, registry: PluginRegistry, problems: Problem[]): void {
+function checkTransforms(
+  steps: unknown,
+  at: PathSegments,
+  registry: PluginRegistry,
+  problems: Problem[],
+): void {
   if (!Array.isArray(steps)) return;
   steps.forEach((step, index) => {
     if (!isDict(step)) return;
     const schema = schemaFor(registry, 'transform', step.kind, [...at, index, 'kind'], problems);
-    if (schema) validate(schema, withoutKeys(step, KIND_KEY), String(step.kind), (p) => [...at, index, ...p], problems);
+    if (schema)
+      validate(
+        schema,
+        withoutKeys(step, KIND_KEY),
+        String(step.kind),
+        (p) => [...at, index, ...p],
+        problems,
+      );
   });
 }

@@ -19,7 +19,9 @@ const loaded = new WeakMap<PluginRegistry, Map<string, PluginDefinition>>();
 const MODULE_PATH = /^(?:\.{1,2}\/|\/|file:)/;
 
 function isPlugin(value: unknown): value is PluginDefinition {
-  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'plugin';
+  return (
+    typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'plugin'
+  );
 }
 
 /** A folder as the URL of a module inside it, the parent `import-meta-resolve` resolves from. */
@@ -39,25 +41,41 @@ function parentIn(dir: string): string {
  * // { url: 'file:///etc/sluice/local-plugin/dist/index.js' }
  * ```
  */
-export function resolvePluginEntry(entry: string, baseDir: string, cwd: string = process.cwd()): { url: string } | { problem: string } {
+export function resolvePluginEntry(
+  entry: string,
+  baseDir: string,
+  cwd: string = process.cwd(),
+): { url: string } | { problem: string } {
   const isPath = MODULE_PATH.test(entry);
   const parents = isPath || cwd === baseDir ? [baseDir] : [baseDir, cwd];
   let reason = '';
   for (const dir of parents) {
     try {
       const url = resolveSpecifier(entry, parentIn(dir));
-      if (!url.startsWith('file:')) return { problem: `plugin "${entry}" is not a module file (resolved to ${url})` };
+      if (!url.startsWith('file:'))
+        return { problem: `plugin "${entry}" is not a module file (resolved to ${url})` };
       // A path resolves to a URL whether or not a file is there.
       if (existsSync(fileURLToPath(url))) return { url };
     } catch (error) {
-      reason = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? '' : `: ${(error as Error).message}`;
+      reason =
+        (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND'
+          ? ''
+          : `: ${(error as Error).message}`;
     }
   }
   if (isPath) {
-    const where = entry.startsWith('file:') ? fileURLToPath(entry) : entry.startsWith('/') ? entry : join(baseDir, entry);
-    return { problem: `cannot find plugin module "${entry}" (looked for ${where}, relative to the configuration file's folder)${reason}` };
+    const where = entry.startsWith('file:')
+      ? fileURLToPath(entry)
+      : entry.startsWith('/')
+        ? entry
+        : join(baseDir, entry);
+    return {
+      problem: `cannot find plugin module "${entry}" (looked for ${where}, relative to the configuration file's folder)${reason}`,
+    };
   }
-  return { problem: `cannot find plugin package "${entry}" (install it next to sluice.yaml or in the working directory)${reason}` };
+  return {
+    problem: `cannot find plugin package "${entry}" (install it next to sluice.yaml or in the working directory)${reason}`,
+  };
 }
 
 /**
@@ -72,7 +90,11 @@ export function resolvePluginEntry(entry: string, baseDir: string, cwd: string =
  * const problems = await loadPluginEntries(registry, ['sluice-plugin-http-json', './local/dist/index.js'], '/etc/sluice');
  * ```
  */
-export async function loadPluginEntries(registry: PluginRegistry, entries: readonly unknown[], baseDir: string): Promise<Problem[]> {
+export async function loadPluginEntries(
+  registry: PluginRegistry,
+  entries: readonly unknown[],
+  baseDir: string,
+): Promise<Problem[]> {
   const problems: Problem[] = [];
   let mine = loaded.get(registry);
   if (!mine) loaded.set(registry, (mine = new Map()));
@@ -89,12 +111,18 @@ export async function loadPluginEntries(registry: PluginRegistry, entries: reado
     try {
       module = (await import(resolved.url)) as Record<string, unknown>;
     } catch (error) {
-      problems.push({ path, message: `plugin "${entry}" failed to load: ${(error as Error)?.message ?? String(error)}` });
+      problems.push({
+        path,
+        message: `plugin "${entry}" failed to load: ${(error as Error)?.message ?? String(error)}`,
+      });
       continue;
     }
     const plugin = [module.default, module.plugin].find(isPlugin);
     if (!plugin) {
-      problems.push({ path, message: `plugin "${entry}" must export definePlugin(...) as its default export` });
+      problems.push({
+        path,
+        message: `plugin "${entry}" must export definePlugin(...) as its default export`,
+      });
       continue;
     }
     try {

@@ -23,14 +23,78 @@ function onlyConfigErrors(run: () => unknown): void {
 }
 
 const key = fc.constantFrom(
-  'version', 'store', 'server', 'logging', 'plugins', 'connections', 'destinations', 'pipelines',
-  'kind', 'source', 'connection', 'routes', 'defaultRoute', 'schedule', 'webhook', 'api', 'cron', 'timezone',
-  'name', 'to', 'when', 'transform', 'path', 'op', 'value', 'all', 'any', 'not', 'jsonpath', 'batch', 'retry',
-  'apiKeys', 'key', 'keyHash', 'scopes', 'port', 'url', 'missed', 'catchUp', 'verify', 'secret', 'daily', 'slack',
-  'ga4', 'database', 'pick', 'fields', 'table', 'propertyId', 'credentials', '__proto__', 'constructor',
+  'version',
+  'store',
+  'server',
+  'logging',
+  'plugins',
+  'connections',
+  'destinations',
+  'pipelines',
+  'kind',
+  'source',
+  'connection',
+  'routes',
+  'defaultRoute',
+  'schedule',
+  'webhook',
+  'api',
+  'cron',
+  'timezone',
+  'name',
+  'to',
+  'when',
+  'transform',
+  'path',
+  'op',
+  'value',
+  'all',
+  'any',
+  'not',
+  'jsonpath',
+  'batch',
+  'retry',
+  'apiKeys',
+  'key',
+  'keyHash',
+  'scopes',
+  'port',
+  'url',
+  'missed',
+  'catchUp',
+  'verify',
+  'secret',
+  'daily',
+  'slack',
+  'ga4',
+  'database',
+  'pick',
+  'fields',
+  'table',
+  'propertyId',
+  'credentials',
+  '__proto__',
+  'constructor',
 );
 const leaf = fc.oneof(
-  fc.constantFrom('${env:A}', '${env:B}', '${env:MISSING}', '$${env:A}', '${file:/nonexistent}', '${', 'ga4', 'slack', 'database', 'pick', '0 8 * * *', 'Europe/Berlin', 'skip', 'lt', 'hubspot-v3', 'stop'),
+  fc.constantFrom(
+    '${env:A}',
+    '${env:B}',
+    '${env:MISSING}',
+    '$${env:A}',
+    '${file:/nonexistent}',
+    '${',
+    'ga4',
+    'slack',
+    'database',
+    'pick',
+    '0 8 * * *',
+    'Europe/Berlin',
+    'skip',
+    'lt',
+    'hubspot-v3',
+    'stop',
+  ),
   fc.string(),
   fc.integer(),
   fc.double(),
@@ -56,10 +120,28 @@ describe('property: loading never throws anything but ConfigError', () => {
   });
 
   it('for YAML-ish text built from config words', () => {
-    const line = fc.tuple(fc.nat({ max: 6 }), key, fc.constantFrom(':', ': ', ':\n', ' - ', ': [', ': {', ': "${env:A}"', ': &a', ': *a', ': !tag'), leaf);
+    const line = fc.tuple(
+      fc.nat({ max: 6 }),
+      key,
+      fc.constantFrom(
+        ':',
+        ': ',
+        ':\n',
+        ' - ',
+        ': [',
+        ': {',
+        ': "${env:A}"',
+        ': &a',
+        ': *a',
+        ': !tag',
+      ),
+      leaf,
+    );
     fc.assert(
       fc.property(fc.array(line, { maxLength: 12 }), (lines) => {
-        const text = lines.map(([indent, k, sep, value]) => `${' '.repeat(indent)}${k}${sep}${String(value)}`).join('\n');
+        const text = lines
+          .map(([indent, k, sep, value]) => `${' '.repeat(indent)}${k}${sep}${String(value)}`)
+          .join('\n');
         onlyConfigErrors(() => loadConfig(text, { env, registry }));
       }),
       { numRuns: 300 },
@@ -68,10 +150,21 @@ describe('property: loading never throws anything but ConfigError', () => {
 
   it('for arbitrary values', () => {
     fc.assert(
-      fc.property(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withSparseArray: true }), (value) => {
-        onlyConfigErrors(() => parseSluiceConfig(value, { registry }));
-        onlyConfigErrors(() => loadConfig(value as object, { env }));
-      }),
+      fc.property(
+        fc.anything({
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withNullPrototype: true,
+          withSparseArray: true,
+        }),
+        (value) => {
+          onlyConfigErrors(() => parseSluiceConfig(value, { registry }));
+          onlyConfigErrors(() => loadConfig(value as object, { env }));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -80,7 +173,9 @@ describe('property: loading never throws anything but ConfigError', () => {
     fc.assert(
       fc.property(configish, (value) => {
         onlyConfigErrors(() => loadConfig(value, { env, registry }));
-        onlyConfigErrors(() => parseSluiceConfig({ pipelines: { daily: value }, destinations: { slack: value } }));
+        onlyConfigErrors(() =>
+          parseSluiceConfig({ pipelines: { daily: value }, destinations: { slack: value } }),
+        );
       }),
       { numRuns: 500 },
     );

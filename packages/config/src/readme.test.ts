@@ -20,6 +20,8 @@ describe('README', () => {
   it('shows error output that matches the loader', () => {
     const text = 'server:\n  port: "8080"\n';
     expect(() => loadConfig(text)).toThrow(ConfigError);
-    expect(() => loadConfig(text)).toThrow('server.port: expected number, got "8080" (line 2, column 9)');
+    expect(() => loadConfig(text)).toThrow(
+      'server.port: expected number, got "8080" (line 2, column 9)',
+    );
   });
 });

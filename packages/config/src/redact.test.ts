@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { REDACTED } from '@sluice/core';
-import { configSecrets, createConfigRedactor, describeConfig, loadConfig, parseSluiceConfig, printConfig, redactConfig } from './index.js';
+import {
+  configSecrets,
+  createConfigRedactor,
+  describeConfig,
+  loadConfig,
+  parseSluiceConfig,
+  printConfig,
+  redactConfig,
+} from './index.js';
 import { inlineSecrets } from './redact.js';
 
 const env = { PG: 'pg-password-1', SLACK: 'xoxb-slack-1', REGION: 'eu-west-1' };
@@ -10,7 +18,12 @@ const config = loadConfig(
     server: { apiKeys: [{ name: 'ops', key: 'inline-key-0123456789', scopes: ['admin'] }] },
     destinations: {
       slack: { kind: 'slack', token: '${env:SLACK}', channel: '#alerts' },
-      bucket: { kind: 's3', region: '${env:REGION}', key: 'reports/{{ run.date }}.csv', credentials: { secretAccessKey: 'inline' } },
+      bucket: {
+        kind: 's3',
+        region: '${env:REGION}',
+        key: 'reports/{{ run.date }}.csv',
+        credentials: { secretAccessKey: 'inline' },
+      },
       db: { kind: 'database', password: 'inline-password' },
     },
     pipelines: {
@@ -21,7 +34,12 @@ const config = loadConfig(
         routes: [{ name: 'all', to: ['slack', 'bucket'] }],
         defaultRoute: { to: ['db'] },
       },
-      off: { enabled: false, source: { kind: 'ga4' }, api: { enabled: false }, routes: [{ name: 'x', to: ['db'] }] },
+      off: {
+        enabled: false,
+        source: { kind: 'ga4' },
+        api: { enabled: false },
+        routes: [{ name: 'x', to: ['db'] }],
+      },
     },
   },
   { env },
@@ -58,24 +76,51 @@ describe('redactConfig', () => {
 
 describe('createConfigRedactor / configSecrets', () => {
   it('redacts the secrets from arbitrary output', () => {
-    expect([...configSecrets(config)].sort()).toEqual(['eu-west-1', 'pg-password-1', 'xoxb-slack-1']);
+    expect([...configSecrets(config)].sort()).toEqual([
+      'eu-west-1',
+      'pg-password-1',
+      'xoxb-slack-1',
+    ]);
     const redact = createConfigRedactor(config);
     expect(redact('auth failed for xoxb-slack-1')).toBe(`auth failed for ${REDACTED}`);
-    expect(redact(new Error('bad password pg-password-1')).message).toBe(`bad password ${REDACTED}`);
+    expect(redact(new Error('bad password pg-password-1')).message).toBe(
+      `bad password ${REDACTED}`,
+    );
     expect(configSecrets({})).toEqual([]);
   });
   it('also knows credentials written inline, but not short values or the rest of a credentials object', () => {
     const inline = parseSluiceConfig({
       store: { url: 'postgres://app:inline%40store-pw@db:5432/app' },
       server: { apiKeys: [{ name: 'reader', key: 'inline-reader-key-123', scopes: ['read'] }] },
-      destinations: { out: { kind: 'slack', token: 'xoxb-inline-token-1', channel: '#a', password: 'short' } },
-      connections: { g: { kind: 'ga4', credentials: { type: 'service_account', private_key: 'inline-private-key' } } },
+      destinations: {
+        out: { kind: 'slack', token: 'xoxb-inline-token-1', channel: '#a', password: 'short' },
+      },
+      connections: {
+        g: {
+          kind: 'ga4',
+          credentials: { type: 'service_account', private_key: 'inline-private-key' },
+        },
+      },
       pipelines: { p: { source: { connection: 'g' }, routes: [{ name: 'a', to: ['out'] }] } },
     });
-    expect(inlineSecrets(inline).sort()).toEqual(['inline-private-key', 'inline-reader-key-123', 'inline@store-pw', 'xoxb-inline-token-1']);
-    expect(createConfigRedactor(inline)('connection to postgres://app:inline%40store-pw@db failed')).toBe(`connection to postgres://app:${REDACTED}@db failed`);
+    expect(inlineSecrets(inline).sort()).toEqual([
+      'inline-private-key',
+      'inline-reader-key-123',
+      'inline@store-pw',
+      'xoxb-inline-token-1',
+    ]);
+    expect(
+      createConfigRedactor(inline)('connection to postgres://app:inline%40store-pw@db failed'),
+    ).toBe(`connection to postgres://app:${REDACTED}@db failed`);
     const redact = createConfigRedactor(inline);
-    expect(redact({ token: 'xoxb-inline-token-1', kind: 'service_account', password: 'short', key: 'inline-reader-key-123' })).toEqual({
+    expect(
+      redact({
+        token: 'xoxb-inline-token-1',
+        kind: 'service_account',
+        password: 'short',
+        key: 'inline-reader-key-123',
+      }),
+    ).toEqual({
       token: REDACTED,
       kind: 'service_account',
       password: 'short',
@@ -89,7 +134,9 @@ describe('printConfig / describeConfig', () => {
     const yaml = printConfig(config);
     expect(yaml).toContain('url: postgres://sluice:[redacted]@db/sluice');
     expect(yaml).not.toContain('xoxb-slack-1');
-    const json = JSON.parse(printConfig(config, { format: 'json' })) as { server: { port: number } };
+    const json = JSON.parse(printConfig(config, { format: 'json' })) as {
+      server: { port: number };
+    };
     expect(json.server.port).toBe(8080);
   });
   it('summarises the config without secrets', () => {
@@ -108,7 +155,12 @@ describe('printConfig / describeConfig', () => {
       pipelines: { p: { source: { connection: 'main' }, defaultRoute: { to: ['out'] } } },
     });
     expect(describeConfig(embedded)).toBe(
-      ['store: PGlite in ./.sluice', 'server: 127.0.0.1:8080, auth on, 0 API key(s)', 'plugins: sluice-plugin-x', 'pipeline p: ga4 via connection main; api -> out'].join('\n'),
+      [
+        'store: PGlite in ./.sluice',
+        'server: 127.0.0.1:8080, auth on, 0 API key(s)',
+        'plugins: sluice-plugin-x',
+        'pipeline p: ga4 via connection main; api -> out',
+      ].join('\n'),
     );
   });
 });

@@ -33,7 +33,8 @@ export function configSecrets(config: object): readonly string[] {
 
 // Keys whose values are credentials whatever their origin: caught even when someone wrote a
 // secret inline instead of through a reference.
-const SENSITIVE_KEY = /pass(word|wd|phrase)?$|secret|token|credential|private.?key|api.?key|authorization|cookie|^key(Hash)?$/i;
+const SENSITIVE_KEY =
+  /pass(word|wd|phrase)?$|secret|token|credential|private.?key|api.?key|authorization|cookie|^key(Hash)?$/i;
 
 /** Shorter inline values are left out of the redactor: they would shred ordinary words. */
 const MIN_INLINE_SECRET = 8;
@@ -73,7 +74,10 @@ export function inlineSecrets(config: object): string[] {
     }
     for (const [key, item] of Object.entries(value)) {
       // Same rule as the printed config: `key` is a credential only in API key entries.
-      const sensitive = key !== 'apiKeys' && SENSITIVE_KEY.test(key) && (!/^key(Hash)?$/i.test(key) || parentKey === 'apiKeys');
+      const sensitive =
+        key !== 'apiKeys' &&
+        SENSITIVE_KEY.test(key) &&
+        (!/^key(Hash)?$/i.test(key) || parentKey === 'apiKeys');
       const secret = typeof item !== 'string' ? undefined : sensitive ? item : urlPassword(item);
       if (secret !== undefined && secret.length >= MIN_INLINE_SECRET) found.add(secret);
       else walk(item, key, depth + 1);
@@ -106,10 +110,15 @@ function maskSensitive(value: unknown, parentKey: string | undefined): unknown {
     // `server.apiKeys` is the list of key entries, not a credential itself: only the entries'
     // `key`/`keyHash` are masked.
     const sensitive =
-      key !== 'apiKeys' && SENSITIVE_KEY.test(key) && (typeof item === 'string' || (item !== null && typeof item === 'object'));
+      key !== 'apiKeys' &&
+      SENSITIVE_KEY.test(key) &&
+      (typeof item === 'string' || (item !== null && typeof item === 'object'));
     // `key` is a secret inside API key entries; elsewhere (an S3 object key) it is not.
     const isApiKeyField = /^key(Hash)?$/i.test(key);
-    out[key] = sensitive && (!isApiKeyField || parentKey === 'apiKeys') ? REDACTED : maskSensitive(item, key);
+    out[key] =
+      sensitive && (!isApiKeyField || parentKey === 'apiKeys')
+        ? REDACTED
+        : maskSensitive(item, key);
   }
   return out;
 }
@@ -139,9 +148,14 @@ export function redactConfig<T extends object>(config: T): T {
  * console.log(printConfig(config));
  * ```
  */
-export function printConfig(config: SluiceConfig, options: { format?: 'yaml' | 'json' } = {}): string {
+export function printConfig(
+  config: SluiceConfig,
+  options: { format?: 'yaml' | 'json' } = {},
+): string {
   const safe = redactConfig(config);
-  return options.format === 'json' ? `${JSON.stringify(safe, null, 2)}\n` : stringify(safe, { lineWidth: 0 });
+  return options.format === 'json'
+    ? `${JSON.stringify(safe, null, 2)}\n`
+    : stringify(safe, { lineWidth: 0 });
 }
 
 /**
@@ -159,17 +173,24 @@ export function printConfig(config: SluiceConfig, options: { format?: 'yaml' | '
 export function describeConfig(config: SluiceConfig): string {
   const safe = redactConfig(config);
   const lines: string[] = [];
-  lines.push(safe.store.url === undefined ? `store: PGlite in ${safe.store.dataDir}` : `store: PostgreSQL at ${safe.store.url}`);
+  lines.push(
+    safe.store.url === undefined
+      ? `store: PGlite in ${safe.store.dataDir}`
+      : `store: PostgreSQL at ${safe.store.url}`,
+  );
   lines.push(
     `server: ${safe.server.host}:${safe.server.port}, auth ${safe.server.auth ? 'on' : 'off'}, ${safe.server.apiKeys.length} API key(s)`,
   );
   if (safe.plugins.length > 0) lines.push(`plugins: ${safe.plugins.join(', ')}`);
   for (const [name, pipeline] of Object.entries(safe.pipelines)) {
     const connection = pipeline.source.connection;
-    const kind = connection === undefined ? pipeline.source.kind : safe.connections[connection]?.kind;
-    const source = connection === undefined ? String(kind) : `${String(kind)} via connection ${connection}`;
+    const kind =
+      connection === undefined ? pipeline.source.kind : safe.connections[connection]?.kind;
+    const source =
+      connection === undefined ? String(kind) : `${String(kind)} via connection ${connection}`;
     const triggers: string[] = [];
-    if (pipeline.schedule?.enabled) triggers.push(`cron "${pipeline.schedule.cron}" ${pipeline.schedule.timezone}`);
+    if (pipeline.schedule?.enabled)
+      triggers.push(`cron "${pipeline.schedule.cron}" ${pipeline.schedule.timezone}`);
     if (pipeline.webhook) triggers.push(`webhook (${pipeline.webhook.verify})`);
     if (pipeline.api.enabled) triggers.push('api');
     const targets = new Set<string>();

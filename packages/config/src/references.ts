@@ -37,7 +37,11 @@ export function checkReferences(config: unknown): Problem[] {
     const seen = new Map<unknown, number>();
     config.plugins.forEach((plugin, index) => {
       const first = seen.get(plugin);
-      if (first !== undefined) problems.push({ path: ['plugins', index], message: `plugin "${String(plugin)}" is listed twice (also plugins[${first}])` });
+      if (first !== undefined)
+        problems.push({
+          path: ['plugins', index],
+          message: `plugin "${String(plugin)}" is listed twice (also plugins[${first}])`,
+        });
       else seen.set(plugin, index);
     });
   }
@@ -51,19 +55,33 @@ export function checkReferences(config: unknown): Problem[] {
     if (Array.isArray(routes)) {
       duplicates(routes, [...at, 'routes'], 'name', 'route name', problems);
       routes.forEach((route, index) => {
-        if (isDict(route)) checkTo(route.to, [...at, 'routes', index, 'to'], destinations, problems);
+        if (isDict(route))
+          checkTo(route.to, [...at, 'routes', index, 'to'], destinations, problems);
       });
     }
-    if (isDict(pipeline.defaultRoute)) checkTo(pipeline.defaultRoute.to, [...at, 'defaultRoute', 'to'], destinations, problems);
+    if (isDict(pipeline.defaultRoute))
+      checkTo(pipeline.defaultRoute.to, [...at, 'defaultRoute', 'to'], destinations, problems);
     const hasRoutes = Array.isArray(routes) && routes.length > 0;
-    if (!hasRoutes && pipeline.defaultRoute === undefined && (routes === undefined || Array.isArray(routes))) {
-      problems.push({ path: [...at, 'routes'], message: 'a pipeline needs at least one route or a defaultRoute' });
+    if (
+      !hasRoutes &&
+      pipeline.defaultRoute === undefined &&
+      (routes === undefined || Array.isArray(routes))
+    ) {
+      problems.push({
+        path: [...at, 'routes'],
+        message: 'a pipeline needs at least one route or a defaultRoute',
+      });
     }
   }
   return problems;
 }
 
-function checkSource(source: unknown, at: PathSegments, connections: string[], problems: Problem[]): void {
+function checkSource(
+  source: unknown,
+  at: PathSegments,
+  connections: string[],
+  problems: Problem[],
+): void {
   if (!isDict(source)) return;
   const hasConnection = source.connection !== undefined;
   const hasKind = source.kind !== undefined;
@@ -100,14 +118,23 @@ function checkTo(to: unknown, at: PathSegments, destinations: string[], problems
   });
 }
 
-function duplicates(items: unknown[], at: PathSegments, key: string, what: string, problems: Problem[]): void {
+function duplicates(
+  items: unknown[],
+  at: PathSegments,
+  key: string,
+  what: string,
+  problems: Problem[],
+): void {
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
     if (!isDict(item) || typeof item[key] !== 'string') return;
     const value = item[key];
     const first = seen.get(value);
     if (first !== undefined) {
-      problems.push({ path: [...at, index, key], message: `duplicate ${what} "${value}" (also ${at[at.length - 1]}[${first}])` });
+      problems.push({
+        path: [...at, index, key],
+        message: `duplicate ${what} "${value}" (also ${at[at.length - 1]}[${first}])`,
+      });
     } else {
       seen.set(value, index);
     }

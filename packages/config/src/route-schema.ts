@@ -8,9 +8,23 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { CONDITION_OPS, ON_ERROR_POLICIES, ROUTE_MODES, type ConditionSpec, type JsonValue } from '@sluice/core';
+import {
+  CONDITION_OPS,
+  ON_ERROR_POLICIES,
+  ROUTE_MODES,
+  type ConditionSpec,
+  type JsonValue,
+} from '@sluice/core';
 import { DEFAULTS } from './defaults.js';
-import { KindSchema, NameRefSchema, NameSchema, integer, looseObject, picklist, strictObject } from './schema-helpers.js';
+import {
+  KindSchema,
+  NameRefSchema,
+  NameSchema,
+  integer,
+  looseObject,
+  picklist,
+  strictObject,
+} from './schema-helpers.js';
 import { describeValue } from './suggest.js';
 
 /**
@@ -41,7 +55,12 @@ const QuerySchema = v.pipe(
 );
 
 const JsonPathConditionSchema = strictObject(
-  { jsonpath: v.pipe(QuerySchema, v.description('An RFC 9535 JSONPath query; matches when it selects at least one node.')) },
+  {
+    jsonpath: v.pipe(
+      QuerySchema,
+      v.description('An RFC 9535 JSONPath query; matches when it selects at least one node.'),
+    ),
+  },
   'a { jsonpath } condition',
 );
 
@@ -50,7 +69,9 @@ const FilterConditionSchema = strictObject(
     filter: v.pipe(
       v.string('expected a filter expression string'),
       v.minLength(1, 'a filter expression must not be empty'),
-      v.description("An RFC 9535 filter expression tested once against the record (`@` and `$` are the record), e.g. `@.sessions > 100 && @.country == 'DE'`."),
+      v.description(
+        "An RFC 9535 filter expression tested once against the record (`@` and `$` are the record), e.g. `@.sessions > 100 && @.country == 'DE'`.",
+      ),
     ),
   },
   'a { filter } condition',
@@ -59,9 +80,21 @@ const FilterConditionSchema = strictObject(
 const ComparisonConditionSchema = v.pipe(
   strictObject(
     {
-      path: v.pipe(QuerySchema, v.description('The field to compare: a name or a singular JSONPath (`$.change`, `$.items[0].qty`; `$` is the whole record).')),
+      path: v.pipe(
+        QuerySchema,
+        v.description(
+          'The field to compare: a name or a singular JSONPath (`$.change`, `$.items[0].qty`; `$` is the whole record).',
+        ),
+      ),
       op: v.pipe(picklist(CONDITION_OPS), v.description('Comparison operator.')),
-      value: v.optional(v.pipe(JsonValueSchema, v.description('The value to compare with (an array for `in`/`nin`; not needed for `exists`).'))),
+      value: v.optional(
+        v.pipe(
+          JsonValueSchema,
+          v.description(
+            'The value to compare with (an array for `in`/`nin`; not needed for `exists`).',
+          ),
+        ),
+      ),
     },
     'a { path, op, value } condition',
   ),
@@ -80,20 +113,45 @@ const ComparisonConditionSchema = v.pipe(
 );
 
 const AllConditionSchema = strictObject(
-  { all: v.pipe(v.array(v.lazy(() => ConditionSchema)), v.minLength(1), v.description('Matches when every condition matches.')) },
+  {
+    all: v.pipe(
+      v.array(v.lazy(() => ConditionSchema)),
+      v.minLength(1),
+      v.description('Matches when every condition matches.'),
+    ),
+  },
   'an { all } condition',
 );
 const AnyConditionSchema = strictObject(
-  { any: v.pipe(v.array(v.lazy(() => ConditionSchema)), v.minLength(1), v.description('Matches when at least one condition matches.')) },
+  {
+    any: v.pipe(
+      v.array(v.lazy(() => ConditionSchema)),
+      v.minLength(1),
+      v.description('Matches when at least one condition matches.'),
+    ),
+  },
   'an { any } condition',
 );
 const NotConditionSchema = strictObject(
-  { not: v.pipe(v.lazy(() => ConditionSchema), v.description('Matches when the condition does not match.')) },
+  {
+    not: v.pipe(
+      v.lazy(() => ConditionSchema),
+      v.description('Matches when the condition does not match.'),
+    ),
+  },
   'a { not } condition',
 );
 
 const AnyConditionShape = v.union(
-  [QuerySchema, JsonPathConditionSchema, FilterConditionSchema, ComparisonConditionSchema, AllConditionSchema, AnyConditionSchema, NotConditionSchema],
+  [
+    QuerySchema,
+    JsonPathConditionSchema,
+    FilterConditionSchema,
+    ComparisonConditionSchema,
+    AllConditionSchema,
+    AnyConditionSchema,
+    NotConditionSchema,
+  ],
   (issue) =>
     `expected a JSONPath string or an object with "jsonpath", "filter", "path"+"op", "all", "any" or "not", got ${describeValue(issue.input)}`,
 );
@@ -148,7 +206,9 @@ export const ConditionSchema: v.GenericSchema<ConditionSpec> = v.pipe(
  */
 export const TransformSchema = v.pipe(
   looseObject({ kind: KindSchema }, 'a transform step { kind, ...options }'),
-  v.description('A transform step: `kind` names a built-in or plugin transform; the other keys are its options.'),
+  v.description(
+    'A transform step: `kind` names a built-in or plugin transform; the other keys are its options.',
+  ),
 );
 
 const TransformListSchema = v.pipe(
@@ -164,7 +224,9 @@ const ToSchema = v.pipe(
 
 const OnErrorSchema = v.pipe(
   picklist(ON_ERROR_POLICIES),
-  v.description('What happens to a record still failing after every retry: keep it as a dead letter for replay, drop it, or fail the run.'),
+  v.description(
+    'What happens to a record still failing after every retry: keep it as a dead letter for replay, drop it, or fail the run.',
+  ),
 );
 
 /**
@@ -180,23 +242,38 @@ const OnErrorSchema = v.pipe(
 export const RouteSchema = v.pipe(
   strictObject(
     {
-      name: v.pipe(NameSchema, v.description('Route name, unique within the pipeline (shown in dead letters and metrics).')),
+      name: v.pipe(
+        NameSchema,
+        v.description(
+          'Route name, unique within the pipeline (shown in dead letters and metrics).',
+        ),
+      ),
       priority: v.optional(
-        v.pipe(integer(Number.MIN_SAFE_INTEGER), v.description('Higher runs first; ties keep config order.')),
+        v.pipe(
+          integer(Number.MIN_SAFE_INTEGER),
+          v.description('Higher runs first; ties keep config order.'),
+        ),
         DEFAULTS.route.priority,
       ),
       when: v.optional(ConditionSchema),
       transform: v.optional(TransformListSchema),
       to: ToSchema,
       mode: v.optional(
-        v.pipe(picklist(ROUTE_MODES), v.description('`stop`: a match ends evaluation for the record (first match wins); `continue`: later routes may match too.')),
+        v.pipe(
+          picklist(ROUTE_MODES),
+          v.description(
+            '`stop`: a match ends evaluation for the record (first match wins); `continue`: later routes may match too.',
+          ),
+        ),
         DEFAULTS.route.mode,
       ),
       onError: v.optional(OnErrorSchema, DEFAULTS.route.onError),
     },
     'a route object',
   ),
-  v.description('A routing rule: records matching `when` are transformed and sent to every destination in `to`.'),
+  v.description(
+    'A routing rule: records matching `when` are transformed and sent to every destination in `to`.',
+  ),
 );
 
 /**
@@ -216,7 +293,9 @@ export const DefaultRouteSchema = v.pipe(
     },
     'a default route object',
   ),
-  v.description('Where records go that matched no route. Absent: such records are counted and skipped.'),
+  v.description(
+    'Where records go that matched no route. Absent: such records are counted and skipped.',
+  ),
 );
 
 /**

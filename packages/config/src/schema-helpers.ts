@@ -43,7 +43,10 @@ function objectMessage(keys: readonly string[], what: string) {
  * Wraps an object or record schema so an array is rejected: valibot treats arrays as objects,
  * which would let `server: []` pass as an empty server section.
  */
-function rejectArrays<const TSchema extends v.GenericSchema>(schema: TSchema, what: string): TSchema {
+function rejectArrays<const TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  what: string,
+): TSchema {
   const run = schema['~run'].bind(schema);
   return {
     ...schema,
@@ -60,7 +63,11 @@ function rejectArrays<const TSchema extends v.GenericSchema>(schema: TSchema, wh
         abortEarly: config.abortEarly,
         abortPipeEarly: config.abortPipeEarly,
       };
-      const failed = dataset as unknown as { typed: false; value: unknown; issues: v.BaseIssue<unknown>[] };
+      const failed = dataset as unknown as {
+        typed: false;
+        value: unknown;
+        issues: v.BaseIssue<unknown>[];
+      };
       failed.typed = false;
       failed.issues = [...((dataset as { issues?: v.BaseIssue<unknown>[] }).issues ?? []), issue];
       return failed as ReturnType<TSchema['~run']>;
@@ -77,7 +84,10 @@ function rejectArrays<const TSchema extends v.GenericSchema>(schema: TSchema, wh
  * const Rate = strictObject({ perMinute: v.number() }, 'a rate limit object');
  * ```
  */
-export function strictObject<const TEntries extends v.ObjectEntries>(entries: TEntries, what: string) {
+export function strictObject<const TEntries extends v.ObjectEntries>(
+  entries: TEntries,
+  what: string,
+) {
   return rejectArrays(v.strictObject(entries, objectMessage(Object.keys(entries), what)), what);
 }
 
@@ -90,7 +100,10 @@ export function strictObject<const TEntries extends v.ObjectEntries>(entries: TE
  * const Connection = looseObject({ kind: KindSchema }, 'a connection object');
  * ```
  */
-export function looseObject<const TEntries extends v.ObjectEntries>(entries: TEntries, what: string) {
+export function looseObject<const TEntries extends v.ObjectEntries>(
+  entries: TEntries,
+  what: string,
+) {
   return rejectArrays(v.looseObject(entries, objectMessage([], what)), what);
 }
 

@@ -31,11 +31,20 @@ describe('resolveSecrets', () => {
       { a: '${env:PW}', b: ['postgres://app:${env:PW}@db/${env:DB}'], n: 1, t: true, z: null },
       { env: { PW: 'hunter22', DB: 'app' } },
     );
-    expect(value).toEqual({ a: 'hunter22', b: ['postgres://app:hunter22@db/app'], n: 1, t: true, z: null });
+    expect(value).toEqual({
+      a: 'hunter22',
+      b: ['postgres://app:hunter22@db/app'],
+      n: 1,
+      t: true,
+      z: null,
+    });
     expect(secrets.sort()).toEqual(['app', 'hunter22']);
   });
   it('reads files relative to baseDir, without the trailing newline', () => {
-    const { value, secrets } = resolveSecrets({ token: '${file:token.txt}', abs: `\${file:${join(dir, 'token.txt')}}` }, { baseDir: dir });
+    const { value, secrets } = resolveSecrets(
+      { token: '${file:token.txt}', abs: `\${file:${join(dir, 'token.txt')}}` },
+      { baseDir: dir },
+    );
     expect(value).toEqual({ token: 'file-token-123', abs: 'file-token-123' });
     expect(secrets).toEqual(['file-token-123']);
   });
@@ -50,36 +59,68 @@ describe('resolveSecrets', () => {
   it('reports every missing variable and bad reference with its path', () => {
     const issues = issuesOf(() =>
       resolveSecrets(
-        { db: { password: '${env:PG_PASSWORD}' }, list: ['${env:1BAD}', '${vault:x}', 'oops ${env:X', '${file:}'] },
+        {
+          db: { password: '${env:PG_PASSWORD}' },
+          list: ['${env:1BAD}', '${vault:x}', 'oops ${env:X', '${file:}'],
+        },
         { env: {} },
       ),
     );
     expect(issues).toEqual([
-      { path: 'db.password', message: 'environment variable "PG_PASSWORD" is not set (referenced as ${env:PG_PASSWORD})' },
+      {
+        path: 'db.password',
+        message: 'environment variable "PG_PASSWORD" is not set (referenced as ${env:PG_PASSWORD})',
+      },
       { path: 'list[0]', message: 'invalid environment variable name in "${env:1BAD}"' },
-      { path: 'list[1]', message: 'unknown reference "${vault:x}": use ${env:NAME} or ${file:path}, or write "$${" for a literal "${"' },
-      { path: 'list[2]', message: 'unterminated reference "${": close it with "}" or write "$${" for a literal "${"' },
+      {
+        path: 'list[1]',
+        message:
+          'unknown reference "${vault:x}": use ${env:NAME} or ${file:path}, or write "$${" for a literal "${"',
+      },
+      {
+        path: 'list[2]',
+        message: 'unterminated reference "${": close it with "}" or write "$${" for a literal "${"',
+      },
       { path: 'list[3]', message: 'empty path in "${file:}"' },
     ]);
   });
   it('reports unreadable secret files', () => {
     const issues = issuesOf(() =>
-      resolveSecrets({ a: '${file:missing.txt}', b: '${file:folder}', c: '${file:big.txt}', d: '${file:missing.txt}' }, { baseDir: dir }),
+      resolveSecrets(
+        {
+          a: '${file:missing.txt}',
+          b: '${file:folder}',
+          c: '${file:big.txt}',
+          d: '${file:missing.txt}',
+        },
+        { baseDir: dir },
+      ),
     );
     expect(issues.map((i) => i.path)).toEqual(['a', 'b', 'c', 'd']);
-    expect(issues[0]!.message).toBe(`cannot read secret file "missing.txt" (${join(dir, 'missing.txt')}): no such file`);
+    expect(issues[0]!.message).toBe(
+      `cannot read secret file "missing.txt" (${join(dir, 'missing.txt')}): no such file`,
+    );
     expect(issues[1]!.message).toMatch(/not a regular file$/);
     expect(issues[2]!.message).toMatch(new RegExp(`larger than ${MAX_SECRET_FILE_BYTES} bytes$`));
   });
   it('never puts a resolved secret into an error message', () => {
-    const issues = issuesOf(() => resolveSecrets({ a: '${env:PW}', b: '${env:MISSING}' }, { env: { PW: 'topsecret' } }));
+    const issues = issuesOf(() =>
+      resolveSecrets({ a: '${env:PW}', b: '${env:MISSING}' }, { env: { PW: 'topsecret' } }),
+    );
     expect(JSON.stringify(issues)).not.toContain('topsecret');
   });
 });
 
 describe('resolveReferences (plain-data copy)', () => {
   it('rejects values that are not JSON data', () => {
-    const input = { d: new Date(0), f: () => 1, m: new Map(), s: Symbol('x'), b: 1n, ok: Object.create(null) as object };
+    const input = {
+      d: new Date(0),
+      f: () => 1,
+      m: new Map(),
+      s: Symbol('x'),
+      b: 1n,
+      ok: Object.create(null) as object,
+    };
     const { problems, value } = resolveReferences(input);
     expect(problems).toEqual([
       { path: ['d'], message: 'expected a JSON value, got a Date' },
@@ -107,41 +148,81 @@ describe('resolveReferences (plain-data copy)', () => {
   it('refuses __proto__ keys', () => {
     const input = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}') as unknown;
     const { problems, value } = resolveReferences(input);
-    expect(problems).toEqual([{ path: ['__proto__'], message: 'the key "__proto__" is not allowed' }]);
+    expect(problems).toEqual([
+      { path: ['__proto__'], message: 'the key "__proto__" is not allowed' },
+    ]);
     expect(value).toEqual({ a: 1 });
     expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
   });
   it('copies strings literally in literal mode', () => {
-    expect(resolveReferences({ a: '${env:X}' }, { literal: true })).toEqual({ value: { a: '${env:X}' }, secrets: [], problems: [], resolved: [], unresolved: [] });
+    expect(resolveReferences({ a: '${env:X}' }, { literal: true })).toEqual({
+      value: { a: '${env:X}' },
+      secrets: [],
+      problems: [],
+      resolved: [],
+      unresolved: [],
+    });
   });
   it('without the environment, checks every reference but resolves none and reads no file', () => {
     const out = resolveReferences(
-      { a: '${env:UNSET}', b: ['x${file:/does/not/exist}y'], c: '${vault:x}', d: '${env:1BAD}', e: 'plain' },
+      {
+        a: '${env:UNSET}',
+        b: ['x${file:/does/not/exist}y'],
+        c: '${vault:x}',
+        d: '${env:1BAD}',
+        e: 'plain',
+      },
       { environment: false, env: { UNSET: 'would-be-secret' } },
     );
-    expect(out.value).toEqual({ a: '${env:UNSET}', b: ['x${file:/does/not/exist}y'], c: '${vault:x}', d: '${env:1BAD}', e: 'plain' });
+    expect(out.value).toEqual({
+      a: '${env:UNSET}',
+      b: ['x${file:/does/not/exist}y'],
+      c: '${vault:x}',
+      d: '${env:1BAD}',
+      e: 'plain',
+    });
     expect(out.secrets).toEqual([]);
     expect(out.unresolved).toEqual([['a'], ['b', 0], ['c'], ['d']]);
     expect(out.problems.map((p) => p.path)).toEqual([['c'], ['d']]);
   });
   it('lists each string it resolved, as written and as resolved', () => {
-    const { resolved } = resolveReferences({ a: 'x${env:A}y', b: 'plain', c: ['$${env:A}'] }, { env: { A: 'secret-a' } });
+    const { resolved } = resolveReferences(
+      { a: 'x${env:A}y', b: 'plain', c: ['$${env:A}'] },
+      { env: { A: 'secret-a' } },
+    );
     expect(resolved).toEqual([{ path: ['a'], original: 'x${env:A}y', value: 'xsecret-ay' }]);
   });
 });
 
 describe('findReferences', () => {
-  const refs = (input: unknown) => findReferences(input).map((r) => ({ path: r.path.join('/'), text: r.text, scheme: r.scheme, target: r.target, inKey: r.inKey }));
+  const refs = (input: unknown) =>
+    findReferences(input).map((r) => ({
+      path: r.path.join('/'),
+      text: r.text,
+      scheme: r.scheme,
+      target: r.target,
+      inKey: r.inKey,
+    }));
 
   it('finds whole, embedded and repeated references with their paths', () => {
-    expect(refs({ a: '${env:A}', b: ['x${file:/etc/shadow}y ${env:B}'], c: { d: 1, e: null } })).toEqual([
+    expect(
+      refs({ a: '${env:A}', b: ['x${file:/etc/shadow}y ${env:B}'], c: { d: 1, e: null } }),
+    ).toEqual([
       { path: 'a', text: '${env:A}', scheme: 'env', target: 'A', inKey: false },
-      { path: 'b/0', text: '${file:/etc/shadow}', scheme: 'file', target: '/etc/shadow', inKey: false },
+      {
+        path: 'b/0',
+        text: '${file:/etc/shadow}',
+        scheme: 'file',
+        target: '/etc/shadow',
+        inKey: false,
+      },
       { path: 'b/0', text: '${env:B}', scheme: 'env', target: 'B', inKey: false },
     ]);
   });
   it('finds malformed and nested references that resolution would report, and references in keys', () => {
-    expect(refs({ a: '${vault:x}', b: '${env:${env:A}}', c: '${ENV:A}', d: '${A}', '${env:K}': 1 })).toEqual([
+    expect(
+      refs({ a: '${vault:x}', b: '${env:${env:A}}', c: '${ENV:A}', d: '${A}', '${env:K}': 1 }),
+    ).toEqual([
       { path: 'a', text: '${vault:x}', scheme: 'vault', target: 'x', inKey: false },
       { path: 'b', text: '${env:${env:A}', scheme: 'env', target: '${env:A', inKey: false },
       { path: 'c', text: '${ENV:A}', scheme: 'ENV', target: 'A', inKey: false },
@@ -150,12 +231,28 @@ describe('findReferences', () => {
     ]);
   });
   it('skips $${ escapes exactly as resolution does', () => {
-    const input = { a: '$${env:A}', b: '$$${env:A}', c: '$$$${env:A}', d: '$ ${', e: 'cost $5', f: '$${env:A}${env:B}' };
-    expect(refs(input)).toEqual([{ path: 'f', text: '${env:B}', scheme: 'env', target: 'B', inKey: false }]);
+    const input = {
+      a: '$${env:A}',
+      b: '$$${env:A}',
+      c: '$$$${env:A}',
+      d: '$ ${',
+      e: 'cost $5',
+      f: '$${env:A}${env:B}',
+    };
+    expect(refs(input)).toEqual([
+      { path: 'f', text: '${env:B}', scheme: 'env', target: 'B', inKey: false },
+    ]);
     // What findReferences skips, resolution leaves as text; what it finds, resolution resolves.
     const { value, problems } = resolveReferences(input, { env: { A: 'secret-a', B: 'secret-b' } });
     expect(problems.map((p) => p.path)).toEqual([['d']]);
-    expect(value).toEqual({ a: '${env:A}', b: '$${env:A}', c: '$$${env:A}', d: '$ ${', e: 'cost $5', f: '${env:A}secret-b' });
+    expect(value).toEqual({
+      a: '${env:A}',
+      b: '$${env:A}',
+      c: '$$${env:A}',
+      d: '$ ${',
+      e: 'cost $5',
+      f: '${env:A}secret-b',
+    });
   });
   it('stops where resolution stops: cycles and the depth limit', () => {
     const cyclic: Record<string, unknown> = { a: '${env:A}' };

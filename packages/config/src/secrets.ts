@@ -65,7 +65,8 @@ export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** One piece of a string as the resolver reads it. */
-type Token = { kind: 'text'; text: string } | { kind: 'reference'; body: string } | { kind: 'unterminated' };
+type Token =
+  { kind: 'text'; text: string } | { kind: 'reference'; body: string } | { kind: 'unterminated' };
 
 /**
  * Splits a string into literal text and `${...}` references, exactly as resolution reads it:
@@ -105,7 +106,9 @@ function* scan(text: string): Generator<Token> {
 /** `env:NAME` -> `{ scheme: 'env', target: 'NAME' }`; no colon gives an empty scheme. */
 function splitReference(body: string): { scheme: string; target: string } {
   const colon = body.indexOf(':');
-  return colon === -1 ? { scheme: '', target: body } : { scheme: body.slice(0, colon), target: body.slice(colon + 1) };
+  return colon === -1
+    ? { scheme: '', target: body }
+    : { scheme: body.slice(0, colon), target: body.slice(colon + 1) };
 }
 
 /**
@@ -148,14 +151,21 @@ export function findReferences(input: unknown): SecretReference[] {
   const inString = (text: string, path: PathSegments, inKey: boolean) => {
     if (!text.includes('${')) return;
     for (const token of scan(text)) {
-      if (token.kind === 'reference') found.push({ path, ...splitReference(token.body), text: `\${${token.body}}`, inKey });
+      if (token.kind === 'reference')
+        found.push({ path, ...splitReference(token.body), text: `\${${token.body}}`, inKey });
     }
   };
   const ancestors = new Set<object>();
   const walk = (value: unknown, path: PathSegments): void => {
     if (typeof value === 'string') return inString(value, path, false);
     // Resolution stops at the same depth (reporting it), so nothing deeper is ever resolved.
-    if (value === null || typeof value !== 'object' || ancestors.has(value) || path.length >= MAX_CONFIG_DEPTH) return;
+    if (
+      value === null ||
+      typeof value !== 'object' ||
+      ancestors.has(value) ||
+      path.length >= MAX_CONFIG_DEPTH
+    )
+      return;
     ancestors.add(value);
     try {
       if (Array.isArray(value)) value.forEach((item: unknown, i) => walk(item, [...path, i]));
@@ -201,7 +211,11 @@ export function resolveReferences(
      */
     environment?: boolean;
   } = {},
-): ResolvedSecrets & { problems: Problem[]; resolved: ResolvedString[]; unresolved: PathSegments[] } {
+): ResolvedSecrets & {
+  problems: Problem[];
+  resolved: ResolvedString[];
+  unresolved: PathSegments[];
+} {
   const env = sources.env ?? {};
   const baseDir = sources.baseDir ?? process.cwd();
   const problems: Problem[] = [];
@@ -219,13 +233,18 @@ export function resolveReferences(
       try {
         const stats = statSync(full);
         if (!stats.isFile()) throw new Error('not a regular file');
-        if (stats.size > MAX_SECRET_FILE_BYTES) throw new Error(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+        if (stats.size > MAX_SECRET_FILE_BYTES)
+          throw new Error(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
         // One trailing newline is an artefact of editors and `echo`, not part of the secret.
         cached = readFileSync(full, 'utf8').replace(/\r?\n$/, '');
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         const reason =
-          code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+          code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : (error as Error).message;
         cached = new Error(`cannot read secret file "${file}" (${full}): ${reason}`);
       }
       fileCache.set(full, cached);
@@ -243,7 +262,11 @@ export function resolveReferences(
         continue;
       }
       if (token.kind === 'unterminated') {
-        problems.push({ path, message: 'unterminated reference "${": close it with "}" or write "$${" for a literal "${"' });
+        problems.push({
+          path,
+          message:
+            'unterminated reference "${": close it with "}" or write "$${" for a literal "${"',
+        });
         return text;
       }
       const value = resolveReference(token.body, path);
@@ -266,13 +289,19 @@ export function resolveReferences(
     const { scheme, target } = splitReference(body);
     if (scheme === 'env') {
       if (!ENV_NAME.test(target)) {
-        problems.push({ path, message: `invalid environment variable name in "\${env:${target}}"` });
+        problems.push({
+          path,
+          message: `invalid environment variable name in "\${env:${target}}"`,
+        });
         return undefined;
       }
       if (keepReferences) return '';
       const value = env[target];
       if (value === undefined) {
-        problems.push({ path, message: `environment variable "${target}" is not set (referenced as \${env:${target}})` });
+        problems.push({
+          path,
+          message: `environment variable "${target}" is not set (referenced as \${env:${target}})`,
+        });
         return undefined;
       }
       secrets.add(value);
@@ -302,7 +331,13 @@ export function resolveReferences(
   const ancestors = new Set<object>();
   const walk = (value: unknown, path: PathSegments): unknown => {
     if (typeof value === 'string') return resolveString(value, path);
-    if (value === null || typeof value === 'number' || typeof value === 'boolean' || value === undefined) return value;
+    if (
+      value === null ||
+      typeof value === 'number' ||
+      typeof value === 'boolean' ||
+      value === undefined
+    )
+      return value;
     if (typeof value !== 'object') {
       problems.push({ path, message: `expected a JSON value, got ${describeValue(value)}` });
       return undefined;
@@ -361,7 +396,10 @@ function describeObject(value: object): string {
  * );
  * ```
  */
-export function resolveSecrets<T = unknown>(input: unknown, sources: SecretSources = {}): ResolvedSecrets<T> {
+export function resolveSecrets<T = unknown>(
+  input: unknown,
+  sources: SecretSources = {},
+): ResolvedSecrets<T> {
   const { value, secrets, problems } = resolveReferences(input, sources);
   if (problems.length > 0) {
     const redact = createRedactor(secrets);

@@ -4,7 +4,14 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { API_KEY_SCOPES, DEFAULTS, LIMITS, LOG_FORMATS, LOG_LEVELS, defaultOf } from './defaults.js';
+import {
+  API_KEY_SCOPES,
+  DEFAULTS,
+  LIMITS,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  defaultOf,
+} from './defaults.js';
 import { NameSchema, integer, picklist, strictObject } from './schema-helpers.js';
 
 /**
@@ -34,18 +41,29 @@ export const StoreSchema = v.pipe(
           v.string(),
           // An unresolved reference passes, so `parseSluiceConfig` can check a file's structure
           // without its secrets; `loadConfig` checks the resolved URL.
-          v.regex(/^(?:postgres(?:ql)?:\/\/|\$\{(?:env|file):)/, 'expected a postgres:// or postgresql:// connection URL'),
-          v.description('PostgreSQL connection URL (`postgres://user:pass@host:5432/db`); usually `${env:DATABASE_URL}`. Absent: the embedded PGlite store in `dataDir`.'),
+          v.regex(
+            /^(?:postgres(?:ql)?:\/\/|\$\{(?:env|file):)/,
+            'expected a postgres:// or postgresql:// connection URL',
+          ),
+          v.description(
+            'PostgreSQL connection URL (`postgres://user:pass@host:5432/db`); usually `${env:DATABASE_URL}`. Absent: the embedded PGlite store in `dataDir`.',
+          ),
         ),
       ),
       dataDir: v.optional(
-        v.pipe(v.string(), v.minLength(1), v.description('Folder of the embedded PGlite store (used when `url` is absent).')),
+        v.pipe(
+          v.string(),
+          v.minLength(1),
+          v.description('Folder of the embedded PGlite store (used when `url` is absent).'),
+        ),
         DEFAULTS.store.dataDir,
       ),
     },
     'a store object',
   ),
-  v.description('The job store: PostgreSQL when `url` is set (several server instances share it), otherwise embedded PGlite.'),
+  v.description(
+    'The job store: PostgreSQL when `url` is set (several server instances share it), otherwise embedded PGlite.',
+  ),
 );
 
 /**
@@ -59,11 +77,17 @@ export const StoreSchema = v.pipe(
 export const ApiKeySchema = v.pipe(
   strictObject(
     {
-      name: v.pipe(NameSchema, v.description('Name of the key, shown in logs and audit entries (never the key itself).')),
+      name: v.pipe(
+        NameSchema,
+        v.description('Name of the key, shown in logs and audit entries (never the key itself).'),
+      ),
       key: v.optional(
         v.pipe(
           v.string(),
-          v.minLength(MIN_API_KEY_LENGTH, `an API key must be at least ${MIN_API_KEY_LENGTH} characters long`),
+          v.minLength(
+            MIN_API_KEY_LENGTH,
+            `an API key must be at least ${MIN_API_KEY_LENGTH} characters long`,
+          ),
           v.description('The key itself; use a reference such as `${env:SLUICE_API_KEY}`.'),
         ),
       ),
@@ -71,18 +95,25 @@ export const ApiKeySchema = v.pipe(
         v.pipe(
           v.string(),
           v.regex(/^[0-9a-fA-F]{64}$/, 'expected a sha256 hash as 64 hexadecimal characters'),
-          v.description('sha256 of the key, hex-encoded (`printf %s "$KEY" | sha256sum`), so the config holds no secret.'),
+          v.description(
+            'sha256 of the key, hex-encoded (`printf %s "$KEY" | sha256sum`), so the config holds no secret.',
+          ),
         ),
       ),
       scopes: v.pipe(
         v.array(picklist(API_KEY_SCOPES)),
         v.minLength(1, 'an API key needs at least one scope'),
-        v.description('`read`: list and inspect; `run`: trigger runs and replay dead letters; `admin`: everything.'),
+        v.description(
+          '`read`: list and inspect; `run`: trigger runs and replay dead letters; `admin`: everything.',
+        ),
       ),
     },
     'an API key object',
   ),
-  v.check((k) => (k.key === undefined) !== (k.keyHash === undefined), 'give exactly one of "key" or "keyHash"'),
+  v.check(
+    (k) => (k.key === undefined) !== (k.keyHash === undefined),
+    'give exactly one of "key" or "keyHash"',
+  ),
   v.description('A key accepted in the `Authorization: Bearer` header.'),
 );
 
@@ -97,16 +128,60 @@ export const ApiKeySchema = v.pipe(
 export const ServerSchema = v.pipe(
   strictObject(
     {
-      host: v.optional(v.pipe(v.string(), v.minLength(1), v.description('Address to listen on; `0.0.0.0` to accept remote connections.')), DEFAULTS.server.host),
-      port: v.optional(v.pipe(integer(0), v.maxValue(65535), v.description('TCP port; 0 picks a free one.')), DEFAULTS.server.port),
-      apiKeys: v.optional(v.pipe(v.array(ApiKeySchema), v.description('Keys accepted by the API.')), defaultOf(DEFAULTS.server.apiKeys)),
-      auth: v.optional(v.pipe(v.boolean(), v.description('Require an API key on every API route. Webhook routes always require a signature.')), DEFAULTS.server.auth),
-      cors: v.optional(v.pipe(v.boolean(), v.description('Send CORS headers allowing browsers on other origins to call the API.')), DEFAULTS.server.cors),
-      bodyLimitBytes: v.optional(v.pipe(integer(1), v.maxValue(LIMITS.bodyBytes), v.description('Largest accepted API request body in bytes (at most 64 MiB).')), DEFAULTS.server.bodyLimitBytes),
+      host: v.optional(
+        v.pipe(
+          v.string(),
+          v.minLength(1),
+          v.description('Address to listen on; `0.0.0.0` to accept remote connections.'),
+        ),
+        DEFAULTS.server.host,
+      ),
+      port: v.optional(
+        v.pipe(integer(0), v.maxValue(65535), v.description('TCP port; 0 picks a free one.')),
+        DEFAULTS.server.port,
+      ),
+      apiKeys: v.optional(
+        v.pipe(v.array(ApiKeySchema), v.description('Keys accepted by the API.')),
+        defaultOf(DEFAULTS.server.apiKeys),
+      ),
+      auth: v.optional(
+        v.pipe(
+          v.boolean(),
+          v.description(
+            'Require an API key on every API route. Webhook routes always require a signature.',
+          ),
+        ),
+        DEFAULTS.server.auth,
+      ),
+      cors: v.optional(
+        v.pipe(
+          v.boolean(),
+          v.description('Send CORS headers allowing browsers on other origins to call the API.'),
+        ),
+        DEFAULTS.server.cors,
+      ),
+      bodyLimitBytes: v.optional(
+        v.pipe(
+          integer(1),
+          v.maxValue(LIMITS.bodyBytes),
+          v.description('Largest accepted API request body in bytes (at most 64 MiB).'),
+        ),
+        DEFAULTS.server.bodyLimitBytes,
+      ),
       rateLimit: v.optional(
         v.pipe(
           strictObject(
-            { perMinute: v.optional(v.pipe(integer(1), v.description('Requests per minute in each rate-limit budget: one per valid API key; requests without a valid key, and /metrics apart, one per client address; webhooks one per pipeline (new deliveries) and one per sender address and pipeline (deliveries that start no run). /healthz and /readyz are never limited.')), DEFAULTS.server.rateLimit.perMinute) },
+            {
+              perMinute: v.optional(
+                v.pipe(
+                  integer(1),
+                  v.description(
+                    'Requests per minute in each rate-limit budget: one per valid API key; requests without a valid key, and /metrics apart, one per client address; webhooks one per pipeline (new deliveries) and one per sender address and pipeline (deliveries that start no run). /healthz and /readyz are never limited.',
+                  ),
+                ),
+                DEFAULTS.server.rateLimit.perMinute,
+              ),
+            },
             'a rateLimit object',
           ),
           v.description('Rate limit of the API.'),
@@ -130,11 +205,16 @@ export const ServerSchema = v.pipe(
 export const LoggingSchema = v.pipe(
   strictObject(
     {
-      level: v.optional(v.pipe(picklist(LOG_LEVELS), v.description('Lowest level written to the log.')), DEFAULTS.logging.level),
+      level: v.optional(
+        v.pipe(picklist(LOG_LEVELS), v.description('Lowest level written to the log.')),
+        DEFAULTS.logging.level,
+      ),
       format: v.optional(
         v.pipe(
           picklist(LOG_FORMATS),
-          v.description('`json`: one JSON object per line; `pretty`: readable lines; `auto`: pretty when standard output is a terminal, JSON otherwise. `sluice serve --log-format` overrides it.'),
+          v.description(
+            '`json`: one JSON object per line; `pretty`: readable lines; `auto`: pretty when standard output is a terminal, JSON otherwise. `sluice serve --log-format` overrides it.',
+          ),
         ),
         DEFAULTS.logging.format,
       ),

@@ -1,7 +1,14 @@
 // Type tests: the parsed config speaks @sluice/core's pipeline types. `tsc` fails when they drift.
 import type * as v from 'valibot';
 import { expectTypeOf } from 'vitest';
-import type { BatchPolicy, ConditionSpec, DeliveryPolicy, RetryPolicy, RouteSpec, TransformSpec } from '@sluice/core';
+import type {
+  BatchPolicy,
+  ConditionSpec,
+  DeliveryPolicy,
+  RetryPolicy,
+  RouteSpec,
+  TransformSpec,
+} from '@sluice/core';
 import type {
   BatchPolicyConfig,
   DefaultRouteConfig,
@@ -21,16 +28,22 @@ expectTypeOf<TransformConfig>().toExtend<TransformSpec>();
 expectTypeOf<NonNullable<RouteConfig['when']>>().toEqualTypeOf<ConditionSpec>();
 expectTypeOf<BatchPolicyConfig>().toExtend<BatchPolicy>();
 expectTypeOf<RetryPolicyConfig>().toExtend<RetryPolicy>();
-expectTypeOf<Pick<DestinationConfig, 'batch' | 'retry' | 'concurrency'>>().toExtend<DeliveryPolicy>();
+expectTypeOf<
+  Pick<DestinationConfig, 'batch' | 'retry' | 'concurrency'>
+>().toExtend<DeliveryPolicy>();
 expectTypeOf<DefaultRouteConfig['onError']>().toEqualTypeOf<'dead-letter' | 'drop' | 'fail-run'>();
 
 // Defaults make these keys always present after parsing.
 expectTypeOf<RouteConfig['priority']>().toEqualTypeOf<number>();
 expectTypeOf<RouteConfig['mode']>().toEqualTypeOf<'stop' | 'continue'>();
 expectTypeOf<SluiceConfig['server']['port']>().toEqualTypeOf<number>();
-expectTypeOf<SluiceConfig['server']['apiKeys'][number]['scopes']>().toEqualTypeOf<('read' | 'run' | 'admin')[]>();
+expectTypeOf<SluiceConfig['server']['apiKeys'][number]['scopes']>().toEqualTypeOf<
+  ('read' | 'run' | 'admin')[]
+>();
 expectTypeOf<NonNullable<PipelineConfig['schedule']>['timezone']>().toEqualTypeOf<string>();
-expectTypeOf<NonNullable<PipelineConfig['schedule']>['missed']>().toEqualTypeOf<'skip' | { catchUp: number }>();
+expectTypeOf<NonNullable<PipelineConfig['schedule']>['missed']>().toEqualTypeOf<
+  'skip' | { catchUp: number }
+>();
 expectTypeOf<PipelineConfig['api']['enabled']>().toEqualTypeOf<boolean>();
 expectTypeOf<PipelineConfig['concurrency']['allowOverlap']>().toEqualTypeOf<boolean>();
 expectTypeOf<DestinationConfig['kind']>().toEqualTypeOf<string>();

@@ -19,7 +19,14 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { ConfigError, createRedactor, findPlaintextSecrets, formatPath, type ConfigIssue, type PluginRegistry } from '@sluice/core';
+import {
+  ConfigError,
+  createRedactor,
+  findPlaintextSecrets,
+  formatPath,
+  type ConfigIssue,
+  type PluginRegistry,
+} from '@sluice/core';
 import { SluiceConfigSchema, type PipelineConfig, type SluiceConfig } from './config-schema.js';
 import { parsePath, problemsFromValibot, type PathSegments, type Problem } from './issues.js';
 import { parseConfigText, type ConfigFormat, type SourcePosition } from './parse-text.js';
@@ -80,7 +87,10 @@ export interface PipelineCheckInput {
  */
 export interface ConfigCheck {
   pipeline?(input: PipelineCheckInput): readonly CheckProblem[] | void;
-  config?(config: SluiceConfig, registry: PluginRegistry | undefined): readonly CheckProblem[] | void;
+  config?(
+    config: SluiceConfig,
+    registry: PluginRegistry | undefined,
+  ): readonly CheckProblem[] | void;
 }
 
 /**
@@ -150,14 +160,20 @@ interface Prepared {
   locate: ((path: PathSegments) => SourcePosition | undefined) | undefined;
 }
 
-const isDict = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isDict = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 function prepare(input: string | object, format: ConfigFormat | undefined): Prepared {
   if (typeof input !== 'string') return { document: input, problems: [], locate: undefined };
   const parsed = parseConfigText(input, format ?? 'auto');
-  if (parsed.problems.length > 0) return { document: undefined, problems: parsed.problems, locate: undefined };
+  if (parsed.problems.length > 0)
+    return { document: undefined, problems: parsed.problems, locate: undefined };
   // An empty file is an empty configuration.
-  return { document: parsed.value === null || parsed.value === undefined ? {} : parsed.value, problems: [], locate: parsed.locate };
+  return {
+    document: parsed.value === null || parsed.value === undefined ? {} : parsed.value,
+    problems: [],
+    locate: parsed.locate,
+  };
 }
 
 /**
@@ -171,12 +187,22 @@ function prepare(input: string | object, format: ConfigFormat | undefined): Prep
  * result.issues[0]; // { path: 'pipelines.daily.schedule.cron', message: 'invalid cron expression ...', line: 12, column: 13 }
  * ```
  */
-export async function validateConfig(input: string | object, options: ValidateOptions = {}): Promise<ValidationResult> {
+export async function validateConfig(
+  input: string | object,
+  options: ValidateOptions = {},
+): Promise<ValidationResult> {
   const prepared = prepare(input, options.format);
   const pluginProblems: Problem[] = [];
   const plugins = isDict(prepared.document) ? prepared.document.plugins : undefined;
-  if (options.registry && options.loadPlugins !== false && Array.isArray(plugins) && prepared.problems.length === 0) {
-    pluginProblems.push(...(await loadPluginEntries(options.registry, plugins, options.baseDir ?? process.cwd())));
+  if (
+    options.registry &&
+    options.loadPlugins !== false &&
+    Array.isArray(plugins) &&
+    prepared.problems.length === 0
+  ) {
+    pluginProblems.push(
+      ...(await loadPluginEntries(options.registry, plugins, options.baseDir ?? process.cwd())),
+    );
   }
   return finish(prepared, options, pluginProblems);
 }
@@ -190,7 +216,10 @@ export async function validateConfig(input: string | object, options: ValidateOp
  * validateConfigSync({ pipelines: {} }).ok; // true
  * ```
  */
-export function validateConfigSync(input: string | object, options: ValidateOptions = {}): ValidationResult {
+export function validateConfigSync(
+  input: string | object,
+  options: ValidateOptions = {},
+): ValidationResult {
   return finish(prepare(input, options.format), options, []);
 }
 
@@ -207,7 +236,10 @@ export function validationError(result: Pick<ValidationResult, 'issues'>): Confi
   return new ConfigError(
     result.issues.map((issue) => ({
       ...issue,
-      message: issue.line === undefined ? issue.message : `${issue.message} (line ${issue.line}, column ${issue.column})`,
+      message:
+        issue.line === undefined
+          ? issue.message
+          : `${issue.message} (line ${issue.line}, column ${issue.column})`,
     })),
   );
 }
@@ -240,10 +272,14 @@ function describeAsWritten(message: string, resolved: readonly ResolvedString[])
 }
 
 /** `inner` is `outer` or lies under it. */
-const within = (inner: PathSegments, outer: PathSegments) => outer.length <= inner.length && outer.every((s, i) => String(s) === String(inner[i]));
+const within = (inner: PathSegments, outer: PathSegments) =>
+  outer.length <= inner.length && outer.every((s, i) => String(s) === String(inner[i]));
 
 function checkProblems(found: readonly CheckProblem[] | void): Problem[] {
-  return (found ?? []).map((p) => ({ path: typeof p.path === 'string' ? parsePath(p.path) : p.path, message: p.message }));
+  return (found ?? []).map((p) => ({
+    path: typeof p.path === 'string' ? parsePath(p.path) : p.path,
+    message: p.message,
+  }));
 }
 
 /** Runs one check, turning a thrown `ConfigError` into problems (anything else is a bug of the check, reported at `at`). */
@@ -256,10 +292,21 @@ function runCheck(run: () => readonly CheckProblem[] | void, at: PathSegments): 
   }
 }
 
-function finish(prepared: Prepared, options: ValidateOptions, pluginProblems: Problem[]): ValidationResult {
+function finish(
+  prepared: Prepared,
+  options: ValidateOptions,
+  pluginProblems: Problem[],
+): ValidationResult {
   const environment = options.environment !== false;
   if (prepared.problems.length > 0) {
-    return { ok: false, issues: prepared.problems.map((p) => ({ path: formatPath(p.path), message: p.message })), config: undefined, document: undefined, secrets: [], environment };
+    return {
+      ok: false,
+      issues: prepared.problems.map((p) => ({ path: formatPath(p.path), message: p.message })),
+      config: undefined,
+      document: undefined,
+      secrets: [],
+      environment,
+    };
   }
   const document = prepared.document;
   const problems: Problem[] = [...pluginProblems];
@@ -285,55 +332,81 @@ function finish(prepared: Prepared, options: ValidateOptions, pluginProblems: Pr
         for (const issue of findPlaintextSecrets(entity as never)) {
           const path = [section, name, ...parsePath(issue.path)];
           if (failedPaths.some((f) => within(path, f))) continue;
-          problems.push({ path, message: `${issue.message} (the server stores ${section} and refuses inline secrets)` });
+          problems.push({
+            path,
+            message: `${issue.message} (the server stores ${section} and refuses inline secrets)`,
+          });
         }
       }
     }
   }
   const unresolved = references.unresolved;
-  const unknownValue = (problem: Problem) => problem.valueDependent === true && unresolved.some((u) => within(u, problem.path));
+  const unknownValue = (problem: Problem) =>
+    problem.valueDependent === true && unresolved.some((u) => within(u, problem.path));
 
   const structure = v.safeParse(SluiceConfigSchema, data);
-  if (!structure.success) problems.push(...problemsFromValibot(structure.issues).filter((p) => !unknownValue(p)));
+  if (!structure.success)
+    problems.push(...problemsFromValibot(structure.issues).filter((p) => !unknownValue(p)));
   problems.push(...checkReferences(data));
   if (options.registry) {
     // A value whose reference could not be resolved is still the literal `${...}` text: its
     // plugin check would only add a second, confusing problem at the same place.
     problems.push(
-      ...checkPluginSections(data, options.registry).filter((p) => !unknownValue(p) && !failedPaths.some((f) => f.length > 0 && within(p.path, f))),
+      ...checkPluginSections(data, options.registry).filter(
+        (p) => !unknownValue(p) && !failedPaths.some((f) => f.length > 0 && within(p.path, f)),
+      ),
     );
   }
 
   // The caller's checks, last: a problem at a place already reported (or under it) is dropped.
   const reported = problems.map((p) => p.path);
-  const fresh = (p: Problem) => !reported.some((r) => r.length > 0 && within(p.path, r)) && !unresolved.some((u) => within(p.path, u));
+  const fresh = (p: Problem) =>
+    !reported.some((r) => r.length > 0 && within(p.path, r)) &&
+    !unresolved.some((u) => within(p.path, u));
   const checks = options.checks ?? [];
-  const destinations = isDict(data) && isDict(data.destinations) ? Object.keys(data.destinations) : [];
+  const destinations =
+    isDict(data) && isDict(data.destinations) ? Object.keys(data.destinations) : [];
   if (checks.length > 0 && isDict(data) && isDict(data.pipelines)) {
     for (const [name, raw] of Object.entries(data.pipelines)) {
       if (!isDict(raw)) continue;
       const own = v.safeParse(PipelineSchema, raw);
-      const input: PipelineCheckInput = { name, pipeline: own.success ? own.output : undefined, data: raw, destinations, registry: options.registry };
+      const input: PipelineCheckInput = {
+        name,
+        pipeline: own.success ? own.output : undefined,
+        data: raw,
+        destinations,
+        registry: options.registry,
+      };
       for (const check of checks) {
-        if (check.pipeline) problems.push(...runCheck(() => check.pipeline!(input), ['pipelines', name]).filter(fresh));
+        if (check.pipeline)
+          problems.push(
+            ...runCheck(() => check.pipeline!(input), ['pipelines', name]).filter(fresh),
+          );
       }
     }
   }
   // Without the environment, the only structural problems may have been about referenced values
   // (dropped above): the configuration is then valid as far as can be known, references kept.
-  const output = structure.success || problems.length === 0 ? (structure.output as SluiceConfig) : undefined;
+  const output =
+    structure.success || problems.length === 0 ? (structure.output as SluiceConfig) : undefined;
   if (problems.length === 0 && output) {
     for (const check of checks) {
-      if (check.config) problems.push(...runCheck(() => check.config!(output, options.registry), []).filter(fresh));
+      if (check.config)
+        problems.push(...runCheck(() => check.config!(output, options.registry), []).filter(fresh));
     }
   }
 
   const secrets = references.secrets;
   if (problems.length > 0 || !output) {
     const redact = createRedactor(secrets);
-    const located = problems.map((problem) => ({ problem, at: problem.path.length > 0 ? prepared.locate?.(problem.path) : undefined }));
+    const located = problems.map((problem) => ({
+      problem,
+      at: problem.path.length > 0 ? prepared.locate?.(problem.path) : undefined,
+    }));
     // Reading order of the file; problems without a position keep their order first.
-    located.sort((a, b) => (a.at?.line ?? 0) - (b.at?.line ?? 0) || (a.at?.column ?? 0) - (b.at?.column ?? 0));
+    located.sort(
+      (a, b) => (a.at?.line ?? 0) - (b.at?.line ?? 0) || (a.at?.column ?? 0) - (b.at?.column ?? 0),
+    );
     const seen = new Set<string>();
     const issues: ConfigIssue[] = [];
     for (const { problem, at } of located) {
@@ -348,7 +421,14 @@ function finish(prepared: Prepared, options: ValidateOptions, pluginProblems: Pr
       seen.add(key);
       issues.push(issue);
     }
-    return { ok: false, issues, config: undefined, document: isDict(document) ? document : undefined, secrets, environment };
+    return {
+      ok: false,
+      issues,
+      config: undefined,
+      document: isDict(document) ? document : undefined,
+      secrets,
+      environment,
+    };
   }
   return {
     ok: true,

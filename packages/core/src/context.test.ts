@@ -10,10 +10,13 @@ import {
 
 /** Writes lines the way pino does: bindings first, as text, never merged with later keys. */
 function textLogger(lines: string[], bound = ''): Logger {
-  const pairs = (o: object) => Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+  const pairs = (o: object) =>
+    Object.entries(o).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
   const log = (obj: object | string, msg?: string) => {
     const fields = typeof obj === 'string' ? [] : pairs(obj);
-    lines.push(`{${[bound, ...fields, `"msg":${JSON.stringify(typeof obj === 'string' ? obj : msg)}`].filter(Boolean).join(',')}}`);
+    lines.push(
+      `{${[bound, ...fields, `"msg":${JSON.stringify(typeof obj === 'string' ? obj : msg)}`].filter(Boolean).join(',')}}`,
+    );
   };
   return {
     trace: log,
@@ -73,8 +76,14 @@ describe('context', () => {
     const run = textLogger(lines).child({ runId: 'r1', pipeline: 'daily' });
     // A plain child writes the key twice: the reason childLogger exists.
     run.child({ runId: 'r1' }).info('plain');
-    childLogger(run, { component: 'router', runId: 'r1', pipeline: 'daily' }).info({ n: 1 }, 'once');
-    expect(lines).toEqual(['{"runId":"r1","pipeline":"daily","runId":"r1","msg":"plain"}', '{"runId":"r1","pipeline":"daily","component":"router","n":1,"msg":"once"}']);
+    childLogger(run, { component: 'router', runId: 'r1', pipeline: 'daily' }).info(
+      { n: 1 },
+      'once',
+    );
+    expect(lines).toEqual([
+      '{"runId":"r1","pipeline":"daily","runId":"r1","msg":"plain"}',
+      '{"runId":"r1","pipeline":"daily","component":"router","n":1,"msg":"once"}',
+    ]);
     // Nothing missing: the same logger; a logger that cannot tell its bindings gets every key.
     expect(childLogger(run, { runId: 'r1' })).toBe(run);
     const seen: Record<string, unknown>[] = [];

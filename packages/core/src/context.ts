@@ -46,7 +46,9 @@ export interface Logger {
  */
 export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
   const bound = typeof logger.bindings === 'function' ? logger.bindings() : {};
-  const missing = Object.fromEntries(Object.entries(bindings).filter(([key]) => !Object.hasOwn(bound, key)));
+  const missing = Object.fromEntries(
+    Object.entries(bindings).filter(([key]) => !Object.hasOwn(bound, key)),
+  );
   return Object.keys(missing).length === 0 ? logger : logger.child(missing);
 }
 

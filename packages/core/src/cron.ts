@@ -31,7 +31,8 @@ export const CRON_FORMS =
  * ```
  */
 export function parseCron(expression: string, timezone = 'UTC'): Cron {
-  if (!isValidTimeZone(timezone)) throw new RangeError(`unknown IANA time zone ${JSON.stringify(timezone)}`);
+  if (!isValidTimeZone(timezone))
+    throw new RangeError(`unknown IANA time zone ${JSON.stringify(timezone)}`);
   return new Cron(expression.trim(), { paused: true, timezone, mode: 'auto' });
 }
 
@@ -47,14 +48,19 @@ export function parseCron(expression: string, timezone = 'UTC'): Cron {
  * cronProblem('0 0 0 1 1 * 2020');   // 'cron expression "0 0 0 1 1 * 2020" never fires'
  * ```
  */
-export function cronProblem(expression: string, timezone = 'UTC', now: Date = new Date()): string | undefined {
+export function cronProblem(
+  expression: string,
+  timezone = 'UTC',
+  now: Date = new Date(),
+): string | undefined {
   let job: Cron | undefined;
   try {
     job = parseCron(expression, isValidTimeZone(timezone) ? timezone : 'UTC');
     if (job.nextRun(now) === null) return `cron expression "${expression}" never fires`;
     return undefined;
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
+    const reason =
+      error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
     return `invalid cron expression "${expression}": ${reason} (use ${CRON_FORMS})`;
   } finally {
     job?.stop();

@@ -64,7 +64,10 @@ export function createDeliveryLedger(options: DeliveryLedgerOptions): DeliveryLe
       try {
         return (await anywhere.get(stored(key))) !== undefined;
       } catch (err) {
-        throw new RetryableError(`delivery ledger: cannot read the plugin state (${(err as Error).message})`, { cause: err });
+        throw new RetryableError(
+          `delivery ledger: cannot read the plugin state (${(err as Error).message})`,
+          { cause: err },
+        );
       }
     },
     async add(key) {

@@ -62,8 +62,7 @@ export const errorCatalog = {
     area: 'plugin',
     cause:
       'A transient failure reported by a connector or a destination (`RetryableError`): a timeout, a rate limit (HTTP 429), a server error of the remote side, a connection that was reset. Through the API (a check, a dry run) it is answered 503, with `Retry-After` when the remote side asked to wait.',
-    fix:
-      'Nothing, usually: the engine retries with exponential backoff and full jitter, waiting at least what the remote side asked for. When the retries run out the records go to the route\'s `onError` (dead letters by default). If it persists, read the `cause` in the log line: credentials that expire, a remote quota, a network path that drops connections.',
+    fix: "Nothing, usually: the engine retries with exponential backoff and full jitter, waiting at least what the remote side asked for. When the retries run out the records go to the route's `onError` (dead letters by default). If it persists, read the `cause` in the log line: credentials that expire, a remote quota, a network path that drops connections.",
   },
   fatal: {
     code: 'SLUICE_ERR_FATAL',
@@ -73,8 +72,7 @@ export const errorCatalog = {
     area: 'plugin',
     cause:
       'A failure retrying cannot fix (`FatalError`): credentials rejected, a missing permission, an unknown table or column, an invalid query. The message says what the remote side refused; the run or the records fail at once, without retries.',
-    fix:
-      'Fix what the message names (the token, the scope, the table) in the configuration or on the remote side, then start the run again or replay its dead letters.',
+    fix: 'Fix what the message names (the token, the scope, the table) in the configuration or on the remote side, then start the run again or replay its dead letters.',
   },
   partialBatch: {
     code: 'SLUICE_ERR_PARTIAL_BATCH',
@@ -84,8 +82,7 @@ export const errorCatalog = {
     area: 'plugin',
     cause:
       'A destination wrote some records of a batch and refused others (`PartialBatchError`), for example rows that violate a constraint. The message lists up to three failed records by index with their reasons.',
-    fix:
-      'Only the failed records are retried, and each of them only when its own error is not fatal; the rest go to the dead letters. Fix the data or the mapping (a column type, a `from` path), then replay the dead letters.',
+    fix: 'Only the failed records are retried, and each of them only when its own error is not fatal; the rest go to the dead letters. Fix the data or the mapping (a column type, a `from` path), then replay the dead letters.',
   },
   config: {
     code: 'SLUICE_ERR_CONFIG',
@@ -95,8 +92,7 @@ export const errorCatalog = {
     area: 'plugin',
     cause:
       'The configuration (a file, a plugin section, an API body) is invalid. Every problem is listed with the path of its key, all at once; through the API each is one entry of `error.details`.',
-    fix:
-      'Correct each key the message names; `sluice validate sluice.yaml` prints the same messages without starting anything. See [reading a configuration error](#reading-a-configuration-error).',
+    fix: 'Correct each key the message names; `sluice validate sluice.yaml` prints the same messages without starting anything. See [reading a configuration error](#reading-a-configuration-error).',
   },
   aborted: {
     code: 'SLUICE_ERR_ABORTED',
@@ -105,13 +101,13 @@ export const errorCatalog = {
     area: 'plugin',
     cause:
       'The run was cancelled through its signal: `POST /api/v1/runs/{id}/cancel`, its `timeoutMs` elapsed, or the server shut down. The last committed checkpoint is intact.',
-    fix:
-      'Nothing is lost: a run cancelled by a shutdown is re-queued, the next run reads from the last checkpoint. A run that keeps hitting its timeout needs a larger `timeoutMs` or a smaller read.',
+    fix: 'Nothing is lost: a run cancelled by a shutdown is re-queued, the next run reads from the last checkpoint. A run that keeps hitting its timeout needs a larger `timeoutMs` or a smaller read.',
   },
   invalidRecord: {
     code: 'SLUICE_ERR_INVALID_RECORD',
     retryable: false,
-    message: 'connector "{connector}" page {page}, record #{index}: not a plain JSON object ({type}); a connector must yield records as plain objects',
+    message:
+      'connector "{connector}" page {page}, record #{index}: not a plain JSON object ({type}); a connector must yield records as plain objects',
     area: 'plugin',
     cause:
       'A connector yielded a value that is not a plain JSON object (an array, a string, `null`, a class instance). It is dead-lettered as it is, never written to a destination.',
@@ -121,12 +117,12 @@ export const errorCatalog = {
     code: 'SLUICE_ERR_BLOCKED_ADDRESS',
     status: 422,
     retryable: false,
-    message: '{field}: refusing to connect to {host} ({address}): {range} addresses are blocked (SSRF protection); {hint}',
+    message:
+      '{field}: refusing to connect to {host} ({address}): {range} addresses are blocked (SSRF protection); {hint}',
     area: 'plugin',
     cause:
       'A plugin would connect to a loopback, private, link-local or otherwise internal address, in any spelling, checked after DNS resolution and on every redirect. It is never retried: the target is wrong, not down.',
-    fix:
-      'Allow exactly that service on that plugin with `ssrf.allow`; see [a plugin refuses an address](#a-plugin-refuses-an-address-sluice-err-blocked-address).',
+    fix: 'Allow exactly that service on that plugin with `ssrf.allow`; see [a plugin refuses an address](#a-plugin-refuses-an-address-sluice-err-blocked-address).',
   },
 
   // The embedded store (PGlite data folder).
@@ -136,16 +132,16 @@ export const errorCatalog = {
     message: 'PGlite data folder {dataDir} is in use by {owner}: one process owns a data folder. …',
     area: 'store',
     cause:
-      'Another process (a running `sluice serve`, a CLI command, `scripts/backup.sh`) owns the embedded store\'s data folder; the command stops before it touches the folder, with exit code 1.',
-    fix:
-      'Stop the owner the message names, or give this process its own `--data-dir`, or use PostgreSQL (`store.url`) to share a store; see [the embedded store fails to open](#the-embedded-store-fails-to-open-sluice-err-data-dir-locked).',
+      "Another process (a running `sluice serve`, a CLI command, `scripts/backup.sh`) owns the embedded store's data folder; the command stops before it touches the folder, with exit code 1.",
+    fix: 'Stop the owner the message names, or give this process its own `--data-dir`, or use PostgreSQL (`store.url`) to share a store; see [the embedded store fails to open](#the-embedded-store-fails-to-open-sluice-err-data-dir-locked).',
   },
   dataDirLockLost: {
     code: 'SLUICE_ERR_DATA_DIR_LOCK_LOST',
     retryable: false,
     message: 'lost the ownership lock of PGlite data folder {dataDir} ({detail}); …',
     area: 'store',
-    cause: "The owner's lock file was removed or replaced by another process; the store closed itself rather than write next to another owner.",
+    cause:
+      "The owner's lock file was removed or replaced by another process; the store closed itself rather than write next to another owner.",
     fix: 'Find who touched the folder (a second server, a cleanup job, a restore), then restart one process.',
   },
 
@@ -157,8 +153,8 @@ export const errorCatalog = {
     message: '{path}: {problem}',
     area: 'api',
     cause:
-      'The request does not match the endpoint\'s schema (a missing or mistyped field, an invalid cursor, a query parameter out of range); `error.details` names each field. A path parameter over the length limit is answered 414 with this code.',
-    fix: 'Correct the fields named in `error.details`; the [REST API](./api.md) page describes each endpoint\'s body and parameters.',
+      "The request does not match the endpoint's schema (a missing or mistyped field, an invalid cursor, a query parameter out of range); `error.details` names each field. A path parameter over the length limit is answered 414 with this code.",
+    fix: "Correct the fields named in `error.details`; the [REST API](./api.md) page describes each endpoint's body and parameters.",
   },
   invalidJson: {
     code: 'SLUICE_ERR_INVALID_JSON',
@@ -166,7 +162,8 @@ export const errorCatalog = {
     retryable: false,
     message: 'the request body is not valid JSON: {problem}',
     area: 'api',
-    cause: 'The body is not valid JSON, is empty with a JSON content type, or nests deeper than the server accepts.',
+    cause:
+      'The body is not valid JSON, is empty with a JSON content type, or nests deeper than the server accepts.',
     fix: 'Send one JSON document with `Content-Type: application/json`; check the quoting of the shell command that builds it.',
   },
   forbiddenKey: {
@@ -175,7 +172,8 @@ export const errorCatalog = {
     retryable: false,
     message: '{path}: {problem}',
     area: 'api',
-    cause: 'The body holds a `__proto__` key or `constructor.prototype`, refused by the JSON parser against prototype poisoning.',
+    cause:
+      'The body holds a `__proto__` key or `constructor.prototype`, refused by the JSON parser against prototype poisoning.',
     fix: 'Rename the key; no configuration of Sluice uses these names.',
   },
   secretReference: {
@@ -212,7 +210,8 @@ export const errorCatalog = {
     retryable: false,
     message: '{what} does not exist',
     area: 'api',
-    cause: 'The pipeline, run, dead letter or route named in the URL does not exist (or no longer does).',
+    cause:
+      'The pipeline, run, dead letter or route named in the URL does not exist (or no longer does).',
     fix: 'Check the name or id; `GET /api/v1/pipelines` and `GET /api/v1/runs` list what exists.',
   },
   conflict: {
@@ -221,7 +220,8 @@ export const errorCatalog = {
     retryable: false,
     message: '{problem}',
     area: 'api',
-    cause: 'The request conflicts with the current state: a dead letter that is no longer pending, a pipeline that no longer exists, an entity that already exists.',
+    cause:
+      'The request conflicts with the current state: a dead letter that is no longer pending, a pipeline that no longer exists, an entity that already exists.',
     fix: 'Read the current state (the message says what it is) and decide again; another client may have acted first.',
   },
   preconditionFailed: {
@@ -230,7 +230,8 @@ export const errorCatalog = {
     retryable: false,
     message: 'If-Match {given} does not match the current version {current}',
     area: 'api',
-    cause: 'The `If-Match` header names a version of the entity that is no longer the current one: someone changed it since you read it.',
+    cause:
+      'The `If-Match` header names a version of the entity that is no longer the current one: someone changed it since you read it.',
     fix: 'Read the entity again (its `ETag`), reapply your change and send it with the new version.',
   },
   bodyTooLarge: {
@@ -265,7 +266,8 @@ export const errorCatalog = {
     code: 'SLUICE_ERR_BACKLOG_FULL',
     status: 429,
     retryable: true,
-    message: 'pipeline "{pipeline}" has {queued} queued runs, its bound is {max} (maxQueuedRuns); retry in {seconds} s',
+    message:
+      'pipeline "{pipeline}" has {queued} queued runs, its bound is {max} (maxQueuedRuns); retry in {seconds} s',
     area: 'api',
     cause:
       "The pipeline's runs are triggered faster than they execute: its runs in status `queued` reached `maxQueuedRuns` (the pipeline's, else `scheduler.maxQueuedRuns`, default 1000). Webhook deliveries and API triggers are refused, never accepted and dropped; nothing of the refused request was stored, so a sender's retry is a fresh delivery.",
@@ -277,7 +279,8 @@ export const errorCatalog = {
     retryable: true,
     message: 'internal error; see the server log',
     area: 'api',
-    cause: 'An unexpected failure inside the server; the answer says nothing more, on purpose. The server log has the error, at level `error`, with the request.',
+    cause:
+      'An unexpected failure inside the server; the answer says nothing more, on purpose. The server log has the error, at level `error`, with the request.',
     fix: 'Read the log line of that request; retrying may work if it was transient. Report it with the log line (it is redacted) when it is not.',
   },
 
@@ -289,8 +292,9 @@ export const errorCatalog = {
     message: 'pipeline "{pipeline}" has no webhook trigger',
     area: 'webhook',
     reason: 'not-found',
-    cause: 'The pipeline in `/webhooks/<pipeline>` does not exist or has no `webhook` trigger; answered before the body is read.',
-    fix: 'Check the URL the sender uses and the pipeline\'s `webhook` section.',
+    cause:
+      'The pipeline in `/webhooks/<pipeline>` does not exist or has no `webhook` trigger; answered before the body is read.',
+    fix: "Check the URL the sender uses and the pipeline's `webhook` section.",
   },
   webhookMissingHeader: {
     code: 'SLUICE_ERR_WEBHOOK_MISSING_HEADER',
@@ -299,7 +303,8 @@ export const errorCatalog = {
     message: 'missing {header} header',
     area: 'webhook',
     reason: 'missing-header',
-    cause: 'A signature header of the scheme in `webhook.verify` is missing: the sender does not use that scheme.',
+    cause:
+      'A signature header of the scheme in `webhook.verify` is missing: the sender does not use that scheme.',
     fix: "Set `webhook.verify` to the sender's scheme (Standard Webhooks, HubSpot v3, Slack).",
   },
   webhookInvalidHeader: {
@@ -320,7 +325,8 @@ export const errorCatalog = {
     message: 'the secret {problem}',
     area: 'webhook',
     reason: 'invalid-secret',
-    cause: 'The configured `webhook.secret` cannot be used by the scheme (for Standard Webhooks: not a valid `whsec_` base64 secret).',
+    cause:
+      'The configured `webhook.secret` cannot be used by the scheme (for Standard Webhooks: not a valid `whsec_` base64 secret).',
     fix: "Copy the sender's secret again, whole (with its `whsec_` prefix).",
   },
   webhookStaleTimestamp: {
@@ -330,8 +336,9 @@ export const errorCatalog = {
     message: 'the signed timestamp is outside the tolerance of {seconds} s',
     area: 'webhook',
     reason: 'stale-timestamp',
-    cause: 'The signed timestamp is older than `webhook.toleranceSeconds` (default 300 s) or in the future; usually a clock is off.',
-    fix: 'Run NTP on the server and check the sender\'s clock; a queue that holds deliveries longer than the tolerance needs a larger `toleranceSeconds`.',
+    cause:
+      'The signed timestamp is older than `webhook.toleranceSeconds` (default 300 s) or in the future; usually a clock is off.',
+    fix: "Run NTP on the server and check the sender's clock; a queue that holds deliveries longer than the tolerance needs a larger `toleranceSeconds`.",
   },
   webhookBadSignature: {
     code: 'SLUICE_ERR_WEBHOOK_BAD_SIGNATURE',
@@ -340,17 +347,20 @@ export const errorCatalog = {
     message: 'no signature matched',
     area: 'webhook',
     reason: 'bad-signature',
-    cause: "The signature does not match: the secret differs from the sender's, or a proxy rewrote the body (the signature covers the raw bytes; HubSpot v3 also the full URL).",
-    fix: 'Use the sender\'s secret (HubSpot: the client secret; Slack: the signing secret; Standard Webhooks: `whsec_...`), and let proxies pass the body, `Host` and scheme unchanged.',
+    cause:
+      "The signature does not match: the secret differs from the sender's, or a proxy rewrote the body (the signature covers the raw bytes; HubSpot v3 also the full URL).",
+    fix: "Use the sender's secret (HubSpot: the client secret; Slack: the signing secret; Standard Webhooks: `whsec_...`), and let proxies pass the body, `Host` and scheme unchanged.",
   },
   webhookTooLarge: {
     code: 'SLUICE_ERR_WEBHOOK_TOO_LARGE',
     status: 413,
     retryable: false,
-    message: 'the body exceeds the limit of {maxBytes} bytes of pipeline "{pipeline}" (webhook.maxBytes)',
+    message:
+      'the body exceeds the limit of {maxBytes} bytes of pipeline "{pipeline}" (webhook.maxBytes)',
     area: 'webhook',
     reason: 'too-large',
-    cause: "The body exceeds the pipeline's `webhook.maxBytes` (default 1 MiB); a Content-Length over it is refused before the body is read.",
+    cause:
+      "The body exceeds the pipeline's `webhook.maxBytes` (default 1 MiB); a Content-Length over it is refused before the body is read.",
     fix: 'Raise `webhook.maxBytes`, or let the sender send ids and read the objects with the connector.',
   },
   webhookInvalidPayload: {
@@ -360,7 +370,8 @@ export const errorCatalog = {
     message: '{problem}',
     area: 'webhook',
     reason: 'invalid-payload',
-    cause: 'The signed body is not valid JSON (or form data), nests too deeply, or (with `payload: records`) holds no list of objects.',
+    cause:
+      'The signed body is not valid JSON (or form data), nests too deeply, or (with `payload: records`) holds no list of objects.',
     fix: "Compare the sender's payload with the pipeline's `webhook.payload` setting.",
   },
   webhookMissingSecret: {
@@ -380,7 +391,8 @@ export const errorCatalog = {
     message: 'unknown webhook scheme "{scheme}"',
     area: 'webhook',
     reason: 'unknown-scheme',
-    cause: '`webhook.verify` names a scheme this server does not know (a configuration written for a newer Sluice).',
+    cause:
+      '`webhook.verify` names a scheme this server does not know (a configuration written for a newer Sluice).',
     fix: 'Use one of the schemes of the [configuration reference](./configuration.md), or upgrade the server.',
   },
 } as const satisfies Record<string, ErrorDefinition>;
@@ -392,10 +404,15 @@ export type ErrorName = keyof typeof errorCatalog;
 export type CatalogErrorCode = (typeof errorCatalog)[ErrorName]['code'];
 
 /** The catalog's entries, in its order. */
-export const errorDefinitions: readonly ErrorDefinition[] = Object.freeze(Object.values(errorCatalog));
+export const errorDefinitions: readonly ErrorDefinition[] = Object.freeze(
+  Object.values(errorCatalog),
+);
 
 /** The webhook rejection reasons the catalog has a code for (the scheduler's `WebhookRejection` and `not-found`). */
-export type WebhookRejectionReason = Extract<(typeof errorCatalog)[ErrorName], { reason: string }>['reason'];
+export type WebhookRejectionReason = Extract<
+  (typeof errorCatalog)[ErrorName],
+  { reason: string }
+>['reason'];
 
 const codes: ReadonlySet<string> = new Set(errorDefinitions.map((entry) => entry.code));
 
@@ -413,7 +430,9 @@ export function isCatalogCode(value: unknown): value is CatalogErrorCode {
 }
 
 const byReason: ReadonlyMap<string, ErrorDefinition> = new Map(
-  errorDefinitions.filter((entry) => entry.reason !== undefined).map((entry) => [entry.reason!, entry]),
+  errorDefinitions
+    .filter((entry) => entry.reason !== undefined)
+    .map((entry) => [entry.reason!, entry]),
 );
 
 /**
@@ -427,7 +446,10 @@ const byReason: ReadonlyMap<string, ErrorDefinition> = new Map(
  */
 export function webhookRejectionError(reason: string): ErrorDefinition {
   const entry = byReason.get(reason);
-  if (!entry) throw new Error(`the error catalog has no code for the webhook rejection reason ${JSON.stringify(reason)}`);
+  if (!entry)
+    throw new Error(
+      `the error catalog has no code for the webhook rejection reason ${JSON.stringify(reason)}`,
+    );
   return entry;
 }
 
@@ -440,6 +462,11 @@ export function webhookRejectionError(reason: string): ErrorDefinition {
  * formatErrorMessage(errorCatalog.notFound, { what: 'pipeline "daily"' }); // 'pipeline "daily" does not exist'
  * ```
  */
-export function formatErrorMessage(entry: Pick<ErrorDefinition, 'message'>, values: Readonly<Record<string, string | number>>): string {
-  return entry.message.replace(/\{(\w+)\}/g, (whole, name: string) => (Object.hasOwn(values, name) ? String(values[name]) : whole));
+export function formatErrorMessage(
+  entry: Pick<ErrorDefinition, 'message'>,
+  values: Readonly<Record<string, string | number>>,
+): string {
+  return entry.message.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(values, name) ? String(values[name]) : whole,
+  );
 }

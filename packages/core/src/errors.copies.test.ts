@@ -14,7 +14,11 @@ type ErrorsModule = typeof here;
 // codes from).
 const compile = (file: string) =>
   ts.transpileModule(readFileSync(new URL(file, import.meta.url), 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, useDefineForClassFields: true },
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2022,
+      useDefineForClassFields: true,
+    },
   }).outputText;
 const compiled = compile('./errors.ts');
 const compiledCatalog = compile('./error-catalog.ts');
@@ -41,13 +45,17 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('errors across two copies of @sluice/core', () => {
   it('are different classes, as with two installs', () => {
     expect(a.FatalError).not.toBe(b.FatalError);
-    expect(Function.prototype[Symbol.hasInstance].call(b.FatalError, new a.FatalError('x'))).toBe(false);
+    expect(Function.prototype[Symbol.hasInstance].call(b.FatalError, new a.FatalError('x'))).toBe(
+      false,
+    );
   });
 
   it("a FatalError from copy A is not retried by copy B's isRetryable; a RetryableError is", () => {
     expect(b.isRetryable(new a.FatalError('denied'))).toBe(false);
     expect(b.isRetryable(new a.ConfigError([{ path: 'x', message: 'bad' }]))).toBe(false);
-    expect(b.isRetryable(new a.PartialBatchError([{ index: 0, error: new Error('x') }]))).toBe(false);
+    expect(b.isRetryable(new a.PartialBatchError([{ index: 0, error: new Error('x') }]))).toBe(
+      false,
+    );
     expect(b.isRetryable(new a.RetryableError('busy'))).toBe(true);
     expect(b.isRetryable(new Error('ECONNRESET'))).toBe(true);
     expect(here.isRetryable(new b.FatalError('denied'))).toBe(false);

@@ -38,13 +38,19 @@ function kindIncludes(classKind: string, valueKind: string): boolean {
 }
 
 function brandKind(value: unknown): string | undefined {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function'))
+    return undefined;
   const kind = (value as { [SLUICE_ERROR_BRAND]?: unknown })[SLUICE_ERROR_BRAND];
   return typeof kind === 'string' ? kind : undefined;
 }
 
 function brand(error: object, kind: string): void {
-  Object.defineProperty(error, SLUICE_ERROR_BRAND, { value: kind, enumerable: false, configurable: true, writable: false });
+  Object.defineProperty(error, SLUICE_ERROR_BRAND, {
+    value: kind,
+    enumerable: false,
+    configurable: true,
+    writable: false,
+  });
 }
 
 /**

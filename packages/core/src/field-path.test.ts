@@ -3,12 +3,23 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
 import * as fieldPaths from './field-path.js';
 
-const { FieldPathSyntaxError, compileFieldPath, deleteField, dotPathReplacement, fieldPathProblem, fieldPathSchema, formatFieldPath } = fieldPaths;
+const {
+  FieldPathSyntaxError,
+  compileFieldPath,
+  deleteField,
+  dotPathReplacement,
+  fieldPathProblem,
+  fieldPathSchema,
+  formatFieldPath,
+} = fieldPaths;
 const { parseDotPath, parseFieldPath, readEmbeddedFieldPath, readField, setField } = fieldPaths;
 type FieldPathSyntaxError = fieldPaths.FieldPathSyntaxError;
 import type { JsonValue } from './record.js';
 
-function syntaxError(text: string, options?: Parameters<typeof parseFieldPath>[1]): FieldPathSyntaxError {
+function syntaxError(
+  text: string,
+  options?: Parameters<typeof parseFieldPath>[1],
+): FieldPathSyntaxError {
   try {
     parseFieldPath(text, options);
   } catch (error) {
@@ -106,7 +117,11 @@ describe('readEmbeddedFieldPath', () => {
       throw new Error('read');
     })();
     expect(error).toBeInstanceOf(FieldPathSyntaxError);
-    expect(error).toMatchObject({ text: '$.a[*]', position: 4, reason: 'a wildcard selects several values' });
+    expect(error).toMatchObject({
+      text: '$.a[*]',
+      position: 4,
+      reason: 'a wildcard selects several values',
+    });
     expect(() => readEmbeddedFieldPath('$.a[', 0)).toThrow(/unclosed "\["/);
     expect(() => readEmbeddedFieldPath('$ + 1', 0)).toThrow(/whole record/);
     expect(() => readEmbeddedFieldPath('a', 0)).toThrow(/expected "\$"/);
@@ -122,7 +137,13 @@ describe('parseDotPath', () => {
   });
 
   it('refuses anything else, naming the position of the segment', () => {
-    for (const [text, position] of [['a + 1', 0], ['a..b', 2], ['a.b c', 2], ['', 0], ['a.', 2]] as const) {
+    for (const [text, position] of [
+      ['a + 1', 0],
+      ['a..b', 2],
+      ['a.b c', 2],
+      ['', 0],
+      ['a.', 2],
+    ] as const) {
       expect(() => parseDotPath(text)).toThrow(FieldPathSyntaxError);
       try {
         parseDotPath(text);
@@ -155,7 +176,14 @@ describe('compileFieldPath', () => {
       throw new Error('compiled');
     })();
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.issues).toEqual([{ path: 'routes[0].transform[1].fields[0]', message: expect.stringMatching(/^"\$\.items\[\*\]\.sku" is not a field path: a wildcard selects several values at position 8/) }]);
+    expect(error.issues).toEqual([
+      {
+        path: 'routes[0].transform[1].fields[0]',
+        message: expect.stringMatching(
+          /^"\$\.items\[\*\]\.sku" is not a field path: a wildcard selects several values at position 8/,
+        ),
+      },
+    ]);
     expect(error.details).toEqual({ position: 8 });
     expect(() => compileFieldPath(3, 'field')).toThrow(ConfigError);
     expect(compileFieldPath('$.a', 'field')).toEqual(['a']);
@@ -169,7 +197,9 @@ describe('fieldPathSchema and fieldPathProblem', () => {
     const result = v.safeParse(schema, { from: '$..a' });
     expect(result.success).toBe(false);
     expect(result.issues?.[0]?.message).toMatch(/descendants/);
-    expect(v.safeParse(schema, { from: 4 }).issues?.[0]?.message).toMatch(/field name or a singular JSONPath/);
+    expect(v.safeParse(schema, { from: 4 }).issues?.[0]?.message).toMatch(
+      /field name or a singular JSONPath/,
+    );
     expect(fieldPathProblem('$.a')).toBeUndefined();
     expect(fieldPathProblem(null)).toMatch(/field name/);
   });
@@ -196,7 +226,9 @@ describe('readField / setField / deleteField', () => {
     const proto = setField({}, ['__proto__', 'polluted'], true);
     expect(Object.hasOwn(proto, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(() => setField({ a: 1 }, ['a', 'b'], 1)).toThrow('cannot set $.a.b: $.a is not an object');
+    expect(() => setField({ a: 1 }, ['a', 'b'], 1)).toThrow(
+      'cannot set $.a.b: $.a is not an object',
+    );
     expect(() => setField({ a: [] }, ['a', 'b'], 1)).toThrow('$.a is an array');
     expect(() => setField({ a: [] }, ['a', 3], 1)).toThrow('index 3 is out of range');
   });

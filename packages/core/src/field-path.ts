@@ -85,7 +85,17 @@ export class FieldPathSyntaxError extends Error {
 const MAX_INDEX = 2 ** 53 - 1;
 const DOT_SEGMENT = /^(?:[A-Za-z_$][\w$-]*|\d+)$/;
 const SHORTHAND = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '/': '/', '\\': '\\', "'": "'", '"': '"' };
+const ESCAPES: Readonly<Record<string, string>> = {
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  '/': '/',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+};
 
 /**
  * Parses a field path. Throws {@link FieldPathSyntaxError} naming the position when it is
@@ -105,12 +115,17 @@ export function parseFieldPath(text: string, options: FieldPathOptions = {}): Fi
     const dotted = dotPathKeys(text);
     if (dotted) return dotted;
     if (!text.startsWith('$') && text.includes('.')) {
-      throw new FieldPathSyntaxError(text, text.indexOf('.'), 'a name with a dot is read as a dot path of names and indexes, and this one is not (write $[\'a.b\'] for one key with a dot)');
+      throw new FieldPathSyntaxError(
+        text,
+        text.indexOf('.'),
+        "a name with a dot is read as a dot path of names and indexes, and this one is not (write $['a.b'] for one key with a dot)",
+      );
     }
   }
   if (!text.startsWith('$')) return [text];
   const { keys } = parseSingularQuery(text);
-  if (keys.length === 0 && !options.root) throw new FieldPathSyntaxError(text, 1, '"$" alone is the whole record, not a field');
+  if (keys.length === 0 && !options.root)
+    throw new FieldPathSyntaxError(text, 1, '"$" alone is the whole record, not a field');
   return keys;
 }
 
@@ -138,8 +153,12 @@ export function dotPathReplacement(text: string): string | undefined {
  * fieldPathProblem('$.items[*]'); // '"$.items[*]" is not a field path: ...'
  * ```
  */
-export function fieldPathProblem(text: unknown, options: FieldPathOptions = {}): string | undefined {
-  if (typeof text !== 'string') return 'must be a field name or a singular JSONPath such as "$.a.b"';
+export function fieldPathProblem(
+  text: unknown,
+  options: FieldPathOptions = {},
+): string | undefined {
+  if (typeof text !== 'string')
+    return 'must be a field name or a singular JSONPath such as "$.a.b"';
   try {
     parseFieldPath(text, options);
     return undefined;
@@ -158,12 +177,22 @@ export function fieldPathProblem(text: unknown, options: FieldPathOptions = {}):
  * compileFieldPath('$.utm.source', 'routes[0].transform[1].field'); // ['utm', 'source']
  * ```
  */
-export function compileFieldPath(text: unknown, at: string, options: FieldPathOptions = {}): FieldPath {
-  if (typeof text !== 'string') throw new ConfigError([{ path: at, message: 'must be a field name or a singular JSONPath such as "$.a.b"' }]);
+export function compileFieldPath(
+  text: unknown,
+  at: string,
+  options: FieldPathOptions = {},
+): FieldPath {
+  if (typeof text !== 'string')
+    throw new ConfigError([
+      { path: at, message: 'must be a field name or a singular JSONPath such as "$.a.b"' },
+    ]);
   try {
     return parseFieldPath(text, options);
   } catch (error) {
-    if (error instanceof FieldPathSyntaxError) throw new ConfigError([{ path: at, message: error.message }], { details: { position: error.position } });
+    if (error instanceof FieldPathSyntaxError)
+      throw new ConfigError([{ path: at, message: error.message }], {
+        details: { position: error.position },
+      });
     throw error;
   }
 }
@@ -179,10 +208,18 @@ export function compileFieldPath(text: unknown, at: string, options: FieldPathOp
  * readEmbeddedFieldPath('round($.a[0] * 2)', 6); // { path: ['a', 0], end: 12 }
  * ```
  */
-export function readEmbeddedFieldPath(text: string, start: number): { path: FieldPath; end: number } {
+export function readEmbeddedFieldPath(
+  text: string,
+  start: number,
+): { path: FieldPath; end: number } {
   if (text[start] !== '$') throw new FieldPathSyntaxError(text.slice(start), 0, 'expected "$"');
   const { keys, end } = parseSingularQuery(text, start, true);
-  if (keys.length === 0) throw new FieldPathSyntaxError(text.slice(start), 1, '"$" alone is the whole record, not a field');
+  if (keys.length === 0)
+    throw new FieldPathSyntaxError(
+      text.slice(start),
+      1,
+      '"$" alone is the whole record, not a field',
+    );
   return { path: keys, end };
 }
 
@@ -245,16 +282,25 @@ export function setField(record: SluiceRecord, path: FieldPath, value: JsonValue
   return setIn(record, path, 0, value) as SluiceRecord;
 }
 
-function setIn(container: JsonValue | undefined, path: FieldPath, i: number, value: JsonValue): JsonValue {
+function setIn(
+  container: JsonValue | undefined,
+  path: FieldPath,
+  i: number,
+  value: JsonValue,
+): JsonValue {
   const key = path[i]!;
   const last = i === path.length - 1;
   if (container === undefined) container = typeof key === 'number' ? [] : {};
   if (container === null || typeof container !== 'object') {
-    throw new Error(`cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is not an object`);
+    throw new Error(
+      `cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is not an object`,
+    );
   }
   if (Array.isArray(container)) {
     if (typeof key !== 'number') {
-      throw new Error(`cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is an array`);
+      throw new Error(
+        `cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is an array`,
+      );
     }
     const index = key < 0 ? container.length + key : key;
     if (index < 0 || index > container.length) {
@@ -265,12 +311,21 @@ function setIn(container: JsonValue | undefined, path: FieldPath, i: number, val
     return copy;
   }
   if (typeof key !== 'string') {
-    throw new Error(`cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is an object`);
+    throw new Error(
+      `cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is an object`,
+    );
   }
   // Own, enumerable, writable data property even for "__proto__": never touches a prototype.
   const copy: SluiceRecord = { ...container };
-  const next = last ? value : setIn(Object.hasOwn(copy, key) ? copy[key] : undefined, path, i + 1, value);
-  Object.defineProperty(copy, key, { value: next, enumerable: true, writable: true, configurable: true });
+  const next = last
+    ? value
+    : setIn(Object.hasOwn(copy, key) ? copy[key] : undefined, path, i + 1, value);
+  Object.defineProperty(copy, key, {
+    value: next,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
   return copy;
 }
 
@@ -317,7 +372,13 @@ function deleteIn(container: JsonValue, path: FieldPath, i: number): JsonValue {
  */
 export function formatFieldPath(path: FieldPath): string {
   let out = '$';
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : SHORTHAND.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  for (const key of path)
+    out +=
+      typeof key === 'number'
+        ? `[${key}]`
+        : SHORTHAND.test(key)
+          ? `.${key}`
+          : `[${JSON.stringify(key)}]`;
   return out;
 }
 
@@ -337,7 +398,12 @@ export function parseDotPath(text: string): FieldPath {
   const segments = text.split('.');
   let offset = 0;
   for (const segment of segments) {
-    if (!DOT_SEGMENT.test(segment)) throw new FieldPathSyntaxError(text, offset, 'a dot path is names (letters, digits, _ $ -) and whole numbers joined by dots');
+    if (!DOT_SEGMENT.test(segment))
+      throw new FieldPathSyntaxError(
+        text,
+        offset,
+        'a dot path is names (letters, digits, _ $ -) and whole numbers joined by dots',
+      );
     offset += segment.length + 1;
   }
   return segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
@@ -369,7 +435,11 @@ function isSingularQuery(text: string): boolean {
 // index-segment = "[" S int S "]"; S is blank space (space, tab, LF, CR).
 // With `embedded`, the query is a prefix of `text` at `start` (an expression's operand): it ends
 // before the first character that cannot continue it, instead of failing there.
-function parseSingularQuery(text: string, start = 0, embedded = false): { keys: (string | number)[]; end: number } {
+function parseSingularQuery(
+  text: string,
+  start = 0,
+  embedded = false,
+): { keys: (string | number)[]; end: number } {
   const keys: (string | number)[] = [];
   let i = start + 1;
   const fail = (at: number, reason: string): never => {
@@ -395,7 +465,15 @@ function parseSingularQuery(text: string, start = 0, embedded = false): { keys: 
         if (!(isNameFirst(code) || (i > start && code >= 0x30 && code <= 0x39))) break;
         i += code > 0xffff ? 2 : 1;
       }
-      if (i === start) fail(start, text[start] === '.' ? '".." (descendants) selects several values' : text[start] === '*' ? 'a wildcard selects several values' : 'expected a member name after "."');
+      if (i === start)
+        fail(
+          start,
+          text[start] === '.'
+            ? '".." (descendants) selects several values'
+            : text[start] === '*'
+              ? 'a wildcard selects several values'
+              : 'expected a member name after "."',
+        );
       keys.push(text.slice(start, i));
     } else if (ch === '[') {
       i++;
@@ -404,9 +482,23 @@ function parseSingularQuery(text: string, start = 0, embedded = false): { keys: 
       if (q === undefined) fail(i, 'unclosed "["');
       if (q === "'" || q === '"') keys.push(readString(q));
       else if (q === '-' || (q !== undefined && q >= '0' && q <= '9')) keys.push(readIndex());
-      else fail(i, q === '*' ? 'a wildcard selects several values' : q === '?' ? 'a filter selects several values' : 'expected a quoted name or an index');
+      else
+        fail(
+          i,
+          q === '*'
+            ? 'a wildcard selects several values'
+            : q === '?'
+              ? 'a filter selects several values'
+              : 'expected a quoted name or an index',
+        );
       blank();
-      if (text[i] === ',' || text[i] === ':') fail(i, text[i] === ',' ? 'a list of selectors selects several values' : 'a slice selects several values');
+      if (text[i] === ',' || text[i] === ':')
+        fail(
+          i,
+          text[i] === ','
+            ? 'a list of selectors selects several values'
+            : 'a slice selects several values',
+        );
       if (text[i] !== ']') fail(i, i >= text.length ? 'unclosed "["' : 'expected "]"');
       i++;
     } else fail(i, 'expected "." or "["');
@@ -420,7 +512,8 @@ function parseSingularQuery(text: string, start = 0, embedded = false): { keys: 
     while (i < text.length && text[i]! >= '0' && text[i]! <= '9') i++;
     const literal = text.slice(start, i);
     if (i === digits) fail(digits, 'expected digits after "-"');
-    if (text[digits] === '0' && (i - digits > 1 || literal === '-0')) fail(start, 'an index has no leading zeros (and no "-0")');
+    if (text[digits] === '0' && (i - digits > 1 || literal === '-0'))
+      fail(start, 'an index has no leading zeros (and no "-0")');
     const value = Number(literal);
     if (Math.abs(value) > MAX_INDEX) fail(start, `the index is beyond ±${MAX_INDEX}`);
     return value;
@@ -443,25 +536,36 @@ function parseSingularQuery(text: string, start = 0, embedded = false): { keys: 
           continue;
         }
         // Inside '…' a \" is not an escape, and inside "…" a \' is not (RFC 9535 §2.3.1.1).
-        if (escape === undefined || !(escape in ESCAPES) || (escape === "'" && quote === '"') || (escape === '"' && quote === "'")) fail(i, 'invalid escape');
+        if (
+          escape === undefined ||
+          !(escape in ESCAPES) ||
+          (escape === "'" && quote === '"') ||
+          (escape === '"' && quote === "'")
+        )
+          fail(i, 'invalid escape');
         out += ESCAPES[escape!]!;
         i += 2;
         continue;
       }
-      if (code < 0x20 || (code >= 0xd800 && code <= 0xdfff)) fail(i, code < 0x20 ? 'a control character must be escaped' : 'a lone surrogate');
+      if (code < 0x20 || (code >= 0xd800 && code <= 0xdfff))
+        fail(i, code < 0x20 ? 'a control character must be escaped' : 'a lone surrogate');
       out += String.fromCodePoint(code);
       i += code > 0xffff ? 2 : 1;
     }
   }
 
   function readUnicodeEscape(): string {
-    const hex = (at: number) => (/^[0-9A-Fa-f]{4}$/.test(text.slice(at, at + 4)) ? parseInt(text.slice(at, at + 4), 16) : fail(at, 'expected four hex digits after "\\u"'));
+    const hex = (at: number) =>
+      /^[0-9A-Fa-f]{4}$/.test(text.slice(at, at + 4))
+        ? parseInt(text.slice(at, at + 4), 16)
+        : fail(at, 'expected four hex digits after "\\u"');
     const start = i;
     const unit = hex(i + 2);
     i += 6;
     if (unit >= 0xdc00 && unit <= 0xdfff) fail(start, 'a low surrogate without a high one');
     if (unit < 0xd800 || unit > 0xdbff) return String.fromCharCode(unit);
-    if (text[i] !== '\\' || text[i + 1] !== 'u') fail(i, 'a high surrogate must be followed by a low one');
+    if (text[i] !== '\\' || text[i + 1] !== 'u')
+      fail(i, 'a high surrogate must be followed by a low one');
     const low = hex(i + 2);
     if (low < 0xdc00 || low > 0xdfff) fail(i, 'a high surrogate must be followed by a low one');
     i += 6;
@@ -471,5 +575,11 @@ function parseSingularQuery(text: string, start = 0, embedded = false): { keys: 
 
 // name-first = ALPHA / "_" / %x80-D7FF / %xE000-10FFFF
 function isNameFirst(code: number): boolean {
-  return (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x5f || (code >= 0x80 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0x10ffff);
+  return (
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x61 && code <= 0x7a) ||
+    code === 0x5f ||
+    (code >= 0x80 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0x10ffff)
+  );
 }

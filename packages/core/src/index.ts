@@ -11,7 +11,14 @@
  * @packageDocumentation
  */
 export { canonicalJson } from './canonical-json.js';
-export { MAX_JSON_DEPTH, isRecord, jsonDepthExceeds, type Batch, type JsonValue, type SluiceRecord } from './record.js';
+export {
+  MAX_JSON_DEPTH,
+  isRecord,
+  jsonDepthExceeds,
+  type Batch,
+  type JsonValue,
+  type SluiceRecord,
+} from './record.js';
 export {
   ConfigError,
   ErrorCodes,
@@ -105,7 +112,16 @@ export {
   type FieldPathOptions,
 } from './field-path.js';
 export { REDACTED, createRedactor } from './redact.js';
-export { RETRY_DEFAULTS, abortable, backoffDelay, backoffPolicySchema, resolveBackoffPolicy, retryWithBackoff, type BackoffPolicy, type RetryWithBackoffOptions } from './retry.js';
+export {
+  RETRY_DEFAULTS,
+  abortable,
+  backoffDelay,
+  backoffPolicySchema,
+  resolveBackoffPolicy,
+  retryWithBackoff,
+  type BackoffPolicy,
+  type RetryWithBackoffOptions,
+} from './retry.js';
 export {
   CONDITION_OPS,
   ON_ERROR_POLICIES,
@@ -123,9 +139,58 @@ export {
   type RouteSpec,
   type TransformSpec,
 } from './pipeline.js';
-export type { ConfigEntry, ConfigVersion, DeadLetterListFilter, DeadLetterStatus, DeadLetterStore, FinishedRunStatus, JobQueueConnection, JobQueueDatabase, JsonObject, NewRun, NewRunLogEntry, PageOptions, PipelineVersionStore, ResultPage, RunCounts, RunError, RunListFilter, RunLogEntry, RunLogLevel, RunOutcome, RunRecord, RunStatus, RunStore, RunTrigger, SavedConfig, ScheduleStateStore, SluiceStore, StoredDeadLetter, VersionedConfigStore, WebhookDeliveryStore } from './store.js';
+export type {
+  ConfigEntry,
+  ConfigVersion,
+  DeadLetterListFilter,
+  DeadLetterStatus,
+  DeadLetterStore,
+  FinishedRunStatus,
+  JobQueueConnection,
+  JobQueueDatabase,
+  JsonObject,
+  NewRun,
+  NewRunLogEntry,
+  PageOptions,
+  PipelineVersionStore,
+  ResultPage,
+  RunCounts,
+  RunError,
+  RunListFilter,
+  RunLogEntry,
+  RunLogLevel,
+  RunOutcome,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  RunTrigger,
+  SavedConfig,
+  ScheduleStateStore,
+  SluiceStore,
+  StoredDeadLetter,
+  VersionedConfigStore,
+  WebhookDeliveryStore,
+} from './store.js';
 export { isValidTimeZone } from './time-zone.js';
-export { DELIVERY_LEDGER_TTL_MS, createDeliveryLedger, type DeliveryLedger, type DeliveryLedgerOptions } from './delivery-ledger.js';
-export { MAX_PLUGIN_STATE_KEY_LENGTH, checkPluginStateKey, checkPluginStateWrite, createMemoryPluginState, type MemoryPluginStateOptions, type PluginStateSetOptions, type PluginStateStore } from './plugin-state.js';
-export { assertNoPlaintextSecrets, findPlaintextSecrets, isSecretKey, isSecretReference } from './secret-fields.js';
+export {
+  DELIVERY_LEDGER_TTL_MS,
+  createDeliveryLedger,
+  type DeliveryLedger,
+  type DeliveryLedgerOptions,
+} from './delivery-ledger.js';
+export {
+  MAX_PLUGIN_STATE_KEY_LENGTH,
+  checkPluginStateKey,
+  checkPluginStateWrite,
+  createMemoryPluginState,
+  type MemoryPluginStateOptions,
+  type PluginStateSetOptions,
+  type PluginStateStore,
+} from './plugin-state.js';
+export {
+  assertNoPlaintextSecrets,
+  findPlaintextSecrets,
+  isSecretKey,
+  isSecretReference,
+} from './secret-fields.js';
 export { CRON_FORMS, cronProblem, parseCron } from './cron.js';

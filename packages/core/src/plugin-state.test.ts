@@ -40,7 +40,10 @@ describe('createMemoryPluginState', () => {
     clock.advance(1000);
     expect(await state.setIfAbsent('lock', 3)).toBe(true);
     expect(await state.get('lock')).toBe(3);
-    const results = await Promise.all([state.setIfAbsent('race', 'a'), state.setIfAbsent('race', 'b')]);
+    const results = await Promise.all([
+      state.setIfAbsent('race', 'a'),
+      state.setIfAbsent('race', 'b'),
+    ]);
     expect(results.sort()).toEqual([false, true]);
   });
 
@@ -71,10 +74,18 @@ describe('createMemoryPluginState', () => {
   it('rejects bad keys, values and ttls with a ConfigError naming the argument', async () => {
     const state = createMemoryPluginState();
     await expect(state.get('')).rejects.toThrow(ConfigError);
-    await expect(state.set('x'.repeat(1001), 1)).rejects.toMatchObject({ issues: [{ path: 'key' }] });
-    await expect(state.set('k', undefined as never)).rejects.toMatchObject({ issues: [{ path: 'value' }] });
-    await expect(state.setIfAbsent('k', 1, { ttlMs: 0 })).rejects.toMatchObject({ issues: [{ path: 'options.ttlMs' }] });
-    expect(() => checkPluginStateWrite('k', 1, { ttlMs: Number.NaN })).toThrow(/ttlMs.*positive number/);
+    await expect(state.set('x'.repeat(1001), 1)).rejects.toMatchObject({
+      issues: [{ path: 'key' }],
+    });
+    await expect(state.set('k', undefined as never)).rejects.toMatchObject({
+      issues: [{ path: 'value' }],
+    });
+    await expect(state.setIfAbsent('k', 1, { ttlMs: 0 })).rejects.toMatchObject({
+      issues: [{ path: 'options.ttlMs' }],
+    });
+    expect(() => checkPluginStateWrite('k', 1, { ttlMs: Number.NaN })).toThrow(
+      /ttlMs.*positive number/,
+    );
   });
 });
 

@@ -81,7 +81,12 @@ export const MAX_PLUGIN_STATE_KEY_LENGTH = 1000;
  */
 export function checkPluginStateKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_PLUGIN_STATE_KEY_LENGTH) {
-    throw new ConfigError([{ path: 'key', message: `expected a non-empty string of at most ${MAX_PLUGIN_STATE_KEY_LENGTH} characters, got ${describe(key)}` }]);
+    throw new ConfigError([
+      {
+        path: 'key',
+        message: `expected a non-empty string of at most ${MAX_PLUGIN_STATE_KEY_LENGTH} characters, got ${describe(key)}`,
+      },
+    ]);
   }
 }
 
@@ -95,19 +100,36 @@ export function checkPluginStateKey(key: string): void {
  * checkPluginStateWrite('sent:42', 1, { ttlMs: 0 });            // throws ConfigError at "options.ttlMs"
  * ```
  */
-export function checkPluginStateWrite(key: string, value: JsonValue, options?: PluginStateSetOptions): void {
+export function checkPluginStateWrite(
+  key: string,
+  value: JsonValue,
+  options?: PluginStateSetOptions,
+): void {
   checkPluginStateKey(key);
-  if (value === undefined || typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
-    throw new ConfigError([{ path: 'value', message: `expected a JSON value, got ${typeof value}` }]);
+  if (
+    value === undefined ||
+    typeof value === 'function' ||
+    typeof value === 'symbol' ||
+    typeof value === 'bigint'
+  ) {
+    throw new ConfigError([
+      { path: 'value', message: `expected a JSON value, got ${typeof value}` },
+    ]);
   }
   const ttl = options?.ttlMs;
   if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) {
-    throw new ConfigError([{ path: 'options.ttlMs', message: `expected a positive number of milliseconds, got ${describe(ttl)}` }]);
+    throw new ConfigError([
+      {
+        path: 'options.ttlMs',
+        message: `expected a positive number of milliseconds, got ${describe(ttl)}`,
+      },
+    ]);
   }
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   return typeof value === 'number' ? String(value) : typeof value;
 }
 
@@ -149,7 +171,10 @@ export function createMemoryPluginState(options: MemoryPluginStateOptions = {}):
   };
   const write = (key: string, value: JsonValue, ttlMs: number | undefined) => {
     entries.delete(key);
-    entries.set(key, { value: structuredClone(value), expiresAt: ttlMs === undefined ? undefined : clock.now() + ttlMs });
+    entries.set(key, {
+      value: structuredClone(value),
+      expiresAt: ttlMs === undefined ? undefined : clock.now() + ttlMs,
+    });
     while (entries.size > maxKeys) {
       const oldest = entries.keys().next();
       if (oldest.done) break;

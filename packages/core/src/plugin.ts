@@ -103,12 +103,18 @@ export function connectorPages(result: unknown, kind?: string): AsyncIterable<Pa
   const who = kind === undefined ? 'the connector' : `connector "${kind}"`;
   let got: string;
   if (Array.isArray(result)) got = 'an array';
-  else if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') got = 'a promise';
+  else if (
+    result !== null &&
+    typeof result === 'object' &&
+    typeof (result as { then?: unknown }).then === 'function'
+  )
+    got = 'a promise';
   else if (
     result !== null &&
     typeof result === 'object' &&
     typeof (result as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
-  ) got = 'a sync iterable (a function* generator?)';
+  )
+    got = 'a sync iterable (a function* generator?)';
   else got = result === null ? 'null' : typeof result;
   throw new FatalError(
     `${who}: read() must return an AsyncIterable<Page> (write it as "async *read(request, signal) { yield { records } }"), but it returned ${got}`,
@@ -401,7 +407,9 @@ type DefinitionType = 'connector' | 'destination' | 'transform';
  */
 export function definitionProblems(definition: unknown, type: DefinitionType): string[] {
   if (definition === null || typeof definition !== 'object') {
-    return [`${type} definition must be an object (the result of define${capitalised(type)}(...)), got ${describeValue(definition)}`];
+    return [
+      `${type} definition must be an object (the result of define${capitalised(type)}(...)), got ${describeValue(definition)}`,
+    ];
   }
   const d = definition as Record<string, unknown>;
   const problems: string[] = [];
@@ -425,13 +433,19 @@ export function definitionProblems(definition: unknown, type: DefinitionType): s
     const c = d.capabilities;
     if (typeof c !== 'function') {
       if (c === null || typeof c !== 'object' || Array.isArray(c)) {
-        problems.push(`${name}: capabilities must be an object like { idempotent: false } or a function returning one`);
+        problems.push(
+          `${name}: capabilities must be an object like { idempotent: false } or a function returning one`,
+        );
       } else {
         const caps = c as Record<string, unknown>;
-        if (typeof caps.idempotent !== 'boolean') problems.push(`${name}: capabilities.idempotent must be true or false`);
+        if (typeof caps.idempotent !== 'boolean')
+          problems.push(`${name}: capabilities.idempotent must be true or false`);
         for (const key of ['maxBatch', 'maxInFlight'] as const) {
           const value = caps[key];
-          if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 1)) {
+          if (
+            value !== undefined &&
+            !(typeof value === 'number' && Number.isInteger(value) && value >= 1)
+          ) {
             problems.push(`${name}: capabilities.${key} must be a whole number >= 1`);
           }
         }

@@ -33,7 +33,9 @@ function formsOf(secret: string): string[] {
  */
 export function createRedactor(secrets: Iterable<string>): <T>(value: T) => T {
   // Longest first, so a secret that contains another one is replaced whole.
-  const list = [...new Set([...secrets].filter((s) => s.length >= 3).flatMap(formsOf))].sort((a, b) => b.length - a.length);
+  const list = [...new Set([...secrets].filter((s) => s.length >= 3).flatMap(formsOf))].sort(
+    (a, b) => b.length - a.length,
+  );
   const redactString = (text: string) => {
     let out = text;
     for (const secret of list) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
@@ -60,7 +62,9 @@ export function createRedactor(secrets: Iterable<string>): <T>(value: T) => T {
       }
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') return walk(toJSON.call(value), ancestors);
-      return Object.fromEntries(Object.entries(value).map(([k, item]) => [redactString(k), walk(item, ancestors)]));
+      return Object.fromEntries(
+        Object.entries(value).map(([k, item]) => [redactString(k), walk(item, ancestors)]),
+      );
     } finally {
       ancestors.delete(value);
     }

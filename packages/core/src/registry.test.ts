@@ -2,7 +2,13 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { createPluginContext } from './context.js';
 import { ConfigError, FatalError } from './errors.js';
-import { connectorPages, defineConnector, defineDestination, definePlugin, defineTransform } from './plugin.js';
+import {
+  connectorPages,
+  defineConnector,
+  defineDestination,
+  definePlugin,
+  defineTransform,
+} from './plugin.js';
 import { PluginRegistry, isCompatiblePluginRange } from './registry.js';
 
 const counter = defineConnector({
@@ -179,17 +185,34 @@ describe('definitions checked at the boundary', () => {
       'defineConnector: connector "no-schema": configSchema must be a valibot schema',
     );
     expect(() =>
-      defineDestination({ kind: 'no-caps', version: '1.0.0', configSchema: v.object({}), create: () => ({ async write() {} }) } as never),
+      defineDestination({
+        kind: 'no-caps',
+        version: '1.0.0',
+        configSchema: v.object({}),
+        create: () => ({ async write() {} }),
+      } as never),
     ).toThrow('destination "no-caps": capabilities must be an object like { idempotent: false }');
     expect(() =>
-      defineDestination({ kind: 'bad-caps', version: '1.0.0', configSchema: v.object({}), capabilities: { idempotent: 'yes', maxBatch: 0 }, create: () => ({ async write() {} }) } as never),
-    ).toThrow(/capabilities\.idempotent must be true or false; destination "bad-caps": capabilities\.maxBatch must be a whole number >= 1/);
-    expect(() => defineTransform({ kind: 'no-create', version: '1.0.0', configSchema: v.object({}) } as never)).toThrow(
-      'transform "no-create": create must be a function',
+      defineDestination({
+        kind: 'bad-caps',
+        version: '1.0.0',
+        configSchema: v.object({}),
+        capabilities: { idempotent: 'yes', maxBatch: 0 },
+        create: () => ({ async write() {} }),
+      } as never),
+    ).toThrow(
+      /capabilities\.idempotent must be true or false; destination "bad-caps": capabilities\.maxBatch must be a whole number >= 1/,
     );
-    expect(() => defineConnector({ version: '1.0.0', configSchema: v.object({}), create: () => ({}) } as never)).toThrow(
-      'connector (no valid kind): kind is missing',
-    );
+    expect(() =>
+      defineTransform({ kind: 'no-create', version: '1.0.0', configSchema: v.object({}) } as never),
+    ).toThrow('transform "no-create": create must be a function');
+    expect(() =>
+      defineConnector({
+        version: '1.0.0',
+        configSchema: v.object({}),
+        create: () => ({}),
+      } as never),
+    ).toThrow('connector (no valid kind): kind is missing');
   });
 
   it('register refuses hand-made definitions, naming plugin, list, index and kind', () => {
@@ -198,7 +221,16 @@ describe('definitions checked at the boundary', () => {
       name: 'broken-plugin',
       sluice: '^1',
       connectors: [{ ...noSchema, type: 'connector' }],
-      destinations: [{ type: 'destination', kind: 'no-caps', version: '1.0.0', configSchema: v.object({}), create: () => ({}) }, counter],
+      destinations: [
+        {
+          type: 'destination',
+          kind: 'no-caps',
+          version: '1.0.0',
+          configSchema: v.object({}),
+          create: () => ({}),
+        },
+        counter,
+      ],
       transforms: [],
     };
     const registry = new PluginRegistry();
@@ -211,18 +243,44 @@ describe('definitions checked at the boundary', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const issues = (error as ConfigError).issues;
     expect(issues).toEqual([
-      { path: 'plugins["broken-plugin"].connectors[0]', message: 'plugin "broken-plugin": connector "no-schema": configSchema must be a valibot schema (e.g. v.object({...}))' },
-      { path: 'plugins["broken-plugin"].destinations[0]', message: 'plugin "broken-plugin": destination "no-caps": capabilities must be an object like { idempotent: false } or a function returning one' },
-      { path: 'plugins["broken-plugin"].destinations[1]', message: 'plugin "broken-plugin": destination "counter": capabilities must be an object like { idempotent: false } or a function returning one' },
+      {
+        path: 'plugins["broken-plugin"].connectors[0]',
+        message:
+          'plugin "broken-plugin": connector "no-schema": configSchema must be a valibot schema (e.g. v.object({...}))',
+      },
+      {
+        path: 'plugins["broken-plugin"].destinations[0]',
+        message:
+          'plugin "broken-plugin": destination "no-caps": capabilities must be an object like { idempotent: false } or a function returning one',
+      },
+      {
+        path: 'plugins["broken-plugin"].destinations[1]',
+        message:
+          'plugin "broken-plugin": destination "counter": capabilities must be an object like { idempotent: false } or a function returning one',
+      },
     ]);
     expect((error as Error).message).toContain('Cannot register plugin "broken-plugin"');
     // Nothing of a refused plugin is registered.
     expect(registry.plugins()).toEqual([]);
     expect(() =>
-      registry.register({ type: 'plugin', name: 'p2', sluice: '^1', connectors: 'counter', destinations: [], transforms: [] } as never),
+      registry.register({
+        type: 'plugin',
+        name: 'p2',
+        sluice: '^1',
+        connectors: 'counter',
+        destinations: [],
+        transforms: [],
+      } as never),
     ).toThrow('connectors must be an array of defineConnector(...) results');
     expect(() =>
-      registry.register({ type: 'plugin', name: 'p3', sluice: '^1', connectors: [upper], destinations: [], transforms: [] } as never),
+      registry.register({
+        type: 'plugin',
+        name: 'p3',
+        sluice: '^1',
+        connectors: [upper],
+        destinations: [],
+        transforms: [],
+      } as never),
     ).toThrow('plugin "p3": "upper" is a transform definition, listed under connectors');
   });
 });

@@ -93,7 +93,10 @@ export class PluginRegistry {
       const entries: unknown = plugin[list];
       if (entries === undefined) continue;
       if (!Array.isArray(entries)) {
-        issues.push({ path: `${where}.${list}`, message: `plugin "${plugin.name}": ${list} must be an array of define${type[0]!.toUpperCase()}${type.slice(1)}(...) results` });
+        issues.push({
+          path: `${where}.${list}`,
+          message: `plugin "${plugin.name}": ${list} must be an array of define${type[0]!.toUpperCase()}${type.slice(1)}(...) results`,
+        });
         continue;
       }
       entries.forEach((definition: unknown, index: number) => {
@@ -101,9 +104,12 @@ export class PluginRegistry {
         const problems = definitionProblems(definition, type);
         const declared = (definition as { type?: unknown } | null)?.type;
         if (problems.length === 0 && declared !== type) {
-          problems.push(`${JSON.stringify((definition as { kind: string }).kind)} is a ${String(declared)} definition, listed under ${list}`);
+          problems.push(
+            `${JSON.stringify((definition as { kind: string }).kind)} is a ${String(declared)} definition, listed under ${list}`,
+          );
         }
-        for (const message of problems) issues.push({ path, message: `plugin "${plugin.name}": ${message}` });
+        for (const message of problems)
+          issues.push({ path, message: `plugin "${plugin.name}": ${message}` });
         if (problems.length === 0) all.push(definition as AnyDefinition);
       });
     }

@@ -42,11 +42,21 @@ export interface BackoffPolicy {
  */
 export const RETRY_DEFAULTS = Object.freeze({
   /** A destination's failed batch (the router): 5 tries, 200 ms doubling up to 30 s. */
-  delivery: Object.freeze({ maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 30_000, multiplier: 2 }),
+  delivery: Object.freeze({
+    maxAttempts: 5,
+    initialDelayMs: 200,
+    maxDelayMs: 30_000,
+    multiplier: 2,
+  }),
   /** A failed run, when its pipeline has a `retry` (the scheduler): 3 tries, 1 s doubling up to 60 s. */
   run: Object.freeze({ maxAttempts: 3, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 }),
   /** One remote call inside a connector (BigQuery, GA4): 5 tries, 1 s doubling up to 60 s. */
-  request: Object.freeze({ maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 }),
+  request: Object.freeze({
+    maxAttempts: 5,
+    initialDelayMs: 1_000,
+    maxDelayMs: 60_000,
+    multiplier: 2,
+  }),
 } satisfies Record<string, Readonly<BackoffPolicy>>);
 
 /**
@@ -60,24 +70,62 @@ export const RETRY_DEFAULTS = Object.freeze({
  * v.parse(configSchema, { retry: { maxAttempts: 3 } }).retry; // { maxAttempts: 3, initialDelayMs: 1000, maxDelayMs: 60000, multiplier: 2 }
  * ```
  */
-export function backoffPolicySchema(defaults: Readonly<BackoffPolicy>, what: string, limits: { maxAttempts?: number } = {}) {
+export function backoffPolicySchema(
+  defaults: Readonly<BackoffPolicy>,
+  what: string,
+  limits: { maxAttempts?: number } = {},
+) {
   const delay = v.pipe(v.number(), v.minValue(0));
-  const attempts = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(limits.maxAttempts ?? Number.MAX_SAFE_INTEGER));
+  const attempts = v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(1),
+    v.maxValue(limits.maxAttempts ?? Number.MAX_SAFE_INTEGER),
+  );
   return v.optional(
     v.pipe(
       v.object({
-        maxAttempts: v.optional(v.pipe(attempts, v.description(`Tries of ${what}, including the first.`)), defaults.maxAttempts),
+        maxAttempts: v.optional(
+          v.pipe(attempts, v.description(`Tries of ${what}, including the first.`)),
+          defaults.maxAttempts,
+        ),
         initialDelayMs: v.optional(
-          v.pipe(delay, v.description(`Ceiling of the first retry's delay; grows by \`multiplier\` on each retry (full jitter). Absent: ${defaults.initialDelayMs}.`)),
+          v.pipe(
+            delay,
+            v.description(
+              `Ceiling of the first retry's delay; grows by \`multiplier\` on each retry (full jitter). Absent: ${defaults.initialDelayMs}.`,
+            ),
+          ),
         ),
         /** @deprecated The earlier spelling of `initialDelayMs`. */
-        baseDelayMs: v.optional(v.pipe(delay, v.description('Deprecated spelling of `initialDelayMs`, read when that is absent.'))),
-        maxDelayMs: v.optional(v.pipe(delay, v.description('Upper bound of a retry delay; a longer `Retry-After` hands the failure to the engine.')), defaults.maxDelayMs),
-        multiplier: v.optional(v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')), defaults.multiplier),
+        baseDelayMs: v.optional(
+          v.pipe(
+            delay,
+            v.description('Deprecated spelling of `initialDelayMs`, read when that is absent.'),
+          ),
+        ),
+        maxDelayMs: v.optional(
+          v.pipe(
+            delay,
+            v.description(
+              'Upper bound of a retry delay; a longer `Retry-After` hands the failure to the engine.',
+            ),
+          ),
+          defaults.maxDelayMs,
+        ),
+        multiplier: v.optional(
+          v.pipe(v.number(), v.minValue(1), v.description('Growth factor of the delay per retry.')),
+          defaults.multiplier,
+        ),
       }),
       // Before the transform: JSON Schema export stops at a transform.
-      v.description(`Retries in place of ${what} after a transient failure: exponential backoff with full jitter, honouring Retry-After.`),
-      v.transform(({ baseDelayMs, initialDelayMs, ...policy }): BackoffPolicy => ({ ...policy, initialDelayMs: initialDelayMs ?? baseDelayMs ?? defaults.initialDelayMs })),
+      v.description(
+        `Retries in place of ${what} after a transient failure: exponential backoff with full jitter, honouring Retry-After.`,
+      ),
+      v.transform(({ baseDelayMs, initialDelayMs, ...policy }): BackoffPolicy => ({
+        ...policy,
+        initialDelayMs: initialDelayMs ?? baseDelayMs ?? defaults.initialDelayMs,
+      })),
     ),
     {},
   );
@@ -92,8 +140,12 @@ export function backoffPolicySchema(defaults: Readonly<BackoffPolicy>, what: str
  * resolveBackoffPolicy({ maxAttempts: 3 }, RETRY_DEFAULTS.delivery); // { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 30000, multiplier: 2 }
  * ```
  */
-export function resolveBackoffPolicy(policy: Partial<BackoffPolicy> | undefined, defaults: Readonly<BackoffPolicy>): BackoffPolicy {
-  const pick = (value: number | undefined, fallback: number, min: number) => (value === undefined || !Number.isFinite(value) ? fallback : Math.max(min, value));
+export function resolveBackoffPolicy(
+  policy: Partial<BackoffPolicy> | undefined,
+  defaults: Readonly<BackoffPolicy>,
+): BackoffPolicy {
+  const pick = (value: number | undefined, fallback: number, min: number) =>
+    value === undefined || !Number.isFinite(value) ? fallback : Math.max(min, value);
   return {
     maxAttempts: Math.floor(pick(policy?.maxAttempts, defaults.maxAttempts, 1)),
     initialDelayMs: pick(policy?.initialDelayMs, defaults.initialDelayMs, 0),
@@ -114,11 +166,21 @@ export function resolveBackoffPolicy(policy: Partial<BackoffPolicy> | undefined,
  * backoffDelay(RETRY_DEFAULTS.delivery, 1, 5000, () => 0.5);      // 5000
  * ```
  */
-export function backoffDelay(policy: Readonly<BackoffPolicy>, attempt: number, retryAfterMs?: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: Readonly<BackoffPolicy>,
+  attempt: number,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.max(0, attempt - 1);
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** exponent);
+  const ceiling = Math.min(
+    policy.maxDelayMs,
+    policy.initialDelayMs * policy.multiplier ** exponent,
+  );
   const jittered = Math.floor(random() * ceiling);
-  return retryAfterMs === undefined || !Number.isFinite(retryAfterMs) ? jittered : Math.max(jittered, retryAfterMs);
+  return retryAfterMs === undefined || !Number.isFinite(retryAfterMs)
+    ? jittered
+    : Math.max(jittered, retryAfterMs);
 }
 
 /** Options of {@link retryWithBackoff}: the policy (keys left out: {@link RETRY_DEFAULTS}.request) and the run-time parts. */
@@ -161,11 +223,16 @@ export interface RetryWithBackoffOptions extends Partial<BackoffPolicy> {
  * });
  * ```
  */
-export async function retryWithBackoff<T>(operation: (attempt: number) => Promise<T>, options: RetryWithBackoffOptions): Promise<T> {
+export async function retryWithBackoff<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryWithBackoffOptions,
+): Promise<T> {
   const { clock, signal, mapError = toError, onRetry, random = Math.random } = options;
   const policy = resolveBackoffPolicy(options, RETRY_DEFAULTS.request);
   const shouldRetry = options.shouldRetry ?? ((error: Error) => error instanceof RetryableError);
-  const retryAfterOf = options.retryAfterMs ?? ((error: Error) => (error instanceof RetryableError ? error.retryAfterMs : undefined));
+  const retryAfterOf =
+    options.retryAfterMs ??
+    ((error: Error) => (error instanceof RetryableError ? error.retryAfterMs : undefined));
   const wait = options.wait ?? ((ms: number, s: AbortSignal) => clock.sleep(ms, s));
   for (let n = 1; ; n++) {
     signal.throwIfAborted();

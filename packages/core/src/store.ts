@@ -307,12 +307,20 @@ export interface WebhookDeliveryStore {
    * decides, not a read before the write). The others get `fresh: false` and the run id recorded
    * by the first (`undefined` for a delivery recorded before run ids were kept).
    */
-  recordDelivery(pipeline: string, deliveryId: string, receivedAt: string, runId: string): Promise<{ fresh: boolean; runId: string | undefined }>;
+  recordDelivery(
+    pipeline: string,
+    deliveryId: string,
+    receivedAt: string,
+    runId: string,
+  ): Promise<{ fresh: boolean; runId: string | undefined }>;
   /**
    * Forgets deliveries received before `before` (ISO time), except those of `exceptPipelines`
    * (pipelines whose ids no time window bounds: scheme `none`); returns how many were removed.
    */
-  pruneDeliveries(before: string, options?: { exceptPipelines?: readonly string[] }): Promise<number>;
+  pruneDeliveries(
+    before: string,
+    options?: { exceptPipelines?: readonly string[] },
+  ): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

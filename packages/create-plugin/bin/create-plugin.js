@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {
-  console.error('create-plugin: not built yet (dist/cli.js is missing); in a clone, run `npx nx run-many -t build`.');
+  console.error(
+    'create-plugin: not built yet (dist/cli.js is missing); in a clone, run `npx nx run-many -t build`.',
+  );
   process.exit(1);
 }
 const { main } = await import(cli.href);

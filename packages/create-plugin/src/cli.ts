@@ -48,7 +48,9 @@ export function main(argv: string[]): number {
     return 0;
   }
   if (positionals.length !== 1) {
-    console.error(`${positionals.length === 0 ? 'give the folder to create' : 'give one folder'}\n\n${USAGE}`);
+    console.error(
+      `${positionals.length === 0 ? 'give the folder to create' : 'give one folder'}\n\n${USAGE}`,
+    );
     return 2;
   }
   try {
@@ -75,4 +77,3 @@ next:
     throw error;
   }
 }
-

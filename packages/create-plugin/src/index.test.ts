@@ -3,30 +3,54 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { main } from './cli.js';
-import { CreatePluginError, SCAFFOLD_VERSION, TOOL_VERSIONS, createPlugin, pluginFiles, pluginNames } from './index.js';
+import {
+  CreatePluginError,
+  SCAFFOLD_VERSION,
+  TOOL_VERSIONS,
+  createPlugin,
+  pluginFiles,
+  pluginNames,
+} from './index.js';
 
 const here = new URL('..', import.meta.url);
-const read = (path: string) => JSON.parse(readFileSync(new URL(path, here), 'utf8')) as Record<string, Record<string, string>>;
+const read = (path: string) =>
+  JSON.parse(readFileSync(new URL(path, here), 'utf8')) as Record<string, Record<string, string>>;
 const work = mkdtempSync(join(tmpdir(), 'create-plugin-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('pluginNames', () => {
   it('derives the kind prefix and identifiers from the package name', () => {
-    expect(pluginNames({ dir: '/x/sluice-plugin-acme' })).toMatchObject({ name: 'sluice-plugin-acme', kind: 'acme', camel: 'acme' });
-    expect(pluginNames({ dir: 'x', name: '@acme/sluice-plugin-crm-events' })).toMatchObject({ kind: 'crm-events', camel: 'crmEvents' });
+    expect(pluginNames({ dir: '/x/sluice-plugin-acme' })).toMatchObject({
+      name: 'sluice-plugin-acme',
+      kind: 'acme',
+      camel: 'acme',
+    });
+    expect(pluginNames({ dir: 'x', name: '@acme/sluice-plugin-crm-events' })).toMatchObject({
+      kind: 'crm-events',
+      camel: 'crmEvents',
+    });
     expect(pluginNames({ dir: 'x', name: 'shop-sluice-plugin' })).toMatchObject({ kind: 'shop' });
-    expect(pluginNames({ dir: 'x', name: 'my-plugin', kind: 'mine' })).toMatchObject({ name: 'my-plugin', kind: 'mine' });
+    expect(pluginNames({ dir: 'x', name: 'my-plugin', kind: 'mine' })).toMatchObject({
+      name: 'my-plugin',
+      kind: 'mine',
+    });
   });
 
   it('refuses names npm or Sluice would refuse, saying which option to give', () => {
-    expect(() => pluginNames({ dir: 'My Plugin' })).toThrow(/"My Plugin" is not a valid npm package name.*--name/);
-    expect(() => pluginNames({ dir: 'x', name: '1password-sluice-plugin' })).toThrow(/kind prefix "1password".*--kind/);
+    expect(() => pluginNames({ dir: 'My Plugin' })).toThrow(
+      /"My Plugin" is not a valid npm package name.*--name/,
+    );
+    expect(() => pluginNames({ dir: 'x', name: '1password-sluice-plugin' })).toThrow(
+      /kind prefix "1password".*--kind/,
+    );
     expect(() => pluginNames({ dir: 'x', kind: 'Bad Kind' })).toThrow(CreatePluginError);
   });
 });
 
 describe('pluginFiles', () => {
-  const files = pluginFiles(pluginNames({ dir: 'sluice-plugin-acme', description: 'Reads the Acme API' }));
+  const files = pluginFiles(
+    pluginNames({ dir: 'sluice-plugin-acme', description: 'Reads the Acme API' }),
+  );
 
   it('writes a connector, a destination, a transform, their tests, a type test and a README', () => {
     expect(Object.keys(files)).toEqual([
@@ -59,8 +83,16 @@ describe('pluginFiles', () => {
     expect(pkg.peerDependencies).toEqual({ '@sluice/core': range });
     expect(pkg.devDependencies).toMatchObject({ '@sluice/core': range, '@sluice/testing': range });
     expect(pkg.dependencies?.['@sluice/core']).toBeUndefined();
-    expect(pkg).toMatchObject({ type: 'module', exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } }, files: ['dist'] });
-    expect(pkg.scripts).toMatchObject({ build: 'tsc -p tsconfig.build.json', test: 'npm run typecheck && vitest run', prepack: 'npm run build' });
+    expect(pkg).toMatchObject({
+      type: 'module',
+      exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' } },
+      files: ['dist'],
+    });
+    expect(pkg.scripts).toMatchObject({
+      build: 'tsc -p tsconfig.build.json',
+      test: 'npm run typecheck && vitest run',
+      prepack: 'npm run build',
+    });
   });
 
   it('writes the tool versions this workspace builds and tests with (one release: the same versions)', () => {
@@ -89,10 +121,14 @@ describe('createPlugin', () => {
     expect(readFileSync(join(dir, 'src/destination.ts'), 'utf8')).toContain("kind: 'acme-ndjson'");
     expect(files).toHaveLength(13);
     mkdirSync(join(work, 'empty'));
-    expect(createPlugin({ dir: 'empty', cwd: work, name: 'sluice-plugin-empty' }).names.kind).toBe('empty');
+    expect(createPlugin({ dir: 'empty', cwd: work, name: 'sluice-plugin-empty' }).names.kind).toBe(
+      'empty',
+    );
     mkdirSync(join(work, 'taken'));
     writeFileSync(join(work, 'taken/notes.txt'), 'mine');
-    expect(() => createPlugin({ dir: 'taken', cwd: work, name: 'sluice-plugin-taken' })).toThrow(/taken exists and is not empty/);
+    expect(() => createPlugin({ dir: 'taken', cwd: work, name: 'sluice-plugin-taken' })).toThrow(
+      /taken exists and is not empty/,
+    );
     expect(readFileSync(join(work, 'taken/notes.txt'), 'utf8')).toBe('mine');
   });
 });
@@ -103,7 +139,9 @@ describe('the create-plugin command (npm create @sluice/plugin)', () => {
     const out: string[] = [];
     const err: string[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
-    const error = vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
+    const error = vi
+      .spyOn(console, 'error')
+      .mockImplementation((line: string) => void err.push(line));
     const cwd = vi.spyOn(process, 'cwd').mockReturnValue(work);
     try {
       return { status: main(args), stdout: out.join('\n'), stderr: err.join('\n') };
@@ -119,7 +157,9 @@ describe('the create-plugin command (npm create @sluice/plugin)', () => {
     expect(status).toBe(0);
     expect(out).toContain('created sluice-plugin-cli in sluice-plugin-cli (13 files)');
     expect(out).toContain('cd sluice-plugin-cli\n  npm install\n  npm test');
-    expect(readFileSync(join(work, 'sluice-plugin-cli/package.json'), 'utf8')).toContain('"description": "From the CLI"');
+    expect(readFileSync(join(work, 'sluice-plugin-cli/package.json'), 'utf8')).toContain(
+      '"description": "From the CLI"',
+    );
   });
 
   it('exits 2 with the usage on bad input, writing nothing', () => {

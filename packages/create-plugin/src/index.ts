@@ -20,7 +20,9 @@ export { TOOL_VERSIONS } from './versions.js';
 
 /** This package's version: the version written for every `@sluice/*` dependency. */
 export const SCAFFOLD_VERSION: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
 ).version;
 
 /** The template folder (src/ and dist/ both sit one level below the package root). */
@@ -69,18 +71,32 @@ export class CreatePluginError extends Error {
  * pluginNames({ dir: 'sluice-plugin-acme' }); // { name: 'sluice-plugin-acme', kind: 'acme', camel: 'acme', ... }
  * ```
  */
-export function pluginNames(options: Pick<CreatePluginOptions, 'dir' | 'name' | 'kind' | 'description'>): PluginNames {
+export function pluginNames(
+  options: Pick<CreatePluginOptions, 'dir' | 'name' | 'kind' | 'description'>,
+): PluginNames {
   const name = options.name ?? basename(resolve(options.dir));
   if (!NPM_NAME.test(name) || name.length > 214) {
-    throw new CreatePluginError(`"${name}" is not a valid npm package name (lower case, digits, - . _ ~, optionally @scope/): give one with --name`);
+    throw new CreatePluginError(
+      `"${name}" is not a valid npm package name (lower case, digits, - . _ ~, optionally @scope/): give one with --name`,
+    );
   }
   const bare = name.replace(/^@[^/]+\//, '');
-  const kind = options.kind ?? (bare.replace(/^sluice-plugin-/, '').replace(/-sluice-plugin$/, '') || bare);
+  const kind =
+    options.kind ?? (bare.replace(/^sluice-plugin-/, '').replace(/-sluice-plugin$/, '') || bare);
   if (!KIND.test(kind)) {
-    throw new CreatePluginError(`kind prefix "${kind}" (from the name "${name}") must be lower-case letters, digits and - _ . starting with a letter: give one with --kind`);
+    throw new CreatePluginError(
+      `kind prefix "${kind}" (from the name "${name}") must be lower-case letters, digits and - _ . starting with a letter: give one with --kind`,
+    );
   }
   const camel = kind.replace(/[-_.]([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  return { name, kind, camel, description: options.description ?? `A Sluice plugin: the ${kind}-sequence connector, the ${kind}-ndjson destination and the ${kind}-stamp transform.` };
+  return {
+    name,
+    kind,
+    camel,
+    description:
+      options.description ??
+      `A Sluice plugin: the ${kind}-sequence connector, the ${kind}-ndjson destination and the ${kind}-stamp transform.`,
+  };
 }
 
 /** The generated package.json (written as JSON, not from a template, so versions stay exact). */
@@ -121,7 +137,8 @@ function packageJson(names: PluginNames): string {
 function templateFiles(dir: URL, prefix = ''): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) out.push(...templateFiles(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`));
+    if (entry.isDirectory())
+      out.push(...templateFiles(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`));
     else if (entry.name.endsWith('.tmpl')) out.push(`${prefix}${entry.name}`);
   }
   return out.sort();
@@ -162,10 +179,16 @@ export function pluginFiles(names: PluginNames): Record<string, string> {
  * createPlugin({ dir: 'sluice-plugin-acme', description: 'Reads the Acme API' });
  * ```
  */
-export function createPlugin(options: CreatePluginOptions): { dir: string; names: PluginNames; files: string[] } {
+export function createPlugin(options: CreatePluginOptions): {
+  dir: string;
+  names: PluginNames;
+  files: string[];
+} {
   const dir = resolve(options.cwd ?? process.cwd(), options.dir);
   if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new CreatePluginError(`${relative(options.cwd ?? process.cwd(), dir) || dir} exists and is not empty: choose a new folder`);
+    throw new CreatePluginError(
+      `${relative(options.cwd ?? process.cwd(), dir) || dir} exists and is not empty: choose a new folder`,
+    );
   }
   const names = pluginNames({ ...options, dir });
   const files = pluginFiles(names);

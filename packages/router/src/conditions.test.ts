@@ -9,7 +9,10 @@ const record: SluiceRecord = {
   date: '2026-11-24',
   tags: ['promo', 'eu', { id: 1 }],
   utm: { source: 'newsletter', medium: null },
-  items: [{ sku: 'a', qty: 7 }, { sku: 'b', qty: 1 }],
+  items: [
+    { sku: 'a', qty: 7 },
+    { sku: 'b', qty: 1 },
+  ],
 };
 
 const test = (when: ConditionSpec, r: SluiceRecord = record) => compileCondition(when, 'when')(r);
@@ -147,8 +150,12 @@ describe('structured conditions', () => {
       'routes[0].when.all[11].extra',
       'routes[0].when.all[12]',
     ]);
-    expect(error.issues[1]!.message).toMatch(/^"\$\.items\[\*\]\.sku" is not a field path: a wildcard selects several values at position 8/);
-    expect(error.issues[4]!.message).toMatch(/quantifier applied to a group that contains a quantifier/);
+    expect(error.issues[1]!.message).toMatch(
+      /^"\$\.items\[\*\]\.sku" is not a field path: a wildcard selects several values at position 8/,
+    );
+    expect(error.issues[4]!.message).toMatch(
+      /quantifier applied to a group that contains a quantifier/,
+    );
     expect(error.issues[5]!.message).toMatch(/lookaround/);
     expect(error.issues[6]!.message).toMatch(/backreference/);
   });
@@ -158,7 +165,13 @@ describe('compileSafeRegex', () => {
   it.each(['(a|a)*$', '(a*)*', '(?:a+){2,}', '(x+x+)+y', '(\\w|\\d)+'])('rejects %s', (pattern) => {
     expect(() => compileSafeRegex(pattern)).toThrow(/not allowed/);
   });
-  it.each(['^utm_(source|medium)$', '^[a-z]+@[a-z]+\\.(com|org)$', '(ab)?c+', '\\d{4}-\\d{2}', '[(+*]+'])('accepts %s', (pattern) => {
+  it.each([
+    '^utm_(source|medium)$',
+    '^[a-z]+@[a-z]+\\.(com|org)$',
+    '(ab)?c+',
+    '\\d{4}-\\d{2}',
+    '[(+*]+',
+  ])('accepts %s', (pattern) => {
     expect(() => compileSafeRegex(pattern)).not.toThrow();
   });
   it('bounds the tested text', () => {
@@ -178,15 +191,29 @@ describe('{ filter } conditions: the record tested once', () => {
     expect(test({ filter: "@.sessions > 100 && @.channel == 'email'" })).toBe(true);
     expect(test({ filter: '@.sessions > 200' })).toBe(false);
     expect(test({ filter: '@.items[?@.qty > 5]' })).toBe(true);
-    expect(test({ all: [{ filter: '@.utm.medium == null' }, { path: '$.channel', op: 'eq', value: 'email' }] })).toBe(true);
+    expect(
+      test({
+        all: [{ filter: '@.utm.medium == null' }, { path: '$.channel', op: 'eq', value: 'email' }],
+      }),
+    ).toBe(true);
   });
 
   it('reports syntax errors with the path, the position and the expression', () => {
-    const error = configError(() => compileCondition({ any: [{ filter: '@.a == ' }] } as ConditionSpec, 'routes[1].when'));
+    const error = configError(() =>
+      compileCondition({ any: [{ filter: '@.a == ' }] } as ConditionSpec, 'routes[1].when'),
+    );
     expect(error.issues[0]!.path).toBe('routes[1].when.any[0].filter');
-    expect(error.issues[0]!.message).toMatch(/^invalid filter expression at position \d+: .* \(in "@\.a == "\)$/);
-    expect(configError(() => compileCondition({ filter: '' } as ConditionSpec, 'when')).issues[0]!.path).toBe('when.filter');
-    expect(configError(() => compileCondition({ filter: '@.a', extra: 1 } as unknown as ConditionSpec, 'when')).issues[0]!.path).toBe('when.extra');
+    expect(error.issues[0]!.message).toMatch(
+      /^invalid filter expression at position \d+: .* \(in "@\.a == "\)$/,
+    );
+    expect(
+      configError(() => compileCondition({ filter: '' } as ConditionSpec, 'when')).issues[0]!.path,
+    ).toBe('when.filter');
+    expect(
+      configError(() =>
+        compileCondition({ filter: '@.a', extra: 1 } as unknown as ConditionSpec, 'when'),
+      ).issues[0]!.path,
+    ).toBe('when.extra');
   });
 
   // The fixtures: records with and without members, nested values, absent and null fields.
@@ -194,7 +221,13 @@ describe('{ filter } conditions: the record tested once', () => {
     record,
     {},
     { sessions: 150, country: 'DE', channel: 'paid' },
-    { sessions: 150, country: 'DE', channel: 'social', consent: { marketing: true }, revenue: 3000 },
+    {
+      sessions: 150,
+      country: 'DE',
+      channel: 'social',
+      consent: { marketing: true },
+      revenue: 3000,
+    },
     { sessions: 99, country: 'AT', channel: 'paid', revenue: 2501, consent: { marketing: false } },
     { sessions: null, country: null, tags: [] },
     { nested: { sessions: 500 }, sessions: 1 },
@@ -203,8 +236,14 @@ describe('{ filter } conditions: the record tested once', () => {
   const pairs: [string, string][] = [
     ['$[?$.sessions > 100]', '@.sessions > 100'],
     ["$[?$.sessions > 100 && $.country == 'DE']", "@.sessions > 100 && @.country == 'DE'"],
-    ["$[?$.country == 'DE' && ($.channel == 'paid' || $.channel == 'social')]", "@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')"],
-    ['$[?$.revenue > 2500 && $.consent.marketing == true]', '@.revenue > 2500 && @.consent.marketing == true'],
+    [
+      "$[?$.country == 'DE' && ($.channel == 'paid' || $.channel == 'social')]",
+      "@.country == 'DE' && (@.channel == 'paid' || @.channel == 'social')",
+    ],
+    [
+      '$[?$.revenue > 2500 && $.consent.marketing == true]',
+      '@.revenue > 2500 && @.consent.marketing == true',
+    ],
     ['$[?$.sessions == null]', '@.sessions == null'],
     ['$[?!$.tags]', '!@.tags'],
     ['$[?length($.tags) == 0]', 'length(@.tags) == 0'],
@@ -220,24 +259,45 @@ describe('{ filter } conditions: the record tested once', () => {
 
   it('agree with a { path, op, value } condition on the same fixtures', () => {
     for (const r of fixtures) {
-      expect(test({ filter: '@.sessions > 100' }, r)).toBe(test({ path: '$.sessions', op: 'gt', value: 100 }, r));
-      expect(test({ filter: "@.country == 'DE'" }, r)).toBe(test({ path: 'country', op: 'eq', value: 'DE' }, r));
+      expect(test({ filter: '@.sessions > 100' }, r)).toBe(
+        test({ path: '$.sessions', op: 'gt', value: 100 }, r),
+      );
+      expect(test({ filter: "@.country == 'DE'" }, r)).toBe(
+        test({ path: 'country', op: 'eq', value: 'DE' }, r),
+      );
     }
   });
 });
 
 describe('structured conditions: fast paths agree with the general comparison', () => {
   it('eq / ne / in / nin on primitives and objects, top-level and nested paths', () => {
-    const records: SluiceRecord[] = [record, {}, { channel: null }, { channel: 'EMAIL' }, { channel: ['email'] }, { utm: { source: 'newsletter' } }];
+    const records: SluiceRecord[] = [
+      record,
+      {},
+      { channel: null },
+      { channel: 'EMAIL' },
+      { channel: ['email'] },
+      { utm: { source: 'newsletter' } },
+    ];
     for (const r of records) {
       expect(test({ path: 'channel', op: 'eq', value: 'email' }, r)).toBe(r.channel === 'email');
       expect(test({ path: '$.channel', op: 'ne', value: 'email' }, r)).toBe(r.channel !== 'email');
       expect(test({ path: 'channel', op: 'eq', value: null }, r)).toBe(r.channel === null);
-      expect(test({ path: 'channel', op: 'eq', value: ['email'] }, r)).toBe(Array.isArray(r.channel));
-      expect(test({ path: 'channel', op: 'in', value: ['email', 'paid'] }, r)).toBe(r.channel === 'email');
-      expect(test({ path: 'channel', op: 'nin', value: ['email', null] }, r)).toBe(r.channel !== 'email' && r.channel !== null);
-      expect(test({ path: 'channel', op: 'in', value: [['email']] }, r)).toBe(Array.isArray(r.channel));
-      expect(test({ path: '$.utm.source', op: 'eq', value: 'newsletter' }, r)).toBe((r.utm as { source?: string } | undefined)?.source === 'newsletter');
+      expect(test({ path: 'channel', op: 'eq', value: ['email'] }, r)).toBe(
+        Array.isArray(r.channel),
+      );
+      expect(test({ path: 'channel', op: 'in', value: ['email', 'paid'] }, r)).toBe(
+        r.channel === 'email',
+      );
+      expect(test({ path: 'channel', op: 'nin', value: ['email', null] }, r)).toBe(
+        r.channel !== 'email' && r.channel !== null,
+      );
+      expect(test({ path: 'channel', op: 'in', value: [['email']] }, r)).toBe(
+        Array.isArray(r.channel),
+      );
+      expect(test({ path: '$.utm.source', op: 'eq', value: 'newsletter' }, r)).toBe(
+        (r.utm as { source?: string } | undefined)?.source === 'newsletter',
+      );
       expect(test({ path: 'constructor', op: 'exists' }, r)).toBe(false);
     }
   });

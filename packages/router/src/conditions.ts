@@ -16,7 +16,13 @@ import {
   type JsonValue,
   type SluiceRecord,
 } from '@sluice/core';
-import { compileJsonPath, compileJsonPathFilter, JsonPathSyntaxError, type CompiledJsonPath, type CompiledJsonPathFilter } from './jsonpath.js';
+import {
+  compileJsonPath,
+  compileJsonPathFilter,
+  JsonPathSyntaxError,
+  type CompiledJsonPath,
+  type CompiledJsonPathFilter,
+} from './jsonpath.js';
 import { jsonEqual } from './json-equal.js';
 import { compileSafeRegex } from './safe-regex.js';
 
@@ -59,15 +65,25 @@ export function compileJsonPathAt(query: unknown, path: string): CompiledJsonPat
  */
 export function compileJsonPathFilterAt(expression: unknown, path: string): CompiledJsonPathFilter {
   if (typeof expression !== 'string' || expression.trim() === '') {
-    throw new ConfigError([{ path, message: 'must be a filter expression such as "@.sessions > 100"' }]);
+    throw new ConfigError([
+      { path, message: 'must be a filter expression such as "@.sessions > 100"' },
+    ]);
   }
   try {
     return compileJsonPathFilter(expression);
   } catch (error) {
     if (error instanceof JsonPathSyntaxError) {
-      throw new ConfigError([{ path, message: `${error.message.replace('invalid JSONPath', 'invalid filter expression')} (in ${JSON.stringify(expression)})` }], {
-        details: { position: error.position },
-      });
+      throw new ConfigError(
+        [
+          {
+            path,
+            message: `${error.message.replace('invalid JSONPath', 'invalid filter expression')} (in ${JSON.stringify(expression)})`,
+          },
+        ],
+        {
+          details: { position: error.position },
+        },
+      );
     }
     throw error;
   }
@@ -106,7 +122,8 @@ function compileInto(spec: unknown, path: string, issues: ConfigIssue[]): Record
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
     issues.push({
       path,
-      message: 'must be a JSONPath string, { jsonpath }, { filter }, { path, op, value }, { all }, { any } or { not }',
+      message:
+        'must be a JSONPath string, { jsonpath }, { filter }, { path, op, value }, { all }, { any } or { not }',
     });
     return never;
   }
@@ -150,7 +167,8 @@ function compileInto(spec: unknown, path: string, issues: ConfigIssue[]): Record
   }
   issues.push({
     path,
-    message: 'must be a JSONPath string, { jsonpath }, { filter }, { path, op, value }, { all }, { any } or { not }',
+    message:
+      'must be a JSONPath string, { jsonpath }, { filter }, { path, op, value }, { all }, { any } or { not }',
   });
   return never;
 }
@@ -260,7 +278,8 @@ export function compileOperator(
       const objects = list.filter((x) => x !== null && typeof x === 'object');
       const member =
         objects.length === 0
-          ? (actual: JsonValue | undefined) => actual !== undefined && primitives.has(actual as never)
+          ? (actual: JsonValue | undefined) =>
+              actual !== undefined && primitives.has(actual as never)
           : (actual: JsonValue | undefined) =>
               actual !== undefined &&
               (primitives.has(actual as never) || objects.some((o) => jsonEqual(o, actual)));
@@ -275,7 +294,8 @@ export function compileOperator(
       need();
       return (actual) => {
         if (typeof actual === 'string') return typeof value === 'string' && actual.includes(value);
-        if (Array.isArray(actual)) return actual.some((item) => jsonEqual(item, value as JsonValue));
+        if (Array.isArray(actual))
+          return actual.some((item) => jsonEqual(item, value as JsonValue));
         return false;
       };
     case 'startsWith':
@@ -304,7 +324,11 @@ export function compileOperator(
       }
       let regex;
       try {
-        regex = compileSafeRegex(pattern as string, flags as string, maxLength as number | undefined);
+        regex = compileSafeRegex(
+          pattern as string,
+          flags as string,
+          maxLength as number | undefined,
+        );
       } catch (error) {
         return bad((error as Error).message);
       }

@@ -26,7 +26,13 @@ export interface DryRunResult {
   /** Per destination, the records it would receive, in order. */
   destinations: Record<string, SluiceRecord[]>;
   /** Counts over all records. */
-  totals: { records: number; matched: number; defaulted: number; unmatched: number; errors: number };
+  totals: {
+    records: number;
+    matched: number;
+    defaulted: number;
+    unmatched: number;
+    errors: number;
+  };
 }
 
 /**
@@ -57,8 +63,16 @@ export function dryRun(records: Iterable<SluiceRecord>, table: RouteTable): DryR
     }
     out.push({
       index: index++,
-      routes: evaluation.matches.map((m) => ({ route: m.route.name, to: [...m.route.to], output: [...m.records] })),
-      errors: evaluation.failures.map((f) => ({ route: f.route.name, message: f.error.message, onError: f.route.onError })),
+      routes: evaluation.matches.map((m) => ({
+        route: m.route.name,
+        to: [...m.route.to],
+        output: [...m.records],
+      })),
+      errors: evaluation.failures.map((f) => ({
+        route: f.route.name,
+        message: f.error.message,
+        onError: f.route.onError,
+      })),
       defaulted: evaluation.defaulted,
       unmatched: evaluation.unmatched,
     });

@@ -10,7 +10,15 @@
  *
  * @packageDocumentation
  */
-import { FieldPathSyntaxError, formatFieldPath, readEmbeddedFieldPath, readField, type FieldPath, type JsonValue, type SluiceRecord } from '@sluice/core';
+import {
+  FieldPathSyntaxError,
+  formatFieldPath,
+  readEmbeddedFieldPath,
+  readField,
+  type FieldPath,
+  type JsonValue,
+  type SluiceRecord,
+} from '@sluice/core';
 
 /** A compiled expression: computes a number (or `null`) from a record. */
 export type CompiledExpression = (record: SluiceRecord) => number | null;
@@ -46,8 +54,16 @@ const FUNCTIONS: Record<string, { min: number; max: number; fn: (args: Value[]) 
       return (Math.sign(x) * Math.round(Math.abs(x) * factor)) / factor;
     },
   },
-  min: { min: 1, max: 64, fn: (args) => (args.some((a) => a == null) ? null : Math.min(...(args as number[]))) },
-  max: { min: 1, max: 64, fn: (args) => (args.some((a) => a == null) ? null : Math.max(...(args as number[]))) },
+  min: {
+    min: 1,
+    max: 64,
+    fn: (args) => (args.some((a) => a == null) ? null : Math.min(...(args as number[]))),
+  },
+  max: {
+    min: 1,
+    max: 64,
+    fn: (args) => (args.some((a) => a == null) ? null : Math.max(...(args as number[]))),
+  },
   coalesce: { min: 1, max: 64, fn: (args) => args.find((a) => a != null) ?? null },
 };
 
@@ -64,7 +80,11 @@ export const EXPRESSION_FUNCTIONS: readonly string[] = Object.keys(FUNCTIONS);
  * ```
  */
 export function compileExpression(source: string): CompiledExpression {
-  if (source.length > MAX_LENGTH) throw new ExpressionSyntaxError(`expression is longer than ${MAX_LENGTH} characters`, MAX_LENGTH);
+  if (source.length > MAX_LENGTH)
+    throw new ExpressionSyntaxError(
+      `expression is longer than ${MAX_LENGTH} characters`,
+      MAX_LENGTH,
+    );
   const parser = new Parser(source);
   const node = parser.parseExpression(0);
   parser.skipSpace();
@@ -165,7 +185,8 @@ class Parser {
 
   parseCall(name: string, start: number, depth: number): Node {
     const fn = Object.hasOwn(FUNCTIONS, name) ? FUNCTIONS[name] : undefined;
-    if (!fn) this.fail(`unknown function "${name}" (known: ${EXPRESSION_FUNCTIONS.join(', ')})`, start);
+    if (!fn)
+      this.fail(`unknown function "${name}" (known: ${EXPRESSION_FUNCTIONS.join(', ')})`, start);
     this.pos++; // (
     const args: Node[] = [];
     if (this.peek() !== ')') {
@@ -182,7 +203,10 @@ class Parser {
     }
     this.pos++; // )
     if (args.length < fn.min || args.length > fn.max) {
-      this.fail(`${name}() takes ${fn.min === fn.max ? fn.min : `${fn.min} to ${fn.max}`} argument(s), got ${args.length}`, start);
+      this.fail(
+        `${name}() takes ${fn.min === fn.max ? fn.min : `${fn.min} to ${fn.max}`} argument(s), got ${args.length}`,
+        start,
+      );
     }
     const call = fn.fn;
     return (r) => call(args.map((a) => a(r)));
@@ -196,7 +220,10 @@ class Parser {
       read = readEmbeddedFieldPath(this.src, start);
     } catch (error) {
       if (!(error instanceof FieldPathSyntaxError)) throw error;
-      this.fail(`invalid field reference ${JSON.stringify(error.text)}: ${error.reason}`, start + error.position);
+      this.fail(
+        `invalid field reference ${JSON.stringify(error.text)}: ${error.reason}`,
+        start + error.position,
+      );
     }
     this.pos = read.end;
     return fieldNode(read.path);
@@ -210,7 +237,9 @@ function fieldNode(path: FieldPath): Node {
 function toNumber(value: JsonValue | undefined, path: FieldPath): Value {
   if (value === undefined || value === null) return null;
   if (typeof value === 'number') return value;
-  throw new TypeError(`field ${formatFieldPath(path)} is not a number (got ${JSON.stringify(value).slice(0, 60)}); cast it first`);
+  throw new TypeError(
+    `field ${formatFieldPath(path)} is not a number (got ${JSON.stringify(value).slice(0, 60)}); cast it first`,
+  );
 }
 
 function arithmetic(op: string, left: Node, right: Node): Node {

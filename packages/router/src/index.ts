@@ -29,9 +29,25 @@ export {
 } from './route-table.js';
 export { dryRun, type DryRunRecord, type DryRunResult } from './dry-run.js';
 export { compileCondition, compileJsonPathAt, type RecordPredicate } from './conditions.js';
-export { compileJsonPath, JsonPathEvaluationError, JsonPathSyntaxError, JSONPATH_MAX_DEPTH, type CompiledJsonPath } from './jsonpath.js';
-export { compileExpression, ExpressionSyntaxError, EXPRESSION_FUNCTIONS, type CompiledExpression } from './expression.js';
-export { compileSafeRegex, DEFAULT_MAX_INPUT_LENGTH, MAX_PATTERN_LENGTH, type SafeRegex } from './safe-regex.js';
+export {
+  compileJsonPath,
+  JsonPathEvaluationError,
+  JsonPathSyntaxError,
+  JSONPATH_MAX_DEPTH,
+  type CompiledJsonPath,
+} from './jsonpath.js';
+export {
+  compileExpression,
+  ExpressionSyntaxError,
+  EXPRESSION_FUNCTIONS,
+  type CompiledExpression,
+} from './expression.js';
+export {
+  compileSafeRegex,
+  DEFAULT_MAX_INPUT_LENGTH,
+  MAX_PATTERN_LENGTH,
+  type SafeRegex,
+} from './safe-regex.js';
 export {
   builtinTransforms,
   routerPlugin,

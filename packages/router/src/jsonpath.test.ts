@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { JSONPathEnvironment, type JSONValue } from 'json-p3';
-import { compileJsonPath, compileJsonPathFilter, JsonPathEvaluationError, JsonPathSyntaxError } from './jsonpath.js';
+import {
+  compileJsonPath,
+  compileJsonPathFilter,
+  JsonPathEvaluationError,
+  JsonPathSyntaxError,
+} from './jsonpath.js';
 import { compileRouteTable, evaluateRecord } from './route-table.js';
 import { FieldPathSyntaxError, createPluginContext, parseFieldPath, readField } from '@sluice/core';
 import type { JsonValue } from '@sluice/core';
@@ -12,10 +17,15 @@ import type { JsonValue } from '@sluice/core';
 // The RFC 9535 compliance suite is repository test data, pinned to an upstream commit and
 // attributed in its folder's README (with the sha256 this test checks). A missing or altered
 // copy fails the suite: it never skips.
-const ctsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '__fixtures__/jsonpath-compliance');
+const ctsDir = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '__fixtures__/jsonpath-compliance',
+);
 const ctsPath = path.join(ctsDir, 'cts.json');
 if (!existsSync(ctsPath)) {
-  throw new Error(`the RFC 9535 compliance suite is missing: ${ctsPath} (it is committed test data; restore it with git)`);
+  throw new Error(
+    `the RFC 9535 compliance suite is missing: ${ctsPath} (it is committed test data; restore it with git)`,
+  );
 }
 const ctsText = readFileSync(ctsPath, 'utf8');
 
@@ -40,7 +50,9 @@ describe('RFC 9535 compliance suite', () => {
     expect(createHash('sha256').update(readFileSync(ctsPath)).digest('hex')).toBe(pinned);
     expect(readme).toContain('7be7c1fc28057c91e8eefaf197060fba7ed43acd');
     expect(readFileSync(path.join(ctsDir, 'LICENSE'), 'utf8')).toContain('BSD-2 License');
-    expect(readFileSync(path.join(ctsDir, 'NOTICE'), 'utf8')).toContain('Copyright 2020 VMware, Inc.');
+    expect(readFileSync(path.join(ctsDir, 'NOTICE'), 'utf8')).toContain(
+      'Copyright 2020 VMware, Inc.',
+    );
   });
 
   it('has the 703 cases the project targets', () => {
@@ -95,13 +107,21 @@ describe('compileJsonPath: a root filter that never reads @', () => {
     const query = compileJsonPath(source);
     const engine = new JSONPathEnvironment({ strict: true }).compile(source);
     for (const document of documents) {
-      expect(query.matches(document), `${source} on ${JSON.stringify(document)}`).toBe(engine.query(document as JSONValue).nodes.length > 0);
+      expect(query.matches(document), `${source} on ${JSON.stringify(document)}`).toBe(
+        engine.query(document as JSONValue).nodes.length > 0,
+      );
     }
   });
 });
 
 describe('compileJsonPathFilter', () => {
-  const record = { sessions: 120, country: 'DE', utm: { medium: 'cpc' }, tags: ['eu', 'promo'], items: [{ qty: 7 }] };
+  const record = {
+    sessions: 120,
+    country: 'DE',
+    utm: { medium: 'cpc' },
+    tags: ['eu', 'promo'],
+    items: [{ qty: 7 }],
+  };
 
   it('tests the record itself, @ and $ both being the record', () => {
     expect(compileJsonPathFilter("@.sessions > 100 && @.country == 'DE'").test(record)).toBe(true);
@@ -110,18 +130,31 @@ describe('compileJsonPathFilter', () => {
     expect(compileJsonPathFilter('@.missing').test(record)).toBe(false);
     expect(compileJsonPathFilter('!@.missing').test(record)).toBe(true);
     expect(compileJsonPathFilter('@.items[?@.qty > 5]').test(record)).toBe(true);
-    expect(compileJsonPathFilter("count(@.tags[?@ == 'eu']) == 1 && length(@.tags) == 2").test(record)).toBe(true);
+    expect(
+      compileJsonPathFilter("count(@.tags[?@ == 'eu']) == 1 && length(@.tags) == 2").test(record),
+    ).toBe(true);
     expect(compileJsonPathFilter("match(@.utm.medium, 'c.c')").test(record)).toBe(true);
     // A record without members is still a record: the filter tests it (a `$[?…]` query would not).
     expect(compileJsonPathFilter('!@.a').test({})).toBe(true);
   });
 
   it('agrees with the filter run over a one-element wrapper [record]', () => {
-    const expressions = ["@.sessions > 100 && @.country == 'DE'", '@.utm.medium', "@.tags[?@ == 'x']", '@.sessions < 10 || !@.items'];
-    const records: JsonValue[] = [record, {}, { sessions: 5 }, { country: 'DE', sessions: 101, tags: ['x'] }];
+    const expressions = [
+      "@.sessions > 100 && @.country == 'DE'",
+      '@.utm.medium',
+      "@.tags[?@ == 'x']",
+      '@.sessions < 10 || !@.items',
+    ];
+    const records: JsonValue[] = [
+      record,
+      {},
+      { sessions: 5 },
+      { country: 'DE', sessions: 101, tags: ['x'] },
+    ];
     for (const expression of expressions) {
       const wrapped = compileJsonPath(`$[?${expression}]`);
-      for (const r of records) expect(compileJsonPathFilter(expression).test(r)).toBe(wrapped.matches([r]));
+      for (const r of records)
+        expect(compileJsonPathFilter(expression).test(r)).toBe(wrapped.matches([r]));
     }
   });
 
@@ -137,7 +170,13 @@ describe('compileJsonPathFilter', () => {
   });
 
   it('refuses text that is more than one filter expression, and non-standard syntax', () => {
-    for (const text of ['@.a][?@.b', '@.a, ?@.b', '@.a]..[?@.b', "(@.constructor.constructor('return process')())", '@.a === 1']) {
+    for (const text of [
+      '@.a][?@.b',
+      '@.a, ?@.b',
+      '@.a]..[?@.b',
+      "(@.constructor.constructor('return process')())",
+      '@.a === 1',
+    ]) {
       expect(() => compileJsonPathFilter(text), text).toThrow(JsonPathSyntaxError);
     }
   });
@@ -145,7 +184,9 @@ describe('compileJsonPathFilter', () => {
   it('raises a typed error for values nested past the recursion limit', () => {
     let deep: JsonValue = { leaf: 1 };
     for (let i = 0; i < 100; i++) deep = { a: deep };
-    expect(() => compileJsonPathFilter('count(@..*) > 1').test(deep)).toThrow(JsonPathEvaluationError);
+    expect(() => compileJsonPathFilter('count(@..*) > 1').test(deep)).toThrow(
+      JsonPathEvaluationError,
+    );
   });
 });
 
@@ -173,7 +214,14 @@ describe('compileJsonPath', () => {
   it('runs filters through the engine', () => {
     const q = compileJsonPath('$.items[?@.qty > 5].sku');
     expect(q.singular).toBe(false);
-    expect(q.values({ items: [{ qty: 7, sku: 'a' }, { qty: 1, sku: 'b' }] })).toEqual(['a']);
+    expect(
+      q.values({
+        items: [
+          { qty: 7, sku: 'a' },
+          { qty: 1, sku: 'b' },
+        ],
+      }),
+    ).toEqual(['a']);
     expect(q.first({ items: [] })).toBeUndefined();
   });
 
@@ -185,15 +233,24 @@ describe('compileJsonPath', () => {
     for (const source of ['$..leaf', '$..[?@]', '$[?count(@..*) > 1]']) {
       const query = compileJsonPath(source);
       // (`first` stops at the first match, so it only fails when that match lies past the limit.)
-      const reads = [() => query.matches(deep), () => query.values(deep), ...(source === '$..[?@]' ? [] : [() => query.first(deep)])];
+      const reads = [
+        () => query.matches(deep),
+        () => query.values(deep),
+        ...(source === '$..[?@]' ? [] : [() => query.first(deep)]),
+      ];
       for (const read of reads) {
         expect(read).toThrow(JsonPathEvaluationError);
-        expect(read).toThrow(`JSONPath ${JSON.stringify(source)} cannot be evaluated: the value is nested more than 64 levels deep`);
+        expect(read).toThrow(
+          `JSONPath ${JSON.stringify(source)} cannot be evaluated: the value is nested more than 64 levels deep`,
+        );
       }
     }
     // Shallow values still evaluate, and the router makes the deep record a per-record failure.
     expect(compileJsonPath('$..leaf').values({ a: [{ leaf: 2 }] })).toEqual([2]);
-    const table = compileRouteTable([{ name: 'deep', when: '$..leaf', to: ['d'] }], { ctx: createPluginContext(), destinations: ['d'] });
+    const table = compileRouteTable([{ name: 'deep', when: '$..leaf', to: ['d'] }], {
+      ctx: createPluginContext(),
+      destinations: ['d'],
+    });
     const evaluation = evaluateRecord({ deep }, table);
     expect(evaluation.failures.map((f) => f.error.message)).toEqual([
       'route "deep" condition: JSONPath "$..leaf" cannot be evaluated: the value is nested more than 64 levels deep',
@@ -214,7 +271,9 @@ describe('core field-path parser against json-p3 on the compliance suite', () =>
   const rooted = cts.tests.filter((t) => t.selector.startsWith('$'));
 
   it('covers the singular, the non-singular and the invalid selectors of the suite', () => {
-    const singular = rooted.filter((t) => !t.invalid_selector && compileJsonPath(t.selector).singular);
+    const singular = rooted.filter(
+      (t) => !t.invalid_selector && compileJsonPath(t.selector).singular,
+    );
     expect(rooted).toHaveLength(702);
     expect(singular).toHaveLength(SINGULAR_CASES);
     expect(rooted.filter((t) => t.invalid_selector).length).toBeGreaterThan(200);
@@ -233,7 +292,8 @@ describe('core field-path parser against json-p3 on the compliance suite', () =>
     }
     const path = parseFieldPath(t.selector, { root: true });
     expect(path).toEqual(engine.keys);
-    if (t.document !== undefined) expect(readField(t.document, path)).toEqual(engine.first(t.document));
+    if (t.document !== undefined)
+      expect(readField(t.document, path)).toEqual(engine.first(t.document));
   });
 });
 
@@ -253,7 +313,14 @@ describe('jsonpath-plus remote code execution payloads', () => {
 
   it('treats constructor / __proto__ / call as ordinary (absent) member names', () => {
     const record = { a: { b: 1 } };
-    for (const query of ['$.constructor.constructor', '$.__proto__', '$.a.b.call', '$[?@.constructor]', '$..constructor', "$[?@['__proto__']]"]) {
+    for (const query of [
+      '$.constructor.constructor',
+      '$.__proto__',
+      '$.a.b.call',
+      '$[?@.constructor]',
+      '$..constructor',
+      "$[?@['__proto__']]",
+    ]) {
       const q = compileJsonPath(query);
       expect(q.values(record)).toEqual([]);
       expect(q.matches(record)).toBe(false);

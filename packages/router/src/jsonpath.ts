@@ -4,7 +4,14 @@
  *
  * @packageDocumentation
  */
-import { JSONPathEnvironment, JSONPathError, JSONPathRecursionLimitError, TokenKind, jsonpath, type JSONValue } from 'json-p3';
+import {
+  JSONPathEnvironment,
+  JSONPathError,
+  JSONPathRecursionLimitError,
+  TokenKind,
+  jsonpath,
+  type JSONValue,
+} from 'json-p3';
 import { readField, type JsonValue } from '@sluice/core';
 
 type JSONPathQuery = jsonpath.JSONPathQuery;
@@ -71,7 +78,10 @@ export const JSONPATH_MAX_DEPTH = 64;
 
 // One shared environment: strict RFC 9535, no non-standard selectors, and a recursion limit so a
 // descendant query over a hostile, deeply nested record cannot exhaust the stack.
-const environment = new JSONPathEnvironment({ strict: true, maxRecursionDepth: JSONPATH_MAX_DEPTH });
+const environment = new JSONPathEnvironment({
+  strict: true,
+  maxRecursionDepth: JSONPATH_MAX_DEPTH,
+});
 
 /**
  * Compiles an RFC 9535 JSONPath query. Throws {@link JsonPathSyntaxError} (with the offending
@@ -92,7 +102,11 @@ export function compileJsonPath(source: string): CompiledJsonPath {
     if (error instanceof JSONPathError) {
       throw new JsonPathSyntaxError(source, error.token.index, stripLocation(error.message));
     }
-    throw new JsonPathSyntaxError(source, 0, error instanceof Error ? error.message : String(error));
+    throw new JsonPathSyntaxError(
+      source,
+      0,
+      error instanceof Error ? error.message : String(error),
+    );
   }
   const singular = query.singularQuery();
   const keys = singular ? simpleKeys(query) : undefined;
@@ -139,9 +153,14 @@ function guard(source: string): <T>(run: () => T) => T {
       return run();
     } catch (error) {
       if (error instanceof JSONPathRecursionLimitError) {
-        throw new JsonPathEvaluationError(source, `the value is nested more than ${JSONPATH_MAX_DEPTH} levels deep`, { cause: error });
+        throw new JsonPathEvaluationError(
+          source,
+          `the value is nested more than ${JSONPATH_MAX_DEPTH} levels deep`,
+          { cause: error },
+        );
       }
-      if (error instanceof JSONPathError) throw new JsonPathEvaluationError(source, stripLocation(error.message), { cause: error });
+      if (error instanceof JSONPathError)
+        throw new JsonPathEvaluationError(source, stripLocation(error.message), { cause: error });
       throw error;
     }
   };
@@ -179,22 +198,43 @@ export function compileJsonPathFilter(source: string): CompiledJsonPathFilter {
       const position = Math.min(Math.max(error.token.index - prefix.length, 0), source.length);
       throw new JsonPathSyntaxError(source, position, stripLocation(error.message));
     }
-    throw new JsonPathSyntaxError(source, 0, error instanceof Error ? error.message : String(error));
+    throw new JsonPathSyntaxError(
+      source,
+      0,
+      error instanceof Error ? error.message : String(error),
+    );
   }
   // Text such as `@.a][?@.b` or `@.a, ?@.b` would parse as more than one filter: only one is a
   // filter expression.
   const segment = query.segments.length === 1 ? query.segments[0]! : undefined;
   const selector = segment?.selectors.length === 1 ? segment.selectors[0] : undefined;
-  if (segment?.token.kind !== TokenKind.LBRACKET || !(selector instanceof jsonpath.selectors.FilterSelector)) {
-    throw new JsonPathSyntaxError(source, 0, 'expected one filter expression such as "@.sessions > 100"');
+  if (
+    segment?.token.kind !== TokenKind.LBRACKET ||
+    !(selector instanceof jsonpath.selectors.FilterSelector)
+  ) {
+    throw new JsonPathSyntaxError(
+      source,
+      0,
+      'expected one filter expression such as "@.sessions > 100"',
+    );
   }
   const expression = selector.expression;
   const guarded = guard(source);
   return { source, test: (value) => guarded(() => evaluateFilter(expression, value, value)) };
 }
 
-function evaluateFilter(expression: FilterExpression, current: JsonValue, root: JsonValue): boolean {
-  return Boolean(expression.evaluate({ environment, currentValue: current as JSONValue, rootValue: root as JSONValue }));
+function evaluateFilter(
+  expression: FilterExpression,
+  current: JsonValue,
+  root: JsonValue,
+): boolean {
+  return Boolean(
+    expression.evaluate({
+      environment,
+      currentValue: current as JSONValue,
+      rootValue: root as JSONValue,
+    }),
+  );
 }
 
 // What `[?…]` iterates: array elements and object members (json-p3 skips String objects).
@@ -224,7 +264,8 @@ function readsCurrent(expression: FilterExpression): boolean {
   if (expression instanceof e.RelativeQuery) return true;
   if (expression instanceof e.LogicalExpression) return readsCurrent(expression.expression);
   if (expression instanceof e.PrefixExpression) return readsCurrent(expression.right);
-  if (expression instanceof e.InfixExpression) return readsCurrent(expression.left) || readsCurrent(expression.right);
+  if (expression instanceof e.InfixExpression)
+    return readsCurrent(expression.left) || readsCurrent(expression.right);
   if (expression instanceof e.FunctionExtension) return expression.args.some(readsCurrent);
   return !(expression instanceof e.FilterExpressionLiteral);
 }

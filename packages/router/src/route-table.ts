@@ -62,7 +62,9 @@ export interface RouteTable {
 }
 
 /** The default route: a route without condition, priority or mode. */
-export type DefaultRouteSpec = Omit<RouteSpec, 'when' | 'priority' | 'mode' | 'name'> & { name?: string };
+export type DefaultRouteSpec = Omit<RouteSpec, 'when' | 'priority' | 'mode' | 'name'> & {
+  name?: string;
+};
 
 /** Options of {@link compileRouteTable}. */
 export interface CompileRouteTableOptions {
@@ -78,7 +80,15 @@ export interface CompileRouteTableOptions {
 }
 
 const builtins = new Map(builtinTransforms.map((t) => [t.kind, t]));
-const ROUTE_KEYS: ReadonlySet<string> = new Set(['name', 'priority', 'when', 'transform', 'to', 'mode', 'onError']);
+const ROUTE_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'priority',
+  'when',
+  'transform',
+  'to',
+  'mode',
+  'onError',
+]);
 const DEFAULT_ROUTE_KEYS: ReadonlySet<string> = new Set(['name', 'transform', 'to', 'onError']);
 
 /**
@@ -100,11 +110,25 @@ export function routeShapeProblem(value: unknown, isDefault = false): string | u
   const keys = isDefault ? DEFAULT_ROUTE_KEYS : ROUTE_KEYS;
   const unknown = Object.keys(spec).find((key) => !keys.has(key));
   if (unknown !== undefined) return unknown;
-  if (!(isDefault && spec.name === undefined) && (typeof spec.name !== 'string' || spec.name.trim() === '')) return 'name';
-  if (!Array.isArray(spec.to) || spec.to.length === 0 || !spec.to.every((d) => typeof d === 'string')) return 'to';
-  if (spec.priority !== undefined && (typeof spec.priority !== 'number' || !Number.isFinite(spec.priority))) return 'priority';
+  if (
+    !(isDefault && spec.name === undefined) &&
+    (typeof spec.name !== 'string' || spec.name.trim() === '')
+  )
+    return 'name';
+  if (
+    !Array.isArray(spec.to) ||
+    spec.to.length === 0 ||
+    !spec.to.every((d) => typeof d === 'string')
+  )
+    return 'to';
+  if (
+    spec.priority !== undefined &&
+    (typeof spec.priority !== 'number' || !Number.isFinite(spec.priority))
+  )
+    return 'priority';
   if (spec.mode !== undefined && !ROUTE_MODES.includes(spec.mode as RouteMode)) return 'mode';
-  if (spec.onError !== undefined && !ON_ERROR_POLICIES.includes(spec.onError as OnError)) return 'onError';
+  if (spec.onError !== undefined && !ON_ERROR_POLICIES.includes(spec.onError as OnError))
+    return 'onError';
   if (spec.transform !== undefined && !Array.isArray(spec.transform)) return 'transform';
   return undefined;
 }
@@ -149,7 +173,10 @@ interface RouteToCompile {
  * );
  * ```
  */
-export function compileRouteTable(routes: readonly RouteSpec[], options: CompileRouteTableOptions): RouteTable {
+export function compileRouteTable(
+  routes: readonly RouteSpec[],
+  options: CompileRouteTableOptions,
+): RouteTable {
   const prefix = options.path ?? [];
   const table: TableCompilation = {
     options,
@@ -169,16 +196,25 @@ export function compileRouteTable(routes: readonly RouteSpec[], options: Compile
     // Names key the router's counts, dead letters and metrics: a table cannot hold two.
     const seen = names.get(route.name);
     if (seen !== undefined) {
-      table.issues.push({ path: table.at('routes', index, 'name'), message: `duplicate route name "${route.name}" (also routes[${seen}])` });
+      table.issues.push({
+        path: table.at('routes', index, 'name'),
+        message: `duplicate route name "${route.name}" (also routes[${seen}])`,
+      });
     } else names.set(route.name, index);
     compiled.push(route);
   });
   let defaultRoute: CompiledRoute | undefined;
   if (options.defaultRoute !== undefined) {
     const spec = { name: 'default', ...options.defaultRoute } as RouteSpec;
-    defaultRoute = compileRoute({ spec, index: -1, where: ['defaultRoute'], isDefault: true }, table);
+    defaultRoute = compileRoute(
+      { spec, index: -1, where: ['defaultRoute'], isDefault: true },
+      table,
+    );
     if (defaultRoute && names.has(defaultRoute.name)) {
-      table.issues.push({ path: table.at('defaultRoute', 'name'), message: `duplicate route name "${defaultRoute.name}"` });
+      table.issues.push({
+        path: table.at('defaultRoute', 'name'),
+        message: `duplicate route name "${defaultRoute.name}"`,
+      });
     }
   }
   if (table.issues.length > 0) throw new ConfigError(table.issues);
@@ -216,10 +252,19 @@ function compileRoute(route: RouteToCompile, table: TableCompilation): CompiledR
   // The chain so far, spelled canonically, while every step of it is a shareable built-in.
   let chain: string | undefined = '';
   (spec.transform ?? []).forEach((step, i) => {
-    const compiledStep = compileStep(step, i, [...(table.options.path ?? []), ...where, 'transform', i], table.options, issues);
+    const compiledStep = compileStep(
+      step,
+      i,
+      [...(table.options.path ?? []), ...where, 'transform', i],
+      table.options,
+      issues,
+    );
     if (!compiledStep) return;
     steps.push(compiledStep);
-    chain = chain !== undefined && isShareable(step, table.options) ? `${chain}${canonicalJson(step)}\n` : undefined;
+    chain =
+      chain !== undefined && isShareable(step, table.options)
+        ? `${chain}${canonicalJson(step)}\n`
+        : undefined;
     if (chain !== undefined) table.prefixes.set(compiledStep, chain);
   });
   if (issues.length > before) return undefined;
@@ -247,7 +292,11 @@ function withoutDefaultName(spec: RouteSpec): unknown {
 }
 
 // Linking: a route can only be compiled to destinations the pipeline has.
-function linkDestinations(to: readonly string[], where: readonly (string | number)[], table: TableCompilation): string[] {
+function linkDestinations(
+  to: readonly string[],
+  where: readonly (string | number)[],
+  table: TableCompilation,
+): string[] {
   const linked: string[] = [];
   to.forEach((destination, i) => {
     if (!table.known.has(destination)) {
@@ -256,7 +305,10 @@ function linkDestinations(to: readonly string[], where: readonly (string | numbe
         message: `unknown destination ${JSON.stringify(destination)}${table.known.size ? ` (known: ${[...table.known].join(', ')})` : ''}`,
       });
     } else if (linked.includes(destination)) {
-      table.issues.push({ path: table.at(...where, 'to', i), message: `destination "${destination}" is listed twice` });
+      table.issues.push({
+        path: table.at(...where, 'to', i),
+        message: `destination "${destination}" is listed twice`,
+      });
     } else linked.push(destination);
   });
   return linked;
@@ -265,10 +317,21 @@ function linkDestinations(to: readonly string[], where: readonly (string | numbe
 // Built-in transforms are pure functions of the record and their options, so the same chain of
 // them gives the same output in every route. `template` is left out: Liquid's `date` filter can
 // read the clock. Plugin transforms are never shared (nothing says they are pure).
-const SHAREABLE_KINDS: ReadonlySet<string> = new Set(['pick', 'omit', 'rename', 'set', 'cast', 'flatten', 'unnest', 'compute', 'drop']);
+const SHAREABLE_KINDS: ReadonlySet<string> = new Set([
+  'pick',
+  'omit',
+  'rename',
+  'set',
+  'cast',
+  'flatten',
+  'unnest',
+  'compute',
+  'drop',
+]);
 
 function isShareable(step: unknown, options: CompileRouteTableOptions): boolean {
-  if (!isRecord(step) || typeof step.kind !== 'string' || !SHAREABLE_KINDS.has(step.kind)) return false;
+  if (!isRecord(step) || typeof step.kind !== 'string' || !SHAREABLE_KINDS.has(step.kind))
+    return false;
   const builtin = builtins.get(step.kind);
   const registered = options.registry?.get('transform', step.kind);
   return registered === undefined || registered === builtin;
@@ -280,7 +343,9 @@ function canonicalJson(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const entries = Object.keys(value)
       .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
+      .map(
+        (key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`,
+      );
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -288,7 +353,10 @@ function canonicalJson(value: unknown): string {
 
 // Numbers the chain prefixes that more than one route starts with, and marks those steps. (The
 // default route runs only when no route matched, so it never shares.)
-function shareStepPrefixes(routes: CompiledRoute[], prefixes: ReadonlyMap<CompiledStep, string>): CompiledRoute[] {
+function shareStepPrefixes(
+  routes: CompiledRoute[],
+  prefixes: ReadonlyMap<CompiledStep, string>,
+): CompiledRoute[] {
   const uses = new Map<string, number>();
   for (const route of routes) {
     for (const step of route.steps) {
@@ -321,7 +389,10 @@ function compileStep(
   issues: ConfigIssue[],
 ): CompiledStep | undefined {
   if (!isRecord(step) || typeof step.kind !== 'string') {
-    issues.push({ path: formatPath([...path, 'kind']), message: 'each transform step needs a "kind"' });
+    issues.push({
+      path: formatPath([...path, 'kind']),
+      message: 'each transform step needs a "kind"',
+    });
     return undefined;
   }
   const kind = step.kind;
@@ -344,13 +415,21 @@ function compileStep(
     } catch (error) {
       // Issues raised while compiling (bad JSONPath, template, expression) are relative to the step.
       if (error instanceof ConfigError) {
-        issues.push(...error.issues.map((i) => ({ path: formatPath(path) + (i.path ? `.${i.path}`.replace('.[', '[') : ''), message: i.message })));
+        issues.push(
+          ...error.issues.map((i) => ({
+            path: formatPath(path) + (i.path ? `.${i.path}`.replace('.[', '[') : ''),
+            message: i.message,
+          })),
+        );
         return undefined;
       }
       throw error;
     }
     if (typeof apply !== 'function') {
-      issues.push({ path: formatPath(path), message: `transform "${kind}" did not return a function from create()` });
+      issues.push({
+        path: formatPath(path),
+        message: `transform "${kind}" did not return a function from create()`,
+      });
       return undefined;
     }
     return Object.freeze({ kind, index, apply });
@@ -433,7 +512,12 @@ export function evaluateRecord(record: SluiceRecord, table: RouteTable): RecordE
     const outcome = runSteps(route, record);
     if (outcome instanceof Error) failures = [{ route, error: outcome }];
     else matches = [{ route, records: outcome }];
-    return { matches: matches ?? NO_MATCHES, failures: failures ?? NO_FAILURES, defaulted: true, unmatched: false };
+    return {
+      matches: matches ?? NO_MATCHES,
+      failures: failures ?? NO_FAILURES,
+      defaulted: true,
+      unmatched: false,
+    };
   }
   return {
     matches: matches ?? NO_MATCHES,
@@ -456,7 +540,11 @@ function needsShared(route: CompiledRoute): boolean {
   return route.steps.length > 0 && route.steps[0]!.shared !== undefined;
 }
 
-function runSteps(route: CompiledRoute, record: SluiceRecord, shared?: SharedOutputs): readonly SluiceRecord[] | Error {
+function runSteps(
+  route: CompiledRoute,
+  record: SluiceRecord,
+  shared?: SharedOutputs,
+): readonly SluiceRecord[] | Error {
   const steps = route.steps;
   if (steps.length === 0) return [record];
   let current: readonly SluiceRecord[] = [record];

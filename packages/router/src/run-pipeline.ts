@@ -5,7 +5,15 @@
  *
  * @packageDocumentation
  */
-import { abortable, connectorPages, type CheckpointStore, type ConnectorInstance, type JsonValue, type Page, type ReadRequest } from '@sluice/core';
+import {
+  abortable,
+  connectorPages,
+  type CheckpointStore,
+  type ConnectorInstance,
+  type JsonValue,
+  type Page,
+  type ReadRequest,
+} from '@sluice/core';
 import { RunAbortedError } from './delivery/errors.js';
 import type { Router } from './delivery/router.js';
 import type { RouterSummary } from './delivery/summary.js';
@@ -132,8 +140,18 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RouterSu
 const SUMMARY = 'summary';
 
 function withSummary(error: unknown, summary: RouterSummary): unknown {
-  if (error !== null && typeof error === 'object' && Object.isExtensible(error) && !Object.hasOwn(error, SUMMARY)) {
-    Object.defineProperty(error, SUMMARY, { value: summary, enumerable: false, configurable: true, writable: true });
+  if (
+    error !== null &&
+    typeof error === 'object' &&
+    Object.isExtensible(error) &&
+    !Object.hasOwn(error, SUMMARY)
+  ) {
+    Object.defineProperty(error, SUMMARY, {
+      value: summary,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
   return error;
 }
@@ -152,5 +170,10 @@ function withSummary(error: unknown, summary: RouterSummary): unknown {
 export function summaryOfFailure(error: unknown): RouterSummary | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   const summary = (error as { summary?: unknown }).summary;
-  return summary !== null && typeof summary === 'object' && 'records' in summary && 'destinations' in summary ? (summary as RouterSummary) : undefined;
+  return summary !== null &&
+    typeof summary === 'object' &&
+    'records' in summary &&
+    'destinations' in summary
+    ? (summary as RouterSummary)
+    : undefined;
 }

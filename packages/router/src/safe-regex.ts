@@ -67,7 +67,9 @@ function checkStructure(pattern: string): void {
   let lastGroup: GroupState | undefined;
   let lastWasAtom = false;
   const fail = (why: string): never => {
-    throw new Error(`${why} at position ${i} is not allowed (it can make matching exponentially slow)`);
+    throw new Error(
+      `${why} at position ${i} is not allowed (it can make matching exponentially slow)`,
+    );
   };
   while (i < pattern.length) {
     const c = pattern[i]!;
@@ -87,8 +89,12 @@ function checkStructure(pattern: string): void {
       continue;
     }
     if (c === '(') {
-      if (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i) ||
-        pattern.startsWith('(?<=', i) || pattern.startsWith('(?<!', i)) {
+      if (
+        pattern.startsWith('(?=', i) ||
+        pattern.startsWith('(?!', i) ||
+        pattern.startsWith('(?<=', i) ||
+        pattern.startsWith('(?<!', i)
+      ) {
         fail('a lookaround');
       }
       stack.push({ quantified: false, alternation: false });
@@ -114,7 +120,8 @@ function checkStructure(pattern: string): void {
     const quantifier = readQuantifier(pattern, i);
     if (quantifier && lastWasAtom) {
       if (quantifier.repeats && lastGroup) {
-        if (lastGroup.quantified) fail('a quantifier applied to a group that contains a quantifier');
+        if (lastGroup.quantified)
+          fail('a quantifier applied to a group that contains a quantifier');
         if (lastGroup.alternation) fail('a quantifier applied to a group with alternatives');
       }
       if (quantifier.repeats) top.quantified = true;
@@ -142,7 +149,10 @@ function skipClass(pattern: string, start: number): number {
 }
 
 /** A quantifier at `i`: its length (including a lazy `?`) and whether it allows > 1 repeat. */
-function readQuantifier(pattern: string, i: number): { length: number; repeats: boolean } | undefined {
+function readQuantifier(
+  pattern: string,
+  i: number,
+): { length: number; repeats: boolean } | undefined {
   const c = pattern[i];
   let length: number;
   let repeats = false;

@@ -43,12 +43,21 @@ export function queueFailureReason(output: unknown): string {
  * await queue.workAbandoned((job) => failAbandonedRun(job, { runs: store.runs, logger }));
  * ```
  */
-export async function failAbandonedRun(job: AbandonedRunJob, deps: { runs: RunStore; logger: Logger }): Promise<unknown> {
+export async function failAbandonedRun(
+  job: AbandonedRunJob,
+  deps: { runs: RunStore; logger: Logger },
+): Promise<unknown> {
   const runId = job.data.runId;
   const run = await deps.runs.get(runId);
-  if (!run || (run.status !== 'queued' && run.status !== 'running')) return { skipped: run?.status ?? 'missing' };
-  const error = toRunError(new RunAbandonedError(queueFailureReason(job.sourceOutput), (job.sourceRetryCount ?? 0) + 1));
-  deps.logger.error({ runId, pipeline: run.pipeline, err: error }, 'run failed: its job was abandoned by the queue');
+  if (!run || (run.status !== 'queued' && run.status !== 'running'))
+    return { skipped: run?.status ?? 'missing' };
+  const error = toRunError(
+    new RunAbandonedError(queueFailureReason(job.sourceOutput), (job.sourceRetryCount ?? 0) + 1),
+  );
+  deps.logger.error(
+    { runId, pipeline: run.pipeline, err: error },
+    'run failed: its job was abandoned by the queue',
+  );
   await deps.runs.markFinished(runId, { status: 'failed', error });
   return { failed: error };
 }

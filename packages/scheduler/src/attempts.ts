@@ -99,6 +99,9 @@ export class RunAbandonedError extends FatalError {
   override readonly name: string = 'RunAbandonedError';
 
   constructor(reason: string, attempts: number) {
-    super(`the job queue gave up on the run after ${attempts} attempt(s) without an outcome (last: ${reason})`, { details: { reason, attempts } });
+    super(
+      `the job queue gave up on the run after ${attempts} attempt(s) without an outcome (last: ${reason})`,
+      { details: { reason, attempts } },
+    );
   }
 }

@@ -5,7 +5,13 @@
  *
  * @packageDocumentation
  */
-import { ConfigError, type ConfigIssue, type JsonObject, type RunRecord, type RunStatus } from '@sluice/core';
+import {
+  ConfigError,
+  type ConfigIssue,
+  type JsonObject,
+  type RunRecord,
+  type RunStatus,
+} from '@sluice/core';
 import { backfillChunkRunId, deterministicUuid } from './ids.js';
 
 /** A backfill request: inclusive calendar dates `YYYY-MM-DD`. */
@@ -75,17 +81,28 @@ export function splitDateRange(from: string, to: string, chunkDays = 1): Backfil
   const issues: ConfigIssue[] = [];
   const start = parseDate(from, 'from', issues);
   const end = parseDate(to, 'to', issues);
-  if (!Number.isInteger(chunkDays) || chunkDays < 1) issues.push({ path: 'chunkDays', message: 'expected a whole number >= 1' });
-  if (start !== undefined && end !== undefined && end < start) issues.push({ path: 'to', message: `must not be before from (${from})` });
+  if (!Number.isInteger(chunkDays) || chunkDays < 1)
+    issues.push({ path: 'chunkDays', message: 'expected a whole number >= 1' });
+  if (start !== undefined && end !== undefined && end < start)
+    issues.push({ path: 'to', message: `must not be before from (${from})` });
   if (issues.length === 0 && start !== undefined && end !== undefined) {
     const count = Math.ceil(((end - start) / DAY_MS + 1) / chunkDays);
-    if (count > MAX_BACKFILL_CHUNKS) issues.push({ path: 'chunkDays', message: `the range needs ${count} chunks; at most ${MAX_BACKFILL_CHUNKS} are allowed` });
+    if (count > MAX_BACKFILL_CHUNKS)
+      issues.push({
+        path: 'chunkDays',
+        message: `the range needs ${count} chunks; at most ${MAX_BACKFILL_CHUNKS} are allowed`,
+      });
   }
-  if (issues.length > 0 || start === undefined || end === undefined) throw new ConfigError(issues, { title: 'Invalid backfill' });
+  if (issues.length > 0 || start === undefined || end === undefined)
+    throw new ConfigError(issues, { title: 'Invalid backfill' });
   const chunks: BackfillChunk[] = [];
   for (let at = start, index = 0; at <= end; at += chunkDays * DAY_MS, index += 1) {
     const last = Math.min(end, at + (chunkDays - 1) * DAY_MS);
-    chunks.push({ index, from: new Date(at).toISOString().slice(0, 10), to: new Date(last).toISOString().slice(0, 10) });
+    chunks.push({
+      index,
+      from: new Date(at).toISOString().slice(0, 10),
+      to: new Date(last).toISOString().slice(0, 10),
+    });
   }
   return chunks;
 }
@@ -115,7 +132,9 @@ export function backfillId(pipeline: string, spec: BackfillSpec): string {
  * ```
  */
 export function chunkRunId(id: string, index: number, generation: number): string {
-  return generation === 0 ? backfillChunkRunId(id, index) : deterministicUuid(`sluice:backfill:${id}:${index}:${generation}`);
+  return generation === 0
+    ? backfillChunkRunId(id, index)
+    : deterministicUuid(`sluice:backfill:${id}:${index}:${generation}`);
 }
 
 /**

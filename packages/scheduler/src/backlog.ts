@@ -44,7 +44,9 @@ export class BacklogFullError extends Error {
   readonly queued: number;
   readonly maxQueuedRuns: number;
   readonly retryAfterSeconds: number;
-  constructor(refusal: Pick<TriggerRefusal, 'pipeline' | 'queued' | 'maxQueuedRuns' | 'retryAfterSeconds'>) {
+  constructor(
+    refusal: Pick<TriggerRefusal, 'pipeline' | 'queued' | 'maxQueuedRuns' | 'retryAfterSeconds'>,
+  ) {
     super(backlogFullMessage(refusal));
     this.name = 'BacklogFullError';
     this.pipeline = refusal.pipeline;
@@ -55,7 +57,9 @@ export class BacklogFullError extends Error {
 }
 
 /** The catalog's message of a refusal, filled in. */
-export function backlogFullMessage(refusal: Pick<TriggerRefusal, 'pipeline' | 'queued' | 'maxQueuedRuns' | 'retryAfterSeconds'>): string {
+export function backlogFullMessage(
+  refusal: Pick<TriggerRefusal, 'pipeline' | 'queued' | 'maxQueuedRuns' | 'retryAfterSeconds'>,
+): string {
   return formatErrorMessage(errorCatalog.backlogFull, {
     pipeline: refusal.pipeline,
     queued: refusal.queued,

@@ -4,7 +4,13 @@
  *
  * @packageDocumentation
  */
-import { ConfigError, RETRY_DEFAULTS, issuesFromValibot, resolveBackoffPolicy, type BackoffPolicy } from '@sluice/core';
+import {
+  ConfigError,
+  RETRY_DEFAULTS,
+  issuesFromValibot,
+  resolveBackoffPolicy,
+  type BackoffPolicy,
+} from '@sluice/core';
 import * as v from 'valibot';
 import { compileCron, type CronSchedule } from './cron/schedule.js';
 import type { MissedRunPolicy } from './cron/missed.js';
@@ -138,20 +144,29 @@ export const SCHEDULING_DEFAULTS = {
  * });
  * ```
  */
-export function parsePipelineScheduling(input: unknown, path?: readonly (string | number)[]): PipelineScheduling {
-  const named = typeof input === 'object' && input !== null ? (input as { name?: unknown }).name : undefined;
+export function parsePipelineScheduling(
+  input: unknown,
+  path?: readonly (string | number)[],
+): PipelineScheduling {
+  const named =
+    typeof input === 'object' && input !== null ? (input as { name?: unknown }).name : undefined;
   const prefix = path ?? ['pipelines', typeof named === 'string' ? named : '?'];
   const result = v.safeParse(pipelineSchedulingSchema, input);
   if (!result.success) throw new ConfigError(issuesFromValibot(result.issues, prefix));
   const config = result.output;
-  const cronList = config.cron === undefined ? [] : Array.isArray(config.cron) ? config.cron : [config.cron];
+  const cronList =
+    config.cron === undefined ? [] : Array.isArray(config.cron) ? config.cron : [config.cron];
   const issues: { path: string; message: string }[] = [];
   const names = new Set<string>();
   const cron: ResolvedCronTrigger[] = [];
   cronList.forEach((trigger, index) => {
     const at = [...prefix.map(String), Array.isArray(config.cron) ? `cron[${index}]` : 'cron'];
     const name = trigger.name ?? (index === 0 ? 'cron' : `cron-${index + 1}`);
-    if (names.has(name)) issues.push({ path: `${at.join('.')}.name`, message: `duplicate schedule name ${JSON.stringify(name)}` });
+    if (names.has(name))
+      issues.push({
+        path: `${at.join('.')}.name`,
+        message: `duplicate schedule name ${JSON.stringify(name)}`,
+      });
     names.add(name);
     try {
       cron.push({
@@ -169,7 +184,10 @@ export function parsePipelineScheduling(input: unknown, path?: readonly (string 
     }
   });
   if (config.webhook && config.webhook.scheme !== 'none' && !config.webhook.secret) {
-    issues.push({ path: [...prefix.map(String), 'webhook', 'secret'].join('.'), message: `required by scheme ${config.webhook.scheme}` });
+    issues.push({
+      path: [...prefix.map(String), 'webhook', 'secret'].join('.'),
+      message: `required by scheme ${config.webhook.scheme}`,
+    });
   }
   if (issues.length > 0) throw new ConfigError(issues);
   const allowOverlap = config.allowOverlap ?? false;
@@ -179,14 +197,18 @@ export function parsePipelineScheduling(input: unknown, path?: readonly (string 
     webhook: config.webhook && {
       scheme: config.webhook.scheme,
       secret: config.webhook.secret,
-      toleranceSeconds: config.webhook.toleranceSeconds ?? SCHEDULING_DEFAULTS.webhook.toleranceSeconds,
+      toleranceSeconds:
+        config.webhook.toleranceSeconds ?? SCHEDULING_DEFAULTS.webhook.toleranceSeconds,
       maxBodyBytes: config.webhook.maxBodyBytes ?? SCHEDULING_DEFAULTS.webhook.maxBodyBytes,
       payload: config.webhook.payload ?? SCHEDULING_DEFAULTS.webhook.payload,
     },
     allowOverlap,
     concurrency: allowOverlap ? (config.concurrency ?? SCHEDULING_DEFAULTS.overlapConcurrency) : 1,
     timeoutMs: config.timeoutMs ?? SCHEDULING_DEFAULTS.timeoutMs,
-    retry: config.retry === undefined ? NO_RETRY : resolveBackoffPolicy(config.retry, RETRY_DEFAULTS.run),
+    retry:
+      config.retry === undefined
+        ? NO_RETRY
+        : resolveBackoffPolicy(config.retry, RETRY_DEFAULTS.run),
     maxQueuedRuns: config.maxQueuedRuns,
   };
   parsed.add(resolved);

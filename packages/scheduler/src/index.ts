@@ -20,8 +20,20 @@ export {
   type StopReport,
   type WebhookResponse,
 } from './scheduler.js';
-export { BacklogFullError, backlogFullMessage, type RefusedTrigger, type TriggerRefusal } from './backlog.js';
-export type { EnqueuedRun, ExecuteContext, ExecuteRun, RunRequest, RunSummary, SchedulerStores } from './types.js';
+export {
+  BacklogFullError,
+  backlogFullMessage,
+  type RefusedTrigger,
+  type TriggerRefusal,
+} from './backlog.js';
+export type {
+  EnqueuedRun,
+  ExecuteContext,
+  ExecuteRun,
+  RunRequest,
+  RunSummary,
+  SchedulerStores,
+} from './types.js';
 export { runCountsOf, withRunCounts } from './types.js';
 export {
   MAX_QUEUED_RUNS_LIMIT,
@@ -37,7 +49,13 @@ export {
   type ResolvedCronTrigger,
   type ResolvedWebhookTrigger,
 } from './config.js';
-export { compileCron, isValidTimeZone, tickJitterMs, type CronOptions, type CronSchedule } from './cron/schedule.js';
+export {
+  compileCron,
+  isValidTimeZone,
+  tickJitterMs,
+  type CronOptions,
+  type CronSchedule,
+} from './cron/schedule.js';
 export { MISSED_COUNT_CAP, dueTicks, type DueTicks, type MissedRunPolicy } from './cron/missed.js';
 export { CronRunner, type CronRunnerOptions, type FireTick } from './cron/cron-runner.js';
 export { backfillChunkRunId, cronRunId, deterministicUuid } from './ids.js';
@@ -66,7 +84,12 @@ export {
   type RunJobData,
   type RunQueueOptions,
 } from './run-queue.js';
-export type { DeadLetteredJob, JobQueueInstance, JobQueueOptions, QueuedJob } from './job-queue-types.js';
+export type {
+  DeadLetteredJob,
+  JobQueueInstance,
+  JobQueueOptions,
+  QueuedJob,
+} from './job-queue-types.js';
 export {
   DEFAULT_MAX_TAKEOVERS,
   MAX_TAKEOVERS_LIMIT,
@@ -94,10 +117,19 @@ export {
 } from './run-worker.js';
 export { createRunLogger, type RunLogger } from './run-log.js';
 export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhook } from './webhooks/verify.js';
-export { parseStandardWebhooksSecret, signStandardWebhook, verifyStandardWebhook } from './webhooks/standard-webhooks.js';
+export {
+  parseStandardWebhooksSecret,
+  signStandardWebhook,
+  verifyStandardWebhook,
+} from './webhooks/standard-webhooks.js';
 export { hubspotSignedUri, signHubSpotV3, verifyHubSpotV3 } from './webhooks/hubspot.js';
 export { signSlackRequest, verifySlackRequest } from './webhooks/slack.js';
-export { MAX_PAYLOAD_DEPTH, parseWebhookBody, payloadRecords, type ParsedPayload } from './webhooks/payload.js';
+export {
+  MAX_PAYLOAD_DEPTH,
+  parseWebhookBody,
+  payloadRecords,
+  type ParsedPayload,
+} from './webhooks/payload.js';
 export {
   WEBHOOK_SCHEMES,
   type WebhookHeaders,

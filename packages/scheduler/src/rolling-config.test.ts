@@ -22,7 +22,12 @@ describe('rolling config changes across replicas (issue 23)', () => {
   let counter = 0;
   const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter += 1)}`;
   /** Which instance executed which run. */
-  const executed: { instance: string; runId: string; pipeline: string; version: number | null | undefined }[] = [];
+  const executed: {
+    instance: string;
+    runId: string;
+    pipeline: string;
+    version: number | null | undefined;
+  }[] = [];
 
   beforeAll(async () => {
     url = await createTestDatabase(DATABASE);
@@ -47,7 +52,14 @@ describe('rolling config changes across replicas (issue 23)', () => {
   ): Promise<Scheduler> => {
     const scheduler = createScheduler({
       stores: store,
-      boss: { connectionString: url, max: 3, schema: 'sluice_sched_jobs', superviseIntervalSeconds: 1, monitorIntervalSeconds: 1, registerInstance: false },
+      boss: {
+        connectionString: url,
+        max: 3,
+        schema: 'sluice_sched_jobs',
+        superviseIntervalSeconds: 1,
+        monitorIntervalSeconds: 1,
+        registerInstance: false,
+      },
       queueName,
       pollingIntervalSeconds: 0.5,
       heartbeatSeconds: 10,
@@ -57,7 +69,12 @@ describe('rolling config changes across replicas (issue 23)', () => {
       pipelines: Object.keys(versions).map((name) => ({ name })),
       pipelineVersion: (name) => versions[name],
       execute: async (run) => {
-        executed.push({ instance, runId: run.id, pipeline: run.pipeline, version: run.pipelineVersion });
+        executed.push({
+          instance,
+          runId: run.id,
+          pipeline: run.pipeline,
+          version: run.pipelineVersion,
+        });
         await sleep(150);
         return { counts: { read: 1, delivered: 1 } };
       },
@@ -68,7 +85,8 @@ describe('rolling config changes across replicas (issue 23)', () => {
     return scheduler;
   };
   const finished = (id: string, timeoutMs = 30_000) => runEnded(store.runs, id, timeoutMs);
-  const jobOf = (scheduler: Scheduler, pipeline: string, runId: string) => (scheduler.queue.boss as PgBoss).getJobById(scheduler.queue.queueOf(pipeline), runId);
+  const jobOf = (scheduler: Scheduler, pipeline: string, runId: string) =>
+    (scheduler.queue.boss as PgBoss).getJobById(scheduler.queue.queueOf(pipeline), runId);
 
   it('rolling config changes across replicas: a replica without the pipeline, or with an older version, never claims its runs; the one that has it runs them', async () => {
     const queueName = unique('q');
@@ -90,7 +108,9 @@ describe('rolling config changes across replicas (issue 23)', () => {
       // Claimed once, by the replica that ran it: no hand-back, no take-over.
       expect((await jobOf(b, pipeline, runId))?.retryCount).toBe(0);
     }
-    expect(executed.filter((e) => newer.includes(e.runId)).map((e) => e.instance)).toEqual(newer.map(() => 'b'));
+    expect(executed.filter((e) => newer.includes(e.runId)).map((e) => e.instance)).toEqual(
+      newer.map(() => 'b'),
+    );
     expect(await finished(older)).toMatchObject({ status: 'succeeded', pipelineVersion: 1 });
     expect(['b', 'c']).toContain(executed.find((e) => e.runId === older)?.instance);
     expect(executed.filter((e) => e.instance === 'a')).toEqual([]);
@@ -114,7 +134,12 @@ describe('rolling config changes across replicas (issue 23)', () => {
 
     const run = await finished(runId, (UNCLAIMED_SECONDS + 10) * 1000);
     const waited = Date.now() - startedAt;
-    expect(run).toMatchObject({ status: 'failed', startedAt: null, pipelineVersion: 2, error: { name: 'RunUnclaimedError', code: 'SLUICE_ERR_FATAL' } });
+    expect(run).toMatchObject({
+      status: 'failed',
+      startedAt: null,
+      pipelineVersion: 2,
+      error: { name: 'RunUnclaimedError', code: 'SLUICE_ERR_FATAL' },
+    });
     expect(run.error?.message).toBe(
       `no instance that can execute version 2 of pipeline "${pipeline}" claimed this run within ${UNCLAIMED_SECONDS} s (unclaimedRunTimeoutSeconds): ` +
         'no running instance has that version or a later one of the pipeline enabled in its configuration',
@@ -122,8 +147,15 @@ describe('rolling config changes across replicas (issue 23)', () => {
     // Bounded: the timeout, plus at most one look at the queues (1 s here) and the poll.
     expect(waited).toBeGreaterThanOrEqual(UNCLAIMED_SECONDS * 1000);
     expect(waited).toBeLessThan((UNCLAIMED_SECONDS + 5) * 1000);
-    expect(await finished(missingRunId, 10_000)).toMatchObject({ status: 'failed', error: { name: 'RunUnclaimedError' } });
-    expect((await store.runs.get(missingRunId))?.error?.message).toMatch(new RegExp(`^no instance that can execute version 1 of pipeline "${missing}" claimed this run within ${UNCLAIMED_SECONDS} s`));
+    expect(await finished(missingRunId, 10_000)).toMatchObject({
+      status: 'failed',
+      error: { name: 'RunUnclaimedError' },
+    });
+    expect((await store.runs.get(missingRunId))?.error?.message).toMatch(
+      new RegExp(
+        `^no instance that can execute version 1 of pipeline "${missing}" claimed this run within ${UNCLAIMED_SECONDS} s`,
+      ),
+    );
     // Its job is gone from the queue (cancelled), so a replica that comes later does not run a failed run.
     expect((await jobOf(api, pipeline, runId))?.state).toBe('cancelled');
     expect(executed).toEqual([]);
@@ -138,7 +170,11 @@ describe('rolling config changes across replicas (issue 23)', () => {
     await sleep((UNCLAIMED_SECONDS * 1000) / 2);
     expect((await store.runs.get(runId))?.status).toBe('queued');
     await replica('b', queueName, { [pipeline]: 3 });
-    expect(await finished(runId, UNCLAIMED_SECONDS * 1000)).toMatchObject({ status: 'succeeded', pipelineVersion: 3, attempt: 1 });
+    expect(await finished(runId, UNCLAIMED_SECONDS * 1000)).toMatchObject({
+      status: 'succeeded',
+      pipelineVersion: 3,
+      attempt: 1,
+    });
     expect(executed.map((e) => e.instance)).toEqual(['b']);
     // Past the bound, it stays succeeded: nothing fails a run that was claimed.
     await sleep((UNCLAIMED_SECONDS * 1000) / 2 + 2000);
@@ -173,12 +209,26 @@ describe('rolling config changes across replicas (issue 23)', () => {
     expect(job?.id).toBe(runId);
     expect(await api.queue.cancelIfQueued(api.queue.queueOf(pipeline), runId)).toBe(false);
     let now = Date.now();
-    const sweeper = new UnclaimedRunSweeper({ queue: api.queue, runs: store.runs, logger: createNoopLogger(), timeoutSeconds: 10, now: () => now });
+    const sweeper = new UnclaimedRunSweeper({
+      queue: api.queue,
+      runs: store.runs,
+      logger: createNoopLogger(),
+      timeoutSeconds: 10,
+      now: () => now,
+    });
     expect(await sweeper.sweep()).toEqual([]);
     now += 60_000;
     expect(await sweeper.sweep()).toEqual([]);
     expect((await boss.getJobById(api.queue.queueOf(pipeline), runId))?.state).toBe('active');
     expect((await store.runs.get(runId))?.status).toBe('queued');
-    expect(() => createScheduler({ stores: store, boss: { connectionString: url }, pipelines: [], execute: async () => ({}), unclaimedRunTimeoutSeconds: 5 })).toThrow(/unclaimedRunTimeoutSeconds/);
+    expect(() =>
+      createScheduler({
+        stores: store,
+        boss: { connectionString: url },
+        pipelines: [],
+        execute: async () => ({}),
+        unclaimedRunTimeoutSeconds: 5,
+      }),
+    ).toThrow(/unclaimedRunTimeoutSeconds/);
   }, 30_000);
 });

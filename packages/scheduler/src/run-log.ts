@@ -4,7 +4,16 @@
  *
  * @packageDocumentation
  */
-import { childLogger, type JsonObject, type JsonValue, type LogFn, type Logger, type NewRunLogEntry, type RunLogLevel, type RunStore } from '@sluice/core';
+import {
+  childLogger,
+  type JsonObject,
+  type JsonValue,
+  type LogFn,
+  type Logger,
+  type NewRunLogEntry,
+  type RunLogLevel,
+  type RunStore,
+} from '@sluice/core';
 
 /** A {@link Logger} that also keeps a run's log; `flush()` waits until every line is stored. */
 export interface RunLogger extends Logger {
@@ -26,7 +35,8 @@ function toJson(value: unknown, depth = 0): JsonValue {
   if (Array.isArray(value)) return value.slice(0, 100).map((item) => toJson(item, depth + 1));
   if (typeof value === 'object') {
     const out: JsonObject = {};
-    for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = toJson(item, depth + 1);
+    for (const [key, item] of Object.entries(value))
+      if (item !== undefined) out[key] = toJson(item, depth + 1);
     return out;
   }
   return String(value);
@@ -88,8 +98,12 @@ function runLogger(
     error: method('error'),
     fatal: method('fatal'),
     child: (more) => {
-      const missing = Object.fromEntries(Object.entries(more).filter(([key]) => !Object.hasOwn(bound, key)));
-      return Object.keys(missing).length === 0 ? logger : runLogger(host.child(missing), { ...bound, ...missing }, runs, runId, sink);
+      const missing = Object.fromEntries(
+        Object.entries(more).filter(([key]) => !Object.hasOwn(bound, key)),
+      );
+      return Object.keys(missing).length === 0
+        ? logger
+        : runLogger(host.child(missing), { ...bound, ...missing }, runs, runId, sink);
     },
     bindings: () => ({ ...bound }),
     flush: async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { abandonedQueueName, ownedBossOptions, pipelineQueueName, runSlotKey, versionPriority } from './run-queue.js';
+import {
+  abandonedQueueName,
+  ownedBossOptions,
+  pipelineQueueName,
+  runSlotKey,
+  versionPriority,
+} from './run-queue.js';
 
 describe('ownedBossOptions', () => {
   it('checks heartbeats every third of the heartbeat, so a crashed run is taken over after about heartbeatSeconds', () => {
@@ -12,11 +18,19 @@ describe('ownedBossOptions', () => {
       monitorIntervalSeconds: 10,
       connectionString: 'postgres://x',
     });
-    expect(ownedBossOptions({ connectionString: 'postgres://x' }, 10)).toMatchObject({ superviseIntervalSeconds: 3, monitorIntervalSeconds: 3 });
+    expect(ownedBossOptions({ connectionString: 'postgres://x' }, 10)).toMatchObject({
+      superviseIntervalSeconds: 3,
+      monitorIntervalSeconds: 3,
+    });
   });
 
   it('keeps what the caller chose', () => {
-    expect(ownedBossOptions({ connectionString: 'postgres://x', superviseIntervalSeconds: 1, useListenNotify: false }, 30)).toMatchObject({ superviseIntervalSeconds: 1, useListenNotify: false });
+    expect(
+      ownedBossOptions(
+        { connectionString: 'postgres://x', superviseIntervalSeconds: 1, useListenNotify: false },
+        30,
+      ),
+    ).toMatchObject({ superviseIntervalSeconds: 1, useListenNotify: false });
   });
 });
 
@@ -37,13 +51,21 @@ describe('pipelineQueueName and versionPriority (issue 23, rolling config change
   it('gives each pipeline a queue of its own, apart from the abandoned-runs queue', () => {
     expect(pipelineQueueName('sluice-runs', 'daily')).toBe('sluice-runs/daily');
     // A pipeline may be called "abandoned": `/` keeps its queue apart from `<queue>.abandoned`.
-    expect(pipelineQueueName('sluice-runs', 'abandoned')).not.toBe(abandonedQueueName('sluice-runs'));
+    expect(pipelineQueueName('sluice-runs', 'abandoned')).not.toBe(
+      abandonedQueueName('sluice-runs'),
+    );
   });
 
   it('orders versions so that a worker with version v claims exactly the runs of version v or older', () => {
-    expect([versionPriority(null), versionPriority(undefined), versionPriority(1), versionPriority(7)]).toEqual([0, 0, -1, -7]);
+    expect([
+      versionPriority(null),
+      versionPriority(undefined),
+      versionPriority(1),
+      versionPriority(7),
+    ]).toEqual([0, 0, -1, -7]);
     // The worker's filter is priority >= -v: runs without a version and older versions pass.
-    const claims = (workerVersion: number, runVersion: number | null) => versionPriority(runVersion) >= versionPriority(workerVersion);
+    const claims = (workerVersion: number, runVersion: number | null) =>
+      versionPriority(runVersion) >= versionPriority(workerVersion);
     expect(claims(3, 3)).toBe(true);
     expect(claims(3, 2)).toBe(true);
     expect(claims(3, null)).toBe(true);

@@ -28,7 +28,12 @@ import { PgBoss, type ConstructorOptions, type JobInsert } from 'pg-boss';
 import { DEFAULT_MAX_TAKEOVERS, type AttemptCounts } from './attempts.js';
 import type { PipelineScheduling } from './config.js';
 import { deterministicUuid } from './ids.js';
-import type { DeadLetteredJob, JobQueueInstance, JobQueueOptions, QueuedJob } from './job-queue-types.js';
+import type {
+  DeadLetteredJob,
+  JobQueueInstance,
+  JobQueueOptions,
+  QueuedJob,
+} from './job-queue-types.js';
 
 /** Default pg-boss queue name. */
 export const DEFAULT_QUEUE_NAME = 'sluice-runs';
@@ -158,9 +163,17 @@ export function runSlotKey(pipeline: string, concurrency: number, runId: string)
  * // { useListenNotify: true, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10, connectionString }
  * ```
  */
-export function ownedBossOptions(options: JobQueueOptions, heartbeatSeconds: number): JobQueueOptions {
+export function ownedBossOptions(
+  options: JobQueueOptions,
+  heartbeatSeconds: number,
+): JobQueueOptions {
   const checkSeconds = Math.max(1, Math.floor(heartbeatSeconds / 3));
-  return { useListenNotify: true, superviseIntervalSeconds: checkSeconds, monitorIntervalSeconds: checkSeconds, ...options };
+  return {
+    useListenNotify: true,
+    superviseIntervalSeconds: checkSeconds,
+    monitorIntervalSeconds: checkSeconds,
+    ...options,
+  };
 }
 
 /**
@@ -192,7 +205,10 @@ export class RunQueue {
   /** Pipeline queues known to exist. */
   readonly #queues = new Set<string>();
   /** Pipeline workers of this instance: pipeline → worker id and what it was started with. */
-  readonly #pipelineWorkers = new Map<string, { id: string; concurrency: number; version: number | undefined }>();
+  readonly #pipelineWorkers = new Map<
+    string,
+    { id: string; concurrency: number; version: number | undefined }
+  >();
   #started = false;
 
   constructor(options: RunQueueOptions) {
@@ -202,18 +218,26 @@ export class RunQueue {
     this.#heartbeatSeconds = Math.max(10, Math.round(options.heartbeatSeconds ?? 30));
     this.#pollingIntervalSeconds = Math.max(0.5, options.pollingIntervalSeconds ?? 2);
     this.#logger = options.logger;
-    this.#schema = options.schema ?? (options.boss instanceof PgBoss ? undefined : (options.boss as JobQueueOptions).schema) ?? 'pgboss';
+    this.#schema =
+      options.schema ??
+      (options.boss instanceof PgBoss ? undefined : (options.boss as JobQueueOptions).schema) ??
+      'pgboss';
     if (options.boss instanceof PgBoss) {
       this.#boss = options.boss;
       this.#ownsBoss = false;
     } else {
-      const bossOptions: ConstructorOptions = ownedBossOptions(options.boss as JobQueueOptions, this.#heartbeatSeconds);
+      const bossOptions: ConstructorOptions = ownedBossOptions(
+        options.boss as JobQueueOptions,
+        this.#heartbeatSeconds,
+      );
       this.#boss = new PgBoss(bossOptions);
       this.#ownsBoss = true;
     }
     // pg-boss reports connection losses and maintenance failures as events; an unhandled
     // 'error' event would crash the process, and pg-boss reconnects on its own.
-    this.#boss.on('error', (error: unknown) => this.#logger.warn({ err: error }, 'job queue error'));
+    this.#boss.on('error', (error: unknown) =>
+      this.#logger.warn({ err: error }, 'job queue error'),
+    );
   }
 
   /** Starts pg-boss (when owned) and creates the run queue and the abandoned-runs queue if missing. */
@@ -222,7 +246,13 @@ export class RunQueue {
     if (this.#ownsBoss) await this.#boss.start({ attempts: 5 });
     // The abandoned-runs queue first: pg-boss drops a failed job's copy when its queue is missing.
     // Its jobs only mark a run failed, so they retry a few times with backoff if the store is down.
-    await this.#ensureQueue(this.abandonedName, { policy: 'standard', retryLimit: 10, retryDelay: 2, retryBackoff: true, retryDelayMax: 300 });
+    await this.#ensureQueue(this.abandonedName, {
+      policy: 'standard',
+      retryLimit: 10,
+      retryDelay: 2,
+      retryBackoff: true,
+      retryDelayMax: 300,
+    });
     await this.#ensureQueue(this.name, { policy: 'singleton', notify: true });
     this.#started = true;
   }
@@ -241,7 +271,11 @@ export class RunQueue {
    * Inserts the first job of one run; its id is the run id. Resolves `true` when inserted,
    * `false` when a job with that id already exists (the same deterministic run enqueued elsewhere).
    */
-  async enqueue(data: RunJobData, scheduling: PipelineScheduling, startAfterMs?: number): Promise<boolean> {
+  async enqueue(
+    data: RunJobData,
+    scheduling: PipelineScheduling,
+    startAfterMs?: number,
+  ): Promise<boolean> {
     await this.ensurePipelineQueue(data.pipeline);
     return this.#insert(data.runId, data, scheduling, startAfterMs);
   }
@@ -251,7 +285,12 @@ export class RunQueue {
    * `startAfterMs`. Its id derives from the run id and the failure count, so a worker that
    * repeats this (it was taken over before its job completed) inserts nothing new.
    */
-  async enqueueRetry(data: RunJobData, scheduling: PipelineScheduling, counts: Required<AttemptCounts>, startAfterMs: number): Promise<boolean> {
+  async enqueueRetry(
+    data: RunJobData,
+    scheduling: PipelineScheduling,
+    counts: Required<AttemptCounts>,
+    startAfterMs: number,
+  ): Promise<boolean> {
     const id = deterministicUuid(`sluice:retry:${data.runId}:${counts.failures}`);
     await this.ensurePipelineQueue(data.pipeline);
     return this.#insert(id, { ...data, ...counts }, scheduling, startAfterMs);
@@ -271,7 +310,12 @@ export class RunQueue {
     return name;
   }
 
-  async #insert(id: string, data: RunJobData, scheduling: PipelineScheduling, startAfterMs: number | undefined): Promise<boolean> {
+  async #insert(
+    id: string,
+    data: RunJobData,
+    scheduling: PipelineScheduling,
+    startAfterMs: number | undefined,
+  ): Promise<boolean> {
     const job: JobInsert<RunJobData> = {
       id,
       data: { ...data, params: nulSafeParams(data.params) },
@@ -286,7 +330,9 @@ export class RunQueue {
       expireInSeconds: Math.ceil(scheduling.timeoutMs / 1000) + 60,
       heartbeatSeconds: this.#heartbeatSeconds,
       priority: versionPriority(data.pipelineVersion),
-      ...(startAfterMs !== undefined && startAfterMs > Date.now() ? { startAfter: new Date(startAfterMs) } : {}),
+      ...(startAfterMs !== undefined && startAfterMs > Date.now()
+        ? { startAfter: new Date(startAfterMs) }
+        : {}),
     };
     const ids = await this.#boss.insert(this.queueOf(data.pipeline), [job], { returnId: true });
     return (ids?.length ?? 0) > 0;
@@ -305,12 +351,22 @@ export class RunQueue {
    * or version differ (that one finishes the runs it holds). It claims only runs enqueued under
    * `options.version` or an older version (see {@link versionPriority}).
    */
-  async workPipeline(pipeline: string, options: PipelineWorkOptions, handler: (job: RunJob) => Promise<unknown>): Promise<void> {
+  async workPipeline(
+    pipeline: string,
+    options: PipelineWorkOptions,
+    handler: (job: RunJob) => Promise<unknown>,
+  ): Promise<void> {
     const version = typeof options.version === 'number' ? options.version : undefined;
     const existing = this.#pipelineWorkers.get(pipeline);
-    if (existing && existing.concurrency === options.concurrency && existing.version === version) return;
+    if (existing && existing.concurrency === options.concurrency && existing.version === version)
+      return;
     const queue = await this.ensurePipelineQueue(pipeline);
-    const id = await this.#work(queue, options.concurrency, version === undefined ? undefined : versionPriority(version), handler);
+    const id = await this.#work(
+      queue,
+      options.concurrency,
+      version === undefined ? undefined : versionPriority(version),
+      handler,
+    );
     this.#pipelineWorkers.set(pipeline, { id, concurrency: options.concurrency, version });
     // The new worker first, so the pipeline is never unworked; the old one stops fetching and
     // finishes what it holds in the background.
@@ -330,7 +386,12 @@ export class RunQueue {
     return [...this.#pipelineWorkers.keys()];
   }
 
-  async #work(queue: string, concurrency: number, minPriority: number | undefined, handler: (job: RunJob) => Promise<unknown>): Promise<string> {
+  async #work(
+    queue: string,
+    concurrency: number,
+    minPriority: number | undefined,
+    handler: (job: RunJob) => Promise<unknown>,
+  ): Promise<string> {
     return this.#boss.work<RunJobData>(
       queue,
       {
@@ -345,19 +406,25 @@ export class RunQueue {
         heartbeatRefreshSeconds: Math.min(5, Math.max(1, Math.floor(this.#heartbeatSeconds / 3))),
       },
       async (jobs) => {
-        for (const job of jobs) await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
+        for (const job of jobs)
+          await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
       },
     );
   }
 
   /** Registers one local worker for the jobs pg-boss failed for good. */
   async workAbandoned(handler: (job: AbandonedRunJob) => Promise<unknown>): Promise<string> {
-    const options = { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: Math.max(this.#pollingIntervalSeconds, 2) } as const;
+    const options = {
+      batchSize: 1,
+      includeMetadata: true,
+      pollingIntervalSeconds: Math.max(this.#pollingIntervalSeconds, 2),
+    } as const;
     return this.#boss.work<RunJobData, unknown, typeof options>(
       this.abandonedName,
       options,
       async (jobs: AbandonedRunJob[]) => {
-        for (const job of jobs) await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
+        for (const job of jobs)
+          await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
       },
     );
   }
@@ -365,7 +432,8 @@ export class RunQueue {
   /** Cancels a queued (or active) job of `pipeline` (or of the shared queue, where older Sluice versions put it). */
   async cancel(runId: string, pipeline?: string): Promise<void> {
     const queue = pipeline === undefined ? undefined : this.queueOf(pipeline);
-    if (queue !== undefined && (this.#queues.has(queue) || (await this.#boss.getQueue(queue)))) await this.#boss.cancel(queue, runId);
+    if (queue !== undefined && (this.#queues.has(queue) || (await this.#boss.getQueue(queue))))
+      await this.#boss.cancel(queue, runId);
     await this.#boss.cancel(this.name, runId);
   }
 
@@ -390,7 +458,11 @@ export class RunQueue {
         LIMIT ${Math.max(1, Math.floor(limit))}`,
       [`${this.name}/`],
     );
-    return (result.rows as { id: string; queue: string; data: RunJobData }[]).map((row) => ({ id: row.id, queue: row.queue, data: { ...row.data, params: restoreParams(row.data.params) } }));
+    return (result.rows as { id: string; queue: string; data: RunJobData }[]).map((row) => ({
+      id: row.id,
+      queue: row.queue,
+      data: { ...row.data, params: restoreParams(row.data.params) },
+    }));
   }
 
   /** One statement on pg-boss's own connection (PostgreSQL pool or the store's PGlite adapter). */
@@ -422,7 +494,8 @@ export class RunQueue {
       await this.#boss.stop({ graceful: true, timeout: timeoutMs, close: true });
     } else {
       await this.#boss.offWork(this.name, { wait: true });
-      for (const pipeline of this.#pipelineWorkers.keys()) await this.#boss.offWork(this.queueOf(pipeline), { wait: true });
+      for (const pipeline of this.#pipelineWorkers.keys())
+        await this.#boss.offWork(this.queueOf(pipeline), { wait: true });
       await this.#boss.offWork(this.abandonedName, { wait: true });
     }
     this.#pipelineWorkers.clear();
@@ -447,11 +520,15 @@ const NUL_SAFE_KEY = '$sluice:json-text';
  */
 export function nulSafeParams(params: JsonObject): JsonObject {
   const text = JSON.stringify(params);
-  return text.includes('\\u0000') || text.includes(NUL_SAFE_KEY) ? { [NUL_SAFE_KEY]: text } : params;
+  return text.includes('\\u0000') || text.includes(NUL_SAFE_KEY)
+    ? { [NUL_SAFE_KEY]: text }
+    : params;
 }
 
 /** The parameters {@link nulSafeParams} wrapped, as they were given. */
 export function restoreParams(params: JsonObject): JsonObject {
   const text = params?.[NUL_SAFE_KEY];
-  return typeof text === 'string' && Object.keys(params).length === 1 ? (JSON.parse(text) as JsonObject) : params;
+  return typeof text === 'string' && Object.keys(params).length === 1
+    ? (JSON.parse(text) as JsonObject)
+    : params;
 }

@@ -4,7 +4,16 @@
  *
  * @packageDocumentation
  */
-import { backoffDelay, isRetryable, RetryableError, SluiceError, type Logger, type RunError, type RunRecord, type RunStore } from '@sluice/core';
+import {
+  backoffDelay,
+  isRetryable,
+  RetryableError,
+  SluiceError,
+  type Logger,
+  type RunError,
+  type RunRecord,
+  type RunStore,
+} from '@sluice/core';
 import { RunTakeoverLimitError, takeoversSoFar, type AttemptCounts } from './attempts.js';
 import type { PipelineScheduling } from './config.js';
 import { createRunLogger } from './run-log.js';
@@ -50,7 +59,12 @@ export interface RunWorkerDeps {
   /** Take-overs a run gets after its worker stopped or died; the claim past them fails the run. */
   maxTakeovers: number;
   /** Enqueues the run's next try after a failure (`RunQueue.enqueueRetry`). */
-  retryLater(data: RunJobData, scheduling: PipelineScheduling, counts: Required<AttemptCounts>, startAfterMs: number): Promise<unknown>;
+  retryLater(
+    data: RunJobData,
+    scheduling: PipelineScheduling,
+    counts: Required<AttemptCounts>,
+    startAfterMs: number,
+  ): Promise<unknown>;
   /** Jitter of failure backoff, in `[0, 1)`. Default `Math.random`. */
   random?: () => number;
 }
@@ -64,10 +78,15 @@ export interface RunWorkerDeps {
  * ```
  */
 export function toRunError(error: unknown): RunError {
-  if (error instanceof SluiceError) return { name: error.name, message: error.message, code: error.code };
+  if (error instanceof SluiceError)
+    return { name: error.name, message: error.message, code: error.code };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+    };
   }
   return { name: 'Error', message: String(error) };
 }
@@ -117,7 +136,8 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
   const { runs } = deps;
   const data = job.data;
   const initial = await ensureRunRecord(runs, data);
-  if (initial.status !== 'queued' && initial.status !== 'running') return { skipped: initial.status };
+  if (initial.status !== 'queued' && initial.status !== 'running')
+    return { skipped: initial.status };
   if (initial.cancelRequestedAt) {
     await runs.markFinished(initial.id, { status: 'cancelled' });
     return { skipped: 'cancelled' };
@@ -126,14 +146,20 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
   if (!scheduling) {
     await runs.markFinished(initial.id, {
       status: 'failed',
-      error: { name: 'ConfigError', message: `pipeline ${JSON.stringify(data.pipeline)} is not configured on this scheduler` },
+      error: {
+        name: 'ConfigError',
+        message: `pipeline ${JSON.stringify(data.pipeline)} is not configured on this scheduler`,
+      },
     });
     return { skipped: 'unknown-pipeline' };
   }
   const takeovers = takeoversSoFar(data, job.retryCount);
   if (takeovers > deps.maxTakeovers) {
     const error = toRunError(new RunTakeoverLimitError(takeovers, deps.maxTakeovers));
-    deps.logger.error({ runId: initial.id, pipeline: initial.pipeline, err: error }, 'run failed: too many take-overs');
+    deps.logger.error(
+      { runId: initial.id, pipeline: initial.pipeline, err: error },
+      'run failed: too many take-overs',
+    );
     await runs.markFinished(initial.id, { status: 'failed', error });
     return { failed: error };
   }
@@ -141,11 +167,17 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
   if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
 
   // `runAttempt`, not `attempt`: lines about a request's or a batch's retries use that key.
-  const log = createRunLogger(deps.runLogger, runs, run.id, { pipeline: run.pipeline, runAttempt: run.attempt });
+  const log = createRunLogger(deps.runLogger, runs, run.id, {
+    pipeline: run.pipeline,
+    runAttempt: run.attempt,
+  });
   // The run's own lifecycle lines come from the scheduler; the executor gets `log` itself.
   const lifecycle = log.child({ component: 'scheduler' });
   if (job.retryCount > 0) {
-    lifecycle.warn({ takeovers, maxTakeovers: deps.maxTakeovers }, 'run taken over: its previous attempt ended without an outcome (worker stopped or died)');
+    lifecycle.warn(
+      { takeovers, maxTakeovers: deps.maxTakeovers },
+      'run taken over: its previous attempt ended without an outcome (worker stopped or died)',
+    );
   }
   const controller = new AbortController();
   let cause: AbortCause | undefined;
@@ -154,14 +186,23 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
     cause = why;
     controller.abort(reason);
   };
-  deps.active.set(run.id, () => abort('cancelled', new RunCancelledError('cancellation requested')));
-  const onClaimLost = () => abort(deps.isStopping() ? 'shutdown' : 'claim-lost', new Error('the run was taken over or its job cancelled'));
+  deps.active.set(run.id, () =>
+    abort('cancelled', new RunCancelledError('cancellation requested')),
+  );
+  const onClaimLost = () =>
+    abort(
+      deps.isStopping() ? 'shutdown' : 'claim-lost',
+      new Error('the run was taken over or its job cancelled'),
+    );
   const onShutdown = () => abort('shutdown', new Error('the scheduler is shutting down'));
   job.signal.addEventListener('abort', onClaimLost, { once: true });
   // Shutdown does not abort at once: pg-boss's graceful stop waits for handlers and aborts
   // job.signal when its timeout passes. The scheduler's own signal covers a forced stop.
   deps.shutdown.addEventListener('abort', onShutdown, { once: true });
-  const timeout = setTimeout(() => abort('timeout', new RunTimeoutError(scheduling.timeoutMs)), scheduling.timeoutMs);
+  const timeout = setTimeout(
+    () => abort('timeout', new RunTimeoutError(scheduling.timeoutMs)),
+    scheduling.timeoutMs,
+  );
   const cancelPoll = setInterval(() => {
     runs.isCancelRequested(run.id).then(
       (requested) => {
@@ -190,21 +231,37 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       // No outcome from this attempt. Lost claim: another worker owns the run now (or its job was
       // cancelled), and the outcome is theirs to write. Shutdown: the job goes back to pg-boss,
       // which hands it to another worker at once; the retry policy is not involved either way.
-      lifecycle.warn(cause === 'shutdown' ? 'run handed back: the scheduler is stopping, another worker takes it over' : 'run abandoned: its job is no longer claimed by this worker');
+      lifecycle.warn(
+        cause === 'shutdown'
+          ? 'run handed back: the scheduler is stopping, another worker takes it over'
+          : 'run abandoned: its job is no longer claimed by this worker',
+      );
       throw error;
     }
     const failures = (data.failures ?? 0) + 1;
     if ((cause === 'timeout' || isRetryable(error)) && failures < scheduling.retry.maxAttempts) {
       // Core's one backoff formula; a RetryableError that asks for a wait (Retry-After) gets at least that.
-      const delayMs = backoffDelay(scheduling.retry, failures, error instanceof RetryableError ? error.retryAfterMs : undefined, deps.random);
-      lifecycle.warn({ err: toRunError(error), retry: failures, of: scheduling.retry.maxAttempts - 1, delayMs }, 'run attempt failed; it will be retried');
+      const delayMs = backoffDelay(
+        scheduling.retry,
+        failures,
+        error instanceof RetryableError ? error.retryAfterMs : undefined,
+        deps.random,
+      );
+      lifecycle.warn(
+        { err: toRunError(error), retry: failures, of: scheduling.retry.maxAttempts - 1, delayMs },
+        'run attempt failed; it will be retried',
+      );
       await deps.retryLater(data, scheduling, { failures, takeovers }, Date.now() + delayMs);
       return { retrying: { failures, delayMs } };
     }
     lifecycle.error({ err: toRunError(error) }, 'run failed');
     // What was read and delivered before the failure stays on the record (withRunCounts).
     const counts = runCountsOf(error);
-    await runs.markFinished(run.id, { status: 'failed', error: toRunError(error), ...(counts ? { counts } : {}) });
+    await runs.markFinished(run.id, {
+      status: 'failed',
+      error: toRunError(error),
+      ...(counts ? { counts } : {}),
+    });
     return { failed: toRunError(error) };
   } finally {
     clearTimeout(timeout);
@@ -216,7 +273,12 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
   }
 }
 
-async function execute(fn: ExecuteRun, run: RunRecord, signal: AbortSignal, log: ReturnType<typeof createRunLogger>) {
+async function execute(
+  fn: ExecuteRun,
+  run: RunRecord,
+  signal: AbortSignal,
+  log: ReturnType<typeof createRunLogger>,
+) {
   // Reject as soon as the signal aborts even if the pipeline ignores it, so a stuck source
   // cannot hold the worker past its timeout or a cancellation.
   if (signal.aborted) throw signal.reason;

@@ -6,5 +6,9 @@ import { defineSchedulerSuite } from './__fixtures__/scheduler-suite.js';
 defineSchedulerSuite('PGlite', async () => {
   const store = await createStore({ dataDir: 'memory://', schema: 'sluice_sched' });
   await store.migrate();
-  return { stores: store, boss: store.pgBossDb() as ConstructorOptions, close: () => store.close() };
+  return {
+    stores: store,
+    boss: store.pgBossDb() as ConstructorOptions,
+    close: () => store.close(),
+  };
 });

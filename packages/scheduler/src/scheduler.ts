@@ -5,11 +5,30 @@
  * @packageDocumentation
  */
 import { randomUUID } from 'node:crypto';
-import { ConfigError, childLogger, createNoopLogger, type JsonObject, type Logger, type RunRecord } from '@sluice/core';
+import {
+  ConfigError,
+  childLogger,
+  createNoopLogger,
+  type JsonObject,
+  type Logger,
+  type RunRecord,
+} from '@sluice/core';
 import { failAbandonedRun } from './abandoned-runs.js';
-import { BacklogFullError, backlogFullMessage, type RefusedTrigger, type TriggerRefusal } from './backlog.js';
+import {
+  BacklogFullError,
+  backlogFullMessage,
+  type RefusedTrigger,
+  type TriggerRefusal,
+} from './backlog.js';
 import { DEFAULT_MAX_TAKEOVERS, MAX_TAKEOVERS_LIMIT } from './attempts.js';
-import { backfillId, chunkRunId, latestChunkRun, splitDateRange, type BackfillResult, type BackfillSpec } from './backfill.js';
+import {
+  backfillId,
+  chunkRunId,
+  latestChunkRun,
+  splitDateRange,
+  type BackfillResult,
+  type BackfillSpec,
+} from './backfill.js';
 import {
   MAX_QUEUED_RUNS_LIMIT,
   SCHEDULING_DEFAULTS,
@@ -24,7 +43,11 @@ import { cronRunId, deterministicUuid } from './ids.js';
 import type { JobQueueInstance, JobQueueOptions } from './job-queue-types.js';
 import { RunQueue, type RunJob, type RunJobData } from './run-queue.js';
 import { ensureRunRecord, runJob } from './run-worker.js';
-import { DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS, UNCLAIMED_RUN_TIMEOUT_LIMITS, UnclaimedRunSweeper } from './unclaimed-runs.js';
+import {
+  DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS,
+  UNCLAIMED_RUN_TIMEOUT_LIMITS,
+  UnclaimedRunSweeper,
+} from './unclaimed-runs.js';
 import type { EnqueuedRun, ExecuteRun, RunRequest, SchedulerStores } from './types.js';
 import { parseWebhookBody, payloadRecords } from './webhooks/payload.js';
 import { reject, type WebhookHeaders, type WebhookVerification } from './webhooks/types.js';
@@ -103,11 +126,18 @@ export interface SchedulerOptions {
   /** Called for each trigger refused past `maxQueuedRuns` (the server counts them in a metric). */
   onTriggerRefused?: (refusal: TriggerRefusal) => void;
   /** Called after each cron tick this instance fired; `created` is false when another instance had already enqueued it. */
-  onCronFire?: (event: { pipeline: string; schedule: string; tick: string; runId: string; created: boolean }) => void;
+  onCronFire?: (event: {
+    pipeline: string;
+    schedule: string;
+    tick: string;
+    runId: string;
+    created: boolean;
+  }) => void;
 }
 
 /** What became of one run that was executing when {@link Scheduler.stop} was called. */
-export type StopOutcome = 'succeeded' | 'failed' | 'cancelled' | 'handed-back' | 'retrying' | 'unfinished';
+export type StopOutcome =
+  'succeeded' | 'failed' | 'cancelled' | 'handed-back' | 'retrying' | 'unfinished';
 
 /**
  * What {@link Scheduler.stop} did with the runs executing on this instance when it was called:
@@ -182,7 +212,14 @@ export interface Scheduler {
    */
   trigger(
     pipeline: string,
-    options?: { params?: JsonObject; runId?: string; startAfterMs?: number; trigger?: 'api' | 'cli' | 'replay'; parentRunId?: string; pipelineVersion?: number | null },
+    options?: {
+      params?: JsonObject;
+      runId?: string;
+      startAfterMs?: number;
+      trigger?: 'api' | 'cli' | 'replay';
+      parentRunId?: string;
+      pipelineVersion?: number | null;
+    },
   ): Promise<EnqueuedRun>;
   /** The one path every trigger takes: insert the job (idempotent per run id), then the run record. */
   enqueue(request: RunRequest): Promise<EnqueuedRun>;
@@ -200,21 +237,33 @@ export interface Scheduler {
   readonly queue: RunQueue;
 }
 
-function resolve(list: readonly (PipelineSchedulingInput | PipelineScheduling)[]): Map<string, PipelineScheduling> {
+function resolve(
+  list: readonly (PipelineSchedulingInput | PipelineScheduling)[],
+): Map<string, PipelineScheduling> {
   const map = new Map<string, PipelineScheduling>();
   list.forEach((item, index) => {
     // Problems are named by the pipeline (`pipelines.daily.cron.expression`), never by its index.
-    const named = typeof (item as { name?: unknown }).name === 'string' ? (item as { name: string }).name : index;
+    const named =
+      typeof (item as { name?: unknown }).name === 'string'
+        ? (item as { name: string }).name
+        : index;
     const resolved = isResolved(item) ? item : parsePipelineScheduling(item, ['pipelines', named]);
     if (map.has(resolved.name)) {
-      throw new ConfigError([{ path: `pipelines[${index}].name`, message: `duplicate pipeline ${JSON.stringify(resolved.name)}` }]);
+      throw new ConfigError([
+        {
+          path: `pipelines[${index}].name`,
+          message: `duplicate pipeline ${JSON.stringify(resolved.name)}`,
+        },
+      ]);
     }
     map.set(resolved.name, resolved);
   });
   return map;
 }
 
-function isResolved(item: PipelineSchedulingInput | PipelineScheduling): item is PipelineScheduling {
+function isResolved(
+  item: PipelineSchedulingInput | PipelineScheduling,
+): item is PipelineScheduling {
   return isPipelineScheduling(item);
 }
 
@@ -243,13 +292,26 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let pipelines = resolve(options.pipelines);
   const maxTakeovers = options.maxTakeovers ?? DEFAULT_MAX_TAKEOVERS;
   if (!Number.isInteger(maxTakeovers) || maxTakeovers < 0 || maxTakeovers > MAX_TAKEOVERS_LIMIT) {
-    throw new ConfigError([{ path: 'maxTakeovers', message: `expected a whole number from 0 to ${String(MAX_TAKEOVERS_LIMIT)}, got ${String(maxTakeovers)}` }]);
-  }
-  const unclaimedRunTimeoutSeconds = options.unclaimedRunTimeoutSeconds ?? DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS;
-  const { min: minUnclaimed, max: maxUnclaimed } = UNCLAIMED_RUN_TIMEOUT_LIMITS;
-  if (!Number.isInteger(unclaimedRunTimeoutSeconds) || unclaimedRunTimeoutSeconds < minUnclaimed || unclaimedRunTimeoutSeconds > maxUnclaimed) {
     throw new ConfigError([
-      { path: 'unclaimedRunTimeoutSeconds', message: `expected a whole number of seconds from ${String(minUnclaimed)} to ${String(maxUnclaimed)}, got ${String(unclaimedRunTimeoutSeconds)}` },
+      {
+        path: 'maxTakeovers',
+        message: `expected a whole number from 0 to ${String(MAX_TAKEOVERS_LIMIT)}, got ${String(maxTakeovers)}`,
+      },
+    ]);
+  }
+  const unclaimedRunTimeoutSeconds =
+    options.unclaimedRunTimeoutSeconds ?? DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS;
+  const { min: minUnclaimed, max: maxUnclaimed } = UNCLAIMED_RUN_TIMEOUT_LIMITS;
+  if (
+    !Number.isInteger(unclaimedRunTimeoutSeconds) ||
+    unclaimedRunTimeoutSeconds < minUnclaimed ||
+    unclaimedRunTimeoutSeconds > maxUnclaimed
+  ) {
+    throw new ConfigError([
+      {
+        path: 'unclaimedRunTimeoutSeconds',
+        message: `expected a whole number of seconds from ${String(minUnclaimed)} to ${String(maxUnclaimed)}, got ${String(unclaimedRunTimeoutSeconds)}`,
+      },
     ]);
   }
   const queue = new RunQueue({
@@ -257,8 +319,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     logger,
     maxTakeovers,
     ...(options.queueName === undefined ? {} : { queueName: options.queueName }),
-    ...(options.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: options.heartbeatSeconds }),
-    ...(options.pollingIntervalSeconds === undefined ? {} : { pollingIntervalSeconds: options.pollingIntervalSeconds }),
+    ...(options.heartbeatSeconds === undefined
+      ? {}
+      : { heartbeatSeconds: options.heartbeatSeconds }),
+    ...(options.pollingIntervalSeconds === undefined
+      ? {}
+      : { pollingIntervalSeconds: options.pollingIntervalSeconds }),
   });
   const active = new Map<string, () => void>();
   // Jobs being handled here (run id → pipeline); while stopping, the outcomes of those stop() waits for.
@@ -276,22 +342,50 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const requirePipeline = (name: string): PipelineScheduling => {
     const found = pipelines.get(name);
-    if (!found) throw new ConfigError([{ path: 'pipeline', message: `unknown pipeline ${JSON.stringify(name)}` }]);
+    if (!found)
+      throw new ConfigError([
+        { path: 'pipeline', message: `unknown pipeline ${JSON.stringify(name)}` },
+      ]);
     return found;
   };
 
   const defaultMaxQueued = options.maxQueuedRuns ?? SCHEDULING_DEFAULTS.maxQueuedRuns;
-  if (!Number.isInteger(defaultMaxQueued) || defaultMaxQueued < 1 || defaultMaxQueued > MAX_QUEUED_RUNS_LIMIT) {
-    throw new ConfigError([{ path: 'maxQueuedRuns', message: `expected a whole number from 1 to ${MAX_QUEUED_RUNS_LIMIT}, got ${String(defaultMaxQueued)}` }]);
+  if (
+    !Number.isInteger(defaultMaxQueued) ||
+    defaultMaxQueued < 1 ||
+    defaultMaxQueued > MAX_QUEUED_RUNS_LIMIT
+  ) {
+    throw new ConfigError([
+      {
+        path: 'maxQueuedRuns',
+        message: `expected a whole number from 1 to ${MAX_QUEUED_RUNS_LIMIT}, got ${String(defaultMaxQueued)}`,
+      },
+    ]);
   }
-  const backlogRetryAfterSeconds = Math.max(1, Math.ceil(options.backlogRetryAfterSeconds ?? SCHEDULING_DEFAULTS.backlogRetryAfterSeconds));
+  const backlogRetryAfterSeconds = Math.max(
+    1,
+    Math.ceil(options.backlogRetryAfterSeconds ?? SCHEDULING_DEFAULTS.backlogRetryAfterSeconds),
+  );
   /** The refusal of a trigger of `scheduling` when its queued runs reached the bound; undefined: room. */
-  const backlogRefusal = async (scheduling: PipelineScheduling, trigger: RefusedTrigger): Promise<TriggerRefusal | undefined> => {
+  const backlogRefusal = async (
+    scheduling: PipelineScheduling,
+    trigger: RefusedTrigger,
+  ): Promise<TriggerRefusal | undefined> => {
     const max = scheduling.maxQueuedRuns ?? defaultMaxQueued;
     const queued = await runs.countQueued(scheduling.name);
     if (queued < max) return undefined;
-    const refusal: TriggerRefusal = { pipeline: scheduling.name, trigger, reason: 'backlog-full', queued, maxQueuedRuns: max, retryAfterSeconds: backlogRetryAfterSeconds };
-    logger.warn({ pipeline: scheduling.name, trigger, queued, maxQueuedRuns: max }, 'trigger refused: the pipeline\'s queued runs reached maxQueuedRuns');
+    const refusal: TriggerRefusal = {
+      pipeline: scheduling.name,
+      trigger,
+      reason: 'backlog-full',
+      queued,
+      maxQueuedRuns: max,
+      retryAfterSeconds: backlogRetryAfterSeconds,
+    };
+    logger.warn(
+      { pipeline: scheduling.name, trigger, queued, maxQueuedRuns: max },
+      "trigger refused: the pipeline's queued runs reached maxQueuedRuns",
+    );
     options.onTriggerRefused?.(refusal);
     return refusal;
   };
@@ -306,7 +400,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       queuedAt: new Date().toISOString(),
       ...(request.parentRunId === undefined ? {} : { parentRunId: request.parentRunId }),
     };
-    const version = request.pipelineVersion !== undefined ? request.pipelineVersion : options.pipelineVersion?.(request.pipeline);
+    const version =
+      request.pipelineVersion !== undefined
+        ? request.pipelineVersion
+        : options.pipelineVersion?.(request.pipeline);
     if (version !== undefined) data.pipelineVersion = version;
     // The job first: it is what makes the run happen. A crash before the record is written is
     // repaired by the worker, which creates the record from the job's data.
@@ -318,7 +415,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const cron = new CronRunner({
     scheduleState,
     logger,
-    ...(options.cronStartupGraceMs === undefined ? {} : { startupGraceMs: options.cronStartupGraceMs }),
+    ...(options.cronStartupGraceMs === undefined
+      ? {}
+      : { startupGraceMs: options.cronStartupGraceMs }),
     fire: async (pipeline, trigger, tickMs) => {
       const runId = cronRunId(pipeline.name, tickMs);
       const { created } = await enqueue({
@@ -330,7 +429,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       });
       const tick = new Date(tickMs).toISOString();
       logger.debug({ pipeline: pipeline.name, tick, created }, 'cron tick');
-      options.onCronFire?.({ pipeline: pipeline.name, schedule: trigger.name, tick, runId, created });
+      options.onCronFire?.({
+        pipeline: pipeline.name,
+        schedule: trigger.name,
+        tick,
+        runId,
+        created,
+      });
     },
   });
 
@@ -340,7 +445,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     // configuration; a job it claimed just before goes straight back to the queue, unexecuted,
     // for an instance that has the pipeline (the shared queue's jobs keep the old rule: failed).
     if (job.name !== queue.name && !pipelines.has(job.data.pipeline)) {
-      throw new Error(`pipeline ${JSON.stringify(job.data.pipeline)} left this instance's configuration: the run goes back to its queue`);
+      throw new Error(
+        `pipeline ${JSON.stringify(job.data.pipeline)} left this instance's configuration: the run goes back to its queue`,
+      );
     }
     handling.set(job.data.runId, job.data.pipeline);
     try {
@@ -355,7 +462,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         isStopping: () => stopping,
         active,
         maxTakeovers,
-        retryLater: (data, scheduling, counts, startAfterMs) => queue.enqueueRetry(data, scheduling, counts, startAfterMs),
+        retryLater: (data, scheduling, counts, startAfterMs) =>
+          queue.enqueueRetry(data, scheduling, counts, startAfterMs),
       });
       noteOutcome(job.data.runId, outcomeOf(result));
       return result;
@@ -371,13 +479,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   // One worker per pipeline this instance has, at its version of the pipeline: it claims nothing
   // else (docs/scheduler/delivery-and-scaling.md, "Rolling configuration changes").
   const syncWorkers = async () => {
-    for (const name of queue.workedPipelines()) if (!pipelines.has(name)) await queue.offWorkPipeline(name);
+    for (const name of queue.workedPipelines())
+      if (!pipelines.has(name)) await queue.offWorkPipeline(name);
     for (const scheduling of pipelines.values()) {
       const version = options.pipelineVersion?.(scheduling.name);
-      await queue.workPipeline(scheduling.name, { concurrency: Math.min(concurrency, scheduling.concurrency), version }, handle);
+      await queue.workPipeline(
+        scheduling.name,
+        { concurrency: Math.min(concurrency, scheduling.concurrency), version },
+        handle,
+      );
     }
   };
-  const sweeper = new UnclaimedRunSweeper({ queue, runs, logger, timeoutSeconds: unclaimedRunTimeoutSeconds });
+  const sweeper = new UnclaimedRunSweeper({
+    queue,
+    runs,
+    logger,
+    timeoutSeconds: unclaimedRunTimeoutSeconds,
+  });
 
   const scheduler: Scheduler = {
     queue,
@@ -400,12 +518,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     async stop() {
       if (!started || stopping) return { finished: 0, requeued: 0, runs: [] };
       stopping = true;
-      const outcomes = new Map([...handling].map(([runId, pipeline]) => [runId, { runId, pipeline, outcome: 'unfinished' as StopOutcome }]));
+      const outcomes = new Map(
+        [...handling].map(([runId, pipeline]) => [
+          runId,
+          { runId, pipeline, outcome: 'unfinished' as StopOutcome },
+        ]),
+      );
       stopOutcomes = outcomes;
       await cron.stop();
       await sweeper.stop();
       const grace = options.shutdownTimeoutMs ?? 30_000;
-      const force = setTimeout(() => shutdown.abort(new Error('shutdown grace period over')), grace);
+      const force = setTimeout(
+        () => shutdown.abort(new Error('shutdown grace period over')),
+        grace,
+      );
       try {
         await queue.stop(grace);
       } finally {
@@ -413,7 +539,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         started = false;
       }
       const runs = [...outcomes.values()];
-      const finished = runs.filter((r) => r.outcome === 'succeeded' || r.outcome === 'failed' || r.outcome === 'cancelled').length;
+      const finished = runs.filter(
+        (r) => r.outcome === 'succeeded' || r.outcome === 'failed' || r.outcome === 'cancelled',
+      ).length;
       return { finished, requeued: runs.length - finished, runs };
     },
 
@@ -428,9 +556,15 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         trigger: triggerOptions.trigger ?? 'api',
         ...(triggerOptions.params === undefined ? {} : { params: triggerOptions.params }),
         ...(triggerOptions.runId === undefined ? {} : { runId: triggerOptions.runId }),
-        ...(triggerOptions.startAfterMs === undefined ? {} : { startAfterMs: triggerOptions.startAfterMs }),
-        ...(triggerOptions.parentRunId === undefined ? {} : { parentRunId: triggerOptions.parentRunId }),
-        ...(triggerOptions.pipelineVersion === undefined ? {} : { pipelineVersion: triggerOptions.pipelineVersion }),
+        ...(triggerOptions.startAfterMs === undefined
+          ? {}
+          : { startAfterMs: triggerOptions.startAfterMs }),
+        ...(triggerOptions.parentRunId === undefined
+          ? {}
+          : { parentRunId: triggerOptions.parentRunId }),
+        ...(triggerOptions.pipelineVersion === undefined
+          ? {}
+          : { pipelineVersion: triggerOptions.pipelineVersion }),
       });
     },
 
@@ -443,11 +577,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       });
       const scheduling = pipelines.get(pipelineName);
       if (!scheduling?.webhook) {
-        return { status: 404, body: { error: `pipeline ${JSON.stringify(pipelineName)} has no webhook trigger`, reason: 'not-found' } };
+        return {
+          status: 404,
+          body: {
+            error: `pipeline ${JSON.stringify(pipelineName)} has no webhook trigger`,
+            reason: 'not-found',
+          },
+        };
       }
       const hook = scheduling.webhook;
       if (request.rawBody.length > hook.maxBodyBytes) {
-        return fail(reject('too-large', `body of ${request.rawBody.length} bytes exceeds the limit of ${hook.maxBodyBytes}`));
+        return fail(
+          reject(
+            'too-large',
+            `body of ${request.rawBody.length} bytes exceeds the limit of ${hook.maxBodyBytes}`,
+          ),
+        );
       }
       const now = request.now ?? Date.now();
       const verified = verifyWebhook({
@@ -464,7 +609,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const parsed = parseWebhookBody(request.headers, request.rawBody);
       if (!parsed.ok) return fail(reject('invalid-payload', parsed.message));
       const params: JsonObject = {
-        webhook: { deliveryId: verified.deliveryId, receivedAt: new Date(now).toISOString(), scheme: hook.scheme },
+        webhook: {
+          deliveryId: verified.deliveryId,
+          receivedAt: new Date(now).toISOString(),
+          scheme: hook.scheme,
+        },
       };
       if (hook.payload === 'records') {
         const records = payloadRecords(parsed.value);
@@ -478,9 +627,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       // deterministic, so the job queue's uniqueness backs it up. Deliveries recorded before the
       // store kept run ids have none: theirs is the same derivation.
       const derivedRunId = deterministicUuid(`sluice:webhook:${pipelineName}:${deliveryId}`);
-      const claim = await webhookDeliveries.recordDelivery(pipelineName, deliveryId, new Date(now).toISOString(), derivedRunId);
+      const claim = await webhookDeliveries.recordDelivery(
+        pipelineName,
+        deliveryId,
+        new Date(now).toISOString(),
+        derivedRunId,
+      );
       const runId = claim.runId ?? derivedRunId;
-      const duplicate: WebhookResponse = { status: 200, body: { runId, deliveryId, duplicate: true } };
+      const duplicate: WebhookResponse = {
+        status: 200,
+        body: { runId, deliveryId, duplicate: true },
+      };
       // A copy seen before is a duplicate, unless the first call recorded it and then failed to
       // enqueue: its run is then missing, and enqueuing now (idempotent per run id) completes it.
       if (!claim.fresh && (await runs.get(runId))) return duplicate;
@@ -489,9 +646,21 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       // first enqueue failed.
       const refusal = await backlogRefusal(scheduling, 'webhook');
       if (refusal) {
-        return { status: 429, body: { error: backlogFullMessage(refusal), reason: 'backlog-full', retryAfterSeconds: refusal.retryAfterSeconds } };
+        return {
+          status: 429,
+          body: {
+            error: backlogFullMessage(refusal),
+            reason: 'backlog-full',
+            retryAfterSeconds: refusal.retryAfterSeconds,
+          },
+        };
       }
-      const { created } = await enqueue({ pipeline: pipelineName, trigger: 'webhook', runId, params });
+      const { created } = await enqueue({
+        pipeline: pipelineName,
+        trigger: 'webhook',
+        runId,
+        params,
+      });
       return created ? { status: 202, body: { runId, deliveryId } } : duplicate;
     },
 
@@ -503,7 +672,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       for (const chunk of chunks) {
         const latest = await latestChunkRun(id, chunk.index, (runId) => runs.get(runId));
         if (latest && latest.run.status !== 'failed' && latest.run.status !== 'cancelled') {
-          results.push({ ...chunk, runId: latest.run.id, action: 'kept', status: latest.run.status });
+          results.push({
+            ...chunk,
+            runId: latest.run.id,
+            action: 'kept',
+            status: latest.run.status,
+          });
           continue;
         }
         const generation = latest ? latest.generation + 1 : 0;
@@ -520,7 +694,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
           },
           ...(latest ? { parentRunId: latest.run.id } : {}),
         });
-        results.push({ ...chunk, runId, action: latest ? 'retried' : 'enqueued', status: 'queued' });
+        results.push({
+          ...chunk,
+          runId,
+          action: latest ? 'retried' : 'enqueued',
+          status: 'queued',
+        });
       }
       return { backfillId: id, chunks: results };
     },
@@ -530,7 +709,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (!run) return undefined;
       if (run.status === 'cancelled') {
         // Keep a queued job from being claimed at all; a claimed one sees the status and skips.
-        await queue.cancel(runId, run.pipeline).catch((error: unknown) => logger.debug({ err: error, runId }, 'job already gone'));
+        await queue
+          .cancel(runId, run.pipeline)
+          .catch((error: unknown) => logger.debug({ err: error, runId }, 'job already gone'));
       }
       active.get(runId)?.();
       return run;

@@ -3,7 +3,16 @@
  *
  * @packageDocumentation
  */
-import type { JsonObject, Logger, RunCounts, RunRecord, RunStore, RunTrigger, ScheduleStateStore, WebhookDeliveryStore } from '@sluice/core';
+import type {
+  JsonObject,
+  Logger,
+  RunCounts,
+  RunRecord,
+  RunStore,
+  RunTrigger,
+  ScheduleStateStore,
+  WebhookDeliveryStore,
+} from '@sluice/core';
 
 /**
  * What one pipeline execution reports back. The counts end up on the run record.
@@ -29,7 +38,12 @@ export interface RunSummary {
  */
 export function withRunCounts<T>(error: T, counts: Partial<RunCounts>): T {
   if (error !== null && typeof error === 'object' && Object.isExtensible(error)) {
-    Object.defineProperty(error, RUN_COUNTS, { value: counts, enumerable: false, configurable: true, writable: true });
+    Object.defineProperty(error, RUN_COUNTS, {
+      value: counts,
+      enumerable: false,
+      configurable: true,
+      writable: true,
+    });
   }
   return error;
 }

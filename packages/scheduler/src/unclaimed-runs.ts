@@ -51,11 +51,20 @@ export class RunUnclaimedError extends FatalError {
   override readonly name: string = 'RunUnclaimedError';
 
   constructor(pipeline: string, version: number | null | undefined, timeoutSeconds: number) {
-    const at = typeof version === 'number' ? `version ${version} of pipeline ${JSON.stringify(pipeline)}` : `pipeline ${JSON.stringify(pipeline)}`;
+    const at =
+      typeof version === 'number'
+        ? `version ${version} of pipeline ${JSON.stringify(pipeline)}`
+        : `pipeline ${JSON.stringify(pipeline)}`;
     super(
       `no instance that can execute ${at} claimed this run within ${timeoutSeconds} s (unclaimedRunTimeoutSeconds): ` +
         `no running instance has ${typeof version === 'number' ? `that version or a later one of the pipeline` : 'the pipeline'} enabled in its configuration`,
-      { details: { pipeline, pipelineVersion: typeof version === 'number' ? version : null, unclaimedRunTimeoutSeconds: timeoutSeconds } },
+      {
+        details: {
+          pipeline,
+          pipelineVersion: typeof version === 'number' ? version : null,
+          unclaimedRunTimeoutSeconds: timeoutSeconds,
+        },
+      },
     );
   }
 }
@@ -96,7 +105,8 @@ export class UnclaimedRunSweeper {
 
   constructor(options: UnclaimedRunSweeperOptions) {
     this.#options = options;
-    this.#intervalMs = options.intervalMs ?? Math.min(30_000, Math.max(1000, (options.timeoutSeconds * 1000) / 10));
+    this.#intervalMs =
+      options.intervalMs ?? Math.min(30_000, Math.max(1000, (options.timeoutSeconds * 1000) / 10));
   }
 
   /** Looks at the queues every interval until {@link stop}. */
@@ -105,7 +115,12 @@ export class UnclaimedRunSweeper {
     this.#timer = setInterval(() => {
       if (this.#sweeping) return;
       this.#sweeping = this.sweep()
-        .catch((error: unknown) => this.#options.logger.warn({ err: error }, 'could not check the queues for unclaimed runs'))
+        .catch((error: unknown) =>
+          this.#options.logger.warn(
+            { err: error },
+            'could not check the queues for unclaimed runs',
+          ),
+        )
         .finally(() => {
           this.#sweeping = undefined;
         });
@@ -146,8 +161,18 @@ export class UnclaimedRunSweeper {
     const { runs, logger, timeoutSeconds } = this.#options;
     const run = await ensureRunRecord(runs, job.data);
     if (run.status !== 'queued' && run.status !== 'running') return false;
-    const error = toRunError(new RunUnclaimedError(job.data.pipeline, job.data.pipelineVersion, timeoutSeconds));
-    logger.error({ runId: run.id, pipeline: job.data.pipeline, pipelineVersion: job.data.pipelineVersion ?? null, err: error }, 'run failed: no instance that can execute it claimed it');
+    const error = toRunError(
+      new RunUnclaimedError(job.data.pipeline, job.data.pipelineVersion, timeoutSeconds),
+    );
+    logger.error(
+      {
+        runId: run.id,
+        pipeline: job.data.pipeline,
+        pipelineVersion: job.data.pipelineVersion ?? null,
+        err: error,
+      },
+      'run failed: no instance that can execute it claimed it',
+    );
     await runs.markFinished(run.id, { status: 'failed', error });
     return true;
   }

@@ -67,7 +67,13 @@ async function initializeDataDir(dataDir: string): Promise<void> {
       // From this package's folder, `@electric-sql/pglite` resolves to the copy it depends on.
       { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 4 * 1024 * 1024 },
       (error, _stdout, stderr) => {
-        if (error) fail(new Error(`store: could not create the PGlite data folder ${dataDir}: ${stderr.trim() || error.message}`, { cause: error }));
+        if (error)
+          fail(
+            new Error(
+              `store: could not create the PGlite data folder ${dataDir}: ${stderr.trim() || error.message}`,
+              { cause: error },
+            ),
+          );
         else done();
       },
     );
@@ -242,7 +248,8 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
         });
       }
       try {
-        if (!dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION'))) await initializeDataDir(dataDir);
+        if (!dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION')))
+          await initializeDataDir(dataDir);
         pglite = await PGlite.create(dataDir, { postgresqlconf: [...PGLITE_SETTINGS] });
       } catch (error) {
         await folderLock?.release().catch(() => {});

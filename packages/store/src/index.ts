@@ -38,7 +38,12 @@ export {
 export { bundledMigrations, loadMigrationsFromDir, type Migration } from './migrations.js';
 export type { MigrateResult, MigrationState } from './migrator.js';
 export { createPGliteDialect, type PGliteDialectOptions } from './pglite-dialect.js';
-export type { PGliteDatabase, PGliteQueries, PGliteResults, PGliteTransaction } from './pglite-types.js';
+export type {
+  PGliteDatabase,
+  PGliteQueries,
+  PGliteResults,
+  PGliteTransaction,
+} from './pglite-types.js';
 export { createPgBossPGliteAdapter } from './pgboss-adapter.js';
 export type { IndexedRoute, RouteIndex } from './routes.js';
 export { createPluginStateStore, type PluginStateStoreOptions } from './plugin-state.js';

@@ -2,7 +2,14 @@
 // params and dead letters): jsonb would hand back { id, zeta, b_long_key } as { b, id, zeta }
 // sorted by key length, and CSV columns (first-seen order) with it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, openTestPGlite, uniqueSchema, withClient, type TestDatabase, type TestPGlite } from './__fixtures__/databases.js';
+import {
+  createTestDatabase,
+  openTestPGlite,
+  uniqueSchema,
+  withClient,
+  type TestDatabase,
+  type TestPGlite,
+} from './__fixtures__/databases.js';
 import { createStore, type Store } from './create-store.js';
 
 let database: TestDatabase | undefined;
@@ -28,7 +35,13 @@ const backends = [
 ];
 
 // Keys jsonb would reorder (longer keys after shorter ones), and nested objects too.
-const record = { zeta: 1, id: 'x', a_rather_long_key: { yy: 1, b: 2 }, m: null, 'k.with[dots]': '' };
+const record = {
+  zeta: 1,
+  id: 'x',
+  a_rather_long_key: { yy: 1, b: 2 },
+  m: null,
+  'k.with[dots]': '',
+};
 
 describe.each(backends)('key order on $name', (backend) => {
   let store: Store;
@@ -42,10 +55,16 @@ describe.each(backends)('key order on $name', (backend) => {
   });
 
   it('run params (records posted through a webhook trigger) come back in the order written', async () => {
-    const run = await store.runs.create({ pipeline: 'hooks', trigger: 'webhook', params: { records: [record], zz: 1, a: 2 } });
+    const run = await store.runs.create({
+      pipeline: 'hooks',
+      trigger: 'webhook',
+      params: { records: [record], zz: 1, a: 2 },
+    });
     const read = await store.runs.get(run.id);
     expect(JSON.stringify(read!.params)).toBe(JSON.stringify({ records: [record], zz: 1, a: 2 }));
-    expect(Object.keys((read!.params.records as Record<string, unknown>[])[0]!)).toEqual(Object.keys(record));
+    expect(Object.keys((read!.params.records as Record<string, unknown>[])[0]!)).toEqual(
+      Object.keys(record),
+    );
   });
 
   it('dead letters keep record and original in the order written', async () => {
@@ -76,8 +95,15 @@ describe('migration 0007 on PostgreSQL', () => {
       const store = await createStore({ url: db.url, schema, maxConnections: 1 });
       await store.migrate();
       await store.close();
-      const types = await withClient(db.url, async (c) =>
-        (await c.query(`SELECT table_name || '.' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1 AND ((table_name = 'runs' AND column_name = 'params') OR (table_name = 'dead_letters' AND column_name IN ('record', 'original'))) ORDER BY 1`, [schema])).rows,
+      const types = await withClient(
+        db.url,
+        async (c) =>
+          (
+            await c.query(
+              `SELECT table_name || '.' || column_name AS col, data_type FROM information_schema.columns WHERE table_schema = $1 AND ((table_name = 'runs' AND column_name = 'params') OR (table_name = 'dead_letters' AND column_name IN ('record', 'original'))) ORDER BY 1`,
+              [schema],
+            )
+          ).rows,
       );
       expect(types).toEqual([
         { col: 'dead_letters.original', data_type: 'json' },

@@ -18,9 +18,15 @@ describe('data folders', () => {
   });
 
   // Node's recursive mkdir never returns under /proc; createStore used to hang there for ever.
-  it.runIf(existsSync('/proc/self'))('under a parent that refuses new entries (/proc) fail at once, naming the folder', async () => {
-    const started = Date.now();
-    await expect(createStore({ dataDir: '/proc/sluice-store-test/data' })).rejects.toThrow(/cannot create the data folder \/proc\/sluice-store-test: ENOENT/);
-    expect(Date.now() - started).toBeLessThan(5_000);
-  }, 10_000);
+  it.runIf(existsSync('/proc/self'))(
+    'under a parent that refuses new entries (/proc) fail at once, naming the folder',
+    async () => {
+      const started = Date.now();
+      await expect(createStore({ dataDir: '/proc/sluice-store-test/data' })).rejects.toThrow(
+        /cannot create the data folder \/proc\/sluice-store-test: ENOENT/,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+    },
+    10_000,
+  );
 });

@@ -33,9 +33,15 @@ export async function makeFolders(folder: string): Promise<void> {
       await mkdir(each);
     } catch (err) {
       if (codeOf(err) === 'EEXIST') continue;
-      throw Object.assign(new Error(`cannot create the data folder ${each}: ${codeOf(err) ?? (err as Error).message} (its parent ${dirname(each)} does not accept new folders)`, { cause: err }), {
-        code: codeOf(err),
-      });
+      throw Object.assign(
+        new Error(
+          `cannot create the data folder ${each}: ${codeOf(err) ?? (err as Error).message} (its parent ${dirname(each)} does not accept new folders)`,
+          { cause: err },
+        ),
+        {
+          code: codeOf(err),
+        },
+      );
     }
   }
 }

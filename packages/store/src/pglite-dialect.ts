@@ -28,7 +28,12 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import type { PGliteDatabase, PGliteQueries, PGliteResults, PGliteTransaction } from './pglite-types.js';
+import type {
+  PGliteDatabase,
+  PGliteQueries,
+  PGliteResults,
+  PGliteTransaction,
+} from './pglite-types.js';
 
 /** Options of {@link createPGliteDialect}. */
 export interface PGliteDialectOptions {

@@ -34,5 +34,4 @@ describe('embedded store memory', () => {
       await again.close();
     }
   }, 120_000);
-
 });

@@ -108,7 +108,9 @@ describe.each(backends)('plugin state on $name', (backend) => {
     const ns = namespace();
     const callers: PluginStateStore[] = [store.pluginState(ns), other.pluginState(ns)];
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => callers[i % 2]!.setIfAbsent('lock', i, { ttlMs: 60_000 })),
+      Array.from({ length: 12 }, (_, i) =>
+        callers[i % 2]!.setIfAbsent('lock', i, { ttlMs: 60_000 }),
+      ),
     );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await callers[0]!.get('lock')).toBe(results.indexOf(true));
@@ -138,7 +140,7 @@ describe.each(backends)('plugin state on $name', (backend) => {
     expect(await state.get('forever')).toBe('y');
   });
 
-  it('writes sweep the namespace\'s expired keys, not other namespaces\'', async () => {
+  it("writes sweep the namespace's expired keys, not other namespaces'", async () => {
     const clock = fakeClock();
     const [ns1, ns2] = [namespace(), namespace()];
     const one = createPluginStateStore(store.db, ns1, { now: clock.now });
@@ -155,14 +157,20 @@ describe.each(backends)('plugin state on $name', (backend) => {
     expect(() => store.pluginState('')).toThrow(ConfigError);
     const state = store.pluginState(namespace());
     await expect(state.get('')).rejects.toMatchObject({ issues: [{ path: 'key' }] });
-    await expect(state.set('k', undefined as never)).rejects.toMatchObject({ issues: [{ path: 'value' }] });
+    await expect(state.set('k', undefined as never)).rejects.toMatchObject({
+      issues: [{ path: 'value' }],
+    });
     await expect(state.setIfAbsent('k', 1, { ttlMs: -1 })).rejects.toMatchObject({
       issues: [{ path: 'options.ttlMs' }],
     });
   });
 
-  it('is a table of the store\'s schema with the expiry index', async () => {
-    const { rows } = await sql<{ indexname: string }>`SELECT indexname FROM pg_indexes WHERE schemaname = ${store.schema} AND tablename = 'plugin_state' ORDER BY indexname`.execute(store.db);
+  it("is a table of the store's schema with the expiry index", async () => {
+    const { rows } = await sql<{
+      indexname: string;
+    }>`SELECT indexname FROM pg_indexes WHERE schemaname = ${store.schema} AND tablename = 'plugin_state' ORDER BY indexname`.execute(
+      store.db,
+    );
     expect(rows.map((r) => r.indexname)).toEqual(['plugin_state_expires_idx', 'plugin_state_pkey']);
   });
 });

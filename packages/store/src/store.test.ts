@@ -364,9 +364,15 @@ describe.each(backends)('repositories on $name', (backend) => {
   describe('JSON holding U+0000', () => {
     it('round-trips through run params, dead letters and checkpoints unchanged', async () => {
       const nul = { 'k\u0000': 'a\u0000b', nested: ['\u0000'], '$sluice:json-text': 'look-alike' };
-      const run = await store.runs.create({ pipeline: 'nul', trigger: 'webhook', params: { records: [nul] } });
+      const run = await store.runs.create({
+        pipeline: 'nul',
+        trigger: 'webhook',
+        params: { records: [nul] },
+      });
       expect((await store.runs.get(run.id))!.params).toEqual({ records: [nul] });
-      await store.deadLetters.write([letter({ pipeline: 'nul', record: nul, original: { s: '\u0000' } })]);
+      await store.deadLetters.write([
+        letter({ pipeline: 'nul', record: nul, original: { s: '\u0000' } }),
+      ]);
       const [listed] = (await store.deadLetters.list({ pipeline: 'nul' })).items;
       const stored = await store.deadLetters.get(listed!.id);
       expect(stored!.record).toEqual(nul);
@@ -455,8 +461,14 @@ describe.each(backends)('repositories on $name', (backend) => {
     });
 
     it('discard the latest version of a change that could not be applied, and only the latest', async () => {
-      await store.pipelines.save('discarded', { source: { kind: 'sample' }, routes: [{ name: 'a', to: ['x'] }] });
-      const second = await store.pipelines.save('discarded', { source: { kind: 'sample' }, routes: [{ name: 'b', to: ['y'] }] });
+      await store.pipelines.save('discarded', {
+        source: { kind: 'sample' },
+        routes: [{ name: 'a', to: ['x'] }],
+      });
+      const second = await store.pipelines.save('discarded', {
+        source: { kind: 'sample' },
+        routes: [{ name: 'b', to: ['y'] }],
+      });
       expect(second.version).toBe(2);
       expect(await store.pipelines.discardVersion('discarded', 1)).toBe(false); // not the latest
       expect(await store.pipelines.discardVersion('discarded', 2)).toBe(true);
@@ -464,7 +476,14 @@ describe.each(backends)('repositories on $name', (backend) => {
       expect((await store.pipelines.listVersions('discarded')).map((v) => v.version)).toEqual([1]);
       expect((await store.routes.list('discarded')).map((r) => r.route)).toEqual(['a']);
       // The next save takes the discarded number again: no gap in the history.
-      expect((await store.pipelines.save('discarded', { source: { kind: 'sample' }, routes: [{ name: 'c', to: ['z'] }] })).version).toBe(2);
+      expect(
+        (
+          await store.pipelines.save('discarded', {
+            source: { kind: 'sample' },
+            routes: [{ name: 'c', to: ['z'] }],
+          })
+        ).version,
+      ).toBe(2);
       // A name whose only version is discarded is forgotten.
       await store.destinations.save('fresh', { kind: 'file' });
       expect(await store.destinations.discardVersion('fresh', 1)).toBe(true);

@@ -71,7 +71,8 @@ export function fromJson<T>(value: unknown): T {
   const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
   if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
     const wrapped = (parsed as Record<string, unknown>)[NUL_SAFE_KEY];
-    if (typeof wrapped === 'string' && Object.keys(parsed).length === 1) return JSON.parse(wrapped) as T;
+    if (typeof wrapped === 'string' && Object.keys(parsed).length === 1)
+      return JSON.parse(wrapped) as T;
   }
   return parsed as T;
 }

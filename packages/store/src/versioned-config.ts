@@ -203,14 +203,23 @@ export function createConfigStore(
     async discardVersion(name, version) {
       return db.transaction().execute(async (trx) => {
         const t = trx as unknown as Transaction<Tables>;
-        const entry = await t.selectFrom(entity).selectAll().where('name', '=', name).forUpdate().executeTakeFirst();
+        const entry = await t
+          .selectFrom(entity)
+          .selectAll()
+          .where('name', '=', name)
+          .forUpdate()
+          .executeTakeFirst();
         if (!entry || entry.latest_version !== version || version < 1) return false;
         if (version === 1) {
           // ON DELETE CASCADE removes the version and its route rows.
           await t.deleteFrom(entity).where('name', '=', name).execute();
           return true;
         }
-        await t.deleteFrom(versions).where('name', '=', name).where('version', '=', version).execute();
+        await t
+          .deleteFrom(versions)
+          .where('name', '=', name)
+          .where('version', '=', version)
+          .execute();
         await t
           .updateTable(entity)
           .set({ latest_version: version - 1, updated_at: new Date().toISOString() })

@@ -26,7 +26,9 @@ export function createWebhookDeliveryStore(db: Kysely<StoreDatabase>): WebhookDe
         ]);
       }
       if (typeof runId !== 'string' || runId.length === 0 || runId.length > 200) {
-        throw new ConfigError([{ path: 'runId', message: 'expected a non-empty string of at most 200 characters' }]);
+        throw new ConfigError([
+          { path: 'runId', message: 'expected a non-empty string of at most 200 characters' },
+        ]);
       }
       const inserted = await db
         .insertInto('webhook_deliveries')
@@ -51,7 +53,9 @@ export function createWebhookDeliveryStore(db: Kysely<StoreDatabase>): WebhookDe
     },
     async pruneDeliveries(before, options = {}) {
       const keep = [...(options.exceptPipelines ?? [])];
-      let query = db.deleteFrom('webhook_deliveries').where('received_at', '<', new Date(parseTime(before, 'before')));
+      let query = db
+        .deleteFrom('webhook_deliveries')
+        .where('received_at', '<', new Date(parseTime(before, 'before')));
       if (keep.length > 0) query = query.where('pipeline', 'not in', keep);
       const result = await query.executeTakeFirst();
       return toNumber(result.numDeletedRows);

@@ -18,6 +18,10 @@ export {
   type RepeatBatchOptions,
   type TransientFailureHooks,
 } from './contract/destination.js';
-export { testConnector, type ConnectorContractOptions, type ConnectorErrorCase } from './contract/connector.js';
+export {
+  testConnector,
+  type ConnectorContractOptions,
+  type ConnectorErrorCase,
+} from './contract/connector.js';
 export * from './fakes/index.js';
 export { hostileRecords, hostileColumns, readCsvWithPython, expectedCsvCell } from './csv/index.js';

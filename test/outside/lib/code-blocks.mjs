@@ -41,7 +41,8 @@ export function codeBlocks(markdown, file) {
     const closing = new RegExp(`^\\s*${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
     const body = [];
     let j = i + 1;
-    for (; j < lines.length && !closing.test(lines[j]); j++) body.push(lines[j].slice(Math.min(indent, lines[j].length - lines[j].trimStart().length)));
+    for (; j < lines.length && !closing.test(lines[j]); j++)
+      body.push(lines[j].slice(Math.min(indent, lines[j].length - lines[j].trimStart().length)));
     const markers = {};
     for (let k = i - 1; k >= 0; k--) {
       const text = lines[k].trim();
@@ -50,7 +51,13 @@ export function codeBlocks(markdown, file) {
       if (!marker) break;
       markers[marker[1]] = marker[2] ?? '';
     }
-    blocks.push({ file, line: i + 1, lang: open[3].toLowerCase(), text: body.length > 0 ? `${body.join('\n')}\n` : '', markers });
+    blocks.push({
+      file,
+      line: i + 1,
+      lang: open[3].toLowerCase(),
+      text: body.length > 0 ? `${body.join('\n')}\n` : '',
+      markers,
+    });
     i = j;
   }
   return blocks;

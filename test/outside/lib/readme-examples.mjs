@@ -37,8 +37,19 @@ export function readmeFiles(root) {
 
 function runExample(cwd, file, serves, extraEnv) {
   return new Promise((resolve) => {
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR ?? '/tmp', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', NO_COLOR: '1', ...extraEnv };
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', file], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TMPDIR: process.env.TMPDIR ?? '/tmp',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+      NO_COLOR: '1',
+      ...extraEnv,
+    };
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', file], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -92,10 +103,17 @@ export async function runReadmeExamples({ root, project, check, only }) {
         counts.notRunnable++;
         notRunnable.push(where);
         const reason = block.markers['not-runnable'];
-        check(reason.length > 0, `${where} not runnable: ${reason || '(the marker gives no reason)'}`);
+        check(
+          reason.length > 0,
+          `${where} not runnable: ${reason || '(the marker gives no reason)'}`,
+        );
         continue;
       }
-      const dir = join(project, 'readme-examples', `${readme.replace(/\/?README\.md$/, '').replaceAll('/', '-') || 'root'}-${block.line}`);
+      const dir = join(
+        project,
+        'readme-examples',
+        `${readme.replace(/\/?README\.md$/, '').replaceAll('/', '-') || 'root'}-${block.line}`,
+      );
       mkdirSync(dir, { recursive: true });
       for (const file of files) {
         mkdirSync(dirname(join(dir, file.markers['example-file'])), { recursive: true });
@@ -104,10 +122,22 @@ export async function runReadmeExamples({ root, project, check, only }) {
       const name = ['js', 'javascript', 'mjs'].includes(block.lang) ? 'example.mjs' : 'example.ts';
       writeFileSync(join(dir, name), block.text);
       counts.run++;
-      const extraEnv = Object.fromEntries((block.markers['example-env'] ?? '').split(/\s+/).filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+      const extraEnv = Object.fromEntries(
+        (block.markers['example-env'] ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      );
       const result = await runExample(dir, name, 'example-serves' in block.markers, extraEnv);
       if (result.ok) counts.passed++;
-      const detail = result.ok ? '' : `: ${result.why}\n${result.output.trim().split('\n').slice(-15).map((l) => `    ${l}`).join('\n')}`;
+      const detail = result.ok
+        ? ''
+        : `: ${result.why}\n${result.output
+            .trim()
+            .split('\n')
+            .slice(-15)
+            .map((l) => `    ${l}`)
+            .join('\n')}`;
       check(result.ok, `${where} (\`\`\`${block.lang}) runs from the tarballs${detail}`);
     }
   }
@@ -117,15 +147,36 @@ export async function runReadmeExamples({ root, project, check, only }) {
   // skipLibCheck: false by run.mjs.
   writeFileSync(
     join(project, 'tsconfig.readme-examples.json'),
-    JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: true, noEmit: true, types: ['node'] }, include: ['readme-examples/*/example.ts'] }),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        skipLibCheck: true,
+        noEmit: true,
+        types: ['node'],
+      },
+      include: ['readme-examples/*/example.ts'],
+    }),
   );
   let tscOutput = '';
   try {
-    execFileSync(process.execPath, [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.readme-examples.json'], { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(
+      process.execPath,
+      [join(project, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.readme-examples.json'],
+      { cwd: project, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
   } catch (error) {
     tscOutput = `${error.stdout ?? ''}${error.stderr ?? ''}`;
   }
-  check(tscOutput === '', `the TypeScript README examples type-check (strict)${tscOutput ? `:\n${tscOutput}` : ''}`);
-  check(counts.notRunnable <= MAX_NOT_RUNNABLE, `at most ${MAX_NOT_RUNNABLE} README examples marked not-runnable (${counts.notRunnable}: ${notRunnable.join(', ') || 'none'})`);
+  check(
+    tscOutput === '',
+    `the TypeScript README examples type-check (strict)${tscOutput ? `:\n${tscOutput}` : ''}`,
+  );
+  check(
+    counts.notRunnable <= MAX_NOT_RUNNABLE,
+    `at most ${MAX_NOT_RUNNABLE} README examples marked not-runnable (${counts.notRunnable}: ${notRunnable.join(', ') || 'none'})`,
+  );
   return counts;
 }

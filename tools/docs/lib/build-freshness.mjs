@@ -27,25 +27,40 @@ export const DEFAULT_CACHE_FILE = 'node_modules/.cache/sluice-docs/fresh-builds.
  */
 function buildInputs(packageDir) {
   const configFile = join(packageDir, 'tsconfig.build.json');
-  const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(`${configFile}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`);
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    configFile,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(
+          `${configFile}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
+        );
+      },
     },
-  });
+  );
   if (!parsed) throw new Error(`cannot read ${configFile}`);
   const rootDir = parsed.options.rootDir ?? join(packageDir, 'src');
   const outDir = parsed.options.outDir ?? join(packageDir, 'dist');
-  const type = existsSync(join(packageDir, 'package.json')) ? JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).type : undefined;
+  const type = existsSync(join(packageDir, 'package.json'))
+    ? JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')).type
+    : undefined;
   const options = {
     ...parsed.options,
     // transpileModule cannot look up package.json for `nodenext`: tell it the format directly.
-    ...(type === 'module' ? { module: ts.ModuleKind.ESNext, moduleDetection: ts.ModuleDetectionKind.Force } : {}),
+    ...(type === 'module'
+      ? { module: ts.ModuleKind.ESNext, moduleDetection: ts.ModuleDetectionKind.Force }
+      : {}),
   };
   const sources = parsed.fileNames
     .filter((file) => /\.(c|m)?tsx?$/.test(file) && !/\.d\.(c|m)?ts$/.test(file))
     .sort()
-    .map((file) => ({ file, output: join(outDir, relative(rootDir, file)).replace(/\.(c|m)?tsx?$/, (ext) => ext.replace(/ts$|tsx$/, 'js')) }));
+    .map((file) => ({
+      file,
+      output: join(outDir, relative(rootDir, file)).replace(/\.(c|m)?tsx?$/, (ext) =>
+        ext.replace(/ts$|tsx$/, 'js'),
+      ),
+    }));
   return { options, sources, configFile };
 }
 
@@ -88,7 +103,8 @@ function readCache(file) {
  * // [] or ['@sluice/core is not built from its current sources (src/context.ts …): run `npx nx run @sluice/core:build`']
  */
 export function buildProblems(root, specs, options = {}) {
-  const cacheFile = options.cacheFile === false ? undefined : join(root, options.cacheFile ?? DEFAULT_CACHE_FILE);
+  const cacheFile =
+    options.cacheFile === false ? undefined : join(root, options.cacheFile ?? DEFAULT_CACHE_FILE);
   const cache = cacheFile ? readCache(cacheFile) : {};
   let cacheChanged = false;
   const problems = [];
@@ -102,18 +118,25 @@ export function buildProblems(root, specs, options = {}) {
     const { options: compilerOptions, sources, configFile } = buildInputs(packageDir);
     const entry = {
       sources: hashFiles(packageDir, [configFile, ...sources.map((s) => s.file)]),
-      outputs: hashFiles(packageDir, sources.map((s) => s.output)),
+      outputs: hashFiles(
+        packageDir,
+        sources.map((s) => s.output),
+      ),
     };
     const known = cache[spec.dir];
     if (known && known.sources === entry.sources && known.outputs === entry.outputs) continue;
     const stale = [];
     for (const { file, output } of sources) {
       const built = existsSync(output) ? readFileSync(output, 'utf8') : undefined;
-      const expected = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file }).outputText;
+      const expected = ts.transpileModule(readFileSync(file, 'utf8'), {
+        compilerOptions,
+        fileName: file,
+      }).outputText;
       if (built !== expected) stale.push(relative(packageDir, file));
     }
     if (stale.length > 0) {
-      const named = stale.slice(0, 3).join(', ') + (stale.length > 3 ? ` and ${stale.length - 3} more` : '');
+      const named =
+        stale.slice(0, 3).join(', ') + (stale.length > 3 ? ` and ${stale.length - 3} more` : '');
       problems.push(`${spec.package} is not built from its current sources (${named}): ${rebuild}`);
       if (known) {
         delete cache[spec.dir];

@@ -24,7 +24,11 @@ export function code(text) {
  */
 export function yamlInline(value) {
   if (value === undefined) return '';
-  return stringify(value, { collectionStyle: 'flow', lineWidth: 0, flowCollectionPadding: true }).trim();
+  return stringify(value, {
+    collectionStyle: 'flow',
+    lineWidth: 0,
+    flowCollectionPadding: true,
+  }).trim();
 }
 
 /**
@@ -40,7 +44,9 @@ export function cell(text) {
   // Split on code spans: only the prose between them needs HTML escaping.
   return oneLine
     .split(/(`+[^`]*?`+)/g)
-    .map((part, index) => (index % 2 === 1 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .map((part, index) =>
+      index % 2 === 1 ? part : part.replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+    )
     .join('');
 }
 
@@ -53,7 +59,8 @@ export function cell(text) {
  */
 export function table(header, rows) {
   // A pipe inside a cell, even inside a code span, ends the cell unless escaped.
-  const line = (/** @type {string[]} */ cells) => `| ${cells.map((c) => (c === '' ? ' ' : c.replace(/\|/g, '\\|'))).join(' | ')} |`;
+  const line = (/** @type {string[]} */ cells) =>
+    `| ${cells.map((c) => (c === '' ? ' ' : c.replace(/\|/g, '\\|'))).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 

@@ -18,21 +18,57 @@ import { renderTroubleshootingPage } from './render-errors.mjs';
  */
 export const BUILTIN_PLUGINS = Object.freeze([
   { package: '@sluice/router', dir: 'packages/router', export: 'routerPlugin' },
-  { package: '@sluice/connectors-bigquery', dir: 'packages/connectors/bigquery', export: 'bigQueryPlugin' },
+  {
+    package: '@sluice/connectors-bigquery',
+    dir: 'packages/connectors/bigquery',
+    export: 'bigQueryPlugin',
+  },
   { package: '@sluice/connectors-ga4', dir: 'packages/connectors/ga4', export: 'ga4Plugin' },
-  { package: '@sluice/connectors-hubspot', dir: 'packages/connectors/hubspot', export: 'hubspotPlugin' },
-  { package: '@sluice/connectors-sample', dir: 'packages/connectors/sample', export: 'samplePlugin' },
-  { package: '@sluice/destinations-database', dir: 'packages/destinations/database', export: 'databasePlugin' },
-  { package: '@sluice/destinations-email', dir: 'packages/destinations/email', export: 'emailPlugin' },
+  {
+    package: '@sluice/connectors-hubspot',
+    dir: 'packages/connectors/hubspot',
+    export: 'hubspotPlugin',
+  },
+  {
+    package: '@sluice/connectors-sample',
+    dir: 'packages/connectors/sample',
+    export: 'samplePlugin',
+  },
+  {
+    package: '@sluice/destinations-database',
+    dir: 'packages/destinations/database',
+    export: 'databasePlugin',
+  },
+  {
+    package: '@sluice/destinations-email',
+    dir: 'packages/destinations/email',
+    export: 'emailPlugin',
+  },
   { package: '@sluice/destinations-file', dir: 'packages/destinations/file', export: 'filePlugin' },
-  { package: '@sluice/destinations-prometheus', dir: 'packages/destinations/prometheus', export: 'prometheusPlugin' },
+  {
+    package: '@sluice/destinations-prometheus',
+    dir: 'packages/destinations/prometheus',
+    export: 'prometheusPlugin',
+  },
   { package: '@sluice/destinations-s3', dir: 'packages/destinations/s3', export: 's3Plugin' },
-  { package: '@sluice/destinations-slack', dir: 'packages/destinations/slack', export: 'slackPlugin' },
-  { package: '@sluice/destinations-webhook', dir: 'packages/destinations/webhook', export: 'webhookPlugin' },
+  {
+    package: '@sluice/destinations-slack',
+    dir: 'packages/destinations/slack',
+    export: 'slackPlugin',
+  },
+  {
+    package: '@sluice/destinations-webhook',
+    dir: 'packages/destinations/webhook',
+    export: 'webhookPlugin',
+  },
 ]);
 
 /** The server package and the export docs/api.md is generated from. */
-export const SERVER = Object.freeze({ package: '@sluice/server', dir: 'apps/server', export: 'openApiDocument' });
+export const SERVER = Object.freeze({
+  package: '@sluice/server',
+  dir: 'apps/server',
+  export: 'openApiDocument',
+});
 
 /** Packages the generator imports besides the plugins. */
 export const SUPPORT_PACKAGES = Object.freeze([
@@ -84,13 +120,17 @@ export async function loadBuiltinRegistry(importModule, root) {
   const plugins = [];
   for (const spec of BUILTIN_PLUGINS) {
     if (!sourceDeclaresExport(root, spec)) {
-      notes.push(`${spec.package} does not export ${spec.export} yet: its kinds are not documented`);
+      notes.push(
+        `${spec.package} does not export ${spec.export} yet: its kinds are not documented`,
+      );
       continue;
     }
     const module = await importModule(spec.package);
     const plugin = module[spec.export];
     if (plugin?.type !== 'plugin') {
-      throw new Error(`${spec.package} declares ${spec.export} but it is not a plugin (got ${typeof plugin}); is its build current?`);
+      throw new Error(
+        `${spec.package} declares ${spec.export} but it is not a plugin (got ${typeof plugin}); is its build current?`,
+      );
     }
     registry.register(plugin);
     plugins.push(plugin);
@@ -112,17 +152,43 @@ export async function generatePages({ importModule, root, apiUnavailable }) {
   const schema = toJsonSchema({ registry });
   const example = parse(readFileSync(join(root, EXAMPLE_CONFIG), 'utf8'));
   const guidesDir = join(root, 'docs/router/destinations');
-  const destinationGuides = new Set(existsSync(guidesDir) ? readdirSync(guidesDir).filter((f) => f.endsWith('.md')).map((f) => f.slice(0, -3)) : []);
+  const destinationGuides = new Set(
+    existsSync(guidesDir)
+      ? readdirSync(guidesDir)
+          .filter((f) => f.endsWith('.md'))
+          .map((f) => f.slice(0, -3))
+      : [],
+  );
   /** @type {Page[]} */
   const pages = [
-    { path: OUTPUTS.configuration, content: renderConfigurationPage({ schema, example, exampleFile: EXAMPLE_CONFIG, destinationGuides }) },
+    {
+      path: OUTPUTS.configuration,
+      content: renderConfigurationPage({
+        schema,
+        example,
+        exampleFile: EXAMPLE_CONFIG,
+        destinationGuides,
+      }),
+    },
     { path: OUTPUTS.schema, content: `${JSON.stringify(schema, null, 2)}\n` },
-    { path: OUTPUTS.destinations, content: renderDestinationsIndex({ plugins, guides: destinationGuides }) },
-    { path: OUTPUTS.troubleshooting, content: renderTroubleshootingPage(readFileSync(join(root, OUTPUTS.troubleshooting), 'utf8'), errorDefinitions) },
+    {
+      path: OUTPUTS.destinations,
+      content: renderDestinationsIndex({ plugins, guides: destinationGuides }),
+    },
+    {
+      path: OUTPUTS.troubleshooting,
+      content: renderTroubleshootingPage(
+        readFileSync(join(root, OUTPUTS.troubleshooting), 'utf8'),
+        errorDefinitions,
+      ),
+    },
   ];
   /** @type {Generated['skipped']} */
   const skipped = [];
-  const api = apiUnavailable === undefined ? await loadOpenApiDocument(importModule, root) : { reason: apiUnavailable };
+  const api =
+    apiUnavailable === undefined
+      ? await loadOpenApiDocument(importModule, root)
+      : { reason: apiUnavailable };
   if ('document' in api) pages.push({ path: OUTPUTS.api, content: renderApiPage(api.document) });
   else skipped.push({ path: OUTPUTS.api, reason: api.reason });
   return { pages, notes, skipped };
@@ -137,15 +203,21 @@ export async function generatePages({ importModule, root, apiUnavailable }) {
  */
 export async function loadOpenApiDocument(importModule, root) {
   if (!sourceDeclaresExport(root, SERVER)) {
-    return { reason: `${SERVER.package} does not export ${SERVER.export}() yet (expected: \`import { openApiDocument } from '@sluice/server'\`, returning a Promise of the OpenAPI 3.1 document)` };
+    return {
+      reason: `${SERVER.package} does not export ${SERVER.export}() yet (expected: \`import { openApiDocument } from '@sluice/server'\`, returning a Promise of the OpenAPI 3.1 document)`,
+    };
   }
   const module = await importModule(SERVER.package);
   if (typeof module[SERVER.export] !== 'function') {
-    throw new Error(`${SERVER.package} mentions ${SERVER.export} but does not export it as a function; is its build current?`);
+    throw new Error(
+      `${SERVER.package} mentions ${SERVER.export} but does not export it as a function; is its build current?`,
+    );
   }
   const document = await module[SERVER.export]();
   if (typeof document?.openapi !== 'string' || !document.openapi.startsWith('3.1')) {
-    throw new Error(`${SERVER.package}.${SERVER.export}() must resolve to an OpenAPI 3.1 document (got openapi: ${JSON.stringify(document?.openapi)})`);
+    throw new Error(
+      `${SERVER.package}.${SERVER.export}() must resolve to an OpenAPI 3.1 document (got openapi: ${JSON.stringify(document?.openapi)})`,
+    );
   }
   return { document };
 }

@@ -29,7 +29,10 @@ const AREAS = Object.freeze([
  */
 export function renderErrorSection(definitions) {
   const unknown = definitions.filter((d) => !AREAS.some((a) => a.area === d.area));
-  if (unknown.length > 0) throw new Error(`error catalog: no heading for the area of ${unknown.map((d) => `${d.code} (${d.area})`).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `error catalog: no heading for the area of ${unknown.map((d) => `${d.code} (${d.area})`).join(', ')}`,
+    );
   const lines = [
     ERRORS_START,
     '## Error codes',
@@ -44,15 +47,30 @@ export function renderErrorSection(definitions) {
     lines.push(
       table(
         ['Code', 'HTTP', 'Retried', 'Message'],
-        entries.map((d) => [code(d.code), d.status === undefined ? '' : String(d.status), d.retryable ? 'yes' : 'no', code(d.message.replace(/\s*\n\s*/g, ' '))]),
+        entries.map((d) => [
+          code(d.code),
+          d.status === undefined ? '' : String(d.status),
+          d.retryable ? 'yes' : 'no',
+          code(d.message.replace(/\s*\n\s*/g, ' ')),
+        ]),
       ),
       '',
     );
     for (const d of entries) {
       lines.push(`#### ${code(d.code)}`, '');
-      const facts = [d.status === undefined ? 'No HTTP status' : `HTTP ${d.status}`, d.retryable ? 'retried' : 'not retried'];
+      const facts = [
+        d.status === undefined ? 'No HTTP status' : `HTTP ${d.status}`,
+        d.retryable ? 'retried' : 'not retried',
+      ];
       if (d.reason !== undefined) facts.push(`rejection reason ${code(d.reason)} in the log`);
-      lines.push(`${facts.join(' · ')}.`, '', `**Cause.** ${cell(d.cause)}`, '', `**Fix.** ${cell(d.fix)}`, '');
+      lines.push(
+        `${facts.join(' · ')}.`,
+        '',
+        `**Cause.** ${cell(d.cause)}`,
+        '',
+        `**Fix.** ${cell(d.fix)}`,
+        '',
+      );
     }
   }
   lines.push(ERRORS_END);
@@ -70,7 +88,11 @@ export function renderTroubleshootingPage(page, definitions) {
   const start = page.indexOf(ERRORS_START);
   const end = page.indexOf(ERRORS_END);
   if (start < 0 || end < start) {
-    throw new Error(`docs/troubleshooting.md has no generated error section: put the lines\n${ERRORS_START}\n${ERRORS_END}\nwhere the error codes belong, then run \`npm run docs:generate\``);
+    throw new Error(
+      `docs/troubleshooting.md has no generated error section: put the lines\n${ERRORS_START}\n${ERRORS_END}\nwhere the error codes belong, then run \`npm run docs:generate\``,
+    );
   }
-  return page.slice(0, start) + renderErrorSection(definitions) + page.slice(end + ERRORS_END.length);
+  return (
+    page.slice(0, start) + renderErrorSection(definitions) + page.slice(end + ERRORS_END.length)
+  );
 }

@@ -71,12 +71,14 @@ export function createSchemaReader(root, options = {}) {
     if (shape) return shape.name;
     if (depth > 4) return 'object';
     if ('const' in schema) return code(yamlInline(schema.const));
-    if (Array.isArray(schema.enum)) return schema.enum.map((value) => code(yamlInline(value))).join(' | ');
+    if (Array.isArray(schema.enum))
+      return schema.enum.map((value) => code(yamlInline(value))).join(' | ');
     const variants = schema.anyOf ?? schema.oneOf;
     if (Array.isArray(variants)) {
       // Every string option also takes a `${env:..}`/`${file:..}` reference: the configuration
       // guide says so once, the table need not repeat it on every row.
-      const isReference = (variant) => typeof variant?.$ref === 'string' && variant.$ref.endsWith('/secretReference');
+      const isReference = (variant) =>
+        typeof variant?.$ref === 'string' && variant.$ref.endsWith('/secretReference');
       const real = variants.filter((variant) => !isReference(variant));
       return [...new Set(real.map((variant) => typeOf(variant, depth + 1)))].join(' | ');
     }
@@ -88,7 +90,8 @@ export function createSchemaReader(root, options = {}) {
     }
     if (type === 'object' || schema.properties || schema.additionalProperties) {
       const values = schema.additionalProperties;
-      if (!schema.properties && values && typeof values === 'object') return `map of ${typeOf(values, depth + 1)}`;
+      if (!schema.properties && values && typeof values === 'object')
+        return `map of ${typeOf(values, depth + 1)}`;
       return 'object';
     }
     if (type === 'string' && typeof schema.format === 'string') return `string (${schema.format})`;
@@ -105,21 +108,32 @@ export function createSchemaReader(root, options = {}) {
    */
   function constraintsOf(schema) {
     const out = [];
-    const min = schema.minimum ?? (schema.exclusiveMinimum === undefined ? undefined : `>${schema.exclusiveMinimum}`);
+    const min =
+      schema.minimum ??
+      (schema.exclusiveMinimum === undefined ? undefined : `>${schema.exclusiveMinimum}`);
     const max = schema.maximum;
-    const realMin = typeof min === 'number' && Math.abs(min) < SAFE ? min : typeof min === 'string' ? min : undefined;
+    const realMin =
+      typeof min === 'number' && Math.abs(min) < SAFE
+        ? min
+        : typeof min === 'string'
+          ? min
+          : undefined;
     const realMax = typeof max === 'number' && Math.abs(max) < SAFE ? max : undefined;
     if (realMin !== undefined && realMax !== undefined) out.push(`${realMin}–${realMax}`);
-    else if (realMin !== undefined) out.push(typeof realMin === 'string' ? `> ${realMin.slice(1)}` : `≥ ${realMin}`);
+    else if (realMin !== undefined)
+      out.push(typeof realMin === 'string' ? `> ${realMin.slice(1)}` : `≥ ${realMin}`);
     else if (realMax !== undefined) out.push(`≤ ${realMax}`);
     const { minLength, maxLength } = schema;
     if (minLength === 1 && maxLength === undefined) out.push('non-empty');
-    else if (minLength !== undefined && minLength === maxLength) out.push(`exactly ${minLength} character${minLength === 1 ? '' : 's'}`);
-    else if (minLength !== undefined && maxLength !== undefined) out.push(`${minLength}–${maxLength} characters`);
+    else if (minLength !== undefined && minLength === maxLength)
+      out.push(`exactly ${minLength} character${minLength === 1 ? '' : 's'}`);
+    else if (minLength !== undefined && maxLength !== undefined)
+      out.push(`${minLength}–${maxLength} characters`);
     else if (minLength !== undefined && minLength > 0) out.push(`≥ ${minLength} characters`);
     else if (maxLength !== undefined) out.push(`≤ ${maxLength} characters`);
     if (schema.minItems !== undefined || schema.maxItems !== undefined) {
-      if (schema.minItems !== undefined && schema.maxItems === undefined) out.push(`at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`);
+      if (schema.minItems !== undefined && schema.maxItems === undefined)
+        out.push(`at least ${schema.minItems} item${schema.minItems === 1 ? '' : 's'}`);
       else out.push(`${schema.minItems ?? 0}–${schema.maxItems ?? '∞'} items`);
     }
     return out;
@@ -172,8 +186,11 @@ export function createSchemaReader(root, options = {}) {
         if (schema.properties) collect(schema, path, variant);
         if (schema.type === 'array' && schema.items) descend(schema.items, `${path}[]`, variant);
         const values = schema.additionalProperties;
-        if (values && typeof values === 'object' && !schema.properties) descend(values, `${path}.<name>`, variant);
-        const branches = (schema.oneOf ?? schema.anyOf ?? []).map(resolve).filter((b) => b.properties && !shapeOf(b));
+        if (values && typeof values === 'object' && !schema.properties)
+          descend(values, `${path}.<name>`, variant);
+        const branches = (schema.oneOf ?? schema.anyOf ?? [])
+          .map(resolve)
+          .filter((b) => b.properties && !shapeOf(b));
         const group = { id: `${path}#${groupCounter++}`, size: branches.length };
         for (const branch of branches) {
           collect(branch, path, [...(variant ?? []), variantLabel(branch, path)], group);
@@ -194,7 +211,13 @@ export function createSchemaReader(root, options = {}) {
         const full = path === '' ? key : `${path}.${key}`;
         const resolved = resolve(child);
         if (options.skip?.(full, resolved)) continue;
-        out.push({ key: full, schema: resolved, required: required.has(key), ...(variant ? { variant } : {}), ...(group ? { group } : {}) });
+        out.push({
+          key: full,
+          schema: resolved,
+          required: required.has(key),
+          ...(variant ? { variant } : {}),
+          ...(group ? { group } : {}),
+        });
         descend(child, full, variant);
       }
     };
@@ -237,16 +260,24 @@ export function createSchemaReader(root, options = {}) {
         done.add(row.key);
         continue;
       }
-      const signature = (/** @type {Row} */ r) => JSON.stringify([typeOf(r.schema), r.schema.default, r.schema.description, r.required]);
+      const signature = (/** @type {Row} */ r) =>
+        JSON.stringify([typeOf(r.schema), r.schema.default, r.schema.description, r.required]);
       done.add(row.key);
       if (same.every((r) => signature(r) === signature(same[0]))) {
         const { variant: _v, group: _g, ...merged } = same[0];
         const group = same[0].group;
         // A key present in every branch of its oneOf needs no "only with".
-        const everywhere = group !== undefined && same.every((r) => r.group?.id === group.id) && same.length === group.size;
+        const everywhere =
+          group !== undefined &&
+          same.every((r) => r.group?.id === group.id) &&
+          same.length === group.size;
         const labels = [...new Set(same.flatMap((r) => r.variant?.slice(-1) ?? []))];
         const parents = same[0].variant?.slice(0, -1) ?? [];
-        const variant = everywhere ? parents : same.every((r) => r.variant) ? [...parents, labels.join(' or ')] : [];
+        const variant = everywhere
+          ? parents
+          : same.every((r) => r.variant)
+            ? [...parents, labels.join(' or ')]
+            : [];
         out.push(variant.length > 0 ? { ...merged, variant } : merged);
       } else {
         // Different meanings per variant: one row per variant, in order.
@@ -281,5 +312,7 @@ export function isJsonValueSchema(schema) {
   const variants = schema.anyOf;
   if (!Array.isArray(variants)) return false;
   const types = new Set(variants.map((variant) => variant.type));
-  return ['string', 'number', 'boolean', 'null', 'array', 'object'].every((type) => types.has(type));
+  return ['string', 'number', 'boolean', 'null', 'array', 'object'].every((type) =>
+    types.has(type),
+  );
 }

@@ -34,8 +34,18 @@ beforeAll(async () => {
     scope: 'read',
     summary: 'List items',
     tags: ['items'],
-    query: v.strictObject({ limit: v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(100)), '50') }),
-    responses: { 200: { description: 'items', schema: v.object({ items: v.array(v.object({ name: v.string() })) }) } },
+    query: v.strictObject({
+      limit: v.optional(
+        v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(100)),
+        '50',
+      ),
+    }),
+    responses: {
+      200: {
+        description: 'items',
+        schema: v.object({ items: v.array(v.object({ name: v.string() })) }),
+      },
+    },
     handler: ({ query }) => ({ items: [...items.values()].slice(0, query.limit) }),
   });
   addRoute(app, created.routes, {
@@ -89,50 +99,106 @@ describe('http app', () => {
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().error.code).toBe('SLUICE_ERR_UNAUTHORIZED');
     expect(wrong.headers['www-authenticate']).toBe('Bearer');
-    expect((await app.inject({ url: '/api/v1/items', headers: bearer('read-key-123') })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/api/v1/items', headers: { 'x-api-key': 'run-key-456' } })).statusCode).toBe(200);
-    const forbidden = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: bearer('run-key-456'), payload: { size: 1 } });
+    expect(
+      (await app.inject({ url: '/api/v1/items', headers: bearer('read-key-123') })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ url: '/api/v1/items', headers: { 'x-api-key': 'run-key-456' } }))
+        .statusCode,
+    ).toBe(200);
+    const forbidden = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: bearer('run-key-456'),
+      payload: { size: 1 },
+    });
     expect(forbidden.statusCode).toBe(403);
     expect(forbidden.json().error.message).toBe('the API key "runner" lacks the "admin" scope');
-    const ok = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: bearer('admin-key-789'), payload: { size: 1 } });
+    const ok = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: bearer('admin-key-789'),
+      payload: { size: 1 },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual({ name: 'abc', size: 1 });
     expect((await app.inject({ url: '/open' })).json()).toEqual({ ok: true });
   });
 
   it('validates params, query and body with paths', async () => {
-    const res = await app.inject({ method: 'PUT', url: '/api/v1/items/ABC', headers: bearer('admin-key-789'), payload: { size: -1, extra: 1 } });
+    const res = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/ABC',
+      headers: bearer('admin-key-789'),
+      payload: { size: -1, extra: 1 },
+    });
     expect(res.statusCode).toBe(400);
     const details = res.json().error.details as { path: string }[];
     expect(details.map((d) => d.path)).toEqual(['params.name']);
-    const body = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: bearer('admin-key-789'), payload: { size: -1, extra: 1 } });
-    expect(body.json().error.details.map((d: { path: string }) => d.path)).toEqual(['body.size', 'body.extra']);
-    const query = await app.inject({ url: '/api/v1/items?limit=0&bogus=1', headers: bearer('read-key-123') });
+    const body = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: bearer('admin-key-789'),
+      payload: { size: -1, extra: 1 },
+    });
+    expect(body.json().error.details.map((d: { path: string }) => d.path)).toEqual([
+      'body.size',
+      'body.extra',
+    ]);
+    const query = await app.inject({
+      url: '/api/v1/items?limit=0&bogus=1',
+      headers: bearer('read-key-123'),
+    });
     expect(query.statusCode).toBe(400);
-    expect(query.json().error.details.map((d: { path: string }) => d.path)).toEqual(['query.limit', 'query.bogus']);
+    expect(query.json().error.details.map((d: { path: string }) => d.path)).toEqual([
+      'query.limit',
+      'query.bogus',
+    ]);
   });
 
   it('answers malformed requests with clear 4xx', async () => {
     const admin = bearer('admin-key-789');
-    const badJson = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: { ...admin, 'content-type': 'application/json' }, payload: '{"size":' });
+    const badJson = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: { ...admin, 'content-type': 'application/json' },
+      payload: '{"size":',
+    });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.json().error.code).toBe('SLUICE_ERR_INVALID_JSON');
-    const wrongType = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: { ...admin, 'content-type': 'text/xml' }, payload: '<a/>' });
+    const wrongType = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: { ...admin, 'content-type': 'text/xml' },
+      payload: '<a/>',
+    });
     expect(wrongType.statusCode).toBe(415);
     expect(wrongType.json().error.code).toBe('SLUICE_ERR_UNSUPPORTED_MEDIA_TYPE');
-    const tooBig = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: admin, payload: { size: 1, pad: 'x'.repeat(2000) } });
+    const tooBig = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: admin,
+      payload: { size: 1, pad: 'x'.repeat(2000) },
+    });
     expect(tooBig.statusCode).toBe(413);
     expect(tooBig.json().error.code).toBe('SLUICE_ERR_BODY_TOO_LARGE');
-    const missingBody = await app.inject({ method: 'PUT', url: '/api/v1/items/abc', headers: admin });
+    const missingBody = await app.inject({
+      method: 'PUT',
+      url: '/api/v1/items/abc',
+      headers: admin,
+    });
     expect(missingBody.statusCode).toBe(400);
     const nowhere = await app.inject({ url: '/api/v1/nowhere', headers: admin });
     expect(nowhere.statusCode).toBe(404);
-    expect(nowhere.json()).toEqual({ error: { code: 'SLUICE_ERR_NOT_FOUND', message: 'no route GET /api/v1/nowhere', details: [] } });
+    expect(nowhere.json()).toEqual({
+      error: { code: 'SLUICE_ERR_NOT_FOUND', message: 'no route GET /api/v1/nowhere', details: [] },
+    });
   });
 
   it('maps the error family to statuses and never leaks secrets or internals', async () => {
     const run = bearer('run-key-456');
-    const post = (kind: string) => app.inject({ method: 'POST', url: `/api/v1/fail/${kind}`, headers: run });
+    const post = (kind: string) =>
+      app.inject({ method: 'POST', url: `/api/v1/fail/${kind}`, headers: run });
     expect((await post('missing')).statusCode).toBe(404);
     const config = await post('config');
     expect(config.statusCode).toBe(400);
@@ -146,7 +212,11 @@ describe('http app', () => {
     expect(fatal.json().error.message).toBe('cannot: [redacted]');
     const internal = await post('boom');
     expect(internal.statusCode).toBe(500);
-    expect(internal.json().error).toEqual({ code: 'SLUICE_ERR_INTERNAL', message: 'internal error; see the server log', details: [] });
+    expect(internal.json().error).toEqual({
+      code: 'SLUICE_ERR_INTERNAL',
+      message: 'internal error; see the server log',
+      details: [],
+    });
   });
 
   it('serves a valid OpenAPI 3.1 document covering every route', async () => {
@@ -155,8 +225,16 @@ describe('http app', () => {
     const doc = res.json();
     expect(doc.openapi).toBe('3.1.0');
     await SwaggerParser.validate(structuredClone(doc));
-    expect(Object.keys(doc.paths).sort()).toEqual(['/api/v1/fail/{kind}', '/api/v1/items', '/api/v1/items/{name}', '/open']);
-    expect(doc.paths['/api/v1/items/{name}'].put.requestBody.content['application/json'].schema.properties.size.type).toBe('number');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/fail/{kind}',
+      '/api/v1/items',
+      '/api/v1/items/{name}',
+      '/open',
+    ]);
+    expect(
+      doc.paths['/api/v1/items/{name}'].put.requestBody.content['application/json'].schema
+        .properties.size.type,
+    ).toBe('number');
     expect(doc.paths['/open'].get.security).toEqual([]);
     const docs = await app.inject({ url: '/api/v1/docs/' });
     expect(docs.statusCode).toBe(200);
@@ -175,17 +253,30 @@ describe('rate limiting', () => {
       rateLimitPerMinute: 3,
       redact: (x) => x,
     });
-    addRoute(limited, routes, { method: 'GET', url: '/x', scope: 'read', summary: 'x', tags: [], responses: { 200: { description: 'x' } }, handler: () => ({}) });
+    addRoute(limited, routes, {
+      method: 'GET',
+      url: '/x',
+      scope: 'read',
+      summary: 'x',
+      tags: [],
+      responses: { 200: { description: 'x' } },
+      handler: () => ({}),
+    });
     await limited.ready();
     try {
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await limited.inject({ url: '/x', headers: bearer('read-key-123') })).statusCode);
+      for (let i = 0; i < 4; i++)
+        statuses.push(
+          (await limited.inject({ url: '/x', headers: bearer('read-key-123') })).statusCode,
+        );
       expect(statuses).toEqual([200, 200, 200, 429]);
       const limitedRes = await limited.inject({ url: '/x', headers: bearer('read-key-123') });
       expect(limitedRes.json().error.code).toBe('SLUICE_ERR_RATE_LIMITED');
       expect(Number(limitedRes.headers['retry-after'])).toBeGreaterThan(0);
       // another key has its own budget
-      expect((await limited.inject({ url: '/x', headers: bearer('admin-key-789') })).statusCode).toBe(200);
+      expect(
+        (await limited.inject({ url: '/x', headers: bearer('admin-key-789') })).statusCode,
+      ).toBe(200);
     } finally {
       await limited.close();
     }
@@ -219,16 +310,31 @@ describe('hostile requests', () => {
     await hostile.ready();
     try {
       const nested = (depth: number) => `{"params":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-      const ok = await hostile.inject({ method: 'POST', url: '/x/a', headers: { 'content-type': 'application/json' }, payload: nested(500) });
+      const ok = await hostile.inject({
+        method: 'POST',
+        url: '/x/a',
+        headers: { 'content-type': 'application/json' },
+        payload: nested(500),
+      });
       expect(ok.statusCode).toBe(200);
-      const deep = await hostile.inject({ method: 'POST', url: '/x/a', headers: { 'content-type': 'application/json' }, payload: nested(20_000) });
+      const deep = await hostile.inject({
+        method: 'POST',
+        url: '/x/a',
+        headers: { 'content-type': 'application/json' },
+        payload: nested(20_000),
+      });
       expect(deep.statusCode).toBe(400);
       expect(deep.json().error).toEqual({
         code: 'SLUICE_ERR_INVALID_JSON',
         message: 'the request body nests deeper than 512 levels',
         details: [{ path: 'body', message: 'at most 512 levels of nesting' }],
       });
-      const long = await hostile.inject({ method: 'POST', url: `/x/${'n'.repeat(300)}`, headers: { 'content-type': 'application/json' }, payload: '{}' });
+      const long = await hostile.inject({
+        method: 'POST',
+        url: `/x/${'n'.repeat(300)}`,
+        headers: { 'content-type': 'application/json' },
+        payload: '{}',
+      });
       expect(long.statusCode).toBe(414);
       expect(long.json().error.code).toBe('SLUICE_ERR_BAD_REQUEST');
       expect(long.json().error.details).toEqual([]);

@@ -1,5 +1,11 @@
 import { errorCatalog, formatErrorMessage } from '@sluice/core';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyBaseLogger, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyBaseLogger,
+  type FastifyReply,
+} from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -22,7 +28,7 @@ const API_DESCRIPTION = [
   "**Body limits.** API routes accept bodies up to `server.bodyLimitBytes` (default 1 MiB); a webhook, up to its pipeline's `webhook.maxBytes` (default 1 MiB, at most 64 MiB), " +
     'counted while the body streams: past the limit the server stops reading and answers `413`. Larger bodies are never buffered.',
   '**Rate limits.** Each budget is `server.rateLimit.perMinute` requests a minute (default 600); beyond it the answer is `429` with `Retry-After`. ' +
-    'Budgets: one per valid API key; one per client address for requests without a valid key (a flood of bad keys exhausts only its own budget, never a valid key\'s); ' +
+    "Budgets: one per valid API key; one per client address for requests without a valid key (a flood of bad keys exhausts only its own budget, never a valid key's); " +
     '`/metrics` one per client address, apart from API traffic; `/healthz` and `/readyz` are never limited. ' +
     'Webhooks are not limited with the API: each pipeline accepts that many new deliveries a minute, and each sender address may send a pipeline that many deliveries ' +
     'a minute that start no run (refused: a bad signature, stale, too large, a bad payload; or a duplicate) before its requests to that pipeline get `429`, so forged ' +
@@ -31,7 +37,9 @@ const API_DESCRIPTION = [
   '**Errors.** Every failure has the body `{ "error": { "code", "message", "details" } }` with a `SLUICE_ERR_*` code. ' +
     '`400`: invalid input, each bad field named in `details[].path` (`params.id`, `query.limit`, `body.routes[0].name`), including control characters in ' +
     'path parameters and query values, integers out of range, NUL characters and unpaired surrogates in body strings, and the keys `__proto__` and ' +
-    '`constructor.prototype`, refused by the JSON parser against prototype poisoning (`' + errorCatalog.forbiddenKey.code + '`); `401` a missing or unknown key; ' +
+    '`constructor.prototype`, refused by the JSON parser against prototype poisoning (`' +
+    errorCatalog.forbiddenKey.code +
+    '`); `401` a missing or unknown key; ' +
     '`403` a key without the scope; `404` not found; `409` a conflict with the current state; `413` a body over its limit; `414` a path parameter over 128 characters; ' +
     '`415` a body that is not JSON; `422` a request the engine cannot carry out; `429` over a rate limit; `503` not ready or a retryable failure (with `Retry-After` when known). ' +
     'A `500` is a bug: its message says only "internal error; see the server log".',
@@ -63,7 +71,9 @@ export interface HttpAppOptions {
  * addRoute(app, routes, { ... });
  * ```
  */
-export async function createHttpApp(options: HttpAppOptions): Promise<{ app: FastifyInstance; routes: RouteContext }> {
+export async function createHttpApp(
+  options: HttpAppOptions,
+): Promise<{ app: FastifyInstance; routes: RouteContext }> {
   const app = Fastify({
     ...(options.logger === false ? { logger: false } : { loggerInstance: options.logger }),
     bodyLimit: options.bodyLimitBytes,
@@ -78,7 +88,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
       const mapped = toApiError(routerError(error), options.redact);
       // Typed loosely here: the reply of an unmatched request has no route schema to check against.
       const untyped = reply as unknown as FastifyReply;
-      void untyped.status(mapped.status).headers(mapped.headers ?? {}).send(mapped.body);
+      void untyped
+        .status(mapped.status)
+        .headers(mapped.headers ?? {})
+        .send(mapped.body);
     },
   });
   // valibot validates inside the handlers; ajv only sees the schemas for the OpenAPI document.
@@ -104,9 +117,17 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
     },
     // The returned error is thrown and answered by the common error handler.
     errorResponseBuilder: (_request, context) =>
-      new ApiError(errorCatalog.rateLimited, formatErrorMessage(errorCatalog.rateLimited, { max: context.max, seconds: Math.ceil(context.ttl / 1000) }), [], {
-        'retry-after': String(Math.ceil(context.ttl / 1000)),
-      }),
+      new ApiError(
+        errorCatalog.rateLimited,
+        formatErrorMessage(errorCatalog.rateLimited, {
+          max: context.max,
+          seconds: Math.ceil(context.ttl / 1000),
+        }),
+        [],
+        {
+          'retry-after': String(Math.ceil(context.ttl / 1000)),
+        },
+      ),
   });
 
   await app.register(swagger, {
@@ -118,14 +139,21 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
         description: API_DESCRIPTION,
       },
       servers: [{ url: '/' }],
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from server.apiKeys' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key from server.apiKeys' },
+        },
+      },
       security: options.authEnabled ? [{ apiKey: [] }] : [],
     },
   });
   app.addHook('onReady', async () => {
     // Definitions shared by route schemas (see jsonSchemaOf) join the document's components.
     const doc = app.swagger() as { components?: { schemas?: Record<string, unknown> } };
-    doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, ...Object.fromEntries(sharedSchemas) } };
+    doc.components = {
+      ...doc.components,
+      schemas: { ...doc.components?.schemas, ...Object.fromEntries(sharedSchemas) },
+    };
   });
   await app.register(swaggerUi, { routePrefix: '/api/v1/docs', staticCSP: true });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -141,9 +169,18 @@ export async function createHttpApp(options: HttpAppOptions): Promise<{ app: Fas
 function routerError(error: FastifyError): unknown {
   switch (error.code) {
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return new ApiError(errorCatalog.badRequest, `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`, [], {}, 414);
+      return new ApiError(
+        errorCatalog.badRequest,
+        `a path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
+        [],
+        {},
+        414,
+      );
     case 'FST_ERR_BAD_URL':
-      return new ApiError(errorCatalog.badRequest, 'the URL path is not valid percent-encoded UTF-8');
+      return new ApiError(
+        errorCatalog.badRequest,
+        'the URL path is not valid percent-encoded UTF-8',
+      );
     default:
       return error;
   }
@@ -161,7 +198,12 @@ function poisonedKeyPath(value: unknown): { path: string; key: string } | undefi
     }
     if (Object.hasOwn(node, '__proto__')) return { path: `${path}.__proto__`, key: '__proto__' };
     const ctor = (node as Record<string, unknown>).constructor;
-    if (Object.hasOwn(node, 'constructor') && ctor !== null && typeof ctor === 'object' && Object.hasOwn(ctor, 'prototype')) {
+    if (
+      Object.hasOwn(node, 'constructor') &&
+      ctor !== null &&
+      typeof ctor === 'object' &&
+      Object.hasOwn(ctor, 'prototype')
+    ) {
       return { path: `${path}.constructor.prototype`, key: 'constructor' };
     }
     for (const [key, child] of Object.entries(node)) stack.push([child, `${path}.${key}`]);
@@ -180,17 +222,34 @@ function installJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     secureParse(request, body as string, (error, value) => {
       if (!error) return done(null, value);
-      if ((error as FastifyError).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return done(error, undefined);
+      if ((error as FastifyError).code !== 'FST_ERR_CTP_INVALID_JSON_BODY')
+        return done(error, undefined);
       let plain: unknown;
       try {
         plain = JSON.parse(body as string);
       } catch (syntax) {
-        return done(new ApiError(errorCatalog.invalidJson, `the request body is not valid JSON: ${(syntax as Error).message}`, [{ path: 'body', message: 'not valid JSON' }]), undefined);
+        return done(
+          new ApiError(
+            errorCatalog.invalidJson,
+            `the request body is not valid JSON: ${(syntax as Error).message}`,
+            [{ path: 'body', message: 'not valid JSON' }],
+          ),
+          undefined,
+        );
       }
       const poisoned = poisonedKeyPath(plain);
-      if (!poisoned) return done(new ApiError(errorCatalog.invalidJson, 'the request body is not valid JSON'), undefined);
+      if (!poisoned)
+        return done(
+          new ApiError(errorCatalog.invalidJson, 'the request body is not valid JSON'),
+          undefined,
+        );
       const message = `the key "${poisoned.key}" is not accepted in a request body: it could change object prototypes (refused by the JSON parser's prototype-poisoning protection); rename the field`;
-      done(new ApiError(errorCatalog.forbiddenKey, `${poisoned.path}: ${message}`, [{ path: poisoned.path, message }]), undefined);
+      done(
+        new ApiError(errorCatalog.forbiddenKey, `${poisoned.path}: ${message}`, [
+          { path: poisoned.path, message },
+        ]),
+        undefined,
+      );
     });
   });
 }

@@ -21,7 +21,11 @@ export interface ApiKeyEntry {
   scopes: ReadonlySet<Scope>;
 }
 
-const IMPLIED: Record<Scope, Scope[]> = { admin: ['admin', 'run', 'read'], run: ['run', 'read'], read: ['read'] };
+const IMPLIED: Record<Scope, Scope[]> = {
+  admin: ['admin', 'run', 'read'],
+  run: ['run', 'read'],
+  read: ['read'],
+};
 
 /**
  * SHA-256 of an API key, hex encoded: what `server.apiKeys[].keyHash` holds.
@@ -49,14 +53,19 @@ export function loadApiKeys(configs: readonly ApiKeyConfig[]): ApiKeyEntry[] {
     if (!hex || !/^[0-9a-f]{64}$/i.test(hex)) {
       throw new Error(`server.apiKeys "${c.name}": give "key" or a 64-character hex "keyHash"`);
     }
-    return { name: c.name, hash: Buffer.from(hex.toLowerCase(), 'hex'), scopes: new Set(c.scopes.flatMap((s) => IMPLIED[s])) };
+    return {
+      name: c.name,
+      hash: Buffer.from(hex.toLowerCase(), 'hex'),
+      scopes: new Set(c.scopes.flatMap((s) => IMPLIED[s])),
+    };
   });
 }
 
 /** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
 export function presentedKey(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;
-  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim() || undefined;
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth))
+    return auth.replace(/^bearer\s+/i, '').trim() || undefined;
   const header = request.headers['x-api-key'];
   return typeof header === 'string' && header !== '' ? header : undefined;
 }
@@ -70,7 +79,10 @@ export function presentedKey(request: FastifyRequest): string | undefined {
  * const entry = matchApiKey(keys, presentedKey(request));
  * ```
  */
-export function matchApiKey(keys: readonly ApiKeyEntry[], key: string | undefined): ApiKeyEntry | undefined {
+export function matchApiKey(
+  keys: readonly ApiKeyEntry[],
+  key: string | undefined,
+): ApiKeyEntry | undefined {
   if (key === undefined) return undefined;
   const hash = createHash('sha256').update(key, 'utf8').digest();
   let found: ApiKeyEntry | undefined;
@@ -89,7 +101,10 @@ const matchedKeys = new WeakMap<FastifyRequest, ApiKeyEntry | null>();
  * const entry = requestKey(keys, request); // undefined for a missing or unknown key
  * ```
  */
-export function requestKey(keys: readonly ApiKeyEntry[], request: FastifyRequest): ApiKeyEntry | undefined {
+export function requestKey(
+  keys: readonly ApiKeyEntry[],
+  request: FastifyRequest,
+): ApiKeyEntry | undefined {
   const known = matchedKeys.get(request);
   if (known !== undefined) return known ?? undefined;
   const entry = matchApiKey(keys, presentedKey(request));
@@ -102,7 +117,11 @@ export function requestKey(keys: readonly ApiKeyEntry[], request: FastifyRequest
  * Returns the key name (for rate limiting and audit logs). Needs only the headers: routes call
  * it before the body is read (see `addRoute`).
  */
-export function authorize(keys: readonly ApiKeyEntry[], request: FastifyRequest, scope: Scope): string {
+export function authorize(
+  keys: readonly ApiKeyEntry[],
+  request: FastifyRequest,
+  scope: Scope,
+): string {
   const key = presentedKey(request);
   if (key === undefined) {
     throw new ApiError(errorCatalog.unauthorized, errorCatalog.unauthorized.message, [], {
@@ -110,9 +129,15 @@ export function authorize(keys: readonly ApiKeyEntry[], request: FastifyRequest,
     });
   }
   const entry = requestKey(keys, request);
-  if (!entry) throw new ApiError(errorCatalog.unauthorized, 'the API key is not valid', [], { 'www-authenticate': 'Bearer' });
+  if (!entry)
+    throw new ApiError(errorCatalog.unauthorized, 'the API key is not valid', [], {
+      'www-authenticate': 'Bearer',
+    });
   if (!entry.scopes.has(scope)) {
-    throw new ApiError(errorCatalog.forbidden, formatErrorMessage(errorCatalog.forbidden, { key: entry.name, scope }));
+    throw new ApiError(
+      errorCatalog.forbidden,
+      formatErrorMessage(errorCatalog.forbidden, { key: entry.name, scope }),
+    );
   }
   return entry.name;
 }

@@ -1,4 +1,14 @@
-import { ConfigError, FatalError, RetryableError, SluiceError, errorCatalog, formatErrorMessage, formatPath, type ErrorDefinition, type JsonValue } from '@sluice/core';
+import {
+  ConfigError,
+  FatalError,
+  RetryableError,
+  SluiceError,
+  errorCatalog,
+  formatErrorMessage,
+  formatPath,
+  type ErrorDefinition,
+  type JsonValue,
+} from '@sluice/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** One detail of an API error: where (a path into the request) and what. */
@@ -40,7 +50,8 @@ export class ApiError extends Error {
 }
 
 /** 404 with a message naming what was not found. */
-export const notFound = (what: string) => new ApiError(errorCatalog.notFound, formatErrorMessage(errorCatalog.notFound, { what }));
+export const notFound = (what: string) =>
+  new ApiError(errorCatalog.notFound, formatErrorMessage(errorCatalog.notFound, { what }));
 
 /** 409 for a request that conflicts with the current state. */
 export const conflict = (message: string) => new ApiError(errorCatalog.conflict, message);
@@ -62,10 +73,14 @@ export interface RequestReference {
  * throw secretReferencesRefused([{ path: ['value'], text: '${env:ADMIN_KEY}', inKey: false }], ['body'], false);
  * ```
  */
-export function secretReferencesRefused(references: readonly RequestReference[], prefix: readonly (string | number)[], admin: boolean): ApiError {
+export function secretReferencesRefused(
+  references: readonly RequestReference[],
+  prefix: readonly (string | number)[],
+  admin: boolean,
+): ApiError {
   const why = admin
     ? "it names a secret the server's configuration does not use"
-    : 'only an admin key may send secret references, and only to secrets the server\'s configuration already uses';
+    : "only an admin key may send secret references, and only to secrets the server's configuration already uses";
   const details = references.map((r) => ({
     path: formatPath([...prefix, ...r.path]),
     message: r.inKey
@@ -73,7 +88,10 @@ export function secretReferencesRefused(references: readonly RequestReference[],
       : `the secret reference ${r.text} is not accepted: ${why}; write "$\${" for a literal "\${"`,
   }));
   const first = details[0]!;
-  const message = details.length === 1 ? `${first.path}: ${first.message}` : `${details.length} secret references are not accepted (first at ${first.path}): ${why}`;
+  const message =
+    details.length === 1
+      ? `${first.path}: ${first.message}`
+      : `${details.length} secret references are not accepted (first at ${first.path}): ${why}`;
   return new ApiError(errorCatalog.secretReference, message, details);
 }
 
@@ -82,33 +100,64 @@ function body(code: string, message: string, details: ApiErrorDetail[] = []): Ap
 }
 
 /** Maps anything thrown by a route to a status and an {@link ApiErrorBody}, never leaking internals. */
-export function toApiError(error: unknown, redact: <T>(value: T) => T): { status: number; body: ApiErrorBody; headers?: Record<string, string> } {
+export function toApiError(
+  error: unknown,
+  redact: <T>(value: T) => T,
+): { status: number; body: ApiErrorBody; headers?: Record<string, string> } {
   if (error instanceof ApiError) {
-    return { status: error.statusCode, body: redact(body(error.code, error.message, error.details)), headers: error.headers };
+    return {
+      status: error.statusCode,
+      body: redact(body(error.code, error.message, error.details)),
+      headers: error.headers,
+    };
   }
   if (error instanceof ConfigError) {
     return {
       status: 400,
-      body: redact(body(error.code, error.issues.length === 1 ? `${error.issues[0]!.path || '(root)'}: ${error.issues[0]!.message}` : 'the request is invalid', [...error.issues])),
+      body: redact(
+        body(
+          error.code,
+          error.issues.length === 1
+            ? `${error.issues[0]!.path || '(root)'}: ${error.issues[0]!.message}`
+            : 'the request is invalid',
+          [...error.issues],
+        ),
+      ),
     };
   }
   if (error instanceof RetryableError) {
-    const headers: Record<string, string> = error.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
+    const headers: Record<string, string> =
+      error.retryAfterMs === undefined
+        ? {}
+        : { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
     return { status: 503, body: redact(body(error.code, error.message)), headers };
   }
   if (error instanceof FatalError || error instanceof SluiceError) {
     return { status: 422, body: redact(body(error.code, error.message, detailsOf(error.details))) };
   }
   const fastifyError = error as Partial<FastifyError> & { statusCode?: number };
-  if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return { status: fastifyError.statusCode, body: redact(body(httpCode(fastifyError), clientMessage(fastifyError))) };
+  if (
+    typeof fastifyError.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
+    return {
+      status: fastifyError.statusCode,
+      body: redact(body(httpCode(fastifyError), clientMessage(fastifyError))),
+    };
   }
-  return { status: errorCatalog.internal.status, body: body(errorCatalog.internal.code, errorCatalog.internal.message) };
+  return {
+    status: errorCatalog.internal.status,
+    body: body(errorCatalog.internal.code, errorCatalog.internal.message),
+  };
 }
 
 function detailsOf(details: Record<string, JsonValue> | undefined): ApiErrorDetail[] {
   if (!details) return [];
-  return Object.entries(details).map(([path, value]) => ({ path, message: typeof value === 'string' ? value : JSON.stringify(value) }));
+  return Object.entries(details).map(([path, value]) => ({
+    path,
+    message: typeof value === 'string' ? value : JSON.stringify(value),
+  }));
 }
 
 /** Fastify's own client errors (bad JSON, wrong content type, oversize bodies) get stable codes. */
@@ -122,7 +171,9 @@ function httpCode(error: Partial<FastifyError>): string {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return errorCatalog.invalidJson.code;
     default:
-      return error.statusCode === 429 ? errorCatalog.rateLimited.code : errorCatalog.badRequest.code;
+      return error.statusCode === 429
+        ? errorCatalog.rateLimited.code
+        : errorCatalog.badRequest.code;
   }
 }
 
@@ -152,10 +203,13 @@ function clientMessage(error: Partial<FastifyError>): string {
  */
 export function installResponseRedaction(app: FastifyInstance, redact: <T>(value: T) => T): void {
   const serialised = new WeakSet<FastifyReply>();
-  app.addHook('preSerialization', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    serialised.add(reply);
-    return redact(payload);
-  });
+  app.addHook(
+    'preSerialization',
+    async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      serialised.add(reply);
+      return redact(payload);
+    },
+  );
   app.addHook('onSend', async (_request: FastifyRequest, reply: FastifyReply, payload: unknown) =>
     // Serialised bodies were redacted as objects: text redaction of JSON could cut across its syntax.
     typeof payload === 'string' && !serialised.has(reply) ? redact(payload) : payload,
@@ -176,10 +230,21 @@ export function installErrorHandlers(app: FastifyInstance, redact: <T>(value: T)
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = toApiError(error, redact);
     if (mapped.status >= 500) request.log.error({ err: redact(error) }, 'request failed');
-    else request.log.info({ code: mapped.body.error.code, status: mapped.status }, mapped.body.error.message);
-    void reply.status(mapped.status).headers(mapped.headers ?? {}).send(mapped.body);
+    else
+      request.log.info(
+        { code: mapped.body.error.code, status: mapped.status },
+        mapped.body.error.message,
+      );
+    void reply
+      .status(mapped.status)
+      .headers(mapped.headers ?? {})
+      .send(mapped.body);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send(body(errorCatalog.notFound.code, `no route ${request.method} ${request.url.split('?')[0]}`));
+    void reply
+      .status(404)
+      .send(
+        body(errorCatalog.notFound.code, `no route ${request.method} ${request.url.split('?')[0]}`),
+      );
   });
 }

@@ -20,7 +20,9 @@ export function clientAddress(request: FastifyRequest): string {
 /** True when a request announces a body (a Content-Length above 0, or a chunked one). */
 export function hasPendingBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
-  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return (
+    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+  );
 }
 
 /** How long a connection refused before its body arrived stays half-open, discarding the rest. */

@@ -24,7 +24,11 @@ export interface RouteInput<P, Q, B> {
  * One API route: valibot schemas validate the request (the same schemas as the config file) and
  * also produce the OpenAPI document, so docs and validation cannot drift apart.
  */
-export interface ApiRoute<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+export interface ApiRoute<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   /** Required scope, or `public` for unauthenticated routes. */
@@ -61,7 +65,10 @@ export interface RouteContext {
  * ```
  */
 export function jsonSchemaOf(schema: Schema): Record<string, unknown> {
-  const json = toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'ignore' }) as Record<string, unknown>;
+  const json = toJsonSchema(schema, { target: 'draft-2020-12', errorMode: 'ignore' }) as Record<
+    string,
+    unknown
+  >;
   delete json.$schema;
   const defs = json.$defs as Record<string, unknown> | undefined;
   if (!defs) return json;
@@ -74,11 +81,14 @@ export function jsonSchemaOf(schema: Schema): Record<string, unknown> {
     if (value === null || typeof value !== 'object') return value;
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) =>
-        k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/') ? [k, `#/components/schemas/${prefix}${v.slice(8)}`] : [k, rewrite(v)],
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')
+          ? [k, `#/components/schemas/${prefix}${v.slice(8)}`]
+          : [k, rewrite(v)],
       ),
     );
   };
-  for (const [name, def] of Object.entries(defs)) sharedSchemas.set(`${prefix}${name}`, rewrite(def));
+  for (const [name, def] of Object.entries(defs))
+    sharedSchemas.set(`${prefix}${name}`, rewrite(def));
   return rewrite(json) as Record<string, unknown>;
 }
 
@@ -95,7 +105,8 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
 const NUL = '\u0000';
 
-const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+const codePoint = (char: string) =>
+  `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 function badRequest(path: string, message: string): ApiError {
   return new ApiError(errorCatalog.badRequest, `${path}: ${message}`, [{ path, message }]);
@@ -111,7 +122,11 @@ function refuseControlCharacters(values: unknown, where: 'params' | 'query'): vo
     for (const item of Array.isArray(value) ? value : [value]) {
       if (typeof item !== 'string') continue;
       const found = CONTROL_CHARACTER.exec(item) ?? LONE_SURROGATE.exec(item);
-      if (found) throw badRequest(`${where}.${name}`, `contains the character ${codePoint(found[0])}; path parameters and query values may not contain control characters or unpaired surrogates`);
+      if (found)
+        throw badRequest(
+          `${where}.${name}`,
+          `contains the character ${codePoint(found[0])}; path parameters and query values may not contain control characters or unpaired surrogates`,
+        );
     }
   }
 }
@@ -121,7 +136,10 @@ function refuseOutOfRange(values: unknown, where: 'params' | 'query'): void {
   if (values === null || typeof values !== 'object') return;
   for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
     if (typeof value !== 'number') continue;
-    if (!Number.isFinite(value) || (Number.isInteger(value) && Math.abs(value) > MAX_PARAM_INTEGER)) {
+    if (
+      !Number.isFinite(value) ||
+      (Number.isInteger(value) && Math.abs(value) > MAX_PARAM_INTEGER)
+    ) {
       throw badRequest(`${where}.${name}`, `is out of range: at most ${MAX_PARAM_INTEGER}`);
     }
   }
@@ -139,9 +157,14 @@ function dataException(error: unknown, request: FastifyRequest): ApiError | unde
   const reason = (error as Error).message;
   const quoted = /"([^"]*)"/.exec(reason)?.[1];
   let path = 'request';
-  for (const [where, values] of [['params', request.params], ['query', request.query]] as const) {
+  for (const [where, values] of [
+    ['params', request.params],
+    ['query', request.query],
+  ] as const) {
     if (values === null || typeof values !== 'object' || quoted === undefined) continue;
-    const match = Object.entries(values as Record<string, unknown>).find(([, value]) => value === quoted);
+    const match = Object.entries(values as Record<string, unknown>).find(
+      ([, value]) => value === quoted,
+    );
     if (match) {
       path = `${where}.${match[0]}`;
       break;
@@ -158,9 +181,12 @@ function dataException(error: unknown, request: FastifyRequest): ApiError | unde
  */
 function unstorableString(body: unknown): { path: string; message: string } | undefined {
   const describe = (text: string, what: string) => {
-    if (text.includes(NUL)) return `${what} contains the character U+0000 (NUL), which cannot be stored`;
+    if (text.includes(NUL))
+      return `${what} contains the character U+0000 (NUL), which cannot be stored`;
     const lone = LONE_SURROGATE.exec(text);
-    return lone ? `${what} contains the unpaired surrogate ${codePoint(lone[0])}, which is not valid Unicode` : undefined;
+    return lone
+      ? `${what} contains the unpaired surrogate ${codePoint(lone[0])}, which is not valid Unicode`
+      : undefined;
   };
   const stack: [unknown, string][] = [[body, 'body']];
   while (stack.length > 0) {
@@ -211,14 +237,17 @@ const checkedRequests = new WeakMap<FastifyRequest, Checked>();
  *   handler: ({ params }) => store.runs.get(params.id) });
  * ```
  */
-export function addRoute<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
-  app: FastifyInstance,
-  ctx: RouteContext,
-  route: ApiRoute<P, Q, B>,
-): void {
+export function addRoute<
+  P extends Schema | undefined,
+  Q extends Schema | undefined,
+  B extends Schema | undefined,
+>(app: FastifyInstance, ctx: RouteContext, route: ApiRoute<P, Q, B>): void {
   const response: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(route.responses)) {
-    response[status] = { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: jsonSchemaOf(r.schema) } } } : {}) };
+    response[status] = {
+      description: r.description,
+      ...(r.schema ? { content: { 'application/json': { schema: jsonSchemaOf(r.schema) } } } : {}),
+    };
   }
   app.route({
     method: route.method,
@@ -238,12 +267,19 @@ export function addRoute<P extends Schema | undefined, Q extends Schema | undefi
     // Runs after the rate limiter (onRequest) and before the body is read; a refusal here leaves
     // the body unread and closes the connection after the answer (see closeUnreadBodies).
     preParsing: async (request, _reply, payload) => {
-      const keyName = route.scope === 'public' || !ctx.authEnabled ? 'anonymous' : authorize(ctx.keys(), request, route.scope);
+      const keyName =
+        route.scope === 'public' || !ctx.authEnabled
+          ? 'anonymous'
+          : authorize(ctx.keys(), request, route.scope);
       (request as FastifyRequest & { sluiceKey?: string }).sluiceKey = keyName;
       refuseControlCharacters(request.params, 'params');
       refuseControlCharacters(request.query, 'query');
-      const params = route.params ? parseConfig(route.params, request.params, ['params']) : undefined;
-      const query = route.query ? parseConfig(route.query, request.query ?? {}, ['query']) : undefined;
+      const params = route.params
+        ? parseConfig(route.params, request.params, ['params'])
+        : undefined;
+      const query = route.query
+        ? parseConfig(route.query, request.query ?? {}, ['query'])
+        : undefined;
       refuseOutOfRange(params, 'params');
       refuseOutOfRange(query, 'query');
       checkedRequests.set(request, { keyName, params, query });
@@ -251,17 +287,24 @@ export function addRoute<P extends Schema | undefined, Q extends Schema | undefi
     },
     handler: async (request, reply) => {
       const checked = checkedRequests.get(request);
-      if (!checked) throw new Error(`route ${route.method} ${route.url} ran without its preParsing checks`);
+      if (!checked)
+        throw new Error(`route ${route.method} ${route.url} ran without its preParsing checks`);
       const { keyName } = checked;
       const params = checked.params as Out<P>;
       const query = checked.query as Out<Q>;
       if (route.body && jsonDepthExceeds(request.body, MAX_BODY_DEPTH)) {
         // Deeper bodies overflow the stack of JSON.stringify when stored (a 500 before this check).
-        throw new ApiError(errorCatalog.invalidJson, `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, [{ path: 'body', message: `at most ${MAX_BODY_DEPTH} levels of nesting` }]);
+        throw new ApiError(
+          errorCatalog.invalidJson,
+          `the request body nests deeper than ${MAX_BODY_DEPTH} levels`,
+          [{ path: 'body', message: `at most ${MAX_BODY_DEPTH} levels of nesting` }],
+        );
       }
       const unstorable = route.body ? unstorableString(request.body) : undefined;
       if (unstorable) throw badRequest(unstorable.path, unstorable.message);
-      const body = (route.body ? parseConfig(route.body, request.body, ['body']) : undefined) as Out<B>;
+      const body = (
+        route.body ? parseConfig(route.body, request.body, ['body']) : undefined
+      ) as Out<B>;
       let result: unknown;
       try {
         result = await route.handler({ params, query, body, keyName, request, reply });

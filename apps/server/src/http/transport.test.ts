@@ -32,7 +32,9 @@ describe('WindowCounters', () => {
     counters.add('first');
     counters.add('second');
     counters.add('third');
-    expect([counters.count('first'), counters.count('second'), counters.count('third')]).toEqual([0, 1, 1]);
+    expect([counters.count('first'), counters.count('second'), counters.count('third')]).toEqual([
+      0, 1, 1,
+    ]);
   });
 
   it('forgets by window age: reading a key does not keep it', () => {
@@ -42,7 +44,9 @@ describe('WindowCounters', () => {
     counters.add('first');
     expect(counters.count('first')).toBe(2);
     counters.add('third');
-    expect([counters.count('first'), counters.count('second'), counters.count('third')]).toEqual([0, 1, 1]);
+    expect([counters.count('first'), counters.count('second'), counters.count('third')]).toEqual([
+      0, 1, 1,
+    ]);
   });
 });
 
@@ -68,13 +72,24 @@ describe('hostile requests to addRoute routes', () => {
       scope: 'admin',
       summary: 'x',
       tags: [],
-      params: v.object({ id: v.string(), version: v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number)) }),
-      body: v.object({ note: v.optional(v.string()), tags: v.optional(v.array(v.string())), extra: v.optional(v.unknown()) }),
+      params: v.object({
+        id: v.string(),
+        version: v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number)),
+      }),
+      body: v.object({
+        note: v.optional(v.string()),
+        tags: v.optional(v.array(v.string())),
+        extra: v.optional(v.unknown()),
+      }),
       responses: { 200: { description: 'x' } },
       handler: ({ params }) => {
         handled++;
         // What PostgreSQL answers for a version past its `integer` column.
-        if (params.version > 2_147_483_647) throw Object.assign(new Error(`value "${params.version}" is out of range for type integer`), { code: '22003' });
+        if (params.version > 2_147_483_647)
+          throw Object.assign(
+            new Error(`value "${params.version}" is out of range for type integer`),
+            { code: '22003' },
+          );
         return { ok: true };
       },
     });
@@ -83,17 +98,37 @@ describe('hostile requests to addRoute routes', () => {
   afterAll(() => app.close());
 
   const post = (url: string, payload: string, headers: Record<string, string> = admin) =>
-    app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload });
+    app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json', ...headers },
+      payload,
+    });
 
   it('names the prototype-poisoning key instead of calling the body invalid JSON', async () => {
     const top = await post('/things/a/versions/1', '{"__proto__":{"x":1}}');
     expect(top.statusCode).toBe(400);
-    expect(top.json().error).toMatchObject({ code: 'SLUICE_ERR_FORBIDDEN_KEY', details: [{ path: 'body.__proto__' }] });
-    expect(top.json().error.message).toMatch(/^body\.__proto__: the key "__proto__" is not accepted in a request body/);
-    const nested = await post('/things/a/versions/1', '{"extra":{"list":[1,{"constructor":{"prototype":{}}}]}}');
-    expect(nested.json().error.details).toEqual([{ path: 'body.extra.list[1].constructor.prototype', message: expect.stringContaining('"constructor"') }]);
+    expect(top.json().error).toMatchObject({
+      code: 'SLUICE_ERR_FORBIDDEN_KEY',
+      details: [{ path: 'body.__proto__' }],
+    });
+    expect(top.json().error.message).toMatch(
+      /^body\.__proto__: the key "__proto__" is not accepted in a request body/,
+    );
+    const nested = await post(
+      '/things/a/versions/1',
+      '{"extra":{"list":[1,{"constructor":{"prototype":{}}}]}}',
+    );
+    expect(nested.json().error.details).toEqual([
+      {
+        path: 'body.extra.list[1].constructor.prototype',
+        message: expect.stringContaining('"constructor"'),
+      },
+    ]);
     // A harmless "constructor" key (no prototype inside) is accepted.
-    expect((await post('/things/a/versions/1', '{"extra":{"constructor":"a string"}}')).statusCode).toBe(200);
+    expect(
+      (await post('/things/a/versions/1', '{"extra":{"constructor":"a string"}}')).statusCode,
+    ).toBe(200);
     const syntax = await post('/things/a/versions/1', '{"note": ');
     expect(syntax.json().error.code).toBe('SLUICE_ERR_INVALID_JSON');
     expect(syntax.json().error.message).toMatch(/^the request body is not valid JSON: /);
@@ -102,7 +137,9 @@ describe('hostile requests to addRoute routes', () => {
   it('refuses control characters in parameters and query values, naming the parameter', async () => {
     const nul = await post('/things/a%00b/versions/1', '{}');
     expect(nul.statusCode).toBe(400);
-    expect(nul.json().error.details).toEqual([{ path: 'params.id', message: expect.stringContaining('U+0000') }]);
+    expect(nul.json().error.details).toEqual([
+      { path: 'params.id', message: expect.stringContaining('U+0000') },
+    ]);
     const query = await post('/things/a/versions/1?x=%07', '{}');
     expect(query.json().error.details[0].path).toBe('query.x');
   });
@@ -110,26 +147,43 @@ describe('hostile requests to addRoute routes', () => {
   it('refuses integers past 2^53 and maps a data exception of the store to a 400 naming the parameter', async () => {
     const huge = await post('/things/a/versions/99999999999999999999', '{}');
     expect(huge.statusCode).toBe(400);
-    expect(huge.json().error.message).toBe(`params.version: is out of range: at most ${Number.MAX_SAFE_INTEGER}`);
+    expect(huge.json().error.message).toBe(
+      `params.version: is out of range: at most ${Number.MAX_SAFE_INTEGER}`,
+    );
     const int4 = await post('/things/a/versions/2147483648', '{}');
     expect(int4.statusCode).toBe(400);
-    expect(int4.json().error.message).toBe('params.version: does not fit the store: value "2147483648" is out of range for type integer');
+    expect(int4.json().error.message).toBe(
+      'params.version: does not fit the store: value "2147483648" is out of range for type integer',
+    );
   });
 
   it('refuses NUL and unpaired surrogates in body strings and keys, naming the field', async () => {
-    expect((await post('/things/a/versions/1', '{"note":"a\\u0000"}')).json().error.details[0].path).toBe('body.note');
-    expect((await post('/things/a/versions/1', '{"tags":["ok","\\ud800"]}')).json().error.details[0].path).toBe('body.tags[1]');
-    expect((await post('/things/a/versions/1', '{"extra":{"k\\u0000":1}}')).json().error.details[0].path).toBe('body.extra');
+    expect(
+      (await post('/things/a/versions/1', '{"note":"a\\u0000"}')).json().error.details[0].path,
+    ).toBe('body.note');
+    expect(
+      (await post('/things/a/versions/1', '{"tags":["ok","\\ud800"]}')).json().error.details[0]
+        .path,
+    ).toBe('body.tags[1]');
+    expect(
+      (await post('/things/a/versions/1', '{"extra":{"k\\u0000":1}}')).json().error.details[0].path,
+    ).toBe('body.extra');
     // A valid pair (an emoji) is fine.
     expect((await post('/things/a/versions/1', '{"note":"\\ud83d\\ude00"}')).statusCode).toBe(200);
   });
 
   it('checks the key before the body: a bad key with a body that is not JSON is a 401, and the handler never runs', async () => {
     const before = handled;
-    const bad = await post('/things/a/versions/1', 'not json at all', { authorization: 'Bearer wrong' });
+    const bad = await post('/things/a/versions/1', 'not json at all', {
+      authorization: 'Bearer wrong',
+    });
     expect(bad.statusCode).toBe(401);
     expect(bad.headers.connection).toBe('close');
-    const tooBig = await post('/things/a/versions/1', JSON.stringify({ note: 'x'.repeat(1 << 17) }), { authorization: 'Bearer wrong' });
+    const tooBig = await post(
+      '/things/a/versions/1',
+      JSON.stringify({ note: 'x'.repeat(1 << 17) }),
+      { authorization: 'Bearer wrong' },
+    );
     expect(tooBig.statusCode).toBe(401);
     expect(handled).toBe(before);
   });

@@ -1,7 +1,15 @@
 import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import { PipelineSchema, destinationOptions, pipelineSourceOptions } from '@sluice/config';
-import { ConfigError, isRecord, toError, type CheckResult, type JsonObject, type SluiceRecord, errorCatalog } from '@sluice/core';
+import {
+  ConfigError,
+  isRecord,
+  toError,
+  type CheckResult,
+  type JsonObject,
+  type SluiceRecord,
+  errorCatalog,
+} from '@sluice/core';
 import { dryRun } from '@sluice/router';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound } from '../http/errors.js';
@@ -10,7 +18,11 @@ import { refuseRequestSecrets } from './config-entities.js';
 import type { RoutesDeps } from './context.js';
 import { JsonObjectSchema, NameParam, errorResponses } from './schemas.js';
 
-const CheckSchema = v.object({ ok: v.boolean(), message: v.string(), details: v.optional(JsonObjectSchema) });
+const CheckSchema = v.object({
+  ok: v.boolean(),
+  message: v.string(),
+  details: v.optional(JsonObjectSchema),
+});
 const CHECK_TIMEOUT_MS = 15_000;
 
 async function withTimeout(check: () => Promise<CheckResult>): Promise<CheckResult> {
@@ -19,7 +31,10 @@ async function withTimeout(check: () => Promise<CheckResult>): Promise<CheckResu
     return await Promise.race([
       check(),
       new Promise<CheckResult>((resolve) => {
-        timer = setTimeout(() => resolve({ ok: false, message: `no answer within ${CHECK_TIMEOUT_MS / 1000} s` }), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => resolve({ ok: false, message: `no answer within ${CHECK_TIMEOUT_MS / 1000} s` }),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (error) {
@@ -43,7 +58,9 @@ async function asRequestPaths<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(error instanceof ConfigError)) throw error;
     const prefix = `pipelines.${PREVIEW}`;
     const issues = error.issues.map((issue) =>
-      issue.path === prefix || issue.path.startsWith(`${prefix}.`) || issue.path.startsWith(`${prefix}[`)
+      issue.path === prefix ||
+      issue.path.startsWith(`${prefix}.`) ||
+      issue.path.startsWith(`${prefix}[`)
         ? { ...issue, path: `body.pipeline${issue.path.slice(prefix.length)}` }
         : issue,
     );
@@ -52,28 +69,54 @@ async function asRequestPaths<T>(fn: () => T | Promise<T>): Promise<T> {
 }
 
 /** Connection and destination checks, and dry runs. */
-export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): void {
+export function registerCheckRoutes(
+  app: FastifyInstance,
+  ctx: RouteContext,
+  deps: RoutesDeps,
+): void {
   const { sluice } = deps;
-  const pluginCtx = () => ({ logger: sluice.logger as never, metrics: deps.metrics, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), clock: { now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) } });
+  const pluginCtx = () => ({
+    logger: sluice.logger as never,
+    metrics: deps.metrics,
+    signal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+    clock: { now: Date.now, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) },
+  });
 
   addRoute(app, ctx, {
     method: 'POST',
     url: '/api/v1/connections/:name/check',
     scope: 'run',
     summary: 'Check a connection',
-    description: 'Creates the connector with the connection\'s options and runs its `check()` (credentials and access), without reading data.',
+    description:
+      "Creates the connector with the connection's options and runs its `check()` (credentials and access), without reading data.",
     tags: ['connections'],
     params: v.object({ name: NameParam }),
-    responses: { 200: { description: 'The outcome (ok false with an actionable message on failure)', schema: CheckSchema }, ...errorResponses },
+    responses: {
+      200: {
+        description: 'The outcome (ok false with an actionable message on failure)',
+        schema: CheckSchema,
+      },
+      ...errorResponses,
+    },
     handler: async ({ params }) => {
       const connection = sluice.config().connections[params.name];
       if (!connection) throw notFound(`connection "${params.name}"`);
       // A source of only the connection: the connector's own defaults fill the rest.
       const options = Object.fromEntries(Object.entries(connection).filter(([k]) => k !== 'kind'));
       return withTimeout(async () => {
-        const connector = await sluice.registry.createConnector(connection.kind, options, pluginCtx(), ['connections', params.name]);
+        const connector = await sluice.registry.createConnector(
+          connection.kind,
+          options,
+          pluginCtx(),
+          ['connections', params.name],
+        );
         try {
-          return connector.check ? await connector.check() : { ok: true, message: `connector "${connection.kind}" has no check; the config is valid` };
+          return connector.check
+            ? await connector.check()
+            : {
+                ok: true,
+                message: `connector "${connection.kind}" has no check; the config is valid`,
+              };
         } finally {
           await connector.close?.();
         }
@@ -94,9 +137,15 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
       if (!config.pipelines[params.name]) throw notFound(`pipeline "${params.name}"`);
       const { kind, options } = pipelineSourceOptions(config, params.name);
       return withTimeout(async () => {
-        const connector = await sluice.registry.createConnector(kind, options, pluginCtx(), ['pipelines', params.name, 'source']);
+        const connector = await sluice.registry.createConnector(kind, options, pluginCtx(), [
+          'pipelines',
+          params.name,
+          'source',
+        ]);
         try {
-          return connector.check ? await connector.check() : { ok: true, message: `connector "${kind}" has no check; the config is valid` };
+          return connector.check
+            ? await connector.check()
+            : { ok: true, message: `connector "${kind}" has no check; the config is valid` };
         } finally {
           await connector.close?.();
         }
@@ -109,7 +158,8 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
     url: '/api/v1/destinations/:name/check',
     scope: 'run',
     summary: 'Check a destination',
-    description: "Runs the destination's `check()` (reachability, credentials, table or bucket access) without writing.",
+    description:
+      "Runs the destination's `check()` (reachability, credentials, table or bucket access) without writing.",
     tags: ['destinations'],
     params: v.object({ name: NameParam }),
     responses: { 200: { description: 'The outcome', schema: CheckSchema }, ...errorResponses },
@@ -119,7 +169,9 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
       const { kind, options, delivery } = destinationOptions(config, params.name);
       return withTimeout(async () => {
         const pooled = await sluice.pool.get(params.name, kind, options, delivery);
-        return pooled.instance.check ? await pooled.instance.check() : { ok: true, message: `destination "${kind}" has no check; the config is valid` };
+        return pooled.instance.check
+          ? await pooled.instance.check()
+          : { ok: true, message: `destination "${kind}" has no check; the config is valid` };
       });
     },
   });
@@ -130,10 +182,12 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
     scope: 'read',
     summary: 'Preview routing without writing',
     description:
-      'Evaluates records against a pipeline\'s routes — a stored pipeline by name, or a pipeline config to try before saving — and returns, per record, ' +
+      "Evaluates records against a pipeline's routes — a stored pipeline by name, or a pipeline config to try before saving — and returns, per record, " +
       'the routes that matched with their transformed output, and per destination what it would receive. Nothing is written. ' +
-      'A pipeline config sent here may hold no secret reference (`${env:..}`, `${file:..}`): it is refused with 400 `' + errorCatalog.secretReference.code + '` naming the field, ' +
-      'before anything is resolved — except that an `admin` key may use references the server\'s configuration file already uses. ' +
+      'A pipeline config sent here may hold no secret reference (`${env:..}`, `${file:..}`): it is refused with 400 `' +
+      errorCatalog.secretReference.code +
+      '` naming the field, ' +
+      "before anything is resolved — except that an `admin` key may use references the server's configuration file already uses. " +
       'References inside `records` are data and never resolved. Every secret value the server knows is `[redacted]` in the answer.',
     tags: ['pipelines'],
     body: v.strictObject({
@@ -144,7 +198,10 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
     handler: async ({ body, request, keyName }) => {
       const records = body.records as SluiceRecord[];
       records.forEach((r, i) => {
-        if (!isRecord(r)) throw new ApiError(errorCatalog.badRequest, 'records must be JSON objects', [{ path: `body.records[${i}]`, message: 'not an object' }]);
+        if (!isRecord(r))
+          throw new ApiError(errorCatalog.badRequest, 'records must be JSON objects', [
+            { path: `body.records[${i}]`, message: 'not an object' },
+          ]);
       });
       let config = sluice.config();
       let name: string;
@@ -157,11 +214,16 @@ export function registerCheckRoutes(app: FastifyInstance, ctx: RouteContext, dep
         const rawPipeline = (request.body as { pipeline: JsonObject }).pipeline;
         // Before validation resolves anything: a refused reference is never read.
         refuseRequestSecrets(ctx, sluice, keyName, rawPipeline, ['body', 'pipeline']);
-        const candidate = { ...raw, pipelines: { ...(raw.pipelines as object), [name]: rawPipeline } };
+        const candidate = {
+          ...raw,
+          pipelines: { ...(raw.pipelines as object), [name]: rawPipeline },
+        };
         config = await asRequestPaths(() => sluice.state.validate(candidate));
       }
       const compiled = config;
-      const table = await asRequestPaths(() => compilePipelineTable(compiled, name, sluice.registry, pluginCtx()));
+      const table = await asRequestPaths(() =>
+        compilePipelineTable(compiled, name, sluice.registry, pluginCtx()),
+      );
       return dryRun(records, table);
     },
   });

@@ -9,7 +9,11 @@ import { registerRunRoutes } from './runs.js';
 import { registerWebhookRoutes } from './webhooks.js';
 
 /** Registers every route of the reference server. */
-export async function registerApiRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): Promise<void> {
+export async function registerApiRoutes(
+  app: FastifyInstance,
+  ctx: RouteContext,
+  deps: RoutesDeps,
+): Promise<void> {
   registerOpsRoutes(app, ctx, deps);
   registerConfigRoutes(app, ctx, deps);
   registerRunRoutes(app, ctx, deps);

@@ -17,7 +17,11 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
   });
   app.addHook('onResponse', async (request, reply) => {
     duration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
       reply.elapsedTime / 1000,
     );
   });
@@ -39,11 +43,15 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     url: '/readyz',
     scope: 'public',
     summary: 'Readiness',
-    description: 'Answers 200 when the store answers and every migration is applied, 503 otherwise. Never rate limited.',
+    description:
+      'Answers 200 when the store answers and every migration is applied, 503 otherwise. Never rate limited.',
     tags,
     rateLimit: false,
     responses: {
-      200: { description: 'Ready', schema: v.object({ status: v.string(), checks: v.record(v.string(), v.string()) }) },
+      200: {
+        description: 'Ready',
+        schema: v.object({ status: v.string(), checks: v.record(v.string(), v.string()) }),
+      },
       503: { description: 'Not ready' },
     },
     handler: async ({ reply }) => {
@@ -54,7 +62,8 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
         const status = await sluice.store.migrationStatus();
         const pending = status.filter((m) => m.state === 'pending').length;
         const changed = status.filter((m) => m.state === 'changed').length;
-        checks.migrations = pending + changed === 0 ? 'ok' : `${pending} pending, ${changed} changed since applied`;
+        checks.migrations =
+          pending + changed === 0 ? 'ok' : `${pending} pending, ${changed} changed since applied`;
       } catch (error) {
         checks.store = `unreachable: ${(error as Error).message}`;
       }
@@ -73,7 +82,8 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
       config: { rateLimit: { keyGenerator: (request) => `metrics:${clientAddress(request)}` } },
       schema: {
         summary: 'Prometheus metrics',
-        description: 'The Prometheus text exposition format. Rate limited per client address, apart from API traffic: `server.rateLimit.perMinute` scrapes a minute.',
+        description:
+          'The Prometheus text exposition format. Rate limited per client address, apart from API traffic: `server.rateLimit.perMinute` scrapes a minute.',
         tags,
         security: [],
       },
@@ -89,9 +99,13 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     url: '/api/v1/reload',
     scope: 'admin',
     summary: 'Reload the configuration file',
-    description: 'Re-reads sluice.yaml, saves changed entities as new versions and applies them; running runs are not interrupted. Same as SIGHUP.',
+    description:
+      'Re-reads sluice.yaml, saves changed entities as new versions and applies them; running runs are not interrupted. Same as SIGHUP.',
     tags,
-    responses: { 200: { description: 'Reloaded', schema: v.object({ changed: v.array(v.string()) }) }, ...errorResponses },
+    responses: {
+      200: { description: 'Reloaded', schema: v.object({ changed: v.array(v.string()) }) },
+      ...errorResponses,
+    },
     handler: () => sluice.reload(),
   });
 
@@ -101,7 +115,17 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     scope: 'read',
     summary: 'List registered plugins and kinds',
     tags,
-    responses: { 200: { description: 'Plugins and kinds', schema: v.object({ plugins: v.array(v.string()), connectors: v.array(v.string()), destinations: v.array(v.string()), transforms: v.array(v.string()) }) } },
+    responses: {
+      200: {
+        description: 'Plugins and kinds',
+        schema: v.object({
+          plugins: v.array(v.string()),
+          connectors: v.array(v.string()),
+          destinations: v.array(v.string()),
+          transforms: v.array(v.string()),
+        }),
+      },
+    },
     handler: () => ({
       plugins: sluice.registry.plugins(),
       connectors: sluice.registry.kinds('connector'),

@@ -5,7 +5,13 @@ import { errorCatalog, type JsonObject, type RunStatus } from '@sluice/core';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, conflict, notFound } from '../http/errors.js';
 import type { RoutesDeps } from './context.js';
-import { ErrorBodySchema, JsonObjectSchema, NameParam, PageQuery, errorResponses } from './schemas.js';
+import {
+  ErrorBodySchema,
+  JsonObjectSchema,
+  NameParam,
+  PageQuery,
+  errorResponses,
+} from './schemas.js';
 
 const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const DATE = v.pipe(v.string(), v.isoDate('a date as YYYY-MM-DD'));
@@ -50,7 +56,14 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
       {},
     ),
     responses: {
-      202: { description: 'Queued', schema: v.object({ runId: v.optional(v.string()), backfillId: v.optional(v.string()), runs: v.optional(v.array(JsonObjectSchema)) }) },
+      202: {
+        description: 'Queued',
+        schema: v.object({
+          runId: v.optional(v.string()),
+          backfillId: v.optional(v.string()),
+          runs: v.optional(v.array(JsonObjectSchema)),
+        }),
+      },
       409: { description: 'The pipeline is disabled or its API trigger is off' },
       ...errorResponses,
       429: {
@@ -64,13 +77,22 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
       const pipeline = config.pipelines[params.name];
       if (!pipeline) throw notFound(`pipeline "${params.name}"`);
       if (!pipeline.enabled) throw conflict(`pipeline "${params.name}" is disabled`);
-      if (!pipeline.api.enabled) throw conflict(`pipeline "${params.name}" does not accept API runs (api.enabled is false)`);
+      if (!pipeline.api.enabled)
+        throw conflict(`pipeline "${params.name}" does not accept API runs (api.enabled is false)`);
       void reply.status(202);
       if ((body.from === undefined) !== (body.to === undefined)) {
-        throw new ApiError(errorCatalog.badRequest, 'give both "from" and "to" for a backfill', [{ path: body.from === undefined ? 'body.from' : 'body.to', message: 'required with the other' }]);
+        throw new ApiError(errorCatalog.badRequest, 'give both "from" and "to" for a backfill', [
+          {
+            path: body.from === undefined ? 'body.from' : 'body.to',
+            message: 'required with the other',
+          },
+        ]);
       }
       if (body.from !== undefined && body.to !== undefined) {
-        if (body.from > body.to) throw new ApiError(errorCatalog.badRequest, '"from" is after "to"', [{ path: 'body.from', message: 'must not be after to' }]);
+        if (body.from > body.to)
+          throw new ApiError(errorCatalog.badRequest, '"from" is after "to"', [
+            { path: 'body.from', message: 'must not be after to' },
+          ]);
         const result = await sluice.scheduler.backfill(params.name, {
           from: body.from,
           to: body.to,
@@ -88,7 +110,9 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
         return { runId };
       } catch (error) {
         if (error instanceof BacklogFullError) {
-          throw new ApiError(errorCatalog.backlogFull, error.message, [], { 'retry-after': String(error.retryAfterSeconds) });
+          throw new ApiError(errorCatalog.backlogFull, error.message, [], {
+            'retry-after': String(error.retryAfterSeconds),
+          });
         }
         throw error;
       }
@@ -103,11 +127,23 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     tags,
     query: v.strictObject({
       pipeline: v.optional(NameParam),
-      status: v.optional(v.pipe(v.string(), v.transform((s) => s.split(',')), v.array(v.picklist(STATUSES, `status must be one of ${STATUSES.join(', ')}`)))),
+      status: v.optional(
+        v.pipe(
+          v.string(),
+          v.transform((s) => s.split(',')),
+          v.array(v.picklist(STATUSES, `status must be one of ${STATUSES.join(', ')}`)),
+        ),
+      ),
       trigger: v.optional(v.picklist(['cron', 'webhook', 'api', 'replay', 'cli'])),
       ...PageQuery,
     }),
-    responses: { 200: { description: 'A page of runs', schema: v.object({ items: v.array(RunSchema), nextCursor: v.nullable(v.string()) }) }, ...errorResponses },
+    responses: {
+      200: {
+        description: 'A page of runs',
+        schema: v.object({ items: v.array(RunSchema), nextCursor: v.nullable(v.string()) }),
+      },
+      ...errorResponses,
+    },
     handler: async ({ query }) => {
       try {
         return await sluice.store.runs.list({
@@ -119,7 +155,9 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
         });
       } catch (error) {
         if ((error as Error).name === 'ConfigError') throw error;
-        throw new ApiError(errorCatalog.badRequest, 'invalid cursor', [{ path: 'query.cursor', message: 'not a cursor returned by this API' }]);
+        throw new ApiError(errorCatalog.badRequest, 'invalid cursor', [
+          { path: 'query.cursor', message: 'not a cursor returned by this API' },
+        ]);
       }
     },
   });
@@ -144,14 +182,20 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     url: '/api/v1/runs/:id/cancel',
     scope: 'run',
     summary: 'Cancel a run',
-    description: 'A queued run is cancelled at once; a running one stops at its next check (within about a second) and keeps its last committed checkpoint.',
+    description:
+      'A queued run is cancelled at once; a running one stops at its next check (within about a second) and keeps its last committed checkpoint.',
     tags,
     params: v.object({ id: v.pipe(v.string(), v.uuid('a run id (UUID)')) }),
-    responses: { 200: { description: 'The run after the request', schema: RunSchema }, 409: { description: 'The run already finished' }, ...errorResponses },
+    responses: {
+      200: { description: 'The run after the request', schema: RunSchema },
+      409: { description: 'The run already finished' },
+      ...errorResponses,
+    },
     handler: async ({ params }) => {
       const before = await sluice.store.runs.get(params.id);
       if (!before) throw notFound(`run "${params.id}"`);
-      if (['succeeded', 'failed', 'cancelled'].includes(before.status)) throw conflict(`run "${params.id}" already ${before.status}`);
+      if (['succeeded', 'failed', 'cancelled'].includes(before.status))
+        throw conflict(`run "${params.id}" already ${before.status}`);
       return (await sluice.scheduler.cancel(params.id)) ?? before;
     },
   });
@@ -164,10 +208,18 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
     tags,
     params: v.object({ id: v.pipe(v.string(), v.uuid('a run id (UUID)')) }),
     query: v.strictObject({
-      afterSeq: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, 'a whole number'), v.transform(Number))),
+      afterSeq: v.optional(
+        v.pipe(v.string(), v.regex(/^\d+$/, 'a whole number'), v.transform(Number)),
+      ),
       limit: PageQuery.limit,
     }),
-    responses: { 200: { description: 'Log lines in order', schema: v.object({ items: v.array(JsonObjectSchema) }) }, ...errorResponses },
+    responses: {
+      200: {
+        description: 'Log lines in order',
+        schema: v.object({ items: v.array(JsonObjectSchema) }),
+      },
+      ...errorResponses,
+    },
     handler: async ({ params, query }) => {
       if (!(await sluice.store.runs.get(params.id))) throw notFound(`run "${params.id}"`);
       const items = await sluice.store.runs.listLogs(params.id, {

@@ -27,7 +27,8 @@ const tooLarge = (pipeline: string, maxBytes: number, size?: number) =>
 // Every reason the scheduler rejects a delivery with has its own code in the error catalog:
 // a reason added there without one fails to compile here.
 type UncoveredRejection = Exclude<WebhookRejection | 'not-found', WebhookRejectionReason>;
-const everyRejectionHasACode: [UncoveredRejection] extends [never] ? true : UncoveredRejection = true;
+const everyRejectionHasACode: [UncoveredRejection] extends [never] ? true : UncoveredRejection =
+  true;
 void everyRejectionHasACode;
 
 const retryIn = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
@@ -36,7 +37,11 @@ const retryIn = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
  * Reads a webhook body as a Buffer, at most the pipeline's `maxBytes`: once more arrive it stops
  * reading (the stream stays paused, the connection is closed after the 413) instead of buffering the rest.
  */
-function readLimited(payload: NodeJS.ReadableStream, gate: Gate, done: (error: Error | null, body?: Buffer) => void): void {
+function readLimited(
+  payload: NodeJS.ReadableStream,
+  gate: Gate,
+  done: (error: Error | null, body?: Buffer) => void,
+): void {
   const chunks: Buffer[] = [];
   let received = 0;
   let finished = false;
@@ -108,7 +113,10 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           const pipeline = request.params.pipeline;
           const hook = sluice.scheduler.pipeline(pipeline)?.webhook;
           if (!hook) {
-            throw new ApiError(errorCatalog.webhookNotFound, `pipeline ${JSON.stringify(pipeline)} has no webhook trigger`);
+            throw new ApiError(
+              errorCatalog.webhookNotFound,
+              `pipeline ${JSON.stringify(pipeline)} has no webhook trigger`,
+            );
           }
           const max = perMinute();
           const failureKey = `${pipeline}\n${clientAddress(request)}`;
@@ -123,13 +131,22 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           }
           const busy = accepted.retryAfterMs(pipeline, max);
           if (busy > 0) {
-            throw new ApiError(errorCatalog.rateLimited, `pipeline "${pipeline}" accepts at most ${max} deliveries a minute; retry in ${retryIn(busy)} s`, [], {
-              'retry-after': String(retryIn(busy)),
-            });
+            throw new ApiError(
+              errorCatalog.rateLimited,
+              `pipeline "${pipeline}" accepts at most ${max} deliveries a minute; retry in ${retryIn(busy)} s`,
+              [],
+              {
+                'retry-after': String(retryIn(busy)),
+              },
+            );
           }
           const maxBytes = Math.min(hook.maxBodyBytes, WEBHOOK_BODY_CEILING);
           const length = Number(request.headers['content-length']);
-          if (request.headers['transfer-encoding'] === undefined && Number.isFinite(length) && length > maxBytes) {
+          if (
+            request.headers['transfer-encoding'] === undefined &&
+            Number.isFinite(length) &&
+            length > maxBytes
+          ) {
             failures.add(failureKey);
             throw tooLarge(pipeline, maxBytes, length);
           }
@@ -139,29 +156,64 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           summary: 'Receive a signed webhook and start a run',
           description:
             "Public route protected by the pipeline's signature scheme instead of an API key. 202 with the run id. " +
-            '200 with `{ runId, deliveryId, duplicate: true }` for a copy of a delivery already accepted (a sender\'s retry or a replay): no second run starts, `runId` is the first copy\'s run. ' +
+            "200 with `{ runId, deliveryId, duplicate: true }` for a copy of a delivery already accepted (a sender's retry or a replay): no second run starts, `runId` is the first copy's run. " +
             '400 for a missing signature header or an invalid payload; 401 for an invalid signature, a timestamp outside the tolerance, or a signature header not in its one canonical form ' +
             '(a timestamp with a sign, spaces, leading zeros, a fraction or an exponent) or sent more than once; 404 when the pipeline has no webhook trigger; ' +
             "413 over the pipeline's `webhook.maxBytes`; 429 over a budget, or when the pipeline's queued runs reached `maxQueuedRuns` (back-pressure: nothing is queued, a retry of the same delivery id is accepted once runs drain), with `Retry-After`. " +
             'A duplicate of an accepted delivery still answers 200 when the backlog is full.\n\n' +
-            "The 404, a Content-Length over `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, and close the connection; " +
+            'The 404, a Content-Length over `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, and close the connection; ' +
             'a body without a length is cut off with 413 as soon as it passes `maxBytes`.\n\n' +
             'Webhooks are not rate limited with the API. Each pipeline accepts `server.rateLimit.perMinute` new deliveries a minute; each sender address may send that many ' +
             'deliveries that start no run (refused, or a duplicate) to a pipeline a minute, then its requests to that pipeline get 429 until the minute is over: ' +
-            'forged deliveries exhaust the forger\'s budget, never the pipeline\'s or another sender\'s.',
+            "forged deliveries exhaust the forger's budget, never the pipeline's or another sender's.",
           tags: ['webhooks'],
           security: [],
-          params: { type: 'object', properties: { pipeline: { type: 'string' } }, required: ['pipeline'] },
+          params: {
+            type: 'object',
+            properties: { pipeline: { type: 'string' } },
+            required: ['pipeline'],
+          },
           response: {
             200: {
-              description: 'Duplicate of an accepted delivery: no new run; the run of the first copy',
-              content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' }, duplicate: { const: true } } } } },
+              description:
+                'Duplicate of an accepted delivery: no new run; the run of the first copy',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      runId: { type: 'string' },
+                      deliveryId: { type: 'string' },
+                      duplicate: { const: true },
+                    },
+                  },
+                },
+              },
             },
-            202: { description: 'Run queued', content: { 'application/json': { schema: { type: 'object', properties: { runId: { type: 'string' }, deliveryId: { type: 'string' } } } } } },
+            202: {
+              description: 'Run queued',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: { runId: { type: 'string' }, deliveryId: { type: 'string' } },
+                  },
+                },
+              },
+            },
             400: { description: 'Signature header missing, or payload invalid' },
-            401: { description: 'Signature invalid, timestamp stale, or a signature header not canonical or sent twice' },
-            404: { description: 'No webhook trigger for this pipeline (answered without reading the body)' },
-            413: { description: "Body over the pipeline's maxBytes (a Content-Length over it is refused before the body is read)" },
+            401: {
+              description:
+                'Signature invalid, timestamp stale, or a signature header not canonical or sent twice',
+            },
+            404: {
+              description:
+                'No webhook trigger for this pipeline (answered without reading the body)',
+            },
+            413: {
+              description:
+                "Body over the pipeline's maxBytes (a Content-Length over it is refused before the body is read)",
+            },
             429: {
               description:
                 "The pipeline's new deliveries, or this address's deliveries to it that start no run, are over `server.rateLimit.perMinute`; or the pipeline's queued runs reached `maxQueuedRuns`; see Retry-After",
@@ -194,10 +246,16 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           return reply
             .status(errorCatalog.backlogFull.status)
             .header('retry-after', String(body.retryAfterSeconds ?? 1))
-            .send({ error: { code: errorCatalog.backlogFull.code, message: body.error, details: [] } });
+            .send({
+              error: { code: errorCatalog.backlogFull.code, message: body.error, details: [] },
+            });
         }
         return reply.status(result.status).send({
-          error: { code: webhookRejectionError(body.reason).code, message: body.error, details: [] },
+          error: {
+            code: webhookRejectionError(body.reason).code,
+            message: body.error,
+            details: [],
+          },
         });
       },
     );

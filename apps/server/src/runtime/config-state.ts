@@ -1,6 +1,17 @@
 import { resolve } from 'node:path';
-import { configOrThrow, findReferences, type SecretReference, type SluiceConfig } from '@sluice/config';
-import type { JsonObject, PluginContext, PluginRegistry, SluiceStore, VersionedConfigStore } from '@sluice/core';
+import {
+  configOrThrow,
+  findReferences,
+  type SecretReference,
+  type SluiceConfig,
+} from '@sluice/config';
+import type {
+  JsonObject,
+  PluginContext,
+  PluginRegistry,
+  SluiceStore,
+  VersionedConfigStore,
+} from '@sluice/core';
 import { validateServerConfig } from './validation.js';
 
 /** The config sections the store versions; everything else comes from the file only. */
@@ -109,7 +120,8 @@ export class ConfigState {
 
   /** What a reference reads (one id for every spelling of a file's path); other schemes read nothing. */
   private referenceId(reference: SecretReference): string | undefined {
-    if (reference.scheme === 'file') return `file:${resolve(this.options.baseDir, reference.target)}`;
+    if (reference.scheme === 'file')
+      return `file:${resolve(this.options.baseDir, reference.target)}`;
     return reference.scheme === 'env' ? `env:${reference.target}` : undefined;
   }
 
@@ -147,7 +159,8 @@ export class ConfigState {
       for (const [entity, value] of Object.entries(entries)) {
         const saved = await store.save(entity, value);
         if (saved.changed) changed.push(`${name}.${entity}@${saved.version}`);
-        if (name === 'pipelines' && (await store.getEntry(entity))?.enabled === false) await store.setEnabled(entity, true);
+        if (name === 'pipelines' && (await store.getEntry(entity))?.enabled === false)
+          await store.setEnabled(entity, true);
       }
       for (const entry of await store.list()) {
         if (Object.hasOwn(entries, entry.name)) continue;
@@ -184,7 +197,11 @@ export class ConfigState {
    * Validates the configuration that a change would produce (`value` undefined = removal),
    * throwing a `ConfigError` whose paths name the offending keys, without saving anything.
    */
-  async check(name: VersionedSection, entity: string, value: JsonObject | undefined): Promise<void> {
+  async check(
+    name: VersionedSection,
+    entity: string,
+    value: JsonObject | undefined,
+  ): Promise<void> {
     const { raw } = await this.assemble();
     const sectionValue = { ...((raw[name] ?? {}) as Record<string, unknown>) };
     if (value === undefined) delete sectionValue[entity];
@@ -199,7 +216,9 @@ export class ConfigState {
    * (retired at start, or disabled after the API created it) is not part of the running
    * configuration at all, so an old pipeline cannot keep a new file from starting.
    */
-  private async assemble(override: { enabled?: { name: string; value: boolean } } = {}): Promise<{ raw: RawConfig; pipelineVersions: Record<string, number> }> {
+  private async assemble(
+    override: { enabled?: { name: string; value: boolean } } = {},
+  ): Promise<{ raw: RawConfig; pipelineVersions: Record<string, number> }> {
     const raw: RawConfig = { ...this.options.file };
     const pipelineVersions: Record<string, number> = {};
     const declared = (this.options.file.pipelines ?? {}) as Record<string, unknown>;
@@ -211,7 +230,8 @@ export class ConfigState {
         if (!latest) continue;
         const value = { ...latest.config };
         if (name === 'pipelines') {
-          const enabled = override.enabled?.name === entry.name ? override.enabled.value : entry.enabled;
+          const enabled =
+            override.enabled?.name === entry.name ? override.enabled.value : entry.enabled;
           if (!enabled && !Object.hasOwn(declared, entry.name)) continue;
           pipelineVersions[entry.name] = entry.latestVersion;
           if (!enabled) value.enabled = false;

@@ -67,10 +67,17 @@ export function startDeliveryPruning(options: DeliveryPruningOptions): DeliveryP
         const before = new Date(options.clock.now() - retentionMs).toISOString();
         const exceptPipelines = unprunablePipelines(options.config());
         const removed = await options.deliveries.pruneDeliveries(before, { exceptPipelines });
-        if (removed > 0) options.logger.info({ removed, before, kept: exceptPipelines }, 'pruned old webhook delivery ids');
+        if (removed > 0)
+          options.logger.info(
+            { removed, before, kept: exceptPipelines },
+            'pruned old webhook delivery ids',
+          );
         return removed;
       } catch (error) {
-        options.logger.warn({ err: error }, 'pruning webhook delivery ids failed; trying again at the next interval');
+        options.logger.warn(
+          { err: error },
+          'pruning webhook delivery ids failed; trying again at the next interval',
+        );
         return 0;
       } finally {
         inFlight = undefined;

@@ -46,8 +46,15 @@ export class DestinationPool {
     private readonly stateFor?: (namespace: string) => PluginStateStore,
   ) {}
 
-  async get(name: string, kind: string, options: Record<string, unknown>, policy: DeliveryPolicy): Promise<PooledDestination> {
-    const key = createHash('sha256').update(JSON.stringify([kind, options, policy])).digest('hex');
+  async get(
+    name: string,
+    kind: string,
+    options: Record<string, unknown>,
+    policy: DeliveryPolicy,
+  ): Promise<PooledDestination> {
+    const key = createHash('sha256')
+      .update(JSON.stringify([kind, options, policy]))
+      .digest('hex');
     const existing = this.#entries.get(name);
     if (existing?.key === key) return (await existing.ready).pooled;
     if (existing) await this.#close(name, existing);
@@ -61,17 +68,29 @@ export class DestinationPool {
     }
   }
 
-  async #create(name: string, kind: string, options: Record<string, unknown>, policy: DeliveryPolicy) {
+  async #create(
+    name: string,
+    kind: string,
+    options: Record<string, unknown>,
+    policy: DeliveryPolicy,
+  ) {
     const path = ['destinations', name];
     const definition = this.registry.require('destination', kind, path);
     const config = parseConfig(definition.configSchema, options, path);
     const state = this.stateFor?.(`destination:${kind}:${name}`);
     // Destination plugins bind `destination: <kind>` themselves: the configured name goes under `instance`.
     const logger = this.ctx.logger.child({ component: 'destination', instance: name });
-    const live = await definition.create(config, { ...this.ctx, logger, ...(state ? { state } : {}) });
+    const live = await definition.create(config, {
+      ...this.ctx,
+      logger,
+      ...(state ? { state } : {}),
+    });
     await live.open?.();
     const pooled: PooledDestination = {
-      instance: { write: (batch, writeOptions) => live.write(batch, writeOptions), ...(live.check ? { check: () => live.check!() } : {}) },
+      instance: {
+        write: (batch, writeOptions) => live.write(batch, writeOptions),
+        ...(live.check ? { check: () => live.check!() } : {}),
+      },
       capabilities: capabilitiesOf(definition, config),
       policy,
     };
@@ -91,7 +110,8 @@ export class DestinationPool {
   /** Closes instances whose destination no longer exists. */
   async retain(names: Iterable<string>): Promise<void> {
     const keep = new Set(names);
-    for (const [name, entry] of [...this.#entries]) if (!keep.has(name)) await this.#close(name, entry);
+    for (const [name, entry] of [...this.#entries])
+      if (!keep.has(name)) await this.#close(name, entry);
   }
 
   /** prom-client registries of destinations that expose one (the Prometheus destination). */

@@ -1,4 +1,9 @@
-import { pipelineSourceOptions, destinationOptions, type PipelineConfig, type SluiceConfig } from '@sluice/config';
+import {
+  pipelineSourceOptions,
+  destinationOptions,
+  type PipelineConfig,
+  type SluiceConfig,
+} from '@sluice/config';
 import {
   FatalError,
   childLogger,
@@ -14,7 +19,15 @@ import {
   type SluiceStore,
   type StoredDeadLetter,
 } from '@sluice/core';
-import { compileRouteTable, createRouter, runPipeline, summaryOfFailure, type RouterDestination, type RouterSummary, type RouteTable } from '@sluice/router';
+import {
+  compileRouteTable,
+  createRouter,
+  runPipeline,
+  summaryOfFailure,
+  type RouterDestination,
+  type RouterSummary,
+  type RouteTable,
+} from '@sluice/router';
 import { withRunCounts, type ExecuteRun, type RunSummary } from '@sluice/scheduler';
 import type { ConfigState } from './config-state.js';
 import type { DestinationPool } from './destination-pool.js';
@@ -81,7 +94,9 @@ export function compileRoutesOf(
   return compileRouteTable(restricted, {
     registry,
     ctx,
-    ...(defaultRoute && defaultTo.length > 0 ? { defaultRoute: { ...defaultRoute, to: defaultTo } } : {}),
+    ...(defaultRoute && defaultTo.length > 0
+      ? { defaultRoute: { ...defaultRoute, to: defaultTo } }
+      : {}),
     destinations: only ? [...only] : destinationsOf(pipeline),
     path: ['pipelines', name],
   });
@@ -100,7 +115,10 @@ function recordsSource(records: readonly SluiceRecord[]): ConnectorInstance {
 }
 
 function isRecordArray(value: JsonValue | undefined): value is SluiceRecord[] {
-  return Array.isArray(value) && value.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r));
+  return (
+    Array.isArray(value) &&
+    value.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))
+  );
 }
 
 function toSummary(summary: RouterSummary): RunSummary {
@@ -133,7 +151,8 @@ function toSummary(summary: RouterSummary): RunSummary {
 export function createExecutor(deps: ExecutorDeps): ExecuteRun {
   return async (run, { signal, log }) => {
     const config = await configForRun(deps, run);
-    if (!config.pipelines[run.pipeline]) throw new FatalError(`pipeline "${run.pipeline}" does not exist`);
+    if (!config.pipelines[run.pipeline])
+      throw new FatalError(`pipeline "${run.pipeline}" does not exist`);
     // `log` binds runId, pipeline and runAttempt; the router adds `component: 'router'` itself.
     const ctx: PluginContext = { ...deps.ctx, signal, logger: log };
     const own = childLogger(log, { component: 'executor' });
@@ -146,14 +165,23 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     // Records in hand (a payload) are the same on every attempt; a connector says whether its re-reads are.
     let rereads: 'same' | 'may-differ' = 'same';
     if (records !== undefined) {
-      if (!isRecordArray(records)) throw new FatalError('params.records must be an array of JSON objects');
+      if (!isRecordArray(records))
+        throw new FatalError('params.records must be an array of JSON objects');
       connector = recordsSource(records);
       source = `${run.trigger}-payload`;
     } else {
       const { kind, options } = pipelineSourceOptions(config, run.pipeline);
       const state = deps.pluginState?.(`connector:${kind}:${run.pipeline}`);
-      const connectorCtx: PluginContext = { ...ctx, logger: childLogger(log, { component: 'connector' }), ...(state ? { state } : {}) };
-      connector = await deps.registry.createConnector(kind, options, connectorCtx, ['pipelines', run.pipeline, 'source']);
+      const connectorCtx: PluginContext = {
+        ...ctx,
+        logger: childLogger(log, { component: 'connector' }),
+        ...(state ? { state } : {}),
+      };
+      connector = await deps.registry.createConnector(kind, options, connectorCtx, [
+        'pipelines',
+        run.pipeline,
+        'source',
+      ]);
       source = kind;
       rereads = deps.registry.get('connector', kind)?.rereads ?? 'may-differ';
     }
@@ -162,24 +190,41 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     // A retried or taken-over run resumes from its checkpoint and re-reads what came after it:
     // its records get the same keys, and its batches the same ids, as in the attempt before
     // (source positions, see Router.atCheckpoint), so destinations keyed by them absorb the repeat.
-    const router = createRouter({ table, destinations, deadLetters: deps.store.deadLetters, ctx, pipeline: run.pipeline, runId: run.id, source, rereads, runAttempt: run.attempt });
+    const router = createRouter({
+      table,
+      destinations,
+      deadLetters: deps.store.deadLetters,
+      ctx,
+      pipeline: run.pipeline,
+      runId: run.id,
+      source,
+      rereads,
+      runAttempt: run.attempt,
+    });
     const useCheckpoints = records === undefined;
     const state = useCheckpoints ? await deps.store.checkpoints.get(run.pipeline) : undefined;
     const params = { ...(run.params ?? {}) };
     delete params.records;
-    const progress = deps.onProgress ? setInterval(() => deps.onProgress!(run, router.summary()), 1000) : undefined;
+    const progress = deps.onProgress
+      ? setInterval(() => deps.onProgress!(run, router.summary()), 1000)
+      : undefined;
     try {
       const summary = await runPipeline({
         connector,
         request: { ...(state === undefined ? {} : { state }), params },
         router,
-        checkpoints: useCheckpoints ? deps.store.checkpoints : { get: async () => undefined, commit: async () => {} },
+        checkpoints: useCheckpoints
+          ? deps.store.checkpoints
+          : { get: async () => undefined, commit: async () => {} },
         pipeline: run.pipeline,
         source,
         signal,
       });
       // Debug: the scheduler's "run succeeded" line carries the same counts.
-      own.debug({ summary: summary.records, deadLettered: summary.deadLettered, dropped: summary.dropped }, 'run finished');
+      own.debug(
+        { summary: summary.records, deadLettered: summary.deadLettered, dropped: summary.dropped },
+        'run finished',
+      );
       deps.onProgress?.(run, summary);
       return toSummary(summary);
     } catch (error) {
@@ -196,15 +241,27 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
 async function configForRun(deps: ExecutorDeps, run: RunRecord): Promise<SluiceConfig> {
   const current = deps.state.current;
   const latest = current.pipelineVersions[run.pipeline];
-  if (run.pipelineVersion === null || run.pipelineVersion === undefined || run.pipelineVersion === latest) return current.config;
+  if (
+    run.pipelineVersion === null ||
+    run.pipelineVersion === undefined ||
+    run.pipelineVersion === latest
+  )
+    return current.config;
   // The run was queued with an older version: run exactly that version of the pipeline.
   const version = await deps.store.pipelines.getVersion(run.pipeline, run.pipelineVersion);
   if (!version) return current.config;
-  const pipelines = { ...(current.raw.pipelines as Record<string, unknown>), [run.pipeline]: version.config };
+  const pipelines = {
+    ...(current.raw.pipelines as Record<string, unknown>),
+    [run.pipeline]: version.config,
+  };
   return deps.state.validate({ ...current.raw, pipelines });
 }
 
-async function routerDestinations(deps: ExecutorDeps, config: SluiceConfig, names: readonly string[]): Promise<Record<string, RouterDestination>> {
+async function routerDestinations(
+  deps: ExecutorDeps,
+  config: SluiceConfig,
+  names: readonly string[],
+): Promise<Record<string, RouterDestination>> {
   const out: Record<string, RouterDestination> = {};
   for (const name of names) {
     const { kind, options, delivery } = destinationOptions(config, name);
@@ -213,7 +270,13 @@ async function routerDestinations(deps: ExecutorDeps, config: SluiceConfig, name
   return out;
 }
 
-async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, ctx: PluginContext, log: Logger): Promise<RunSummary> {
+async function replay(
+  deps: ExecutorDeps,
+  config: SluiceConfig,
+  run: RunRecord,
+  ctx: PluginContext,
+  log: Logger,
+): Promise<RunSummary> {
   const ids = run.params?.deadLetterIds;
   if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
     throw new FatalError('a replay run needs params.deadLetterIds (an array of dead-letter ids)');
@@ -221,15 +284,23 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
   const letters: StoredDeadLetter[] = [];
   for (const id of ids as string[]) {
     const letter = await deps.store.deadLetters.get(id);
-    if (letter && letter.status === 'pending' && letter.pipeline === run.pipeline) letters.push(letter);
+    if (letter && letter.status === 'pending' && letter.pipeline === run.pipeline)
+      letters.push(letter);
   }
   // One pass per failed destination, so destinations that already have the record do not get it again.
   const byDestination = new Map<string, StoredDeadLetter[]>();
-  for (const letter of letters) byDestination.set(letter.destination, [...(byDestination.get(letter.destination) ?? []), letter]);
+  for (const letter of letters)
+    byDestination.set(letter.destination, [
+      ...(byDestination.get(letter.destination) ?? []),
+      letter,
+    ]);
   const total = { read: 0, delivered: 0, deadLettered: 0, dropped: 0, failed: 0 };
   for (const [destination, group] of byDestination) {
     if (!pipelineDestinations(config, run.pipeline).includes(destination)) {
-      log.warn({ destination, letters: group.length }, 'the current routes no longer send to this destination; letters left pending');
+      log.warn(
+        { destination, letters: group.length },
+        'the current routes no longer send to this destination; letters left pending',
+      );
       continue;
     }
     // Several letters of one record (one per route) are replayed once, at the position it had.
@@ -242,7 +313,13 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
     // In source order per segment (letters come newest first), so the router cuts the replayed
     // records into the batches they first travelled in, with the same batch ids.
     const replayed = [...unique.values()].sort((a, b) => comparePositions(a.position, b.position));
-    const table = compilePipelineTable(config, run.pipeline, deps.registry, ctx, new Set([destination]));
+    const table = compilePipelineTable(
+      config,
+      run.pipeline,
+      deps.registry,
+      ctx,
+      new Set([destination]),
+    );
     const router = createRouter({
       table,
       destinations: await routerDestinations(deps, config, [destination]),
@@ -262,7 +339,10 @@ async function replay(deps: ExecutorDeps, config: SluiceConfig, run: RunRecord, 
       signal: ctx.signal,
     });
     // Records that failed again were dead-lettered anew by the router; the old letters are done.
-    await deps.store.deadLetters.markReplayed(group.map((l) => l.id), run.id);
+    await deps.store.deadLetters.markReplayed(
+      group.map((l) => l.id),
+      run.id,
+    );
     const counts = toSummary(summary).counts!;
     for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += counts[key] ?? 0;
   }

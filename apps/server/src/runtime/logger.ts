@@ -64,7 +64,9 @@ export function createServerLogger(options: ServerLoggerOptions): PinoLogger {
   }
   const pretty = pinoPretty({
     // In this thread, not a worker: no extra thread's memory, and nothing is lost at exit.
-    ...(options.destination ? { destination: options.destination } : { destination: 1, sync: true }),
+    ...(options.destination
+      ? { destination: options.destination }
+      : { destination: 1, sync: true }),
     colorize: isTTY && process.env.NO_COLOR === undefined,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname,component',

@@ -16,7 +16,9 @@ const PREFIX = 'sluice_';
  * await registry.metrics(); // "# HELP sluice_pages_total Pages read ..."
  * ```
  */
-export function createPromMetrics(options: { registry?: Registry; defaultMetrics?: boolean } = {}): {
+export function createPromMetrics(
+  options: { registry?: Registry; defaultMetrics?: boolean } = {},
+): {
   registry: Registry;
   metrics: Metrics;
 } {
@@ -26,7 +28,8 @@ export function createPromMetrics(options: { registry?: Registry; defaultMetrics
     // prom-client's nodejs_active_{handles,requests,resources}_total are gauges, and `_total` is
     // reserved for counters (promtool: "non-counter metrics should not have _total suffix"). The
     // per-type gauges nodejs_active_handles etc. stay; their sum is the total.
-    for (const kind of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`${PREFIX}nodejs_active_${kind}_total`);
+    for (const kind of ['handles', 'requests', 'resources'])
+      registry.removeSingleMetric(`${PREFIX}nodejs_active_${kind}_total`);
   }
   const made = new Map<string, unknown>();
   const name = (n: string) => (n.startsWith(PREFIX) ? n : PREFIX + n);
@@ -36,11 +39,29 @@ export function createPromMetrics(options: { registry?: Registry; defaultMetrics
   }
   const metrics: Metrics = {
     counter: (o: MetricOptions): Counter => {
-      const c = once(name(o.name), () => new client.Counter({ name: name(o.name), help: o.help, labelNames: [...(o.labelNames ?? [])], registers: [registry] }));
+      const c = once(
+        name(o.name),
+        () =>
+          new client.Counter({
+            name: name(o.name),
+            help: o.help,
+            labelNames: [...(o.labelNames ?? [])],
+            registers: [registry],
+          }),
+      );
       return { inc: (labels = {}, value = 1) => c.inc(labels, value) };
     },
     gauge: (o: MetricOptions): Gauge => {
-      const g = once(name(o.name), () => new client.Gauge({ name: name(o.name), help: o.help, labelNames: [...(o.labelNames ?? [])], registers: [registry] }));
+      const g = once(
+        name(o.name),
+        () =>
+          new client.Gauge({
+            name: name(o.name),
+            help: o.help,
+            labelNames: [...(o.labelNames ?? [])],
+            registers: [registry],
+          }),
+      );
       return {
         set: (labels, value) => g.set(labels, value),
         inc: (labels = {}, value = 1) => g.inc(labels, value),
@@ -48,14 +69,16 @@ export function createPromMetrics(options: { registry?: Registry; defaultMetrics
       };
     },
     histogram: (o): Histogram => {
-      const h = once(name(o.name), () =>
-        new client.Histogram({
-          name: name(o.name),
-          help: o.help,
-          labelNames: [...(o.labelNames ?? [])],
-          ...(o.buckets ? { buckets: [...o.buckets] } : {}),
-          registers: [registry],
-        }),
+      const h = once(
+        name(o.name),
+        () =>
+          new client.Histogram({
+            name: name(o.name),
+            help: o.help,
+            labelNames: [...(o.labelNames ?? [])],
+            ...(o.buckets ? { buckets: [...o.buckets] } : {}),
+            registers: [registry],
+          }),
       );
       return { observe: (labels, value) => h.observe(labels, value) };
     },
@@ -66,9 +89,16 @@ export function createPromMetrics(options: { registry?: Registry; defaultMetrics
 type MetricJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
 
 const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-const escapeLabel = (text: string) => text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const escapeLabel = (text: string) =>
+  text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 const formatValue = (value: number) =>
-  Number.isNaN(value) ? 'NaN' : value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : String(value);
+  Number.isNaN(value)
+    ? 'NaN'
+    : value === Infinity
+      ? '+Inf'
+      : value === -Infinity
+        ? '-Inf'
+        : String(value);
 
 /**
  * One Prometheus exposition of several registries (the server's own and every Prometheus
@@ -85,7 +115,10 @@ const formatValue = (value: number) =>
  * ```
  */
 export async function composeExposition(registries: readonly Registry[]): Promise<string> {
-  const families = new Map<string, { help: string; type: string; lines: string[]; series: Set<string> }>();
+  const families = new Map<
+    string,
+    { help: string; type: string; lines: string[]; series: Set<string> }
+  >();
   for (const registry of registries) {
     for (const metric of (await registry.getMetricsAsJSON()) as MetricJson[]) {
       const type = String(metric.type);
@@ -99,8 +132,12 @@ export async function composeExposition(registries: readonly Registry[]): Promis
       for (const sample of metric.values) {
         const labels = Object.entries(sample.labels ?? {}).filter(([, v]) => v !== undefined);
         const sampleName = (sample as { metricName?: string }).metricName ?? metric.name;
-        const labelText = labels.length === 0 ? '' : `{${labels.map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(',')}}`;
-        const key = sampleName + JSON.stringify([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+        const labelText =
+          labels.length === 0
+            ? ''
+            : `{${labels.map(([k, v]) => `${k}="${escapeLabel(String(v))}"`).join(',')}}`;
+        const key =
+          sampleName + JSON.stringify([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
         if (family.series.has(key)) continue;
         family.series.add(key);
         family.lines.push(`${sampleName}${labelText} ${formatValue(sample.value)}`);

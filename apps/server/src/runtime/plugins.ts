@@ -44,9 +44,14 @@ export function builtinPlugins(): PluginDefinition[] {
  * await loadPlugins(registry, ['sluice-plugin-http-json', './local-plugin/dist/index.js'], '/etc/sluice');
  * ```
  */
-export async function loadPlugins(registry: PluginRegistry, names: readonly string[], baseDir: string): Promise<void> {
+export async function loadPlugins(
+  registry: PluginRegistry,
+  names: readonly string[],
+  baseDir: string,
+): Promise<void> {
   const problems = await loadPluginEntries(registry, names, baseDir);
-  if (problems.length > 0) throw new ConfigError(problems.map((p) => ({ path: formatPath(p.path), message: p.message })));
+  if (problems.length > 0)
+    throw new ConfigError(problems.map((p) => ({ path: formatPath(p.path), message: p.message })));
 }
 
 /**

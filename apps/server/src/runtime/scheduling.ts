@@ -25,7 +25,9 @@ export function schedulingOf(config: SluiceConfig): PipelineSchedulingInput[] {
               expression: schedule.cron,
               timezone: schedule.timezone,
               jitterMs: schedule.jitterMs,
-              ...(schedule.missed === 'skip' ? { missed: 'skip' as const } : { missed: 'catch-up' as const, catchUpMax: schedule.missed.catchUp }),
+              ...(schedule.missed === 'skip'
+                ? { missed: 'skip' as const }
+                : { missed: 'catch-up' as const, catchUpMax: schedule.missed.catchUp }),
             },
           }
         : {}),

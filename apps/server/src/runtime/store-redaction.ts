@@ -7,7 +7,14 @@
  *
  * @packageDocumentation
  */
-import type { DeadLetter, DeadLetterStore, NewRunLogEntry, RunOutcome, RunStore, SluiceStore } from '@sluice/core';
+import type {
+  DeadLetter,
+  DeadLetterStore,
+  NewRunLogEntry,
+  RunOutcome,
+  RunStore,
+  SluiceStore,
+} from '@sluice/core';
 
 /** Replaces every secret value the process knows (deep inside objects too). */
 export type Redact = <T>(value: T) => T;
@@ -18,7 +25,9 @@ function overriding<T extends object>(target: T, overrides: Partial<T>): T {
     get(object, key, receiver) {
       if (Object.hasOwn(overrides, key)) return overrides[key as keyof T];
       const value: unknown = Reflect.get(object, key, receiver);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(object)
+        : value;
     },
   });
 }
@@ -39,15 +48,25 @@ function overriding<T extends object>(target: T, overrides: Partial<T>): T {
 export function redactingStore(store: SluiceStore, redact: Redact): SluiceStore {
   const runs = overriding<RunStore>(store.runs, {
     markFinished: (id: string, outcome: RunOutcome) =>
-      store.runs.markFinished(id, outcome.error ? { ...outcome, error: redact(outcome.error) } : outcome),
+      store.runs.markFinished(
+        id,
+        outcome.error ? { ...outcome, error: redact(outcome.error) } : outcome,
+      ),
     appendLog: (runId: string, entries: readonly NewRunLogEntry[]) =>
       store.runs.appendLog(
         runId,
-        entries.map((entry) => ({ ...entry, message: redact(entry.message), ...(entry.fields === undefined ? {} : { fields: redact(entry.fields) }) })),
+        entries.map((entry) => ({
+          ...entry,
+          message: redact(entry.message),
+          ...(entry.fields === undefined ? {} : { fields: redact(entry.fields) }),
+        })),
       ),
   });
   const deadLetters = overriding<DeadLetterStore>(store.deadLetters, {
-    write: (letters: readonly DeadLetter[]) => store.deadLetters.write(letters.map((letter) => ({ ...letter, error: redact(letter.error) }))),
+    write: (letters: readonly DeadLetter[]) =>
+      store.deadLetters.write(
+        letters.map((letter) => ({ ...letter, error: redact(letter.error) })),
+      ),
   });
   return overriding<SluiceStore>(store, { runs, deadLetters });
 }

@@ -19,7 +19,13 @@ import {
   type SluiceConfig,
   type ValidationResult,
 } from '@sluice/config';
-import { ConfigError, createPluginContext, formatPath, type PluginContext, type PluginRegistry } from '@sluice/core';
+import {
+  ConfigError,
+  createPluginContext,
+  formatPath,
+  type PluginContext,
+  type PluginRegistry,
+} from '@sluice/core';
 import { parsePipelineScheduling } from '@sluice/scheduler';
 import { compileRoutesOf } from './executor.js';
 import { schedulingOf } from './scheduling.js';
@@ -70,7 +76,11 @@ const SCHEDULER_KEYS: Record<string, readonly (string | number)[]> = {
 function configPathOf(name: string, schedulerPath: string): (string | number)[] {
   const prefix = formatPath(['pipelines', name]);
   const rest = schedulerPath.startsWith(`${prefix}.`) ? schedulerPath.slice(prefix.length + 1) : '';
-  for (let key = rest; key !== ''; key = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : '') {
+  for (
+    let key = rest;
+    key !== '';
+    key = key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : ''
+  ) {
     const mapped = SCHEDULER_KEYS[key];
     if (mapped) return ['pipelines', name, ...mapped];
   }
@@ -83,13 +93,18 @@ function configPathOf(name: string, schedulerPath: string): (string | number)[] 
  */
 export function schedulerCheck(name: string, pipeline: PipelineConfig): CheckProblem[] {
   const problems: CheckProblem[] = [];
-  for (const input of schedulingOf({ pipelines: { [name]: pipeline } } as unknown as SluiceConfig)) {
+  for (const input of schedulingOf({
+    pipelines: { [name]: pipeline },
+  } as unknown as SluiceConfig)) {
     try {
       parsePipelineScheduling(input, ['pipelines', name]);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       for (const issue of error.issues) {
-        problems.push({ path: configPathOf(name, issue.path), message: `the scheduler cannot apply it: ${issue.message}` });
+        problems.push({
+          path: configPathOf(name, issue.path),
+          message: `the scheduler cannot apply it: ${issue.message}`,
+        });
       }
     }
   }
@@ -101,7 +116,10 @@ function reindex(error: unknown, name: string, index: number): CheckProblem[] {
   if (!(error instanceof ConfigError)) throw error;
   const from = formatPath(['pipelines', name, 'routes', 0]);
   const to = formatPath(['pipelines', name, 'routes', index]);
-  return error.issues.map((issue) => ({ path: issue.path.startsWith(from) ? to + issue.path.slice(from.length) : issue.path, message: issue.message }));
+  return error.issues.map((issue) => ({
+    path: issue.path.startsWith(from) ? to + issue.path.slice(from.length) : issue.path,
+    message: issue.message,
+  }));
 }
 
 function routeTableCheck(registry: PluginRegistry, ctx: PluginContext): ConfigCheck {
@@ -119,7 +137,12 @@ function routeTableCheck(registry: PluginRegistry, ctx: PluginContext): ConfigCh
         const route = v.safeParse(RouteSchema, raw);
         if (!route.success) return;
         try {
-          compileRoutesOf({ routes: [route.output] } as Pick<PipelineConfig, 'routes' | 'defaultRoute'>, name, registry, ctx);
+          compileRoutesOf(
+            { routes: [route.output] } as Pick<PipelineConfig, 'routes' | 'defaultRoute'>,
+            name,
+            registry,
+            ctx,
+          );
         } catch (error) {
           problems.push(...reindex(error, name, index));
         }
@@ -127,7 +150,15 @@ function routeTableCheck(registry: PluginRegistry, ctx: PluginContext): ConfigCh
       const defaultRoute = v.safeParse(DefaultRouteSchema, data.defaultRoute);
       if (data.defaultRoute !== undefined && defaultRoute.success) {
         try {
-          compileRoutesOf({ routes: [], defaultRoute: defaultRoute.output } as Pick<PipelineConfig, 'routes' | 'defaultRoute'>, name, registry, ctx);
+          compileRoutesOf(
+            { routes: [], defaultRoute: defaultRoute.output } as Pick<
+              PipelineConfig,
+              'routes' | 'defaultRoute'
+            >,
+            name,
+            registry,
+            ctx,
+          );
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error;
           problems.push(...error.issues);
@@ -146,8 +177,14 @@ function routeTableCheck(registry: PluginRegistry, ctx: PluginContext): ConfigCh
  * validateConfig(text, { registry, checks: serverChecks(registry) });
  * ```
  */
-export function serverChecks(registry: PluginRegistry, ctx: PluginContext = createPluginContext()): ConfigCheck[] {
-  return [routeTableCheck(registry, ctx), { pipeline: ({ name, pipeline }) => (pipeline ? schedulerCheck(name, pipeline) : []) }];
+export function serverChecks(
+  registry: PluginRegistry,
+  ctx: PluginContext = createPluginContext(),
+): ConfigCheck[] {
+  return [
+    routeTableCheck(registry, ctx),
+    { pipeline: ({ name, pipeline }) => (pipeline ? schedulerCheck(name, pipeline) : []) },
+  ];
 }
 
 /**
@@ -161,7 +198,10 @@ export function serverChecks(registry: PluginRegistry, ctx: PluginContext = crea
  * if (!result.ok) throw validationError(result);
  * ```
  */
-export function validateServerConfig(input: string | object, options: ServerValidationOptions): Promise<ValidationResult> {
+export function validateServerConfig(
+  input: string | object,
+  options: ServerValidationOptions,
+): Promise<ValidationResult> {
   return validateConfig(input, {
     registry: options.registry,
     baseDir: options.baseDir,

@@ -29,7 +29,8 @@ export async function startItemsServer(count = 230): Promise<ItemsServer> {
       res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1' });
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
-    if (req.headers['x-api-key'] !== 'secret') return send(401, { error: 'missing or wrong x-api-key' });
+    if (req.headers['x-api-key'] !== 'secret')
+      return send(401, { error: 'missing or wrong x-api-key' });
     if (fault && fault.times > 0) {
       fault.times -= 1;
       return send(fault.status, fault.body);

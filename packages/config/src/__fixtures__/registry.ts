@@ -1,7 +1,13 @@
 // A small plugin registry for tests: kinds with strict schemas, so plugin validation has
 // something to find.
 import * as v from 'valibot';
-import { PluginRegistry, defineConnector, defineDestination, definePlugin, defineTransform } from '@sluice/core';
+import {
+  PluginRegistry,
+  defineConnector,
+  defineDestination,
+  definePlugin,
+  defineTransform,
+} from '@sluice/core';
 
 export const warehouseDestination = defineDestination({
   kind: 'database',
@@ -21,7 +27,11 @@ const columnList: v.GenericSchema<string[]> = v.lazy(() => v.array(v.string()));
 export const slackDestination = defineDestination({
   kind: 'slack',
   version: '1.0.0',
-  configSchema: v.strictObject({ token: v.string(), channel: v.string(), mentions: v.optional(columnList) }),
+  configSchema: v.strictObject({
+    token: v.string(),
+    channel: v.string(),
+    mentions: v.optional(columnList),
+  }),
   capabilities: { idempotent: false },
   create: () => ({ async write() {} }),
 });

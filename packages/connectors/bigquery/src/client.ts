@@ -15,7 +15,9 @@ export function createBigQueryClient(config: BigQueryConfig): BigQuery {
   const options: BigQueryOptions = {
     projectId: config.projectId,
     autoRetry: false,
-    ...(config.apiEndpoint === undefined ? {} : { apiEndpoint: config.apiEndpoint.replace(/\/+$/, '') }),
+    ...(config.apiEndpoint === undefined
+      ? {}
+      : { apiEndpoint: config.apiEndpoint.replace(/\/+$/, '') }),
     ...(config.location === undefined ? {} : { location: config.location }),
   };
   const credentials = config.credentials;
@@ -24,7 +26,10 @@ export function createBigQueryClient(config: BigQueryConfig): BigQuery {
     authClient.setCredentials({ access_token: credentials.accessToken });
     options.authClient = authClient;
   } else if (credentials.type === 'service-account') {
-    options.credentials = { client_email: credentials.clientEmail, private_key: credentials.privateKey };
+    options.credentials = {
+      client_email: credentials.clientEmail,
+      private_key: credentials.privateKey,
+    };
   }
   return new BigQuery(options);
 }

@@ -3,7 +3,16 @@ import { ssrfOption } from '@sluice/core/net';
 import * as v from 'valibot';
 
 /** Column types the incremental cursor may have. */
-export const CURSOR_TYPES = ['TIMESTAMP', 'DATETIME', 'DATE', 'INT64', 'NUMERIC', 'BIGNUMERIC', 'FLOAT64', 'STRING'] as const;
+export const CURSOR_TYPES = [
+  'TIMESTAMP',
+  'DATETIME',
+  'DATE',
+  'INT64',
+  'NUMERIC',
+  'BIGNUMERIC',
+  'FLOAT64',
+  'STRING',
+] as const;
 
 /** One of {@link CURSOR_TYPES}. */
 export type CursorType = (typeof CURSOR_TYPES)[number];
@@ -16,7 +25,8 @@ const scalarParam = v.union([v.string(), v.number(), v.boolean(), v.null()]);
  * `service-account` takes the two fields of a service-account key; `access-token` a ready OAuth
  * token (short-lived; useful for tests and for tokens minted elsewhere).
  */
-const CREDENTIAL_TYPE = 'How to authenticate: `application-default`, `service-account` or `access-token`.';
+const CREDENTIAL_TYPE =
+  'How to authenticate: `application-default`, `service-account` or `access-token`.';
 const credentialObjects = v.variant('type', [
   v.object({ type: v.pipe(v.literal('application-default'), v.description(CREDENTIAL_TYPE)) }),
   v.object({
@@ -24,13 +34,15 @@ const credentialObjects = v.variant('type', [
     clientEmail: v.pipe(
       v.string(),
       v.email('must be the service account e-mail (client_email)'),
-      v.description('The service account\'s e-mail (`client_email` of its key file).'),
+      v.description("The service account's e-mail (`client_email` of its key file)."),
       v.metadata({ examples: ['sluice@acme-analytics.iam.gserviceaccount.com'] }),
     ),
     privateKey: v.pipe(
       v.string(),
       v.includes('PRIVATE KEY', 'must be a PEM private key (private_key)'),
-      v.description('The PEM private key (`private_key` of the key file); use a reference such as `${env:BQ_PRIVATE_KEY}`.'),
+      v.description(
+        'The PEM private key (`private_key` of the key file); use a reference such as `${env:BQ_PRIVATE_KEY}`.',
+      ),
     ),
   }),
   v.object({
@@ -38,7 +50,9 @@ const credentialObjects = v.variant('type', [
     accessToken: v.pipe(
       v.string(),
       v.minLength(1, 'must not be empty'),
-      v.description('A ready OAuth 2 access token (short-lived; for tests and tokens minted elsewhere).'),
+      v.description(
+        'A ready OAuth 2 access token (short-lived; for tests and tokens minted elsewhere).',
+      ),
     ),
   }),
 ]);
@@ -46,13 +60,23 @@ const credentialObjects = v.variant('type', [
 /** A service-account key file as Google issues it (`${file:/run/secrets/sa.json}`), parsed from JSON text. */
 const serviceAccountKeyFile = v.pipe(
   v.string(),
-  v.parseJson(undefined, () => 'must be a credentials object or the JSON text of a service-account key file'),
+  v.parseJson(
+    undefined,
+    () => 'must be a credentials object or the JSON text of a service-account key file',
+  ),
   v.object({
     type: v.literal('service_account', 'the key file\'s "type" must be "service_account"'),
-    client_email: v.pipe(v.string(), v.email('the key file\'s client_email must be an e-mail')),
-    private_key: v.pipe(v.string(), v.includes('PRIVATE KEY', 'the key file\'s private_key must be a PEM private key')),
+    client_email: v.pipe(v.string(), v.email("the key file's client_email must be an e-mail")),
+    private_key: v.pipe(
+      v.string(),
+      v.includes('PRIVATE KEY', "the key file's private_key must be a PEM private key"),
+    ),
   }),
-  v.transform((key) => ({ type: 'service-account' as const, clientEmail: key.client_email, privateKey: key.private_key })),
+  v.transform((key) => ({
+    type: 'service-account' as const,
+    clientEmail: key.client_email,
+    privateKey: key.private_key,
+  })),
 );
 
 export const googleCredentialsSchema = v.pipe(
@@ -90,8 +114,12 @@ export const bigQueryConfigSchema = v.pipe(
     /** Standard SQL; named parameters as `@name`. */
     query: v.pipe(
       v.string(),
-      v.description('Standard SQL query; named parameters as `@name`. An incremental query uses `@cursor` and orders by the cursor column.'),
-      v.metadata({ examples: ['SELECT * FROM shop.orders WHERE updated_at > @cursor ORDER BY updated_at'] }),
+      v.description(
+        'Standard SQL query; named parameters as `@name`. An incremental query uses `@cursor` and orders by the cursor column.',
+      ),
+      v.metadata({
+        examples: ['SELECT * FROM shop.orders WHERE updated_at > @cursor ORDER BY updated_at'],
+      }),
       v.trim(),
       v.minLength(1, 'must not be empty'),
     ),
@@ -108,7 +136,9 @@ export const bigQueryConfigSchema = v.pipe(
     paramTypes: v.optional(
       v.pipe(
         v.record(v.string(), v.pipe(v.string(), v.toUpperCase())),
-        v.description('BigQuery types of `params` where inference from the value is not enough, by name.'),
+        v.description(
+          'BigQuery types of `params` where inference from the value is not enough, by name.',
+        ),
         v.metadata({ examples: [{ since: 'DATE' }] }),
       ),
       {},
@@ -120,7 +150,9 @@ export const bigQueryConfigSchema = v.pipe(
           column: v.pipe(
             v.string(),
             v.minLength(1, 'must not be empty'),
-            v.description('Column whose largest value read becomes the checkpoint; the query must ORDER BY it ascending.'),
+            v.description(
+              'Column whose largest value read becomes the checkpoint; the query must ORDER BY it ascending.',
+            ),
             v.metadata({ examples: ['updated_at'] }),
           ),
           param: v.optional(
@@ -131,37 +163,69 @@ export const bigQueryConfigSchema = v.pipe(
             ),
             'cursor',
           ),
-          type: v.optional(v.pipe(v.picklist(CURSOR_TYPES), v.description('BigQuery type of the cursor column.')), 'TIMESTAMP'),
+          type: v.optional(
+            v.pipe(v.picklist(CURSOR_TYPES), v.description('BigQuery type of the cursor column.')),
+            'TIMESTAMP',
+          ),
           /** Cursor value of the very first run (default: the smallest value of the type). */
           initial: v.optional(
             v.pipe(
               v.union([v.string(), v.number()]),
-              v.description('Cursor value of the very first run. Absent: the smallest value of the type.'),
+              v.description(
+                'Cursor value of the very first run. Absent: the smallest value of the type.',
+              ),
               v.metadata({ examples: ['2026-01-01T00:00:00Z'] }),
             ),
           ),
         }),
-        v.description('Incremental reads: each run reads the rows after the last checkpoint. Absent: every run reads the whole result.'),
+        v.description(
+          'Incremental reads: each run reads the rows after the last checkpoint. Absent: every run reads the whole result.',
+        ),
       ),
     ),
     /** Job location (`US`, `EU`, `europe-west3`, ...). */
     location: v.optional(
-      v.pipe(v.string(), v.minLength(1), v.description('Location the query job runs in. Absent: BigQuery picks it from the datasets.'), v.metadata({ examples: ['EU'] })),
+      v.pipe(
+        v.string(),
+        v.minLength(1),
+        v.description(
+          'Location the query job runs in. Absent: BigQuery picks it from the datasets.',
+        ),
+        v.metadata({ examples: ['EU'] }),
+      ),
     ),
     /** Rows per page (`maxResults`); memory is bounded by one page. */
     pageSize: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000), v.description('Rows per page (`maxResults`); memory holds one page at a time.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.maxValue(100_000),
+        v.description('Rows per page (`maxResults`); memory holds one page at a time.'),
+      ),
       10_000,
     ),
     /** The job is cancelled by BigQuery after this long. */
     jobTimeoutMs: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.description('BigQuery cancels the query job after this many milliseconds. Absent: no limit.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description(
+          'BigQuery cancels the query job after this many milliseconds. Absent: no limit.',
+        ),
+      ),
     ),
     /** The job fails instead of billing more than this many bytes. */
     maximumBytesBilled: v.optional(
       v.pipe(
-        v.union([v.pipe(v.number(), v.integer(), v.minValue(1)), v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of bytes'))]),
-        v.description('The query job fails instead of billing more than this many bytes (a number, or a string for large values).'),
+        v.union([
+          v.pipe(v.number(), v.integer(), v.minValue(1)),
+          v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of bytes')),
+        ]),
+        v.description(
+          'The query job fails instead of billing more than this many bytes (a number, or a string for large values).',
+        ),
         v.metadata({ examples: [10_000_000_000] }),
         v.transform((n) => String(n)),
       ),
@@ -185,12 +249,24 @@ export const bigQueryConfigSchema = v.pipe(
     /** Outgoing-connection guard for `apiEndpoint`: internal addresses are refused unless allowed. */
     ssrf: ssrfOption,
     /** Stream name reported by `discover()`. */
-    stream: v.optional(v.pipe(v.string(), v.minLength(1), v.description('Stream name reported by the connector\'s field discovery.')), 'query'),
+    stream: v.optional(
+      v.pipe(
+        v.string(),
+        v.minLength(1),
+        v.description("Stream name reported by the connector's field discovery."),
+      ),
+      'query',
+    ),
     /** Transient failures (rate limits, 5xx, network) are retried in place: core's backoff policy. */
     retry: backoffPolicySchema(RETRY_DEFAULTS.request, 'one API request', { maxAttempts: 20 }),
     /** How long `check()` may take before reporting a failure. */
     checkTimeoutMs: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(100), v.description('How long a connection check may take before it reports a failure.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(100),
+        v.description('How long a connection check may take before it reports a failure.'),
+      ),
       30_000,
     ),
   }),
@@ -203,7 +279,12 @@ export const bigQueryConfigSchema = v.pipe(
   ),
   v.forward(
     v.check(
-      (c) => !c.cursor || new RegExp(`order\\s+by[\\s\\S]*\\b${escapeRegExp(c.cursor.column.split('.').pop()!)}\\b`, 'i').test(c.query),
+      (c) =>
+        !c.cursor ||
+        new RegExp(
+          `order\\s+by[\\s\\S]*\\b${escapeRegExp(c.cursor.column.split('.').pop()!)}\\b`,
+          'i',
+        ).test(c.query),
       'an incremental query must ORDER BY the cursor column ascending, so each page can be checkpointed',
     ),
     ['query'],

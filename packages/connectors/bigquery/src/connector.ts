@@ -18,7 +18,13 @@ import { createAddressPolicy, preflightUrl } from '@sluice/core/net';
 import { createBigQueryClient } from './client.js';
 import { bigQueryConfigSchema, type BigQueryConfig } from './config.js';
 import { convertRows, type BigQueryField } from './convert.js';
-import { compareCursor, cursorMatchesSchema, cursorParam, startCursor, type BigQueryState } from './cursor.js';
+import {
+  compareCursor,
+  cursorMatchesSchema,
+  cursorParam,
+  startCursor,
+  type BigQueryState,
+} from './cursor.js';
 import { mapBigQueryError } from './errors.js';
 
 /** BigQuery's on-demand price per TiB scanned (USD), used for the dry-run estimate in `check()`. */
@@ -28,7 +34,11 @@ export const ON_DEMAND_USD_PER_TIB = 6.25;
 const POLL_INTERVAL_MS = 200;
 
 /** A page of the SDK: raw rows, the next page's request (or null) and the API response. */
-type SdkPage = [unknown[], (Query & { job?: Job }) | null | undefined, QueryApiResponse | undefined];
+type SdkPage = [
+  unknown[],
+  (Query & { job?: Job }) | null | undefined,
+  QueryApiResponse | undefined,
+];
 
 interface QueryApiResponse {
   schema?: { fields?: BigQueryField[] };
@@ -76,18 +86,41 @@ export const bigQueryConnector = defineConnector({
  * const instance = createBigQueryInstance(config, createPluginContext(), new BigQuery({ projectId }));
  * ```
  */
-export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContext, bigquery: BigQuery) {
+export function createBigQueryInstance(
+  config: BigQueryConfig,
+  ctx: PluginContext,
+  bigquery: BigQuery,
+) {
   const labels = { stream: config.stream };
-  const rowsRead = ctx.metrics.counter({ name: 'bigquery_rows_total', help: 'Rows read from BigQuery', labelNames: ['stream'] });
-  const pagesRead = ctx.metrics.counter({ name: 'bigquery_pages_total', help: 'Result pages read from BigQuery', labelNames: ['stream'] });
-  const retries = ctx.metrics.counter({ name: 'bigquery_retries_total', help: 'BigQuery requests retried after a transient failure', labelNames: ['stream'] });
-  const bytesProcessed = ctx.metrics.gauge({ name: 'bigquery_bytes_processed', help: 'Bytes processed by the last query job', labelNames: ['stream'] });
+  const rowsRead = ctx.metrics.counter({
+    name: 'bigquery_rows_total',
+    help: 'Rows read from BigQuery',
+    labelNames: ['stream'],
+  });
+  const pagesRead = ctx.metrics.counter({
+    name: 'bigquery_pages_total',
+    help: 'Result pages read from BigQuery',
+    labelNames: ['stream'],
+  });
+  const retries = ctx.metrics.counter({
+    name: 'bigquery_retries_total',
+    help: 'BigQuery requests retried after a transient failure',
+    labelNames: ['stream'],
+  });
+  const bytesProcessed = ctx.metrics.gauge({
+    name: 'bigquery_bytes_processed',
+    help: 'Bytes processed by the last query job',
+    labelNames: ['stream'],
+  });
   const logger = ctx.logger.child({ connector: 'bigquery', stream: config.stream });
 
   // The Google SDK opens its own connections and takes no lookup or agent: a configured
   // apiEndpoint is resolved and checked against the ssrf policy right before every call.
   const policy = createAddressPolicy(config.ssrf);
-  const guardEndpoint = (): Promise<void> => (config.apiEndpoint === undefined ? Promise.resolve() : preflightUrl(policy, config.apiEndpoint, 'apiEndpoint'));
+  const guardEndpoint = (): Promise<void> =>
+    config.apiEndpoint === undefined
+      ? Promise.resolve()
+      : preflightUrl(policy, config.apiEndpoint, 'apiEndpoint');
 
   const sdkParams = (cursorValue: string | number | undefined) => {
     const params: Record<string, unknown> = { ...config.params };
@@ -106,17 +139,29 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
     query: config.query,
     ...sdkParams(cursorValue),
     ...(config.location === undefined ? {} : { location: config.location }),
-    ...(config.maximumBytesBilled === undefined ? {} : { maximumBytesBilled: config.maximumBytesBilled }),
+    ...(config.maximumBytesBilled === undefined
+      ? {}
+      : { maximumBytesBilled: config.maximumBytesBilled }),
     ...(config.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: config.jobTimeoutMs }),
     ...(config.labels === undefined ? {} : { labels: config.labels }),
   });
 
   const dryRun = async (): Promise<{ bytes: number; fields: BigQueryField[] }> => {
-    const initial = config.cursor ? startCursor(undefined, config.cursor.initial, config.cursor.type) : undefined;
+    const initial = config.cursor
+      ? startCursor(undefined, config.cursor.initial, config.cursor.type)
+      : undefined;
     await guardEndpoint();
-    const [, response] = (await bigquery.createQueryJob({ ...baseQuery(initial), dryRun: true })) as unknown as [
+    const [, response] = (await bigquery.createQueryJob({
+      ...baseQuery(initial),
+      dryRun: true,
+    })) as unknown as [
       unknown,
-      { statistics?: { totalBytesProcessed?: string; query?: { schema?: { fields?: BigQueryField[] } } } },
+      {
+        statistics?: {
+          totalBytesProcessed?: string;
+          query?: { schema?: { fields?: BigQueryField[] } };
+        };
+      },
     ];
     return {
       bytes: Number(response?.statistics?.totalBytesProcessed ?? 0),
@@ -152,7 +197,9 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
         };
       } catch (err) {
         const error = isTimeout(err)
-          ? new FatalError(`BigQuery did not answer within ${config.checkTimeoutMs} ms (check apiEndpoint and network access to bigquery.googleapis.com)`)
+          ? new FatalError(
+              `BigQuery did not answer within ${config.checkTimeoutMs} ms (check apiEndpoint and network access to bigquery.googleapis.com)`,
+            )
           : mapBigQueryError(err, 'dry-running the query');
         return { ok: false, message: error.message, details: { code: error.code } };
       }
@@ -175,7 +222,10 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
       try {
         startValue = startCursor(request.state, cursor.initial, cursor.type);
       } catch (err) {
-        throw new FatalError(`Invalid checkpoint for the BigQuery connector: ${(err as Error).message}`, { cause: err });
+        throw new FatalError(
+          `Invalid checkpoint for the BigQuery connector: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
     }
     const retry = {
@@ -192,7 +242,10 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
     let [rows, next, response] = (await retryWithBackoff(
       async () => {
         await guardEndpoint();
-        return bigquery.query({ ...baseQuery(startValue), maxResults: config.pageSize, skipParsing: true }, { autoPaginate: false, maxResults: config.pageSize }) as Promise<unknown>;
+        return bigquery.query(
+          { ...baseQuery(startValue), maxResults: config.pageSize, skipParsing: true },
+          { autoPaginate: false, maxResults: config.pageSize },
+        ) as Promise<unknown>;
       },
       { ...retry, mapError: (e) => mapBigQueryError(e, 'starting the query') },
     )) as SdkPage;
@@ -203,12 +256,21 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
       for (;;) {
         job = next?.job ?? job;
         if (response?.schema?.fields) fields = response.schema.fields;
-        if (response?.totalBytesProcessed) bytesProcessed.set(labels, Number(response.totalBytesProcessed));
+        if (response?.totalBytesProcessed)
+          bytesProcessed.set(labels, Number(response.totalBytesProcessed));
         const finished = !next;
         let records: SluiceRecord[] = [];
         if (rows && rows.length > 0) {
-          if (!fields) throw new FatalError(`BigQuery returned rows without a schema (field "schema.fields", page ${pageNo})`, { details: { field: 'schema.fields', page: pageNo } });
-          if (!Array.isArray(rows)) throw new FatalError(`BigQuery returned a malformed page (field "rows", page ${pageNo}): expected a list`, { details: { field: 'rows', page: pageNo } });
+          if (!fields)
+            throw new FatalError(
+              `BigQuery returned rows without a schema (field "schema.fields", page ${pageNo})`,
+              { details: { field: 'schema.fields', page: pageNo } },
+            );
+          if (!Array.isArray(rows))
+            throw new FatalError(
+              `BigQuery returned a malformed page (field "rows", page ${pageNo}): expected a list`,
+              { details: { field: 'rows', page: pageNo } },
+            );
           records = convertRows(fields, rows, pageNo);
           if (tracker) tracker.check(fields);
         }
@@ -216,7 +278,11 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
         if (tracker) {
           for (let i = 0; i < records.length; i++) tracker.see(records[i]!, i, pageNo);
           const safe = finished ? tracker.last : tracker.safe;
-          if (safe !== undefined && (committed === undefined || JSON.stringify(committed) !== JSON.stringify({ cursor: safe }))) {
+          if (
+            safe !== undefined &&
+            (committed === undefined ||
+              JSON.stringify(committed) !== JSON.stringify({ cursor: safe }))
+          ) {
             state = { cursor: safe };
           }
         }
@@ -224,7 +290,9 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
           rowsRead.inc(labels, records.length);
           pagesRead.inc(labels);
           signal.throwIfAborted();
-          yield state === undefined ? { records } : { records, state: state as unknown as JsonValue };
+          yield state === undefined
+            ? { records }
+            : { records, state: state as unknown as JsonValue };
           if (state !== undefined) committed = state as unknown as JsonValue;
         }
         if (finished) return;
@@ -235,14 +303,22 @@ export function createBigQueryInstance(config: BigQueryConfig, ctx: PluginContex
         [rows, next, response] = (await retryWithBackoff(
           async () => {
             await guardEndpoint();
-            return nextRequest.job!.getQueryResults({ ...nextRequest, autoPaginate: false, skipParsing: true, maxResults: config.pageSize } as never) as Promise<unknown>;
+            return nextRequest.job!.getQueryResults({
+              ...nextRequest,
+              autoPaginate: false,
+              skipParsing: true,
+              maxResults: config.pageSize,
+            } as never) as Promise<unknown>;
           },
           { ...retry, mapError: (e) => mapBigQueryError(e, `reading page ${pageNo}`) },
         )) as SdkPage;
       }
     } finally {
       // Stopped early (abort, error, consumer break): the job's remaining work is wasted money.
-      if (signal.aborted && job) job.cancel().catch((err: unknown) => logger.debug({ err }, 'could not cancel the BigQuery job'));
+      if (signal.aborted && job)
+        job
+          .cancel()
+          .catch((err: unknown) => logger.debug({ err }, 'could not cancel the BigQuery job'));
     }
   }
 }
@@ -278,10 +354,16 @@ class CursorTracker {
       list = field?.fields;
     }
     if (!field) {
-      throw new FatalError(`cursor.column "${this.column}" is not a column of the query result (columns: ${fields.map((f) => f.name).join(', ')})`, { details: { field: 'cursor.column' } });
+      throw new FatalError(
+        `cursor.column "${this.column}" is not a column of the query result (columns: ${fields.map((f) => f.name).join(', ')})`,
+        { details: { field: 'cursor.column' } },
+      );
     }
     if (!cursorMatchesSchema(this.type, field.type)) {
-      throw new FatalError(`cursor.type is ${this.type}, but column "${this.column}" is ${field.type}: set cursor.type to match`, { details: { field: 'cursor.type' } });
+      throw new FatalError(
+        `cursor.type is ${this.type}, but column "${this.column}" is ${field.type}: set cursor.type to match`,
+        { details: { field: 'cursor.type' } },
+      );
     }
     this.#checked = true;
   }
@@ -295,7 +377,10 @@ class CursorTracker {
       );
     }
     if (this.type === 'FLOAT64' && typeof value === 'string') {
-      throw new FatalError(`cursor column "${this.column}" is ${value} in row ${row} of page ${page}: NaN/Infinity cannot be a cursor`, { details: { field: this.column, page, row } });
+      throw new FatalError(
+        `cursor column "${this.column}" is ${value} in row ${row} of page ${page}: NaN/Infinity cannot be a cursor`,
+        { details: { field: this.column, page, row } },
+      );
     }
     if (this.last !== undefined) {
       const c = compareCursor(value, this.last, this.type);
@@ -307,7 +392,8 @@ class CursorTracker {
       }
       if (c > 0) this.safe = this.last;
     }
-    if (this.last === undefined || compareCursor(value, this.last, this.type) > 0) this.last = value;
+    if (this.last === undefined || compareCursor(value, this.last, this.type) > 0)
+      this.last = value;
   }
 }
 
@@ -320,7 +406,9 @@ function flattenFields(fields: readonly BigQueryField[], prefix = ''): Discovere
       name,
       type: repeated ? `ARRAY<${field.type}>` : field.type,
       nullable: field.mode !== 'REQUIRED' && !repeated,
-      ...((field as { description?: string }).description ? { description: (field as { description?: string }).description! } : {}),
+      ...((field as { description?: string }).description
+        ? { description: (field as { description?: string }).description! }
+        : {}),
     });
     if (field.fields && field.fields.length > 0) out.push(...flattenFields(field.fields, name));
   }

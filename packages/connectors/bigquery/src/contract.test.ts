@@ -1,4 +1,9 @@
-import { generateEventsTable, startFakeBigQuery, testConnector, type FakeBigQuery } from '@sluice/testing';
+import {
+  generateEventsTable,
+  startFakeBigQuery,
+  testConnector,
+  type FakeBigQuery,
+} from '@sluice/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { bigQueryConnector } from './connector.js';
 import { fakeBigQueryConfig } from './__fixtures__/config.js';
@@ -26,17 +31,42 @@ testConnector({
   expectedCount: ROWS,
   incremental: {
     async mutate() {
-      const updates = [7, 700, 2_222].map((index) => ({ index, values: { updated_at: String(Date.UTC(2030, 0, 1) * 1000 + index) } }));
+      const updates = [7, 700, 2_222].map((index) => ({
+        index,
+        values: { updated_at: String(Date.UTC(2030, 0, 1) * 1000 + index) },
+      }));
       fake.updateRows('analytics.events', updates);
       return updates.map((u) => String(u.index + 1));
     },
   },
   errors: [
-    { name: '403 rateLimitExceeded', expected: 'retryable', inject: () => fake.inject({ kind: 'rateLimit', times: Infinity }).remove },
-    { name: '403 quotaExceeded', expected: 'retryable', inject: () => fake.inject({ kind: 'quota', times: Infinity, retryAfterSeconds: 0 }).remove },
-    { name: 'HTTP 503', expected: 'retryable', inject: () => fake.inject({ kind: 'unavailable', times: Infinity, operation: 'getQueryResults' }).remove },
-    { name: 'HTTP 401', expected: 'fatal', inject: () => fake.inject({ kind: 'unauthenticated', times: Infinity }).remove },
-    { name: 'invalid query', expected: 'fatal', inject: () => fake.inject({ kind: 'badRequest', times: Infinity }).remove },
+    {
+      name: '403 rateLimitExceeded',
+      expected: 'retryable',
+      inject: () => fake.inject({ kind: 'rateLimit', times: Infinity }).remove,
+    },
+    {
+      name: '403 quotaExceeded',
+      expected: 'retryable',
+      inject: () => fake.inject({ kind: 'quota', times: Infinity, retryAfterSeconds: 0 }).remove,
+    },
+    {
+      name: 'HTTP 503',
+      expected: 'retryable',
+      inject: () =>
+        fake.inject({ kind: 'unavailable', times: Infinity, operation: 'getQueryResults' }).remove,
+    },
+    {
+      name: 'HTTP 401',
+      expected: 'fatal',
+      inject: () => fake.inject({ kind: 'unauthenticated', times: Infinity }).remove,
+    },
+    {
+      name: 'invalid query',
+      expected: 'fatal',
+      inject: () => fake.inject({ kind: 'badRequest', times: Infinity }).remove,
+    },
   ],
-  badCredentials: () => baseConfig({ credentials: { type: 'access-token', accessToken: 'expired-token' } }),
+  badCredentials: () =>
+    baseConfig({ credentials: { type: 'access-token', accessToken: 'expired-token' } }),
 });

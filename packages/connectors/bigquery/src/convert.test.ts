@@ -84,13 +84,26 @@ describe('convertRows', () => {
         type: 'RECORD',
         fields: [
           { name: 'city', type: 'STRING' },
-          { name: 'points', type: 'RECORD', mode: 'REPEATED', fields: [{ name: 'at', type: 'TIMESTAMP' }] },
+          {
+            name: 'points',
+            type: 'RECORD',
+            mode: 'REPEATED',
+            fields: [{ name: 'at', type: 'TIMESTAMP' }],
+          },
         ],
       },
     ];
     const [record] = convertRows(
       fields,
-      [{ f: [{ v: [{ v: 'a' }, { v: 'b' }] }, { v: [] }, { v: { f: [{ v: 'Berlin' }, { v: [{ v: { f: [{ v: '0' }] } }] }] } }] }],
+      [
+        {
+          f: [
+            { v: [{ v: 'a' }, { v: 'b' }] },
+            { v: [] },
+            { v: { f: [{ v: 'Berlin' }, { v: [{ v: { f: [{ v: '0' }] } }] }] } },
+          ],
+        },
+      ],
       1,
     );
     expect(record).toEqual({
@@ -101,24 +114,45 @@ describe('convertRows', () => {
   });
 
   it('converts RANGE values', () => {
-    const fields: BigQueryField[] = [{ name: 'r', type: 'RANGE', rangeElementType: { type: 'DATE' } }];
-    expect(convertRows(fields, [row('[2026-01-01, UNBOUNDED)')], 1)).toEqual([{ r: { start: '2026-01-01', end: null } }]);
+    const fields: BigQueryField[] = [
+      { name: 'r', type: 'RANGE', rangeElementType: { type: 'DATE' } },
+    ];
+    expect(convertRows(fields, [row('[2026-01-01, UNBOUNDED)')], 1)).toEqual([
+      { r: { start: '2026-01-01', end: null } },
+    ]);
   });
 
   it('names the field, row and page of a malformed value', () => {
-    const fields: BigQueryField[] = [{ name: 'address', type: 'RECORD', fields: [{ name: 'zip', type: 'INT64' }] }];
-    const attempt = () => convertRows(fields, [row(null), { f: [{ v: { f: [{ v: 'abc' }] } }] }], 7);
+    const fields: BigQueryField[] = [
+      { name: 'address', type: 'RECORD', fields: [{ name: 'zip', type: 'INT64' }] },
+    ];
+    const attempt = () =>
+      convertRows(fields, [row(null), { f: [{ v: { f: [{ v: 'abc' }] } }] }], 7);
     expect(attempt).toThrow(FatalError);
-    expect(attempt).toThrow(/field "address\.zip" \(row 1 of page 7\): expected an integer, got "abc"/);
+    expect(attempt).toThrow(
+      /field "address\.zip" \(row 1 of page 7\): expected an integer, got "abc"/,
+    );
   });
 
   it('rejects rows of the wrong shape', () => {
-    expect(() => convertRows([{ name: 'a', type: 'STRING' }], [{ f: 'x' }], 2)).toThrow(/field "rows\[\]\.f" \(row 0 of page 2\)/);
-    expect(() => convertRows([{ name: 'a', type: 'STRING' }], [row('x', 'y')], 2)).toThrow(/expected 1 cells/);
-    expect(() => convertRows([{ name: 'a', type: 'BOOL' }], [row('maybe')], 2)).toThrow(/expected "true" or "false"/);
-    expect(() => convertRows([{ name: 'a', type: 'JSON' }], [row('{oops')], 2)).toThrow(/expected a JSON document/);
-    expect(() => convertRows([{ name: 'a', type: 'FLOAT64' }], [row(12)], 2)).toThrow(/expected a string for FLOAT64/);
-    expect(() => convertRows([{ name: 'a', type: 'STRING', mode: 'REPEATED' }], [row('x')], 2)).toThrow(/expected a list/);
+    expect(() => convertRows([{ name: 'a', type: 'STRING' }], [{ f: 'x' }], 2)).toThrow(
+      /field "rows\[\]\.f" \(row 0 of page 2\)/,
+    );
+    expect(() => convertRows([{ name: 'a', type: 'STRING' }], [row('x', 'y')], 2)).toThrow(
+      /expected 1 cells/,
+    );
+    expect(() => convertRows([{ name: 'a', type: 'BOOL' }], [row('maybe')], 2)).toThrow(
+      /expected "true" or "false"/,
+    );
+    expect(() => convertRows([{ name: 'a', type: 'JSON' }], [row('{oops')], 2)).toThrow(
+      /expected a JSON document/,
+    );
+    expect(() => convertRows([{ name: 'a', type: 'FLOAT64' }], [row(12)], 2)).toThrow(
+      /expected a string for FLOAT64/,
+    );
+    expect(() =>
+      convertRows([{ name: 'a', type: 'STRING', mode: 'REPEATED' }], [row('x')], 2),
+    ).toThrow(/expected a list/);
   });
 });
 

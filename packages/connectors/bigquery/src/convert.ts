@@ -45,46 +45,75 @@ const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
  * // [{ n: '9007199254740993' }]
  * ```
  */
-export function convertRows(fields: readonly BigQueryField[], rows: readonly unknown[], page: number): SluiceRecord[] {
+export function convertRows(
+  fields: readonly BigQueryField[],
+  rows: readonly unknown[],
+  page: number,
+): SluiceRecord[] {
   const out: SluiceRecord[] = new Array<SluiceRecord>(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = convertRecord(fields, rows[i], '', { page, row: i });
+  for (let i = 0; i < rows.length; i++)
+    out[i] = convertRecord(fields, rows[i], '', { page, row: i });
   return out;
 }
 
-function convertRecord(fields: readonly BigQueryField[], raw: unknown, prefix: string, at: ValueLocation): SluiceRecord {
+function convertRecord(
+  fields: readonly BigQueryField[],
+  raw: unknown,
+  prefix: string,
+  at: ValueLocation,
+): SluiceRecord {
   const cells = (raw as { f?: unknown } | null)?.f;
-  if (!Array.isArray(cells)) fail(prefix === '' ? 'rows[].f' : prefix, at, 'expected a row object {"f":[...]}', raw);
+  if (!Array.isArray(cells))
+    fail(prefix === '' ? 'rows[].f' : prefix, at, 'expected a row object {"f":[...]}', raw);
   if (cells.length !== fields.length) {
-    fail(prefix === '' ? 'rows[].f' : prefix, at, `expected ${fields.length} cells (one per schema field), got ${cells.length}`, undefined);
+    fail(
+      prefix === '' ? 'rows[].f' : prefix,
+      at,
+      `expected ${fields.length} cells (one per schema field), got ${cells.length}`,
+      undefined,
+    );
   }
   const record: SluiceRecord = {};
   for (let k = 0; k < fields.length; k++) {
     const field = fields[k]!;
     const path = prefix === '' ? field.name : `${prefix}.${field.name}`;
     const cell = cells[k] as { v?: unknown } | null;
-    if (cell === null || typeof cell !== 'object' || !('v' in cell)) fail(path, at, 'expected a cell object {"v":...}', cell);
+    if (cell === null || typeof cell !== 'object' || !('v' in cell))
+      fail(path, at, 'expected a cell object {"v":...}', cell);
     record[field.name] = convertField(field, cell.v, path, at);
   }
   return record;
 }
 
-function convertField(field: BigQueryField, value: unknown, path: string, at: ValueLocation): JsonValue {
+function convertField(
+  field: BigQueryField,
+  value: unknown,
+  path: string,
+  at: ValueLocation,
+): JsonValue {
   if (field.mode === 'REPEATED') {
     if (value === null || value === undefined) return [];
     if (!Array.isArray(value)) fail(path, at, 'expected a list for a REPEATED field', value);
     return value.map((item, i) => {
       const cell = item as { v?: unknown } | null;
-      if (cell === null || typeof cell !== 'object' || !('v' in cell)) fail(`${path}[${i}]`, at, 'expected an element {"v":...}', item);
+      if (cell === null || typeof cell !== 'object' || !('v' in cell))
+        fail(`${path}[${i}]`, at, 'expected an element {"v":...}', item);
       return convertScalarOrRecord(field, cell.v, `${path}[${i}]`, at);
     });
   }
   return convertScalarOrRecord(field, value, path, at);
 }
 
-function convertScalarOrRecord(field: BigQueryField, value: unknown, path: string, at: ValueLocation): JsonValue {
+function convertScalarOrRecord(
+  field: BigQueryField,
+  value: unknown,
+  path: string,
+  at: ValueLocation,
+): JsonValue {
   if (value === null || value === undefined) return null;
   const type = field.type.toUpperCase();
-  if (type === 'RECORD' || type === 'STRUCT') return convertRecord(field.fields ?? [], value, path, at);
+  if (type === 'RECORD' || type === 'STRUCT')
+    return convertRecord(field.fields ?? [], value, path, at);
   if (typeof value !== 'string') fail(path, at, `expected a string for ${type}`, value);
   switch (type) {
     case 'INTEGER':
@@ -97,7 +126,8 @@ function convertScalarOrRecord(field: BigQueryField, value: unknown, path: strin
     case 'FLOAT64': {
       if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return value;
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) fail(path, at, 'expected a floating-point number', value);
+      if (value.trim() === '' || !Number.isFinite(n))
+        fail(path, at, 'expected a floating-point number', value);
       return n;
     }
     case 'NUMERIC':
@@ -109,7 +139,8 @@ function convertScalarOrRecord(field: BigQueryField, value: unknown, path: strin
     case 'BOOLEAN':
     case 'BOOL': {
       const lower = value.toLowerCase();
-      if (lower !== 'true' && lower !== 'false') fail(path, at, 'expected "true" or "false"', value);
+      if (lower !== 'true' && lower !== 'false')
+        fail(path, at, 'expected "true" or "false"', value);
       return lower === 'true';
     }
     case 'TIMESTAMP':
@@ -137,7 +168,11 @@ function convertScalarOrRecord(field: BigQueryField, value: unknown, path: strin
  * timestampToIso('1767225610000001'); // "2026-01-01T00:00:10.000001Z"
  * ```
  */
-export function timestampToIso(value: string, path = 'value', at: ValueLocation = { page: 0, row: 0 }): string {
+export function timestampToIso(
+  value: string,
+  path = 'value',
+  at: ValueLocation = { page: 0, row: 0 },
+): string {
   let micros: bigint;
   if (INT.test(value)) micros = BigInt(value);
   else if (DECIMAL.test(value)) micros = BigInt(Math.round(Number(value) * 1e6));
@@ -145,7 +180,7 @@ export function timestampToIso(value: string, path = 'value', at: ValueLocation 
     const ms = Date.parse(value);
     if (Number.isNaN(ms)) fail(path, at, 'expected a TIMESTAMP (integer microseconds)', value);
     const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
-    micros = BigInt(ms) * 1000n + BigInt((fraction.padEnd(6, '0').slice(3, 6) || '0'));
+    micros = BigInt(ms) * 1000n + BigInt(fraction.padEnd(6, '0').slice(3, 6) || '0');
   }
   // Floor division keeps pre-1970 instants right (-1 µs is 1969-12-31T23:59:59.999999Z).
   let ms = micros / 1000n;
@@ -159,7 +194,12 @@ export function timestampToIso(value: string, path = 'value', at: ValueLocation 
   return `${date.toISOString().slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
 }
 
-function convertRange(field: BigQueryField, value: string, path: string, at: ValueLocation): JsonValue {
+function convertRange(
+  field: BigQueryField,
+  value: string,
+  path: string,
+  at: ValueLocation,
+): JsonValue {
   const m = /^\[\s*([^,]*?)\s*,\s*([^)]*?)\s*\)$/.exec(value);
   if (!m) fail(path, at, 'expected a RANGE like "[start, end)"', value);
   const element = field.rangeElementType?.type ?? 'STRING';

@@ -16,14 +16,23 @@ describe('credentials', () => {
       clientEmail: 'loader@acme.iam.gserviceaccount.com',
       privateKey: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n',
     });
-    expect(v.parse(googleCredentialsSchema, { type: 'access-token', accessToken: 't' })).toEqual({ type: 'access-token', accessToken: 't' });
+    expect(v.parse(googleCredentialsSchema, { type: 'access-token', accessToken: 't' })).toEqual({
+      type: 'access-token',
+      accessToken: 't',
+    });
   });
 
   it('names what is wrong with a key file', () => {
     expect(v.safeParse(googleCredentialsSchema, 'not json').success).toBe(false);
-    const wrongType = v.safeParse(googleCredentialsSchema, JSON.stringify({ type: 'authorized_user' }));
+    const wrongType = v.safeParse(
+      googleCredentialsSchema,
+      JSON.stringify({ type: 'authorized_user' }),
+    );
     expect(wrongType.success).toBe(false);
-    const messages = v.safeParse(googleCredentialsSchema, JSON.stringify({ type: 'service_account', client_email: 'x', private_key: 'y' }));
+    const messages = v.safeParse(
+      googleCredentialsSchema,
+      JSON.stringify({ type: 'service_account', client_email: 'x', private_key: 'y' }),
+    );
     expect(messages.success).toBe(false);
   });
 });

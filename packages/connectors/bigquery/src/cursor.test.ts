@@ -26,7 +26,9 @@ describe('compareCursor', () => {
   });
 
   it('orders ISO timestamps chronologically', () => {
-    expect(compareCursor('2026-01-01T00:00:00.000001Z', '2026-01-01T00:00:00.000000Z', 'TIMESTAMP')).toBe(1);
+    expect(
+      compareCursor('2026-01-01T00:00:00.000001Z', '2026-01-01T00:00:00.000000Z', 'TIMESTAMP'),
+    ).toBe(1);
   });
 });
 

@@ -53,11 +53,17 @@ export function cursorMatchesSchema(type: CursorType, schemaType: string): boole
  * startCursor({ cursor: '2026-11-24T08:00:00.000000Z' }, undefined, 'TIMESTAMP'); // '2026-11-24T08:00:00.000000Z'
  * ```
  */
-export function startCursor(state: JsonValue | undefined, initial: string | number | undefined, type: CursorType): string | number {
+export function startCursor(
+  state: JsonValue | undefined,
+  initial: string | number | undefined,
+  type: CursorType,
+): string | number {
   if (state !== undefined && state !== null) {
     const cursor = typeof state === 'object' && !Array.isArray(state) ? state.cursor : undefined;
     if (typeof cursor !== 'string' && typeof cursor !== 'number') {
-      throw new TypeError(`state.cursor must be a string or number (a checkpoint of this connector), got ${JSON.stringify(state)}`);
+      throw new TypeError(
+        `state.cursor must be a string or number (a checkpoint of this connector), got ${JSON.stringify(state)}`,
+      );
     }
     return cursor;
   }
@@ -146,7 +152,12 @@ function splitDecimal(text: string): [string, string, boolean] {
     const exp = Number(exponent);
     const digits = mi + mf;
     const point = mi.length + exp;
-    t = point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? digits + '0'.repeat(point - digits.length) : `${digits.slice(0, point)}.${digits.slice(point)}`;
+    t =
+      point <= 0
+        ? `0.${'0'.repeat(-point)}${digits}`
+        : point >= digits.length
+          ? digits + '0'.repeat(point - digits.length)
+          : `${digits.slice(0, point)}.${digits.slice(point)}`;
   }
   const [int = '0', frac = ''] = t.split('.');
   const i = int.replace(/^0+(?=\d)/, '');

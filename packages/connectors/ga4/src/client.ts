@@ -11,7 +11,9 @@ import type { Ga4Config } from './config.js';
  * ```
  */
 export function createGa4Client(config: Ga4Config): BetaAnalyticsDataClient {
-  const options: NonNullable<ConstructorParameters<typeof BetaAnalyticsDataClient>[0]> = { fallback: true };
+  const options: NonNullable<ConstructorParameters<typeof BetaAnalyticsDataClient>[0]> = {
+    fallback: true,
+  };
   if (config.apiEndpoint !== undefined) {
     const url = new URL(config.apiEndpoint);
     options.apiEndpoint = url.hostname;
@@ -24,7 +26,10 @@ export function createGa4Client(config: Ga4Config): BetaAnalyticsDataClient {
     authClient.setCredentials({ access_token: credentials.accessToken });
     options.authClient = authClient as unknown as typeof options.authClient;
   } else if (credentials.type === 'service-account') {
-    options.credentials = { client_email: credentials.clientEmail, private_key: credentials.privateKey };
+    options.credentials = {
+      client_email: credentials.clientEmail,
+      private_key: credentials.privateKey,
+    };
   }
   return new BetaAnalyticsDataClient(options);
 }

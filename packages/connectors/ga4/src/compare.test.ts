@@ -1,4 +1,10 @@
-import { createPluginContext, parseConfig, systemClock, type Clock, type SluiceRecord } from '@sluice/core';
+import {
+  createPluginContext,
+  parseConfig,
+  systemClock,
+  type Clock,
+  type SluiceRecord,
+} from '@sluice/core';
 import { startFakeGa4, type FakeGa4 } from '@sluice/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPreviousDayComparer } from './compare.js';
@@ -25,19 +31,56 @@ describe('createPreviousDayComparer', () => {
       '2026-11-23',
     );
     expect([...page1, ...page2]).toEqual([
-      { date: '2026-11-23', channel: 'Email', sessions: 70, revenue: 5, sessions_previous: 100, sessions_change: -0.3, revenue_previous: 0, revenue_change: null, change: -0.3 },
-      { date: '2026-11-23', channel: 'Paid', sessions: 60, revenue: 12, sessions_previous: 50, sessions_change: 0.2, revenue_previous: 10, revenue_change: 0.2, change: 0.2 },
-      { date: '2026-11-25', channel: 'Email', sessions: 80, revenue: 1, sessions_previous: null, sessions_change: null, revenue_previous: null, revenue_change: null, change: null },
+      {
+        date: '2026-11-23',
+        channel: 'Email',
+        sessions: 70,
+        revenue: 5,
+        sessions_previous: 100,
+        sessions_change: -0.3,
+        revenue_previous: 0,
+        revenue_change: null,
+        change: -0.3,
+      },
+      {
+        date: '2026-11-23',
+        channel: 'Paid',
+        sessions: 60,
+        revenue: 12,
+        sessions_previous: 50,
+        sessions_change: 0.2,
+        revenue_previous: 10,
+        revenue_change: 0.2,
+        change: 0.2,
+      },
+      {
+        date: '2026-11-25',
+        channel: 'Email',
+        sessions: 80,
+        revenue: 1,
+        sessions_previous: null,
+        sessions_change: null,
+        revenue_previous: null,
+        revenue_change: null,
+        change: null,
+      },
     ]);
   });
 });
 
 describe('compareWith: previousDay against the GA4 fake', () => {
   const nowMs = Date.UTC(2026, 10, 25, 18, 0);
-  const clock: Clock = { now: () => nowMs, sleep: (ms, signal) => systemClock.sleep(Math.min(ms, 5), signal) };
+  const clock: Clock = {
+    now: () => nowMs,
+    sleep: (ms, signal) => systemClock.sleep(Math.min(ms, 5), signal),
+  };
   let fake: FakeGa4;
   beforeAll(async () => {
-    fake = await startFakeGa4({ accessTokens: ['t'], now: () => nowMs, properties: { '42': { timeZone: 'UTC', seed: 3 } } });
+    fake = await startFakeGa4({
+      accessTokens: ['t'],
+      now: () => nowMs,
+      properties: { '42': { timeZone: 'UTC', seed: 3 } },
+    });
   });
   afterAll(async () => {
     await fake.close();
@@ -56,9 +99,13 @@ describe('compareWith: previousDay against the GA4 fake', () => {
     ...overrides,
   });
   async function read(overrides: Record<string, unknown> = {}): Promise<SluiceRecord[]> {
-    const connector = await ga4Connector.create(parseConfig(ga4Connector.configSchema, config(overrides)), createPluginContext({ clock }));
+    const connector = await ga4Connector.create(
+      parseConfig(ga4Connector.configSchema, config(overrides)),
+      createPluginContext({ clock }),
+    );
     const out: SluiceRecord[] = [];
-    for await (const page of connector.read({}, new AbortController().signal)) out.push(...page.records);
+    for await (const page of connector.read({}, new AbortController().signal))
+      out.push(...page.records);
     await connector.close?.();
     return out;
   }
@@ -69,14 +116,30 @@ describe('compareWith: previousDay against the GA4 fake', () => {
     const wanted = plain.filter((r) => r.date !== '2026-11-21');
     expect(compared).toHaveLength(wanted.length);
     for (const row of compared) {
-      const before = plain.find((r) => r.sessionDefaultChannelGroup === row.sessionDefaultChannelGroup && r.date === new Date(Date.parse(`${String(row.date)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10));
+      const before = plain.find(
+        (r) =>
+          r.sessionDefaultChannelGroup === row.sessionDefaultChannelGroup &&
+          r.date ===
+            new Date(Date.parse(`${String(row.date)}T00:00:00Z`) - 86_400_000)
+              .toISOString()
+              .slice(0, 10),
+      );
       expect(row.sessions_previous).toBe(before?.sessions ?? null);
-      if (typeof before?.sessions === 'number' && before.sessions !== 0) expect(row.change).toBeCloseTo(((row.sessions as number) - before.sessions) / before.sessions, 12);
+      if (typeof before?.sessions === 'number' && before.sessions !== 0)
+        expect(row.change).toBeCloseTo(
+          ((row.sessions as number) - before.sessions) / before.sessions,
+          12,
+        );
     }
     expect(compared.every((r) => (r.date as string) >= '2026-11-22')).toBe(true);
   });
 
   it('needs the date dimension', () => {
-    expect(() => parseConfig(ga4ConfigSchema, config({ dimensions: ['sessionDefaultChannelGroup'], compareWith: 'previousDay' }))).toThrow(/compareWith: needs the "date" dimension/);
+    expect(() =>
+      parseConfig(
+        ga4ConfigSchema,
+        config({ dimensions: ['sessionDefaultChannelGroup'], compareWith: 'previousDay' }),
+      ),
+    ).toThrow(/compareWith: needs the "date" dimension/);
   });
 });

@@ -43,7 +43,10 @@ export function createPreviousDayComparer(
       }
       current.set(keyOf(row), row);
       if (date === undefined || date < firstWantedDate) continue;
-      const before = previousDate !== undefined && date === addDays(previousDate, 1) ? previous.get(keyOf(row)) : undefined;
+      const before =
+        previousDate !== undefined && date === addDays(previousDate, 1)
+          ? previous.get(keyOf(row))
+          : undefined;
       const annotated: SluiceRecord = { ...row };
       metrics.forEach((metric, index) => {
         const now = row[metric];
@@ -60,6 +63,13 @@ export function createPreviousDayComparer(
 }
 
 function relativeChange(now: JsonValue | undefined, then: JsonValue | undefined): number | null {
-  if (typeof now !== 'number' || typeof then !== 'number' || then === 0 || !Number.isFinite(now) || !Number.isFinite(then)) return null;
+  if (
+    typeof now !== 'number' ||
+    typeof then !== 'number' ||
+    then === 0 ||
+    !Number.isFinite(now) ||
+    !Number.isFinite(then)
+  )
+    return null;
   return (now - then) / then;
 }

@@ -17,7 +17,14 @@ import { createGa4Client } from './client.js';
 import { ga4ConfigSchema, type Ga4Config } from './config.js';
 import { createPreviousDayComparer } from './compare.js';
 import { convertReportRows, type ReportResponse } from './convert.js';
-import { addDays, isGa4Date, msUntilMidnight, msUntilNextHour, resolveGa4Date, todayIn } from './dates.js';
+import {
+  addDays,
+  isGa4Date,
+  msUntilMidnight,
+  msUntilNextHour,
+  resolveGa4Date,
+  todayIn,
+} from './dates.js';
 import { mapGa4Error } from './errors.js';
 
 /** The checkpoint: every date up to and including `lastFinalDate` was read after GA4 finalised it. */
@@ -68,13 +75,33 @@ export const ga4Connector = defineConnector({
  * const instance = createGa4Instance(config, createPluginContext(), new BetaAnalyticsDataClient());
  * ```
  */
-export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client: BetaAnalyticsDataClient) {
+export function createGa4Instance(
+  config: Ga4Config,
+  ctx: PluginContext,
+  client: BetaAnalyticsDataClient,
+) {
   const property = `properties/${config.propertyId}`;
   const labels = { property: config.propertyId };
-  const rowsRead = ctx.metrics.counter({ name: 'ga4_rows_total', help: 'Rows read from GA4 reports', labelNames: ['property'] });
-  const retries = ctx.metrics.counter({ name: 'ga4_retries_total', help: 'GA4 requests retried after a transient failure', labelNames: ['property'] });
-  const quotaRemaining = ctx.metrics.gauge({ name: 'ga4_quota_tokens_remaining', help: 'GA4 property quota tokens left, per window', labelNames: ['property', 'window'] });
-  const quotaConsumed = ctx.metrics.counter({ name: 'ga4_quota_tokens_consumed_total', help: 'GA4 property quota tokens consumed', labelNames: ['property'] });
+  const rowsRead = ctx.metrics.counter({
+    name: 'ga4_rows_total',
+    help: 'Rows read from GA4 reports',
+    labelNames: ['property'],
+  });
+  const retries = ctx.metrics.counter({
+    name: 'ga4_retries_total',
+    help: 'GA4 requests retried after a transient failure',
+    labelNames: ['property'],
+  });
+  const quotaRemaining = ctx.metrics.gauge({
+    name: 'ga4_quota_tokens_remaining',
+    help: 'GA4 property quota tokens left, per window',
+    labelNames: ['property', 'window'],
+  });
+  const quotaConsumed = ctx.metrics.counter({
+    name: 'ga4_quota_tokens_consumed_total',
+    help: 'GA4 property quota tokens consumed',
+    labelNames: ['property'],
+  });
   const logger = ctx.logger.child({ connector: 'ga4', property: config.propertyId });
   let timeZone = config.timeZone;
   const hasDate = config.dimensions.includes('date');
@@ -82,10 +109,17 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
   // The Google SDK opens its own connections and takes no lookup or agent: a configured
   // apiEndpoint is resolved and checked against the ssrf policy right before every call.
   const policy = createAddressPolicy(config.ssrf);
-  const guardEndpoint = (): Promise<void> => (config.apiEndpoint === undefined ? Promise.resolve() : preflightUrl(policy, config.apiEndpoint, 'apiEndpoint'));
+  const guardEndpoint = (): Promise<void> =>
+    config.apiEndpoint === undefined
+      ? Promise.resolve()
+      : preflightUrl(policy, config.apiEndpoint, 'apiEndpoint');
 
   const mapError = (what: string) => (error: unknown) =>
-    mapGa4Error(error, what, { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
+    mapGa4Error(error, what, {
+      now: ctx.clock.now(),
+      timeZone: timeZone ?? 'UTC',
+      propertyId: config.propertyId,
+    });
 
   // The SDK's own deadline (REST transport) arms an `AbortSignal.timeout` whose listener keeps
   // the whole response alive until the deadline passes, even after the call finished: at a few
@@ -95,16 +129,27 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new RetryableError(`GA4 did not answer within ${config.requestTimeoutMs} ms (property ${config.propertyId})`)),
+        () =>
+          reject(
+            new RetryableError(
+              `GA4 did not answer within ${config.requestTimeoutMs} ms (property ${config.propertyId})`,
+            ),
+          ),
         config.requestTimeoutMs,
       );
     });
-    const pending = guardEndpoint().then(() => client.runReport(request as RunReportRequest, { timeout: Number.POSITIVE_INFINITY }));
+    const pending = guardEndpoint().then(() =>
+      client.runReport(request as RunReportRequest, { timeout: Number.POSITIVE_INFINITY }),
+    );
     pending.catch(() => undefined);
     return Promise.race([pending, timedOut]).finally(() => clearTimeout(timer));
   };
 
-  const call = async (request: Record<string, unknown>, signal: AbortSignal, what: string): Promise<ReportResponse> => {
+  const call = async (
+    request: Record<string, unknown>,
+    signal: AbortSignal,
+    what: string,
+  ): Promise<ReportResponse> => {
     const [response] = (await retryWithBackoff(() => runReport(request), {
       ...config.retry,
       clock: ctx.clock,
@@ -122,12 +167,21 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
   const resolveTimeZone = async (signal: AbortSignal): Promise<string> => {
     if (timeZone) return timeZone;
     const response = await call(
-      { property, metrics: [{ name: config.metrics[0] }], dateRanges: [{ startDate: 'today', endDate: 'today' }], limit: 1 },
+      {
+        property,
+        metrics: [{ name: config.metrics[0] }],
+        dateRanges: [{ startDate: 'today', endDate: 'today' }],
+        limit: 1,
+      },
       signal,
       'looking up the property time zone',
     );
     const zone = response.metadata?.timeZone;
-    if (!zone) throw new FatalError('GA4 returned no time zone (field "metadata.timeZone", page 0): set timeZone in the config', { details: { field: 'metadata.timeZone', page: 0 } });
+    if (!zone)
+      throw new FatalError(
+        'GA4 returned no time zone (field "metadata.timeZone", page 0): set timeZone in the config',
+        { details: { field: 'metadata.timeZone', page: 0 } },
+      );
     timeZone = zone;
     return zone;
   };
@@ -146,7 +200,10 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       if (window === 'tokensPerHour') quotaConsumed.inc(labels, consumed);
       if (remaining < config.quota.stopBelowTokens) {
         const now = ctx.clock.now();
-        const retryAfterMs = window === 'tokensPerDay' ? msUntilMidnight(now, timeZone ?? 'UTC') : msUntilNextHour(now);
+        const retryAfterMs =
+          window === 'tokensPerDay'
+            ? msUntilMidnight(now, timeZone ?? 'UTC')
+            : msUntilNextHour(now);
         throw new RetryableError(
           `GA4 property ${config.propertyId} has ${remaining} ${window} tokens left (below quota.stopBelowTokens ${config.quota.stopBelowTokens}): stopping until the window refills`,
           { retryAfterMs, details: { window, remaining } },
@@ -155,7 +212,10 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       if (remaining < config.quota.slowDownBelowTokens) pause = true;
     }
     if (pause && config.quota.pauseMs > 0) {
-      logger.info({ pauseMs: config.quota.pauseMs }, 'GA4 quota running low: pausing between requests');
+      logger.info(
+        { pauseMs: config.quota.pauseMs },
+        'GA4 quota running low: pausing between requests',
+      );
       await ctx.clock.sleep(config.quota.pauseMs, signal);
     }
   };
@@ -164,8 +224,10 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
     const orderBys: unknown[] = [...config.orderBys];
     const first = config.orderBys[0];
     // Date-first ordering lets every page commit "all dates before the last one seen are done".
-    const dateFirst = first && 'dimension' in first && first.dimension.dimensionName === 'date' && !first.desc;
-    if (hasDate && !dateFirst) orderBys.unshift({ dimension: { dimensionName: 'date', orderType: 'ALPHANUMERIC' } });
+    const dateFirst =
+      first && 'dimension' in first && first.dimension.dimensionName === 'date' && !first.desc;
+    if (hasDate && !dateFirst)
+      orderBys.unshift({ dimension: { dimensionName: 'date', orderType: 'ALPHANUMERIC' } });
     return {
       property,
       dimensions: config.dimensions.map((name) => ({ name })),
@@ -187,14 +249,23 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
     const dateParam = (name: 'from' | 'to'): string | undefined => {
       const value = params[name];
       if (value === undefined) return undefined;
-      if (typeof value !== 'string' || !isGa4Date(value)) throw new FatalError(`params.${name} must be YYYY-MM-DD, today, yesterday or NdaysAgo, got ${JSON.stringify(value)}`, { details: { field: `params.${name}` } });
+      if (typeof value !== 'string' || !isGa4Date(value))
+        throw new FatalError(
+          `params.${name} must be YYYY-MM-DD, today, yesterday or NdaysAgo, got ${JSON.stringify(value)}`,
+          { details: { field: `params.${name}` } },
+        );
       return value;
     };
     const backfillFrom = dateParam('from');
     const endDate = resolveGa4Date(dateParam('to') ?? config.dateRange.endDate, today);
     let startDate = resolveGa4Date(backfillFrom ?? config.dateRange.startDate, today);
     let committed: string | undefined;
-    if (hasDate && backfillFrom === undefined && request.state !== undefined && request.state !== null) {
+    if (
+      hasDate &&
+      backfillFrom === undefined &&
+      request.state !== undefined &&
+      request.state !== null
+    ) {
       committed = readState(request.state);
       const restart = addDays(committed, 1);
       const windowStart = addDays(today, -config.restateDays);
@@ -205,7 +276,10 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       return;
     }
     // Day-on-day comparison reads one day more, before the first wanted date.
-    const compare = config.compareWith === 'previousDay' ? createPreviousDayComparer(config.dimensions, config.metrics) : undefined;
+    const compare =
+      config.compareWith === 'previousDay'
+        ? createPreviousDayComparer(config.dimensions, config.metrics)
+        : undefined;
     const base = reportRequest(compare ? addDays(startDate, -1) : startDate, endDate);
     let offset = 0;
     for (let page = 1; ; page++) {
@@ -214,7 +288,10 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       const response = await call({ ...base, offset, limit: config.pageSize }, signal, what);
       const rowCount = Number(response.rowCount ?? 0);
       if (!Number.isInteger(rowCount) || rowCount < 0) {
-        throw new FatalError(`GA4 returned a malformed report: field "rowCount" (page ${page}, offset ${offset}): expected a count, got ${JSON.stringify(response.rowCount)}`, { details: { field: 'rowCount', page, offset } });
+        throw new FatalError(
+          `GA4 returned a malformed report: field "rowCount" (page ${page}, offset ${offset}): expected a count, got ${JSON.stringify(response.rowCount)}`,
+          { details: { field: 'rowCount', page, offset } },
+        );
       }
       const rows = convertReportRows(response, config.dimensions, config.metrics, { page, offset });
       for (const record of rows) {
@@ -227,9 +304,23 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       let state: Ga4State | undefined;
       if (hasDate) {
         const lastDate = records.at(-1)?.date;
-        const completeThrough = done ? endDate : typeof lastDate === 'string' ? addDays(lastDate, -1) : undefined;
-        const candidate = completeThrough === undefined ? undefined : completeThrough < lastFinal ? completeThrough : lastFinal;
-        if (candidate !== undefined && candidate >= addDays(startDate, -1) && (committed === undefined || candidate > committed)) state = { lastFinalDate: candidate };
+        const completeThrough = done
+          ? endDate
+          : typeof lastDate === 'string'
+            ? addDays(lastDate, -1)
+            : undefined;
+        const candidate =
+          completeThrough === undefined
+            ? undefined
+            : completeThrough < lastFinal
+              ? completeThrough
+              : lastFinal;
+        if (
+          candidate !== undefined &&
+          candidate >= addDays(startDate, -1) &&
+          (committed === undefined || candidate > committed)
+        )
+          state = { lastFinalDate: candidate };
       }
       rowsRead.inc(labels, records.length);
       if (records.length > 0 || state !== undefined) {
@@ -242,7 +333,8 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
     }
   }
 
-  const withCheckTimeout = <T>(promise: Promise<T>) => abortable(promise, AbortSignal.any([ctx.signal, AbortSignal.timeout(config.checkTimeoutMs)]));
+  const withCheckTimeout = <T>(promise: Promise<T>) =>
+    abortable(promise, AbortSignal.any([ctx.signal, AbortSignal.timeout(config.checkTimeoutMs)]));
 
   return {
     read(request: ReadRequest, signal: AbortSignal): AsyncIterable<Page> {
@@ -272,41 +364,92 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
         return {
           ok: true,
           message: `Property ${config.propertyId} is readable with these credentials; the report's dimensions, metrics and filters are valid${hour == null ? '' : ` (${hour} quota tokens left this hour)`}.`,
-          details: { timeZone: zone ?? null, currencyCode: response.metadata?.currencyCode ?? null, ...(hour == null ? {} : { tokensPerHourRemaining: Number(hour) }) },
+          details: {
+            timeZone: zone ?? null,
+            currencyCode: response.metadata?.currencyCode ?? null,
+            ...(hour == null ? {} : { tokensPerHourRemaining: Number(hour) }),
+          },
         };
       } catch (err) {
         const error =
           err instanceof DOMException && err.name === 'TimeoutError'
-            ? new FatalError(`GA4 did not answer within ${config.checkTimeoutMs} ms (check apiEndpoint and network access to analyticsdata.googleapis.com)`)
-            : mapGa4Error(err, 'running a one-row test report', { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
+            ? new FatalError(
+                `GA4 did not answer within ${config.checkTimeoutMs} ms (check apiEndpoint and network access to analyticsdata.googleapis.com)`,
+              )
+            : mapGa4Error(err, 'running a one-row test report', {
+                now: ctx.clock.now(),
+                timeZone: timeZone ?? 'UTC',
+                propertyId: config.propertyId,
+              });
         return { ok: false, message: error.message, details: { code: error.code } };
       }
     },
 
     async discover(): Promise<DiscoveredStream[]> {
-      let metadata: { dimensions?: { apiName?: string | null; description?: string | null }[] | null; metrics?: { apiName?: string | null; type?: unknown; description?: string | null }[] | null };
+      let metadata: {
+        dimensions?: { apiName?: string | null; description?: string | null }[] | null;
+        metrics?: { apiName?: string | null; type?: unknown; description?: string | null }[] | null;
+      };
       try {
         await guardEndpoint();
-        [metadata] = (await withCheckTimeout(client.getMetadata({ name: `${property}/metadata` }))) as unknown as [typeof metadata];
+        [metadata] = (await withCheckTimeout(
+          client.getMetadata({ name: `${property}/metadata` }),
+        )) as unknown as [typeof metadata];
       } catch (err) {
-        throw mapGa4Error(err, 'reading the property metadata', { now: ctx.clock.now(), timeZone: timeZone ?? 'UTC', propertyId: config.propertyId });
+        throw mapGa4Error(err, 'reading the property metadata', {
+          now: ctx.clock.now(),
+          timeZone: timeZone ?? 'UTC',
+          propertyId: config.propertyId,
+        });
       }
       const dims = new Map((metadata.dimensions ?? []).map((d) => [d.apiName ?? '', d]));
       const mets = new Map((metadata.metrics ?? []).map((m) => [m.apiName ?? '', m]));
-      const describe = (d: { description?: string | null } | undefined) => (d?.description ? { description: d.description } : {});
+      const describe = (d: { description?: string | null } | undefined) =>
+        d?.description ? { description: d.description } : {};
       const report = {
         name: config.stream,
         fields: [
-          ...config.dimensions.map((name) => ({ name, type: 'STRING', nullable: false, ...describe(dims.get(name)) })),
-          ...config.metrics.map((name) => ({ name, type: String(mets.get(name)?.type ?? 'TYPE_FLOAT'), nullable: false, ...describe(mets.get(name)) })),
-          { name: '_final', type: 'BOOLEAN', nullable: false, description: 'false while the date is inside the restatement window and GA4 may still change it' },
+          ...config.dimensions.map((name) => ({
+            name,
+            type: 'STRING',
+            nullable: false,
+            ...describe(dims.get(name)),
+          })),
+          ...config.metrics.map((name) => ({
+            name,
+            type: String(mets.get(name)?.type ?? 'TYPE_FLOAT'),
+            nullable: false,
+            ...describe(mets.get(name)),
+          })),
+          {
+            name: '_final',
+            type: 'BOOLEAN',
+            nullable: false,
+            description:
+              'false while the date is inside the restatement window and GA4 may still change it',
+          },
           ...(config.compareWith === 'previousDay'
             ? [
                 ...config.metrics.flatMap((name) => [
-                  { name: `${name}_previous`, type: String(mets.get(name)?.type ?? 'TYPE_FLOAT'), nullable: true, description: `${name} on the previous day` },
-                  { name: `${name}_change`, type: 'TYPE_FLOAT', nullable: true, description: `relative change of ${name} from the previous day ((now - previous) / previous)` },
+                  {
+                    name: `${name}_previous`,
+                    type: String(mets.get(name)?.type ?? 'TYPE_FLOAT'),
+                    nullable: true,
+                    description: `${name} on the previous day`,
+                  },
+                  {
+                    name: `${name}_change`,
+                    type: 'TYPE_FLOAT',
+                    nullable: true,
+                    description: `relative change of ${name} from the previous day ((now - previous) / previous)`,
+                  },
                 ]),
-                { name: 'change', type: 'TYPE_FLOAT', nullable: true, description: `relative change of ${config.metrics[0]} from the previous day` },
+                {
+                  name: 'change',
+                  type: 'TYPE_FLOAT',
+                  nullable: true,
+                  description: `relative change of ${config.metrics[0]} from the previous day`,
+                },
               ]
             : []),
         ],
@@ -314,8 +457,16 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
       const catalog = {
         name: `${config.stream}:available`,
         fields: [
-          ...[...dims.values()].map((d) => ({ name: d.apiName ?? '', type: 'STRING', ...describe(d) })),
-          ...[...mets.values()].map((m) => ({ name: m.apiName ?? '', type: String(m.type ?? 'TYPE_FLOAT'), ...describe(m) })),
+          ...[...dims.values()].map((d) => ({
+            name: d.apiName ?? '',
+            type: 'STRING',
+            ...describe(d),
+          })),
+          ...[...mets.values()].map((m) => ({
+            name: m.apiName ?? '',
+            type: String(m.type ?? 'TYPE_FLOAT'),
+            ...describe(m),
+          })),
         ].filter((f) => f.name !== ''),
       };
       return catalog.fields.length > 0 ? [report, catalog] : [report];
@@ -328,9 +479,15 @@ export function createGa4Instance(config: Ga4Config, ctx: PluginContext, client:
 }
 
 function readState(state: JsonValue): string {
-  const date = typeof state === 'object' && state !== null && !Array.isArray(state) ? state.lastFinalDate : undefined;
+  const date =
+    typeof state === 'object' && state !== null && !Array.isArray(state)
+      ? state.lastFinalDate
+      : undefined;
   if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
-    throw new FatalError(`Invalid checkpoint for the GA4 connector: state.lastFinalDate must be a YYYY-MM-DD date, got ${JSON.stringify(state)}`, { details: { field: 'state.lastFinalDate' } });
+    throw new FatalError(
+      `Invalid checkpoint for the GA4 connector: state.lastFinalDate must be a YYYY-MM-DD date, got ${JSON.stringify(state)}`,
+      { details: { field: 'state.lastFinalDate' } },
+    );
   }
   return date;
 }

@@ -4,10 +4,18 @@ import { FatalError, type JsonValue, type SluiceRecord } from '@sluice/core';
 export interface ReportResponse {
   dimensionHeaders?: { name?: string | null }[] | null;
   metricHeaders?: { name?: string | null; type?: string | number | null }[] | null;
-  rows?: { dimensionValues?: { value?: string | null }[] | null; metricValues?: { value?: string | null }[] | null }[] | null;
+  rows?:
+    | {
+        dimensionValues?: { value?: string | null }[] | null;
+        metricValues?: { value?: string | null }[] | null;
+      }[]
+    | null;
   rowCount?: number | string | null;
   metadata?: { timeZone?: string | null; currencyCode?: string | null } | null;
-  propertyQuota?: Record<string, { consumed?: number | null; remaining?: number | null } | null> | null;
+  propertyQuota?: Record<
+    string,
+    { consumed?: number | null; remaining?: number | null } | null
+  > | null;
 }
 
 /** Metric types whose values are integers; every other numeric type becomes a JS number. */
@@ -42,7 +50,8 @@ export function convertReportRows(
   const rows = response.rows ?? [];
   if (rows.length > 0 || dimHeaders.length > 0) {
     dimensions.forEach((name, i) => {
-      if (dimHeaders[i] !== name) fail(`dimensionHeaders[${i}].name`, at, undefined, `expected "${name}"`, dimHeaders[i]);
+      if (dimHeaders[i] !== name)
+        fail(`dimensionHeaders[${i}].name`, at, undefined, `expected "${name}"`, dimHeaders[i]);
     });
   }
   if (!Array.isArray(metHeaders)) {
@@ -51,7 +60,8 @@ export function convertReportRows(
   }
   const types = metrics.map((name, i) => {
     const header = metHeaders[i];
-    if (header?.name !== name) fail(`metricHeaders[${i}].name`, at, undefined, `expected "${name}"`, header?.name);
+    if (header?.name !== name)
+      fail(`metricHeaders[${i}].name`, at, undefined, `expected "${name}"`, header?.name);
     return String(header.type ?? 'TYPE_FLOAT');
   });
   const dateIndex = dimensions.indexOf('date');
@@ -60,16 +70,31 @@ export function convertReportRows(
     const row = rows[r];
     const dims = row?.dimensionValues;
     const mets = row?.metricValues;
-    if (!Array.isArray(dims) || dims.length !== dimensions.length) fail(`rows[${r}].dimensionValues`, at, r, `expected ${dimensions.length} values`, dims);
-    if (!Array.isArray(mets) || mets.length !== metrics.length) fail(`rows[${r}].metricValues`, at, r, `expected ${metrics.length} values`, mets);
+    if (!Array.isArray(dims) || dims.length !== dimensions.length)
+      fail(`rows[${r}].dimensionValues`, at, r, `expected ${dimensions.length} values`, dims);
+    if (!Array.isArray(mets) || mets.length !== metrics.length)
+      fail(`rows[${r}].metricValues`, at, r, `expected ${metrics.length} values`, mets);
     const record: SluiceRecord = {};
     for (let i = 0; i < dimensions.length; i++) {
       const value = dims[i]?.value;
-      if (typeof value !== 'string') fail(`rows[${r}].dimensionValues[${i}] (${dimensions[i]})`, at, r, 'expected a string', value);
+      if (typeof value !== 'string')
+        fail(
+          `rows[${r}].dimensionValues[${i}] (${dimensions[i]})`,
+          at,
+          r,
+          'expected a string',
+          value,
+        );
       record[dimensions[i]!] = i === dateIndex ? isoDate(value) : value;
     }
     for (let i = 0; i < metrics.length; i++) {
-      record[metrics[i]!] = castMetric(mets[i]?.value, types[i]!, `rows[${r}].metricValues[${i}] (${metrics[i]})`, at, r);
+      record[metrics[i]!] = castMetric(
+        mets[i]?.value,
+        types[i]!,
+        `rows[${r}].metricValues[${i}] (${metrics[i]})`,
+        at,
+        r,
+      );
     }
     records[r] = record;
   }
@@ -78,11 +103,20 @@ export function convertReportRows(
 
 /** GA4 `date` values are `YYYYMMDD`; other values (`(other)`) pass through. */
 function isoDate(value: string): string {
-  return /^\d{8}$/.test(value) ? `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}` : value;
+  return /^\d{8}$/.test(value)
+    ? `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}`
+    : value;
 }
 
-function castMetric(value: unknown, type: string, field: string, at: PageLocation, row: number): JsonValue {
-  if (typeof value !== 'string' || value.trim() === '') fail(field, at, row, `expected a numeric string (${type})`, value);
+function castMetric(
+  value: unknown,
+  type: string,
+  field: string,
+  at: PageLocation,
+  row: number,
+): JsonValue {
+  if (typeof value !== 'string' || value.trim() === '')
+    fail(field, at, row, `expected a numeric string (${type})`, value);
   const n = Number(value);
   if (!Number.isFinite(n)) fail(field, at, row, `expected a number (${type})`, value);
   if (INTEGER_TYPES.has(type)) {
@@ -92,7 +126,13 @@ function castMetric(value: unknown, type: string, field: string, at: PageLocatio
   return n;
 }
 
-function fail(field: string, at: PageLocation, row: number | undefined, expectation: string, got: unknown): never {
+function fail(
+  field: string,
+  at: PageLocation,
+  row: number | undefined,
+  expectation: string,
+  got: unknown,
+): never {
   let shown = JSON.stringify(got) ?? String(got);
   if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
   throw new FatalError(

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, isGa4Date, isTimeZone, msUntilMidnight, msUntilNextHour, resolveGa4Date, todayIn } from './dates.js';
+import {
+  addDays,
+  isGa4Date,
+  isTimeZone,
+  msUntilMidnight,
+  msUntilNextHour,
+  resolveGa4Date,
+  todayIn,
+} from './dates.js';
 
 describe('GA4 dates', () => {
   it('resolves relative dates against today', () => {

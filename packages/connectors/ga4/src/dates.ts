@@ -13,7 +13,9 @@ const RELATIVE = /^(today|yesterday|\d+daysAgo)$/;
  * ```
  */
 export function isGa4Date(text: string): boolean {
-  return RELATIVE.test(text) || (ISO_DATE.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)));
+  return (
+    RELATIVE.test(text) || (ISO_DATE.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)))
+  );
 }
 
 /**
@@ -25,7 +27,12 @@ export function isGa4Date(text: string): boolean {
  * ```
  */
 export function todayIn(nowMs: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(nowMs);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(nowMs);
 }
 
 /**
@@ -53,7 +60,8 @@ export function resolveGa4Date(text: string, today: string): string {
   if (text === 'yesterday') return addDays(today, -1);
   const ago = /^(\d+)daysAgo$/.exec(text);
   if (ago) return addDays(today, -Number(ago[1]));
-  if (!isGa4Date(text)) throw new TypeError(`"${text}" is not a date: use YYYY-MM-DD, today, yesterday or NdaysAgo`);
+  if (!isGa4Date(text))
+    throw new TypeError(`"${text}" is not a date: use YYYY-MM-DD, today, yesterday or NdaysAgo`);
   return text;
 }
 
@@ -75,7 +83,13 @@ export function resolveGa4Date(text: string, today: string): string {
  * ```
  */
 export function msUntilMidnight(nowMs: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(nowMs);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(nowMs);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   const elapsed = (get('hour') * 3600 + get('minute') * 60 + get('second')) * 1000 + (nowMs % 1000);
   return Math.max(1000, 86_400_000 - elapsed);

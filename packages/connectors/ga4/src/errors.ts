@@ -30,7 +30,11 @@ export const CONCURRENCY_RETRY_MS = 5_000;
  * try { await client.runReport(request); } catch (err) { throw mapGa4Error(err, 'reading rows 0-9999', { now: Date.now(), timeZone }); }
  * ```
  */
-export function mapGa4Error(error: unknown, what: string, at: { now: number; timeZone: string; propertyId: string }): SluiceError {
+export function mapGa4Error(
+  error: unknown,
+  what: string,
+  at: { now: number; timeZone: string; propertyId: string },
+): SluiceError {
   if (error instanceof SluiceError) return error;
   const err = error as { code?: number | string; details?: string };
   const message = toError(error).message;
@@ -47,12 +51,25 @@ export function mapGa4Error(error: unknown, what: string, at: { now: number; tim
       return new RetryableError(text('quota exhausted'), { cause: error, details, retryAfterMs });
     }
     case Code.UNAUTHENTICATED:
-      return new FatalError(text('rejected the credentials (check credentials: the access token may have expired or the service account key was revoked)'), { cause: error, details });
+      return new FatalError(
+        text(
+          'rejected the credentials (check credentials: the access token may have expired or the service account key was revoked)',
+        ),
+        { cause: error, details },
+      );
     case Code.PERMISSION_DENIED:
-      return new FatalError(text(`denied access to property ${at.propertyId} (check propertyId and add the account as a Viewer of the property in GA4 Admin > Property access management)`), { cause: error, details });
+      return new FatalError(
+        text(
+          `denied access to property ${at.propertyId} (check propertyId and add the account as a Viewer of the property in GA4 Admin > Property access management)`,
+        ),
+        { cause: error, details },
+      );
     case Code.INVALID_ARGUMENT:
     case Code.FAILED_PRECONDITION:
-      return new FatalError(text('rejected the report request (check dimensions, metrics, filters and dates)'), { cause: error, details });
+      return new FatalError(
+        text('rejected the report request (check dimensions, metrics, filters and dates)'),
+        { cause: error, details },
+      );
     case Code.NOT_FOUND:
       return new FatalError(text('could not find the property'), { cause: error, details });
     case Code.UNAVAILABLE:
@@ -62,7 +79,10 @@ export function mapGa4Error(error: unknown, what: string, at: { now: number; tim
       return new RetryableError(text('is temporarily failing'), { cause: error, details });
     default:
       if (error instanceof SyntaxError || /JSON/.test(message)) {
-        return new FatalError(`GA4 returned a response that is not valid JSON while ${what}: ${message}`, { cause: error, details });
+        return new FatalError(
+          `GA4 returned a response that is not valid JSON while ${what}: ${message}`,
+          { cause: error, details },
+        );
       }
       // No status at all is a network-level failure more often than not.
       return new RetryableError(text('request failed'), { cause: error, details });

@@ -21,13 +21,33 @@ export interface Filter {
 /** `{ int64Value: '10' }` or `{ doubleValue: 0.5 }`. */
 export type NumericValue = { int64Value: string | number } | { doubleValue: number };
 
-const MATCH_TYPES = ['EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS', 'FULL_REGEXP', 'PARTIAL_REGEXP'] as const;
-const OPERATIONS = ['EQUAL', 'LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL'] as const;
+const MATCH_TYPES = [
+  'EXACT',
+  'BEGINS_WITH',
+  'ENDS_WITH',
+  'CONTAINS',
+  'FULL_REGEXP',
+  'PARTIAL_REGEXP',
+] as const;
+const OPERATIONS = [
+  'EQUAL',
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL',
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL',
+] as const;
 type StringMatchType = (typeof MATCH_TYPES)[number];
 type NumericOperation = (typeof OPERATIONS)[number];
-const KINDS = ['stringFilter', 'inListFilter', 'numericFilter', 'betweenFilter', 'emptyFilter'] as const;
+const KINDS = [
+  'stringFilter',
+  'inListFilter',
+  'numericFilter',
+  'betweenFilter',
+  'emptyFilter',
+] as const;
 
-const isObject = (x: unknown): x is Record<string, unknown> => x !== null && typeof x === 'object' && !Array.isArray(x);
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /**
  * Checks a `dimensionFilter` / `metricFilter` against the API's shape before any request: every
@@ -48,18 +68,26 @@ export function filterIssues(
   kind: 'dimension' | 'metric',
 ): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const issue = (at: (string | number)[], message: string): void => void issues.push({ path: formatPath(at), message });
+  const issue = (at: (string | number)[], message: string): void =>
+    void issues.push({ path: formatPath(at), message });
   const walk = (node: unknown, at: (string | number)[]): void => {
     if (!isObject(node)) return issue(at, 'must be a FilterExpression object');
     const keys = Object.keys(node);
-    if (keys.length !== 1 || !['andGroup', 'orGroup', 'notExpression', 'filter'].includes(keys[0]!)) {
-      return issue(at, `must have exactly one of andGroup, orGroup, notExpression, filter (got ${keys.join(', ') || 'none'})`);
+    if (
+      keys.length !== 1 ||
+      !['andGroup', 'orGroup', 'notExpression', 'filter'].includes(keys[0]!)
+    ) {
+      return issue(
+        at,
+        `must have exactly one of andGroup, orGroup, notExpression, filter (got ${keys.join(', ') || 'none'})`,
+      );
     }
     const key = keys[0]!;
     const value = node[key];
     if (key === 'andGroup' || key === 'orGroup') {
       const list = isObject(value) ? value.expressions : undefined;
-      if (!Array.isArray(list) || list.length === 0) return issue([...at, key, 'expressions'], 'must be a non-empty list of FilterExpressions');
+      if (!Array.isArray(list) || list.length === 0)
+        return issue([...at, key, 'expressions'], 'must be a non-empty list of FilterExpressions');
       list.forEach((item, i) => walk(item, [...at, key, 'expressions', i]));
       return;
     }
@@ -68,11 +96,17 @@ export function filterIssues(
     const fp = [...at, 'filter'];
     if (!isObject(f)) return issue(fp, 'must be a Filter object');
     if (typeof f.fieldName !== 'string' || !fields.includes(f.fieldName)) {
-      issue([...fp, 'fieldName'], `must be one of the report's ${kind}s (${fields.join(', ') || 'none'}), got ${JSON.stringify(f.fieldName)}`);
+      issue(
+        [...fp, 'fieldName'],
+        `must be one of the report's ${kind}s (${fields.join(', ') || 'none'}), got ${JSON.stringify(f.fieldName)}`,
+      );
     }
     const set = KINDS.filter((k) => f[k] !== undefined);
-    const unknown = Object.keys(f).filter((k) => k !== 'fieldName' && !(KINDS as readonly string[]).includes(k));
-    for (const k of unknown) issue([...fp, k], `is not a filter kind (use one of ${KINDS.join(', ')})`);
+    const unknown = Object.keys(f).filter(
+      (k) => k !== 'fieldName' && !(KINDS as readonly string[]).includes(k),
+    );
+    for (const k of unknown)
+      issue([...fp, k], `is not a filter kind (use one of ${KINDS.join(', ')})`);
     if (set.length !== 1) return issue(fp, `must have exactly one of ${KINDS.join(', ')}`);
     const k = set[0]!;
     const body = f[k];
@@ -80,8 +114,15 @@ export function filterIssues(
     if (!isObject(body)) return issue(bp, 'must be an object');
     if (k === 'stringFilter') {
       if (typeof body.value !== 'string') issue([...bp, 'value'], 'must be a string');
-      if (body.matchType !== undefined && !(MATCH_TYPES as readonly unknown[]).includes(body.matchType)) issue([...bp, 'matchType'], `must be one of ${MATCH_TYPES.join(', ')}`);
-      if ((body.matchType === 'FULL_REGEXP' || body.matchType === 'PARTIAL_REGEXP') && typeof body.value === 'string') {
+      if (
+        body.matchType !== undefined &&
+        !(MATCH_TYPES as readonly unknown[]).includes(body.matchType)
+      )
+        issue([...bp, 'matchType'], `must be one of ${MATCH_TYPES.join(', ')}`);
+      if (
+        (body.matchType === 'FULL_REGEXP' || body.matchType === 'PARTIAL_REGEXP') &&
+        typeof body.value === 'string'
+      ) {
         try {
           new RegExp(body.value);
         } catch {
@@ -89,22 +130,31 @@ export function filterIssues(
         }
       }
     } else if (k === 'inListFilter') {
-      if (!Array.isArray(body.values) || body.values.length === 0 || !body.values.every((x) => typeof x === 'string')) issue([...bp, 'values'], 'must be a non-empty list of strings');
+      if (
+        !Array.isArray(body.values) ||
+        body.values.length === 0 ||
+        !body.values.every((x) => typeof x === 'string')
+      )
+        issue([...bp, 'values'], 'must be a non-empty list of strings');
     } else if (k === 'numericFilter') {
-      if (!(OPERATIONS as readonly unknown[]).includes(body.operation)) issue([...bp, 'operation'], `must be one of ${OPERATIONS.join(', ')}`);
+      if (!(OPERATIONS as readonly unknown[]).includes(body.operation))
+        issue([...bp, 'operation'], `must be one of ${OPERATIONS.join(', ')}`);
       numeric(body.value, [...bp, 'value']);
     } else if (k === 'betweenFilter') {
       numeric(body.fromValue, [...bp, 'fromValue']);
       numeric(body.toValue, [...bp, 'toValue']);
     } else if (Object.keys(body).length > 0) issue(bp, 'must be an empty object');
-    if (kind === 'metric' && (k === 'stringFilter' || k === 'inListFilter')) issue(bp, 'metric filters compare numbers: use numericFilter or betweenFilter');
+    if (kind === 'metric' && (k === 'stringFilter' || k === 'inListFilter'))
+      issue(bp, 'metric filters compare numbers: use numericFilter or betweenFilter');
   };
   const numeric = (value: unknown, at: (string | number)[]) => {
     if (!isObject(value)) return issue(at, 'must be { int64Value } or { doubleValue }');
     if ('int64Value' in value) {
-      if (!/^-?\d+$/.test(String(value.int64Value))) issue([...at, 'int64Value'], 'must be an integer');
+      if (!/^-?\d+$/.test(String(value.int64Value)))
+        issue([...at, 'int64Value'], 'must be an integer');
     } else if ('doubleValue' in value) {
-      if (typeof value.doubleValue !== 'number' || !Number.isFinite(value.doubleValue)) issue([...at, 'doubleValue'], 'must be a finite number');
+      if (typeof value.doubleValue !== 'number' || !Number.isFinite(value.doubleValue))
+        issue([...at, 'doubleValue'], 'must be a finite number');
     } else issue(at, 'must be { int64Value } or { doubleValue }');
   };
   walk(expression, path);

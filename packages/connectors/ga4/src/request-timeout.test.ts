@@ -16,9 +16,14 @@ const config = (extra: Record<string, unknown> = {}) =>
   });
 
 async function readAll(client: Partial<BetaAnalyticsDataClient>, extra?: Record<string, unknown>) {
-  const instance = createGa4Instance(config(extra), createPluginContext(), client as BetaAnalyticsDataClient);
+  const instance = createGa4Instance(
+    config(extra),
+    createPluginContext(),
+    client as BetaAnalyticsDataClient,
+  );
   const records = [];
-  for await (const page of instance.read({}, new AbortController().signal)) records.push(...page.records);
+  for await (const page of instance.read({}, new AbortController().signal))
+    records.push(...page.records);
   return records;
 }
 
@@ -28,7 +33,14 @@ describe('GA4 request deadline', () => {
     const client = {
       runReport: (async (_request: unknown, options: unknown) => {
         calls.push(options);
-        return [{ dimensionHeaders: [{ name: 'date' }, { name: 'sessionDefaultChannelGroup' }], metricHeaders: [{ name: 'sessions', type: 'TYPE_INTEGER' }], rows: [], rowCount: 0 }];
+        return [
+          {
+            dimensionHeaders: [{ name: 'date' }, { name: 'sessionDefaultChannelGroup' }],
+            metricHeaders: [{ name: 'sessions', type: 'TYPE_INTEGER' }],
+            rows: [],
+            rowCount: 0,
+          },
+        ];
       }) as unknown as BetaAnalyticsDataClient['runReport'],
     };
     await readAll(client);
@@ -37,9 +49,13 @@ describe('GA4 request deadline', () => {
   });
 
   it('turns a request that never answers into a RetryableError after requestTimeoutMs', async () => {
-    const client = { runReport: (() => new Promise(() => {})) as unknown as BetaAnalyticsDataClient['runReport'] };
+    const client = {
+      runReport: (() => new Promise(() => {})) as unknown as BetaAnalyticsDataClient['runReport'],
+    };
     const started = Date.now();
-    await expect(readAll(client, { requestTimeoutMs: 1000 })).rejects.toBeInstanceOf(RetryableError);
+    await expect(readAll(client, { requestTimeoutMs: 1000 })).rejects.toBeInstanceOf(
+      RetryableError,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });

@@ -13,13 +13,22 @@ import {
   type Page,
   type SluiceRecord,
 } from '@sluice/core';
-import { HUBSPOT_FAKE_CUSTOM_TYPE, SEARCH_RESULT_CAP, startHubSpotFake, type HubSpotFake } from '@sluice/testing';
+import {
+  HUBSPOT_FAKE_CUSTOM_TYPE,
+  SEARCH_RESULT_CAP,
+  startHubSpotFake,
+  type HubSpotFake,
+} from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { hubspotConfigSchema, hubspotConnector, hubspotPlugin } from './index.js';
 
 const fast = { requests: 100_000, searchRequestsPerSecond: 10_000, retryDelayMs: 5, maxRetries: 3 };
 
-function connect(fake: HubSpotFake, overrides: Record<string, unknown> = {}, logger?: Logger): Promise<ConnectorInstance> {
+function connect(
+  fake: HubSpotFake,
+  overrides: Record<string, unknown> = {},
+  logger?: Logger,
+): Promise<ConnectorInstance> {
   const config = parseConfig(hubspotConfigSchema, {
     accessToken: fake.token,
     basePath: fake.url,
@@ -29,17 +38,25 @@ function connect(fake: HubSpotFake, overrides: Record<string, unknown> = {}, log
     rateLimit: fast,
     ...overrides,
   });
-  return Promise.resolve(hubspotConnector.create(config, createPluginContext(logger ? { logger } : {})));
+  return Promise.resolve(
+    hubspotConnector.create(config, createPluginContext(logger ? { logger } : {})),
+  );
 }
 
-async function readAll(instance: ConnectorInstance, state?: JsonValue, signal = new AbortController().signal): Promise<Page[]> {
+async function readAll(
+  instance: ConnectorInstance,
+  state?: JsonValue,
+  signal = new AbortController().signal,
+): Promise<Page[]> {
   const pages: Page[] = [];
-  for await (const page of instance.read(state === undefined ? {} : { state }, signal)) pages.push(page);
+  for await (const page of instance.read(state === undefined ? {} : { state }, signal))
+    pages.push(page);
   return pages;
 }
 
 const ids = (pages: Page[]) => pages.flatMap((p) => p.records.map((r) => String(r.id)));
-const lastState = (pages: Page[]) => [...pages].reverse().find((p) => p.state !== undefined)!.state!;
+const lastState = (pages: Page[]) =>
+  [...pages].reverse().find((p) => p.state !== undefined)!.state!;
 const searches = (fake: HubSpotFake) => fake.requests.filter((r) => r.path.endsWith('/search'));
 
 describe('hubspot connector scenarios', () => {
@@ -57,7 +74,12 @@ describe('hubspot connector scenarios', () => {
     expect(fake.requests.every((r) => !r.path.endsWith('/search'))).toBe(true);
     const first = full[0]!.records[0]!;
     expect(first).toMatchObject({ id: '1', objectType: 'contacts', archived: false });
-    expect(Object.keys(first.properties as object).sort()).toEqual(['email', 'hs_lead_status', 'hs_object_id', 'lastmodifieddate']);
+    expect(Object.keys(first.properties as object).sort()).toEqual([
+      'email',
+      'hs_lead_status',
+      'hs_object_id',
+      'lastmodifieddate',
+    ]);
     expect(full.at(-1)!.state).toMatchObject({ phase: 'incremental', lastId: null });
     expect(full[3]!.state).toMatchObject({ phase: 'full', after: '400' });
 
@@ -113,14 +135,26 @@ describe('hubspot connector scenarios', () => {
     const changed = fake.objects('contacts').slice(5000, 17_000);
     changed.forEach((o, i) => fake.setModified('contacts', [o.id], t + Math.floor(i / 3)));
     fake.resetRequests();
-    const pages = await readAll(connector, { v: 1, phase: 'incremental', modifiedAt: t, lastId: null });
+    const pages = await readAll(connector, {
+      v: 1,
+      phase: 'incremental',
+      modifiedAt: t,
+      lastId: null,
+    });
     expect(changed.length).toBeGreaterThan(SEARCH_RESULT_CAP);
-    const expected = new Set(fake.objects('contacts').filter((o) => o.updatedAt >= t).map((o) => o.id));
+    const expected = new Set(
+      fake
+        .objects('contacts')
+        .filter((o) => o.updatedAt >= t)
+        .map((o) => o.id),
+    );
     for (const o of changed) expect(expected.has(o.id)).toBe(true);
     expect(ids(pages)).toHaveLength(expected.size);
     expect(new Set(ids(pages))).toEqual(expected);
     expect(fake.requests.every((r) => r.status === 200)).toBe(true);
-    expect(searches(fake).every((r) => (r.body as { after?: string }).after === undefined)).toBe(true);
+    expect(searches(fake).every((r) => (r.body as { after?: string }).after === undefined)).toBe(
+      true,
+    );
   }, 60_000);
 
   it('waits out TEN_SECONDLY_ROLLING 429s and logs them', async () => {
@@ -164,23 +198,36 @@ describe('hubspot connector scenarios', () => {
     fake.inject({
       status: 200,
       body: JSON.stringify({
-        results: [{ id: '9', properties: { subject: 5 }, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' }],
+        results: [
+          {
+            id: '9',
+            properties: { subject: 5 },
+            createdAt: '2026-01-01T00:00:00Z',
+            updatedAt: '2026-01-01T00:00:00Z',
+          },
+        ],
       }),
     });
     const error = (await readAll(connector).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(FatalError);
     expect(error.message).toContain('list tickets (first page)');
     expect(error.message).toContain('results[0].properties.subject must be a string or null');
-    fake.inject({ status: 200, body: JSON.stringify({ results: [], paging: { next: { after: 7 } } }) });
+    fake.inject({
+      status: 200,
+      body: JSON.stringify({ results: [], paging: { next: { after: 7 } } }),
+    });
     const paging = (await readAll(connector).catch((e: unknown) => e)) as Error;
     expect(paging.message).toContain('paging.next.after');
   });
 
   it('rejects a corrupt checkpoint with the field that is wrong', async () => {
     const connector = await connect(fake);
-    const error = (await readAll(connector, { v: 1, phase: 'incremental', modifiedAt: 'yesterday', lastId: null }).catch(
-      (e: unknown) => e,
-    )) as Error;
+    const error = (await readAll(connector, {
+      v: 1,
+      phase: 'incremental',
+      modifiedAt: 'yesterday',
+      lastId: null,
+    }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(FatalError);
     expect(error.message).toContain('state.modifiedAt');
   });
@@ -205,7 +252,11 @@ describe('hubspot connector scenarios', () => {
   });
 
   it('reads companies, deals, tickets and custom objects with associations', async () => {
-    const deals = await connect(fake, { object: 'deals', properties: ['dealname', 'amount'], associations: ['companies', 'contacts'] });
+    const deals = await connect(fake, {
+      object: 'deals',
+      properties: ['dealname', 'amount'],
+      associations: ['companies', 'contacts'],
+    });
     const records = (await readAll(deals)).flatMap((p) => p.records) as SluiceRecord[];
     expect(records).toHaveLength(300);
     expect(records[0]).toMatchObject({
@@ -223,7 +274,9 @@ describe('hubspot connector scenarios', () => {
     expect(ids(await readAll(pets, lastState(petPages)))).toHaveLength(4);
     const withStart = await connect(fake, { object: 'tickets', startDate: '2025-06-01' });
     const since = ids(await readAll(withStart));
-    const expected = fake.objects('tickets').filter((o) => o.updatedAt >= Date.UTC(2025, 5, 1)).length;
+    const expected = fake
+      .objects('tickets')
+      .filter((o) => o.updatedAt >= Date.UTC(2025, 5, 1)).length;
     expect(since).toHaveLength(expected);
   });
 
@@ -242,20 +295,37 @@ describe('hubspot connector scenarios', () => {
     const [stream] = await good.discover!();
     expect(stream!.name).toBe('contacts');
     const names = stream!.fields.map((f) => f.name);
-    expect(names).toEqual(expect.arrayContaining(['id', 'updatedAt', 'properties.lastmodifieddate', 'properties.email', 'associations.companies']));
-    expect(stream!.fields.find((f) => f.name === 'properties.lastmodifieddate')!.type).toBe('datetime');
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'id',
+        'updatedAt',
+        'properties.lastmodifieddate',
+        'properties.email',
+        'associations.companies',
+      ]),
+    );
+    expect(stream!.fields.find((f) => f.name === 'properties.lastmodifieddate')!.type).toBe(
+      'datetime',
+    );
   });
 
   it('validates its config with paths', () => {
     const error = (() => {
       try {
-        parseConfig(hubspotConfigSchema, { accessToken: '', object: 'Contacts!', pageSize: 500 }, ['sources', 'crm']);
+        parseConfig(hubspotConfigSchema, { accessToken: '', object: 'Contacts!', pageSize: 500 }, [
+          'sources',
+          'crm',
+        ]);
       } catch (e) {
         return e;
       }
     })() as ConfigError;
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.issues.map((i) => i.path).sort()).toEqual(['sources.crm.accessToken', 'sources.crm.object', 'sources.crm.pageSize']);
+    expect(error.issues.map((i) => i.path).sort()).toEqual([
+      'sources.crm.accessToken',
+      'sources.crm.object',
+      'sources.crm.pageSize',
+    ]);
   });
 
   it('registers as a plugin and counts records in metrics', async () => {
@@ -264,7 +334,13 @@ describe('hubspot connector scenarios', () => {
     const metrics = createMemoryMetrics();
     const connector = await registry.createConnector(
       'hubspot',
-      { accessToken: fake.token, basePath: fake.url, ssrf: { allow: ['127.0.0.1'] }, object: 'companies', rateLimit: fast },
+      {
+        accessToken: fake.token,
+        basePath: fake.url,
+        ssrf: { allow: ['127.0.0.1'] },
+        object: 'companies',
+        rateLimit: fast,
+      },
       createPluginContext({ metrics }),
     );
     await readAll(connector);
@@ -284,24 +360,55 @@ describe('hubspot connector scenarios', () => {
 describe('hubspot connector: outgoing-connection guard on basePath', () => {
   it('refuses loopback and metadata base URLs without opt-in: coded error, no TCP connection; reads with it', async () => {
     const fake = await startHubSpotFake({ sizes: { contacts: 3 } });
-    const proxy = await startTcpProxy(Number(new URL(fake.url).port), '127.0.0.1', { listenHost: '::' });
+    const proxy = await startTcpProxy(Number(new URL(fake.url).port), '127.0.0.1', {
+      listenHost: '::',
+    });
     try {
-      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '169.254.169.254']) {
-        const config = parseConfig(hubspotConfigSchema, { accessToken: fake.token, basePath: `http://${host}:${proxy.port}`, object: 'contacts', properties: ['email'], rateLimit: fast });
+      for (const host of [
+        '127.0.0.1',
+        'localhost',
+        '[::1]',
+        '[::ffff:127.0.0.1]',
+        '[::127.0.0.1]',
+        '2130706433',
+        '169.254.169.254',
+      ]) {
+        const config = parseConfig(hubspotConfigSchema, {
+          accessToken: fake.token,
+          basePath: `http://${host}:${proxy.port}`,
+          object: 'contacts',
+          properties: ['email'],
+          rateLimit: fast,
+        });
         const connector = await hubspotConnector.create(config, createPluginContext());
         const error = await readAll(connector).then(
           () => undefined,
           (err: unknown) => err,
         );
         expect(error, host).toBeInstanceOf(FatalError);
-        expect(error, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'basePath' } });
-        expect((error as Error).message, host).toMatch(/^basePath: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
-        expect(await connector.check!(), host).toMatchObject({ ok: false, details: { code: 'SLUICE_ERR_BLOCKED_ADDRESS' } });
+        expect(error, host).toMatchObject({
+          code: 'SLUICE_ERR_BLOCKED_ADDRESS',
+          details: { field: 'basePath' },
+        });
+        expect((error as Error).message, host).toMatch(
+          /^basePath: refusing to connect to .*(loopback|linkLocal) addresses are blocked/,
+        );
+        expect(await connector.check!(), host).toMatchObject({
+          ok: false,
+          details: { code: 'SLUICE_ERR_BLOCKED_ADDRESS' },
+        });
       }
       expect(proxy.accepted).toBe(0);
 
       const allowed = await hubspotConnector.create(
-        parseConfig(hubspotConfigSchema, { accessToken: fake.token, basePath: `http://127.0.0.1:${proxy.port}`, ssrf: { allow: ['127.0.0.1'] }, object: 'contacts', properties: ['email'], rateLimit: fast }),
+        parseConfig(hubspotConfigSchema, {
+          accessToken: fake.token,
+          basePath: `http://127.0.0.1:${proxy.port}`,
+          ssrf: { allow: ['127.0.0.1'] },
+          object: 'contacts',
+          properties: ['email'],
+          rateLimit: fast,
+        }),
         createPluginContext(),
       );
       expect(ids(await readAll(allowed))).toHaveLength(3);

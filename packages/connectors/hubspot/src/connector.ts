@@ -34,7 +34,11 @@ export function modifiedPropertyOf(objectType: string): string {
   return objectType === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
 }
 
-function toRecord(objectType: string, object: CrmObject, associations: Record<string, string[]> | undefined): SluiceRecord {
+function toRecord(
+  objectType: string,
+  object: CrmObject,
+  associations: Record<string, string[]> | undefined,
+): SluiceRecord {
   const record: SluiceRecord = {
     id: object.id,
     objectType,
@@ -61,7 +65,10 @@ function toRecord(objectType: string, object: CrmObject, associations: Record<st
  * for await (const page of connector.read({}, new AbortController().signal)) console.log(page.records.length);
  * ```
  */
-export function createHubSpotConnector(config: HubSpotConfig, ctx: PluginContext): ConnectorInstance {
+export function createHubSpotConnector(
+  config: HubSpotConfig,
+  ctx: PluginContext,
+): ConnectorInstance {
   const objectType = config.object;
   const modifiedProperty = modifiedPropertyOf(objectType);
   const logger = ctx.logger.child({ connector: 'hubspot', object: objectType });
@@ -77,16 +84,21 @@ export function createHubSpotConnector(config: HubSpotConfig, ctx: PluginContext
     return [...new Set([...names, modifiedProperty])];
   }
 
-  async function withAssociations(objects: CrmObject[], signal: AbortSignal): Promise<SluiceRecord[]> {
+  async function withAssociations(
+    objects: CrmObject[],
+    signal: AbortSignal,
+  ): Promise<SluiceRecord[]> {
     if (config.associations.length === 0 || objects.length === 0) {
       return objects.map((o) => toRecord(objectType, o, undefined));
     }
     const ids = objects.map((o) => o.id);
     const byType = new Map<string, Map<string, string[]>>();
-    for (const target of config.associations) byType.set(target, await api.associations(ids, target, signal));
+    for (const target of config.associations)
+      byType.set(target, await api.associations(ids, target, signal));
     return objects.map((o) => {
       const associations: Record<string, string[]> = {};
-      for (const target of config.associations) associations[target] = byType.get(target)!.get(o.id) ?? [];
+      for (const target of config.associations)
+        associations[target] = byType.get(target)!.get(o.id) ?? [];
       return toRecord(objectType, o, associations);
     });
   }
@@ -107,7 +119,12 @@ export function createHubSpotConnector(config: HubSpotConfig, ctx: PluginContext
     const steps: AsyncGenerator<ReadStep> =
       start.phase === 'full'
         ? readFull(api, properties, start, signal)
-        : readIncremental(api, { modifiedProperty, properties, pageSize: config.searchPageSize, until }, start, signal);
+        : readIncremental(
+            api,
+            { modifiedProperty, properties, pageSize: config.searchPageSize, until },
+            start,
+            signal,
+          );
     for await (const step of steps) {
       signal.throwIfAborted();
       const records = await withAssociations(step.objects, signal);
@@ -141,7 +158,9 @@ export function createHubSpotConnector(config: HubSpotConfig, ctx: PluginContext
 
   async function discover(): Promise<DiscoveredStream[]> {
     const definitions = await api.properties(ctx.signal);
-    const wanted = config.properties ? new Set([...config.properties, modifiedProperty]) : undefined;
+    const wanted = config.properties
+      ? new Set([...config.properties, modifiedProperty])
+      : undefined;
     return [
       {
         name: objectType,
@@ -194,7 +213,8 @@ export const hubspotConnector = defineConnector({
   version: '0.1.0',
   // A keyset over hs_lastmodifieddate: records move to the end as they are updated.
   rereads: 'may-differ',
-  description: 'Reads HubSpot CRM objects (contacts, companies, deals, tickets, custom objects): full, then incremental.',
+  description:
+    'Reads HubSpot CRM objects (contacts, companies, deals, tickets, custom objects): full, then incremental.',
   configSchema: hubspotConfigSchema,
   create: (config, ctx) => createHubSpotConnector(config, ctx),
 });

@@ -26,11 +26,20 @@ testConnector({
   expectedCount: 1_250,
   incremental: { mutate: async () => fake.touch('contacts', 40, { sameMillisecond: 6 }) },
   errors: [
-    { name: '503 from HubSpot', inject: () => fake.inject({ status: 503, times: Infinity }), expected: 'retryable' },
-    { name: '401 expired token', inject: () => fake.inject({ status: 401, times: Infinity }), expected: 'fatal' },
+    {
+      name: '503 from HubSpot',
+      inject: () => fake.inject({ status: 503, times: Infinity }),
+      expected: 'retryable',
+    },
+    {
+      name: '401 expired token',
+      inject: () => fake.inject({ status: 401, times: Infinity }),
+      expected: 'fatal',
+    },
     {
       name: '429 TEN_SECONDLY_ROLLING that outlasts the retries',
-      inject: () => fake.inject({ status: 429, policyName: 'TEN_SECONDLY_ROLLING', times: Infinity }),
+      inject: () =>
+        fake.inject({ status: 429, policyName: 'TEN_SECONDLY_ROLLING', times: Infinity }),
       expected: 'retryable',
     },
     {

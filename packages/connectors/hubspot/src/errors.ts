@@ -20,7 +20,10 @@ export interface CallDescription {
 /** The shape of the SDK's `ApiException`, checked structurally (no instanceof across module copies). */
 interface ApiExceptionLike {
   code: number;
-  body?: { message?: unknown; category?: unknown; errors?: unknown; policyName?: unknown } | string | null;
+  body?:
+    | { message?: unknown; category?: unknown; errors?: unknown; policyName?: unknown }
+    | string
+    | null;
   headers?: Record<string, string>;
 }
 
@@ -56,7 +59,11 @@ export function rateLimitPolicyOf(error: ApiExceptionLike): RateLimitPolicy {
   const message = bodyMessage(error).toLowerCase();
   if (message.includes('daily')) return 'DAILY';
   if (header(error, 'x-hubspot-ratelimit-daily-remaining') === '0') return 'DAILY';
-  if (body.policyName === 'SECONDLY' || message.includes('secondly limit') && !message.includes('ten_secondly')) return 'SECONDLY';
+  if (
+    body.policyName === 'SECONDLY' ||
+    (message.includes('secondly limit') && !message.includes('ten_secondly'))
+  )
+    return 'SECONDLY';
   return 'TEN_SECONDLY_ROLLING';
 }
 
@@ -87,7 +94,8 @@ function requiredScopes(error: ApiExceptionLike): string[] {
 /** The scope HubSpot requires to read an object type, for messages. */
 export function readScopeOf(objectType: string): string {
   if (objectType === 'tickets') return 'tickets';
-  if (['contacts', 'companies', 'deals'].includes(objectType)) return `crm.objects.${objectType}.read`;
+  if (['contacts', 'companies', 'deals'].includes(objectType))
+    return `crm.objects.${objectType}.read`;
   return 'crm.objects.custom.read';
 }
 
@@ -145,18 +153,26 @@ export function toSluiceError(error: unknown, call: CallDescription): RetryableE
           { cause: error, details: { ...details, policyName: policy } },
         );
       }
-      return new RetryableError(`HubSpot rate limit (${policy}) hit while trying to ${call.what}: ${message}`, {
-        cause: error,
-        retryAfterMs: retryAfterOf(error) ?? Number(header(error, 'x-hubspot-ratelimit-interval-milliseconds') ?? 10_000),
-        details: { ...details, policyName: policy },
-      });
+      return new RetryableError(
+        `HubSpot rate limit (${policy}) hit while trying to ${call.what}: ${message}`,
+        {
+          cause: error,
+          retryAfterMs:
+            retryAfterOf(error) ??
+            Number(header(error, 'x-hubspot-ratelimit-interval-milliseconds') ?? 10_000),
+          details: { ...details, policyName: policy },
+        },
+      );
     }
     if (status >= 500 || status === 408) {
-      return new RetryableError(`HubSpot failed to ${call.what} (${status}: ${message}); retrying later may help.`, {
-        cause: error,
-        retryAfterMs: retryAfterOf(error),
-        details,
-      });
+      return new RetryableError(
+        `HubSpot failed to ${call.what} (${status}: ${message}); retrying later may help.`,
+        {
+          cause: error,
+          retryAfterMs: retryAfterOf(error),
+          details,
+        },
+      );
     }
     if (status === 404 || status === 400) {
       return new FatalError(
@@ -164,18 +180,27 @@ export function toSluiceError(error: unknown, call: CallDescription): RetryableE
         { cause: error, details },
       );
     }
-    return new FatalError(`HubSpot answered ${status} to ${call.what}: ${message}`, { cause: error, details });
+    return new FatalError(`HubSpot answered ${status} to ${call.what}: ${message}`, {
+      cause: error,
+      details,
+    });
   }
   if (error instanceof SyntaxError) {
-    return new RetryableError(`HubSpot sent a response that is not valid JSON to ${call.what}: ${error.message}`, {
-      cause: error,
-      details: { call: call.what },
-    });
+    return new RetryableError(
+      `HubSpot sent a response that is not valid JSON to ${call.what}: ${error.message}`,
+      {
+        cause: error,
+        details: { call: call.what },
+      },
+    );
   }
   const code = networkCode(error);
   const message = error instanceof Error ? error.message : String(error);
-  return new RetryableError(`Could not reach HubSpot to ${call.what}${code ? ` (${code})` : ''}: ${message}`, {
-    cause: error,
-    details: { call: call.what, ...(code ? { errorCode: code } : {}) },
-  });
+  return new RetryableError(
+    `Could not reach HubSpot to ${call.what}${code ? ` (${code})` : ''}: ${message}`,
+    {
+      cause: error,
+      details: { call: call.what, ...(code ? { errorCode: code } : {}) },
+    },
+  );
 }

@@ -4,7 +4,12 @@
  */
 import { Client } from '@hubspot/api-client';
 import { FatalError, retryWithBackoff, type Clock, type Logger } from '@sluice/core';
-import { createAddressPolicy, createGuardedHttpAgent, createGuardedHttpsAgent, type AddressPolicy } from '@sluice/core/net';
+import {
+  createAddressPolicy,
+  createGuardedHttpAgent,
+  createGuardedHttpsAgent,
+  type AddressPolicy,
+} from '@sluice/core/net';
 import type { HubSpotConfig } from './config.js';
 import { isShortRateLimit, retryAfterOf, toSluiceError, type CallDescription } from './errors.js';
 import { rateLimiterFor, type SharedRateLimiter } from './rate-limit.js';
@@ -34,15 +39,25 @@ export interface PropertyDefinition {
 
 /** The HubSpot calls the connector makes. */
 export interface HubSpotApi {
-  list(after: string | undefined, properties: readonly string[], signal: AbortSignal): Promise<CrmPage>;
+  list(
+    after: string | undefined,
+    properties: readonly string[],
+    signal: AbortSignal,
+  ): Promise<CrmPage>;
   search(query: SearchQuery, properties: readonly string[], signal: AbortSignal): Promise<CrmPage>;
   properties(signal: AbortSignal): Promise<PropertyDefinition[]>;
-  associations(ids: readonly string[], toObjectType: string, signal: AbortSignal): Promise<Map<string, string[]>>;
+  associations(
+    ids: readonly string[],
+    toObjectType: string,
+    signal: AbortSignal,
+  ): Promise<Map<string, string[]>>;
 }
 
 /** The guarded agent matching the base URL's protocol (the SDK takes one agent for every call). */
 function guardedAgentFor(basePath: string, policy: AddressPolicy) {
-  return new URL(basePath).protocol === 'http:' ? createGuardedHttpAgent(policy, { keepAlive: true }) : createGuardedHttpsAgent(policy, { keepAlive: true });
+  return new URL(basePath).protocol === 'http:'
+    ? createGuardedHttpAgent(policy, { keepAlive: true })
+    : createGuardedHttpsAgent(policy, { keepAlive: true });
 }
 
 /**
@@ -112,7 +127,10 @@ export function createHubSpotApi(
         // the next try's take() waits for it.
         wait: async (delayMs) => bucket.pause(delayMs),
         onRetry: (_error, attempt, delayMs) =>
-          deps.logger.warn({ call: description.what, attempt, delayMs }, 'HubSpot rate limit hit; waiting before retrying'),
+          deps.logger.warn(
+            { call: description.what, attempt, delayMs },
+            'HubSpot rate limit hit; waiting before retrying',
+          ),
       },
     );
   }
@@ -121,7 +139,15 @@ export function createHubSpotApi(
     async list(after, properties, signal) {
       const what = `list ${objectType}${after ? ` (after=${after})` : ' (first page)'}`;
       const response = await call({ what, objectType }, 'general', signal, () =>
-        client.crm.objects.basicApi.getPage(objectType, config.pageSize, after, [...properties], undefined, undefined, false),
+        client.crm.objects.basicApi.getPage(
+          objectType,
+          config.pageSize,
+          after,
+          [...properties],
+          undefined,
+          undefined,
+          false,
+        ),
       );
       return parsePage(response, what, deps.modifiedProperty);
     },
@@ -147,30 +173,37 @@ export function createHubSpotApi(
       );
       const results = (response as { results?: unknown }).results;
       if (!Array.isArray(results)) {
-        throw new FatalError(`HubSpot returned a malformed response for ${what}: results is missing or not an array`, {
-          details: { page: what, field: 'results' },
-        });
+        throw new FatalError(
+          `HubSpot returned a malformed response for ${what}: results is missing or not an array`,
+          {
+            details: { page: what, field: 'results' },
+          },
+        );
       }
-      return results.map((p: { name?: unknown; type?: unknown; label?: unknown; description?: unknown }, i) => {
-        if (typeof p?.name !== 'string' || typeof p.type !== 'string') {
-          throw new FatalError(
-            `HubSpot returned a malformed response for ${what}: results[${i}].name and results[${i}].type must be strings`,
-            { details: { page: what, field: `results[${i}]` } },
-          );
-        }
-        return {
-          name: p.name,
-          type: p.type,
-          label: typeof p.label === 'string' ? p.label : p.name,
-          description: typeof p.description === 'string' ? p.description : '',
-        };
-      });
+      return results.map(
+        (p: { name?: unknown; type?: unknown; label?: unknown; description?: unknown }, i) => {
+          if (typeof p?.name !== 'string' || typeof p.type !== 'string') {
+            throw new FatalError(
+              `HubSpot returned a malformed response for ${what}: results[${i}].name and results[${i}].type must be strings`,
+              { details: { page: what, field: `results[${i}]` } },
+            );
+          }
+          return {
+            name: p.name,
+            type: p.type,
+            label: typeof p.label === 'string' ? p.label : p.name,
+            description: typeof p.description === 'string' ? p.description : '',
+          };
+        },
+      );
     },
 
     async associations(ids, toObjectType, signal) {
       const what = `read ${objectType} → ${toObjectType} associations of ${ids.length} object(s) (first id ${ids[0]})`;
       const response = await call({ what, objectType }, 'general', signal, () =>
-        client.crm.associations.v4.batchApi.getPage(objectType, toObjectType, { inputs: ids.map((id) => ({ id })) }),
+        client.crm.associations.v4.batchApi.getPage(objectType, toObjectType, {
+          inputs: ids.map((id) => ({ id })),
+        }),
       );
       return parseAssociations(response, what);
     },

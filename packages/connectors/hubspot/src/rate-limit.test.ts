@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPluginContext, systemClock, type Clock, type ConnectorInstance, type Page } from '@sluice/core';
+import {
+  createPluginContext,
+  systemClock,
+  type Clock,
+  type ConnectorInstance,
+  type Page,
+} from '@sluice/core';
 import { startHubSpotFake, type HubSpotFake } from '@sluice/testing';
 import { hubspotConnector } from './index.js';
 import { TokenBucket, rateLimiterFor, tokenKey } from './rate-limit.js';
@@ -69,7 +75,10 @@ describe('rate limiting against the fake', () => {
   let fake: HubSpotFake;
   beforeAll(async () => {
     // The fake enforces 12 requests per 600 ms like HubSpot's rolling policy would.
-    fake = await startHubSpotFake({ sizes: { contacts: 1_500, companies: 300 }, rateLimit: { max: 12, intervalMs: 600 } });
+    fake = await startHubSpotFake({
+      sizes: { contacts: 1_500, companies: 300 },
+      rateLimit: { max: 12, intervalMs: 600 },
+    });
   });
   afterAll(() => fake.close());
 
@@ -93,7 +102,10 @@ describe('rate limiting against the fake', () => {
   };
 
   it('keeps two pipelines on one token under the shared limit together', async () => {
-    const [contacts, companies] = await Promise.all([drain(create('contacts')), drain(create('companies'))]);
+    const [contacts, companies] = await Promise.all([
+      drain(create('contacts')),
+      drain(create('companies')),
+    ]);
     expect(contacts).toBe(1_500);
     expect(companies).toBe(300);
     expect(fake.requests).toHaveLength(18);

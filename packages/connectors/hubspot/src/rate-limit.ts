@@ -82,7 +82,10 @@ export class TokenBucket {
     for (;;) {
       signal?.throwIfAborted();
       const now = this.clock.now();
-      this.#tokens = Math.min(this.#capacity, this.#tokens + (now - this.#updatedAt) * this.#refillPerMs);
+      this.#tokens = Math.min(
+        this.#capacity,
+        this.#tokens + (now - this.#updatedAt) * this.#refillPerMs,
+      );
       this.#updatedAt = now;
       if (now >= this.#pausedUntil && this.#tokens >= 1) {
         this.#tokens -= 1;
@@ -133,7 +136,10 @@ export function rateLimiterFor(
     existing.search.tighten(searchPolicy);
     return existing;
   }
-  const created = { general: new TokenBucket(policy, clock), search: new TokenBucket(searchPolicy, clock) };
+  const created = {
+    general: new TokenBucket(policy, clock),
+    search: new TokenBucket(searchPolicy, clock),
+  };
   registry.set(key, created);
   return created;
 }

@@ -41,7 +41,12 @@ export async function* readFull(
       // Last page: hand over to incremental reads from when this full read began.
       yield {
         objects: page.objects,
-        state: { v: 1, phase: 'incremental', modifiedAt: state.startedAt - FULL_READ_OVERLAP_MS, lastId: null },
+        state: {
+          v: 1,
+          phase: 'incremental',
+          modifiedAt: state.startedAt - FULL_READ_OVERLAP_MS,
+          lastId: null,
+        },
       };
       return;
     }
@@ -65,7 +70,12 @@ const byModifiedThenId = (a: CrmObject, b: CrmObject) =>
  */
 export async function* readIncremental(
   api: HubSpotApi,
-  options: { modifiedProperty: string; properties: readonly string[]; pageSize: number; until: number },
+  options: {
+    modifiedProperty: string;
+    properties: readonly string[];
+    pageSize: number;
+    until: number;
+  },
   state: IncrementalState,
   signal: AbortSignal,
 ): AsyncGenerator<ReadStep> {
@@ -83,7 +93,11 @@ export async function* readIncremental(
       // Finish millisecond `lower` in id order.
       const page = await api.search(
         {
-          filters: [at('GTE', lower), at('LTE', lower), { propertyName: 'hs_object_id', operator: 'GT', value: lastId }],
+          filters: [
+            at('GTE', lower),
+            at('LTE', lower),
+            { propertyName: 'hs_object_id', operator: 'GT', value: lastId },
+          ],
           sort: { propertyName: 'hs_object_id', direction: 'ASCENDING' },
           limit: pageSize,
         },
@@ -126,7 +140,10 @@ export async function* readIncremental(
       );
     }
     if (objects.length < pageSize) {
-      yield { objects, state: { v: 1, phase: 'incremental', modifiedAt: last.modifiedAt + 1, lastId: null } };
+      yield {
+        objects,
+        state: { v: 1, phase: 'incremental', modifiedAt: last.modifiedAt + 1, lastId: null },
+      };
       return;
     }
     if (objects[0]!.modifiedAt === last.modifiedAt) {
@@ -138,6 +155,9 @@ export async function* readIncremental(
     // The last millisecond of a full page may continue on the next page: leave it for the next query.
     const complete = objects.filter((o) => o.modifiedAt < last.modifiedAt);
     lower = last.modifiedAt;
-    yield { objects: complete, state: { v: 1, phase: 'incremental', modifiedAt: lower, lastId: null } };
+    yield {
+      objects: complete,
+      state: { v: 1, phase: 'incremental', modifiedAt: lower, lastId: null },
+    };
   }
 }

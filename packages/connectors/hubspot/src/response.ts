@@ -33,13 +33,17 @@ function malformed(page: string, field: string, problem: string, value: unknown)
   } catch {
     shown = String(value);
   }
-  return new FatalError(`HubSpot returned a malformed response for ${page}: ${field} ${problem} (got ${shown})`, {
-    details: { page, field },
-  });
+  return new FatalError(
+    `HubSpot returned a malformed response for ${page}: ${field} ${problem} (got ${shown})`,
+    {
+      details: { page, field },
+    },
+  );
 }
 
 function toIso(value: unknown): string | undefined {
-  const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+  const date =
+    value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   return date && !Number.isNaN(date.getTime()) ? date.toISOString() : undefined;
 }
 
@@ -58,14 +62,27 @@ export function parseHubSpotTime(value: unknown): number | undefined {
  * @param modifiedProperty - the property whose value is the object's modification time.
  */
 export function parsePage(response: unknown, page: string, modifiedProperty: string): CrmPage {
-  if (response === null || typeof response !== 'object') throw malformed(page, 'the body', 'is not an object', response);
-  const body = response as { results?: unknown; paging?: { next?: { after?: unknown } }; total?: unknown };
-  if (!Array.isArray(body.results)) throw malformed(page, 'results', 'is missing or not an array', body.results);
+  if (response === null || typeof response !== 'object')
+    throw malformed(page, 'the body', 'is not an object', response);
+  const body = response as {
+    results?: unknown;
+    paging?: { next?: { after?: unknown } };
+    total?: unknown;
+  };
+  if (!Array.isArray(body.results))
+    throw malformed(page, 'results', 'is missing or not an array', body.results);
   const objects = body.results.map((raw: unknown, i): CrmObject => {
     const at = `results[${i}]`;
     if (raw === null || typeof raw !== 'object') throw malformed(page, at, 'is not an object', raw);
-    const o = raw as { id?: unknown; properties?: unknown; createdAt?: unknown; updatedAt?: unknown; archived?: unknown };
-    if (typeof o.id !== 'string' || !/^\d+$/.test(o.id)) throw malformed(page, `${at}.id`, 'must be a numeric id string', o.id);
+    const o = raw as {
+      id?: unknown;
+      properties?: unknown;
+      createdAt?: unknown;
+      updatedAt?: unknown;
+      archived?: unknown;
+    };
+    if (typeof o.id !== 'string' || !/^\d+$/.test(o.id))
+      throw malformed(page, `${at}.id`, 'must be a numeric id string', o.id);
     if (o.properties === null || typeof o.properties !== 'object' || Array.isArray(o.properties)) {
       throw malformed(page, `${at}.properties`, 'is missing or not an object', o.properties);
     }
@@ -77,41 +94,64 @@ export function parsePage(response: unknown, page: string, modifiedProperty: str
       properties[name] = value ?? null;
     }
     const createdAt = toIso(o.createdAt);
-    if (createdAt === undefined) throw malformed(page, `${at}.createdAt`, 'is missing or not a date', o.createdAt);
+    if (createdAt === undefined)
+      throw malformed(page, `${at}.createdAt`, 'is missing or not a date', o.createdAt);
     const updatedAt = toIso(o.updatedAt);
-    if (updatedAt === undefined) throw malformed(page, `${at}.updatedAt`, 'is missing or not a date', o.updatedAt);
+    if (updatedAt === undefined)
+      throw malformed(page, `${at}.updatedAt`, 'is missing or not a date', o.updatedAt);
     const modifiedRaw = properties[modifiedProperty];
-    const modifiedAt = modifiedRaw === undefined || modifiedRaw === null ? Date.parse(updatedAt) : parseHubSpotTime(modifiedRaw);
+    const modifiedAt =
+      modifiedRaw === undefined || modifiedRaw === null
+        ? Date.parse(updatedAt)
+        : parseHubSpotTime(modifiedRaw);
     if (modifiedAt === undefined) {
       throw malformed(page, `${at}.properties.${modifiedProperty}`, 'is not a date', modifiedRaw);
     }
     if (o.archived !== undefined && typeof o.archived !== 'boolean') {
       throw malformed(page, `${at}.archived`, 'must be a boolean', o.archived);
     }
-    return { id: o.id, properties, createdAt, updatedAt, archived: o.archived === true, modifiedAt };
+    return {
+      id: o.id,
+      properties,
+      createdAt,
+      updatedAt,
+      archived: o.archived === true,
+      modifiedAt,
+    };
   });
   const after = body.paging?.next?.after;
   if (after !== undefined && (typeof after !== 'string' || after === '')) {
     throw malformed(page, 'paging.next.after', 'must be a non-empty string', after);
   }
-  if (body.total !== undefined && (typeof body.total !== 'number' || !Number.isInteger(body.total) || body.total < 0)) {
+  if (
+    body.total !== undefined &&
+    (typeof body.total !== 'number' || !Number.isInteger(body.total) || body.total < 0)
+  ) {
     throw malformed(page, 'total', 'must be a non-negative integer', body.total);
   }
-  return { objects, nextAfter: after, ...(typeof body.total === 'number' ? { total: body.total } : {}) };
+  return {
+    objects,
+    nextAfter: after,
+    ...(typeof body.total === 'number' ? { total: body.total } : {}),
+  };
 }
 
 /** Validates a v4 batch association read: object id → associated ids. */
 export function parseAssociations(response: unknown, page: string): Map<string, string[]> {
-  if (response === null || typeof response !== 'object') throw malformed(page, 'the body', 'is not an object', response);
+  if (response === null || typeof response !== 'object')
+    throw malformed(page, 'the body', 'is not an object', response);
   const results = (response as { results?: unknown }).results;
-  if (!Array.isArray(results)) throw malformed(page, 'results', 'is missing or not an array', results);
+  if (!Array.isArray(results))
+    throw malformed(page, 'results', 'is missing or not an array', results);
   const out = new Map<string, string[]>();
   results.forEach((raw: unknown, i) => {
     // The SDK renames the wire field `from` to `_from` (a reserved word in its generator).
     const r = raw as { from?: { id?: unknown }; _from?: { id?: unknown }; to?: unknown } | null;
     const from = r?._from?.id ?? r?.from?.id;
-    if (typeof from !== 'string' && typeof from !== 'number') throw malformed(page, `results[${i}].from.id`, 'is missing', from);
-    if (!Array.isArray(r?.to)) throw malformed(page, `results[${i}].to`, 'is missing or not an array', r?.to);
+    if (typeof from !== 'string' && typeof from !== 'number')
+      throw malformed(page, `results[${i}].from.id`, 'is missing', from);
+    if (!Array.isArray(r?.to))
+      throw malformed(page, `results[${i}].to`, 'is missing or not an array', r?.to);
     const ids = (r.to as { toObjectId?: unknown }[]).map((t, j) => {
       if (typeof t?.toObjectId !== 'string' && typeof t?.toObjectId !== 'number') {
         throw malformed(page, `results[${i}].to[${j}].toObjectId`, 'is missing', t?.toObjectId);

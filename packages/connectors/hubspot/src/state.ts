@@ -67,12 +67,15 @@ export function parseState(raw: JsonValue | undefined): HubSpotState | undefined
   if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('', 'must be an object');
   if (raw.v !== 1) throw bad('v', 'must be 1');
   if (raw.phase === 'full') {
-    if (raw.after !== null && (typeof raw.after !== 'string' || raw.after === '')) throw bad('after', 'must be a string or null');
-    if (typeof raw.startedAt !== 'number' || !Number.isFinite(raw.startedAt)) throw bad('startedAt', 'must be epoch milliseconds');
+    if (raw.after !== null && (typeof raw.after !== 'string' || raw.after === ''))
+      throw bad('after', 'must be a string or null');
+    if (typeof raw.startedAt !== 'number' || !Number.isFinite(raw.startedAt))
+      throw bad('startedAt', 'must be epoch milliseconds');
     return { v: 1, phase: 'full', after: raw.after, startedAt: raw.startedAt };
   }
   if (raw.phase === 'incremental') {
-    if (typeof raw.modifiedAt !== 'number' || !Number.isInteger(raw.modifiedAt)) throw bad('modifiedAt', 'must be epoch milliseconds');
+    if (typeof raw.modifiedAt !== 'number' || !Number.isInteger(raw.modifiedAt))
+      throw bad('modifiedAt', 'must be epoch milliseconds');
     if (raw.lastId !== null && (typeof raw.lastId !== 'string' || !/^\d+$/.test(raw.lastId))) {
       throw bad('lastId', 'must be a numeric id string or null');
     }

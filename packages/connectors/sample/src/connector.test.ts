@@ -1,13 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, FatalError, createPluginContext, parseConfig, systemClock, type Clock } from '@sluice/core';
+import {
+  ConfigError,
+  FatalError,
+  createPluginContext,
+  parseConfig,
+  systemClock,
+  type Clock,
+} from '@sluice/core';
 import { periodMs } from './config.js';
 import { sampleConnector } from './connector.js';
 import { sampleRecord } from './generate.js';
 
 async function read(raw: unknown, state?: unknown, clock: Clock = systemClock) {
-  const connector = await sampleConnector.create(parseConfig(sampleConnector.configSchema, raw), createPluginContext({ clock }));
+  const connector = await sampleConnector.create(
+    parseConfig(sampleConnector.configSchema, raw),
+    createPluginContext({ clock }),
+  );
   const pages = [];
-  for await (const page of connector.read(state === undefined ? {} : { state: state as never }, new AbortController().signal)) pages.push(page);
+  for await (const page of connector.read(
+    state === undefined ? {} : { state: state as never },
+    new AbortController().signal,
+  ))
+    pages.push(page);
   return pages;
 }
 
@@ -15,13 +29,17 @@ describe('sample connector', () => {
   it('is deterministic and cycles channels day by day', () => {
     const options = { seed: 7, channels: ['a', 'b', 'c'], startDate: '2026-11-01' };
     expect(sampleRecord(4, options)).toEqual(sampleRecord(4, options));
-    expect([1, 2, 3, 4].map((s) => [sampleRecord(s, options).channel, sampleRecord(s, options).date])).toEqual([
+    expect(
+      [1, 2, 3, 4].map((s) => [sampleRecord(s, options).channel, sampleRecord(s, options).date]),
+    ).toEqual([
       ['a', '2026-11-01'],
       ['b', '2026-11-01'],
       ['c', '2026-11-01'],
       ['a', '2026-11-02'],
     ]);
-    expect(sampleRecord(1, { ...options, seed: 8 }).sessions).not.toBe(sampleRecord(1, options).sessions);
+    expect(sampleRecord(1, { ...options, seed: 8 }).sessions).not.toBe(
+      sampleRecord(1, options).sessions,
+    );
   });
 
   it('reads perRun records per run and continues from the checkpoint', async () => {
@@ -34,17 +52,25 @@ describe('sample connector', () => {
 
   it('stops at total', async () => {
     expect(await read({ perRun: 100, total: 30 }, { seq: 30 })).toEqual([]);
-    expect((await read({ perRun: 100, total: 30 }, { seq: 25 })).flatMap((p) => p.records)).toHaveLength(5);
+    expect(
+      (await read({ perRun: 100, total: 30 }, { seq: 25 })).flatMap((p) => p.records),
+    ).toHaveLength(5);
   });
 
   it('refuses a malformed checkpoint and bad config', async () => {
     await expect(read({}, 'nope')).rejects.toThrow(FatalError);
     await expect(read({}, { seq: -1 })).rejects.toThrow('is not { "seq": <integer> }');
-    expect(() => parseConfig(sampleConnector.configSchema, { channels: [], startDate: 'today', bogus: 1 })).toThrow(ConfigError);
+    expect(() =>
+      parseConfig(sampleConnector.configSchema, { channels: [], startDate: 'today', bogus: 1 }),
+    ).toThrow(ConfigError);
     try {
       parseConfig(sampleConnector.configSchema, { channels: [], startDate: 'today', bogus: 1 });
     } catch (err) {
-      expect((err as ConfigError).issues.map((i) => i.path)).toEqual(['channels', 'startDate', 'bogus']);
+      expect((err as ConfigError).issues.map((i) => i.path)).toEqual([
+        'channels',
+        'startDate',
+        'bogus',
+      ]);
     }
   });
 
@@ -71,7 +97,10 @@ describe('sample connector', () => {
       // 12 s later: the two periods that began since, one set each.
       now += 12_000;
       const later = records(await read(config, state, clock));
-      expect(later.map((r) => r.periodStart)).toEqual([...Array(3).fill('2026-12-01T10:00:05.000Z'), ...Array(3).fill('2026-12-01T10:00:10.000Z')]);
+      expect(later.map((r) => r.periodStart)).toEqual([
+        ...Array(3).fill('2026-12-01T10:00:05.000Z'),
+        ...Array(3).fill('2026-12-01T10:00:10.000Z'),
+      ]);
       expect(later.every((r) => Date.parse(r.periodStart as string) <= now)).toBe(true);
       // Incremental: the cursor continues where the last page ended, and the same seq is the same record.
       expect(later[0]!.seq).toBe((state as { seq: number }).seq + 1);
@@ -85,15 +114,36 @@ describe('sample connector', () => {
       const run = records(await read(config, state, clock));
       expect(run).toHaveLength(25);
       expect(Date.parse(run.at(-1)!.periodStart as string)).toBeLessThan(now);
-      const daily = records(await read({ channels: ['a', 'b'], period: '1d', backfill: 2, perRun: 100 }, undefined, clock));
-      expect(daily.map((r) => r.date)).toEqual(['2026-11-29', '2026-11-29', '2026-11-30', '2026-11-30', '2026-12-01', '2026-12-01']);
+      const daily = records(
+        await read(
+          { channels: ['a', 'b'], period: '1d', backfill: 2, perRun: 100 },
+          undefined,
+          clock,
+        ),
+      );
+      expect(daily.map((r) => r.date)).toEqual([
+        '2026-11-29',
+        '2026-11-29',
+        '2026-11-30',
+        '2026-11-30',
+        '2026-12-01',
+        '2026-12-01',
+      ]);
     });
 
     it('restarts at the current period after a checkpoint of another period or channel list', async () => {
       now = Date.parse('2026-12-01T10:00:02Z');
       const daily = { ...config, period: '1d' };
-      for (const state of [{ seq: 30 }, { seq: 5_000_000, period: '1h', channels: 3 }, { seq: 30, period: '1d', channels: 5 }]) {
-        expect(records(await read(daily, state, clock)).map((r) => r.date)).toEqual(['2026-12-01', '2026-12-01', '2026-12-01']);
+      for (const state of [
+        { seq: 30 },
+        { seq: 5_000_000, period: '1h', channels: 3 },
+        { seq: 30, period: '1d', channels: 5 },
+      ]) {
+        expect(records(await read(daily, state, clock)).map((r) => r.date)).toEqual([
+          '2026-12-01',
+          '2026-12-01',
+          '2026-12-01',
+        ]);
       }
     });
 

@@ -1,13 +1,28 @@
-import { defineConnector, FatalError, type ConnectorInstance, type JsonValue, type Logger, type PluginContext } from '@sluice/core';
+import {
+  defineConnector,
+  FatalError,
+  type ConnectorInstance,
+  type JsonValue,
+  type Logger,
+  type PluginContext,
+} from '@sluice/core';
 import { periodMs, sampleConfigSchema, type SampleConfig } from './config.js';
 import { DEFAULT_START_DATE, sampleRecord } from './generate.js';
 
 function cursorOf(state: JsonValue | undefined): number {
   if (state === undefined || state === null) return 0;
-  if (typeof state === 'object' && !Array.isArray(state) && typeof state.seq === 'number' && Number.isInteger(state.seq) && state.seq >= 0) {
+  if (
+    typeof state === 'object' &&
+    !Array.isArray(state) &&
+    typeof state.seq === 'number' &&
+    Number.isInteger(state.seq) &&
+    state.seq >= 0
+  ) {
     return state.seq;
   }
-  throw new FatalError(`sample connector: the checkpoint ${JSON.stringify(state)} is not { "seq": <integer> }`);
+  throw new FatalError(
+    `sample connector: the checkpoint ${JSON.stringify(state)} is not { "seq": <integer> }`,
+  );
 }
 
 /**
@@ -15,7 +30,12 @@ function cursorOf(state: JsonValue | undefined): number {
  * channel list (a `seq` means a period and a channel only with both), else at the first period of
  * the `backfill` window.
  */
-function clockStart(state: JsonValue | undefined, config: SampleConfig, nowPeriod: number, logger: Logger): number {
+function clockStart(
+  state: JsonValue | undefined,
+  config: SampleConfig,
+  nowPeriod: number,
+  logger: Logger,
+): number {
   const fresh = Math.max(0, nowPeriod - config.backfill) * config.channels.length;
   if (state === undefined || state === null) return fresh;
   const seq = cursorOf(state);
@@ -74,9 +94,25 @@ function createSampleConnector(config: SampleConfig, ctx: PluginContext): Connec
         {
           name: 'traffic',
           fields: [
-            { name: 'seq', type: 'integer', description: 'sequence number, the incremental cursor' },
-            { name: 'date', type: 'date', description: 'the day of the record (UTC), of its period with `period`' },
-            ...(config.period === undefined ? [] : [{ name: 'periodStart', type: 'timestamp', description: 'start of the period of the record' }]),
+            {
+              name: 'seq',
+              type: 'integer',
+              description: 'sequence number, the incremental cursor',
+            },
+            {
+              name: 'date',
+              type: 'date',
+              description: 'the day of the record (UTC), of its period with `period`',
+            },
+            ...(config.period === undefined
+              ? []
+              : [
+                  {
+                    name: 'periodStart',
+                    type: 'timestamp',
+                    description: 'start of the period of the record',
+                  },
+                ]),
             { name: 'channel', type: 'string' },
             { name: 'sessions', type: 'integer' },
             { name: 'conversions', type: 'integer' },
@@ -110,7 +146,8 @@ export const sampleConnector = defineConnector({
   version: '0.1.0',
   // Records are a pure function of the seed and the position: a re-read is identical.
   rereads: 'same',
-  description: 'Deterministic sample marketing data (no external service), optionally following the clock.',
+  description:
+    'Deterministic sample marketing data (no external service), optionally following the clock.',
   configSchema: sampleConfigSchema,
   create: (config, ctx) => createSampleConnector(config, ctx),
 });

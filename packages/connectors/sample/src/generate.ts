@@ -60,8 +60,20 @@ export function sampleRecord(seq: number, options: SampleOptions): SluiceRecord 
   const channel = options.channels[channelIndex]!;
   if (options.periodMs !== undefined) {
     const start = new Date(period * options.periodMs);
-    return { seq, date: start.toISOString().slice(0, 10), periodStart: start.toISOString(), channel, sessions, conversions, revenue };
+    return {
+      seq,
+      date: start.toISOString().slice(0, 10),
+      periodStart: start.toISOString(),
+      channel,
+      sessions,
+      conversions,
+      revenue,
+    };
   }
-  const date = new Date(Date.parse(`${options.startDate ?? DEFAULT_START_DATE}T00:00:00Z`) + period * DAY_MS).toISOString().slice(0, 10);
+  const date = new Date(
+    Date.parse(`${options.startDate ?? DEFAULT_START_DATE}T00:00:00Z`) + period * DAY_MS,
+  )
+    .toISOString()
+    .slice(0, 10);
   return { seq, date, channel, sessions, conversions, revenue };
 }

@@ -12,21 +12,43 @@ function readCsvWithPython(text: string, delimiter: string): string[][] {
     `rows = list(csv.reader(io.StringIO(sys.stdin.buffer.read().decode('utf-8'), newline=''), delimiter=sys.argv[1], strict=True))`,
     'sys.stdout.write(json.dumps(rows))',
   ].join('\n');
-  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, delimiter], { input: text, maxBuffer: 64 * 1024 * 1024 }).toString('utf8')) as string[][];
+  return JSON.parse(
+    execFileSync('/usr/bin/python3', ['-c', script, delimiter], {
+      input: text,
+      maxBuffer: 64 * 1024 * 1024,
+    }).toString('utf8'),
+  ) as string[][];
 }
 
 const hostileRecords: SluiceRecord[] = [
   { id: 1, text: 'lone\rCR', 'a.b': 'CRLF\r\nhere', 'c[0]': 'say "hi"', empty: '', nothing: null },
-  { id: 2, text: 'a,b;c\td', 'a.b': '\u0000NUL', 'c[0]': '\u202Eעברית 🙂', empty: ' x ', nothing: 'not null' },
+  {
+    id: 2,
+    text: 'a,b;c\td',
+    'a.b': '\u0000NUL',
+    'c[0]': '\u202Eעברית 🙂',
+    empty: ' x ',
+    nothing: 'not null',
+  },
   { id: 3, text: '=1+2', 'a.b': '@cmd', 'c[0]': '-2', empty: '\t=tab', nothing: '\r=cr' },
   { id: 4, text: 'z'.repeat(1024 * 1024) + '\r', 'a.b': { nested: [1, null] }, 'c[0]': -2 },
 ];
 const hostileColumns = ['id', 'text', 'a.b', 'c[0]', 'empty', 'nothing'];
 
-function expectedCsvCell(value: unknown, options: { nullAs?: string; escapeFormulas?: boolean }): string {
+function expectedCsvCell(
+  value: unknown,
+  options: { nullAs?: string; escapeFormulas?: boolean },
+): string {
   if (value === undefined || value === null) return options.nullAs ?? '';
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return typeof value === 'string' && options.escapeFormulas === true && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  return typeof value === 'string' && options.escapeFormulas === true && /^[=+\-@\t\r]/.test(text)
+    ? `'${text}`
+    : text;
 }
 
 describe('core csv writer (RFC 4180)', () => {
@@ -52,7 +74,8 @@ describe('core csv writer (RFC 4180)', () => {
 
   it('escapes formula prefixes only on request, never numbers', () => {
     const csv = createCsvWriter({ escapeFormulas: true });
-    for (const v of ['=1+2', '+1', '-x', '@SUM(A1)', '\tx', '\rx']) expect(csv.cell(v).replace(/^"|"$/g, '')).toBe(`'${v}`);
+    for (const v of ['=1+2', '+1', '-x', '@SUM(A1)', '\tx', '\rx'])
+      expect(csv.cell(v).replace(/^"|"$/g, '')).toBe(`'${v}`);
     expect(csv.cell(-3)).toBe('-3');
     expect(csv.cell('safe')).toBe('safe');
     expect(createCsvWriter().cell('=1+2')).toBe('=1+2');

@@ -29,14 +29,18 @@ export const csvWriterConfigEntries = {
   nullAs: v.optional(
     v.pipe(
       v.string(),
-      v.description('How `null` and missing fields are written. Default: an empty unquoted cell, while an empty string is written `""`; set e.g. `\\N` or `NULL` for readers that cannot tell the two apart.'),
+      v.description(
+        'How `null` and missing fields are written. Default: an empty unquoted cell, while an empty string is written `""`; set e.g. `\\N` or `NULL` for readers that cannot tell the two apart.',
+      ),
     ),
     '',
   ),
   escapeFormulas: v.optional(
     v.pipe(
       v.boolean(),
-      v.description("Prefix text cells starting with `=`, `+`, `-`, `@`, tab or CR with `'` so spreadsheets do not run them as formulas (OWASP CSV injection). Numbers are never changed. Off by default: it alters values."),
+      v.description(
+        "Prefix text cells starting with `=`, `+`, `-`, `@`, tab or CR with `'` so spreadsheets do not run them as formulas (OWASP CSV injection). Numbers are never changed. Off by default: it alters values.",
+      ),
     ),
     false,
   ),

@@ -82,7 +82,12 @@ describe('address policy: every address form is judged by what it reaches', () =
     else expect(verdict?.via).toMatch(via);
     const error = policy.check('example.com', address);
     expect(error).toBeInstanceOf(BlockedAddressError);
-    expect(error).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', range, address, host: 'example.com' });
+    expect(error).toMatchObject({
+      code: 'SLUICE_ERR_BLOCKED_ADDRESS',
+      range,
+      address,
+      host: 'example.com',
+    });
     expect(() => policy.assertAllowed('example.com', address)).toThrow(BlockedAddressError);
   });
 
@@ -130,7 +135,14 @@ describe('address policy: every address form is judged by what it reaches', () =
 describe('address policy: allow-list', () => {
   it('lets allow-listed CIDRs, addresses, hosts and host suffixes through, nothing else', () => {
     const allowing = createAddressPolicy({
-      allow: ['10.0.0.0/8', '127.0.0.1', 'hooks.internal', '*.svc.cluster.local', 'fd00::/8', '::ffff:192.168.0.0/112'],
+      allow: [
+        '10.0.0.0/8',
+        '127.0.0.1',
+        'hooks.internal',
+        '*.svc.cluster.local',
+        'fd00::/8',
+        '::ffff:192.168.0.0/112',
+      ],
     });
     expect(allowing.blockedRange('x', '10.9.9.9')).toBeUndefined();
     expect(allowing.blockedRange('x', '::ffff:10.9.9.9')).toBeUndefined();
@@ -153,15 +165,29 @@ describe('address policy: allow-list', () => {
     expect(byName.blockedRange('a.corp.example', '0.0.0.0')).toBe('unspecified');
     expect(byName.blockedRange('hooks.internal', '10.1.1.1')).toBeUndefined();
 
-    expect(createAddressPolicy({ allow: ['127.0.0.1'] }).blockedRange('localhost', '127.0.0.1')).toBeUndefined();
-    expect(createAddressPolicy({ allow: ['127.0.0.0/8'] }).blockedRange('x', '127.9.9.9')).toBeUndefined();
-    expect(createAddressPolicy({ allow: ['::1'] }).blockedRange('localhost', '::1')).toBeUndefined();
-    expect(createAddressPolicy({ allow: ['::1'] }).blockedRange('localhost', '127.0.0.1')).toBe('loopback');
-    expect(createAddressPolicy({ allow: ['localhost'] }).blockedRange('localhost', '127.0.0.1')).toBeUndefined();
-    expect(createAddressPolicy({ allow: ['*.localhost'] }).blockedRange('api.localhost', '::1')).toBeUndefined();
+    expect(
+      createAddressPolicy({ allow: ['127.0.0.1'] }).blockedRange('localhost', '127.0.0.1'),
+    ).toBeUndefined();
+    expect(
+      createAddressPolicy({ allow: ['127.0.0.0/8'] }).blockedRange('x', '127.9.9.9'),
+    ).toBeUndefined();
+    expect(
+      createAddressPolicy({ allow: ['::1'] }).blockedRange('localhost', '::1'),
+    ).toBeUndefined();
+    expect(createAddressPolicy({ allow: ['::1'] }).blockedRange('localhost', '127.0.0.1')).toBe(
+      'loopback',
+    );
+    expect(
+      createAddressPolicy({ allow: ['localhost'] }).blockedRange('localhost', '127.0.0.1'),
+    ).toBeUndefined();
+    expect(
+      createAddressPolicy({ allow: ['*.localhost'] }).blockedRange('api.localhost', '::1'),
+    ).toBeUndefined();
     // The default policy and a policy with unrelated entries keep loopback closed.
     expect(createAddressPolicy().blockedRange('x', '127.0.0.1')).toBe('loopback');
-    expect(createAddressPolicy({ allow: ['10.0.0.0/8'] }).blockedRange('x', '127.0.0.1')).toBe('loopback');
+    expect(createAddressPolicy({ allow: ['10.0.0.0/8'] }).blockedRange('x', '127.0.0.1')).toBe(
+      'loopback',
+    );
   });
 
   it('can be switched off explicitly', () => {
@@ -187,7 +213,9 @@ describe('BlockedAddressError', () => {
     expect(error).toBeInstanceOf(FatalError);
     expect(error.code).toBe(ErrorCodes.blockedAddress);
     expect(isRetryable(error)).toBe(false);
-    expect(error.message).toMatch(/metadata\.google\.internal \(169\.254\.169\.254\).*linkLocal.*ssrf\.allow/);
+    expect(error.message).toMatch(
+      /metadata\.google\.internal \(169\.254\.169\.254\).*linkLocal.*ssrf\.allow/,
+    );
     expect(error.toJSON()).toMatchObject({
       code: 'SLUICE_ERR_BLOCKED_ADDRESS',
       details: { host: 'metadata.google.internal', address: '169.254.169.254', range: 'linkLocal' },
@@ -196,7 +224,9 @@ describe('BlockedAddressError', () => {
 
   it('names the config key that held the target, and the IPv6 form that carried the address', () => {
     const error = policy.check('::127.0.0.1', '::127.0.0.1')!.forField('apiUrl');
-    expect(error.message).toMatch(/^apiUrl: refusing to connect to ::127\.0\.0\.1: loopback addresses are blocked \(IPv4-compatible IPv6 address ::7f00:1 carrying 127\.0\.0\.1\)/);
+    expect(error.message).toMatch(
+      /^apiUrl: refusing to connect to ::127\.0\.0\.1: loopback addresses are blocked \(IPv4-compatible IPv6 address ::7f00:1 carrying 127\.0\.0\.1\)/,
+    );
     expect(error.details).toMatchObject({ field: 'apiUrl', range: 'loopback' });
     expect(error.forField('apiUrl')).toBe(error);
   });
@@ -206,8 +236,14 @@ describe('BlockedAddressError', () => {
     expect(findBlockedAddressError(blocked)).toBe(blocked);
     expect(findBlockedAddressError(new Error('fetch failed', { cause: blocked }))).toBe(blocked);
     expect(findBlockedAddressError(new AggregateError([new Error('a'), blocked]))).toBe(blocked);
-    expect(findBlockedAddressError(Object.assign(new Error('slack'), { original: new Error('x', { cause: blocked }) }))).toBe(blocked);
-    expect(findBlockedAddressError(Object.assign(new Error('gaxios'), { originalError: blocked }))).toBe(blocked);
+    expect(
+      findBlockedAddressError(
+        Object.assign(new Error('slack'), { original: new Error('x', { cause: blocked }) }),
+      ),
+    ).toBe(blocked);
+    expect(
+      findBlockedAddressError(Object.assign(new Error('gaxios'), { originalError: blocked })),
+    ).toBe(blocked);
     expect(findBlockedAddressError(new Error('ECONNREFUSED'))).toBeUndefined();
     const loop: { cause?: unknown } = {};
     loop.cause = loop;

@@ -59,7 +59,12 @@ export class BlockedAddressError extends FatalError {
         `${range} addresses are blocked${via} (SSRF protection); ${hint}`,
       {
         cause: options.cause,
-        details: { host, address, range, ...(options.field === undefined ? {} : { field: options.field }) },
+        details: {
+          host,
+          address,
+          range,
+          ...(options.field === undefined ? {} : { field: options.field }),
+        },
       },
     );
     this.via = options.via;
@@ -103,7 +108,12 @@ export function findBlockedAddressError(error: unknown): BlockedAddressError | u
     if (current === null || typeof current !== 'object' || seen.has(current)) continue;
     seen.add(current);
     if (current instanceof BlockedAddressError) return current;
-    const shape = current as { cause?: unknown; errors?: unknown; original?: unknown; originalError?: unknown };
+    const shape = current as {
+      cause?: unknown;
+      errors?: unknown;
+      original?: unknown;
+      originalError?: unknown;
+    };
     queue.push(shape.cause, shape.original, shape.originalError);
     if (Array.isArray(shape.errors)) queue.push(...(shape.errors as unknown[]));
   }
@@ -150,7 +160,8 @@ export interface AddressPolicyOptions {
   allow?: readonly string[];
 }
 
-const HOST_NAME = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
+const HOST_NAME =
+  /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
 
 /**
  * Parses one allow-list entry; returns an error message when it is neither a CIDR, an address
@@ -169,7 +180,9 @@ export function allowEntryProblem(entry: string): string | undefined {
       : `"${entry}" is not a valid CIDR (e.g. 10.0.0.0/8 or fd00::/8)`;
   }
   if (ipaddr.isValid(stripBrackets(entry))) return undefined;
-  return HOST_NAME.test(entry) ? undefined : `"${entry}" is not a CIDR, an IP address or a host name`;
+  return HOST_NAME.test(entry)
+    ? undefined
+    : `"${entry}" is not a CIDR, an IP address or a host name`;
 }
 
 function stripBrackets(text: string): string {
@@ -232,11 +245,19 @@ function embeddedV4(address: ipaddr.IPv6): Embedding | undefined {
   const zeros = (from: number, to: number) => w.slice(from, to).every((part) => part === 0);
   // ::a.b.c.d (RFC 4291 "IPv4-compatible", deprecated); :: and ::1 are unspecified / loopback.
   if (zeros(0, 6) && !(w[6] === 0 && (w[7] === 0 || w[7] === 1))) {
-    return { v4: v4FromWords(w[6]!, w[7]!), form: 'IPv4-compatible IPv6 address', alwaysBlocked: true };
+    return {
+      v4: v4FromWords(w[6]!, w[7]!),
+      form: 'IPv4-compatible IPv6 address',
+      alwaysBlocked: true,
+    };
   }
   // ::ffff:0:a.b.c.d (RFC 6145 "IPv4-translated").
   if (zeros(0, 4) && w[4] === 0xffff && w[5] === 0) {
-    return { v4: v4FromWords(w[6]!, w[7]!), form: 'IPv4-translated IPv6 address', alwaysBlocked: true };
+    return {
+      v4: v4FromWords(w[6]!, w[7]!),
+      form: 'IPv4-translated IPv6 address',
+      alwaysBlocked: true,
+    };
   }
   // 64:ff9b::a.b.c.d (RFC 6052 well-known NAT64 prefix): DNS64 maps public IPv4 hosts here.
   if (w[0] === 0x64 && w[1] === 0xff9b && zeros(2, 6)) {
@@ -248,7 +269,11 @@ function embeddedV4(address: ipaddr.IPv6): Embedding | undefined {
   }
   // 2001:0::/32 (RFC 4380 Teredo): the client's IPv4 address, inverted, in the last 32 bits.
   if (w[0] === 0x2001 && w[1] === 0) {
-    return { v4: v4FromWords(~w[6]! & 0xffff, ~w[7]! & 0xffff), form: 'Teredo IPv6 address', alwaysBlocked: true };
+    return {
+      v4: v4FromWords(~w[6]! & 0xffff, ~w[7]! & 0xffff),
+      form: 'Teredo IPv6 address',
+      alwaysBlocked: true,
+    };
   }
   return undefined;
 }
@@ -285,7 +310,9 @@ function classifyParsed(parsed: Address): AddressVerdict | undefined {
   const v6 = parsed as ipaddr.IPv6;
   if (v6.isIPv4MappedAddress()) {
     const inner = classifyParsed(v6.toIPv4Address());
-    return inner === undefined ? undefined : { range: inner.range, via: `IPv4-mapped IPv6 address ${v6.toString()}` };
+    return inner === undefined
+      ? undefined
+      : { range: inner.range, via: `IPv4-mapped IPv6 address ${v6.toString()}` };
   }
   const embedding = embeddedV4(v6);
   if (embedding) {
@@ -332,7 +359,8 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
     if (bare.includes('/')) {
       const [base, length] = bare.split('/') as [string, string];
       const [addr, bits] = ipaddr.parseCIDR(`${normaliseDottedTail(base)}/${length}`);
-      const mapped = addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96;
+      const mapped =
+        addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96;
       cidrs.push(mapped ? [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96] : [addr, bits]);
     } else if (ipaddr.isValid(bare)) {
       const addr = toComparable(parseAddress(bare)!);
@@ -359,7 +387,8 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
     const comparable = toComparable(parsed);
     if (cidrAllows(comparable)) return undefined;
     const name = normaliseHost(host);
-    const found = classifyParsed(parsed) ?? (isLocalhostName(name) ? { range: 'loopback' } : undefined);
+    const found =
+      classifyParsed(parsed) ?? (isLocalhostName(name) ? { range: 'loopback' } : undefined);
     if (found === undefined) return undefined;
     const entry = hostEntryFor(host);
     if (entry === undefined) return found;
@@ -374,7 +403,12 @@ export function createAddressPolicy(options: AddressPolicyOptions = {}): Address
   const check = (host: string, address: string): BlockedAddressError | undefined => {
     const found = verdict(host, address);
     if (found === undefined) return undefined;
-    return new BlockedAddressError(host, address, found.range, found.via === undefined ? {} : { via: found.via });
+    return new BlockedAddressError(
+      host,
+      address,
+      found.range,
+      found.via === undefined ? {} : { via: found.via },
+    );
   };
 
   return {

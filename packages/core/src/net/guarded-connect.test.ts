@@ -23,7 +23,9 @@ let accepted = 0;
 beforeAll(async () => {
   server = createServer((socket) => {
     accepted++;
-    socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'));
+    socket.once('data', () =>
+      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'),
+    );
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(0, '::', resolve));
@@ -58,13 +60,22 @@ describe('guarded DNS lookup (the checked address is the connected one)', () => 
   const lookupAll = (resolve: ResolveAll, all: boolean) =>
     new Promise<{ err: Error | null; result: unknown }>((done) => {
       const lookup = createGuardedLookup(createAddressPolicy(), resolve);
-      lookup('rebind.example', { all }, (err, address, family) => done({ err, result: all ? address : { address, family } }));
+      lookup('rebind.example', { all }, (err, address, family) =>
+        done({ err, result: all ? address : { address, family } }),
+      );
     });
 
   it('fails when every resolved address is blocked (DNS pointing at the metadata service)', async () => {
-    const { err } = await lookupAll(fakeResolver([{ address: '169.254.169.254', family: 4 }]), true);
+    const { err } = await lookupAll(
+      fakeResolver([{ address: '169.254.169.254', family: 4 }]),
+      true,
+    );
     expect(err).toBeInstanceOf(BlockedAddressError);
-    expect(err).toMatchObject({ host: 'rebind.example', range: 'linkLocal', code: 'SLUICE_ERR_BLOCKED_ADDRESS' });
+    expect(err).toMatchObject({
+      host: 'rebind.example',
+      range: 'linkLocal',
+      code: 'SLUICE_ERR_BLOCKED_ADDRESS',
+    });
   });
 
   it('drops blocked addresses (every IPv6 form) and hands only allowed ones to connect()', async () => {
@@ -75,32 +86,55 @@ describe('guarded DNS lookup (the checked address is the connected one)', () => 
       { address: '93.184.216.34', family: 4 },
       { address: '::ffff:10.0.0.1', family: 6 },
     ]);
-    expect((await lookupAll(resolve, true)).result).toEqual([{ address: '93.184.216.34', family: 4 }]);
-    expect((await lookupAll(resolve, false)).result).toEqual({ address: '93.184.216.34', family: 4 });
+    expect((await lookupAll(resolve, true)).result).toEqual([
+      { address: '93.184.216.34', family: 4 },
+    ]);
+    expect((await lookupAll(resolve, false)).result).toEqual({
+      address: '93.184.216.34',
+      family: 4,
+    });
   });
 
   it('passes DNS errors through', async () => {
-    const failing: ResolveAll = (_h, _o, callback) => callback(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+    const failing: ResolveAll = (_h, _o, callback) =>
+      callback(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), []);
     const { err } = await lookupAll(failing, true);
     expect((err as NodeJS.ErrnoException).code).toBe('ENOTFOUND');
   });
 
   it('resolves with the system resolver: localhost is loopback, refused without opt-in', async () => {
-    await expect(resolveAllowed(createAddressPolicy(), 'localhost')).rejects.toMatchObject({ range: 'loopback' });
-    await expect(resolveAllowed(createAddressPolicy({ allow: ['localhost'] }), 'localhost')).resolves.not.toHaveLength(0);
-    await expect(resolveAllowed(createAddressPolicy(), '0x7f.1')).rejects.toBeInstanceOf(BlockedAddressError);
-    await expect(resolveAllowed(createAddressPolicy({ allow: ['127.0.0.1'] }), '0x7f.1')).resolves.toEqual([{ address: '127.0.0.1', family: 4 }]);
+    await expect(resolveAllowed(createAddressPolicy(), 'localhost')).rejects.toMatchObject({
+      range: 'loopback',
+    });
+    await expect(
+      resolveAllowed(createAddressPolicy({ allow: ['localhost'] }), 'localhost'),
+    ).resolves.not.toHaveLength(0);
+    await expect(resolveAllowed(createAddressPolicy(), '0x7f.1')).rejects.toBeInstanceOf(
+      BlockedAddressError,
+    );
+    await expect(
+      resolveAllowed(createAddressPolicy({ allow: ['127.0.0.1'] }), '0x7f.1'),
+    ).resolves.toEqual([{ address: '127.0.0.1', family: 4 }]);
   });
 });
 
 describe('literal hosts (connect() skips lookup for them)', () => {
   const policy = createAddressPolicy();
-  it.each(['127.0.0.1', '[::1]', '[::127.0.0.1]', '[::7f00:1]', '::ffff:127.0.0.1', '2130706433', '0x7f.1', '127.1', '[64:ff9b::7f00:1]', '[2002:a9fe:a9fe::]', '0.0.0.0'])(
-    'refuses %s before any socket is opened',
-    (host) => {
-      expect(checkLiteralHost(policy, host)).toBeInstanceOf(BlockedAddressError);
-    },
-  );
+  it.each([
+    '127.0.0.1',
+    '[::1]',
+    '[::127.0.0.1]',
+    '[::7f00:1]',
+    '::ffff:127.0.0.1',
+    '2130706433',
+    '0x7f.1',
+    '127.1',
+    '[64:ff9b::7f00:1]',
+    '[2002:a9fe:a9fe::]',
+    '0.0.0.0',
+  ])('refuses %s before any socket is opened', (host) => {
+    expect(checkLiteralHost(policy, host)).toBeInstanceOf(BlockedAddressError);
+  });
   it('leaves host names to the lookup', () => {
     expect(checkLiteralHost(policy, 'hooks.example.com')).toBeUndefined();
     expect(checkLiteralHost(policy, '93.184.216.34')).toBeUndefined();
@@ -113,11 +147,16 @@ describe('guarded http(s) agents against a listening loopback server', () => {
     ['IPv4-mapped IPv6', () => `http://[::ffff:127.0.0.1]:${port}/`],
     ['IPv6 loopback', () => `http://[::1]:${port}/`],
     ['localhost', () => `http://localhost:${port}/`],
-    ['decimal IPv4 (legacy url.parse keeps it, getaddrinfo reads it)', () => `http://2130706433:${port}/`],
+    [
+      'decimal IPv4 (legacy url.parse keeps it, getaddrinfo reads it)',
+      () => `http://2130706433:${port}/`,
+    ],
   ])('refuses loopback by %s: the server accepts no connection', async (_form, url) => {
     const agent = createGuardedHttpAgent(createAddressPolicy());
     let error: unknown;
-    const count = await acceptedDuring(() => request(httpGet, url(), agent).catch((err: unknown) => (error = err)));
+    const count = await acceptedDuring(() =>
+      request(httpGet, url(), agent).catch((err: unknown) => (error = err)),
+    );
     expect(count).toBe(0);
     expect(error).toBeInstanceOf(BlockedAddressError);
     expect(error).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS' });
@@ -151,11 +190,16 @@ describe('guarded http(s) agents against a listening loopback server', () => {
 
   it('re-checks a name on every connection: DNS that turns to loopback later is refused (rebinding)', async () => {
     let answer = '93.184.216.34';
-    const resolveAll: ResolveAll = (_h, _o, callback) => callback(null, [{ address: answer, family: 4 }]);
+    const resolveAll: ResolveAll = (_h, _o, callback) =>
+      callback(null, [{ address: answer, family: 4 }]);
     const seen: string[] = [];
     const lookup = createGuardedLookup(createAddressPolicy(), resolveAll);
     const probe = (): Promise<string> =>
-      new Promise((resolve) => lookup('rebind.example', { all: false }, (err, address) => resolve(err ? (err as BlockedAddressError).range : (address as string))));
+      new Promise((resolve) =>
+        lookup('rebind.example', { all: false }, (err, address) =>
+          resolve(err ? (err as BlockedAddressError).range : (address as string)),
+        ),
+      );
     seen.push(await probe());
     answer = '127.0.0.1';
     seen.push(await probe());
@@ -164,9 +208,15 @@ describe('guarded http(s) agents against a listening loopback server', () => {
 
   it('https agent: refuses blocked literals and names the same way', async () => {
     const agent = createGuardedHttpsAgent(createAddressPolicy());
-    for (const url of [`https://127.0.0.1:${port}/`, `https://localhost:${port}/`, `https://[::ffff:7f00:1]:${port}/`]) {
+    for (const url of [
+      `https://127.0.0.1:${port}/`,
+      `https://localhost:${port}/`,
+      `https://[::ffff:7f00:1]:${port}/`,
+    ]) {
       let error: unknown;
-      const count = await acceptedDuring(() => request(httpsGet, url, agent).catch((err: unknown) => (error = err)));
+      const count = await acceptedDuring(() =>
+        request(httpsGet, url, agent).catch((err: unknown) => (error = err)),
+      );
       expect(count, url).toBe(0);
       expect(error, url).toBeInstanceOf(BlockedAddressError);
     }
@@ -187,20 +237,30 @@ describe('guarded undici connector (structural: core does not depend on undici)'
     const reached: string[] = [];
     const fakeBuild = (options: { timeout?: number; lookup: LookupFunction }) => {
       built.push(options);
-      return (connectOptions: { hostname: string }, callback: (error: Error | null, socket: null) => void) => {
+      return (
+        connectOptions: { hostname: string },
+        callback: (error: Error | null, socket: null) => void,
+      ) => {
         reached.push(connectOptions.hostname);
         callback(null, null);
       };
     };
-    const connect = createGuardedConnector(createAddressPolicy(), fakeBuild, { connectTimeoutMs: 1234 });
+    const connect = createGuardedConnector(createAddressPolicy(), fakeBuild, {
+      connectTimeoutMs: 1234,
+    });
     expect(built).toHaveLength(1);
     expect(built[0]!.timeout).toBe(1234);
-    const outcome = (hostname: string) => new Promise<Error | null>((resolve) => connect({ hostname }, (error: Error | null) => resolve(error)));
+    const outcome = (hostname: string) =>
+      new Promise<Error | null>((resolve) =>
+        connect({ hostname }, (error: Error | null) => resolve(error)),
+      );
     expect(await outcome('[::127.0.0.1]')).toBeInstanceOf(BlockedAddressError);
     expect(await outcome('127.0.0.1')).toBeInstanceOf(BlockedAddressError);
     expect(await outcome('hooks.example.com')).toBeNull();
     expect(reached).toEqual(['hooks.example.com']);
-    const viaLookup = await new Promise<Error | null>((resolve) => built[0]!.lookup('localhost', { all: true }, (err) => resolve(err)));
+    const viaLookup = await new Promise<Error | null>((resolve) =>
+      built[0]!.lookup('localhost', { all: true }, (err) => resolve(err)),
+    );
     expect(viaLookup).toBeInstanceOf(BlockedAddressError);
   });
 });
@@ -209,7 +269,11 @@ describe('connectGuardedSocket (clients that take a connected socket: nodemailer
   it('refuses loopback without opt-in; no connection reaches the server', async () => {
     for (const host of ['127.0.0.1', 'localhost', '::ffff:127.0.0.1', '2130706433']) {
       let error: unknown;
-      const count = await acceptedDuring(() => connectGuardedSocket(createAddressPolicy(), { host, port, timeoutMs: 2000 }).catch((err: unknown) => (error = err)));
+      const count = await acceptedDuring(() =>
+        connectGuardedSocket(createAddressPolicy(), { host, port, timeoutMs: 2000 }).catch(
+          (err: unknown) => (error = err),
+        ),
+      );
       expect(count, host).toBe(0);
       expect(error, host).toBeInstanceOf(BlockedAddressError);
     }
@@ -217,26 +281,56 @@ describe('connectGuardedSocket (clients that take a connected socket: nodemailer
 
   it('connects with the opt-in, and gives up at the timeout', async () => {
     const count = await acceptedDuring(async () => {
-      const socket = await connectGuardedSocket(createAddressPolicy({ allow: ['127.0.0.1'] }), { host: '127.0.0.1', port, timeoutMs: 2000 });
+      const socket = await connectGuardedSocket(createAddressPolicy({ allow: ['127.0.0.1'] }), {
+        host: '127.0.0.1',
+        port,
+        timeoutMs: 2000,
+      });
       expect(socket.remotePort).toBe(port);
       socket.destroy();
     });
     expect(count).toBe(1);
     const slow: ResolveAll = () => undefined; // never answers
-    await expect(connectGuardedSocket(createAddressPolicy(), { host: 'slow.example', port, timeoutMs: 50, resolveAll: slow })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await expect(
+      connectGuardedSocket(createAddressPolicy(), {
+        host: 'slow.example',
+        port,
+        timeoutMs: 50,
+        resolveAll: slow,
+      }),
+    ).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   });
 });
 
 describe('preflightUrl (SDKs that take no lookup or agent)', () => {
   it('throws the field-prefixed blocked error, passes allowed hosts and leaves DNS failures to the SDK', async () => {
     const policy = createAddressPolicy();
-    await expect(preflightUrl(policy, 'http://[::ffff:169.254.169.254]:9050/', 'apiEndpoint')).rejects.toMatchObject({
+    await expect(
+      preflightUrl(policy, 'http://[::ffff:169.254.169.254]:9050/', 'apiEndpoint'),
+    ).rejects.toMatchObject({
       code: 'SLUICE_ERR_BLOCKED_ADDRESS',
       message: expect.stringMatching(/^apiEndpoint: refusing to connect/),
     });
-    await expect(preflightUrl(policy, 'http://emulator.example/', 'apiEndpoint', fakeResolver([{ address: '10.0.0.9', family: 4 }]))).rejects.toMatchObject({ range: 'private' });
-    await expect(preflightUrl(policy, 'https://bigquery.example/', 'apiEndpoint', fakeResolver([{ address: '142.250.185.74', family: 4 }]))).resolves.toBeUndefined();
-    const failing: ResolveAll = (_h, _o, callback) => callback(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []);
-    await expect(preflightUrl(policy, 'https://nowhere.example/', 'apiEndpoint', failing)).resolves.toBeUndefined();
+    await expect(
+      preflightUrl(
+        policy,
+        'http://emulator.example/',
+        'apiEndpoint',
+        fakeResolver([{ address: '10.0.0.9', family: 4 }]),
+      ),
+    ).rejects.toMatchObject({ range: 'private' });
+    await expect(
+      preflightUrl(
+        policy,
+        'https://bigquery.example/',
+        'apiEndpoint',
+        fakeResolver([{ address: '142.250.185.74', family: 4 }]),
+      ),
+    ).resolves.toBeUndefined();
+    const failing: ResolveAll = (_h, _o, callback) =>
+      callback(Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' }), []);
+    await expect(
+      preflightUrl(policy, 'https://nowhere.example/', 'apiEndpoint', failing),
+    ).resolves.toBeUndefined();
   });
 });

@@ -10,7 +10,11 @@
  * @packageDocumentation
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
-import { Agent as HttpAgent, type AgentOptions as HttpAgentOptions, type ClientRequestArgs } from 'node:http';
+import {
+  Agent as HttpAgent,
+  type AgentOptions as HttpAgentOptions,
+  type ClientRequestArgs,
+} from 'node:http';
 import { Agent as HttpsAgent, type AgentOptions as HttpsAgentOptions } from 'node:https';
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -23,7 +27,8 @@ export type ResolveAll = (
   callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
 ) => void;
 
-const systemResolveAll: ResolveAll = (hostname, options, callback) => dnsLookup(hostname, options, callback);
+const systemResolveAll: ResolveAll = (hostname, options, callback) =>
+  dnsLookup(hostname, options, callback);
 
 /**
  * Wraps DNS resolution so only addresses the policy allows come back. Blocked addresses are
@@ -35,7 +40,10 @@ const systemResolveAll: ResolveAll = (hostname, options, callback) => dnsLookup(
  * net.connect({ host: 'example.com', port: 80, lookup });
  * ```
  */
-export function createGuardedLookup(policy: AddressPolicy, resolveAll: ResolveAll = systemResolveAll): LookupFunction {
+export function createGuardedLookup(
+  policy: AddressPolicy,
+  resolveAll: ResolveAll = systemResolveAll,
+): LookupFunction {
   return (hostname, options, callback) => {
     resolveAll(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
@@ -47,7 +55,9 @@ export function createGuardedLookup(policy: AddressPolicy, resolveAll: ResolveAl
         else firstBlocked ??= blocked;
       }
       if (allowed.length === 0) {
-        const error = firstBlocked ?? Object.assign(new Error(`no address found for ${hostname}`), { code: 'ENOTFOUND' });
+        const error =
+          firstBlocked ??
+          Object.assign(new Error(`no address found for ${hostname}`), { code: 'ENOTFOUND' });
         return callback(error as NodeJS.ErrnoException, '', 0);
       }
       if (options.all) {
@@ -71,7 +81,10 @@ export function createGuardedLookup(policy: AddressPolicy, resolveAll: ResolveAl
  * checkLiteralHost(policy, 'hooks.example.com');        // undefined
  * ```
  */
-export function checkLiteralHost(policy: AddressPolicy, host: string): BlockedAddressError | undefined {
+export function checkLiteralHost(
+  policy: AddressPolicy,
+  host: string,
+): BlockedAddressError | undefined {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (parseAddressLiteral(bare) === undefined) return undefined;
   return policy.check(bare, bare);
@@ -87,7 +100,11 @@ export function checkLiteralHost(policy: AddressPolicy, host: string): BlockedAd
  * const [first] = await resolveAllowed(policy, 'smtp.example.com'); // { address, family }
  * ```
  */
-export function resolveAllowed(policy: AddressPolicy, host: string, resolveAll?: ResolveAll): Promise<LookupAddress[]> {
+export function resolveAllowed(
+  policy: AddressPolicy,
+  host: string,
+  resolveAll?: ResolveAll,
+): Promise<LookupAddress[]> {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   const literal = checkLiteralHost(policy, bare);
   if (literal) return Promise.reject(literal);
@@ -116,7 +133,12 @@ export function resolveAllowed(policy: AddressPolicy, host: string, resolveAll?:
  * const [rows] = await bigquery.query(query);
  * ```
  */
-export async function preflightUrl(policy: AddressPolicy, url: string, field: string, resolveAll?: ResolveAll): Promise<void> {
+export async function preflightUrl(
+  policy: AddressPolicy,
+  url: string,
+  field: string,
+  resolveAll?: ResolveAll,
+): Promise<void> {
   const host = new URL(url).hostname;
   try {
     await resolveAllowed(policy, host, resolveAll);
@@ -145,12 +167,20 @@ type CreateConnectionCallback = (err: Error | null, stream: Duplex) => void;
  * http.request('http://pushgateway:9091/metrics', { agent });
  * ```
  */
-export function createGuardedHttpAgent(policy: AddressPolicy, options: HttpAgentOptions & GuardedAgentOptions = {}): HttpAgent {
+export function createGuardedHttpAgent(
+  policy: AddressPolicy,
+  options: HttpAgentOptions & GuardedAgentOptions = {},
+): HttpAgent {
   const { resolveAll, ...agentOptions } = options;
   const lookup = createGuardedLookup(policy, resolveAll);
   return new (class GuardedHttpAgent extends HttpAgent {
-    override createConnection(connectOptions: ClientRequestArgs, callback?: CreateConnectionCallback): Duplex | null | undefined {
-      return guardedCreateConnection(policy, lookup, connectOptions, callback, (opts, cb) => super.createConnection(opts, cb));
+    override createConnection(
+      connectOptions: ClientRequestArgs,
+      callback?: CreateConnectionCallback,
+    ): Duplex | null | undefined {
+      return guardedCreateConnection(policy, lookup, connectOptions, callback, (opts, cb) =>
+        super.createConnection(opts, cb),
+      );
     }
   })({ ...agentOptions, lookup });
 }
@@ -165,12 +195,20 @@ export function createGuardedHttpAgent(policy: AddressPolicy, options: HttpAgent
  * const httpsAgent = createGuardedHttpsAgent(policy, { keepAlive: true });
  * ```
  */
-export function createGuardedHttpsAgent(policy: AddressPolicy, options: HttpsAgentOptions & GuardedAgentOptions = {}): HttpsAgent {
+export function createGuardedHttpsAgent(
+  policy: AddressPolicy,
+  options: HttpsAgentOptions & GuardedAgentOptions = {},
+): HttpsAgent {
   const { resolveAll, ...agentOptions } = options;
   const lookup = createGuardedLookup(policy, resolveAll);
   return new (class GuardedHttpsAgent extends HttpsAgent {
-    override createConnection(connectOptions: ClientRequestArgs, callback?: CreateConnectionCallback): Duplex | null | undefined {
-      return guardedCreateConnection(policy, lookup, connectOptions, callback, (opts, cb) => super.createConnection(opts, cb));
+    override createConnection(
+      connectOptions: ClientRequestArgs,
+      callback?: CreateConnectionCallback,
+    ): Duplex | null | undefined {
+      return guardedCreateConnection(policy, lookup, connectOptions, callback, (opts, cb) =>
+        super.createConnection(opts, cb),
+      );
     }
   })({ ...agentOptions, lookup });
 }
@@ -189,7 +227,12 @@ export function createGuardedHttpsAgent(policy: AddressPolicy, options: HttpsAge
 export function createGuardedAgents(
   policy: AddressPolicy,
   options: HttpAgentOptions & GuardedAgentOptions = {},
-): { http: HttpAgent; https: HttpsAgent; for(url: string | URL): HttpAgent | HttpsAgent; destroy(): void } {
+): {
+  http: HttpAgent;
+  https: HttpsAgent;
+  for(url: string | URL): HttpAgent | HttpsAgent;
+  destroy(): void;
+} {
   const http = createGuardedHttpAgent(policy, options);
   const https = createGuardedHttpsAgent(policy, options);
   return {
@@ -208,14 +251,18 @@ function guardedCreateConnection(
   lookup: LookupFunction,
   options: ClientRequestArgs,
   callback: CreateConnectionCallback | undefined,
-  connect: (options: ClientRequestArgs, callback?: CreateConnectionCallback) => Duplex | null | undefined,
+  connect: (
+    options: ClientRequestArgs,
+    callback?: CreateConnectionCallback,
+  ) => Duplex | null | undefined,
 ): Duplex | null | undefined {
   const host = options.host ?? options.hostname ?? 'localhost';
   const blocked = options.socketPath === undefined ? checkLiteralHost(policy, host) : undefined;
   if (options.socketPath !== undefined || blocked) {
     // Returning no socket and reporting the error is how an Agent refuses a connection: the
     // request emits it as its 'error'.
-    const error = blocked ?? new BlockedAddressError(options.socketPath!, options.socketPath!, 'unixSocket');
+    const error =
+      blocked ?? new BlockedAddressError(options.socketPath!, options.socketPath!, 'unixSocket');
     if (callback) callback(error, undefined as unknown as Duplex);
     else throw error;
     return undefined;
@@ -249,7 +296,10 @@ export function createGuardedConnector<C extends ConnectorLike>(
   });
   // undici calls the connector with `{ hostname, host, protocol, port, servername, ... }` and a
   // node-style callback.
-  const guarded = (connectOptions: { hostname: string }, callback: (error: Error, socket: null) => void) => {
+  const guarded = (
+    connectOptions: { hostname: string },
+    callback: (error: Error, socket: null) => void,
+  ) => {
     const blocked = checkLiteralHost(policy, connectOptions.hostname);
     if (blocked) {
       process.nextTick(() => callback(blocked, null));
@@ -280,12 +330,19 @@ export interface GuardedSocketOptions {
  * const socket = await connectGuardedSocket(policy, { host: 'smtp.example.com', port: 587, timeoutMs: 10_000 });
  * ```
  */
-export function connectGuardedSocket(policy: AddressPolicy, options: GuardedSocketOptions): Promise<Socket> {
+export function connectGuardedSocket(
+  policy: AddressPolicy,
+  options: GuardedSocketOptions,
+): Promise<Socket> {
   const blocked = checkLiteralHost(policy, options.host);
   if (blocked) return Promise.reject(blocked);
   return new Promise((resolve, reject) => {
     const host = options.host.replace(/^\[(.*)\]$/, '$1');
-    const socket = netConnect({ host, port: options.port, lookup: createGuardedLookup(policy, options.resolveAll) });
+    const socket = netConnect({
+      host,
+      port: options.port,
+      lookup: createGuardedLookup(policy, options.resolveAll),
+    });
     let timer: NodeJS.Timeout | undefined;
     const cleanup = () => {
       if (timer) clearTimeout(timer);
@@ -305,14 +362,25 @@ export function connectGuardedSocket(policy: AddressPolicy, options: GuardedSock
       socket.on('error', () => {});
       resolve(socket);
     };
-    const onAbort = () => onError(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'));
+    const onAbort = () =>
+      onError(
+        options.signal!.reason instanceof Error ? options.signal!.reason : new Error('aborted'),
+      );
     socket.once('error', onError);
     socket.once('connect', onConnect);
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.timeoutMs !== undefined) {
       timer = setTimeout(
-        () => onError(Object.assign(new Error(`connecting to ${options.host}:${options.port} timed out after ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        () =>
+          onError(
+            Object.assign(
+              new Error(
+                `connecting to ${options.host}:${options.port} timed out after ${options.timeoutMs} ms`,
+              ),
+              { code: 'ETIMEDOUT' },
+            ),
+          ),
         options.timeoutMs,
       );
     }

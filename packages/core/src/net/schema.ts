@@ -29,20 +29,26 @@ export const ssrfSchema = v.pipe(
     enabled: v.optional(
       v.pipe(
         v.boolean(),
-        v.description('Block loopback, private, link-local and other internal addresses (after DNS resolution, on every connection and redirect). `false` turns the protection off for this plugin only.'),
+        v.description(
+          'Block loopback, private, link-local and other internal addresses (after DNS resolution, on every connection and redirect). `false` turns the protection off for this plugin only.',
+        ),
       ),
       true,
     ),
     allow: v.optional(
       v.pipe(
         v.array(allowEntry),
-        v.description('Exceptions let through despite the block: CIDR ranges (`10.20.0.0/16`), addresses (`127.0.0.1`), host names (`hooks.internal`) or suffixes (`*.svc.cluster.local`). Loopback is opened only by an address or CIDR entry covering it, or by `localhost` itself, never by another host name.'),
+        v.description(
+          'Exceptions let through despite the block: CIDR ranges (`10.20.0.0/16`), addresses (`127.0.0.1`), host names (`hooks.internal`) or suffixes (`*.svc.cluster.local`). Loopback is opened only by an address or CIDR entry covering it, or by `localhost` itself, never by another host name.',
+        ),
         v.metadata({ examples: [['10.20.0.0/16', 'hooks.internal']] }),
       ),
       [],
     ),
   }),
-  v.description('Protection against connections to internal networks (SSRF): on by default; list exceptions in `allow`.'),
+  v.description(
+    'Protection against connections to internal networks (SSRF): on by default; list exceptions in `allow`.',
+  ),
 );
 
 /**

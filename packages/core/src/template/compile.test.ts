@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TemplateError, compileTemplate, isStaticTemplate, templateProblem, templateReads } from './compile.js';
+import {
+  TemplateError,
+  compileTemplate,
+  isStaticTemplate,
+  templateProblem,
+  templateReads,
+} from './compile.js';
 
 const caught = (fn: () => unknown): TemplateError => {
   try {
@@ -31,19 +37,31 @@ describe('compileTemplate', () => {
   });
 
   it('keeps optional fields expressible', () => {
-    const text = compileTemplate('text', '{{ record.x | default: "-" }}{% if record.y %}y{% endif %}');
+    const text = compileTemplate(
+      'text',
+      '{{ record.x | default: "-" }}{% if record.y %}y{% endif %}',
+    );
     expect(text.render({ record: {} })).toBe('-');
   });
 
   it('names the template in compile errors', () => {
-    expect(caught(() => compileTemplate('to[0]', '{{ record.x | nope }}')).message).toMatch(/^template to\[0\]: undefined filter: nope/);
+    expect(caught(() => compileTemplate('to[0]', '{{ record.x | nope }}')).message).toMatch(
+      /^template to\[0\]: undefined filter: nope/,
+    );
     expect(caught(() => compileTemplate('text', '{% if %}')).message).toMatch(/^template text: /);
-    expect(caught(() => compileTemplate('text', "{% include '/etc/passwd' %}")).message).toMatch(/^template text: ENOENT/);
-    expect(caught(() => compileTemplate('text', '{% include file %}')).message).toMatch(/^template text: ENOENT/);
+    expect(caught(() => compileTemplate('text', "{% include '/etc/passwd' %}")).message).toMatch(
+      /^template text: ENOENT/,
+    );
+    expect(caught(() => compileTemplate('text', '{% include file %}')).message).toMatch(
+      /^template text: ENOENT/,
+    );
   });
 
   it('reports other render failures with the template name', () => {
-    const text = compileTemplate('text', '{% for i in (1..100000000) %}{% for j in (1..100000000) %}x{% endfor %}{% endfor %}');
+    const text = compileTemplate(
+      'text',
+      '{% for i in (1..100000000) %}{% for j in (1..100000000) %}x{% endfor %}{% endfor %}',
+    );
     const err = caught(() => text.render({}));
     expect(err.message).toMatch(/^template text: memory alloc limit exceeded/);
     expect(err.variable).toBeUndefined();
@@ -52,15 +70,21 @@ describe('compileTemplate', () => {
   it('hides prototypes: a constructor is a missing variable', () => {
     const text = compileTemplate('text', '{{ record.constructor }}');
     expect(caught(() => text.render({ record: {} })).variable).toBe('record.constructor');
-    expect(caught(() => compileTemplate('t', '{{ __proto__ }}').render({})).variable).toBe('__proto__');
+    expect(caught(() => compileTemplate('t', '{{ __proto__ }}').render({})).variable).toBe(
+      '__proto__',
+    );
   });
 
   it('takes an escape function, alone or in options, without mixing engines', () => {
     const html = (value: unknown) => String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;');
     const shout = (value: unknown) => String(value).toUpperCase();
     const scope = { record: { v: '<a> & b' } };
-    expect(compileTemplate('a', '<p>{{ record.v }}</p>', html).render(scope)).toBe('<p>&lt;a> &amp; b</p>');
-    expect(compileTemplate('b', '<p>{{ record.v }}</p>', { escape: shout }).render(scope)).toBe('<p><A> & B</p>');
+    expect(compileTemplate('a', '<p>{{ record.v }}</p>', html).render(scope)).toBe(
+      '<p>&lt;a> &amp; b</p>',
+    );
+    expect(compileTemplate('b', '<p>{{ record.v }}</p>', { escape: shout }).render(scope)).toBe(
+      '<p><A> & B</p>',
+    );
     expect(compileTemplate('c', '<p>{{ record.v }}</p>').render(scope)).toBe('<p><a> & b</p>');
   });
 
@@ -68,7 +92,9 @@ describe('compileTemplate', () => {
     const source = '{{ record.at | date: "%Y/%m/%d/%H" }}';
     const scope = { record: { at: '2026-11-24T23:30:00Z' } };
     expect(compileTemplate('key', source).render(scope)).toBe('2026/11/24/23');
-    expect(compileTemplate('key', source, { timeZone: 'Asia/Tokyo' }).render(scope)).toBe('2026/11/25/08');
+    expect(compileTemplate('key', source, { timeZone: 'Asia/Tokyo' }).render(scope)).toBe(
+      '2026/11/25/08',
+    );
   });
 });
 
@@ -76,7 +102,9 @@ describe('templateProblem', () => {
   it('returns the problem without the empty template name, or undefined', () => {
     expect(templateProblem('{{ record.x }}')).toBeUndefined();
     expect(templateProblem('{{ record.x | nope }}')).toMatch(/^undefined filter: nope/);
-    expect(templateProblem('{{ record.x | nope }}', (v) => String(v))).toMatch(/^undefined filter: nope/);
+    expect(templateProblem('{{ record.x | nope }}', (v) => String(v))).toMatch(
+      /^undefined filter: nope/,
+    );
   });
 });
 

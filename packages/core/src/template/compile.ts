@@ -52,7 +52,8 @@ export type OutputCheck = (value: unknown) => string | undefined;
 export function scalarOutputProblem(value: unknown): string | undefined {
   if (value === undefined) return 'is missing';
   if (value === null) return 'is null';
-  if (typeof value === 'object') return `is ${Array.isArray(value) ? 'an array' : 'an object'}, not a text or number`;
+  if (typeof value === 'object')
+    return `is ${Array.isArray(value) ? 'an array' : 'an object'}, not a text or number`;
   return undefined;
 }
 
@@ -89,7 +90,8 @@ const SINGLE_VALUE =
 
 function outputSyntaxProblem(source: string): string | undefined {
   for (const [raw, expression] of source.matchAll(OUTPUT)) {
-    if (!SINGLE_VALUE.test(expression!)) return `${raw} is not one value (a field, a quoted text or a number) followed by filters`;
+    if (!SINGLE_VALUE.test(expression!))
+      return `${raw} is not one value (a field, a quoted text or a number) followed by filters`;
   }
   return undefined;
 }
@@ -109,7 +111,10 @@ export interface CompiledTemplate {
 
 // One engine per (escape, check, zone): engines are stateless, and templates compile far more
 // often than options change.
-const engines = new Map<OutputEscape | undefined, Map<OutputCheck | undefined, Map<string, Liquid>>>();
+const engines = new Map<
+  OutputEscape | undefined,
+  Map<OutputCheck | undefined, Map<string, Liquid>>
+>();
 
 function checked(escape: OutputEscape | undefined, check: OutputCheck): OutputEscape {
   return (value) => {
@@ -127,20 +132,35 @@ function engine({ escape, checkOutput, timeZone = 'UTC' }: TemplateOptions): Liq
   let found = byZone.get(timeZone);
   if (!found) {
     const outputEscape = checkOutput ? checked(escape, checkOutput) : escape;
-    byZone.set(timeZone, (found = createSandboxedLiquid({ ...(outputEscape ? { escape: outputEscape } : {}), timeZone })));
+    byZone.set(
+      timeZone,
+      (found = createSandboxedLiquid({
+        ...(outputEscape ? { escape: outputEscape } : {}),
+        timeZone,
+      })),
+    );
   }
   return found;
 }
 
 function refusedOutput(err: unknown): RefusedOutput | undefined {
-  for (let cause = err; cause instanceof Error; cause = (cause as { originalError?: unknown }).originalError ?? cause.cause) {
+  for (
+    let cause = err;
+    cause instanceof Error;
+    cause = (cause as { originalError?: unknown }).originalError ?? cause.cause
+  ) {
     if (cause instanceof RefusedOutput) return cause;
   }
   return undefined;
 }
 
 /** The first variable the template reads whose value `check` refuses: the one an output refused. */
-function refusedVariable(liquid: Liquid, variables: readonly string[], scope: object, check: OutputCheck): string | undefined {
+function refusedVariable(
+  liquid: Liquid,
+  variables: readonly string[],
+  scope: object,
+  check: OutputCheck,
+): string | undefined {
   for (const variable of variables) {
     let value: unknown;
     try {
@@ -177,7 +197,11 @@ function describe(err: unknown): { message: string; variable?: string } {
  * const key = compileTemplate('key', '{{ record.at | date: "%Y/%m/%d" }}', { timeZone: 'Europe/Berlin' });
  * ```
  */
-export function compileTemplate(name: string, source: string, options?: TemplateOptions | OutputEscape): CompiledTemplate {
+export function compileTemplate(
+  name: string,
+  source: string,
+  options?: TemplateOptions | OutputEscape,
+): CompiledTemplate {
   const resolved = asOptions(options);
   const liquid = engine(resolved);
   let parsed: Template[];
@@ -205,11 +229,21 @@ export function compileTemplate(name: string, source: string, options?: Template
         if (refused && resolved.checkOutput) {
           const variable = refusedVariable(liquid, variables, scope, resolved.checkOutput);
           const what = variable === undefined ? 'an output' : `variable ${variable}`;
-          throw new TemplateError(name, `template ${name}: ${what} ${refused.problem}`, variable, refused.problem);
+          throw new TemplateError(
+            name,
+            `template ${name}: ${what} ${refused.problem}`,
+            variable,
+            refused.problem,
+          );
         }
         const { message, variable } = describe(err);
         throw variable
-          ? new TemplateError(name, `template ${name}: variable ${variable} is missing`, variable, 'is missing')
+          ? new TemplateError(
+              name,
+              `template ${name}: variable ${variable} is missing`,
+              variable,
+              'is missing',
+            )
           : new TemplateError(name, `template ${name}: ${message}`);
       }
     },
@@ -227,7 +261,10 @@ export function compileTemplate(name: string, source: string, options?: Template
  * templateProblem('{{ record.x }}');        // undefined
  * ```
  */
-export function templateProblem(source: string, options?: TemplateOptions | OutputEscape): string | undefined {
+export function templateProblem(
+  source: string,
+  options?: TemplateOptions | OutputEscape,
+): string | undefined {
   try {
     compileTemplate('', source, options);
     return undefined;
@@ -248,7 +285,11 @@ export function templateProblem(source: string, options?: TemplateOptions | Outp
  * templateReads('{% for r in records %}{{ r.id }}{% endfor %}', 'record'); // false
  * ```
  */
-export function templateReads(source: string, variable: string, options?: TemplateOptions | OutputEscape): boolean {
+export function templateReads(
+  source: string,
+  variable: string,
+  options?: TemplateOptions | OutputEscape,
+): boolean {
   try {
     return compileTemplate('', source, options).globals.includes(variable);
   } catch {

@@ -4,9 +4,14 @@ import { TEMPLATE_ENGINE_PACKAGE, loadLiquid, type LiquidImporter } from './liqu
 
 /** An importer for which liquidjs is not installed, as Node reports it. */
 const withoutLiquid: LiquidImporter = async () => {
-  throw Object.assign(new Error("Cannot find package 'liquidjs' imported from /app/node_modules/@sluice/core/dist/template/liquidjs.js"), {
-    code: 'ERR_MODULE_NOT_FOUND',
-  });
+  throw Object.assign(
+    new Error(
+      "Cannot find package 'liquidjs' imported from /app/node_modules/@sluice/core/dist/template/liquidjs.js",
+    ),
+    {
+      code: 'ERR_MODULE_NOT_FOUND',
+    },
+  );
 };
 
 describe('liquidjs (an optional peer dependency of @sluice/core)', () => {
@@ -28,9 +33,14 @@ describe('liquidjs (an optional peer dependency of @sluice/core)', () => {
   });
 
   it('passes other failures through: a module liquidjs itself lacks is not reported as liquidjs missing', async () => {
-    const broken = Object.assign(new Error("Cannot find package 'commander' imported from /app/node_modules/liquidjs/dist/liquid.node.js"), {
-      code: 'ERR_MODULE_NOT_FOUND',
-    });
+    const broken = Object.assign(
+      new Error(
+        "Cannot find package 'commander' imported from /app/node_modules/liquidjs/dist/liquid.node.js",
+      ),
+      {
+        code: 'ERR_MODULE_NOT_FOUND',
+      },
+    );
     await expect(loadLiquid(async () => Promise.reject(broken))).rejects.toBe(broken);
     const syntax = new SyntaxError('Unexpected token');
     await expect(loadLiquid(async () => Promise.reject(syntax))).rejects.toBe(syntax);

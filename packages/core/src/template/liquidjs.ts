@@ -25,7 +25,11 @@ const importLiquid: LiquidImporter = () => import('liquidjs');
 function isMissingEngine(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
-  return typeof message === 'string' && (message.includes(`'${TEMPLATE_ENGINE_PACKAGE}'`) || message.includes(`"${TEMPLATE_ENGINE_PACKAGE}"`));
+  return (
+    typeof message === 'string' &&
+    (message.includes(`'${TEMPLATE_ENGINE_PACKAGE}'`) ||
+      message.includes(`"${TEMPLATE_ENGINE_PACKAGE}"`))
+  );
 }
 
 /**
@@ -37,7 +41,9 @@ function isMissingEngine(error: unknown): boolean {
  * const { Liquid } = await loadLiquid();
  * ```
  */
-export async function loadLiquid(importer: LiquidImporter = importLiquid): Promise<typeof LiquidJs> {
+export async function loadLiquid(
+  importer: LiquidImporter = importLiquid,
+): Promise<typeof LiquidJs> {
   try {
     return await importer();
   } catch (error) {

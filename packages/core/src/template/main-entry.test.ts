@@ -10,9 +10,12 @@ function reachable(entry: string): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   const visit = (file: string) => {
     if (graph.has(file)) return;
-    const specifiers = [...readFileSync(file, 'utf8').matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)/g)].map((m) => (m[1] ?? m[2])!);
+    const specifiers = [
+      ...readFileSync(file, 'utf8').matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(\s*'([^']+)'\s*\)/g),
+    ].map((m) => (m[1] ?? m[2])!);
     graph.set(file, specifiers);
-    for (const spec of specifiers) if (spec.startsWith('.')) visit(join(dirname(file), spec.replace(/\.js$/, '.ts')));
+    for (const spec of specifiers)
+      if (spec.startsWith('.')) visit(join(dirname(file), spec.replace(/\.js$/, '.ts')));
   };
   visit(entry);
   return graph;
@@ -23,13 +26,21 @@ describe('the main @sluice/core entry', () => {
     const graph = reachable(join(src, 'index.ts'));
     expect(graph.size).toBeGreaterThan(5);
     for (const [file, specifiers] of graph) {
-      expect({ file, specifiers: specifiers.filter((s) => s === 'liquidjs' || s.includes('/template')) }).toEqual({ file, specifiers: [] });
+      expect({
+        file,
+        specifiers: specifiers.filter((s) => s === 'liquidjs' || s.includes('/template')),
+      }).toEqual({ file, specifiers: [] });
     }
   });
 
   it('stays free of the outgoing-connection guard: it lives behind @sluice/core/net', () => {
     for (const [file, specifiers] of reachable(join(src, 'index.ts'))) {
-      expect({ file, specifiers: specifiers.filter((s) => s === 'ipaddr.js' || s.startsWith('node:') || s.includes('/net/')) }).toEqual({ file, specifiers: [] });
+      expect({
+        file,
+        specifiers: specifiers.filter(
+          (s) => s === 'ipaddr.js' || s.startsWith('node:') || s.includes('/net/'),
+        ),
+      }).toEqual({ file, specifiers: [] });
     }
   });
 });

@@ -9,7 +9,9 @@ describe('templateSchema', () => {
 
   it('names what is wrong', () => {
     expect(v.safeParse(templateSchema(), '').issues?.[0]?.message).toBe('must not be empty');
-    expect(v.safeParse(templateSchema(), '{{ x | nope }}').issues?.[0]?.message).toMatch(/^undefined filter: nope/);
+    expect(v.safeParse(templateSchema(), '{{ x | nope }}').issues?.[0]?.message).toMatch(
+      /^undefined filter: nope/,
+    );
     expect(v.safeParse(templateSchema(), 42).issues?.[0]?.message).toMatch(/Expected string/);
   });
 
@@ -20,8 +22,12 @@ describe('templateSchema', () => {
   });
 
   it('takes a check of its own instead of the default one', () => {
-    const schema = templateSchema({ problem: (source) => (source.includes('now') ? 'must not use now' : undefined) });
-    expect(v.safeParse(schema, '{{ "now" | date: "%Y" }}').issues?.[0]?.message).toBe('must not use now');
+    const schema = templateSchema({
+      problem: (source) => (source.includes('now') ? 'must not use now' : undefined),
+    });
+    expect(v.safeParse(schema, '{{ "now" | date: "%Y" }}').issues?.[0]?.message).toBe(
+      'must not use now',
+    );
     expect(v.safeParse(schema, '{{ x | nope }}').success).toBe(true);
   });
 });

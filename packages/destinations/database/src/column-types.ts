@@ -127,12 +127,14 @@ function kindOf(value: JsonValue): string {
 function toInteger(value: JsonValue, min: bigint, max: bigint, what: string): number | bigint {
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) throw new ValueError(`expected ${what}, got ${describe(value)}`);
-    if (BigInt(value) < min || BigInt(value) > max) throw new ValueError(`${describe(value)} is out of range for ${what}`);
+    if (BigInt(value) < min || BigInt(value) > max)
+      throw new ValueError(`${describe(value)} is out of range for ${what}`);
     return value;
   }
   if (typeof value === 'string' && INTEGER_TEXT.test(value.trim())) {
     const big = BigInt(value.trim());
-    if (big < min || big > max) throw new ValueError(`${describe(value)} is out of range for ${what}`);
+    if (big < min || big > max)
+      throw new ValueError(`${describe(value)} is out of range for ${what}`);
     return Number.isSafeInteger(Number(big)) ? Number(big) : big;
   }
   throw new ValueError(`expected ${what}, got ${kindOf(value)} ${describe(value)}`);
@@ -156,13 +158,17 @@ function toInstant(value: JsonValue): Date {
   } else if (typeof value === 'string' && TIMESTAMP_TEXT.test(value.trim())) {
     const text = value.trim().replace(' ', 'T');
     // A date-time without a zone is read as UTC, never as the server's local time.
-    const zoned = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(text) || text.length === 10 ? text : `${text}Z`;
+    const zoned =
+      /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(text) || text.length === 10 ? text : `${text}Z`;
     ms = Date.parse(zoned.length === 10 ? `${zoned}T00:00:00Z` : zoned);
   } else {
-    throw new ValueError(`expected a timestamp (ISO-8601 text or epoch milliseconds), got ${kindOf(value)} ${describe(value)}`);
+    throw new ValueError(
+      `expected a timestamp (ISO-8601 text or epoch milliseconds), got ${kindOf(value)} ${describe(value)}`,
+    );
   }
   const date = new Date(ms);
-  if (Number.isNaN(date.getTime())) throw new ValueError(`${describe(value)} is not a valid timestamp`);
+  if (Number.isNaN(date.getTime()))
+    throw new ValueError(`${describe(value)} is not a valid timestamp`);
   return date;
 }
 
@@ -172,7 +178,12 @@ function toDate(value: JsonValue): string {
     if (m) {
       const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
       const probe = new Date(Date.UTC(y, mo - 1, d));
-      if (probe.getUTCFullYear() === y && probe.getUTCMonth() === mo - 1 && probe.getUTCDate() === d) return m[0];
+      if (
+        probe.getUTCFullYear() === y &&
+        probe.getUTCMonth() === mo - 1 &&
+        probe.getUTCDate() === d
+      )
+        return m[0];
     }
   }
   throw new ValueError(`expected a date (YYYY-MM-DD), got ${kindOf(value)} ${describe(value)}`);
@@ -199,7 +210,8 @@ export function convertValue(dialect: DialectName, type: ColumnType, value: Json
       if (typeof value === 'string') {
         // PostgreSQL text cannot hold U+0000: refuse it here, naming the column, rather than let
         // the server reject the row with an encoding error that names nothing.
-        if (dialect === 'postgres' && value.includes('\u0000')) throw new ValueError('PostgreSQL text cannot contain the character U+0000 (NUL)');
+        if (dialect === 'postgres' && value.includes('\u0000'))
+          throw new ValueError('PostgreSQL text cannot contain the character U+0000 (NUL)');
         return value;
       }
       if (typeof value === 'number' || typeof value === 'boolean') return String(value);
@@ -232,7 +244,8 @@ export function convertValue(dialect: DialectName, type: ColumnType, value: Json
       return toDate(value);
     case 'json': {
       const text = JSON.stringify(value);
-      if (dialect === 'postgres' && text.includes('\\u0000')) throw new ValueError('PostgreSQL json cannot contain the character U+0000 (NUL)');
+      if (dialect === 'postgres' && text.includes('\\u0000'))
+        throw new ValueError('PostgreSQL json cannot contain the character U+0000 (NUL)');
       return text;
     }
   }

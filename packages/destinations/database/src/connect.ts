@@ -34,7 +34,11 @@ const APPLICATION_NAME = 'sluice-destination-database';
  * await handle.destroy();
  * ```
  */
-export async function openDatabase(config: DatabaseConfig, logger: Logger, importDriver?: DriverImporter): Promise<DatabaseHandle> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  logger: Logger,
+  importDriver?: DriverImporter,
+): Promise<DatabaseHandle> {
   switch (config.dialect) {
     case 'postgres': {
       const { Pool } = await loadDriver('postgres', importDriver);
@@ -43,15 +47,21 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger, impor
         max: config.poolSize,
         connectionTimeoutMillis: config.connectTimeoutMs,
         application_name: APPLICATION_NAME,
-        ...(config.lockTimeoutMs === undefined ? {} : { options: `-c lock_timeout=${config.lockTimeoutMs}` }),
+        ...(config.lockTimeoutMs === undefined
+          ? {}
+          : { options: `-c lock_timeout=${config.lockTimeoutMs}` }),
       });
       // An idle client whose server went away emits 'error'; without a listener that would
       // crash the process. The pool drops the client and the next write reconnects.
-      pool.on('error', (err) => logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'));
+      pool.on('error', (err) =>
+        logger.warn({ err: err.message }, 'idle PostgreSQL connection failed'),
+      );
       // A checked-out client has no pool listener either; its failing query rejects on its own,
       // the event only needs a listener so it cannot become an uncaught exception.
       pool.on('connect', (client) => {
-        client.on('error', (err) => logger.warn({ err: err.message }, 'PostgreSQL connection failed'));
+        client.on('error', (err) =>
+          logger.warn({ err: err.message }, 'PostgreSQL connection failed'),
+        );
       });
       const db = new Kysely({ dialect: new PostgresDialect({ pool }) });
       return { db, pgPool: pool, destroy: () => db.destroy() };
@@ -68,7 +78,9 @@ export async function openDatabase(config: DatabaseConfig, logger: Logger, impor
         enableKeepAlive: true,
       });
       pool.on('connection', (connection) => {
-        connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'MySQL connection failed'));
+        connection.on('error', (err: Error) =>
+          logger.warn({ err: err.message }, 'MySQL connection failed'),
+        );
       });
       const db = new Kysely({ dialect: new MysqlDialect({ pool }) });
       return { db, destroy: () => db.destroy() };

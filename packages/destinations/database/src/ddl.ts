@@ -40,7 +40,8 @@ export function createTableStatements(
     return `${q(c.name)} ${ddlType(dialect, c.type, keyed)}${notNull ? ' NOT NULL' : ''}`;
   });
   if (primary.length > 0) parts.push(`PRIMARY KEY (${primary.map(q).join(', ')})`);
-  const sameAsPrimary = key.length === primary.length && key.every((k) => primaryLower.has(k.toLowerCase()));
+  const sameAsPrimary =
+    key.length === primary.length && key.every((k) => primaryLower.has(k.toLowerCase()));
   if (key.length > 0 && !sameAsPrimary) parts.push(`UNIQUE (${key.map(q).join(', ')})`);
   const statements: string[] = [];
   if (dialect === 'postgres' && table.schema !== undefined) {

@@ -36,8 +36,18 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   const table = parseTableName(config.table);
   const key = config.mode === 'insert' ? [] : (config.key ?? []);
   const plan = createTablePlan(config.dialect, table, config.columns, config.mode, key);
-  const mapRow = createRowMapper(config.dialect, config.columns, new Set(key.map((k) => config.columns.find((c) => c.name.toLowerCase() === k.toLowerCase())!.name)));
-  const logger = ctx.logger.child({ destination: 'database', dialect: config.dialect, table: config.table });
+  const mapRow = createRowMapper(
+    config.dialect,
+    config.columns,
+    new Set(
+      key.map((k) => config.columns.find((c) => c.name.toLowerCase() === k.toLowerCase())!.name),
+    ),
+  );
+  const logger = ctx.logger.child({
+    destination: 'database',
+    dialect: config.dialect,
+    table: config.table,
+  });
   const rowsWritten = ctx.metrics.counter({
     name: 'destination_database_rows_total',
     help: 'Rows written by the database destination, by table and outcome',
@@ -49,7 +59,11 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     labelNames: ['table', 'outcome'],
   });
   const doing = `writing to ${config.dialect} table "${config.table}"`;
-  const ledger = usesLedger(config) ? createBatchLedger(config.dialect, table, config.table, config.ledgerTable, () => ctx.clock.now()) : undefined;
+  const ledger = usesLedger(config)
+    ? createBatchLedger(config.dialect, table, config.table, config.ledgerTable, () =>
+        ctx.clock.now(),
+      )
+    : undefined;
   const ledgerPruning = createLedgerPruning(ledger, config.ledgerRetentionDays, ctx.clock, logger);
 
   let handle: Promise<DatabaseHandle> | undefined;
@@ -67,7 +81,12 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     const { db, pgPool } = await connection();
     if (config.createTable) {
       try {
-        for (const statement of createTableStatements(config.dialect, table, config.columns, config.mode === 'insert' ? (config.key ?? []) : key)) {
+        for (const statement of createTableStatements(
+          config.dialect,
+          table,
+          config.columns,
+          config.mode === 'insert' ? (config.key ?? []) : key,
+        )) {
           await db.executeQuery(CompiledQuery.raw(statement));
         }
       } catch (err) {
@@ -83,7 +102,9 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       plan,
       pgPool,
       ledger,
-      ...(config.dialect === 'postgres' ? { bulk: config.bulk, bulkThreshold: config.bulkThreshold } : {}),
+      ...(config.dialect === 'postgres'
+        ? { bulk: config.bulk, bulkThreshold: config.bulkThreshold }
+        : {}),
     });
   }
 
@@ -106,7 +127,10 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     },
 
     async write(batch: Batch, options: WriteOptions): Promise<void> {
-      if (options.signal.aborted) throw new RetryableError('write cancelled before it started', { cause: options.signal.reason });
+      if (options.signal.aborted)
+        throw new RetryableError('write cancelled before it started', {
+          cause: options.signal.reason,
+        });
       await ensureReady();
       const failures: RecordFailure[] = [];
       const rows: SqlValue[][] = [];
@@ -117,7 +141,12 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           indexes.push(index);
         } catch (err) {
           if (!(err instanceof RecordRowError)) throw err;
-          failures.push({ index, error: new FatalError(err.message, { details: { column: err.column, field: err.field } }) });
+          failures.push({
+            index,
+            error: new FatalError(err.message, {
+              details: { column: err.column, field: err.field },
+            }),
+          });
         }
       });
       const outcome = await write!({ rows, indexes }, doing, batch);
@@ -125,14 +154,25 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         // Committed before (this batch's ledger row exists): nothing was written now. Indexes
         // the database rejected then are reported again, so they are not silently acknowledged.
         batchesWritten.inc({ table: config.table, outcome: 'repeat' });
-        logger.info({ batch: batch.id, attempt: batch.attempt }, 'batch already written (delivery ledger); skipped as a repeat');
+        logger.info(
+          { batch: batch.id, attempt: batch.attempt },
+          'batch already written (delivery ledger); skipped as a repeat',
+        );
         for (const index of outcome.failed) {
-          failures.push({ index, error: new FatalError(`${doing}: the database rejected the record when batch "${batch.id}" was first written`) });
+          failures.push({
+            index,
+            error: new FatalError(
+              `${doing}: the database rejected the record when batch "${batch.id}" was first written`,
+            ),
+          });
         }
       } else {
         failures.push(...outcome.failures);
         batchesWritten.inc({ table: config.table, outcome: 'written' });
-        rowsWritten.inc({ table: config.table, outcome: 'written' }, rows.length - outcome.failures.length);
+        rowsWritten.inc(
+          { table: config.table, outcome: 'written' },
+          rows.length - outcome.failures.length,
+        );
         ledgerPruning.due();
       }
       if (failures.length > 0) {
@@ -145,9 +185,16 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     async check(): Promise<CheckResult> {
       try {
         const { db } = await connection();
-        const columns = config.columns.map((c) => quoteIdentifier(config.dialect, c.name)).join(', ');
-        await db.executeQuery(CompiledQuery.raw(`SELECT ${columns} FROM ${plan.table} WHERE 1 = 0`));
-        return { ok: true, message: `table "${config.table}" is reachable and has every declared column` };
+        const columns = config.columns
+          .map((c) => quoteIdentifier(config.dialect, c.name))
+          .join(', ');
+        await db.executeQuery(
+          CompiledQuery.raw(`SELECT ${columns} FROM ${plan.table} WHERE 1 = 0`),
+        );
+        return {
+          ok: true,
+          message: `table "${config.table}" is reachable and has every declared column`,
+        };
       } catch (err) {
         const error = toSluiceError(config.dialect, err, `checking table "${config.table}"`);
         const hint = config.createTable ? ' (it will be created on open)' : '';
@@ -162,7 +209,10 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       handle = undefined;
       await ledgerPruning.settled();
       // A pool that never opened (its driver is missing) has nothing to close.
-      await open?.then((opened) => opened.destroy(), () => undefined);
+      await open?.then(
+        (opened) => opened.destroy(),
+        () => undefined,
+      );
     },
   };
 }
@@ -194,7 +244,8 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
 export const databaseDestination = defineDestination({
   kind: 'database',
   version: '0.1.0',
-  description: 'Writes records to a PostgreSQL, MySQL/MariaDB or SQLite table (insert, upsert or dedupe).',
+  description:
+    'Writes records to a PostgreSQL, MySQL/MariaDB or SQLite table (insert, upsert or dedupe).',
   configSchema: databaseConfigSchema,
   capabilities: (config) => ({
     maxBatch: config.maxBatch,
@@ -204,7 +255,11 @@ export const databaseDestination = defineDestination({
     // so through the delivery ledger, keyed by batch id — which is why the router must cut every
     // attempt's batches alike (idempotency 'batch').
     idempotent: config.mode !== 'insert' || usesLedger(config),
-    ...(config.mode !== 'insert' ? { idempotency: 'content' as const } : usesLedger(config) ? { idempotency: 'batch' as const } : {}),
+    ...(config.mode !== 'insert'
+      ? { idempotency: 'content' as const }
+      : usesLedger(config)
+        ? { idempotency: 'batch' as const }
+        : {}),
   }),
   create: (config, ctx) => createDatabaseInstance(config, ctx),
 });

@@ -28,7 +28,9 @@ export interface DriverModules {
  * Imports a driver package; the default one is `import()`. Tests inject another to simulate a
  * package that is not installed.
  */
-export type DriverImporter = <Name extends keyof DriverModules>(name: Name) => Promise<DriverModules[Name]>;
+export type DriverImporter = <Name extends keyof DriverModules>(
+  name: Name,
+) => Promise<DriverModules[Name]>;
 
 const importDriverPackage: DriverImporter = (name) =>
   // Literal specifiers, so bundlers and TypeScript see each one.
@@ -38,7 +40,9 @@ const importDriverPackage: DriverImporter = (name) =>
 function isMissingPackage(error: unknown, name: string): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
-  return typeof message === 'string' && (message.includes(`'${name}'`) || message.includes(`"${name}"`));
+  return (
+    typeof message === 'string' && (message.includes(`'${name}'`) || message.includes(`"${name}"`))
+  );
 }
 
 /**

@@ -78,7 +78,8 @@ function classifyPostgres(code: string): SqlErrorClass {
   if (code.startsWith('08')) return 'retryable'; // connection exception
   if (code === '40001' || code === '40P01') return 'retryable'; // serialization failure, deadlock
   if (code.startsWith('53')) return 'retryable'; // insufficient resources (too many connections, disk full)
-  if (code === '57P01' || code === '57P02' || code === '57P03' || code === '57014') return 'retryable'; // shutdown, crash, starting, cancelled/timeout
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code === '57014')
+    return 'retryable'; // shutdown, crash, starting, cancelled/timeout
   if (code === '55P03' || code === '55006') return 'retryable'; // lock not available, object in use
   if (code === 'XX000' || code === '58000' || code === '58030') return 'retryable'; // internal / system I/O
   if (code.startsWith('22') || code.startsWith('23')) return 'data'; // data exception, integrity violation
@@ -98,10 +99,21 @@ function classifyMysql(error: DriverError): SqlErrorClass {
 function classifySqlite(error: DriverError): SqlErrorClass {
   const extended = typeof error.errcode === 'number' ? error.errcode : -1;
   const primary = extended & 0xff;
-  if ([SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL].includes(primary)) {
+  if (
+    [
+      SQLITE_BUSY,
+      SQLITE_LOCKED,
+      SQLITE_NOMEM,
+      SQLITE_IOERR,
+      SQLITE_FULL,
+      SQLITE_CANTOPEN,
+      SQLITE_PROTOCOL,
+    ].includes(primary)
+  ) {
     return 'retryable';
   }
-  if ([SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_TOOBIG, SQLITE_RANGE].includes(primary)) return 'data';
+  if ([SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_TOOBIG, SQLITE_RANGE].includes(primary))
+    return 'data';
   return 'fatal';
 }
 
@@ -123,7 +135,11 @@ export function classifySqlError(dialect: DialectName, error: unknown): SqlError
   if (code === '' && (error instanceof TypeError || error instanceof RangeError)) return 'fatal';
   const message = typeof e.message === 'string' ? e.message : '';
   // node-postgres reports a dropped socket without a code.
-  if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|socket hang up|Connection lost/i.test(message)) {
+  if (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|socket hang up|Connection lost/i.test(
+      message,
+    )
+  ) {
     return 'retryable';
   }
   switch (dialect) {

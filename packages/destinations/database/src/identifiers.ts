@@ -38,7 +38,8 @@ export function isValidIdentifier(name: string): boolean {
  * ```
  */
 export function quoteIdentifier(dialect: DialectName, name: string): string {
-  if (!isValidIdentifier(name)) throw new TypeError(`invalid SQL identifier ${JSON.stringify(name)}`);
+  if (!isValidIdentifier(name))
+    throw new TypeError(`invalid SQL identifier ${JSON.stringify(name)}`);
   return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
 }
 

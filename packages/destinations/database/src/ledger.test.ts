@@ -51,8 +51,15 @@ const PG_SCHEMA = `dest_db_ledger_${process.pid}`;
 let pgAdmin: pg.Client;
 const postgres = (bulk: 'values' | 'copy'): Harness => ({
   name: `postgres (${bulk})`,
-  config: (table) => ({ dialect: 'postgres', url: pgUrl(), table: `${PG_SCHEMA}.${table}`, bulk, bulkThreshold: bulk === 'copy' ? 1 : 500 }),
-  query: async (sql, parameters) => (await pgAdmin.query(sql, parameters)).rows as Record<string, unknown>[],
+  config: (table) => ({
+    dialect: 'postgres',
+    url: pgUrl(),
+    table: `${PG_SCHEMA}.${table}`,
+    bulk,
+    bulkThreshold: bulk === 'copy' ? 1 : 500,
+  }),
+  query: async (sql, parameters) =>
+    (await pgAdmin.query(sql, parameters)).rows as Record<string, unknown>[],
   failInserts: (table) => [
     `CREATE OR REPLACE FUNCTION ${PG_SCHEMA}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'inserts refused by the test'; END $$`,
     `CREATE TRIGGER refuse BEFORE INSERT ON ${PG_SCHEMA}.${table} FOR EACH ROW EXECUTE FUNCTION ${PG_SCHEMA}.refuse()`,
@@ -67,9 +74,17 @@ let myAdmin: mysql.Connection;
 const mariadb: Harness = {
   name: 'mysql (MariaDB)',
   // Its own ledger table (the option), so this file's ledger rows are easy to drop.
-  config: (table) => ({ dialect: 'mysql', url: `mysql://root@127.0.0.1:3306/${MY_DATABASE}`, table, ledgerTable: `${MY_PREFIX}_ledger` }),
-  query: async (sql, parameters) => (await myAdmin.query(sql.replace(/\$\d+/g, '?'), parameters))[0] as Record<string, unknown>[],
-  failInserts: (table) => [`CREATE TRIGGER ${table}_refuse BEFORE INSERT ON ${table} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'inserts refused by the test'`],
+  config: (table) => ({
+    dialect: 'mysql',
+    url: `mysql://root@127.0.0.1:3306/${MY_DATABASE}`,
+    table,
+    ledgerTable: `${MY_PREFIX}_ledger`,
+  }),
+  query: async (sql, parameters) =>
+    (await myAdmin.query(sql.replace(/\$\d+/g, '?'), parameters))[0] as Record<string, unknown>[],
+  failInserts: (table) => [
+    `CREATE TRIGGER ${table}_refuse BEFORE INSERT ON ${table} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'inserts refused by the test'`,
+  ],
   restoreInserts: (table) => [`DROP TRIGGER ${table}_refuse`],
   ledger: () => `${MY_PREFIX}_ledger`,
 };
@@ -83,7 +98,8 @@ const sqlite: Harness = {
     const db = new DatabaseSync(sqliteFile());
     try {
       const statement = db.prepare(sql.replace(/\$\d+/g, '?'));
-      if (statement.columns().length > 0) return statement.all(...(parameters as never[])) as Record<string, unknown>[];
+      if (statement.columns().length > 0)
+        return statement.all(...(parameters as never[])) as Record<string, unknown>[];
       statement.run(...(parameters as never[]));
       return [];
     } finally {
@@ -92,7 +108,9 @@ const sqlite: Harness = {
   },
   // RAISE() would be a constraint (data) error, isolated row by row; a trigger writing to a
   // missing table fails every insert with a plain SQLITE_ERROR instead.
-  failInserts: (table) => [`CREATE TRIGGER ${table}_refuse BEFORE INSERT ON ${table} BEGIN INSERT INTO no_such_table VALUES (1); END`],
+  failInserts: (table) => [
+    `CREATE TRIGGER ${table}_refuse BEFORE INSERT ON ${table} BEGIN INSERT INTO no_such_table VALUES (1); END`,
+  ],
   restoreInserts: (table) => [`DROP TRIGGER ${table}_refuse`],
   ledger: () => '_sluice_batches',
 };
@@ -102,7 +120,14 @@ beforeAll(async () => {
   const bootstrap = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
   await bootstrap.query(`CREATE DATABASE IF NOT EXISTS ${MY_DATABASE}`);
   await bootstrap.end();
-  myAdmin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: MY_DATABASE, supportBigNumbers: true, bigNumberStrings: true });
+  myAdmin = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: 3306,
+    user: 'root',
+    database: MY_DATABASE,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   sqliteDir = mkdtempSync(join(tmpdir(), 'sluice-dest-db-ledger-'));
 });
 
@@ -110,8 +135,12 @@ afterAll(async () => {
   await pgAdmin?.query(`DROP SCHEMA IF EXISTS ${PG_SCHEMA} CASCADE`);
   await pgAdmin?.end();
   if (myAdmin) {
-    const [tables] = await myAdmin.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE ?', [MY_DATABASE, `${MY_PREFIX}%`]);
-    for (const { t } of tables as { t: string }[]) await myAdmin.query(`DROP TABLE IF EXISTS \`${t}\``);
+    const [tables] = await myAdmin.query(
+      'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE ?',
+      [MY_DATABASE, `${MY_PREFIX}%`],
+    );
+    for (const { t } of tables as { t: string }[])
+      await myAdmin.query(`DROP TABLE IF EXISTS \`${t}\``);
     await myAdmin.end();
   }
   rmSync(sqliteDir, { recursive: true, force: true });
@@ -143,28 +172,47 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
         ...extra,
       }) as DatabaseConfig;
       const metrics = createMemoryMetrics();
-      const instance = await databaseDestination.create(config, createPluginContext({ metrics, ...(clock ? { clock } : {}) }));
+      const instance = await databaseDestination.create(
+        config,
+        createPluginContext({ metrics, ...(clock ? { clock } : {}) }),
+      );
       await instance.open?.();
       return { config, instance, metrics };
     }
 
-    const rowsOf = async (config: DatabaseConfig) => normaliseRows(await h.query(`SELECT * FROM ${config.table} ORDER BY id`));
+    const rowsOf = async (config: DatabaseConfig) =>
+      normaliseRows(await h.query(`SELECT * FROM ${config.table} ORDER BY id`));
     const ledgerRows = (config: DatabaseConfig) =>
-      h.query(`SELECT batch_id, row_count, failed FROM ${h.ledger()} WHERE table_name = $1 ORDER BY batch_id`, [config.table]);
-    const repeats = (metrics: MemoryMetrics, config: DatabaseConfig) => metrics.get('destination_database_batches_total', { table: config.table, outcome: 'repeat' }) as number;
+      h.query(
+        `SELECT batch_id, row_count, failed FROM ${h.ledger()} WHERE table_name = $1 ORDER BY batch_id`,
+        [config.table],
+      );
+    const repeats = (metrics: MemoryMetrics, config: DatabaseConfig) =>
+      metrics.get('destination_database_batches_total', {
+        table: config.table,
+        outcome: 'repeat',
+      }) as number;
 
     it('declares idempotency "batch" and writes a repeated batch once (same instance, then a take-over)', async () => {
       const table = tableFor(h, 'repeat');
       const first = await open(table);
       const batch: Batch = { ...makeBatch(records), recordKeys: records.map((_, i) => `k${i}`) };
       try {
-        expect(capabilitiesOf(databaseDestination, first.config)).toMatchObject({ idempotent: true, idempotency: 'batch' });
+        expect(capabilitiesOf(databaseDestination, first.config)).toMatchObject({
+          idempotent: true,
+          idempotency: 'batch',
+        });
         await first.instance.write(batch, { signal: signal() });
         // A retry after a lost acknowledgement: same id, next attempt.
         await first.instance.write({ ...batch, attempt: 2 }, { signal: signal() });
         expect(await rowsOf(first.config)).toEqual(records);
         expect(repeats(first.metrics, first.config)).toBe(1);
-        expect(first.metrics.get('destination_database_batches_total', { table: first.config.table, outcome: 'written' })).toBe(1);
+        expect(
+          first.metrics.get('destination_database_batches_total', {
+            table: first.config.table,
+            outcome: 'written',
+          }),
+        ).toBe(1);
       } finally {
         await first.instance.close?.();
       }
@@ -190,7 +238,10 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
         const b = await open(table);
         try {
           const batch = makeBatch(records);
-          await Promise.all([a.instance.write(batch, { signal: signal() }), b.instance.write(batch, { signal: signal() })]);
+          await Promise.all([
+            a.instance.write(batch, { signal: signal() }),
+            b.instance.write(batch, { signal: signal() }),
+          ]);
           expect(await rowsOf(a.config)).toEqual(records);
           expect(repeats(a.metrics, a.config) + repeats(b.metrics, b.config)).toBe(1);
         } finally {
@@ -206,7 +257,10 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
       try {
         for (const statement of h.failInserts(table)) await h.query(statement);
         const batch = makeBatch(records);
-        const error = await instance.write(batch, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        const error = await instance.write(batch, { signal: signal() }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(error).toBeInstanceOf(Error);
         expect(error).not.toBeInstanceOf(PartialBatchError);
         expect(await ledgerRows(config)).toEqual([]);
@@ -229,7 +283,10 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
           { id: 1, name: 'duplicate key: the database rejects it', score: 3, active: true },
           { id: 4, name: 'not a number: refused before the database', score: 'many', active: true },
         ]);
-        const first = await instance.write(batch, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        const first = await instance.write(batch, { signal: signal() }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(first).toBeInstanceOf(PartialBatchError);
         expect((first as PartialBatchError).failed).toEqual([2, 3]);
         const written = [batch.records[0], batch.records[1]];
@@ -239,16 +296,25 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
         expect(JSON.parse(String(ledger[0]!.failed))).toEqual([2]);
         expect(Number(ledger[0]!.row_count)).toBe(2);
 
-        const repeat = await instance.write({ ...batch, attempt: 1 }, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        const repeat = await instance.write({ ...batch, attempt: 1 }, { signal: signal() }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(repeat).toBeInstanceOf(PartialBatchError);
         expect((repeat as PartialBatchError).failed).toEqual([2, 3]);
-        for (const f of (repeat as PartialBatchError).failures) expect(f.error).toBeInstanceOf(FatalError);
+        for (const f of (repeat as PartialBatchError).failures)
+          expect(f.error).toBeInstanceOf(FatalError);
         expect((repeat as PartialBatchError).failures[0]!.error.message).toContain('first written');
         expect(await rowsOf(config)).toEqual(written);
         expect(repeats(metrics, config)).toBe(1);
 
         // A partial retry (`<id>-r<n>`, here of the rejected record with a new key) is a batch of its own.
-        const retry: Batch = { ...batch, id: `${batch.id}-r2`, records: [{ id: 9, name: 'fixed', score: 3, active: true }], attempt: 2 };
+        const retry: Batch = {
+          ...batch,
+          id: `${batch.id}-r2`,
+          records: [{ id: 9, name: 'fixed', score: 3, active: true }],
+          attempt: 2,
+        };
         await instance.write(retry, { signal: signal() });
         await instance.write(retry, { signal: signal() });
         expect(await rowsOf(config)).toEqual([...written, retry.records[0]]);
@@ -269,20 +335,36 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
           ]),
           recordKeys: ['k7', 'k8', 'k9'],
         };
-        await h.query(`INSERT INTO ${config.table} (id, name, score, active) VALUES (7, 'in the way', 0, ${h.name.startsWith('postgres') ? 'true' : '1'})`);
-        const first = await instance.write(original, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        await h.query(
+          `INSERT INTO ${config.table} (id, name, score, active) VALUES (7, 'in the way', 0, ${h.name.startsWith('postgres') ? 'true' : '1'})`,
+        );
+        const first = await instance.write(original, { signal: signal() }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect((first as PartialBatchError).failed).toEqual([0]);
         // The operator removes the row in the way and replays the dead letter: the router keeps
         // the first delivery's batch id (the record was first in it) and its record key.
         await h.query(`DELETE FROM ${config.table} WHERE id = 7`);
-        const replay: Batch = { ...original, records: [original.records[0]!], recordKeys: ['k7'], source: 'replay' };
+        const replay: Batch = {
+          ...original,
+          records: [original.records[0]!],
+          recordKeys: ['k7'],
+          source: 'replay',
+        };
         await instance.write(replay, { signal: signal() });
         await instance.write(replay, { signal: signal() });
-        const again = await instance.write(original, { signal: signal() }).then(() => undefined, (e: unknown) => e);
+        const again = await instance.write(original, { signal: signal() }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect((again as PartialBatchError).failed).toEqual([0]);
         expect(await rowsOf(config)).toEqual(original.records);
         expect(repeats(metrics, config)).toBe(2);
-        expect((await ledgerRows(config)).map((r) => r.batch_id)).toEqual([original.id, original.id]);
+        expect((await ledgerRows(config)).map((r) => r.batch_id)).toEqual([
+          original.id,
+          original.id,
+        ]);
       } finally {
         await instance.close?.();
       }
@@ -293,7 +375,10 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
       const clock = manualClock(start);
       const table = tableFor(h, 'prune');
       const ancient = (id: string) =>
-        h.query(`INSERT INTO ${h.ledger()} (table_name, batch_id, record_keys_digest, row_count, written_at_ms) VALUES ($1, $2, $3, $4, $5)`, [first.config.table, id, '', 1, start - 3 * DAY]);
+        h.query(
+          `INSERT INTO ${h.ledger()} (table_name, batch_id, record_keys_digest, row_count, written_at_ms) VALUES ($1, $2, $3, $4, $5)`,
+          [first.config.table, id, '', 1, start - 3 * DAY],
+        );
       const ids = async () => (await ledgerRows(first.config)).map((r) => r.batch_id);
       // The first instance creates the tables (its own prune is done once it is closed).
       const first = await open(table, { ledgerRetentionDays: 2 }, clock);
@@ -332,8 +417,17 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
         const batch = makeBatch(records);
         await instance.write(batch, { signal: signal() });
         await instance.write(batch, { signal: signal() });
-        expect(await rowsOf(config)).toEqual([records[0], records[0], records[1], records[1], records[2], records[2]]);
-        const ledger = await h.query(`SELECT batch_id FROM ${h.ledger()} WHERE table_name = $1`, [config.table]).catch(() => []);
+        expect(await rowsOf(config)).toEqual([
+          records[0],
+          records[0],
+          records[1],
+          records[1],
+          records[2],
+          records[2],
+        ]);
+        const ledger = await h
+          .query(`SELECT batch_id FROM ${h.ledger()} WHERE table_name = $1`, [config.table])
+          .catch(() => []);
         expect(ledger).toEqual([]);
       } finally {
         await instance.close?.();
@@ -343,7 +437,12 @@ for (const h of [postgres('values'), postgres('copy'), mariadb, sqlite]) {
 }
 
 describe('delivery ledger config and capabilities', () => {
-  const base = { dialect: 'sqlite', file: ':memory:', table: 'events', columns: [{ name: 'a', type: 'text' }] };
+  const base = {
+    dialect: 'sqlite',
+    file: ':memory:',
+    table: 'events',
+    columns: [{ name: 'a', type: 'text' }],
+  };
   const issuePaths = (raw: unknown) => {
     try {
       parseConfig(databaseDestination.configSchema, raw);
@@ -357,11 +456,28 @@ describe('delivery ledger config and capabilities', () => {
   it('defaults: insert mode keeps a ledger named _sluice_batches for 7 days; upsert is idempotent by content', () => {
     const insert = parseConfig(databaseDestination.configSchema, base) as DatabaseConfig;
     expect(insert).toMatchObject({ ledgerTable: '_sluice_batches', ledgerRetentionDays: 7 });
-    expect(capabilitiesOf(databaseDestination, insert)).toMatchObject({ idempotent: true, idempotency: 'batch' });
-    const upsert = parseConfig(databaseDestination.configSchema, { ...base, mode: 'upsert', key: ['a'] }) as DatabaseConfig;
-    expect(capabilitiesOf(databaseDestination, upsert)).toMatchObject({ idempotent: true, idempotency: 'content' });
-    const dedupe = parseConfig(databaseDestination.configSchema, { ...base, mode: 'dedupe', key: ['a'] }) as DatabaseConfig;
-    expect(capabilitiesOf(databaseDestination, dedupe)).toMatchObject({ idempotent: true, idempotency: 'content' });
+    expect(capabilitiesOf(databaseDestination, insert)).toMatchObject({
+      idempotent: true,
+      idempotency: 'batch',
+    });
+    const upsert = parseConfig(databaseDestination.configSchema, {
+      ...base,
+      mode: 'upsert',
+      key: ['a'],
+    }) as DatabaseConfig;
+    expect(capabilitiesOf(databaseDestination, upsert)).toMatchObject({
+      idempotent: true,
+      idempotency: 'content',
+    });
+    const dedupe = parseConfig(databaseDestination.configSchema, {
+      ...base,
+      mode: 'dedupe',
+      key: ['a'],
+    }) as DatabaseConfig;
+    expect(capabilitiesOf(databaseDestination, dedupe)).toMatchObject({
+      idempotent: true,
+      idempotency: 'content',
+    });
   });
 
   it('refuses a ledger outside insert mode, a bad ledger table name or retention', () => {
@@ -375,7 +491,9 @@ describe('delivery ledger config and capabilities', () => {
   });
 
   it('keys a batch by its id, or by the SHA-256 of an id too long for the key column', () => {
-    expect(ledgerKey('daily-warehouse-7f3a-3f9c0a21be-000001')).toBe('daily-warehouse-7f3a-3f9c0a21be-000001');
+    expect(ledgerKey('daily-warehouse-7f3a-3f9c0a21be-000001')).toBe(
+      'daily-warehouse-7f3a-3f9c0a21be-000001',
+    );
     const long = 'x'.repeat(300);
     expect(ledgerKey(long)).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(ledgerKey(long)).toBe(ledgerKey('x'.repeat(300)));

@@ -21,7 +21,10 @@ import { quoteIdentifier, quoteTable, type DialectName, type TableName } from '.
 import { toSluiceError } from './errors.js';
 
 /** Runs one statement inside the batch's transaction (a kysely transaction or a raw `pg` client). */
-export type LedgerExecute = (sql: string, parameters: readonly unknown[]) => Promise<{ rows: readonly Record<string, unknown>[]; affected: number }>;
+export type LedgerExecute = (
+  sql: string,
+  parameters: readonly unknown[],
+) => Promise<{ rows: readonly Record<string, unknown>[]; affected: number }>;
 
 /** What identifies a batch in the ledger: its id and, when the router set them, its record keys. */
 export interface LedgerBatch {
@@ -44,7 +47,12 @@ export interface BatchLedger {
   /** Claims `batch` in the transaction `execute` runs in. */
   claim(execute: LedgerExecute, batch: LedgerBatch, rowCount: number): Promise<LedgerClaim>;
   /** Records, in the same transaction as the claim, which record indexes the database rejected. */
-  recordFailures(execute: LedgerExecute, batch: LedgerBatch, written: number, failed: readonly number[]): Promise<void>;
+  recordFailures(
+    execute: LedgerExecute,
+    batch: LedgerBatch,
+    written: number,
+    failed: readonly number[],
+  ): Promise<void>;
   /** The statement and parameters that delete this table's ledger rows older than `before` (ms). */
   pruneStatement(before: number): { sql: string; parameters: unknown[] };
 }
@@ -65,7 +73,9 @@ const MAX_STORED_ID = 255;
  * ```
  */
 export function ledgerKey(batchId: string): string {
-  return batchId.length <= MAX_STORED_ID ? batchId : `sha256:${createHash('sha256').update(batchId).digest('hex')}`;
+  return batchId.length <= MAX_STORED_ID
+    ? batchId
+    : `sha256:${createHash('sha256').update(batchId).digest('hex')}`;
 }
 
 /**
@@ -108,13 +118,29 @@ function parseFailed(value: unknown): number[] {
  * ledger.createStatements(); // ['CREATE TABLE IF NOT EXISTS "analytics"."_sluice_batches" (...)', 'CREATE INDEX ...']
  * ```
  */
-export function createBatchLedger(dialect: DialectName, target: TableName, tableLabel: string, ledgerName: string, now: () => number): BatchLedger {
+export function createBatchLedger(
+  dialect: DialectName,
+  target: TableName,
+  tableLabel: string,
+  ledgerName: string,
+  now: () => number,
+): BatchLedger {
   const q = (name: string) => quoteIdentifier(dialect, name);
-  const ledgerTable: TableName = target.schema === undefined ? { name: ledgerName } : { schema: target.schema, name: ledgerName };
+  const ledgerTable: TableName =
+    target.schema === undefined
+      ? { name: ledgerName }
+      : { schema: target.schema, name: ledgerName };
   const table = quoteTable(dialect, ledgerTable);
   const p = (n: number) => (dialect === 'postgres' ? `$${n}` : '?');
   const indexName = `${ledgerName.slice(0, 52)}_written_at`;
-  const [tableName, batchId, keysDigest, rowCount, failed, writtenAt] = ['table_name', 'batch_id', 'record_keys_digest', 'row_count', 'failed', 'written_at_ms'].map(q) as [string, string, string, string, string, string];
+  const [tableName, batchId, keysDigest, rowCount, failed, writtenAt] = [
+    'table_name',
+    'batch_id',
+    'record_keys_digest',
+    'row_count',
+    'failed',
+    'written_at_ms',
+  ].map(q) as [string, string, string, string, string, string];
   const primaryKey = `${tableName}, ${batchId}, ${keysDigest}`;
 
   function createStatements(): string[] {
@@ -128,22 +154,31 @@ export function createBatchLedger(dialect: DialectName, target: TableName, table
     }
     const text = dialect === 'postgres' ? 'text' : 'TEXT';
     const statements: string[] = [];
-    if (dialect === 'postgres' && target.schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${q(target.schema)}`);
+    if (dialect === 'postgres' && target.schema !== undefined)
+      statements.push(`CREATE SCHEMA IF NOT EXISTS ${q(target.schema)}`);
     statements.push(
       `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${text} NOT NULL, ${batchId} ${text} NOT NULL, ${keysDigest} ${text} NOT NULL, ${rowCount} integer NOT NULL, ` +
         `${failed} ${text}, ${writtenAt} bigint NOT NULL, PRIMARY KEY (${primaryKey}))`,
     );
     // PostgreSQL puts an index in the table's schema; SQLite names the schema on the index instead.
-    const index = dialect === 'sqlite' && target.schema !== undefined ? `${q(target.schema)}.${q(indexName)}` : q(indexName);
+    const index =
+      dialect === 'sqlite' && target.schema !== undefined
+        ? `${q(target.schema)}.${q(indexName)}`
+        : q(indexName);
     const on = dialect === 'sqlite' ? q(ledgerName) : table;
     statements.push(`CREATE INDEX IF NOT EXISTS ${index} ON ${on} (${tableName}, ${writtenAt})`);
     return statements;
   }
 
   /** The row of one batch, its three parameters numbered from `first`. */
-  const whereAt = (first: number) => `${tableName} = ${p(first)} AND ${batchId} = ${p(first + 1)} AND ${keysDigest} = ${p(first + 2)}`;
+  const whereAt = (first: number) =>
+    `${tableName} = ${p(first)} AND ${batchId} = ${p(first + 1)} AND ${keysDigest} = ${p(first + 2)}`;
 
-  async function claim(execute: LedgerExecute, batch: LedgerBatch, rows: number): Promise<LedgerClaim> {
+  async function claim(
+    execute: LedgerExecute,
+    batch: LedgerBatch,
+    rows: number,
+  ): Promise<LedgerClaim> {
     const identity = [tableLabel, ledgerKey(batch.id), recordKeysDigest(batch)];
     const insert = `INSERT INTO ${table} (${tableName}, ${batchId}, ${keysDigest}, ${rowCount}, ${writtenAt}) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)})`;
     const values = [...identity, rows, now()];
@@ -160,25 +195,40 @@ export function createBatchLedger(dialect: DialectName, target: TableName, table
         claimed = false;
       }
     } else {
-      claimed = (await execute(`${insert} ON CONFLICT (${primaryKey}) DO NOTHING`, values)).affected > 0;
+      claimed =
+        (await execute(`${insert} ON CONFLICT (${primaryKey}) DO NOTHING`, values)).affected > 0;
     }
     if (claimed) return { repeat: false };
-    const found = await execute(`SELECT ${failed} AS failed FROM ${table} WHERE ${whereAt(1)}`, identity);
+    const found = await execute(
+      `SELECT ${failed} AS failed FROM ${table} WHERE ${whereAt(1)}`,
+      identity,
+    );
     return { repeat: true, failed: parseFailed(found.rows[0]?.failed) };
   }
 
-  async function recordFailures(execute: LedgerExecute, batch: LedgerBatch, written: number, failedIndexes: readonly number[]): Promise<void> {
-    await execute(`UPDATE ${table} SET ${rowCount} = ${p(1)}, ${failed} = ${p(2)} WHERE ${whereAt(3)}`, [
-      written,
-      failedIndexes.length === 0 ? null : JSON.stringify(failedIndexes),
-      tableLabel,
-      ledgerKey(batch.id),
-      recordKeysDigest(batch),
-    ]);
+  async function recordFailures(
+    execute: LedgerExecute,
+    batch: LedgerBatch,
+    written: number,
+    failedIndexes: readonly number[],
+  ): Promise<void> {
+    await execute(
+      `UPDATE ${table} SET ${rowCount} = ${p(1)}, ${failed} = ${p(2)} WHERE ${whereAt(3)}`,
+      [
+        written,
+        failedIndexes.length === 0 ? null : JSON.stringify(failedIndexes),
+        tableLabel,
+        ledgerKey(batch.id),
+        recordKeysDigest(batch),
+      ],
+    );
   }
 
   function pruneStatement(before: number): { sql: string; parameters: unknown[] } {
-    return { sql: `DELETE FROM ${table} WHERE ${tableName} = ${p(1)} AND ${writtenAt} < ${p(2)}`, parameters: [tableLabel, before] };
+    return {
+      sql: `DELETE FROM ${table} WHERE ${tableName} = ${p(1)} AND ${writtenAt} < ${p(2)}`,
+      parameters: [tableLabel, before],
+    };
   }
 
   return { table, createStatements, claim, recordFailures, pruneStatement };
@@ -193,13 +243,24 @@ export function createBatchLedger(dialect: DialectName, target: TableName, table
  * await createLedgerTable(db, ledger, 'postgres');
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function createLedgerTable(db: Kysely<any>, ledger: BatchLedger, dialect: DialectName): Promise<void> {
+export async function createLedgerTable(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  db: Kysely<any>,
+  ledger: BatchLedger,
+  dialect: DialectName,
+): Promise<void> {
   try {
-    for (const statement of ledger.createStatements()) await db.executeQuery(CompiledQuery.raw(statement));
+    for (const statement of ledger.createStatements())
+      await db.executeQuery(CompiledQuery.raw(statement));
   } catch (err) {
-    const exists = await db.executeQuery(CompiledQuery.raw(`SELECT 1 FROM ${ledger.table} WHERE 1 = 0`)).then(() => true, () => false);
-    if (!exists) throw toSluiceError(dialect, err, `creating the delivery ledger table ${ledger.table}`);
+    const exists = await db
+      .executeQuery(CompiledQuery.raw(`SELECT 1 FROM ${ledger.table} WHERE 1 = 0`))
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!exists)
+      throw toSluiceError(dialect, err, `creating the delivery ledger table ${ledger.table}`);
   }
 }
 
@@ -229,7 +290,12 @@ export interface LedgerPruning {
  * pruning.start(db);
  * ```
  */
-export function createLedgerPruning(ledger: BatchLedger | undefined, retentionDays: number, clock: Clock, logger: Logger): LedgerPruning {
+export function createLedgerPruning(
+  ledger: BatchLedger | undefined,
+  retentionDays: number,
+  clock: Clock,
+  logger: Logger,
+): LedgerPruning {
   let last = -Infinity;
   let running: Promise<void> | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -242,8 +308,13 @@ export function createLedgerPruning(ledger: BatchLedger | undefined, retentionDa
     running = db
       .executeQuery(CompiledQuery.raw(sql, parameters))
       .then(
-        (result) => logger.debug({ deleted: Number(result.numAffectedRows ?? 0n) }, 'pruned the delivery ledger'),
-        (err: unknown) => logger.warn({ err }, 'could not prune the delivery ledger; trying again later'),
+        (result) =>
+          logger.debug(
+            { deleted: Number(result.numAffectedRows ?? 0n) },
+            'pruned the delivery ledger',
+          ),
+        (err: unknown) =>
+          logger.warn({ err }, 'could not prune the delivery ledger; trying again later'),
       )
       .finally(() => {
         running = undefined;

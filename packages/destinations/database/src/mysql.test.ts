@@ -11,7 +11,12 @@ import { makeBatch, testDestination } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
 import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
-import { contractColumns, nextTable, normaliseRows, partialFailure } from './__fixtures__/contract.js';
+import {
+  contractColumns,
+  nextTable,
+  normaliseRows,
+  partialFailure,
+} from './__fixtures__/contract.js';
 
 const DATABASE = 'sluice_dest_db_test';
 const url = (port = 3306) => `mysql://root@127.0.0.1:${port}/${DATABASE}`;
@@ -23,14 +28,27 @@ beforeAll(async () => {
   const bootstrap = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
   await bootstrap.query(`CREATE DATABASE IF NOT EXISTS ${DATABASE}`);
   await bootstrap.end();
-  admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', database: DATABASE, timezone: 'Z', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  admin = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: 3306,
+    user: 'root',
+    database: DATABASE,
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   proxy = await startTcpProxy(3306);
 });
 
 afterAll(async () => {
   if (admin) {
-    const [tables] = await admin.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE ?', [DATABASE, `${PREFIX}%`]);
-    for (const { t } of tables as { t: string }[]) await admin.query(`DROP TABLE IF EXISTS \`${t}\``);
+    const [tables] = await admin.query(
+      'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE ?',
+      [DATABASE, `${PREFIX}%`],
+    );
+    for (const { t } of tables as { t: string }[])
+      await admin.query(`DROP TABLE IF EXISTS \`${t}\``);
     await admin.end();
   }
   await proxy?.close();
@@ -59,9 +77,34 @@ for (const mode of ['upsert', 'insert'] as const) {
     }),
     readBack: async (config) => normaliseRows(await readTable(config)),
     invalidConfigs: [
-      { name: 'column name with a backtick', config: { dialect: 'mysql', url: url(), table: 't', columns: [{ name: 'a`b', type: 'text' }] }, path: 'columns[0].name' },
-      { name: 'duplicate column', config: { dialect: 'mysql', url: url(), table: 't', columns: [{ name: 'a', type: 'text' }, { name: 'A', type: 'text' }] }, path: 'columns[1].name' },
-      { name: 'no url', config: { dialect: 'mysql', table: 't', columns: contractColumns }, path: 'url' },
+      {
+        name: 'column name with a backtick',
+        config: {
+          dialect: 'mysql',
+          url: url(),
+          table: 't',
+          columns: [{ name: 'a`b', type: 'text' }],
+        },
+        path: 'columns[0].name',
+      },
+      {
+        name: 'duplicate column',
+        config: {
+          dialect: 'mysql',
+          url: url(),
+          table: 't',
+          columns: [
+            { name: 'a', type: 'text' },
+            { name: 'A', type: 'text' },
+          ],
+        },
+        path: 'columns[1].name',
+      },
+      {
+        name: 'no url',
+        config: { dialect: 'mysql', table: 't', columns: contractColumns },
+        path: 'url',
+      },
     ],
     transientFailure: {
       inject: () => {
@@ -77,7 +120,12 @@ for (const mode of ['upsert', 'insert'] as const) {
 
 describe('database destination on MariaDB', () => {
   async function open(raw: Record<string, unknown>) {
-    const config = parseConfig(databaseDestination.configSchema, { dialect: 'mysql', url: url(), createTable: true, ...raw }) as DatabaseConfig;
+    const config = parseConfig(databaseDestination.configSchema, {
+      dialect: 'mysql',
+      url: url(),
+      createTable: true,
+      ...raw,
+    }) as DatabaseConfig;
     const instance = await databaseDestination.create(config, createPluginContext());
     await instance.open?.();
     return { config, instance };
@@ -99,10 +147,22 @@ describe('database destination on MariaDB', () => {
       ],
     });
     try {
-      await instance.write(makeBatch([
-        { id: 1, meta: { label: "it's `quoted`" }, big: '9007199254740993', amount: 12.5, ratio: '0.25', flag: false, at: 1795939200123, day: '2026-11-24' },
-        { id: 2 },
-      ]), { signal: signal() });
+      await instance.write(
+        makeBatch([
+          {
+            id: 1,
+            meta: { label: "it's `quoted`" },
+            big: '9007199254740993',
+            amount: 12.5,
+            ratio: '0.25',
+            flag: false,
+            at: 1795939200123,
+            day: '2026-11-24',
+          },
+          { id: 2 },
+        ]),
+        { signal: signal() },
+      );
       const rows = await readTable(config);
       expect(rows[0]).toMatchObject({
         id: 1,
@@ -115,7 +175,9 @@ describe('database destination on MariaDB', () => {
         day: '2026-11-24',
       });
       const payload = rows[0]!.payload;
-      expect(typeof payload === 'string' ? JSON.parse(payload) : payload).toEqual({ label: "it's `quoted`" });
+      expect(typeof payload === 'string' ? JSON.parse(payload) : payload).toEqual({
+        label: "it's `quoted`",
+      });
       expect(rows[1]).toMatchObject({ id: 2, label: null, payload: null });
     } finally {
       await instance.close?.();
@@ -123,13 +185,28 @@ describe('database destination on MariaDB', () => {
   });
 
   it('upserts with ON DUPLICATE KEY and dedupes without swallowing data errors', async () => {
-    const columns = [{ name: 'k', type: 'text' }, { name: 'v', type: 'integer' }];
+    const columns = [
+      { name: 'k', type: 'text' },
+      { name: 'v', type: 'integer' },
+    ];
     const up = await open({ table: nextTable(PREFIX), mode: 'upsert', key: ['k'], columns });
     const dd = await open({ table: nextTable(PREFIX), mode: 'dedupe', key: ['k'], columns });
     try {
       for (const { instance } of [up, dd]) {
-        await instance.write(makeBatch([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]), { signal: signal() });
-        await instance.write(makeBatch([{ k: 'a', v: 3 }, { k: 'a', v: 4 }]), { signal: signal() });
+        await instance.write(
+          makeBatch([
+            { k: 'a', v: 1 },
+            { k: 'b', v: 2 },
+          ]),
+          { signal: signal() },
+        );
+        await instance.write(
+          makeBatch([
+            { k: 'a', v: 3 },
+            { k: 'a', v: 4 },
+          ]),
+          { signal: signal() },
+        );
       }
       expect((await readTable(up.config)).map((r) => `${r.k}=${r.v}`)).toEqual(['a=4', 'b=2']);
       expect((await readTable(dd.config)).map((r) => `${r.k}=${r.v}`)).toEqual(['a=1', 'b=2']);
@@ -143,10 +220,25 @@ describe('database destination on MariaDB', () => {
     const table = nextTable(PREFIX);
     await admin.query(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, s VARCHAR(3))`);
     await admin.query(`INSERT INTO \`${table}\` VALUES (1, 'x')`);
-    const { config, instance } = await open({ table, createTable: false, columns: [{ name: 'id', type: 'integer' }, { name: 's', type: 'text' }] });
+    const { config, instance } = await open({
+      table,
+      createTable: false,
+      columns: [
+        { name: 'id', type: 'integer' },
+        { name: 's', type: 'text' },
+      ],
+    });
     try {
       const err = await instance
-        .write(makeBatch([{ id: 2, s: 'ok' }, { id: 1, s: 'dup' }, { id: 3, s: 'too long' }, { id: 4, s: 'ok' }]), { signal: signal() })
+        .write(
+          makeBatch([
+            { id: 2, s: 'ok' },
+            { id: 1, s: 'dup' },
+            { id: 3, s: 'too long' },
+            { id: 4, s: 'ok' },
+          ]),
+          { signal: signal() },
+        )
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PartialBatchError);
       expect((err as PartialBatchError).failed).toEqual([1, 2]);
@@ -158,13 +250,28 @@ describe('database destination on MariaDB', () => {
   });
 
   it('is fatal for an unknown table and retryable while the server is unreachable', async () => {
-    const missing = await open({ table: `${PREFIX}_missing`, createTable: false, columns: [{ name: 'id', type: 'integer' }] });
-    const down = await open({ url: url(proxy.port), table: nextTable(PREFIX), columns: [{ name: 'id', type: 'integer' }], connectTimeoutMs: 2000 });
+    const missing = await open({
+      table: `${PREFIX}_missing`,
+      createTable: false,
+      columns: [{ name: 'id', type: 'integer' }],
+    });
+    const down = await open({
+      url: url(proxy.port),
+      table: nextTable(PREFIX),
+      columns: [{ name: 'id', type: 'integer' }],
+      connectTimeoutMs: 2000,
+    });
     try {
-      expect(await missing.instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e)).toBeInstanceOf(FatalError);
+      expect(
+        await missing.instance
+          .write(makeBatch([{ id: 1 }]), { signal: signal() })
+          .catch((e: unknown) => e),
+      ).toBeInstanceOf(FatalError);
       expect((await missing.instance.check!()).ok).toBe(false);
       proxy.down();
-      const err = await down.instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e);
+      const err = await down.instance
+        .write(makeBatch([{ id: 1 }]), { signal: signal() })
+        .catch((e: unknown) => e);
       proxy.up();
       expect(err).toBeInstanceOf(RetryableError);
       await down.instance.write(makeBatch([{ id: 2 }]), { signal: signal() });

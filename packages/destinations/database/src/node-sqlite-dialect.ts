@@ -74,7 +74,10 @@ class NodeSqliteDriver implements Driver {
   constructor(private readonly config: NodeSqliteDialectConfig) {}
 
   async init(): Promise<void> {
-    this.db = typeof this.config.database === 'function' ? await this.config.database() : this.config.database;
+    this.db =
+      typeof this.config.database === 'function'
+        ? await this.config.database()
+        : this.config.database;
     this.connection = new NodeSqliteConnection(this.db);
   }
 

@@ -19,7 +19,9 @@ function copyText(value: SqlValue): string {
   if (typeof value === 'boolean') return value ? 't' : 'f';
   if (typeof value !== 'string') return String(value);
   if (!SPECIAL.test(value)) return value;
-  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+  return value.replace(/[\\\n\r\t]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t',
+  );
 }
 
 function* copyChunks(rows: readonly (readonly SqlValue[])[]): Generator<string> {
@@ -37,7 +39,10 @@ function* copyChunks(rows: readonly (readonly SqlValue[])[]): Generator<string> 
   if (chunk !== '') yield chunk;
 }
 
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
@@ -72,20 +77,35 @@ export type BeforeRows = (client: pg.PoolClient) => Promise<boolean>;
  * await copyRows(pool, plan, [[1, 'a'], [2, 'b']]);
  * ```
  */
-export async function copyRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[], before?: BeforeRows): Promise<void> {
+export async function copyRows(
+  pool: pg.Pool,
+  plan: TablePlan,
+  rows: readonly (readonly SqlValue[])[],
+  before?: BeforeRows,
+): Promise<void> {
   const columns = plan.columns.join(', ');
   await inTransaction(pool, async (client) => {
     if (before && !(await before(client))) return;
     if (plan.mode === 'insert') {
-      await pipeline(Readable.from(copyChunks(rows)), client.query(pgCopy.from(`COPY ${plan.table} (${columns}) FROM STDIN`)));
+      await pipeline(
+        Readable.from(copyChunks(rows)),
+        client.query(pgCopy.from(`COPY ${plan.table} (${columns}) FROM STDIN`)),
+      );
       return;
     }
     // Only the declared columns, without the target's constraints: the constraints are checked
     // by the INSERT ... SELECT that follows.
-    const definition = plan.columns.map((c, i) => `${c} ${ddlType('postgres', plan.types[i]!, false)}`).join(', ');
+    const definition = plan.columns
+      .map((c, i) => `${c} ${ddlType('postgres', plan.types[i]!, false)}`)
+      .join(', ');
     await client.query(`CREATE TEMPORARY TABLE ${STAGE} (${definition}) ON COMMIT DROP`);
-    await pipeline(Readable.from(copyChunks(rows)), client.query(pgCopy.from(`COPY ${STAGE} (${columns}) FROM STDIN`)));
-    await client.query(`INSERT INTO ${plan.table} (${columns}) SELECT ${columns} FROM ${STAGE}${conflictClause(plan)}`);
+    await pipeline(
+      Readable.from(copyChunks(rows)),
+      client.query(pgCopy.from(`COPY ${STAGE} (${columns}) FROM STDIN`)),
+    );
+    await client.query(
+      `INSERT INTO ${plan.table} (${columns}) SELECT ${columns} FROM ${STAGE}${conflictClause(plan)}`,
+    );
   });
 }
 
@@ -98,7 +118,12 @@ export async function copyRows(pool: pg.Pool, plan: TablePlan, rows: readonly (r
  * await unnestRows(pool, plan, [[1, 'a'], [2, 'b']]);
  * ```
  */
-export async function unnestRows(pool: pg.Pool, plan: TablePlan, rows: readonly (readonly SqlValue[])[], before?: BeforeRows): Promise<void> {
+export async function unnestRows(
+  pool: pg.Pool,
+  plan: TablePlan,
+  rows: readonly (readonly SqlValue[])[],
+  before?: BeforeRows,
+): Promise<void> {
   const arrays = plan.columns.map((_, c) => rows.map((row) => row[c]!));
   const casts = plan.types.map((type, i) => `$${i + 1}::${postgresArrayType(type)}`).join(', ');
   const sql = `INSERT INTO ${plan.table} (${plan.columns.join(', ')}) SELECT * FROM unnest(${casts})${plan.dialect === 'postgres' ? conflictClause(plan) : ''}`;

@@ -12,7 +12,12 @@ import { makeBatch, testDestination } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
 import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
-import { contractColumns, nextTable, normaliseRows, partialFailure } from './__fixtures__/contract.js';
+import {
+  contractColumns,
+  nextTable,
+  normaliseRows,
+  partialFailure,
+} from './__fixtures__/contract.js';
 import { pgSchema, pgUrl } from './__fixtures__/postgres.js';
 
 const SCHEMA = `dest_db_pg_${process.pid}`;
@@ -57,12 +62,64 @@ for (const variant of [
     }),
     readBack: async (config) => normaliseRows(await readTable(config)),
     invalidConfigs: [
-      { name: 'table with SQL in it', config: { dialect: 'postgres', url: pgUrl(), table: 't; drop table x', columns: contractColumns }, path: 'table' },
-      { name: 'unknown column type', config: { dialect: 'postgres', url: pgUrl(), table: 't', columns: [{ name: 'a', type: 'varchar' }] }, path: 'columns[0].type' },
-      { name: 'upsert without key', config: { dialect: 'postgres', url: pgUrl(), table: 't', mode: 'upsert', columns: contractColumns }, path: 'key' },
-      { name: 'key not a column', config: { dialect: 'postgres', url: pgUrl(), table: 't', mode: 'upsert', key: ['nope'], columns: contractColumns }, path: 'key[0]' },
-      { name: 'non-singular JSONPath', config: { dialect: 'postgres', url: pgUrl(), table: 't', columns: [{ name: 'a', type: 'text', from: '$..a' }] }, path: 'columns[0].from' },
-      { name: 'wrong url scheme', config: { dialect: 'postgres', url: 'mysql://x', table: 't', columns: contractColumns }, path: 'url' },
+      {
+        name: 'table with SQL in it',
+        config: {
+          dialect: 'postgres',
+          url: pgUrl(),
+          table: 't; drop table x',
+          columns: contractColumns,
+        },
+        path: 'table',
+      },
+      {
+        name: 'unknown column type',
+        config: {
+          dialect: 'postgres',
+          url: pgUrl(),
+          table: 't',
+          columns: [{ name: 'a', type: 'varchar' }],
+        },
+        path: 'columns[0].type',
+      },
+      {
+        name: 'upsert without key',
+        config: {
+          dialect: 'postgres',
+          url: pgUrl(),
+          table: 't',
+          mode: 'upsert',
+          columns: contractColumns,
+        },
+        path: 'key',
+      },
+      {
+        name: 'key not a column',
+        config: {
+          dialect: 'postgres',
+          url: pgUrl(),
+          table: 't',
+          mode: 'upsert',
+          key: ['nope'],
+          columns: contractColumns,
+        },
+        path: 'key[0]',
+      },
+      {
+        name: 'non-singular JSONPath',
+        config: {
+          dialect: 'postgres',
+          url: pgUrl(),
+          table: 't',
+          columns: [{ name: 'a', type: 'text', from: '$..a' }],
+        },
+        path: 'columns[0].from',
+      },
+      {
+        name: 'wrong url scheme',
+        config: { dialect: 'postgres', url: 'mysql://x', table: 't', columns: contractColumns },
+        path: 'url',
+      },
     ],
     transientFailure: {
       inject: () => {
@@ -155,16 +212,26 @@ describe('database destination on PostgreSQL', () => {
         bulkThreshold: 2,
       });
       try {
-        await instance.write(makeBatch([
-          { day: '2026-11-24', channel: 'email', sessions: 1 },
-          { day: '2026-11-24', channel: 'web', sessions: 2 },
-        ]), { signal: signal() });
-        await instance.write(makeBatch([
-          { day: '2026-11-24', channel: 'email', sessions: 10 },
-          { day: '2026-11-24', channel: 'email', sessions: 11 },
-          { day: '2026-11-25', channel: 'web', sessions: 3 },
-        ]), { signal: signal() });
-        const rows = (await readTable(config)).map((r) => [String((r.day as Date).getDate()), r.channel, r.sessions]);
+        await instance.write(
+          makeBatch([
+            { day: '2026-11-24', channel: 'email', sessions: 1 },
+            { day: '2026-11-24', channel: 'web', sessions: 2 },
+          ]),
+          { signal: signal() },
+        );
+        await instance.write(
+          makeBatch([
+            { day: '2026-11-24', channel: 'email', sessions: 10 },
+            { day: '2026-11-24', channel: 'email', sessions: 11 },
+            { day: '2026-11-25', channel: 'web', sessions: 3 },
+          ]),
+          { signal: signal() },
+        );
+        const rows = (await readTable(config)).map((r) => [
+          String((r.day as Date).getDate()),
+          r.channel,
+          r.sessions,
+        ]);
         expect(rows.map((r) => `${r[1]}=${r[2]}`).sort()).toEqual(['email=11', 'web=2', 'web=3']);
       } finally {
         await instance.close?.();
@@ -186,8 +253,20 @@ describe('database destination on PostgreSQL', () => {
         bulkThreshold: 1,
       });
       try {
-        await instance.write(makeBatch([{ event_id: 'a', v: 1 }, { event_id: 'a', v: 2 }]), { signal: signal() });
-        await instance.write(makeBatch([{ event_id: 'a', v: 3 }, { event_id: 'b', v: 4 }]), { signal: signal() });
+        await instance.write(
+          makeBatch([
+            { event_id: 'a', v: 1 },
+            { event_id: 'a', v: 2 },
+          ]),
+          { signal: signal() },
+        );
+        await instance.write(
+          makeBatch([
+            { event_id: 'a', v: 3 },
+            { event_id: 'b', v: 4 },
+          ]),
+          { signal: signal() },
+        );
         const rows = await readTable(config);
         expect(rows.map((r) => `${r.event_id}=${r.v}`).sort()).toEqual(['a=1', 'b=4']);
       } finally {
@@ -206,15 +285,21 @@ describe('database destination on PostgreSQL', () => {
     });
     try {
       const err = await instance
-        .write(makeBatch([{ n: 1 }, { n: 'x' }, { n: 2, when: { day: '2026-02-30' } }, {}]), { signal: signal() })
+        .write(makeBatch([{ n: 1 }, { n: 'x' }, { n: 2, when: { day: '2026-02-30' } }, {}]), {
+          signal: signal(),
+        })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PartialBatchError);
       const failures = (err as PartialBatchError).failures;
       expect(failures.map((f) => f.index)).toEqual([1, 2, 3]);
       expect(failures[0]!.error).toBeInstanceOf(FatalError);
-      expect(failures[0]!.error.message).toMatch(/column "n" \(integer\) from field "n": expected a 32-bit integer/);
+      expect(failures[0]!.error.message).toMatch(
+        /column "n" \(integer\) from field "n": expected a 32-bit integer/,
+      );
       expect(failures[1]!.error.message).toMatch(/column "d" \(date\) from field "\$\.when\.day"/);
-      expect(failures[2]!.error.message).toMatch(/column "n" is not nullable and field "n" is missing/);
+      expect(failures[2]!.error.message).toMatch(
+        /column "n" is not nullable and field "n" is missing/,
+      );
     } finally {
       await instance.close?.();
     }
@@ -228,13 +313,24 @@ describe('database destination on PostgreSQL', () => {
       const { config, instance } = await open({
         table,
         createTable: false,
-        columns: [{ name: 'id', type: 'integer' }, { name: 'v', type: 'integer' }],
+        columns: [
+          { name: 'id', type: 'integer' },
+          { name: 'v', type: 'integer' },
+        ],
         bulk,
         bulkThreshold: 1,
       });
       try {
         const err = await instance
-          .write(makeBatch([{ id: 2, v: 2 }, { id: 1, v: 5 }, { id: 3, v: -1 }, { id: 4, v: 4 }]), { signal: signal() })
+          .write(
+            makeBatch([
+              { id: 2, v: 2 },
+              { id: 1, v: 5 },
+              { id: 3, v: -1 },
+              { id: 4, v: 4 },
+            ]),
+            { signal: signal() },
+          )
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(PartialBatchError);
         expect((err as PartialBatchError).failed).toEqual([1, 2]);
@@ -257,7 +353,9 @@ describe('database destination on PostgreSQL', () => {
       const result = await instance.check!();
       expect(result.ok).toBe(false);
       expect(result.message).toMatch(/does not exist/);
-      const err = await instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e);
+      const err = await instance
+        .write(makeBatch([{ id: 1 }]), { signal: signal() })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FatalError);
       expect((err as FatalError).message).toMatch(/does_not_exist/);
     } finally {
@@ -274,7 +372,9 @@ describe('database destination on PostgreSQL', () => {
     });
     try {
       proxy.down();
-      const err = await instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e);
+      const err = await instance
+        .write(makeBatch([{ id: 1 }]), { signal: signal() })
+        .catch((e: unknown) => e);
       proxy.up();
       expect(err).toBeInstanceOf(RetryableError);
       await instance.write(makeBatch([{ id: 2 }]), { signal: signal() });
@@ -291,13 +391,18 @@ describe('database destination on PostgreSQL', () => {
       table: `${SCHEMA}.${nextTable('large')}`,
       mode: 'upsert',
       key: ['id'],
-      columns: [{ name: 'id', type: 'integer', primaryKey: true }, { name: 's', type: 'text' }],
+      columns: [
+        { name: 'id', type: 'integer', primaryKey: true },
+        { name: 's', type: 'text' },
+      ],
       maxBatch: 20000,
     });
     try {
       const records = Array.from({ length: 20000 }, (_, i) => ({ id: i, s: `row ${i}\n` }));
       await instance.write(makeBatch(records), { signal: signal() });
-      const count = await admin.query(`SELECT count(*)::int AS n, max(s) AS m FROM ${config.table}`);
+      const count = await admin.query(
+        `SELECT count(*)::int AS n, max(s) AS m FROM ${config.table}`,
+      );
       expect(count.rows[0]).toEqual({ n: 20000, m: 'row 9999\n' });
     } finally {
       await instance.close?.();

@@ -13,7 +13,12 @@ import {
 import { makeBatch, testDestination } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
-import { contractColumns, nextTable, normaliseRows, partialFailure } from './__fixtures__/contract.js';
+import {
+  contractColumns,
+  nextTable,
+  normaliseRows,
+  partialFailure,
+} from './__fixtures__/contract.js';
 
 let dir: string;
 let file: string;
@@ -32,7 +37,10 @@ const signal = () => new AbortController().signal;
 function readTable(config: DatabaseConfig): Record<string, unknown>[] {
   const db = new DatabaseSync(file);
   try {
-    return db.prepare(`SELECT * FROM "${config.table}" ORDER BY 1`).all() as Record<string, unknown>[];
+    return db.prepare(`SELECT * FROM "${config.table}" ORDER BY 1`).all() as Record<
+      string,
+      unknown
+    >[];
   } finally {
     db.close();
   }
@@ -54,9 +62,21 @@ for (const mode of ['upsert', 'insert'] as const) {
     }),
     readBack: async (config) => normaliseRows(readTable(config)),
     invalidConfigs: [
-      { name: 'no file', config: { dialect: 'sqlite', table: 't', columns: contractColumns }, path: 'file' },
-      { name: 'unknown dialect', config: { dialect: 'oracle', table: 't', columns: contractColumns }, path: 'dialect' },
-      { name: 'no columns', config: { dialect: 'sqlite', file: 'x.db', table: 't', columns: [] }, path: 'columns' },
+      {
+        name: 'no file',
+        config: { dialect: 'sqlite', table: 't', columns: contractColumns },
+        path: 'file',
+      },
+      {
+        name: 'unknown dialect',
+        config: { dialect: 'oracle', table: 't', columns: contractColumns },
+        path: 'dialect',
+      },
+      {
+        name: 'no columns',
+        config: { dialect: 'sqlite', file: 'x.db', table: 't', columns: [] },
+        path: 'columns',
+      },
     ],
     transientFailure: {
       // Another connection holds the write lock: the destination's BEGIN IMMEDIATE times out busy.
@@ -78,7 +98,12 @@ for (const mode of ['upsert', 'insert'] as const) {
 
 describe('database destination on SQLite (node:sqlite)', () => {
   async function open(raw: Record<string, unknown>) {
-    const config = parseConfig(databaseDestination.configSchema, { dialect: 'sqlite', file, createTable: true, ...raw }) as DatabaseConfig;
+    const config = parseConfig(databaseDestination.configSchema, {
+      dialect: 'sqlite',
+      file,
+      createTable: true,
+      ...raw,
+    }) as DatabaseConfig;
     const instance = await databaseDestination.create(config, createPluginContext());
     await instance.open?.();
     return { config, instance };
@@ -99,9 +124,21 @@ describe('database destination on SQLite (node:sqlite)', () => {
       ],
     });
     try {
-      await instance.write(makeBatch([
-        { id: 1, big: '9223372036854775807', amount: '0.10', ratio: 1.5, flag: true, at: '2026-11-24 08:00', day: '2026-11-24', meta: { a: [1] } },
-      ]), { signal: signal() });
+      await instance.write(
+        makeBatch([
+          {
+            id: 1,
+            big: '9223372036854775807',
+            amount: '0.10',
+            ratio: 1.5,
+            flag: true,
+            at: '2026-11-24 08:00',
+            day: '2026-11-24',
+            meta: { a: [1] },
+          },
+        ]),
+        { signal: signal() },
+      );
       const db = new DatabaseSync(file);
       const stmt = db.prepare(`SELECT * FROM "${config.table}"`);
       stmt.setReadBigInts(true);
@@ -123,13 +160,28 @@ describe('database destination on SQLite (node:sqlite)', () => {
   });
 
   it('upserts and dedupes with ON CONFLICT', async () => {
-    const columns = [{ name: 'k', type: 'text', primaryKey: true }, { name: 'v', type: 'integer' }];
+    const columns = [
+      { name: 'k', type: 'text', primaryKey: true },
+      { name: 'v', type: 'integer' },
+    ];
     const up = await open({ table: nextTable('up'), mode: 'upsert', key: ['k'], columns });
     const dd = await open({ table: nextTable('dd'), mode: 'dedupe', key: ['k'], columns });
     try {
       for (const { instance } of [up, dd]) {
-        await instance.write(makeBatch([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]), { signal: signal() });
-        await instance.write(makeBatch([{ k: 'a', v: 3 }, { k: 'a', v: 4 }]), { signal: signal() });
+        await instance.write(
+          makeBatch([
+            { k: 'a', v: 1 },
+            { k: 'b', v: 2 },
+          ]),
+          { signal: signal() },
+        );
+        await instance.write(
+          makeBatch([
+            { k: 'a', v: 3 },
+            { k: 'a', v: 4 },
+          ]),
+          { signal: signal() },
+        );
       }
       expect(readTable(up.config).map((r) => `${r.k}=${r.v}`)).toEqual(['a=4', 'b=2']);
       expect(readTable(dd.config).map((r) => `${r.k}=${r.v}`)).toEqual(['a=1', 'b=2']);
@@ -144,10 +196,25 @@ describe('database destination on SQLite (node:sqlite)', () => {
     const db = new DatabaseSync(file);
     db.exec(`CREATE TABLE "${table}" (id INTEGER PRIMARY KEY, v INTEGER CHECK (v >= 0))`);
     db.close();
-    const { config, instance } = await open({ table, createTable: false, columns: [{ name: 'id', type: 'integer' }, { name: 'v', type: 'integer' }] });
+    const { config, instance } = await open({
+      table,
+      createTable: false,
+      columns: [
+        { name: 'id', type: 'integer' },
+        { name: 'v', type: 'integer' },
+      ],
+    });
     try {
       const err = await instance
-        .write(makeBatch([{ id: 1, v: 1 }, { id: 2, v: -5 }, { id: 1, v: 2 }, { id: 3, v: 3 }]), { signal: signal() })
+        .write(
+          makeBatch([
+            { id: 1, v: 1 },
+            { id: 2, v: -5 },
+            { id: 1, v: 2 },
+            { id: 3, v: 3 },
+          ]),
+          { signal: signal() },
+        )
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PartialBatchError);
       expect((err as PartialBatchError).failed).toEqual([1, 2]);
@@ -158,13 +225,27 @@ describe('database destination on SQLite (node:sqlite)', () => {
   });
 
   it('is fatal for an unknown table and retryable while another writer holds the lock', async () => {
-    const missing = await open({ table: 'missing_table', createTable: false, columns: [{ name: 'id', type: 'integer' }] });
-    const locked = await open({ table: nextTable('locked'), columns: [{ name: 'id', type: 'integer' }], busyTimeoutMs: 20 });
+    const missing = await open({
+      table: 'missing_table',
+      createTable: false,
+      columns: [{ name: 'id', type: 'integer' }],
+    });
+    const locked = await open({
+      table: nextTable('locked'),
+      columns: [{ name: 'id', type: 'integer' }],
+      busyTimeoutMs: 20,
+    });
     try {
-      expect(await missing.instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e)).toBeInstanceOf(FatalError);
+      expect(
+        await missing.instance
+          .write(makeBatch([{ id: 1 }]), { signal: signal() })
+          .catch((e: unknown) => e),
+      ).toBeInstanceOf(FatalError);
       const other = new DatabaseSync(file);
       other.exec('BEGIN EXCLUSIVE');
-      const err = await locked.instance.write(makeBatch([{ id: 1 }]), { signal: signal() }).catch((e: unknown) => e);
+      const err = await locked.instance
+        .write(makeBatch([{ id: 1 }]), { signal: signal() })
+        .catch((e: unknown) => e);
       other.exec('ROLLBACK');
       other.close();
       expect(err).toBeInstanceOf(RetryableError);
@@ -177,9 +258,16 @@ describe('database destination on SQLite (node:sqlite)', () => {
   });
 
   it('serialises concurrent writes on its single connection', async () => {
-    const { config, instance } = await open({ table: nextTable('concurrent'), columns: [{ name: 'id', type: 'integer' }] });
+    const { config, instance } = await open({
+      table: nextTable('concurrent'),
+      columns: [{ name: 'id', type: 'integer' }],
+    });
     try {
-      await Promise.all(Array.from({ length: 5 }, (_, i) => instance.write(makeBatch([{ id: i }, { id: i + 100 }]), { signal: signal() })));
+      await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          instance.write(makeBatch([{ id: i }, { id: i + 100 }]), { signal: signal() }),
+        ),
+      );
       expect(readTable(config)).toHaveLength(10);
     } finally {
       await instance.close?.();

@@ -67,7 +67,8 @@ export function conflictClause(plan: TablePlan): string {
   const others = plan.columns.filter((_, i) => !plan.keyIndexes.includes(i));
   if (plan.dialect === 'mysql') {
     // A no-op assignment instead of INSERT IGNORE: IGNORE would also swallow real data errors.
-    if (plan.mode === 'dedupe' || others.length === 0) return ` ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`;
+    if (plan.mode === 'dedupe' || others.length === 0)
+      return ` ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`;
     return ` ON DUPLICATE KEY UPDATE ${others.map((c) => `${c} = VALUES(${c})`).join(', ')}`;
   }
   const target = ` ON CONFLICT (${keys.join(', ')})`;

@@ -32,8 +32,12 @@ describe('convertValue', () => {
   // error named neither column nor field.
   it('refuses U+0000 in PostgreSQL text and json values', () => {
     expect(() => convertValue('postgres', 'text', 'a\u0000b')).toThrow(ValueError);
-    expect(() => convertValue('postgres', 'text', 'a\u0000b')).toThrow('PostgreSQL text cannot contain the character U+0000 (NUL)');
-    expect(() => convertValue('postgres', 'json', { k: '\u0000' })).toThrow('PostgreSQL json cannot contain the character U+0000 (NUL)');
+    expect(() => convertValue('postgres', 'text', 'a\u0000b')).toThrow(
+      'PostgreSQL text cannot contain the character U+0000 (NUL)',
+    );
+    expect(() => convertValue('postgres', 'json', { k: '\u0000' })).toThrow(
+      'PostgreSQL json cannot contain the character U+0000 (NUL)',
+    );
     expect(convertValue('sqlite', 'text', 'a\u0000b')).toBe('a\u0000b');
     expect(convertValue('postgres', 'text', 'plain')).toBe('plain');
   });
@@ -43,7 +47,9 @@ describe('convertValue', () => {
     expect(convertValue('postgres', 'bigint', '9223372036854775807')).toBe('9223372036854775807');
     expect(convertValue('sqlite', 'bigint', '9223372036854775807')).toBe(9223372036854775807n);
     expect(convertValue('mysql', 'boolean', 'false')).toBe(0);
-    expect(convertValue('postgres', 'timestamp', '2026-11-24T10:00:00+02:00')).toBe('2026-11-24T08:00:00.000Z');
+    expect(convertValue('postgres', 'timestamp', '2026-11-24T10:00:00+02:00')).toBe(
+      '2026-11-24T08:00:00.000Z',
+    );
     expect(convertValue('mysql', 'timestamp', '2026-11-24')).toBe('2026-11-24 00:00:00.000');
     expect(convertValue('postgres', 'numeric', 1.5)).toBe('1.5');
     expect(convertValue('postgres', 'json', [1, 'a'])).toBe('[1,"a"]');
@@ -55,7 +61,9 @@ describe('convertValue', () => {
     expect(() => convertValue('postgres', 'integer', 2 ** 31)).toThrow(/out of range/);
     expect(() => convertValue('postgres', 'bigint', '9223372036854775808')).toThrow(/out of range/);
     expect(() => convertValue('postgres', 'date', '2026-02-30')).toThrow(/expected a date/);
-    expect(() => convertValue('postgres', 'timestamp', 'yesterday')).toThrow(/expected a timestamp/);
+    expect(() => convertValue('postgres', 'timestamp', 'yesterday')).toThrow(
+      /expected a timestamp/,
+    );
     expect(() => convertValue('postgres', 'boolean', 'yes')).toThrow(/expected a boolean/);
     expect(() => convertValue('postgres', 'text', { a: 1 })).toThrow(/expected text, got object/);
     expect(() => convertValue('postgres', 'double', 'NaN')).toThrow(/expected a number/);
@@ -70,37 +78,64 @@ describe('statements', () => {
 
   it('builds multi-row inserts with placeholders only', () => {
     const plan = createTablePlan('postgres', { schema: 's', name: 't' }, columns, 'insert', []);
-    expect(insertValuesSql(plan, 2)).toBe('INSERT INTO "s"."t" ("id", "name") VALUES ($1, $2), ($3, $4)');
+    expect(insertValuesSql(plan, 2)).toBe(
+      'INSERT INTO "s"."t" ("id", "name") VALUES ($1, $2), ($3, $4)',
+    );
     const my = createTablePlan('mysql', { name: 't' }, columns, 'insert', []);
     expect(insertValuesSql(my, 1)).toBe('INSERT INTO `t` (`id`, `name`) VALUES (?, ?)');
   });
 
   it('builds the conflict clause of each mode and dialect', () => {
-    expect(conflictClause(createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id']))).toBe(
-      ' ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name"',
-    );
-    expect(conflictClause(createTablePlan('sqlite', { name: 't' }, columns, 'dedupe', ['id']))).toBe(' ON CONFLICT ("id") DO NOTHING');
+    expect(
+      conflictClause(createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id'])),
+    ).toBe(' ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name"');
+    expect(
+      conflictClause(createTablePlan('sqlite', { name: 't' }, columns, 'dedupe', ['id'])),
+    ).toBe(' ON CONFLICT ("id") DO NOTHING');
     expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'upsert', ['id']))).toBe(
       ' ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)',
     );
-    expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'dedupe', ['id']))).toBe(' ON DUPLICATE KEY UPDATE `id` = `id`');
+    expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'dedupe', ['id']))).toBe(
+      ' ON DUPLICATE KEY UPDATE `id` = `id`',
+    );
   });
 
   it('keeps the last row of each key for upserts', () => {
     const plan = createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id']);
-    expect(lastRowPerKey(plan, [[1, 'a'], [2, 'b'], [1, 'c']])).toEqual([1, 2]);
+    expect(
+      lastRowPerKey(plan, [
+        [1, 'a'],
+        [2, 'b'],
+        [1, 'c'],
+      ]),
+    ).toEqual([1, 2]);
   });
 
   it('creates tables with the key as primary key or unique constraint', () => {
     expect(
-      createTableStatements('mysql', { name: 't' }, [
-        { name: 'k', type: 'text', nullable: true, primaryKey: false },
-        { name: 'v', type: 'json', nullable: true, primaryKey: false },
-      ], ['k']),
-    ).toEqual(['CREATE TABLE IF NOT EXISTS `t` (`k` VARCHAR(255) NOT NULL, `v` JSON, UNIQUE (`k`))']);
+      createTableStatements(
+        'mysql',
+        { name: 't' },
+        [
+          { name: 'k', type: 'text', nullable: true, primaryKey: false },
+          { name: 'v', type: 'json', nullable: true, primaryKey: false },
+        ],
+        ['k'],
+      ),
+    ).toEqual([
+      'CREATE TABLE IF NOT EXISTS `t` (`k` VARCHAR(255) NOT NULL, `v` JSON, UNIQUE (`k`))',
+    ]);
     expect(
-      createTableStatements('postgres', { schema: 'a', name: 't' }, [{ name: 'id', type: 'bigint', nullable: true, primaryKey: true }], ['id']),
-    ).toEqual(['CREATE SCHEMA IF NOT EXISTS "a"', 'CREATE TABLE IF NOT EXISTS "a"."t" ("id" bigint NOT NULL, PRIMARY KEY ("id"))']);
+      createTableStatements(
+        'postgres',
+        { schema: 'a', name: 't' },
+        [{ name: 'id', type: 'bigint', nullable: true, primaryKey: true }],
+        ['id'],
+      ),
+    ).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "a"',
+      'CREATE TABLE IF NOT EXISTS "a"."t" ("id" bigint NOT NULL, PRIMARY KEY ("id"))',
+    ]);
   });
 });
 
@@ -110,7 +145,9 @@ describe('classifySqlError', () => {
     expect(classifySqlError('postgres', { code: '40001' })).toBe('retryable');
     expect(classifySqlError('postgres', { code: '40P01' })).toBe('retryable');
     expect(classifySqlError('postgres', { code: '57P01' })).toBe('retryable');
-    expect(classifySqlError('postgres', new Error('Connection terminated unexpectedly'))).toBe('retryable');
+    expect(classifySqlError('postgres', new Error('Connection terminated unexpectedly'))).toBe(
+      'retryable',
+    );
     expect(classifySqlError('postgres', { code: '42P01' })).toBe('fatal');
     expect(classifySqlError('postgres', { code: '42501' })).toBe('fatal');
     expect(classifySqlError('postgres', { code: '42601' })).toBe('fatal');
@@ -118,7 +155,9 @@ describe('classifySqlError', () => {
     expect(classifySqlError('postgres', { code: '22P02' })).toBe('data');
     expect(classifySqlError('mysql', { code: 'ER_LOCK_DEADLOCK' })).toBe('retryable');
     expect(classifySqlError('mysql', { code: 'PROTOCOL_CONNECTION_LOST' })).toBe('retryable');
-    expect(classifySqlError('mysql', { code: 'ER_NO_SUCH_TABLE', sqlState: '42S02' })).toBe('fatal');
+    expect(classifySqlError('mysql', { code: 'ER_NO_SUCH_TABLE', sqlState: '42S02' })).toBe(
+      'fatal',
+    );
     expect(classifySqlError('mysql', { code: 'ER_PARSE_ERROR', sqlState: '42000' })).toBe('fatal');
     expect(classifySqlError('mysql', { code: 'ER_DUP_ENTRY', sqlState: '23000' })).toBe('data');
     expect(classifySqlError('sqlite', { errcode: 5 })).toBe('retryable');
@@ -128,29 +167,65 @@ describe('classifySqlError', () => {
 });
 
 describe('config', () => {
-  const base = { dialect: 'postgres', url: 'postgres://x@h/db', table: 'public.t', columns: [{ name: 'id', type: 'integer' }] };
+  const base = {
+    dialect: 'postgres',
+    url: 'postgres://x@h/db',
+    table: 'public.t',
+    columns: [{ name: 'id', type: 'integer' }],
+  };
 
   it('applies defaults', () => {
     const config = parseConfig(databaseConfigSchema, base);
-    expect(config).toMatchObject({ mode: 'insert', createTable: false, maxBatch: 1000, maxInFlight: 1, bulk: 'copy', poolSize: 4 });
-    expect(config.columns[0]).toEqual({ name: 'id', type: 'integer', nullable: true, primaryKey: false });
+    expect(config).toMatchObject({
+      mode: 'insert',
+      createTable: false,
+      maxBatch: 1000,
+      maxInFlight: 1,
+      bulk: 'copy',
+      poolSize: 4,
+    });
+    expect(config.columns[0]).toEqual({
+      name: 'id',
+      type: 'integer',
+      nullable: true,
+      primaryKey: false,
+    });
   });
 
   it('lists every problem with its path', () => {
     let error: unknown;
     try {
-      parseConfig(databaseConfigSchema, { ...base, mode: 'dedupe', table: 'a.b.c', columns: [{ name: '1x', type: 'text', extra: true }] }, ['destinations', 'db']);
+      parseConfig(
+        databaseConfigSchema,
+        {
+          ...base,
+          mode: 'dedupe',
+          table: 'a.b.c',
+          columns: [{ name: '1x', type: 'text', extra: true }],
+        },
+        ['destinations', 'db'],
+      );
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const paths = (error as ConfigError).issues.map((i) => i.path);
-    expect(paths).toEqual(expect.arrayContaining(['destinations.db.table', 'destinations.db.columns[0].name', 'destinations.db.columns[0].extra']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'destinations.db.table',
+        'destinations.db.columns[0].name',
+        'destinations.db.columns[0].extra',
+      ]),
+    );
   });
 
   it('refuses a key in insert mode unless it creates a unique index', () => {
-    expect(() => parseConfig(databaseConfigSchema, { ...base, key: ['id'] })).toThrow(/key is only used/);
-    expect(parseConfig(databaseConfigSchema, { ...base, key: ['id'], createTable: true }).key).toEqual(['id']);
+    expect(() => parseConfig(databaseConfigSchema, { ...base, key: ['id'] })).toThrow(
+      /key is only used/,
+    );
+    expect(
+      parseConfig(databaseConfigSchema, { ...base, key: ['id'], createTable: true }).key,
+    ).toEqual(['id']);
   });
 });
 
@@ -169,8 +244,12 @@ describe('row mapper', () => {
   });
 
   it('names the column and the field of a record that does not fit', () => {
-    const map = createRowMapper('postgres', [{ name: 'n', type: 'integer', from: '$.m.n', nullable: false }]);
-    expect(() => map({ m: {} })).toThrow(new RecordRowError('column "n" is not nullable and field "$.m.n" is missing', 'n', '$.m.n'));
+    const map = createRowMapper('postgres', [
+      { name: 'n', type: 'integer', from: '$.m.n', nullable: false },
+    ]);
+    expect(() => map({ m: {} })).toThrow(
+      new RecordRowError('column "n" is not nullable and field "$.m.n" is missing', 'n', '$.m.n'),
+    );
   });
 
   it('refuses field paths that may select several values, naming the column', () => {
@@ -178,12 +257,21 @@ describe('row mapper', () => {
     for (const from of ['$..a', '$.items[*]', '$.a[0:2]', '$[?@.a]']) {
       let error: unknown;
       try {
-        parseConfig(databaseConfigSchema, { ...base, columns: [{ name: 'a', type: 'text', from }] }, ['destinations', 'db']);
+        parseConfig(
+          databaseConfigSchema,
+          { ...base, columns: [{ name: 'a', type: 'text', from }] },
+          ['destinations', 'db'],
+        );
       } catch (err) {
         error = err;
       }
       expect(error).toBeInstanceOf(ConfigError);
-      expect((error as ConfigError).issues).toEqual([{ path: 'destinations.db.columns[0].from', message: expect.stringContaining('is not a field path') }]);
+      expect((error as ConfigError).issues).toEqual([
+        {
+          path: 'destinations.db.columns[0].from',
+          message: expect.stringContaining('is not a field path'),
+        },
+      ]);
     }
   });
 });

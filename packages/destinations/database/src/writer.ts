@@ -36,13 +36,20 @@ export type WriteOutcome =
   | { readonly repeat: true; readonly failed: readonly number[] };
 
 /** A batch write: its rows, and the batch (id and record keys) the ledger keys it by. */
-export type RowWriter = (input: IndexedRows, doing: string, batch: LedgerBatch) => Promise<WriteOutcome>;
+export type RowWriter = (
+  input: IndexedRows,
+  doing: string,
+  batch: LedgerBatch,
+) => Promise<WriteOutcome>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function kyselyExecute(trx: Transaction<any>): LedgerExecute {
   return async (sql, parameters) => {
     const result = await trx.executeQuery(CompiledQuery.raw(sql, [...parameters]));
-    return { rows: result.rows as Record<string, unknown>[], affected: Number(result.numAffectedRows ?? 0n) };
+    return {
+      rows: result.rows as Record<string, unknown>[],
+      affected: Number(result.numAffectedRows ?? 0n),
+    };
   };
 }
 
@@ -86,7 +93,9 @@ export function createRowWriter(options: WriterOptions): RowWriter {
       if (claim && !(await claim(kyselyExecute(trx)))) return;
       for (let start = 0; start < rows.length; start += rowsPerStatement) {
         const chunk = rows.slice(start, start + rowsPerStatement);
-        await trx.executeQuery(CompiledQuery.raw(insertValuesSql(plan, chunk.length), chunk.flat()));
+        await trx.executeQuery(
+          CompiledQuery.raw(insertValuesSql(plan, chunk.length), chunk.flat()),
+        );
       }
     });
   }
@@ -102,7 +111,12 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     return writeValues(rows, claim);
   }
 
-  async function writeRowByRow(input: IndexedRows, doing: string, claim: Claim | undefined, batch: LedgerBatch): Promise<RecordFailure[]> {
+  async function writeRowByRow(
+    input: IndexedRows,
+    doing: string,
+    claim: Claim | undefined,
+    batch: LedgerBatch,
+  ): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
     const single = insertValuesSql(plan, 1);
     await db.transaction().execute(async (trx) => {
@@ -116,7 +130,12 @@ export function createRowWriter(options: WriterOptions): RowWriter {
           if (classifySqlError(plan.dialect, err) !== 'data') throw err;
           await trx.executeQuery(CompiledQuery.raw('ROLLBACK TO SAVEPOINT sluice_row'));
           const message = err instanceof Error ? err.message : String(err);
-          failures.push({ index: input.indexes[i]!, error: new FatalError(`${doing}: the database rejected the record: ${message}`, { cause: err }) });
+          failures.push({
+            index: input.indexes[i]!,
+            error: new FatalError(`${doing}: the database rejected the record: ${message}`, {
+              cause: err,
+            }),
+          });
         }
         await trx.executeQuery(CompiledQuery.raw('RELEASE SAVEPOINT sluice_row'));
       }
@@ -128,7 +147,12 @@ export function createRowWriter(options: WriterOptions): RowWriter {
       // subset too) has an id and record keys of its own, hence a ledger row of its own: it
       // writes its records once, and neither hides nor repeats the rows committed here.
       if (claim && ledger && failures.length > 0) {
-        await ledger.recordFailures(execute, batch, input.rows.length - failures.length, failures.map((f) => f.index));
+        await ledger.recordFailures(
+          execute,
+          batch,
+          input.rows.length - failures.length,
+          failures.map((f) => f.index),
+        );
       }
     });
     return failures;
@@ -137,7 +161,8 @@ export function createRowWriter(options: WriterOptions): RowWriter {
   return async (input, doing, batch) => {
     const keep = lastRowPerKey(plan, input.rows);
     const rows = keep.length === input.rows.length ? input.rows : keep.map((i) => input.rows[i]!);
-    const indexes = keep.length === input.rows.length ? input.indexes : keep.map((i) => input.indexes[i]!);
+    const indexes =
+      keep.length === input.rows.length ? input.indexes : keep.map((i) => input.indexes[i]!);
     if (rows.length === 0) return { repeat: false, failures: [] };
     let found: readonly number[] | undefined;
     const claim: Claim | undefined =
@@ -151,7 +176,8 @@ export function createRowWriter(options: WriterOptions): RowWriter {
       await writeFast(rows, claim);
       return found ? { repeat: true, failed: found } : { repeat: false, failures: [] };
     } catch (err) {
-      if (classifySqlError(plan.dialect, err) !== 'data') throw toSluiceError(plan.dialect, err, doing);
+      if (classifySqlError(plan.dialect, err) !== 'data')
+        throw toSluiceError(plan.dialect, err, doing);
     }
     // The failed transaction rolled its ledger claim back with its rows: this one claims again.
     try {

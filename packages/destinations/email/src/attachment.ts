@@ -33,7 +33,10 @@ export function encodeAttachment(
   csv: Pick<CsvWriterOptions, 'nullAs' | 'escapeFormulas'> = {},
 ): string {
   if (format === 'ndjson') return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-  const writer = createCsvWriter({ nullAs: csv.nullAs ?? '', escapeFormulas: csv.escapeFormulas ?? false });
+  const writer = createCsvWriter({
+    nullAs: csv.nullAs ?? '',
+    escapeFormulas: csv.escapeFormulas ?? false,
+  });
   const columns = csvColumnsOf(records);
   return writer.header(columns) + writer.rows(records, columns);
 }

@@ -36,7 +36,15 @@ import { mapSmtpError } from './errors.js';
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {
-  return { id: batch.id, pipeline: batch.pipeline, runId: batch.runId, source: batch.source, route: batch.route ?? '', attempt: batch.attempt, size: batch.records.length };
+  return {
+    id: batch.id,
+    pipeline: batch.pipeline,
+    runId: batch.runId,
+    source: batch.source,
+    route: batch.route ?? '',
+    attempt: batch.attempt,
+    size: batch.records.length,
+  };
 }
 
 /** A record that cannot become an e-mail (bad template value, bad address). */
@@ -75,7 +83,11 @@ function transportOptions(config: EmailConfig): SMTPPool.Options {
     // connected. nodemailer still runs STARTTLS / implicit TLS over it, verifying the
     // certificate against smtp.host (or smtp.tls.servername).
     getSocket: (_options, callback) => {
-      connectGuardedSocket(policy, { host: smtp.host, port, timeoutMs: smtp.connectionTimeoutMs }).then(
+      connectGuardedSocket(policy, {
+        host: smtp.host,
+        port,
+        timeoutMs: smtp.connectionTimeoutMs,
+      }).then(
         (socket) => callback(null, { connection: socket }),
         (err: unknown) => callback(err as Error, undefined),
       );
@@ -110,46 +122,86 @@ function transportOptions(config: EmailConfig): SMTPPool.Options {
  * await mail.close?.();
  * ```
  */
-export function createEmailDestination(config: EmailConfig, ctx: PluginContext): DestinationInstance {
+export function createEmailDestination(
+  config: EmailConfig,
+  ctx: PluginContext,
+): DestinationInstance {
   const digest = config.mode === 'digest';
   const subject = compileTemplate('subject', config.subject);
   const useDefaults = digest && config.text === undefined && config.html === undefined;
-  const text = config.text !== undefined ? compileTemplate('text', config.text) : useDefaults ? compileTemplate('text', DEFAULT_DIGEST_TEXT) : undefined;
-  const html = config.html !== undefined ? compileTemplate('html', config.html, escapeHtml) : useDefaults ? compileTemplate('html', DEFAULT_DIGEST_HTML, escapeHtml) : undefined;
-  const recipients = (key: 'to' | 'cc' | 'bcc') => (config[key] ?? []).map((source, i) => compileTemplate(`${key}[${i}]`, source));
+  const text =
+    config.text !== undefined
+      ? compileTemplate('text', config.text)
+      : useDefaults
+        ? compileTemplate('text', DEFAULT_DIGEST_TEXT)
+        : undefined;
+  const html =
+    config.html !== undefined
+      ? compileTemplate('html', config.html, escapeHtml)
+      : useDefaults
+        ? compileTemplate('html', DEFAULT_DIGEST_HTML, escapeHtml)
+        : undefined;
+  const recipients = (key: 'to' | 'cc' | 'bcc') =>
+    (config[key] ?? []).map((source, i) => compileTemplate(`${key}[${i}]`, source));
   const to = recipients('to');
   const cc = recipients('cc');
   const bcc = recipients('bcc');
-  const filename = compileTemplate('attachment.filename', config.attachment?.filename ?? `records-{{ batch.id }}.${config.attachment?.format ?? 'csv'}`);
+  const filename = compileTemplate(
+    'attachment.filename',
+    config.attachment?.filename ?? `records-{{ batch.id }}.${config.attachment?.format ?? 'csv'}`,
+  );
   const from = parseMailbox(config.from) as Mailbox;
-  const replyTo = config.replyTo === undefined ? undefined : (parseMailbox(config.replyTo) as Mailbox);
+  const replyTo =
+    config.replyTo === undefined ? undefined : (parseMailbox(config.replyTo) as Mailbox);
   const domain = config.messageIdDomain ?? from.address.split('@')[1]!;
   const transport = nodemailer.createTransport(transportOptions(config));
-  const sent = createDeliveryLedger({ state: ctx.state, clock: ctx.clock, remember: config.rememberSent });
+  const sent = createDeliveryLedger({
+    state: ctx.state,
+    clock: ctx.clock,
+    remember: config.rememberSent,
+  });
   const logger = ctx.logger.child({ destination: 'email' });
   const redact = createRedactor(config.smtp.auth ? [config.smtp.auth.pass] : []);
-  const mails = ctx.metrics.counter({ name: 'email_messages_total', help: 'E-mails by outcome (sent, skipped_duplicate, retryable, fatal)', labelNames: ['outcome'] });
+  const mails = ctx.metrics.counter({
+    name: 'email_messages_total',
+    help: 'E-mails by outcome (sent, skipped_duplicate, retryable, fatal)',
+    labelNames: ['outcome'],
+  });
   let closed = false;
 
   const renderRecipients = (templates: readonly CompiledTemplate[], scope: object): Mailbox[] =>
     templates.flatMap((template) => {
       const rendered = template.render(scope);
       const parsed = parseMailboxList(rendered);
-      if ('problems' in parsed) throw new MailContentError(`${template.name}: ${parsed.problems.join('; ')}`, { details: { field: template.name } });
+      if ('problems' in parsed)
+        throw new MailContentError(`${template.name}: ${parsed.problems.join('; ')}`, {
+          details: { field: template.name },
+        });
       return parsed.mailboxes;
     });
 
-  const build = (batch: Batch, index: number | 'digest', records: readonly SluiceRecord[], scope: object): OutgoingMail => {
+  const build = (
+    batch: Batch,
+    index: number | 'digest',
+    records: readonly SluiceRecord[],
+    scope: object,
+  ): OutgoingMail => {
     const mail: OutgoingMail = {
       to: renderRecipients(to, scope),
       cc: renderRecipients(cc, scope),
       bcc: renderRecipients(bcc, scope),
-      subject: subject.render(scope).replace(/[\r\n]+/g, ' ').trim(),
+      subject: subject
+        .render(scope)
+        .replace(/[\r\n]+/g, ' ')
+        .trim(),
       records,
       messageId: messageIdFor(mailKey(batch, index), domain),
       index,
     };
-    if (mail.to.length + mail.cc.length + mail.bcc.length === 0) throw new MailContentError('no recipient: to, cc and bcc all rendered empty', { details: { field: 'to' } });
+    if (mail.to.length + mail.cc.length + mail.bcc.length === 0)
+      throw new MailContentError('no recipient: to, cc and bcc all rendered empty', {
+        details: { field: 'to' },
+      });
     if (text) mail.text = text.render(scope);
     if (html) mail.html = html.render(scope);
     return mail;
@@ -166,26 +218,50 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
       ...(mail.text !== undefined ? { text: mail.text } : {}),
       ...(mail.html !== undefined ? { html: mail.html } : {}),
       messageId: mail.messageId,
-      headers: { ...config.headers, 'X-Sluice-Batch-Id': batch.id, 'X-Sluice-Pipeline': batch.pipeline, 'X-Sluice-Record-Index': String(mail.index) },
+      headers: {
+        ...config.headers,
+        'X-Sluice-Batch-Id': batch.id,
+        'X-Sluice-Pipeline': batch.pipeline,
+        'X-Sluice-Record-Index': String(mail.index),
+      },
       ...(config.attachment
         ? {
             attachments: [
               {
                 filename: filename.render({ batch: batchScope(batch) }),
-                content: encodeAttachment(mail.records, config.attachment.format, config.attachment),
-                contentType: config.attachment.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+                content: encodeAttachment(
+                  mail.records,
+                  config.attachment.format,
+                  config.attachment,
+                ),
+                contentType:
+                  config.attachment.format === 'csv'
+                    ? 'text/csv; charset=utf-8'
+                    : 'application/x-ndjson; charset=utf-8',
               },
             ],
           }
         : {}),
     });
     const rejected = (info as { rejected?: unknown[] }).rejected ?? [];
-    if (rejected.length > 0) logger.warn({ messageId: mail.messageId, rejected: rejected.map(String) }, 'the SMTP server refused some recipients; the e-mail went to the others');
+    if (rejected.length > 0)
+      logger.warn(
+        { messageId: mail.messageId, rejected: rejected.map(String) },
+        'the SMTP server refused some recipients; the e-mail went to the others',
+      );
   };
 
   const asFailure = (err: unknown): { error: SluiceError; scope: 'record' | 'batch' } => {
     if (err instanceof TemplateError) {
-      return { error: new MailContentError(err.message, { details: { field: err.template, ...(err.variable ? { variable: err.variable } : {}) } as Record<string, JsonValue> }), scope: 'record' };
+      return {
+        error: new MailContentError(err.message, {
+          details: {
+            field: err.template,
+            ...(err.variable ? { variable: err.variable } : {}),
+          } as Record<string, JsonValue>,
+        }),
+        scope: 'record',
+      };
     }
     if (err instanceof MailContentError) return { error: err, scope: 'record' };
     const failure = mapSmtpError(err);
@@ -202,9 +278,19 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
     const columns = columnsOf(batch.records);
     const rows = batch.records.map((r) => columns.map((c) => cellText(r[c])));
     try {
-      const mail = build(batch, 'digest', batch.records, { records: batch.records, batch: batchScope(batch), count: batch.records.length, columns, rows });
+      const mail = build(batch, 'digest', batch.records, {
+        records: batch.records,
+        batch: batchScope(batch),
+        count: batch.records.length,
+        columns,
+        rows,
+      });
       await send(mail, batch);
-      if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a sent e-mail in the store; a take-over or replay of its batch may send it again');
+      if (!(await sent.add(key)))
+        logger.warn(
+          { key },
+          'could not remember a sent e-mail in the store; a take-over or replay of its batch may send it again',
+        );
       mails.inc({ outcome: 'sent' });
     } catch (err) {
       const { error } = asFailure(err);
@@ -228,7 +314,10 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
           mails.inc({ outcome: 'skipped_duplicate' });
           continue;
         }
-        if (stop === undefined && signal.aborted) stop = new RetryableError('the write was aborted before every e-mail was sent', { cause: signal.reason });
+        if (stop === undefined && signal.aborted)
+          stop = new RetryableError('the write was aborted before every e-mail was sent', {
+            cause: signal.reason,
+          });
         if (stop !== undefined) {
           failures.push({ index, error: stop });
           continue;
@@ -236,7 +325,11 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
         const record = batch.records[index]!;
         try {
           await send(build(batch, index, [record], { record, index, batch: scope }), batch);
-          if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a sent e-mail in the store; a take-over or replay of its batch may send it again');
+          if (!(await sent.add(key)))
+            logger.warn(
+              { key },
+              'could not remember a sent e-mail in the store; a take-over or replay of its batch may send it again',
+            );
           delivered += 1;
           mails.inc({ outcome: 'sent' });
         } catch (err) {
@@ -247,11 +340,14 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(config.sendConcurrency, batch.records.length) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.min(config.sendConcurrency, batch.records.length) }, worker),
+    );
     if (failures.length === 0) return;
     // Nothing reached the server and the cause is the server, not a record: report the cause
     // itself rather than one copy per record.
-    if (stop !== undefined && delivered === 0 && failures.every((f) => f.error === stop)) throw stop;
+    if (stop !== undefined && delivered === 0 && failures.every((f) => f.error === stop))
+      throw stop;
     throw new PartialBatchError(failures);
   };
 
@@ -266,9 +362,17 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
     async check(): Promise<CheckResult> {
       try {
         await transport.verify();
-        return { ok: true, message: `connected to ${config.smtp.host} and ${config.smtp.auth ? 'authenticated' : 'greeted'}`, details: { host: config.smtp.host } };
+        return {
+          ok: true,
+          message: `connected to ${config.smtp.host} and ${config.smtp.auth ? 'authenticated' : 'greeted'}`,
+          details: { host: config.smtp.host },
+        };
       } catch (err) {
-        return { ok: false, message: redact(mapSmtpError(err).error.message), details: { host: config.smtp.host } };
+        return {
+          ok: false,
+          message: redact(mapSmtpError(err).error.message),
+          details: { host: config.smtp.host },
+        };
       }
     },
 
@@ -300,9 +404,15 @@ export function createEmailDestination(config: EmailConfig, ctx: PluginContext):
 export const emailDestination = defineDestination({
   kind: 'email',
   version: '0.1.0',
-  description: 'Sends records by e-mail over SMTP, one message per record or a digest per batch, with templates and CSV/NDJSON attachments.',
+  description:
+    'Sends records by e-mail over SMTP, one message per record or a digest per batch, with templates and CSV/NDJSON attachments.',
   configSchema: emailConfigSchema,
   // Effectively once: Message-IDs and the sent-ledger are keyed by batch id / record key (see sent-ledger.ts).
-  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch, ...(config.rememberSent > 0 ? { idempotency: 'batch' as const } : {}) }),
+  capabilities: (config) => ({
+    idempotent: false,
+    maxInFlight: 1,
+    maxBatch: config.maxBatch,
+    ...(config.rememberSent > 0 ? { idempotency: 'batch' as const } : {}),
+  }),
   create: (config, ctx) => createEmailDestination(config, ctx),
 });

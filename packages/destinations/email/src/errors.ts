@@ -15,7 +15,19 @@ export interface SmtpFailure {
 }
 
 /** Network-level error codes of nodemailer and Node: the server could not be reached or went away. */
-const NETWORK = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIME']);
+const NETWORK = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ETIME',
+]);
 /** Replies that are about the server or session, not one message. */
 const SESSION_REPLIES = new Set([421, 454, 530, 534, 535, 538]);
 /** Commands whose failure concerns the session or the sender rather than one e-mail. */
@@ -47,28 +59,68 @@ export function mapSmtpError(err: unknown): SmtpFailure {
   const e = (err ?? {}) as SmtpErrorShape;
   const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
-  const response = typeof e.response === 'string' ? e.response : typeof e.message === 'string' ? e.message : String(err);
+  const response =
+    typeof e.response === 'string'
+      ? e.response
+      : typeof e.message === 'string'
+        ? e.message
+        : String(err);
   const command = typeof e.command === 'string' ? ` after ${e.command}` : '';
-  const details = { ...(reply === undefined ? {} : { smtpReply: reply }), ...(code === undefined ? {} : { smtpCode: code }) };
+  const details = {
+    ...(reply === undefined ? {} : { smtpReply: reply }),
+    ...(code === undefined ? {} : { smtpCode: code }),
+  };
   if (code === 'EAUTH') {
-    return { error: new FatalError(`the SMTP server refused the credentials: ${response}`, { cause: err, details }), scope: 'batch' };
+    return {
+      error: new FatalError(`the SMTP server refused the credentials: ${response}`, {
+        cause: err,
+        details,
+      }),
+      scope: 'batch',
+    };
   }
   if (code === 'ETLS') {
-    return { error: new FatalError(`TLS with the SMTP server failed: ${response} (check smtp.secure, smtp.startTls and smtp.tls)`, { cause: err, details }), scope: 'batch' };
+    return {
+      error: new FatalError(
+        `TLS with the SMTP server failed: ${response} (check smtp.secure, smtp.startTls and smtp.tls)`,
+        { cause: err, details },
+      ),
+      scope: 'batch',
+    };
   }
   // Replies to the greeting, EHLO or MAIL FROM concern the session or the sender: every
   // further e-mail would get them too. Replies to RCPT TO and DATA concern this e-mail.
-  const sessionWide = (reply !== undefined && SESSION_REPLIES.has(reply)) || (typeof e.command === 'string' && SESSION_COMMANDS.test(e.command));
+  const sessionWide =
+    (reply !== undefined && SESSION_REPLIES.has(reply)) ||
+    (typeof e.command === 'string' && SESSION_COMMANDS.test(e.command));
   if (reply !== undefined && reply >= 400 && reply < 500) {
-    return { error: new RetryableError(`the SMTP server deferred the e-mail${command}: ${response}`, { cause: err, details }), scope: sessionWide ? 'batch' : 'record' };
+    return {
+      error: new RetryableError(`the SMTP server deferred the e-mail${command}: ${response}`, {
+        cause: err,
+        details,
+      }),
+      scope: sessionWide ? 'batch' : 'record',
+    };
   }
   if (reply !== undefined && reply >= 500) {
-    return { error: new FatalError(`the SMTP server rejected the e-mail${command}: ${response}`, { cause: err, details }), scope: sessionWide ? 'batch' : 'record' };
+    return {
+      error: new FatalError(`the SMTP server rejected the e-mail${command}: ${response}`, {
+        cause: err,
+        details,
+      }),
+      scope: sessionWide ? 'batch' : 'record',
+    };
   }
   if (code === 'EENVELOPE' || code === 'EMESSAGE') {
-    return { error: new FatalError(`the e-mail cannot be sent: ${response}`, { cause: err, details }), scope: 'record' };
+    return {
+      error: new FatalError(`the e-mail cannot be sent: ${response}`, { cause: err, details }),
+      scope: 'record',
+    };
   }
   // Refused connections, resets, timeouts, protocol hiccups and anything unexpected: transient.
   const reason = code !== undefined && NETWORK.has(code) ? `${code}: ${response}` : response;
-  return { error: new RetryableError(`the SMTP server is unavailable: ${reason}`, { cause: err, details }), scope: 'batch' };
+  return {
+    error: new RetryableError(`the SMTP server is unavailable: ${reason}`, { cause: err, details }),
+    scope: 'batch',
+  };
 }

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPluginContext, parseConfig } from '@sluice/core';
-import { expectedCsvCell, hostileColumns, hostileRecords, makeBatch, readCsvWithPython } from '@sluice/testing';
+import {
+  expectedCsvCell,
+  hostileColumns,
+  hostileRecords,
+  makeBatch,
+  readCsvWithPython,
+} from '@sluice/testing';
 import { startSmtpServer, type TestSmtpServer } from './__fixtures__/smtp-server.js';
 import { createEmailDestination } from './destination.js';
 import { emailConfigSchema } from './config.js';
@@ -32,7 +38,9 @@ describe('email destination: hostile CSV attachment read back by Python csv', ()
         attachment,
       });
       const destination = createEmailDestination(config, createPluginContext());
-      await destination.write(makeBatch(hostileRecords, { id: run }), { signal: new AbortController().signal });
+      await destination.write(makeBatch(hostileRecords, { id: run }), {
+        signal: new AbortController().signal,
+      });
       await destination.close?.();
       const mails = smtp.received.filter((m) => m.parsed.headers.get('x-test-run') === run);
       expect(mails).toHaveLength(1);
@@ -41,7 +49,9 @@ describe('email destination: hostile CSV attachment read back by Python csv', ()
       const rows = readCsvWithPython(file!.content);
       expect(rows[0]).toEqual([...hostileColumns]);
       expect(rows).toHaveLength(hostileRecords.length + 1);
-      expect(rows.slice(1)).toEqual(hostileRecords.map((r) => hostileColumns.map((c) => expectedCsvCell(r[c], attachment))));
+      expect(rows.slice(1)).toEqual(
+        hostileRecords.map((r) => hostileColumns.map((c) => expectedCsvCell(r[c], attachment))),
+      );
       expect(rows[1]![hostileColumns.indexOf('empty')]).toBe('');
       expect(rows[1]![hostileColumns.indexOf('nothing')]).toBe(attachment.nullAs);
     });

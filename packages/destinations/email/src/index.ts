@@ -24,6 +24,13 @@ export { messageIdFor } from './message-id.js';
 export { mapSmtpError, type SmtpFailure } from './errors.js';
 export { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js';
 export { escapeHtml } from './escape.js';
-export { TemplateError, compileTemplate, templateProblem, type CompiledTemplate, type OutputEscape, type TemplateOptions } from '@sluice/core/template';
+export {
+  TemplateError,
+  compileTemplate,
+  templateProblem,
+  type CompiledTemplate,
+  type OutputEscape,
+  type TemplateOptions,
+} from '@sluice/core/template';
 
 export default emailPlugin;

@@ -19,10 +19,23 @@ export function messageIdFor(key: string, domain: string): string {
   const chars = Array.from(key);
   // A dot-atom: dots only between other characters, never two in a row.
   const plainDot = (i: number) => i > 0 && i < chars.length - 1 && chars[i - 1] !== '.';
-  const local = chars.map((c, i) => (c === '.' ? (plainDot(i) ? c : encode(c)) : /[A-Za-z0-9!#$%&'*+\-?^_`{|}~]/.test(c) ? c : encode(c))).join('');
+  const local = chars
+    .map((c, i) =>
+      c === '.'
+        ? plainDot(i)
+          ? c
+          : encode(c)
+        : /[A-Za-z0-9!#$%&'*+\-?^_`{|}~]/.test(c)
+          ? c
+          : encode(c),
+    )
+    .join('');
   return `<${local}@${domain}>`;
 }
 
 function encode(c: string): string {
-  return Array.from(Buffer.from(c, 'utf8'), (b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  return Array.from(
+    Buffer.from(c, 'utf8'),
+    (b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }

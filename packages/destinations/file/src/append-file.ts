@@ -23,8 +23,19 @@
  */
 import type { promises as fs } from 'node:fs';
 import type { Logger } from '@sluice/core';
-import { createForAppend, finishInterruptedRotation, openForAppend, rotateFile, UnexpectedFileEndError } from './atomic-file.js';
-import { fileIdentity, readAppendState, writeAppendState, type AppendState } from './append-state.js';
+import {
+  createForAppend,
+  finishInterruptedRotation,
+  openForAppend,
+  rotateFile,
+  UnexpectedFileEndError,
+} from './atomic-file.js';
+import {
+  fileIdentity,
+  readAppendState,
+  writeAppendState,
+  type AppendState,
+} from './append-state.js';
 import { HardLinkRefusedError, type Folder } from './confined-root.js';
 
 /** One file's share of a batch, ready to append. */
@@ -61,7 +72,11 @@ export interface AppendOutcome {
   rotatedTo?: string;
 }
 
-async function endsWith(handle: fs.FileHandle, length: number, ending: Uint8Array): Promise<boolean> {
+async function endsWith(
+  handle: fs.FileHandle,
+  length: number,
+  ending: Uint8Array,
+): Promise<boolean> {
   if (ending.length === 0) return true;
   if (length < ending.length) return false;
   const found = Buffer.alloc(ending.length);
@@ -69,10 +84,14 @@ async function endsWith(handle: fs.FileHandle, length: number, ending: Uint8Arra
   return bytesRead === ending.length && found.equals(ending);
 }
 
-async function writeAt(handle: fs.FileHandle, chunks: readonly Uint8Array[], position: number): Promise<number> {
+async function writeAt(
+  handle: fs.FileHandle,
+  chunks: readonly Uint8Array[],
+  position: number,
+): Promise<number> {
   let at = position;
   for (const chunk of chunks) {
-    for (let done = 0; done < chunk.length; ) {
+    for (let done = 0; done < chunk.length;) {
       const { bytesWritten } = await handle.write(chunk, done, chunk.length - done, at);
       done += bytesWritten;
       at += bytesWritten;
@@ -85,7 +104,14 @@ async function writeAt(handle: fs.FileHandle, chunks: readonly Uint8Array[], pos
  * Cuts an owned file back to its committed `length` (rewriting the `ending` of the committed
  * content, which an interrupted append overwrote) and flushes it. Returns the bytes removed.
  */
-async function cutBack(folder: Folder, name: string, handle: fs.FileHandle, size: number, length: number, ending: Uint8Array): Promise<number> {
+async function cutBack(
+  folder: Folder,
+  name: string,
+  handle: fs.FileHandle,
+  size: number,
+  length: number,
+  ending: Uint8Array,
+): Promise<number> {
   if (size < length - ending.length) {
     throw new UnexpectedFileEndError(
       `${folder.describe(name)} is shorter (${size} bytes) than the ${length} bytes this destination committed to it; refusing to append`,
@@ -99,12 +125,25 @@ async function cutBack(folder: Folder, name: string, handle: fs.FileHandle, size
 }
 
 /** Whether the file `handle` (owned by `state`) needs cutting back, and does it. */
-async function repairOwned(folder: Folder, name: string, handle: fs.FileHandle, size: number, length: number, ending: Uint8Array): Promise<number | undefined> {
-  if (size === length && (length === 0 || (await endsWith(handle, length, ending)))) return undefined;
+async function repairOwned(
+  folder: Folder,
+  name: string,
+  handle: fs.FileHandle,
+  size: number,
+  length: number,
+  ending: Uint8Array,
+): Promise<number | undefined> {
+  if (size === length && (length === 0 || (await endsWith(handle, length, ending))))
+    return undefined;
   return cutBack(folder, name, handle, size, length, ending);
 }
 
-function rotationReason(options: AppendOptions, size: number, adding: number, createdAt: number): 'size' | 'age' | undefined {
+function rotationReason(
+  options: AppendOptions,
+  size: number,
+  adding: number,
+  createdAt: number,
+): 'size' | 'age' | undefined {
   const rotate = options.rotate;
   if (rotate === undefined) return undefined;
   if (rotate.maxBytes !== undefined && size + adding > rotate.maxBytes) return 'size';
@@ -124,10 +163,19 @@ function rotationReason(options: AppendOptions, size: number, adding: number, cr
  * await appendPiece(folder, 'a.ndjson', { key, whole: async () => [bytes], addition: async () => bytes }, options);
  * ```
  */
-export async function appendPiece(folder: Folder, name: string, piece: AppendPiece, options: AppendOptions): Promise<AppendOutcome> {
+export async function appendPiece(
+  folder: Folder,
+  name: string,
+  piece: AppendPiece,
+  options: AppendOptions,
+): Promise<AppendOutcome> {
   const target = folder.describe(name);
   let current = await folder.lstat(name);
-  if (current !== undefined && current.nlink > 1 && (await finishInterruptedRotation(folder, name, current, options.gzip))) {
+  if (
+    current !== undefined &&
+    current.nlink > 1 &&
+    (await finishInterruptedRotation(folder, name, current, options.gzip))
+  ) {
     // A crash between the link and the unlink of a rotation: the data is kept under the rotated name.
     options.logger.warn({ file: target }, 'finished a rotation a crash had interrupted');
     current = undefined;
@@ -135,14 +183,20 @@ export async function appendPiece(folder: Folder, name: string, piece: AppendPie
   const state = await readAppendState(folder, name);
   const keys = state?.keys ?? [];
   if (keys.includes(piece.key)) {
-    options.logger.debug({ piece: piece.key, file: target }, 'piece already appended; skipping the repeat');
+    options.logger.debug(
+      { piece: piece.key, file: target },
+      'piece already appended; skipping the repeat',
+    );
     return { written: 0, repeat: true, repaired: 0 };
   }
   const outcome: AppendOutcome = { written: 0, repeat: false, repaired: 0 };
   if (current !== undefined) {
     const owned = state?.length !== undefined && state.file === fileIdentity(current);
     // A state of an older version (no identity) still knows when its file was started.
-    const createdAt = owned || (state !== undefined && state.file === undefined) ? state!.createdAt : current.mtimeMs;
+    const createdAt =
+      owned || (state !== undefined && state.file === undefined)
+        ? state!.createdAt
+        : current.mtimeMs;
     const committed = owned ? state!.length! : current.size;
     const addition = await piece.addition();
     const reason = rotationReason(options, committed, addition.length, createdAt);
@@ -152,27 +206,54 @@ export async function appendPiece(folder: Folder, name: string, piece: AppendPie
     if (current.nlink > 1) {
       // A file with another name that this destination did not write: moved aside unread, never extended.
       outcome.rotatedTo = await rotateFile(folder, name, createdAt, options.gzip);
-      options.logger.info({ file: target, rotated: folder.describe(outcome.rotatedTo), reason }, 'rotated file');
+      options.logger.info(
+        { file: target, rotated: folder.describe(outcome.rotatedTo), reason },
+        'rotated file',
+      );
     } else {
       const { handle, stats } = await openForAppend(folder, name);
       try {
-        if (fileIdentity(stats) !== fileIdentity(current)) throw new Error(`${target} was replaced while it was being appended to`);
+        if (fileIdentity(stats) !== fileIdentity(current))
+          throw new Error(`${target} was replaced while it was being appended to`);
         if (owned) {
-          const cut = await repairOwned(folder, name, handle, stats.size, committed, options.ending);
+          const cut = await repairOwned(
+            folder,
+            name,
+            handle,
+            stats.size,
+            committed,
+            options.ending,
+          );
           if (cut !== undefined) {
             outcome.repaired = cut;
-            options.logger.warn({ file: target, committed, removed: cut }, 'cut uncommitted bytes a crash left at the end of the file');
+            options.logger.warn(
+              { file: target, committed, removed: cut },
+              'cut uncommitted bytes a crash left at the end of the file',
+            );
           }
         } else if (committed > 0 && !(await endsWith(handle, committed, options.ending))) {
-          throw new UnexpectedFileEndError(`${target} does not end the way this destination writes it; refusing to append`);
+          throw new UnexpectedFileEndError(
+            `${target} does not end the way this destination writes it; refusing to append`,
+          );
         }
         if (reason === undefined) {
           // An empty file (a crash right after it was created) gets what a new file gets.
           const start = committed === 0 ? 0 : committed - options.ending.length;
-          const chunks = committed === 0 ? await piece.whole() : options.ending.length > 0 ? [addition, options.ending] : [addition];
+          const chunks =
+            committed === 0
+              ? await piece.whole()
+              : options.ending.length > 0
+                ? [addition, options.ending]
+                : [addition];
           const end = await writeAt(handle, chunks, start);
           await handle.datasync();
-          await writeAppendState(folder, name, { createdAt, file: fileIdentity(stats), length: end, keys: [...keys, piece.key], seq: (state?.seq ?? 0) + 1 });
+          await writeAppendState(folder, name, {
+            createdAt,
+            file: fileIdentity(stats),
+            length: end,
+            keys: [...keys, piece.key],
+            seq: (state?.seq ?? 0) + 1,
+          });
           outcome.written = end - start;
           return outcome;
         }
@@ -181,7 +262,10 @@ export async function appendPiece(folder: Folder, name: string, piece: AppendPie
       }
       // Named after the time the file was started, so rotated files sort in order.
       outcome.rotatedTo = await rotateFile(folder, name, createdAt, options.gzip);
-      options.logger.info({ file: target, rotated: folder.describe(outcome.rotatedTo), reason }, 'rotated file');
+      options.logger.info(
+        { file: target, rotated: folder.describe(outcome.rotatedTo), reason },
+        'rotated file',
+      );
     }
   }
   outcome.written = await startFile(folder, name, piece, keys, state?.seq ?? 0, options.now);
@@ -189,7 +273,14 @@ export async function appendPiece(folder: Folder, name: string, piece: AppendPie
 }
 
 /** Creates `name` holding only `piece`: empty and recorded (length 0) first, then filled and committed. */
-async function startFile(folder: Folder, name: string, piece: AppendPiece, keys: readonly string[], seq: number, now: number): Promise<number> {
+async function startFile(
+  folder: Folder,
+  name: string,
+  piece: AppendPiece,
+  keys: readonly string[],
+  seq: number,
+  now: number,
+): Promise<number> {
   const { handle, stats } = await createForAppend(folder, name);
   try {
     const file = fileIdentity(stats);
@@ -198,7 +289,12 @@ async function startFile(folder: Folder, name: string, piece: AppendPiece, keys:
     const end = await writeAt(handle, await piece.whole(), 0);
     await handle.datasync();
     await folder.sync();
-    await writeAppendState(folder, name, { ...state, length: end, keys: [...keys, piece.key], seq: seq + 2 });
+    await writeAppendState(folder, name, {
+      ...state,
+      length: end,
+      keys: [...keys, piece.key],
+      seq: seq + 2,
+    });
     return end;
   } finally {
     await handle.close();
@@ -217,7 +313,11 @@ async function startFile(folder: Folder, name: string, piece: AppendPiece, keys:
  * const removed = await repairAppendedFile(folder, 'a.ndjson', Buffer.alloc(0));
  * ```
  */
-export async function repairAppendedFile(folder: Folder, name: string, ending: Uint8Array): Promise<number | undefined> {
+export async function repairAppendedFile(
+  folder: Folder,
+  name: string,
+  ending: Uint8Array,
+): Promise<number | undefined> {
   const current = await folder.lstat(name);
   if (current === undefined || !current.isFile() || current.nlink > 1) return undefined;
   const state = await readAppendState(folder, name);

@@ -88,8 +88,16 @@ function stateOf(value: unknown, seq: number): AppendState | undefined {
   const parsed = value as Partial<AppendState>;
   if (typeof parsed.createdAt !== 'number') return undefined;
   const keys = Array.isArray(parsed.keys) ? parsed.keys : [];
-  const state: AppendState = { createdAt: parsed.createdAt, keys: keys.filter((k): k is string => typeof k === 'string'), seq };
-  if (typeof parsed.file === 'string' && Number.isSafeInteger(parsed.length) && parsed.length! >= 0) {
+  const state: AppendState = {
+    createdAt: parsed.createdAt,
+    keys: keys.filter((k): k is string => typeof k === 'string'),
+    seq,
+  };
+  if (
+    typeof parsed.file === 'string' &&
+    Number.isSafeInteger(parsed.length) &&
+    parsed.length! >= 0
+  ) {
     state.file = parsed.file;
     state.length = parsed.length!;
   }
@@ -108,7 +116,9 @@ function parseSlot(slot: Uint8Array): AppendState | undefined {
   if (line[8] !== ' ' || line.slice(0, 8) !== checksum(json)) return undefined;
   try {
     const value = JSON.parse(json) as { seq?: unknown };
-    return Number.isSafeInteger(value.seq) && (value.seq as number) > 0 ? stateOf(value, value.seq as number) : undefined;
+    return Number.isSafeInteger(value.seq) && (value.seq as number) > 0
+      ? stateOf(value, value.seq as number)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -125,13 +135,28 @@ function parseSlot(slot: Uint8Array): AppendState | undefined {
  */
 export function parseAppendState(bytes: Uint8Array): AppendState | undefined {
   const first = parseSlot(bytes.subarray(0, STATE_SLOT_BYTES));
-  const second = bytes.length > STATE_SLOT_BYTES ? parseSlot(bytes.subarray(STATE_SLOT_BYTES)) : undefined;
-  if (first !== undefined || second !== undefined) return (first?.seq ?? 0) > (second?.seq ?? 0) ? first : second;
+  const second =
+    bytes.length > STATE_SLOT_BYTES ? parseSlot(bytes.subarray(STATE_SLOT_BYTES)) : undefined;
+  if (first !== undefined || second !== undefined)
+    return (first?.seq ?? 0) > (second?.seq ?? 0) ? first : second;
   if (bytes[0] !== 0x7b) return undefined;
   // An older version's state: one JSON text (up to the end of the first slot's content).
-  const end = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, STATE_SLOT_BYTES)).indexOf(0);
+  const end = Buffer.from(
+    bytes.buffer,
+    bytes.byteOffset,
+    Math.min(bytes.length, STATE_SLOT_BYTES),
+  ).indexOf(0);
   try {
-    return stateOf(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, end < 0 ? Math.min(bytes.length, STATE_SLOT_BYTES) : end).toString('utf8')), 0);
+    return stateOf(
+      JSON.parse(
+        Buffer.from(
+          bytes.buffer,
+          bytes.byteOffset,
+          end < 0 ? Math.min(bytes.length, STATE_SLOT_BYTES) : end,
+        ).toString('utf8'),
+      ),
+      0,
+    );
   } catch (err) {
     if (err instanceof SyntaxError) return undefined;
     throw err;
@@ -142,18 +167,30 @@ export function parseAppendState(bytes: Uint8Array): AppendState | undefined {
 function slotLine(state: AppendState): Buffer {
   let keys = state.keys.slice(-REMEMBERED_PIECES);
   for (;;) {
-    const json = JSON.stringify({ seq: state.seq, createdAt: state.createdAt, file: state.file, length: state.length, keys });
+    const json = JSON.stringify({
+      seq: state.seq,
+      createdAt: state.createdAt,
+      file: state.file,
+      length: state.length,
+      keys,
+    });
     const line = Buffer.from(`${checksum(json)} ${json}\n`);
     if (line.length <= STATE_SLOT_BYTES || keys.length === 0) return line;
     keys = keys.slice(Math.ceil(keys.length / 4));
   }
 }
 
-async function openState(folder: Folder, name: string, flags: number, mode?: number): Promise<fs.FileHandle> {
+async function openState(
+  folder: Folder,
+  name: string,
+  flags: number,
+  mode?: number,
+): Promise<fs.FileHandle> {
   const handle = await folder.open(stateName(name), flags, mode);
   try {
     const { nlink } = await handle.stat();
-    if (nlink > 1) throw new HardLinkRefusedError(folder.root, folder.describe(stateName(name)), nlink);
+    if (nlink > 1)
+      throw new HardLinkRefusedError(folder.root, folder.describe(stateName(name)), nlink);
     return handle;
   } catch (err) {
     await handle.close();
@@ -170,7 +207,10 @@ async function openState(folder: Folder, name: string, flags: number, mode?: num
  * const state = await readAppendState(folder, 'a.ndjson');
  * ```
  */
-export async function readAppendState(folder: Folder, name: string): Promise<AppendState | undefined> {
+export async function readAppendState(
+  folder: Folder,
+  name: string,
+): Promise<AppendState | undefined> {
   let bytes: Buffer;
   try {
     const handle = await openState(folder, name, constants.O_RDONLY);
@@ -196,7 +236,11 @@ export async function readAppendState(folder: Folder, name: string): Promise<App
  * await writeAppendState(folder, 'a.ndjson', { ...previous, length: 120, keys, seq: previous.seq + 1 });
  * ```
  */
-export async function writeAppendState(folder: Folder, name: string, state: AppendState): Promise<void> {
+export async function writeAppendState(
+  folder: Folder,
+  name: string,
+  state: AppendState,
+): Promise<void> {
   const line = slotLine(state);
   let handle: fs.FileHandle;
   let created = false;
@@ -205,13 +249,19 @@ export async function writeAppendState(folder: Folder, name: string, state: Appe
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     await folder.verify();
-    handle = await openState(folder, name, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o666);
+    handle = await openState(
+      folder,
+      name,
+      constants.O_RDWR | constants.O_CREAT | constants.O_EXCL,
+      0o666,
+    );
     created = true;
   }
   try {
     if (created) await folder.verify({ name: stateName(name), handle });
     const at = (state.seq % 2) * STATE_SLOT_BYTES;
-    for (let done = 0; done < line.length; ) done += (await handle.write(line, done, line.length - done, at + done)).bytesWritten;
+    for (let done = 0; done < line.length;)
+      done += (await handle.write(line, done, line.length - done, at + done)).bytesWritten;
     await handle.datasync();
   } finally {
     await handle.close();

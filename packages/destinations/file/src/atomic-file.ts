@@ -96,7 +96,11 @@ export async function walkRoot(
  * await walkRoot(open, async (folder, name, stats) => void (await removeLeftoverTemp(folder, name, stats)));
  * ```
  */
-export async function removeLeftoverTemp(folder: Folder, name: string, stats: Stats): Promise<string | undefined> {
+export async function removeLeftoverTemp(
+  folder: Folder,
+  name: string,
+  stats: Stats,
+): Promise<string | undefined> {
   if (!isLeftoverTemp(name, stats)) return undefined;
   await fs.unlink(folder.entry(name)).catch(() => undefined);
   await folder.sync().catch(() => undefined);
@@ -114,7 +118,10 @@ export async function removeLeftoverTemp(folder: Folder, name: string, stats: St
  * // ["out/.data.csv.3f9a0c1b2d4e.tmp"]
  * ```
  */
-export async function removeLeftoverTempFiles(openFolder: (relative: string) => Promise<Folder>, maxFolders = 10_000): Promise<string[]> {
+export async function removeLeftoverTempFiles(
+  openFolder: (relative: string) => Promise<Folder>,
+  maxFolders = 10_000,
+): Promise<string[]> {
   const removed: string[] = [];
   await walkRoot(
     openFolder,
@@ -132,7 +139,13 @@ async function removeQuietly(folder: Folder, name: string): Promise<void> {
 }
 
 /** Fills the open temporary file, flushes it, renames it over `target` and flushes the folder. */
-async function fillAndReplace(folder: Folder, temp: string, handle: fs.FileHandle, target: string, fill: (handle: fs.FileHandle) => Promise<void>): Promise<void> {
+async function fillAndReplace(
+  folder: Folder,
+  temp: string,
+  handle: fs.FileHandle,
+  target: string,
+  fill: (handle: fs.FileHandle) => Promise<void>,
+): Promise<void> {
   try {
     try {
       await folder.verify({ name: temp, handle });
@@ -160,7 +173,11 @@ async function fillAndReplace(folder: Folder, temp: string, handle: fs.FileHandl
  * await writeFileAtomic(folder, 'a.ndjson', [Buffer.from('{"a":1}\n')]);
  * ```
  */
-export async function writeFileAtomic(folder: Folder, name: string, data: readonly Uint8Array[]): Promise<void> {
+export async function writeFileAtomic(
+  folder: Folder,
+  name: string,
+  data: readonly Uint8Array[],
+): Promise<void> {
   await folder.lstat(name);
   const temp = tempNameFor(name);
   await folder.verify();
@@ -180,13 +197,17 @@ export async function writeFileAtomic(folder: Folder, name: string, data: readon
  * const { handle, stats } = await openForAppend(folder, 'a.ndjson');
  * ```
  */
-export async function openForAppend(folder: Folder, name: string): Promise<{ handle: fs.FileHandle; stats: Stats }> {
+export async function openForAppend(
+  folder: Folder,
+  name: string,
+): Promise<{ handle: fs.FileHandle; stats: Stats }> {
   await folder.verify();
   const handle = await folder.open(name, constants.O_RDWR);
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new Error(`${folder.describe(name)} is not a regular file`);
-    if (stats.nlink > 1) throw new HardLinkRefusedError(folder.root, folder.describe(name), stats.nlink);
+    if (stats.nlink > 1)
+      throw new HardLinkRefusedError(folder.root, folder.describe(name), stats.nlink);
     await folder.verify({ name, handle });
     return { handle, stats };
   } catch (err) {
@@ -203,7 +224,10 @@ export async function openForAppend(folder: Folder, name: string): Promise<{ han
  * const { handle, stats } = await createForAppend(folder, 'a.ndjson');
  * ```
  */
-export async function createForAppend(folder: Folder, name: string): Promise<{ handle: fs.FileHandle; stats: Stats }> {
+export async function createForAppend(
+  folder: Folder,
+  name: string,
+): Promise<{ handle: fs.FileHandle; stats: Stats }> {
   await folder.verify();
   const handle = await folder.open(name, constants.O_RDWR | CREATE_NEW, 0o666);
   try {
@@ -233,7 +257,12 @@ function splitName(name: string, gzip: boolean): { stem: string; ext: string } {
  * await rotateFile(folder, 'sessions.ndjson', Date.now(), false);
  * ```
  */
-export async function rotateFile(folder: Folder, name: string, startedAt: number, gzip: boolean): Promise<string> {
+export async function rotateFile(
+  folder: Folder,
+  name: string,
+  startedAt: number,
+  gzip: boolean,
+): Promise<string> {
   await folder.lstat(name);
   const { stem, ext } = splitName(name, gzip);
   const stamp = new Date(startedAt).toISOString().replace(/[-:.]/g, '');
@@ -263,14 +292,27 @@ export async function rotateFile(folder: Folder, name: string, startedAt: number
  * if (stats.nlink > 1 && (await finishInterruptedRotation(folder, 'log.ndjson', stats, false))) size = -1;
  * ```
  */
-export async function finishInterruptedRotation(folder: Folder, name: string, stats: { dev: number; ino: number; nlink: number }, gzip: boolean): Promise<boolean> {
+export async function finishInterruptedRotation(
+  folder: Folder,
+  name: string,
+  stats: { dev: number; ino: number; nlink: number },
+  gzip: boolean,
+): Promise<boolean> {
   if (stats.nlink !== 2) return false;
   const { stem, ext } = splitName(name, gzip);
-  const rotated = new RegExp(`^${escapeRegExp(stem)}\\.\\d{8}T\\d{9}Z(?:-\\d+)?${escapeRegExp(ext)}$`);
+  const rotated = new RegExp(
+    `^${escapeRegExp(stem)}\\.\\d{8}T\\d{9}Z(?:-\\d+)?${escapeRegExp(ext)}$`,
+  );
   for (const candidate of await folder.list()) {
     if (!rotated.test(candidate)) continue;
     const other = await fs.lstat(folder.entry(candidate)).catch(() => undefined);
-    if (other === undefined || other.isSymbolicLink() || other.dev !== stats.dev || other.ino !== stats.ino) continue;
+    if (
+      other === undefined ||
+      other.isSymbolicLink() ||
+      other.dev !== stats.dev ||
+      other.ino !== stats.ino
+    )
+      continue;
     await fs.unlink(folder.entry(name));
     await folder.sync();
     return true;

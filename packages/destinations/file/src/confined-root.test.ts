@@ -50,9 +50,24 @@ async function refusal(promise: Promise<unknown>): Promise<SymlinkRefusedError> 
 const ok = (text: string) => [Buffer.from(text)];
 
 /** Appends `text` (after the JSON ending `ending`, when given) the way the destination does. */
-function append(folder: Parameters<typeof appendPiece>[0], name: string, text: string, ending = '') {
-  const options: AppendOptions = { ending: Buffer.from(ending), gzip: false, now: Date.now(), logger: createPluginContext().logger };
-  return appendPiece(folder, name, { key: text, whole: async () => ok(text + ending), addition: async () => Buffer.from(text) }, options);
+function append(
+  folder: Parameters<typeof appendPiece>[0],
+  name: string,
+  text: string,
+  ending = '',
+) {
+  const options: AppendOptions = {
+    ending: Buffer.from(ending),
+    gzip: false,
+    now: Date.now(),
+    logger: createPluginContext().logger,
+  };
+  return appendPiece(
+    folder,
+    name,
+    { key: text, whole: async () => ok(text + ending), addition: async () => Buffer.from(text) },
+    options,
+  );
 }
 
 for (const handles of [true, false]) {
@@ -67,8 +82,20 @@ for (const handles of [true, false]) {
         expect(JSON.parse(readFileSync(join(root, 'a/b/x.json'), 'utf8'))).toEqual([1, 2]);
         const appended = await readAppendState(folder, 'x.json');
         expect(appended).toMatchObject({ seq: 1, keys: [',\n2'] });
-        await writeAppendState(folder, 'x.json', { createdAt: 5, file: '1:2', length: 3, keys: ['d1'], seq: 2 });
-        expect(await readAppendState(folder, 'x.json')).toEqual({ createdAt: 5, file: '1:2', length: 3, keys: ['d1'], seq: 2 });
+        await writeAppendState(folder, 'x.json', {
+          createdAt: 5,
+          file: '1:2',
+          length: 3,
+          keys: ['d1'],
+          seq: 2,
+        });
+        expect(await readAppendState(folder, 'x.json')).toEqual({
+          createdAt: 5,
+          file: '1:2',
+          length: 3,
+          keys: ['d1'],
+          seq: 2,
+        });
         const rotated = await rotateFile(folder, 'x.json', Date.UTC(2026, 0, 1), false);
         expect(rotated).toBe('x.20260101T000000000Z.json');
         expect(readdirSync(join(root, 'a/b')).sort()).toEqual(['.x.json.sluice.json', rotated]);

@@ -174,9 +174,15 @@ async function makeFolders(absolute: string): Promise<void> {
     } catch (err) {
       if (isCode(err, 'EEXIST')) continue;
       const cause = err as NodeJS.ErrnoException;
-      throw Object.assign(new Error(`cannot create the folder ${folder}: ${cause.code ?? cause.message} (its parent ${path.dirname(folder)} does not accept new folders)`, { cause: err }), {
-        code: cause.code,
-      });
+      throw Object.assign(
+        new Error(
+          `cannot create the folder ${folder}: ${cause.code ?? cause.message} (its parent ${path.dirname(folder)} does not accept new folders)`,
+          { cause: err },
+        ),
+        {
+          code: cause.code,
+        },
+      );
     }
   }
 }

@@ -35,27 +35,73 @@ const partialFailure = {
 
 for (const variant of [
   { label: 'ndjson, batch files', format: 'ndjson', extra: { mode: 'batch' }, ext: 'ndjson' },
-  { label: 'json, append, gzip', format: 'json', extra: { mode: 'append', gzip: true }, ext: 'json.gz' },
-  { label: 'csv, append', format: 'csv', extra: { mode: 'append', csv: { columns: ['id', 'name', 'score', 'active'] } }, ext: 'csv' },
+  {
+    label: 'json, append, gzip',
+    format: 'json',
+    extra: { mode: 'append', gzip: true },
+    ext: 'json.gz',
+  },
+  {
+    label: 'csv, append',
+    format: 'csv',
+    extra: { mode: 'append', csv: { columns: ['id', 'name', 'score', 'active'] } },
+    ext: 'csv',
+  },
 ] as const) {
   testDestination<FileConfig>({
     name: `file (${variant.label})`,
     definition: fileDestination,
-    config: () => ({ root: freshRoot(), path: `out/{{date}}/data.${variant.ext}`, format: variant.format, ...variant.extra }),
+    config: () => ({
+      root: freshRoot(),
+      path: `out/{{date}}/data.${variant.ext}`,
+      format: variant.format,
+      ...variant.extra,
+    }),
     readBack: async (config) => readRecords(config.root, variant.format),
     expectSame:
       variant.format === 'csv'
-        ? (got, want) => expect(got).toEqual(want.map((r) => ({ id: r.id, name: r.name, score: r.score, active: r.active })))
+        ? (got, want) =>
+            expect(got).toEqual(
+              want.map((r) => ({ id: r.id, name: r.name, score: r.score, active: r.active })),
+            )
         : undefined,
     invalidConfigs: [
-      { name: 'unknown format', config: { root: NOWHERE, path: 'x', format: 'xml' }, path: 'format' },
-      { name: 'template leaves the root', config: { root: NOWHERE, path: '../{{date}}.ndjson' }, path: 'path' },
+      {
+        name: 'unknown format',
+        config: { root: NOWHERE, path: 'x', format: 'xml' },
+        path: 'format',
+      },
+      {
+        name: 'template leaves the root',
+        config: { root: NOWHERE, path: '../{{date}}.ndjson' },
+        path: 'path',
+      },
       { name: 'absolute template', config: { root: NOWHERE, path: '/etc/{{date}}' }, path: 'path' },
-      { name: 'unknown placeholder syntax', config: { root: NOWHERE, path: 'out/{{ a b }}.ndjson' }, path: 'path' },
-      { name: 'bad time zone', config: { root: NOWHERE, path: 'x.ndjson', timeZone: 'Mars/Olympus' }, path: 'timeZone' },
-      { name: 'rotation in batch mode', config: { root: NOWHERE, path: 'x.ndjson', rotate: { maxBytes: 10 } }, path: 'rotate' },
-      { name: 'csv append without columns', config: { root: NOWHERE, path: 'x.csv', format: 'csv', mode: 'append' }, path: 'csv.columns' },
-      { name: 'two-character delimiter', config: { root: NOWHERE, path: 'x.csv', format: 'csv', csv: { delimiter: ';;' } }, path: 'csv.delimiter' },
+      {
+        name: 'unknown placeholder syntax',
+        config: { root: NOWHERE, path: 'out/{{ a b }}.ndjson' },
+        path: 'path',
+      },
+      {
+        name: 'bad time zone',
+        config: { root: NOWHERE, path: 'x.ndjson', timeZone: 'Mars/Olympus' },
+        path: 'timeZone',
+      },
+      {
+        name: 'rotation in batch mode',
+        config: { root: NOWHERE, path: 'x.ndjson', rotate: { maxBytes: 10 } },
+        path: 'rotate',
+      },
+      {
+        name: 'csv append without columns',
+        config: { root: NOWHERE, path: 'x.csv', format: 'csv', mode: 'append' },
+        path: 'csv.columns',
+      },
+      {
+        name: 'two-character delimiter',
+        config: { root: NOWHERE, path: 'x.csv', format: 'csv', csv: { delimiter: ';;' } },
+        path: 'csv.delimiter',
+      },
     ],
     transientFailure: blockOutputFolder,
   });

@@ -26,10 +26,20 @@ import {
   type WriteOptions,
 } from '@sluice/core';
 import { fileConfigSchema, type FileConfig } from './config.js';
-import { removeLeftoverTemp, UnexpectedFileEndError, walkRoot, writeFileAtomic } from './atomic-file.js';
+import {
+  removeLeftoverTemp,
+  UnexpectedFileEndError,
+  walkRoot,
+  writeFileAtomic,
+} from './atomic-file.js';
 import { appendPiece, repairAppendedFile } from './append-file.js';
 import { dataNameOf } from './append-state.js';
-import { confineTo, HardLinkRefusedError, SymlinkRefusedError, type Folder } from './confined-root.js';
+import {
+  confineTo,
+  HardLinkRefusedError,
+  SymlinkRefusedError,
+  type Folder,
+} from './confined-root.js';
 import { createEncoder, type EncodedPiece } from './formats.js';
 import {
   dateInZone,
@@ -96,7 +106,12 @@ function fileError(err: unknown, relative: string, root: string): Error {
   if (err instanceof SymlinkRefusedError) {
     return new FatalError(`refusing to write ${relative}: ${err.message}`, {
       cause: err,
-      details: { reason: 'symlink', path: relative, symlink: err.link, ...(err.target === undefined ? {} : { target: err.target }) },
+      details: {
+        reason: 'symlink',
+        path: relative,
+        symlink: err.link,
+        ...(err.target === undefined ? {} : { target: err.target }),
+      },
     });
   }
   if (err instanceof HardLinkRefusedError) {
@@ -106,10 +121,15 @@ function fileError(err: unknown, relative: string, root: string): Error {
     });
   }
   if (err instanceof UnexpectedFileEndError) return new FatalError(err.message, { cause: err });
-  return new RetryableError(`writing ${relative} under ${root}: ${(err as Error).message}`, { cause: err });
+  return new RetryableError(`writing ${relative} under ${root}: ${(err as Error).message}`, {
+    cause: err,
+  });
 }
 
-async function createFileInstance(config: FileConfig, ctx: PluginContext): Promise<DestinationInstance> {
+async function createFileInstance(
+  config: FileConfig,
+  ctx: PluginContext,
+): Promise<DestinationInstance> {
   const parsed = parsePathTemplate(config.path, 'path');
   if ('issues' in parsed) throw new ConfigError(parsed.issues);
   const template: PathTemplate = parsed;
@@ -118,7 +138,8 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
   const confined = confineTo(root);
   await confined.pin();
   const encode = createEncoder(config.format, config.csv);
-  const withLock = <T>(target: string, work: () => Promise<T>): Promise<T> => processPathLocks(`${root}\u0000${target}`, work);
+  const withLock = <T>(target: string, work: () => Promise<T>): Promise<T> =>
+    processPathLocks(`${root}\u0000${target}`, work);
   const logger = ctx.logger.child({ destination: 'file', root });
   const bytesWritten = ctx.metrics.counter({
     name: 'destination_file_bytes_total',
@@ -147,7 +168,11 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
     const contextOf = (index: number) => {
       const route = batch.routes?.[index] ?? batch.route;
       let context = contexts.get(route);
-      if (context === undefined) contexts.set(route, (context = { batch: route === batch.route ? batch : { ...batch, route }, date }));
+      if (context === undefined)
+        contexts.set(
+          route,
+          (context = { batch: route === batch.route ? batch : { ...batch, route }, date }),
+        );
       return context;
     };
     if (!template.usesRecord) {
@@ -155,7 +180,8 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
       batch.records.forEach((record, index) => {
         const context = contextOf(index);
         let relative = byRoute.get(context);
-        if (relative === undefined) byRoute.set(context, (relative = renderPath(template, context)));
+        if (relative === undefined)
+          byRoute.set(context, (relative = renderPath(template, context)));
         add(relative, record, index);
       });
     } else {
@@ -163,24 +189,36 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
         try {
           const relative = renderPath(template, contextOf(index), record);
           if (resolveInside(root, relative) === undefined) {
-            throw new TemplateValueError(`path "${relative}" would leave the root folder`, template.source);
+            throw new TemplateValueError(
+              `path "${relative}" would leave the root folder`,
+              template.source,
+            );
           }
           add(relative, record, index);
         } catch (err) {
           if (!(err instanceof TemplateValueError)) throw err;
-          failures.push({ index, error: new FatalError(err.message, { details: { field: err.field } }) });
+          failures.push({
+            index,
+            error: new FatalError(err.message, { details: { field: err.field } }),
+          });
         }
       });
     }
     if (config.mode === 'batch' && !template.usesBatchId) {
       // The batch id in the name makes a retried batch overwrite its own file instead of adding one.
-      return [...groups.values()].map((g) => ({ ...g, relative: withBatchId(g.relative, batch.id, config.gzip) }));
+      return [...groups.values()].map((g) => ({
+        ...g,
+        relative: withBatchId(g.relative, batch.id, config.gzip),
+      }));
     }
     return [...groups.values()];
   }
 
   /** Runs `work` in the opened folder of `relative` (created when missing, links refused). */
-  async function inFolder<T>(relative: string, work: (folder: Folder, name: string) => Promise<T>): Promise<T> {
+  async function inFolder<T>(
+    relative: string,
+    work: (folder: Folder, name: string) => Promise<T>,
+  ): Promise<T> {
     const dir = path.posix.dirname(relative);
     const folder = await confined.openFolder(dir === '.' ? '' : dir);
     try {
@@ -192,7 +230,11 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
     }
   }
 
-  async function writeWholeFile(folder: Folder, name: string, piece: EncodedPiece): Promise<number> {
+  async function writeWholeFile(
+    folder: Folder,
+    name: string,
+    piece: EncodedPiece,
+  ): Promise<number> {
     const chunks = [await bytesOf(piece.head + piece.body)];
     if (piece.tail !== '') chunks.push(await bytesOf(piece.tail));
     await writeFileAtomic(folder, name, chunks);
@@ -200,7 +242,8 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
   }
 
   /** What every file of this format ends with (JSON's `]`), as written: an append overwrites it. */
-  const ending: Promise<Uint8Array> = encode([]).tail === '' ? Promise.resolve(Buffer.alloc(0)) : bytesOf(encode([]).tail);
+  const ending: Promise<Uint8Array> =
+    encode([]).tail === '' ? Promise.resolve(Buffer.alloc(0)) : bytesOf(encode([]).tail);
 
   /**
    * The key of one file's share of a batch: the source position of its first record (the
@@ -211,10 +254,18 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
   function pieceKey(batch: Batch, indexes: readonly number[]): string {
     const first = indexes[0]!;
     const key = batch.recordKeys?.[first];
-    return key !== undefined ? `${key}+${indexes.length}` : `${batch.id}@${first}+${indexes.length}`;
+    return key !== undefined
+      ? `${key}+${indexes.length}`
+      : `${batch.id}@${first}+${indexes.length}`;
   }
 
-  async function appendToFile(folder: Folder, name: string, piece: EncodedPiece, key: string, now: number): Promise<number> {
+  async function appendToFile(
+    folder: Folder,
+    name: string,
+    piece: EncodedPiece,
+    key: string,
+    now: number,
+  ): Promise<number> {
     const target = folder.describe(name);
     return withLock(target, async () => {
       const outcome = await appendPiece(
@@ -222,7 +273,10 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
         name,
         {
           key,
-          whole: async () => (piece.tail === '' ? [await bytesOf(piece.head + piece.body)] : [await bytesOf(piece.head + piece.body), await ending]),
+          whole: async () =>
+            piece.tail === ''
+              ? [await bytesOf(piece.head + piece.body)]
+              : [await bytesOf(piece.head + piece.body), await ending],
           addition: () => bytesOf(piece.separator + piece.body),
         },
         { ending: await ending, gzip: config.gzip, now, rotate: config.rotate, logger },
@@ -252,21 +306,37 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
           const data = tail === undefined ? undefined : dataNameOf(name);
           if (data === undefined || !stats.isFile()) return;
           try {
-            const cut = await withLock(folder.describe(data), () => repairAppendedFile(folder, data, tail!));
+            const cut = await withLock(folder.describe(data), () =>
+              repairAppendedFile(folder, data, tail!),
+            );
             if (cut !== undefined) repaired.push({ file: folder.describe(data), removed: cut });
           } catch (err) {
             // Left to the next append to that file, which refuses it with the reason (a link, a file cut short).
-            logger.warn({ file: folder.describe(data), err: { message: (folder.explain(err) as Error).message } }, 'could not check an appended file');
+            logger.warn(
+              {
+                file: folder.describe(data),
+                err: { message: (folder.explain(err) as Error).message },
+              },
+              'could not check an appended file',
+            );
           }
         },
       );
-      if (removed.length > 0) ctx.logger.info({ root, removed }, 'removed temporary files of interrupted atomic writes');
-      if (repaired.length > 0) ctx.logger.warn({ root, repaired }, 'cut uncommitted bytes that a crash left at the end of appended files');
+      if (removed.length > 0)
+        ctx.logger.info({ root, removed }, 'removed temporary files of interrupted atomic writes');
+      if (repaired.length > 0)
+        ctx.logger.warn(
+          { root, repaired },
+          'cut uncommitted bytes that a crash left at the end of appended files',
+        );
     },
 
     async write(batch: Batch, options: WriteOptions): Promise<void> {
       if (closed) throw new FatalError('the file destination is closed');
-      if (options.signal.aborted) throw new RetryableError('write cancelled before it started', { cause: options.signal.reason });
+      if (options.signal.aborted)
+        throw new RetryableError('write cancelled before it started', {
+          cause: options.signal.reason,
+        });
       const now = ctx.clock.now();
       const failures: RecordFailure[] = [];
       const groups = groupRecords(batch, dateInZone(now, config.timeZone), failures);
@@ -276,7 +346,11 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
         const target = resolveInside(root, group.relative);
         if (target === undefined) {
           // Only a template built entirely from built-ins can reach this, and those are sanitised.
-          for (const index of group.indexes) failures.push({ index, error: new FatalError(`path "${group.relative}" would leave the root folder`) });
+          for (const index of group.indexes)
+            failures.push({
+              index,
+              error: new FatalError(`path "${group.relative}" would leave the root folder`),
+            });
           continue;
         }
         // The path below the root, with `/` (the lock key and what messages name).
@@ -284,12 +358,15 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
         try {
           const piece = encode(group.records);
           const written = await inFolder(relative, (folder, name) =>
-            config.mode === 'batch' ? writeWholeFile(folder, name, piece) : appendToFile(folder, name, piece, pieceKey(batch, group.indexes), now),
+            config.mode === 'batch'
+              ? writeWholeFile(folder, name, piece)
+              : appendToFile(folder, name, piece, pieceKey(batch, group.indexes), now),
           );
           bytesWritten.inc({ format: config.format }, written);
         } catch (err) {
           const error = fileError(err, relative, root);
-          if (error instanceof FatalError) logger.warn({ batch: batch.id, file: relative, reason: error.message }, 'file refused');
+          if (error instanceof FatalError)
+            logger.warn({ batch: batch.id, file: relative, reason: error.message }, 'file refused');
           fileFailures += group.indexes.length;
           for (const index of group.indexes) failures.push({ index, error });
         }
@@ -297,7 +374,8 @@ async function createFileInstance(config: FileConfig, ctx: PluginContext): Promi
       if (failures.length === 0) return;
       // One kind of failure for every record: the whole batch fails with it (retried, or dead-lettered when fatal).
       const fatal = failures.map((f) => f.error instanceof FatalError);
-      if (fileFailures === batch.records.length && fatal.every((f) => f === fatal[0])) throw failures[0]!.error;
+      if (fileFailures === batch.records.length && fatal.every((f) => f === fatal[0]))
+        throw failures[0]!.error;
       logger.warn({ batch: batch.id, failed: failures.length }, 'records not written');
       throw new PartialBatchError(failures);
     },

@@ -35,7 +35,11 @@ export interface CsvOptions {
 export type Encoder = (records: readonly SluiceRecord[]) => EncodedPiece;
 
 function csvEncoder(options: CsvOptions): Encoder {
-  const fixed = options.columns?.map((c) => (typeof c === 'string' ? { field: c, header: c } : { field: c.field, header: c.header ?? c.field }));
+  const fixed = options.columns?.map((c) =>
+    typeof c === 'string'
+      ? { field: c, header: c }
+      : { field: c.field, header: c.header ?? c.field },
+  );
   // Core's one RFC 4180 writer (also used by the S3 and e-mail destinations).
   const csv = createCsvWriter({
     delimiter: options.delimiter,

@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPluginContext, parseConfig } from '@sluice/core';
-import { expectedCsvCell, hostileColumns, hostileRecords, makeBatch, readCsvWithPython } from '@sluice/testing';
+import {
+  expectedCsvCell,
+  hostileColumns,
+  hostileRecords,
+  makeBatch,
+  readCsvWithPython,
+} from '@sluice/testing';
 import { fileDestination } from './destination.js';
 import type { FileConfig } from './config.js';
 import { listFiles } from './__fixtures__/read-files.js';
@@ -34,10 +40,16 @@ describe('file destination: hostile values read back by Python csv', () => {
         const instance = await fileDestination.create(config, createPluginContext());
         await instance.open?.();
         // Two batches: in append mode the second is appended to the first file.
-        await instance.write(makeBatch(hostileRecords.slice(0, 4), { id: 'h-1' }), { signal: new AbortController().signal });
-        await instance.write(makeBatch(hostileRecords.slice(4), { id: 'h-2' }), { signal: new AbortController().signal });
+        await instance.write(makeBatch(hostileRecords.slice(0, 4), { id: 'h-1' }), {
+          signal: new AbortController().signal,
+        });
+        await instance.write(makeBatch(hostileRecords.slice(4), { id: 'h-2' }), {
+          signal: new AbortController().signal,
+        });
         await instance.close?.();
-        const files = listFiles(config.root).filter((f) => f.endsWith('.csv')).sort();
+        const files = listFiles(config.root)
+          .filter((f) => f.endsWith('.csv'))
+          .sort();
         const rows = files.flatMap((f, i) => {
           const read = readCsvWithPython(readFileSync(f), { delimiter: csv.delimiter ?? ',' });
           expect(read[0]).toEqual([...hostileColumns]);
@@ -45,7 +57,9 @@ describe('file destination: hostile values read back by Python csv', () => {
         });
         expect(files).toHaveLength(mode === 'append' ? 1 : 2);
         expect(rows).toHaveLength(hostileRecords.length);
-        expect(rows).toEqual(hostileRecords.map((r) => hostileColumns.map((c) => expectedCsvCell(r[c], csv))));
+        expect(rows).toEqual(
+          hostileRecords.map((r) => hostileColumns.map((c) => expectedCsvCell(r[c], csv))),
+        );
         // null and "" stay apart.
         expect(rows[0]![hostileColumns.indexOf('empty')]).toBe('');
         expect(rows[0]![hostileColumns.indexOf('nothing')]).toBe(csv.nullAs);

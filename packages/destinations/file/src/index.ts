@@ -19,7 +19,13 @@ export { filePlugin } from './plugin.js';
 export { fileDestination } from './destination.js';
 export { fileConfigSchema, type FileConfig } from './config.js';
 export { createEncoder, type CsvOptions, type EncodedPiece, type Encoder } from './formats.js';
-export { parsePathTemplate, renderPath, sanitizeSegment, type PathTemplate, type TemplateContext } from './path-template.js';
+export {
+  parsePathTemplate,
+  renderPath,
+  sanitizeSegment,
+  type PathTemplate,
+  type TemplateContext,
+} from './path-template.js';
 
 // The same entry shape in every plugin package: the plugin as a named and as the default export,
 // so `plugins: ["@sluice/destinations-file"]` in sluice.yaml loads it by package name.

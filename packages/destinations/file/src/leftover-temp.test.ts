@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPluginContext, parseConfig } from '@sluice/core';
@@ -29,12 +37,26 @@ describe('file destination: leftover temporary files of interrupted atomic write
     // A temporary-looking file outside the root, reachable only through links: untouched.
     writeFileSync(join(outside, '.victim.ndjson.ffffffffffff.tmp'), 'outside');
     symlinkSync(outside, join(root, 'out/linked-folder'));
-    symlinkSync(join(outside, '.victim.ndjson.ffffffffffff.tmp'), join(root, 'out/.link.ndjson.eeeeeeeeeeee.tmp'));
+    symlinkSync(
+      join(outside, '.victim.ndjson.ffffffffffff.tmp'),
+      join(root, 'out/.link.ndjson.eeeeeeeeeeee.tmp'),
+    );
 
-    const config = parseConfig(fileDestination.configSchema, { root, path: 'out/data.ndjson', mode: 'append' }) as FileConfig;
+    const config = parseConfig(fileDestination.configSchema, {
+      root,
+      path: 'out/data.ndjson',
+      mode: 'append',
+    }) as FileConfig;
     const instance = await fileDestination.create(config, createPluginContext());
     await instance.open?.();
-    expect(readdirSync(join(root, 'out')).sort()).toEqual(['.data.ndjson.sluice.json', '.link.ndjson.eeeeeeeeeeee.tmp', '.notes.tmp', '2026-11-25', 'data.ndjson', 'linked-folder']);
+    expect(readdirSync(join(root, 'out')).sort()).toEqual([
+      '.data.ndjson.sluice.json',
+      '.link.ndjson.eeeeeeeeeeee.tmp',
+      '.notes.tmp',
+      '2026-11-25',
+      'data.ndjson',
+      'linked-folder',
+    ]);
     expect(readdirSync(join(root, 'out/2026-11-25'))).toEqual([]);
     expect(existsSync(join(outside, '.victim.ndjson.ffffffffffff.tmp'))).toBe(true);
     // Writing still works after the sweep.
@@ -44,7 +66,10 @@ describe('file destination: leftover temporary files of interrupted atomic write
 
   it('does not create a missing root when it opens', async () => {
     const root = join(base, 'missing-root');
-    const config = parseConfig(fileDestination.configSchema, { root, path: 'x.ndjson' }) as FileConfig;
+    const config = parseConfig(fileDestination.configSchema, {
+      root,
+      path: 'x.ndjson',
+    }) as FileConfig;
     const instance = await fileDestination.create(config, createPluginContext());
     await instance.open?.();
     expect(existsSync(root)).toBe(false);

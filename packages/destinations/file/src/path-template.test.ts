@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { makeBatch } from '@sluice/testing';
-import { dateInZone, parsePathTemplate, renderPath, resolveInside, sanitizeSegment, type PathTemplate } from './path-template.js';
+import {
+  dateInZone,
+  parsePathTemplate,
+  renderPath,
+  resolveInside,
+  sanitizeSegment,
+  type PathTemplate,
+} from './path-template.js';
 
 const parse = (source: string) => parsePathTemplate(source, 'path') as PathTemplate;
 
@@ -11,11 +18,26 @@ describe('path templates', () => {
     expect(t.usesRecord).toBe(true);
     expect(t.usesBatchId).toBe(true);
     const batch = makeBatch([], { id: 'b1' });
-    expect(renderPath(t, { batch, date: '2026-11-24' }, { date: 'x/y', geo: { country: 'DE' } })).toBe('2026-11-24/x_y/DE-b1.csv');
+    expect(
+      renderPath(t, { batch, date: '2026-11-24' }, { date: 'x/y', geo: { country: 'DE' } }),
+    ).toBe('2026-11-24/x_y/DE-b1.csv');
   });
 
   it('refuses templates that escape the root or are malformed, with the path', () => {
-    for (const bad of ['../x', 'a/../../x', '/abs', 'a/{{}}', 'a/{{x', 'a\\b', 'dir/', 'a/./b', 'a/{{ a b }}', 'x }}/a', '{% if x %}../{% endif %}a', 'a/{% include "x" %}']) {
+    for (const bad of [
+      '../x',
+      'a/../../x',
+      '/abs',
+      'a/{{}}',
+      'a/{{x',
+      'a\\b',
+      'dir/',
+      'a/./b',
+      'a/{{ a b }}',
+      'x }}/a',
+      '{% if x %}../{% endif %}a',
+      'a/{% include "x" %}',
+    ]) {
       const result = parsePathTemplate(bad, 'destinations.f.path');
       expect('issues' in result, bad).toBe(true);
       if ('issues' in result) expect(result.issues[0]!.path).toBe('destinations.f.path');
@@ -39,18 +61,34 @@ describe('path templates', () => {
   });
 
   it('keeps the old names: built-ins win over record fields, record.<name> reaches the field', () => {
-    const t = parse('{{pipeline}}/{{route}}/{{runId}}/{{batch.source}}/{{date}}-{{record.date}}-{{ channel }}.csv');
+    const t = parse(
+      '{{pipeline}}/{{route}}/{{runId}}/{{batch.source}}/{{date}}-{{record.date}}-{{ channel }}.csv',
+    );
     expect(t.usesRecord).toBe(true);
     expect(t.usesBatchId).toBe(false);
     const batch = makeBatch([], { pipeline: 'daily', runId: '7f', source: 'ga4' });
-    expect(renderPath(t, { batch, date: '2026-11-24' }, { date: 'field', pipeline: 'nope', channel: 'email' })).toBe('daily/all/7f/ga4/2026-11-24-field-email.csv');
+    expect(
+      renderPath(
+        t,
+        { batch, date: '2026-11-24' },
+        { date: 'field', pipeline: 'nope', channel: 'email' },
+      ),
+    ).toBe('daily/all/7f/ga4/2026-11-24-field-email.csv');
     expect(parse('out/{{date}}/{{batch.id}}.csv').usesRecord).toBe(false);
   });
 
-  it('runs on core\'s template engine: filters work and are escaped into one segment too', () => {
+  it("runs on core's template engine: filters work and are escaped into one segment too", () => {
     const t = parse('out/{{ record.at | date: "%Y/%m" }}/{{ channel | upcase }}.csv');
-    expect(renderPath(t, { batch: makeBatch([]), date: 'd' }, { at: '2026-11-24T10:00:00Z', channel: 'a/b' })).toBe('out/2026_11/A_B.csv');
-    expect(parsePathTemplate('out/{{ channel | nope }}.csv', 'path')).toEqual({ issues: [{ path: 'path', message: expect.stringMatching(/undefined filter: nope/) }] });
+    expect(
+      renderPath(
+        t,
+        { batch: makeBatch([]), date: 'd' },
+        { at: '2026-11-24T10:00:00Z', channel: 'a/b' },
+      ),
+    ).toBe('out/2026_11/A_B.csv');
+    expect(parsePathTemplate('out/{{ channel | nope }}.csv', 'path')).toEqual({
+      issues: [{ path: 'path', message: expect.stringMatching(/undefined filter: nope/) }],
+    });
   });
 
   it('fails one record naming the field: missing, null, not a scalar, or empty', () => {
@@ -63,7 +101,9 @@ describe('path templates', () => {
       [{ geo: { country: { a: 1 } } }, 'field "geo.country" is an object, not a text or number'],
       [{ geo: { country: '' } }, 'field "geo.country" is empty'],
     ] as const) {
-      expect(() => renderPath(t, { batch, date: 'd' }, record), JSON.stringify(record)).toThrow(problem);
+      expect(() => renderPath(t, { batch, date: 'd' }, record), JSON.stringify(record)).toThrow(
+        problem,
+      );
     }
   });
 
@@ -71,7 +111,9 @@ describe('path templates', () => {
     const batch = makeBatch([]);
     // The config-time shape is "out/.x./f.csv"; with record.up it renders "out/../f.csv".
     const t = parse('out/{% if record.up %}.{% else %}x{% endif %}./f.csv');
-    expect(() => renderPath(t, { batch, date: 'd' }, { up: true })).toThrow(/must not contain \. or \.\. segments/);
+    expect(() => renderPath(t, { batch, date: 'd' }, { up: true })).toThrow(
+      /must not contain \. or \.\. segments/,
+    );
     expect(renderPath(t, { batch, date: 'd' }, { up: false })).toBe('out/x./f.csv');
   });
 

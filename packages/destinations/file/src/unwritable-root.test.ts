@@ -9,7 +9,9 @@ describe.runIf(existsSync('/proc/self'))('a root that cannot be created', () => 
     const confined = confineTo('/proc/sluice-unwritable-root/deeper');
     await confined.pin();
     const started = Date.now();
-    await expect(confined.openFolder('a/b')).rejects.toThrow(/cannot create the folder \/proc\/sluice-unwritable-root: ENOENT/);
+    await expect(confined.openFolder('a/b')).rejects.toThrow(
+      /cannot create the folder \/proc\/sluice-unwritable-root: ENOENT/,
+    );
     expect(Date.now() - started).toBeLessThan(5_000);
   }, 10_000);
 

@@ -45,15 +45,19 @@ const common = {
   labels: v.optional(
     v.pipe(
       v.record(labelName, fieldPath),
-      v.description('Labels of each series: label name → the record field holding its value (a name or a singular JSONPath such as `$.utm.source`). Every combination is one series.'),
+      v.description(
+        'Labels of each series: label name → the record field holding its value (a name or a singular JSONPath such as `$.utm.source`). Every combination is one series.',
+      ),
       v.metadata({ examples: [{ channel: 'channel' }] }),
     ),
     {},
   ),
 };
 
-const METRIC_TYPE = 'Metric type: `gauge` (set to the value), `counter` (add the value, or 1 per record) or `histogram` (observe the value).';
-const VALUE = 'The record field holding the number: a name or a singular JSONPath, e.g. `sessions` or `$.totals.revenue` (the dot form `totals.revenue` is deprecated).';
+const METRIC_TYPE =
+  'Metric type: `gauge` (set to the value), `counter` (add the value, or 1 per record) or `histogram` (observe the value).';
+const VALUE =
+  'The record field holding the number: a name or a singular JSONPath, e.g. `sessions` or `$.totals.revenue` (the dot form `totals.revenue` is deprecated).';
 
 const gauge = v.strictObject({
   ...common,
@@ -64,7 +68,14 @@ const counter = v.strictObject({
   ...common,
   type: v.pipe(v.literal('counter'), v.description(METRIC_TYPE)),
   /** Amount to add per record; omitted = count records (add 1). */
-  value: v.optional(v.pipe(fieldPath, v.description('The record field holding the amount to add (a name or a singular JSONPath). Absent: count records (add 1 each).'))),
+  value: v.optional(
+    v.pipe(
+      fieldPath,
+      v.description(
+        'The record field holding the amount to add (a name or a singular JSONPath). Absent: count records (add 1 each).',
+      ),
+    ),
+  ),
 });
 const histogram = v.strictObject({
   ...common,
@@ -78,7 +89,9 @@ const histogram = v.strictObject({
         (list) => list.every((b, i) => i === 0 || b > list[i - 1]!),
         'buckets must be strictly increasing',
       ),
-      v.description('Upper bounds of the histogram buckets, strictly increasing. Absent: Prometheus\'s default buckets.'),
+      v.description(
+        "Upper bounds of the histogram buckets, strictly increasing. Absent: Prometheus's default buckets.",
+      ),
       v.metadata({ examples: [[0.1, 0.25, 0.5, 1]] }),
     ),
   ),
@@ -110,7 +123,9 @@ export const prometheusConfigSchema = v.pipe(
     metrics: v.pipe(
       v.array(metric),
       v.minLength(1, 'configure at least one metric'),
-      v.description('The metrics each record updates, served at the server\'s `/metrics`: `{ name, type, help, value?, labels?, buckets? }`.'),
+      v.description(
+        "The metrics each record updates, served at the server's `/metrics`: `{ name, type, help, value?, labels?, buckets? }`.",
+      ),
     ),
     /** Most series (label combinations) kept per metric; new series beyond it are dropped and counted. */
     maxSeriesPerMetric: v.optional(
@@ -119,18 +134,31 @@ export const prometheusConfigSchema = v.pipe(
         v.integer(),
         v.minValue(1),
         v.maxValue(1_000_000),
-        v.description('Most series (label combinations) kept per metric; records for further series are dropped and counted.'),
+        v.description(
+          'Most series (label combinations) kept per metric; records for further series are dropped and counted.',
+        ),
       ),
       10_000,
     ),
     /** Series not updated for this long are removed (0 = keep forever). */
     staleAfterMs: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Series not updated for this many milliseconds are removed; `0` keeps them forever.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.description(
+          'Series not updated for this many milliseconds are removed; `0` keeps them forever.',
+        ),
+      ),
       3_600_000,
     ),
     /** Labels added to every series (e.g. `{ env: prod }`). */
     constLabels: v.optional(
-      v.pipe(v.record(labelName, v.string()), v.description('Labels with fixed values added to every series.'), v.metadata({ examples: [{ env: 'prod' }] })),
+      v.pipe(
+        v.record(labelName, v.string()),
+        v.description('Labels with fixed values added to every series.'),
+        v.metadata({ examples: [{ env: 'prod' }] }),
+      ),
       {},
     ),
     /** Push the registry to a Prometheus Pushgateway after every write. */
@@ -144,20 +172,44 @@ export const prometheusConfigSchema = v.pipe(
             v.metadata({ examples: ['http://pushgateway:9091'] }),
             v.regex(/^https?:/i, 'must be http(s)'),
           ),
-          job: v.pipe(v.string(), v.minLength(1), v.description('The `job` label of the pushed group.'), v.metadata({ examples: ['ga4-daily'] })),
+          job: v.pipe(
+            v.string(),
+            v.minLength(1),
+            v.description('The `job` label of the pushed group.'),
+            v.metadata({ examples: ['ga4-daily'] }),
+          ),
           /** Extra grouping key labels of the pushed group. */
           grouping: v.optional(
-            v.pipe(v.record(labelName, v.string()), v.description('Further grouping-key labels of the pushed group.'), v.metadata({ examples: [{ instance: 'sluice-1' }] })),
+            v.pipe(
+              v.record(labelName, v.string()),
+              v.description('Further grouping-key labels of the pushed group.'),
+              v.metadata({ examples: [{ instance: 'sluice-1' }] }),
+            ),
             {},
           ),
           /** `put` replaces the whole group (default), `post` replaces only the pushed metric names. */
           method: v.optional(
-            v.pipe(v.picklist(['put', 'post']), v.description('`put` replaces the whole group; `post` replaces only the metrics pushed.')),
+            v.pipe(
+              v.picklist(['put', 'post']),
+              v.description(
+                '`put` replaces the whole group; `post` replaces only the metrics pushed.',
+              ),
+            ),
             'put',
           ),
-          timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Timeout of one push, in milliseconds.')), 10_000),
+          timeoutMs: v.optional(
+            v.pipe(
+              v.number(),
+              v.integer(),
+              v.minValue(1),
+              v.description('Timeout of one push, in milliseconds.'),
+            ),
+            10_000,
+          ),
         }),
-        v.description('Also push the metrics to a Prometheus Pushgateway after every write (for short-lived or firewalled servers).'),
+        v.description(
+          'Also push the metrics to a Prometheus Pushgateway after every write (for short-lived or firewalled servers).',
+        ),
       ),
     ),
     /** Outgoing-connection guard for `pushgateway.url`: internal addresses are refused unless allowed. */

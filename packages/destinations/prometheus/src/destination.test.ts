@@ -105,34 +105,75 @@ describe('mapping records to metrics', () => {
   it('reads fields by core field path, and still reads the deprecated dot paths, logging what to write', async () => {
     const warnings: [Record<string, unknown>, string][] = [];
     const logger = createNoopLogger();
-    const recording = { ...logger, warn: (obj: unknown, msg?: string) => void warnings.push([obj as Record<string, unknown>, msg!]), child: () => recording };
+    const recording = {
+      ...logger,
+      warn: (obj: unknown, msg?: string) =>
+        void warnings.push([obj as Record<string, unknown>, msg!]),
+      child: () => recording,
+    };
     const registry = new Registry();
     const dest = create(
       {
         metrics: [
-          { name: 'canonical', type: 'gauge', help: 'c', value: '$.items[-1].price', labels: { source: "$['utm.source']" } },
-          { name: 'legacy', type: 'gauge', help: 'l', value: 'items.0.price', labels: { tenant: 'tenant.id' } },
+          {
+            name: 'canonical',
+            type: 'gauge',
+            help: 'c',
+            value: '$.items[-1].price',
+            labels: { source: "$['utm.source']" },
+          },
+          {
+            name: 'legacy',
+            type: 'gauge',
+            help: 'l',
+            value: 'items.0.price',
+            labels: { tenant: 'tenant.id' },
+          },
         ],
       },
       { logger: recording },
       registry,
     );
-    await dest.write(makeBatch([{ items: [{ price: 2 }, { price: 3 }], 'utm.source': 'nl', tenant: { id: 't1' } }]), { signal });
-    expect(await samples(registry, 'canonical')).toEqual([expect.objectContaining({ labels: { source: 'nl' }, value: 3 })]);
-    expect(await samples(registry, 'legacy')).toEqual([expect.objectContaining({ labels: { tenant: 't1' }, value: 2 })]);
+    await dest.write(
+      makeBatch([
+        { items: [{ price: 2 }, { price: 3 }], 'utm.source': 'nl', tenant: { id: 't1' } },
+      ]),
+      { signal },
+    );
+    expect(await samples(registry, 'canonical')).toEqual([
+      expect.objectContaining({ labels: { source: 'nl' }, value: 3 }),
+    ]);
+    expect(await samples(registry, 'legacy')).toEqual([
+      expect.objectContaining({ labels: { tenant: 't1' }, value: 2 }),
+    ]);
     expect(warnings).toEqual([
-      [{ field: 'metrics[1].value', path: 'items.0.price', replacement: '$.items[0].price' }, 'metrics[1].value: the dot path "items.0.price" is deprecated; write "$.items[0].price"'],
-      [{ field: 'metrics[1].labels.tenant', path: 'tenant.id', replacement: '$.tenant.id' }, 'metrics[1].labels.tenant: the dot path "tenant.id" is deprecated; write "$.tenant.id"'],
+      [
+        { field: 'metrics[1].value', path: 'items.0.price', replacement: '$.items[0].price' },
+        'metrics[1].value: the dot path "items.0.price" is deprecated; write "$.items[0].price"',
+      ],
+      [
+        { field: 'metrics[1].labels.tenant', path: 'tenant.id', replacement: '$.tenant.id' },
+        'metrics[1].labels.tenant: the dot path "tenant.id" is deprecated; write "$.tenant.id"',
+      ],
     ]);
     await dest.close();
   });
 
   it('refuses a field path that may select several values, naming the metric field', () => {
-    expect(() => create({ metrics: [{ name: 'm', type: 'gauge', help: 'm', value: '$.items[*].price' }] })).toThrow(ConfigError);
+    expect(() =>
+      create({ metrics: [{ name: 'm', type: 'gauge', help: 'm', value: '$.items[*].price' }] }),
+    ).toThrow(ConfigError);
     try {
       create({ metrics: [{ name: 'm', type: 'gauge', help: 'm', value: '$.items[*].price' }] });
     } catch (error) {
-      expect((error as ConfigError).issues).toEqual([{ path: 'metrics[0].value', message: expect.stringMatching(/^"\$\.items\[\*\]\.price" is not a field path: a wildcard selects several values/) }]);
+      expect((error as ConfigError).issues).toEqual([
+        {
+          path: 'metrics[0].value',
+          message: expect.stringMatching(
+            /^"\$\.items\[\*\]\.price" is not a field path: a wildcard selects several values/,
+          ),
+        },
+      ]);
     }
   });
 
@@ -342,20 +383,39 @@ describe('Pushgateway: outgoing-connection guard', () => {
   afterAll(() => gateway.close());
 
   it('refuses loopback and metadata push URLs without opt-in: coded error, no TCP connection; pushes with it', async () => {
-    const proxy = await startTcpProxy(Number(new URL(gateway.url).port), '127.0.0.1', { listenHost: '::' });
+    const proxy = await startTcpProxy(Number(new URL(gateway.url).port), '127.0.0.1', {
+      listenHost: '::',
+    });
     try {
       const pushes = gateway.pushes.length;
       let n = 0;
-      for (const host of ['127.0.0.1', 'localhost', '[::1]', '[::ffff:127.0.0.1]', '[::127.0.0.1]', '2130706433', '0x7f.1', '169.254.169.254']) {
+      for (const host of [
+        '127.0.0.1',
+        'localhost',
+        '[::1]',
+        '[::ffff:127.0.0.1]',
+        '[::127.0.0.1]',
+        '2130706433',
+        '0x7f.1',
+        '169.254.169.254',
+      ]) {
         const dest = create({
           metrics: [{ name: `guarded_${++n}`, type: 'gauge', help: 'g', value: 'v' }],
           pushgateway: { url: `http://${host}:${proxy.port}`, job: 'guarded', timeoutMs: 2000 },
         });
         const err = await dest.write(makeBatch([{ v: 1 }]), { signal }).catch((e: unknown) => e);
         expect(err, host).toBeInstanceOf(FatalError);
-        expect(err, host).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { field: 'pushgateway.url' } });
-        expect((err as Error).message, host).toMatch(/^pushgateway\.url: refusing to connect to .*(loopback|linkLocal) addresses are blocked/);
-        expect(await dest.check!(), host).toMatchObject({ ok: false, message: expect.stringMatching(/^pushgateway\.url: refusing to connect/) });
+        expect(err, host).toMatchObject({
+          code: 'SLUICE_ERR_BLOCKED_ADDRESS',
+          details: { field: 'pushgateway.url' },
+        });
+        expect((err as Error).message, host).toMatch(
+          /^pushgateway\.url: refusing to connect to .*(loopback|linkLocal) addresses are blocked/,
+        );
+        expect(await dest.check!(), host).toMatchObject({
+          ok: false,
+          message: expect.stringMatching(/^pushgateway\.url: refusing to connect/),
+        });
         await dest.close();
       }
       expect(proxy.accepted).toBe(0);
@@ -366,7 +426,10 @@ describe('Pushgateway: outgoing-connection guard', () => {
         pushgateway: { url: `http://127.0.0.1:${proxy.port}`, job: 'guarded' },
         ssrf: { allow: ['127.0.0.1'] },
       });
-      expect(await allowed.check!()).toMatchObject({ ok: true, message: expect.stringMatching(/resolves to allowed address\(es\) 127\.0\.0\.1/) });
+      expect(await allowed.check!()).toMatchObject({
+        ok: true,
+        message: expect.stringMatching(/resolves to allowed address\(es\) 127\.0\.0\.1/),
+      });
       await allowed.write(makeBatch([{ v: 1 }]), { signal });
       expect(proxy.accepted).toBe(1);
       expect(gateway.pushes.at(-1)!.path).toBe('/metrics/job/guarded');

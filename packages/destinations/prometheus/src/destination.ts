@@ -18,7 +18,12 @@ import {
   type PluginContext,
   type RecordFailure,
 } from '@sluice/core';
-import { createAddressPolicy, createGuardedAgents, findBlockedAddressError, resolveAllowed } from '@sluice/core/net';
+import {
+  createAddressPolicy,
+  createGuardedAgents,
+  findBlockedAddressError,
+  resolveAllowed,
+} from '@sluice/core/net';
 import { LRUCache } from 'lru-cache';
 import { Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import { prometheusConfigSchema, type PrometheusConfig } from './config.js';
@@ -116,7 +121,10 @@ export function createPrometheusDestination(
   });
   if (issues.length > 0) throw new ConfigError(issues);
   for (const deprecated of config.metrics.flatMap((m, index) => deprecatedFieldPaths(m, index))) {
-    logger.warn(deprecated, `${deprecated.field}: the dot path ${JSON.stringify(deprecated.path)} is deprecated; write ${JSON.stringify(deprecated.replacement)}`);
+    logger.warn(
+      deprecated,
+      `${deprecated.field}: the dot path ${JSON.stringify(deprecated.path)} is deprecated; write ${JSON.stringify(deprecated.replacement)}`,
+    );
   }
 
   let dropped = registry.getSingleMetric(DROPPED_NAME) as Counter<'metric'> | undefined;
@@ -174,7 +182,11 @@ export function createPrometheusDestination(
   const policy = createAddressPolicy(config.ssrf);
   const agents = config.pushgateway ? createGuardedAgents(policy) : undefined;
   const pushgateway = config.pushgateway
-    ? new Pushgateway(config.pushgateway.url, { timeout: config.pushgateway.timeoutMs, agent: agents!.for(config.pushgateway.url) }, registry)
+    ? new Pushgateway(
+        config.pushgateway.url,
+        { timeout: config.pushgateway.timeoutMs, agent: agents!.for(config.pushgateway.url) },
+        registry,
+      )
     : undefined;
   const push = async () => {
     if (!pushgateway || !config.pushgateway) return;
@@ -232,15 +244,27 @@ export function createPrometheusDestination(
 
   /** Without a Pushgateway nothing leaves the process; with one, its host is resolved through the guard (nothing is pushed). */
   const check = async (): Promise<CheckResult> => {
-    if (!config.pushgateway) return { ok: true, message: 'no Pushgateway configured: the metrics are served on /metrics' };
+    if (!config.pushgateway)
+      return { ok: true, message: 'no Pushgateway configured: the metrics are served on /metrics' };
     const url = new URL(config.pushgateway.url);
     try {
       const addresses = await resolveAllowed(policy, url.hostname);
-      return { ok: true, message: `the Pushgateway ${url.origin} resolves to allowed address(es) ${addresses.map((a) => a.address).join(', ')}` };
+      return {
+        ok: true,
+        message: `the Pushgateway ${url.origin} resolves to allowed address(es) ${addresses.map((a) => a.address).join(', ')}`,
+      };
     } catch (err) {
       const blocked = findBlockedAddressError(err);
-      if (blocked) return { ok: false, message: blocked.forField('pushgateway.url').message, details: { range: blocked.range } };
-      return { ok: false, message: `cannot resolve the Pushgateway host ${url.hostname}: ${(err as Error).message}` };
+      if (blocked)
+        return {
+          ok: false,
+          message: blocked.forField('pushgateway.url').message,
+          details: { range: blocked.range },
+        };
+      return {
+        ok: false,
+        message: `cannot resolve the Pushgateway host ${url.hostname}: ${(err as Error).message}`,
+      };
     }
   };
 

@@ -5,7 +5,13 @@
  *
  * @packageDocumentation
  */
-import { dotPathReplacement, parseFieldPath, readField, type JsonValue, type SluiceRecord } from '@sluice/core';
+import {
+  dotPathReplacement,
+  parseFieldPath,
+  readField,
+  type JsonValue,
+  type SluiceRecord,
+} from '@sluice/core';
 import type { MetricConfig } from './config.js';
 
 /**
@@ -98,10 +104,16 @@ function fieldReader(text: string): (record: SluiceRecord) => JsonValue | undefi
  * // [{ field: 'metrics[0].value', path: 'totals.revenue', replacement: '$.totals.revenue' }]
  * ```
  */
-export function deprecatedFieldPaths(config: MetricConfig, index: number): { field: string; path: string; replacement: string }[] {
+export function deprecatedFieldPaths(
+  config: MetricConfig,
+  index: number,
+): { field: string; path: string; replacement: string }[] {
   const fields: [string, string | undefined][] = [
     [`metrics[${index}].value`, config.value],
-    ...Object.entries(config.labels).map(([name, path]): [string, string] => [`metrics[${index}].labels.${name}`, path]),
+    ...Object.entries(config.labels).map(([name, path]): [string, string] => [
+      `metrics[${index}].labels.${name}`,
+      path,
+    ]),
   ];
   return fields.flatMap(([field, path]) => {
     const replacement = path === undefined ? undefined : dotPathReplacement(path);

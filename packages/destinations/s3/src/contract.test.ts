@@ -36,7 +36,13 @@ async function readBack(c: S3Config): Promise<SluiceRecord[]> {
   for (const key of await s3.list(BUCKET, c.prefix)) {
     const text = (await s3.read(BUCKET, key)).toString('utf8');
     if (c.format === 'json') out.push(...(JSON.parse(text) as SluiceRecord[]));
-    else out.push(...text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as SluiceRecord));
+    else
+      out.push(
+        ...text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as SluiceRecord),
+      );
   }
   return out;
 }
@@ -46,12 +52,36 @@ const invalidConfigs = [
   { name: 'bucket with upper case', config: { bucket: 'My_Bucket' }, path: 'bucket' },
   { name: 'unknown format', config: { bucket: 'abc', format: 'xml' }, path: 'format' },
   { name: 'key without batch id', config: { bucket: 'abc', key: 'latest.csv' }, path: 'key' },
-  { name: 'key using the time of write', config: { bucket: 'abc', key: '{{ "now" | date: "%Y" }}/{{ batch.id }}' }, path: 'key' },
-  { name: 'key with a broken tag', config: { bucket: 'abc', key: '{% if %}{{ batch.id }}' }, path: 'key' },
-  { name: 'partition name with a dash', config: { bucket: 'abc', partitionBy: [{ name: 'a-b', value: 'x' }] }, path: 'partitionBy[0].name' },
-  { name: 'part size below S3 minimum', config: { bucket: 'abc', multipart: { partSizeMb: 1 } }, path: 'multipart.partSizeMb' },
-  { name: 'unknown storage class', config: { bucket: 'abc', storageClass: 'COLD' }, path: 'storageClass' },
-  { name: 'kms key without kms encryption', config: { bucket: 'abc', sseKmsKeyId: 'k' }, path: 'sseKmsKeyId' },
+  {
+    name: 'key using the time of write',
+    config: { bucket: 'abc', key: '{{ "now" | date: "%Y" }}/{{ batch.id }}' },
+    path: 'key',
+  },
+  {
+    name: 'key with a broken tag',
+    config: { bucket: 'abc', key: '{% if %}{{ batch.id }}' },
+    path: 'key',
+  },
+  {
+    name: 'partition name with a dash',
+    config: { bucket: 'abc', partitionBy: [{ name: 'a-b', value: 'x' }] },
+    path: 'partitionBy[0].name',
+  },
+  {
+    name: 'part size below S3 minimum',
+    config: { bucket: 'abc', multipart: { partSizeMb: 1 } },
+    path: 'multipart.partSizeMb',
+  },
+  {
+    name: 'unknown storage class',
+    config: { bucket: 'abc', storageClass: 'COLD' },
+    path: 'storageClass',
+  },
+  {
+    name: 'kms key without kms encryption',
+    config: { bucket: 'abc', sseKmsKeyId: 'k' },
+    path: 'sseKmsKeyId',
+  },
   { name: 'unknown time zone', config: { bucket: 'abc', timeZone: 'Mars/Base' }, path: 'timeZone' },
   { name: 'typo in a key', config: { bucket: 'abc', prefx: 'x' }, path: 'prefx' },
 ];
@@ -80,7 +110,12 @@ testDestination<S3Config>({
   invalidConfigs,
   transientFailure,
   partialFailure: {
-    records: [{ id: 1, active: true }, { id: 2 }, { id: 3, active: false }, { id: 4, active: { nested: 1 } }],
+    records: [
+      { id: 1, active: true },
+      { id: 2 },
+      { id: 3, active: false },
+      { id: 4, active: { nested: 1 } },
+    ],
     failed: [1, 3],
   },
 });

@@ -37,7 +37,14 @@ export interface S3DestinationOptions {
 
 /** The batch fields templates see as `batch.*`. */
 function batchScope(batch: Batch) {
-  return { id: batch.id, pipeline: batch.pipeline, runId: batch.runId, source: batch.source, route: batch.route ?? '', attempt: batch.attempt };
+  return {
+    id: batch.id,
+    pipeline: batch.pipeline,
+    runId: batch.runId,
+    source: batch.source,
+    route: batch.route ?? '',
+    attempt: batch.attempt,
+  };
 }
 
 /**
@@ -51,7 +58,10 @@ function batchScope(batch: Batch) {
  */
 export function createS3Client(config: S3Config): S3Client {
   // The SDK's own defaults for its agents; the handler destroys them with the client.
-  const agents = createGuardedAgents(createAddressPolicy(config.ssrf), { keepAlive: true, maxSockets: 50 });
+  const agents = createGuardedAgents(createAddressPolicy(config.ssrf), {
+    keepAlive: true,
+    maxSockets: 50,
+  });
   return new S3Client({
     region: config.region,
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
@@ -75,7 +85,11 @@ export function createS3Client(config: S3Config): S3Client {
 }
 
 /** Runs `task` over `items` with at most `limit` at a time. */
-async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await task(items[next++]!);
@@ -94,24 +108,47 @@ async function eachLimited<T>(items: readonly T[], limit: number, task: (item: T
  * await s3.close?.();
  * ```
  */
-export function createS3Destination(config: S3Config, ctx: PluginContext, options: S3DestinationOptions = {}): DestinationInstance {
+export function createS3Destination(
+  config: S3Config,
+  ctx: PluginContext,
+  options: S3DestinationOptions = {},
+): DestinationInstance {
   const keyTemplate = compileTemplate('key', config.key, config.timeZone);
   const partitioner = createPartitioner(config.partitionBy, config.timeZone);
   const keyPerRecord = keyTemplate.globals.includes('record') || config.partitionBy.length > 0;
   const extension = extensionOf(config.format, config.gzip);
   const ownsClient = options.client === undefined;
   const client = options.client ?? createS3Client(config);
-  const redact = createRedactor(config.credentials ? [config.credentials.secretAccessKey, ...(config.credentials.sessionToken ? [config.credentials.sessionToken] : [])] : []);
+  const redact = createRedactor(
+    config.credentials
+      ? [
+          config.credentials.secretAccessKey,
+          ...(config.credentials.sessionToken ? [config.credentials.sessionToken] : []),
+        ]
+      : [],
+  );
   const logger = ctx.logger.child({ destination: 's3', bucket: config.bucket });
-  const objects = ctx.metrics.counter({ name: 's3_objects_total', help: 'S3 objects written by outcome (written, retryable, fatal)', labelNames: ['outcome'] });
-  const bytes = ctx.metrics.counter({ name: 's3_bytes_total', help: 'Bytes uploaded to S3 (after compression)' });
+  const objects = ctx.metrics.counter({
+    name: 's3_objects_total',
+    help: 'S3 objects written by outcome (written, retryable, fatal)',
+    labelNames: ['outcome'],
+  });
+  const bytes = ctx.metrics.counter({
+    name: 's3_bytes_total',
+    help: 'Bytes uploaded to S3 (after compression)',
+  });
   const partSize = config.multipart.partSizeMb * 1024 * 1024;
   let closed = false;
 
   // The partition prefix of each key this instance rendered (replacePartitions).
   const partitionOf = new Map<string, string>();
-  const superseded = ctx.metrics.counter({ name: 's3_objects_superseded_total', help: 'Objects of earlier runs deleted by replacePartitions' });
-  const supersede = config.replacePartitions ? createPartitionSuperseder(client, config.bucket, (keys) => superseded.inc({}, keys.length)) : undefined;
+  const superseded = ctx.metrics.counter({
+    name: 's3_objects_superseded_total',
+    help: 'Objects of earlier runs deleted by replacePartitions',
+  });
+  const supersede = config.replacePartitions
+    ? createPartitionSuperseder(client, config.bucket, (keys) => superseded.inc({}, keys.length))
+    : undefined;
 
   const keyFor = (batch: Batch, index: number): string => {
     const record = batch.records[index]!;
@@ -119,34 +156,68 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
     scope.partition = partitioner.pathOf(record, scope);
     const key = config.prefix + keyTemplate.render(scope);
     const problem = objectKeyProblem(key);
-    if (problem) throw new FatalError(`the rendered key ${JSON.stringify(key)} ${problem}`, { details: { field: 'key' } });
+    if (problem)
+      throw new FatalError(`the rendered key ${JSON.stringify(key)} ${problem}`, {
+        details: { field: 'key' },
+      });
     if (supersede) partitionOf.set(key, config.prefix + scope.partition);
     return key;
   };
 
   const asRecordError = (err: unknown): Error => {
     if (err instanceof TemplateError) {
-      return new FatalError(err.message, { cause: err, details: { field: err.template, ...(err.variable ? { variable: err.variable } : {}) } as Record<string, JsonValue> });
+      return new FatalError(err.message, {
+        cause: err,
+        details: {
+          field: err.template,
+          ...(err.variable ? { variable: err.variable } : {}),
+        } as Record<string, JsonValue>,
+      });
     }
-    if (err instanceof PartitionValueError) return new FatalError(err.message, { cause: err, details: { field: 'partitionBy', partition: err.partition } });
+    if (err instanceof PartitionValueError)
+      return new FatalError(err.message, {
+        cause: err,
+        details: { field: 'partitionBy', partition: err.partition },
+      });
     return err as Error;
   };
 
-  const upload = async (key: string, batch: Batch, indexes: readonly number[], signal: AbortSignal) => {
-    const encoded = await encodeObject(indexes.map((i) => batch.records[i]!), config.format, config.gzip, config.csv);
+  const upload = async (
+    key: string,
+    batch: Batch,
+    indexes: readonly number[],
+    signal: AbortSignal,
+  ) => {
+    const encoded = await encodeObject(
+      indexes.map((i) => batch.records[i]!),
+      config.format,
+      config.gzip,
+      config.csv,
+    );
     const params: PutObjectCommandInput = {
       Bucket: config.bucket,
       Key: key,
       Body: encoded.body,
       ContentType: encoded.contentType,
-      Metadata: { ...config.metadata, 'sluice-batch-id': batch.id, 'sluice-pipeline': batch.pipeline, 'sluice-records': String(indexes.length) },
+      Metadata: {
+        ...config.metadata,
+        'sluice-batch-id': batch.id,
+        'sluice-pipeline': batch.pipeline,
+        'sluice-records': String(indexes.length),
+      },
       ...(config.serverSideEncryption ? { ServerSideEncryption: config.serverSideEncryption } : {}),
       ...(config.sseKmsKeyId ? { SSEKMSKeyId: config.sseKmsKeyId } : {}),
       ...(config.storageClass ? { StorageClass: config.storageClass } : {}),
     };
     // lib-storage sends one PutObject below partSize and a multipart upload above it, aborting
     // the multipart upload (no orphaned parts) when a part fails.
-    const transfer = new Upload({ client, params, partSize, queueSize: config.multipart.queueSize, leavePartsOnError: false });
+    const transfer = new Upload({
+      client,
+      params,
+      partSize,
+      queueSize: config.multipart.queueSize,
+      leavePartsOnError: false,
+    });
     const onAbort = () => void transfer.abort().catch(() => undefined);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -177,10 +248,15 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
       } else {
         // The key does not depend on records: render it once (with the first record in scope).
         try {
-          groups.set(keyFor(batch, 0), batch.records.map((_, i) => i));
+          groups.set(
+            keyFor(batch, 0),
+            batch.records.map((_, i) => i),
+          );
         } catch (err) {
           const error = asRecordError(err);
-          throw error instanceof FatalError ? error : new FatalError(error.message, { cause: error });
+          throw error instanceof FatalError
+            ? error
+            : new FatalError(error.message, { cause: error });
         }
       }
       const recordFailures = failures.length;
@@ -209,7 +285,11 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
       }
       // Every object failed for the same kind of reason (an outage, a missing bucket): report
       // that reason itself rather than one copy per record.
-      if (recordFailures === 0 && failures.length === batch.records.length && uploadErrors.every((e) => e.constructor === uploadErrors[0]!.constructor)) {
+      if (
+        recordFailures === 0 &&
+        failures.length === batch.records.length &&
+        uploadErrors.every((e) => e.constructor === uploadErrors[0]!.constructor)
+      ) {
         throw uploadErrors[0]!;
       }
       throw new PartialBatchError(failures);
@@ -218,12 +298,29 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
     async check(): Promise<CheckResult> {
       try {
         await client.send(new HeadBucketCommand({ Bucket: config.bucket }));
-        return { ok: true, message: `bucket ${config.bucket} is reachable`, details: { bucket: config.bucket } };
+        return {
+          ok: true,
+          message: `bucket ${config.bucket} is reachable`,
+          details: { bucket: config.bucket },
+        };
       } catch (err) {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata
+          ?.httpStatusCode;
         const error = mapS3Error(err, config.bucket);
-        const message = status === 404 ? `bucket ${config.bucket} does not exist` : status === 403 ? `access to bucket ${config.bucket} is denied: check the credentials and the bucket policy` : error.message;
-        return { ok: false, message: redact(message), details: { bucket: config.bucket, ...(status === undefined ? {} : { httpStatus: status }) } };
+        const message =
+          status === 404
+            ? `bucket ${config.bucket} does not exist`
+            : status === 403
+              ? `access to bucket ${config.bucket} is denied: check the credentials and the bucket policy`
+              : error.message;
+        return {
+          ok: false,
+          message: redact(message),
+          details: {
+            bucket: config.bucket,
+            ...(status === undefined ? {} : { httpStatus: status }),
+          },
+        };
       }
     },
 
@@ -248,9 +345,15 @@ export function createS3Destination(config: S3Config, ctx: PluginContext, option
 export const s3Destination = defineDestination({
   kind: 's3',
   version: '0.1.0',
-  description: 'Writes records to Amazon S3 or S3-compatible stores as NDJSON, JSON or CSV objects, with Hive partitions and deterministic keys.',
+  description:
+    'Writes records to Amazon S3 or S3-compatible stores as NDJSON, JSON or CSV objects, with Hive partitions and deterministic keys.',
   configSchema: s3ConfigSchema,
   // Object keys contain the batch id (required by the config): a repeat overwrites its own objects.
-  capabilities: (config) => ({ idempotent: true, idempotency: 'batch', maxInFlight: config.maxInFlight, maxBatch: config.maxBatch }),
+  capabilities: (config) => ({
+    idempotent: true,
+    idempotency: 'batch',
+    maxInFlight: config.maxInFlight,
+    maxBatch: config.maxBatch,
+  }),
   create: (config, ctx) => createS3Destination(config, ctx),
 });

@@ -37,7 +37,18 @@ const FATAL_CODES = new Set([
 ]);
 
 /** S3 error codes that go away by themselves. */
-const RETRYABLE_CODES = new Set(['SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'RequestTimeTooSkewed', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'OperationAborted', 'NoSuchUpload']);
+const RETRYABLE_CODES = new Set([
+  'SlowDown',
+  'InternalError',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'OperationAborted',
+  'NoSuchUpload',
+]);
 
 interface AwsErrorShape {
   name?: unknown;
@@ -67,10 +78,25 @@ export function mapS3Error(err: unknown, key: string): SluiceError {
   if (FATAL_CODES.has(code)) {
     return new FatalError(`S3 refused ${key}: ${code}: ${message}`, { cause: err, details });
   }
-  if (RETRYABLE_CODES.has(code) || status === undefined || status >= 500 || status === 429 || status === 408) {
+  if (
+    RETRYABLE_CODES.has(code) ||
+    status === undefined ||
+    status >= 500 ||
+    status === 429 ||
+    status === 408
+  ) {
     // No HTTP status at all means the request never got an answer: refused, reset, timed out.
-    const reason = status === undefined ? `${typeof e.code === 'string' ? `${e.code}: ` : ''}${message}` : `${code} (HTTP ${status}): ${message}`;
-    return new RetryableError(`S3 is unavailable writing ${key}: ${reason}`, { cause: err, details });
+    const reason =
+      status === undefined
+        ? `${typeof e.code === 'string' ? `${e.code}: ` : ''}${message}`
+        : `${code} (HTTP ${status}): ${message}`;
+    return new RetryableError(`S3 is unavailable writing ${key}: ${reason}`, {
+      cause: err,
+      details,
+    });
   }
-  return new FatalError(`S3 refused ${key}: ${code} (HTTP ${status}): ${message}`, { cause: err, details });
+  return new FatalError(`S3 refused ${key}: ${code} (HTTP ${status}): ${message}`, {
+    cause: err,
+    details,
+  });
 }

@@ -44,11 +44,19 @@ const CONTENT_TYPES: Record<ObjectFormat, string> = {
   csv: 'text/csv; charset=utf-8',
 };
 
-function encodeText(records: readonly SluiceRecord[], format: ObjectFormat, csv: CsvOptions): string {
+function encodeText(
+  records: readonly SluiceRecord[],
+  format: ObjectFormat,
+  csv: CsvOptions,
+): string {
   if (format === 'ndjson') return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
   if (format === 'json') return JSON.stringify(records);
   // Core's one RFC 4180 writer (also used by the file and e-mail destinations).
-  const writer = createCsvWriter({ delimiter: csv.delimiter, nullAs: csv.nullAs ?? '', escapeFormulas: csv.escapeFormulas ?? false });
+  const writer = createCsvWriter({
+    delimiter: csv.delimiter,
+    nullAs: csv.nullAs ?? '',
+    escapeFormulas: csv.escapeFormulas ?? false,
+  });
   const columns = csv.columns?.map((field) => ({ field, header: field })) ?? csvColumnsOf(records);
   return (csv.header ? writer.header(columns) : '') + writer.rows(records, columns);
 }
@@ -62,7 +70,12 @@ function encodeText(records: readonly SluiceRecord[], format: ObjectFormat, csv:
  * // extension ".csv.gz", contentType "application/gzip"
  * ```
  */
-export async function encodeObject(records: readonly SluiceRecord[], format: ObjectFormat, compress: boolean, csv: CsvOptions): Promise<EncodedObject> {
+export async function encodeObject(
+  records: readonly SluiceRecord[],
+  format: ObjectFormat,
+  compress: boolean,
+  csv: CsvOptions,
+): Promise<EncodedObject> {
   const text = Buffer.from(encodeText(records, format, csv), 'utf8');
   return {
     body: compress ? await gzip(text) : text,

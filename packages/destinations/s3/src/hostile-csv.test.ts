@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPluginContext, parseConfig } from '@sluice/core';
-import { expectedCsvCell, hostileColumns, hostileRecords, makeBatch, readCsvWithPython } from '@sluice/testing';
+import {
+  expectedCsvCell,
+  hostileColumns,
+  hostileRecords,
+  makeBatch,
+  readCsvWithPython,
+} from '@sluice/testing';
 import { startS3Server, TEST_CREDENTIALS, type TestS3Server } from './__fixtures__/s3-server.js';
 import { createS3Destination } from './destination.js';
 import { s3ConfigSchema } from './config.js';
@@ -33,7 +39,9 @@ describe('s3 destination: hostile values read back by Python csv', () => {
         csv,
       });
       const destination = createS3Destination(config, createPluginContext());
-      await destination.write(makeBatch(hostileRecords, { id: 'hostile-1' }), { signal: new AbortController().signal });
+      await destination.write(makeBatch(hostileRecords, { id: 'hostile-1' }), {
+        signal: new AbortController().signal,
+      });
       await destination.close?.();
       const keys = await s3.list(BUCKET, config.prefix);
       expect(keys).toHaveLength(1);
@@ -44,7 +52,9 @@ describe('s3 destination: hostile values read back by Python csv', () => {
       // Columns in first-seen order, one row per record, values equal, null apart from "".
       expect(rows[0]).toEqual([...hostileColumns]);
       expect(rows).toHaveLength(hostileRecords.length + 1);
-      expect(rows.slice(1)).toEqual(hostileRecords.map((r) => hostileColumns.map((c) => expectedCsvCell(r[c], csv))));
+      expect(rows.slice(1)).toEqual(
+        hostileRecords.map((r) => hostileColumns.map((c) => expectedCsvCell(r[c], csv))),
+      );
       expect(rows[1]![hostileColumns.indexOf('empty')]).toBe('');
       expect(rows[1]![hostileColumns.indexOf('nothing')]).toBe(csv.nullAs);
     });

@@ -16,12 +16,35 @@
 import { s3Plugin } from './plugin.js';
 
 export { s3Plugin } from './plugin.js';
-export { createS3Client, createS3Destination, s3Destination, type S3DestinationOptions } from './destination.js';
+export {
+  createS3Client,
+  createS3Destination,
+  s3Destination,
+  type S3DestinationOptions,
+} from './destination.js';
 export { DEFAULT_KEY, s3ConfigSchema, type S3Config, type S3ConfigInput } from './config.js';
-export { encodeObject, extensionOf, type CsvOptions, type EncodedObject, type ObjectFormat } from './formats.js';
-export { HIVE_DEFAULT_PARTITION, PartitionValueError, createPartitioner, escapePartitionValue, type PartitionSpec, type Partitioner } from './partition.js';
+export {
+  encodeObject,
+  extensionOf,
+  type CsvOptions,
+  type EncodedObject,
+  type ObjectFormat,
+} from './formats.js';
+export {
+  HIVE_DEFAULT_PARTITION,
+  PartitionValueError,
+  createPartitioner,
+  escapePartitionValue,
+  type PartitionSpec,
+  type Partitioner,
+} from './partition.js';
 export { mapS3Error } from './errors.js';
 export { objectKeyProblem } from './object-key.js';
-export { TemplateError, compileTemplate, templateProblem, type CompiledTemplate } from './template.js';
+export {
+  TemplateError,
+  compileTemplate,
+  templateProblem,
+  type CompiledTemplate,
+} from './template.js';
 
 export default s3Plugin;

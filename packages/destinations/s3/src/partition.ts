@@ -35,8 +35,11 @@ export class PartitionValueError extends Error {
  * ```
  */
 export function escapePartitionValue(value: string): string {
-  // eslint-disable-next-line no-control-regex -- escaping control characters is the point
-  return value.replace(/[\x00-\x1f\x7f"#%'*/:=?\\{[\]^]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return value.replace(
+    // eslint-disable-next-line no-control-regex -- escaping control characters is the point
+    /[\x00-\x1f\x7f"#%'*/:=?\\{[\]^]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
 }
 
 /** Computes the partition path of one record. */
@@ -56,9 +59,14 @@ export interface Partitioner {
  */
 export function createPartitioner(specs: readonly PartitionSpec[], timeZone = 'UTC'): Partitioner {
   // A field partition is core's field path in its dot form (`geo.country`), named by its last key.
-  type Compiled = { name: string; field: FieldPath; text: string } | { name: string; template: CompiledTemplate };
+  type Compiled =
+    { name: string; field: FieldPath; text: string } | { name: string; template: CompiledTemplate };
   const compiled = specs.map((spec, i): Compiled => {
-    if (typeof spec !== 'string') return { name: spec.name, template: compileTemplate(`partitionBy[${i}].value`, spec.value, timeZone) };
+    if (typeof spec !== 'string')
+      return {
+        name: spec.name,
+        template: compileTemplate(`partitionBy[${i}].value`, spec.value, timeZone),
+      };
     const field = parseDotPath(spec);
     return { name: String(field.at(-1)), field, text: spec };
   });
@@ -70,8 +78,16 @@ export function createPartitioner(specs: readonly PartitionSpec[], timeZone = 'U
         if ('field' in part) {
           const raw = readField(record, part.field);
           const field = part.text;
-          if (raw === undefined) throw new PartitionValueError(`partition ${part.name}: field ${field} is missing`, part.name);
-          if (raw !== null && typeof raw === 'object') throw new PartitionValueError(`partition ${part.name}: field ${field} is an ${Array.isArray(raw) ? 'array' : 'object'}, not a text or number`, part.name);
+          if (raw === undefined)
+            throw new PartitionValueError(
+              `partition ${part.name}: field ${field} is missing`,
+              part.name,
+            );
+          if (raw !== null && typeof raw === 'object')
+            throw new PartitionValueError(
+              `partition ${part.name}: field ${field} is an ${Array.isArray(raw) ? 'array' : 'object'}, not a text or number`,
+              part.name,
+            );
           value = raw === null ? '' : String(raw);
         } else {
           value = part.template.render(scope).trim();

@@ -26,7 +26,11 @@ const DELETE_CHUNK = 1000;
  * await supersede('ga4/date=2026-11-24/', batch.runId); // deletes the earlier runs' objects
  * ```
  */
-export function createPartitionSuperseder(client: S3Client, bucket: string, onDeleted: (keys: readonly string[]) => void = () => {}) {
+export function createPartitionSuperseder(
+  client: S3Client,
+  bucket: string,
+  onDeleted: (keys: readonly string[]) => void = () => {},
+) {
   const done = new Set<string>();
   return async (partitionPrefix: string, runId: string, signal?: AbortSignal): Promise<void> => {
     const memo = `${runId}\u0000${partitionPrefix}`;
@@ -35,16 +39,34 @@ export function createPartitionSuperseder(client: S3Client, bucket: string, onDe
     const stale: string[] = [];
     let token: string | undefined;
     do {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: partitionPrefix, ContinuationToken: token }), { abortSignal: signal });
+      const page = await client.send(
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: partitionPrefix,
+          ContinuationToken: token,
+        }),
+        { abortSignal: signal },
+      );
       for (const item of page.Contents ?? []) {
         // Only this partition's own objects: not those of a deeper partition level under it.
-        if (item.Key && !item.Key.slice(partitionPrefix.length).includes('/') && !item.Key.includes(ours)) stale.push(item.Key);
+        if (
+          item.Key &&
+          !item.Key.slice(partitionPrefix.length).includes('/') &&
+          !item.Key.includes(ours)
+        )
+          stale.push(item.Key);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     for (let i = 0; i < stale.length; i += DELETE_CHUNK) {
       const chunk = stale.slice(i, i + DELETE_CHUNK);
-      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true } }), { abortSignal: signal });
+      await client.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
+        }),
+        { abortSignal: signal },
+      );
       onDeleted(chunk);
     }
     done.add(memo);

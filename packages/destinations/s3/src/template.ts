@@ -6,7 +6,11 @@
  *
  * @packageDocumentation
  */
-import { compileTemplate as compileSandboxed, templateProblem as sandboxedTemplateProblem, type CompiledTemplate } from '@sluice/core/template';
+import {
+  compileTemplate as compileSandboxed,
+  templateProblem as sandboxedTemplateProblem,
+  type CompiledTemplate,
+} from '@sluice/core/template';
 
 export { TemplateError, type CompiledTemplate } from '@sluice/core/template';
 

@@ -48,7 +48,8 @@ function warnings(): { logger: Logger; lines: string[] } {
     trace: () => {},
     debug: () => {},
     info: () => {},
-    warn: (obj: object | string, msg?: string) => void lines.push(typeof obj === 'string' ? obj : (msg ?? '')),
+    warn: (obj: object | string, msg?: string) =>
+      void lines.push(typeof obj === 'string' ? obj : (msg ?? '')),
     error: () => {},
     fatal: () => {},
     child: () => logger,
@@ -61,20 +62,32 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     const { channel, config } = setup();
     const state = createMemoryPluginState();
     const first = createSlackDestination(config, createPluginContext({ state }));
-    await first.write(makeBatch([
-      { date: '2026-11-23', channel: 'Email', change: -0.3 },
-      { date: '2026-11-23', channel: 'Display', change: -0.4 },
-    ], { id: 'run-1-b1', runId: 'run-1' }), { signal });
+    await first.write(
+      makeBatch(
+        [
+          { date: '2026-11-23', channel: 'Email', change: -0.3 },
+          { date: '2026-11-23', channel: 'Display', change: -0.4 },
+        ],
+        { id: 'run-1-b1', runId: 'run-1' },
+      ),
+      { signal },
+    );
     await first.close?.();
 
     // The next run (a restart: a new instance) re-reads the restated day.
     const metrics = createMemoryMetrics();
     const second = createSlackDestination(config, createPluginContext({ state, metrics }));
-    await second.write(makeBatch([
-      { date: '2026-11-23', channel: 'Email', change: -0.25 },
-      { date: '2026-11-24', channel: 'Email', change: -0.5 },
-      { date: '2026-11-23', channel: 'Referral', change: -0.22 },
-    ], { id: 'run-2-b1', runId: 'run-2' }), { signal });
+    await second.write(
+      makeBatch(
+        [
+          { date: '2026-11-23', channel: 'Email', change: -0.25 },
+          { date: '2026-11-24', channel: 'Email', change: -0.5 },
+          { date: '2026-11-23', channel: 'Referral', change: -0.22 },
+        ],
+        { id: 'run-2-b1', runId: 'run-2' },
+      ),
+      { signal },
+    );
 
     expect(texts(channel.id)).toEqual([
       'Email fell -0.3 on 2026-11-23',
@@ -84,16 +97,25 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     ]);
     expect(metrics.get('slack_messages_total', { outcome: 'skipped_dedupe' })).toBe(1);
     expect(metrics.get('slack_messages_total', { outcome: 'posted' })).toBe(2);
-    expect(await state.get('dedupe:2026-11-23:Email')).toMatchObject({ channel: `#${channel.name}`, ts: expect.any(String) });
+    expect(await state.get('dedupe:2026-11-23:Email')).toMatchObject({
+      channel: `#${channel.name}`,
+      ts: expect.any(String),
+    });
   });
 
   it('two records with the same key in one batch post once', async () => {
     const { channel, config } = setup();
-    const slack = createSlackDestination(config, createPluginContext({ state: createMemoryPluginState() }));
-    await slack.write(makeBatch([
-      { date: '2026-11-23', channel: 'Email', change: -0.3 },
-      { date: '2026-11-23', channel: 'Email', change: -0.3 },
-    ]), { signal });
+    const slack = createSlackDestination(
+      config,
+      createPluginContext({ state: createMemoryPluginState() }),
+    );
+    await slack.write(
+      makeBatch([
+        { date: '2026-11-23', channel: 'Email', change: -0.3 },
+        { date: '2026-11-23', channel: 'Email', change: -0.3 },
+      ]),
+      { signal },
+    );
     expect(texts(channel.id)).toHaveLength(1);
   });
 
@@ -101,7 +123,9 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     let now = Date.parse('2026-11-24T08:00:00Z');
     const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
     const state = createMemoryPluginState({ clock });
-    const { channel, config } = setup({ dedupe: { key: '{{ record.date }}:{{ record.channel }}', ttlHours: 2 } });
+    const { channel, config } = setup({
+      dedupe: { key: '{{ record.date }}:{{ record.channel }}', ttlHours: 2 },
+    });
     const slack = createSlackDestination(config, createPluginContext({ state, clock }));
     const alert = { date: '2026-11-23', channel: 'Email', change: -0.3 };
     await slack.write(makeBatch([alert], { id: 'a' }), { signal });
@@ -117,14 +141,22 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     const { channel, config } = setup({ channel: '{{ record.to }}' });
     const state = createMemoryPluginState();
     const slack = createSlackDestination(config, createPluginContext({ state }));
-    fake.inject({ method: 'chat.postMessage', status: 429, retryAfterSeconds: 0, match: (r) => r.args.channel === channel.name });
+    fake.inject({
+      method: 'chat.postMessage',
+      status: 429,
+      retryAfterSeconds: 0,
+      match: (r) => r.args.channel === channel.name,
+    });
     const batch = makeBatch([
       { to: channel.name, date: '2026-11-23', channel: 'Email', change: -0.3 },
       { to: 'no-such-channel', date: '2026-11-23', channel: 'Display', change: -0.3 },
     ]);
     await expect(slack.write(batch, { signal })).rejects.toBeInstanceOf(RetryableError);
     expect(await state.get('dedupe:2026-11-23:Email')).toBeUndefined();
-    const second = await slack.write({ ...batch, attempt: 2 }, { signal }).then(() => undefined, (err: unknown) => err);
+    const second = await slack.write({ ...batch, attempt: 2 }, { signal }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect((second as { failed?: number[] }).failed).toEqual([1]);
     expect(await state.get('dedupe:2026-11-23:Email')).toBeDefined();
     expect(await state.get('dedupe:2026-11-23:Display')).toBeUndefined();
@@ -134,22 +166,42 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
   it('an unreachable state store fails the batch as retryable before anything is posted', async () => {
     const { channel, config } = setup();
     const down: PluginStateStore = {
-      get: async () => { throw new Error('connection refused'); },
-      set: async () => { throw new Error('connection refused'); },
-      delete: async () => { throw new Error('connection refused'); },
-      setIfAbsent: async () => { throw new Error('connection refused'); },
+      get: async () => {
+        throw new Error('connection refused');
+      },
+      set: async () => {
+        throw new Error('connection refused');
+      },
+      delete: async () => {
+        throw new Error('connection refused');
+      },
+      setIfAbsent: async () => {
+        throw new Error('connection refused');
+      },
     };
     const slack = createSlackDestination(config, createPluginContext({ state: down }));
-    const err = await slack.write(makeBatch([{ date: '2026-11-23', channel: 'Email', change: -0.3 }]), { signal }).then(() => undefined, (e: unknown) => e);
+    const err = await slack
+      .write(makeBatch([{ date: '2026-11-23', channel: 'Email', change: -0.3 }]), { signal })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(RetryableError);
-    expect((err as Error).message).toMatch(/(delivery ledger|dedupe): cannot read the plugin state \(connection refused\)/);
+    expect((err as Error).message).toMatch(
+      /(delivery ledger|dedupe): cannot read the plugin state \(connection refused\)/,
+    );
     expect(texts(channel.id)).toEqual([]);
   });
 
   it('a key that cannot be written after the post is logged, and the message still counts as delivered once', async () => {
     const { channel, config } = setup();
     const memory = createMemoryPluginState();
-    const readOnly: PluginStateStore = { ...memory, set: async () => { throw new Error('disk full'); } };
+    const readOnly: PluginStateStore = {
+      ...memory,
+      set: async () => {
+        throw new Error('disk full');
+      },
+    };
     const { logger, lines } = warnings();
     const slack = createSlackDestination(config, createPluginContext({ state: readOnly, logger }));
     const batch = makeBatch([{ date: '2026-11-23', channel: 'Email', change: -0.3 }]);
@@ -166,18 +218,38 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     // Issue 18: the router gives a take-over's repeat the same record keys; a partial retry changes batch id and index only.
     const { channel, config } = setup({ dedupe: undefined, text: 'record {{ record.channel }}' });
     const state = createMemoryPluginState();
-    const recordKeys = ['daily-slack-run3-3f9c0a21be-r000001', 'daily-slack-run3-3f9c0a21be-r000002'];
-    const batch = makeBatch([{ date: '2026-11-23', channel: 'Email', change: -0.3 }, { date: '2026-11-23', channel: 'Paid', change: -0.4 }], { id: 'daily-slack-run3-3f9c0a21be-000001', recordKeys });
+    const recordKeys = [
+      'daily-slack-run3-3f9c0a21be-r000001',
+      'daily-slack-run3-3f9c0a21be-r000002',
+    ];
+    const batch = makeBatch(
+      [
+        { date: '2026-11-23', channel: 'Email', change: -0.3 },
+        { date: '2026-11-23', channel: 'Paid', change: -0.4 },
+      ],
+      { id: 'daily-slack-run3-3f9c0a21be-000001', recordKeys },
+    );
     await createSlackDestination(config, createPluginContext({ state })).write(batch, { signal });
     const again = createSlackDestination(config, createPluginContext({ state }));
     await again.write(batch, { signal });
-    await again.write({ ...batch, id: `${batch.id}-r2`, records: [batch.records[1]!], recordKeys: [recordKeys[1]!] }, { signal });
+    await again.write(
+      {
+        ...batch,
+        id: `${batch.id}-r2`,
+        records: [batch.records[1]!],
+        recordKeys: [recordKeys[1]!],
+      },
+      { signal },
+    );
     expect(texts(channel.id)).toHaveLength(2);
   });
 
   it('an empty key is never deduplicated', async () => {
     const { channel, config } = setup({ dedupe: { key: '{{ record.alert_id | default: "" }}' } });
-    const slack = createSlackDestination(config, createPluginContext({ state: createMemoryPluginState() }));
+    const slack = createSlackDestination(
+      config,
+      createPluginContext({ state: createMemoryPluginState() }),
+    );
     const alert = { date: '2026-11-23', channel: 'Email', change: -0.3 };
     await slack.write(makeBatch([alert, alert]), { signal });
     expect(texts(channel.id)).toHaveLength(2);
@@ -190,7 +262,10 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     await slack.write(makeBatch([alert], { id: 'a' }), { signal });
     await slack.write(makeBatch([alert], { id: 'b' }), { signal });
     expect(texts(channel.id)).toHaveLength(1);
-    await createSlackDestination(config, createPluginContext()).write(makeBatch([alert], { id: 'c' }), { signal });
+    await createSlackDestination(config, createPluginContext()).write(
+      makeBatch([alert], { id: 'c' }),
+      { signal },
+    );
     expect(texts(channel.id)).toHaveLength(2);
   });
 
@@ -202,26 +277,50 @@ describe('slack dedupe across runs (persistent plugin state)', () => {
     });
     const state = createMemoryPluginState();
     const rows = [{ date: '2026-11-23', channel: 'Email', change: -0.3 }];
-    await createSlackDestination(config, createPluginContext({ state })).write(makeBatch(rows, { id: 'r1' }), { signal });
-    await createSlackDestination(config, createPluginContext({ state })).write(makeBatch(rows, { id: 'r2' }), { signal });
+    await createSlackDestination(config, createPluginContext({ state })).write(
+      makeBatch(rows, { id: 'r1' }),
+      { signal },
+    );
+    await createSlackDestination(config, createPluginContext({ state })).write(
+      makeBatch(rows, { id: 'r2' }),
+      { signal },
+    );
     expect(texts(channel.id)).toEqual(['1 drops on 2026-11-23']);
   });
 
   it('validates the key template at config time, naming dedupe.key', () => {
     const base = { token: 'xoxb-1', channel: '#a', text: 'x' };
-    expect(() => parseConfig(slackConfigSchema, { ...base, dedupe: { key: '{{ record.date | nope }}' } })).toThrow(ConfigError);
-    expect(() => parseConfig(slackConfigSchema, { ...base, dedupe: { key: '{{ records.size }}' } })).toThrow(/dedupe\.key/);
-    expect(() => parseConfig(slackConfigSchema, { ...base, dedupe: { key: 'fixed' } })).toThrow(/dedupe\.key.*must depend on the record/);
-    expect(parseConfig(slackConfigSchema, { ...base, dedupe: { key: '{{ record.id }}' } }).dedupe).toEqual({ key: '{{ record.id }}', ttlHours: 72, maxKeys: 100_000 });
+    expect(() =>
+      parseConfig(slackConfigSchema, { ...base, dedupe: { key: '{{ record.date | nope }}' } }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseConfig(slackConfigSchema, { ...base, dedupe: { key: '{{ records.size }}' } }),
+    ).toThrow(/dedupe\.key/);
+    expect(() => parseConfig(slackConfigSchema, { ...base, dedupe: { key: 'fixed' } })).toThrow(
+      /dedupe\.key.*must depend on the record/,
+    );
+    expect(
+      parseConfig(slackConfigSchema, { ...base, dedupe: { key: '{{ record.id }}' } }).dedupe,
+    ).toEqual({ key: '{{ record.id }}', ttlHours: 72, maxKeys: 100_000 });
   });
 });
 
 describe('slack threads in the persistent plugin state', () => {
   it('"resolved" replies under "fired" posted by another instance (a restart), through ctx.state', async () => {
-    const { channel, config } = setup({ text: '{{ record.alert }} {{ record.state }}', thread: { key: '{{ record.alert }}' }, dedupe: undefined });
+    const { channel, config } = setup({
+      text: '{{ record.alert }} {{ record.state }}',
+      thread: { key: '{{ record.alert }}' },
+      dedupe: undefined,
+    });
     const state = createMemoryPluginState();
-    await createSlackDestination(config, createPluginContext({ state })).write(makeBatch([{ alert: 'disk', state: 'fired' }]), { signal });
-    await createSlackDestination(config, createPluginContext({ state })).write(makeBatch([{ alert: 'disk', state: 'resolved' }]), { signal });
+    await createSlackDestination(config, createPluginContext({ state })).write(
+      makeBatch([{ alert: 'disk', state: 'fired' }]),
+      { signal },
+    );
+    await createSlackDestination(config, createPluginContext({ state })).write(
+      makeBatch([{ alert: 'disk', state: 'resolved' }]),
+      { signal },
+    );
     const [fired, resolved] = fake.messagesIn(channel.id);
     expect(resolved?.threadTs).toBe(fired?.ts);
     expect(await state.get(`thread:#${channel.name}:disk`)).toBe(fired?.ts);
@@ -231,7 +330,11 @@ describe('slack threads in the persistent plugin state', () => {
     let now = Date.parse('2026-11-24T08:00:00Z');
     const clock = { now: () => now, sleep: async (ms: number) => void (now += ms) };
     const state = createMemoryPluginState({ clock });
-    const { channel, config } = setup({ text: '{{ record.state }}', thread: { key: '{{ record.alert }}', ttlHours: 1 }, dedupe: undefined });
+    const { channel, config } = setup({
+      text: '{{ record.state }}',
+      thread: { key: '{{ record.alert }}', ttlHours: 1 },
+      dedupe: undefined,
+    });
     const slack = createSlackDestination(config, createPluginContext({ state, clock }));
     await slack.write(makeBatch([{ alert: 'disk', state: 'fired' }]), { signal });
     now += 3_600_000;

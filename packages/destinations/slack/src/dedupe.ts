@@ -32,13 +32,20 @@ export interface PostedKeys {
  * const keys = createPostedKeys(ctx.state ?? createMemoryPluginState({ clock: ctx.clock }), 72 * 3_600_000);
  * ```
  */
-export function createPostedKeys(state: PluginStateStore, ttlMs: number, prefix = 'dedupe'): PostedKeys {
+export function createPostedKeys(
+  state: PluginStateStore,
+  ttlMs: number,
+  prefix = 'dedupe',
+): PostedKeys {
   return {
     async wasPosted(key) {
       try {
         return (await state.get(stateKey(prefix, key))) !== undefined;
       } catch (err) {
-        throw new RetryableError(`slack dedupe: cannot read the plugin state (${(err as Error).message})`, { cause: err });
+        throw new RetryableError(
+          `slack dedupe: cannot read the plugin state (${(err as Error).message})`,
+          { cause: err },
+        );
       }
     },
     async remember(key, posted) {

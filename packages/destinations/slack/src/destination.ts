@@ -33,7 +33,11 @@ import { createPacer } from './pacer.js';
 import { mapSlackError } from './errors.js';
 import { slackLoggerFor } from './slack-logger.js';
 import { createPostedKeys } from './dedupe.js';
-import { createMemoryThreadStore, createStateThreadStore, type SlackThreadStore } from './thread-store.js';
+import {
+  createMemoryThreadStore,
+  createStateThreadStore,
+  type SlackThreadStore,
+} from './thread-store.js';
 
 /** Things an embedder passes that do not belong in (serialisable) config. */
 export interface SlackDestinationOptions {
@@ -86,27 +90,47 @@ class MessageError extends FatalError {}
  * await slack.write(batch, { signal });
  * ```
  */
-export function createSlackDestination(config: SlackConfig, ctx: PluginContext, options: SlackDestinationOptions = {}): DestinationInstance {
+export function createSlackDestination(
+  config: SlackConfig,
+  ctx: PluginContext,
+  options: SlackDestinationOptions = {},
+): DestinationInstance {
   const channel = compileTemplate('channel', config.channel);
   const text = compileTemplate('text', config.text, escapeSlackText);
-  const blocks = config.blocks === undefined ? undefined : compileTemplate('blocks', config.blocks, escapeBlockKitString);
+  const blocks =
+    config.blocks === undefined
+      ? undefined
+      : compileTemplate('blocks', config.blocks, escapeBlockKitString);
   const threadKey = config.thread ? compileTemplate('thread.key', config.thread.key) : undefined;
   const channelFromRecord = !isStaticTemplate(config.channel);
   const dedupeKey = config.dedupe ? compileTemplate('dedupe.key', config.dedupe.key) : undefined;
   const threads =
     options.threadStore ??
-    (ctx.state ? createStateThreadStore(ctx.state, (config.thread?.ttlHours ?? 720) * HOUR_MS) : createMemoryThreadStore(config.thread?.maxKeys ?? 10_000));
+    (ctx.state
+      ? createStateThreadStore(ctx.state, (config.thread?.ttlHours ?? 720) * HOUR_MS)
+      : createMemoryThreadStore(config.thread?.maxKeys ?? 10_000));
   const postedKeys = config.dedupe
-    ? createPostedKeys(ctx.state ?? createMemoryPluginState({ clock: ctx.clock, maxKeys: config.dedupe.maxKeys }), config.dedupe.ttlHours * HOUR_MS)
+    ? createPostedKeys(
+        ctx.state ?? createMemoryPluginState({ clock: ctx.clock, maxKeys: config.dedupe.maxKeys }),
+        config.dedupe.ttlHours * HOUR_MS,
+      )
     : undefined;
   // The identity of every posted message (the record key, or the batch id for a digest), kept in
   // the store: a repeat — retry, take-over after a crash, replay — skips it (effectively once).
   // The identity of every posted message (the record key, or the batch id for a digest): a
   // repeat — retry, take-over after a crash, replay — skips it (effectively once).
-  const sent = createDeliveryLedger({ state: ctx.state, clock: ctx.clock, remember: config.rememberPosted });
+  const sent = createDeliveryLedger({
+    state: ctx.state,
+    clock: ctx.clock,
+    remember: config.rememberPosted,
+  });
   const wasSent = (key: string) => sent.has(key);
   const markSent = async (key: string) => {
-    if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a posted message in the store; a take-over or replay of its batch may post it again');
+    if (!(await sent.add(key)))
+      logger.warn(
+        { key },
+        'could not remember a posted message in the store; a take-over or replay of its batch may post it again',
+      );
   };
   const pacer = createPacer(config.pacingMs, ctx.clock);
   const logger = ctx.logger.child({ destination: 'slack' });
@@ -118,8 +142,15 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
   });
   // Every connection the SDK opens (apiUrl, any redirect) goes through the outgoing-connection
   // guard: DNS answers are checked and the checked address is the one connected to.
-  const dispatcher = new Agent({ connect: createGuardedConnector(createAddressPolicy(config.ssrf), buildConnector, { connectTimeoutMs: config.timeoutMs }) });
-  const guardedFetch = ((input: string | URL, init?: object) => undiciFetch(input, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+  const dispatcher = new Agent({
+    connect: createGuardedConnector(createAddressPolicy(config.ssrf), buildConnector, {
+      connectTimeoutMs: config.timeoutMs,
+    }),
+  });
+  const guardedFetch = ((input: string | URL, init?: object) =>
+    undiciFetch(input, { ...init, dispatcher } as Parameters<
+      typeof undiciFetch
+    >[1])) as unknown as typeof fetch;
   const client = new WebClient(config.token, {
     slackApiUrl: config.apiUrl,
     fetch: guardedFetch,
@@ -135,7 +166,8 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
   const render = (scope: object): OutgoingMessage => {
     const target = channel.render(scope).trim();
     const problem = channelProblem(target);
-    if (problem) throw new MessageError(`template channel: ${problem}`, { details: { field: 'channel' } });
+    if (problem)
+      throw new MessageError(`template channel: ${problem}`, { details: { field: 'channel' } });
     const message: OutgoingMessage = { channel: target, text: text.render(scope) };
     if (blocks) {
       const json = blocks.render(scope);
@@ -143,9 +175,15 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       try {
         parsed = JSON.parse(json);
       } catch (err) {
-        throw new MessageError(`template blocks: did not render to valid JSON (${(err as Error).message})`, { details: { field: 'blocks' } });
+        throw new MessageError(
+          `template blocks: did not render to valid JSON (${(err as Error).message})`,
+          { details: { field: 'blocks' } },
+        );
       }
-      if (!Array.isArray(parsed)) throw new MessageError('template blocks: must render to a JSON array of blocks', { details: { field: 'blocks' } });
+      if (!Array.isArray(parsed))
+        throw new MessageError('template blocks: must render to a JSON array of blocks', {
+          details: { field: 'blocks' },
+        });
       message.blocks = parsed;
     }
     if (threadKey) {
@@ -161,7 +199,12 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
 
   const asFailure = (err: unknown): SluiceError => {
     if (err instanceof TemplateError) {
-      return new MessageError(err.message, { details: { field: err.template, ...(err.variable ? { variable: err.variable } : {}) } as Record<string, JsonValue> });
+      return new MessageError(err.message, {
+        details: {
+          field: err.template,
+          ...(err.variable ? { variable: err.variable } : {}),
+        } as Record<string, JsonValue>,
+      });
     }
     return err as SluiceError;
   };
@@ -172,16 +215,22 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
    * write of the key can repeat that one message — never lose one.
    */
   const alreadyPosted = async (message: OutgoingMessage): Promise<boolean> =>
-    message.dedupeKey !== undefined && postedKeys !== undefined && (await postedKeys.wasPosted(message.dedupeKey));
+    message.dedupeKey !== undefined &&
+    postedKeys !== undefined &&
+    (await postedKeys.wasPosted(message.dedupeKey));
 
   /** Posts one message (threading, pacing); returns its ts. */
   const post = async (message: OutgoingMessage, signal: AbortSignal): Promise<string> => {
-    const threadStoreKey = message.threadKey === undefined ? undefined : `${message.channel}:${message.threadKey}`;
+    const threadStoreKey =
+      message.threadKey === undefined ? undefined : `${message.channel}:${message.threadKey}`;
     let parentTs: string | undefined;
     try {
       parentTs = threadStoreKey === undefined ? undefined : await threads.get(threadStoreKey);
     } catch (err) {
-      throw new RetryableError(`slack threads: cannot read the thread store (${(err as Error).message})`, { cause: err });
+      throw new RetryableError(
+        `slack threads: cannot read the thread store (${(err as Error).message})`,
+        { cause: err },
+      );
     }
     await pacer.wait(message.channel, signal);
     const args: Record<string, unknown> = {
@@ -191,7 +240,9 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       unfurl_links: config.unfurlLinks,
       unfurl_media: config.unfurlMedia,
       ...(message.blocks ? { blocks: message.blocks } : {}),
-      ...(parentTs ? { thread_ts: parentTs, ...(config.thread?.broadcast ? { reply_broadcast: true } : {}) } : {}),
+      ...(parentTs
+        ? { thread_ts: parentTs, ...(config.thread?.broadcast ? { reply_broadcast: true } : {}) }
+        : {}),
       ...(config.username ? { username: config.username } : {}),
       ...(config.iconEmoji ? { icon_emoji: config.iconEmoji } : {}),
       ...(config.iconUrl ? { icon_url: config.iconUrl } : {}),
@@ -201,7 +252,10 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
       result = await client.chat.postMessage(args as unknown as ChatPostMessageArguments);
     } catch (err) {
       const failure = mapSlackError(err, { channelFromRecord });
-      pacer.record(message.channel, failure.error instanceof RetryableError ? failure.error.retryAfterMs : 0);
+      pacer.record(
+        message.channel,
+        failure.error instanceof RetryableError ? failure.error.retryAfterMs : 0,
+      );
       throw Object.assign(failure.error, { scope: failure.scope });
     }
     pacer.record(message.channel);
@@ -209,17 +263,29 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     if (threadStoreKey !== undefined && parentTs === undefined && ts !== '') {
       // The message is out: a lost thread must not make the router post it again.
       await Promise.resolve(threads.set(threadStoreKey, ts)).catch((err: unknown) =>
-        logger.warn({ err: (err as Error).message, thread: message.threadKey }, 'could not remember the Slack thread; later replies start a new one'),
+        logger.warn(
+          { err: (err as Error).message, thread: message.threadKey },
+          'could not remember the Slack thread; later replies start a new one',
+        ),
       );
     }
-    if (message.dedupeKey !== undefined && postedKeys && !(await postedKeys.remember(message.dedupeKey, { ts, channel: message.channel }))) {
-      logger.warn({ key: message.dedupeKey }, 'could not remember the posted dedupe key; a later run may post this message again');
+    if (
+      message.dedupeKey !== undefined &&
+      postedKeys &&
+      !(await postedKeys.remember(message.dedupeKey, { ts, channel: message.channel }))
+    ) {
+      logger.warn(
+        { key: message.dedupeKey },
+        'could not remember the posted dedupe key; a later run may post this message again',
+      );
     }
     return ts;
   };
 
   const scopeOf = (err: unknown): 'record' | 'batch' =>
-    (err as { scope?: unknown }).scope === 'record' || err instanceof MessageError ? 'record' : 'batch';
+    (err as { scope?: unknown }).scope === 'record' || err instanceof MessageError
+      ? 'record'
+      : 'batch';
 
   const writeDigest = async (batch: Batch, signal: AbortSignal) => {
     const key = `${batch.id}#digest`;
@@ -229,7 +295,11 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     }
     let message: OutgoingMessage;
     try {
-      message = render({ records: batch.records, batch: batchScope(batch), count: batch.records.length });
+      message = render({
+        records: batch.records,
+        batch: batchScope(batch),
+        count: batch.records.length,
+      });
     } catch (err) {
       messagesTotal.inc({ outcome: 'fatal' });
       throw asFailure(err);
@@ -255,7 +325,10 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     let delivered = 0;
     let stop: SluiceError | undefined;
     for (let index = 0; index < batch.records.length; index++) {
-      if (stop === undefined && signal.aborted) stop = new RetryableError('the write was aborted before every message was posted', { cause: signal.reason });
+      if (stop === undefined && signal.aborted)
+        stop = new RetryableError('the write was aborted before every message was posted', {
+          cause: signal.reason,
+        });
       // The record key is the same on a partial retry (new batch id, new index) and a take-over.
       const key = batch.recordKeys?.[index] ?? `${batch.id}#${index}`;
       if (stop !== undefined) {
@@ -294,8 +367,12 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     if (failures.length === 0) return;
     // Nothing of this batch reached Slack and the cause is not about one record: report the
     // cause itself (with its Retry-After) rather than N copies of it.
-    if (stop !== undefined && delivered === 0 && failures.every((f) => f.error === stop)) throw stop;
-    logger.warn({ batch: batch.id, failed: failures.length, delivered }, 'some Slack messages failed');
+    if (stop !== undefined && delivered === 0 && failures.every((f) => f.error === stop))
+      throw stop;
+    logger.warn(
+      { batch: batch.id, failed: failures.length, delivered },
+      'some Slack messages failed',
+    );
     throw new PartialBatchError(failures);
   };
 
@@ -315,15 +392,27 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
     async check(): Promise<CheckResult> {
       try {
         const auth = await client.auth.test();
-        const details: Record<string, JsonValue> = { team: String(auth.team ?? ''), user: String(auth.user ?? '') };
+        const details: Record<string, JsonValue> = {
+          team: String(auth.team ?? ''),
+          user: String(auth.user ?? ''),
+        };
         if (!channelFromRecord && isChannelId(config.channel)) {
           const info = await client.conversations.info({ channel: config.channel });
           if (info.channel?.is_member === false) {
-            return { ok: false, message: `the app is not a member of ${config.channel}: invite it with /invite`, details };
+            return {
+              ok: false,
+              message: `the app is not a member of ${config.channel}: invite it with /invite`,
+              details,
+            };
           }
-          if (info.channel?.is_archived) return { ok: false, message: `channel ${config.channel} is archived`, details };
+          if (info.channel?.is_archived)
+            return { ok: false, message: `channel ${config.channel} is archived`, details };
         }
-        return { ok: true, message: `authenticated as ${details.user} in ${details.team}`, details };
+        return {
+          ok: true,
+          message: `authenticated as ${details.user} in ${details.team}`,
+          details,
+        };
       } catch (err) {
         const { error } = mapSlackError(err, { channelFromRecord: false });
         return { ok: false, message: redact(error.message) };
@@ -356,9 +445,15 @@ export function createSlackDestination(config: SlackConfig, ctx: PluginContext, 
 export const slackDestination = defineDestination({
   kind: 'slack',
   version: '0.1.0',
-  description: 'Posts records to Slack channels (chat.postMessage), per record or as a digest, with Block Kit and threads.',
+  description:
+    'Posts records to Slack channels (chat.postMessage), per record or as a digest, with Block Kit and threads.',
   configSchema: slackConfigSchema,
   // Effectively once: every posted message's identity is kept in the store (see `sent` in createSlackDestination).
-  capabilities: (config) => ({ idempotent: false, maxInFlight: 1, maxBatch: config.maxBatch, ...(config.rememberPosted > 0 ? { idempotency: 'record' as const } : {}) }),
+  capabilities: (config) => ({
+    idempotent: false,
+    maxInFlight: 1,
+    maxBatch: config.maxBatch,
+    ...(config.rememberPosted > 0 ? { idempotency: 'record' as const } : {}),
+  }),
   create: (config, ctx) => createSlackDestination(config, ctx),
 });

@@ -15,7 +15,15 @@ export interface SlackFailure {
 }
 
 /** Slack errors that go away by themselves. */
-const RETRYABLE = new Set(['ratelimited', 'rate_limited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+const RETRYABLE = new Set([
+  'ratelimited',
+  'rate_limited',
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'team_added_to_org',
+]);
 /** Errors of the token or the app: nothing posts until someone fixes the installation. */
 const AUTH = new Set([
   'invalid_auth',
@@ -32,7 +40,16 @@ const AUTH = new Set([
   'access_denied',
 ]);
 /** Errors of the target channel. */
-const CHANNEL = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'restricted_action', 'cannot_reply_to_message', 'restricted_action_read_only_channel', 'restricted_action_thread_only_channel', 'restricted_action_non_threadable_channel']);
+const CHANNEL = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'restricted_action',
+  'cannot_reply_to_message',
+  'restricted_action_read_only_channel',
+  'restricted_action_thread_only_channel',
+  'restricted_action_non_threadable_channel',
+]);
 
 interface SlackErrorShape {
   code?: unknown;
@@ -74,15 +91,34 @@ export function mapSlackError(err: unknown, options: { channelFromRecord: boolea
     case 'slack_webapi_platform_error': {
       const code = typeof e.data?.error === 'string' ? e.data.error : 'unknown_error';
       const details = { slackError: code };
-      if (RETRYABLE.has(code)) return { error: new RetryableError(`Slack answered ${code}`, { cause: err, details }), scope: 'batch' };
+      if (RETRYABLE.has(code))
+        return {
+          error: new RetryableError(`Slack answered ${code}`, { cause: err, details }),
+          scope: 'batch',
+        };
       if (AUTH.has(code)) {
-        return { error: new FatalError(`Slack refused the token: ${code} (check the token, its scopes and the app installation)`, { cause: err, details }), scope: 'batch' };
+        return {
+          error: new FatalError(
+            `Slack refused the token: ${code} (check the token, its scopes and the app installation)`,
+            { cause: err, details },
+          ),
+          scope: 'batch',
+        };
       }
       if (CHANNEL.has(code)) {
         const hint = code === 'not_in_channel' ? ' (invite the app to the channel)' : '';
-        return { error: new FatalError(`Slack refused the channel: ${code}${hint}`, { cause: err, details }), scope: options.channelFromRecord ? 'record' : 'batch' };
+        return {
+          error: new FatalError(`Slack refused the channel: ${code}${hint}`, {
+            cause: err,
+            details,
+          }),
+          scope: options.channelFromRecord ? 'record' : 'batch',
+        };
       }
-      return { error: new FatalError(`Slack refused the message: ${code}`, { cause: err, details }), scope: 'record' };
+      return {
+        error: new FatalError(`Slack refused the message: ${code}`, { cause: err, details }),
+        scope: 'record',
+      };
     }
     case 'slack_webapi_http_error': {
       const status = typeof e.statusCode === 'number' ? e.statusCode : 0;
@@ -90,17 +126,27 @@ export function mapSlackError(err: unknown, options: { channelFromRecord: boolea
       if (status === 429 || status >= 500 || status === 408) {
         const retryAfterMs = parseRetryAfter(e.headers?.['retry-after']);
         return {
-          error: new RetryableError(`Slack answered HTTP ${status}`, { cause: err, details, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }),
+          error: new RetryableError(`Slack answered HTTP ${status}`, {
+            cause: err,
+            details,
+            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          }),
           scope: 'batch',
         };
       }
-      return { error: new FatalError(`Slack answered HTTP ${status}`, { cause: err, details }), scope: 'batch' };
+      return {
+        error: new FatalError(`Slack answered HTTP ${status}`, { cause: err, details }),
+        scope: 'batch',
+      };
     }
     default: {
       // Request errors (refused connections, resets, timeouts) and anything unexpected: transient.
       const original = e.original instanceof Error ? e.original : err;
       const message = original instanceof Error ? original.message : String(original);
-      return { error: new RetryableError(`Slack could not be reached: ${message}`, { cause: err }), scope: 'batch' };
+      return {
+        error: new RetryableError(`Slack could not be reached: ${message}`, { cause: err }),
+        scope: 'batch',
+      };
     }
   }
 }

@@ -17,12 +17,28 @@
 import { slackPlugin } from './plugin.js';
 
 export { slackPlugin } from './plugin.js';
-export { createSlackDestination, slackDestination, type SlackDestinationOptions } from './destination.js';
+export {
+  createSlackDestination,
+  slackDestination,
+  type SlackDestinationOptions,
+} from './destination.js';
 export { slackConfigSchema, type SlackConfig, type SlackConfigInput } from './config.js';
-export { createMemoryThreadStore, createStateThreadStore, BoundedMap, type SlackThreadStore } from './thread-store.js';
+export {
+  createMemoryThreadStore,
+  createStateThreadStore,
+  BoundedMap,
+  type SlackThreadStore,
+} from './thread-store.js';
 export { createPostedKeys, type PostedKeys } from './dedupe.js';
 export { mapSlackError, type SlackFailure } from './errors.js';
-export { compileTemplate, templateProblem, TemplateError, type CompiledTemplate, type OutputEscape, type TemplateOptions } from '@sluice/core/template';
+export {
+  compileTemplate,
+  templateProblem,
+  TemplateError,
+  type CompiledTemplate,
+  type OutputEscape,
+  type TemplateOptions,
+} from '@sluice/core/template';
 export { escapeBlockKitString, escapeSlackText } from './escape.js';
 export { channelProblem, isChannelId } from './channel.js';
 export { createPacer, type Pacer } from './pacer.js';

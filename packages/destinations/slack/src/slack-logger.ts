@@ -19,10 +19,14 @@ const ORDER = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
 export function slackLoggerFor(logger: Logger): SlackLogger {
   let level = LogLevel.INFO;
   let name = 'web-api';
-  const at = (wanted: LogLevel, write: (obj: object, msg?: string) => void) =>
+  const at =
+    (wanted: LogLevel, write: (obj: object, msg?: string) => void) =>
     (...msg: unknown[]) => {
       if (ORDER.indexOf(wanted) < ORDER.indexOf(level)) return;
-      write({ slackSdk: name }, msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '));
+      write(
+        { slackSdk: name },
+        msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '),
+      );
     };
   return {
     debug: at(LogLevel.DEBUG, (o, m) => logger.debug(o, m)),

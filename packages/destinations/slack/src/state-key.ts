@@ -22,5 +22,7 @@ const MAX_PLAIN_KEY = 500;
 export function stateKey(prefix: string, key: string): string {
   const plain = `${prefix}:${key}`;
   // `#` never follows the prefix of a plain key, so hashed and plain keys cannot collide.
-  return plain.length <= MAX_PLAIN_KEY ? plain : `${prefix}#sha256:${createHash('sha256').update(key).digest('hex')}`;
+  return plain.length <= MAX_PLAIN_KEY
+    ? plain
+    : `${prefix}#sha256:${createHash('sha256').update(key).digest('hex')}`;
 }

@@ -86,15 +86,22 @@ export const webhookConfigSchema = v.pipe(
     /** Target URL; may contain `{{ record.* }}`, `{{ batch.* }}` and `{{ index }}` placeholders. */
     url: v.pipe(
       templateString(urlTemplateProblem),
-      v.description('Target http(s) URL; may contain `{{ record.* }}` (record mode), `{{ batch.* }}` and `{{ index }}` placeholders.'),
+      v.description(
+        'Target http(s) URL; may contain `{{ record.* }}` (record mode), `{{ batch.* }}` and `{{ index }}` placeholders.',
+      ),
       v.metadata({ examples: ['https://hooks.example.com/tenants/{{ record.tenant }}/events'] }),
     ),
-    method: v.optional(v.pipe(v.picklist(['POST', 'PUT', 'PATCH']), v.description('HTTP method of each request.')), 'POST'),
+    method: v.optional(
+      v.pipe(v.picklist(['POST', 'PUT', 'PATCH']), v.description('HTTP method of each request.')),
+      'POST',
+    ),
     /** `record`: one request per record (body = the record); `batch`: one request per batch. */
     mode: v.optional(
       v.pipe(
         v.picklist(['record', 'batch']),
-        v.description('`record`: one request per record (the body is the record); `batch`: one request per batch.'),
+        v.description(
+          '`record`: one request per record (the body is the record); `batch`: one request per batch.',
+        ),
       ),
       'record',
     ),
@@ -102,7 +109,9 @@ export const webhookConfigSchema = v.pipe(
     batchBody: v.optional(
       v.pipe(
         v.picklist(['array', 'envelope']),
-        v.description('Body in batch mode: `array` (a JSON array of records) or `envelope` (`{ batch: {...}, records: [...] }`).'),
+        v.description(
+          'Body in batch mode: `array` (a JSON array of records) or `envelope` (`{ batch: {...}, records: [...] }`).',
+        ),
       ),
       'array',
     ),
@@ -134,7 +143,9 @@ export const webhookConfigSchema = v.pipe(
             }
           }
         }),
-        v.description('Extra request headers by name; values may contain placeholders and are treated as secrets (redacted).'),
+        v.description(
+          'Extra request headers by name; values may contain placeholders and are treated as secrets (redacted).',
+        ),
         v.metadata({ examples: [{ authorization: 'Bearer ${env:CRM_TOKEN}' }] }),
       ),
       {},
@@ -143,9 +154,15 @@ export const webhookConfigSchema = v.pipe(
       v.pipe(
         v.strictObject({
           /** Time to establish the connection (TCP + TLS). */
-          connectMs: positiveMs(5_000, 'Time to establish the connection (TCP and TLS), in milliseconds.'),
+          connectMs: positiveMs(
+            5_000,
+            'Time to establish the connection (TCP and TLS), in milliseconds.',
+          ),
           /** Time for the whole request: connect, send, response headers and body. */
-          totalMs: positiveMs(30_000, 'Time for the whole request (connect, send, response headers and body), in milliseconds.'),
+          totalMs: positiveMs(
+            30_000,
+            'Time for the whole request (connect, send, response headers and body), in milliseconds.',
+          ),
         }),
         v.description('Time limits of one request; a timed-out request is retried.'),
       ),
@@ -153,12 +170,24 @@ export const webhookConfigSchema = v.pipe(
     ),
     /** Requests sent at the same time within one batch in `record` mode. */
     requestConcurrency: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(256), v.description('Requests sent at the same time within one batch, in `record` mode.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.maxValue(256),
+        v.description('Requests sent at the same time within one batch, in `record` mode.'),
+      ),
       8,
     ),
     /** Largest batch the router hands over. */
     maxBatch: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000), v.description('Largest batch the router sends to this destination.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.maxValue(100_000),
+        v.description('Largest batch the router sends to this destination.'),
+      ),
       500,
     ),
     /** Delivered requests remembered in memory (the store keeps them 7 days); 0 turns the delivery ledger off. */
@@ -175,7 +204,16 @@ export const webhookConfigSchema = v.pipe(
       10_000,
     ),
     /** Batches written at the same time. */
-    maxInFlight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64), v.description('Batches delivered at the same time.')), 2),
+    maxInFlight: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.maxValue(64),
+        v.description('Batches delivered at the same time.'),
+      ),
+      2,
+    ),
     /** Redirects followed (307/308 only; each hop is re-checked against the SSRF policy). 0 = none. */
     maxRedirects: v.optional(
       v.pipe(
@@ -183,7 +221,9 @@ export const webhookConfigSchema = v.pipe(
         v.integer(),
         v.minValue(0),
         v.maxValue(10),
-        v.description('Redirects followed (307 and 308 only, each hop re-checked against the SSRF policy); `0` follows none.'),
+        v.description(
+          'Redirects followed (307 and 308 only, each hop re-checked against the SSRF policy); `0` follows none.',
+        ),
       ),
       3,
     ),
@@ -191,7 +231,9 @@ export const webhookConfigSchema = v.pipe(
     idempotencyHeader: v.optional(
       v.pipe(
         v.union([headerName, v.literal(false)]),
-        v.description('Header carrying `<batch id>` (batch mode) or the record key (record mode: `<pipeline>-<run id>-<destination>-r<position>`, the same on a partial retry), so the receiver can drop retried deliveries; `false` sends none.'),
+        v.description(
+          'Header carrying `<batch id>` (batch mode) or the record key (record mode: `<pipeline>-<run id>-<destination>-r<position>`, the same on a partial retry), so the receiver can drop retried deliveries; `false` sends none.',
+        ),
       ),
       'idempotency-key',
     ),
@@ -201,7 +243,9 @@ export const webhookConfigSchema = v.pipe(
         v.strictObject({
           secret: v.pipe(
             v.string(),
-            v.description('Signing secret shared with the receiver: `whsec_<base64>` or the bare `<base64>` (standard alphabet, `=` padding optional; a key of at least 16 bytes); use a secret reference such as `${env:CRM_WEBHOOK_SECRET}`.'),
+            v.description(
+              'Signing secret shared with the receiver: `whsec_<base64>` or the bare `<base64>` (standard alphabet, `=` padding optional; a key of at least 16 bytes); use a secret reference such as `${env:CRM_WEBHOOK_SECRET}`.',
+            ),
             v.metadata({ examples: ['${env:CRM_WEBHOOK_SECRET}'] }),
             v.rawCheck(({ dataset, addIssue }) => {
               if (!dataset.typed) return;
@@ -210,12 +254,17 @@ export const webhookConfigSchema = v.pipe(
             }),
           ),
         }),
-        v.description('Sign every request the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers).'),
+        v.description(
+          'Sign every request the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers).',
+        ),
       ),
     ),
     /** SSRF protection (the one guard of `@sluice/core/net`): on by default; `allow` lists exceptions. */
     ssrf: ssrfOption,
-    userAgent: v.optional(v.pipe(v.string(), v.minLength(1), v.description('The `user-agent` header of each request.')), 'sluice-webhook/0.1'),
+    userAgent: v.optional(
+      v.pipe(v.string(), v.minLength(1), v.description('The `user-agent` header of each request.')),
+      'sluice-webhook/0.1',
+    ),
   }),
   v.forward(
     v.partialCheck(

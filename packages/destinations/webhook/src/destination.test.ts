@@ -114,15 +114,29 @@ describe('webhook delivery', () => {
 
   it('does not send again what a repeat of the batch already delivered: a retry, or a take-over on another instance sharing the store (issue 18)', async () => {
     const state = createMemoryPluginState();
-    const recordKeys = ['daily-hooks-run5-3f9c0a21be-r000001', 'daily-hooks-run5-3f9c0a21be-r000002'];
-    const batch = makeBatch([{ n: 1 }, { n: 2 }], { id: 'daily-hooks-run5-3f9c0a21be-000001', recordKeys });
+    const recordKeys = [
+      'daily-hooks-run5-3f9c0a21be-r000001',
+      'daily-hooks-run5-3f9c0a21be-r000002',
+    ];
+    const batch = makeBatch([{ n: 1 }, { n: 2 }], {
+      id: 'daily-hooks-run5-3f9c0a21be-000001',
+      recordKeys,
+    });
     const p1 = prefix();
     const first = destination({ url: `${receiver.origin}${p1}in` }, createPluginContext({ state }));
     await first.write(batch, { signal: signal() });
     await first.write({ ...batch, attempt: 2 }, { signal: signal() });
-    const takeOver = destination({ url: `${receiver.origin}${p1}in` }, createPluginContext({ state }));
+    const takeOver = destination(
+      { url: `${receiver.origin}${p1}in` },
+      createPluginContext({ state }),
+    );
     await takeOver.write(batch, { signal: signal() });
-    expect(receiver.at(p1, false).map((r) => r.headers['idempotency-key']).sort()).toEqual(recordKeys);
+    expect(
+      receiver
+        .at(p1, false)
+        .map((r) => r.headers['idempotency-key'])
+        .sort(),
+    ).toEqual(recordKeys);
     // Batch mode: keyed by the batch id.
     const p2 = prefix();
     const whole = { url: `${receiver.origin}${p2}in`, mode: 'batch' };
@@ -198,7 +212,10 @@ describe('webhook delivery', () => {
       if (status === 200) return false;
       res.writeHead(status).end(`status ${status}`);
     });
-    const hook = destination({ url: `${receiver.origin}${p}{{ record.status }}`, requestConcurrency: 2 });
+    const hook = destination({
+      url: `${receiver.origin}${p}{{ record.status }}`,
+      requestConcurrency: 2,
+    });
     const err = await failureOf(
       hook.write(
         makeBatch([
@@ -378,14 +395,26 @@ describe('SSRF protection', () => {
         `http://127.1:${proxy.port}${p}`,
       ];
       for (const url of forms) {
-        const err = await failureOf(unprotected({ url, mode: 'batch', timeout: { connectMs: 1000 } }).write(makeBatch([{ a: 1 }]), { signal: signal() }));
+        const err = await failureOf(
+          unprotected({ url, mode: 'batch', timeout: { connectMs: 1000 } }).write(
+            makeBatch([{ a: 1 }]),
+            { signal: signal() },
+          ),
+        );
         expect(err, url).toBeInstanceOf(FatalError);
-        expect(err, url).toMatchObject({ code: 'SLUICE_ERR_BLOCKED_ADDRESS', details: { range: 'loopback', field: 'url' } });
+        expect(err, url).toMatchObject({
+          code: 'SLUICE_ERR_BLOCKED_ADDRESS',
+          details: { range: 'loopback', field: 'url' },
+        });
       }
       expect(proxy.accepted).toBe(0);
       expect(receiver.at(p)).toHaveLength(0);
 
-      await unprotected({ url: `http://127.0.0.1:${proxy.port}${p}`, mode: 'batch', ssrf: { allow: ['127.0.0.1'] } }).write(makeBatch([{ a: 1 }]), { signal: signal() });
+      await unprotected({
+        url: `http://127.0.0.1:${proxy.port}${p}`,
+        mode: 'batch',
+        ssrf: { allow: ['127.0.0.1'] },
+      }).write(makeBatch([{ a: 1 }]), { signal: signal() });
       expect(proxy.accepted).toBe(1);
       expect(receiver.at(p)).toHaveLength(1);
     } finally {

@@ -29,7 +29,11 @@ import {
 import { Agent, buildConnector } from 'undici';
 import { webhookConfigSchema, type WebhookConfig } from './config.js';
 import { deliver, type OutgoingRequest } from './deliver.js';
-import { STANDARD_WEBHOOKS_SECRET_PREFIX, createWebhookSigner, type WebhookSigner } from '@sluice/core/standard-webhooks';
+import {
+  STANDARD_WEBHOOKS_SECRET_PREFIX,
+  createWebhookSigner,
+  type WebhookSigner,
+} from '@sluice/core/standard-webhooks';
 import {
   compileTemplate,
   TemplateRenderError,
@@ -104,9 +108,17 @@ export function createWebhookDestination(
   });
   const logger = ctx.logger.child({ destination: 'webhook' });
   // What was delivered, by webhook-id: a repeat (retry, take-over, replay) is not sent again.
-  const sent = createDeliveryLedger({ state: ctx.state, clock: ctx.clock, remember: config.rememberSent });
+  const sent = createDeliveryLedger({
+    state: ctx.state,
+    clock: ctx.clock,
+    remember: config.rememberSent,
+  });
   const markSent = async (key: string) => {
-    if (!(await sent.add(key))) logger.warn({ key }, 'could not remember a delivered request in the store; a take-over or replay of its batch may send it again');
+    if (!(await sent.add(key)))
+      logger.warn(
+        { key },
+        'could not remember a delivered request in the store; a take-over or replay of its batch may send it again',
+      );
   };
   let closing: Promise<void> | undefined;
 
@@ -287,9 +299,13 @@ export function createWebhookDestination(
       const list = addresses.map((a) => a.address);
       return list.length === 1 && list[0] === host
         ? { ok: true, message: `${probe.origin} is allowed` }
-        : { ok: true, message: `${probe.origin} resolves to allowed address(es) ${list.join(', ')}` };
+        : {
+            ok: true,
+            message: `${probe.origin} resolves to allowed address(es) ${list.join(', ')}`,
+          };
     } catch (err) {
-      if (err instanceof BlockedAddressError) return { ok: false, message: err.message, details: { range: err.range } };
+      if (err instanceof BlockedAddressError)
+        return { ok: false, message: err.message, details: { range: err.range } };
       return { ok: false, message: `cannot resolve ${host}: ${(err as Error).message}` };
     }
   };
@@ -326,7 +342,9 @@ function secretsOf(config: WebhookConfig, headers: readonly CompiledHeader[]): s
   if (config.signing) {
     const { secret } = config.signing;
     // The key's base64 too, whether or not it was written with the prefix.
-    const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX) ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length) : secret;
+    const encoded = secret.startsWith(STANDARD_WEBHOOKS_SECRET_PREFIX)
+      ? secret.slice(STANDARD_WEBHOOKS_SECRET_PREFIX.length)
+      : secret;
     secrets.push(secret, encoded);
   }
   return secrets;

@@ -31,7 +31,11 @@ export {
   type AddressPolicyOptions,
   type ResolveAll,
 } from '@sluice/core/net';
-export { createWebhookSigner, signingSecretProblem, type WebhookSigner } from '@sluice/core/standard-webhooks';
+export {
+  createWebhookSigner,
+  signingSecretProblem,
+  type WebhookSigner,
+} from '@sluice/core/standard-webhooks';
 export {
   BATCH_FIELDS,
   TemplateRenderError,

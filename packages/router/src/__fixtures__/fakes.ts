@@ -16,7 +16,12 @@ import type {
 /** A destination that records every call and fails as `behaviour` decides. */
 export function recordingDestination(
   behaviour: (batch: Batch, call: number) => void | Promise<void> = () => undefined,
-): DestinationInstance & { calls: Batch[]; written: SluiceRecord[]; opened: number; closed: number } {
+): DestinationInstance & {
+  calls: Batch[];
+  written: SluiceRecord[];
+  opened: number;
+  closed: number;
+} {
   const calls: Batch[] = [];
   const written: SluiceRecord[] = [];
   const self = {
@@ -62,12 +67,16 @@ export function memoryCheckpoints(): CheckpointStore & { commits: JsonValue[] } 
   };
 }
 
-export function memoryConnector(pages: Page[], options: { failAfter?: number; delayMs?: number } = {}): ConnectorInstance {
+export function memoryConnector(
+  pages: Page[],
+  options: { failAfter?: number; delayMs?: number } = {},
+): ConnectorInstance {
   return {
     async *read(_request, signal) {
       let i = 0;
       for (const page of pages) {
-        if (options.failAfter !== undefined && i === options.failAfter) throw new Error('source went away');
+        if (options.failAfter !== undefined && i === options.failAfter)
+          throw new Error('source went away');
         if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
         if (signal.aborted) return;
         i++;
@@ -88,10 +97,14 @@ export function recordingClock(): Clock & { sleeps: number[] } {
       return new Promise((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
         const timer = ms >= 60_000 ? undefined : setTimeout(resolve, 0);
-        signal?.addEventListener('abort', () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        }, { once: true });
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
       });
     },
   };

@@ -91,7 +91,9 @@ export class AckTracker {
   }
 
   #advance(): void {
-    while (this.#acknowledged < this.#pushed && !this.#pending.has(this.#acknowledged + 1)) this.#acknowledged++;
-    while (this.#waiters.length > 0 && this.#waiters[0]!.position <= this.#acknowledged) this.#waiters.shift()!.resolve();
+    while (this.#acknowledged < this.#pushed && !this.#pending.has(this.#acknowledged + 1))
+      this.#acknowledged++;
+    while (this.#waiters.length > 0 && this.#waiters[0]!.position <= this.#acknowledged)
+      this.#waiters.shift()!.resolve();
   }
 }

@@ -22,8 +22,11 @@ import type { RouterMetrics } from './metrics.js';
  */
 export function deliveriesOf(evaluation: RecordEvaluation): number {
   let deliveries = 0;
-  for (const match of evaluation.matches) deliveries += match.records.length * match.route.to.length;
-  for (const f of evaluation.failures) if (f.route.onError === 'dead-letter' || f.route.onError === 'fail-run') deliveries += f.route.to.length;
+  for (const match of evaluation.matches)
+    deliveries += match.records.length * match.route.to.length;
+  for (const f of evaluation.failures)
+    if (f.route.onError === 'dead-letter' || f.route.onError === 'fail-run')
+      deliveries += f.route.to.length;
   return deliveries;
 }
 
@@ -45,5 +48,6 @@ export function acknowledgeDelivered(
     perRoute.set(item.route.name, (perRoute.get(item.route.name) ?? 0) + 1);
     run.tracker.done(item.seq);
   }
-  for (const [route, n] of perRoute) run.metrics.delivered.inc({ pipeline: run.pipeline, route, destination }, n);
+  for (const [route, n] of perRoute)
+    run.metrics.delivered.inc({ pipeline: run.pipeline, route, destination }, n);
 }

@@ -1,14 +1,33 @@
 import { describe, expect, it } from 'vitest';
 import type { DeadLetter } from '@sluice/core';
 import { recordingClock } from '../__fixtures__/fakes.js';
-import { DeadLetterWriter, INVALID_RECORD_DESTINATION, INVALID_RECORD_ROUTE, invalidRecordLetter, type DeadLetterWriterOptions, type PendingLetter } from './dead-letters.js';
+import {
+  DeadLetterWriter,
+  INVALID_RECORD_DESTINATION,
+  INVALID_RECORD_ROUTE,
+  invalidRecordLetter,
+  type DeadLetterWriterOptions,
+  type PendingLetter,
+} from './dead-letters.js';
 
 const letter = (n: number): PendingLetter => ({
   seq: n,
-  letter: { pipeline: 'p', runId: 'r', route: 'all', destination: 'db', record: { n }, error: { name: 'FatalError', message: 'x' }, attempts: 1, failedAt: '2026-01-01T00:00:00.000Z' },
+  letter: {
+    pipeline: 'p',
+    runId: 'r',
+    route: 'all',
+    destination: 'db',
+    record: { n },
+    error: { name: 'FatalError', message: 'x' },
+    attempts: 1,
+    failedAt: '2026-01-01T00:00:00.000Z',
+  },
 });
 
-function writer(sink: (letters: DeadLetter[]) => Promise<void>, extra: Partial<DeadLetterWriterOptions> = {}) {
+function writer(
+  sink: (letters: DeadLetter[]) => Promise<void>,
+  extra: Partial<DeadLetterWriterOptions> = {},
+) {
   const clock = recordingClock();
   const written: [number[], string][] = [];
   const rejected: [string, number][] = [];
@@ -43,11 +62,14 @@ describe('DeadLetterWriter', () => {
     w.write([letter(3)], 'delivery');
     await w.settled();
     expect(calls).toEqual([[1, 2], [3]]);
-    expect(written).toEqual([[[1, 2], 'route'], [[3], 'delivery']]);
+    expect(written).toEqual([
+      [[1, 2], 'route'],
+      [[3], 'delivery'],
+    ]);
     expect(w.backlogged).toBe(false);
   });
 
-  it('retries a failing sink with core\'s backoff (3 tries, full jitter below 200 then 400 ms), then reports the refusal', async () => {
+  it("retries a failing sink with core's backoff (3 tries, full jitter below 200 then 400 ms), then reports the refusal", async () => {
     let tries = 0;
     const { w, clock, written, rejected } = writer(async () => {
       tries++;
@@ -96,7 +118,12 @@ describe('DeadLetterWriter', () => {
 
 describe('invalidRecordLetter', () => {
   it('names the connector, the page and the index, and keeps a JSON copy of the value', () => {
-    const letter = invalidRecordLetter({ pipeline: 'p', runId: 'r', source: 'csv', clock: { now: () => 0, sleep: async () => {} } }, 'text', 2, 5);
+    const letter = invalidRecordLetter(
+      { pipeline: 'p', runId: 'r', source: 'csv', clock: { now: () => 0, sleep: async () => {} } },
+      'text',
+      2,
+      5,
+    );
     expect(letter).toEqual({
       pipeline: 'p',
       runId: 'r',
@@ -104,7 +131,12 @@ describe('invalidRecordLetter', () => {
       destination: INVALID_RECORD_DESTINATION,
       record: { invalidRecord: 'text', type: 'a string "text"' },
       original: { invalidRecord: 'text', type: 'a string "text"' },
-      error: { name: 'FatalError', message: 'connector "csv" page 2, record #5: not a plain JSON object (a string "text"); a connector must yield records as plain objects', code: 'SLUICE_ERR_INVALID_RECORD' },
+      error: {
+        name: 'FatalError',
+        message:
+          'connector "csv" page 2, record #5: not a plain JSON object (a string "text"); a connector must yield records as plain objects',
+        code: 'SLUICE_ERR_INVALID_RECORD',
+      },
       attempts: 0,
       failedAt: '1970-01-01T00:00:00.000Z',
     });

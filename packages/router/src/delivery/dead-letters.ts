@@ -65,7 +65,11 @@ export function deadLetterOf(
     destination,
     record,
     original,
-    error: { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) },
+    error: {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === 'string' ? { code } : {}),
+    },
     attempts,
     failedAt: new Date(run.clock.now()).toISOString(),
     // The input record's position (a transform's further outputs add `.n`): a replay re-routes the input.
@@ -82,7 +86,12 @@ export function deadLetterOf(
  * invalidRecordLetter(run, 'text', 2, 0).error.code; // "SLUICE_ERR_INVALID_RECORD"
  * ```
  */
-export function invalidRecordLetter(run: DeadLetterRun, value: unknown, page: number, index: number): DeadLetter {
+export function invalidRecordLetter(
+  run: DeadLetterRun,
+  value: unknown,
+  page: number,
+  index: number,
+): DeadLetter {
   const what = describeNonRecord(value);
   const error = new FatalError(
     `connector "${run.source}" page ${page}, record #${index}: not a plain JSON object (${what}); a connector must yield records as plain objects`,
@@ -109,7 +118,8 @@ function describeNonRecord(value: unknown): string {
     const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
     return `an instance of ${typeof name === 'string' && name !== '' ? name : 'a class'}`;
   }
-  if (typeof value === 'string') return `a string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `a string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   return `${typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`}`;
 }
 
@@ -140,7 +150,12 @@ export interface DeadLetterWriterOptions {
 }
 
 // Writes to the dead-letter sink: 3 tries, waits below 200 ms then 400 ms.
-const DEAD_LETTER_RETRY: BackoffPolicy = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 1_000, multiplier: 2 };
+const DEAD_LETTER_RETRY: BackoffPolicy = {
+  maxAttempts: 3,
+  initialDelayMs: 200,
+  maxDelayMs: 1_000,
+  multiplier: 2,
+};
 const NEVER_ABORTED = new AbortController().signal;
 
 /**

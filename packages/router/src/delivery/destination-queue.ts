@@ -99,9 +99,16 @@ export function resolveQueueSettings(
     value !== undefined && Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
   const maxBatch = positive(capabilities.maxBatch, Infinity);
   const maxRecords = Math.min(positive(policy.batch?.maxRecords, 500), maxBatch);
-  const concurrency = Math.min(positive(policy.concurrency, 1), positive(capabilities.maxInFlight, 1));
-  const maxBytes = policy.batch?.maxBytes !== undefined ? positive(policy.batch.maxBytes, 1) : undefined;
-  const maxWaitMs = policy.batch?.maxWaitMs !== undefined && policy.batch.maxWaitMs >= 0 ? policy.batch.maxWaitMs : 1000;
+  const concurrency = Math.min(
+    positive(policy.concurrency, 1),
+    positive(capabilities.maxInFlight, 1),
+  );
+  const maxBytes =
+    policy.batch?.maxBytes !== undefined ? positive(policy.batch.maxBytes, 1) : undefined;
+  const maxWaitMs =
+    policy.batch?.maxWaitMs !== undefined && policy.batch.maxWaitMs >= 0
+      ? policy.batch.maxWaitMs
+      : 1000;
   return {
     maxRecords,
     maxBytes,
@@ -182,11 +189,20 @@ export class DestinationQueue {
   /** Buffers one item, cutting a batch when a count or byte limit is reached. */
   add(item: DeliveryItem): void {
     const { maxRecords, maxBytes } = this.settings;
-    if (maxBytes !== undefined && this.#buffer.length > 0 && this.#bufferBytes + item.bytes > maxBytes) this.#cut();
+    if (
+      maxBytes !== undefined &&
+      this.#buffer.length > 0 &&
+      this.#bufferBytes + item.bytes > maxBytes
+    )
+      this.#cut();
     this.#buffer.push(item);
     this.#bufferBytes += item.bytes;
     this.#size++;
-    if (this.#buffer.length >= maxRecords || (maxBytes !== undefined && this.#bufferBytes >= maxBytes)) this.#cut();
+    if (
+      this.#buffer.length >= maxRecords ||
+      (maxBytes !== undefined && this.#bufferBytes >= maxBytes)
+    )
+      this.#cut();
     else if (this.#buffer.length === 1 && !this.settings.deterministic) this.#startTimer();
   }
 
@@ -319,10 +335,14 @@ export class DestinationQueue {
       if (error instanceof PartialBatchError) {
         const byIndex = new Map<number, Error>();
         for (const f of error.failures) {
-          if (Number.isInteger(f.index) && f.index >= 0 && f.index < items.length) byIndex.set(f.index, toError(f.error));
+          if (Number.isInteger(f.index) && f.index >= 0 && f.index < items.length)
+            byIndex.set(f.index, toError(f.error));
         }
         if (byIndex.size !== error.failures.length) {
-          this.#logger.warn({ batch: id, failed: error.failed, size: items.length }, 'destination reported failed indexes outside the batch; ignoring them');
+          this.#logger.warn(
+            { batch: id, failed: error.failed, size: items.length },
+            'destination reported failed indexes outside the batch; ignoring them',
+          );
         }
         items.forEach((item, index) => {
           const failure = byIndex.get(index);
@@ -346,7 +366,13 @@ export class DestinationQueue {
       this.stats.retries++;
       this.#metrics.retries.inc(labels);
       this.#logger.warn(
-        { batch: id, attempt, records: toRetry.length, delayMs: delay, err: { name: error.name, message: error.message } },
+        {
+          batch: id,
+          attempt,
+          records: toRetry.length,
+          delayMs: delay,
+          err: { name: error.name, message: error.message },
+        },
         'batch write failed; retrying',
       );
       try {

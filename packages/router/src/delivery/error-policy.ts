@@ -8,7 +8,12 @@
 import type { SluiceRecord } from '@sluice/core';
 import type { RouteFailure } from '../route-table.js';
 import type { AckTracker } from './ack-tracker.js';
-import { deadLetterOf, type DeadLetterRun, type DeadLetterWriter, type PendingLetter } from './dead-letters.js';
+import {
+  deadLetterOf,
+  type DeadLetterRun,
+  type DeadLetterWriter,
+  type PendingLetter,
+} from './dead-letters.js';
 import type { FailedDelivery } from './destination-queue.js';
 import { RunFailedError } from './errors.js';
 import type { RouterMetrics } from './metrics.js';
@@ -32,7 +37,11 @@ export interface ErrorPolicyRun extends DeadLetterRun {
  * const callbacks = { failed: (destination, failures) => applyDeliveryFailures(run, destination, failures) };
  * ```
  */
-export function applyDeliveryFailures(run: ErrorPolicyRun, destination: string, failures: readonly FailedDelivery[]): void {
+export function applyDeliveryFailures(
+  run: ErrorPolicyRun,
+  destination: string,
+  failures: readonly FailedDelivery[],
+): void {
   const letters: PendingLetter[] = [];
   const stats = run.stats.destination(destination);
   for (const { item, error, attempts } of failures) {
@@ -40,13 +49,35 @@ export function applyDeliveryFailures(run: ErrorPolicyRun, destination: string, 
     if (route.onError === 'drop') {
       stats.dropped++;
       run.stats.counts.dropped++;
-      run.metrics.dropped.inc({ pipeline: run.pipeline, route: route.name, destination, reason: 'delivery-failed' });
+      run.metrics.dropped.inc({
+        pipeline: run.pipeline,
+        route: route.name,
+        destination,
+        reason: 'delivery-failed',
+      });
       run.tracker.done(item.seq);
     } else if (route.onError === 'fail-run') {
       stats.failed++;
-      run.fail(new RunFailedError(`delivery to "${destination}" failed for route "${route.name}": ${error.message}`, { cause: error, route: route.name, destination }));
+      run.fail(
+        new RunFailedError(
+          `delivery to "${destination}" failed for route "${route.name}": ${error.message}`,
+          { cause: error, route: route.name, destination },
+        ),
+      );
     } else {
-      letters.push({ seq: item.seq, letter: deadLetterOf(run, route, destination, item.record, item.original, error, attempts, item.position) });
+      letters.push({
+        seq: item.seq,
+        letter: deadLetterOf(
+          run,
+          route,
+          destination,
+          item.record,
+          item.original,
+          error,
+          attempts,
+          item.position,
+        ),
+      });
     }
   }
   if (letters.length > 0) run.deadLetters.write(letters, 'delivery');
@@ -61,17 +92,32 @@ export function applyDeliveryFailures(run: ErrorPolicyRun, destination: string, 
  * applyRouteFailures(run, record, seq, position, evaluation.failures);
  * ```
  */
-export function applyRouteFailures(run: ErrorPolicyRun, record: SluiceRecord, seq: number, position: string, failures: readonly RouteFailure[]): void {
+export function applyRouteFailures(
+  run: ErrorPolicyRun,
+  record: SluiceRecord,
+  seq: number,
+  position: string,
+  failures: readonly RouteFailure[],
+): void {
   const letters: PendingLetter[] = [];
   for (const { route, error } of failures) {
     run.stats.route(route.name).failed++;
     if (route.onError === 'drop') {
       run.stats.counts.dropped++;
-      run.metrics.dropped.inc({ pipeline: run.pipeline, route: route.name, destination: '', reason: 'route-error' });
+      run.metrics.dropped.inc({
+        pipeline: run.pipeline,
+        route: route.name,
+        destination: '',
+        reason: 'route-error',
+      });
     } else if (route.onError === 'fail-run') {
       run.fail(new RunFailedError(error.message, { cause: error, route: route.name }));
     } else {
-      for (const destination of route.to) letters.push({ seq, letter: deadLetterOf(run, route, destination, record, record, error, 1, position) });
+      for (const destination of route.to)
+        letters.push({
+          seq,
+          letter: deadLetterOf(run, route, destination, record, record, error, 1, position),
+        });
     }
   }
   if (letters.length > 0) run.deadLetters.write(letters, 'route');
@@ -85,13 +131,20 @@ export function applyRouteFailures(run: ErrorPolicyRun, record: SluiceRecord, se
  * new DeadLetterWriter({ ..., written: (letters, stage) => countDeadLetters(run, letters, stage, logger) });
  * ```
  */
-export function countDeadLetters(run: Omit<ErrorPolicyRun, 'deadLetters' | 'fail'>, letters: readonly PendingLetter[]): void {
+export function countDeadLetters(
+  run: Omit<ErrorPolicyRun, 'deadLetters' | 'fail'>,
+  letters: readonly PendingLetter[],
+): void {
   for (const { seq, letter } of letters) {
     run.stats.counts.deadLettered++;
     // A record refused at entry has no destination (INVALID_RECORD_DESTINATION).
     const stats = run.stats.destinations.get(letter.destination);
     if (stats) stats.deadLettered++;
-    run.metrics.deadLettered.inc({ pipeline: run.pipeline, route: letter.route, destination: letter.destination });
+    run.metrics.deadLettered.inc({
+      pipeline: run.pipeline,
+      route: letter.route,
+      destination: letter.destination,
+    });
     run.tracker.done(seq);
   }
 }

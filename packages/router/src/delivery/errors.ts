@@ -27,7 +27,12 @@ export class RunFailedError extends FatalError {
     if (options.destination !== undefined) details.destination = options.destination;
     super(message, { ...options, details });
     // FatalError types `name` as the literal 'FatalError'; the runtime name still says what failed.
-    Object.defineProperty(this, 'name', { value: 'RunFailedError', enumerable: false, configurable: true, writable: false });
+    Object.defineProperty(this, 'name', {
+      value: 'RunFailedError',
+      enumerable: false,
+      configurable: true,
+      writable: false,
+    });
     this.route = options.route;
     this.destination = options.destination;
   }

@@ -6,7 +6,11 @@
  */
 import type { Logger, PluginContext, SluiceRecord } from '@sluice/core';
 import type { RouteMatch, RouteTable } from '../route-table.js';
-import { DestinationQueue, resolveQueueSettings, type QueueCallbacks } from './destination-queue.js';
+import {
+  DestinationQueue,
+  resolveQueueSettings,
+  type QueueCallbacks,
+} from './destination-queue.js';
 import type { RouterMetrics } from './metrics.js';
 import type { RouterDestination } from './router.js';
 import type { RouterStats } from './stats.js';
@@ -32,12 +36,18 @@ export interface QueueingRun {
  * const names = usedDestinations(table, options.destinations, logger);
  * ```
  */
-export function usedDestinations(table: RouteTable, destinations: Readonly<Record<string, RouterDestination>>, logger: Logger): Set<string> {
+export function usedDestinations(
+  table: RouteTable,
+  destinations: Readonly<Record<string, RouterDestination>>,
+  logger: Logger,
+): Set<string> {
   const routes = [...table.routes, ...(table.defaultRoute ? [table.defaultRoute] : [])];
   const used = new Set(routes.flatMap((r) => r.to));
   const unusable = [...used].filter((name) => !Object.hasOwn(destinations, name));
   if (unusable.length > 0) {
-    throw new TypeError(`createRouter: no instance for destination(s) ${unusable.join(', ')} named by the route table`);
+    throw new TypeError(
+      `createRouter: no instance for destination(s) ${unusable.join(', ')} named by the route table`,
+    );
   }
   const missing = table.destinations.filter((name) => !Object.hasOwn(destinations, name));
   if (missing.length > 0) logger.debug({ missing }, 'destinations without routes are not used');
@@ -95,7 +105,14 @@ export function createQueues(
  * ```
  */
 export function enqueueMatches(
-  run: { readonly pipeline: string; readonly ctx: PluginContext; readonly metrics: RouterMetrics; readonly stats: RouterStats; readonly queues: ReadonlyMap<string, DestinationQueue>; readonly measureBytes: boolean },
+  run: {
+    readonly pipeline: string;
+    readonly ctx: PluginContext;
+    readonly metrics: RouterMetrics;
+    readonly stats: RouterStats;
+    readonly queues: ReadonlyMap<string, DestinationQueue>;
+    readonly measureBytes: boolean;
+  },
   record: SluiceRecord,
   seq: number,
   position: string,
@@ -114,7 +131,12 @@ export function enqueueMatches(
     if (match.records.length === 0) {
       stats.droppedByTransform++;
       run.stats.counts.dropped++;
-      run.metrics.dropped.inc({ pipeline: run.pipeline, route: route.name, destination: '', reason: 'transform' });
+      run.metrics.dropped.inc({
+        pipeline: run.pipeline,
+        route: route.name,
+        destination: '',
+        reason: 'transform',
+      });
       continue;
     }
     for (const destination of route.to) {
@@ -135,7 +157,15 @@ export function enqueueMatches(
           bytes = sizes.get(output) ?? Buffer.byteLength(JSON.stringify(output));
           sizes.set(output, bytes);
         }
-        queue.add({ seq, position: at, route, record: output, original: record, bytes, enqueuedAt: now });
+        queue.add({
+          seq,
+          position: at,
+          route,
+          record: output,
+          original: record,
+          bytes,
+          enqueuedAt: now,
+        });
       }
     }
   }
@@ -151,7 +181,10 @@ export function enqueueMatches(
  * if (wait) await wait;
  * ```
  */
-export function waitForRoom(queues: readonly DestinationQueue[], from = 0): Promise<void> | undefined {
+export function waitForRoom(
+  queues: readonly DestinationQueue[],
+  from = 0,
+): Promise<void> | undefined {
   for (let i = from; i < queues.length; i++) {
     const wait = queues[i]!.belowHighWater();
     if (wait) return wait.then(() => waitForRoom(queues, i + 1));

@@ -16,38 +16,67 @@ import {
 import { compileRouteTable } from '../route-table.js';
 import { createRouter, type RouterDestination } from './router.js';
 import { RunAbortedError, RunFailedError } from './errors.js';
-import { memoryDeadLetters, recordingClock, recordingDestination, tick } from '../__fixtures__/fakes.js';
+import {
+  memoryDeadLetters,
+  recordingClock,
+  recordingDestination,
+  tick,
+} from '../__fixtures__/fakes.js';
 
 function setup(
   routes: RouteSpec[],
   dests: Record<string, DestinationInstance>,
   policies: Record<string, DeliveryPolicy> = {},
-  extra: { maxInFlight?: number; maxBatch?: number; maxPendingRecords?: number; defaultRoute?: { to: string[] }; idempotency?: 'batch' | 'record' | 'content' } = {},
+  extra: {
+    maxInFlight?: number;
+    maxBatch?: number;
+    maxPendingRecords?: number;
+    defaultRoute?: { to: string[] };
+    idempotency?: 'batch' | 'record' | 'content';
+  } = {},
 ) {
   const clock = recordingClock();
   const metrics = createMemoryMetrics();
   const ctx = createPluginContext({ clock, metrics });
-  const table = compileRouteTable(routes, { ctx, destinations: Object.keys(dests), ...(extra.defaultRoute ? { defaultRoute: extra.defaultRoute } : {}) });
+  const table = compileRouteTable(routes, {
+    ctx,
+    destinations: Object.keys(dests),
+    ...(extra.defaultRoute ? { defaultRoute: extra.defaultRoute } : {}),
+  });
   const deadLetters = memoryDeadLetters();
   const destinations: Record<string, RouterDestination> = {};
   for (const [name, instance] of Object.entries(dests)) {
     destinations[name] = {
       instance,
-      capabilities: { idempotent: true, maxInFlight: extra.maxInFlight ?? 1, ...(extra.maxBatch ? { maxBatch: extra.maxBatch } : {}), ...(extra.idempotency ? { idempotency: extra.idempotency } : {}) },
+      capabilities: {
+        idempotent: true,
+        maxInFlight: extra.maxInFlight ?? 1,
+        ...(extra.maxBatch ? { maxBatch: extra.maxBatch } : {}),
+        ...(extra.idempotency ? { idempotency: extra.idempotency } : {}),
+      },
       policy: { retry: { initialDelayMs: 10, maxAttempts: 3 }, ...policies[name] },
     };
   }
   const router = createRouter({
-    table, destinations, deadLetters, ctx, pipeline: 'daily', runId: 'run1', source: 'ga4', random: () => 0.5,
+    table,
+    destinations,
+    deadLetters,
+    ctx,
+    pipeline: 'daily',
+    runId: 'run1',
+    source: 'ga4',
+    random: () => 0.5,
     ...(extra.maxPendingRecords ? { maxPendingRecords: extra.maxPendingRecords } : {}),
   });
   return { router, deadLetters, clock, metrics };
 }
 
 /** The segment name of a checkpoint state (source-position.ts). */
-const digestOf = (state: JsonValue) => createHash('sha256').update(canonicalJson(state)).digest('hex').slice(0, 10);
+const digestOf = (state: JsonValue) =>
+  createHash('sha256').update(canonicalJson(state)).digest('hex').slice(0, 10);
 
-const records = (n: number, from = 0): SluiceRecord[] => Array.from({ length: n }, (_, i) => ({ id: from + i }));
+const records = (n: number, from = 0): SluiceRecord[] =>
+  Array.from({ length: n }, (_, i) => ({ id: from + i }));
 
 describe('batching', () => {
   it('gives a take-over the batch ids and record keys the killed attempt had for the same source positions', async () => {
@@ -58,8 +87,22 @@ describe('batching', () => {
     const dest = recordingDestination();
     const ctx = createPluginContext({ clock: recordingClock(), metrics: createMemoryMetrics() });
     const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
-    const destinations = { db: { instance: dest, capabilities: { idempotent: false, maxInFlight: 1, idempotency: 'batch' as const }, policy: { batch: { maxRecords: 2 } } } };
-    const common = { table, destinations, deadLetters: memoryDeadLetters(), ctx, pipeline: 'daily', runId: 'run1', source: 'ga4' };
+    const destinations = {
+      db: {
+        instance: dest,
+        capabilities: { idempotent: false, maxInFlight: 1, idempotency: 'batch' as const },
+        policy: { batch: { maxRecords: 2 } },
+      },
+    };
+    const common = {
+      table,
+      destinations,
+      deadLetters: memoryDeadLetters(),
+      ctx,
+      pipeline: 'daily',
+      runId: 'run1',
+      source: 'ga4',
+    };
     const first = createRouter(common);
     first.atCheckpoint(undefined);
     await first.push(records(3, 100));
@@ -74,12 +117,24 @@ describe('batching', () => {
     const calls = dest.calls.map((b) => [b.id, b.records.map((r) => r.id), b.recordKeys]);
     const page2 = digestOf({ page: 1 });
     expect(calls).toEqual([
-      ['daily-db-run1-74234e98af-000001', [100, 101], ['daily-db-run1-74234e98af-r000001', 'daily-db-run1-74234e98af-r000002']],
+      [
+        'daily-db-run1-74234e98af-000001',
+        [100, 101],
+        ['daily-db-run1-74234e98af-r000001', 'daily-db-run1-74234e98af-r000002'],
+      ],
       // A batch never spans a checkpoint for a destination keyed by batch id: page 1's last record goes alone.
       ['daily-db-run1-74234e98af-000003', [102], ['daily-db-run1-74234e98af-r000003']],
-      [`daily-db-run1-${page2}-000001`, [200, 201], [`daily-db-run1-${page2}-r000001`, `daily-db-run1-${page2}-r000002`]],
+      [
+        `daily-db-run1-${page2}-000001`,
+        [200, 201],
+        [`daily-db-run1-${page2}-r000001`, `daily-db-run1-${page2}-r000002`],
+      ],
       [`daily-db-run1-${page2}-000003`, [202], [`daily-db-run1-${page2}-r000003`]],
-      [`daily-db-run1-${page2}-000001`, [200, 201], [`daily-db-run1-${page2}-r000001`, `daily-db-run1-${page2}-r000002`]],
+      [
+        `daily-db-run1-${page2}-000001`,
+        [200, 201],
+        [`daily-db-run1-${page2}-r000001`, `daily-db-run1-${page2}-r000002`],
+      ],
       [`daily-db-run1-${page2}-000003`, [202], [`daily-db-run1-${page2}-r000003`]],
     ]);
   });
@@ -118,13 +173,21 @@ describe('batching', () => {
     await router.push(records(2));
     await router.close();
     expect(dest.calls.map((b) => [b.id, b.recordKeys])).toEqual([
-      ['daily-db-run0-0123456789-000042', ['daily-db-run0-0123456789-r000042', 'daily-db-replay-1-74234e98af-r000002']],
+      [
+        'daily-db-run0-0123456789-000042',
+        ['daily-db-run0-0123456789-r000042', 'daily-db-replay-1-74234e98af-r000002'],
+      ],
     ]);
   });
 
   it('cuts batches by maxRecords (never above maxBatch), each named after the source position of its first record', async () => {
     const dest = recordingDestination();
-    const { router } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 4 } } }, { maxBatch: 3 });
+    const { router } = setup(
+      [{ name: 'all', to: ['db'] }],
+      { db: dest },
+      { db: { batch: { maxRecords: 4 } } },
+      { maxBatch: 3 },
+    );
     await router.push(records(7));
     await router.flush();
     expect(dest.calls.map((b) => [b.id, b.records.length, b.attempt, b.route, b.source])).toEqual([
@@ -141,15 +204,28 @@ describe('batching', () => {
 
   it('cuts batches by maxBytes', async () => {
     const dest = recordingDestination();
-    const { router } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxBytes: 30 } } });
-    await router.push([{ a: 'xxxxx' }, { a: 'yyyyy' }, { a: 'zzzzzzzzzzzzzzzzzzzzzzzz' }, { a: 'w' }]);
+    const { router } = setup(
+      [{ name: 'all', to: ['db'] }],
+      { db: dest },
+      { db: { batch: { maxBytes: 30 } } },
+    );
+    await router.push([
+      { a: 'xxxxx' },
+      { a: 'yyyyy' },
+      { a: 'zzzzzzzzzzzzzzzzzzzzzzzz' },
+      { a: 'w' },
+    ]);
     await router.flush();
     expect(dest.calls.map((b) => b.records.length)).toEqual([2, 1, 1]);
   });
 
   it('flushes a partial buffer after maxWaitMs', async () => {
     const dest = recordingDestination();
-    const { router, clock } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 100, maxWaitMs: 250 } } });
+    const { router, clock } = setup(
+      [{ name: 'all', to: ['db'] }],
+      { db: dest },
+      { db: { batch: { maxRecords: 100, maxWaitMs: 250 } } },
+    );
     const checkpoint = await router.push(records(2));
     await router.whenAcknowledged(checkpoint);
     expect(clock.sleeps).toContain(250);
@@ -161,7 +237,15 @@ describe('batching', () => {
     const dest = recordingDestination();
     const ctx = createPluginContext({ clock: recordingClock(), metrics: createMemoryMetrics() });
     const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
-    const common = { table, destinations: { db: { instance: dest, capabilities: { idempotent: false } } }, deadLetters: memoryDeadLetters(), ctx, pipeline: 'daily', runId: 'run1', source: 'crm' };
+    const common = {
+      table,
+      destinations: { db: { instance: dest, capabilities: { idempotent: false } } },
+      deadLetters: memoryDeadLetters(),
+      ctx,
+      pipeline: 'daily',
+      runId: 'run1',
+      source: 'crm',
+    };
     for (const options of [{ runAttempt: 2 }, { runAttempt: 2, rereads: 'same' as const }]) {
       const router = createRouter({ ...common, ...options });
       router.atCheckpoint({ page: 1 });
@@ -169,12 +253,20 @@ describe('batching', () => {
       await router.close();
     }
     const page1 = digestOf({ page: 1 });
-    expect(dest.calls.map((b) => b.id)).toEqual([`daily-db-run1-${page1}a2-000001`, `daily-db-run1-${page1}-000001`]);
+    expect(dest.calls.map((b) => b.id)).toEqual([
+      `daily-db-run1-${page1}a2-000001`,
+      `daily-db-run1-${page1}-000001`,
+    ]);
   });
 
   it('never cuts a batch by maxWaitMs for a destination keyed by batch id: only checkpoints and sizes cut it', async () => {
     const dest = recordingDestination();
-    const { router, clock } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 100, maxWaitMs: 250 } } }, { idempotency: 'batch' });
+    const { router, clock } = setup(
+      [{ name: 'all', to: ['db'] }],
+      { db: dest },
+      { db: { batch: { maxRecords: 100, maxWaitMs: 250 } } },
+      { idempotency: 'batch' },
+    );
     await router.push(records(2));
     await tick();
     expect(clock.sleeps).not.toContain(250);
@@ -222,8 +314,14 @@ describe('retries', () => {
     ]);
     // full jitter with random()=0.5: half of 10 then half of 20
     expect(clock.sleeps.filter((s) => s !== 1000)).toEqual([5, 10]);
-    expect(metrics.get('sluice_router_batch_retries_total', { pipeline: 'daily', destination: 'db' })).toBe(2);
-    expect((await router.close()).destinations.db).toMatchObject({ delivered: 2, retries: 2, deadLettered: 0 });
+    expect(
+      metrics.get('sluice_router_batch_retries_total', { pipeline: 'daily', destination: 'db' }),
+    ).toBe(2);
+    expect((await router.close()).destinations.db).toMatchObject({
+      delivered: 2,
+      retries: 2,
+      deadLettered: 0,
+    });
   });
 
   it('honours Retry-After from RetryableError', async () => {
@@ -253,7 +351,13 @@ describe('retries', () => {
       ['daily-db-run1-74234e98af-000001-r2', 2, [{ id: 1 }]],
     ]);
     expect(deadLetters.letters).toEqual([
-      expect.objectContaining({ route: 'all', destination: 'db', record: { id: 3 }, attempts: 1, error: { name: 'FatalError', message: 'column "x" missing', code: 'SLUICE_ERR_FATAL' } }),
+      expect.objectContaining({
+        route: 'all',
+        destination: 'db',
+        record: { id: 3 },
+        attempts: 1,
+        error: { name: 'FatalError', message: 'column "x" missing', code: 'SLUICE_ERR_FATAL' },
+      }),
     ]);
     const summary = await router.close();
     expect(summary.destinations.db).toMatchObject({ delivered: 3, deadLettered: 1 });
@@ -267,7 +371,9 @@ describe('retries', () => {
     await router.push(records(2));
     await router.flush();
     expect(dest.calls).toHaveLength(1);
-    expect(deadLetters.letters.map((l) => [l.record, l.attempts, l.pipeline, l.runId, l.original])).toEqual([
+    expect(
+      deadLetters.letters.map((l) => [l.record, l.attempts, l.pipeline, l.runId, l.original]),
+    ).toEqual([
       [{ id: 0 }, 1, 'daily', 'run1', { id: 0 }],
       [{ id: 1 }, 1, 'daily', 'run1', { id: 1 }],
     ]);
@@ -281,17 +387,23 @@ describe('retries', () => {
     await router.push(records(1));
     await router.flush();
     expect(dest.calls.map((b) => b.attempt)).toEqual([1, 2, 3]);
-    expect(deadLetters.letters[0]).toMatchObject({ attempts: 3, error: { name: 'Error', message: 'ECONNRESET' } });
+    expect(deadLetters.letters[0]).toMatchObject({
+      attempts: 3,
+      error: { name: 'Error', message: 'ECONNRESET' },
+    });
   });
 });
 
 describe('onError', () => {
-  const failing = () => recordingDestination(() => {
-    throw new FatalError('nope');
-  });
+  const failing = () =>
+    recordingDestination(() => {
+      throw new FatalError('nope');
+    });
 
   it('drop counts the records and acknowledges them', async () => {
-    const { router, deadLetters, metrics } = setup([{ name: 'all', to: ['db'], onError: 'drop' }], { db: failing() });
+    const { router, deadLetters, metrics } = setup([{ name: 'all', to: ['db'], onError: 'drop' }], {
+      db: failing(),
+    });
     const cp = await router.push(records(3));
     await router.flush();
     await router.whenAcknowledged(cp);
@@ -299,17 +411,32 @@ describe('onError', () => {
     const summary = await router.close();
     expect(summary.dropped).toBe(3);
     expect(summary.destinations.db!.dropped).toBe(3);
-    expect(metrics.get('sluice_router_records_dropped_total', { pipeline: 'daily', route: 'all', destination: 'db', reason: 'delivery-failed' })).toBe(3);
+    expect(
+      metrics.get('sluice_router_records_dropped_total', {
+        pipeline: 'daily',
+        route: 'all',
+        destination: 'db',
+        reason: 'delivery-failed',
+      }),
+    ).toBe(3);
   });
 
   it('fail-run rejects with RunFailedError and leaves the records unacknowledged', async () => {
     const { router } = setup([{ name: 'all', to: ['db'], onError: 'fail-run' }], { db: failing() });
     const cp = await router.push(records(3));
     await expect(router.flush()).rejects.toBeInstanceOf(RunFailedError);
-    await expect(router.whenAcknowledged(cp)).rejects.toMatchObject({ name: 'RunFailedError', route: 'all', destination: 'db' });
+    await expect(router.whenAcknowledged(cp)).rejects.toMatchObject({
+      name: 'RunFailedError',
+      route: 'all',
+      destination: 'db',
+    });
     await expect(router.push(records(1))).rejects.toBeInstanceOf(RunFailedError);
     const summary = await router.close();
-    expect(summary).toMatchObject({ failed: true, records: { acknowledged: 0 }, error: { name: 'RunFailedError' } });
+    expect(summary).toMatchObject({
+      failed: true,
+      records: { acknowledged: 0 },
+      error: { name: 'RunFailedError' },
+    });
   });
 
   it('applies onError to transform failures too', async () => {
@@ -317,22 +444,49 @@ describe('onError', () => {
     const { router, deadLetters } = setup(
       [
         { name: 'typed', to: ['db'], transform: [{ kind: 'cast', fields: { n: 'number' } }] },
-        { name: 'strict', to: ['db'], when: '$.strict', transform: [{ kind: 'cast', fields: { n: 'number' } }], onError: 'fail-run' },
+        {
+          name: 'strict',
+          to: ['db'],
+          when: '$.strict',
+          transform: [{ kind: 'cast', fields: { n: 'number' } }],
+          onError: 'fail-run',
+        },
       ],
       { db },
     );
     await router.push([{ n: '1' }, { n: 'x' }]);
     await router.flush();
     expect(db.written).toEqual([{ n: 1 }]);
-    expect(deadLetters.letters).toEqual([expect.objectContaining({ route: 'typed', destination: 'db', record: { n: 'x' }, attempts: 1 })]);
-    await expect(router.push([{ n: 'y', strict: true }])).rejects.toThrow(/route "strict" transform\[0\] \(cast\)/);
+    expect(deadLetters.letters).toEqual([
+      expect.objectContaining({
+        route: 'typed',
+        destination: 'db',
+        record: { n: 'x' },
+        attempts: 1,
+      }),
+    ]);
+    await expect(router.push([{ n: 'y', strict: true }])).rejects.toThrow(
+      /route "strict" transform\[0\] \(cast\)/,
+    );
   });
 
   it('fails the run when the dead-letter sink keeps failing (records are never lost)', async () => {
-    const sink = { write: async () => { throw new Error('store down'); } };
+    const sink = {
+      write: async () => {
+        throw new Error('store down');
+      },
+    };
     const ctx = createPluginContext({ clock: recordingClock() });
     const table = compileRouteTable([{ name: 'all', to: ['db'] }], { ctx, destinations: ['db'] });
-    const r2 = createRouter({ table, ctx, deadLetters: sink, pipeline: 'p', runId: 'r', source: 's', destinations: { db: { instance: failing(), capabilities: { idempotent: true } } } });
+    const r2 = createRouter({
+      table,
+      ctx,
+      deadLetters: sink,
+      pipeline: 'p',
+      runId: 'r',
+      source: 's',
+      destinations: { db: { instance: failing(), capabilities: { idempotent: true } } },
+    });
     await r2.push(records(1));
     await expect(r2.flush()).rejects.toThrow(/dead-letter sink rejected 1 record\(s\): store down/);
     const summary = await r2.close();
@@ -352,7 +506,12 @@ describe('back-pressure and concurrency', () => {
       await gate;
       inFlight--;
     });
-    const { router } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 10 }, concurrency: 2 } }, { maxInFlight: 4 });
+    const { router } = setup(
+      [{ name: 'all', to: ['db'] }],
+      { db: dest },
+      { db: { batch: { maxRecords: 10 }, concurrency: 2 } },
+      { maxInFlight: 4 },
+    );
     let pushed = false;
     const pushing = router.push(records(100)).then(() => (pushed = true));
     await tick();
@@ -376,7 +535,12 @@ describe('back-pressure and concurrency', () => {
   it('acknowledges a contiguous prefix even when batches finish out of order', async () => {
     const gates: (() => void)[] = [];
     const dest = recordingDestination(() => new Promise<void>((r) => gates.push(r)));
-    const { router } = setup([{ name: 'all', to: ['db'] }], { db: dest }, { db: { batch: { maxRecords: 2 }, concurrency: 2 } }, { maxInFlight: 2 });
+    const { router } = setup(
+      [{ name: 'all', to: ['db'] }],
+      { db: dest },
+      { db: { batch: { maxRecords: 2 }, concurrency: 2 } },
+      { maxInFlight: 2 },
+    );
     const first = await router.push(records(2));
     const second = await router.push(records(2, 2));
     await tick();
@@ -410,27 +574,67 @@ describe('abort and observability', () => {
   it('reports metrics per route and destination', async () => {
     const db = recordingDestination();
     const { router, metrics } = setup(
-      [{ name: 'some', when: { path: '$.id', op: 'lt', value: 2 }, to: ['db'] }, { name: 'none', when: '$.nope', to: ['db'], transform: [{ kind: 'drop' }] }],
+      [
+        { name: 'some', when: { path: '$.id', op: 'lt', value: 2 }, to: ['db'] },
+        { name: 'none', when: '$.nope', to: ['db'], transform: [{ kind: 'drop' }] },
+      ],
       { db },
     );
     await router.push(records(3));
     await router.close();
     expect(metrics.get('sluice_router_records_in_total', { pipeline: 'daily' })).toBe(3);
-    expect(metrics.get('sluice_router_route_matched_total', { pipeline: 'daily', route: 'some' })).toBe(2);
+    expect(
+      metrics.get('sluice_router_route_matched_total', { pipeline: 'daily', route: 'some' }),
+    ).toBe(2);
     expect(metrics.get('sluice_router_records_unmatched_total', { pipeline: 'daily' })).toBe(1);
-    expect(metrics.get('sluice_router_records_delivered_total', { pipeline: 'daily', route: 'some', destination: 'db' })).toBe(2);
-    expect(metrics.get('sluice_router_batch_records', { pipeline: 'daily', destination: 'db' })).toEqual([2]);
-    expect(metrics.get('sluice_router_batch_write_seconds', { pipeline: 'daily', destination: 'db', outcome: 'ok' })).toHaveLength(1);
-    expect(metrics.get('sluice_router_record_delivery_seconds', { pipeline: 'daily', destination: 'db' })).toHaveLength(1);
+    expect(
+      metrics.get('sluice_router_records_delivered_total', {
+        pipeline: 'daily',
+        route: 'some',
+        destination: 'db',
+      }),
+    ).toBe(2);
+    expect(
+      metrics.get('sluice_router_batch_records', { pipeline: 'daily', destination: 'db' }),
+    ).toEqual([2]);
+    expect(
+      metrics.get('sluice_router_batch_write_seconds', {
+        pipeline: 'daily',
+        destination: 'db',
+        outcome: 'ok',
+      }),
+    ).toHaveLength(1);
+    expect(
+      metrics.get('sluice_router_record_delivery_seconds', {
+        pipeline: 'daily',
+        destination: 'db',
+      }),
+    ).toHaveLength(1);
   });
 
   it('counts records a transform drops', async () => {
     const db = recordingDestination();
-    const { router, metrics } = setup([{ name: 'r', to: ['db'], transform: [{ kind: 'drop', when: { path: '$.id', op: 'eq', value: 0 } }] }], { db });
+    const { router, metrics } = setup(
+      [
+        {
+          name: 'r',
+          to: ['db'],
+          transform: [{ kind: 'drop', when: { path: '$.id', op: 'eq', value: 0 } }],
+        },
+      ],
+      { db },
+    );
     await router.push(records(2));
     const summary = await router.close();
     expect(summary.routes.r).toEqual({ matched: 2, produced: 1, droppedByTransform: 1, failed: 0 });
     expect(summary.dropped).toBe(1);
-    expect(metrics.get('sluice_router_records_dropped_total', { pipeline: 'daily', route: 'r', destination: '', reason: 'transform' })).toBe(1);
+    expect(
+      metrics.get('sluice_router_records_dropped_total', {
+        pipeline: 'daily',
+        route: 'r',
+        destination: '',
+        reason: 'transform',
+      }),
+    ).toBe(1);
   });
 });

@@ -5,16 +5,38 @@
  *
  * @packageDocumentation
  */
-import { childLogger, isRecord, toError, type JsonValue, type DeliveryPolicy, type DeadLetterSink, type DestinationCapabilities, type DestinationInstance, type PluginContext, type SluiceRecord } from '@sluice/core';
+import {
+  childLogger,
+  isRecord,
+  toError,
+  type JsonValue,
+  type DeliveryPolicy,
+  type DeadLetterSink,
+  type DestinationCapabilities,
+  type DestinationInstance,
+  type PluginContext,
+  type SluiceRecord,
+} from '@sluice/core';
 import { evaluateRecord, type RouteTable } from '../route-table.js';
 import { AckTracker } from './ack-tracker.js';
 import { acknowledgeDelivered, deliveriesOf } from './acknowledgement.js';
 import { DeadLetterWriter, invalidRecordLetter, type DeadLetterRun } from './dead-letters.js';
 import type { DestinationQueue } from './destination-queue.js';
-import { applyDeliveryFailures, applyRouteFailures, countDeadLetters, type ErrorPolicyRun } from './error-policy.js';
+import {
+  applyDeliveryFailures,
+  applyRouteFailures,
+  countDeadLetters,
+  type ErrorPolicyRun,
+} from './error-policy.js';
 import { RunAbortedError, RunFailedError } from './errors.js';
 import { createRouterMetrics } from './metrics.js';
-import { createQueues, enqueueMatches, usedDestinations, waitForRoom, type QueueingRun } from './queueing.js';
+import {
+  createQueues,
+  enqueueMatches,
+  usedDestinations,
+  waitForRoom,
+  type QueueingRun,
+} from './queueing.js';
 import { SourcePositions } from './source-position.js';
 import { RouterStats } from './stats.js';
 import type { RouterSummary } from './summary.js';
@@ -125,7 +147,9 @@ export interface Router {
  */
 export function createRouter(options: CreateRouterOptions): Router {
   const { table, ctx, pipeline, runId, source } = options;
-  const positions = new SourcePositions(options.rereads === 'same' ? undefined : options.runAttempt);
+  const positions = new SourcePositions(
+    options.rereads === 'same' ? undefined : options.runAttempt,
+  );
   const knownPositions = options.positions ?? [];
   // Under a run's logger, `pipeline` and `runId` are bound already: bind only what is missing.
   const logger = childLogger(ctx.logger, { component: 'router', pipeline, runId });
@@ -147,7 +171,14 @@ export function createRouter(options: CreateRouterOptions): Router {
   };
   const fail = (error: RunFailedError) => {
     if (failure) return;
-    logger.error({ err: { name: error.name, message: error.message }, route: error.route, destination: error.destination }, 'run failed');
+    logger.error(
+      {
+        err: { name: error.name, message: error.message },
+        route: error.route,
+        destination: error.destination,
+      },
+      'run failed',
+    );
     stop(error);
   };
   const abort = (reason?: unknown) => {
@@ -169,17 +200,36 @@ export function createRouter(options: CreateRouterOptions): Router {
       countDeadLetters(accounting, letters);
       logger.warn({ records: letters.length, stage }, 'records dead-lettered');
     },
-    rejected: (error, count) => fail(new RunFailedError(`the dead-letter sink rejected ${count} record(s): ${toError(error).message}`, { cause: error })),
+    rejected: (error, count) =>
+      fail(
+        new RunFailedError(
+          `the dead-letter sink rejected ${count} record(s): ${toError(error).message}`,
+          { cause: error },
+        ),
+      ),
   });
   const policy: ErrorPolicyRun = { ...accounting, deadLetters, fail };
 
   const queueing: QueueingRun = { pipeline, runId, source, ctx, logger, metrics, signal, random };
-  const queues: ReadonlyMap<string, DestinationQueue> = createQueues(queueing, used, options.destinations, options.maxPendingRecords, {
-    delivered: (destination, items) => acknowledgeDelivered(accounting, destination, items),
-    failed: (destination, failures) => applyDeliveryFailures(policy, destination, failures),
-  });
+  const queues: ReadonlyMap<string, DestinationQueue> = createQueues(
+    queueing,
+    used,
+    options.destinations,
+    options.maxPendingRecords,
+    {
+      delivered: (destination, items) => acknowledgeDelivered(accounting, destination, items),
+      failed: (destination, failures) => applyDeliveryFailures(policy, destination, failures),
+    },
+  );
   const queueList = [...queues.values()];
-  const enqueueing = { pipeline, ctx, metrics, stats, queues, measureBytes: queueList.some((q) => q.settings.maxBytes !== undefined) };
+  const enqueueing = {
+    pipeline,
+    ctx,
+    metrics,
+    stats,
+    queues,
+    measureBytes: queueList.some((q) => q.settings.maxBytes !== undefined),
+  };
 
   const onContextAbort = () => abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onContextAbort, { once: true });
@@ -198,13 +248,17 @@ export function createRouter(options: CreateRouterOptions): Router {
     else if (evaluation.defaulted) stats.counts.defaulted++;
     else stats.counts.matched++;
     enqueueMatches(enqueueing, record, seq, position, evaluation.matches);
-    if (evaluation.failures.length > 0) applyRouteFailures(policy, record, seq, position, evaluation.failures);
+    if (evaluation.failures.length > 0)
+      applyRouteFailures(policy, record, seq, position, evaluation.failures);
   }
 
   // Records are checked where they enter: a value that is not a plain object is never routed or
   // written; it becomes a dead letter naming the connector, the page and its index in the page.
   function refuseRecord(value: unknown, page: number, index: number): void {
-    deadLetters.write([{ seq: tracker.open(1), letter: invalidRecordLetter(letterRun, value, page, index) }], 'source');
+    deadLetters.write(
+      [{ seq: tracker.open(1), letter: invalidRecordLetter(letterRun, value, page, index) }],
+      'source',
+    );
   }
 
   async function push(records: Iterable<SluiceRecord>): Promise<Checkpoint> {
@@ -222,7 +276,8 @@ export function createRouter(options: CreateRouterOptions): Router {
         const known = knownPositions[tracker.pushed];
         if (known !== undefined) {
           const segment = known.slice(0, known.lastIndexOf('-'));
-          if (knownSegment !== undefined && segment !== knownSegment) for (const q of queueList) q.checkpointReached();
+          if (knownSegment !== undefined && segment !== knownSegment)
+            for (const q of queueList) q.checkpointReached();
           knownSegment = segment;
         }
         const position = known ?? `${runId}-${own}`;
@@ -241,7 +296,8 @@ export function createRouter(options: CreateRouterOptions): Router {
         const delta = s.matched - matchedBefore.get(name)!;
         if (delta > 0) metrics.routeMatched.inc({ pipeline, route: name }, delta);
       }
-      if (stats.counts.unmatched > unmatchedBefore) metrics.unmatched.inc({ pipeline }, stats.counts.unmatched - unmatchedBefore);
+      if (stats.counts.unmatched > unmatchedBefore)
+        metrics.unmatched.inc({ pipeline }, stats.counts.unmatched - unmatchedBefore);
     }
     return { position: tracker.pushed };
   }
@@ -270,12 +326,23 @@ export function createRouter(options: CreateRouterOptions): Router {
         try {
           await q.close();
         } catch (error) {
-          logger.warn({ destination: q.name, err: { message: toError(error).message } }, 'closing a destination failed');
+          logger.warn(
+            { destination: q.name, err: { message: toError(error).message } },
+            'closing a destination failed',
+          );
         }
       }
       const result = summary();
       if (failure) failure.summary = result;
-      logger.info({ records: result.records, dropped: result.dropped, deadLettered: result.deadLettered, failed: result.failed }, 'router closed');
+      logger.info(
+        {
+          records: result.records,
+          dropped: result.dropped,
+          deadLettered: result.deadLettered,
+          failed: result.failed,
+        },
+        'router closed',
+      );
       return result;
     })();
     return closed;

@@ -79,4 +79,3 @@ function segmentOf(state: JsonValue | undefined): string {
     .digest('hex')
     .slice(0, 10);
 }
-

@@ -32,8 +32,10 @@ export class RouterStats {
   readonly destinations = new Map<string, DestinationCounts>();
 
   constructor(routes: readonly CompiledRoute[], destinations: Iterable<string>) {
-    for (const route of routes) this.routes.set(route.name, { matched: 0, produced: 0, droppedByTransform: 0, failed: 0 });
-    for (const name of destinations) this.destinations.set(name, { deadLettered: 0, dropped: 0, failed: 0 });
+    for (const route of routes)
+      this.routes.set(route.name, { matched: 0, produced: 0, droppedByTransform: 0, failed: 0 });
+    for (const name of destinations)
+      this.destinations.set(name, { deadLettered: 0, dropped: 0, failed: 0 });
   }
 
   /** The counts of a route of the table. */
@@ -47,15 +49,30 @@ export class RouterStats {
   }
 
   /** The summary so far, with each queue's delivery counts and the failure, if any. */
-  summary(queues: ReadonlyMap<string, DestinationQueue>, acknowledged: number, failure: Error | undefined): RouterSummary {
+  summary(
+    queues: ReadonlyMap<string, DestinationQueue>,
+    acknowledged: number,
+    failure: Error | undefined,
+  ): RouterSummary {
     const destinations: Record<string, DestinationSummary> = {};
     for (const [name, queue] of queues) {
       const counts = this.destination(name);
-      destinations[name] = { ...queue.stats, deadLettered: counts.deadLettered, dropped: counts.dropped, failed: counts.failed };
+      destinations[name] = {
+        ...queue.stats,
+        deadLettered: counts.deadLettered,
+        dropped: counts.dropped,
+        failed: counts.failed,
+      };
     }
     const { counts } = this;
     return {
-      records: { in: counts.in, matched: counts.matched, defaulted: counts.defaulted, unmatched: counts.unmatched, acknowledged },
+      records: {
+        in: counts.in,
+        matched: counts.matched,
+        defaulted: counts.defaulted,
+        unmatched: counts.unmatched,
+        acknowledged,
+      },
       routes: Object.fromEntries([...this.routes].map(([name, s]) => [name, { ...s }])),
       destinations,
       dropped: counts.dropped,

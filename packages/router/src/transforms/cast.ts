@@ -5,7 +5,14 @@
  * @packageDocumentation
  */
 import * as v from 'valibot';
-import { compileFieldPath, defineTransform, formatFieldPath, readField, setField, type JsonValue } from '@sluice/core';
+import {
+  compileFieldPath,
+  defineTransform,
+  formatFieldPath,
+  readField,
+  setField,
+  type JsonValue,
+} from '@sluice/core';
 
 /** Types `cast` converts to. */
 export const CAST_TYPES = ['number', 'integer', 'boolean', 'string', 'date', 'datetime'] as const;
@@ -48,7 +55,11 @@ export function castValue(value: JsonValue, type: CastType): JsonValue | undefin
       return undefined;
     }
     case 'string':
-      return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+      return typeof value === 'string'
+        ? value
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
     case 'date':
     case 'datetime': {
       const ms = toEpochMs(value);
@@ -60,7 +71,8 @@ export function castValue(value: JsonValue, type: CastType): JsonValue | undefin
 }
 
 function toEpochMs(value: JsonValue): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && Math.abs(value) <= 8.64e15 ? value : undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) && Math.abs(value) <= 8.64e15 ? value : undefined;
   if (typeof value !== 'string') return undefined;
   const s = value.trim();
   // Plain dates, including the YYYYMMDD form GA4 and BigQuery report, are UTC midnight.
@@ -72,7 +84,10 @@ function toEpochMs(value: JsonValue): number | undefined {
     return !Number.isNaN(ms) && new Date(ms).toISOString().startsWith(text) ? ms : undefined;
   }
   // Otherwise only ISO 8601 date-times and RFC 7231 (HTTP) dates: no locale-dependent guessing.
-  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(s) && !/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} /.test(s)) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(s) &&
+    !/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} /.test(s)
+  ) {
     return undefined;
   }
   const ms = Date.parse(s);
@@ -97,20 +112,25 @@ export const castTransform = defineTransform({
     fields: v.pipe(
       v.record(v.string(), v.picklist(CAST_TYPES, `must be one of ${CAST_TYPES.join(', ')}`)),
       v.check((r) => Object.keys(r).length > 0, 'must list at least one field'),
-      v.description(`Field (name or singular JSONPath) → target type: ${CAST_TYPES.join(', ')}. Absent and null values are left alone.`),
+      v.description(
+        `Field (name or singular JSONPath) → target type: ${CAST_TYPES.join(', ')}. Absent and null values are left alone.`,
+      ),
       v.metadata({ examples: [{ sessions: 'integer', date: 'date' }] }),
     ),
     onFailure: v.optional(
       v.pipe(
         v.picklist(['error', 'null']),
-        v.description('When a value does not convert: `error` fails the record naming the field; `null` stores null instead.'),
+        v.description(
+          'When a value does not convert: `error` fails the record naming the field; `null` stores null instead.',
+        ),
       ),
       'error',
     ),
   }),
   create({ fields, onFailure }) {
     const steps = Object.entries(fields).map(
-      ([field, type]) => [compileFieldPath(field, `fields[${JSON.stringify(field)}]`), type] as const,
+      ([field, type]) =>
+        [compileFieldPath(field, `fields[${JSON.stringify(field)}]`), type] as const,
     );
     return (record) => {
       let out = record;
@@ -120,7 +140,10 @@ export const castTransform = defineTransform({
         let cast = castValue(value, type);
         if (cast === undefined) {
           if (onFailure === 'null') cast = null;
-          else throw new TypeError(`cast: field ${formatFieldPath(path)}: cannot convert ${JSON.stringify(value).slice(0, 80)} to ${type}`);
+          else
+            throw new TypeError(
+              `cast: field ${formatFieldPath(path)}: cannot convert ${JSON.stringify(value).slice(0, 80)} to ${type}`,
+            );
         }
         if (cast !== value) out = setField(out, path, cast);
       }

@@ -5,7 +5,11 @@
  */
 import * as v from 'valibot';
 import { ConfigError, compileFieldPath, defineTransform, setField } from '@sluice/core';
-import { compileExpression, ExpressionSyntaxError, type CompiledExpression } from '../expression.js';
+import {
+  compileExpression,
+  ExpressionSyntaxError,
+  type CompiledExpression,
+} from '../expression.js';
 
 /**
  * `compute`: evaluates `expression` (see {@link compileExpression}) and stores the number, or
@@ -31,7 +35,9 @@ export const computeTransform = defineTransform({
     expression: v.pipe(
       v.string(),
       v.minLength(1, 'must not be empty'),
-      v.description('Arithmetic over record fields (names or singular JSONPaths): `+ - * / %`, parentheses, `abs round floor ceil min max coalesce`. A missing operand or a division by zero gives null.'),
+      v.description(
+        'Arithmetic over record fields (names or singular JSONPaths): `+ - * / %`, parentheses, `abs round floor ceil min max coalesce`. A missing operand or a division by zero gives null.',
+      ),
       v.metadata({ examples: ['round(conversions / sessions * 100, 2)'] }),
     ),
   }),
@@ -42,7 +48,9 @@ export const computeTransform = defineTransform({
       compiled = compileExpression(expression);
     } catch (error) {
       if (error instanceof ExpressionSyntaxError) {
-        throw new ConfigError([{ path: 'expression', message: error.message }], { details: { position: error.position } });
+        throw new ConfigError([{ path: 'expression', message: error.message }], {
+          details: { position: error.position },
+        });
       }
       throw error;
     }

@@ -39,7 +39,8 @@ export { createSandboxedLiquid, templateTransform } from './template.js';
  * builtinTransforms.map((t) => t.kind); // ['pick', 'omit', 'rename', 'set', 'template', 'cast', ...]
  * ```
  */
-export const builtinTransforms: readonly TransformDefinition<any>[] = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const builtinTransforms: readonly TransformDefinition<any>[] = [
   pickTransform,
   omitTransform,
   renameTransform,

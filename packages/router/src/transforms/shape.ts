@@ -47,7 +47,11 @@ export const pickTransform = defineTransform({
   kind: 'pick',
   version: '1.0.0',
   description: 'Keeps only the listed fields.',
-  configSchema: v.strictObject({ fields: fieldList('Fields to keep: names or singular JSONPaths (nested ones keep their nesting).') }),
+  configSchema: v.strictObject({
+    fields: fieldList(
+      'Fields to keep: names or singular JSONPaths (nested ones keep their nesting).',
+    ),
+  }),
   create({ fields }) {
     const paths = compileFields(fields, 'fields');
     if (paths.every((p) => p.length === 1 && typeof p[0] === 'string')) {
@@ -56,7 +60,12 @@ export const pickTransform = defineTransform({
         const out: SluiceRecord = {};
         for (const key of keys) {
           if (Object.hasOwn(record, key)) {
-            Object.defineProperty(out, key, { value: record[key], enumerable: true, writable: true, configurable: true });
+            Object.defineProperty(out, key, {
+              value: record[key],
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
           }
         }
         return out;
@@ -85,7 +94,9 @@ export const omitTransform = defineTransform({
   kind: 'omit',
   version: '1.0.0',
   description: 'Removes the listed fields.',
-  configSchema: v.strictObject({ fields: fieldList('Fields to remove: names or singular JSONPaths.') }),
+  configSchema: v.strictObject({
+    fields: fieldList('Fields to remove: names or singular JSONPaths.'),
+  }),
   create({ fields }) {
     const paths = compileFields(fields, 'fields');
     if (paths.every((p) => p.length === 1 && typeof p[0] === 'string')) {
@@ -96,7 +107,13 @@ export const omitTransform = defineTransform({
         const out: SluiceRecord = {};
         for (const key of Object.keys(record)) {
           if (omitted.has(key)) continue;
-          if (key === '__proto__') Object.defineProperty(out, key, { value: record[key], enumerable: true, writable: true, configurable: true });
+          if (key === '__proto__')
+            Object.defineProperty(out, key, {
+              value: record[key],
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
           else out[key] = record[key]!;
         }
         return out;
@@ -126,14 +143,19 @@ export const renameTransform = defineTransform({
     fields: v.pipe(
       v.record(v.string(), fieldRef),
       v.check((r) => Object.keys(r).length > 0, 'must map at least one field'),
-      v.description('Old name → new name (either may be a singular JSONPath); absent fields are skipped.'),
+      v.description(
+        'Old name → new name (either may be a singular JSONPath); absent fields are skipped.',
+      ),
       v.metadata({ examples: [{ sessionDefaultChannelGroup: 'channel' }] }),
     ),
   }),
   create({ fields }) {
     const pairs = Object.entries(fields).map(
       ([from, to]) =>
-        [compileFieldPath(from, `fields[${JSON.stringify(from)}]`), compileFieldPath(to, `fields[${JSON.stringify(from)}]`)] as const,
+        [
+          compileFieldPath(from, `fields[${JSON.stringify(from)}]`),
+          compileFieldPath(to, `fields[${JSON.stringify(from)}]`),
+        ] as const,
     );
     return (record) => {
       let out = record;
@@ -148,7 +170,14 @@ export const renameTransform = defineTransform({
 });
 
 const jsonValue: v.GenericSchema<JsonValue> = v.lazy(() =>
-  v.union([v.string(), v.number(), v.boolean(), v.null(), v.array(jsonValue), v.record(v.string(), jsonValue)]),
+  v.union([
+    v.string(),
+    v.number(),
+    v.boolean(),
+    v.null(),
+    v.array(jsonValue),
+    v.record(v.string(), jsonValue),
+  ]),
 );
 
 /**
@@ -167,17 +196,31 @@ export const setTransform = defineTransform({
   description: 'Sets a field to a constant or to the result of a JSONPath.',
   configSchema: v.pipe(
     v.strictObject({
-      field: v.pipe(fieldRef, v.description('Field (name or singular JSONPath) to set.'), v.metadata({ examples: ['source'] })),
-      value: v.optional(v.pipe(jsonValue, v.description('A constant JSON value. Give exactly one of `value` and `from`.'))),
+      field: v.pipe(
+        fieldRef,
+        v.description('Field (name or singular JSONPath) to set.'),
+        v.metadata({ examples: ['source'] }),
+      ),
+      value: v.optional(
+        v.pipe(
+          jsonValue,
+          v.description('A constant JSON value. Give exactly one of `value` and `from`.'),
+        ),
+      ),
       from: v.optional(
         v.pipe(
           v.string(),
-          v.description('A JSONPath: a singular query gives its value (null when absent), any other the list of values. Give exactly one of `value` and `from`.'),
+          v.description(
+            'A JSONPath: a singular query gives its value (null when absent), any other the list of values. Give exactly one of `value` and `from`.',
+          ),
           v.metadata({ examples: ['$.items[*].sku'] }),
         ),
       ),
     }),
-    v.check((c) => (c.value === undefined) !== (c.from === undefined), 'set needs exactly one of "value" or "from"'),
+    v.check(
+      (c) => (c.value === undefined) !== (c.from === undefined),
+      'set needs exactly one of "value" or "from"',
+    ),
   ),
   create({ field, value, from }) {
     const target = compileFieldPath(field, 'field');
@@ -209,27 +252,60 @@ export const flattenTransform = defineTransform({
   version: '1.0.0',
   description: 'Flattens nested objects into dotted top-level keys.',
   configSchema: v.strictObject({
-    separator: v.optional(v.pipe(v.string(), v.description('Text joining the keys of nested levels.')), '.'),
-    field: v.optional(v.pipe(fieldRef, v.description('Flatten only this field (name or singular JSONPath). Absent: the whole record.'))),
+    separator: v.optional(
+      v.pipe(v.string(), v.description('Text joining the keys of nested levels.')),
+      '.',
+    ),
+    field: v.optional(
+      v.pipe(
+        fieldRef,
+        v.description(
+          'Flatten only this field (name or singular JSONPath). Absent: the whole record.',
+        ),
+      ),
+    ),
     arrays: v.optional(
-      v.pipe(v.picklist(['keep', 'index']), v.description('`keep` arrays as values, or flatten them by `index` (`items.0.sku`).')),
+      v.pipe(
+        v.picklist(['keep', 'index']),
+        v.description('`keep` arrays as values, or flatten them by `index` (`items.0.sku`).'),
+      ),
       'keep',
     ),
-    maxDepth: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Levels flattened; deeper values stay as they are.')), 32),
+    maxDepth: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description('Levels flattened; deeper values stay as they are.'),
+      ),
+      32,
+    ),
   }),
   create({ separator, field, arrays, maxDepth }) {
     const only = field === undefined ? undefined : compileFieldPath(field, 'field');
     const walk = (out: SluiceRecord, prefix: string, value: JsonValue, depth: number) => {
       const nested =
-        value !== null && typeof value === 'object' && (arrays === 'index' || !Array.isArray(value));
-      if (!nested || depth > maxDepth || (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0)) {
-        Object.defineProperty(out, prefix, { value, enumerable: true, writable: true, configurable: true });
+        value !== null &&
+        typeof value === 'object' &&
+        (arrays === 'index' || !Array.isArray(value));
+      if (
+        !nested ||
+        depth > maxDepth ||
+        (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0)
+      ) {
+        Object.defineProperty(out, prefix, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
         return;
       }
       const entries: [string, JsonValue][] = Array.isArray(value)
         ? value.map((item, i) => [String(i), item])
         : Object.entries(value);
-      for (const [key, item] of entries) walk(out, prefix === '' ? key : `${prefix}${separator}${key}`, item, depth + 1);
+      for (const [key, item] of entries)
+        walk(out, prefix === '' ? key : `${prefix}${separator}${key}`, item, depth + 1);
     };
     return (record) => {
       if (only === undefined) {
@@ -262,12 +338,33 @@ export const unnestTransform = defineTransform({
   version: '1.0.0',
   description: 'Emits one record per element of an array field.',
   configSchema: v.strictObject({
-    field: v.pipe(fieldRef, v.description('The array field (name or singular JSONPath); one record per element.'), v.metadata({ examples: ['items'] })),
-    as: v.optional(v.pipe(fieldRef, v.description('Where each element goes. Absent: in place of the array.'), v.metadata({ examples: ['item'] }))),
+    field: v.pipe(
+      fieldRef,
+      v.description('The array field (name or singular JSONPath); one record per element.'),
+      v.metadata({ examples: ['items'] }),
+    ),
+    as: v.optional(
+      v.pipe(
+        fieldRef,
+        v.description('Where each element goes. Absent: in place of the array.'),
+        v.metadata({ examples: ['item'] }),
+      ),
+    ),
     /** Elements that are objects are merged into the record instead of nested. */
-    merge: v.optional(v.pipe(v.boolean(), v.description('Merge each element (an object) into the record instead of nesting it.')), false),
+    merge: v.optional(
+      v.pipe(
+        v.boolean(),
+        v.description('Merge each element (an object) into the record instead of nesting it.'),
+      ),
+      false,
+    ),
     maxElements: v.optional(
-      v.pipe(v.number(), v.integer(), v.minValue(1), v.description('Largest array accepted; a longer one fails the record.')),
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(1),
+        v.description('Largest array accepted; a longer one fails the record.'),
+      ),
       100_000,
     ),
   }),
@@ -277,14 +374,20 @@ export const unnestTransform = defineTransform({
     return (record) => {
       const list = readField(record, source);
       if (list === undefined || list === null) return [];
-      if (!Array.isArray(list)) throw new TypeError(`unnest: field ${formatFieldPath(source)} is not an array`);
+      if (!Array.isArray(list))
+        throw new TypeError(`unnest: field ${formatFieldPath(source)} is not an array`);
       if (list.length > maxElements) {
-        throw new RangeError(`unnest: field ${formatFieldPath(source)} has ${list.length} elements, more than maxElements (${maxElements})`);
+        throw new RangeError(
+          `unnest: field ${formatFieldPath(source)} has ${list.length} elements, more than maxElements (${maxElements})`,
+        );
       }
       const base = deleteField(record, source);
       return list.map((item) => {
         if (merge) {
-          if (!isRecord(item)) throw new TypeError(`unnest: an element of ${formatFieldPath(source)} is not an object, cannot merge`);
+          if (!isRecord(item))
+            throw new TypeError(
+              `unnest: an element of ${formatFieldPath(source)} is not an object, cannot merge`,
+            );
           return { ...base, ...item };
         }
         return setField(base, target, item);
@@ -309,7 +412,9 @@ export const dropTransform = defineTransform({
     when: v.optional(
       v.pipe(
         v.unknown(),
-        v.description('Drop only the records this condition matches (same forms as a route\'s `when`). Absent: drop every record.'),
+        v.description(
+          "Drop only the records this condition matches (same forms as a route's `when`). Absent: drop every record.",
+        ),
         v.metadata({ examples: [{ path: '$.sessions', op: 'eq', value: 0 }] }),
       ),
     ),

@@ -12,7 +12,6 @@ import type { Liquid, Template } from 'liquidjs';
 import { ConfigError, compileFieldPath, defineTransform, setField } from '@sluice/core';
 import { createSandboxedLiquid as createCoreSandboxedLiquid } from '@sluice/core/template';
 
-
 /**
  * Creates the sandboxed Liquid engine used by `template` (exported for destinations-agnostic
  * reuse in tests and docs): the engine of `@sluice/core/template` with the transform's settings —
@@ -25,7 +24,9 @@ import { createSandboxedLiquid as createCoreSandboxedLiquid } from '@sluice/core
  * liquid.parseAndRenderSync('{{ a | upcase }}', { a: 'x' }); // 'X'
  * ```
  */
-export function createSandboxedLiquid(options: { strictVariables?: boolean; timeZone?: string } = {}): Liquid {
+export function createSandboxedLiquid(
+  options: { strictVariables?: boolean; timeZone?: string } = {},
+): Liquid {
   return createCoreSandboxedLiquid({
     strictVariables: options.strictVariables ?? false,
     lenientIf: false,
@@ -58,15 +59,27 @@ export const templateTransform = defineTransform({
     template: v.pipe(
       v.string(),
       v.maxLength(100_000),
-      v.description('Sandboxed Liquid template; the record\'s fields are variables (also under `record`).'),
+      v.description(
+        "Sandboxed Liquid template; the record's fields are variables (also under `record`).",
+      ),
       v.metadata({ examples: ['{{ channel }}: only {{ sessions }} sessions on {{ date }}'] }),
     ),
-    strictVariables: v.optional(v.pipe(v.boolean(), v.description('Fail the record when the template reads a missing variable, instead of rendering it empty.')), false),
+    strictVariables: v.optional(
+      v.pipe(
+        v.boolean(),
+        v.description(
+          'Fail the record when the template reads a missing variable, instead of rendering it empty.',
+        ),
+      ),
+      false,
+    ),
     timeZone: v.optional(
       v.pipe(
         v.string(),
         v.check(isValidTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
-        v.description('Time zone of the `date` filter. Default UTC, so every server renders the same text.'),
+        v.description(
+          'Time zone of the `date` filter. Default UTC, so every server renders the same text.',
+        ),
       ),
       'UTC',
     ),
@@ -78,7 +91,9 @@ export const templateTransform = defineTransform({
     try {
       parsed = liquid.parse(template);
     } catch (error) {
-      throw new ConfigError([{ path: 'template', message: `invalid Liquid template: ${(error as Error).message}` }]);
+      throw new ConfigError([
+        { path: 'template', message: `invalid Liquid template: ${(error as Error).message}` },
+      ]);
     }
     return (record) => {
       const text = liquid.renderSync(parsed, { ...record, record }) as unknown;

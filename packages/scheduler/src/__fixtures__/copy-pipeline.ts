@@ -22,7 +22,8 @@ export const COPY_PAGE_SIZE = 10;
  * ```
  */
 export function copyTables(prefix = 'sched'): { source: string; dest: string } {
-  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`invalid table prefix ${JSON.stringify(prefix)}`);
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+    throw new Error(`invalid table prefix ${JSON.stringify(prefix)}`);
   return { source: `${prefix}_source`, dest: `${prefix}_dest` };
 }
 
@@ -36,10 +37,17 @@ export function copyTables(prefix = 'sched'): { source: string; dest: string } {
  */
 export async function seedCopyTables(pool: pg.Pool, rows: number, prefix?: string): Promise<void> {
   const { source, dest } = copyTables(prefix);
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${source} (id int PRIMARY KEY, payload text NOT NULL)`);
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${dest} (id int PRIMARY KEY, payload text NOT NULL, writes int NOT NULL DEFAULT 1)`);
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${source} (id int PRIMARY KEY, payload text NOT NULL)`,
+  );
+  await pool.query(
+    `CREATE TABLE IF NOT EXISTS ${dest} (id int PRIMARY KEY, payload text NOT NULL, writes int NOT NULL DEFAULT 1)`,
+  );
   await pool.query(`TRUNCATE ${source}, ${dest}`);
-  await pool.query(`INSERT INTO ${source} SELECT g, 'row-' || g || '-' || md5(g::text) FROM generate_series(1, $1) g`, [rows]);
+  await pool.query(
+    `INSERT INTO ${source} SELECT g, 'row-' || g || '-' || md5(g::text) FROM generate_series(1, $1) g`,
+    [rows],
+  );
 }
 
 /**
@@ -50,11 +58,22 @@ export async function seedCopyTables(pool: pg.Pool, rows: number, prefix?: strin
  * createScheduler({ execute: copyPipeline({ pool, checkpoints: store.checkpoints, pageDelayMs: 200 }), ... });
  * ```
  */
-export function copyPipeline(deps: { pool: pg.Pool; checkpoints: CheckpointStore; pageDelayMs: number; prefix?: string }): ExecuteRun {
+export function copyPipeline(deps: {
+  pool: pg.Pool;
+  checkpoints: CheckpointStore;
+  pageDelayMs: number;
+  prefix?: string;
+}): ExecuteRun {
   const { source, dest } = copyTables(deps.prefix);
   return async (run, { signal, log }) => {
     const state = await deps.checkpoints.get(run.pipeline);
-    let cursor = typeof state === 'object' && state !== null && !Array.isArray(state) && typeof state.lastId === 'number' ? state.lastId : 0;
+    let cursor =
+      typeof state === 'object' &&
+      state !== null &&
+      !Array.isArray(state) &&
+      typeof state.lastId === 'number'
+        ? state.lastId
+        : 0;
     let read = 0;
     for (;;) {
       signal.throwIfAborted();

@@ -20,7 +20,12 @@ interface Args {
   pipeline: string;
   pageDelayMs?: number;
   tables?: string;
-  retry?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; multiplier?: number };
+  retry?: {
+    maxAttempts?: number;
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+    multiplier?: number;
+  };
   maxTakeovers?: number;
 }
 
@@ -31,7 +36,14 @@ const store = await createStore({ url: args.url, schema: 'sluice_sched', maxConn
 
 const scheduler = createScheduler({
   stores: store,
-  boss: { connectionString: args.url, max: 4, schema: 'sluice_sched_jobs', superviseIntervalSeconds: 1, monitorIntervalSeconds: 1, registerInstance: false },
+  boss: {
+    connectionString: args.url,
+    max: 4,
+    schema: 'sluice_sched_jobs',
+    superviseIntervalSeconds: 1,
+    monitorIntervalSeconds: 1,
+    registerInstance: false,
+  },
   queueName: args.queueName,
   pollingIntervalSeconds: 0.5,
   heartbeatSeconds: 10,
@@ -41,20 +53,39 @@ const scheduler = createScheduler({
   cron: args.mode === 'cron',
   pipelines:
     args.mode === 'cron'
-      ? [{ name: args.pipeline, cron: { expression: '* * * * * *' }, allowOverlap: true, concurrency: 8 }]
+      ? [
+          {
+            name: args.pipeline,
+            cron: { expression: '* * * * * *' },
+            allowOverlap: true,
+            concurrency: 8,
+          },
+        ]
       : [{ name: args.pipeline, ...(args.retry === undefined ? {} : { retry: args.retry }) }],
   onCronFire: (event) => {
     pool
-      .query('INSERT INTO sched_fires (tick, instance, created) VALUES ($1, $2, $3)', [event.tick, args.instance, event.created])
+      .query('INSERT INTO sched_fires (tick, instance, created) VALUES ($1, $2, $3)', [
+        event.tick,
+        args.instance,
+        event.created,
+      ])
       .catch((error: unknown) => console.error('could not record a fire', error));
   },
   execute:
     args.mode === 'cron'
       ? async (run) => {
-          await pool.query('INSERT INTO sched_exec (tick, instance) VALUES ($1, $2)', [String(run.params.tick), args.instance]);
+          await pool.query('INSERT INTO sched_exec (tick, instance) VALUES ($1, $2)', [
+            String(run.params.tick),
+            args.instance,
+          ]);
           return {};
         }
-      : copyPipeline({ pool, checkpoints: store.checkpoints, pageDelayMs: args.pageDelayMs ?? 200, ...(args.tables === undefined ? {} : { prefix: args.tables }) }),
+      : copyPipeline({
+          pool,
+          checkpoints: store.checkpoints,
+          pageDelayMs: args.pageDelayMs ?? 200,
+          ...(args.tables === undefined ? {} : { prefix: args.tables }),
+        }),
 });
 
 await scheduler.start();

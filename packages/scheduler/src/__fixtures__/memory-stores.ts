@@ -65,12 +65,23 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
     async list(filter: RunListFilter = {}): Promise<ResultPage<RunRecord>> {
       const statuses = filter.status === undefined ? undefined : [filter.status].flat();
       const items = [...runs.values()]
-        .filter((r) => (filter.pipeline === undefined || r.pipeline === filter.pipeline) && (!statuses || statuses.includes(r.status)) && (filter.trigger === undefined || r.trigger === filter.trigger))
-        .sort((a, b) => (a.queuedAt < b.queuedAt ? 1 : a.queuedAt > b.queuedAt ? -1 : a.id < b.id ? 1 : -1));
-      return { items: items.slice(0, filter.limit ?? 50).map((r) => structuredClone(r)), nextCursor: null };
+        .filter(
+          (r) =>
+            (filter.pipeline === undefined || r.pipeline === filter.pipeline) &&
+            (!statuses || statuses.includes(r.status)) &&
+            (filter.trigger === undefined || r.trigger === filter.trigger),
+        )
+        .sort((a, b) =>
+          a.queuedAt < b.queuedAt ? 1 : a.queuedAt > b.queuedAt ? -1 : a.id < b.id ? 1 : -1,
+        );
+      return {
+        items: items.slice(0, filter.limit ?? 50).map((r) => structuredClone(r)),
+        nextCursor: null,
+      };
     },
     async countQueued(pipeline) {
-      return [...runs.values()].filter((r) => r.pipeline === pipeline && r.status === 'queued').length;
+      return [...runs.values()].filter((r) => r.pipeline === pipeline && r.status === 'queued')
+        .length;
     },
     async markRunning(id, options = {}) {
       const run = runs.get(id);
@@ -112,12 +123,20 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
     async appendLog(runId, entries: readonly NewRunLogEntry[]) {
       const list = logs.get(runId) ?? [];
       for (const entry of entries) {
-        list.push({ seq: list.length + 1, at: entry.at ?? new Date().toISOString(), level: entry.level, message: entry.message, fields: entry.fields ?? null });
+        list.push({
+          seq: list.length + 1,
+          at: entry.at ?? new Date().toISOString(),
+          level: entry.level,
+          message: entry.message,
+          fields: entry.fields ?? null,
+        });
       }
       logs.set(runId, list);
     },
     async listLogs(runId, options = {}) {
-      return (logs.get(runId) ?? []).filter((e) => e.seq > (options.afterSeq ?? 0)).slice(0, options.limit ?? 500);
+      return (logs.get(runId) ?? [])
+        .filter((e) => e.seq > (options.afterSeq ?? 0))
+        .slice(0, options.limit ?? 500);
     },
   };
 }
@@ -190,6 +209,12 @@ export function createMemoryWebhookDeliveries(): WebhookDeliveryStore {
  * createScheduler({ stores, ... });
  * ```
  */
-export function createMemoryStores(): SchedulerStores & { runs: ReturnType<typeof createMemoryRunStore> } {
-  return { runs: createMemoryRunStore(), scheduleState: createMemoryScheduleState(), webhookDeliveries: createMemoryWebhookDeliveries() };
+export function createMemoryStores(): SchedulerStores & {
+  runs: ReturnType<typeof createMemoryRunStore>;
+} {
+  return {
+    runs: createMemoryRunStore(),
+    scheduleState: createMemoryScheduleState(),
+    webhookDeliveries: createMemoryWebhookDeliveries(),
+  };
 }

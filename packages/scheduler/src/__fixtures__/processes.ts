@@ -28,17 +28,34 @@ export interface InstanceProcess {
  * const a = await startInstance({ url, queueName, instance: 'a', mode: 'cron', pipeline: 'tick' });
  * ```
  */
-export async function startInstance(args: Record<string, unknown>, timeoutMs = 60_000): Promise<InstanceProcess> {
-  const child = spawn(process.execPath, ['--conditions=@sluice/source', '--import', HOOKS, '--no-warnings', SCRIPT, JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function startInstance(
+  args: Record<string, unknown>,
+  timeoutMs = 60_000,
+): Promise<InstanceProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=@sluice/source',
+      '--import',
+      HOOKS,
+      '--no-warnings',
+      SCRIPT,
+      JSON.stringify(args),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`instance did not start in ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`instance did not start in ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) {
         clearTimeout(timer);

@@ -49,10 +49,19 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       await env?.close();
     }, 60_000);
 
-    const start = async (options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'pipelines' | 'execute'>, queueName = unique('q')) => {
+    const start = async (
+      options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'pipelines' | 'execute'>,
+      queueName = unique('q'),
+    ) => {
       const scheduler = createScheduler({
         stores: env.stores,
-        boss: { ...env.boss, schema: 'sluice_sched_jobs', superviseIntervalSeconds: 1, monitorIntervalSeconds: 1, registerInstance: false },
+        boss: {
+          ...env.boss,
+          schema: 'sluice_sched_jobs',
+          superviseIntervalSeconds: 1,
+          monitorIntervalSeconds: 1,
+          registerInstance: false,
+        },
         queueName,
         pollingIntervalSeconds: 0.5,
         heartbeatSeconds: 10,
@@ -75,10 +84,17 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         return { counts: { read: 3, delivered: 3 } };
       };
       const scheduler = await start({ pipelines: [{ name: pipeline }], execute });
-      const { runId, created } = await scheduler.trigger(pipeline, { params: { date: '2026-11-24' } });
+      const { runId, created } = await scheduler.trigger(pipeline, {
+        params: { date: '2026-11-24' },
+      });
       expect(created).toBe(true);
       const run = await finished(runId);
-      expect(run).toMatchObject({ status: 'succeeded', trigger: 'api', params: { date: '2026-11-24' }, attempt: 1 });
+      expect(run).toMatchObject({
+        status: 'succeeded',
+        trigger: 'api',
+        params: { date: '2026-11-24' },
+        attempt: 1,
+      });
       expect(run.counts).toMatchObject({ read: 3, delivered: 3 });
       expect(seen).toHaveLength(1);
       const logs = await env.stores.runs.listLogs(runId);
@@ -86,7 +102,10 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
     });
 
     it('refuses an unknown pipeline with a ConfigError naming it', async () => {
-      const scheduler = await start({ pipelines: [{ name: unique('known') }], execute: async () => ({}) });
+      const scheduler = await start({
+        pipelines: [{ name: unique('known') }],
+        execute: async () => ({}),
+      });
       await expect(scheduler.trigger('nope')).rejects.toThrow(/unknown pipeline "nope"/);
     });
 
@@ -109,7 +128,8 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const a = await start({ pipelines, execute, concurrency: 4 }, queueName);
       await start({ pipelines, execute, concurrency: 4 }, queueName);
       const ids = [];
-      for (let i = 0; i < 4; i += 1) ids.push((await a.trigger(serial)).runId, (await a.trigger(parallel)).runId);
+      for (let i = 0; i < 4; i += 1)
+        ids.push((await a.trigger(serial)).runId, (await a.trigger(parallel)).runId);
       for (const id of ids) expect((await finished(id)).status).toBe('succeeded');
       expect(peak.get(serial)).toBe(1);
       expect(peak.get(parallel)).toBeLessThanOrEqual(2);
@@ -126,13 +146,23 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         return { counts: { read: 1 } };
       };
       const retry = { maxAttempts: 4, initialDelayMs: 1000, multiplier: 1 };
-      const scheduler = await start({ pipelines: [{ name: flaky, retry }, { name: fatal, retry }], execute });
+      const scheduler = await start({
+        pipelines: [
+          { name: flaky, retry },
+          { name: fatal, retry },
+        ],
+        execute,
+      });
       const ok = await finished((await scheduler.trigger(flaky)).runId);
       expect(ok).toMatchObject({ status: 'succeeded', attempt: 3 });
       const logs = await env.stores.runs.listLogs(ok.id);
       expect(logs.filter((l) => l.message.includes('will be retried'))).toHaveLength(2);
       const failed = await finished((await scheduler.trigger(fatal)).runId);
-      expect(failed).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'FatalError', message: 'credentials rejected', code: 'SLUICE_ERR_FATAL' } });
+      expect(failed).toMatchObject({
+        status: 'failed',
+        attempt: 1,
+        error: { name: 'FatalError', message: 'credentials rejected', code: 'SLUICE_ERR_FATAL' },
+      });
     });
 
     it('fails a throwing run at once when its pipeline allows no retries', async () => {
@@ -142,9 +172,16 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         calls += 1;
         throw new RetryableError('source busy');
       };
-      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute });
+      const scheduler = await start({
+        pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }],
+        execute,
+      });
       const run = await finished((await scheduler.trigger(pipeline)).runId);
-      expect(run).toMatchObject({ status: 'failed', attempt: 1, error: { name: 'RetryableError', message: 'source busy' } });
+      expect(run).toMatchObject({
+        status: 'failed',
+        attempt: 1,
+        error: { name: 'RetryableError', message: 'source busy' },
+      });
       // Nothing comes back later: the job was completed, no retry job was enqueued.
       await sleep(1500);
       expect(calls).toBe(1);
@@ -172,25 +209,46 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         calls += 1;
         return {};
       };
-      const options = { pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute, maxTakeovers: 1 };
+      const options = {
+        pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }],
+        execute,
+        maxTakeovers: 1,
+      };
       const api = await start({ ...options, worker: false }, queueName);
       const { runId } = await api.trigger(pipeline);
       expect([await crashOnce(api, pipeline), await crashOnce(api, pipeline)]).toEqual([0, 1]);
       await start(options, queueName);
       const run = await finished(runId);
-      expect(run).toMatchObject({ status: 'failed', attempt: 2, error: { name: 'RunTakeoverLimitError' } });
+      expect(run).toMatchObject({
+        status: 'failed',
+        attempt: 2,
+        error: { name: 'RunTakeoverLimitError' },
+      });
       expect(run.error?.message).toMatch(/2 time\(s\).*maxTakeovers: 1/);
       expect(calls).toBe(0);
-      expect(() => createScheduler({ ...options, stores: env.stores, boss: env.boss, maxTakeovers: -1 })).toThrow(/maxTakeovers/);
+      expect(() =>
+        createScheduler({ ...options, stores: env.stores, boss: env.boss, maxTakeovers: -1 }),
+      ).toThrow(/maxTakeovers/);
     });
 
     it('fails a run that no instance able to execute it claims within the bound, never while a run of its pipeline executes (issue 23)', async () => {
       const pipeline = unique('unclaimed');
-      const api = await start({ pipelines: [{ name: pipeline }], execute: async () => ({}), worker: false, pipelineVersion: () => 4 });
+      const api = await start({
+        pipelines: [{ name: pipeline }],
+        execute: async () => ({}),
+        worker: false,
+        pipelineVersion: () => 4,
+      });
       const boss = api.queue.boss as PgBoss;
       const queueName = api.queue.queueOf(pipeline);
       let now = Date.now();
-      const sweeper = new UnclaimedRunSweeper({ queue: api.queue, runs: env.stores.runs, logger: createNoopLogger(), timeoutSeconds: 10, now: () => now });
+      const sweeper = new UnclaimedRunSweeper({
+        queue: api.queue,
+        runs: env.stores.runs,
+        logger: createNoopLogger(),
+        timeoutSeconds: 10,
+        now: () => now,
+      });
       // A worker holds the first run: the second waits for the pipeline, not for a worker.
       const { runId: first } = await api.trigger(pipeline);
       const [claimed] = await boss.fetch<{ runId: string }>(queueName);
@@ -208,7 +266,12 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       now += 1_000;
       expect(await sweeper.sweep()).toEqual([runId]);
       const run = await env.stores.runs.get(runId);
-      expect(run).toMatchObject({ status: 'failed', startedAt: null, pipelineVersion: 4, error: { name: 'RunUnclaimedError', code: 'SLUICE_ERR_FATAL' } });
+      expect(run).toMatchObject({
+        status: 'failed',
+        startedAt: null,
+        pipelineVersion: 4,
+        error: { name: 'RunUnclaimedError', code: 'SLUICE_ERR_FATAL' },
+      });
       expect(run?.error?.message).toContain(`version 4 of pipeline "${pipeline}"`);
       expect((await boss.getJobById(queueName, runId))?.state).toBe('cancelled');
       expect(await sweeper.sweep()).toEqual([]);
@@ -217,7 +280,11 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
     it('fails a run whose job pg-boss gave up on, so no run stays running without a job', async () => {
       const pipeline = unique('abandoned');
       const queueName = unique('q');
-      const options = { pipelines: [{ name: pipeline }], execute: async () => ({}), maxTakeovers: 1 };
+      const options = {
+        pipelines: [{ name: pipeline }],
+        execute: async () => ({}),
+        maxTakeovers: 1,
+      };
       const api = await start({ ...options, worker: false }, queueName);
       const { runId } = await api.trigger(pipeline);
       // maxTakeovers + 2 claims that end without an outcome exhaust the job's pg-boss retries.
@@ -225,8 +292,14 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       expect((await env.stores.runs.get(runId))?.status).toBe('running');
       await start(options, queueName);
       const run = await finished(runId);
-      expect(run).toMatchObject({ status: 'failed', attempt: 3, error: { name: 'RunAbandonedError' } });
-      expect(run.error?.message).toBe('the job queue gave up on the run after 3 attempt(s) without an outcome (last: job heartbeat timeout)');
+      expect(run).toMatchObject({
+        status: 'failed',
+        attempt: 3,
+        error: { name: 'RunAbandonedError' },
+      });
+      expect(run.error?.message).toBe(
+        'the job queue gave up on the run after 3 attempt(s) without an outcome (last: job heartbeat timeout)',
+      );
     });
 
     it('aborts a run at its timeout and fails it when no retry is left', async () => {
@@ -239,7 +312,10 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
             reject(signal.reason);
           });
         });
-      const scheduler = await start({ pipelines: [{ name: slow, timeoutMs: 1000, retry: { maxAttempts: 1 } }], execute });
+      const scheduler = await start({
+        pipelines: [{ name: slow, timeoutMs: 1000, retry: { maxAttempts: 1 } }],
+        execute,
+      });
       const run = await finished((await scheduler.trigger(slow)).runId);
       expect(run.status).toBe('failed');
       expect(run.error?.message).toMatch(/timeout of 1000 ms/);
@@ -251,7 +327,9 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const started: string[] = [];
       const execute: ExecuteRun = (run, { signal }) => {
         started.push(run.id);
-        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
       };
       const scheduler = await start({ pipelines: [{ name: pipeline }], execute });
       const running = await scheduler.trigger(pipeline);
@@ -278,9 +356,15 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
           return { counts: { read: 1 } };
         }
         // Ignores everything but the abort: still running when the grace period ends.
-        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason)),
+        );
       };
-      const scheduler = await start({ pipelines: [{ name: quick }, { name: stuck }], execute, shutdownTimeoutMs: 1500 });
+      const scheduler = await start({
+        pipelines: [{ name: quick }, { name: stuck }],
+        execute,
+        shutdownTimeoutMs: 1500,
+      });
       const a = await scheduler.trigger(quick);
       const b = await scheduler.trigger(stuck);
       await waitFor(() => started.size === 2, { what: 'both runs to start' });
@@ -310,38 +394,78 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       };
       const scheduler = await start({
         pipelines: [
-          { name: pipeline, webhook: { scheme: 'standard-webhooks', secret: SECRET, maxBodyBytes: 200 } },
-          { name: records, webhook: { scheme: 'standard-webhooks', secret: SECRET, payload: 'records' } },
+          {
+            name: pipeline,
+            webhook: { scheme: 'standard-webhooks', secret: SECRET, maxBodyBytes: 200 },
+          },
+          {
+            name: records,
+            webhook: { scheme: 'standard-webhooks', secret: SECRET, payload: 'records' },
+          },
         ],
         execute,
       });
-      const send = (target: string, body: string, id = unique('msg'), over: Record<string, string> = {}) => {
+      const send = (
+        target: string,
+        body: string,
+        id = unique('msg'),
+        over: Record<string, string> = {},
+      ) => {
         const ts = Math.floor(Date.now() / 1000);
         const rawBody = Buffer.from(body);
         return scheduler.handleWebhook(target, {
           rawBody,
-          headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody), ...over },
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': id,
+            'webhook-timestamp': String(ts),
+            'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody),
+            ...over,
+          },
         });
       };
       const accepted = await send(pipeline, '{"contact":42}', 'msg_fixed');
       expect(accepted.status).toBe(202);
       const runId = (accepted.body as { runId: string }).runId;
       const run = await finished(runId);
-      expect(run).toMatchObject({ status: 'succeeded', trigger: 'webhook', params: { input: { contact: 42 }, webhook: { deliveryId: 'msg_fixed' } } });
+      expect(run).toMatchObject({
+        status: 'succeeded',
+        trigger: 'webhook',
+        params: { input: { contact: 42 }, webhook: { deliveryId: 'msg_fixed' } },
+      });
       // A copy of an accepted delivery (a retry or a replay) starts nothing and names the first run.
-      expect(await send(pipeline, '{"contact":42}', 'msg_fixed')).toEqual({ status: 200, body: { runId, deliveryId: 'msg_fixed', duplicate: true } });
-      const copies = await Promise.all([1, 2, 3, 4, 5].map(() => send(pipeline, '{"contact":7}', 'msg_concurrent')));
+      expect(await send(pipeline, '{"contact":42}', 'msg_fixed')).toEqual({
+        status: 200,
+        body: { runId, deliveryId: 'msg_fixed', duplicate: true },
+      });
+      const copies = await Promise.all(
+        [1, 2, 3, 4, 5].map(() => send(pipeline, '{"contact":7}', 'msg_concurrent')),
+      );
       expect(copies.map((c) => c.status).sort()).toEqual([200, 200, 200, 200, 202]);
       expect(new Set(copies.map((c) => (c.body as { runId: string }).runId)).size).toBe(1);
-      expect(await finished((copies[0]!.body as { runId: string }).runId)).toMatchObject({ status: 'succeeded', params: { input: { contact: 7 } } });
-      expect(await send(pipeline, '{"contact":42}', undefined, { 'webhook-signature': 'v1,AAAA' })).toMatchObject({ status: 401, body: { reason: 'bad-signature' } });
-      expect(await send(pipeline, JSON.stringify({ pad: 'x'.repeat(300) }))).toMatchObject({ status: 413, body: { reason: 'too-large' } });
-      expect(await send(pipeline, '{not json')).toMatchObject({ status: 400, body: { reason: 'invalid-payload' } });
+      expect(await finished((copies[0]!.body as { runId: string }).runId)).toMatchObject({
+        status: 'succeeded',
+        params: { input: { contact: 7 } },
+      });
+      expect(
+        await send(pipeline, '{"contact":42}', undefined, { 'webhook-signature': 'v1,AAAA' }),
+      ).toMatchObject({ status: 401, body: { reason: 'bad-signature' } });
+      expect(await send(pipeline, JSON.stringify({ pad: 'x'.repeat(300) }))).toMatchObject({
+        status: 413,
+        body: { reason: 'too-large' },
+      });
+      expect(await send(pipeline, '{not json')).toMatchObject({
+        status: 400,
+        body: { reason: 'invalid-payload' },
+      });
       expect(await send('missing', '{}')).toMatchObject({ status: 404 });
       const batch = await send(records, '[{"id":1},{"id":2}]');
       await finished((batch.body as { runId: string }).runId);
       expect(inputs).toContainEqual([{ id: 1 }, { id: 2 }]);
-      expect(await send(records, '[{"id":1},7]')).toMatchObject({ status: 400, body: { error: 'records[1]: expected a JSON object' } });
+      expect(await send(records, '[{"id":1},7]')).toMatchObject({
+        status: 400,
+        body: { error: 'records[1]: expected a JSON object' },
+      });
     });
 
     it('refuses webhook and API triggers past maxQueuedRuns, never a duplicate delivery or the enqueue path of cron ticks (issue 20)', async () => {
@@ -349,7 +473,13 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const refusals: TriggerRefusal[] = [];
       // A trigger-only instance: nothing claims the runs, so they stay queued.
       const scheduler = await start({
-        pipelines: [{ name: pipeline, webhook: { scheme: 'standard-webhooks', secret: SECRET }, maxQueuedRuns: 2 }],
+        pipelines: [
+          {
+            name: pipeline,
+            webhook: { scheme: 'standard-webhooks', secret: SECRET },
+            maxQueuedRuns: 2,
+          },
+        ],
         execute: async () => ({}),
         worker: false,
         backlogRetryAfterSeconds: 7,
@@ -360,7 +490,12 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         const rawBody = Buffer.from('{"n":1}');
         return scheduler.handleWebhook(pipeline, {
           rawBody,
-          headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody) },
+          headers: {
+            'content-type': 'application/json',
+            'webhook-id': id,
+            'webhook-timestamp': String(ts),
+            'webhook-signature': signStandardWebhook(SECRET, id, ts, rawBody),
+          },
         });
       };
       const first = await send('msg_first');
@@ -370,10 +505,22 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
 
       const refused = await scheduler.trigger(pipeline).catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(BacklogFullError);
-      expect(refused).toMatchObject({ code: 'SLUICE_ERR_BACKLOG_FULL', pipeline, queued: 2, maxQueuedRuns: 2, retryAfterSeconds: 7 });
-      expect(await send('msg_refused')).toMatchObject({ status: 429, body: { reason: 'backlog-full', retryAfterSeconds: 7 } });
+      expect(refused).toMatchObject({
+        code: 'SLUICE_ERR_BACKLOG_FULL',
+        pipeline,
+        queued: 2,
+        maxQueuedRuns: 2,
+        retryAfterSeconds: 7,
+      });
+      expect(await send('msg_refused')).toMatchObject({
+        status: 429,
+        body: { reason: 'backlog-full', retryAfterSeconds: 7 },
+      });
       // A copy of the accepted delivery still names its run.
-      expect(await send('msg_first')).toMatchObject({ status: 200, body: { duplicate: true, runId: (first.body as { runId: string }).runId } });
+      expect(await send('msg_first')).toMatchObject({
+        status: 200,
+        body: { duplicate: true, runId: (first.body as { runId: string }).runId },
+      });
       // Replays and the enqueue path (cron ticks, backfill chunks) are not bounded.
       await scheduler.trigger(pipeline, { trigger: 'replay' });
       await scheduler.enqueue({ pipeline, trigger: 'cron' });
@@ -387,7 +534,15 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const queued = (await env.stores.runs.list({ pipeline, status: 'queued' })).items;
       for (const run of queued) await env.stores.runs.requestCancel(run.id);
       expect(await send('msg_refused')).toMatchObject({ status: 202 });
-      expect(() => createScheduler({ pipelines: [], stores: env.stores, boss: env.boss, execute: async () => ({}), maxQueuedRuns: 0 })).toThrow(/maxQueuedRuns/);
+      expect(() =>
+        createScheduler({
+          pipelines: [],
+          stores: env.stores,
+          boss: env.boss,
+          execute: async () => ({}),
+          maxQueuedRuns: 0,
+        }),
+      ).toThrow(/maxQueuedRuns/);
     });
 
     it('splits a backfill into chunk runs and resumes only the chunks that failed', async () => {
@@ -400,8 +555,16 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         if (failOnce.delete(from)) throw new FatalError('source refused this day');
         return {};
       };
-      const scheduler = await start({ pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }], execute });
-      const first = await scheduler.backfill(pipeline, { from: '2026-01-01', to: '2026-01-05', chunkDays: 2, params: { property: 'ga4' } });
+      const scheduler = await start({
+        pipelines: [{ name: pipeline, retry: { maxAttempts: 1 } }],
+        execute,
+      });
+      const first = await scheduler.backfill(pipeline, {
+        from: '2026-01-01',
+        to: '2026-01-05',
+        chunkDays: 2,
+        params: { property: 'ga4' },
+      });
       expect(first.chunks.map((c) => [c.from, c.to, c.action])).toEqual([
         ['2026-01-01', '2026-01-02', 'enqueued'],
         ['2026-01-03', '2026-01-04', 'enqueued'],
@@ -409,14 +572,24 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       ]);
       const outcomes = await Promise.all(first.chunks.map((c) => finished(c.runId)));
       expect(outcomes.map((r) => r.status)).toEqual(['succeeded', 'failed', 'succeeded']);
-      expect(outcomes[0]!.params).toMatchObject({ property: 'ga4', backfill: { id: first.backfillId, index: 0, chunks: 3 } });
-      const resumed = await scheduler.backfill(pipeline, { from: '2026-01-01', to: '2026-01-05', chunkDays: 2, params: { property: 'ga4' } });
+      expect(outcomes[0]!.params).toMatchObject({
+        property: 'ga4',
+        backfill: { id: first.backfillId, index: 0, chunks: 3 },
+      });
+      const resumed = await scheduler.backfill(pipeline, {
+        from: '2026-01-01',
+        to: '2026-01-05',
+        chunkDays: 2,
+        params: { property: 'ga4' },
+      });
       expect(resumed.backfillId).toBe(first.backfillId);
       expect(resumed.chunks.map((c) => c.action)).toEqual(['kept', 'retried', 'kept']);
       const retried = await finished(resumed.chunks[1]!.runId);
       expect(retried).toMatchObject({ status: 'succeeded', parentRunId: first.chunks[1]!.runId });
       expect(ranges.filter((r) => r === '2026-01-03..2026-01-04')).toHaveLength(2);
-      await expect(scheduler.backfill(pipeline, { from: '2026-01-05', to: '2026-01-01' })).rejects.toThrow(/to: must not be before from/);
+      await expect(
+        scheduler.backfill(pipeline, { from: '2026-01-05', to: '2026-01-01' }),
+      ).rejects.toThrow(/to: must not be before from/);
     });
 
     it('fires a per-second cron once per tick across two instances', async () => {
@@ -426,7 +599,9 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
         ticks.push(String(run.params.tick));
         return {};
       };
-      const pipelines = [{ name: pipeline, cron: { expression: '* * * * * *' }, allowOverlap: true, concurrency: 4 }];
+      const pipelines = [
+        { name: pipeline, cron: { expression: '* * * * * *' }, allowOverlap: true, concurrency: 4 },
+      ];
       const queueName = unique('q');
       await start({ pipelines, execute }, queueName);
       await start({ pipelines, execute }, queueName);
@@ -436,28 +611,40 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       const tickTimes = fired.map((r) => Date.parse(String(r.params.tick))).sort((x, y) => x - y);
       expect(tickTimes.length).toBeGreaterThanOrEqual(3);
       expect(new Set(tickTimes).size).toBe(tickTimes.length);
-      for (let i = 1; i < tickTimes.length; i += 1) expect(tickTimes[i]! - tickTimes[i - 1]!).toBe(1000);
+      for (let i = 1; i < tickTimes.length; i += 1)
+        expect(tickTimes[i]! - tickTimes[i - 1]!).toBe(1000);
       expect(new Set(ticks).size).toBe(ticks.length);
-      expect(await env.stores.scheduleState.getLastTick(pipeline, 'cron')).toBe(new Date(tickTimes.at(-1)!).toISOString());
+      expect(await env.stores.scheduleState.getLastTick(pipeline, 'cron')).toBe(
+        new Date(tickTimes.at(-1)!).toISOString(),
+      );
     });
 
     it('catches up at most catchUpMax missed ticks after downtime, or skips them', async () => {
       const catchUp = unique('catchup');
       const skip = unique('skip');
-      const longAgo = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000).toISOString();
+      const longAgo = new Date(
+        Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000,
+      ).toISOString();
       await env.stores.scheduleState.setLastTick(catchUp, 'cron', longAgo);
       await env.stores.scheduleState.setLastTick(skip, 'cron', longAgo);
       await start({
         pipelines: [
-          { name: catchUp, cron: { expression: '* * * * *', missed: 'catch-up', catchUpMax: 3 }, allowOverlap: true },
+          {
+            name: catchUp,
+            cron: { expression: '* * * * *', missed: 'catch-up', catchUpMax: 3 },
+            allowOverlap: true,
+          },
           { name: skip, cron: { expression: '* * * * *', missed: 'skip' } },
         ],
         execute: async () => ({}),
       });
-      const tickTimes = (await env.stores.runs.list({ pipeline: catchUp })).items.map((r) => Date.parse(String(r.params.tick))).sort((x, y) => x - y);
+      const tickTimes = (await env.stores.runs.list({ pipeline: catchUp })).items
+        .map((r) => Date.parse(String(r.params.tick)))
+        .sort((x, y) => x - y);
       // Three missed minutes, plus the current minute when start-up fell within its grace window.
       expect(tickTimes.length === 3 || tickTimes.length === 4).toBe(true);
-      for (let i = 1; i < tickTimes.length; i += 1) expect(tickTimes[i]! - tickTimes[i - 1]!).toBe(60_000);
+      for (let i = 1; i < tickTimes.length; i += 1)
+        expect(tickTimes[i]! - tickTimes[i - 1]!).toBe(60_000);
       expect(tickTimes[0]!).toBeGreaterThan(Date.parse(longAgo) + 5 * 60_000);
       expect(Date.now() - tickTimes.at(-1)!).toBeLessThan(2 * 60_000);
       // Skip fires at most the current minute, if start-up fell within its grace window.

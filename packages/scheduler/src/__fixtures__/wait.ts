@@ -15,7 +15,11 @@ import type { RunRecord, RunStore } from '@sluice/core';
  */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 20_000, intervalMs = 100, what = 'condition' }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  {
+    timeoutMs = 20_000,
+    intervalMs = 100,
+    what = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -28,7 +32,10 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, lastError === undefined ? undefined : { cause: lastError });
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}`,
+        lastError === undefined ? undefined : { cause: lastError },
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
@@ -52,11 +59,18 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * const run = await runEnded(store.runs, runId);
  * ```
  */
-export function runEnded(runs: Pick<RunStore, 'get'>, id: string, timeoutMs = 30_000): Promise<RunRecord> {
+export function runEnded(
+  runs: Pick<RunStore, 'get'>,
+  id: string,
+  timeoutMs = 30_000,
+): Promise<RunRecord> {
   return waitFor(
     async () => {
       const run = await runs.get(id);
-      return run && (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled') ? run : undefined;
+      return run &&
+        (run.status === 'succeeded' || run.status === 'failed' || run.status === 'cancelled')
+        ? run
+        : undefined;
     },
     { timeoutMs, what: `run ${id} to finish` },
   );

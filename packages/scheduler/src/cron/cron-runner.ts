@@ -10,7 +10,11 @@ import type { PipelineScheduling, ResolvedCronTrigger } from '../config.js';
 import { dueTicks } from './missed.js';
 
 /** Fires one tick: enqueues its run. Must be idempotent per (pipeline, tick). */
-export type FireTick = (pipeline: PipelineScheduling, trigger: ResolvedCronTrigger, tickMs: number) => Promise<void>;
+export type FireTick = (
+  pipeline: PipelineScheduling,
+  trigger: ResolvedCronTrigger,
+  tickMs: number,
+) => Promise<void>;
 
 /** Options of {@link CronRunner}. */
 export interface CronRunnerOptions {
@@ -50,7 +54,8 @@ interface Loop {
  * ```
  */
 export class CronRunner {
-  readonly #options: Required<Omit<CronRunnerOptions, 'scheduleState' | 'fire' | 'logger'>> & CronRunnerOptions;
+  readonly #options: Required<Omit<CronRunnerOptions, 'scheduleState' | 'fire' | 'logger'>> &
+    CronRunnerOptions;
   #loops: Loop[] = [];
 
   constructor(options: CronRunnerOptions) {
@@ -69,7 +74,14 @@ export class CronRunner {
     const loops: Loop[] = [];
     for (const pipeline of pipelines) {
       for (const trigger of pipeline.cron) {
-        loops.push({ pipeline, trigger, cursor: undefined, timer: undefined, stopped: false, running: Promise.resolve() });
+        loops.push({
+          pipeline,
+          trigger,
+          cursor: undefined,
+          timer: undefined,
+          stopped: false,
+          running: Promise.resolve(),
+        });
       }
     }
     this.#loops = loops;
@@ -93,13 +105,21 @@ export class CronRunner {
     try {
       last = await scheduleState.getLastTick(loop.pipeline.name, loop.trigger.name);
     } catch (error) {
-      logger.warn({ err: error, pipeline: loop.pipeline.name }, 'could not read the last cron tick; missed ticks are not caught up');
+      logger.warn(
+        { err: error, pipeline: loop.pipeline.name },
+        'could not read the last cron tick; missed ticks are not caught up',
+      );
     }
     const lastMs = last === undefined ? undefined : Date.parse(last);
     const due = dueTicks(loop.trigger.schedule, lastMs, now(), loop.trigger.missed, startupGraceMs);
     if (due.skipped > 0) {
       logger.info(
-        { pipeline: loop.pipeline.name, schedule: loop.trigger.name, skipped: due.skipped, policy: loop.trigger.missed.kind },
+        {
+          pipeline: loop.pipeline.name,
+          schedule: loop.trigger.name,
+          skipped: due.skipped,
+          policy: loop.trigger.missed.kind,
+        },
         'cron ticks missed while no scheduler ran were skipped',
       );
     }
@@ -119,19 +139,32 @@ export class CronRunner {
           break;
         } catch (error) {
           if (now() - tick > lateToleranceMs) {
-            logger.error({ err: error, pipeline: loop.pipeline.name, tick: new Date(tick).toISOString() }, 'cron tick could not be fired in time; giving up on it');
+            logger.error(
+              { err: error, pipeline: loop.pipeline.name, tick: new Date(tick).toISOString() },
+              'cron tick could not be fired in time; giving up on it',
+            );
             break;
           }
-          logger.warn({ err: error, pipeline: loop.pipeline.name, tick: new Date(tick).toISOString() }, 'cron tick could not be fired; retrying');
+          logger.warn(
+            { err: error, pipeline: loop.pipeline.name, tick: new Date(tick).toISOString() },
+            'cron tick could not be fired; retrying',
+          );
           await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
         }
       }
       loop.cursor = Math.max(loop.cursor ?? tick, tick);
       try {
-        await scheduleState.setLastTick(loop.pipeline.name, loop.trigger.name, new Date(tick).toISOString());
+        await scheduleState.setLastTick(
+          loop.pipeline.name,
+          loop.trigger.name,
+          new Date(tick).toISOString(),
+        );
       } catch (error) {
         // The run is enqueued; only the catch-up bookmark is behind, and the next tick moves it.
-        logger.warn({ err: error, pipeline: loop.pipeline.name }, 'could not record the last cron tick');
+        logger.warn(
+          { err: error, pipeline: loop.pipeline.name },
+          'could not record the last cron tick',
+        );
       }
     }
   }
@@ -152,7 +185,13 @@ export class CronRunner {
   async #onTimer(loop: Loop): Promise<void> {
     if (loop.stopped) return;
     const { now, lateToleranceMs } = this.#options;
-    const due = dueTicks(loop.trigger.schedule, loop.cursor, now(), loop.trigger.missed, lateToleranceMs);
+    const due = dueTicks(
+      loop.trigger.schedule,
+      loop.cursor,
+      now(),
+      loop.trigger.missed,
+      lateToleranceMs,
+    );
     await this.#fireAll(loop, due.fire);
     this.#plan(loop);
   }

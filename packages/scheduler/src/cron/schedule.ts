@@ -5,7 +5,13 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-import { CRON_FORMS, ConfigError, isValidTimeZone, parseCron, type ConfigIssue } from '@sluice/core';
+import {
+  CRON_FORMS,
+  ConfigError,
+  isValidTimeZone,
+  parseCron,
+  type ConfigIssue,
+} from '@sluice/core';
 import type { Cron } from 'croner';
 
 /** A compiled cron schedule: pure, no timers. */
@@ -48,20 +54,30 @@ export interface CronOptions {
  * new Date(cron.next(Date.parse('2026-03-28T12:00:00Z'))!).toISOString(); // '2026-03-29T06:00:00.000Z'
  * ```
  */
-export function compileCron(options: CronOptions, path: readonly string[] = ['cron']): CronSchedule {
+export function compileCron(
+  options: CronOptions,
+  path: readonly string[] = ['cron'],
+): CronSchedule {
   const base = path.join('.');
   const issues: ConfigIssue[] = [];
   const timezone = options.timezone ?? 'UTC';
   if (!isValidTimeZone(timezone)) {
-    issues.push({ path: `${base}.timezone`, message: `unknown IANA time zone ${JSON.stringify(timezone)}` });
+    issues.push({
+      path: `${base}.timezone`,
+      message: `unknown IANA time zone ${JSON.stringify(timezone)}`,
+    });
   }
   if (issues.length > 0) throw new ConfigError(issues);
   let cron: Cron;
   try {
     cron = parseCron(options.expression, timezone);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
-    throw new ConfigError([{ path: `${base}.expression`, message: `${reason} (use ${CRON_FORMS})` }], { cause: error });
+    const reason =
+      error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
+    throw new ConfigError(
+      [{ path: `${base}.expression`, message: `${reason} (use ${CRON_FORMS})` }],
+      { cause: error },
+    );
   }
   const next = (afterMs: number): number | undefined => {
     // croner strips milliseconds from the reference and returns the first run strictly after it.

@@ -37,14 +37,18 @@ export function header(headers: WebhookHeaders, name: string): string | undefine
  * exactHeader({ 'webhook-id': ['a', 'b'] }, 'webhook-id').ok; // false: sent twice
  * ```
  */
-export function exactHeader(headers: WebhookHeaders, name: string): { ok: true; value: string | undefined } | WebhookFailure {
+export function exactHeader(
+  headers: WebhookHeaders,
+  name: string,
+): { ok: true; value: string | undefined } | WebhookFailure {
   const wanted = name.toLowerCase();
   const values: string[] = [];
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== wanted || value === undefined) continue;
     values.push(...(typeof value === 'string' ? [value] : value));
   }
-  if (values.length > 1) return reject('invalid-header', `${name} was sent ${values.length} times: send it once`);
+  if (values.length > 1)
+    return reject('invalid-header', `${name} was sent ${values.length} times: send it once`);
   return { ok: true, value: values[0] };
 }
 
@@ -70,7 +74,8 @@ export function canonicalTimestamp(
 ): { ok: true; value: number } | WebhookFailure {
   const read = exactHeader(headers, name);
   if (!read.ok) return read;
-  if (read.value === undefined || read.value === '') return reject('missing-header', `missing header ${name}`);
+  if (read.value === undefined || read.value === '')
+    return reject('missing-header', `missing header ${name}`);
   const value = CANONICAL_INTEGER.test(read.value) ? Number(read.value) : Number.NaN;
   if (!Number.isSafeInteger(value) || String(value) !== read.value) {
     return reject(
@@ -102,7 +107,10 @@ export { constantTimeEqual } from '@sluice/core/standard-webhooks';
  * hmacSha256('secret', ['v0:', ts, ':', body]).toString('hex');
  * ```
  */
-export function hmacSha256(key: string | Uint8Array, parts: readonly (string | Uint8Array)[]): Buffer {
+export function hmacSha256(
+  key: string | Uint8Array,
+  parts: readonly (string | Uint8Array)[],
+): Buffer {
   const hmac = createHmac('sha256', key);
   for (const part of parts) hmac.update(part);
   return hmac.digest();
@@ -132,6 +140,10 @@ export function digestId(prefix: string, parts: readonly string[]): string {
  * withinTolerance(Date.now() - 1000, Date.now(), 300); // true
  * ```
  */
-export function withinTolerance(timestampMs: number, nowMs: number, toleranceSeconds: number): boolean {
+export function withinTolerance(
+  timestampMs: number,
+  nowMs: number,
+  toleranceSeconds: number,
+): boolean {
   return Math.abs(nowMs - timestampMs) <= toleranceSeconds * 1000;
 }

@@ -5,7 +5,14 @@
  *
  * @packageDocumentation
  */
-import { canonicalTimestamp, constantTimeEqual, digestId, exactHeader, hmacSha256, withinTolerance } from './crypto.js';
+import {
+  canonicalTimestamp,
+  constantTimeEqual,
+  digestId,
+  exactHeader,
+  hmacSha256,
+  withinTolerance,
+} from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
 
 // HubSpot decodes exactly these escapes before signing ("Validating requests", v3).
@@ -33,7 +40,10 @@ const DECODED: Readonly<Record<string, string>> = {
  * ```
  */
 export function hubspotSignedUri(url: string): string {
-  return url.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (m) => DECODED[m.toUpperCase()] ?? m);
+  return url.replace(
+    /%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi,
+    (m) => DECODED[m.toUpperCase()] ?? m,
+  );
 }
 
 /**
@@ -51,9 +61,12 @@ export function signHubSpotV3(
   rawBody: Buffer,
   timestampMs: number,
 ): string {
-  return hmacSha256(clientSecret, [method.toUpperCase(), hubspotSignedUri(url), rawBody, String(timestampMs)]).toString(
-    'base64',
-  );
+  return hmacSha256(clientSecret, [
+    method.toUpperCase(),
+    hubspotSignedUri(url),
+    rawBody,
+    String(timestampMs),
+  ]).toString('base64');
 }
 
 /**
@@ -75,11 +88,16 @@ export function verifyHubSpotV3(input: {
   now: number;
   toleranceSeconds: number;
 }): WebhookVerification {
-  if (!input.url) return reject('invalid-header', 'HubSpot v3 signs the full request URL: pass url');
+  if (!input.url)
+    return reject('invalid-header', 'HubSpot v3 signs the full request URL: pass url');
   const signature = exactHeader(input.headers, 'X-HubSpot-Signature-v3');
   if (!signature.ok) return signature;
   if (!signature.value) return reject('missing-header', 'missing header X-HubSpot-Signature-v3');
-  const timestamp = canonicalTimestamp(input.headers, 'X-HubSpot-Request-Timestamp', 'milliseconds');
+  const timestamp = canonicalTimestamp(
+    input.headers,
+    'X-HubSpot-Request-Timestamp',
+    'milliseconds',
+  );
   if (!timestamp.ok) return timestamp;
   const timestampMs = timestamp.value;
   if (!withinTolerance(timestampMs, input.now, input.toleranceSeconds)) {
@@ -92,5 +110,9 @@ export function verifyHubSpotV3(input: {
   if (!constantTimeEqual(Buffer.from(expected, 'utf8'), Buffer.from(signature.value, 'utf8'))) {
     return reject('bad-signature', 'X-HubSpot-Signature-v3 did not match');
   }
-  return { ok: true, deliveryId: digestId('hubspot', [String(timestampMs), expected]), timestamp: timestampMs };
+  return {
+    ok: true,
+    deliveryId: digestId('hubspot', [String(timestampMs), expected]),
+    timestamp: timestampMs,
+  };
 }

@@ -4,7 +4,14 @@
  *
  * @packageDocumentation
  */
-import { MAX_JSON_DEPTH, isRecord, jsonDepthExceeds, type JsonObject, type JsonValue, type SluiceRecord } from '@sluice/core';
+import {
+  MAX_JSON_DEPTH,
+  isRecord,
+  jsonDepthExceeds,
+  type JsonObject,
+  type JsonValue,
+  type SluiceRecord,
+} from '@sluice/core';
 import { header } from './crypto.js';
 import type { WebhookHeaders } from './types.js';
 
@@ -18,7 +25,11 @@ function parseBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
   const text = rawBody.toString('utf8');
   if (text.trim() === '') return { ok: true, value: {} };
   try {
-    if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl') {
+    if (
+      type === 'application/x-ndjson' ||
+      type === 'application/ndjson' ||
+      type === 'application/jsonl'
+    ) {
       return {
         ok: true,
         value: text
@@ -37,7 +48,10 @@ function parseBody(headers: WebhookHeaders, rawBody: Buffer): ParsedPayload {
     }
     return { ok: true, value: { text } };
   } catch (error) {
-    return { ok: false, message: `body is not valid ${type || 'JSON'}: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      message: `body is not valid ${type || 'JSON'}: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 
@@ -78,9 +92,14 @@ export function parseWebhookBody(headers: WebhookHeaders, rawBody: Buffer): Pars
  * payloadRecords([{ id: 1 }, { id: 2 }]); // { ok: true, records: [{ id: 1 }, { id: 2 }] }
  * ```
  */
-export function payloadRecords(value: JsonValue): { ok: true; records: SluiceRecord[] } | { ok: false; message: string } {
-  const list =
-    Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.records) ? value.records : [value];
+export function payloadRecords(
+  value: JsonValue,
+): { ok: true; records: SluiceRecord[] } | { ok: false; message: string } {
+  const list = Array.isArray(value)
+    ? value
+    : isRecord(value) && Array.isArray(value.records)
+      ? value.records
+      : [value];
   const records: SluiceRecord[] = [];
   for (const [index, item] of list.entries()) {
     if (!isRecord(item)) return { ok: false, message: `records[${index}]: expected a JSON object` };

@@ -4,7 +4,14 @@
  *
  * @packageDocumentation
  */
-import { canonicalTimestamp, constantTimeEqual, digestId, exactHeader, hmacSha256, withinTolerance } from './crypto.js';
+import {
+  canonicalTimestamp,
+  constantTimeEqual,
+  digestId,
+  exactHeader,
+  hmacSha256,
+  withinTolerance,
+} from './crypto.js';
 import { reject, type WebhookVerification } from './types.js';
 
 /**
@@ -15,7 +22,11 @@ import { reject, type WebhookVerification } from './types.js';
  * signSlackRequest('8f742231b10e8888abcd99yyyzzz85a5', 1531420618, Buffer.from('token=…'));
  * ```
  */
-export function signSlackRequest(signingSecret: string, timestampSeconds: number, rawBody: Buffer): string {
+export function signSlackRequest(
+  signingSecret: string,
+  timestampSeconds: number,
+  rawBody: Buffer,
+): string {
   return `v0=${hmacSha256(signingSecret, [`v0:${timestampSeconds}:`, rawBody]).toString('hex')}`;
 }
 
@@ -52,5 +63,9 @@ export function verifySlackRequest(input: {
   if (!constantTimeEqual(Buffer.from(expected, 'utf8'), Buffer.from(signature.value, 'utf8'))) {
     return reject('bad-signature', 'X-Slack-Signature did not match');
   }
-  return { ok: true, deliveryId: digestId('slack', [String(timestamp.value), expected]), timestamp: timestampMs };
+  return {
+    ok: true,
+    deliveryId: digestId('slack', [String(timestamp.value), expected]),
+    timestamp: timestampMs,
+  };
 }

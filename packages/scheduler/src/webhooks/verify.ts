@@ -48,9 +48,17 @@ export function verifyWebhook(request: WebhookRequest): WebhookVerification {
       header(request.headers, 'x-request-id');
     if (!senderId) return { ok: true, deliveryId: `none:${randomUUID()}` };
     const deliveryId = `none:${senderId}`;
-    return { ok: true, deliveryId: deliveryId.length > MAX_DELIVERY_ID_LENGTH ? digestId('none', [senderId]) : deliveryId };
+    return {
+      ok: true,
+      deliveryId:
+        deliveryId.length > MAX_DELIVERY_ID_LENGTH ? digestId('none', [senderId]) : deliveryId,
+    };
   }
-  if (request.scheme !== 'standard-webhooks' && request.scheme !== 'hubspot-v3' && request.scheme !== 'slack') {
+  if (
+    request.scheme !== 'standard-webhooks' &&
+    request.scheme !== 'hubspot-v3' &&
+    request.scheme !== 'slack'
+  ) {
     return reject('unknown-scheme', `unknown webhook scheme ${JSON.stringify(request.scheme)}`);
   }
   if (!request.secret) return reject('missing-secret', `scheme ${request.scheme} needs a secret`);

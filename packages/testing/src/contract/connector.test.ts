@@ -9,13 +9,17 @@ let failure: 'none' | 'throttle' | 'auth' = 'none';
 const memoryConnector = defineConnector({
   kind: 'memory-source',
   version: '1.0.0',
-  configSchema: v.strictObject({ pageSize: v.optional(v.number(), 40), token: v.optional(v.string(), 'good') }),
+  configSchema: v.strictObject({
+    pageSize: v.optional(v.number(), 40),
+    token: v.optional(v.string(), 'good'),
+  }),
   create: (config) => ({
     async *read(request, signal) {
       let cursor = typeof request.state === 'number' ? request.state : 0;
       for (;;) {
         signal.throwIfAborted();
-        if (failure === 'throttle') throw new RetryableError('429 from source', { retryAfterMs: 100 });
+        if (failure === 'throttle')
+          throw new RetryableError('429 from source', { retryAfterMs: 100 });
         if (failure === 'auth') throw new FatalError('401 from source');
         const page = rows
           .filter((r) => (r.updatedAt as number) > cursor)
@@ -33,7 +37,15 @@ const memoryConnector = defineConnector({
         : { ok: false, message: 'the token was rejected (401): create a new one in the settings' };
     },
     async discover() {
-      return [{ name: 'rows', fields: [{ name: 'id', type: 'number' }, { name: 'updatedAt', type: 'number' }] }];
+      return [
+        {
+          name: 'rows',
+          fields: [
+            { name: 'id', type: 'number' },
+            { name: 'updatedAt', type: 'number' },
+          ],
+        },
+      ];
     },
   }),
 });
@@ -46,14 +58,24 @@ testConnector({
   expectedCount: 250,
   incremental: {
     async mutate() {
-      rows = rows.map((r) => (r.id === 7 || r.id === 99 ? { ...r, updatedAt: 1000 + (r.id as number) } : r));
+      rows = rows.map((r) =>
+        r.id === 7 || r.id === 99 ? { ...r, updatedAt: 1000 + (r.id as number) } : r,
+      );
       rows.push({ id: 251, updatedAt: 2000 });
       return ['7', '99', '251'];
     },
   },
   errors: [
-    { name: 'throttled', expected: 'retryable', inject: () => ((failure = 'throttle'), () => void (failure = 'none')) },
-    { name: 'unauthorised', expected: 'fatal', inject: () => ((failure = 'auth'), () => void (failure = 'none')) },
+    {
+      name: 'throttled',
+      expected: 'retryable',
+      inject: () => ((failure = 'throttle'), () => void (failure = 'none')),
+    },
+    {
+      name: 'unauthorised',
+      expected: 'fatal',
+      inject: () => ((failure = 'auth'), () => void (failure = 'none')),
+    },
   ],
   badCredentials: () => ({ token: 'bad' }),
 });

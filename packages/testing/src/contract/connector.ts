@@ -80,7 +80,10 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
   const request = options.request ?? {};
 
   async function create(raw?: unknown): Promise<ConnectorInstance> {
-    const config = parseConfig(options.definition.configSchema, raw ?? (await options.config())) as TConfig;
+    const config = parseConfig(
+      options.definition.configSchema,
+      raw ?? (await options.config()),
+    ) as TConfig;
     return options.definition.create(config, context());
   }
 
@@ -113,17 +116,25 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
         try {
           const pages = await readAll(instance, request);
           const all = new Set(pages.flatMap((p) => p.records).map(options.key));
-          const checkpoints = pages.map((p, i) => ({ i, state: p.state })).filter((c) => c.state !== undefined);
+          const checkpoints = pages
+            .map((p, i) => ({ i, state: p.state }))
+            .filter((c) => c.state !== undefined);
           expect(checkpoints.length, 'pages must carry state checkpoints').toBeGreaterThan(0);
           // Resume from a checkpoint in the middle: what came before it plus what the resumed read
           // returns must cover everything.
           const middle = checkpoints[Math.floor((checkpoints.length - 1) / 2)]!;
-          const before = pages.slice(0, middle.i + 1).flatMap((p) => p.records).map(options.key);
-          const resumed = (await readAll(instance, { ...request, state: middle.state as JsonValue }))
+          const before = pages
+            .slice(0, middle.i + 1)
+            .flatMap((p) => p.records)
+            .map(options.key);
+          const resumed = (
+            await readAll(instance, { ...request, state: middle.state as JsonValue })
+          )
             .flatMap((p) => p.records)
             .map(options.key);
           const covered = new Set([...before, ...resumed]);
-          for (const key of all) expect(covered.has(key), `record ${key} lost after resume`).toBe(true);
+          for (const key of all)
+            expect(covered.has(key), `record ${key} lost after resume`).toBe(true);
         } finally {
           await instance.close?.();
         }
@@ -140,10 +151,14 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
           const instance = await create();
           try {
             const pages = await readAll(instance, request);
-            const checkpoints = pages.map((p, i) => ({ i, state: p.state })).filter((c) => c.state !== undefined);
+            const checkpoints = pages
+              .map((p, i) => ({ i, state: p.state }))
+              .filter((c) => c.state !== undefined);
             expect(checkpoints.length, 'pages must carry state checkpoints').toBeGreaterThan(0);
             const middle = checkpoints[Math.floor((checkpoints.length - 1) / 2)]!;
-            const expected = pages.slice(middle.i + 1).map((p) => ({ records: p.records, state: p.state }));
+            const expected = pages
+              .slice(middle.i + 1)
+              .map((p) => ({ records: p.records, state: p.state }));
             const again = await readAll(instance, { ...request, state: middle.state as JsonValue });
             expect(again.map((p) => ({ records: p.records, state: p.state }))).toEqual(expected);
           } finally {
@@ -199,7 +214,10 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
         } catch (err) {
           // Throwing the abort reason (or an AbortError) is the expected way to stop; failing
           // before the first page is a different problem, reported as such.
-          if (!aborted) throw new Error(`read() failed before its first page: ${(err as Error).message}`, { cause: err });
+          if (!aborted)
+            throw new Error(`read() failed before its first page: ${(err as Error).message}`, {
+              cause: err,
+            });
           expect(err).toBeInstanceOf(Error);
         } finally {
           await instance.close?.();
@@ -227,7 +245,9 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
             await instance.close?.();
           }
           expect(error, 'the read must fail').toBeDefined();
-          expect(error).toBeInstanceOf(errorCase.expected === 'retryable' ? RetryableError : FatalError);
+          expect(error).toBeInstanceOf(
+            errorCase.expected === 'retryable' ? RetryableError : FatalError,
+          );
           expect((error as Error).message.length).toBeGreaterThan(0);
         },
         timeout,
@@ -251,7 +271,10 @@ export function testConnector<TConfig>(options: ConnectorContractOptions<TConfig
               expect(stream.fields.length).toBeGreaterThan(0);
             }
           }
-          expect(instance.check ?? instance.discover, 'implement check() or discover()').toBeDefined();
+          expect(
+            instance.check ?? instance.discover,
+            'implement check() or discover()',
+          ).toBeDefined();
         } finally {
           await instance.close?.();
         }

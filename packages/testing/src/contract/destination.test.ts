@@ -2,7 +2,13 @@
 // correct destinations (its own checks are exercised by every real destination too): one that
 // upserts by key, and one that appends, with or without a ledger of written batch ids.
 import * as v from 'valibot';
-import { defineDestination, FatalError, PartialBatchError, RetryableError, type SluiceRecord } from '@sluice/core';
+import {
+  defineDestination,
+  FatalError,
+  PartialBatchError,
+  RetryableError,
+  type SluiceRecord,
+} from '@sluice/core';
 import { testDestination } from './destination.js';
 
 const tables = new Map<string, Map<string, SluiceRecord>>();
@@ -11,7 +17,10 @@ let outage = false;
 const memoryDestination = defineDestination({
   kind: 'memory',
   version: '1.0.0',
-  configSchema: v.strictObject({ table: v.pipe(v.string(), v.minLength(1)), key: v.optional(v.string(), 'id') }),
+  configSchema: v.strictObject({
+    table: v.pipe(v.string(), v.minLength(1)),
+    key: v.optional(v.string(), 'id'),
+  }),
   capabilities: { idempotent: true },
   create: (config) => {
     let closed = false;
@@ -24,7 +33,8 @@ const memoryDestination = defineDestination({
         const failures: { index: number; error: Error }[] = [];
         batch.records.forEach((record, index) => {
           const key = record[config.key];
-          if (key === undefined) failures.push({ index, error: new FatalError(`field "${config.key}" is missing`) });
+          if (key === undefined)
+            failures.push({ index, error: new FatalError(`field "${config.key}" is missing`) });
           else table.set(JSON.stringify(key), record);
         });
         if (failures.length) throw new PartialBatchError(failures);
@@ -54,7 +64,10 @@ testDestination({
       };
     },
   },
-  partialFailure: { records: [{ id: 1 }, { name: 'no id' }, { id: 3 }, { other: true }], failed: [3, 1] },
+  partialFailure: {
+    records: [{ id: 1 }, { name: 'no id' }, { id: 3 }, { other: true }],
+    failed: [3, 1],
+  },
 });
 
 // Appends every record; with `ledger`, remembers written batch ids outside the instance (as a
@@ -66,8 +79,14 @@ let appendOutage = false;
 const appendDestination = defineDestination({
   kind: 'memory-append',
   version: '1.0.0',
-  configSchema: v.strictObject({ log: v.pipe(v.string(), v.minLength(1)), ledger: v.optional(v.boolean(), true) }),
-  capabilities: (config) => ({ idempotent: config.ledger, ...(config.ledger ? { idempotency: 'batch' as const } : {}) }),
+  configSchema: v.strictObject({
+    log: v.pipe(v.string(), v.minLength(1)),
+    ledger: v.optional(v.boolean(), true),
+  }),
+  capabilities: (config) => ({
+    idempotent: config.ledger,
+    ...(config.ledger ? { idempotency: 'batch' as const } : {}),
+  }),
   create: (config) => ({
     async write(batch) {
       if (appendOutage) throw new RetryableError('memory log is down');
@@ -78,7 +97,8 @@ const appendDestination = defineDestination({
       logs.set(config.log, log);
       const failures: { index: number; error: Error }[] = [];
       batch.records.forEach((record, index) => {
-        if (record.id === undefined) failures.push({ index, error: new FatalError('field "id" is missing') });
+        if (record.id === undefined)
+          failures.push({ index, error: new FatalError('field "id" is missing') });
         else log.push(record);
       });
       written.add(batch.id);

@@ -149,7 +149,8 @@ export function testDestination<TConfig>(options: DestinationContractOptions<TCo
   const signal = () => new AbortController().signal;
   const same =
     options.expectSame ??
-    ((got: SluiceRecord[], want: SluiceRecord[]) => expect(sortByJson(got)).toEqual(sortByJson(want)));
+    ((got: SluiceRecord[], want: SluiceRecord[]) =>
+      expect(sortByJson(got)).toEqual(sortByJson(want)));
 
   async function open(): Promise<{ config: TConfig; instance: DestinationInstance }> {
     const config = parseConfig(options.definition.configSchema, await options.config()) as TConfig;
@@ -210,7 +211,10 @@ export function testDestination<TConfig>(options: DestinationContractOptions<TCo
           } else {
             // Non-idempotent destinations may hold a duplicate of what got through, never less.
             for (const record of records) {
-              expect(got.map((r) => JSON.stringify(r)), 'every record after the retry').toContain(JSON.stringify(record));
+              expect(
+                got.map((r) => JSON.stringify(r)),
+                'every record after the retry',
+              ).toContain(JSON.stringify(record));
             }
           }
         } finally {
@@ -235,19 +239,30 @@ export function testDestination<TConfig>(options: DestinationContractOptions<TCo
           const { config, instance } = await open();
           opened.push(instance);
           const { idempotency } = capabilitiesOf(options.definition, config);
-          if (idempotency !== undefined) expect(['batch', 'record', 'content']).toContain(idempotency);
+          if (idempotency !== undefined)
+            expect(['batch', 'record', 'content']).toContain(idempotency);
           await instance.write(batch, { signal: signal() });
           const once = sortByJson(await observe(config));
           for (const record of repeated) {
-            expect(once.map((r) => JSON.stringify(r)), 'every record after one write').toContain(JSON.stringify(record));
+            expect(
+              once.map((r) => JSON.stringify(r)),
+              'every record after one write',
+            ).toContain(JSON.stringify(record));
           }
           const check = async (what: string) => {
             const now = sortByJson(await observe(config));
             if (idempotency !== undefined) {
-              expect(now, `${what} must leave what one write left (idempotency '${idempotency}')`).toEqual(once);
+              expect(
+                now,
+                `${what} must leave what one write left (idempotency '${idempotency}')`,
+              ).toEqual(once);
             } else {
               // At-least-once: a repeat may write again, never lose what the first write left.
-              for (const record of once) expect(now.map((r) => JSON.stringify(r)), `${what}: nothing lost`).toContain(JSON.stringify(record));
+              for (const record of once)
+                expect(
+                  now.map((r) => JSON.stringify(r)),
+                  `${what}: nothing lost`,
+                ).toContain(JSON.stringify(record));
             }
           };
           // The acknowledgement was lost: the same instance writes the same batch again.
@@ -280,8 +295,11 @@ export function testDestination<TConfig>(options: DestinationContractOptions<TCo
               (e: unknown) => e,
             );
             expect(err).toBeInstanceOf(PartialBatchError);
-            expect((err as PartialBatchError).failed).toEqual([...partial.failed].sort((a, b) => a - b));
-            for (const f of (err as PartialBatchError).failures) expect(f.error.message.length).toBeGreaterThan(0);
+            expect((err as PartialBatchError).failed).toEqual(
+              [...partial.failed].sort((a, b) => a - b),
+            );
+            for (const f of (err as PartialBatchError).failures)
+              expect(f.error.message.length).toBeGreaterThan(0);
             const good = partial.records.filter((_, i) => !partial.failed.includes(i));
             same(await options.readBack(config), good);
           } finally {
@@ -312,9 +330,11 @@ export function testDestination<TConfig>(options: DestinationContractOptions<TCo
           error = err;
         }
         expect(error, `${bad.name}: must be refused`).toBeInstanceOf(ConfigError);
-        expect((error as ConfigError).issues.map((i) => i.path), bad.name).toContain(bad.path);
+        expect(
+          (error as ConfigError).issues.map((i) => i.path),
+          bad.name,
+        ).toContain(bad.path);
       }
     });
-
   });
 }

@@ -20,15 +20,44 @@ const MEGABYTE = `${'x'.repeat(512 * 1024)}\r\n",;${'y'.repeat(512 * 1024 - 4)}`
 export const hostileRecords: readonly SluiceRecord[] = [
   { id: 1, text: 'lone\rCR', 'a.b': 'dot key', 'c[0]': 'bracket key', empty: '', nothing: null },
   { id: 2, text: 'lone\nLF', 'a.b': 'CRLF\r\nhere', 'c[0]': 'say "hi"', empty: '', nothing: null },
-  { id: 3, text: 'a,b;c\td|e', 'a.b': '\u0000NUL\u0000', 'c[0]': '\u202Eright-to-left\u202C עברית', empty: ' ', nothing: 'not null' },
+  {
+    id: 3,
+    text: 'a,b;c\td|e',
+    'a.b': '\u0000NUL\u0000',
+    'c[0]': '\u202Eright-to-left\u202C עברית',
+    empty: ' ',
+    nothing: 'not null',
+  },
   { id: 4, text: '🙂 emoji 👩‍👩‍👧', 'a.b': '  leading and trailing  ', 'c[0]': '"', empty: '""' },
   { id: 5, text: '=1+2', 'a.b': '+SUM(A1)', 'c[0]': '-2', empty: '@cmd', nothing: '\t=tab' },
-  { id: 6, text: '\r=cr formula', 'a.b': { nested: { deep: [1, 'two', null] } }, 'c[0]': [1, 2], empty: 'x' },
-  { id: 7, text: MEGABYTE, 'a.b': 'big', 'c[0]': 'row', empty: 'y', nothing: null, 'key\nwith "quote",': 'odd key' },
+  {
+    id: 6,
+    text: '\r=cr formula',
+    'a.b': { nested: { deep: [1, 'two', null] } },
+    'c[0]': [1, 2],
+    empty: 'x',
+  },
+  {
+    id: 7,
+    text: MEGABYTE,
+    'a.b': 'big',
+    'c[0]': 'row',
+    empty: 'y',
+    nothing: null,
+    'key\nwith "quote",': 'odd key',
+  },
 ];
 
 /** The columns of {@link hostileRecords} in first-seen order. */
-export const hostileColumns: readonly string[] = ['id', 'text', 'a.b', 'c[0]', 'empty', 'nothing', 'key\nwith "quote",'];
+export const hostileColumns: readonly string[] = [
+  'id',
+  'text',
+  'a.b',
+  'c[0]',
+  'empty',
+  'nothing',
+  'key\nwith "quote",',
+];
 
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -49,11 +78,22 @@ sys.stdout.write(json.dumps(rows))
  * readCsvWithPython('a,b\n"x\ry",\n'); // [["a", "b"], ["x\ry", ""]]
  * ```
  */
-export function readCsvWithPython(text: string | Buffer, options: { delimiter?: string; quote?: string } = {}): string[][] {
-  const out = execFileSync(PYTHON, ['-c', READER, JSON.stringify({ delimiter: options.delimiter ?? ',', quote: options.quote ?? '"' })], {
-    input: typeof text === 'string' ? Buffer.from(text, 'utf8') : text,
-    maxBuffer: 256 * 1024 * 1024,
-  });
+export function readCsvWithPython(
+  text: string | Buffer,
+  options: { delimiter?: string; quote?: string } = {},
+): string[][] {
+  const out = execFileSync(
+    PYTHON,
+    [
+      '-c',
+      READER,
+      JSON.stringify({ delimiter: options.delimiter ?? ',', quote: options.quote ?? '"' }),
+    ],
+    {
+      input: typeof text === 'string' ? Buffer.from(text, 'utf8') : text,
+      maxBuffer: 256 * 1024 * 1024,
+    },
+  );
   return JSON.parse(out.toString('utf8')) as string[][];
 }
 
@@ -61,8 +101,18 @@ export function readCsvWithPython(text: string | Buffer, options: { delimiter?: 
  * What a reader should see for a record's field: text as written, `nullAs` for null/missing,
  * JSON for nested values, and the `'` prefix when formulas are escaped.
  */
-export function expectedCsvCell(value: unknown, options: { nullAs?: string; escapeFormulas?: boolean; delimiter?: string } = {}): string {
+export function expectedCsvCell(
+  value: unknown,
+  options: { nullAs?: string; escapeFormulas?: boolean; delimiter?: string } = {},
+): string {
   if (value === undefined || value === null) return options.nullAs ?? '';
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return typeof value === 'string' && options.escapeFormulas === true && /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'object'
+        ? JSON.stringify(value)
+        : String(value);
+  return typeof value === 'string' && options.escapeFormulas === true && /^[=+\-@\t\r]/.test(text)
+    ? `'${text}`
+    : text;
 }

@@ -112,7 +112,8 @@ export class FaultQueue {
 
   take(operation: string): FakeFault | undefined {
     const entry = this.#queue.find(
-      (e) => e.remaining > 0 && (e.fault.operation === undefined || e.fault.operation === operation),
+      (e) =>
+        e.remaining > 0 && (e.fault.operation === undefined || e.fault.operation === operation),
     );
     if (!entry) return undefined;
     entry.remaining -= 1;
@@ -183,7 +184,11 @@ export async function startLoopbackServer(
   const server = createServer((req, res) => {
     handler(req, res).catch((err: unknown) => {
       if (!res.headersSent) {
-        sendJson(res, 500, googleError(500, 'INTERNAL', `fake server error: ${String(err)}`, 'internalError'));
+        sendJson(
+          res,
+          500,
+          googleError(500, 'INTERNAL', `fake server error: ${String(err)}`, 'internalError'),
+        );
       } else res.destroy();
     });
   });

@@ -38,7 +38,8 @@ export interface FakeBigQueryField {
  * (TIMESTAMP as integer microseconds, BYTES as base64), REPEATED columns are arrays and
  * RECORD columns are objects keyed by sub-field name.
  */
-export type FakeBigQueryValue = string | null | FakeBigQueryValue[] | { [name: string]: FakeBigQueryValue };
+export type FakeBigQueryValue =
+  string | null | FakeBigQueryValue[] | { [name: string]: FakeBigQueryValue };
 
 /** One row, keyed by column name. */
 export type FakeBigQueryRow = Record<string, FakeBigQueryValue>;
@@ -215,7 +216,13 @@ export function generateEventsTable(
       const micros = BigInt(startMs + Math.floor(i / 3) * 1000) * 1000n;
       const day = new Date(startMs + Math.floor(i / 1000) * 86_400_000).toISOString().slice(0, 10);
       const score =
-        i % 97 === 5 ? 'NaN' : i % 97 === 6 ? 'Infinity' : i % 97 === 7 ? '-Infinity' : String((r % 100000) / 100);
+        i % 97 === 5
+          ? 'NaN'
+          : i % 97 === 6
+            ? 'Infinity'
+            : i % 97 === 7
+              ? '-Infinity'
+              : String((r % 100000) / 100);
       return {
         id: String(i + 1),
         updated_at: micros.toString(),
@@ -236,9 +243,16 @@ export function generateEventsTable(
             : {
                 city: cities[r % cities.length]!,
                 zip: String(10000 + (r % 89999)),
-                geo: { lat: String(random01(seed, i, 'lat') * 180 - 90), lon: String(random01(seed, i, 'lon') * 360 - 180) },
+                geo: {
+                  lat: String(random01(seed, i, 'lat') * 180 - 90),
+                  lon: String(random01(seed, i, 'lon') * 360 - 180),
+                },
               },
-        attrs: JSON.stringify({ plan: r % 3 === 0 ? 'pro' : 'free', visits: r % 40, nested: { ok: true } }),
+        attrs: JSON.stringify({
+          plan: r % 3 === 0 ? 'pro' : 'free',
+          visits: r % 40,
+          nested: { ok: true },
+        }),
         huge: i % 10 === 0 ? (9007199254740993n + BigInt(i)).toString() : String(r),
       };
     },
@@ -266,7 +280,9 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
   const defaultPageSize = options.defaultPageSize ?? 10_000;
   let pendingPolls = options.pendingPolls ?? 0;
   const tables = new Map<string, TableState>();
-  for (const [name, source] of Object.entries(options.tables ?? { 'analytics.events': generateEventsTable() })) {
+  for (const [name, source] of Object.entries(
+    options.tables ?? { 'analytics.events': generateEventsTable() },
+  )) {
     tables.set(name, { source, updates: new Map(), appended: [] });
   }
   const jobs = new Map<string, JobState>();
@@ -281,23 +297,37 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
   };
   const countOf = (t: TableState) => t.source.rowCount + t.appended.length;
   const rowOf = (t: TableState, index: number): FakeBigQueryRow => {
-    const base = index < t.source.rowCount ? t.source.row(index) : t.appended[index - t.source.rowCount]!;
+    const base =
+      index < t.source.rowCount ? t.source.row(index) : t.appended[index - t.source.rowCount]!;
     const update = t.updates.get(index);
     return update ? { ...base, ...update } : base;
   };
 
-  function planQuery(sql: unknown, parameters: unknown): { table: TableState; fields: FakeBigQueryField[]; indices: () => Uint32Array; bytes: number } {
-    if (typeof sql !== 'string' || sql.trim() === '') throw new QueryError(400, 'invalid', 'Missing query');
+  function planQuery(
+    sql: unknown,
+    parameters: unknown,
+  ): { table: TableState; fields: FakeBigQueryField[]; indices: () => Uint32Array; bytes: number } {
+    if (typeof sql !== 'string' || sql.trim() === '')
+      throw new QueryError(400, 'invalid', 'Missing query');
     const parsed = parseSql(sql);
     const tableName = parsed.table.split('.').slice(-2).join('.');
     const table = tables.get(tableName);
     if (!table) {
-      throw new QueryError(404, 'notFound', `Not found: Table ${projectId}:${tableName} was not found in location ${defaultLocation}`);
+      throw new QueryError(
+        404,
+        'notFound',
+        `Not found: Table ${projectId}:${tableName} was not found in location ${defaultLocation}`,
+      );
     }
     const byName = new Map(table.source.schema.map((f) => [f.name, f]));
     const field = (name: string) => {
       const found = byName.get(name);
-      if (!found) throw new QueryError(400, 'invalidQuery', `Unrecognized name: ${name} at [1:${sql.indexOf(name) + 1}]`);
+      if (!found)
+        throw new QueryError(
+          400,
+          'invalidQuery',
+          `Unrecognized name: ${name} at [1:${sql.indexOf(name) + 1}]`,
+        );
       return found;
     };
     const fields = parsed.columns === '*' ? table.source.schema : parsed.columns.map(field);
@@ -307,10 +337,16 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
       let value: string | undefined = c.literal;
       if (c.param !== undefined) {
         const p = params.get(c.param);
-        if (!p) throw new QueryError(400, 'invalidQuery', `Query parameter '${c.param}' not found at [1:${sql.indexOf('@' + c.param) + 1}]`);
+        if (!p)
+          throw new QueryError(
+            400,
+            'invalidQuery',
+            `Query parameter '${c.param}' not found at [1:${sql.indexOf('@' + c.param) + 1}]`,
+          );
         value = p.value;
       }
-      if (value === undefined) throw new QueryError(400, 'invalidQuery', `Missing value for ${c.column}`);
+      if (value === undefined)
+        throw new QueryError(400, 'invalidQuery', `Missing value for ${c.column}`);
       return { field: f, op: c.op, value: normalizeForCompare(f.type, value) };
     });
     const order = parsed.order.map((o) => ({ field: field(o.column), desc: o.desc }));
@@ -322,7 +358,15 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
       for (let i = 0; i < n; i++) {
         if (conditions.length > 0) {
           const row = rowOf(table, i);
-          if (!conditions.every((c) => compareOp(c.op, compareWire(c.field.type, row[c.field.name] as string | null, c.value)))) continue;
+          if (
+            !conditions.every((c) =>
+              compareOp(
+                c.op,
+                compareWire(c.field.type, row[c.field.name] as string | null, c.value),
+              ),
+            )
+          )
+            continue;
         }
         out[k++] = i;
       }
@@ -333,7 +377,11 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
           const ra = rowOf(table, a);
           const rb = rowOf(table, b);
           for (const o of order) {
-            const c = compareWire(o.field.type, ra[o.field.name] as string | null, normalizeForCompare(o.field.type, (rb[o.field.name] as string | null) ?? null));
+            const c = compareWire(
+              o.field.type,
+              ra[o.field.name] as string | null,
+              normalizeForCompare(o.field.type, (rb[o.field.name] as string | null) ?? null),
+            );
             if (c !== 0) return o.desc ? -c : c;
           }
           return a - b;
@@ -346,9 +394,20 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     return { table, fields, indices, bytes };
   }
 
-  function createJob(projectIdOfRequest: string, location: string, sql: unknown, parameters: unknown, maximumBytesBilled: unknown, configuration: unknown): JobState {
+  function createJob(
+    projectIdOfRequest: string,
+    location: string,
+    sql: unknown,
+    parameters: unknown,
+    maximumBytesBilled: unknown,
+    configuration: unknown,
+  ): JobState {
     const plan = planQuery(sql, parameters);
-    if (maximumBytesBilled !== undefined && maximumBytesBilled !== null && Number(maximumBytesBilled) < plan.bytes) {
+    if (
+      maximumBytesBilled !== undefined &&
+      maximumBytesBilled !== null &&
+      Number(maximumBytesBilled) < plan.bytes
+    ) {
       throw new QueryError(
         400,
         'bytesBilledLimitExceeded',
@@ -372,7 +431,12 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     return job;
   }
 
-  function page(job: JobState, query: Record<string, string>, maxResults: unknown, kind: string): Record<string, unknown> {
+  function page(
+    job: JobState,
+    query: Record<string, string>,
+    maxResults: unknown,
+    kind: string,
+  ): Record<string, unknown> {
     const base = {
       kind,
       jobReference: { projectId: job.projectId, jobId: job.id, location: job.location },
@@ -388,30 +452,58 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
       offset = Number(decoded[1]);
     } else if (query.startIndex) offset = Number(query.startIndex);
     const requested = Number(maxResults ?? query.maxResults ?? defaultPageSize);
-    const size = Math.max(1, Math.min(Number.isFinite(requested) && requested > 0 ? requested : defaultPageSize, ROW_LIMIT_PER_PAGE));
+    const size = Math.max(
+      1,
+      Math.min(
+        Number.isFinite(requested) && requested > 0 ? requested : defaultPageSize,
+        ROW_LIMIT_PER_PAGE,
+      ),
+    );
     const end = Math.min(offset + size, job.indices.length);
     const rows: unknown[] = [];
-    for (let i = offset; i < end; i++) rows.push(encodeRow(job.fields, rowOf(job.table, job.indices[i]!)));
+    for (let i = offset; i < end; i++)
+      rows.push(encodeRow(job.fields, rowOf(job.table, job.indices[i]!)));
     return {
       ...base,
       schema: { fields: job.fields },
       totalRows: String(job.indices.length),
       ...(rows.length > 0 ? { rows } : {}),
-      ...(end < job.indices.length ? { pageToken: Buffer.from(`o:${end}`).toString('base64url') } : {}),
+      ...(end < job.indices.length
+        ? { pageToken: Buffer.from(`o:${end}`).toString('base64url') }
+        : {}),
       totalBytesProcessed: String(job.bytes),
       jobComplete: true,
       cacheHit: false,
     };
   }
 
-  function jobResource(job: { id?: string; projectId: string; location: string; bytes: number; configuration: unknown; fields?: FakeBigQueryField[] }, dryRun: boolean) {
+  function jobResource(
+    job: {
+      id?: string;
+      projectId: string;
+      location: string;
+      bytes: number;
+      configuration: unknown;
+      fields?: FakeBigQueryField[];
+    },
+    dryRun: boolean,
+  ) {
     const now = String(Date.now());
     return {
       kind: 'bigquery#job',
       etag: hash32(job.id ?? 'dry').toString(36),
-      ...(job.id ? { id: `${job.projectId}:${job.location}.${job.id}`, selfLink: `/projects/${job.projectId}/jobs/${job.id}` } : {}),
+      ...(job.id
+        ? {
+            id: `${job.projectId}:${job.location}.${job.id}`,
+            selfLink: `/projects/${job.projectId}/jobs/${job.id}`,
+          }
+        : {}),
       user_email: 'fake@example.iam.gserviceaccount.com',
-      jobReference: { projectId: job.projectId, ...(job.id ? { jobId: job.id } : {}), location: job.location },
+      jobReference: {
+        projectId: job.projectId,
+        ...(job.id ? { jobId: job.id } : {}),
+        location: job.location,
+      },
       configuration: job.configuration,
       status: { state: 'DONE' },
       statistics: {
@@ -420,37 +512,125 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
         totalBytesProcessed: String(job.bytes),
         query: {
           totalBytesProcessed: String(job.bytes),
-          ...(dryRun ? { schema: { fields: job.fields ?? [] } } : { totalBytesBilled: String(job.bytes), cacheHit: false }),
+          ...(dryRun
+            ? { schema: { fields: job.fields ?? [] } }
+            : { totalBytesBilled: String(job.bytes), cacheHit: false }),
           statementType: 'SELECT',
         },
       },
     };
   }
 
-  function faultResponse(fault: FakeFault): { status: number; body: unknown; headers: Record<string, string> } {
-    const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
+  function faultResponse(fault: FakeFault): {
+    status: number;
+    body: unknown;
+    headers: Record<string, string>;
+  } {
+    const headers: Record<string, string> =
+      fault.retryAfterSeconds !== undefined
+        ? { 'retry-after': String(fault.retryAfterSeconds) }
+        : {};
     const m = fault.message;
     switch (fault.kind) {
       case 'rateLimit':
-        return { status: 403, headers, body: googleError(403, 'PERMISSION_DENIED', m ?? 'Exceeded rate limits: too many api requests per user per method for this user_method. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas', 'rateLimitExceeded') };
+        return {
+          status: 403,
+          headers,
+          body: googleError(
+            403,
+            'PERMISSION_DENIED',
+            m ??
+              'Exceeded rate limits: too many api requests per user per method for this user_method. For more information, see https://cloud.google.com/bigquery/docs/troubleshoot-quotas',
+            'rateLimitExceeded',
+          ),
+        };
       case 'quota':
-        return { status: 403, headers, body: googleError(403, 'PERMISSION_DENIED', m ?? 'Quota exceeded: Your project exceeded quota for concurrent queries.', 'quotaExceeded') };
+        return {
+          status: 403,
+          headers,
+          body: googleError(
+            403,
+            'PERMISSION_DENIED',
+            m ?? 'Quota exceeded: Your project exceeded quota for concurrent queries.',
+            'quotaExceeded',
+          ),
+        };
       case 'tooManyRequests':
-        return { status: 429, headers, body: googleError(429, 'RESOURCE_EXHAUSTED', m ?? 'Too many requests', 'rateLimitExceeded') };
+        return {
+          status: 429,
+          headers,
+          body: googleError(
+            429,
+            'RESOURCE_EXHAUSTED',
+            m ?? 'Too many requests',
+            'rateLimitExceeded',
+          ),
+        };
       case 'serverError':
-        return { status: 500, headers, body: googleError(500, 'INTERNAL', m ?? 'An internal error occurred and the request could not be completed.', 'internalError') };
+        return {
+          status: 500,
+          headers,
+          body: googleError(
+            500,
+            'INTERNAL',
+            m ?? 'An internal error occurred and the request could not be completed.',
+            'internalError',
+          ),
+        };
       case 'unavailable':
-        return { status: 503, headers, body: googleError(503, 'UNAVAILABLE', m ?? 'The service is currently unavailable.', 'backendError') };
+        return {
+          status: 503,
+          headers,
+          body: googleError(
+            503,
+            'UNAVAILABLE',
+            m ?? 'The service is currently unavailable.',
+            'backendError',
+          ),
+        };
       case 'unauthenticated':
-        return { status: 401, headers, body: googleError(401, 'UNAUTHENTICATED', m ?? 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', 'authError') };
+        return {
+          status: 401,
+          headers,
+          body: googleError(
+            401,
+            'UNAUTHENTICATED',
+            m ??
+              'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+            'authError',
+          ),
+        };
       case 'permissionDenied':
-        return { status: 403, headers, body: googleError(403, 'PERMISSION_DENIED', m ?? `Access Denied: Project ${projectId}: User does not have bigquery.jobs.create permission in project ${projectId}.`, 'accessDenied') };
+        return {
+          status: 403,
+          headers,
+          body: googleError(
+            403,
+            'PERMISSION_DENIED',
+            m ??
+              `Access Denied: Project ${projectId}: User does not have bigquery.jobs.create permission in project ${projectId}.`,
+            'accessDenied',
+          ),
+        };
       case 'badRequest':
-        return { status: 400, headers, body: googleError(400, 'INVALID_ARGUMENT', m ?? 'Syntax error: Unexpected end of script at [1:1]', 'invalidQuery') };
+        return {
+          status: 400,
+          headers,
+          body: googleError(
+            400,
+            'INVALID_ARGUMENT',
+            m ?? 'Syntax error: Unexpected end of script at [1:1]',
+            'invalidQuery',
+          ),
+        };
       case 'invalidJson':
         return { status: 200, headers, body: '{"kind":"bigquery#queryResponse","rows":[{"f":[' };
       default:
-        return { status: 500, headers, body: googleError(500, 'INTERNAL', `unsupported fault ${fault.kind}`, 'internalError') };
+        return {
+          status: 500,
+          headers,
+          body: googleError(500, 'INTERNAL', `unsupported fault ${fault.kind}`, 'internalError'),
+        };
     }
   }
 
@@ -458,7 +638,15 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query = Object.fromEntries(url.searchParams);
     const body = await readJsonBody(req).catch(() => Symbol.for('invalid'));
-    const entry: FakeRequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, body, operation: 'unknown', headers: req.headers, status: 0 };
+    const entry: FakeRequestLogEntry = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      body,
+      operation: 'unknown',
+      headers: req.headers,
+      status: 0,
+    };
     requests.push(entry);
     const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       entry.status = status;
@@ -466,8 +654,16 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     };
     const route = matchRoute(req.method ?? 'GET', url.pathname);
     entry.operation = route?.operation ?? 'unknown';
-    if (!route) return reply(404, googleError(404, 'NOT_FOUND', `Not found: ${req.method} ${url.pathname}`, 'notFound'));
-    if (typeof body === 'symbol') return reply(400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.', 'invalid'));
+    if (!route)
+      return reply(
+        404,
+        googleError(404, 'NOT_FOUND', `Not found: ${req.method} ${url.pathname}`, 'notFound'),
+      );
+    if (typeof body === 'symbol')
+      return reply(
+        400,
+        googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.', 'invalid'),
+      );
 
     const fault = faults.take(route.operation);
     if (fault?.delayMs) await delay(fault.delayMs);
@@ -477,10 +673,21 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     }
     const token = bearerToken(req);
     if (!token || (options.accessTokens && !options.accessTokens.includes(token))) {
-      return reply(401, googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.', 'authError'));
+      return reply(
+        401,
+        googleError(
+          401,
+          'UNAUTHENTICATED',
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+          'authError',
+        ),
+      );
     }
     if (route.projectId !== projectId) {
-      return reply(404, googleError(404, 'NOT_FOUND', `Not found: Project ${route.projectId}`, 'notFound'));
+      return reply(
+        404,
+        googleError(404, 'NOT_FOUND', `Not found: Project ${route.projectId}`, 'notFound'),
+      );
     }
     const b = (body ?? {}) as Record<string, unknown>;
     try {
@@ -490,10 +697,23 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
           const location = typeof b.location === 'string' ? b.location : defaultLocation;
           if (b.dryRun === true) {
             const plan = planQuery(b.query, b.queryParameters);
-            payload = { kind: 'bigquery#queryResponse', schema: { fields: plan.fields }, totalBytesProcessed: String(plan.bytes), jobComplete: true, cacheHit: false };
+            payload = {
+              kind: 'bigquery#queryResponse',
+              schema: { fields: plan.fields },
+              totalBytesProcessed: String(plan.bytes),
+              jobComplete: true,
+              cacheHit: false,
+            };
             break;
           }
-          const job = createJob(route.projectId, location, b.query, b.queryParameters, b.maximumBytesBilled, { query: { query: b.query } });
+          const job = createJob(
+            route.projectId,
+            location,
+            b.query,
+            b.queryParameters,
+            b.maximumBytesBilled,
+            { query: { query: b.query } },
+          );
           payload = page(job, {}, b.maxResults, 'bigquery#queryResponse');
           break;
         }
@@ -501,14 +721,32 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
           const reference = (b.jobReference ?? {}) as Record<string, unknown>;
           const configuration = (b.configuration ?? {}) as Record<string, unknown>;
           const q = (configuration.query ?? {}) as Record<string, unknown>;
-          if (!configuration.query) throw new QueryError(400, 'invalid', 'Only query jobs are supported by the fake');
-          const location = typeof reference.location === 'string' ? reference.location : defaultLocation;
+          if (!configuration.query)
+            throw new QueryError(400, 'invalid', 'Only query jobs are supported by the fake');
+          const location =
+            typeof reference.location === 'string' ? reference.location : defaultLocation;
           if (configuration.dryRun === true) {
             const plan = planQuery(q.query, q.queryParameters);
-            payload = jobResource({ projectId: route.projectId, location, bytes: plan.bytes, configuration, fields: plan.fields }, true);
+            payload = jobResource(
+              {
+                projectId: route.projectId,
+                location,
+                bytes: plan.bytes,
+                configuration,
+                fields: plan.fields,
+              },
+              true,
+            );
             break;
           }
-          const job = createJob(route.projectId, location, q.query, q.queryParameters, q.maximumBytesBilled, configuration);
+          const job = createJob(
+            route.projectId,
+            location,
+            q.query,
+            q.queryParameters,
+            q.maximumBytesBilled,
+            configuration,
+          );
           if (typeof reference.jobId === 'string') {
             jobs.delete(job.id);
             job.id = reference.jobId;
@@ -519,19 +757,34 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
         }
         case 'getQueryResults': {
           const job = jobs.get(route.jobId!);
-          if (!job) throw new QueryError(404, 'notFound', `Not found: Job ${route.projectId}:${query.location ?? defaultLocation}.${route.jobId}`);
+          if (!job)
+            throw new QueryError(
+              404,
+              'notFound',
+              `Not found: Job ${route.projectId}:${query.location ?? defaultLocation}.${route.jobId}`,
+            );
           payload = page(job, query, undefined, 'bigquery#getQueryResultsResponse');
           break;
         }
         case 'getJob': {
           const job = jobs.get(route.jobId!);
-          if (!job) throw new QueryError(404, 'notFound', `Not found: Job ${route.projectId}:${query.location ?? defaultLocation}.${route.jobId}`);
+          if (!job)
+            throw new QueryError(
+              404,
+              'notFound',
+              `Not found: Job ${route.projectId}:${query.location ?? defaultLocation}.${route.jobId}`,
+            );
           payload = jobResource(job, false);
           break;
         }
         case 'cancelJob': {
           const job = jobs.get(route.jobId!);
-          if (!job) throw new QueryError(404, 'notFound', `Not found: Job ${route.projectId}:${route.jobId}`);
+          if (!job)
+            throw new QueryError(
+              404,
+              'notFound',
+              `Not found: Job ${route.projectId}:${route.jobId}`,
+            );
           cancelledJobs.push(job.id);
           payload = { kind: 'bigquery#jobCancelResponse', job: jobResource(job, false) };
           break;
@@ -539,11 +792,16 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
         default: {
           const name = `${route.datasetId}.${route.tableId}`;
           const table = tables.get(name);
-          if (!table) throw new QueryError(404, 'notFound', `Not found: Table ${route.projectId}:${name}`);
+          if (!table)
+            throw new QueryError(404, 'notFound', `Not found: Table ${route.projectId}:${name}`);
           payload = {
             kind: 'bigquery#table',
             id: `${route.projectId}:${name}`,
-            tableReference: { projectId: route.projectId, datasetId: route.datasetId, tableId: route.tableId },
+            tableReference: {
+              projectId: route.projectId,
+              datasetId: route.datasetId,
+              tableId: route.tableId,
+            },
             schema: { fields: table.source.schema },
             numRows: String(countOf(table)),
             numBytes: String(countOf(table) * (table.source.bytesPerRow ?? 200)),
@@ -556,7 +814,9 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
       return reply(200, payload);
     } catch (err) {
       if (err instanceof QueryError) {
-        const status = { 400: 'INVALID_ARGUMENT', 404: 'NOT_FOUND' }[err.status as 400 | 404] ?? 'FAILED_PRECONDITION';
+        const status =
+          { 400: 'INVALID_ARGUMENT', 404: 'NOT_FOUND' }[err.status as 400 | 404] ??
+          'FAILED_PRECONDITION';
         return reply(err.status, googleError(err.status, status, err.message, err.reason));
       }
       throw err;
@@ -576,8 +836,13 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
     updateRows(name, updates) {
       const t = tableState(name);
       for (const { index, values } of updates) {
-        if (index < 0 || index >= countOf(t)) throw new RangeError(`row ${index} is outside table "${name}"`);
-        if (index >= t.source.rowCount) t.appended[index - t.source.rowCount] = { ...t.appended[index - t.source.rowCount]!, ...values };
+        if (index < 0 || index >= countOf(t))
+          throw new RangeError(`row ${index} is outside table "${name}"`);
+        if (index >= t.source.rowCount)
+          t.appended[index - t.source.rowCount] = {
+            ...t.appended[index - t.source.rowCount]!,
+            ...values,
+          };
         else t.updates.set(index, { ...t.updates.get(index), ...values });
       }
     },
@@ -589,7 +854,10 @@ export async function startFakeBigQuery(options: FakeBigQueryOptions = {}): Prom
   };
 }
 
-function matchRoute(method: string, path: string):
+function matchRoute(
+  method: string,
+  path: string,
+):
   | { operation: string; projectId: string; jobId?: string; datasetId?: string; tableId?: string }
   | undefined {
   const m = /^\/bigquery\/v2\/projects\/([^/]+)\/(.*)$/.exec(path);
@@ -599,11 +867,19 @@ function matchRoute(method: string, path: string):
   let r: RegExpExecArray | null;
   if (method === 'POST' && rest === 'queries') return { operation: 'query', projectId };
   if (method === 'POST' && rest === 'jobs') return { operation: 'insertJob', projectId };
-  if (method === 'GET' && (r = /^queries\/([^/]+)$/.exec(rest))) return { operation: 'getQueryResults', projectId, jobId: decodeURIComponent(r[1]!) };
-  if (method === 'GET' && (r = /^jobs\/([^/]+)$/.exec(rest))) return { operation: 'getJob', projectId, jobId: decodeURIComponent(r[1]!) };
-  if (method === 'POST' && (r = /^jobs\/([^/]+)\/cancel$/.exec(rest))) return { operation: 'cancelJob', projectId, jobId: decodeURIComponent(r[1]!) };
+  if (method === 'GET' && (r = /^queries\/([^/]+)$/.exec(rest)))
+    return { operation: 'getQueryResults', projectId, jobId: decodeURIComponent(r[1]!) };
+  if (method === 'GET' && (r = /^jobs\/([^/]+)$/.exec(rest)))
+    return { operation: 'getJob', projectId, jobId: decodeURIComponent(r[1]!) };
+  if (method === 'POST' && (r = /^jobs\/([^/]+)\/cancel$/.exec(rest)))
+    return { operation: 'cancelJob', projectId, jobId: decodeURIComponent(r[1]!) };
   if (method === 'GET' && (r = /^datasets\/([^/]+)\/tables\/([^/]+)$/.exec(rest))) {
-    return { operation: 'getTable', projectId, datasetId: decodeURIComponent(r[1]!), tableId: decodeURIComponent(r[2]!) };
+    return {
+      operation: 'getTable',
+      projectId,
+      datasetId: decodeURIComponent(r[1]!),
+      tableId: decodeURIComponent(r[2]!),
+    };
   }
   return undefined;
 }
@@ -625,35 +901,60 @@ function encodeValue(field: FakeBigQueryField, value: FakeBigQueryValue | undefi
     const items = Array.isArray(value) ? value : [value];
     return items.map((item) => ({ v: encodeValue({ ...field, mode: 'NULLABLE' }, item) }));
   }
-  if (field.type === 'RECORD' || field.type === 'STRUCT') return encodeRow(field.fields ?? [], value as FakeBigQueryRow);
+  if (field.type === 'RECORD' || field.type === 'STRUCT')
+    return encodeRow(field.fields ?? [], value as FakeBigQueryRow);
   return value;
 }
 
-function encodeRow(fields: readonly FakeBigQueryField[], row: FakeBigQueryRow): { f: { v: unknown }[] } {
+function encodeRow(
+  fields: readonly FakeBigQueryField[],
+  row: FakeBigQueryRow,
+): { f: { v: unknown }[] } {
   return { f: fields.map((field) => ({ v: encodeValue(field, row[field.name]) })) };
 }
 
 function readParameters(parameters: unknown): Map<string, { type: string; value: string }> {
   const out = new Map<string, { type: string; value: string }>();
   if (!Array.isArray(parameters)) return out;
-  for (const p of parameters as { name?: string; parameterType?: { type?: string }; parameterValue?: { value?: unknown } }[]) {
+  for (const p of parameters as {
+    name?: string;
+    parameterType?: { type?: string };
+    parameterValue?: { value?: unknown };
+  }[]) {
     if (typeof p.name !== 'string') continue;
-    out.set(p.name, { type: p.parameterType?.type ?? 'STRING', value: String(p.parameterValue?.value ?? '') });
+    out.set(p.name, {
+      type: p.parameterType?.type ?? 'STRING',
+      value: String(p.parameterValue?.value ?? ''),
+    });
   }
   return out;
 }
 
-const SQL = /^\s*SELECT\s+(.+?)\s+FROM\s+`?([\w.-]+)`?(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?(?:\s+LIMIT\s+(\d+))?\s*;?\s*$/is;
+const SQL =
+  /^\s*SELECT\s+(.+?)\s+FROM\s+`?([\w.-]+)`?(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?(?:\s+LIMIT\s+(\d+))?\s*;?\s*$/is;
 
 function parseSql(sql: string): ParsedQuery {
   const m = SQL.exec(sql);
-  if (!m) throw new QueryError(400, 'invalidQuery', `Syntax error: Expected "SELECT ... FROM table" but got "${sql.slice(0, 40)}" at [1:1]`);
-  const columns = m[1]!.trim() === '*' ? '*' : m[1]!.split(',').map((c) => c.trim().replaceAll('`', ''));
+  if (!m)
+    throw new QueryError(
+      400,
+      'invalidQuery',
+      `Syntax error: Expected "SELECT ... FROM table" but got "${sql.slice(0, 40)}" at [1:1]`,
+    );
+  const columns =
+    m[1]!.trim() === '*' ? '*' : m[1]!.split(',').map((c) => c.trim().replaceAll('`', ''));
   const where: Condition[] = [];
   if (m[3]) {
     for (const part of m[3].split(/\s+AND\s+/i)) {
-      const c = /^`?(\w+)`?\s*(>=|<=|!=|<>|=|<|>)\s*(?:@(\w+)|'([^']*)'|(-?[\d.]+))$/.exec(part.trim());
-      if (!c) throw new QueryError(400, 'invalidQuery', `Syntax error: Unsupported condition "${part.trim()}"`);
+      const c = /^`?(\w+)`?\s*(>=|<=|!=|<>|=|<|>)\s*(?:@(\w+)|'([^']*)'|(-?[\d.]+))$/.exec(
+        part.trim(),
+      );
+      if (!c)
+        throw new QueryError(
+          400,
+          'invalidQuery',
+          `Syntax error: Unsupported condition "${part.trim()}"`,
+        );
       where.push({
         column: c[1]!,
         op: (c[2] === '<>' ? '!=' : c[2]) as Condition['op'],
@@ -667,7 +968,8 @@ function parseSql(sql: string): ParsedQuery {
     .filter(Boolean)
     .map((o) => {
       const parts = /^`?(\w+)`?(?:\s+(ASC|DESC))?$/i.exec(o);
-      if (!parts) throw new QueryError(400, 'invalidQuery', `Syntax error: Unsupported ORDER BY "${o}"`);
+      if (!parts)
+        throw new QueryError(400, 'invalidQuery', `Syntax error: Unsupported ORDER BY "${o}"`);
       return { column: parts[1]!, desc: (parts[2] ?? '').toUpperCase() === 'DESC' };
     });
   return { columns, table: m[2]!, where, order, ...(m[5] ? { limit: Number(m[5]) } : {}) };
@@ -681,7 +983,10 @@ function normalizeForCompare(type: string, value: string | null): string | null 
 }
 
 function timestampToMicros(text: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
+  const m =
+    /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,9}))?)?\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+      text.trim(),
+    );
   if (!m) throw new QueryError(400, 'invalidQuery', `Invalid timestamp: '${text}'`);
   let zone = m[4] ?? 'Z';
   if (/^utc$/i.test(zone)) zone = 'Z';

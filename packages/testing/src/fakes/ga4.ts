@@ -25,7 +25,13 @@ import {
 } from './bigquery-ga4-http.js';
 
 /** The GA4 metric types the fake knows. */
-export type FakeGa4MetricType = 'TYPE_INTEGER' | 'TYPE_FLOAT' | 'TYPE_SECONDS' | 'TYPE_MILLISECONDS' | 'TYPE_CURRENCY' | 'TYPE_STANDARD';
+export type FakeGa4MetricType =
+  | 'TYPE_INTEGER'
+  | 'TYPE_FLOAT'
+  | 'TYPE_SECONDS'
+  | 'TYPE_MILLISECONDS'
+  | 'TYPE_CURRENCY'
+  | 'TYPE_STANDARD';
 
 /** Options of one fake property. */
 export interface FakeGa4PropertyOptions {
@@ -88,18 +94,77 @@ interface DimensionSpec {
 
 const DIMENSIONS: Record<string, { uiName: string; category: string; values?: string[] }> = {
   date: { uiName: 'Date', category: 'Time' },
-  country: { uiName: 'Country', category: 'Geography', values: ['United States', 'Germany', 'France', 'Japan', 'Brazil', 'India', 'Canada', 'Kenya', 'Spain', 'Australia'] },
-  city: { uiName: 'City', category: 'Geography', values: ['Berlin', 'Paris', 'Tokyo', 'São Paulo', 'Mumbai', 'Toronto', 'Nairobi', 'Madrid', 'Sydney', 'Austin'] },
-  deviceCategory: { uiName: 'Device category', category: 'Platform / Device', values: ['desktop', 'mobile', 'tablet'] },
-  browser: { uiName: 'Browser', category: 'Platform / Device', values: ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'] },
+  country: {
+    uiName: 'Country',
+    category: 'Geography',
+    values: [
+      'United States',
+      'Germany',
+      'France',
+      'Japan',
+      'Brazil',
+      'India',
+      'Canada',
+      'Kenya',
+      'Spain',
+      'Australia',
+    ],
+  },
+  city: {
+    uiName: 'City',
+    category: 'Geography',
+    values: [
+      'Berlin',
+      'Paris',
+      'Tokyo',
+      'São Paulo',
+      'Mumbai',
+      'Toronto',
+      'Nairobi',
+      'Madrid',
+      'Sydney',
+      'Austin',
+    ],
+  },
+  deviceCategory: {
+    uiName: 'Device category',
+    category: 'Platform / Device',
+    values: ['desktop', 'mobile', 'tablet'],
+  },
+  browser: {
+    uiName: 'Browser',
+    category: 'Platform / Device',
+    values: ['Chrome', 'Safari', 'Firefox', 'Edge', 'Samsung Internet'],
+  },
   sessionDefaultChannelGroup: {
     uiName: 'Session default channel group',
     category: 'Traffic source',
-    values: ['Direct', 'Organic Search', 'Paid Search', 'Email', 'Referral', 'Organic Social', 'Display', 'Affiliates'],
+    values: [
+      'Direct',
+      'Organic Search',
+      'Paid Search',
+      'Email',
+      'Referral',
+      'Organic Social',
+      'Display',
+      'Affiliates',
+    ],
   },
-  sessionSource: { uiName: 'Session source', category: 'Traffic source', values: ['google', '(direct)', 'newsletter', 'bing', 'facebook.com', 'news.ycombinator.com'] },
-  pagePath: { uiName: 'Page path', category: 'Page / screen', values: Array.from({ length: 1000 }, (_, i) => `/p/${i}`) },
-  eventName: { uiName: 'Event name', category: 'Event', values: ['page_view', 'session_start', 'first_visit', 'scroll', 'click', 'purchase'] },
+  sessionSource: {
+    uiName: 'Session source',
+    category: 'Traffic source',
+    values: ['google', '(direct)', 'newsletter', 'bing', 'facebook.com', 'news.ycombinator.com'],
+  },
+  pagePath: {
+    uiName: 'Page path',
+    category: 'Page / screen',
+    values: Array.from({ length: 1000 }, (_, i) => `/p/${i}`),
+  },
+  eventName: {
+    uiName: 'Event name',
+    category: 'Event',
+    values: ['page_view', 'session_start', 'first_visit', 'scroll', 'click', 'purchase'],
+  },
 };
 
 const METRICS: Record<string, { uiName: string; type: FakeGa4MetricType; scale: number }> = {
@@ -129,7 +194,12 @@ class ApiFailure extends Error {
 
 /** `YYYY-MM-DD` of `ms` in `timeZone`. */
 function dateIn(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(ms);
 }
 
 function addDays(date: string, days: number): string {
@@ -190,14 +260,20 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
   const todayOf = (p: Property) => dateIn(now(), p.timeZone);
 
   function resolveDate(p: Property, text: unknown, field: string): string {
-    if (typeof text !== 'string') throw new ApiFailure(400, 'INVALID_ARGUMENT', `${field} is required.`);
+    if (typeof text !== 'string')
+      throw new ApiFailure(400, 'INVALID_ARGUMENT', `${field} is required.`);
     const today = todayOf(p);
     if (text === 'today') return today;
     if (text === 'yesterday') return addDays(today, -1);
     const ago = /^(\d+)daysAgo$/.exec(text);
     if (ago) return addDays(today, -Number(ago[1]));
-    if (/^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`))) return text;
-    throw new ApiFailure(400, 'INVALID_ARGUMENT', `Invalid ${field}: ${text}. Use YYYY-MM-DD, NdaysAgo, yesterday, or today.`);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)))
+      return text;
+    throw new ApiFailure(
+      400,
+      'INVALID_ARGUMENT',
+      `Invalid ${field}: ${text}. Use YYYY-MM-DD, NdaysAgo, yesterday, or today.`,
+    );
   }
 
   function dimensionSpec(p: Property, name: string, dates: string[]): DimensionSpec {
@@ -205,7 +281,11 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     const known = DIMENSIONS[name];
     const values = p.dimensionValues[name] ?? known?.values;
     if (!values) {
-      throw new ApiFailure(400, 'INVALID_ARGUMENT', `Field ${name} is not a valid dimension. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema `);
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `Field ${name} is not a valid dimension. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema `,
+      );
     }
     return { values };
   }
@@ -217,32 +297,82 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     if (p.usage.hourWindow !== hour) p.usage = { ...p.usage, hourWindow: hour, hour: 0 };
     if (p.usage.dayWindow !== day) p.usage = { ...p.usage, dayWindow: day, day: 0 };
     if (projectUsage.window !== hour) projectUsage = { window: hour, tokens: 0 };
-    if (p.usage.day >= quota.tokensPerDay) throw new ApiFailure(429, 'RESOURCE_EXHAUSTED', 'Exhausted property tokens for a property per day. This property will be able to make requests again tomorrow.');
-    if (p.usage.hour >= quota.tokensPerHour) throw new ApiFailure(429, 'RESOURCE_EXHAUSTED', 'Exhausted property tokens per hour for a property. This property will be able to make requests again next hour.');
-    if (projectUsage.tokens >= quota.tokensPerProjectPerHour) throw new ApiFailure(429, 'RESOURCE_EXHAUSTED', 'Exhausted property tokens per project per hour.');
+    if (p.usage.day >= quota.tokensPerDay)
+      throw new ApiFailure(
+        429,
+        'RESOURCE_EXHAUSTED',
+        'Exhausted property tokens for a property per day. This property will be able to make requests again tomorrow.',
+      );
+    if (p.usage.hour >= quota.tokensPerHour)
+      throw new ApiFailure(
+        429,
+        'RESOURCE_EXHAUSTED',
+        'Exhausted property tokens per hour for a property. This property will be able to make requests again next hour.',
+      );
+    if (projectUsage.tokens >= quota.tokensPerProjectPerHour)
+      throw new ApiFailure(
+        429,
+        'RESOURCE_EXHAUSTED',
+        'Exhausted property tokens per project per hour.',
+      );
     p.usage.hour += tokensPerRequest;
     p.usage.day += tokensPerRequest;
     projectUsage.tokens += tokensPerRequest;
   }
 
-  function runReport(p: Property, body: Record<string, unknown>, intEnums: boolean): Record<string, unknown> {
+  function runReport(
+    p: Property,
+    body: Record<string, unknown>,
+    intEnums: boolean,
+  ): Record<string, unknown> {
     const dims = readNames(body.dimensions, 'dimensions');
     const mets = readNames(body.metrics, 'metrics');
-    if (dims.length === 0 && mets.length === 0) throw new ApiFailure(400, 'INVALID_ARGUMENT', 'At least one dimension or metric is required.');
+    if (dims.length === 0 && mets.length === 0)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        'At least one dimension or metric is required.',
+      );
     for (const m of mets) {
-      if (!METRICS[m]) throw new ApiFailure(400, 'INVALID_ARGUMENT', `Field ${m} is not a valid metric. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema `);
+      if (!METRICS[m])
+        throw new ApiFailure(
+          400,
+          'INVALID_ARGUMENT',
+          `Field ${m} is not a valid metric. For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema `,
+        );
     }
     const ranges = body.dateRanges;
-    if (!Array.isArray(ranges) || ranges.length === 0) throw new ApiFailure(400, 'INVALID_ARGUMENT', 'dateRanges is required.');
-    if (ranges.length > 1) throw new ApiFailure(400, 'INVALID_ARGUMENT', 'The fake GA4 API supports one date range per request.');
+    if (!Array.isArray(ranges) || ranges.length === 0)
+      throw new ApiFailure(400, 'INVALID_ARGUMENT', 'dateRanges is required.');
+    if (ranges.length > 1)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        'The fake GA4 API supports one date range per request.',
+      );
     const range = ranges[0] as Record<string, unknown>;
     const start = resolveDate(p, range.startDate, 'startDate');
     const end = resolveDate(p, range.endDate, 'endDate');
-    if (start > end) throw new ApiFailure(400, 'INVALID_ARGUMENT', `Invalid date range: startDate ${start} is after endDate ${end}.`);
+    if (start > end)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `Invalid date range: startDate ${start} is after endDate ${end}.`,
+      );
     const limit = body.limit === undefined ? 10_000 : Number(body.limit);
     const offset = body.offset === undefined ? 0 : Number(body.offset);
-    if (!Number.isInteger(limit) || limit < 0 || limit > 250_000) throw new ApiFailure(400, 'INVALID_ARGUMENT', `limit must be between 0 and 250000, got ${String(body.limit)}.`);
-    if (!Number.isInteger(offset) || offset < 0) throw new ApiFailure(400, 'INVALID_ARGUMENT', `offset must be non-negative, got ${String(body.offset)}.`);
+    if (!Number.isInteger(limit) || limit < 0 || limit > 250_000)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `limit must be between 0 and 250000, got ${String(body.limit)}.`,
+      );
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `offset must be non-negative, got ${String(body.offset)}.`,
+      );
 
     const today = todayOf(p);
     const first = p.firstDate ?? addDays(today, -400);
@@ -251,9 +381,18 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     const dates: string[] = [];
     for (let d = from; d <= to; d = addDays(d, 1)) dates.push(d);
     const specs = dims.map((d) => dimensionSpec(p, d, dates));
-    const dimensionFilter = body.dimensionFilter === undefined || body.dimensionFilter === null ? undefined : compileFilter(body.dimensionFilter, 'dimensionFilter', new Set(dims), 'dimension');
-    const metricFilter = body.metricFilter === undefined || body.metricFilter === null ? undefined : compileFilter(body.metricFilter, 'metricFilter', new Set(mets), 'metric');
-    const total = dates.length === 0 && dims.includes('date') ? 0 : specs.reduce((n, s) => n * s.values.length, 1);
+    const dimensionFilter =
+      body.dimensionFilter === undefined || body.dimensionFilter === null
+        ? undefined
+        : compileFilter(body.dimensionFilter, 'dimensionFilter', new Set(dims), 'dimension');
+    const metricFilter =
+      body.metricFilter === undefined || body.metricFilter === null
+        ? undefined
+        : compileFilter(body.metricFilter, 'metricFilter', new Set(mets), 'metric');
+    const total =
+      dates.length === 0 && dims.includes('date')
+        ? 0
+        : specs.reduce((n, s) => n * s.values.length, 1);
 
     const rowAt = (index: number) => {
       const values: string[] = new Array<string>(specs.length);
@@ -265,7 +404,8 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
       }
       const dateIndex = dims.indexOf('date');
       const date = dateIndex >= 0 ? values[dateIndex]! : '';
-      const isoDate = date === '' ? '' : `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}`;
+      const isoDate =
+        date === '' ? '' : `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}`;
       const revision = p.revisions.get(isoDate) ?? 0;
       const key = values.join('|');
       const metrics = mets.map((m) => metricValue(METRICS[m]!, p.seed, key, m, revision));
@@ -273,9 +413,23 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     };
 
     let indices: ArrayLike<number> | undefined;
-    if (dimensionFilter || metricFilter || (Array.isArray(body.orderBys) && body.orderBys.length > 0)) {
+    if (
+      dimensionFilter ||
+      metricFilter ||
+      (Array.isArray(body.orderBys) && body.orderBys.length > 0)
+    ) {
       // Paging re-sends the same report with another offset: reuse the filtered, sorted index.
-      const cacheKey = JSON.stringify([p.seed, [...p.revisions], dims, mets, start, end, body.dimensionFilter, body.metricFilter, body.orderBys]);
+      const cacheKey = JSON.stringify([
+        p.seed,
+        [...p.revisions],
+        dims,
+        mets,
+        start,
+        end,
+        body.dimensionFilter,
+        body.metricFilter,
+        body.orderBys,
+      ]);
       indices = p.indexCache.get(cacheKey);
       if (!indices) {
         const matched: number[] = [];
@@ -290,7 +444,9 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
           matched.push(i);
         }
         if (Array.isArray(body.orderBys) && body.orderBys.length > 0) {
-          const comparators = (body.orderBys as Record<string, unknown>[]).map((o, k) => orderComparator(o, k, dims, mets, matched, rowAt));
+          const comparators = (body.orderBys as Record<string, unknown>[]).map((o, k) =>
+            orderComparator(o, k, dims, mets, matched, rowAt),
+          );
           const position = new Map(matched.map((index, i) => [index, i]));
           matched.sort((a, b) => {
             for (const c of comparators) {
@@ -316,7 +472,10 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     }
     const response: Record<string, unknown> = {
       dimensionHeaders: dims.map((name) => ({ name })),
-      metricHeaders: mets.map((name) => ({ name, type: intEnums ? METRIC_TYPE_NUMBERS[METRICS[name]!.type] : METRICS[name]!.type })),
+      metricHeaders: mets.map((name) => ({
+        name,
+        type: intEnums ? METRIC_TYPE_NUMBERS[METRICS[name]!.type] : METRICS[name]!.type,
+      })),
       ...(rows.length > 0 ? { rows } : {}),
       ...(count > 0 ? { rowCount: count } : {}),
       metadata: { currencyCode: p.currencyCode, timeZone: p.timeZone },
@@ -324,12 +483,21 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     };
     if (body.returnPropertyQuota === true) {
       response.propertyQuota = {
-        tokensPerDay: { consumed: tokensPerRequest, remaining: Math.max(0, quota.tokensPerDay - p.usage.day) },
-        tokensPerHour: { consumed: tokensPerRequest, remaining: Math.max(0, quota.tokensPerHour - p.usage.hour) },
+        tokensPerDay: {
+          consumed: tokensPerRequest,
+          remaining: Math.max(0, quota.tokensPerDay - p.usage.day),
+        },
+        tokensPerHour: {
+          consumed: tokensPerRequest,
+          remaining: Math.max(0, quota.tokensPerHour - p.usage.hour),
+        },
         concurrentRequests: { consumed: 0, remaining: quota.concurrentRequests - inFlight + 1 },
         serverErrorsPerProjectPerHour: { consumed: 0, remaining: 10 },
         potentiallyThresholdedRequestsPerHour: { consumed: 0, remaining: 120 },
-        tokensPerProjectPerHour: { consumed: tokensPerRequest, remaining: Math.max(0, quota.tokensPerProjectPerHour - projectUsage.tokens) },
+        tokensPerProjectPerHour: {
+          consumed: tokensPerRequest,
+          remaining: Math.max(0, quota.tokensPerProjectPerHour - projectUsage.tokens),
+        },
       };
     }
     return response;
@@ -339,42 +507,122 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     return {
       name: `properties/${propertyId}/metadata`,
       dimensions: Object.entries(DIMENSIONS)
-        .filter(([name]) => name === 'date' || p.dimensionValues[name] !== undefined || DIMENSIONS[name]!.values)
-        .map(([apiName, d]) => ({ apiName, uiName: d.uiName, description: `${d.uiName} of the event.`, category: d.category })),
-      metrics: Object.entries(METRICS).map(([apiName, m]) => ({ apiName, uiName: m.uiName, description: `${m.uiName}.`, type: intEnums ? METRIC_TYPE_NUMBERS[m.type] : m.type, category: 'General' })),
+        .filter(
+          ([name]) =>
+            name === 'date' || p.dimensionValues[name] !== undefined || DIMENSIONS[name]!.values,
+        )
+        .map(([apiName, d]) => ({
+          apiName,
+          uiName: d.uiName,
+          description: `${d.uiName} of the event.`,
+          category: d.category,
+        })),
+      metrics: Object.entries(METRICS).map(([apiName, m]) => ({
+        apiName,
+        uiName: m.uiName,
+        description: `${m.uiName}.`,
+        type: intEnums ? METRIC_TYPE_NUMBERS[m.type] : m.type,
+        category: 'General',
+      })),
     };
   }
 
-  function faultResponse(fault: FakeFault): { status: number; body: unknown; headers: Record<string, string> } {
-    const headers: Record<string, string> = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
+  function faultResponse(fault: FakeFault): {
+    status: number;
+    body: unknown;
+    headers: Record<string, string>;
+  } {
+    const headers: Record<string, string> =
+      fault.retryAfterSeconds !== undefined
+        ? { 'retry-after': String(fault.retryAfterSeconds) }
+        : {};
     const m = fault.message;
     switch (fault.kind) {
       case 'rateLimit':
       case 'tooManyRequests':
-        return { status: 429, headers, body: googleError(429, 'RESOURCE_EXHAUSTED', m ?? 'Exhausted concurrent requests quota for a property.') };
+        return {
+          status: 429,
+          headers,
+          body: googleError(
+            429,
+            'RESOURCE_EXHAUSTED',
+            m ?? 'Exhausted concurrent requests quota for a property.',
+          ),
+        };
       case 'quota':
-        return { status: 429, headers, body: googleError(429, 'RESOURCE_EXHAUSTED', m ?? 'Exhausted property tokens per hour for a property. This property will be able to make requests again next hour.') };
+        return {
+          status: 429,
+          headers,
+          body: googleError(
+            429,
+            'RESOURCE_EXHAUSTED',
+            m ??
+              'Exhausted property tokens per hour for a property. This property will be able to make requests again next hour.',
+          ),
+        };
       case 'serverError':
-        return { status: 500, headers, body: googleError(500, 'INTERNAL', m ?? 'Internal error encountered.') };
+        return {
+          status: 500,
+          headers,
+          body: googleError(500, 'INTERNAL', m ?? 'Internal error encountered.'),
+        };
       case 'unavailable':
-        return { status: 503, headers, body: googleError(503, 'UNAVAILABLE', m ?? 'The service is currently unavailable.') };
+        return {
+          status: 503,
+          headers,
+          body: googleError(503, 'UNAVAILABLE', m ?? 'The service is currently unavailable.'),
+        };
       case 'unauthenticated':
-        return { status: 401, headers, body: googleError(401, 'UNAUTHENTICATED', m ?? 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.') };
+        return {
+          status: 401,
+          headers,
+          body: googleError(
+            401,
+            'UNAUTHENTICATED',
+            m ??
+              'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+          ),
+        };
       case 'permissionDenied':
-        return { status: 403, headers, body: googleError(403, 'PERMISSION_DENIED', m ?? 'User does not have sufficient permissions for this property. To learn more about Property ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.') };
+        return {
+          status: 403,
+          headers,
+          body: googleError(
+            403,
+            'PERMISSION_DENIED',
+            m ??
+              'User does not have sufficient permissions for this property. To learn more about Property ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.',
+          ),
+        };
       case 'badRequest':
-        return { status: 400, headers, body: googleError(400, 'INVALID_ARGUMENT', m ?? 'Invalid request.') };
+        return {
+          status: 400,
+          headers,
+          body: googleError(400, 'INVALID_ARGUMENT', m ?? 'Invalid request.'),
+        };
       case 'invalidJson':
         return { status: 200, headers, body: '{"dimensionHeaders":[{"name":' };
       default:
-        return { status: 500, headers, body: googleError(500, 'INTERNAL', `unsupported fault ${fault.kind}`) };
+        return {
+          status: 500,
+          headers,
+          body: googleError(500, 'INTERNAL', `unsupported fault ${fault.kind}`),
+        };
     }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const body = await readJsonBody(req).catch(() => Symbol.for('invalid'));
-    const entry: FakeRequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body, operation: 'unknown', headers: req.headers, status: 0 };
+    const entry: FakeRequestLogEntry = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      operation: 'unknown',
+      headers: req.headers,
+      status: 0,
+    };
     requests.push(entry);
     const reply = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       entry.status = status;
@@ -385,8 +633,13 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
     const propertyId = decodeURIComponent((report ?? meta)?.[1] ?? '');
     if (report && req.method === 'POST') entry.operation = 'runReport';
     else if (meta && req.method === 'GET') entry.operation = 'getMetadata';
-    else return reply(404, googleError(404, 'NOT_FOUND', `Method not found: ${req.method} ${url.pathname}`));
-    if (typeof body === 'symbol') return reply(400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
+    else
+      return reply(
+        404,
+        googleError(404, 'NOT_FOUND', `Method not found: ${req.method} ${url.pathname}`),
+      );
+    if (typeof body === 'symbol')
+      return reply(400, googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
 
     inFlight += 1;
     try {
@@ -398,19 +651,42 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
       }
       const token = bearerToken(req);
       if (!token || (options.accessTokens && !options.accessTokens.includes(token))) {
-        return reply(401, googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.'));
+        return reply(
+          401,
+          googleError(
+            401,
+            'UNAUTHENTICATED',
+            'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+          ),
+        );
       }
       const p = properties.get(propertyId);
       if (!p) {
-        return reply(403, googleError(403, 'PERMISSION_DENIED', 'User does not have sufficient permissions for this property. To learn more about Property ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.'));
+        return reply(
+          403,
+          googleError(
+            403,
+            'PERMISSION_DENIED',
+            'User does not have sufficient permissions for this property. To learn more about Property ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.',
+          ),
+        );
       }
       try {
-        if (entry.operation === 'getMetadata') return reply(200, metadata(propertyId, p, /enum-encoding=int/.test(url.searchParams.get('$alt') ?? '')));
+        if (entry.operation === 'getMetadata')
+          return reply(
+            200,
+            metadata(propertyId, p, /enum-encoding=int/.test(url.searchParams.get('$alt') ?? '')),
+          );
         spendQuota(p);
-        const payload = runReport(p, (body ?? {}) as Record<string, unknown>, /enum-encoding=int/.test(url.searchParams.get('$alt') ?? ''));
+        const payload = runReport(
+          p,
+          (body ?? {}) as Record<string, unknown>,
+          /enum-encoding=int/.test(url.searchParams.get('$alt') ?? ''),
+        );
         return reply(200, fault?.kind === 'malformed' ? malform(payload) : payload);
       } catch (err) {
-        if (err instanceof ApiFailure) return reply(err.httpStatus, googleError(err.httpStatus, err.status, err.message));
+        if (err instanceof ApiFailure)
+          return reply(err.httpStatus, googleError(err.httpStatus, err.status, err.message));
         throw err;
       }
     } finally {
@@ -451,15 +727,23 @@ export async function startFakeGa4(options: FakeGa4Options = {}): Promise<FakeGa
 
 function readNames(list: unknown, field: string): string[] {
   if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) throw new ApiFailure(400, 'INVALID_ARGUMENT', `${field} must be a list.`);
+  if (!Array.isArray(list))
+    throw new ApiFailure(400, 'INVALID_ARGUMENT', `${field} must be a list.`);
   return list.map((item, i) => {
     const name = (item as { name?: unknown } | null)?.name;
-    if (typeof name !== 'string' || name === '') throw new ApiFailure(400, 'INVALID_ARGUMENT', `${field}[${i}].name is required.`);
+    if (typeof name !== 'string' || name === '')
+      throw new ApiFailure(400, 'INVALID_ARGUMENT', `${field}[${i}].name is required.`);
     return name;
   });
 }
 
-function metricValue(spec: { type: FakeGa4MetricType; scale: number }, seed: number, key: string, metric: string, revision: number): string {
+function metricValue(
+  spec: { type: FakeGa4MetricType; scale: number },
+  seed: number,
+  key: string,
+  metric: string,
+  revision: number,
+): string {
   const r = random01(seed, key, metric, revision);
   const scale = spec.scale;
   switch (spec.type) {
@@ -473,10 +757,14 @@ function metricValue(spec: { type: FakeGa4MetricType; scale: number }, seed: num
 }
 
 function malform(payload: Record<string, unknown>): Record<string, unknown> {
-  const rows = payload.rows as { dimensionValues: unknown[]; metricValues: unknown[] }[] | undefined;
+  const rows = payload.rows as
+    { dimensionValues: unknown[]; metricValues: unknown[] }[] | undefined;
   if (rows && rows.length > 0) {
     const copy = [...rows];
-    copy[0] = { dimensionValues: rows[0]!.dimensionValues, metricValues: [{ value: 'not-a-number' }, ...rows[0]!.metricValues.slice(1)] };
+    copy[0] = {
+      dimensionValues: rows[0]!.dimensionValues,
+      metricValues: [{ value: 'not-a-number' }, ...rows[0]!.metricValues.slice(1)],
+    };
     return { ...payload, rows: copy };
   }
   const { metricHeaders: _m, ...rest } = payload;
@@ -484,9 +772,29 @@ function malform(payload: Record<string, unknown>): Record<string, unknown> {
 }
 
 // The REST transport sends enums as numbers (`$alt=json;enum-encoding=int`); accept both forms.
-const MATCH_TYPES = ['MATCH_TYPE_UNSPECIFIED', 'EXACT', 'BEGINS_WITH', 'ENDS_WITH', 'CONTAINS', 'FULL_REGEXP', 'PARTIAL_REGEXP'];
-const NUMERIC_OPERATIONS = ['OPERATION_UNSPECIFIED', 'EQUAL', 'LESS_THAN', 'LESS_THAN_OR_EQUAL', 'GREATER_THAN', 'GREATER_THAN_OR_EQUAL'];
-const ORDER_TYPES = ['ORDER_TYPE_UNSPECIFIED', 'ALPHANUMERIC', 'CASE_INSENSITIVE_ALPHANUMERIC', 'NUMERIC'];
+const MATCH_TYPES = [
+  'MATCH_TYPE_UNSPECIFIED',
+  'EXACT',
+  'BEGINS_WITH',
+  'ENDS_WITH',
+  'CONTAINS',
+  'FULL_REGEXP',
+  'PARTIAL_REGEXP',
+];
+const NUMERIC_OPERATIONS = [
+  'OPERATION_UNSPECIFIED',
+  'EQUAL',
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL',
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL',
+];
+const ORDER_TYPES = [
+  'ORDER_TYPE_UNSPECIFIED',
+  'ALPHANUMERIC',
+  'CASE_INSENSITIVE_ALPHANUMERIC',
+  'NUMERIC',
+];
 const METRIC_TYPE_NUMBERS: Record<FakeGa4MetricType, number> = {
   TYPE_INTEGER: 1,
   TYPE_FLOAT: 2,
@@ -496,37 +804,67 @@ const METRIC_TYPE_NUMBERS: Record<FakeGa4MetricType, number> = {
   TYPE_CURRENCY: 9,
 };
 
-function enumName(value: string | number | undefined, names: readonly string[]): string | undefined {
+function enumName(
+  value: string | number | undefined,
+  names: readonly string[],
+): string | undefined {
   return typeof value === 'number' ? names[value] : value;
 }
 
 type Predicate = (values: Record<string, string>) => boolean;
 
 /** Compiles a GA4 `FilterExpression`; malformed expressions are 400s naming the path. */
-function compileFilter(expr: unknown, path: string, fields: Set<string>, kind: 'dimension' | 'metric'): Predicate {
-  if (expr === null || typeof expr !== 'object' || Array.isArray(expr)) throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path} must be a FilterExpression object.`);
+function compileFilter(
+  expr: unknown,
+  path: string,
+  fields: Set<string>,
+  kind: 'dimension' | 'metric',
+): Predicate {
+  if (expr === null || typeof expr !== 'object' || Array.isArray(expr))
+    throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path} must be a FilterExpression object.`);
   const e = expr as Record<string, unknown>;
   const keys = Object.keys(e).filter((k) => e[k] !== undefined && e[k] !== null);
-  if (keys.length !== 1) throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path} must set exactly one of andGroup, orGroup, notExpression, filter.`);
+  if (keys.length !== 1)
+    throw new ApiFailure(
+      400,
+      'INVALID_ARGUMENT',
+      `${path} must set exactly one of andGroup, orGroup, notExpression, filter.`,
+    );
   const key = keys[0]!;
   if (key === 'andGroup' || key === 'orGroup') {
     const list = (e[key] as { expressions?: unknown }).expressions;
-    if (!Array.isArray(list)) throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path}.${key}.expressions must be a list.`);
-    const parts = list.map((x, i) => compileFilter(x, `${path}.${key}.expressions[${i}]`, fields, kind));
+    if (!Array.isArray(list))
+      throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path}.${key}.expressions must be a list.`);
+    const parts = list.map((x, i) =>
+      compileFilter(x, `${path}.${key}.expressions[${i}]`, fields, kind),
+    );
     return key === 'andGroup' ? (v) => parts.every((p) => p(v)) : (v) => parts.some((p) => p(v));
   }
   if (key === 'notExpression') {
     const inner = compileFilter(e.notExpression, `${path}.notExpression`, fields, kind);
     return (v) => !inner(v);
   }
-  if (key !== 'filter') throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path}.${key} is not a FilterExpression field.`);
+  if (key !== 'filter')
+    throw new ApiFailure(
+      400,
+      'INVALID_ARGUMENT',
+      `${path}.${key} is not a FilterExpression field.`,
+    );
   const f = e.filter as Record<string, unknown>;
   const fieldName = f.fieldName;
   if (typeof fieldName !== 'string' || !fields.has(fieldName)) {
-    throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path}.filter.fieldName ${JSON.stringify(fieldName)} is not a ${kind} of the request.`);
+    throw new ApiFailure(
+      400,
+      'INVALID_ARGUMENT',
+      `${path}.filter.fieldName ${JSON.stringify(fieldName)} is not a ${kind} of the request.`,
+    );
   }
   if (f.stringFilter) {
-    const s = f.stringFilter as { matchType?: string | number; value?: string; caseSensitive?: boolean };
+    const s = f.stringFilter as {
+      matchType?: string | number;
+      value?: string;
+      caseSensitive?: boolean;
+    };
     const cs = s.caseSensitive === true;
     const want = cs ? String(s.value ?? '') : String(s.value ?? '').toLowerCase();
     const type = enumName(s.matchType, MATCH_TYPES) ?? 'EXACT';
@@ -590,7 +928,11 @@ function compileFilter(expr: unknown, path: string, fields: Set<string>, kind: '
     return (v) => Number(v[fieldName]) >= lo && Number(v[fieldName]) <= hi;
   }
   if (f.emptyFilter) return (v) => (v[fieldName] ?? '') === '';
-  throw new ApiFailure(400, 'INVALID_ARGUMENT', `${path}.filter needs one of stringFilter, inListFilter, numericFilter, betweenFilter, emptyFilter.`);
+  throw new ApiFailure(
+    400,
+    'INVALID_ARGUMENT',
+    `${path}.filter needs one of stringFilter, inListFilter, numericFilter, betweenFilter, emptyFilter.`,
+  );
 }
 
 /** Builds a comparator over positions in `indices`, with each row's sort key computed once. */
@@ -606,7 +948,12 @@ function orderComparator(
   if (o.metric) {
     const name = (o.metric as { metricName?: string }).metricName ?? '';
     const idx = mets.indexOf(name);
-    if (idx < 0) throw new ApiFailure(400, 'INVALID_ARGUMENT', `orderBys[${k}].metric.metricName ${JSON.stringify(name)} is not a metric of the request.`);
+    if (idx < 0)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `orderBys[${k}].metric.metricName ${JSON.stringify(name)} is not a metric of the request.`,
+      );
     const keys = indices.map((i) => Number(rowAt(i).metrics[idx]));
     return (a, b) => desc * (keys[a]! - keys[b]!);
   }
@@ -614,13 +961,20 @@ function orderComparator(
     const d = o.dimension as { dimensionName?: string; orderType?: string | number };
     const orderType = enumName(d.orderType, ORDER_TYPES);
     const idx = dims.indexOf(d.dimensionName ?? '');
-    if (idx < 0) throw new ApiFailure(400, 'INVALID_ARGUMENT', `orderBys[${k}].dimension.dimensionName ${JSON.stringify(d.dimensionName)} is not a dimension of the request.`);
+    if (idx < 0)
+      throw new ApiFailure(
+        400,
+        'INVALID_ARGUMENT',
+        `orderBys[${k}].dimension.dimensionName ${JSON.stringify(d.dimensionName)} is not a dimension of the request.`,
+      );
     if (orderType === 'NUMERIC') {
       const keys = indices.map((i) => Number(rowAt(i).values[idx]));
       return (a, b) => desc * (keys[a]! - keys[b]!);
     }
     const ci = orderType === 'CASE_INSENSITIVE_ALPHANUMERIC';
-    const keys = indices.map((i) => (ci ? rowAt(i).values[idx]!.toLowerCase() : rowAt(i).values[idx]!));
+    const keys = indices.map((i) =>
+      ci ? rowAt(i).values[idx]!.toLowerCase() : rowAt(i).values[idx]!,
+    );
     return (a, b) => desc * (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0);
   }
   throw new ApiFailure(400, 'INVALID_ARGUMENT', `orderBys[${k}] must set metric or dimension.`);

@@ -84,7 +84,14 @@ export function defaultProperties(objectType: string): string[] {
     case 'deals':
       return ['dealname', 'amount', 'closedate', 'pipeline', 'dealstage', ...common];
     case 'tickets':
-      return ['subject', 'content', 'hs_pipeline', 'hs_pipeline_stage', 'hs_ticket_priority', ...common];
+      return [
+        'subject',
+        'content',
+        'hs_pipeline',
+        'hs_pipeline_stage',
+        'hs_ticket_priority',
+        ...common,
+      ];
     default:
       return common;
   }
@@ -102,9 +109,37 @@ export function createRandom(seed: number): () => number {
   };
 }
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Niklaus'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Wirth'];
-const STAGES = ['appointmentscheduled', 'qualifiedtobuy', 'presentationscheduled', 'closedwon', 'closedlost'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'Niklaus',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Hamilton',
+  'Wirth',
+];
+const STAGES = [
+  'appointmentscheduled',
+  'qualifiedtobuy',
+  'presentationscheduled',
+  'closedwon',
+  'closedlost',
+];
 const PRIORITIES = ['LOW', 'MEDIUM', 'HIGH'];
 const SPECIES = ['cat', 'dog', 'parrot', 'rabbit'];
 
@@ -202,7 +237,8 @@ export function generateObjects(
       pipeline: 'default',
       closedate: iso(BASE + Math.floor(random() * YEAR_MS)),
     });
-    if (companies.length > 0) deal.associations.companies = [companies[(i - 1) % companies.length]!.id];
+    if (companies.length > 0)
+      deal.associations.companies = [companies[(i - 1) % companies.length]!.id];
     if (contacts.length > 0) deal.associations.contacts = [contacts[(i * 7) % contacts.length]!.id];
     deals.push(deal);
   }
@@ -243,10 +279,21 @@ function property(
   options: string[] = [],
 ): HubSpotFakeProperty {
   const fieldType =
-    type === 'number' ? 'number' : type === 'enumeration' ? 'select' : type === 'bool' ? 'booleancheckbox' : type === 'datetime' || type === 'date' ? 'date' : 'text';
+    type === 'number'
+      ? 'number'
+      : type === 'enumeration'
+        ? 'select'
+        : type === 'bool'
+          ? 'booleancheckbox'
+          : type === 'datetime' || type === 'date'
+            ? 'date'
+            : 'text';
   return {
     name,
-    label: name.replace(/^hs_/, '').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()),
+    label: name
+      .replace(/^hs_/, '')
+      .replace(/_/g, ' ')
+      .replace(/^./, (c) => c.toUpperCase()),
     type,
     fieldType,
     groupName: 'information',

@@ -62,12 +62,15 @@ export function parseSearchRequest(body: unknown): SearchRequest {
   const raw = body as Record<string, unknown>;
   const groups = raw.filterGroups ?? [];
   if (!Array.isArray(groups)) throw new SearchValidationError('filterGroups must be an array');
-  if (groups.length > 5) throw new SearchValidationError('Too many filter groups: the maximum is 5');
+  if (groups.length > 5)
+    throw new SearchValidationError('Too many filter groups: the maximum is 5');
   let total = 0;
   const filterGroups = groups.map((group, g) => {
     const filters = (group as { filters?: unknown })?.filters;
-    if (!Array.isArray(filters)) throw new SearchValidationError(`filterGroups[${g}].filters must be an array`);
-    if (filters.length > 6) throw new SearchValidationError(`filterGroups[${g}] has more than 6 filters`);
+    if (!Array.isArray(filters))
+      throw new SearchValidationError(`filterGroups[${g}].filters must be an array`);
+    if (filters.length > 6)
+      throw new SearchValidationError(`filterGroups[${g}] has more than 6 filters`);
     total += filters.length;
     return {
       filters: filters.map((f, i) => {
@@ -81,7 +84,8 @@ export function parseSearchRequest(body: unknown): SearchRequest {
       }),
     };
   });
-  if (total > 18) throw new SearchValidationError('Too many filters: the maximum is 18 across all groups');
+  if (total > 18)
+    throw new SearchValidationError('Too many filters: the maximum is 18 across all groups');
 
   const rawSorts = raw.sorts ?? [];
   if (!Array.isArray(rawSorts)) throw new SearchValidationError('sorts must be an array');
@@ -94,7 +98,8 @@ export function parseSearchRequest(body: unknown): SearchRequest {
         : { propertyName: s, direction: 'ASCENDING' as const };
     }
     const sort = s as { propertyName?: unknown; direction?: unknown };
-    if (typeof sort?.propertyName !== 'string') throw new SearchValidationError('sorts[0].propertyName is required');
+    if (typeof sort?.propertyName !== 'string')
+      throw new SearchValidationError('sorts[0].propertyName is required');
     return {
       propertyName: sort.propertyName,
       direction: sort.direction === 'DESCENDING' ? ('DESCENDING' as const) : ('ASCENDING' as const),
@@ -105,8 +110,10 @@ export function parseSearchRequest(body: unknown): SearchRequest {
   if (!Number.isInteger(limit) || limit < 1 || limit > SEARCH_MAX_LIMIT) {
     throw new SearchValidationError(`limit must be between 1 and ${SEARCH_MAX_LIMIT}`);
   }
-  const offset = raw.after === undefined || raw.after === null || raw.after === '' ? 0 : Number(raw.after);
-  if (!Number.isInteger(offset) || offset < 0) throw new SearchValidationError('after must be a non-negative integer');
+  const offset =
+    raw.after === undefined || raw.after === null || raw.after === '' ? 0 : Number(raw.after);
+  if (!Number.isInteger(offset) || offset < 0)
+    throw new SearchValidationError('after must be a non-negative integer');
   if (offset + limit > SEARCH_RESULT_CAP) {
     throw new SearchValidationError(
       `Search results are limited to ${SEARCH_RESULT_CAP} total results for any given query`,
@@ -137,7 +144,8 @@ function compare(a: number | string | undefined, b: number | string | undefined)
 }
 
 function matches(object: HubSpotFakeObject, filter: SearchFilter): boolean {
-  const raw = filter.propertyName === 'hs_object_id' ? object.id : object.properties[filter.propertyName];
+  const raw =
+    filter.propertyName === 'hs_object_id' ? object.id : object.properties[filter.propertyName];
   const has = raw !== null && raw !== undefined && raw !== '';
   const value = comparable(raw);
   const target = comparable(filter.value);
@@ -159,15 +167,35 @@ function matches(object: HubSpotFakeObject, filter: SearchFilter): boolean {
     case 'GTE':
       return has && compare(value, target) >= 0;
     case 'BETWEEN':
-      return has && compare(value, target) >= 0 && compare(value, comparable(filter.highValue)) <= 0;
+      return (
+        has && compare(value, target) >= 0 && compare(value, comparable(filter.highValue)) <= 0
+      );
     case 'IN':
       return has && (filter.values ?? []).some((v) => compare(value, comparable(v)) === 0);
     case 'NOT_IN':
       return !has || !(filter.values ?? []).some((v) => compare(value, comparable(v)) === 0);
     case 'CONTAINS_TOKEN':
-      return has && String(raw).toLowerCase().includes(String(filter.value ?? '').replace(/\*/g, '').toLowerCase());
+      return (
+        has &&
+        String(raw)
+          .toLowerCase()
+          .includes(
+            String(filter.value ?? '')
+              .replace(/\*/g, '')
+              .toLowerCase(),
+          )
+      );
     case 'NOT_CONTAINS_TOKEN':
-      return !has || !String(raw).toLowerCase().includes(String(filter.value ?? '').replace(/\*/g, '').toLowerCase());
+      return (
+        !has ||
+        !String(raw)
+          .toLowerCase()
+          .includes(
+            String(filter.value ?? '')
+              .replace(/\*/g, '')
+              .toLowerCase(),
+          )
+      );
     default:
       return false;
   }
@@ -184,7 +212,9 @@ export function runSearch(
   const hits =
     request.filterGroups.length === 0
       ? [...objects]
-      : objects.filter((o) => request.filterGroups.some((g) => g.filters.every((f) => matches(o, f))));
+      : objects.filter((o) =>
+          request.filterGroups.some((g) => g.filters.every((f) => matches(o, f))),
+        );
   const sort = request.sorts[0];
   if (sort) {
     const sign = sort.direction === 'DESCENDING' ? -1 : 1;
@@ -192,7 +222,10 @@ export function runSearch(
       comparable(sort.propertyName === 'hs_object_id' ? o.id : o.properties[sort.propertyName]);
     const keyed = hits.map((o) => ({ o, k: key(o) }));
     keyed.sort((a, b) => sign * compare(a.k, b.k) || Number(a.o.id) - Number(b.o.id));
-    return { total: keyed.length, slice: keyed.slice(request.offset, request.offset + request.limit).map((x) => x.o) };
+    return {
+      total: keyed.length,
+      slice: keyed.slice(request.offset, request.offset + request.limit).map((x) => x.o),
+    };
   }
   return { total: hits.length, slice: hits.slice(request.offset, request.offset + request.limit) };
 }

@@ -8,9 +8,18 @@ describe('HubSpot fake', () => {
   const call = async (path: string, init: RequestInit = {}, token = fake.token) => {
     const res = await fetch(`${fake.url}${path}`, {
       ...init,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        ...init.headers,
+      },
     });
-    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    return {
+      status: res.status,
+      headers: res.headers,
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      body: (await res.json()) as Record<string, any>,
+    };
   };
   const search = (body: unknown, type = 'contacts') =>
     call(`/crm/v3/objects/${type}/search`, { method: 'POST', body: JSON.stringify(body) });
@@ -31,14 +40,22 @@ describe('HubSpot fake', () => {
   });
 
   it('lists objects in id order with after-paging, selected properties and associations', async () => {
-    const first = await call('/crm/v3/objects/contacts?limit=100&properties=email&associations=companies');
+    const first = await call(
+      '/crm/v3/objects/contacts?limit=100&properties=email&associations=companies',
+    );
     expect(first.status).toBe(200);
     expect(first.body.results).toHaveLength(100);
     expect(first.body.results[0]).toMatchObject({ id: '1', archived: false });
-    expect(Object.keys(first.body.results[0].properties).sort()).toEqual(['email', 'hs_object_id', 'lastmodifieddate']);
+    expect(Object.keys(first.body.results[0].properties).sort()).toEqual([
+      'email',
+      'hs_object_id',
+      'lastmodifieddate',
+    ]);
     expect(first.body.results[0].associations.companies.results[0].id).toBe('1');
     expect(first.body.paging.next.after).toBe('100');
-    const second = await call(`/crm/v3/objects/contacts?limit=100&after=${first.body.paging.next.after}`);
+    const second = await call(
+      `/crm/v3/objects/contacts?limit=100&after=${first.body.paging.next.after}`,
+    );
     expect(second.body.results[0].id).toBe('101');
     const last = await call('/crm/v3/objects/contacts?limit=100&after=11950');
     expect(last.body.results).toHaveLength(50);
@@ -50,7 +67,9 @@ describe('HubSpot fake', () => {
   it('searches with filters, one sort, after offsets and the 10,000-result cap', async () => {
     const from = Date.UTC(2025, 3, 1);
     const body = {
-      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: String(from) }] }],
+      filterGroups: [
+        { filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: String(from) }] },
+      ],
       sorts: [{ propertyName: 'lastmodifieddate', direction: 'ASCENDING' }],
       properties: ['email', 'lastmodifieddate'],
       limit: 200,
@@ -59,7 +78,9 @@ describe('HubSpot fake', () => {
     expect(page.status).toBe(200);
     const expected = fake.objects('contacts').filter((o) => o.updatedAt >= from).length;
     expect(page.body.total).toBe(expected);
-    const times = page.body.results.map((r: { properties: { lastmodifieddate: string } }) => Date.parse(r.properties.lastmodifieddate));
+    const times = page.body.results.map((r: { properties: { lastmodifieddate: string } }) =>
+      Date.parse(r.properties.lastmodifieddate),
+    );
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(times[0]).toBeGreaterThanOrEqual(from);
     expect(page.body.paging.next.after).toBe('200');
@@ -70,11 +91,19 @@ describe('HubSpot fake', () => {
     expect((await search({ ...body, limit: 201 })).status).toBe(400);
     expect((await search({ ...body, sorts: ['email', 'lastmodifieddate'] })).status).toBe(400);
     const byId = await search({
-      filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'GT', value: '11990' }] }],
+      filterGroups: [
+        { filters: [{ propertyName: 'hs_object_id', operator: 'GT', value: '11990' }] },
+      ],
       sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
       limit: 5,
     });
-    expect(byId.body.results.map((r: { id: string }) => r.id)).toEqual(['11991', '11992', '11993', '11994', '11995']);
+    expect(byId.body.results.map((r: { id: string }) => r.id)).toEqual([
+      '11991',
+      '11992',
+      '11993',
+      '11994',
+      '11995',
+    ]);
     expect(byId.body.total).toBe(10);
   });
 
@@ -97,7 +126,9 @@ describe('HubSpot fake', () => {
     expect(limited.body.policyName).toBe('TEN_SECONDLY_ROLLING');
     expect(limited.headers.get('x-hubspot-ratelimit-daily-remaining')).not.toBeNull();
     fake.inject({ status: 429, policyName: 'DAILY' });
-    expect((await call('/crm/v3/objects/companies')).body.message).toBe('You have reached your daily limit.');
+    expect((await call('/crm/v3/objects/companies')).body.message).toBe(
+      'You have reached your daily limit.',
+    );
     fake.inject({ status: 503 });
     expect((await call('/crm/v3/objects/companies')).status).toBe(503);
     expect((await call('/crm/v3/objects/companies', {}, 'wrong')).status).toBe(401);
@@ -114,11 +145,20 @@ describe('HubSpot fake', () => {
   });
 
   it('enforces an optional rolling limit and counts requests per window', async () => {
-    const limited = await startHubSpotFake({ sizes: { contacts: 10 }, rateLimit: { max: 3, intervalMs: 60_000 } });
+    const limited = await startHubSpotFake({
+      sizes: { contacts: 10 },
+      rateLimit: { max: 3, intervalMs: 60_000 },
+    });
     try {
       const statuses = [];
       for (let i = 0; i < 5; i++) {
-        statuses.push((await fetch(`${limited.url}/crm/v3/objects/contacts`, { headers: { authorization: `Bearer ${limited.token}` } })).status);
+        statuses.push(
+          (
+            await fetch(`${limited.url}/crm/v3/objects/contacts`, {
+              headers: { authorization: `Bearer ${limited.token}` },
+            })
+          ).status,
+        );
       }
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
       expect(limited.maxRequestsInWindow(60_000)).toBe(5);

@@ -27,7 +27,11 @@ import {
 } from './hubspot-data.js';
 import { SearchValidationError, parseSearchRequest, runSearch } from './hubspot-search.js';
 
-export { HUBSPOT_FAKE_CUSTOM_TYPE, modifiedProperty, type HubSpotFakeObject } from './hubspot-data.js';
+export {
+  HUBSPOT_FAKE_CUSTOM_TYPE,
+  modifiedProperty,
+  type HubSpotFakeObject,
+} from './hubspot-data.js';
 export { SEARCH_RESULT_CAP } from './hubspot-search.js';
 
 /**
@@ -119,7 +123,11 @@ export interface HubSpotFake {
    * modification time of "now" (strictly after every earlier mutation). `sameMillisecond`
    * puts that many of them (default 0) in one shared millisecond. Returns the changed ids.
    */
-  touch(objectType: string, count: number, options?: { sameMillisecond?: number; ids?: string[] }): string[];
+  touch(
+    objectType: string,
+    count: number,
+    options?: { sameMillisecond?: number; ids?: string[] },
+  ): string[];
   /** Sets the modification time of the given objects to exactly `modifiedAt` (epoch ms). */
   setModified(objectType: string, ids: readonly string[], modifiedAt: number): void;
   /** Adds `count` new objects modified now; returns their ids. */
@@ -137,7 +145,13 @@ export interface HubSpotFake {
   close(): Promise<void>;
 }
 
-const ALL_SCOPES = [...Object.values(OBJECT_SCOPES), 'crm.schemas.contacts.read', 'crm.schemas.companies.read', 'crm.schemas.deals.read', 'crm.schemas.custom.read'];
+const ALL_SCOPES = [
+  ...Object.values(OBJECT_SCOPES),
+  'crm.schemas.contacts.read',
+  'crm.schemas.companies.read',
+  'crm.schemas.deals.read',
+  'crm.schemas.custom.read',
+];
 
 class HttpError extends Error {
   constructor(
@@ -164,7 +178,12 @@ function rateLimitBody(policyName: string): Record<string, unknown> {
       : policyName === 'SECONDLY'
         ? 'You have reached your secondly limit.'
         : 'You have reached your ten_secondly_rolling limit.';
-  return { ...errorBody(message, 'RATE_LIMITS'), errorType: 'RATE_LIMIT', policyName, groupName: 'fake-app' };
+  return {
+    ...errorBody(message, 'RATE_LIMITS'),
+    errorType: 'RATE_LIMIT',
+    policyName,
+    groupName: 'fake-app',
+  };
 }
 
 function toWire(object: HubSpotFakeObject, properties: string[] | undefined, objectType: string) {
@@ -229,7 +248,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     return m;
   };
   const token = `pat-na1-${randomUUID()}`;
-  const tokens = new Map<string, string[]>(Object.entries(options.tokens ?? { [token]: ALL_SCOPES }));
+  const tokens = new Map<string, string[]>(
+    Object.entries(options.tokens ?? { [token]: ALL_SCOPES }),
+  );
   if (!options.tokens) tokens.set(token, ALL_SCOPES);
   const requests: HubSpotFakeRequest[] = [];
   let faults: (HubSpotFault & { remaining: number })[] = [];
@@ -249,7 +270,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     if (!store.has(type)) {
       throw new HttpError(
         400,
-        errorBody(`Unable to infer object type from: ${raw}`, 'VALIDATION_ERROR', { subCategory: 'ObjectTypeIdError' }),
+        errorBody(`Unable to infer object type from: ${raw}`, 'VALIDATION_ERROR', {
+          subCategory: 'ObjectTypeIdError',
+        }),
       );
     }
     return type;
@@ -262,7 +285,14 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         errorBody(
           "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
           'MISSING_SCOPES',
-          { errors: [{ message: 'One or more of the following scopes are required.', context: { requiredGranularScopes: [scope] } }] },
+          {
+            errors: [
+              {
+                message: 'One or more of the following scopes are required.',
+                context: { requiredGranularScopes: [scope] },
+              },
+            ],
+          },
         ),
       );
     }
@@ -282,22 +312,42 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
     };
   }
 
-  function route(method: string, path: string, query: URLSearchParams, body: unknown, scopes: string[]): unknown {
+  function route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+    scopes: string[],
+  ): unknown {
     const parts = path.split('/').filter(Boolean);
     // /crm/v3/properties/{objectType}
-    if (method === 'GET' && parts[0] === 'crm' && parts[1] === 'v3' && parts[2] === 'properties' && parts.length === 4) {
+    if (
+      method === 'GET' &&
+      parts[0] === 'crm' &&
+      parts[1] === 'v3' &&
+      parts[2] === 'properties' &&
+      parts.length === 4
+    ) {
       const type = resolveType(parts[3]!);
       requireScope(scopes, OBJECT_SCOPES[type]!);
       return { results: propertyDefinitions(type) };
     }
     // /crm/v4/associations/{from}/{to}/batch/read
-    if (method === 'POST' && parts[1] === 'v4' && parts[2] === 'associations' && parts[5] === 'batch' && parts[6] === 'read') {
+    if (
+      method === 'POST' &&
+      parts[1] === 'v4' &&
+      parts[2] === 'associations' &&
+      parts[5] === 'batch' &&
+      parts[6] === 'read'
+    ) {
       const from = resolveType(parts[3]!);
       const to = resolveType(parts[4]!);
       requireScope(scopes, OBJECT_SCOPES[from]!);
       const inputs = (body as { inputs?: { id?: unknown }[] } | undefined)?.inputs;
-      if (!Array.isArray(inputs)) throw new HttpError(400, errorBody('inputs is required', 'VALIDATION_ERROR'));
-      if (inputs.length > 1000) throw new HttpError(400, errorBody('Batch size is limited to 1000', 'VALIDATION_ERROR'));
+      if (!Array.isArray(inputs))
+        throw new HttpError(400, errorBody('inputs is required', 'VALIDATION_ERROR'));
+      if (inputs.length > 1000)
+        throw new HttpError(400, errorBody('Batch size is limited to 1000', 'VALIDATION_ERROR'));
       const results = [];
       for (const input of inputs) {
         const object = index(from).get(String(input?.id));
@@ -340,8 +390,15 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       };
     }
 
-    const propertyNames = query.getAll('properties').flatMap((p) => p.split(',')).filter(Boolean);
-    const associationTypes = query.getAll('associations').flatMap((p) => p.split(',')).filter(Boolean).map(resolveType);
+    const propertyNames = query
+      .getAll('properties')
+      .flatMap((p) => p.split(','))
+      .filter(Boolean);
+    const associationTypes = query
+      .getAll('associations')
+      .flatMap((p) => p.split(','))
+      .filter(Boolean)
+      .map(resolveType);
     const withAssociations = (o: HubSpotFakeObject) => {
       const wire: Record<string, unknown> = toWire(o, propertyNames, type);
       const associations: Record<string, unknown> = {};
@@ -349,7 +406,10 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
         const ids = o.associations[target] ?? [];
         if (ids.length > 0) {
           associations[target] = {
-            results: ids.map((id) => ({ id, type: `${type.replace(/s$/, '')}_to_${target.replace(/s$/, '')}` })),
+            results: ids.map((id) => ({
+              id,
+              type: `${type.replace(/s$/, '')}_to_${target.replace(/s$/, '')}`,
+            })),
           };
         }
       }
@@ -359,7 +419,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
 
     if (method === 'GET' && parts.length === 5) {
       const object = index(type).get(parts[4]!);
-      if (!object || object.archived) throw new HttpError(404, errorBody('Object not found', 'OBJECT_NOT_FOUND'));
+      if (!object || object.archived)
+        throw new HttpError(404, errorBody('Object not found', 'OBJECT_NOT_FOUND'));
       return withAssociations(object);
     }
     if (method === 'GET' && parts.length === 4) {
@@ -372,7 +433,8 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       let start = 0;
       if (after) {
         const afterId = Number(after);
-        if (!Number.isFinite(afterId)) throw new HttpError(400, errorBody('Invalid after token', 'VALIDATION_ERROR'));
+        if (!Number.isFinite(afterId))
+          throw new HttpError(400, errorBody('Invalid after token', 'VALIDATION_ERROR'));
         // Objects are kept in id order: binary search for the first id above `after`.
         let lo = 0;
         let hi = all.length;
@@ -393,7 +455,11 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       return {
         results,
         ...(i < all.length && last
-          ? { paging: { next: { after: last.id, link: `/crm/v3/objects/${type}?after=${last.id}` } } }
+          ? {
+              paging: {
+                next: { after: last.id, link: `/crm/v3/objects/${type}?after=${last.id}` },
+              },
+            }
           : {}),
       };
     }
@@ -434,9 +500,15 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
           fault.status === 429
             ? rateLimitBody(fault.policyName ?? 'TEN_SECONDLY_ROLLING')
             : fault.status === 401
-              ? errorBody('The OAuth token used to make this call expired.', 'EXPIRED_AUTHENTICATION')
+              ? errorBody(
+                  'The OAuth token used to make this call expired.',
+                  'EXPIRED_AUTHENTICATION',
+                )
               : fault.status === 403
-                ? errorBody("This app hasn't been granted all required scopes to make this call.", 'MISSING_SCOPES')
+                ? errorBody(
+                    "This app hasn't been granted all required scopes to make this call.",
+                    'MISSING_SCOPES',
+                  )
                 : errorBody('internal error', 'INTERNAL_ERROR');
       } else if (!scopes) {
         status = 401;
@@ -444,13 +516,19 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
           'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
           'INVALID_AUTHENTICATION',
         );
-      } else if (options.dailyLimit !== undefined && requests.filter((r) => r.token === tokenValue && r.status !== 429).length > options.dailyLimit) {
+      } else if (
+        options.dailyLimit !== undefined &&
+        requests.filter((r) => r.token === tokenValue && r.status !== 429).length >
+          options.dailyLimit
+      ) {
         status = 429;
         payload = rateLimitBody('DAILY');
       } else if (
         options.rateLimit &&
-        requests.filter((r) => r.token === tokenValue && r !== entry && r.status !== 429 && r.at > at - rateInterval).length >=
-          options.rateLimit.max
+        requests.filter(
+          (r) =>
+            r.token === tokenValue && r !== entry && r.status !== 429 && r.at > at - rateInterval,
+        ).length >= options.rateLimit.max
       ) {
         status = 429;
         payload = rateLimitBody('TEN_SECONDLY_ROLLING');
@@ -511,8 +589,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
           if (!o) throw new Error(`HubSpot fake: no ${type} with id ${id}`);
           return o;
         }) ??
-        Array.from({ length: Math.min(count, list.length) }, (_, i) =>
-          list[Math.floor(((i + 0.5) * list.length) / Math.min(count, list.length))]!,
+        Array.from(
+          { length: Math.min(count, list.length) },
+          (_, i) => list[Math.floor(((i + 0.5) * list.length) / Math.min(count, list.length))]!,
         );
       const same = Math.min(touchOptions.sameMillisecond ?? 0, chosen.length);
       const time = mutationTimes(chosen.length - Math.max(0, same - 1));
@@ -543,8 +622,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
           id,
           properties: {
             [resolved === 'contacts' ? 'email' : 'name']: `new-${id}`,
-            [resolved === 'contacts' || resolved === 'companies' || resolved === 'deals' ? 'createdate' : 'hs_createdate']:
-              new Date(ms).toISOString(),
+            [resolved === 'contacts' || resolved === 'companies' || resolved === 'deals'
+              ? 'createdate'
+              : 'hs_createdate']: new Date(ms).toISOString(),
             [modifiedProperty(resolved)]: new Date(ms).toISOString(),
             hs_object_id: id,
           },
@@ -570,7 +650,9 @@ export async function startHubSpotFake(options: HubSpotFakeOptions = {}): Promis
       faults = [];
     },
     maxRequestsInWindow(windowMs = 10_000, tokenValue) {
-      const times = requests.filter((r) => tokenValue === undefined || r.token === tokenValue).map((r) => r.at);
+      const times = requests
+        .filter((r) => tokenValue === undefined || r.token === tokenValue)
+        .map((r) => r.at);
       let max = 0;
       let start = 0;
       for (let end = 0; end < times.length; end++) {

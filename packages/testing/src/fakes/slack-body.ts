@@ -37,12 +37,17 @@ export async function readBody(req: IncomingMessage): Promise<string> {
  * // { args: { channel: 'C1', text: 'hi' }, encoding: 'form' }
  * ```
  */
-export function parseArguments(body: string, contentType: string | undefined, query: URLSearchParams): SlackCallArguments {
+export function parseArguments(
+  body: string,
+  contentType: string | undefined,
+  query: URLSearchParams,
+): SlackCallArguments {
   const args: Record<string, unknown> = Object.fromEntries(query);
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') {
     const parsed = body.trim() === '' ? {} : (JSON.parse(body) as unknown);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SyntaxError('JSON body must be an object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new SyntaxError('JSON body must be an object');
     return { args: { ...args, ...(parsed as Record<string, unknown>) }, encoding: 'json' };
   }
   if (type === 'application/x-www-form-urlencoded') {

@@ -203,8 +203,16 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
   const addChannel = (init: SlackFakeChannelInit): SlackFakeChannel => {
     const name = init.name.replace(/^#/, '');
     for (const [id, existing] of channels) if (existing.name === name) channels.delete(id);
-    const id = init.id ?? `${init.private ? 'G' : 'C'}${String(1_000_000_000 + nextChannel++).padStart(10, '0')}`;
-    const channel: SlackFakeChannel = { id, name, member: init.member ?? true, archived: init.archived ?? false, private: init.private ?? false };
+    const id =
+      init.id ??
+      `${init.private ? 'G' : 'C'}${String(1_000_000_000 + nextChannel++).padStart(10, '0')}`;
+    const channel: SlackFakeChannel = {
+      id,
+      name,
+      member: init.member ?? true,
+      archived: init.archived ?? false,
+      private: init.private ?? false,
+    };
     channels.set(id, channel);
     return channel;
   };
@@ -241,15 +249,21 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       if (!Array.isArray(blocks)) throw new SlackCallError('invalid_blocks_format');
       if (blocks.length > MAX_BLOCKS) throw new SlackCallError('invalid_blocks');
       for (const block of blocks) {
-        if (block === null || typeof block !== 'object' || typeof (block as { type?: unknown }).type !== 'string') {
+        if (
+          block === null ||
+          typeof block !== 'object' ||
+          typeof (block as { type?: unknown }).type !== 'string'
+        ) {
           throw new SlackCallError('invalid_blocks');
         }
       }
     }
     const hasAttachments = args.attachments !== undefined && args.attachments !== '';
-    if ((text === undefined || text === '') && blocks === undefined && !hasAttachments) throw new SlackCallError('no_text');
+    if ((text === undefined || text === '') && blocks === undefined && !hasAttachments)
+      throw new SlackCallError('no_text');
     if (text !== undefined && text.length > MAX_TEXT) throw new SlackCallError('msg_too_long');
-    const threadTs = typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
+    const threadTs =
+      typeof args.thread_ts === 'string' && args.thread_ts !== '' ? args.thread_ts : undefined;
     const ts = nextTs(at);
     const message: SlackFakeMessage = {
       channel: channel.id,
@@ -301,7 +315,10 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     };
   };
 
-  const methods: Record<string, (args: Record<string, unknown>, at: number) => Record<string, unknown>> = {
+  const methods: Record<
+    string,
+    (args: Record<string, unknown>, at: number) => Record<string, unknown>
+  > = {
     'api.test': (args) => ({ args }),
     'auth.test': () => ({
       url: `https://${team.domain}.slack.com/`,
@@ -328,7 +345,12 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
     return undefined;
   };
 
-  const send = (res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ) => {
     res.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
       'x-slack-req-id': randomUUID(),
@@ -362,7 +384,11 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       status: 200,
     };
     requests.push(request);
-    const answer = (status: number, payload: Record<string, unknown>, headers?: Record<string, string>) => {
+    const answer = (
+      status: number,
+      payload: Record<string, unknown>,
+      headers?: Record<string, string>,
+    ) => {
       request.status = status;
       if (payload.ok === false && typeof payload.error === 'string') request.error = payload.error;
       send(res, status, payload, headers);
@@ -376,7 +402,8 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       return;
     }
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    request.token = bearer ?? (typeof request.args.token === 'string' ? request.args.token : undefined);
+    request.token =
+      bearer ?? (typeof request.args.token === 'string' ? request.args.token : undefined);
 
     const fault = takeFault(request);
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
@@ -386,7 +413,11 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       return;
     }
     if (fault?.status === 429) {
-      answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(fault.retryAfterSeconds ?? 1) });
+      answer(
+        429,
+        { ok: false, error: 'ratelimited' },
+        { 'retry-after': String(fault.retryAfterSeconds ?? 1) },
+      );
       return;
     }
     if (fault?.status !== undefined) {
@@ -407,10 +438,15 @@ export async function startSlackFake(options: SlackFakeOptions = {}): Promise<Sl
       if (request.token !== token) return answer(200, { ok: false, error: 'invalid_auth' });
     }
     if (method === 'chat.postMessage' && options.rateLimit) {
-      const channel = typeof request.args.channel === 'string' ? findChannel(request.args.channel) : undefined;
+      const channel =
+        typeof request.args.channel === 'string' ? findChannel(request.args.channel) : undefined;
       const last = channel ? lastPostAt.get(channel.id) : undefined;
       if (last !== undefined && at - last < options.rateLimit.perChannelIntervalMs) {
-        answer(429, { ok: false, error: 'ratelimited' }, { 'retry-after': String(options.rateLimit.retryAfterSeconds ?? 1) });
+        answer(
+          429,
+          { ok: false, error: 'ratelimited' },
+          { 'retry-after': String(options.rateLimit.retryAfterSeconds ?? 1) },
+        );
         return;
       }
     }

@@ -34,7 +34,11 @@ export interface TcpProxy {
  * await proxy.close();
  * ```
  */
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1', options: { listenHost?: string } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  targetPort: number,
+  targetHost = '127.0.0.1',
+  options: { listenHost?: string } = {},
+): Promise<TcpProxy> {
   let isDown = false;
   let accepted = 0;
   const sockets = new Set<Socket>();
@@ -58,7 +62,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     upstream.on('error', drop).on('close', drop);
   });
   // listenHost '::' also accepts IPv4 (127.0.0.1, ::ffff:127.0.0.1) and ::1 on a dual-stack host.
-  await new Promise<void>((resolve) => server.listen(0, options.listenHost ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(0, options.listenHost ?? '127.0.0.1', resolve),
+  );
   return {
     port: (server.address() as AddressInfo).port,
     get accepted() {

@@ -38,4 +38,8 @@ const syncRead = defineConnector({
   }),
 });
 
-export default definePlugin({ name: 'engine-contracts-plugin', sluice: '^1', connectors: [failsAfterOnePage, badRecords, syncRead] });
+export default definePlugin({
+  name: 'engine-contracts-plugin',
+  sluice: '^1',
+  connectors: [failsAfterOnePage, badRecords, syncRead],
+});

@@ -4,7 +4,16 @@ import type { FakeGa4 } from '@sluice/testing';
 export const PROPERTY = '123456';
 /** The fake's device categories and channel groups: one row per date, device and channel. */
 export const DEVICES = ['desktop', 'mobile', 'tablet'];
-export const CHANNELS = ['Direct', 'Organic Search', 'Paid Search', 'Email', 'Referral', 'Organic Social', 'Display', 'Affiliates'];
+export const CHANNELS = [
+  'Direct',
+  'Organic Search',
+  'Paid Search',
+  'Email',
+  'Referral',
+  'Organic Social',
+  'Display',
+  'Affiliates',
+];
 
 /** A connector config for the wire fake (token `ga-token`), the last 30 days, with `overrides` on top. */
 export const fakeGa4Config = (fake: FakeGa4, overrides: Record<string, unknown> = {}) => ({
@@ -22,4 +31,5 @@ export const fakeGa4Config = (fake: FakeGa4, overrides: Record<string, unknown> 
 });
 
 /** A row's identity: its date, device and channel. */
-export const ga4RowKey = (r: Record<string, unknown>) => `${String(r.date)}|${String(r.deviceCategory)}|${String(r.sessionDefaultChannelGroup)}`;
+export const ga4RowKey = (r: Record<string, unknown>) =>
+  `${String(r.date)}|${String(r.deviceCategory)}|${String(r.sessionDefaultChannelGroup)}`;

@@ -43,7 +43,9 @@ function replyError(reply: Reply): Error {
   return Object.assign(new Error(reply.message), { responseCode: reply.code });
 }
 
-export async function startSmtpServer(options: TestSmtpServerOptions = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(
+  options: TestSmtpServerOptions = {},
+): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const recipientRules: { match: (address: string) => boolean; reply: Reply }[] = [];
   let mailFromReply: Reply | undefined;
@@ -55,8 +57,14 @@ export async function startSmtpServer(options: TestSmtpServerOptions = {}): Prom
     hideSTARTTLS: options.startTls === false,
     size: 50 * 1024 * 1024,
     onAuth(auth, _session, callback) {
-      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) callback(null, { user: auth.username });
-      else callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
+      if (
+        options.auth &&
+        auth.username === options.auth.user &&
+        auth.password === options.auth.pass
+      )
+        callback(null, { user: auth.username });
+      else
+        callback(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
     },
     onMailFrom(_address, _session, callback) {
       callback(mailFromReply ? replyError(mailFromReply) : undefined);

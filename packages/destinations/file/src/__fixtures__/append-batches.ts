@@ -14,5 +14,14 @@ export function batchOf(n: number): Batch {
     records.push({ seq, text: `record ${seq} `.padEnd(200, 'x') });
     recordKeys.push(`crash-files-run1-0000000000-r${String(seq).padStart(6, '0')}`);
   }
-  return { id: `crash-files-run1-0000000000-${String(n * PER_BATCH).padStart(6, '0')}`, records, recordKeys, pipeline: 'crash', runId: 'run1', source: 'src', attempt: 1, route: 'all' };
+  return {
+    id: `crash-files-run1-0000000000-${String(n * PER_BATCH).padStart(6, '0')}`,
+    records,
+    recordKeys,
+    pipeline: 'crash',
+    runId: 'run1',
+    source: 'src',
+    attempt: 1,
+    route: 'all',
+  };
 }

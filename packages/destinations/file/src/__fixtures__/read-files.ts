@@ -32,9 +32,18 @@ export function readText(file: string): string {
 export function readRecords(root: string, format: 'ndjson' | 'json' | 'csv'): SluiceRecord[] {
   return listFiles(root).flatMap((file) => {
     const text = readText(file);
-    if (format === 'ndjson') return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as SluiceRecord);
+    if (format === 'ndjson')
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SluiceRecord);
     if (format === 'json') return JSON.parse(text) as SluiceRecord[];
     const rows = parse(text, { columns: true }) as Record<string, string>[];
-    return rows.map((r) => ({ id: Number(r.id), name: r.name!, score: Number(r.score), active: r.active === 'true' }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      name: r.name!,
+      score: Number(r.score),
+      active: r.active === 'true',
+    }));
   });
 }

@@ -6,10 +6,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type HeadObjectCommandOutput,
+} from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
-export const TEST_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const TEST_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } =
+  { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export interface TestS3Server {
   endpoint: string;
@@ -25,7 +32,13 @@ export interface TestS3Server {
 
 export async function startS3Server(buckets: string[]): Promise<TestS3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'sluice-s3-test-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({
@@ -44,7 +57,9 @@ export async function startS3Server(buckets: string[]): Promise<TestS3Server> {
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        );
         for (const item of page.Contents ?? []) if (item.Key) keys.push(item.Key);
         token = page.NextContinuationToken;
       } while (token);

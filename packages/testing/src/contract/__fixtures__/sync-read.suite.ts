@@ -8,12 +8,19 @@ const syncConnector = defineConnector({
   kind: 'sync-source',
   version: '1.0.0',
   configSchema: v.object({}),
-  create: () => ({
-    // Deliberately not async: the engine refuses this shape, so the suite must too.
-    *read() {
-      yield { records: [{ id: 1 }], state: 1 };
-    },
-  }) as never,
+  create: () =>
+    ({
+      // Deliberately not async: the engine refuses this shape, so the suite must too.
+      *read() {
+        yield { records: [{ id: 1 }], state: 1 };
+      },
+    }) as never,
 });
 
-testConnector({ name: 'sync-source', definition: syncConnector, config: () => ({}), key: (r) => String(r.id), expectedCount: 1 });
+testConnector({
+  name: 'sync-source',
+  definition: syncConnector,
+  config: () => ({}),
+  key: (r) => String(r.id),
+  expectedCount: 1,
+});
