@@ -32,6 +32,7 @@ export {
   type ResolveAll,
 } from '@sluice/core/net';
 export {
+  MIN_SIGNING_KEY_BYTES,
   createWebhookSigner,
   signingSecretProblem,
   type WebhookSigner,
