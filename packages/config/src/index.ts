@@ -56,6 +56,7 @@ export {
 export {
   ConditionSchema,
   DefaultRouteSchema,
+  ExpectationSchema,
   JsonValueSchema,
   RouteSchema,
   TransformSchema,

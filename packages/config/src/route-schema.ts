@@ -10,6 +10,9 @@
 import * as v from 'valibot';
 import {
   CONDITION_OPS,
+  EXPECTATION_ACTIONS,
+  EXPECTATION_CHECKS,
+  EXPECTED_TYPES,
   ON_ERROR_POLICIES,
   ROUTE_MODES,
   type ConditionSpec,
@@ -229,6 +232,127 @@ const OnErrorSchema = v.pipe(
   ),
 );
 
+const BoundSchema = v.union(
+  [
+    v.pipe(
+      v.number(),
+      v.check((n: number) => Number.isFinite(n), 'expected a finite number'),
+    ),
+    v.string(),
+  ],
+  (issue) => `expected a number or a string (e.g. an ISO date), got ${describeValue(issue.input)}`,
+);
+const RatioSchema = v.pipe(
+  v.number('expected a number'),
+  v.check((n: number) => Number.isFinite(n), 'expected a finite number'),
+  v.minValue(0),
+);
+
+/**
+ * One expectation of a route (`ExpectationSpec`): a record check (`required`, `type`, `range`,
+ * `pattern`, `one-of`, `predicate`, `unique`) or a run check (`row-count`, `freshness`), and the
+ * action on a violation. The router's compile step checks the rest (the options each check
+ * takes, patterns, `min` <= `max`), with the same paths.
+ *
+ * @example
+ * ```ts
+ * v.parse(ExpectationSchema, { check: 'range', field: 'amount', min: 0, action: 'drop' });
+ * ```
+ */
+export const ExpectationSchema = v.pipe(
+  strictObject(
+    {
+      check: v.pipe(
+        picklist(EXPECTATION_CHECKS),
+        v.description(
+          'What to check: per record `required`, `type`, `range`, `pattern`, `one-of`, `predicate`, `unique` (within the run); per run `row-count` (vs records read), `freshness`.',
+        ),
+      ),
+      name: v.optional(
+        v.pipe(
+          NameSchema,
+          v.description(
+            'Names the check in metrics, the run summary and dead letters. Default `<check>:<field>`.',
+          ),
+        ),
+      ),
+      field: v.optional(
+        v.pipe(
+          QuerySchema,
+          v.description('The field the check reads: a name or a singular JSONPath (`$.a.b`).'),
+        ),
+      ),
+      action: v.optional(
+        v.pipe(
+          picklist(EXPECTATION_ACTIONS),
+          v.description(
+            'On a violation: `dead-letter` (default for record checks), `drop`, `warn` (deliver and count), `fail-run` (default for run checks, the only other choice there besides `warn`).',
+          ),
+        ),
+      ),
+      type: v.optional(
+        v.pipe(picklist(EXPECTED_TYPES), v.description('`type`: the JSON type of the value.')),
+      ),
+      min: v.optional(v.pipe(BoundSchema, v.description('`range`: lowest allowed value.'))),
+      max: v.optional(v.pipe(BoundSchema, v.description('`range`: highest allowed value.'))),
+      pattern: v.optional(
+        v.pipe(
+          v.string('expected a regular expression string'),
+          v.description(
+            '`pattern`: a regular expression the value must match (no backreferences, lookaround or nested quantifiers).',
+          ),
+        ),
+      ),
+      flags: v.optional(v.pipe(v.string(), v.description('`pattern`: flags among i, m, s, u.'))),
+      values: v.optional(
+        v.pipe(
+          v.array(JsonValueSchema),
+          v.minLength(1, 'list at least one value'),
+          v.description('`one-of`: the allowed values.'),
+        ),
+      ),
+      when: v.optional(
+        v.pipe(ConditionSchema, v.description('`predicate`: a condition every record must match.')),
+      ),
+      minRatio: v.optional(
+        v.pipe(
+          RatioSchema,
+          v.description('`row-count`: least (records of the route) ÷ (records read).'),
+        ),
+      ),
+      maxRatio: v.optional(
+        v.pipe(
+          RatioSchema,
+          v.description('`row-count`: most (records of the route) ÷ (records read).'),
+        ),
+      ),
+      maxAgeMs: v.optional(
+        v.pipe(
+          integer(1),
+          v.description('`freshness`: how old the newest value of `field` may be, in ms.'),
+        ),
+      ),
+    },
+    'an expectation object { check, field?, action?, ... }',
+  ),
+  v.check(
+    (e) =>
+      typeof e.min !== typeof e.max || e.min === undefined || e.max === undefined || e.min <= e.max,
+    (issue) => {
+      const { min, max } = issue.input as { min: unknown; max: unknown };
+      return `"min" (${JSON.stringify(min)}) is greater than "max" (${JSON.stringify(max)})`;
+    },
+  ),
+  v.description('A declarative expectation on the records of a route, with its action.'),
+);
+
+const ExpectListSchema = v.pipe(
+  v.array(ExpectationSchema),
+  v.description(
+    'Expectations on the records this route produces (after its transforms), each with its action.',
+  ),
+);
+
 /**
  * One route (`RouteSpec`), defaults applied.
  *
@@ -268,6 +392,7 @@ export const RouteSchema = v.pipe(
         DEFAULTS.route.mode,
       ),
       onError: v.optional(OnErrorSchema, DEFAULTS.route.onError),
+      expect: v.optional(ExpectListSchema),
     },
     'a route object',
   ),
@@ -290,6 +415,7 @@ export const DefaultRouteSchema = v.pipe(
       transform: v.optional(TransformListSchema),
       to: ToSchema,
       onError: v.optional(OnErrorSchema, DEFAULTS.route.onError),
+      expect: v.optional(ExpectListSchema),
     },
     'a default route object',
   ),

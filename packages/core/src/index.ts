@@ -124,6 +124,9 @@ export {
 } from './retry.js';
 export {
   CONDITION_OPS,
+  EXPECTATION_ACTIONS,
+  EXPECTATION_CHECKS,
+  EXPECTED_TYPES,
   ON_ERROR_POLICIES,
   ROUTE_MODES,
   type BatchPolicy,
@@ -133,6 +136,10 @@ export {
   type DeadLetter,
   type DeadLetterSink,
   type DeliveryPolicy,
+  type ExpectationAction,
+  type ExpectationCheck,
+  type ExpectationSpec,
+  type ExpectedType,
   type OnError,
   type RetryPolicy,
   type RouteMode,
@@ -170,6 +177,8 @@ export type {
   StoredDeadLetter,
   VersionedConfigStore,
   WebhookDeliveryStore,
+  WebhookInboxStore,
+  InboxEntry,
 } from './store.js';
 export { isValidTimeZone } from './time-zone.js';
 export {

@@ -100,6 +100,100 @@ export type RouteMode = 'stop' | 'continue';
 /** Every {@link RouteMode}: the values `@sluice/config`'s route schema accepts. */
 export const ROUTE_MODES: readonly RouteMode[] = ['stop', 'continue'];
 
+/** What an expectation does with a record (or the run) that violates it. */
+export type ExpectationAction = 'dead-letter' | 'drop' | 'warn' | 'fail-run';
+
+/** Every {@link ExpectationAction}: the values `@sluice/config`'s expectation schema accepts. */
+export const EXPECTATION_ACTIONS: readonly ExpectationAction[] = [
+  'dead-letter',
+  'drop',
+  'warn',
+  'fail-run',
+];
+
+/** Checks of one record, and checks of a whole run (`row-count`, `freshness`). */
+export type ExpectationCheck =
+  | 'required'
+  | 'type'
+  | 'range'
+  | 'pattern'
+  | 'one-of'
+  | 'predicate'
+  | 'unique'
+  | 'row-count'
+  | 'freshness';
+
+/** Every {@link ExpectationCheck}. */
+export const EXPECTATION_CHECKS: readonly ExpectationCheck[] = [
+  'required',
+  'type',
+  'range',
+  'pattern',
+  'one-of',
+  'predicate',
+  'unique',
+  'row-count',
+  'freshness',
+];
+
+/** JSON types a `type` expectation names (`integer`: a number without fraction). */
+export type ExpectedType =
+  'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
+
+/** Every {@link ExpectedType}. */
+export const EXPECTED_TYPES: readonly ExpectedType[] = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'object',
+  'array',
+  'null',
+];
+
+/**
+ * One declarative expectation of a route or a destination (`expect: [...]`): a check, the
+ * field it reads (a field path), its arguments and the action on a violation. Record checks
+ * (`required`, `type`, `range`, `pattern`, `one-of`, `predicate`, `unique`) test every record;
+ * run checks (`row-count`, `freshness`) test the run once at its end and take `warn` or
+ * `fail-run` only.
+ *
+ * @example
+ * ```ts
+ * const expect: ExpectationSpec[] = [
+ *   { check: 'required', field: 'order_id', action: 'dead-letter' },
+ *   { check: 'range', field: 'amount', min: 0, max: 100000, action: 'drop' },
+ *   { check: 'row-count', minRatio: 1, action: 'fail-run' },
+ * ];
+ * ```
+ */
+export interface ExpectationSpec {
+  check: ExpectationCheck;
+  /** Names the check in metrics, the run summary and dead letters. Default `<check>:<field>`. */
+  name?: string;
+  /** The field the check reads: a name or a singular JSONPath. */
+  field?: string;
+  /** Default `dead-letter` for record checks, `fail-run` for run checks. */
+  action?: ExpectationAction;
+  /** `type`: the JSON type the value must have. */
+  type?: ExpectedType;
+  /** `range`: bounds (numbers, or strings such as ISO dates), inclusive. */
+  min?: number | string;
+  max?: number | string;
+  /** `pattern`: a regular expression (checked like the `matches` operator) and its flags. */
+  pattern?: string;
+  flags?: string;
+  /** `one-of`: the allowed values. */
+  values?: JsonValue[];
+  /** `predicate`: a condition the record must match. */
+  when?: ConditionSpec;
+  /** `row-count`: bounds of (records this route or destination got) ÷ (records read). */
+  minRatio?: number;
+  maxRatio?: number;
+  /** `freshness`: the newest value of `field` (an ISO timestamp) may be at most this old. */
+  maxAgeMs?: number;
+}
+
 /**
  * One route of a pipeline.
  *
@@ -127,6 +221,8 @@ export interface RouteSpec {
   mode?: RouteMode;
   /** Default `dead-letter`. */
   onError?: OnError;
+  /** Expectations on the records this route produces (see {@link ExpectationSpec}). */
+  expect?: ExpectationSpec[];
 }
 
 /** How a destination's buffer turns records into batches. */

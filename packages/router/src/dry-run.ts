@@ -4,6 +4,11 @@
  * @packageDocumentation
  */
 import type { OnError, SluiceRecord } from '@sluice/core';
+import {
+  ExpectationRun,
+  type ExpectationSummary,
+  type ExpectationViolation,
+} from './expectations/run.js';
 import { evaluateRecord, type RouteTable } from './route-table.js';
 
 /** What one record would do in a dry run. */
@@ -18,6 +23,8 @@ export interface DryRunRecord {
   defaulted: boolean;
   /** True when nothing took the record. */
   unmatched: boolean;
+  /** Expectations the record's outputs violated (present when some route has `expect`). */
+  expectations?: ExpectationViolation[];
 }
 
 /** The result of {@link dryRun}. */
@@ -33,6 +40,16 @@ export interface DryRunResult {
     unmatched: number;
     errors: number;
   };
+  /**
+   * Present when some route has `expect`: per route and expectation, records tested and
+   * violations (run checks included, `freshness` measured against `now`), and the run checks'
+   * violations. Outputs a `dead-letter`, `drop` or `fail-run` expectation rejects are left out
+   * of `destinations` and `routes[].output`, as a run would.
+   */
+  expectations?: {
+    counts: Record<string, Record<string, ExpectationSummary>>;
+    run: ExpectationViolation[];
+  };
 }
 
 /**
@@ -45,16 +62,27 @@ export interface DryRunResult {
  * result.destinations.warehouse; // [{ channel: 'paid' }]
  * ```
  */
-export function dryRun(records: Iterable<SluiceRecord>, table: RouteTable): DryRunResult {
+export function dryRun(
+  records: Iterable<SluiceRecord>,
+  table: RouteTable,
+  now: number = Date.now(),
+): DryRunResult {
+  const expectations = new ExpectationRun([
+    ...table.routes,
+    ...(table.defaultRoute ? [table.defaultRoute] : []),
+  ]);
   const destinations: Record<string, SluiceRecord[]> = {};
   for (const name of table.destinations) destinations[name] = [];
   const out: DryRunRecord[] = [];
   const totals = { records: 0, matched: 0, defaulted: 0, unmatched: 0, errors: 0 };
   let index = 0;
   for (const record of records) {
-    const evaluation = evaluateRecord(record, table);
+    let evaluation = evaluateRecord(record, table);
+    const checked = expectations.active ? expectations.apply(evaluation) : undefined;
+    if (checked) evaluation = checked.evaluation;
     totals.records++;
-    if (evaluation.matches.length > 0 && !evaluation.defaulted) totals.matched++;
+    const matchedRoutes = evaluation.matches.length + (checked?.emptied.length ?? 0);
+    if (matchedRoutes > 0 && !evaluation.defaulted) totals.matched++;
     if (evaluation.defaulted) totals.defaulted++;
     if (evaluation.unmatched) totals.unmatched++;
     if (evaluation.failures.length > 0) totals.errors++;
@@ -75,7 +103,15 @@ export function dryRun(records: Iterable<SluiceRecord>, table: RouteTable): DryR
       })),
       defaulted: evaluation.defaulted,
       unmatched: evaluation.unmatched,
+      ...(checked ? { expectations: checked.violations } : {}),
     });
   }
-  return { records: out, destinations, totals };
+  if (!expectations.active) return { records: out, destinations, totals };
+  const run = expectations.finish(totals.records, now);
+  return {
+    records: out,
+    destinations,
+    totals,
+    expectations: { counts: expectations.summary()!, run },
+  };
 }

@@ -78,4 +78,17 @@ export {
 export { RunAbortedError, RunFailedError } from './delivery/errors.js';
 export { batchIdAt, recordKey } from './delivery/record-key.js';
 export type { DestinationSummary, RouteSummary, RouterSummary } from './delivery/summary.js';
+export {
+  compileExpectations,
+  RUN_CHECKS,
+  type CompiledExpectation,
+  type ExpectationProblem,
+} from './expectations/compile.js';
+export {
+  ExpectationError,
+  ExpectationRun,
+  type ExpectationSummary,
+  type ExpectationViolation,
+  type RejectedOutput,
+} from './expectations/run.js';
 export { runPipeline, summaryOfFailure, type RunPipelineOptions } from './run-pipeline.js';

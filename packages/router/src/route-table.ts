@@ -24,6 +24,7 @@ import {
   type TransformFn,
 } from '@sluice/core';
 import { compileCondition, type RecordPredicate } from './conditions.js';
+import { compileExpectations, type CompiledExpectation } from './expectations/compile.js';
 import { builtinTransforms } from './transforms/index.js';
 
 /** One compiled transform step. */
@@ -51,6 +52,8 @@ export interface CompiledRoute {
   /** Absent: the route matches every record. */
   readonly when: RecordPredicate | undefined;
   readonly steps: readonly CompiledStep[];
+  /** The route's `expect` list, compiled; absent when it has none. */
+  readonly expectations?: readonly CompiledExpectation[];
 }
 
 /** A compiled route table: routes sorted by priority (ties in config order), plus the default. */
@@ -88,8 +91,15 @@ const ROUTE_KEYS: ReadonlySet<string> = new Set([
   'to',
   'mode',
   'onError',
+  'expect',
 ]);
-const DEFAULT_ROUTE_KEYS: ReadonlySet<string> = new Set(['name', 'transform', 'to', 'onError']);
+const DEFAULT_ROUTE_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'transform',
+  'to',
+  'onError',
+  'expect',
+]);
 
 /**
  * Whether `value` has the shape of a route as `@sluice/config`'s `RouteSchema` (or, with
@@ -130,6 +140,7 @@ export function routeShapeProblem(value: unknown, isDefault = false): string | u
   if (spec.onError !== undefined && !ON_ERROR_POLICIES.includes(spec.onError as OnError))
     return 'onError';
   if (spec.transform !== undefined && !Array.isArray(spec.transform)) return 'transform';
+  if (spec.expect !== undefined && !Array.isArray(spec.expect)) return 'expect';
   return undefined;
 }
 
@@ -267,6 +278,7 @@ function compileRoute(route: RouteToCompile, table: TableCompilation): CompiledR
         : undefined;
     if (chain !== undefined) table.prefixes.set(compiledStep, chain);
   });
+  const expectations = compileExpectations(spec.expect, at(...where, 'expect'), issues);
   if (issues.length > before) return undefined;
   return Object.freeze({
     name: spec.name,
@@ -277,6 +289,7 @@ function compileRoute(route: RouteToCompile, table: TableCompilation): CompiledR
     to: Object.freeze(to),
     when,
     steps: Object.freeze(steps),
+    ...(expectations.length > 0 ? { expectations: Object.freeze(expectations) } : {}),
   });
 }
 

@@ -17,6 +17,14 @@ import {
   type PluginContext,
   type SluiceRecord,
 } from '@sluice/core';
+import {
+  applyExpectationOutcome,
+  countViolations,
+  expectationViolationsCounter,
+  settlingOf,
+  type ExpectationPolicyRun,
+} from '../expectations/policy.js';
+import { ExpectationError, ExpectationRun } from '../expectations/run.js';
 import { evaluateRecord, type RouteTable } from '../route-table.js';
 import { AckTracker } from './ack-tracker.js';
 import { acknowledgeDelivered, deliveriesOf } from './acknowledgement.js';
@@ -209,6 +217,16 @@ export function createRouter(options: CreateRouterOptions): Router {
       ),
   });
   const policy: ErrorPolicyRun = { ...accounting, deadLetters, fail };
+  // Expectations (the routes' `expect`): nothing is declared or counted for a table without any.
+  const expectations = new ExpectationRun(allRoutes);
+  const expecting: ExpectationPolicyRun | undefined = expectations.active
+    ? {
+        ...policy,
+        violationsCounter: expectationViolationsCounter(ctx.metrics),
+        logger,
+        logged: new Set(),
+      }
+    : undefined;
 
   const queueing: QueueingRun = { pipeline, runId, source, ctx, logger, metrics, signal, random };
   const queues: ReadonlyMap<string, DestinationQueue> = createQueues(
@@ -242,12 +260,17 @@ export function createRouter(options: CreateRouterOptions): Router {
   let knownSegment: string | undefined;
 
   function routeOne(record: SluiceRecord, position: string): void {
-    const evaluation = evaluateRecord(record, table);
-    const seq = tracker.open(deliveriesOf(evaluation));
+    let evaluation = evaluateRecord(record, table);
+    const checked = expecting ? expectations.apply(evaluation) : undefined;
+    if (checked) evaluation = checked.evaluation;
+    const seq = tracker.open(
+      deliveriesOf(evaluation) + (checked ? settlingOf(checked.rejected) : 0),
+    );
     if (evaluation.unmatched) stats.counts.unmatched++;
     else if (evaluation.defaulted) stats.counts.defaulted++;
     else stats.counts.matched++;
     enqueueMatches(enqueueing, record, seq, position, evaluation.matches);
+    if (checked && expecting) applyExpectationOutcome(expecting, record, seq, position, checked);
     if (evaluation.failures.length > 0)
       applyRouteFailures(policy, record, seq, position, evaluation.failures);
   }
@@ -309,7 +332,27 @@ export function createRouter(options: CreateRouterOptions): Router {
     if (failure) throw failure;
   }
 
-  const summary = (): RouterSummary => stats.summary(queues, tracker.acknowledged, failure);
+  const summary = (): RouterSummary => {
+    const result = stats.summary(queues, tracker.acknowledged, failure);
+    const counts = expectations.summary();
+    return counts ? { ...result, expectations: counts } : result;
+  };
+
+  // The run checks (`row-count`, `freshness`) once everything was routed: `fail-run` fails the
+  // run (what was delivered stays delivered; the run is reported failed), `warn` is counted.
+  function finishExpectations(): void {
+    if (!expecting || failure) return;
+    const violations = expectations.finish(stats.counts.in, ctx.clock.now());
+    countViolations(expecting, violations);
+    const fatal = violations.find((v) => v.action === 'fail-run');
+    if (fatal)
+      fail(
+        new RunFailedError(fatal.message, {
+          cause: new ExpectationError(fatal.message, fatal),
+          route: fatal.route,
+        }),
+      );
+  }
 
   let closed: Promise<RouterSummary> | undefined;
   async function close(): Promise<RouterSummary> {
@@ -320,6 +363,7 @@ export function createRouter(options: CreateRouterOptions): Router {
         } catch {
           // The failure is recorded and shows in the summary.
         }
+        finishExpectations();
       }
       ctx.signal.removeEventListener('abort', onContextAbort);
       for (const q of queueList) {
@@ -334,6 +378,8 @@ export function createRouter(options: CreateRouterOptions): Router {
       }
       const result = summary();
       if (failure) failure.summary = result;
+      if (result.expectations)
+        logger.info({ expectations: result.expectations }, 'expectations checked');
       logger.info(
         {
           records: result.records,

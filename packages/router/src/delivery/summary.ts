@@ -1,3 +1,5 @@
+import type { ExpectationSummary } from '../expectations/run.js';
+
 /** Counts of one route in a run. */
 export interface RouteSummary {
   /** Records whose condition matched (including the default route's records). */
@@ -52,4 +54,9 @@ export interface RouterSummary {
   deadLettered: number;
   failed: boolean;
   error?: { name: string; message: string };
+  /**
+   * Per route and expectation name, records tested and violations (present only when some route
+   * declares `expect`).
+   */
+  expectations?: Record<string, Record<string, ExpectationSummary>>;
 }

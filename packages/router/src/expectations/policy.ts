@@ -1,0 +1,121 @@
+/**
+ * What the router does with the outcome of a route's expectations for one record: dead letters
+ * (one per destination of the route, the reason naming the check, field, value and
+ * expectation), drops, warnings and failed runs — counted per check in
+ * `sluice_router_expectation_violations_total` and in the run summary.
+ *
+ * @packageDocumentation
+ */
+import type { Counter, Logger, Metrics, SluiceRecord } from '@sluice/core';
+import { deadLetterOf, type PendingLetter } from '../delivery/dead-letters.js';
+import type { ErrorPolicyRun } from '../delivery/error-policy.js';
+import { RunFailedError } from '../delivery/errors.js';
+import type { RouteMatch } from '../route-table.js';
+import { ExpectationError, type ExpectationViolation, type RejectedOutput } from './run.js';
+
+/**
+ * The metric of expectation violations (declared through core's `Metrics`, as the router's others).
+ *
+ * @example
+ * ```ts
+ * const violations = expectationViolationsCounter(ctx.metrics);
+ * ```
+ */
+export function expectationViolationsCounter(metrics: Metrics): Counter {
+  return metrics.counter({
+    name: 'sluice_router_expectation_violations_total',
+    help: 'Records (or runs, for run checks) that violated an expectation, per check',
+    labelNames: ['pipeline', 'route', 'expectation', 'check', 'action'],
+  });
+}
+
+/** How many deliveries the rejected outputs of one record settle (see `deliveriesOf`). */
+export function settlingOf(rejected: readonly RejectedOutput[]): number {
+  let n = 0;
+  for (const r of rejected) if (r.action !== 'drop') n += r.route.to.length;
+  return n;
+}
+
+/** What applying expectation outcomes touches besides the error policy. */
+export interface ExpectationPolicyRun extends ErrorPolicyRun {
+  readonly violationsCounter: Counter;
+  readonly logger: Logger;
+  /** Expectations already logged in this run (each is logged on its first violation only). */
+  readonly logged: Set<string>;
+}
+
+/**
+ * Counts `violations`, then dead-letters, drops or fails the run for each rejected output of
+ * `record` (sequence number `seq`). `emptied` are matches whose outputs were all rejected.
+ *
+ * @example
+ * ```ts
+ * applyExpectationOutcome(run, record, seq, position, checked);
+ * ```
+ */
+export function applyExpectationOutcome(
+  run: ExpectationPolicyRun,
+  record: SluiceRecord,
+  seq: number,
+  position: string,
+  outcome: {
+    readonly rejected: readonly RejectedOutput[];
+    readonly violations: readonly ExpectationViolation[];
+    readonly emptied: readonly RouteMatch[];
+  },
+): void {
+  countViolations(run, outcome.violations);
+  for (const match of outcome.emptied) run.stats.route(match.route.name).matched++;
+  const letters: PendingLetter[] = [];
+  for (const { route, record: output, action, violation } of outcome.rejected) {
+    run.stats.route(route.name).produced++;
+    const error = new ExpectationError(violation.message, violation);
+    if (action === 'drop') {
+      run.stats.counts.dropped++;
+      run.metrics.dropped.inc({
+        pipeline: run.pipeline,
+        route: route.name,
+        destination: '',
+        reason: 'expectation',
+      });
+    } else if (action === 'fail-run') {
+      run.fail(new RunFailedError(violation.message, { cause: error, route: route.name }));
+    } else {
+      for (const destination of route.to)
+        letters.push({
+          seq,
+          letter: deadLetterOf(run, route, destination, output, record, error, 1, position),
+        });
+    }
+  }
+  if (letters.length > 0) run.deadLetters.write(letters, 'expectation');
+}
+
+/** Counts violations in the metric and logs the first of each expectation in the run. */
+export function countViolations(
+  run: Pick<ExpectationPolicyRun, 'pipeline' | 'violationsCounter' | 'logger' | 'logged'>,
+  violations: readonly ExpectationViolation[],
+): void {
+  for (const v of violations) {
+    run.violationsCounter.inc({
+      pipeline: run.pipeline,
+      route: v.route,
+      expectation: v.expectation,
+      check: v.check,
+      action: v.action,
+    });
+    const key = `${v.route}\u0000${v.expectation}`;
+    if (run.logged.has(key)) continue;
+    run.logged.add(key);
+    run.logger.warn(
+      {
+        route: v.route,
+        expectation: v.expectation,
+        check: v.check,
+        action: v.action,
+        field: v.field,
+      },
+      `${v.message} (first violation of this expectation in the run; the run summary counts all)`,
+    );
+  }
+}
