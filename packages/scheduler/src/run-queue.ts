@@ -207,8 +207,10 @@ export class RunQueue {
   /** Pipeline workers of this instance: pipeline → worker id and what it was started with. */
   readonly #pipelineWorkers = new Map<
     string,
-    { id: string; concurrency: number; version: number | undefined }
+    { ids: string[]; concurrency: number; version: number | undefined }
   >();
+  /** The run workers of this instance by queue, for waking an idle one when a job is enqueued here. */
+  readonly #workers = new Map<string, Set<WorkerSlot>>();
   #started = false;
 
   constructor(options: RunQueueOptions) {
@@ -334,15 +336,31 @@ export class RunQueue {
         ? { startAfter: new Date(startAfterMs) }
         : {}),
     };
-    const ids = await this.#boss.insert(this.queueOf(data.pipeline), [job], { returnId: true });
-    return (ids?.length ?? 0) > 0;
+    const queue = this.queueOf(data.pipeline);
+    const ids = await this.#boss.insert(queue, [job], { returnId: true });
+    const inserted = (ids?.length ?? 0) > 0;
+    if (inserted && job.startAfter === undefined) this.#wake(queue);
+    return inserted;
+  }
+
+  /**
+   * In-process wake-up: an idle worker of `queue` on this instance claims at once instead of at its
+   * next poll (on PGlite there is no LISTEN/NOTIFY; on PostgreSQL pg-boss's NOTIFY wakes the other
+   * instances' workers too). Busy workers claim again as soon as their run finishes anyway.
+   */
+  #wake(queue: string): void {
+    for (const slot of this.#workers.get(queue) ?? []) {
+      if (slot.busy || slot.id === undefined) continue;
+      this.#boss.notifyWorker(slot.id);
+      return;
+    }
   }
 
   /**
    * Registers `concurrency` local workers on the shared queue, for the jobs an older Sluice
-   * enqueued there (new runs go to their pipeline's queue). Returns the worker id.
+   * enqueued there (new runs go to their pipeline's queue). Returns the workers' ids.
    */
-  async work(concurrency: number, handler: (job: RunJob) => Promise<unknown>): Promise<string> {
+  async work(concurrency: number, handler: (job: RunJob) => Promise<unknown>): Promise<string[]> {
     return this.#work(this.name, concurrency, undefined, handler);
   }
 
@@ -361,16 +379,16 @@ export class RunQueue {
     if (existing && existing.concurrency === options.concurrency && existing.version === version)
       return;
     const queue = await this.ensurePipelineQueue(pipeline);
-    const id = await this.#work(
+    const ids = await this.#work(
       queue,
       options.concurrency,
       version === undefined ? undefined : versionPriority(version),
       handler,
     );
-    this.#pipelineWorkers.set(pipeline, { id, concurrency: options.concurrency, version });
-    // The new worker first, so the pipeline is never unworked; the old one stops fetching and
-    // finishes what it holds in the background.
-    if (existing) await this.#boss.offWork(queue, { id: existing.id, wait: false });
+    this.#pipelineWorkers.set(pipeline, { ids, concurrency: options.concurrency, version });
+    // The new workers first, so the pipeline is never unworked; the old ones stop fetching and
+    // finish what they hold in the background.
+    if (existing) await this.#offWork(queue, existing.ids);
   }
 
   /** Stops working `pipeline`'s queue here (runs in progress finish); another instance that has it claims its runs. */
@@ -378,7 +396,14 @@ export class RunQueue {
     const existing = this.#pipelineWorkers.get(pipeline);
     if (!existing) return;
     this.#pipelineWorkers.delete(pipeline);
-    await this.#boss.offWork(this.queueOf(pipeline), { id: existing.id, wait: false });
+    await this.#offWork(this.queueOf(pipeline), existing.ids);
+  }
+
+  async #offWork(queue: string, ids: readonly string[]): Promise<void> {
+    const slots = this.#workers.get(queue);
+    for (const slot of [...(slots ?? [])])
+      if (slot.id && ids.includes(slot.id)) slots!.delete(slot);
+    for (const id of ids) await this.#boss.offWork(queue, { id, wait: false });
   }
 
   /** The pipelines whose queues this instance works. */
@@ -386,30 +411,55 @@ export class RunQueue {
     return [...this.#pipelineWorkers.keys()];
   }
 
+  /**
+   * Starts `concurrency` pg-boss workers on `queue`, one job each, and returns their ids. A worker
+   * whose run finished claims again at once (it is notified before pg-boss completes the job), so
+   * while runs are queued none waits for a poll; a worker that found nothing polls at
+   * `pollingIntervalSeconds` until a NOTIFY (PostgreSQL) or an enqueue here ({@link #wake}) wakes it.
+   */
   async #work(
     queue: string,
     concurrency: number,
     minPriority: number | undefined,
     handler: (job: RunJob) => Promise<unknown>,
-  ): Promise<string> {
-    return this.#boss.work<RunJobData>(
-      queue,
-      {
-        ...(minPriority === undefined ? {} : { minPriority }),
-        localConcurrency: concurrency,
-        batchSize: 1,
-        pollingIntervalSeconds: this.#pollingIntervalSeconds,
-        // NOTIFY only announces new jobs; a run that waited for its pipeline's previous run, or a
-        // retry whose backoff elapsed, is found by polling, so polling stays at its normal pace.
-        notifyPollingIntervalSeconds: this.#pollingIntervalSeconds,
-        // Refresh often: a cancelled job's claim disappears, and the refresh is what notices.
-        heartbeatRefreshSeconds: Math.min(5, Math.max(1, Math.floor(this.#heartbeatSeconds / 3))),
-      },
-      async (jobs) => {
-        for (const job of jobs)
-          await handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
-      },
-    );
+  ): Promise<string[]> {
+    let slots = this.#workers.get(queue);
+    if (!slots) this.#workers.set(queue, (slots = new Set()));
+    const ids: string[] = [];
+    for (let i = 0; i < Math.max(1, concurrency); i += 1) {
+      const slot: WorkerSlot = { id: undefined, busy: false };
+      slot.id = await this.#boss.work<RunJobData>(
+        queue,
+        {
+          ...(minPriority === undefined ? {} : { minPriority }),
+          localConcurrency: 1,
+          batchSize: 1,
+          pollingIntervalSeconds: this.#pollingIntervalSeconds,
+          // NOTIFY only announces new jobs; a run that waited for its pipeline's previous run, or a
+          // retry whose backoff elapsed, is found by polling, so polling stays at its normal pace.
+          notifyPollingIntervalSeconds: this.#pollingIntervalSeconds,
+          // Refresh often: a cancelled job's claim disappears, and the refresh is what notices.
+          heartbeatRefreshSeconds: Math.min(5, Math.max(1, Math.floor(this.#heartbeatSeconds / 3))),
+        },
+        async (jobs) => {
+          slot.busy = true;
+          try {
+            for (const job of jobs)
+              await handler({
+                ...job,
+                data: { ...job.data, params: restoreParams(job.data.params) },
+              });
+          } finally {
+            slot.busy = false;
+            // Claim the next queued run right after this one completes, not at the next poll.
+            if (slot.id !== undefined) this.#boss.notifyWorker(slot.id);
+          }
+        },
+      );
+      slots.add(slot);
+      ids.push(slot.id);
+    }
+    return ids;
   }
 
   /** Registers one local worker for the jobs pg-boss failed for good. */
@@ -499,7 +549,14 @@ export class RunQueue {
       await this.#boss.offWork(this.abandonedName, { wait: true });
     }
     this.#pipelineWorkers.clear();
+    this.#workers.clear();
   }
+}
+
+/** One pg-boss worker of a run queue on this instance: its id, and whether it holds a run. */
+interface WorkerSlot {
+  id: string | undefined;
+  busy: boolean;
 }
 
 function quoteIdentifier(name: string): string {
