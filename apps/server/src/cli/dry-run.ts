@@ -116,5 +116,18 @@ export async function dryRunPipeline(
         `  → ${destination}: ${received.length} record(s)${received[0] ? `, e.g. ${JSON.stringify(received[0])}` : ''}`,
       );
     }
+    // Expectations: per check, how many records violated it and what the action does to them.
+    for (const [route, checks] of Object.entries(result.expectations?.counts ?? {})) {
+      for (const [name, c] of Object.entries(checks)) {
+        console.log(
+          `  expectation "${name}" of route "${route}" (${c.check}, ${c.action}): ${c.violations} violation(s) in ${c.checked} checked`,
+        );
+      }
+    }
+    for (const record of result.records)
+      for (const v of record.expectations ?? [])
+        console.log(`  ✗ record ${record.index}: ${v.message} → ${v.action}`);
+    for (const v of result.expectations?.run ?? [])
+      console.log(`  ✗ run: ${v.message} → ${v.action}`);
   }
 }
