@@ -8,6 +8,7 @@ import { fieldPathSchema } from '@sluice/core';
 import { COLUMN_TYPES } from './column-types.js';
 import { IDENTIFIER_PATTERN } from './identifiers.js';
 import { DEFAULT_LEDGER_TABLE } from './ledger.js';
+import { SCHEMA_ACTIONS } from './schema-policy.js';
 
 const identifier = v.pipe(
   v.string(),
@@ -119,6 +120,48 @@ const commonEntries = {
       ),
     ),
     false,
+  ),
+  /** What to do when records no longer fit the table; see docs (database destination, schema policy). */
+  schema: v.optional(
+    v.pipe(
+      v.strictObject({
+        newTable: v.optional(
+          v.pipe(
+            v.picklist(SCHEMA_ACTIONS, `must be one of ${SCHEMA_ACTIONS.join(', ')}`),
+            v.description(
+              'The table does not exist: `evolve` creates it from `columns`, `freeze` dead-letters the records, `discard_row` drops them. Default: `evolve` with `createTable`, else `freeze`.',
+            ),
+          ),
+        ),
+        newColumn: v.optional(
+          v.pipe(
+            v.picklist(SCHEMA_ACTIONS, `must be one of ${SCHEMA_ACTIONS.join(', ')}`),
+            v.description(
+              'A record has a top-level field no column reads: `evolve` adds a column (type from the value), `freeze` dead-letters the record, `discard_row` drops it, `discard_value` leaves the field out. Default `discard_value`.',
+            ),
+          ),
+        ),
+        typeChange: v.optional(
+          v.pipe(
+            v.picklist(SCHEMA_ACTIONS, `must be one of ${SCHEMA_ACTIONS.join(', ')}`),
+            v.description(
+              'A value does not fit its column: `evolve` widens the column where safe (integer → bigint → numeric), `freeze` dead-letters the record, `discard_row` drops it, `discard_value` writes null instead. Default `freeze`.',
+            ),
+          ),
+        ),
+      }),
+      v.description('Schema drift policy for new tables, new columns and type changes.'),
+    ),
+  ),
+  /** How long a schema change waits for the lock of its table. Default 30 000 ms. */
+  schemaLockTimeoutMs: v.optional(
+    v.pipe(
+      positiveInt(600_000),
+      v.description(
+        'How long a table change (schema policy `evolve`) waits for the lock other replicas hold on the same table before the batch is retried.',
+      ),
+    ),
+    30_000,
   ),
   /** Largest batch the router sends. Default 1000. */
   maxBatch: v.optional(
@@ -306,6 +349,7 @@ interface CrossFieldInput {
   key?: string[] | undefined;
   columns: { name: string; primaryKey: boolean }[];
   createTable: boolean;
+  schema?: { newTable?: string | undefined } | undefined;
 }
 
 function checkCrossFields(
@@ -333,6 +377,18 @@ function checkCrossFields(
   ) {
     // Harmless but misleading: the key is used only for upsert/dedupe, or to create a unique index.
     addIssue('key is only used with mode upsert or dedupe, or with createTable', ['key']);
+  }
+  const newTable = input.schema?.newTable;
+  if (newTable === 'discard_value') {
+    addIssue(
+      'discard_value does not apply to a new table (a missing table has no value to drop): use evolve, freeze or discard_row',
+      ['schema', 'newTable'],
+    );
+  } else if (input.createTable && newTable !== undefined && newTable !== 'evolve') {
+    addIssue(
+      `createTable: true creates a missing table, which contradicts schema.newTable "${newTable}"; drop createTable or use evolve`,
+      ['schema', 'newTable'],
+    );
   }
   if (input.mode !== 'insert' && input.ledger === true) {
     addIssue(

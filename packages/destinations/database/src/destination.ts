@@ -3,7 +3,8 @@
  * SQLite in one transaction, in `insert`, `upsert` or `dedupe` mode; in insert mode the same
  * transaction records the batch id in a delivery ledger, so a repeated batch is skipped.
  */
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import type pg from 'pg';
 import {
   FatalError,
   PartialBatchError,
@@ -11,18 +12,32 @@ import {
   defineDestination,
   type Batch,
   type CheckResult,
+  type JsonValue,
+  parseFieldPath,
   type DestinationInstance,
   type PluginContext,
   type RecordFailure,
   type WriteOptions,
 } from '@sluice/core';
-import type { SqlValue } from './column-types.js';
+import type { ColumnType, SqlValue } from './column-types.js';
 import { databaseConfigSchema, usesLedger, type DatabaseConfig } from './config.js';
 import { openDatabase, type DatabaseHandle } from './connect.js';
 import { createTableStatements } from './ddl.js';
 import { quoteIdentifier, type TableName } from './identifiers.js';
 import { createBatchLedger, createLedgerPruning, createLedgerTable } from './ledger.js';
-import { createRowMapper, RecordRowError } from './row-mapper.js';
+import { createRowMapper, RecordRowError, type ValueProblem } from './row-mapper.js';
+import {
+  columnNameProblem,
+  evolveColumns,
+  inferColumnType,
+  readTableColumns,
+  resolveSchemaPolicy,
+  wideningFor,
+  widerType,
+  withSchemaLock,
+  type ColumnChange,
+  type SchemaChange,
+} from './schema-policy.js';
 import { toSluiceError } from './errors.js';
 import { createTablePlan } from './statements.js';
 import { createRowWriter } from './writer.js';
@@ -32,17 +47,43 @@ function parseTableName(table: string): TableName {
   return dot < 0 ? { name: table } : { schema: table.slice(0, dot), name: table.slice(dot + 1) };
 }
 
+function describeValue(value: JsonValue): string {
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** A column as the destination writes it now: declared, or added by the schema policy. */
+interface LiveColumn {
+  name: string;
+  type: ColumnType;
+  from?: string | undefined;
+  nullable: boolean;
+  primaryKey: boolean;
+}
+
+type PolicyKind = 'new_table' | 'new_column' | 'type_change';
+
 function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): DestinationInstance {
   const table = parseTableName(config.table);
   const key = config.mode === 'insert' ? [] : (config.key ?? []);
-  const plan = createTablePlan(config.dialect, table, config.columns, config.mode, key);
-  const mapRow = createRowMapper(
-    config.dialect,
-    config.columns,
-    new Set(
-      key.map((k) => config.columns.find((c) => c.name.toLowerCase() === k.toLowerCase())!.name),
-    ),
+  const policy = resolveSchemaPolicy(config);
+  const columns: LiveColumn[] = config.columns.map((c) => ({ ...c }));
+  const keyNames = new Set(
+    key.map((k) => config.columns.find((c) => c.name.toLowerCase() === k.toLowerCase())!.name),
   );
+  // Top-level fields some column reads; a column reading the whole record (`$`) reads them all.
+  const fieldPaths = columns.map((c) => parseFieldPath(c.from ?? c.name, { root: true }));
+  const readsWholeRecord = fieldPaths.some((path) => path.length === 0);
+  const usedFields = new Set<string>();
+  const usedLower = new Map<string, string>();
+  const useField = (name: string) => {
+    usedFields.add(name);
+    usedLower.set(name.toLowerCase(), name);
+  };
+  for (const path of fieldPaths) if (typeof path[0] === 'string') useField(path[0]);
+  for (const column of columns) usedLower.set(column.name.toLowerCase(), column.name);
+  let plan = createTablePlan(config.dialect, table, columns, config.mode, key);
+  let mapRow = createRowMapper(config.dialect, columns, keyNames);
   const logger = ctx.logger.child({
     destination: 'database',
     dialect: config.dialect,
@@ -58,6 +99,16 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     help: 'Batches handled by the database destination, by table and outcome (written, or repeat: already in the delivery ledger, skipped)',
     labelNames: ['table', 'outcome'],
   });
+  const schemaChanges = ctx.metrics.counter({
+    name: 'destination_database_schema_changes_total',
+    help: 'Table changes made by the database destination under its schema policy, by table and change (create_table, add_column, widen_column)',
+    labelNames: ['table', 'change'],
+  });
+  const schemaPolicyApplied = ctx.metrics.counter({
+    name: 'destination_database_schema_policy_total',
+    help: 'Records or values the schema policy turned away, by table, kind (new_table, new_column, type_change) and action (freeze: dead-lettered, discard_row, discard_value)',
+    labelNames: ['table', 'kind', 'action'],
+  });
   const doing = `writing to ${config.dialect} table "${config.table}"`;
   const ledger = usesLedger(config)
     ? createBatchLedger(config.dialect, table, config.table, config.ledgerTable, () =>
@@ -70,6 +121,65 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   let ready: Promise<void> | undefined;
   let closed = false;
   let write: ReturnType<typeof createRowWriter> | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let database: { db: Kysely<any>; pgPool: pg.Pool | undefined } | undefined;
+  let tableMissing = false;
+  let evolving: Promise<unknown> = Promise.resolve();
+
+  function buildWriter(): void {
+    write = createRowWriter({
+      db: database!.db,
+      plan,
+      pgPool: database!.pgPool,
+      ledger,
+      ...(config.dialect === 'postgres'
+        ? { bulk: config.bulk, bulkThreshold: config.bulkThreshold }
+        : {}),
+    });
+  }
+
+  function recorded(change: SchemaChange | { change: 'create_table'; table: string }): void {
+    schemaChanges.inc({ table: config.table, change: change.change });
+    logger.info({ schemaChange: change }, `schema policy: ${change.change} on "${config.table}"`);
+  }
+
+  function turnedAway(kind: PolicyKind, action: string, count: number): void {
+    if (count > 0) schemaPolicyApplied.inc({ table: config.table, kind, action }, count);
+  }
+
+  /** Adds and widens columns (one evolution at a time per instance; the lock orders replicas). */
+  function evolve(add: readonly ColumnChange[], widen: readonly ColumnChange[]): Promise<void> {
+    const next = evolving.then(async () => {
+      const { db } = database!;
+      let result: Awaited<ReturnType<typeof evolveColumns>>;
+      try {
+        result = await evolveColumns(
+          db,
+          config.dialect,
+          table,
+          config.table,
+          { add, widen },
+          config.schemaLockTimeoutMs,
+        );
+      } catch (err) {
+        throw toSluiceError(config.dialect, err, `changing table "${config.table}"`);
+      }
+      for (const [name, type] of result.types) {
+        const live = columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
+        if (live) live.type = type;
+        else {
+          columns.push({ name, type, nullable: true, primaryKey: false });
+          useField(name);
+        }
+      }
+      plan = createTablePlan(config.dialect, table, columns, config.mode, key);
+      mapRow = createRowMapper(config.dialect, columns, keyNames);
+      buildWriter();
+      for (const change of result.changes) recorded(change);
+    });
+    evolving = next.catch(() => undefined);
+    return next;
+  }
 
   function connection(): Promise<DatabaseHandle> {
     if (closed) return Promise.reject(new FatalError('the database destination is closed'));
@@ -79,33 +189,191 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
 
   async function prepare(): Promise<void> {
     const { db, pgPool } = await connection();
-    if (config.createTable) {
+    database = { db, pgPool };
+    if (policy.newTable === 'evolve') {
       try {
-        for (const statement of createTableStatements(
+        // Under the schema lock, and only when missing: replicas opening at once create it once.
+        const created = await withSchemaLock(
+          db,
           config.dialect,
           table,
-          config.columns,
-          config.mode === 'insert' ? (config.key ?? []) : key,
-        )) {
-          await db.executeQuery(CompiledQuery.raw(statement));
-        }
+          config.schemaLockTimeoutMs,
+          async (conn) => {
+            if ((await readTableColumns(conn, config.dialect, table)).size > 0) return false;
+            for (const statement of createTableStatements(
+              config.dialect,
+              table,
+              config.columns,
+              config.mode === 'insert' ? (config.key ?? []) : key,
+            )) {
+              await sql.raw(statement).execute(conn);
+            }
+            return true;
+          },
+        );
+        if (created) recorded({ change: 'create_table', table: config.table });
       } catch (err) {
         throw toSluiceError(config.dialect, err, `creating table "${config.table}"`);
       }
+    } else if (config.schema?.newTable !== undefined) {
+      tableMissing = true;
     }
     if (ledger) {
       await createLedgerTable(db, ledger, config.dialect);
       ledgerPruning.start(db);
     }
-    write = createRowWriter({
-      db,
-      plan,
-      pgPool,
-      ledger,
-      ...(config.dialect === 'postgres'
-        ? { bulk: config.bulk, bulkThreshold: config.bulkThreshold }
-        : {}),
+    buildWriter();
+  }
+
+  /** Whether the table is (still) missing; checked only under a declared freeze/discard_row. */
+  async function stillMissing(): Promise<boolean> {
+    if (!tableMissing) return false;
+    try {
+      tableMissing = (await readTableColumns(database!.db, config.dialect, table)).size === 0;
+    } catch (err) {
+      throw toSluiceError(config.dialect, err, `reading table "${config.table}"`);
+    }
+    return tableMissing;
+  }
+
+  interface MappedBatch {
+    rows: SqlValue[][];
+    indexes: number[];
+    failures: RecordFailure[];
+    add: Map<string, ColumnChange>;
+    widen: Map<string, ColumnType>;
+    discarded: Map<string, number>;
+  }
+
+  /** Maps the batch under the policy; records needing a table change are set aside in add/widen. */
+  function mapBatch(batch: Batch): MappedBatch {
+    const out: MappedBatch = {
+      rows: [],
+      indexes: [],
+      failures: [],
+      add: new Map(),
+      widen: new Map(),
+      discarded: new Map(),
+    };
+    const discard = (kind: PolicyKind, action: string) => {
+      const k = `${kind}/${action}`;
+      out.discarded.set(k, (out.discarded.get(k) ?? 0) + 1);
+    };
+    const dead = (index: number, kind: PolicyKind, message: string, details: object) => {
+      discard(kind, 'freeze');
+      out.failures.push({
+        index,
+        error: new FatalError(`${doing}: ${message}`, { details: { ...details } }),
+      });
+    };
+    batch.records.forEach((record, index) => {
+      let needsChange = false;
+      if (!readsWholeRecord) {
+        for (const field of Object.keys(record)) {
+          if (usedFields.has(field)) continue;
+          const value = record[field];
+          if (value === undefined || value === null) continue;
+          if (policy.newColumn === 'discard_value') {
+            discard('new_column', 'discard_value');
+            continue;
+          }
+          if (policy.newColumn === 'discard_row') {
+            discard('new_column', 'discard_row');
+            return;
+          }
+          const known = usedLower.get(field.toLowerCase());
+          const problem =
+            known !== undefined
+              ? `field "${field}" collides with column "${known}" after case folding`
+              : columnNameProblem(config.dialect, field);
+          const inferred = inferColumnType(value)!;
+          const details = {
+            table: config.table,
+            column: field,
+            value: describeValue(value),
+            expected: inferred,
+          };
+          if (policy.newColumn === 'freeze') {
+            dead(
+              index,
+              'new_column',
+              `table "${config.table}" has no column "${field}" for value ${describeValue(value)} (it would be ${inferred}); schema.newColumn is freeze`,
+              details,
+            );
+            return;
+          }
+          const prior = out.add.get(field.toLowerCase());
+          const collision =
+            problem ??
+            (prior && prior.column !== field
+              ? `field "${field}" collides with new column "${prior.column}" after case folding`
+              : undefined);
+          if (collision) {
+            dead(
+              index,
+              'new_column',
+              `table "${config.table}" cannot get a column for value ${describeValue(value)}: ${collision}`,
+              details,
+            );
+            return;
+          }
+          if (!prior) out.add.set(field.toLowerCase(), { column: field, type: inferred });
+          needsChange = true;
+        }
+      }
+      const problems: ValueProblem[] = [];
+      let row: SqlValue[];
+      try {
+        row = mapRow(record, policy.typeChange === 'freeze' ? undefined : problems);
+      } catch (err) {
+        if (!(err instanceof RecordRowError)) throw err;
+        if (err.message.includes('(')) discard('type_change', 'freeze');
+        out.failures.push({
+          index,
+          error: new FatalError(`${doing}: ${err.message}`, {
+            details: { table: config.table, column: err.column, field: err.field },
+          }),
+        });
+        return;
+      }
+      if (problems.length > 0) {
+        if (policy.typeChange === 'discard_row') {
+          discard('type_change', 'discard_row');
+          return;
+        }
+        if (policy.typeChange === 'discard_value') {
+          for (let i = 0; i < problems.length; i++) discard('type_change', 'discard_value');
+        } else {
+          for (const p of problems) {
+            const column = columns[p.index]!;
+            const target = keyNames.has(column.name)
+              ? undefined
+              : wideningFor(config.dialect, column.type, p.value);
+            if (!target) {
+              dead(
+                index,
+                'type_change',
+                `table "${config.table}" column "${p.column}" expects ${p.type} and cannot be widened safely for value ${describeValue(p.value)} (field "${p.field}": ${p.message})`,
+                {
+                  table: config.table,
+                  column: p.column,
+                  value: describeValue(p.value),
+                  expected: p.type,
+                },
+              );
+              return;
+            }
+            const prior = out.widen.get(column.name);
+            out.widen.set(column.name, prior ? widerType(prior, target) : target);
+          }
+          needsChange = true;
+        }
+      }
+      if (needsChange) return;
+      out.rows.push(row);
+      out.indexes.push(index);
     });
+    return out;
   }
 
   function ensureReady(): Promise<void> {
@@ -123,7 +391,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     // batches retry and dead-letter rather than fail the run before it reads (the ledger table
     // is created on that first write).
     open: async () => {
-      if (config.createTable) await ensureReady();
+      if (policy.newTable === 'evolve') await ensureReady();
     },
 
     async write(batch: Batch, options: WriteOptions): Promise<void> {
@@ -132,23 +400,43 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           cause: options.signal.reason,
         });
       await ensureReady();
-      const failures: RecordFailure[] = [];
-      const rows: SqlValue[][] = [];
-      const indexes: number[] = [];
-      batch.records.forEach((record, index) => {
-        try {
-          rows.push(mapRow(record));
-          indexes.push(index);
-        } catch (err) {
-          if (!(err instanceof RecordRowError)) throw err;
-          failures.push({
-            index,
-            error: new FatalError(err.message, {
-              details: { column: err.column, field: err.field },
-            }),
-          });
+      if (await stillMissing()) {
+        if (policy.newTable === 'discard_row') {
+          turnedAway('new_table', 'discard_row', batch.records.length);
+          logger.warn(
+            { batch: batch.id, dropped: batch.records.length },
+            'table missing; records dropped (schema.newTable discard_row)',
+          );
+          return;
         }
-      });
+        turnedAway('new_table', 'freeze', batch.records.length);
+        throw new PartialBatchError(
+          batch.records.map((_, index) => ({
+            index,
+            error: new FatalError(
+              `${doing}: table "${config.table}" does not exist and schema.newTable is freeze (create it, or set schema.newTable: evolve)`,
+              { details: { table: config.table } },
+            ),
+          })),
+        );
+      }
+      let mapped = mapBatch(batch);
+      // A table change, then the batch is mapped again against the new columns; values of later
+      // records may need a further widening, hence a few rounds.
+      for (let round = 0; mapped.add.size > 0 || mapped.widen.size > 0; round++) {
+        if (round === 3)
+          throw new RetryableError(`${doing}: the table kept changing while the batch was mapped`);
+        await evolve(
+          [...mapped.add.values()],
+          [...mapped.widen].map(([column, type]) => ({ column, type })),
+        );
+        mapped = mapBatch(batch);
+      }
+      for (const [k, n] of mapped.discarded) {
+        const [kind, action] = k.split('/') as [PolicyKind, string];
+        turnedAway(kind, action, n);
+      }
+      const { rows, indexes, failures } = mapped;
       const outcome = await write!({ rows, indexes }, doing, batch);
       if (outcome.repeat) {
         // Committed before (this batch's ledger row exists): nothing was written now. Indexes

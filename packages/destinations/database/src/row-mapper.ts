@@ -36,8 +36,22 @@ export class RecordRowError extends Error {
   }
 }
 
-/** Maps one record to the values of the columns, in column order. */
-export type RowMapper = (record: SluiceRecord) => SqlValue[];
+/** A value that does not fit its column's type, reported instead of thrown (see {@link RowMapper}). */
+export interface ValueProblem {
+  /** Index of the column in the mapper's column list. */
+  index: number;
+  column: string;
+  field: string;
+  type: ColumnType;
+  value: JsonValue;
+  message: string;
+}
+
+/**
+ * Maps one record to the values of the columns, in column order. With `problems`, a value that
+ * does not fit its (nullable) column is reported there and mapped to null instead of thrown.
+ */
+export type RowMapper = (record: SluiceRecord, problems?: ValueProblem[]) => SqlValue[];
 
 type Reader = (record: SluiceRecord) => JsonValue | undefined;
 
@@ -73,7 +87,7 @@ export function createRowMapper(
       isKey: required.has(column.name),
     };
   });
-  return (record) => {
+  return (record, problems) => {
     const row = new Array<SqlValue>(plan.length);
     for (let i = 0; i < plan.length; i++) {
       const step = plan[i]!;
@@ -94,6 +108,18 @@ export function createRowMapper(
         row[i] = convertValue(dialect, step.type, value);
       } catch (err) {
         if (!(err instanceof ValueError)) throw err;
+        if (problems && step.mayBeEmpty) {
+          problems.push({
+            index: i,
+            column: step.name,
+            field: step.from,
+            type: step.type,
+            value,
+            message: err.message,
+          });
+          row[i] = null;
+          continue;
+        }
         throw new RecordRowError(
           `column "${step.name}" (${step.type}) from field "${step.from}": ${err.message}`,
           step.name,
