@@ -1,9 +1,10 @@
 // The one plugin package layout as tools/check-packages.mjs checks it: a made-up package missing
 // one piece must fail naming the package and the file; every plugin package of the workspace and
-// the packages tools/new-package.mjs writes must pass.
+// the packages tools/new-package.mjs and `npm create @sluice/plugin` write must pass.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pluginFiles, pluginNames } from '@sluice/create-plugin';
 import { packageFiles } from '../../tools/new-package.mjs';
 import {
   CONTRACT_ELSEWHERE,
@@ -174,6 +175,15 @@ describe('the workspace', () => {
       });
     });
     expect(problems).toEqual([]);
+  });
+
+  it('npm create @sluice/plugin writes a third-party plugin with the same layout, for its connector and its destination', () => {
+    const files = pluginFiles(pluginNames({ dir: 'sluice-plugin-acme' }));
+    const sources = new Map(Object.entries(files).filter(([file]) => file.startsWith('src/')));
+    for (const kind of ['connector', 'destination'] as const)
+      expect(skeletonProblems({ name: 'sluice-plugin-acme', kind, files: sources }), kind).toEqual(
+        [],
+      );
   });
 
   it('tools/new-package.mjs writes plugin packages that have the layout', () => {

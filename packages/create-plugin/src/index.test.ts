@@ -52,25 +52,27 @@ describe('pluginFiles', () => {
     pluginNames({ dir: 'sluice-plugin-acme', description: 'Reads the Acme API' }),
   );
 
-  it('writes a connector, a destination, a transform, their tests, a type test and a README', () => {
+  it('writes a connector, a destination, a transform, their tests, a type test and a README, in the first-party layout', () => {
     expect(Object.keys(files)).toEqual([
       '.gitignore',
       'README.md',
       'package.json',
-      'src/connector.test.ts',
+      'src/config.ts',
       'src/connector.ts',
-      'src/destination.test.ts',
+      'src/contract.test.ts',
       'src/destination.ts',
       'src/index.ts',
       'src/plugin.test-d.ts',
       'src/plugin.test.ts',
+      'src/plugin.ts',
       'src/transform.ts',
       'tsconfig.build.json',
       'tsconfig.json',
     ]);
     for (const [path, text] of Object.entries(files)) expect(text, path).not.toMatch(/__[A-Z]+__/);
-    expect(files['src/index.ts']).toContain("name: 'sluice-plugin-acme'");
-    expect(files['src/index.ts']).toContain('export const acmePlugin = definePlugin(');
+    expect(files['src/plugin.ts']).toContain("name: 'sluice-plugin-acme'");
+    expect(files['src/plugin.ts']).toContain('export const acmePlugin = definePlugin(');
+    expect(files['src/plugin.ts']).toContain('export default acmePlugin;');
     expect(files['src/index.ts']).toContain('export default acmePlugin;');
     expect(files['src/connector.ts']).toContain("kind: 'acme-sequence'");
     expect(files['README.md']).toMatch(/^# sluice-plugin-acme\n\nReads the Acme API\n/);
@@ -119,7 +121,7 @@ describe('createPlugin', () => {
     const { dir, files } = createPlugin({ dir: 'sluice-plugin-acme', cwd: work });
     expect(dir).toBe(join(work, 'sluice-plugin-acme'));
     expect(readFileSync(join(dir, 'src/destination.ts'), 'utf8')).toContain("kind: 'acme-ndjson'");
-    expect(files).toHaveLength(13);
+    expect(files).toHaveLength(14);
     mkdirSync(join(work, 'empty'));
     expect(createPlugin({ dir: 'empty', cwd: work, name: 'sluice-plugin-empty' }).names.kind).toBe(
       'empty',
@@ -155,7 +157,7 @@ describe('the create-plugin command (npm create @sluice/plugin)', () => {
   it('creates the folder it is given and prints the next steps', () => {
     const { status, stdout: out } = run(['sluice-plugin-cli', '--description', 'From the CLI']);
     expect(status).toBe(0);
-    expect(out).toContain('created sluice-plugin-cli in sluice-plugin-cli (13 files)');
+    expect(out).toContain('created sluice-plugin-cli in sluice-plugin-cli (14 files)');
     expect(out).toContain('cd sluice-plugin-cli\n  npm install\n  npm test');
     expect(readFileSync(join(work, 'sluice-plugin-cli/package.json'), 'utf8')).toContain(
       '"description": "From the CLI"',

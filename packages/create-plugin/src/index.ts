@@ -153,7 +153,7 @@ function templateFiles(dir: URL, prefix = ''): string[] {
  * @example
  * ```ts
  * Object.keys(pluginFiles(pluginNames({ dir: 'sluice-plugin-acme' })));
- * // ['.gitignore', 'README.md', 'package.json', 'src/connector.test.ts', ...]
+ * // ['.gitignore', 'README.md', 'package.json', 'src/config.ts', ...]
  * ```
  */
 export function pluginFiles(names: PluginNames): Record<string, string> {
