@@ -177,8 +177,6 @@ export type {
   StoredDeadLetter,
   VersionedConfigStore,
   WebhookDeliveryStore,
-  WebhookInboxStore,
-  InboxEntry,
 } from './store.js';
 export { isValidTimeZone } from './time-zone.js';
 export {
