@@ -47,7 +47,7 @@ const PIPELINE_KEYS = [
   'timeoutMs',
   'retry',
 ];
-const ROUTE_KEYS = ['name', 'priority', 'when', 'transform', 'to', 'mode', 'onError'];
+const ROUTE_KEYS = ['name', 'priority', 'when', 'transform', 'to', 'mode', 'onError', 'expect'];
 
 const isDict = (value: unknown): value is Dict =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
