@@ -16,6 +16,7 @@ import {
   ON_ERROR_POLICIES,
   ROUTE_MODES,
   type ConditionSpec,
+  type ExpectationSpec,
   type JsonValue,
 } from '@sluice/core';
 import { DEFAULTS } from './defaults.js';
@@ -259,7 +260,9 @@ const RatioSchema = v.pipe(
  * v.parse(ExpectationSchema, { check: 'range', field: 'amount', min: 0, action: 'drop' });
  * ```
  */
-export const ExpectationSchema = v.pipe(
+// Typed by its spec (as ConditionSchema is): the inferred valibot type of this object, nested in
+// the route and pipeline schemas, is too deep for a consumer compiling with skipLibCheck: false (TS2589).
+export const ExpectationSchema: v.GenericSchema<ExpectationSpec> = v.pipe(
   strictObject(
     {
       check: v.pipe(
