@@ -126,6 +126,8 @@ function kindOf(value: JsonValue): string {
 
 function toInteger(value: JsonValue, min: bigint, max: bigint, what: string): number | bigint {
   if (typeof value === 'number') {
+    // Safe integers within the bounds need no BigInt (the common case, and much cheaper).
+    if (Number.isSafeInteger(value) && value >= Number(min) && value <= Number(max)) return value;
     if (!Number.isInteger(value)) throw new ValueError(`expected ${what}, got ${describe(value)}`);
     if (BigInt(value) < min || BigInt(value) > max)
       throw new ValueError(`${describe(value)} is out of range for ${what}`);
@@ -176,14 +178,15 @@ function toDate(value: JsonValue): string {
   if (typeof value === 'string') {
     const m = DATE_TEXT.exec(value.trim());
     if (m) {
-      const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-      const probe = new Date(Date.UTC(y, mo - 1, d));
-      if (
-        probe.getUTCFullYear() === y &&
-        probe.getUTCMonth() === mo - 1 &&
-        probe.getUTCDate() === d
-      )
-        return m[0];
+      const y = Number(m[1]);
+      const mo = Number(m[2]);
+      const d = Number(m[3]);
+      // Checked by arithmetic (a Date per value was the mapper's hottest spot).
+      const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+      const days =
+        mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+      // Years below 100 stay refused, as they were (Date.UTC reads them as 19xx).
+      if (y >= 100 && mo >= 1 && mo <= 12 && d >= 1 && d <= days) return m[0];
     }
   }
   throw new ValueError(`expected a date (YYYY-MM-DD), got ${kindOf(value)} ${describe(value)}`);

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import { ddlType, postgresArrayType, type SqlValue } from './column-types.js';
+import { ddlType, postgresArrayType, type ColumnType, type SqlValue } from './column-types.js';
 import { conflictClause, type TablePlan } from './statements.js';
 
 const STAGE = '"sluice_stage"';
@@ -24,13 +24,27 @@ function copyText(value: SqlValue): string {
   );
 }
 
-function* copyChunks(rows: readonly (readonly SqlValue[])[]): Generator<string> {
+/** Values of these types never hold a backslash, tab or line break: written without escaping. */
+function copyPlain(value: SqlValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  return typeof value === 'string' ? value : String(value);
+}
+
+function* copyChunks(
+  types: readonly ColumnType[],
+  rows: readonly (readonly SqlValue[])[],
+): Generator<string> {
+  // Only text and json values can need escaping; every other type was converted to a number,
+  // a boolean or a checked literal (decimal, date, ISO timestamp) by the row mapper.
+  const encode = types.map((type) => (type === 'text' || type === 'json' ? copyText : copyPlain));
+  const width = types.length;
   // ~256 KiB chunks: few enough writes to be cheap, small enough not to balloon memory.
   let chunk = '';
   for (const row of rows) {
-    let line = '';
-    for (let c = 0; c < row.length; c++) line += (c === 0 ? '' : '\t') + copyText(row[c]!);
-    chunk += `${line}\n`;
+    let line = encode[0]!(row[0]!);
+    for (let c = 1; c < width; c++) line += '\t' + encode[c]!(row[c]!);
+    chunk += line + '\n';
     if (chunk.length >= 262_144) {
       yield chunk;
       chunk = '';
@@ -88,7 +102,7 @@ export async function copyRows(
     if (before && !(await before(client))) return;
     if (plan.mode === 'insert') {
       await pipeline(
-        Readable.from(copyChunks(rows)),
+        Readable.from(copyChunks(plan.types, rows)),
         client.query(pgCopy.from(`COPY ${plan.table} (${columns}) FROM STDIN`)),
       );
       return;
@@ -100,7 +114,7 @@ export async function copyRows(
       .join(', ');
     await client.query(`CREATE TEMPORARY TABLE ${STAGE} (${definition}) ON COMMIT DROP`);
     await pipeline(
-      Readable.from(copyChunks(rows)),
+      Readable.from(copyChunks(plan.types, rows)),
       client.query(pgCopy.from(`COPY ${STAGE} (${columns}) FROM STDIN`)),
     );
     await client.query(

@@ -409,3 +409,57 @@ describe('database destination on PostgreSQL', () => {
     }
   });
 });
+
+describe('database destination (postgres, COPY upsert through a staging table)', () => {
+  it('keeps the last row of a key, writes NULLs and JSON, and dead-letters a value of the wrong type', async () => {
+    const config = parseConfig(databaseDestination.configSchema, {
+      dialect: 'postgres',
+      url: pgUrl(),
+      table: `${SCHEMA}.${nextTable('stage')}`,
+      createTable: true,
+      mode: 'upsert',
+      key: ['id'],
+      bulk: 'copy',
+      bulkThreshold: 1,
+      columns: [
+        { name: 'id', type: 'bigint', primaryKey: true },
+        { name: 'note', type: 'text' },
+        { name: 'doc', type: 'json' },
+        { name: 'n', type: 'integer' },
+      ],
+    });
+    const instance = await databaseDestination.create(config, createPluginContext());
+    await instance.open();
+    try {
+      await instance.write(
+        makeBatch([
+          { id: 1, note: 'first\ttab', doc: { a: 1 }, n: 1 },
+          { id: 2, note: null, doc: null, n: null },
+          { id: 1, note: 'last\nline', doc: { a: [2, 'x\\y'] }, n: 3 },
+        ]),
+        { signal: signal() },
+      );
+      const rows = (await readTable(config)).map((r) => [r.id, r.note, r.doc, r.n]);
+      expect(rows).toEqual([
+        ['1', 'last\nline', { a: [2, 'x\\y'] }, 3],
+        ['2', null, null, null],
+      ]);
+      const error = await instance
+        .write(
+          makeBatch([
+            { id: 3, note: 'ok', doc: {}, n: 4 },
+            { id: 4, note: 'bad', doc: {}, n: 'many' },
+          ]),
+          { signal: signal() },
+        )
+        .catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(PartialBatchError);
+      const failures = (error as PartialBatchError).failures;
+      expect(failures.map((f) => f.index)).toEqual([1]);
+      expect(failures[0]!.error.message).toContain('column "n" (integer)');
+      expect((await readTable(config)).map((r) => r.id)).toEqual(['1', '2', '3']);
+    } finally {
+      await instance.close?.();
+    }
+  });
+});

@@ -109,8 +109,15 @@ export function insertValuesSql(plan: TablePlan, rowCount: number): string {
 export function lastRowPerKey(plan: TablePlan, rows: readonly (readonly unknown[])[]): number[] {
   if (plan.mode !== 'upsert') return rows.map((_, i) => i);
   const last = new Map<string, number>();
-  rows.forEach((row, i) => {
-    last.set(JSON.stringify(plan.keyIndexes.map((k) => String(row[k]))), i);
-  });
+  const keys = plan.keyIndexes;
+  if (keys.length === 1) {
+    // One key column (the common case): its text is the map key, without building an array.
+    const k = keys[0]!;
+    for (let i = 0; i < rows.length; i++) last.set(String(rows[i]![k]), i);
+  } else {
+    for (let i = 0; i < rows.length; i++)
+      last.set(JSON.stringify(keys.map((k) => String(rows[i]![k]))), i);
+  }
+  if (last.size === rows.length) return rows.map((_, i) => i);
   return [...last.values()].sort((a, b) => a - b);
 }
