@@ -429,7 +429,7 @@ describe('database destination (postgres, COPY upsert through a staging table)',
       ],
     });
     const instance = await databaseDestination.create(config, createPluginContext());
-    await instance.open();
+    await instance.open?.();
     try {
       await instance.write(
         makeBatch([
