@@ -3,7 +3,7 @@
  * SQLite in one transaction, in `insert`, `upsert` or `dedupe` mode; in insert mode the same
  * transaction records the batch id in a delivery ledger, so a repeated batch is skipped.
  */
-import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
 import {
   FatalError,
@@ -22,7 +22,7 @@ import {
 import type { ColumnType, SqlValue } from './column-types.js';
 import { databaseConfigSchema, usesLedger, type DatabaseConfig } from './config.js';
 import { openDatabase, type DatabaseHandle } from './connect.js';
-import { createTableStatements } from './ddl.js';
+import { createTableQueries } from './ddl.js';
 import { quoteIdentifier, type TableName } from './identifiers.js';
 import { createBatchLedger, createLedgerPruning, createLedgerTable } from './ledger.js';
 import { createRowMapper, RecordRowError, type ValueProblem } from './row-mapper.js';
@@ -200,13 +200,13 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           config.schemaLockTimeoutMs,
           async (conn) => {
             if ((await readTableColumns(conn, config.dialect, table)).size > 0) return false;
-            for (const statement of createTableStatements(
+            for (const query of createTableQueries(
               config.dialect,
               table,
               config.columns,
               config.mode === 'insert' ? (config.key ?? []) : key,
             )) {
-              await sql.raw(statement).execute(conn);
+              await conn.executeQuery(query);
             }
             return true;
           },

@@ -38,9 +38,25 @@ export function isValidIdentifier(name: string): boolean {
  * ```
  */
 export function quoteIdentifier(dialect: DialectName, name: string): string {
+  const checked = checkedIdentifier(name);
+  return dialect === 'mysql' ? `\`${checked}\`` : `"${checked}"`;
+}
+
+/**
+ * Returns `name` when it is a valid identifier, and throws otherwise. Statements are built with
+ * kysely, which would quote and escape anything: every name passes here first, so a bug elsewhere
+ * fails loudly instead of reaching a statement.
+ *
+ * @example
+ * ```ts
+ * checkedIdentifier('sessions'); // 'sessions'
+ * checkedIdentifier('x; drop');  // throws TypeError: invalid SQL identifier "x; drop"
+ * ```
+ */
+export function checkedIdentifier(name: string): string {
   if (!isValidIdentifier(name))
     throw new TypeError(`invalid SQL identifier ${JSON.stringify(name)}`);
-  return dialect === 'mysql' ? `\`${name}\`` : `"${name}"`;
+  return name;
 }
 
 /** A table name, optionally qualified by a schema (PostgreSQL) or database (MySQL). */

@@ -4,7 +4,7 @@ import { ConfigError, parseConfig } from '@sluice/core';
 import { convertValue, ValueError } from './column-types.js';
 import { databaseConfigSchema } from './config.js';
 import { createRowMapper, RecordRowError } from './row-mapper.js';
-import { createTableStatements } from './ddl.js';
+import { createTableQueries } from './ddl.js';
 import { quoteIdentifier } from './identifiers.js';
 import { classifySqlError } from './errors.js';
 import { conflictClause, createTablePlan, insertValuesSql, lastRowPerKey } from './statements.js';
@@ -112,30 +112,46 @@ describe('statements', () => {
   });
 
   it('creates tables with the key as primary key or unique constraint', () => {
+    const sqlOf = (queries: readonly { sql: string }[]) => queries.map((q) => q.sql);
     expect(
-      createTableStatements(
-        'mysql',
+      sqlOf(
+        createTableQueries(
+          'mysql',
+          { name: 't' },
+          [
+            { name: 'k', type: 'text', nullable: true, primaryKey: false },
+            { name: 'v', type: 'json', nullable: true, primaryKey: false },
+          ],
+          ['k'],
+        ),
+      ),
+    ).toEqual([
+      'create table if not exists `t` (`k` VARCHAR(255) not null, `v` JSON, unique (`k`))',
+    ]);
+    expect(
+      sqlOf(
+        createTableQueries(
+          'postgres',
+          { schema: 'a', name: 't' },
+          [{ name: 'id', type: 'bigint', nullable: true, primaryKey: true }],
+          ['id'],
+        ),
+      ),
+    ).toEqual([
+      'create schema if not exists "a"',
+      'create table if not exists "a"."t" ("id" bigint not null, primary key ("id"))',
+    ]);
+  });
+
+  it('refuses an invalid identifier in a table definition, naming it', () => {
+    expect(() =>
+      createTableQueries(
+        'sqlite',
         { name: 't' },
-        [
-          { name: 'k', type: 'text', nullable: true, primaryKey: false },
-          { name: 'v', type: 'json', nullable: true, primaryKey: false },
-        ],
-        ['k'],
+        [{ name: 'a"b', type: 'text', nullable: true, primaryKey: false }],
+        [],
       ),
-    ).toEqual([
-      'CREATE TABLE IF NOT EXISTS `t` (`k` VARCHAR(255) NOT NULL, `v` JSON, UNIQUE (`k`))',
-    ]);
-    expect(
-      createTableStatements(
-        'postgres',
-        { schema: 'a', name: 't' },
-        [{ name: 'id', type: 'bigint', nullable: true, primaryKey: true }],
-        ['id'],
-      ),
-    ).toEqual([
-      'CREATE SCHEMA IF NOT EXISTS "a"',
-      'CREATE TABLE IF NOT EXISTS "a"."t" ("id" bigint NOT NULL, PRIMARY KEY ("id"))',
-    ]);
+    ).toThrow('invalid SQL identifier "a\\"b"');
   });
 });
 
