@@ -53,6 +53,47 @@ function* copyChunks(
   if (chunk !== '') yield chunk;
 }
 
+/**
+ * How an upsert/dedupe table has fared with a direct COPY: batches to stage before trying again.
+ * A batch whose keys are all new is written exactly as the upsert would write it, so a direct
+ * COPY (inside a savepoint) saves the staging table and the INSERT ... SELECT — half the work of
+ * a first load or a backfill. A unique violation rolls back to the savepoint and stages the
+ * batch; after one, the next batches stage straight away (1, 2, 4 … up to 64 of them) so a
+ * table that is mostly updated pays for a failed COPY rarely.
+ */
+const directCopy = new WeakMap<TablePlan, { skip: number; backoff: number }>();
+const MAX_DIRECT_BACKOFF = 64;
+const UNIQUE_VIOLATION = '23505';
+
+async function copyWithoutConflicts(
+  client: pg.PoolClient,
+  plan: TablePlan,
+  rows: readonly (readonly SqlValue[])[],
+): Promise<boolean> {
+  let state = directCopy.get(plan);
+  if (!state) directCopy.set(plan, (state = { skip: 0, backoff: 1 }));
+  if (state.skip > 0) {
+    state.skip--;
+    return false;
+  }
+  await client.query('SAVEPOINT sluice_direct_copy');
+  try {
+    await pipeline(
+      Readable.from(copyChunks(plan.types, rows)),
+      client.query(pgCopy.from(`COPY ${plan.table} (${plan.columns.join(', ')}) FROM STDIN`)),
+    );
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+    await client.query('ROLLBACK TO SAVEPOINT sluice_direct_copy');
+    state.skip = state.backoff;
+    state.backoff = Math.min(MAX_DIRECT_BACKOFF, state.backoff * 2);
+    return false;
+  }
+  await client.query('RELEASE SAVEPOINT sluice_direct_copy');
+  state.backoff = 1;
+  return true;
+}
+
 async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
@@ -107,6 +148,7 @@ export async function copyRows(
       );
       return;
     }
+    if (await copyWithoutConflicts(client, plan, rows)) return;
     // Only the declared columns, without the target's constraints: the constraints are checked
     // by the INSERT ... SELECT that follows.
     const definition = plan.columns

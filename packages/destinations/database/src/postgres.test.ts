@@ -8,16 +8,11 @@ import {
   parseConfig,
   type SluiceRecord,
 } from '@sluice/core';
-import { makeBatch, testDestination } from '@sluice/testing';
+import { makeBatch } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
 import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
-import {
-  contractColumns,
-  nextTable,
-  normaliseRows,
-  partialFailure,
-} from './__fixtures__/contract.js';
+import { nextTable } from './__fixtures__/contract.js';
 import { pgSchema, pgUrl } from './__fixtures__/postgres.js';
 
 const SCHEMA = `dest_db_pg_${process.pid}`;
@@ -40,97 +35,6 @@ const signal = () => new AbortController().signal;
 async function readTable(config: DatabaseConfig): Promise<Record<string, unknown>[]> {
   const result = await admin.query(`SELECT * FROM ${config.table} ORDER BY 1`);
   return result.rows as Record<string, unknown>[];
-}
-
-for (const variant of [
-  { label: 'values, upsert', extra: { mode: 'upsert', key: ['id'] } },
-  { label: 'values, insert', extra: { mode: 'insert' } },
-  { label: 'COPY, insert', extra: { mode: 'insert', bulk: 'copy', bulkThreshold: 1 } },
-  { label: 'COPY, upsert', extra: { mode: 'upsert', key: ['id'], bulk: 'copy', bulkThreshold: 1 } },
-]) {
-  testDestination<DatabaseConfig>({
-    name: `database (postgres, ${variant.label})`,
-    definition: databaseDestination,
-    config: () => ({
-      dialect: 'postgres',
-      url: pgUrl(proxy.port),
-      table: `${SCHEMA}.${nextTable('contract')}`,
-      createTable: true,
-      columns: contractColumns,
-      connectTimeoutMs: 2000,
-      ...variant.extra,
-    }),
-    readBack: async (config) => normaliseRows(await readTable(config)),
-    invalidConfigs: [
-      {
-        name: 'table with SQL in it',
-        config: {
-          dialect: 'postgres',
-          url: pgUrl(),
-          table: 't; drop table x',
-          columns: contractColumns,
-        },
-        path: 'table',
-      },
-      {
-        name: 'unknown column type',
-        config: {
-          dialect: 'postgres',
-          url: pgUrl(),
-          table: 't',
-          columns: [{ name: 'a', type: 'varchar' }],
-        },
-        path: 'columns[0].type',
-      },
-      {
-        name: 'upsert without key',
-        config: {
-          dialect: 'postgres',
-          url: pgUrl(),
-          table: 't',
-          mode: 'upsert',
-          columns: contractColumns,
-        },
-        path: 'key',
-      },
-      {
-        name: 'key not a column',
-        config: {
-          dialect: 'postgres',
-          url: pgUrl(),
-          table: 't',
-          mode: 'upsert',
-          key: ['nope'],
-          columns: contractColumns,
-        },
-        path: 'key[0]',
-      },
-      {
-        name: 'non-singular JSONPath',
-        config: {
-          dialect: 'postgres',
-          url: pgUrl(),
-          table: 't',
-          columns: [{ name: 'a', type: 'text', from: '$..a' }],
-        },
-        path: 'columns[0].from',
-      },
-      {
-        name: 'wrong url scheme',
-        config: { dialect: 'postgres', url: 'mysql://x', table: 't', columns: contractColumns },
-        path: 'url',
-      },
-    ],
-    transientFailure: {
-      inject: () => {
-        proxy.down();
-        return () => proxy.up();
-      },
-    },
-    // The delivery ledger (insert) and upserts both live in the database: a take-over's repeat is absorbed too.
-    repeatBatch: { acrossInstances: true },
-    partialFailure,
-  });
 }
 
 describe('database destination on PostgreSQL', () => {
@@ -458,6 +362,77 @@ describe('database destination (postgres, COPY upsert through a staging table)',
       expect(failures.map((f) => f.index)).toEqual([1]);
       expect(failures[0]!.error.message).toContain('column "n" (integer)');
       expect((await readTable(config)).map((r) => r.id)).toEqual(['1', '2', '3']);
+    } finally {
+      await instance.close?.();
+    }
+  });
+});
+
+describe('database destination (postgres, upsert and dedupe by direct COPY, staged on conflict)', () => {
+  async function open(mode: 'upsert' | 'dedupe') {
+    const config = parseConfig(databaseDestination.configSchema, {
+      dialect: 'postgres',
+      url: pgUrl(),
+      table: `${SCHEMA}.${nextTable(`direct_${mode}`)}`,
+      createTable: true,
+      mode,
+      key: ['id'],
+      bulk: 'copy',
+      bulkThreshold: 1,
+      columns: [
+        { name: 'id', type: 'bigint', primaryKey: true },
+        { name: 'v', type: 'text' },
+      ],
+    });
+    const instance = await databaseDestination.create(config, createPluginContext());
+    await instance.open?.();
+    return { config, instance };
+  }
+  const rows = (ids: number[], v: string) => ids.map((id) => ({ id, v: `${v}${id}` }));
+
+  it('upsert: new keys, then batches mixing new and existing keys, then new keys again', async () => {
+    const { config, instance } = await open('upsert');
+    try {
+      // 1: all new (direct COPY); 2 and 3: each holds an existing key (the COPY fails on it and
+      // the batch is staged; the next batch stages without trying); 4, 5: all new again.
+      const batches = [
+        rows([1, 2, 3], 'a'),
+        rows([3, 4], 'b'),
+        rows([1, 5], 'c'),
+        rows([6, 7], 'd'),
+        rows([8], 'e'),
+        rows([8, 9], 'f'),
+      ];
+      for (const batch of batches) await instance.write(makeBatch(batch), { signal: signal() });
+      const table = (await readTable(config)).map((r) => [r.id, r.v]);
+      expect(table).toEqual([
+        ['1', 'c1'],
+        ['2', 'a2'],
+        ['3', 'b3'],
+        ['4', 'b4'],
+        ['5', 'c5'],
+        ['6', 'd6'],
+        ['7', 'd7'],
+        ['8', 'f8'],
+        ['9', 'f9'],
+      ]);
+    } finally {
+      await instance.close?.();
+    }
+  });
+
+  it('dedupe: an existing key keeps its first row, new keys are written', async () => {
+    const { config, instance } = await open('dedupe');
+    try {
+      for (const batch of [rows([1, 2], 'a'), rows([2, 3], 'b'), rows([4], 'c'), rows([1, 5], 'd')])
+        await instance.write(makeBatch(batch), { signal: signal() });
+      expect((await readTable(config)).map((r) => [r.id, r.v])).toEqual([
+        ['1', 'a1'],
+        ['2', 'a2'],
+        ['3', 'b3'],
+        ['4', 'c4'],
+        ['5', 'd5'],
+      ]);
     } finally {
       await instance.close?.();
     }
