@@ -6,12 +6,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pluginFiles, pluginNames } from '@sluice/create-plugin';
 import { packageFiles } from '../../tools/new-package.mjs';
-import {
-  CONTRACT_ELSEWHERE,
-  pluginKindOf,
-  readSourceFiles,
-  skeletonProblems,
-} from '../../tools/lib/skeleton.mjs';
+import { pluginKindOf, readSourceFiles, skeletonProblems } from '../../tools/lib/skeleton.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const name = '@sluice/destinations-acme';
@@ -136,24 +131,6 @@ describe('skeletonProblems', () => {
       }),
     ).toEqual([
       '@sluice/destinations-acme: src/contract.test.ts does not run testConnector or testDestination from @sluice/testing',
-    ]);
-  });
-
-  it('holds the packages whose suite still runs elsewhere to that file, and to leaving the list once moved', () => {
-    const [listed, [file]] = Object.entries(CONTRACT_ELSEWHERE)[0]!;
-    const kind = listed.startsWith('@sluice/connectors-') ? 'connector' : 'destination';
-    const files = new Map([
-      ...complete(),
-      [`src/${kind}.ts`, 'function createX(config, ctx) {}\n'],
-    ]);
-    files.delete('src/contract.test.ts');
-    files.set(file!, "it('reads', () => {});\n");
-    expect(skeletonProblems({ name: listed, kind, files }).join('\n')).toContain(
-      `${listed}: ${file} no longer runs test`,
-    );
-    files.set('src/contract.test.ts', 'testConnector({});\n');
-    expect(skeletonProblems({ name: listed, kind, files })).toEqual([
-      `${listed}: has src/contract.test.ts now: remove it from CONTRACT_ELSEWHERE in tools/lib/skeleton.mjs`,
     ]);
   });
 });

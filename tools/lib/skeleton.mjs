@@ -16,19 +16,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 
-/**
- * Packages whose contract suite still runs in other test files, and those files: the check still
- * proves the suite runs in each. The database destination runs it once per SQL dialect, each file
- * beside that dialect's scenarios and against its own server. Do not add to this list.
- */
-export const CONTRACT_ELSEWHERE = {
-  '@sluice/destinations-database': [
-    'src/sqlite.test.ts',
-    'src/postgres.test.ts',
-    'src/mysql.test.ts',
-  ],
-};
-
 /** Source text without its comments (TSDoc examples call definePlugin too). */
 const withoutComments = (text) =>
   text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
@@ -111,19 +98,7 @@ export function skeletonProblems({ name, kind, files }) {
     }
   }
   const suite = `test${kind === 'connector' ? 'Connector' : 'Destination'}`;
-  const elsewhere = CONTRACT_ELSEWHERE[name];
-  if (elsewhere && text('contract.test.ts') === undefined) {
-    for (const file of elsewhere) {
-      if (!RUNS_SUITE.test(files.get(file) ?? ''))
-        problems.push(
-          `${name}: ${file} no longer runs ${suite}: move the contract suite to src/contract.test.ts`,
-        );
-    }
-  } else if (elsewhere) {
-    problems.push(
-      `${name}: has src/contract.test.ts now: remove it from CONTRACT_ELSEWHERE in tools/lib/skeleton.mjs`,
-    );
-  } else if (text('contract.test.ts') === undefined)
+  if (text('contract.test.ts') === undefined)
     missing('contract.test.ts', `the @sluice/testing contract suite (${suite})`);
   else if (!RUNS_SUITE.test(text('contract.test.ts'))) {
     problems.push(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import {
   FatalError,
   PartialBatchError,
@@ -7,50 +7,24 @@ import {
   createPluginContext,
   parseConfig,
 } from '@sluice/core';
-import { makeBatch, testDestination } from '@sluice/testing';
+import { makeBatch } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
 import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
-import {
-  contractColumns,
-  nextTable,
-  normaliseRows,
-  partialFailure,
-} from './__fixtures__/contract.js';
+import { nextTable } from './__fixtures__/contract.js';
+import { dropMysqlTables, mysqlAdmin, mysqlUrl as url } from './__fixtures__/mysql.js';
 
-const DATABASE = 'sluice_dest_db_test';
-const url = (port = 3306) => `mysql://root@127.0.0.1:${port}/${DATABASE}`;
 const PREFIX = `my_${process.pid}`;
 let admin: mysql.Connection;
 let proxy: TcpProxy;
 
 beforeAll(async () => {
-  const bootstrap = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
-  await bootstrap.query(`CREATE DATABASE IF NOT EXISTS ${DATABASE}`);
-  await bootstrap.end();
-  admin = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: 3306,
-    user: 'root',
-    database: DATABASE,
-    timezone: 'Z',
-    dateStrings: true,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-  });
+  admin = await mysqlAdmin();
   proxy = await startTcpProxy(3306);
 });
 
 afterAll(async () => {
-  if (admin) {
-    const [tables] = await admin.query(
-      'SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE ?',
-      [DATABASE, `${PREFIX}%`],
-    );
-    for (const { t } of tables as { t: string }[])
-      await admin.query(`DROP TABLE IF EXISTS \`${t}\``);
-    await admin.end();
-  }
+  if (admin) await dropMysqlTables(admin, PREFIX);
   await proxy?.close();
 });
 
@@ -59,63 +33,6 @@ const signal = () => new AbortController().signal;
 async function readTable(config: DatabaseConfig): Promise<Record<string, unknown>[]> {
   const [rows] = await admin.query(`SELECT * FROM \`${config.table}\` ORDER BY 1`);
   return rows as Record<string, unknown>[];
-}
-
-for (const mode of ['upsert', 'insert'] as const) {
-  testDestination<DatabaseConfig>({
-    name: `database (mysql/mariadb, ${mode})`,
-    definition: databaseDestination,
-    config: () => ({
-      dialect: 'mysql',
-      url: url(proxy.port),
-      table: nextTable(PREFIX),
-      createTable: true,
-      mode,
-      ...(mode === 'upsert' ? { key: ['id'] } : {}),
-      columns: contractColumns,
-      connectTimeoutMs: 2000,
-    }),
-    readBack: async (config) => normaliseRows(await readTable(config)),
-    invalidConfigs: [
-      {
-        name: 'column name with a backtick',
-        config: {
-          dialect: 'mysql',
-          url: url(),
-          table: 't',
-          columns: [{ name: 'a`b', type: 'text' }],
-        },
-        path: 'columns[0].name',
-      },
-      {
-        name: 'duplicate column',
-        config: {
-          dialect: 'mysql',
-          url: url(),
-          table: 't',
-          columns: [
-            { name: 'a', type: 'text' },
-            { name: 'A', type: 'text' },
-          ],
-        },
-        path: 'columns[1].name',
-      },
-      {
-        name: 'no url',
-        config: { dialect: 'mysql', table: 't', columns: contractColumns },
-        path: 'url',
-      },
-    ],
-    transientFailure: {
-      inject: () => {
-        proxy.down();
-        return () => proxy.up();
-      },
-    },
-    // The delivery ledger (insert) and upserts both live in the database: a take-over's repeat is absorbed too.
-    repeatBatch: { acrossInstances: true },
-    partialFailure,
-  });
 }
 
 describe('database destination on MariaDB', () => {

@@ -10,15 +10,10 @@ import {
   createPluginContext,
   parseConfig,
 } from '@sluice/core';
-import { makeBatch, testDestination } from '@sluice/testing';
+import { makeBatch } from '@sluice/testing';
 import { databaseDestination } from './destination.js';
 import type { DatabaseConfig } from './config.js';
-import {
-  contractColumns,
-  nextTable,
-  normaliseRows,
-  partialFailure,
-} from './__fixtures__/contract.js';
+import { nextTable } from './__fixtures__/contract.js';
 
 let dir: string;
 let file: string;
@@ -44,56 +39,6 @@ function readTable(config: DatabaseConfig): Record<string, unknown>[] {
   } finally {
     db.close();
   }
-}
-
-for (const mode of ['upsert', 'insert'] as const) {
-  testDestination<DatabaseConfig>({
-    name: `database (sqlite, ${mode})`,
-    definition: databaseDestination,
-    config: () => ({
-      dialect: 'sqlite',
-      file,
-      table: nextTable('contract'),
-      createTable: true,
-      mode,
-      ...(mode === 'upsert' ? { key: ['id'] } : {}),
-      columns: contractColumns,
-      busyTimeoutMs: 50,
-    }),
-    readBack: async (config) => normaliseRows(readTable(config)),
-    invalidConfigs: [
-      {
-        name: 'no file',
-        config: { dialect: 'sqlite', table: 't', columns: contractColumns },
-        path: 'file',
-      },
-      {
-        name: 'unknown dialect',
-        config: { dialect: 'oracle', table: 't', columns: contractColumns },
-        path: 'dialect',
-      },
-      {
-        name: 'no columns',
-        config: { dialect: 'sqlite', file: 'x.db', table: 't', columns: [] },
-        path: 'columns',
-      },
-    ],
-    transientFailure: {
-      // Another connection holds the write lock: the destination's BEGIN IMMEDIATE times out busy.
-      inject: () => {
-        const other = new DatabaseSync(file);
-        other.exec('BEGIN EXCLUSIVE');
-        return () => {
-          other.exec('ROLLBACK');
-          other.close();
-        };
-      },
-    },
-    repeatBatch: { acrossInstances: true },
-    // Insert mode leaves a missing `id` to the database, and SQLite turns a NULL into a new rowid
-    // for an INTEGER PRIMARY KEY instead of refusing it: the fixture's record 3 is written there.
-    ...(mode === 'upsert' ? { partialFailure } : {}),
-  });
 }
 
 describe('database destination on SQLite (node:sqlite)', () => {
