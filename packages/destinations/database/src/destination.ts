@@ -30,6 +30,8 @@ import {
   columnNameProblem,
   evolveColumns,
   inferColumnType,
+  isNarrowerInteger,
+  isTypeRejection,
   readTableColumns,
   resolveSchemaPolicy,
   wideningFor,
@@ -164,12 +166,20 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       } catch (err) {
         throw toSluiceError(config.dialect, err, `changing table "${config.table}"`);
       }
-      for (const [name, type] of result.types) {
-        const live = columns.find((c) => c.name.toLowerCase() === name.toLowerCase());
-        if (live) live.type = type;
+      for (const [field, evolved] of result.columns) {
+        const live = columns.find((c) => c.name.toLowerCase() === evolved.name.toLowerCase());
+        if (live) live.type = evolved.type;
         else {
-          columns.push({ name, type, nullable: true, primaryKey: false });
-          useField(name);
+          // The column's name in the table may differ in case from the field (a column another
+          // writer made): the column keeps the table's name and reads the field.
+          columns.push({
+            name: evolved.name,
+            type: evolved.type,
+            ...(evolved.name === field ? {} : { from: field }),
+            nullable: true,
+            primaryKey: false,
+          });
+          useField(field);
         }
       }
       plan = createTablePlan(config.dialect, table, columns, config.mode, key);
@@ -185,6 +195,35 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     if (closed) return Promise.reject(new FatalError('the database destination is closed'));
     handle ??= openDatabase(config, logger);
     return handle;
+  }
+
+  /**
+   * Reads the table as it is: a declared column the table holds with a narrower integer type
+   * (an INT column declared bigint) is checked against the table's type, so a value it cannot
+   * hold meets the schema policy (widened under evolve) instead of a driver error. SQLite's
+   * affinities hold any integer: nothing to narrow there.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function adoptTableTypes(db: Kysely<any>): Promise<void> {
+    if (config.dialect === 'sqlite') return;
+    let existing: Awaited<ReturnType<typeof readTableColumns>>;
+    try {
+      existing = await readTableColumns(db, config.dialect, table);
+    } catch (err) {
+      throw toSluiceError(config.dialect, err, `reading table "${config.table}"`);
+    }
+    let changed = false;
+    for (const column of columns) {
+      const found = existing.get(column.name.toLowerCase());
+      if (found && isNarrowerInteger(found.type, column.type)) {
+        column.type = found.type;
+        changed = true;
+      }
+    }
+    if (changed) {
+      plan = createTablePlan(config.dialect, table, columns, config.mode, key);
+      mapRow = createRowMapper(config.dialect, columns, keyNames);
+    }
   }
 
   async function prepare(): Promise<void> {
@@ -218,6 +257,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     } else if (config.schema?.newTable !== undefined) {
       tableMissing = true;
     }
+    await adoptTableTypes(db);
     if (ledger) {
       await createLedgerTable(db, ledger, config.dialect);
       ledgerPruning.start(db);
@@ -324,10 +364,11 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       const problems: ValueProblem[] = [];
       let row: SqlValue[];
       try {
-        row = mapRow(record, policy.typeChange === 'freeze' ? undefined : problems);
+        row = mapRow(record, problems);
       } catch (err) {
+        // A key column without a value or with a value of the wrong type: no policy applies.
         if (!(err instanceof RecordRowError)) throw err;
-        if (err.message.includes('(')) discard('type_change', 'freeze');
+        if (err.reason === 'type') discard('type_change', 'freeze');
         out.failures.push({
           index,
           error: new FatalError(`${doing}: ${err.message}`, {
@@ -337,29 +378,50 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         return;
       }
       if (problems.length > 0) {
+        const details = (p: ValueProblem) => ({
+          table: config.table,
+          column: p.column,
+          field: p.field,
+          value: describeValue(p.value),
+          expected: p.type,
+        });
+        const doesNotFit = (p: ValueProblem) =>
+          `column "${p.column}" (${p.type}) from field "${p.field}": ${p.message}`;
         if (policy.typeChange === 'discard_row') {
           discard('type_change', 'discard_row');
           return;
         }
+        if (policy.typeChange === 'freeze') {
+          dead(
+            index,
+            'type_change',
+            `${doesNotFit(problems[0]!)}; schema.typeChange is freeze`,
+            details(problems[0]!),
+          );
+          return;
+        }
         if (policy.typeChange === 'discard_value') {
+          const required = problems.find((p) => !p.nullable);
+          if (required) {
+            dead(
+              index,
+              'type_change',
+              `${doesNotFit(required)}; the column is not nullable, so schema.typeChange discard_value cannot write null instead`,
+              details(required),
+            );
+            return;
+          }
           for (let i = 0; i < problems.length; i++) discard('type_change', 'discard_value');
         } else {
           for (const p of problems) {
             const column = columns[p.index]!;
-            const target = keyNames.has(column.name)
-              ? undefined
-              : wideningFor(config.dialect, column.type, p.value);
+            const target = wideningFor(config.dialect, column.type, p.value);
             if (!target) {
               dead(
                 index,
                 'type_change',
                 `table "${config.table}" column "${p.column}" expects ${p.type} and cannot be widened safely for value ${describeValue(p.value)} (field "${p.field}": ${p.message})`,
-                {
-                  table: config.table,
-                  column: p.column,
-                  value: describeValue(p.value),
-                  expected: p.type,
-                },
+                details(p),
               );
               return;
             }
@@ -455,6 +517,13 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           });
         }
       } else {
+        // Rows the database refused for their type (told by the driver's error code) are what
+        // the policy calls a type change, counted with the ones caught before writing.
+        turnedAway(
+          'type_change',
+          'freeze',
+          outcome.failures.filter((f) => isTypeRejection(config.dialect, f.error.cause)).length,
+        );
         failures.push(...outcome.failures);
         batchesWritten.inc({ table: config.table, outcome: 'written' });
         rowsWritten.inc(

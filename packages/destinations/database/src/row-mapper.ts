@@ -31,6 +31,8 @@ export class RecordRowError extends Error {
     message: string,
     readonly column: string,
     readonly field: string,
+    /** `missing`: a required column has no value; `type`: the value does not fit the column's type. */
+    readonly reason: 'missing' | 'type' = 'missing',
   ) {
     super(message);
   }
@@ -45,11 +47,14 @@ export interface ValueProblem {
   type: ColumnType;
   value: JsonValue;
   message: string;
+  /** Whether the column may hold null instead (a discarded value). */
+  nullable: boolean;
 }
 
 /**
  * Maps one record to the values of the columns, in column order. With `problems`, a value that
- * does not fit its (nullable) column is reported there and mapped to null instead of thrown.
+ * does not fit its column (other than a key column) is reported there and mapped to null instead
+ * of thrown, for the schema policy to decide.
  */
 export type RowMapper = (record: SluiceRecord, problems?: ValueProblem[]) => SqlValue[];
 
@@ -108,7 +113,7 @@ export function createRowMapper(
         row[i] = convertValue(dialect, step.type, value);
       } catch (err) {
         if (!(err instanceof ValueError)) throw err;
-        if (problems && step.mayBeEmpty) {
+        if (problems && !step.isKey) {
           problems.push({
             index: i,
             column: step.name,
@@ -116,6 +121,7 @@ export function createRowMapper(
             type: step.type,
             value,
             message: err.message,
+            nullable: step.mayBeEmpty,
           });
           row[i] = null;
           continue;
@@ -124,6 +130,7 @@ export function createRowMapper(
           `column "${step.name}" (${step.type}) from field "${step.from}": ${err.message}`,
           step.name,
           step.from,
+          'type',
         );
       }
     }

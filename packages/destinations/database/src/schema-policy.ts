@@ -9,7 +9,7 @@
  * same table at once do not race: one changes it, the others adopt the change.
  */
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { RetryableError, type JsonValue } from '@sluice/core';
 import { convertValue, ddlType, ValueError, type ColumnType } from './column-types.js';
 import type { DialectName, TableName } from './identifiers.js';
@@ -50,9 +50,13 @@ export function resolveSchemaPolicy(config: {
   };
 }
 
-/** Longest identifier each dialect accepts (PostgreSQL 63 bytes, MySQL 64 characters). */
-export function maxIdentifierLength(dialect: DialectName): number {
-  return dialect === 'mysql' ? 64 : 63;
+/**
+ * Longest column name the destination gives a new column: 63 characters on every dialect —
+ * PostgreSQL's limit (63 bytes; names here are ASCII), below MySQL's 64, and the limit every
+ * identifier the destination quotes is held to, so a name is never cut or refused later.
+ */
+export function maxIdentifierLength(_dialect: DialectName): number {
+  return 63;
 }
 
 const NAME_CHARACTERS = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -72,7 +76,7 @@ export function columnNameProblem(dialect: DialectName, name: string): string | 
     return `field name ${JSON.stringify(name.length > 70 ? `${name.slice(0, 67)}...` : name)} cannot be a column name (letters, digits and _ only, not starting with a digit)`;
   const limit = maxIdentifierLength(dialect);
   if (name.length > limit)
-    return `field name "${name.slice(0, 20)}..." has ${name.length} characters, more than ${dialect}'s limit of ${limit} for a column name`;
+    return `field name "${name.slice(0, 20)}..." has ${name.length} characters, more than the ${limit} a column name may have`;
   return undefined;
 }
 
@@ -135,6 +139,21 @@ export function wideningFor(
     }
   }
   return undefined;
+}
+
+/**
+ * Whether `a` and `b` are both on the integer ladder and `a` holds less than `b`.
+ *
+ * @example
+ * ```ts
+ * isNarrowerInteger('integer', 'bigint'); // true
+ * isNarrowerInteger('text', 'bigint');    // false
+ * ```
+ */
+export function isNarrowerInteger(a: ColumnType, b: ColumnType): boolean {
+  const ra = NUMERIC_RANK[a];
+  const rb = NUMERIC_RANK[b];
+  return ra !== undefined && rb !== undefined && ra < rb;
 }
 
 /** The wider of two types on the integer ladder (both must be on it). */
@@ -291,14 +310,67 @@ export interface SchemaChange {
   /** Portable type before (widen only). */
   from?: ColumnType;
   to: ColumnType;
-  /** The DDL that ran, or `null` when the dialect needed none (SQLite INTEGER holds 64 bits). */
-  statement: string | null;
+  /** The DDL that ran. */
+  statement: string;
+}
+
+/** A column as the destination now writes it: its name in the table and its portable type. */
+export interface EvolvedColumn {
+  name: string;
+  type: ColumnType;
+}
+
+/**
+ * Whether a column another writer made (or an earlier run) can take the values of `wanted`: the
+ * same portable type, the same DDL type (SQLite's INTEGER holds booleans too), or JSON text into
+ * a text column (MariaDB reports its JSON columns as longtext).
+ */
+function adoptable(dialect: DialectName, found: TableColumn, wanted: ColumnType): boolean {
+  return (
+    found.type === wanted ||
+    found.databaseType.toLowerCase() === ddlType(dialect, wanted, false).toLowerCase() ||
+    (wanted === 'json' && found.type === 'text')
+  );
+}
+
+interface MysqlColumnDefinition {
+  nullable: string;
+  defaultValue: string | null;
+  extra: string | null;
+  comment: string | null;
+}
+
+/**
+ * MySQL/MariaDB's `MODIFY COLUMN` replaces the whole definition: what the column had besides its
+ * type (NOT NULL, DEFAULT, AUTO_INCREMENT, COMMENT) is read first and written again.
+ */
+async function mysqlColumnDefinition(
+  conn: Db,
+  table: TableName,
+  column: string,
+): Promise<MysqlColumnDefinition | undefined> {
+  const result = await sql<MysqlColumnDefinition>`
+    SELECT is_nullable AS nullable, column_default AS defaultValue, extra, column_comment AS comment
+    FROM information_schema.columns
+    WHERE table_schema = coalesce(${table.schema ?? null}, database()) AND table_name = ${table.name}
+      AND column_name = ${column}`.execute(conn);
+  return result.rows[0];
+}
+
+/** The DEFAULT clause value of a MySQL column default as information_schema reports it. */
+function mysqlDefault(value: string | null): RawBuilder<unknown> | undefined {
+  // MariaDB reports no default as the text NULL, MySQL as SQL NULL.
+  if (value === null || value === 'NULL') return undefined;
+  // Numbers as they are; MariaDB quotes text defaults already, MySQL does not.
+  if (/^[+-]?\d+(?:\.\d+)?$/.test(value) || /^'.*'$/s.test(value)) return sql.raw(value);
+  return sql.lit(value);
 }
 
 /**
  * Adds and widens columns under the schema lock, after reading the table again: a column another
- * replica added or widened meanwhile is adopted, not changed twice. Returns the columns' types
- * as they now are, and the changes this call made.
+ * replica added or widened meanwhile is adopted, not changed twice. Returns, for each requested
+ * column (by the name asked for), its name in the table and its type as it now is, and the
+ * changes this call made.
  *
  * @example
  * ```ts
@@ -312,17 +384,20 @@ export async function evolveColumns(
   label: string,
   wanted: { add: readonly ColumnChange[]; widen: readonly ColumnChange[] },
   timeoutMs: number,
-): Promise<{ types: Map<string, ColumnType>; changes: SchemaChange[] }> {
+): Promise<{ columns: Map<string, EvolvedColumn>; changes: SchemaChange[] }> {
   return withSchemaLock(db, dialect, table, timeoutMs, async (conn) => {
     const existing = await readTableColumns(conn, dialect, table);
-    const types = new Map<string, ColumnType>();
+    const columns = new Map<string, EvolvedColumn>();
     const changes: SchemaChange[] = [];
     const builder = () =>
       table.schema === undefined ? conn.schema : conn.schema.withSchema(table.schema);
     for (const add of wanted.add) {
       const found = existing.get(add.column.toLowerCase());
       if (found) {
-        types.set(add.column, found.type);
+        columns.set(add.column, {
+          name: found.name,
+          type: adoptable(dialect, found, add.type) ? add.type : found.type,
+        });
         continue;
       }
       const query = builder()
@@ -330,7 +405,7 @@ export async function evolveColumns(
         .addColumn(add.column, sql.raw(ddlType(dialect, add.type, false)));
       const statement = query.compile().sql;
       await query.execute();
-      types.set(add.column, add.type);
+      columns.set(add.column, { name: add.column, type: add.type });
       changes.push({
         change: 'add_column',
         table: label,
@@ -341,37 +416,76 @@ export async function evolveColumns(
     }
     for (const widen of wanted.widen) {
       const found = existing.get(widen.column.toLowerCase());
-      const before = found?.type ?? 'integer';
-      if (found && (NUMERIC_RANK[found.type] ?? -1) >= (NUMERIC_RANK[widen.type] ?? 0)) {
-        types.set(widen.column, found.type);
+      // A column that is gone has nothing to widen: the write names it.
+      if (!found) continue;
+      if ((NUMERIC_RANK[found.type] ?? -1) >= (NUMERIC_RANK[widen.type] ?? 0)) {
+        // Wide enough already (another replica widened it; SQLite's INTEGER is 64 bits).
+        columns.set(widen.column, { name: found.name, type: found.type });
         continue;
       }
-      let statement: string | null = null;
-      if (dialect === 'postgres') {
+      const type = sql.raw(ddlType(dialect, widen.type, false));
+      let statement: string;
+      if (dialect === 'mysql') {
+        const definition = await mysqlColumnDefinition(conn, table, found.name);
         const query = builder()
           .alterTable(table.name)
-          .alterColumn(widen.column, (col) =>
-            col.setDataType(sql.raw(ddlType(dialect, widen.type, false))),
-          );
+          .modifyColumn(found.name, type, (col) => {
+            let c = col;
+            if (definition?.nullable === 'NO') c = c.notNull();
+            const fallback = mysqlDefault(definition?.defaultValue ?? null);
+            if (fallback !== undefined) c = c.defaultTo(fallback);
+            if (definition?.extra?.toLowerCase().includes('auto_increment')) c = c.autoIncrement();
+            if (definition?.comment) c = c.modifyEnd(sql`comment ${sql.lit(definition.comment)}`);
+            return c;
+          });
         statement = query.compile().sql;
         await query.execute();
-      } else if (dialect === 'mysql') {
+      } else {
+        // PostgreSQL keeps NOT NULL, the default and constraints through ALTER COLUMN TYPE.
         const query = builder()
           .alterTable(table.name)
-          .modifyColumn(widen.column, sql.raw(ddlType(dialect, widen.type, false)));
+          .alterColumn(found.name, (col) => col.setDataType(type));
         statement = query.compile().sql;
         await query.execute();
       }
-      types.set(widen.column, widen.type);
+      columns.set(widen.column, { name: found.name, type: widen.type });
       changes.push({
         change: 'widen_column',
         table: label,
-        column: widen.column,
-        from: before,
+        column: found.name,
+        from: found.type,
         to: widen.type,
         statement,
       });
     }
-    return { types, changes };
+    return { columns, changes };
   });
 }
+
+/**
+ * Whether the database refused a value because it does not fit the column as the table has it,
+ * told by the driver's error code: PostgreSQL SQLSTATE 22001 (too long), 22003 (out of range),
+ * 22007/22008 (bad date/time), 22P02 (invalid text representation); MySQL/MariaDB errno 1264
+ * (out of range), 1265/1292/1366 (truncated or wrong value), 1406 (too long); SQLite 3091
+ * (SQLITE_CONSTRAINT_DATATYPE, STRICT tables). Such rows count as `type_change` under the policy.
+ *
+ * @example
+ * ```ts
+ * isTypeRejection('postgres', { code: '22003' }); // true
+ * isTypeRejection('mysql', { errno: 1264 });      // true
+ * ```
+ */
+export function isTypeRejection(dialect: DialectName, error: unknown): boolean {
+  const e = (error ?? {}) as { code?: unknown; errno?: unknown; errcode?: unknown };
+  switch (dialect) {
+    case 'postgres':
+      return typeof e.code === 'string' && POSTGRES_TYPE_CODES.has(e.code);
+    case 'mysql':
+      return typeof e.errno === 'number' && MYSQL_TYPE_ERRNOS.has(e.errno);
+    case 'sqlite':
+      return e.errcode === 3091;
+  }
+}
+
+const POSTGRES_TYPE_CODES = new Set(['22001', '22003', '22007', '22008', '22P02']);
+const MYSQL_TYPE_ERRNOS = new Set([1264, 1265, 1292, 1366, 1406]);
