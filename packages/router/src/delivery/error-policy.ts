@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-import type { SluiceRecord } from '@sluice/core';
-import type { RouteFailure } from '../route-table.js';
+import type { ExpectationAction, OnError, SluiceRecord } from '@sluice/core';
+import type { CompiledRoute, RouteFailure } from '../route-table.js';
 import type { AckTracker } from './ack-tracker.js';
 import {
   deadLetterOf,
@@ -84,6 +84,63 @@ export function applyDeliveryFailures(
 }
 
 /**
+ * One output a route gave up on before any destination saw it — its condition or a transform
+ * threw (`onError`), or an expectation rejected it (the expectation's action) — and what to do.
+ */
+export interface RouteRejection {
+  readonly route: CompiledRoute;
+  /** The record to dead-letter (the route's output; the input record when the route threw). */
+  readonly record: SluiceRecord;
+  /** A route's `onError`, or an expectation's action (`warn` never rejects an output). */
+  readonly action: OnError | ExpectationAction;
+  readonly error: Error;
+}
+
+/**
+ * Dead-letters (one letter per destination of the route), drops (counted with `reason`) or
+ * fails the run for each rejection of `record` (sequence number `seq`); the letters go to the
+ * sink as `stage`.
+ *
+ * @example
+ * ```ts
+ * applyRouteRejections(run, record, seq, position, [{ route, record, action: 'drop', error }], {
+ *   reason: 'route-error',
+ *   stage: 'route',
+ * });
+ * ```
+ */
+export function applyRouteRejections(
+  run: ErrorPolicyRun,
+  record: SluiceRecord,
+  seq: number,
+  position: string,
+  rejections: readonly RouteRejection[],
+  labels: { readonly reason: string; readonly stage: string },
+): void {
+  const letters: PendingLetter[] = [];
+  for (const { route, record: output, action, error } of rejections) {
+    if (action === 'drop') {
+      run.stats.counts.dropped++;
+      run.metrics.dropped.inc({
+        pipeline: run.pipeline,
+        route: route.name,
+        destination: '',
+        reason: labels.reason,
+      });
+    } else if (action === 'fail-run') {
+      run.fail(new RunFailedError(error.message, { cause: error, route: route.name }));
+    } else {
+      for (const destination of route.to)
+        letters.push({
+          seq,
+          letter: deadLetterOf(run, route, destination, output, record, error, 1, position),
+        });
+    }
+  }
+  if (letters.length > 0) run.deadLetters.write(letters, labels.stage);
+}
+
+/**
  * Applies `onError` to the routes whose condition or transform failed for `record`
  * (sequence number `seq`): a dead letter per destination of the route, a drop, or a failed run.
  *
@@ -99,28 +156,15 @@ export function applyRouteFailures(
   position: string,
   failures: readonly RouteFailure[],
 ): void {
-  const letters: PendingLetter[] = [];
-  for (const { route, error } of failures) {
-    run.stats.route(route.name).failed++;
-    if (route.onError === 'drop') {
-      run.stats.counts.dropped++;
-      run.metrics.dropped.inc({
-        pipeline: run.pipeline,
-        route: route.name,
-        destination: '',
-        reason: 'route-error',
-      });
-    } else if (route.onError === 'fail-run') {
-      run.fail(new RunFailedError(error.message, { cause: error, route: route.name }));
-    } else {
-      for (const destination of route.to)
-        letters.push({
-          seq,
-          letter: deadLetterOf(run, route, destination, record, record, error, 1, position),
-        });
-    }
-  }
-  if (letters.length > 0) run.deadLetters.write(letters, 'route');
+  for (const { route } of failures) run.stats.route(route.name).failed++;
+  applyRouteRejections(
+    run,
+    record,
+    seq,
+    position,
+    failures.map(({ route, error }) => ({ route, record, action: route.onError, error })),
+    { reason: 'route-error', stage: 'route' },
+  );
 }
 
 /**

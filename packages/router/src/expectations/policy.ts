@@ -7,9 +7,7 @@
  * @packageDocumentation
  */
 import type { Counter, Logger, Metrics, SluiceRecord } from '@sluice/core';
-import { deadLetterOf, type PendingLetter } from '../delivery/dead-letters.js';
-import type { ErrorPolicyRun } from '../delivery/error-policy.js';
-import { RunFailedError } from '../delivery/errors.js';
+import { applyRouteRejections, type ErrorPolicyRun } from '../delivery/error-policy.js';
 import type { RouteMatch } from '../route-table.js';
 import { ExpectationError, type ExpectationViolation, type RejectedOutput } from './run.js';
 
@@ -66,29 +64,20 @@ export function applyExpectationOutcome(
 ): void {
   countViolations(run, outcome.violations);
   for (const match of outcome.emptied) run.stats.route(match.route.name).matched++;
-  const letters: PendingLetter[] = [];
-  for (const { route, record: output, action, violation } of outcome.rejected) {
-    run.stats.route(route.name).produced++;
-    const error = new ExpectationError(violation.message, violation);
-    if (action === 'drop') {
-      run.stats.counts.dropped++;
-      run.metrics.dropped.inc({
-        pipeline: run.pipeline,
-        route: route.name,
-        destination: '',
-        reason: 'expectation',
-      });
-    } else if (action === 'fail-run') {
-      run.fail(new RunFailedError(violation.message, { cause: error, route: route.name }));
-    } else {
-      for (const destination of route.to)
-        letters.push({
-          seq,
-          letter: deadLetterOf(run, route, destination, output, record, error, 1, position),
-        });
-    }
-  }
-  if (letters.length > 0) run.deadLetters.write(letters, 'expectation');
+  for (const { route } of outcome.rejected) run.stats.route(route.name).produced++;
+  applyRouteRejections(
+    run,
+    record,
+    seq,
+    position,
+    outcome.rejected.map(({ route, record: output, action, violation }) => ({
+      route,
+      record: output,
+      action,
+      error: new ExpectationError(violation.message, violation),
+    })),
+    { reason: 'expectation', stage: 'expectation' },
+  );
 }
 
 /** Counts violations in the metric and logs the first of each expectation in the run. */
