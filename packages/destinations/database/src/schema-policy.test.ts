@@ -220,9 +220,9 @@ async function using<T>(
 }
 
 const changes = (d: Opened, change: string, table: string) =>
-  d.metrics.get('destination_database_schema_changes_total', { table, change });
+  d.metrics.get('destination_database_schema_changes_total', { table, change }) as number;
 const turnedAway = (d: Opened, kind: string, action: string, table: string) =>
-  d.metrics.get('destination_database_schema_policy_total', { table, kind, action });
+  d.metrics.get('destination_database_schema_policy_total', { table, kind, action }) as number;
 
 const ids = (rows: Record<string, unknown>[]) => rows.map((r) => Number(r.id));
 
@@ -567,6 +567,189 @@ for (const target of [postgres, mariadb]) {
         },
       );
       expect(ids(await target.rows(table))).toEqual([1]);
+    });
+  });
+}
+
+for (const target of [postgres, mariadb]) {
+  const name = target.dialect === 'mysql' ? 'mariadb' : 'postgres';
+  describe(`schema policy: bad input on ${name}`, () => {
+    const typed = (table: string, typeChange: string) => ({
+      table,
+      createTable: true,
+      columns: [
+        { name: 'id', type: 'bigint', primaryKey: true },
+        { name: 'n', type: 'integer' },
+      ],
+      schema: { typeChange },
+    });
+    const batch: SluiceRecord[] = [
+      { id: 1, n: 1 },
+      { id: 2, n: 2 },
+      { id: 3, n: 'three' },
+      { id: 4, n: 4 },
+      { id: 5, n: 5 },
+    ];
+
+    it('a type change in the middle of a batch: rows before and after it are delivered (freeze)', async () => {
+      const table = target.table();
+      await using(target, typed(table, 'freeze'), async (d) => {
+        const err = await d.write(batch);
+        expect(err?.failed).toEqual([2]);
+        expect(err!.failures[0]!.error.message).toContain('"three"');
+        expect(ids(await target.rows(table))).toEqual([1, 2, 4, 5]);
+      });
+    });
+
+    it('a type change in the middle of a batch under discard_value and evolve', async () => {
+      const table = target.table();
+      await using(target, typed(table, 'discard_value'), async (d) => {
+        expect(await d.write(batch)).toBeUndefined();
+        expect((await target.rows(table)).map((r) => r.n && Number(r.n))).toEqual([
+          1,
+          2,
+          null,
+          4,
+          5,
+        ]);
+      });
+      const wide = target.table();
+      await using(target, typed(wide, 'evolve'), async (d) => {
+        const records = batch.map((r) => (r.id === 3 ? { id: 3, n: 2 ** 40 } : r));
+        expect(await d.write(records)).toBeUndefined();
+        expect((await target.rows(wide)).map((r) => Number(r.n))).toEqual([1, 2, 2 ** 40, 4, 5]);
+        expect((await target.columns(wide)).get('n')).toBe(target.types.bigint);
+      });
+    });
+
+    it('values overflowing the column: past int32 widens to bigint, past int64 to numeric, and freeze names the range', async () => {
+      const table = target.table();
+      await using(target, typed(table, 'evolve'), async (d) => {
+        expect(await d.write([{ id: 1, n: 2 ** 31 }])).toBeUndefined();
+        expect((await target.columns(table)).get('n')).toBe(target.types.bigint);
+        expect(await d.write([{ id: 2, n: '9223372036854775808' }])).toBeUndefined();
+        expect((await target.columns(table)).get('n')).toBe(
+          target.dialect === 'postgres' ? 'numeric' : 'decimal',
+        );
+        expect(changes(d, 'widen_column', table)).toBe(2);
+        const rows = await target.rows(table);
+        expect(rows.map((r) => String(r.n).replace(/\.0+$/, ''))).toEqual([
+          String(2 ** 31),
+          '9223372036854775808',
+        ]);
+      });
+      const frozen = target.table();
+      await using(target, typed(frozen, 'freeze'), async (d) => {
+        const err = await d.write([{ id: 1, n: -(2 ** 31) - 1 }]);
+        expect(err!.failures[0]!.error.message).toContain(
+          '-2147483649 is out of range for a 32-bit integer',
+        );
+      });
+    });
+
+    it('new columns whose names collide after case folding: the first is added, the other dead-lettered', async () => {
+      const table = target.table();
+      await using(
+        target,
+        { table, createTable: true, columns: baseColumns, schema: { newColumn: 'evolve' } },
+        async (d) => {
+          const err = await d.write([
+            { id: 1, name: 'a', Foo: 'x' },
+            { id: 2, name: 'b', foo: 'y' },
+            { id: 3, name: 'c', NAME: 'z' },
+          ]);
+          expect(err?.failed).toEqual([1, 2]);
+          expect(err!.failures[0]!.error.message).toContain(
+            'field "foo" collides with column "Foo" after case folding',
+          );
+          expect(err!.failures[1]!.error.message).toContain(
+            'field "NAME" collides with column "name" after case folding',
+          );
+          const columns = await target.columns(table);
+          expect([...columns.keys()].filter((c) => c.toLowerCase() === 'foo')).toEqual(['Foo']);
+          expect((await target.rows(table)).map((r) => [Number(r.id), r.Foo])).toEqual([[1, 'x']]);
+          expect(changes(d, 'add_column', table)).toBe(1);
+        },
+      );
+    });
+
+    it('names longer than the identifier limit are refused, never cut; 63 characters are fine', async () => {
+      const table = target.table();
+      const longest = `c${'x'.repeat(62)}`;
+      const tooLong = `c${'y'.repeat(63)}`;
+      await using(
+        target,
+        { table, createTable: true, columns: baseColumns, schema: { newColumn: 'evolve' } },
+        async (d) => {
+          const err = await d.write([
+            { id: 1, name: 'a', [longest]: 'fits' },
+            { id: 2, name: 'b', [tooLong]: 'does not' },
+          ]);
+          expect(err?.failed).toEqual([1]);
+          expect(err!.failures[0]!.error.message).toContain(
+            'has 64 characters, more than the 63 a column name may have',
+          );
+          const columns = await target.columns(table);
+          expect(columns.has(longest)).toBe(true);
+          expect([...columns.keys()].some((c) => c.startsWith('cyyy'))).toBe(false);
+          expect(ids(await target.rows(table))).toEqual([1]);
+        },
+      );
+    });
+
+    it('reserved words as column names are quoted and written', async () => {
+      const table = target.table();
+      await using(
+        target,
+        { table, createTable: true, columns: baseColumns, schema: { newColumn: 'evolve' } },
+        async (d) => {
+          expect(
+            await d.write([{ id: 1, name: 'a', order: 7, select: 'yes', from: true }]),
+          ).toBeUndefined();
+          const columns = await target.columns(table);
+          expect(columns.get('order')).toBe(target.types.bigint);
+          expect(columns.get('select')).toBe(target.types.text);
+          expect(columns.has('from')).toBe(true);
+          const [row] = await target.rows(table);
+          expect(Number(row!.order)).toBe(7);
+          expect(row!.select).toBe('yes');
+          expect(changes(d, 'add_column', table)).toBe(3);
+        },
+      );
+    });
+
+    it('two replicas evolving the same table at once: both succeed, each column is added once', async () => {
+      const table = target.table();
+      const raw = {
+        table,
+        createTable: true,
+        columns: baseColumns,
+        schema: { newColumn: 'evolve', typeChange: 'evolve' },
+      };
+      const a = await open(target, raw);
+      const b = await open(target, raw);
+      try {
+        const results = await Promise.all([
+          a.write([
+            { id: 1, name: 'a', utm: 'x', n: 1 },
+            { id: 2, name: 'a', n: 2 ** 40 },
+          ]),
+          b.write([
+            { id: 3, name: 'b', utm: 'y', n: 2 },
+            { id: 4, name: 'b', n: 2 ** 41 },
+          ]),
+        ]);
+        expect(results).toEqual([undefined, undefined]);
+        const columns = await target.columns(table);
+        expect([...columns.keys()].sort()).toEqual(['id', 'n', 'name', 'utm']);
+        expect(columns.get('n')).toBe(target.types.bigint);
+        expect(ids(await target.rows(table))).toEqual([1, 2, 3, 4]);
+        expect(changes(a, 'add_column', table) + changes(b, 'add_column', table)).toBe(2);
+        expect(changes(a, 'create_table', table) + changes(b, 'create_table', table)).toBe(1);
+      } finally {
+        await a.close();
+        await b.close();
+      }
     });
   });
 }
