@@ -8,10 +8,13 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
+import { sql, type CompiledQuery } from 'kysely';
 import { ddlType, postgresArrayType, type ColumnType, type SqlValue } from './column-types.js';
-import { conflictClause, type TablePlan } from './statements.js';
+import { quoteIdentifier } from './identifiers.js';
+import { queryBuilder } from './query-builder.js';
+import { withConflictClause, type TablePlan } from './statements.js';
 
-const STAGE = '"sluice_stage"';
+const STAGE = 'sluice_stage';
 const SPECIAL = /[\\\n\r\t]/;
 
 function copyText(value: SqlValue): string {
@@ -94,6 +97,28 @@ async function copyWithoutConflicts(
   return true;
 }
 
+/**
+ * The staging table of a COPY upsert and the INSERT ... SELECT that moves its rows into the
+ * target with the mode's conflict clause. The staging table has only the declared columns,
+ * without the target's constraints: the constraints are checked by the INSERT ... SELECT.
+ */
+function stagedUpsert(plan: TablePlan): { createStage: CompiledQuery; fromStage: CompiledQuery } {
+  const db = queryBuilder('postgres');
+  let stage = db.schema.createTable(STAGE).temporary().onCommit('drop');
+  plan.columnNames.forEach((name, i) => {
+    // ddlType's fixed spellings (never config text), as in ddl.ts.
+    stage = stage.addColumn(name, sql.raw(ddlType('postgres', plan.types[i]!, false)));
+  });
+  const fromStage = withConflictClause(
+    plan,
+    db
+      .insertInto(plan.tableRef)
+      .columns(plan.columnNames)
+      .expression(db.selectFrom(STAGE).select(plan.columnNames)),
+  );
+  return { createStage: stage.compile(), fromStage: fromStage.compile() };
+}
+
 async function inTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
@@ -138,6 +163,7 @@ export async function copyRows(
   rows: readonly (readonly SqlValue[])[],
   before?: BeforeRows,
 ): Promise<void> {
+  // The COPY statements stay SQL text: kysely has no COPY.
   const columns = plan.columns.join(', ');
   await inTransaction(pool, async (client) => {
     if (before && !(await before(client))) return;
@@ -149,19 +175,15 @@ export async function copyRows(
       return;
     }
     if (await copyWithoutConflicts(client, plan, rows)) return;
-    // Only the declared columns, without the target's constraints: the constraints are checked
-    // by the INSERT ... SELECT that follows.
-    const definition = plan.columns
-      .map((c, i) => `${c} ${ddlType('postgres', plan.types[i]!, false)}`)
-      .join(', ');
-    await client.query(`CREATE TEMPORARY TABLE ${STAGE} (${definition}) ON COMMIT DROP`);
+    const { createStage, fromStage } = stagedUpsert(plan);
+    await client.query(createStage.sql);
     await pipeline(
       Readable.from(copyChunks(plan.types, rows)),
-      client.query(pgCopy.from(`COPY ${STAGE} (${columns}) FROM STDIN`)),
+      client.query(
+        pgCopy.from(`COPY ${quoteIdentifier('postgres', STAGE)} (${columns}) FROM STDIN`),
+      ),
     );
-    await client.query(
-      `INSERT INTO ${plan.table} (${columns}) SELECT ${columns} FROM ${STAGE}${conflictClause(plan)}`,
-    );
+    await client.query(fromStage.sql);
   });
 }
 
@@ -180,11 +202,21 @@ export async function unnestRows(
   rows: readonly (readonly SqlValue[])[],
   before?: BeforeRows,
 ): Promise<void> {
-  const arrays = plan.columns.map((_, c) => rows.map((row) => row[c]!));
-  const casts = plan.types.map((type, i) => `$${i + 1}::${postgresArrayType(type)}`).join(', ');
-  const sql = `INSERT INTO ${plan.table} (${plan.columns.join(', ')}) SELECT * FROM unnest(${casts})${plan.dialect === 'postgres' ? conflictClause(plan) : ''}`;
+  const db = queryBuilder('postgres');
+  // unnest(...) in FROM as a `sql` fragment: kysely builds no table-function source; each column's
+  // values travel as one array parameter cast to its type.
+  const arrays = plan.columnNames.map(
+    (_, c) => sql`${rows.map((row) => row[c]!)}::${sql.raw(postgresArrayType(plan.types[c]!))}`,
+  );
+  const query = withConflictClause(
+    plan,
+    db
+      .insertInto(plan.tableRef)
+      .columns(plan.columnNames)
+      .expression(sql`SELECT * FROM unnest(${sql.join(arrays)})`),
+  ).compile();
   await inTransaction(pool, async (client) => {
     if (before && !(await before(client))) return;
-    await client.query(sql, arrays);
+    await client.query(query.sql, [...query.parameters]);
   });
 }

@@ -1,20 +1,33 @@
 /**
- * Builds the INSERT statements of each mode and dialect. Identifiers come pre-quoted from a
- * {@link TablePlan} built from validated config; values are always placeholders.
+ * Builds the INSERT statements of each mode and dialect with kysely's query builder. Identifiers
+ * come from a {@link TablePlan} built from validated config (and checked again there); values are
+ * always bound parameters.
  */
-import type { ColumnType } from './column-types.js';
-import { quoteIdentifier, quoteTable, type DialectName, type TableName } from './identifiers.js';
+import { CompiledQuery, sql, type InsertQueryBuilder } from 'kysely';
+import type { ColumnType, SqlValue } from './column-types.js';
+import {
+  checkedIdentifier,
+  quoteIdentifier,
+  quoteTable,
+  type DialectName,
+  type TableName,
+} from './identifiers.js';
+import { queryBuilder } from './query-builder.js';
 
 /** How rows are written. */
 export type WriteMode = 'insert' | 'upsert' | 'dedupe';
 
-/** Everything needed to build statements for one table, quoted once. */
+/** Everything needed to build statements for one table, checked once. */
 export interface TablePlan {
   readonly dialect: DialectName;
-  /** The quoted (possibly schema-qualified) table name. */
+  /** The quoted (possibly schema-qualified) table name, for the statements kysely cannot build (COPY). */
   readonly table: string;
-  /** Quoted column names, in row order. */
+  /** Quoted column names, in row order (COPY). */
   readonly columns: readonly string[];
+  /** The table as kysely names it: `name` or `schema.name` (checked identifiers). */
+  readonly tableRef: string;
+  /** The checked column names, in row order. */
+  readonly columnNames: readonly string[];
   readonly types: readonly ColumnType[];
   readonly mode: WriteMode;
   /** Positions of the key columns in `columns`. */
@@ -22,7 +35,7 @@ export interface TablePlan {
 }
 
 /**
- * Quotes everything once.
+ * Checks and quotes everything once.
  *
  * @example
  * ```ts
@@ -37,10 +50,13 @@ export function createTablePlan(
   key: readonly string[],
 ): TablePlan {
   const lower = columns.map((c) => c.name.toLowerCase());
+  const name = checkedIdentifier(table.name);
   return {
     dialect,
     table: quoteTable(dialect, table),
     columns: columns.map((c) => quoteIdentifier(dialect, c.name)),
+    tableRef: table.schema === undefined ? name : `${checkedIdentifier(table.schema)}.${name}`,
+    columnNames: columns.map((c) => checkedIdentifier(c.name)),
     types: columns.map((c) => c.type),
     mode,
     keyIndexes: key.map((k) => lower.indexOf(k.toLowerCase())),
@@ -53,47 +69,99 @@ export function maxParameters(dialect: DialectName): number {
   return dialect === 'sqlite' ? 32_766 : 65_535;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Insert = InsertQueryBuilder<any, string, any>;
+
 /**
- * The clause that makes an INSERT an upsert or a dedupe, or '' for plain inserts.
+ * Makes an INSERT an upsert or a dedupe, per the plan's mode and dialect (plain inserts pass).
  *
  * @example
  * ```ts
- * conflictClause(plan); // ' ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name"'
+ * withConflictClause(plan, db.insertInto('t').values(rows)).compile().sql;
+ * // 'insert into "t" ("id", "name") values ($1, $2) on conflict ("id") do update set "name" = "excluded"."name"'
  * ```
  */
-export function conflictClause(plan: TablePlan): string {
-  if (plan.mode === 'insert') return '';
-  const keys = plan.keyIndexes.map((i) => plan.columns[i]!);
-  const others = plan.columns.filter((_, i) => !plan.keyIndexes.includes(i));
+export function withConflictClause(plan: TablePlan, insert: Insert): Insert {
+  if (plan.mode === 'insert') return insert;
+  const keys = plan.keyIndexes.map((i) => plan.columnNames[i]!);
+  const others = plan.columnNames.filter((_, i) => !plan.keyIndexes.includes(i));
   if (plan.dialect === 'mysql') {
     // A no-op assignment instead of INSERT IGNORE: IGNORE would also swallow real data errors.
     if (plan.mode === 'dedupe' || others.length === 0)
-      return ` ON DUPLICATE KEY UPDATE ${keys[0]} = ${keys[0]}`;
-    return ` ON DUPLICATE KEY UPDATE ${others.map((c) => `${c} = VALUES(${c})`).join(', ')}`;
+      return insert.onDuplicateKeyUpdate((eb) => ({ [keys[0]!]: eb.ref(keys[0]!) }));
+    // VALUES(col) as a `sql` fragment: kysely has no builder for it, and MariaDB has no
+    // `AS new` row alias (MySQL 8.0.19+) to refer to the inserted row otherwise.
+    return insert.onDuplicateKeyUpdate(
+      Object.fromEntries(others.map((c) => [c, sql`VALUES(${sql.ref(c)})`])),
+    );
   }
-  const target = ` ON CONFLICT (${keys.join(', ')})`;
-  if (plan.mode === 'dedupe' || others.length === 0) return `${target} DO NOTHING`;
-  return `${target} DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+  return insert.onConflict((oc) => {
+    const target = oc.columns(keys);
+    if (plan.mode === 'dedupe' || others.length === 0) return target.doNothing();
+    return target.doUpdateSet((eb) =>
+      Object.fromEntries(others.map((c) => [c, eb.ref(`excluded.${c}`)])),
+    );
+  });
 }
 
 /**
- * A multi-row `INSERT ... VALUES` for `rowCount` rows, with the mode's conflict clause.
+ * The multi-row `INSERT ... VALUES` of `rows` (values in the plan's column order), with the
+ * mode's conflict clause, compiled for the plan's dialect.
  *
  * @example
  * ```ts
- * insertValuesSql(plan, 2); // 'INSERT INTO "t" ("id", "name") VALUES ($1, $2), ($3, $4)'
+ * insertValuesQuery(plan, [[1, 'a'], [2, 'b']]).sql;
+ * // 'insert into "t" ("id", "name") values ($1, $2), ($3, $4)'
  * ```
  */
-export function insertValuesSql(plan: TablePlan, rowCount: number): string {
-  const width = plan.columns.length;
-  const tuples: string[] = new Array<string>(rowCount);
-  let n = 0;
-  for (let r = 0; r < rowCount; r++) {
-    const cells: string[] = new Array<string>(width);
-    for (let c = 0; c < width; c++) cells[c] = plan.dialect === 'postgres' ? `$${++n}` : '?';
-    tuples[r] = `(${cells.join(', ')})`;
-  }
-  return `INSERT INTO ${plan.table} (${plan.columns.join(', ')}) VALUES ${tuples.join(', ')}${conflictClause(plan)}`;
+export function insertValuesQuery(
+  plan: TablePlan,
+  rows: readonly (readonly SqlValue[])[],
+): CompiledQuery {
+  const names = plan.columnNames;
+  const values = rows.map((row) => {
+    const value: Record<string, SqlValue> = {};
+    for (let c = 0; c < names.length; c++) value[names[c]!] = row[c]!;
+    return value;
+  });
+  return withConflictClause(
+    plan,
+    queryBuilder(plan.dialect).insertInto(plan.tableRef).values(values),
+  ).compile();
+}
+
+/**
+ * {@link insertValuesQuery} for a writer that sends many statements of the same row count (its
+ * full chunks, and single rows when isolating bad rows): a statement's text depends only on the
+ * plan and its row count, so the text kysely compiled for `rowCounts` is kept and later rows of
+ * that count are only bound as its parameters (row after row, as kysely numbers them).
+ *
+ * @example
+ * ```ts
+ * const insert = createInsertStatements(plan, [1000, 1]);
+ * await trx.executeQuery(insert(chunk));
+ * ```
+ */
+export function createInsertStatements(
+  plan: TablePlan,
+  rowCounts: readonly number[],
+): (rows: readonly (readonly SqlValue[])[]) => CompiledQuery {
+  const kept = new Map<number, string | undefined>(rowCounts.map((n) => [n, undefined]));
+  return (rows) => {
+    const text = kept.get(rows.length);
+    if (text !== undefined) return CompiledQuery.raw(text, rows.flat());
+    const query = insertValuesQuery(plan, rows);
+    if (kept.has(rows.length)) {
+      // Kept only when kysely bound exactly the rows' values, in row order.
+      const flat = rows.flat();
+      if (
+        query.parameters.length === flat.length &&
+        query.parameters.every((value, i) => Object.is(value, flat[i]))
+      )
+        kept.set(rows.length, query.sql);
+    }
+    return query;
+  };
 }
 
 /**

@@ -7,7 +7,12 @@ import { createRowMapper, RecordRowError } from './row-mapper.js';
 import { createTableQueries } from './ddl.js';
 import { quoteIdentifier } from './identifiers.js';
 import { classifySqlError } from './errors.js';
-import { conflictClause, createTablePlan, insertValuesSql, lastRowPerKey } from './statements.js';
+import {
+  createInsertStatements,
+  createTablePlan,
+  insertValuesQuery,
+  lastRowPerKey,
+} from './statements.js';
 
 describe('identifiers', () => {
   it('quotes valid identifiers and throws on anything else, whatever the input', () => {
@@ -78,26 +83,56 @@ describe('statements', () => {
 
   it('builds multi-row inserts with placeholders only', () => {
     const plan = createTablePlan('postgres', { schema: 's', name: 't' }, columns, 'insert', []);
-    expect(insertValuesSql(plan, 2)).toBe(
-      'INSERT INTO "s"."t" ("id", "name") VALUES ($1, $2), ($3, $4)',
-    );
+    const query = insertValuesQuery(plan, [
+      [1, 'a'],
+      [2, "b'; drop table t"],
+    ]);
+    expect(query.sql).toBe('insert into "s"."t" ("id", "name") values ($1, $2), ($3, $4)');
+    expect(query.parameters).toEqual([1, 'a', 2, "b'; drop table t"]);
     const my = createTablePlan('mysql', { name: 't' }, columns, 'insert', []);
-    expect(insertValuesSql(my, 1)).toBe('INSERT INTO `t` (`id`, `name`) VALUES (?, ?)');
+    expect(insertValuesQuery(my, [[1, null]]).sql).toBe(
+      'insert into `t` (`id`, `name`) values (?, ?)',
+    );
   });
 
   it('builds the conflict clause of each mode and dialect', () => {
-    expect(
-      conflictClause(createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id'])),
-    ).toBe(' ON CONFLICT ("id") DO UPDATE SET "name" = EXCLUDED."name"');
-    expect(
-      conflictClause(createTablePlan('sqlite', { name: 't' }, columns, 'dedupe', ['id'])),
-    ).toBe(' ON CONFLICT ("id") DO NOTHING');
-    expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'upsert', ['id']))).toBe(
-      ' ON DUPLICATE KEY UPDATE `name` = VALUES(`name`)',
+    const sqlOf = (dialect: 'postgres' | 'mysql' | 'sqlite', mode: 'upsert' | 'dedupe') =>
+      insertValuesQuery(createTablePlan(dialect, { name: 't' }, columns, mode, ['id']), [[1, 'a']])
+        .sql;
+    expect(sqlOf('postgres', 'upsert')).toBe(
+      'insert into "t" ("id", "name") values ($1, $2) on conflict ("id") do update set "name" = "excluded"."name"',
     );
-    expect(conflictClause(createTablePlan('mysql', { name: 't' }, columns, 'dedupe', ['id']))).toBe(
-      ' ON DUPLICATE KEY UPDATE `id` = `id`',
+    expect(sqlOf('sqlite', 'dedupe')).toBe(
+      'insert into "t" ("id", "name") values (?, ?) on conflict ("id") do nothing',
     );
+    expect(sqlOf('mysql', 'upsert')).toBe(
+      'insert into `t` (`id`, `name`) values (?, ?) on duplicate key update `name` = VALUES(`name`)',
+    );
+    expect(sqlOf('mysql', 'dedupe')).toBe(
+      'insert into `t` (`id`, `name`) values (?, ?) on duplicate key update `id` = `id`',
+    );
+  });
+
+  it('reuses the compiled text of a kept row count, binding each call its own rows', () => {
+    const plan = createTablePlan('postgres', { name: 't' }, columns, 'upsert', ['id']);
+    const insert = createInsertStatements(plan, [2]);
+    const first = insert([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    const second = insert([
+      [3, 'c'],
+      [4, null],
+    ]);
+    expect(second.sql).toBe(first.sql);
+    expect(second.parameters).toEqual([3, 'c', 4, null]);
+    expect(insert([[5, 'e']]).sql).toBe(insertValuesQuery(plan, [[5, 'e']]).sql);
+  });
+
+  it('refuses an invalid identifier in a plan, naming it', () => {
+    expect(() =>
+      createTablePlan('postgres', { name: 't' }, [{ name: 'a b', type: 'text' }], 'insert', []),
+    ).toThrow('invalid SQL identifier "a b"');
   });
 
   it('keeps the last row of each key for upserts', () => {

@@ -11,7 +11,12 @@ import type { SqlValue } from './column-types.js';
 import type { BatchLedger, LedgerBatch, LedgerExecute } from './ledger.js';
 import { copyRows, unnestRows } from './postgres-bulk.js';
 import { classifySqlError, toSluiceError } from './errors.js';
-import { insertValuesSql, lastRowPerKey, maxParameters, type TablePlan } from './statements.js';
+import {
+  createInsertStatements,
+  lastRowPerKey,
+  maxParameters,
+  type TablePlan,
+} from './statements.js';
 
 /** How the writer loads rows. */
 export interface WriterOptions {
@@ -84,6 +89,8 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     1,
     Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(maxParameters(plan.dialect) / plan.columns.length)),
   );
+  // Full chunks and single rows (bad-row isolation) reuse their compiled statement text.
+  const insert = createInsertStatements(plan, [rowsPerStatement, 1]);
 
   /** Claims the batch in a transaction; false (and `found` set) when the ledger already holds it. */
   type Claim = (execute: LedgerExecute) => Promise<boolean>;
@@ -92,10 +99,7 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     await db.transaction().execute(async (trx) => {
       if (claim && !(await claim(kyselyExecute(trx)))) return;
       for (let start = 0; start < rows.length; start += rowsPerStatement) {
-        const chunk = rows.slice(start, start + rowsPerStatement);
-        await trx.executeQuery(
-          CompiledQuery.raw(insertValuesSql(plan, chunk.length), chunk.flat()),
-        );
+        await trx.executeQuery(insert(rows.slice(start, start + rowsPerStatement)));
       }
     });
   }
@@ -118,14 +122,14 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     batch: LedgerBatch,
   ): Promise<RecordFailure[]> {
     const failures: RecordFailure[] = [];
-    const single = insertValuesSql(plan, 1);
     await db.transaction().execute(async (trx) => {
       const execute = kyselyExecute(trx);
       if (claim && !(await claim(execute))) return;
       for (let i = 0; i < input.rows.length; i++) {
+        // Raw savepoints: kysely's savepoint() belongs to its controlled transactions only.
         await trx.executeQuery(CompiledQuery.raw('SAVEPOINT sluice_row'));
         try {
-          await trx.executeQuery(CompiledQuery.raw(single, input.rows[i]!));
+          await trx.executeQuery(insert([input.rows[i]!]));
         } catch (err) {
           if (classifySqlError(plan.dialect, err) !== 'data') throw err;
           await trx.executeQuery(CompiledQuery.raw('ROLLBACK TO SAVEPOINT sluice_row'));
