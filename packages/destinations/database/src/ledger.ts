@@ -15,9 +15,10 @@
  * which must reach the database, not be taken for the original.
  */
 import { createHash } from 'node:crypto';
-import { CompiledQuery, type Kysely } from 'kysely';
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type { Clock, Logger } from '@sluice/core';
-import { quoteIdentifier, quoteTable, type DialectName, type TableName } from './identifiers.js';
+import { checkedIdentifier, quoteTable, type DialectName, type TableName } from './identifiers.js';
+import { queryBuilder } from './query-builder.js';
 import { toSluiceError } from './errors.js';
 
 /** Runs one statement inside the batch's transaction (a kysely transaction or a raw `pg` client). */
@@ -42,8 +43,10 @@ export type LedgerClaim =
 export interface BatchLedger {
   /** The quoted ledger table. */
   readonly table: string;
-  /** `CREATE TABLE IF NOT EXISTS` (and its index) for the ledger. */
-  createStatements(): string[];
+  /** `CREATE TABLE IF NOT EXISTS` (and its index) for the ledger, compiled for the dialect. */
+  createQueries(): CompiledQuery[];
+  /** A query that reads nothing from the ledger table, and fails when the table is missing. */
+  probeQuery(): CompiledQuery;
   /** Claims `batch` in the transaction `execute` runs in. */
   claim(execute: LedgerExecute, batch: LedgerBatch, rowCount: number): Promise<LedgerClaim>;
   /** Records, in the same transaction as the claim, which record indexes the database rejected. */
@@ -53,8 +56,8 @@ export interface BatchLedger {
     written: number,
     failed: readonly number[],
   ): Promise<void>;
-  /** The statement and parameters that delete this table's ledger rows older than `before` (ms). */
-  pruneStatement(before: number): { sql: string; parameters: unknown[] };
+  /** The query that deletes this table's ledger rows older than `before` (ms). */
+  pruneQuery(before: number): CompiledQuery;
 }
 
 /** Default name of the ledger table. */
@@ -104,6 +107,11 @@ function parseFailed(value: unknown): number[] {
   return Array.isArray(parsed) ? parsed.filter((i): i is number => Number.isInteger(i)) : [];
 }
 
+/** Runs a compiled query through the transaction's `execute`. */
+function run(execute: LedgerExecute, query: CompiledQuery) {
+  return execute(query.sql, query.parameters);
+}
+
 /**
  * Creates the ledger of one destination table.
  *
@@ -115,7 +123,7 @@ function parseFailed(value: unknown): number[] {
  * @example
  * ```ts
  * const ledger = createBatchLedger('postgres', { schema: 'analytics', name: 'events' }, 'analytics.events', '_sluice_batches', Date.now);
- * ledger.createStatements(); // ['CREATE TABLE IF NOT EXISTS "analytics"."_sluice_batches" (...)', 'CREATE INDEX ...']
+ * ledger.createQueries().map((q) => q.sql); // ['create table if not exists "analytics"."_sluice_batches" (...)', 'create index ...']
  * ```
  */
 export function createBatchLedger(
@@ -125,70 +133,100 @@ export function createBatchLedger(
   ledgerName: string,
   now: () => number,
 ): BatchLedger {
-  const q = (name: string) => quoteIdentifier(dialect, name);
+  const db = queryBuilder(dialect);
   const ledgerTable: TableName =
     target.schema === undefined
-      ? { name: ledgerName }
-      : { schema: target.schema, name: ledgerName };
+      ? { name: checkedIdentifier(ledgerName) }
+      : { schema: checkedIdentifier(target.schema), name: checkedIdentifier(ledgerName) };
   const table = quoteTable(dialect, ledgerTable);
-  const p = (n: number) => (dialect === 'postgres' ? `$${n}` : '?');
+  /** The ledger table as kysely names it. */
+  const ref =
+    ledgerTable.schema === undefined
+      ? ledgerTable.name
+      : `${ledgerTable.schema}.${ledgerTable.name}`;
   const indexName = `${ledgerName.slice(0, 52)}_written_at`;
-  const [tableName, batchId, keysDigest, rowCount, failed, writtenAt] = [
-    'table_name',
-    'batch_id',
-    'record_keys_digest',
-    'row_count',
-    'failed',
-    'written_at_ms',
-  ].map(q) as [string, string, string, string, string, string];
-  const primaryKey = `${tableName}, ${batchId}, ${keysDigest}`;
+  const key = ['table_name', 'batch_id', 'record_keys_digest'] as const;
 
-  function createStatements(): string[] {
+  function createQueries(): CompiledQuery[] {
     if (dialect === 'mysql') {
-      // Binary collation: batch ids that differ only in case are different batches.
-      const key = 'VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL';
+      // One `sql` statement: kysely's createTable has no inline INDEX, and MySQL (unlike
+      // MariaDB) has no CREATE INDEX IF NOT EXISTS to add it after. Binary collation: batch ids
+      // that differ only in case are different batches.
+      const text = sql.raw('VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL');
+      const [tableName, batchId, keysDigest, rowCount, failed, writtenAt] = [
+        'table_name',
+        'batch_id',
+        'record_keys_digest',
+        'row_count',
+        'failed',
+        'written_at_ms',
+      ].map((name) => sql.id(name));
       return [
-        `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${key}, ${batchId} ${key}, ${keysDigest} VARCHAR(32) CHARACTER SET ascii NOT NULL, ${rowCount} INT NOT NULL, ` +
-          `${failed} LONGTEXT NULL, ${writtenAt} BIGINT NOT NULL, PRIMARY KEY (${primaryKey}), INDEX ${q(indexName)} (${tableName}, ${writtenAt}))`,
+        sql`CREATE TABLE IF NOT EXISTS ${sql.table(ref)} (${tableName} ${text}, ${batchId} ${text}, ${keysDigest} VARCHAR(32) CHARACTER SET ascii NOT NULL, ${rowCount} INT NOT NULL, ${failed} LONGTEXT NULL, ${writtenAt} BIGINT NOT NULL, PRIMARY KEY (${tableName}, ${batchId}, ${keysDigest}), INDEX ${sql.id(indexName)} (${tableName}, ${writtenAt}))`.compile(
+          db,
+        ),
       ];
     }
-    const text = dialect === 'postgres' ? 'text' : 'TEXT';
-    const statements: string[] = [];
-    if (dialect === 'postgres' && target.schema !== undefined)
-      statements.push(`CREATE SCHEMA IF NOT EXISTS ${q(target.schema)}`);
-    statements.push(
-      `CREATE TABLE IF NOT EXISTS ${table} (${tableName} ${text} NOT NULL, ${batchId} ${text} NOT NULL, ${keysDigest} ${text} NOT NULL, ${rowCount} integer NOT NULL, ` +
-        `${failed} ${text}, ${writtenAt} bigint NOT NULL, PRIMARY KEY (${primaryKey}))`,
+    const text = sql.raw(dialect === 'postgres' ? 'text' : 'TEXT');
+    const queries: CompiledQuery[] = [];
+    if (dialect === 'postgres' && ledgerTable.schema !== undefined)
+      queries.push(db.schema.createSchema(ledgerTable.schema).ifNotExists().compile());
+    queries.push(
+      db.schema
+        .createTable(ref)
+        .ifNotExists()
+        .addColumn('table_name', text, (col) => col.notNull())
+        .addColumn('batch_id', text, (col) => col.notNull())
+        .addColumn('record_keys_digest', text, (col) => col.notNull())
+        .addColumn('row_count', 'integer', (col) => col.notNull())
+        .addColumn('failed', text)
+        .addColumn('written_at_ms', 'bigint', (col) => col.notNull())
+        // An empty name leaves the constraint unnamed, as in ddl.ts.
+        .addPrimaryKeyConstraint('', [...key])
+        .compile(),
     );
-    // PostgreSQL puts an index in the table's schema; SQLite names the schema on the index instead.
-    const index =
-      dialect === 'sqlite' && target.schema !== undefined
-        ? `${q(target.schema)}.${q(indexName)}`
-        : q(indexName);
-    const on = dialect === 'sqlite' ? q(ledgerName) : table;
-    statements.push(`CREATE INDEX IF NOT EXISTS ${index} ON ${on} (${tableName}, ${writtenAt})`);
-    return statements;
+    if (dialect === 'sqlite' && ledgerTable.schema !== undefined) {
+      // SQLite names the schema on the index, not on its table, which kysely's createIndex
+      // cannot say: a `sql` statement.
+      queries.push(
+        sql`CREATE INDEX IF NOT EXISTS ${sql.id(ledgerTable.schema, indexName)} ON ${sql.id(ledgerTable.name)} (${sql.id('table_name')}, ${sql.id('written_at_ms')})`.compile(
+          db,
+        ),
+      );
+    } else {
+      // PostgreSQL puts the index in its table's schema.
+      queries.push(
+        db.schema
+          .createIndex(indexName)
+          .ifNotExists()
+          .on(ref)
+          .columns(['table_name', 'written_at_ms'])
+          .compile(),
+      );
+    }
+    return queries;
   }
-
-  /** The row of one batch, its three parameters numbered from `first`. */
-  const whereAt = (first: number) =>
-    `${tableName} = ${p(first)} AND ${batchId} = ${p(first + 1)} AND ${keysDigest} = ${p(first + 2)}`;
 
   async function claim(
     execute: LedgerExecute,
     batch: LedgerBatch,
     rows: number,
   ): Promise<LedgerClaim> {
-    const identity = [tableLabel, ledgerKey(batch.id), recordKeysDigest(batch)];
-    const insert = `INSERT INTO ${table} (${tableName}, ${batchId}, ${keysDigest}, ${rowCount}, ${writtenAt}) VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)})`;
-    const values = [...identity, rows, now()];
+    const identity = {
+      table_name: tableLabel,
+      batch_id: ledgerKey(batch.id),
+      record_keys_digest: recordKeysDigest(batch),
+    };
+    const insert = db
+      .insertInto(ref)
+      .values({ ...identity, row_count: rows, written_at_ms: now() });
     let claimed: boolean;
     if (dialect === 'mysql') {
       // MySQL has no ON CONFLICT DO NOTHING (and mysql2's FOUND_ROWS flag makes a no-op
       // ON DUPLICATE KEY UPDATE count as a changed row): a duplicate key fails this statement
       // only — InnoDB keeps the transaction usable.
       try {
-        await execute(insert, values);
+        await run(execute, insert.compile());
         claimed = true;
       } catch (err) {
         if (!isDuplicateKey(dialect, err)) throw err;
@@ -196,12 +234,19 @@ export function createBatchLedger(
       }
     } else {
       claimed =
-        (await execute(`${insert} ON CONFLICT (${primaryKey}) DO NOTHING`, values)).affected > 0;
+        (await run(execute, insert.onConflict((oc) => oc.columns([...key]).doNothing()).compile()))
+          .affected > 0;
     }
     if (claimed) return { repeat: false };
-    const found = await execute(
-      `SELECT ${failed} AS failed FROM ${table} WHERE ${whereAt(1)}`,
-      identity,
+    const found = await run(
+      execute,
+      db
+        .selectFrom(ref)
+        .select('failed')
+        .where('table_name', '=', identity.table_name)
+        .where('batch_id', '=', identity.batch_id)
+        .where('record_keys_digest', '=', identity.record_keys_digest)
+        .compile(),
     );
     return { repeat: true, failed: parseFailed(found.rows[0]?.failed) };
   }
@@ -212,26 +257,38 @@ export function createBatchLedger(
     written: number,
     failedIndexes: readonly number[],
   ): Promise<void> {
-    await execute(
-      `UPDATE ${table} SET ${rowCount} = ${p(1)}, ${failed} = ${p(2)} WHERE ${whereAt(3)}`,
-      [
-        written,
-        failedIndexes.length === 0 ? null : JSON.stringify(failedIndexes),
-        tableLabel,
-        ledgerKey(batch.id),
-        recordKeysDigest(batch),
-      ],
+    await run(
+      execute,
+      db
+        .updateTable(ref)
+        .set({
+          row_count: written,
+          failed: failedIndexes.length === 0 ? null : JSON.stringify(failedIndexes),
+        })
+        .where('table_name', '=', tableLabel)
+        .where('batch_id', '=', ledgerKey(batch.id))
+        .where('record_keys_digest', '=', recordKeysDigest(batch))
+        .compile(),
     );
   }
 
-  function pruneStatement(before: number): { sql: string; parameters: unknown[] } {
-    return {
-      sql: `DELETE FROM ${table} WHERE ${tableName} = ${p(1)} AND ${writtenAt} < ${p(2)}`,
-      parameters: [tableLabel, before],
-    };
+  function pruneQuery(before: number): CompiledQuery {
+    return db
+      .deleteFrom(ref)
+      .where('table_name', '=', tableLabel)
+      .where('written_at_ms', '<', before)
+      .compile();
   }
 
-  return { table, createStatements, claim, recordFailures, pruneStatement };
+  function probeQuery(): CompiledQuery {
+    return db
+      .selectFrom(ref)
+      .select(sql.lit(1).as('one'))
+      .where(sql<boolean>`1 = 0`)
+      .compile();
+  }
+
+  return { table, createQueries, probeQuery, claim, recordFailures, pruneQuery };
 }
 
 /**
@@ -250,15 +307,12 @@ export async function createLedgerTable(
   dialect: DialectName,
 ): Promise<void> {
   try {
-    for (const statement of ledger.createStatements())
-      await db.executeQuery(CompiledQuery.raw(statement));
+    for (const query of ledger.createQueries()) await db.executeQuery(query);
   } catch (err) {
-    const exists = await db
-      .executeQuery(CompiledQuery.raw(`SELECT 1 FROM ${ledger.table} WHERE 1 = 0`))
-      .then(
-        () => true,
-        () => false,
-      );
+    const exists = await db.executeQuery(ledger.probeQuery()).then(
+      () => true,
+      () => false,
+    );
     if (!exists)
       throw toSluiceError(dialect, err, `creating the delivery ledger table ${ledger.table}`);
   }
@@ -304,9 +358,8 @@ export function createLedgerPruning(
     const now = clock.now();
     if (!ledger || !db || running || now - last < LEDGER_PRUNE_INTERVAL_MS) return;
     last = now;
-    const { sql, parameters } = ledger.pruneStatement(now - retentionDays * 86_400_000);
     running = db
-      .executeQuery(CompiledQuery.raw(sql, parameters))
+      .executeQuery(ledger.pruneQuery(now - retentionDays * 86_400_000))
       .then(
         (result) =>
           logger.debug(
