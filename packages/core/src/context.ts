@@ -111,6 +111,29 @@ export interface Clock {
 }
 
 /**
+ * A change a plugin made to the structure it writes to, under its schema policy: a table
+ * created, a column added, a column's type widened (the database destination's `schema`).
+ *
+ * @example
+ * ```ts
+ * const event: SchemaChangeEvent = { change: 'add_column', table: 'analytics.sessions', column: 'utm_term', to: 'text', statement: 'alter table ...' };
+ * ```
+ */
+export interface SchemaChangeEvent {
+  change: 'create_table' | 'add_column' | 'widen_column';
+  /** The table changed (`name` or `schema.name`). */
+  table: string;
+  /** The column added or widened. */
+  column?: string;
+  /** Its portable type before (widen_column). */
+  from?: string;
+  /** Its portable type after (add_column, widen_column). */
+  to?: string;
+  /** The DDL that ran. */
+  statement?: string;
+}
+
+/**
  * The context every plugin's `create()` receives.
  *
  * @example
@@ -138,6 +161,18 @@ export interface PluginContext {
    * ```
    */
   state?: PluginStateStore;
+  /**
+   * Told of every table change the plugin made (see {@link SchemaChangeEvent}), once the change
+   * is committed; the server records it in its store's schema-change log
+   * (`GET /api/v1/schema-changes`). The plugin awaits it but a failure only gets logged: the
+   * table has changed either way. Absent: changes are logged and counted only.
+   *
+   * @example
+   * ```ts
+   * await ctx.onSchemaChange?.({ change: 'add_column', table: 'sessions', column: 'utm', to: 'text' });
+   * ```
+   */
+  onSchemaChange?: (event: SchemaChangeEvent) => Promise<void> | void;
 }
 
 /**
@@ -266,5 +301,6 @@ export function createPluginContext(parts: Partial<PluginContext> = {}): PluginC
     signal: parts.signal ?? new AbortController().signal,
     clock: parts.clock ?? systemClock,
     ...(parts.state ? { state: parts.state } : {}),
+    ...(parts.onSchemaChange ? { onSchemaChange: parts.onSchemaChange } : {}),
   };
 }

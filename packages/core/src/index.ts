@@ -66,6 +66,7 @@ export {
   type MetricOptions,
   type Metrics,
   type PluginContext,
+  type SchemaChangeEvent,
 } from './context.js';
 export {
   PLUGIN_API_VERSION,

@@ -140,9 +140,21 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     });
   }
 
-  function recorded(change: SchemaChange | { change: 'create_table'; table: string }): void {
+  /** Counts, logs and reports (to the host's schema-change log) one committed table change. */
+  async function recorded(
+    change: SchemaChange | { change: 'create_table'; table: string; statement: string },
+  ): Promise<void> {
     schemaChanges.inc({ table: config.table, change: change.change });
     logger.info({ schemaChange: change }, `schema policy: ${change.change} on "${config.table}"`);
+    try {
+      await ctx.onSchemaChange?.(change);
+    } catch (err) {
+      // The table has changed either way; a host that could not record it must not fail the write.
+      logger.warn(
+        { schemaChange: change, err: err instanceof Error ? err.message : String(err) },
+        'the schema change could not be reported to the host',
+      );
+    }
   }
 
   function turnedAway(kind: PolicyKind, action: string, count: number): void {
@@ -185,7 +197,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       plan = createTablePlan(config.dialect, table, columns, config.mode, key);
       mapRow = createRowMapper(config.dialect, columns, keyNames);
       buildWriter();
-      for (const change of result.changes) recorded(change);
+      for (const change of result.changes) await recorded(change);
     });
     evolving = next.catch(() => undefined);
     return next;
@@ -238,19 +250,19 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           table,
           config.schemaLockTimeoutMs,
           async (conn) => {
-            if ((await readTableColumns(conn, config.dialect, table)).size > 0) return false;
-            for (const query of createTableQueries(
+            if ((await readTableColumns(conn, config.dialect, table)).size > 0) return undefined;
+            const queries = createTableQueries(
               config.dialect,
               table,
               config.columns,
               config.mode === 'insert' ? (config.key ?? []) : key,
-            )) {
-              await conn.executeQuery(query);
-            }
-            return true;
+            );
+            for (const query of queries) await conn.executeQuery(query);
+            return queries.map((query) => query.sql).join(';\n');
           },
         );
-        if (created) recorded({ change: 'create_table', table: config.table });
+        if (created !== undefined)
+          await recorded({ change: 'create_table', table: config.table, statement: created });
       } catch (err) {
         throw toSluiceError(config.dialect, err, `creating table "${config.table}"`);
       }

@@ -19,6 +19,7 @@ import {
   createPluginContext,
   parseConfig,
   type MemoryMetrics,
+  type SchemaChangeEvent,
   type SluiceRecord,
 } from '@sluice/core';
 import { makeBatch } from '@sluice/testing';
@@ -27,7 +28,8 @@ import type { DatabaseConfig } from './config.js';
 import { nextTable } from './__fixtures__/contract.js';
 import { pgSchema, pgUrl } from './__fixtures__/postgres.js';
 
-const PG_SCHEMA = 'schema_policy';
+// One schema per test process: two runs of this file at once (other sessions) never drop each other's.
+const PG_SCHEMA = `schema_policy_${process.pid}`;
 const MY_DATABASE = 'sluice_dest_db_test';
 const MY_PREFIX = `sp_${process.pid}`;
 
@@ -176,6 +178,8 @@ const signal = () => new AbortController().signal;
 interface Opened {
   config: DatabaseConfig;
   metrics: MemoryMetrics;
+  /** What the destination reported through the context's `onSchemaChange`. */
+  events: SchemaChangeEvent[];
   write(records: SluiceRecord[]): Promise<PartialBatchError | undefined>;
   close(): Promise<void>;
 }
@@ -187,11 +191,16 @@ async function open(target: Target, raw: Record<string, unknown>): Promise<Opene
     ...raw,
   }) as DatabaseConfig;
   const metrics = createMemoryMetrics();
-  const instance = await databaseDestination.create(config, createPluginContext({ metrics }));
+  const events: SchemaChangeEvent[] = [];
+  const instance = await databaseDestination.create(
+    config,
+    createPluginContext({ metrics, onSchemaChange: (event) => void events.push(event) }),
+  );
   await instance.open?.();
   return {
     config,
     metrics,
+    events,
     async write(records) {
       try {
         await instance.write(makeBatch(records), { signal: signal() });
@@ -333,6 +342,21 @@ for (const target of [postgres, mariadb, sqlite]) {
             [3, null],
           ]);
           expect(changes(d, 'add_column', table)).toBe(1);
+          // Each change reaches the host (the server's schema-change log) with the DDL that ran.
+          expect(d.events).toEqual([
+            expect.objectContaining({
+              change: 'create_table',
+              table,
+              statement: expect.stringMatching(/create table/i),
+            }),
+            expect.objectContaining({
+              change: 'add_column',
+              table,
+              column: 'utm',
+              to: 'text',
+              statement: expect.stringMatching(/^alter table .* add column/i),
+            }),
+          ]);
           // The column is now known: the next batch is written without another change.
           expect(await d.write([{ id: 4, name: 'd', utm: 'summer' }])).toBeUndefined();
           expect(changes(d, 'add_column', table)).toBe(1);
@@ -410,6 +434,14 @@ for (const target of [postgres, mariadb, sqlite]) {
           expect((await target.rows(table)).map((r) => Number(r.n))).toEqual([1, 3_000_000_000, 3]);
           // SQLite's INTEGER holds 64 bits already: the table needs no change there.
           expect(changes(d, 'widen_column', table)).toBe(target.dialect === 'sqlite' ? 0 : 1);
+          if (target.dialect !== 'sqlite')
+            expect(d.events[1]).toMatchObject({
+              change: 'widen_column',
+              table,
+              column: 'n',
+              from: 'integer',
+              to: 'bigint',
+            });
         });
       });
 
