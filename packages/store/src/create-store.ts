@@ -32,6 +32,7 @@ import {
   type MigrationState,
 } from './migrator.js';
 import { createPgBossPGliteAdapter } from './pgboss-adapter.js';
+import { findImage } from './pglite-image.js';
 import { createPluginStateStore } from './plugin-state.js';
 import { createPGliteDialect } from './pglite-dialect.js';
 import type { PGliteDatabase } from './pglite-types.js';
@@ -50,20 +51,35 @@ import { createWebhookDeliveryStore } from './webhook-deliveries.js';
 export const PGLITE_SETTINGS: readonly string[] = Object.freeze(['shared_buffers = 16MB']);
 
 /**
- * Creates a new PGlite data folder (initdb) in a child process. initdb's WebAssembly instance
- * takes several hundred MB that a process does not give back; run here, they would stay with
- * the server for its whole life. The parent holds the folder lock meanwhile.
+ * Creates a new PGlite data folder in a child process: from the shipped pre-migrated `image`
+ * when one fits (see pglite-image.ts), else by initdb. Either way the WebAssembly instance takes
+ * several hundred MB that a process does not give back; run here, they would stay with the
+ * server for its whole life. The parent holds the folder lock meanwhile.
  */
-async function initializeDataDir(dataDir: string): Promise<void> {
+async function initializeDataDir(dataDir: string, image: string | undefined): Promise<void> {
   const script = [
+    "const { readFileSync } = await import('node:fs');",
     "const { PGlite } = await import('@electric-sql/pglite');",
-    'const db = await PGlite.create(process.argv[1], { postgresqlconf: JSON.parse(process.argv[2]) });',
+    'const [dir, settings, image, schema] = process.argv.slice(1);',
+    'const options = { postgresqlconf: JSON.parse(settings) };',
+    'if (image) options.loadDataDir = new Blob([readFileSync(image)]);',
+    'const db = await PGlite.create(dir, options);',
+    // The image was migrated at build time: the migrations count as applied now, in this folder.
+    'if (image) await db.query(`UPDATE "${schema}".sluice_migrations SET applied_at = now()`);',
     'await db.close();',
   ].join('\n');
   await new Promise<void>((done, fail) => {
     execFile(
       process.execPath,
-      ['--input-type=module', '-e', script, resolve(dataDir), JSON.stringify(PGLITE_SETTINGS)],
+      [
+        '--input-type=module',
+        '-e',
+        script,
+        resolve(dataDir),
+        JSON.stringify(PGLITE_SETTINGS),
+        image ?? '',
+        DEFAULT_SCHEMA,
+      ],
       // From this package's folder, `@electric-sql/pglite` resolves to the copy it depends on.
       { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 4 * 1024 * 1024 },
       (error, _stdout, stderr) => {
@@ -249,7 +265,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
       }
       try {
         if (!dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION')))
-          await initializeDataDir(dataDir);
+          await initializeDataDir(dataDir, findImage(schema, PGLITE_SETTINGS, migrations));
         pglite = await PGlite.create(dataDir, { postgresqlconf: [...PGLITE_SETTINGS] });
       } catch (error) {
         await folderLock?.release().catch(() => {});

@@ -1,0 +1,64 @@
+// A new embedded data folder is made from the pre-migrated image the build ships
+// (dist/pglite-image/), only when the image was made for this store's schema, settings and
+// migrations; any other store is created by initdb and migrated as before.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SCHEMA, PGLITE_SETTINGS, createStore } from './create-store.js';
+import { bundledMigrations } from './migrations.js';
+import { findImage } from './pglite-image.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-store-image-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const names = bundledMigrations().map((m) => m.name);
+
+describe('pre-migrated PGlite image', () => {
+  it('is shipped for the default schema, settings and bundled migrations, and for nothing else', () => {
+    const image = findImage(DEFAULT_SCHEMA, PGLITE_SETTINGS, bundledMigrations());
+    // The package build (`npm run build -w @sluice/store`) writes it; the test command builds first.
+    expect(image, 'dist/pglite-image is missing or stale: build @sluice/store').toMatch(
+      /pglite-image[/\\]data\.tar\.gz$/,
+    );
+    expect(findImage('reporting', PGLITE_SETTINGS, bundledMigrations())).toBeUndefined();
+    expect(
+      findImage(DEFAULT_SCHEMA, ['shared_buffers = 8MB'], bundledMigrations()),
+    ).toBeUndefined();
+    const extra = [...bundledMigrations(), { name: '9999_extra', sql: 'SELECT 1;' }];
+    expect(findImage(DEFAULT_SCHEMA, PGLITE_SETTINGS, extra)).toBeUndefined();
+    const edited = bundledMigrations().map((m, i) =>
+      i === 0 ? { ...m, sql: `${m.sql}\n-- edited` } : m,
+    );
+    expect(findImage(DEFAULT_SCHEMA, PGLITE_SETTINGS, edited)).toBeUndefined();
+  });
+
+  it('makes a new data folder already migrated, its migrations dated now, and the store works', async () => {
+    const startedAt = Date.now();
+    const store = await createStore({ dataDir: join(dir, 'from-image') });
+    try {
+      const result = await store.migrate();
+      expect(result).toEqual({ applied: [], skipped: names });
+      for (const state of await store.migrationStatus()) {
+        expect(state.state).toBe('applied');
+        expect(Date.parse(state.appliedAt!)).toBeGreaterThanOrEqual(startedAt - 1000);
+      }
+      const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
+      expect(rows[0]!.shared_buffers).toBe('16MB');
+      const run = await store.runs.create({ pipeline: 'p', trigger: 'cli' });
+      expect((await store.runs.get(run.id))?.pipeline).toBe('p');
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+
+  it('creates and migrates a folder for another schema as before', async () => {
+    const store = await createStore({ dataDir: join(dir, 'other-schema'), schema: 'reporting' });
+    try {
+      expect(await store.migrate()).toEqual({ applied: names, skipped: [] });
+      await store.runs.create({ pipeline: 'p', trigger: 'cli' });
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+});
