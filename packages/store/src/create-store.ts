@@ -19,6 +19,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { createCheckpointStore } from './checkpoints.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { createSchemaChangeStore, type SchemaChangeStore } from './schema-changes.js';
 import { createDeadLetterStore } from './dead-letters.js';
 import { makeFolders } from './make-folders.js';
 import { assertMigrationList, bundledMigrations, type Migration } from './migrations.js';
@@ -156,6 +157,8 @@ export interface Store extends SluiceStore {
   destinations: ConfigStore;
   schedules: ConfigStore;
   routes: RouteIndex;
+  /** The schema-change log: table changes destinations made under their schema policy. */
+  schemaChanges: SchemaChangeStore;
   /**
    * Durable key/value state of one plugin instance (`ctx.state`), isolated by `namespace`
    * (the server uses `destination:<kind>:<name>` and `connector:<kind>:<pipeline>`).
@@ -301,6 +304,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
     destinations: createConfigStore(db, 'destinations'),
     schedules: createConfigStore(db, 'schedules'),
     routes: createRouteIndex(db),
+    schemaChanges: createSchemaChangeStore(db),
     pluginState: (namespace) => createPluginStateStore(db, namespace),
     pgBossDb,
     migrate: () => runMigrations({ schema, migrations, lock }),

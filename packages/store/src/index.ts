@@ -2,7 +2,7 @@
  * `@sluice/store`: Sluice's store on PostgreSQL (production) or embedded PGlite (default, a data
  * folder): migrations from plain SQL, pipelines and their versions, connections (secrets as
  * references only), destinations and the route index, schedules and their ticks, runs and their
- * logs, state checkpoints, dead letters, webhook deliveries and durable plugin state. Implements the store interfaces
+ * logs, state checkpoints, dead letters, webhook deliveries, durable plugin state and the schema-change log. Implements the store interfaces
  * of `@sluice/core` (`RunStore`, `DeadLetterStore`, `CheckpointStore`, ...).
  *
  * @example
@@ -46,6 +46,12 @@ export type {
 } from './pglite-types.js';
 export { createPgBossPGliteAdapter } from './pgboss-adapter.js';
 export type { IndexedRoute, RouteIndex } from './routes.js';
+export type {
+  NewSchemaChange,
+  SchemaChangeListFilter,
+  SchemaChangeRecord,
+  SchemaChangeStore,
+} from './schema-changes.js';
 export { createPluginStateStore, type PluginStateStoreOptions } from './plugin-state.js';
 export { findPlaintextSecrets, isSecretKey, isSecretReference } from './secrets.js';
 export type { ConfigStore, SaveOptions } from './versioned-config.js';

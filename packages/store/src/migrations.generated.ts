@@ -39,4 +39,8 @@ export const EMBEDDED_MIGRATIONS: readonly Migration[] = [
     name: '0009_runs_queued_index',
     sql: "-- Sluice store, step 9: the queued runs of each pipeline, indexed on their own. The scheduler's\n-- back-pressure bound (`maxQueuedRuns`, issue 20) counts them on every webhook delivery and API\n-- trigger; a partial index keeps that count proportional to the backlog, not to the run history.\n\nCREATE INDEX IF NOT EXISTS runs_queued_idx ON runs (pipeline) WHERE status = 'queued';\n",
   },
+  {
+    name: '0010_schema_changes',
+    sql: "-- Sluice store, step 10: the schema-change log (issue 21). Every table change a destination makes\n-- under its schema policy (a table created, a column added, a column widened) is recorded once it\n-- is committed, with the DDL that ran, and listed by `GET /api/v1/schema-changes` newest first.\n\nCREATE TABLE IF NOT EXISTS schema_changes (\n  seq         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n  destination text NOT NULL,\n  kind        text NOT NULL,\n  table_name  text NOT NULL,\n  change      text NOT NULL CHECK (change IN ('create_table', 'add_column', 'widen_column')),\n  column_name text,\n  from_type   text,\n  to_type     text,\n  statement   text,\n  changed_at  timestamptz NOT NULL\n);\nCREATE INDEX IF NOT EXISTS schema_changes_destination_seq_idx ON schema_changes (destination, seq DESC);\n",
+  },
 ];

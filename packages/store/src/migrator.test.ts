@@ -24,6 +24,7 @@ const NAMES = [
   '0007_json_key_order',
   '0008_dead_letter_position',
   '0009_runs_queued_index',
+  '0010_schema_changes',
 ];
 const TABLES = [
   'checkpoints',
@@ -41,6 +42,7 @@ const TABLES = [
   'schedule_ticks',
   'schedule_versions',
   'schedules',
+  'schema_changes',
   'sluice_migrations',
   'webhook_deliveries',
 ];

@@ -124,6 +124,19 @@ export interface PluginStateTable {
   updated_at: Timestamp;
 }
 
+export interface SchemaChangesTable {
+  seq: ColumnType<string | number | bigint, never, never>;
+  destination: string;
+  kind: string;
+  table_name: string;
+  change: string;
+  column_name: string | null;
+  from_type: string | null;
+  to_type: string | null;
+  statement: string | null;
+  changed_at: Timestamp;
+}
+
 export interface MigrationsTable {
   name: string;
   checksum: string;
@@ -148,5 +161,6 @@ export interface StoreDatabase {
   schedule_ticks: ScheduleTicksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   plugin_state: PluginStateTable;
+  schema_changes: SchemaChangesTable;
   sluice_migrations: MigrationsTable;
 }

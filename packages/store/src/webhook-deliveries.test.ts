@@ -220,6 +220,7 @@ describe.each(backends)('webhook deliveries on $name', (backend) => {
       '0007_json_key_order',
       '0008_dead_letter_position',
       '0009_runs_queued_index',
+      '0010_schema_changes',
     ]);
     expect(
       await upgraded.webhookDeliveries.recordDelivery(
