@@ -3,7 +3,7 @@
  * SQLite in one transaction, in `insert`, `upsert` or `dedupe` mode; in insert mode the same
  * transaction records the batch id in a delivery ledger, so a repeated batch is skipped.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import {
   FatalError,
@@ -23,7 +23,7 @@ import type { ColumnType, SqlValue } from './column-types.js';
 import { databaseConfigSchema, usesLedger, type DatabaseConfig } from './config.js';
 import { openDatabase, type DatabaseHandle } from './connect.js';
 import { createTableQueries } from './ddl.js';
-import { quoteIdentifier, type TableName } from './identifiers.js';
+import { checkedIdentifier, type TableName } from './identifiers.js';
 import { createBatchLedger, createLedgerPruning, createLedgerTable } from './ledger.js';
 import { createRowMapper, RecordRowError, type ValueProblem } from './row-mapper.js';
 import {
@@ -554,12 +554,11 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     async check(): Promise<CheckResult> {
       try {
         const { db } = await connection();
-        const columns = config.columns
-          .map((c) => quoteIdentifier(config.dialect, c.name))
-          .join(', ');
-        await db.executeQuery(
-          CompiledQuery.raw(`SELECT ${columns} FROM ${plan.table} WHERE 1 = 0`),
-        );
+        await db
+          .selectFrom(plan.tableRef)
+          .select(config.columns.map((c) => checkedIdentifier(c.name)))
+          .where(sql<boolean>`1 = 0`)
+          .execute();
         return {
           ok: true,
           message: `table "${config.table}" is reachable and has every declared column`,
