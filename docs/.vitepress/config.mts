@@ -173,6 +173,7 @@ export default defineConfig({
           'delivery-and-scaling': 'Delivery and scaling',
         }),
       ),
+      ...group('Server', pagesOf('server', { dashboard: 'Dashboard' })),
       ...(has('store') ? [{ text: 'Store', link: '/store' }] : []),
       ...(has('api') ? [{ text: 'REST API (generated)', link: '/api' }] : []),
       {

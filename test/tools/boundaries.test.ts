@@ -249,13 +249,34 @@ describe('boundaryProblems', () => {
     const graph = [
       ...cleanGraph(),
       node(
-        '@sluice/dashboard',
+        '@sluice/notebook',
         { 'src/main.ts': ['@sluice/core'] },
         { dependencies: { '@sluice/core': '^0.1.0' } },
       ),
     ];
     expect(boundaryProblems(graph)).toEqual([
-      '@sluice/dashboard (packages/dashboard): no layer in DESIGN §2 for this package: place it in tools/lib/boundaries.mjs (LAYER_RULES) and DESIGN.md',
+      '@sluice/notebook (packages/notebook): no layer in DESIGN §2 for this package: place it in tools/lib/boundaries.mjs (LAYER_RULES) and DESIGN.md',
+    ]);
+  });
+
+  it('lets the server depend on the dashboard, and the dashboard on no Sluice package', () => {
+    const dashboard = (imports: string[], dependencies: Record<string, string>) =>
+      node('@sluice/dashboard', { 'src/index.ts': imports }, { dependencies });
+    const server = node(
+      '@sluice/server',
+      { 'src/http/dashboard.ts': ['@sluice/dashboard'] },
+      { dependencies: { '@sluice/dashboard': '^0.1.0' } },
+    );
+    const others = cleanGraph().filter((n) => n.name !== '@sluice/server');
+    expect(boundaryProblems([...others, dashboard([], {}), server])).toEqual([]);
+    expect(
+      boundaryProblems([
+        ...cleanGraph(),
+        dashboard(['@sluice/core'], { '@sluice/core': '^0.1.0' }),
+      ]),
+    ).toEqual([
+      '@sluice/dashboard: package.json dependencies lists @sluice/core: dashboard -> core is not an edge of DESIGN §2 (it imports no Sluice package)',
+      '@sluice/dashboard: src/index.ts imports @sluice/core: dashboard -> core is not an edge of DESIGN §2 (it imports no Sluice package)',
     ]);
   });
 });

@@ -3,6 +3,7 @@
 // src/ and bin/); test/tools/boundaries.test.ts runs it on made-up package graphs.
 //
 //   server -> scheduler, store, router, connectors-*, destinations-*, config -> core
+//   server -> dashboard (the built single-page app; it imports no Sluice package)
 //
 // Connectors and destinations import only core (and their SDK); the router never imports a
 // concrete destination, the scheduler never a concrete connector; nothing imports apps/server; a
@@ -27,9 +28,21 @@ export const LAYER_RULES = {
   connector: { may: ['core'], testMay: ['testing'] },
   destination: { may: ['core'], testMay: ['testing'] },
   server: {
-    may: ['core', 'config', 'router', 'scheduler', 'store', 'connector', 'destination'],
+    may: [
+      'core',
+      'config',
+      'router',
+      'scheduler',
+      'store',
+      'connector',
+      'destination',
+      'dashboard',
+    ],
     testMay: ['testing'],
   },
+  // The web dashboard: a built single-page app the server serves; it speaks only the REST API,
+  // so its code imports no Sluice package (DESIGN §11).
+  dashboard: { may: [], testMay: [] },
   // The outsider scaffold writes files; it imports no Sluice package.
   'create-plugin': { may: [], testMay: [] },
   // A plugin outside @sluice (examples/): the same rule as a first-party plugin.
@@ -44,6 +57,7 @@ const NAMED_LAYERS = {
   '@sluice/store': 'store',
   '@sluice/testing': 'testing',
   '@sluice/server': 'server',
+  '@sluice/dashboard': 'dashboard',
   '@sluice/create-plugin': 'create-plugin',
 };
 

@@ -10,6 +10,7 @@ describe('DEFAULTS', () => {
       auth: true,
       cors: false,
       bodyLimitBytes: MIB,
+      dashboard: true,
       rateLimit: { perMinute: 600 },
     });
     expect(DEFAULTS.store.dataDir).toBe('./.sluice');

@@ -13,6 +13,7 @@
  * | `server.auth` | `true` | every API route requires a key unless turned off (DESIGN §8) |
  * | `server.cors` | `false` | the API is for machines; browsers must be allowed explicitly |
  * | `server.bodyLimitBytes` | `1048576` (1 MiB) | |
+ * | `server.dashboard` | `true` | the web dashboard at `/` (static files; every call it makes needs an API key) |
  * | `server.rateLimit.perMinute` | `600` | per budget: each valid API key; each client address for requests without a valid key, and for `/metrics` apart; webhooks per pipeline and per sender (docs/api.md, rate limits) |
  * | `logging.level` | `info` | |
  * | `logging.format` | `auto` | readable lines on a terminal, JSON lines anywhere else (files, pipes, log collectors) |
@@ -202,6 +203,7 @@ export const DEFAULTS = deepFreeze({
     auth: true,
     cors: false,
     bodyLimitBytes: MIB,
+    dashboard: true,
     rateLimit: { perMinute: 600 },
   },
   logging: { level: 'info' as LogLevel, format: 'auto' as LogFormat },

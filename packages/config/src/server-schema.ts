@@ -168,6 +168,15 @@ export const ServerSchema = v.pipe(
         ),
         DEFAULTS.server.bodyLimitBytes,
       ),
+      dashboard: v.optional(
+        v.pipe(
+          v.boolean(),
+          v.description(
+            'Serve the web dashboard at `/` (a single-page app that signs in with an API key and calls only this API). `false` serves nothing at `/`. Never served when `auth` is `false`.',
+          ),
+        ),
+        DEFAULTS.server.dashboard,
+      ),
       rateLimit: v.optional(
         v.pipe(
           strictObject(

@@ -2,11 +2,12 @@ import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import {
   ConnectionSchema,
+  DEFAULTS,
   DestinationSchema,
   PipelineSchema,
   ScheduleSchema,
 } from '@sluice/config';
-import { errorCatalog, type JsonObject } from '@sluice/core';
+import { errorCatalog, parseCron, type JsonObject } from '@sluice/core';
 import type { ConfigStore } from '@sluice/store';
 import { addRoute, type RouteContext } from '../http/route.js';
 import { ApiError, notFound, secretReferencesRefused } from '../http/errors.js';
@@ -342,21 +343,46 @@ function registerScheduleRoutes(
     return latest.config;
   }
   const ScheduleOut = v.object({ pipeline: v.string(), schedule: JsonObjectSchema });
+  const ScheduleListItem = v.object({
+    ...ScheduleOut.entries,
+    timezone: v.string(),
+    nextFireAt: v.nullable(v.string()),
+  });
+  /** The next time a pipeline's cron fires (before `jitterMs`), or null when it will not. */
+  function nextFireAt(pipeline: string): { timezone: string; nextFireAt: string | null } {
+    const config = sluice.config().pipelines[pipeline];
+    const schedule = config?.schedule;
+    const timezone = schedule?.timezone ?? DEFAULTS.schedule.timezone;
+    if (!config?.enabled || !schedule || !schedule.enabled) return { timezone, nextFireAt: null };
+    const job = parseCron(schedule.cron, timezone);
+    try {
+      return { timezone, nextFireAt: job.nextRun()?.toISOString() ?? null };
+    } finally {
+      job.stop();
+    }
+  }
 
   addRoute(app, ctx, {
     method: 'GET',
     url: '/api/v1/schedules',
     scope: 'read',
     summary: 'List the schedules of every pipeline',
+    description:
+      'Each schedule as configured, with its time zone and `nextFireAt`: the next time its cron fires (ISO 8601, UTC; before `jitterMs`), ' +
+      'or null when the pipeline or its schedule is disabled.',
     tags,
     responses: {
-      200: { description: 'Schedules', schema: v.object({ items: v.array(ScheduleOut) }) },
+      200: { description: 'Schedules', schema: v.object({ items: v.array(ScheduleListItem) }) },
       ...errorResponses,
     },
     handler: () => ({
       items: Object.entries(sluice.state.current.raw.pipelines as Record<string, JsonObject>)
         .filter(([, p]) => p.schedule !== undefined)
-        .map(([pipeline, p]) => ({ pipeline, schedule: p.schedule as JsonObject })),
+        .map(([pipeline, p]) => ({
+          pipeline,
+          schedule: p.schedule as JsonObject,
+          ...nextFireAt(pipeline),
+        })),
     }),
   });
   addRoute(app, ctx, {

@@ -2,10 +2,14 @@ import * as v from 'valibot';
 import type { FastifyInstance } from 'fastify';
 import { clientAddress } from '../http/limits.js';
 import { addRoute, type RouteContext } from '../http/route.js';
+import type { Scope } from '../http/auth.js';
 import type { RoutesDeps } from './context.js';
 import { errorResponses } from './schemas.js';
 
-/** Liveness, readiness, metrics, reload and plugin listing. */
+/** Every scope, weakest first. */
+const SCOPES: readonly Scope[] = ['read', 'run', 'admin'];
+
+/** Liveness, readiness, metrics, reload, the calling key and plugin listing. */
 export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): void {
   const { sluice, metrics } = deps;
   const tags = ['operations'];
@@ -107,6 +111,32 @@ export function registerOpsRoutes(app: FastifyInstance, ctx: RouteContext, deps:
       ...errorResponses,
     },
     handler: () => sluice.reload(),
+  });
+
+  addRoute(app, ctx, {
+    method: 'GET',
+    url: '/api/v1/key',
+    scope: 'read',
+    summary: "The calling API key's name and scopes",
+    description:
+      'The key that authorised this request: its name and every scope it holds, implied ones included (`admin` implies `run`, which implies `read`), ' +
+      'so a client such as the dashboard offers only what the key may do. Never the key or its hash. With `server.auth: false` the caller is `anonymous` with every scope.',
+    tags,
+    responses: {
+      200: {
+        description: 'The key',
+        schema: v.object({
+          name: v.string(),
+          scopes: v.array(v.picklist(['read', 'run', 'admin'])),
+        }),
+      },
+      ...errorResponses,
+    },
+    handler: ({ keyName }) => {
+      const entry = ctx.authEnabled ? ctx.keys().find((key) => key.name === keyName) : undefined;
+      const held = entry ? entry.scopes : new Set(SCOPES);
+      return { name: keyName, scopes: SCOPES.filter((scope) => held.has(scope)) };
+    },
   });
 
   addRoute(app, ctx, {

@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '@sluice/core';
 import type { SluiceConfig } from '@sluice/config';
 import { createHttpApp } from '../http/app.js';
+import { registerDashboard } from '../http/dashboard.js';
 import type { ApiKeyEntry } from '../http/auth.js';
 import { registerApiRoutes } from '../routes/index.js';
 import type { SluiceServer } from './sluice.js';
@@ -39,7 +40,8 @@ export interface HttpServerOptions {
 }
 
 /**
- * Creates the app, registers the routes and listens.
+ * Creates the app, registers the routes (and the dashboard at `/` unless `server.dashboard` is
+ * false or `server.auth` is off) and listens.
  *
  * @example
  * ```ts
@@ -65,6 +67,12 @@ export async function startHttpServer(
     metrics: options.metrics,
     version: VERSION,
   });
+  // The dashboard signs in with an API key: without API-key auth it is not served at all.
+  if (config.dashboard && config.auth) await registerDashboard(app);
+  else if (config.dashboard)
+    options.logger.warn(
+      'the dashboard is not served: server.auth is false, and the dashboard is never served without API keys',
+    );
   await app.ready();
   const address = await app.listen({
     port: options.port ?? config.port,
