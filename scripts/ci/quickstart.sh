@@ -50,4 +50,5 @@ while IFS= read -r line; do
   if ! bash -c "$line" >/dev/null; then log "FAILED: $line"; status=1; fi
 done < <(grep -E '^curl ' examples/quickstart/README.md)
 curl -fsS http://127.0.0.1:8080/metrics | grep -q '^quickstart_sessions{' || { log "no quickstart_sessions metric"; status=1; }
+curl -fsS http://127.0.0.1:8080/ | grep -q '<div id="app">' || { log "no dashboard at /"; status=1; }
 exit "$status"

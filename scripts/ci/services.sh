@@ -38,11 +38,13 @@ fi
 wait_for MariaDB 60 mysqladmin -h 127.0.0.1 -u root ping
 
 # Tools some tests run: Debian's prometheus (the scrape end-to-end test starts its own
-# instance; its promtool checks the server's /metrics in test/e2e/metrics-exposition.test.ts)
-# and shellcheck (the scripts' lint test).
+# instance; its promtool checks the server's /metrics in test/e2e/metrics-exposition.test.ts), the
+# scripts' linter shellcheck, and chromium (the dashboard's browser tests in test/browser drive
+# it headless through playwright-core; no browser is downloaded).
 missing=()
 { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null

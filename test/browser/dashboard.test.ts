@@ -1,0 +1,166 @@
+// The dashboard end to end in Debian's headless chromium (test/browser/harness.ts) against the
+// real built server process on the embedded PGlite store: every view signed in through the form,
+// checked by axe-core (no serious or critical violation), at 390 px, and saved as a 1280 px
+// screenshot in .ci/out/screenshots/<view>.png. Tests run in order on one server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import {
+  startServer,
+  tempDir,
+  triggerRun,
+  waitForRun,
+  writeConfig,
+  type ServerProcess,
+} from '../e2e/harness.js';
+import { startReceiver, type Receiver } from '../e2e/services.js';
+import {
+  expectCleanPage,
+  expectFitsPhone,
+  launchBrowser,
+  openPage,
+  screenshot,
+  seriousViolations,
+  signIn,
+  type WatchedPage,
+} from './harness.js';
+
+const ADMIN = 'browser-admin-key-0123456';
+const OPERATOR = 'browser-operator-key-0123';
+const VIEWER = 'browser-viewer-key-012345';
+
+const yaml = (dir: string, hook: string, operatorScopes = '[run]') => `
+store: { dataDir: ${dir}/data }
+server:
+  apiKeys:
+    - { name: admin, key: ${ADMIN}, scopes: [admin] }
+    - { name: operator, key: ${OPERATOR}, scopes: ${operatorScopes} }
+    - { name: viewer, key: ${VIEWER}, scopes: [read] }
+destinations:
+  files: { kind: file, root: ${dir}/out, path: 'traffic/{{batch.id}}.ndjson', format: ndjson }
+  hook:
+    kind: webhook
+    url: ${hook}/hook
+    mode: batch
+    retry: { maxAttempts: 1 }
+    ssrf: { allow: [127.0.0.1] }
+pipelines:
+  traffic:
+    source: { kind: sample, perRun: 40, pageSize: 10, channels: [email, paid] }
+    schedule: { cron: '0 8 * * *', timezone: Europe/Berlin }
+    routes:
+      - name: paid
+        priority: 10
+        when: { path: $.channel, op: eq, value: paid }
+        to: [hook]
+      - name: all
+        to: [files]
+`;
+
+describe('dashboard in headless chromium', () => {
+  let dir: string;
+  let receiver: Receiver;
+  let server: ServerProcess;
+  let browser: Browser;
+  const pages: WatchedPage[] = [];
+  const open = async () => {
+    const watched = await openPage(browser);
+    pages.push(watched);
+    return watched;
+  };
+
+  beforeAll(async () => {
+    dir = tempDir('browser');
+    receiver = await startReceiver();
+    [server, browser] = await Promise.all([
+      startServer({ config: writeConfig(dir, yaml(dir, receiver.url)), adminKey: ADMIN }),
+      launchBrowser(),
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    for (const { context } of pages) await context.close().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+    await receiver?.close();
+  });
+
+  it('sign-in: refuses a wrong key, keeps the right one in session storage only', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await page.goto(`${server.url}/`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Sign in' }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'sign-in');
+
+    await page.getByLabel('API key').fill('not-a-key-of-this-server');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toBe('That API key is not valid.');
+
+    await page.getByLabel('API key').fill(VIEWER);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('sluice.apiKey'))).toBe(VIEWER);
+    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(page.url()).not.toContain(VIEWER);
+    expect(watched.requests.every((url) => !url.includes(VIEWER))).toBe(true);
+    // The key survives a reload of the tab, and signing out forgets it.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await expect.poll(() => page.getByText('viewer (read)').count()).toBe(1);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('sluice.apiKey'))).toBeNull();
+    expectCleanPage(watched, server.url, [401]);
+  });
+
+  it('overview: pipelines with next cron fire in their time zone; a run appears live', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, OPERATOR);
+    const row = page.locator('tr[data-pipeline="traffic"]');
+    await row.waitFor();
+    // 08:00 in Europe/Berlin, shown in that zone whatever the browser's own zone is.
+    await expect.poll(() => row.locator('.next-fire').textContent()).toMatch(/08:00:00/);
+    expect(await row.locator('.next-fire').textContent()).toContain('Europe/Berlin');
+    expect(await row.locator('.last-run').textContent()).toBe('never run');
+
+    // A run started elsewhere (the API, as cron or a script would) shows up without a reload.
+    const runId = await triggerRun(server, 'traffic');
+    await page.locator(`tr[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
+    await waitForRun(server, runId);
+    await expect
+      .poll(() => page.locator(`tr[data-run="${runId}"] .status`).textContent(), {
+        timeout: 15_000,
+      })
+      .toBe('succeeded');
+    await expect.poll(() => row.locator('.last-run .status').textContent()).toBe('succeeded');
+    // Its paid records failed at the webhook (the receiver answers 500 from here on): dead letters.
+    receiver.status = 500;
+    await row.getByRole('button', { name: 'Run now: traffic' }).click();
+    await expect
+      .poll(() => page.getByRole('status').textContent())
+      .toMatch(/^Run of traffic queued/);
+    await expect
+      .poll(async () => Number(await row.locator('.dead-letters').textContent()), {
+        timeout: 20_000,
+      })
+      .toBeGreaterThan(0);
+
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'overview');
+    expectCleanPage(watched, server.url);
+  });
+
+  it('overview for a read-only key: no run buttons', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, VIEWER);
+    await page.locator('tr[data-pipeline="traffic"]').waitFor();
+    expect(await page.getByRole('button', { name: /Run now/ }).count()).toBe(0);
+    expectCleanPage(watched, server.url);
+  });
+});
