@@ -182,3 +182,12 @@ export function checkAgainstOracle(text, root, label) {
   });
   return expected;
 }
+
+/** The baseline: JSON.parse + JSON.stringify of every line, in seconds. */
+export function baselineRun(text) {
+  const t0 = performance.now();
+  let sink = 0;
+  for (const line of lines(text)) sink += JSON.stringify(JSON.parse(line)).length;
+  if (sink === 0) throw new Error('unreachable');
+  return (performance.now() - t0) / 1000;
+}

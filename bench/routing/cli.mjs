@@ -12,7 +12,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RULE_NAMES, checkAgainstOracle, lines, makeNdjson, rules } from './_workload.mjs';
+import {
+  RULE_NAMES,
+  baselineRun,
+  checkAgainstOracle,
+  lines,
+  makeNdjson,
+  rules,
+} from './_workload.mjs';
 
 const N = Number(process.env.ROUTING_CLI_RECORDS ?? 200_000);
 const BATCH = 10_000;
@@ -47,14 +54,6 @@ function measure(command, args, cwd) {
       else resolve({ wall, rssMb: Math.round(peakKb / 1024) });
     });
   });
-}
-
-function baselineRun(text) {
-  const t0 = performance.now();
-  let sink = 0;
-  for (const line of lines(text)) sink += JSON.stringify(JSON.parse(line)).length;
-  if (sink === 0) throw new Error('unreachable');
-  return (performance.now() - t0) / 1000;
 }
 
 /** A sluice.yaml (as JSON, which YAML reads) for the routing job. */

@@ -18,7 +18,15 @@ import { createNoopLogger, createPluginContext, parseConfig } from '@sluice/core
 import { compileRouteTable, createRouter } from '@sluice/router';
 import { fileDestination } from '@sluice/destinations-file';
 import { jsonpath } from 'json-p3';
-import { RULE_NAMES, checkAgainstOracle, lines, makeNdjson, oracle, rules } from './_workload.mjs';
+import {
+  RULE_NAMES,
+  baselineRun,
+  checkAgainstOracle,
+  lines,
+  makeNdjson,
+  oracle,
+  rules,
+} from './_workload.mjs';
 
 const N = Number(process.env.ROUTING_BENCH_RECORDS ?? 100_000);
 const ROUNDS = 3;
@@ -78,14 +86,6 @@ async function librariesRun(text, name, form) {
   const seconds = (performance.now() - t0) / 1000;
   for (const { instance } of Object.values(destinations)) await instance.close?.();
   return { seconds, root };
-}
-
-function baselineRun(text) {
-  const t0 = performance.now();
-  let sink = 0;
-  for (const line of lines(text)) sink += JSON.stringify(JSON.parse(line)).length;
-  if (sink === 0) throw new Error('unreachable');
-  return (performance.now() - t0) / 1000;
 }
 
 // The hand-written job: the same filters (json-p3 for the two JSONPath rules, the filter run once
