@@ -12,14 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  RULE_NAMES,
-  baselineRun,
-  checkAgainstOracle,
-  lines,
-  makeNdjson,
-  rules,
-} from './_workload.mjs';
+import { RULE_NAMES, baselineRun, checkAgainstOracle, makeNdjson, rules } from './_workload.mjs';
 
 const N = Number(process.env.ROUTING_CLI_RECORDS ?? 200_000);
 const BATCH = 10_000;
