@@ -7,12 +7,13 @@ import type { Browser } from 'playwright-core';
 import {
   startServer,
   tempDir,
+  listDeadLetters,
   triggerRun,
   waitForRun,
   writeConfig,
   type ServerProcess,
 } from '../e2e/harness.js';
-import { startReceiver, type Receiver } from '../e2e/services.js';
+import { receivedRecords, startReceiver, type Receiver } from '../e2e/services.js';
 import {
   expectCleanPage,
   expectFitsPhone,
@@ -54,6 +55,10 @@ pipelines:
         to: [hook]
       - name: all
         to: [files]
+  backlog:
+    source: { kind: sample, perRun: 3000000, pageSize: 500 }
+    routes:
+      - { name: all, to: [files] }
 `;
 
 describe('dashboard in headless chromium', () => {
@@ -162,5 +167,131 @@ describe('dashboard in headless chromium', () => {
     await page.locator('tr[data-pipeline="traffic"]').waitFor();
     expect(await page.getByRole('button', { name: /Run now/ }).count()).toBe(0);
     expectCleanPage(watched, server.url);
+  });
+  it('run view: status and log while running, cancel; a finished run with its counts', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, OPERATOR);
+    const runId = await triggerRun(server, 'backlog');
+    await page.goto(`${server.url}/#/runs/${runId}`);
+    await expect
+      .poll(() => page.locator('#run-status').textContent(), { timeout: 20_000 })
+      .toBe('running');
+    // The log section is there (and polled) while the run runs.
+    await page.getByRole('heading', { name: 'Log', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toBe('Cancellation requested.');
+    await expect
+      .poll(() => page.locator('#run-status').textContent(), { timeout: 20_000 })
+      .toBe('cancelled');
+    expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+    expect((await server.api('GET', `/api/v1/runs/${runId}`)).body.status).toBe('cancelled');
+
+    // From the overview's recent runs to a finished run of traffic: its counts and log.
+    await page.goto(`${server.url}/#/`);
+    const traffic = (await server.api('GET', '/api/v1/runs?pipeline=traffic&status=succeeded')).body
+      .items[0];
+    await page.getByRole('link', { name: `Run ${traffic.id}` }).click();
+    await expect.poll(() => page.locator('#run-status').textContent()).toBe('succeeded');
+    const counts = JSON.parse((await page.locator('#run-counts').textContent())!);
+    expect(counts).toMatchObject({ read: 40 });
+    expect(await page.locator('#run-log').textContent()).not.toBe('');
+    expect(page.url()).toBe(`${server.url}/#/runs/${traffic.id}`);
+
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'run');
+    expectCleanPage(watched, server.url);
+  });
+
+  it('dead letters: filter, inspect, replay one and see it delivered, replay selected, discard', async () => {
+    receiver.status = 200;
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, OPERATOR);
+    await page.locator('tr[data-pipeline="traffic"] .dead-letters a').click();
+    await page.getByRole('heading', { name: 'Dead letters', exact: true }).waitFor();
+    expect(page.url()).toContain('#/dead-letters?pipeline=traffic');
+    expect(await page.getByLabel('Pipeline').inputValue()).toBe('traffic');
+    const rows = page.locator('tr[data-dead-letter]');
+    await rows.first().waitFor();
+    const before = await listDeadLetters(server, { pipeline: 'traffic', status: 'pending' });
+    expect(await rows.count()).toBe(before.length);
+
+    const id = (await rows.first().getAttribute('data-dead-letter'))!;
+    const letter = before.find((l) => l.id === id)!;
+    expect(letter.destination).toBe('hook');
+    const short = id.slice(0, 8);
+    await page.getByRole('button', { name: `Inspect dead letter ${short}` }).click();
+    const record = JSON.parse((await page.getByLabel('Record', { exact: true }).textContent())!);
+    expect(record).toEqual(letter.record);
+    expect(await page.getByLabel('Error', { exact: true }).textContent()).toContain('500');
+    await screenshot(page, 'dead-letters');
+
+    await page.getByRole('button', { name: `Replay dead letter ${short}` }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toMatch(/^Replay of 1 dead letter queued\./);
+    await page.getByRole('link', { name: /^Open replay run/ }).click();
+    await expect
+      .poll(() => page.locator('#run-status').textContent(), { timeout: 20_000 })
+      .toBe('succeeded');
+    expect(receivedRecords(receiver)).toContainEqual(letter.record);
+    expect((await server.api('GET', `/api/v1/dead-letters/${id}`)).body.status).toBe('replayed');
+
+    // Two selected at once, then one discarded.
+    await page.goto(`${server.url}/#/dead-letters?pipeline=traffic`);
+    await expect.poll(() => rows.count()).toBe(before.length - 1);
+    const [a, b, c] = await Promise.all(
+      [0, 1, 2].map((i) => rows.nth(i).getAttribute('data-dead-letter')),
+    );
+    await page.getByLabel(`Select dead letter ${a!.slice(0, 8)}`).check();
+    await page.getByLabel(`Select dead letter ${b!.slice(0, 8)}`).check();
+    await page.getByRole('button', { name: 'Replay selected (2)' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toMatch(/^Replay of 2 dead letters queued\./);
+    await page.getByRole('button', { name: `Discard dead letter ${c!.slice(0, 8)}` }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toMatch(/^Dead letter discarded\./);
+    await expect.poll(() => page.locator(`tr[data-dead-letter="${c}"]`).count()).toBe(0);
+    expect((await server.api('GET', `/api/v1/dead-letters/${c}`)).body.status).toBe('discarded');
+    await expect
+      .poll(async () => (await server.api('GET', `/api/v1/dead-letters/${b}`)).body.status, {
+        timeout: 20_000,
+      })
+      .toBe('replayed');
+
+    // Filtering by destination narrows the list (the files destination never failed).
+    await page.getByLabel('Destination').selectOption('files');
+    await expect.poll(() => page.url()).toContain('destination=files');
+    await expect.poll(() => rows.count()).toBe(0);
+
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    expectCleanPage(watched, server.url);
+  });
+
+  it('a key downgraded to read while signed in: its replay is refused (403) and shown; then no buttons', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, OPERATOR);
+    await page.goto(`${server.url}/#/dead-letters?pipeline=traffic`);
+    const replay = page.getByRole('button', { name: /^Replay dead letter / }).first();
+    await replay.waitFor();
+    writeConfig(dir, yaml(dir, receiver.url, '[read]'));
+    expect((await server.api('POST', '/api/v1/reload')).status).toBe(200);
+    await replay.click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^Refused \(403\)/);
+    // Signed in again (the page asks the API for the key's scopes): nothing to click.
+    await page.reload();
+    await expect.poll(() => page.getByText('operator (read)').count()).toBe(1);
+    await page.locator('tr[data-dead-letter]').first().waitFor();
+    expect(await page.getByRole('button', { name: /^(Replay|Discard)/ }).count()).toBe(0);
+    expect(await page.getByRole('checkbox').count()).toBe(0);
+    expectCleanPage(watched, server.url, [403]);
   });
 });

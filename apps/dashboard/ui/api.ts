@@ -130,3 +130,26 @@ export function formatTime(iso: string | null | undefined, timeZone?: string): s
 
 /** `#/path?x=1` helpers: views are chosen by the location hash, which never carries the key. */
 export const hashPath = (hash: string) => hash.replace(/^#/, '').split('?')[0] || '/';
+
+/** The query of the location hash (`#/dead-letters?pipeline=x`). */
+export const hashQuery = (hash: string) => new URLSearchParams(hash.split('?')[1] ?? '');
+
+/** A page of a list answer. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A stored dead letter, as `GET /api/v1/dead-letters` lists it. */
+export interface DeadLetter {
+  id: string;
+  status: 'pending' | 'replayed' | 'discarded';
+  pipeline: string;
+  runId: string;
+  route: string;
+  destination: string;
+  record: Record<string, unknown>;
+  error: { message?: string; code?: string } & Record<string, unknown>;
+  attempts: number;
+  failedAt: string;
+}

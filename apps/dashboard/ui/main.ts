@@ -3,8 +3,9 @@
 // are chosen by the location hash (#/, #/runs/<id>, ...), which never carries the key.
 import { h, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiFailure, hashPath, type KeyInfo } from './api.js';
+import { api, ApiFailure, hashPath, hashQuery, type KeyInfo } from './api.js';
 import { Loading } from './components.js';
+import { DeadLetters } from './views/dead-letters.js';
 import { Overview } from './views/overview.js';
 import { RunView } from './views/run.js';
 import { SignIn } from './views/sign-in.js';
@@ -53,6 +54,8 @@ function App() {
     });
   else if (!keyInfo) view = h(Loading, { error });
   else if (run) view = h(RunView, { apiKey, keyInfo, id: run[1]! });
+  else if (path === '/dead-letters')
+    view = h(DeadLetters, { apiKey, keyInfo, query: hashQuery(hash) });
   else view = h(Overview, { apiKey, keyInfo });
   return h(
     'div',
@@ -67,6 +70,14 @@ function App() {
           'nav',
           { 'aria-label': 'Main' },
           h('a', { href: '#/', 'aria-current': path === '/' ? 'page' : undefined }, 'Overview'),
+          h(
+            'a',
+            {
+              href: '#/dead-letters',
+              'aria-current': path === '/dead-letters' ? 'page' : undefined,
+            },
+            'Dead letters',
+          ),
         ),
       signedIn &&
         h(
