@@ -294,4 +294,43 @@ describe('dashboard in headless chromium', () => {
     expect(await page.getByRole('checkbox').count()).toBe(0);
     expectCleanPage(watched, server.url, [403]);
   });
+  it('dry run: pasted NDJSON, per-route and per-destination output, nothing written', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, VIEWER);
+    await page.getByRole('link', { name: 'Dry run' }).click();
+    await page.getByRole('heading', { name: 'Dry run', exact: true }).waitFor();
+    const delivered = receiver.requests.length;
+
+    await page.getByLabel(/^Records/).fill('not json');
+    await page.getByRole('button', { name: 'Run dry run' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/^Line 1 is not valid JSON/);
+
+    await page.getByLabel('Pipeline').selectOption('traffic');
+    await page
+      .getByLabel(/^Records/)
+      .fill('{"channel":"paid","sessions":120}\n\n{"channel":"email","sessions":900}\n');
+    await page.getByRole('button', { name: 'Run dry run' }).click();
+    await expect
+      .poll(() => page.locator('#dry-run-result [role="status"]').textContent())
+      .toBe('2 records: 2 matched, 0 to the default route, 0 unmatched, 0 with errors.');
+    expect(await page.locator('tr[data-route="paid"] .matched').textContent()).toBe('1');
+    expect(await page.locator('tr[data-route="all"] .matched').textContent()).toBe('2');
+    expect(await page.locator('[data-destination="hook"] h3').textContent()).toBe('hook: 1 record');
+    expect(await page.locator('[data-destination="files"] h3').textContent()).toBe(
+      'files: 2 records',
+    );
+    expect(JSON.parse((await page.getByLabel('Records for hook').textContent())!)).toEqual({
+      channel: 'paid',
+      sessions: 120,
+    });
+    expect(receiver.requests.length).toBe(delivered);
+
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'dry-run');
+    expectCleanPage(watched, server.url);
+  });
 });

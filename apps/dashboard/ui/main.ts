@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiFailure, hashPath, hashQuery, type KeyInfo } from './api.js';
 import { Loading } from './components.js';
 import { DeadLetters } from './views/dead-letters.js';
+import { DryRun } from './views/dry-run.js';
 import { Overview } from './views/overview.js';
 import { RunView } from './views/run.js';
 import { SignIn } from './views/sign-in.js';
@@ -54,6 +55,7 @@ function App() {
     });
   else if (!keyInfo) view = h(Loading, { error });
   else if (run) view = h(RunView, { apiKey, keyInfo, id: run[1]! });
+  else if (path === '/dry-run') view = h(DryRun, { apiKey });
   else if (path === '/dead-letters')
     view = h(DeadLetters, { apiKey, keyInfo, query: hashQuery(hash) });
   else view = h(Overview, { apiKey, keyInfo });
@@ -77,6 +79,11 @@ function App() {
               'aria-current': path === '/dead-letters' ? 'page' : undefined,
             },
             'Dead letters',
+          ),
+          h(
+            'a',
+            { href: '#/dry-run', 'aria-current': path === '/dry-run' ? 'page' : undefined },
+            'Dry run',
           ),
         ),
       signedIn &&
