@@ -179,7 +179,7 @@ export type {
   VersionedConfigStore,
   WebhookDeliveryStore,
 } from './store.js';
-export { isValidTimeZone } from './time-zone.js';
+export { dateInZone, isValidTimeZone } from './time-zone.js';
 export {
   DELIVERY_LEDGER_TTL_MS,
   createDeliveryLedger,

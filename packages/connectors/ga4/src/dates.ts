@@ -1,5 +1,5 @@
 /** Calendar arithmetic on `YYYY-MM-DD` strings, in a property's time zone. */
-import { isValidTimeZone } from '@sluice/core';
+import { dateInZone, isValidTimeZone } from '@sluice/core';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const RELATIVE = /^(today|yesterday|\d+daysAgo)$/;
@@ -26,14 +26,7 @@ export function isGa4Date(text: string): boolean {
  * todayIn(Date.UTC(2026, 10, 25, 3), 'America/Los_Angeles'); // '2026-11-24'
  * ```
  */
-export function todayIn(nowMs: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(nowMs);
-}
+export const todayIn: (nowMs: number, timeZone: string) => string = dateInZone;
 
 /**
  * Adds (or subtracts) whole days.

@@ -193,19 +193,5 @@ export function resolveInside(root: string, relative: string): string | undefine
   return full.startsWith(base + path.sep) ? full : undefined;
 }
 
-/**
- * Formats `now` as `YYYY-MM-DD` in a time zone.
- *
- * @example
- * ```ts
- * dateInZone(Date.UTC(2026, 10, 24, 23, 30), 'Europe/Berlin'); // "2026-11-25"
- * ```
- */
-export function dateInZone(now: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(now);
-}
+// The date of a write in the configured zone: core's one cached formatter.
+export { dateInZone } from '@sluice/core';
