@@ -6,6 +6,7 @@ import type { RoutesDeps } from './context.js';
 import { registerDeadLetterRoutes } from './dead-letters.js';
 import { registerOpsRoutes } from './ops.js';
 import { registerRunRoutes } from './runs.js';
+import { registerSchemaChangeRoutes } from './schema-changes.js';
 import { registerWebhookRoutes } from './webhooks.js';
 
 /** Registers every route of the reference server. */
@@ -19,6 +20,7 @@ export async function registerApiRoutes(
   registerRunRoutes(app, ctx, deps);
   registerDeadLetterRoutes(app, ctx, deps);
   registerCheckRoutes(app, ctx, deps);
+  registerSchemaChangeRoutes(app, ctx, deps);
   await registerWebhookRoutes(app, deps);
 }
 

@@ -8,6 +8,7 @@ import {
   type PluginContext,
   type PluginRegistry,
   type PluginStateStore,
+  type SchemaChangeEvent,
 } from '@sluice/core';
 import type { Registry } from 'prom-client';
 
@@ -29,11 +30,18 @@ interface Entry {
  * threads) survive between runs. Routers get a view without `open`/`close`: only the pool opens
  * and closes instances (when the config changes, and at shutdown). With `stateFor`, each
  * instance gets durable `ctx.state` in the namespace `destination:<kind>:<name>`, so what it
- * remembers (alerts sent, threads) also survives config changes and restarts.
+ * remembers (alerts sent, threads) also survives config changes and restarts. With
+ * `recordSchemaChange`, the table changes an instance reports (`ctx.onSchemaChange`) are
+ * recorded under the destination's name and kind (the store's schema-change log).
  *
  * @example
  * ```ts
- * const pool = new DestinationPool(registry, ctx, (namespace) => store.pluginState(namespace));
+ * const pool = new DestinationPool(
+ *   registry,
+ *   ctx,
+ *   (namespace) => store.pluginState(namespace),
+ *   async (destination, kind, event) => void (await store.schemaChanges.record({ destination, kind, ...event })),
+ * );
  * const warehouse = await pool.get('warehouse', 'database', options, { batch: { maxRecords: 500 } });
  * ```
  */
@@ -44,6 +52,11 @@ export class DestinationPool {
     private readonly registry: PluginRegistry,
     private readonly ctx: PluginContext,
     private readonly stateFor?: (namespace: string) => PluginStateStore,
+    private readonly recordSchemaChange?: (
+      destination: string,
+      kind: string,
+      event: SchemaChangeEvent,
+    ) => Promise<void>,
   ) {}
 
   async get(
@@ -80,10 +93,12 @@ export class DestinationPool {
     const state = this.stateFor?.(`destination:${kind}:${name}`);
     // Destination plugins bind `destination: <kind>` themselves: the configured name goes under `instance`.
     const logger = this.ctx.logger.child({ component: 'destination', instance: name });
+    const record = this.recordSchemaChange;
     const live = await definition.create(config, {
       ...this.ctx,
       logger,
       ...(state ? { state } : {}),
+      ...(record ? { onSchemaChange: (event) => record(name, kind, event) } : {}),
     });
     await live.open?.();
     const pooled: PooledDestination = {

@@ -301,7 +301,15 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
 
     // Plugins remember things across runs and restarts in the store, one namespace per instance.
     const pluginState = (namespace: string) => store.pluginState(namespace);
-    const pool = new DestinationPool(registry, ctx, pluginState);
+    // Table changes destinations make under their schema policy go to the schema-change log.
+    const pool = new DestinationPool(
+      registry,
+      ctx,
+      pluginState,
+      async (destination, kind, event) => {
+        await store.schemaChanges.record({ destination, kind, ...event });
+      },
+    );
     const scheduler = await startScheduler(options, {
       store,
       state,
