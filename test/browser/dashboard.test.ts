@@ -333,4 +333,67 @@ describe('dashboard in headless chromium', () => {
     await screenshot(page, 'dry-run');
     expectCleanPage(watched, server.url);
   });
+  it('pipeline view: route graph, disable and enable, run now with parameters', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, ADMIN);
+    await page.getByRole('link', { name: 'traffic', exact: true }).click();
+    await page.getByRole('heading', { name: 'Pipeline traffic' }).waitFor();
+    expect(page.url()).toBe(`${server.url}/#/pipelines/traffic`);
+    expect(await page.getByRole('img').getAttribute('aria-label')).toBe(
+      'traffic: source sample to 2 routes to 2 destinations',
+    );
+    const graph = (await page.locator('svg.graph').textContent())!;
+    for (const text of ['source', 'sample', 'paid · priority 10', '$.channel eq "paid"', 'hook'])
+      expect(graph).toContain(text);
+    // The routes in evaluation order: descending priority.
+    expect(await page.locator('tr[data-route] th').allTextContents()).toEqual(['paid', 'all']);
+    expect(await page.locator('tr[data-route="paid"] td').allTextContents()).toEqual([
+      '10',
+      '$.channel eq "paid"',
+      'continue',
+      'hook',
+    ]);
+
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await expect.poll(() => page.locator('#pipeline-state').textContent()).toMatch(/^Disabled/);
+    expect((await server.api('GET', '/api/v1/pipelines/traffic')).body.enabled).toBe(false);
+    expect(await page.getByRole('button', { name: 'Run now' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await expect.poll(() => page.locator('#pipeline-state').textContent()).toMatch(/^Enabled/);
+    expect((await server.api('GET', '/api/v1/pipelines/traffic')).body.enabled).toBe(true);
+
+    await page.getByLabel(/^Parameters/).fill('nope');
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/^Parameters are not valid JSON/);
+    await page.getByLabel(/^Parameters/).fill('{"note":"from the dashboard"}');
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await expect
+      .poll(() => page.getByRole('status').first().textContent())
+      .toMatch(/^Run of traffic queued\./);
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'pipeline');
+    await page.getByRole('link', { name: 'Open the run' }).click();
+    await expect
+      .poll(() => page.locator('#run-status').textContent(), { timeout: 20_000 })
+      .toBe('succeeded');
+    const runId = page.url().split('/').pop()!;
+    expect((await server.api('GET', `/api/v1/runs/${runId}`)).body.params).toEqual({
+      note: 'from the dashboard',
+    });
+    expectCleanPage(watched, server.url);
+
+    // A read-only key sees the graph and no action.
+    const viewer = await open();
+    await signIn(viewer.page, server.url, VIEWER);
+    await viewer.page.goto(`${server.url}/#/pipelines/traffic`);
+    await viewer.page.getByRole('heading', { name: 'Pipeline traffic' }).waitFor();
+    expect(
+      await viewer.page.getByRole('button', { name: /^(Disable|Enable|Run now)$/ }).count(),
+    ).toBe(0);
+    expectCleanPage(viewer, server.url);
+  });
 });

@@ -8,6 +8,7 @@ import { Loading } from './components.js';
 import { DeadLetters } from './views/dead-letters.js';
 import { DryRun } from './views/dry-run.js';
 import { Overview } from './views/overview.js';
+import { PipelineView } from './views/pipeline.js';
 import { RunView } from './views/run.js';
 import { SignIn } from './views/sign-in.js';
 
@@ -43,6 +44,7 @@ function App() {
   }, [apiKey, keyInfo]);
   const path = hashPath(hash);
   const run = /^\/runs\/([0-9a-f-]{36})$/i.exec(path);
+  const pipeline = /^\/pipelines\/([^/]+)$/.exec(path);
   const signedIn = apiKey && keyInfo;
   let view;
   if (!apiKey)
@@ -55,6 +57,8 @@ function App() {
     });
   else if (!keyInfo) view = h(Loading, { error });
   else if (run) view = h(RunView, { apiKey, keyInfo, id: run[1]! });
+  else if (pipeline)
+    view = h(PipelineView, { apiKey, keyInfo, name: decodeURIComponent(pipeline[1]!) });
   else if (path === '/dry-run') view = h(DryRun, { apiKey });
   else if (path === '/dead-letters')
     view = h(DeadLetters, { apiKey, keyInfo, query: hashQuery(hash) });

@@ -80,7 +80,11 @@ export function Overview({ apiKey, keyInfo }: { apiKey: string; keyInfo: KeyInfo
           return h(
             'tr',
             { key: p.name, 'data-pipeline': p.name },
-            h('th', { scope: 'row' }, p.name),
+            h(
+              'th',
+              { scope: 'row' },
+              h('a', { href: `#/pipelines/${encodeURIComponent(p.name)}` }, p.name),
+            ),
             h('td', null, p.enabled ? 'yes' : 'no'),
             h(
               'td',

@@ -51,7 +51,11 @@ export function RunView({ apiKey, keyInfo, id }: { apiKey: string; keyInfo: KeyI
       h('dt', null, 'Status'),
       h('dd', { 'aria-live': 'polite', id: 'run-status' }, h(StatusText, { status: run.status })),
       h('dt', null, 'Pipeline'),
-      h('dd', null, run.pipeline),
+      h(
+        'dd',
+        null,
+        h('a', { href: `#/pipelines/${encodeURIComponent(run.pipeline)}` }, run.pipeline),
+      ),
       h('dt', null, 'Trigger'),
       h('dd', null, run.trigger),
       h('dt', null, 'Attempt'),
