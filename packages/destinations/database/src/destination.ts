@@ -32,6 +32,7 @@ import {
   inferColumnType,
   isNarrowerInteger,
   isTypeRejection,
+  isUndefinedColumn,
   readTableColumns,
   resolveSchemaPolicy,
   wideningFor,
@@ -42,7 +43,7 @@ import {
 } from './schema-policy.js';
 import { toSluiceError } from './errors.js';
 import { createTablePlan } from './statements.js';
-import { createRowWriter } from './writer.js';
+import { createRowWriter, type WriteOutcome } from './writer.js';
 
 function parseTableName(table: string): TableName {
   const dot = table.indexOf('.');
@@ -210,24 +211,26 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   }
 
   /**
-   * Reads the table as it is: a declared column the table holds with a narrower integer type
+   * Reads the table as it is. A declared column the table holds with a narrower integer type
    * (an INT column declared bigint) is checked against the table's type, so a value it cannot
-   * hold meets the schema policy (widened under evolve) instead of a driver error. SQLite's
-   * affinities hold any integer: nothing to narrow there.
+   * hold meets the schema policy (widened under evolve) instead of a driver error; SQLite's
+   * affinities hold any integer, nothing to narrow there. A declared column the existing table
+   * lacks (added to `columns` later) is added under `newColumn: evolve`; otherwise the database
+   * names it when the batch is written.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function adoptTableTypes(db: Kysely<any>): Promise<void> {
-    if (config.dialect === 'sqlite') return;
+  async function adoptTable(db: Kysely<any>): Promise<void> {
     let existing: Awaited<ReturnType<typeof readTableColumns>>;
     try {
       existing = await readTableColumns(db, config.dialect, table);
     } catch (err) {
       throw toSluiceError(config.dialect, err, `reading table "${config.table}"`);
     }
+    if (existing.size === 0) return;
     let changed = false;
     for (const column of columns) {
       const found = existing.get(column.name.toLowerCase());
-      if (found && isNarrowerInteger(found.type, column.type)) {
+      if (config.dialect !== 'sqlite' && found && isNarrowerInteger(found.type, column.type)) {
         column.type = found.type;
         changed = true;
       }
@@ -235,7 +238,14 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     if (changed) {
       plan = createTablePlan(config.dialect, table, columns, config.mode, key);
       mapRow = createRowMapper(config.dialect, columns, keyNames);
+      buildWriter();
     }
+    const missing = columns.filter((c) => !existing.has(c.name.toLowerCase()));
+    if (missing.length > 0 && policy.newColumn === 'evolve')
+      await evolve(
+        missing.map((c) => ({ column: c.name, type: c.type })),
+        [],
+      );
   }
 
   async function prepare(): Promise<void> {
@@ -269,7 +279,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     } else if (config.schema?.newTable !== undefined) {
       tableMissing = true;
     }
-    await adoptTableTypes(db);
+    await adoptTable(db);
     if (ledger) {
       await createLedgerTable(db, ledger, config.dialect);
       ledgerPruning.start(db);
@@ -511,7 +521,18 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         turnedAway(kind, action, n);
       }
       const { rows, indexes, failures } = mapped;
-      const outcome = await write!({ rows, indexes }, doing, batch);
+      let outcome: WriteOutcome;
+      try {
+        outcome = await write!({ rows, indexes }, doing, batch);
+      } catch (err) {
+        // A declared column the table lost since it was read (dropped, renamed), told by the
+        // driver's error code: under newColumn evolve the table is read again, the column added
+        // back, and the batch written once more (its failed transaction committed nothing).
+        const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+        if (policy.newColumn !== 'evolve' || !isUndefinedColumn(config.dialect, cause)) throw err;
+        await adoptTable(database!.db);
+        outcome = await write!({ rows, indexes }, doing, batch);
+      }
       if (outcome.repeat) {
         // Committed before (this batch's ledger row exists): nothing was written now. Indexes
         // the database rejected then are reported again, so they are not silently acknowledged.

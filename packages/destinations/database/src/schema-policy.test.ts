@@ -575,6 +575,34 @@ for (const target of [postgres, mariadb]) {
       expect((await target.columns(table)).get('n')).toBe(target.types.integer);
     });
 
+    it('newColumn evolve adds a declared column the table lacks, and adds it back when it is dropped', async () => {
+      const table = target.table();
+      await target.exec(`CREATE TABLE <t> (id bigint PRIMARY KEY, name text)`, table);
+      await using(
+        target,
+        {
+          table,
+          createTable: false,
+          columns: [...baseColumns, { name: 'utm', type: 'text' }],
+          schema: { newColumn: 'evolve' },
+        },
+        async (d) => {
+          expect(await d.write([{ id: 1, name: 'a', utm: 'x' }])).toBeUndefined();
+          expect((await target.columns(table)).get('utm')).toBe(target.types.text);
+          expect(changes(d, 'add_column', table)).toBe(1);
+          // Dropped behind the destination's back: the write's undefined-column error (42703 /
+          // 1054) makes it read the table again and add the column back.
+          await target.exec('ALTER TABLE <t> DROP COLUMN utm', table);
+          expect(await d.write([{ id: 2, name: 'b', utm: 'y' }])).toBeUndefined();
+          expect(changes(d, 'add_column', table)).toBe(2);
+          expect((await target.rows(table)).map((r) => [Number(r.id), r.utm])).toEqual([
+            [1, null],
+            [2, 'y'],
+          ]);
+        },
+      );
+    });
+
     it('counts a value the database refuses for its type (by error code) as a type change', async () => {
       const table = target.table();
       await target.exec(`CREATE TABLE <t> (id bigint PRIMARY KEY, s varchar(3))`, table);

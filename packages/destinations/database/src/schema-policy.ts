@@ -487,5 +487,23 @@ export function isTypeRejection(dialect: DialectName, error: unknown): boolean {
   }
 }
 
+/**
+ * Whether the database refused a statement because a column it names does not exist, told by
+ * the driver's error code: PostgreSQL SQLSTATE 42703, MySQL/MariaDB errno 1054. SQLite reports
+ * it as a generic SQLITE_ERROR, so it is never recognised there.
+ *
+ * @example
+ * ```ts
+ * isUndefinedColumn('postgres', { code: '42703' }); // true
+ * isUndefinedColumn('mysql', { errno: 1054 });      // true
+ * ```
+ */
+export function isUndefinedColumn(dialect: DialectName, error: unknown): boolean {
+  const e = (error ?? {}) as { code?: unknown; errno?: unknown };
+  if (dialect === 'postgres') return e.code === '42703';
+  if (dialect === 'mysql') return e.errno === 1054;
+  return false;
+}
+
 const POSTGRES_TYPE_CODES = new Set(['22001', '22003', '22007', '22008', '22P02']);
 const MYSQL_TYPE_ERRNOS = new Set([1264, 1265, 1292, 1366, 1406]);
