@@ -137,7 +137,7 @@ const commonEntries = {
           v.pipe(
             v.picklist(SCHEMA_ACTIONS, `must be one of ${SCHEMA_ACTIONS.join(', ')}`),
             v.description(
-              'A record has a top-level field no column reads: `evolve` adds a column (type from the value), `freeze` dead-letters the record, `discard_row` drops it, `discard_value` leaves the field out. Default `discard_value`.',
+              'A record has a top-level field no column reads: `evolve` adds a column (type from the value; also adds declared `columns` the existing table lacks), `freeze` dead-letters the record, `discard_row` drops it, `discard_value` leaves the field out. Default `discard_value`.',
             ),
           ),
         ),
