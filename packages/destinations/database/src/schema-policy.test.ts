@@ -364,6 +364,30 @@ for (const target of [postgres, mariadb, sqlite]) {
         });
       });
 
+      it('evolve on a second instance adopts the columns the first added (JSON, boolean), without a change', async () => {
+        const table = target.table();
+        const record = { id: 1, name: 'a', meta: { src: 'ga4' }, paid: true };
+        await using(target, config(table, 'evolve'), async (first) => {
+          expect(await first.write([record])).toBeUndefined();
+          expect(changes(first, 'add_column', table)).toBe(2);
+        });
+        // A fresh instance (a replica, the next process) knows only the declared columns; the
+        // table reports JSON as longtext (MariaDB) or TEXT (SQLite), booleans as INTEGER (SQLite).
+        await using(target, config(table, 'evolve'), async (second) => {
+          expect(
+            await second.write([{ id: 2, name: 'b', meta: { src: 'hubspot' }, paid: false }]),
+          ).toBeUndefined();
+          expect(changes(second, 'add_column', table)).toBe(0);
+          expect(turnedAway(second, 'type_change', 'freeze', table)).toBe(0);
+        });
+        const rows = await target.rows(table);
+        const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+        expect(rows.map((r) => [json(r.meta), Boolean(Number(r.paid))])).toEqual([
+          [{ src: 'ga4' }, true],
+          [{ src: 'hubspot' }, false],
+        ]);
+      });
+
       it('freeze dead-letters the record, naming table, column, value and type', async () => {
         const table = target.table();
         await using(target, config(table, 'freeze'), async (d) => {
