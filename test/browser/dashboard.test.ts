@@ -384,6 +384,31 @@ describe('dashboard in headless chromium', () => {
     expect((await server.api('GET', `/api/v1/runs/${runId}`)).body.params).toEqual({
       note: 'from the dashboard',
     });
+
+    // A new version saved through the API: the view compares it with the one before.
+    const current = (await server.api('GET', '/api/v1/pipelines/traffic')).body.config;
+    const next = {
+      ...current,
+      routes: current.routes.map((r: { name: string }) =>
+        r.name === 'paid' ? { ...r, priority: 20 } : r,
+      ),
+    };
+    expect((await server.api('PUT', '/api/v1/pipelines/traffic', next)).status).toBe(200);
+    await page.goto(`${server.url}/#/pipelines/traffic`);
+    await expect.poll(() => page.locator('#pipeline-state').textContent()).toMatch(/version 2$/);
+    await expect
+      .poll(() => page.locator('#version-summary').textContent())
+      .toBe('2 changed lines.');
+    const diff = (await page.getByLabel('Differences from v1 to v2').textContent())!;
+    expect(diff).toMatch(/^- +"priority": 10,?$/m);
+    expect(diff).toMatch(/^\+ +"priority": 20,?$/m);
+    expect(await page.locator('tr[data-route="paid"] td').first().textContent()).toBe('20');
+    await page.getByLabel('From version').selectOption('2');
+    await expect.poll(() => page.locator('#version-summary').textContent()).toBe('No differences.');
+    await page.getByLabel('From version').selectOption('1');
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'pipeline');
     expectCleanPage(watched, server.url);
 
     // A read-only key sees the graph and no action.
