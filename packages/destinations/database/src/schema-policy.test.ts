@@ -837,3 +837,40 @@ for (const target of [postgres, mariadb]) {
     });
   });
 }
+
+describe('schema policy on the PostgreSQL COPY path', () => {
+  it('a batch past bulkThreshold that grows a column and overflows another is COPYed after the changes', async () => {
+    const table = postgres.table();
+    const records: SluiceRecord[] = Array.from({ length: 600 }, (_, i) => ({
+      id: i + 1,
+      n: i === 399 ? 3_000_000_000 : i,
+      ...(i >= 299 ? { utm: `u${i}` } : {}),
+    }));
+    await using(
+      postgres,
+      {
+        table,
+        createTable: true,
+        bulk: 'copy',
+        bulkThreshold: 500,
+        columns: [
+          { name: 'id', type: 'bigint', primaryKey: true },
+          { name: 'n', type: 'integer' },
+        ],
+        schema: { newColumn: 'evolve', typeChange: 'evolve' },
+      },
+      async (d) => {
+        expect(await d.write(records)).toBeUndefined();
+        expect(changes(d, 'add_column', table)).toBe(1);
+        expect(changes(d, 'widen_column', table)).toBe(1);
+      },
+    );
+    const columns = await postgres.columns(table);
+    expect(columns.get('n')).toBe('bigint');
+    expect(columns.get('utm')).toBe('text');
+    const rows = await postgres.rows(table);
+    expect(rows).toHaveLength(600);
+    expect(rows[399]).toMatchObject({ n: '3000000000', utm: 'u399' });
+    expect(rows[298]!.utm).toBeNull();
+  });
+});
