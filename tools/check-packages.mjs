@@ -6,10 +6,12 @@
 //    license and repository fields set; LICENSE and CHANGELOG.md are in every tarball;
 //  - plugin packages (connectors/*, destinations/*): `@sluice/core` is a peer dependency (and a
 //    dev dependency, so the workspace resolves it), never a dependency; the built entry has the
-//    one entry shape: the `definePlugin(...)` result as the default and as a named export;
+//    one entry shape: the `definePlugin(...)` result as the default and as a named export (in
+//    dist/plugin.js too, the same object, where the package exports `./plugin`);
 //  - plugin packages have the one source layout (tools/lib/skeleton.mjs: index.ts, plugin.ts,
 //    connector.ts/destination.ts with a create… factory, config.ts, errors.ts, contract.test.ts,
-//    helpers in __fixtures__/); no package keeps test helpers in src/testing/;
+//    helpers in __fixtures__/); no package keeps test helpers in src/testing/; a package with a
+//    `./plugin` entry (a heavy SDK) imports its implementation in plugin.ts only lazily;
 //  - DESIGN §2's direction of dependencies (tools/lib/boundaries.mjs): no package.json
 //    dependency and no import in src/ or bin/ of any workspace package goes against it.
 // The two source checks run first and need no build.
@@ -74,8 +76,9 @@ for (const dir of dirs) {
   }
   const kind = pluginKindOf(relative(root, dir));
   if (!kind) continue;
-  const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  for (const problem of skeletonProblems({ name, kind, files: readSourceFiles(dir) })) {
+  const { name, exports } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const lazy = exports?.['./plugin'] !== undefined;
+  for (const problem of skeletonProblems({ name, kind, lazy, files: readSourceFiles(dir) })) {
     failures++;
     console.error(`✗ package layout: ${problem}`);
   }
@@ -117,25 +120,35 @@ for (const dir of dirs) {
         name,
         `@sluice/core must also be a dev dependency with the same range (${range}) so the workspace resolves it`,
       );
-    const entry = join(dir, 'dist', 'index.js');
-    try {
-      const mod = await import(pathToFileURL(entry).href);
-      const plugin = mod.default;
-      if (plugin?.type !== 'plugin')
-        fail(name, 'the default export must be the definePlugin(...) result');
-      else if (!Object.entries(mod).some(([key, value]) => key !== 'default' && value === plugin)) {
-        fail(
-          name,
-          'the definePlugin(...) result must also be a named export (e.g. export const slackPlugin)',
-        );
-      } else if (plugin.name !== name)
-        fail(
-          name,
-          `definePlugin name must be the package name, not ${JSON.stringify(plugin.name)}`,
-        );
-    } catch (error) {
-      fail(name, `cannot import dist/index.js: ${error.message}`);
+    // A heavy plugin's `./plugin` entry (the definitions without the implementation) has the
+    // same shape, and the very plugin object the index exports.
+    const entries = pkg.exports?.['./plugin'] ? ['index.js', 'plugin.js'] : ['index.js'];
+    const plugins = [];
+    for (const file of entries) {
+      try {
+        const mod = await import(pathToFileURL(join(dir, 'dist', file)).href);
+        const plugin = mod.default;
+        plugins.push(plugin);
+        if (plugin?.type !== 'plugin')
+          fail(name, `dist/${file}: the default export must be the definePlugin(...) result`);
+        else if (
+          !Object.entries(mod).some(([key, value]) => key !== 'default' && value === plugin)
+        ) {
+          fail(
+            name,
+            `dist/${file}: the definePlugin(...) result must also be a named export (e.g. export const slackPlugin)`,
+          );
+        } else if (plugin.name !== name)
+          fail(
+            name,
+            `dist/${file}: definePlugin name must be the package name, not ${JSON.stringify(plugin.name)}`,
+          );
+      } catch (error) {
+        fail(name, `cannot import dist/${file}: ${error.message}`);
+      }
     }
+    if (plugins.length === 2 && plugins[0] !== plugins[1])
+      fail(name, 'dist/index.js must re-export the plugin of dist/plugin.js, not a second one');
   }
 
   const publint = spawnSync('npx', ['publint', '--strict', '.'], { cwd: dir, encoding: 'utf8' });

@@ -133,6 +133,39 @@ describe('skeletonProblems', () => {
       '@sluice/destinations-acme: src/contract.test.ts does not run testConnector or testDestination from @sluice/testing',
     ]);
   });
+
+  it('a package exporting ./plugin defines its kind in plugin.ts and imports the implementation only lazily', () => {
+    const lazyPlugin = [
+      "import type { AcmeConfig } from './config.js';",
+      'export const acmeDestination = defineDestination({',
+      '  create: async (config, ctx) => {',
+      "    const { createAcmeDestination } = await import('./destination.js');",
+      '    return createAcmeDestination(config, ctx);',
+      '  },',
+      '});',
+      "export const acmePlugin = definePlugin({ name: '@sluice/destinations-acme', destinations: [acmeDestination] });",
+      'export default acmePlugin;',
+      '',
+    ].join('\n');
+    const lazy = (plugin: string) =>
+      skeletonProblems({
+        name,
+        kind: 'destination',
+        lazy: true,
+        files: replaced('src/plugin.ts', plugin),
+      });
+    expect(lazy(lazyPlugin)).toEqual([]);
+    expect(
+      lazy(
+        `import { acmeDestination } from './destination.js';\n${complete().get('src/plugin.ts')}`,
+      ),
+    ).toEqual([
+      "@sluice/destinations-acme: src/plugin.ts imports ./destination.js statically: its package exports ./plugin, so create must import it lazily (await import('./destination.js'))",
+    ]);
+    expect(lazy(complete().get('src/plugin.ts')!)).toEqual([
+      "@sluice/destinations-acme: src/plugin.ts never imports ./destination.js: its package exports ./plugin, so the definition's create imports the implementation with await import('./destination.js')",
+    ]);
+  });
 });
 
 describe('the workspace', () => {
@@ -142,12 +175,14 @@ describe('the workspace', () => {
     );
     expect(dirs.length).toBeGreaterThan(8);
     const problems = dirs.flatMap((dir) => {
-      const pkgName = (
-        JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string }
-      ).name;
+      const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+        name: string;
+        exports: Record<string, unknown>;
+      };
       return skeletonProblems({
-        name: pkgName,
+        name: pkg.name,
         kind: pluginKindOf(dir)!,
+        lazy: pkg.exports['./plugin'] !== undefined,
         files: readSourceFiles(join(root, dir)),
       });
     });

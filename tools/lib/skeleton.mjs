@@ -11,6 +11,13 @@
 //   src/contract.test.ts    the @sluice/testing contract suite (testConnector / testDestination)
 //   src/__fixtures__/       test helpers (not `src/testing/`): kept out of the build and the tarball
 //
+// A plugin whose implementation imports a heavy SDK (BigQuery, GA4, HubSpot, AWS, nodemailer,
+// Slack) keeps its definition in src/plugin.ts instead, with a `create` that imports
+// ./connector.js or ./destination.js (`await import(...)`) when the first instance is made, and
+// exports that module alone as `<package>/plugin` in package.json; the reference server imports
+// those entries, so it loads only the SDKs its configuration uses (issues 19 and 20). Such a
+// package ("lazy") must not import its implementation statically from plugin.ts.
+//
 // tools/check-packages.mjs runs `skeletonProblems` on every plugin package; tools/new-package.mjs
 // writes this layout; test/tools/skeleton.test.ts proves the check names what is missing.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -38,11 +45,12 @@ export function pluginKindOf(dir) {
 /**
  * Everything a plugin package lacks of the one layout, one sentence each naming the file.
  *
- * @param {{ name: string, kind: 'connector' | 'destination', files: Map<string, string> }} pkg
- *   `files`: every file under `src/` (path relative to the package, with `/`) and its text
+ * @param {{ name: string, kind: 'connector' | 'destination', lazy?: boolean, files: Map<string, string> }} pkg
+ *   `files`: every file under `src/` (path relative to the package, with `/`) and its text;
+ *   `lazy`: the package exports `./plugin` (its plugin without its implementation)
  * @returns {string[]}
  */
-export function skeletonProblems({ name, kind, files }) {
+export function skeletonProblems({ name, kind, lazy = false, files }) {
   const problems = [];
   const missing = (file, why) => problems.push(`${name}: src/${file} missing: ${why}`);
   const text = (file) => files.get(`src/${file}`);
@@ -73,6 +81,22 @@ export function skeletonProblems({ name, kind, files }) {
       problems.push(
         `${name}: src/index.ts calls definePlugin: the plugin belongs in src/plugin.ts`,
       );
+    if (lazy) {
+      const code = withoutComments(plugin);
+      const implementation = `\\./${kind}\\.js`;
+      const staticImport = new RegExp(
+        `^\\s*import\\s+(?!type\\b)[^;]*?from\\s+['"]${implementation}['"]`,
+        'm',
+      );
+      if (staticImport.test(code))
+        problems.push(
+          `${name}: src/plugin.ts imports ./${kind}.js statically: its package exports ./plugin, so create must import it lazily (await import('./${kind}.js'))`,
+        );
+      else if (!new RegExp(`\\bimport\\(\\s*['"]${implementation}['"]\\s*\\)`).test(code))
+        problems.push(
+          `${name}: src/plugin.ts never imports ./${kind}.js: its package exports ./plugin, so the definition's create imports the implementation with await import('./${kind}.js')`,
+        );
+    }
   }
   const definition = text(`${kind}.ts`);
   if (definition === undefined)

@@ -1,19 +1,25 @@
 import { loadPluginEntries } from '@sluice/config';
 import { ConfigError, PluginRegistry, formatPath, type PluginDefinition } from '@sluice/core';
 import { routerPlugin } from '@sluice/router';
-import { bigQueryPlugin } from '@sluice/connectors-bigquery';
-import { ga4Plugin } from '@sluice/connectors-ga4';
-import { hubspotPlugin } from '@sluice/connectors-hubspot';
+import { bigQueryPlugin } from '@sluice/connectors-bigquery/plugin';
+import { ga4Plugin } from '@sluice/connectors-ga4/plugin';
+import { hubspotPlugin } from '@sluice/connectors-hubspot/plugin';
 import { samplePlugin } from '@sluice/connectors-sample';
 import { databasePlugin } from '@sluice/destinations-database';
 import { filePlugin } from '@sluice/destinations-file';
 import { webhookPlugin } from '@sluice/destinations-webhook';
 import { prometheusPlugin } from '@sluice/destinations-prometheus';
-import { emailPlugin } from '@sluice/destinations-email';
-import { s3Plugin } from '@sluice/destinations-s3';
-import { slackPlugin } from '@sluice/destinations-slack';
+import { emailPlugin } from '@sluice/destinations-email/plugin';
+import { s3Plugin } from '@sluice/destinations-s3/plugin';
+import { slackPlugin } from '@sluice/destinations-slack/plugin';
 
-/** The plugins every server has: the router's transforms, every first-party connector and destination. */
+/**
+ * The plugins every server has: the router's transforms, every first-party connector and
+ * destination. The plugins with a heavy SDK come from their packages' `/plugin` entries: the
+ * definitions (kinds, config schemas, capabilities) without the implementations, which each
+ * kind's `create` imports when a configuration first makes an instance of it — so a server
+ * loads only the SDKs its configuration uses (issues 19 and 20).
+ */
 export function builtinPlugins(): PluginDefinition[] {
   return [
     routerPlugin,

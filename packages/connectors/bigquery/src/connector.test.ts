@@ -9,7 +9,7 @@ import {
 import { generateEventsTable, startFakeBigQuery, type FakeBigQuery } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bigQueryConnector } from './connector.js';
+import { bigQueryConnector } from './plugin.js';
 import { fakeBigQueryConfig } from './__fixtures__/config.js';
 
 const ROWS = 2_500;

@@ -2,7 +2,6 @@ import type { BigQuery, Job, Query } from '@google-cloud/bigquery';
 import {
   FatalError,
   abortable,
-  defineConnector,
   readField,
   retryWithBackoff,
   type CheckResult,
@@ -16,7 +15,7 @@ import {
 } from '@sluice/core';
 import { createAddressPolicy, preflightUrl } from '@sluice/core/net';
 import { createBigQueryClient } from './client.js';
-import { bigQueryConfigSchema, type BigQueryConfig } from './config.js';
+import type { BigQueryConfig } from './config.js';
 import { convertRows, type BigQueryField } from './convert.js';
 import {
   compareCursor,
@@ -49,33 +48,17 @@ interface QueryApiResponse {
 }
 
 /**
- * Reads the result of a BigQuery SQL query page by page (`maxResults` + page tokens), converting
- * every BigQuery type to JSON without precision loss. With `cursor`, reads are incremental: the
- * query binds the last checkpoint to `@cursor` and each page commits the highest cursor value up
- * to which every row was delivered.
+ * Creates a connector instance with the SDK client its config describes: what
+ * `bigQueryConnector.create(config, ctx)` runs once it has imported this module.
  *
  * @example
  * ```ts
- * import { createPluginContext, parseConfig } from '@sluice/core';
- * const config = parseConfig(bigQueryConnector.configSchema, {
- *   projectId: 'acme-analytics',
- *   query: 'SELECT * FROM shop.orders WHERE updated_at > @cursor ORDER BY updated_at',
- *   cursor: { column: 'updated_at', type: 'TIMESTAMP' },
- * });
- * const connector = await bigQueryConnector.create(config, createPluginContext());
- * for await (const page of connector.read({}, AbortSignal.timeout(60_000))) console.log(page.records.length, page.state);
+ * const instance = createBigQueryConnector(parseConfig(bigQueryConfigSchema, raw), createPluginContext());
  * ```
  */
-export const bigQueryConnector = defineConnector({
-  kind: 'bigquery',
-  version: '0.1.0',
-  // A resumed query starts at the checkpoint's cursor value and re-reads the rows tied at it
-  // (tie-safe), so its pages are not the first read's pages (the contract suite shows it).
-  rereads: 'may-differ',
-  description: 'Reads the result of a BigQuery SQL query, incrementally by a cursor column.',
-  configSchema: bigQueryConfigSchema,
-  create: (config, ctx) => createBigQueryInstance(config, ctx, createBigQueryClient(config)),
-});
+export function createBigQueryConnector(config: BigQueryConfig, ctx: PluginContext) {
+  return createBigQueryInstance(config, ctx, createBigQueryClient(config));
+}
 
 /**
  * Creates a connector instance around an existing SDK client (for embedding with a client you

@@ -5,7 +5,7 @@ import {
   type FakeBigQuery,
 } from '@sluice/testing';
 import { afterAll, beforeAll } from 'vitest';
-import { bigQueryConnector } from './connector.js';
+import { bigQueryConnector } from './plugin.js';
 import { fakeBigQueryConfig } from './__fixtures__/config.js';
 
 const ROWS = 2_500;

@@ -14,9 +14,13 @@
  */
 import { bigQueryPlugin } from './plugin.js';
 
-export { bigQueryPlugin } from './plugin.js';
+export { bigQueryConnector, bigQueryPlugin } from './plugin.js';
 
-export { bigQueryConnector, createBigQueryInstance, ON_DEMAND_USD_PER_TIB } from './connector.js';
+export {
+  createBigQueryConnector,
+  createBigQueryInstance,
+  ON_DEMAND_USD_PER_TIB,
+} from './connector.js';
 export {
   bigQueryConfigSchema,
   googleCredentialsSchema,

@@ -8,7 +8,7 @@ import {
 import { startFakeGa4, type FakeGa4 } from '@sluice/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPreviousDayComparer } from './compare.js';
-import { ga4Connector } from './connector.js';
+import { ga4Connector } from './plugin.js';
 import { ga4ConfigSchema } from './config.js';
 
 describe('createPreviousDayComparer', () => {

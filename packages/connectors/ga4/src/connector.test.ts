@@ -11,7 +11,7 @@ import {
 import { startFakeGa4, type FakeGa4 } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ga4Connector } from './connector.js';
+import { ga4Connector } from './plugin.js';
 import { PROPERTY, fakeGa4Config, ga4RowKey } from './__fixtures__/ga4.js';
 
 // 18:00 UTC is 10:00 in Los Angeles: "today" is 2026-11-25 for the property.

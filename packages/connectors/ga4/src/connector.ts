@@ -3,7 +3,6 @@ import {
   FatalError,
   RetryableError,
   abortable,
-  defineConnector,
   retryWithBackoff,
   type CheckResult,
   type DiscoveredStream,
@@ -14,7 +13,7 @@ import {
 } from '@sluice/core';
 import { createAddressPolicy, preflightUrl } from '@sluice/core/net';
 import { createGa4Client } from './client.js';
-import { ga4ConfigSchema, type Ga4Config } from './config.js';
+import type { Ga4Config } from './config.js';
 import { createPreviousDayComparer } from './compare.js';
 import { convertReportRows, type ReportResponse } from './convert.js';
 import {
@@ -38,33 +37,17 @@ type RunReportRequest = NonNullable<Parameters<BetaAnalyticsDataClient['runRepor
 const QUOTA_WINDOWS = ['tokensPerHour', 'tokensPerDay', 'tokensPerProjectPerHour'] as const;
 
 /**
- * Reads a GA4 report (dimensions × metrics over a date range) with `runReport`, paging with
- * offset/limit over `rowCount`. Incremental by date: the state is the last final date, and each
- * run re-reads from min(last final + 1, today − restateDays), so recent days are pulled again
- * until GA4 stops changing them; records carry `_final: false` while inside that window.
+ * Creates a connector instance with the Data API client its config describes: what
+ * `ga4Connector.create(config, ctx)` runs once it has imported this module.
  *
  * @example
  * ```ts
- * import { createPluginContext, parseConfig } from '@sluice/core';
- * const config = parseConfig(ga4Connector.configSchema, {
- *   propertyId: '123456',
- *   dimensions: ['date', 'sessionDefaultChannelGroup'],
- *   metrics: ['sessions'],
- *   dateRange: { startDate: '7daysAgo', endDate: 'yesterday' },
- * });
- * const connector = await ga4Connector.create(config, createPluginContext());
- * for await (const page of connector.read({}, AbortSignal.timeout(60_000))) console.log(page.records, page.state);
+ * const instance = createGa4Connector(parseConfig(ga4ConfigSchema, raw), createPluginContext());
  * ```
  */
-export const ga4Connector = defineConnector({
-  kind: 'ga4',
-  version: '0.1.0',
-  // Reports inside the restatement window change until GA4 finalises them.
-  rereads: 'may-differ',
-  description: 'Reads Google Analytics 4 reports, re-reading recent days until they are final.',
-  configSchema: ga4ConfigSchema,
-  create: (config, ctx) => createGa4Instance(config, ctx, createGa4Client(config)),
-});
+export function createGa4Connector(config: Ga4Config, ctx: PluginContext) {
+  return createGa4Instance(config, ctx, createGa4Client(config));
+}
 
 /**
  * Creates a connector instance around an existing `BetaAnalyticsDataClient` (for embedding with

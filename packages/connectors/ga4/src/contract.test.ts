@@ -1,7 +1,7 @@
 import { createMemoryMetrics, createPluginContext, systemClock, type Clock } from '@sluice/core';
 import { startFakeGa4, testConnector, type FakeGa4 } from '@sluice/testing';
 import { afterAll, beforeAll } from 'vitest';
-import { ga4Connector } from './connector.js';
+import { ga4Connector } from './plugin.js';
 import { addDays } from './dates.js';
 import {
   CHANNELS,

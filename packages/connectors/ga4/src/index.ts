@@ -14,9 +14,9 @@
  */
 import { ga4Plugin } from './plugin.js';
 
-export { ga4Plugin } from './plugin.js';
+export { ga4Connector, ga4Plugin } from './plugin.js';
 
-export { ga4Connector, createGa4Instance, type Ga4State } from './connector.js';
+export { createGa4Connector, createGa4Instance, type Ga4State } from './connector.js';
 export { ga4ConfigSchema, ga4CredentialsSchema, type Ga4Config } from './config.js';
 export { convertReportRows, type ReportResponse, type PageLocation } from './convert.js';
 export { createPreviousDayComparer } from './compare.js';

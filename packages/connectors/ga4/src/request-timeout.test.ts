@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { RetryableError, createPluginContext, parseConfig } from '@sluice/core';
 import type { BetaAnalyticsDataClient } from '@google-analytics/data';
-import { createGa4Instance, ga4Connector } from './connector.js';
+import { createGa4Instance } from './connector.js';
+import { ga4Connector } from './plugin.js';
 
 const config = (extra: Record<string, unknown> = {}) =>
   parseConfig(ga4Connector.configSchema, {

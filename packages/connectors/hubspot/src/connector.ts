@@ -5,7 +5,6 @@
 import {
   FatalError,
   RetryableError,
-  defineConnector,
   type CheckResult,
   type ConnectorInstance,
   type DiscoveredStream,
@@ -15,7 +14,7 @@ import {
   type ReadRequest,
   type SluiceRecord,
 } from '@sluice/core';
-import { hubspotConfigSchema, type HubSpotConfig } from './config.js';
+import type { HubSpotConfig } from './config.js';
 import { createHubSpotApi, type HubSpotApi } from './hubspot-api.js';
 import { readFull, readIncremental, type ReadStep } from './read.js';
 import type { CrmObject } from './response.js';
@@ -191,30 +190,3 @@ export function createHubSpotConnector(
 
   return { read, check, discover };
 }
-
-/**
- * The `hubspot` connector kind.
- *
- * @example
- * ```ts
- * import { PluginRegistry, definePlugin, createPluginContext } from '@sluice/core';
- * const registry = new PluginRegistry().register(
- *   definePlugin({ name: '@sluice/connectors-hubspot', sluice: '^1', connectors: [hubspotConnector] }),
- * );
- * const source = await registry.createConnector(
- *   'hubspot',
- *   { accessToken: token, object: 'deals', properties: ['dealname', 'amount'] },
- *   createPluginContext(),
- * );
- * ```
- */
-export const hubspotConnector = defineConnector({
-  kind: 'hubspot',
-  version: '0.1.0',
-  // A keyset over hs_lastmodifieddate: records move to the end as they are updated.
-  rereads: 'may-differ',
-  description:
-    'Reads HubSpot CRM objects (contacts, companies, deals, tickets, custom objects): full, then incremental.',
-  configSchema: hubspotConfigSchema,
-  create: (config, ctx) => createHubSpotConnector(config, ctx),
-});

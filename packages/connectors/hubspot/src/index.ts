@@ -14,9 +14,9 @@
  */
 import { hubspotPlugin } from './plugin.js';
 
-export { hubspotPlugin } from './plugin.js';
+export { hubspotConnector, hubspotPlugin } from './plugin.js';
 
-export { createHubSpotConnector, hubspotConnector, modifiedPropertyOf } from './connector.js';
+export { createHubSpotConnector, modifiedPropertyOf } from './connector.js';
 export { hubspotConfigSchema, type HubSpotConfig } from './config.js';
 export type { FullState, HubSpotState, IncrementalState } from './state.js';
 

@@ -82,7 +82,8 @@ describe('rate limiting against the fake', () => {
   });
   afterAll(() => fake.close());
 
-  const create = (object: string): ConnectorInstance =>
+  // `create` imports the implementation first, so it answers with a promise.
+  const create = async (object: string): Promise<ConnectorInstance> =>
     hubspotConnector.create(
       v.parse(hubspotConfigSchema, {
         accessToken: fake.token,
@@ -93,9 +94,10 @@ describe('rate limiting against the fake', () => {
         rateLimit: { requests: 12, intervalMs: 600, searchRequestsPerSecond: 100 },
       }),
       createPluginContext(),
-    ) as ConnectorInstance;
+    );
 
-  const drain = async (instance: ConnectorInstance) => {
+  const drain = async (creating: Promise<ConnectorInstance>) => {
+    const instance = await creating;
     const pages: Page[] = [];
     for await (const page of instance.read({}, new AbortController().signal)) pages.push(page);
     return pages.flatMap((p) => p.records).length;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SluiceRecord } from '@sluice/core';
 import { testDestination } from '@sluice/testing';
 import { startSmtpServer, type TestSmtpServer } from './__fixtures__/smtp-server.js';
-import { emailDestination } from './destination.js';
+import { emailDestination } from './plugin.js';
 import type { EmailConfig } from './config.js';
 
 let smtp: TestSmtpServer;

@@ -13,7 +13,6 @@ import {
   RetryableError,
   createDeliveryLedger,
   createRedactor,
-  defineDestination,
   type Batch,
   type CheckResult,
   type DestinationInstance,
@@ -27,7 +26,7 @@ import { connectGuardedSocket, createAddressPolicy } from '@sluice/core/net';
 import { TemplateError, compileTemplate, type CompiledTemplate } from '@sluice/core/template';
 import { formatMailbox, parseMailbox, parseMailboxList, type Mailbox } from './address.js';
 import { columnsOf, encodeAttachment } from './attachment.js';
-import { emailConfigSchema, type EmailConfig } from './config.js';
+import type { EmailConfig } from './config.js';
 import { DEFAULT_DIGEST_HTML, DEFAULT_DIGEST_TEXT } from './digest-templates.js';
 import { escapeHtml } from './escape.js';
 import { messageIdFor } from './message-id.js';
@@ -383,36 +382,3 @@ export function createEmailDestination(
     },
   };
 }
-
-/**
- * The `email` destination kind.
- *
- * @example
- * ```ts
- * import { createPluginContext, parseConfig } from '@sluice/core';
- * const config = parseConfig(emailDestination.configSchema, {
- *   smtp: { host: 'smtp.example.com' },
- *   from: 'sluice@example.com',
- *   to: 'growth@example.com',
- *   mode: 'digest',
- *   subject: '{{ count }} channels fell day-on-day',
- *   attachment: { format: 'csv' },
- * });
- * const mail = await emailDestination.create(config, createPluginContext());
- * ```
- */
-export const emailDestination = defineDestination({
-  kind: 'email',
-  version: '0.1.0',
-  description:
-    'Sends records by e-mail over SMTP, one message per record or a digest per batch, with templates and CSV/NDJSON attachments.',
-  configSchema: emailConfigSchema,
-  // Effectively once: Message-IDs and the sent-ledger are keyed by batch id / record key (see sent-ledger.ts).
-  capabilities: (config) => ({
-    idempotent: false,
-    maxInFlight: 1,
-    maxBatch: config.maxBatch,
-    ...(config.rememberSent > 0 ? { idempotency: 'batch' as const } : {}),
-  }),
-  create: (config, ctx) => createEmailDestination(config, ctx),
-});

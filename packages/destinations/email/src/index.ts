@@ -15,8 +15,8 @@
  */
 import { emailPlugin } from './plugin.js';
 
-export { emailPlugin } from './plugin.js';
-export { createEmailDestination, emailDestination } from './destination.js';
+export { emailDestination, emailPlugin } from './plugin.js';
+export { createEmailDestination } from './destination.js';
 export { emailConfigSchema, type EmailConfig, type EmailConfigInput } from './config.js';
 export { parseMailbox, parseMailboxList, formatMailbox, type Mailbox } from './address.js';
 export { columnsOf, encodeAttachment } from './attachment.js';

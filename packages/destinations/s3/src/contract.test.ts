@@ -3,7 +3,7 @@ import type { SluiceRecord } from '@sluice/core';
 import { testDestination } from '@sluice/testing';
 import { startS3Server, TEST_CREDENTIALS, type TestS3Server } from './__fixtures__/s3-server.js';
 import { startTcpProxy, type TcpProxy } from '@sluice/testing/fakes';
-import { s3Destination } from './destination.js';
+import { s3Destination } from './plugin.js';
 import type { S3Config } from './config.js';
 
 const BUCKET = 'sluice-contract';

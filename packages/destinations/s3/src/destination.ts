@@ -11,7 +11,6 @@ import {
   FatalError,
   PartialBatchError,
   createRedactor,
-  defineDestination,
   type Batch,
   type CheckResult,
   type DestinationInstance,
@@ -21,7 +20,7 @@ import {
   type SluiceError,
 } from '@sluice/core';
 import { createAddressPolicy, createGuardedAgents } from '@sluice/core/net';
-import { s3ConfigSchema, type S3Config } from './config.js';
+import type { S3Config } from './config.js';
 import { encodeObject, extensionOf } from './formats.js';
 import { objectKeyProblem } from './object-key.js';
 import { PartitionValueError, createPartitioner } from './partition.js';
@@ -331,29 +330,3 @@ export function createS3Destination(
     },
   };
 }
-
-/**
- * The `s3` destination kind.
- *
- * @example
- * ```ts
- * import { createPluginContext, parseConfig } from '@sluice/core';
- * const config = parseConfig(s3Destination.configSchema, { bucket: 'exports', partitionBy: ['channel'], format: 'csv', gzip: true });
- * const s3 = await s3Destination.create(config, createPluginContext());
- * ```
- */
-export const s3Destination = defineDestination({
-  kind: 's3',
-  version: '0.1.0',
-  description:
-    'Writes records to Amazon S3 or S3-compatible stores as NDJSON, JSON or CSV objects, with Hive partitions and deterministic keys.',
-  configSchema: s3ConfigSchema,
-  // Object keys contain the batch id (required by the config): a repeat overwrites its own objects.
-  capabilities: (config) => ({
-    idempotent: true,
-    idempotency: 'batch',
-    maxInFlight: config.maxInFlight,
-    maxBatch: config.maxBatch,
-  }),
-  create: (config, ctx) => createS3Destination(config, ctx),
-});

@@ -15,13 +15,8 @@
  */
 import { s3Plugin } from './plugin.js';
 
-export { s3Plugin } from './plugin.js';
-export {
-  createS3Client,
-  createS3Destination,
-  s3Destination,
-  type S3DestinationOptions,
-} from './destination.js';
+export { s3Destination, s3Plugin } from './plugin.js';
+export { createS3Client, createS3Destination, type S3DestinationOptions } from './destination.js';
 export { DEFAULT_KEY, s3ConfigSchema, type S3Config, type S3ConfigInput } from './config.js';
 export {
   encodeObject,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { SluiceRecord } from '@sluice/core';
 import { startSlackFake, testDestination, type SlackFake } from '@sluice/testing';
-import { slackDestination } from './destination.js';
+import { slackDestination } from './plugin.js';
 import type { SlackConfig } from './config.js';
 
 let fake: SlackFake;

@@ -12,7 +12,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { makeBatch, startSlackFake, type SlackFake } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
-import { createSlackDestination, slackDestination } from './destination.js';
+import { createSlackDestination } from './destination.js';
+import { slackDestination } from './plugin.js';
 import { slackConfigSchema } from './config.js';
 import type { SlackThreadStore } from './thread-store.js';
 

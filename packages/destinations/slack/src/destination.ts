@@ -14,7 +14,6 @@ import {
   createMemoryPluginState,
   RetryableError,
   createRedactor,
-  defineDestination,
   type Batch,
   type CheckResult,
   type DestinationInstance,
@@ -27,7 +26,7 @@ import { createAddressPolicy, createGuardedConnector } from '@sluice/core/net';
 import { compileTemplate, isStaticTemplate, TemplateError } from '@sluice/core/template';
 import { Agent, buildConnector, fetch as undiciFetch } from 'undici';
 import { channelProblem, isChannelId } from './channel.js';
-import { slackConfigSchema, type SlackConfig } from './config.js';
+import type { SlackConfig } from './config.js';
 import { escapeBlockKitString, escapeSlackText } from './escape.js';
 import { createPacer } from './pacer.js';
 import { mapSlackError } from './errors.js';
@@ -426,34 +425,3 @@ export function createSlackDestination(
     },
   };
 }
-
-/**
- * The `slack` destination kind.
- *
- * @example
- * ```ts
- * import { createPluginContext, parseConfig } from '@sluice/core';
- * const config = parseConfig(slackDestination.configSchema, {
- *   token: 'xoxb-123-456-abc',
- *   channel: '#growth',
- *   mode: 'digest',
- *   text: '{{ count }} channels fell more than 20 % day-on-day',
- * });
- * const slack = await slackDestination.create(config, createPluginContext());
- * ```
- */
-export const slackDestination = defineDestination({
-  kind: 'slack',
-  version: '0.1.0',
-  description:
-    'Posts records to Slack channels (chat.postMessage), per record or as a digest, with Block Kit and threads.',
-  configSchema: slackConfigSchema,
-  // Effectively once: every posted message's identity is kept in the store (see `sent` in createSlackDestination).
-  capabilities: (config) => ({
-    idempotent: false,
-    maxInFlight: 1,
-    maxBatch: config.maxBatch,
-    ...(config.rememberPosted > 0 ? { idempotency: 'record' as const } : {}),
-  }),
-  create: (config, ctx) => createSlackDestination(config, ctx),
-});

@@ -16,12 +16,8 @@
  */
 import { slackPlugin } from './plugin.js';
 
-export { slackPlugin } from './plugin.js';
-export {
-  createSlackDestination,
-  slackDestination,
-  type SlackDestinationOptions,
-} from './destination.js';
+export { slackDestination, slackPlugin } from './plugin.js';
+export { createSlackDestination, type SlackDestinationOptions } from './destination.js';
 export { slackConfigSchema, type SlackConfig, type SlackConfigInput } from './config.js';
 export {
   createMemoryThreadStore,
