@@ -421,4 +421,38 @@ describe('dashboard in headless chromium', () => {
     ).toBe(0);
     expectCleanPage(viewer, server.url);
   });
+  it('pipeline view: backfill a date range, progress per chunk, resumed without rerunning', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await signIn(page, server.url, ADMIN);
+    await page.goto(`${server.url}/#/pipelines/traffic`);
+    await page.getByLabel('From date').fill('2026-11-01');
+    await page.getByLabel('To date').fill('2026-11-03');
+    await page.getByLabel('Days per chunk').fill('1');
+    await page.getByRole('button', { name: 'Start backfill' }).click();
+    const chunks = page.locator('tr[data-chunk]');
+    await expect.poll(() => chunks.count()).toBe(3);
+    expect(await chunks.locator('.action').allTextContents()).toEqual([
+      'enqueued',
+      'enqueued',
+      'enqueued',
+    ]);
+    await expect
+      .poll(() => page.locator('#backfill-progress').textContent(), { timeout: 30_000 })
+      .toBe('3 of 3 chunks finished.');
+    expect(await chunks.locator('.chunk-status').allTextContents()).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    // The same range again keeps the finished chunks.
+    await page.getByRole('button', { name: 'Start backfill' }).click();
+    await expect
+      .poll(() => chunks.locator('.action').allTextContents())
+      .toEqual(['kept', 'kept', 'kept']);
+    expect(await seriousViolations(page)).toEqual([]);
+    await expectFitsPhone(page);
+    await screenshot(page, 'backfill');
+    expectCleanPage(watched, server.url);
+  });
 });
