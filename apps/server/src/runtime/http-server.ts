@@ -67,10 +67,12 @@ export async function startHttpServer(
     metrics: options.metrics,
     version: VERSION,
   });
-  // The dashboard signs in with an API key: without API-key auth it is not served at all.
+  // The dashboard signs in with an API key: without API-key auth it is not served at all. Said
+  // at info, not warn: it follows from the operator's own `auth: false`, and the dashboard is on
+  // by default, so a warning would greet every server run without keys (tests, local tools).
   if (config.dashboard && config.auth) await registerDashboard(app);
   else if (config.dashboard)
-    options.logger.warn(
+    options.logger.info(
       'the dashboard is not served: server.auth is false, and the dashboard is never served without API keys',
     );
   await app.ready();
