@@ -160,6 +160,7 @@ export type {
   NewRun,
   NewRunLogEntry,
   PageOptions,
+  PipelineActivity,
   PipelineVersionStore,
   ResultPage,
   RunCounts,

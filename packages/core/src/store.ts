@@ -182,6 +182,27 @@ export interface RunOutcome {
   finishedAt?: string;
 }
 
+/**
+ * Totals of one pipeline's runs that finished in a time window: output of
+ * {@link RunStore.countsSince}. `read` is the records in, `delivered` the deliveries out.
+ *
+ * @example
+ * ```ts
+ * const activity: PipelineActivity = {
+ *   pipeline: 'daily',
+ *   runs: 3,
+ *   counts: { read: 300, delivered: 298, deadLettered: 2, dropped: 0, failed: 0 },
+ * };
+ * ```
+ */
+export interface PipelineActivity {
+  pipeline: string;
+  /** How many runs finished in the window (succeeded, failed or cancelled). */
+  runs: number;
+  /** Sums of those runs' counts. */
+  counts: RunCounts;
+}
+
 /** Severity of a run log line. */
 export type RunLogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -244,6 +265,13 @@ export interface RunStore {
    * so it is one indexed count, never a page of records.
    */
   countQueued(pipeline: string): Promise<number>;
+  /**
+   * Per pipeline, the number of runs that finished at or after `since` (ISO time) and the sums
+   * of their counts, sorted by pipeline; pipelines without such a run are absent. Runs still
+   * queued or running are left out: their counts are written when they finish. One grouped,
+   * indexed query (`runs_finished_idx`), whatever the number of pipelines.
+   */
+  countsSince(since: string, options?: { pipeline?: string }): Promise<PipelineActivity[]>;
   /**
    * `queued` → `running` (sets `startedAt`); on a run that is already `running` (a worker
    * re-claims it after a crash) increments `attempt`. A finished run is returned unchanged: the

@@ -25,6 +25,7 @@ const NAMES = [
   '0008_dead_letter_position',
   '0009_runs_queued_index',
   '0010_schema_changes',
+  '0011_runs_finished_index',
 ];
 const TABLES = [
   'checkpoints',

@@ -8,6 +8,7 @@ import {
   type JsonObject,
   type NewRun,
   type NewRunLogEntry,
+  type PipelineActivity,
   type ResultPage,
   type RunCounts,
   type RunListFilter,
@@ -197,6 +198,40 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
         .where('status', '=', 'queued')
         .executeTakeFirstOrThrow();
       return Number(row.n);
+    },
+
+    async countsSince(since, options = {}): Promise<PipelineActivity[]> {
+      const from = new Date(parseTime(since, 'since'));
+      // Counts are written by markFinished, so only finished runs carry them; the partial index
+      // runs_finished_idx (migration 0011) reads the window, not the run history.
+      let query = db
+        .selectFrom('runs')
+        .select((eb) => [
+          'pipeline',
+          eb.fn.countAll<string | number>().as('runs'),
+          eb.fn.sum<string | number>('records_read').as('read'),
+          eb.fn.sum<string | number>('records_delivered').as('delivered'),
+          eb.fn.sum<string | number>('records_dead_lettered').as('dead_lettered'),
+          eb.fn.sum<string | number>('records_dropped').as('dropped'),
+          eb.fn.sum<string | number>('records_failed').as('failed'),
+        ])
+        .where('finished_at', 'is not', null)
+        .where('finished_at', '>=', from);
+      if (options.pipeline !== undefined) {
+        query = query.where('pipeline', '=', requireText(options.pipeline, 'pipeline'));
+      }
+      const rows = await query.groupBy('pipeline').orderBy('pipeline').execute();
+      return rows.map((row) => ({
+        pipeline: row.pipeline,
+        runs: toNumber(row.runs),
+        counts: {
+          read: toNumber(row.read),
+          delivered: toNumber(row.delivered),
+          deadLettered: toNumber(row.dead_lettered),
+          dropped: toNumber(row.dropped),
+          failed: toNumber(row.failed),
+        },
+      }));
     },
 
     async markRunning(id, options = {}) {

@@ -264,6 +264,55 @@ describe.each(backends)('repositories on $name', (backend) => {
         store.runs.appendLog(run.id, [{ level: 'loud' as 'info', message: 'x' }]),
       ).rejects.toThrow(/entries\[0\]\.level/);
     });
+    it('sum the counts of runs finished since a time, per pipeline, in one grouped query', async () => {
+      const finish = async (
+        pipeline: string,
+        finishedAt: string | null,
+        counts: { read: number; delivered: number; deadLettered?: number },
+        status: 'succeeded' | 'failed' = 'succeeded',
+      ) => {
+        const run = await store.runs.create({ pipeline, trigger: 'api' });
+        await store.runs.markRunning(run.id, { startedAt: '2030-01-01T00:00:00Z' });
+        if (finishedAt !== null)
+          await store.runs.markFinished(run.id, { status, counts, finishedAt });
+      };
+      await finish('activity-a', '2030-01-02T09:59:59.999Z', { read: 1000, delivered: 1000 });
+      await finish('activity-a', '2030-01-02T10:00:00Z', {
+        read: 5,
+        delivered: 4,
+        deadLettered: 1,
+      });
+      await finish(
+        'activity-a',
+        '2030-01-02T11:00:00Z',
+        { read: 3_000_000_000, delivered: 2 },
+        'failed',
+      );
+      await finish('activity-b', '2030-01-02T12:00:00Z', { read: 7, delivered: 14 });
+      await finish('activity-b', null, { read: 0, delivered: 0 }); // still running: left out
+      await finish('activity-c', '2030-01-01T00:00:00Z', { read: 9, delivered: 9 }); // too old
+
+      const since = '2030-01-02T10:00:00Z';
+      expect(await store.runs.countsSince(since)).toEqual([
+        {
+          pipeline: 'activity-a',
+          runs: 2,
+          counts: { read: 3_000_000_005, delivered: 6, deadLettered: 1, dropped: 0, failed: 0 },
+        },
+        {
+          pipeline: 'activity-b',
+          runs: 1,
+          counts: { read: 7, delivered: 14, deadLettered: 0, dropped: 0, failed: 0 },
+        },
+      ]);
+      expect(await store.runs.countsSince(since, { pipeline: 'activity-b' })).toEqual([
+        expect.objectContaining({ pipeline: 'activity-b', runs: 1 }),
+      ]);
+      expect(await store.runs.countsSince(since, { pipeline: 'activity-c' })).toEqual([]);
+      await expect(store.runs.countsSince('yesterday')).rejects.toMatchObject({
+        issues: [{ path: 'since' }],
+      });
+    });
   });
 
   describe('checkpoints', () => {

@@ -221,6 +221,7 @@ describe.each(backends)('webhook deliveries on $name', (backend) => {
       '0008_dead_letter_position',
       '0009_runs_queued_index',
       '0010_schema_changes',
+      '0011_runs_finished_index',
     ]);
     expect(
       await upgraded.webhookDeliveries.recordDelivery(

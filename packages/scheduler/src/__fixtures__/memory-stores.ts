@@ -9,7 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type {
   NewRun,
   NewRunLogEntry,
+  PipelineActivity,
   ResultPage,
+  RunCounts,
   RunListFilter,
   RunLogEntry,
   RunOutcome,
@@ -82,6 +84,24 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
     async countQueued(pipeline) {
       return [...runs.values()].filter((r) => r.pipeline === pipeline && r.status === 'queued')
         .length;
+    },
+    async countsSince(since, options = {}) {
+      const byPipeline = new Map<string, PipelineActivity>();
+      for (const run of runs.values()) {
+        if (run.finishedAt === null || run.finishedAt < new Date(since).toISOString()) continue;
+        if (options.pipeline !== undefined && run.pipeline !== options.pipeline) continue;
+        const total = byPipeline.get(run.pipeline) ?? {
+          pipeline: run.pipeline,
+          runs: 0,
+          counts: { read: 0, delivered: 0, deadLettered: 0, dropped: 0, failed: 0 },
+        };
+        total.runs += 1;
+        for (const key of Object.keys(total.counts) as (keyof RunCounts)[]) {
+          total.counts[key] += run.counts[key];
+        }
+        byPipeline.set(run.pipeline, total);
+      }
+      return [...byPipeline.values()].sort((a, b) => (a.pipeline < b.pipeline ? -1 : 1));
     },
     async markRunning(id, options = {}) {
       const run = runs.get(id);
