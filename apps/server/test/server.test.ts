@@ -227,6 +227,30 @@ for (const backend of ['pglite', 'postgres'] as const) {
       );
       const seqs = readNdjson(join(out, 'traffic')).map((r) => r.seq);
       expect(Math.max(...(seqs as number[]))).toBe(80);
+      // Both finished runs are in the last 24 hours' totals (issue 22's overview figure).
+      const runs = [
+        await (await api(`/api/v1/runs/${runId}`)).json(),
+        await (await api(`/api/v1/runs/${second.runId}`)).json(),
+      ] as { counts: Record<string, number> }[];
+      const sum = (key: string) => runs.reduce((total, r) => total + r.counts[key]!, 0);
+      const activity = await (await api('/api/v1/activity?hours=24', { key: READER })).json();
+      expect(Date.now() - Date.parse(activity.since)).toBeGreaterThanOrEqual(24 * 3_600_000);
+      expect(activity.items).toEqual([
+        {
+          pipeline: 'traffic',
+          runs: 2,
+          counts: {
+            read: 80,
+            delivered: sum('delivered'),
+            deadLettered: sum('deadLettered'),
+            dropped: sum('dropped'),
+            failed: sum('failed'),
+          },
+        },
+      ]);
+      expect(sum('delivered')).toBeGreaterThanOrEqual(80);
+      const inbound = await (await api('/api/v1/activity?pipeline=inbound')).json();
+      expect(inbound).toMatchObject({ hours: 24, items: [] });
     });
 
     it('previews routing with a dry run', async () => {
@@ -433,6 +457,11 @@ for (const backend of ['pglite', 'postgres'] as const) {
       expect((await api('/api/v1/runs?limit=abc')).status).toBe(400);
       expect((await api('/api/v1/runs?cursor=garbage')).status).toBe(400);
       expect((await api('/api/v1/runs/not-a-uuid')).status).toBe(400);
+      for (const hours of ['0', '721', 'abc', '1.5']) {
+        const bad = await api(`/api/v1/activity?hours=${hours}`);
+        expect(bad.status).toBe(400);
+        expect((await bad.json()).error.details[0].path).toBe('query.hours');
+      }
       expect((await api(`/api/v1/runs/${randomUUID()}`)).status).toBe(404);
       expect(
         (await api('/api/v1/pipelines/missing/runs', { method: 'POST', body: '{}' })).status,

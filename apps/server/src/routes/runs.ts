@@ -31,6 +31,14 @@ const RunSchema = v.object({
   attempt: v.number(),
 });
 
+const CountsSchema = v.object({
+  read: v.pipe(v.number(), v.description('Records in: read from the source.')),
+  delivered: v.pipe(v.number(), v.description('Deliveries out, acknowledged by destinations.')),
+  deadLettered: v.number(),
+  dropped: v.number(),
+  failed: v.number(),
+});
+
 /** Starting, listing, inspecting and cancelling runs. */
 export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps: RoutesDeps): void {
   const { sluice } = deps;
@@ -116,6 +124,57 @@ export function registerRunRoutes(app: FastifyInstance, ctx: RouteContext, deps:
         }
         throw error;
       }
+    },
+  });
+
+  addRoute(app, ctx, {
+    method: 'GET',
+    url: '/api/v1/activity',
+    scope: 'read',
+    summary: 'Records in and out per pipeline over the last hours',
+    description:
+      'Per pipeline, the runs that finished (succeeded, failed or cancelled) in the last `hours` hours and the sums of their counts: `read` is records in, ' +
+      '`delivered` deliveries out. Runs still queued or running are not counted yet (their counts are written when they finish); pipelines without such a run are absent.',
+    tags,
+    query: v.strictObject({
+      hours: v.optional(
+        v.pipe(
+          v.string(),
+          v.regex(/^\d+$/, 'a whole number of hours'),
+          v.transform(Number),
+          v.number(),
+          v.minValue(1, 'at least 1 hour'),
+          v.maxValue(720, 'at most 720 hours (30 days)'),
+          v.description('The window: runs finished in the last `hours` hours (1–720).'),
+        ),
+        '24',
+      ),
+      pipeline: v.optional(v.pipe(NameParam, v.description('Only this pipeline.'))),
+    }),
+    responses: {
+      200: {
+        description: 'The totals, sorted by pipeline',
+        schema: v.object({
+          since: v.pipe(v.string(), v.description('Start of the window (ISO time).')),
+          hours: v.number(),
+          items: v.array(
+            v.object({
+              pipeline: v.string(),
+              runs: v.pipe(v.number(), v.description('Runs finished in the window.')),
+              counts: CountsSchema,
+            }),
+          ),
+        }),
+      },
+      ...errorResponses,
+    },
+    handler: async ({ query }) => {
+      const since = new Date(Date.now() - query.hours * 3_600_000).toISOString();
+      const items = await sluice.store.runs.countsSince(
+        since,
+        query.pipeline === undefined ? {} : { pipeline: query.pipeline },
+      );
+      return { since, hours: query.hours, items };
     },
   });
 
