@@ -277,7 +277,7 @@ describe('loadConfig', () => {
       {
         path: 'server.colour',
         message:
-          'unknown key "colour" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit) (line 5, column 11)',
+          'unknown key "colour" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, dashboard, rateLimit) (line 5, column 11)',
         line: 5,
         column: 11,
       },
@@ -360,7 +360,7 @@ describe('parseSluiceConfig', () => {
       {
         path: 'server.when',
         message:
-          'unknown key "when" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, rateLimit)',
+          'unknown key "when" (allowed: host, port, apiKeys, auth, cors, bodyLimitBytes, dashboard, rateLimit)',
       },
     ]);
   });
