@@ -131,17 +131,34 @@ describe('dashboard in headless chromium', () => {
     await expect.poll(() => row.locator('.next-fire').textContent()).toMatch(/08:00:00/);
     expect(await row.locator('.next-fire').textContent()).toContain('Europe/Berlin');
     expect(await row.locator('.last-run').textContent()).toBe('never run');
+    expect(await row.locator('.records-in').textContent()).toBe('0');
+    expect(await row.locator('.records-out').textContent()).toBe('0');
 
     // A run started elsewhere (the API, as cron or a script would) shows up without a reload.
     const runId = await triggerRun(server, 'traffic');
     await page.locator(`tr[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
-    await waitForRun(server, runId);
+    const finished = await waitForRun(server, runId);
     await expect
       .poll(() => page.locator(`tr[data-run="${runId}"] .status`).textContent(), {
         timeout: 15_000,
       })
       .toBe('succeeded');
     await expect.poll(() => row.locator('.last-run .status').textContent()).toBe('succeeded');
+    // Records in/out of the last 24 hours: the 40 records read, and every delivery (files and,
+    // for paid records, the webhook) of that run, under their column headers.
+    expect(finished.counts.read).toBe(40);
+    const out = finished.counts.delivered ?? 0;
+    expect(out).toBeGreaterThanOrEqual(40);
+    await expect.poll(() => row.locator('.records-in').textContent()).toBe('40');
+    expect(await row.locator('.records-out').textContent()).toBe(out.toLocaleString('en'));
+    const headers = await page
+      .getByRole('table', { name: 'Pipelines' })
+      .getByRole('columnheader')
+      .allTextContents();
+    // A no-break space keeps '24 h' on one line.
+    expect(headers).toEqual(
+      expect.arrayContaining(['Records in (24\u00a0h)', 'Records out (24\u00a0h)']),
+    );
     // Its paid records failed at the webhook (the receiver answers 500 from here on): dead letters.
     receiver.status = 500;
     await row.getByRole('button', { name: 'Run now: traffic' }).click();

@@ -14,22 +14,31 @@ interface Schedule {
   timezone: string;
   nextFireAt: string | null;
 }
+interface Activity {
+  pipeline: string;
+  runs: number;
+  counts: { read: number; delivered: number; deadLettered: number };
+}
 interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-/** Pipelines (last run, next cron fire, pending dead letters) and recent runs, polled. */
+/**
+ * Pipelines (last run, next cron fire, records in/out of the runs finished in the last 24 hours,
+ * pending dead letters) and recent runs, polled.
+ */
 export function Overview({ apiKey, keyInfo }: { apiKey: string; keyInfo: KeyInfo }) {
   const [message, setMessage] = useState<{ text: string; error?: boolean }>();
   const { data, error, reload } = usePoll(async () => {
-    const [pipelines, runs, schedules, deadLetters] = await Promise.all([
+    const [pipelines, runs, schedules, deadLetters, activity] = await Promise.all([
       api<{ items: Pipeline[] }>(apiKey, '/api/v1/pipelines'),
       api<Page<Run>>(apiKey, '/api/v1/runs?limit=100'),
       api<{ items: Schedule[] }>(apiKey, '/api/v1/schedules'),
       api<Page<{ pipeline: string }>>(apiKey, '/api/v1/dead-letters?status=pending&limit=1000'),
+      api<{ items: Activity[] }>(apiKey, '/api/v1/activity?hours=24'),
     ]);
-    return { pipelines, runs, schedules, deadLetters };
+    return { pipelines, runs, schedules, deadLetters, activity };
   }, [apiKey]);
   const runNow = async (pipeline: string) => {
     try {
@@ -51,6 +60,7 @@ export function Overview({ apiKey, keyInfo }: { apiKey: string; keyInfo: KeyInfo
   const dead = new Map<string, number>();
   for (const d of data.deadLetters.items) dead.set(d.pipeline, (dead.get(d.pipeline) ?? 0) + 1);
   const more = data.deadLetters.nextCursor ? '+' : '';
+  const activity = new Map(data.activity.items.map((a) => [a.pipeline, a]));
   return h(
     'main',
     { id: 'main' },
@@ -69,6 +79,8 @@ export function Overview({ apiKey, keyInfo }: { apiKey: string; keyInfo: KeyInfo
             'Enabled',
             'Last run',
             'Next scheduled run',
+            'Records in (24\u00a0h)',
+            'Records out (24\u00a0h)',
             'Pending dead letters',
             ...(can(keyInfo, 'run') ? ['Actions'] : []),
           ],
@@ -77,6 +89,8 @@ export function Overview({ apiKey, keyInfo }: { apiKey: string; keyInfo: KeyInfo
           const run = lastRun.get(p.name);
           const s = schedules.get(p.name);
           const deadCount = dead.get(p.name) ?? 0;
+          const recent = activity.get(p.name);
+          const runsTitle = `${recent?.runs ?? 0} finished run(s) in the last 24 hours`;
           return h(
             'tr',
             { key: p.name, 'data-pipeline': p.name },
@@ -111,6 +125,16 @@ export function Overview({ apiKey, keyInfo }: { apiKey: string; keyInfo: KeyInfo
                     h('span', { class: 'muted' }, `${s.schedule.cron ?? ''} · ${s.timezone}`),
                   )
                 : h('span', { class: 'muted' }, 'no schedule'),
+            ),
+            h(
+              'td',
+              { class: 'records-in', title: runsTitle },
+              (recent?.counts.read ?? 0).toLocaleString('en'),
+            ),
+            h(
+              'td',
+              { class: 'records-out', title: runsTitle },
+              (recent?.counts.delivered ?? 0).toLocaleString('en'),
             ),
             h(
               'td',
