@@ -6,7 +6,13 @@
  *
  * @packageDocumentation
  */
-import type { CheckpointStore, DeadLetter, DeadLetterSink } from './pipeline.js';
+import type {
+  CheckpointStore,
+  DeadLetter,
+  DeadLetterSink,
+  ExpectationAction,
+  ExpectationCheck,
+} from './pipeline.js';
 import type { JsonValue } from './record.js';
 
 /** A JSON object (the shape of configs, run params and log fields). */
@@ -88,6 +94,97 @@ export interface RunCounts {
 }
 
 /**
+ * Counts of one route in a run (see {@link RunBreakdown}).
+ *
+ * @example
+ * ```ts
+ * const route: RunRouteCounts = { matched: 40, produced: 40, droppedByTransform: 0, failed: 0 };
+ * ```
+ */
+export interface RunRouteCounts {
+  /** Records whose condition matched (the default route: the records it took). */
+  matched: number;
+  /** Records the route's transforms produced (after unnest and drop steps). */
+  produced: number;
+  /** Input records a transform dropped (they produced nothing). */
+  droppedByTransform: number;
+  /** Records whose condition or transform failed. */
+  failed: number;
+}
+
+/**
+ * Counts of one destination in a run (see {@link RunBreakdown}). Deliveries are records: a batch
+ * of 500 delivered counts 500.
+ *
+ * @example
+ * ```ts
+ * const warehouse: RunDestinationCounts = {
+ *   delivered: 38, failed: 0, deadLettered: 2, dropped: 0, batches: 1, retries: 1,
+ * };
+ * ```
+ */
+export interface RunDestinationCounts {
+  /** Records the destination acknowledged. */
+  delivered: number;
+  /** Records given up after retries with `onError: 'fail-run'`. */
+  failed: number;
+  /** Records given up after retries and written as dead letters. */
+  deadLettered: number;
+  /** Records given up after retries with `onError: 'drop'`. */
+  dropped: number;
+  /** Batches written (acknowledged or not). */
+  batches: number;
+  /** Write attempts repeated after a retryable error. */
+  retries: number;
+}
+
+/**
+ * Counts of one expectation of a route in a run (see {@link RunBreakdown}).
+ *
+ * @example
+ * ```ts
+ * const notNull: RunExpectationCounts = { check: 'required', action: 'dead-letter', field: 'email', checked: 40, violations: 3 };
+ * ```
+ */
+export interface RunExpectationCounts {
+  check: ExpectationCheck;
+  /** What a violation does. */
+  action: ExpectationAction;
+  /** The field path the check reads, when it reads one. */
+  field?: string;
+  /** Records (or runs, for run-level checks) tested. */
+  checked: number;
+  /** Tests that failed. */
+  violations: number;
+}
+
+/**
+ * A run's counts by route, by destination and by expectation: the detail behind
+ * {@link RunCounts}, stored when the run finishes. Names and numbers only, never record data.
+ * A record sent to two destinations counts once in its route's `matched` and once in each
+ * destination's `delivered`, so the destinations' `delivered` add up to `counts.delivered`.
+ *
+ * @example
+ * ```ts
+ * const breakdown: RunBreakdown = {
+ *   routes: { all: { matched: 40, produced: 40, droppedByTransform: 0, failed: 0 } },
+ *   destinations: {
+ *     warehouse: { delivered: 40, failed: 0, deadLettered: 0, dropped: 0, batches: 1, retries: 0 },
+ *     archive: { delivered: 40, failed: 0, deadLettered: 0, dropped: 0, batches: 1, retries: 0 },
+ *   },
+ * };
+ * ```
+ */
+export interface RunBreakdown {
+  /** By route name. */
+  routes: Record<string, RunRouteCounts>;
+  /** By destination name. */
+  destinations: Record<string, RunDestinationCounts>;
+  /** By route name, then expectation name; present only when some route declares `expect`. */
+  expectations?: Record<string, Record<string, RunExpectationCounts>>;
+}
+
+/**
  * Why a run failed (never a secret: redact before storing).
  *
  * @example
@@ -123,6 +220,8 @@ export interface RunRecord {
   startedAt: string | null;
   finishedAt: string | null;
   counts: RunCounts;
+  /** Counts by route, destination and expectation; `null` until the run finishes, and for runs stored before they were kept. */
+  breakdown: RunBreakdown | null;
   error: RunError | null;
   /** 1 on the first try; a worker that re-claims a crashed run increments it. */
   attempt: number;
@@ -177,6 +276,8 @@ export interface RunListFilter extends PageOptions {
 export interface RunOutcome {
   status: FinishedRunStatus;
   counts?: Partial<RunCounts>;
+  /** Counts by route, destination and expectation; a failed run passes what it had. */
+  breakdown?: RunBreakdown;
   error?: RunError | null;
   /** Default: now. */
   finishedAt?: string;

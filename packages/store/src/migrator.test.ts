@@ -26,6 +26,7 @@ const NAMES = [
   '0009_runs_queued_index',
   '0010_schema_changes',
   '0011_runs_finished_index',
+  '0012_run_breakdown',
 ];
 const TABLES = [
   'checkpoints',

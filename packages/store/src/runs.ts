@@ -10,6 +10,7 @@ import {
   type NewRunLogEntry,
   type PipelineActivity,
   type ResultPage,
+  type RunBreakdown,
   type RunCounts,
   type RunListFilter,
   type RunLogEntry,
@@ -59,6 +60,7 @@ function toRun(row: RunRow): RunRecord {
       dropped: toNumber(row.records_dropped),
       failed: toNumber(row.records_failed),
     },
+    breakdown: row.breakdown === null ? null : fromJson<RunBreakdown>(row.breakdown),
     error: row.error === null ? null : fromJson(row.error),
     attempt: row.attempt,
     cancelRequestedAt: toIsoOrNull(row.cancel_requested_at),
@@ -93,6 +95,52 @@ function countUpdates(
   }
   return updates;
 }
+
+function requireCount(value: unknown, path: string): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError([
+      { path, message: `expected a non-negative integer, got ${JSON.stringify(value)}` },
+    ]);
+  }
+}
+
+function requireNamedCounts(value: unknown, path: string, fields: readonly string[]): void {
+  if (!isRecord(value)) throw new ConfigError([{ path, message: 'expected an object' }]);
+  for (const [name, counts] of Object.entries(value)) {
+    if (!isRecord(counts))
+      throw new ConfigError([{ path: `${path}.${name}`, message: 'expected an object' }]);
+    for (const field of fields) requireCount(counts[field], `${path}.${name}.${field}`);
+  }
+}
+
+/** Checks a breakdown's shape before it is stored: names to objects of non-negative integers. */
+function breakdownText(breakdown: RunBreakdown | undefined): string | undefined {
+  if (breakdown === undefined) return undefined;
+  if (!isRecord(breakdown))
+    throw new ConfigError([{ path: 'breakdown', message: 'expected an object' }]);
+  requireNamedCounts(breakdown.routes, 'breakdown.routes', ROUTE_FIELDS);
+  requireNamedCounts(breakdown.destinations, 'breakdown.destinations', DESTINATION_FIELDS);
+  if (breakdown.expectations !== undefined) {
+    if (!isRecord(breakdown.expectations))
+      throw new ConfigError([{ path: 'breakdown.expectations', message: 'expected an object' }]);
+    for (const [route, expectations] of Object.entries(breakdown.expectations))
+      requireNamedCounts(expectations, `breakdown.expectations.${route}`, [
+        'checked',
+        'violations',
+      ]);
+  }
+  return jsonText(breakdown);
+}
+
+const ROUTE_FIELDS = ['matched', 'produced', 'droppedByTransform', 'failed'] as const;
+const DESTINATION_FIELDS = [
+  'delivered',
+  'failed',
+  'deadLettered',
+  'dropped',
+  'batches',
+  'retries',
+] as const;
 
 /**
  * Creates the run repository over the store's database.
@@ -263,10 +311,12 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
         outcome.finishedAt === undefined
           ? new Date().toISOString()
           : parseTime(outcome.finishedAt, 'finishedAt');
+      const breakdown = breakdownText(outcome.breakdown);
       const row = await db
         .updateTable('runs')
         .set({
           ...countUpdates(outcome.counts),
+          ...(breakdown === undefined ? {} : { breakdown }),
           status: outcome.status,
           finished_at: finishedAt,
           error: outcome.error ? jsonText(outcome.error) : null,

@@ -48,6 +48,8 @@ export interface RunsTable {
   records_dead_lettered: BigIntColumn;
   records_dropped: BigIntColumn;
   records_failed: BigIntColumn;
+  /** Migration 0012: counts by route, destination and expectation (`RunBreakdown`); NULL before a run finishes and on older rows. */
+  breakdown: NullableJson;
   error: NullableJson;
   attempt: Generated<number>;
   cancel_requested_at: NullableTimestamp;

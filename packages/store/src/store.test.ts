@@ -1,4 +1,4 @@
-import { ConfigError, type DeadLetter, type SluiceStore } from '@sluice/core';
+import { ConfigError, type DeadLetter, type RunBreakdown, type SluiceStore } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
@@ -312,6 +312,76 @@ describe.each(backends)('repositories on $name', (backend) => {
       await expect(store.runs.countsSince('yesterday')).rejects.toMatchObject({
         issues: [{ path: 'since' }],
       });
+    });
+
+    it('keep the breakdown by route, destination and expectation; runs without one read null', async () => {
+      const breakdown: RunBreakdown = {
+        routes: {
+          email: { matched: 3_000_000_000, produced: 2, droppedByTransform: 1, failed: 0 },
+          'the default': { matched: 1, produced: 1, droppedByTransform: 0, failed: 0 },
+        },
+        destinations: {
+          warehouse: {
+            delivered: 2,
+            failed: 0,
+            deadLettered: 1,
+            dropped: 0,
+            batches: 2,
+            retries: 1,
+          },
+          archive: { delivered: 1, failed: 1, deadLettered: 0, dropped: 2, batches: 1, retries: 0 },
+        },
+        expectations: {
+          email: {
+            'has email': {
+              check: 'required',
+              action: 'dead-letter',
+              field: 'email',
+              checked: 3,
+              violations: 1,
+            },
+          },
+        },
+      };
+      const run = await store.runs.create({ pipeline: 'breakdown', trigger: 'api' });
+      expect(run.breakdown).toBeNull();
+      await store.runs.markRunning(run.id);
+      // A failed run stores what it had.
+      expect(
+        await store.runs.markFinished(run.id, {
+          status: 'failed',
+          breakdown,
+          error: { name: 'X', message: 'y' },
+        }),
+      ).toMatchObject({ status: 'failed', breakdown });
+      expect((await store.runs.get(run.id))?.breakdown).toEqual(breakdown);
+      expect((await store.runs.list({ pipeline: 'breakdown' })).items[0]?.breakdown).toEqual(
+        breakdown,
+      );
+
+      // Rows finished without one (as every row stored before migration 0012) read null.
+      const old = await store.runs.create({ pipeline: 'breakdown', trigger: 'api' });
+      await store.runs.markRunning(old.id);
+      await store.runs.markFinished(old.id, { status: 'succeeded', counts: { read: 1 } });
+      expect((await store.runs.get(old.id))?.breakdown).toBeNull();
+
+      const bad = await store.runs.create({ pipeline: 'breakdown', trigger: 'api' });
+      await expect(
+        store.runs.markFinished(bad.id, {
+          status: 'succeeded',
+          breakdown: {
+            routes: {},
+            destinations: { warehouse: { ...breakdown.destinations.warehouse!, delivered: -1 } },
+          },
+        }),
+      ).rejects.toMatchObject({ issues: [{ path: 'breakdown.destinations.warehouse.delivered' }] });
+      await expect(
+        store.runs.markFinished(bad.id, {
+          status: 'succeeded',
+          breakdown: { destinations: {} } as unknown as RunBreakdown,
+        }),
+      ).rejects.toMatchObject({ issues: [{ path: 'breakdown.routes' }] });
+      expect((await store.runs.get(bad.id))?.status).toBe('queued');
     });
   });
 

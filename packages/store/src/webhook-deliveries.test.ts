@@ -222,6 +222,7 @@ describe.each(backends)('webhook deliveries on $name', (backend) => {
       '0009_runs_queued_index',
       '0010_schema_changes',
       '0011_runs_finished_index',
+      '0012_run_breakdown',
     ]);
     expect(
       await upgraded.webhookDeliveries.recordDelivery(

@@ -53,6 +53,7 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
         startedAt: null,
         finishedAt: null,
         counts: { ...ZERO },
+        breakdown: null,
         error: null,
         attempt: 1,
         cancelRequestedAt: null,
@@ -121,6 +122,7 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
         run.status = outcome.status;
         run.finishedAt = outcome.finishedAt ?? new Date().toISOString();
         run.counts = { ...run.counts, ...(outcome.counts ?? {}) };
+        if (outcome.breakdown) run.breakdown = structuredClone(outcome.breakdown);
         run.error = outcome.error ?? null;
       }
       return copy(run);
