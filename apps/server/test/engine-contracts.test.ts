@@ -71,6 +71,13 @@ pipelines:
     expect(run.status).toBe('failed');
     expect(run.error?.message).toContain('the source went away after page 1');
     expect(run.counts).toMatchObject({ read: 2, delivered: 2, deadLettered: 0 });
+    // Its breakdown is what it had too (issue 22's run view).
+    expect(run.breakdown).toEqual({
+      routes: { all: { matched: 2, produced: 2, droppedByTransform: 0, failed: 0 } },
+      destinations: {
+        files: expect.objectContaining({ delivered: 2, failed: 0, deadLettered: 0 }),
+      },
+    });
     expect(written('midway')).toEqual([{ id: 1 }, { id: 2 }]);
     expect(await sluice.store.checkpoints.get('midway')).toEqual({ page: 1 });
   });

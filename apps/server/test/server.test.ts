@@ -203,6 +203,27 @@ for (const backend of ['pglite', 'postgres'] as const) {
       expect(run.status).toBe('succeeded');
       expect(run.pipelineVersion).toBe(1);
       expect(run.counts.read).toBe(40);
+      // The run's breakdown (issues 21 and 22): half the sample is paid and goes to the hook as
+      // well, every record goes to the files; the destinations' deliveries add up to the total.
+      expect(run.breakdown).toEqual({
+        routes: {
+          paid: { matched: 20, produced: 20, droppedByTransform: 0, failed: 0 },
+          all: { matched: 40, produced: 40, droppedByTransform: 0, failed: 0 },
+        },
+        destinations: {
+          hook: expect.objectContaining({ delivered: 20, failed: 0, deadLettered: 0, dropped: 0 }),
+          files: expect.objectContaining({ delivered: 40, failed: 0, deadLettered: 0, dropped: 0 }),
+        },
+      });
+      expect(run.counts.delivered).toBe(60);
+      expect(Object.keys(run.breakdown.destinations.files).sort()).toEqual([
+        'batches',
+        'deadLettered',
+        'delivered',
+        'dropped',
+        'failed',
+        'retries',
+      ]);
       const written = readNdjson(join(out, 'traffic'));
       expect(written.filter((r) => typeof r.seq === 'number').map((r) => r.seq)).toEqual(
         expect.arrayContaining(Array.from({ length: 40 }, (_, i) => i + 1)),

@@ -34,7 +34,7 @@ export type {
   RunSummary,
   SchedulerStores,
 } from './types.js';
-export { runCountsOf, withRunCounts } from './types.js';
+export { runBreakdownOf, runCountsOf, withRunCounts } from './types.js';
 export {
   MAX_QUEUED_RUNS_LIMIT,
   SCHEDULING_DEFAULTS,

@@ -18,7 +18,7 @@ import { RunTakeoverLimitError, takeoversSoFar, type AttemptCounts } from './att
 import type { PipelineScheduling } from './config.js';
 import { createRunLogger } from './run-log.js';
 import type { RunJob, RunJobData } from './run-queue.js';
-import { runCountsOf, type ExecuteRun } from './types.js';
+import { runBreakdownOf, runCountsOf, type ExecuteRun } from './types.js';
 
 /** Why a run's signal was aborted. */
 export type AbortCause = 'cancelled' | 'timeout' | 'claim-lost' | 'shutdown';
@@ -218,7 +218,11 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       await runs.markFinished(run.id, { status: 'cancelled' });
       return { cancelled: true };
     }
-    await runs.markFinished(run.id, { status: 'succeeded', counts: summary.counts ?? {} });
+    await runs.markFinished(run.id, {
+      status: 'succeeded',
+      counts: summary.counts ?? {},
+      ...(summary.breakdown ? { breakdown: summary.breakdown } : {}),
+    });
     lifecycle.info({ counts: summary.counts ?? {} }, 'run succeeded');
     return { counts: summary.counts ?? {} };
   } catch (error) {
@@ -257,10 +261,12 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
     lifecycle.error({ err: toRunError(error) }, 'run failed');
     // What was read and delivered before the failure stays on the record (withRunCounts).
     const counts = runCountsOf(error);
+    const breakdown = runBreakdownOf(error);
     await runs.markFinished(run.id, {
       status: 'failed',
       error: toRunError(error),
       ...(counts ? { counts } : {}),
+      ...(breakdown ? { breakdown } : {}),
     });
     return { failed: toRunError(error) };
   } finally {

@@ -6,6 +6,7 @@
 import type {
   JsonObject,
   Logger,
+  RunBreakdown,
   RunCounts,
   RunRecord,
   RunStore,
@@ -15,37 +16,65 @@ import type {
 } from '@sluice/core';
 
 /**
- * What one pipeline execution reports back. The counts end up on the run record.
+ * What one pipeline execution reports back. The counts and the breakdown end up on the run record.
  *
  * @example
  * ```ts
- * const summary: RunSummary = { counts: { read: 120, delivered: 120 } };
+ * const summary: RunSummary = {
+ *   counts: { read: 120, delivered: 120 },
+ *   breakdown: {
+ *     routes: { all: { matched: 120, produced: 120, droppedByTransform: 0, failed: 0 } },
+ *     destinations: { warehouse: { delivered: 120, failed: 0, deadLettered: 0, dropped: 0, batches: 1, retries: 0 } },
+ *   },
+ * };
  * ```
  */
 export interface RunSummary {
   counts?: Partial<RunCounts>;
+  /** Counts by route, destination and expectation (names and numbers only). */
+  breakdown?: RunBreakdown;
 }
 
 /**
- * Attaches the counts of a failed run to the error that failed it, so the run record shows
- * what was read and delivered before the failure (a connector that throws after one page
- * reports that page). Returns the error; values that cannot carry a property are returned as is.
+ * Attaches the counts (and, when given, the breakdown) of a failed run to the error that failed
+ * it, so the run record shows what was read and delivered before the failure (a connector that
+ * throws after one page reports that page). Returns the error; values that cannot carry a
+ * property are returned as is.
  *
  * @example
  * ```ts
  * catch (err) { throw withRunCounts(err, { read: 2, delivered: 2 }); }
  * ```
  */
-export function withRunCounts<T>(error: T, counts: Partial<RunCounts>): T {
+export function withRunCounts<T>(
+  error: T,
+  counts: Partial<RunCounts>,
+  breakdown?: RunBreakdown,
+): T {
   if (error !== null && typeof error === 'object' && Object.isExtensible(error)) {
-    Object.defineProperty(error, RUN_COUNTS, {
-      value: counts,
-      enumerable: false,
-      configurable: true,
-      writable: true,
-    });
+    for (const [key, value] of [
+      [RUN_COUNTS, counts],
+      [RUN_BREAKDOWN, breakdown],
+    ] as const) {
+      if (value === undefined) continue;
+      Object.defineProperty(error, key, {
+        value,
+        enumerable: false,
+        configurable: true,
+        writable: true,
+      });
+    }
   }
   return error;
+}
+
+/** The breakdown {@link withRunCounts} attached to `error`, or `undefined`. */
+export function runBreakdownOf(error: unknown): RunBreakdown | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const breakdown = (error as Record<symbol, unknown>)[RUN_BREAKDOWN];
+  return breakdown !== null && typeof breakdown === 'object'
+    ? (breakdown as RunBreakdown)
+    : undefined;
 }
 
 /** The counts {@link withRunCounts} attached to `error`, or `undefined`. */
@@ -56,6 +85,7 @@ export function runCountsOf(error: unknown): Partial<RunCounts> | undefined {
 }
 
 const RUN_COUNTS = Symbol.for('sluice.runCounts');
+const RUN_BREAKDOWN = Symbol.for('sluice.runBreakdown');
 
 /** What {@link ExecuteRun} receives besides the run. */
 export interface ExecuteContext {

@@ -16,6 +16,70 @@ import {
 const STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const DATE = v.pipe(v.string(), v.isoDate('a date as YYYY-MM-DD'));
 
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+const BreakdownSchema = v.pipe(
+  v.object({
+    routes: v.pipe(
+      v.record(
+        v.string(),
+        v.object({
+          matched: v.pipe(
+            Count,
+            v.description(
+              'Records whose condition matched (the default route: the records it took).',
+            ),
+          ),
+          produced: v.pipe(Count, v.description("Records the route's transforms produced.")),
+          droppedByTransform: Count,
+          failed: v.pipe(Count, v.description('Records whose condition or transform failed.')),
+        }),
+      ),
+      v.description('By route name.'),
+    ),
+    destinations: v.pipe(
+      v.record(
+        v.string(),
+        v.object({
+          delivered: v.pipe(Count, v.description('Records the destination acknowledged.')),
+          failed: v.pipe(Count, v.description("Records given up with `onError: 'fail-run'`.")),
+          deadLettered: v.pipe(
+            Count,
+            v.description('Records given up and written as dead letters.'),
+          ),
+          dropped: v.pipe(Count, v.description("Records given up with `onError: 'drop'`.")),
+          batches: Count,
+          retries: Count,
+        }),
+      ),
+      v.description('By destination name; their `delivered` add up to `counts.delivered`.'),
+    ),
+    expectations: v.optional(
+      v.pipe(
+        v.record(
+          v.string(),
+          v.record(
+            v.string(),
+            v.object({
+              check: v.string(),
+              action: v.string(),
+              field: v.optional(v.string()),
+              checked: Count,
+              violations: Count,
+            }),
+          ),
+        ),
+        v.description(
+          'By route, then expectation name; present when some route declares `expect`.',
+        ),
+      ),
+    ),
+  }),
+  v.description(
+    'Counts by route, destination and expectation, written when the run finishes (a failed run keeps what it had); `null` before that and for runs stored before the breakdown was kept.',
+  ),
+);
+
 const RunSchema = v.object({
   id: v.string(),
   pipeline: v.string(),
@@ -27,6 +91,7 @@ const RunSchema = v.object({
   startedAt: v.nullable(v.string()),
   finishedAt: v.nullable(v.string()),
   counts: JsonObjectSchema,
+  breakdown: v.nullable(BreakdownSchema),
   error: v.nullable(JsonObjectSchema),
   attempt: v.number(),
 });

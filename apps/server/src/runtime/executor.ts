@@ -14,6 +14,8 @@ import {
   type PluginRegistry,
   type PluginStateStore,
   type RouteSpec,
+  type RunBreakdown,
+  type RunCounts,
   type RunRecord,
   type SluiceRecord,
   type SluiceStore,
@@ -121,7 +123,7 @@ function isRecordArray(value: JsonValue | undefined): value is SluiceRecord[] {
   );
 }
 
-function toSummary(summary: RouterSummary): RunSummary {
+function toSummary(summary: RouterSummary): { counts: RunCounts; breakdown: RunBreakdown } {
   const perDestination = Object.values(summary.destinations);
   return {
     counts: {
@@ -132,7 +134,71 @@ function toSummary(summary: RouterSummary): RunSummary {
       dropped: summary.dropped,
       failed: perDestination.reduce((n, d) => n + d.failed, 0),
     },
+    breakdown: toBreakdown(summary),
   };
+}
+
+/**
+ * The run record's breakdown: each route's, destination's and expectation's counts, copied field
+ * by field so nothing but names and numbers (no record, no error text) reaches the store.
+ */
+function toBreakdown(summary: RouterSummary): RunBreakdown {
+  const routes: RunBreakdown['routes'] = {};
+  for (const [name, r] of Object.entries(summary.routes))
+    routes[name] = {
+      matched: r.matched,
+      produced: r.produced,
+      droppedByTransform: r.droppedByTransform,
+      failed: r.failed,
+    };
+  const destinations: RunBreakdown['destinations'] = {};
+  for (const [name, d] of Object.entries(summary.destinations))
+    destinations[name] = {
+      delivered: d.delivered,
+      failed: d.failed,
+      deadLettered: d.deadLettered,
+      dropped: d.dropped,
+      batches: d.batches,
+      retries: d.retries,
+    };
+  if (summary.expectations === undefined) return { routes, destinations };
+  const expectations: NonNullable<RunBreakdown['expectations']> = {};
+  for (const [route, byName] of Object.entries(summary.expectations)) {
+    expectations[route] = {};
+    for (const [name, e] of Object.entries(byName))
+      expectations[route][name] = {
+        check: e.check,
+        action: e.action,
+        ...(e.field === undefined ? {} : { field: e.field }),
+        checked: e.checked,
+        violations: e.violations,
+      };
+  }
+  return { routes, destinations, expectations };
+}
+
+/**
+ * Adds `more`'s counts into `into`: a replay makes one pass per destination, and its run shows
+ * their sums (a route in two passes counts both; the numeric fields add, the others are kept).
+ */
+function addBreakdown(into: RunBreakdown, more: RunBreakdown): void {
+  const add = <T extends object>(target: Record<string, T>, source: Record<string, T>) => {
+    for (const [name, counts] of Object.entries(source)) {
+      const sum = target[name];
+      if (sum === undefined) {
+        target[name] = { ...counts };
+        continue;
+      }
+      for (const [key, value] of Object.entries(counts)) {
+        const field = key as keyof T;
+        if (typeof value === 'number') (sum[field] as number) += value;
+      }
+    }
+  };
+  add(into.routes, more.routes);
+  add(into.destinations, more.destinations);
+  for (const [route, byName] of Object.entries(more.expectations ?? {}))
+    add(((into.expectations ??= {})[route] ??= {}), byName);
 }
 
 /**
@@ -230,7 +296,9 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     } catch (error) {
       // A run that fails midway keeps the counts of what it read and delivered before.
       const summary = summaryOfFailure(error);
-      throw summary ? withRunCounts(error, toSummary(summary).counts!) : error;
+      if (!summary) throw error;
+      const { counts, breakdown } = toSummary(summary);
+      throw withRunCounts(error, counts, breakdown);
     } finally {
       clearInterval(progress);
       await connector.close?.();
@@ -295,6 +363,7 @@ async function replay(
       letter,
     ]);
   const total = { read: 0, delivered: 0, deadLettered: 0, dropped: 0, failed: 0 };
+  const breakdown: RunBreakdown = { routes: {}, destinations: {} };
   for (const [destination, group] of byDestination) {
     if (!pipelineDestinations(config, run.pipeline).includes(destination)) {
       log.warn(
@@ -343,10 +412,11 @@ async function replay(
       group.map((l) => l.id),
       run.id,
     );
-    const counts = toSummary(summary).counts!;
-    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += counts[key] ?? 0;
+    const { counts, breakdown: pass } = toSummary(summary);
+    for (const key of Object.keys(total) as (keyof typeof total)[]) total[key] += counts[key];
+    addBreakdown(breakdown, pass);
   }
-  return { counts: total };
+  return { counts: total, breakdown };
 }
 
 /** Orders source positions by run and segment, then by offset; letters without one go last. */
