@@ -204,6 +204,8 @@ describe('dashboard in headless chromium', () => {
       .poll(() => page.locator('#run-status').textContent(), { timeout: 20_000 })
       .toBe('cancelled');
     expect(await page.getByRole('button', { name: 'Cancel run' }).count()).toBe(0);
+    // A cancelled run has no breakdown, so no per-route or per-destination tables.
+    expect(await page.locator('caption').count()).toBe(0);
     expect((await server.api('GET', `/api/v1/runs/${runId}`)).body.status).toBe('cancelled');
 
     // From the overview's recent runs to a finished run of traffic: its counts and log.
@@ -214,6 +216,32 @@ describe('dashboard in headless chromium', () => {
     await expect.poll(() => page.locator('#run-status').textContent()).toBe('succeeded');
     const counts = JSON.parse((await page.locator('#run-counts').textContent())!);
     expect(counts).toMatchObject({ read: 40 });
+    // Its breakdown as two tables: half the sample is paid (also to the hook), all go to files.
+    const cells = (table: string) =>
+      page
+        .locator(`table:has(caption:text-is("${table}")) tbody tr`)
+        .evaluateAll((rows) =>
+          rows.map((row) => [...row.children].map((cell) => cell.textContent ?? '')),
+        );
+    const routes = await cells('Routes');
+    expect(Object.fromEntries(routes)).toEqual({ paid: '20', all: '40' });
+    expect(routes.map(([name]) => name)).toEqual(Object.keys(traffic.breakdown.routes));
+    const { destinations } = traffic.breakdown as {
+      destinations: Record<string, { delivered: number; failed: number; deadLettered: number }>;
+    };
+    expect(destinations.files).toMatchObject({ delivered: 40, failed: 0, deadLettered: 0 });
+    expect(destinations.hook!.delivered + destinations.hook!.deadLettered).toBe(20);
+    expect(await cells('Destinations')).toEqual(
+      Object.entries(destinations).map(([name, d]) => [
+        name,
+        String(d.delivered),
+        String(d.failed),
+        String(d.deadLettered),
+      ]),
+    );
+    expect(await page.getByRole('columnheader', { name: 'Dead-lettered' }).count()).toBe(1);
+    // No route declares expectations: no expectations table.
+    expect(await page.locator('caption').allTextContents()).toEqual(['Routes', 'Destinations']);
     expect(await page.locator('#run-log').textContent()).not.toBe('');
     expect(page.url()).toBe(`${server.url}/#/runs/${traffic.id}`);
 

@@ -20,9 +20,18 @@ export interface Run {
   startedAt: string | null;
   finishedAt: string | null;
   counts: Record<string, unknown>;
+  /** Counts by route, destination and expectation; `null` while running and on older runs. */
+  breakdown: RunBreakdown | null;
   error: Record<string, unknown> | null;
   attempt: number;
   params: Record<string, unknown> | null;
+}
+
+/** A run's counts by route, destination and expectation (`GET /api/v1/runs/{id}`). */
+export interface RunBreakdown {
+  routes: Record<string, { matched: number }>;
+  destinations: Record<string, { delivered: number; failed: number; deadLettered: number }>;
+  expectations?: Record<string, Record<string, { checked: number; violations: number }>>;
 }
 
 /** An API failure, with the API's own message and code. */

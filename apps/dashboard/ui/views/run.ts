@@ -1,7 +1,16 @@
-import { h } from 'preact';
+import { Fragment, h } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, can, describeFailure, formatTime, usePoll, type KeyInfo, type Run } from '../api.js';
-import { Loading, Message, Section, StatusText } from '../components.js';
+import {
+  api,
+  can,
+  describeFailure,
+  formatTime,
+  usePoll,
+  type KeyInfo,
+  type Run,
+  type RunBreakdown,
+} from '../api.js';
+import { Loading, Message, Section, StatusText, Table } from '../components.js';
 
 const ACTIVE = ['queued', 'running'];
 
@@ -80,6 +89,7 @@ export function RunView({ apiKey, keyInfo, id }: { apiKey: string; keyInfo: KeyI
       { title: 'Counts' },
       h('pre', { id: 'run-counts' }, JSON.stringify(run.counts, null, 2)),
     ),
+    run.breakdown && h(Breakdown, { breakdown: run.breakdown }),
     h(
       Section,
       { title: 'Log' },
@@ -103,5 +113,72 @@ export function RunView({ apiKey, keyInfo, id }: { apiKey: string; keyInfo: KeyI
               .join('\n'),
           ),
     ),
+  );
+}
+
+/**
+ * The run's counts per route, per destination and per expectation. Runs stored before the
+ * breakdown was kept (and runs still running) have none, and show nothing here.
+ */
+function Breakdown({ breakdown }: { breakdown: RunBreakdown }) {
+  const expectations = Object.entries(breakdown.expectations ?? {}).flatMap(([route, byName]) =>
+    Object.entries(byName).map(([name, counts]) => ({ route, name, ...counts })),
+  );
+  return h(
+    Fragment,
+    null,
+    h(
+      Section,
+      { title: 'Routes' },
+      h(
+        Table,
+        { label: 'Routes', head: ['Route', 'Matched'] },
+        Object.entries(breakdown.routes).map(([name, counts]) =>
+          h(
+            'tr',
+            { key: name, 'data-route': name },
+            h('th', { scope: 'row' }, name),
+            h('td', { class: 'matched' }, String(counts.matched)),
+          ),
+        ),
+      ),
+    ),
+    h(
+      Section,
+      { title: 'Destinations' },
+      h(
+        Table,
+        { label: 'Destinations', head: ['Destination', 'Delivered', 'Failed', 'Dead-lettered'] },
+        Object.entries(breakdown.destinations).map(([name, counts]) =>
+          h(
+            'tr',
+            { key: name, 'data-destination': name },
+            h('th', { scope: 'row' }, name),
+            h('td', { class: 'delivered' }, String(counts.delivered)),
+            h('td', { class: 'failed' }, String(counts.failed)),
+            h('td', { class: 'dead-lettered' }, String(counts.deadLettered)),
+          ),
+        ),
+      ),
+    ),
+    expectations.length > 0 &&
+      h(
+        Section,
+        { title: 'Expectations' },
+        h(
+          Table,
+          { label: 'Expectations', head: ['Route', 'Expectation', 'Checked', 'Violations'] },
+          expectations.map((e) =>
+            h(
+              'tr',
+              { key: `${e.route}/${e.name}`, 'data-expectation': `${e.route}/${e.name}` },
+              h('td', null, e.route),
+              h('th', { scope: 'row' }, e.name),
+              h('td', { class: 'checked' }, String(e.checked)),
+              h('td', { class: 'violations' }, String(e.violations)),
+            ),
+          ),
+        ),
+      ),
   );
 }
