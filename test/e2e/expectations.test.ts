@@ -66,6 +66,17 @@ describe('expectations end to end', () => {
       'expectation "row-count" (row-count) of route "all" failed: got 14, expected a row count of at least 1 × the 20 record(s) read',
     );
     expect(run.counts).toMatchObject({ read: 20, delivered: 14, deadLettered: 1, dropped: 5 });
+    // The failed run's breakdown counts each expectation's violations (the run view's table).
+    expect(run.breakdown?.expectations).toEqual({
+      all: {
+        'range:seq': expect.objectContaining({ check: 'range', action: 'drop', violations: 5 }),
+        'not-four': expect.objectContaining({ check: 'predicate', violations: 1 }),
+        'small-seq': expect.objectContaining({ check: 'range', action: 'warn', violations: 10 }),
+        'required:channel': expect.objectContaining({ check: 'required', violations: 0 }),
+        'row-count': expect.objectContaining({ check: 'row-count', violations: 1 }),
+      },
+    });
+    expect(run.breakdown?.destinations.gauges).toMatchObject({ delivered: 14, deadLettered: 1 });
 
     const letters = await listDeadLetters(server!, { pipeline: 'numbers' });
     expect(letters).toHaveLength(1);

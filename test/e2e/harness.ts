@@ -233,6 +233,12 @@ export interface RunView {
     dropped?: number;
     failed?: number;
   };
+  /** Counts by route, destination and expectation (`GET /api/v1/runs/{id}`); `null` on older runs. */
+  breakdown?: {
+    routes: Record<string, { matched: number }>;
+    destinations: Record<string, { delivered: number; failed: number; deadLettered: number }>;
+    expectations?: Record<string, Record<string, { checked: number; violations: number }>>;
+  } | null;
   error?: { message: string } | null;
   trigger: string;
 }
