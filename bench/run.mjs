@@ -9,7 +9,7 @@
 // always with its same-run baseline and `ratio`. This runner passes those lines through,
 // collects them, and renders the report. Nothing here asserts timings.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -248,8 +248,16 @@ const report = renderReport({
   postgres,
   seconds: (Date.now() - benchStarted) / 1000,
 });
-if (wanted.length === 0 || existsSync(join(here, 'RESULTS.md')) === false) {
-  writeFileSync(join(here, 'RESULTS.md'), report);
+// Hand-measured sections (e.g. the install footprint) sit below KEPT_MARKER and survive a rewrite.
+const KEPT_MARKER = '<!-- bench/run.mjs keeps everything below this line';
+const resultsFile = join(here, 'RESULTS.md');
+if (wanted.length === 0 || existsSync(resultsFile) === false) {
+  const previous = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '';
+  const kept = previous.indexOf(KEPT_MARKER);
+  writeFileSync(
+    resultsFile,
+    kept === -1 ? report : `${report.trimEnd()}\n\n${previous.slice(kept)}`,
+  );
 } else {
   writeFileSync(join(here, 'out-partial.md'), report);
 }
