@@ -43,7 +43,12 @@ import {
 } from './schema-policy.js';
 import { toSluiceError } from './errors.js';
 import { createTablePlan } from './statements.js';
-import { createRowWriter, type WriteOutcome } from './writer.js';
+import {
+  createRowWriter,
+  type RowsWhileMapping,
+  type TableWriter,
+  type WriteOutcome,
+} from './writer.js';
 
 function parseTableName(table: string): TableName {
   const dot = table.indexOf('.');
@@ -123,14 +128,14 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   let handle: Promise<DatabaseHandle> | undefined;
   let ready: Promise<void> | undefined;
   let closed = false;
-  let write: ReturnType<typeof createRowWriter> | undefined;
+  let writer: TableWriter | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let database: { db: Kysely<any>; pgPool: pg.Pool | undefined } | undefined;
   let tableMissing = false;
   let evolving: Promise<unknown> = Promise.resolve();
 
   function buildWriter(): void {
-    write = createRowWriter({
+    writer = createRowWriter({
       db: database!.db,
       plan,
       pgPool: database!.pgPool,
@@ -307,9 +312,8 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     discarded: Map<string, number>;
   }
 
-  /** Maps the batch under the policy; records needing a table change are set aside in add/widen. */
-  function mapBatch(batch: Batch): MappedBatch {
-    const out: MappedBatch = {
+  function emptyMapped(): MappedBatch {
+    return {
       rows: [],
       indexes: [],
       failures: [],
@@ -317,30 +321,76 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       widen: new Map(),
       discarded: new Map(),
     };
-    const discard = (kind: PolicyKind, action: string) => {
-      const k = `${kind}/${action}`;
-      out.discarded.set(k, (out.discarded.get(k) ?? 0) + 1);
+  }
+
+  /** Maps the batch under the policy; records needing a table change are set aside in add/widen. */
+  function mapBatch(batch: Batch): MappedBatch {
+    const out = emptyMapped();
+    batch.records.forEach((record, index) => mapRecord(out, record, index));
+    return out;
+  }
+
+  /**
+   * The batch's rows for a COPY that sends them while it maps them (see RowsWhileMapping):
+   * `mapped` holds what mapping found so far (rows, dead letters, discards).
+   */
+  function rowsWhileMapping(batch: Batch): { rows: RowsWhileMapping; mapped: MappedBatch } {
+    const mapped = emptyMapped();
+    const { records } = batch;
+    let next = 0;
+    const rows: RowsWhileMapping = {
+      records: records.length,
+      rows: mapped.rows,
+      indexes: mapped.indexes,
+      *[Symbol.iterator]() {
+        for (let i = 0; ;) {
+          while (i < mapped.rows.length) yield mapped.rows[i++]!;
+          if (next === records.length) return;
+          mapRecord(mapped, records[next]!, next++);
+          if (mapped.add.size > 0 || mapped.widen.size > 0)
+            throw new Error('the batch needs a table change before it is written');
+        }
+      },
     };
-    const dead = (index: number, kind: PolicyKind, message: string, details: object) => {
-      discard(kind, 'freeze');
-      out.failures.push({
-        index,
-        error: new FatalError(`${doing}: ${message}`, { details: { ...details } }),
-      });
-    };
-    batch.records.forEach((record, index) => {
+    return { rows, mapped };
+  }
+
+  function discard(out: MappedBatch, kind: PolicyKind, action: string): void {
+    const k = `${kind}/${action}`;
+    out.discarded.set(k, (out.discarded.get(k) ?? 0) + 1);
+  }
+
+  function dead(
+    out: MappedBatch,
+    index: number,
+    kind: PolicyKind,
+    message: string,
+    details: object,
+  ): void {
+    discard(out, kind, 'freeze');
+    out.failures.push({
+      index,
+      error: new FatalError(`${doing}: ${message}`, { details: { ...details } }),
+    });
+  }
+
+  /** Maps one record into `out`: a row, a dead letter, a discard, or a table change to make. */
+  function mapRecord(out: MappedBatch, record: Batch['records'][number], index: number): void {
+    {
       let needsChange = false;
       if (!readsWholeRecord) {
-        for (const field of Object.keys(record)) {
+        // for...in walks the record's fields without building an array per record (records are
+        // plain JSON objects: nothing enumerable is inherited).
+        for (const field in record) {
           if (usedFields.has(field)) continue;
           const value = record[field];
           if (value === undefined || value === null) continue;
           if (policy.newColumn === 'discard_value') {
-            discard('new_column', 'discard_value');
+            discard(out, 'new_column', 'discard_value');
             continue;
           }
           if (policy.newColumn === 'discard_row') {
-            discard('new_column', 'discard_row');
+            discard(out, 'new_column', 'discard_row');
             return;
           }
           const known = usedLower.get(field.toLowerCase());
@@ -357,6 +407,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           };
           if (policy.newColumn === 'freeze') {
             dead(
+              out,
               index,
               'new_column',
               `table "${config.table}" has no column "${field}" for value ${describeValue(value)} (it would be ${inferred}); schema.newColumn is freeze`,
@@ -372,6 +423,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
               : undefined);
           if (collision) {
             dead(
+              out,
               index,
               'new_column',
               `table "${config.table}" cannot get a column for value ${describeValue(value)}: ${collision}`,
@@ -390,7 +442,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       } catch (err) {
         // A key column without a value or with a value of the wrong type: no policy applies.
         if (!(err instanceof RecordRowError)) throw err;
-        if (err.reason === 'type') discard('type_change', 'freeze');
+        if (err.reason === 'type') discard(out, 'type_change', 'freeze');
         out.failures.push({
           index,
           error: new FatalError(`${doing}: ${err.message}`, {
@@ -410,11 +462,12 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         const doesNotFit = (p: ValueProblem) =>
           `column "${p.column}" (${p.type}) from field "${p.field}": ${p.message}`;
         if (policy.typeChange === 'discard_row') {
-          discard('type_change', 'discard_row');
+          discard(out, 'type_change', 'discard_row');
           return;
         }
         if (policy.typeChange === 'freeze') {
           dead(
+            out,
             index,
             'type_change',
             `${doesNotFit(problems[0]!)}; schema.typeChange is freeze`,
@@ -426,6 +479,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           const required = problems.find((p) => !p.nullable);
           if (required) {
             dead(
+              out,
               index,
               'type_change',
               `${doesNotFit(required)}; the column is not nullable, so schema.typeChange discard_value cannot write null instead`,
@@ -433,13 +487,14 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
             );
             return;
           }
-          for (let i = 0; i < problems.length; i++) discard('type_change', 'discard_value');
+          for (let i = 0; i < problems.length; i++) discard(out, 'type_change', 'discard_value');
         } else {
           for (const p of problems) {
             const column = columns[p.index]!;
             const target = wideningFor(config.dialect, column.type, p.value);
             if (!target) {
               dead(
+                out,
                 index,
                 'type_change',
                 `table "${config.table}" column "${p.column}" expects ${p.type} and cannot be widened safely for value ${describeValue(p.value)} (field "${p.field}": ${p.message})`,
@@ -456,8 +511,42 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       if (needsChange) return;
       out.rows.push(row);
       out.indexes.push(index);
-    });
-    return out;
+    }
+  }
+
+  function countTurnedAway(mapped: MappedBatch): void {
+    for (const [k, n] of mapped.discarded) {
+      const [kind, action] = k.split('/') as [PolicyKind, string];
+      turnedAway(kind, action, n);
+    }
+  }
+
+  /** Counts a batch just written, and reports the records mapping or the database rejected. */
+  function reportWritten(
+    batch: Batch,
+    mapped: MappedBatch,
+    rowCount: number,
+    rejected: readonly RecordFailure[],
+  ): void {
+    countTurnedAway(mapped);
+    // Rows the database refused for their type (told by the driver's error code) are what
+    // the policy calls a type change, counted with the ones caught before writing.
+    turnedAway(
+      'type_change',
+      'freeze',
+      rejected.filter((f) => isTypeRejection(config.dialect, f.error.cause)).length,
+    );
+    batchesWritten.inc({ table: config.table, outcome: 'written' });
+    rowsWritten.inc({ table: config.table, outcome: 'written' }, rowCount - rejected.length);
+    ledgerPruning.due();
+    rejectRecords(batch, [...mapped.failures, ...rejected]);
+  }
+
+  function rejectRecords(batch: Batch, failures: RecordFailure[]): void {
+    if (failures.length === 0) return;
+    rowsWritten.inc({ table: config.table, outcome: 'failed' }, failures.length);
+    logger.warn({ batch: batch.id, failed: failures.length }, 'records rejected');
+    throw new PartialBatchError(failures);
   }
 
   function ensureReady(): Promise<void> {
@@ -504,6 +593,11 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
           })),
         );
       }
+      const whileMapping = rowsWhileMapping(batch);
+      if (await writer!.writeWhileMapping?.(whileMapping.rows, batch)) {
+        reportWritten(batch, whileMapping.mapped, whileMapping.mapped.rows.length, []);
+        return;
+      }
       let mapped = mapBatch(batch);
       // A table change, then the batch is mapped again against the new columns; values of later
       // records may need a further widening, hence a few rounds.
@@ -516,14 +610,10 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         );
         mapped = mapBatch(batch);
       }
-      for (const [k, n] of mapped.discarded) {
-        const [kind, action] = k.split('/') as [PolicyKind, string];
-        turnedAway(kind, action, n);
-      }
-      const { rows, indexes, failures } = mapped;
+      const { rows, indexes } = mapped;
       let outcome: WriteOutcome;
       try {
-        outcome = await write!({ rows, indexes }, doing, batch);
+        outcome = await writer!.write({ rows, indexes }, doing, batch);
       } catch (err) {
         // A declared column the table lost since it was read (dropped, renamed), told by the
         // driver's error code: under newColumn evolve the table is read again, the column added
@@ -531,45 +621,29 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
         const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
         if (policy.newColumn !== 'evolve' || !isUndefinedColumn(config.dialect, cause)) throw err;
         await adoptTable(database!.db);
-        outcome = await write!({ rows, indexes }, doing, batch);
+        outcome = await writer!.write({ rows, indexes }, doing, batch);
       }
-      if (outcome.repeat) {
-        // Committed before (this batch's ledger row exists): nothing was written now. Indexes
-        // the database rejected then are reported again, so they are not silently acknowledged.
-        batchesWritten.inc({ table: config.table, outcome: 'repeat' });
-        logger.info(
-          { batch: batch.id, attempt: batch.attempt },
-          'batch already written (delivery ledger); skipped as a repeat',
-        );
-        for (const index of outcome.failed) {
-          failures.push({
-            index,
-            error: new FatalError(
-              `${doing}: the database rejected the record when batch "${batch.id}" was first written`,
-            ),
-          });
-        }
-      } else {
-        // Rows the database refused for their type (told by the driver's error code) are what
-        // the policy calls a type change, counted with the ones caught before writing.
-        turnedAway(
-          'type_change',
-          'freeze',
-          outcome.failures.filter((f) => isTypeRejection(config.dialect, f.error.cause)).length,
-        );
-        failures.push(...outcome.failures);
-        batchesWritten.inc({ table: config.table, outcome: 'written' });
-        rowsWritten.inc(
-          { table: config.table, outcome: 'written' },
-          rows.length - outcome.failures.length,
-        );
-        ledgerPruning.due();
+      if (!outcome.repeat) {
+        reportWritten(batch, mapped, rows.length, outcome.failures);
+        return;
       }
-      if (failures.length > 0) {
-        rowsWritten.inc({ table: config.table, outcome: 'failed' }, failures.length);
-        logger.warn({ batch: batch.id, failed: failures.length }, 'records rejected');
-        throw new PartialBatchError(failures);
-      }
+      // Committed before (this batch's ledger row exists): nothing was written now. Indexes
+      // the database rejected then are reported again, so they are not silently acknowledged.
+      countTurnedAway(mapped);
+      batchesWritten.inc({ table: config.table, outcome: 'repeat' });
+      logger.info(
+        { batch: batch.id, attempt: batch.attempt },
+        'batch already written (delivery ledger); skipped as a repeat',
+      );
+      rejectRecords(batch, [
+        ...mapped.failures,
+        ...outcome.failed.map((index) => ({
+          index,
+          error: new FatalError(
+            `${doing}: the database rejected the record when batch "${batch.id}" was first written`,
+          ),
+        })),
+      ]);
     },
 
     async check(): Promise<CheckResult> {

@@ -34,21 +34,22 @@ function copyPlain(value: SqlValue): string {
   return typeof value === 'string' ? value : String(value);
 }
 
-function* copyChunks(
-  types: readonly ColumnType[],
-  rows: readonly (readonly SqlValue[])[],
-): Generator<string> {
+/** Rows to COPY: an array, or rows mapped while they are sent (iterable more than once). */
+export type CopyRows = Iterable<readonly SqlValue[]>;
+
+function* copyChunks(types: readonly ColumnType[], rows: CopyRows): Generator<string> {
   // Only text and json values can need escaping; every other type was converted to a number,
   // a boolean or a checked literal (decimal, date, ISO timestamp) by the row mapper.
   const encode = types.map((type) => (type === 'text' || type === 'json' ? copyText : copyPlain));
   const width = types.length;
-  // ~256 KiB chunks: few enough writes to be cheap, small enough not to balloon memory.
+  // ~64 KiB chunks: few enough writes to be cheap, and small enough that PostgreSQL parses one
+  // chunk while the next is mapped and encoded (a batch of 10 000 rows is ~10 of them).
   let chunk = '';
   for (const row of rows) {
     let line = encode[0]!(row[0]!);
     for (let c = 1; c < width; c++) line += '\t' + encode[c]!(row[c]!);
     chunk += line + '\n';
-    if (chunk.length >= 262_144) {
+    if (chunk.length >= 65_536) {
       yield chunk;
       chunk = '';
     }
@@ -71,7 +72,7 @@ const UNIQUE_VIOLATION = '23505';
 async function copyWithoutConflicts(
   client: pg.PoolClient,
   plan: TablePlan,
-  rows: readonly (readonly SqlValue[])[],
+  rows: CopyRows,
 ): Promise<boolean> {
   let state = directCopy.get(plan);
   if (!state) directCopy.set(plan, (state = { skip: 0, backoff: 1 }));
@@ -149,8 +150,13 @@ async function inTransaction<T>(
  */
 export type BeforeRows = (client: pg.PoolClient) => Promise<boolean>;
 
+/** Runs last in the transaction of a bulk write, after its rows (e.g. a ledger correction). */
+export type AfterRows = (client: pg.PoolClient) => Promise<void>;
+
 /**
- * Writes rows with COPY, in one transaction (after `before`, when given).
+ * Writes rows with COPY, in one transaction (after `before` and before `after`, when given).
+ * `rows` may be mapped while they are sent; an upsert whose direct COPY meets an existing key
+ * iterates them a second time into its staging table.
  *
  * @example
  * ```ts
@@ -160,8 +166,9 @@ export type BeforeRows = (client: pg.PoolClient) => Promise<boolean>;
 export async function copyRows(
   pool: pg.Pool,
   plan: TablePlan,
-  rows: readonly (readonly SqlValue[])[],
+  rows: CopyRows,
   before?: BeforeRows,
+  after?: AfterRows,
 ): Promise<void> {
   // The COPY statements stay SQL text: kysely has no COPY.
   const columns = plan.columns.join(', ');
@@ -172,19 +179,26 @@ export async function copyRows(
         Readable.from(copyChunks(plan.types, rows)),
         client.query(pgCopy.from(`COPY ${plan.table} (${columns}) FROM STDIN`)),
       );
-      return;
+    } else if (!(await copyWithoutConflicts(client, plan, rows))) {
+      await copyStaged(client, plan, rows);
     }
-    if (await copyWithoutConflicts(client, plan, rows)) return;
-    const { createStage, fromStage } = stagedUpsert(plan);
-    await client.query(createStage.sql);
-    await pipeline(
-      Readable.from(copyChunks(plan.types, rows)),
-      client.query(
-        pgCopy.from(`COPY ${quoteIdentifier('postgres', STAGE)} (${columns}) FROM STDIN`),
-      ),
-    );
-    await client.query(fromStage.sql);
+    await after?.(client);
   });
+}
+
+/** An upsert/dedupe through the staging table: COPY into it, then INSERT ... SELECT from it. */
+async function copyStaged(client: pg.PoolClient, plan: TablePlan, rows: CopyRows): Promise<void> {
+  const { createStage, fromStage } = stagedUpsert(plan);
+  await client.query(createStage.sql);
+  await pipeline(
+    Readable.from(copyChunks(plan.types, rows)),
+    client.query(
+      pgCopy.from(
+        `COPY ${quoteIdentifier('postgres', STAGE)} (${plan.columns.join(', ')}) FROM STDIN`,
+      ),
+    ),
+  );
+  await client.query(fromStage.sql);
 }
 
 /**

@@ -438,3 +438,105 @@ describe('database destination (postgres, upsert and dedupe by direct COPY, stag
     }
   });
 });
+
+describe('database destination (postgres, COPY while the batch is mapped)', () => {
+  // Large batches are mapped while COPY sends them; whatever the mapping finds part-way (a
+  // record that needs a new column or a wider type, a repeated key, a dead letter) must end as
+  // if the whole batch had been mapped first.
+  async function open(raw: Record<string, unknown>) {
+    const config = parseConfig(databaseDestination.configSchema, {
+      dialect: 'postgres',
+      url: pgUrl(),
+      table: `${SCHEMA}.${nextTable('while_mapping')}`,
+      createTable: true,
+      bulk: 'copy',
+      bulkThreshold: 1,
+      columns: [
+        { name: 'id', type: 'bigint', primaryKey: true },
+        { name: 'n', type: 'integer' },
+      ],
+      ...raw,
+    }) as DatabaseConfig;
+    const instance = await databaseDestination.create(config, createPluginContext());
+    await instance.open?.();
+    return { config, instance };
+  }
+  const records = (count: number) => Array.from({ length: count }, (_, id) => ({ id, n: id }));
+
+  it('adds a column and widens another for records deep in the batch (evolve), writing every row once', async () => {
+    const { config, instance } = await open({
+      schema: { newColumn: 'evolve', typeChange: 'evolve' },
+    });
+    try {
+      const batch = records(3000) as SluiceRecord[];
+      batch[1700] = { id: 1700, n: 1700, channel: 'email' };
+      batch[2900] = { id: 2900, n: 5_000_000_000 };
+      await instance.write(makeBatch(batch), { signal: signal() });
+      const summary = await admin.query(
+        `SELECT count(*)::int AS rows, count(channel)::int AS channels, max(n)::text AS top FROM ${config.table}`,
+      );
+      expect(summary.rows[0]).toEqual({ rows: 3000, channels: 1, top: '5000000000' });
+    } finally {
+      await instance.close?.();
+    }
+  });
+
+  it('dead-letters a record deep in the batch (freeze) and writes the others, ledgering the rows written', async () => {
+    const { config, instance } = await open({ schema: { newColumn: 'freeze' } });
+    try {
+      const batch = records(2000) as SluiceRecord[];
+      batch[1500] = { id: 1500, n: 1500, channel: 'email' };
+      const error = await instance
+        .write(makeBatch(batch, { id: 'deep-freeze' }), { signal: signal() })
+        .catch((err: unknown) => err);
+      expect(error).toBeInstanceOf(PartialBatchError);
+      const failures = (error as PartialBatchError).failures;
+      expect(failures.map((f) => f.index)).toEqual([1500]);
+      expect(failures[0]!.error.message).toContain('has no column "channel"');
+      const count = await admin.query(`SELECT count(*)::int AS n FROM ${config.table}`);
+      expect(count.rows[0]).toEqual({ n: 1999 });
+      const ledger = await admin.query(
+        `SELECT row_count FROM ${SCHEMA}._sluice_batches WHERE batch_id = 'deep-freeze'`,
+      );
+      expect(ledger.rows).toEqual([{ row_count: 1999 }]);
+      // The same batch again: nothing written, the same record reported.
+      const again = await instance
+        .write(makeBatch(batch, { id: 'deep-freeze' }), { signal: signal() })
+        .catch((err: unknown) => err);
+      expect((again as PartialBatchError).failures.map((f) => f.index)).toEqual([1500]);
+      const after = await admin.query(`SELECT count(*)::int AS n FROM ${config.table}`);
+      expect(after.rows[0]).toEqual({ n: 1999 });
+    } finally {
+      await instance.close?.();
+    }
+  });
+
+  it('upsert: a key repeated late in the batch keeps its last row', async () => {
+    const { config, instance } = await open({ mode: 'upsert', key: ['id'] });
+    try {
+      const batch = [...records(2500), { id: 7, n: -7 }];
+      await instance.write(makeBatch(batch), { signal: signal() });
+      const rows = await admin.query(
+        `SELECT count(*)::int AS rows, (SELECT n FROM ${config.table} WHERE id = 7) AS seven FROM ${config.table}`,
+      );
+      expect(rows.rows[0]).toEqual({ rows: 2500, seven: -7 });
+    } finally {
+      await instance.close?.();
+    }
+  });
+
+  it('isolates a row the database refuses part-way through the COPY', async () => {
+    const { config, instance } = await open({});
+    try {
+      await admin.query(`ALTER TABLE ${config.table} ADD CHECK (n <> 1234)`);
+      const error = await instance
+        .write(makeBatch(records(2000)), { signal: signal() })
+        .catch((err: unknown) => err);
+      expect((error as PartialBatchError).failures.map((f) => f.index)).toEqual([1234]);
+      const count = await admin.query(`SELECT count(*)::int AS n FROM ${config.table}`);
+      expect(count.rows[0]).toEqual({ n: 1999 });
+    } finally {
+      await instance.close?.();
+    }
+  });
+});

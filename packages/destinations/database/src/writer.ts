@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { FatalError, type RecordFailure } from '@sluice/core';
 import type { SqlValue } from './column-types.js';
 import type { BatchLedger, LedgerBatch, LedgerExecute } from './ledger.js';
-import { copyRows, unnestRows } from './postgres-bulk.js';
+import { copyRows, unnestRows, type CopyRows } from './postgres-bulk.js';
 import { classifySqlError, toSluiceError } from './errors.js';
 import {
   createInsertStatements,
@@ -47,6 +47,51 @@ export type RowWriter = (
   batch: LedgerBatch,
 ) => Promise<WriteOutcome>;
 
+/**
+ * Rows mapped from a batch's records while COPY sends them, so PostgreSQL parses one chunk while
+ * Node maps the next (mapping first, then copying, left one of the two idle at a time). Iterating
+ * replays the rows mapped so far, then maps on; it throws when a record cannot be written
+ * as mapped (it needs a table change). `rows`/`indexes` hold what has been mapped.
+ */
+export interface RowsWhileMapping extends CopyRows, IndexedRows {
+  /** The number of records of the batch (the most rows there can be). */
+  readonly records: number;
+}
+
+/**
+ * A COPY of rows mapped while they are sent: resolves true when the batch was written (every
+ * row, in one transaction), false when nothing was written and the batch is to be mapped and
+ * written the usual way — a record needing a table change, a key repeated within the batch, a
+ * batch id the ledger already holds, a row the database refuses, any error.
+ */
+export type WhileMappingWriter = (input: RowsWhileMapping, batch: LedgerBatch) => Promise<boolean>;
+
+/** The writers of one table: by mapped rows, and (PostgreSQL COPY) while mapping. */
+export interface TableWriter {
+  readonly write: RowWriter;
+  /** Absent where there is no COPY (MySQL, SQLite, other bulk methods). */
+  readonly writeWhileMapping?: WhileMappingWriter;
+}
+
+/** Thrown into a COPY to stop it: a repeated key that the batch's upsert must first collapse. */
+class RepeatedKey extends Error {}
+
+/** The rows of an upsert, stopped at the first key seen twice (the last row of a key wins). */
+function* withoutRepeatedKeys(plan: TablePlan, rows: CopyRows): Generator<readonly SqlValue[]> {
+  const keys = plan.keyIndexes;
+  // One key column (the common case): its mapped value is the set's key — a column maps each
+  // value to one type (a bigint column gives a number, or text only beyond 2^53), so equal keys
+  // are equal values.
+  const single = keys.length === 1 ? keys[0]! : -1;
+  const seen = new Set<unknown>();
+  for (const row of rows) {
+    const key = single >= 0 ? row[single] : JSON.stringify(keys.map((k) => String(row[k])));
+    if (seen.has(key)) throw new RepeatedKey();
+    seen.add(key);
+    yield row;
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function kyselyExecute(trx: Transaction<any>): LedgerExecute {
   return async (sql, parameters) => {
@@ -79,11 +124,11 @@ const MAX_ROWS_PER_STATEMENT = 1000;
  *
  * @example
  * ```ts
- * const write = createRowWriter({ db, plan });
+ * const { write } = createRowWriter({ db, plan });
  * const outcome = await write({ rows: [[1, 'a']], indexes: [0] }, 'writing to "t"', batch);
  * ```
  */
-export function createRowWriter(options: WriterOptions): RowWriter {
+export function createRowWriter(options: WriterOptions): TableWriter {
   const { db, plan, ledger } = options;
   const rowsPerStatement = Math.max(
     1,
@@ -162,7 +207,7 @@ export function createRowWriter(options: WriterOptions): RowWriter {
     return failures;
   }
 
-  return async (input, doing, batch) => {
+  const write: RowWriter = async (input, doing, batch) => {
     const keep = lastRowPerKey(plan, input.rows);
     const rows = keep.length === input.rows.length ? input.rows : keep.map((i) => input.rows[i]!);
     const indexes =
@@ -191,4 +236,40 @@ export function createRowWriter(options: WriterOptions): RowWriter {
       throw toSluiceError(plan.dialect, err, doing);
     }
   };
+
+  const pool = options.pgPool;
+  if (!pool || options.bulk !== 'copy') return { write };
+  const threshold = options.bulkThreshold ?? Infinity;
+  const writeWhileMapping: WhileMappingWriter = async (input, batch) => {
+    if (input.records < threshold) return false;
+    let repeat = false;
+    const before =
+      ledger &&
+      (async (client: pg.PoolClient) => {
+        const claimed = await ledger.claim(pgExecute(client), batch, input.records);
+        repeat = claimed.repeat;
+        return !claimed.repeat;
+      });
+    // The ledger row was claimed before the records were mapped: it counts the rows written.
+    const after =
+      ledger &&
+      (async (client: pg.PoolClient) => {
+        if (input.rows.length !== input.records)
+          await ledger.recordFailures(pgExecute(client), batch, input.rows.length, []);
+      });
+    const rows =
+      plan.mode === 'upsert'
+        ? { [Symbol.iterator]: () => withoutRepeatedKeys(plan, input) }
+        : input;
+    try {
+      await copyRows(pool, plan, rows, before, after);
+    } catch {
+      // The transaction rolled back: the usual path maps the batch again and tells the error
+      // apart (a row to isolate, a table change, a connection to retry).
+      return false;
+    }
+    // A repeat committed nothing but its probe; the usual path reports what the ledger holds.
+    return !repeat;
+  };
+  return { write, writeWhileMapping };
 }
