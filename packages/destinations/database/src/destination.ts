@@ -326,33 +326,45 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
   /** Maps the batch under the policy; records needing a table change are set aside in add/widen. */
   function mapBatch(batch: Batch): MappedBatch {
     const out = emptyMapped();
-    batch.records.forEach((record, index) => mapRecord(out, record, index));
+    batch.records.forEach((record, index) => {
+      const row = mapRecord(out, record, index);
+      if (row === undefined) return;
+      out.rows.push(row);
+      out.indexes.push(index);
+    });
     return out;
   }
 
   /**
-   * The batch's rows for a COPY that sends them while it maps them (see RowsWhileMapping):
-   * `mapped` holds what mapping found so far (rows, dead letters, discards).
+   * The batch's rows for a COPY that sends them while it maps them (see RowsWhileMapping). Rows
+   * are not kept: each one is garbage once sent, so a large batch never moves a row per record
+   * into the old generation; a second pass (an upsert staged after its direct COPY met an
+   * existing key) maps the records again. `mapped()` is what the last pass found (dead letters,
+   * discards; its rows list stays empty).
    */
-  function rowsWhileMapping(batch: Batch): { rows: RowsWhileMapping; mapped: MappedBatch } {
-    const mapped = emptyMapped();
+  function rowsWhileMapping(batch: Batch): { rows: RowsWhileMapping; mapped: () => MappedBatch } {
     const { records } = batch;
-    let next = 0;
+    let last = emptyMapped();
+    let written = 0;
     const rows: RowsWhileMapping = {
       records: records.length,
-      rows: mapped.rows,
-      indexes: mapped.indexes,
+      get written() {
+        return written;
+      },
       *[Symbol.iterator]() {
-        for (let i = 0; ;) {
-          while (i < mapped.rows.length) yield mapped.rows[i++]!;
-          if (next === records.length) return;
-          mapRecord(mapped, records[next]!, next++);
+        const mapped = (last = emptyMapped());
+        written = 0;
+        for (let index = 0; index < records.length; index++) {
+          const row = mapRecord(mapped, records[index]!, index);
           if (mapped.add.size > 0 || mapped.widen.size > 0)
             throw new Error('the batch needs a table change before it is written');
+          if (row === undefined) continue;
+          written++;
+          yield row;
         }
       },
     };
-    return { rows, mapped };
+    return { rows, mapped: () => last };
   }
 
   function discard(out: MappedBatch, kind: PolicyKind, action: string): void {
@@ -374,144 +386,147 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
     });
   }
 
-  /** Maps one record into `out`: a row, a dead letter, a discard, or a table change to make. */
-  function mapRecord(out: MappedBatch, record: Batch['records'][number], index: number): void {
-    {
-      let needsChange = false;
-      if (!readsWholeRecord) {
-        // for...in walks the record's fields without building an array per record (records are
-        // plain JSON objects: nothing enumerable is inherited).
-        for (const field in record) {
-          if (usedFields.has(field)) continue;
-          const value = record[field];
-          if (value === undefined || value === null) continue;
-          if (policy.newColumn === 'discard_value') {
-            discard(out, 'new_column', 'discard_value');
-            continue;
-          }
-          if (policy.newColumn === 'discard_row') {
-            discard(out, 'new_column', 'discard_row');
-            return;
-          }
-          const known = usedLower.get(field.toLowerCase());
-          const problem =
-            known !== undefined
-              ? `field "${field}" collides with column "${known}" after case folding`
-              : columnNameProblem(config.dialect, field);
-          const inferred = inferColumnType(value)!;
-          const details = {
-            table: config.table,
-            column: field,
-            value: describeValue(value),
-            expected: inferred,
-          };
-          if (policy.newColumn === 'freeze') {
-            dead(
-              out,
-              index,
-              'new_column',
-              `table "${config.table}" has no column "${field}" for value ${describeValue(value)} (it would be ${inferred}); schema.newColumn is freeze`,
-              details,
-            );
-            return;
-          }
-          const prior = out.add.get(field.toLowerCase());
-          const collision =
-            problem ??
-            (prior && prior.column !== field
-              ? `field "${field}" collides with new column "${prior.column}" after case folding`
-              : undefined);
-          if (collision) {
-            dead(
-              out,
-              index,
-              'new_column',
-              `table "${config.table}" cannot get a column for value ${describeValue(value)}: ${collision}`,
-              details,
-            );
-            return;
-          }
-          if (!prior) out.add.set(field.toLowerCase(), { column: field, type: inferred });
-          needsChange = true;
+  /**
+   * Maps one record: its row, or undefined with what became of it in `out` (a dead letter, a
+   * discard, or a table change to make).
+   */
+  function mapRecord(
+    out: MappedBatch,
+    record: Batch['records'][number],
+    index: number,
+  ): SqlValue[] | undefined {
+    let needsChange = false;
+    if (!readsWholeRecord) {
+      // for...in walks the record's fields without building an array per record; only a field
+      // no column reads is checked to be the record's own.
+      for (const field in record) {
+        if (usedFields.has(field) || !Object.hasOwn(record, field)) continue;
+        const value = record[field];
+        if (value === undefined || value === null) continue;
+        if (policy.newColumn === 'discard_value') {
+          discard(out, 'new_column', 'discard_value');
+          continue;
         }
-      }
-      const problems: ValueProblem[] = [];
-      let row: SqlValue[];
-      try {
-        row = mapRow(record, problems);
-      } catch (err) {
-        // A key column without a value or with a value of the wrong type: no policy applies.
-        if (!(err instanceof RecordRowError)) throw err;
-        if (err.reason === 'type') discard(out, 'type_change', 'freeze');
-        out.failures.push({
-          index,
-          error: new FatalError(`${doing}: ${err.message}`, {
-            details: { table: config.table, column: err.column, field: err.field },
-          }),
-        });
-        return;
-      }
-      if (problems.length > 0) {
-        const details = (p: ValueProblem) => ({
+        if (policy.newColumn === 'discard_row') {
+          discard(out, 'new_column', 'discard_row');
+          return undefined;
+        }
+        const known = usedLower.get(field.toLowerCase());
+        const problem =
+          known !== undefined
+            ? `field "${field}" collides with column "${known}" after case folding`
+            : columnNameProblem(config.dialect, field);
+        const inferred = inferColumnType(value)!;
+        const details = {
           table: config.table,
-          column: p.column,
-          field: p.field,
-          value: describeValue(p.value),
-          expected: p.type,
-        });
-        const doesNotFit = (p: ValueProblem) =>
-          `column "${p.column}" (${p.type}) from field "${p.field}": ${p.message}`;
-        if (policy.typeChange === 'discard_row') {
-          discard(out, 'type_change', 'discard_row');
-          return;
+          column: field,
+          value: describeValue(value),
+          expected: inferred,
+        };
+        if (policy.newColumn === 'freeze') {
+          dead(
+            out,
+            index,
+            'new_column',
+            `table "${config.table}" has no column "${field}" for value ${describeValue(value)} (it would be ${inferred}); schema.newColumn is freeze`,
+            details,
+          );
+          return undefined;
         }
-        if (policy.typeChange === 'freeze') {
+        const prior = out.add.get(field.toLowerCase());
+        const collision =
+          problem ??
+          (prior && prior.column !== field
+            ? `field "${field}" collides with new column "${prior.column}" after case folding`
+            : undefined);
+        if (collision) {
+          dead(
+            out,
+            index,
+            'new_column',
+            `table "${config.table}" cannot get a column for value ${describeValue(value)}: ${collision}`,
+            details,
+          );
+          return undefined;
+        }
+        if (!prior) out.add.set(field.toLowerCase(), { column: field, type: inferred });
+        needsChange = true;
+      }
+    }
+    const problems: ValueProblem[] = [];
+    let row: SqlValue[];
+    try {
+      row = mapRow(record, problems);
+    } catch (err) {
+      // A key column without a value or with a value of the wrong type: no policy applies.
+      if (!(err instanceof RecordRowError)) throw err;
+      if (err.reason === 'type') discard(out, 'type_change', 'freeze');
+      out.failures.push({
+        index,
+        error: new FatalError(`${doing}: ${err.message}`, {
+          details: { table: config.table, column: err.column, field: err.field },
+        }),
+      });
+      return undefined;
+    }
+    if (problems.length > 0) {
+      const details = (p: ValueProblem) => ({
+        table: config.table,
+        column: p.column,
+        field: p.field,
+        value: describeValue(p.value),
+        expected: p.type,
+      });
+      const doesNotFit = (p: ValueProblem) =>
+        `column "${p.column}" (${p.type}) from field "${p.field}": ${p.message}`;
+      if (policy.typeChange === 'discard_row') {
+        discard(out, 'type_change', 'discard_row');
+        return undefined;
+      }
+      if (policy.typeChange === 'freeze') {
+        dead(
+          out,
+          index,
+          'type_change',
+          `${doesNotFit(problems[0]!)}; schema.typeChange is freeze`,
+          details(problems[0]!),
+        );
+        return undefined;
+      }
+      if (policy.typeChange === 'discard_value') {
+        const required = problems.find((p) => !p.nullable);
+        if (required) {
           dead(
             out,
             index,
             'type_change',
-            `${doesNotFit(problems[0]!)}; schema.typeChange is freeze`,
-            details(problems[0]!),
+            `${doesNotFit(required)}; the column is not nullable, so schema.typeChange discard_value cannot write null instead`,
+            details(required),
           );
-          return;
+          return undefined;
         }
-        if (policy.typeChange === 'discard_value') {
-          const required = problems.find((p) => !p.nullable);
-          if (required) {
+        for (let i = 0; i < problems.length; i++) discard(out, 'type_change', 'discard_value');
+      } else {
+        for (const p of problems) {
+          const column = columns[p.index]!;
+          const target = wideningFor(config.dialect, column.type, p.value);
+          if (!target) {
             dead(
               out,
               index,
               'type_change',
-              `${doesNotFit(required)}; the column is not nullable, so schema.typeChange discard_value cannot write null instead`,
-              details(required),
+              `table "${config.table}" column "${p.column}" expects ${p.type} and cannot be widened safely for value ${describeValue(p.value)} (field "${p.field}": ${p.message})`,
+              details(p),
             );
-            return;
+            return undefined;
           }
-          for (let i = 0; i < problems.length; i++) discard(out, 'type_change', 'discard_value');
-        } else {
-          for (const p of problems) {
-            const column = columns[p.index]!;
-            const target = wideningFor(config.dialect, column.type, p.value);
-            if (!target) {
-              dead(
-                out,
-                index,
-                'type_change',
-                `table "${config.table}" column "${p.column}" expects ${p.type} and cannot be widened safely for value ${describeValue(p.value)} (field "${p.field}": ${p.message})`,
-                details(p),
-              );
-              return;
-            }
-            const prior = out.widen.get(column.name);
-            out.widen.set(column.name, prior ? widerType(prior, target) : target);
-          }
-          needsChange = true;
+          const prior = out.widen.get(column.name);
+          out.widen.set(column.name, prior ? widerType(prior, target) : target);
         }
+        needsChange = true;
       }
-      if (needsChange) return;
-      out.rows.push(row);
-      out.indexes.push(index);
     }
+    return needsChange ? undefined : row;
   }
 
   function countTurnedAway(mapped: MappedBatch): void {
@@ -595,7 +610,7 @@ function createDatabaseInstance(config: DatabaseConfig, ctx: PluginContext): Des
       }
       const whileMapping = rowsWhileMapping(batch);
       if (await writer!.writeWhileMapping?.(whileMapping.rows, batch)) {
-        reportWritten(batch, whileMapping.mapped, whileMapping.mapped.rows.length, []);
+        reportWritten(batch, whileMapping.mapped(), whileMapping.rows.written, []);
         return;
       }
       let mapped = mapBatch(batch);

@@ -49,13 +49,15 @@ export type RowWriter = (
 
 /**
  * Rows mapped from a batch's records while COPY sends them, so PostgreSQL parses one chunk while
- * Node maps the next (mapping first, then copying, left one of the two idle at a time). Iterating
- * replays the rows mapped so far, then maps on; it throws when a record cannot be written
- * as mapped (it needs a table change). `rows`/`indexes` hold what has been mapped.
+ * Node maps the next (mapping first, then copying, left one of the two idle at a time). Each
+ * iteration maps the records from the first; it throws when a record cannot be written as
+ * mapped (it needs a table change).
  */
-export interface RowsWhileMapping extends CopyRows, IndexedRows {
+export interface RowsWhileMapping extends CopyRows {
   /** The number of records of the batch (the most rows there can be). */
   readonly records: number;
+  /** The rows the last complete pass yielded. */
+  readonly written: number;
 }
 
 /**
@@ -254,8 +256,8 @@ export function createRowWriter(options: WriterOptions): TableWriter {
     const after =
       ledger &&
       (async (client: pg.PoolClient) => {
-        if (input.rows.length !== input.records)
-          await ledger.recordFailures(pgExecute(client), batch, input.rows.length, []);
+        if (input.written !== input.records)
+          await ledger.recordFailures(pgExecute(client), batch, input.written, []);
       });
     const rows =
       plan.mode === 'upsert'
