@@ -155,14 +155,15 @@ export const API_KEY_SCOPES = ['read', 'run', 'admin'] as const;
 export const WEBHOOK_VERIFIERS = ['standard-webhooks', 'hubspot-v3', 'slack', 'none'] as const;
 
 /**
- * Keys of a destination section that the engine owns; everything else is the plugin's config.
+ * Keys of a destination section that the engine owns (delivery settings and the destination's
+ * own expectations, `expect`); everything else is the plugin's config.
  *
  * @example
  * ```ts
  * withoutKeys(config.destinations['warehouse']!, DESTINATION_ENGINE_KEYS); // the plugin's options
  * ```
  */
-export const DESTINATION_ENGINE_KEYS = ['kind', 'batch', 'retry', 'concurrency'] as const;
+export const DESTINATION_ENGINE_KEYS = ['kind', 'batch', 'retry', 'concurrency', 'expect'] as const;
 
 /**
  * Keys of a pipeline's `source` that the engine owns; everything else is the connector's config.

@@ -7,6 +7,7 @@
 import * as v from 'valibot';
 import { KindSchema, integer, looseObject, strictObject } from './schema-helpers.js';
 import { DEFAULTS } from './defaults.js';
+import { DestinationExpectListSchema } from './route-schema.js';
 
 /**
  * How a destination's buffer turns records into batches (`BatchPolicy`). Keys left out use
@@ -108,8 +109,8 @@ export const RetryPolicySchema = v.pipe(
 );
 
 /**
- * A destination: `kind`, delivery policy (`batch`, `retry`, `concurrency`), and the kind's
- * own options.
+ * A destination: `kind`, delivery policy (`batch`, `retry`, `concurrency`), its own
+ * expectations (`expect`), and the kind's own options.
  *
  * @example
  * ```ts
@@ -130,11 +131,12 @@ export const DestinationSchema = v.pipe(
           ),
         ),
       ),
+      expect: v.optional(DestinationExpectListSchema),
     },
     'a destination object',
   ),
   v.description(
-    "A destination: `kind` selects the plugin; `batch`, `retry` and `concurrency` are delivery settings; every other key is the plugin's option.",
+    "A destination: `kind` selects the plugin; `batch`, `retry` and `concurrency` are delivery settings; `expect` lists expectations on every record it receives; every other key is the plugin's option.",
   ),
 );
 

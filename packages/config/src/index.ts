@@ -56,6 +56,7 @@ export {
 export {
   ConditionSchema,
   DefaultRouteSchema,
+  DestinationExpectListSchema,
   ExpectationSchema,
   JsonValueSchema,
   RouteSchema,
@@ -114,6 +115,7 @@ export {
   validationError,
   type CheckProblem,
   type ConfigCheck,
+  type DestinationCheckInput,
   type PipelineCheckInput,
   type ValidateOptions,
   type ValidationResult,

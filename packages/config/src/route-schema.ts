@@ -357,6 +357,22 @@ const ExpectListSchema = v.pipe(
 );
 
 /**
+ * A destination's `expect`: the same expectations as a route's, checked on every record the
+ * destination receives, from any route (after that route's transforms and expectations).
+ *
+ * @example
+ * ```ts
+ * v.parse(DestinationExpectListSchema, [{ check: 'unique', field: 'id' }, { check: 'row-count', minRatio: 0.9, action: 'warn' }]);
+ * ```
+ */
+export const DestinationExpectListSchema = v.pipe(
+  v.array(ExpectationSchema),
+  v.description(
+    'Expectations on every record this destination receives, from any route (after the route’s transforms and expectations), each with its action; names are unique per destination.',
+  ),
+);
+
+/**
  * One route (`RouteSpec`), defaults applied.
  *
  * @example

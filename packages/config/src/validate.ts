@@ -27,7 +27,13 @@ import {
   type ConfigIssue,
   type PluginRegistry,
 } from '@sluice/core';
-import { SluiceConfigSchema, type PipelineConfig, type SluiceConfig } from './config-schema.js';
+import {
+  SluiceConfigSchema,
+  type DestinationConfig,
+  type PipelineConfig,
+  type SluiceConfig,
+} from './config-schema.js';
+import { DestinationSchema } from './destination-schema.js';
 import { parsePath, problemsFromValibot, type PathSegments, type Problem } from './issues.js';
 import { parseConfigText, type ConfigFormat, type SourcePosition } from './parse-text.js';
 import { PipelineSchema } from './pipeline-schema.js';
@@ -75,9 +81,26 @@ export interface PipelineCheckInput {
 }
 
 /**
- * A check the caller adds to the pipeline: per pipeline (run for every pipeline, even when
- * another part of the file is broken) and/or on the whole configuration (run when the rest is
- * valid). Problems at a place an earlier stage already reported are dropped: one problem per
+ * What a per-destination check of {@link ConfigCheck} receives.
+ *
+ * @example
+ * ```ts
+ * const check: ConfigCheck = { destination: ({ name, destination }) => (destination?.expect?.length === 0 ? [{ path: ['destinations', name, 'expect'], message: 'empty' }] : []) };
+ * ```
+ */
+export interface DestinationCheckInput {
+  name: string;
+  /** The destination validated; `undefined` when its own structure is invalid. */
+  destination: DestinationConfig | undefined;
+  /** The destination as written, references resolved (for parts that are valid on their own). */
+  data: Record<string, unknown>;
+  registry: PluginRegistry | undefined;
+}
+
+/**
+ * A check the caller adds to the pipeline: per pipeline and per destination (run for every
+ * one, even when another part of the file is broken) and/or on the whole configuration (run
+ * when the rest is valid). Problems at a place an earlier stage already reported are dropped: one problem per
  * place.
  *
  * @example
@@ -87,6 +110,7 @@ export interface PipelineCheckInput {
  */
 export interface ConfigCheck {
   pipeline?(input: PipelineCheckInput): readonly CheckProblem[] | void;
+  destination?(input: DestinationCheckInput): readonly CheckProblem[] | void;
   config?(
     config: SluiceConfig,
     registry: PluginRegistry | undefined,
@@ -381,6 +405,24 @@ function finish(
         if (check.pipeline)
           problems.push(
             ...runCheck(() => check.pipeline!(input), ['pipelines', name]).filter(fresh),
+          );
+      }
+    }
+  }
+  if (checks.some((c) => c.destination) && isDict(data) && isDict(data.destinations)) {
+    for (const [name, raw] of Object.entries(data.destinations)) {
+      if (!isDict(raw)) continue;
+      const own = v.safeParse(DestinationSchema, raw);
+      const input: DestinationCheckInput = {
+        name,
+        destination: own.success ? own.output : undefined,
+        data: raw,
+        registry: options.registry,
+      };
+      for (const check of checks) {
+        if (check.destination)
+          problems.push(
+            ...runCheck(() => check.destination!(input), ['destinations', name]).filter(fresh),
           );
       }
     }

@@ -128,9 +128,12 @@ export interface RunDestinationCounts {
   delivered: number;
   /** Records given up after retries with `onError: 'fail-run'`. */
   failed: number;
-  /** Records given up after retries and written as dead letters. */
+  /** Records written as dead letters for this destination (after retries, or by expectations). */
   deadLettered: number;
-  /** Records given up after retries with `onError: 'drop'`. */
+  /**
+   * Records given up after retries with `onError: 'drop'`, or dropped by one of the
+   * destination's own expectations.
+   */
   dropped: number;
   /** Batches written (acknowledged or not). */
   batches: number;
@@ -139,7 +142,7 @@ export interface RunDestinationCounts {
 }
 
 /**
- * Counts of one expectation of a route in a run (see {@link RunBreakdown}).
+ * Counts of one expectation of a route or a destination in a run (see {@link RunBreakdown}).
  *
  * @example
  * ```ts
@@ -182,6 +185,11 @@ export interface RunBreakdown {
   destinations: Record<string, RunDestinationCounts>;
   /** By route name, then expectation name; present only when some route declares `expect`. */
   expectations?: Record<string, Record<string, RunExpectationCounts>>;
+  /**
+   * By destination name, then expectation name (`destinations.<name>.expect`, checked on every
+   * record the destination received); present only when some destination declares `expect`.
+   */
+  destinationExpectations?: Record<string, Record<string, RunExpectationCounts>>;
 }
 
 /**

@@ -23,8 +23,17 @@ export interface DryRunRecord {
   defaulted: boolean;
   /** True when nothing took the record. */
   unmatched: boolean;
-  /** Expectations the record's outputs violated (present when some route has `expect`). */
+  /**
+   * Expectations the record's outputs violated, a route's or a destination's (a destination's
+   * carries `destination`); present when some route or destination has `expect`.
+   */
   expectations?: ExpectationViolation[];
+  /**
+   * Outputs a destination's expectations withheld from that destination (they still go to the
+   * route's other destinations): the route, the destination, the index in the route's `output`,
+   * and the action that applies. Present when some destination has `expect`.
+   */
+  withheld?: { route: string; destination: string; output: number; action: string }[];
 }
 
 /** The result of {@link dryRun}. */
@@ -41,13 +50,16 @@ export interface DryRunResult {
     errors: number;
   };
   /**
-   * Present when some route has `expect`: per route and expectation, records tested and
-   * violations (run checks included, `freshness` measured against `now`), and the run checks'
-   * violations. Outputs a `dead-letter`, `drop` or `fail-run` expectation rejects are left out
-   * of `destinations` and `routes[].output`, as a run would.
+   * Present when some route or destination has `expect`: per route (`counts`) and per
+   * destination (`destinations`) and expectation, records tested and violations (run checks
+   * included, `freshness` measured against `now`), and the run checks' violations. Outputs a
+   * route's `dead-letter`, `drop` or `fail-run` expectation rejects are left out of
+   * `destinations` and `routes[].output`; outputs a destination's rejects are left out of what
+   * that destination would receive; as a run would.
    */
   expectations?: {
     counts: Record<string, Record<string, ExpectationSummary>>;
+    destinations?: Record<string, Record<string, ExpectationSummary>>;
     run: ExpectationViolation[];
   };
 }
@@ -67,10 +79,11 @@ export function dryRun(
   table: RouteTable,
   now: number = Date.now(),
 ): DryRunResult {
-  const expectations = new ExpectationRun([
-    ...table.routes,
-    ...(table.defaultRoute ? [table.defaultRoute] : []),
-  ]);
+  const expectations = new ExpectationRun(
+    [...table.routes, ...(table.defaultRoute ? [table.defaultRoute] : [])],
+    table.destinationExpectations,
+  );
+  const destinationChecks = (table.destinationExpectations?.size ?? 0) > 0;
   const destinations: Record<string, SluiceRecord[]> = {};
   for (const name of table.destinations) destinations[name] = [];
   const out: DryRunRecord[] = [];
@@ -86,9 +99,22 @@ export function dryRun(
     if (evaluation.defaulted) totals.defaulted++;
     if (evaluation.unmatched) totals.unmatched++;
     if (evaluation.failures.length > 0) totals.errors++;
+    const withheld: NonNullable<DryRunRecord['withheld']> = [];
     for (const match of evaluation.matches) {
-      for (const name of match.route.to) destinations[name]!.push(...match.records);
+      for (const name of match.route.to) {
+        const out = match.withheld?.get(name);
+        if (!out) destinations[name]!.push(...match.records);
+        else destinations[name]!.push(...match.records.filter((_, i) => !out.has(i)));
+      }
     }
+    for (const r of checked?.rejected ?? [])
+      if (r.destination !== undefined)
+        withheld.push({
+          route: r.route.name,
+          destination: r.destination,
+          output: r.index!,
+          action: r.action,
+        });
     out.push({
       index: index++,
       routes: evaluation.matches.map((m) => ({
@@ -104,6 +130,7 @@ export function dryRun(
       defaulted: evaluation.defaulted,
       unmatched: evaluation.unmatched,
       ...(checked ? { expectations: checked.violations } : {}),
+      ...(checked && destinationChecks ? { withheld } : {}),
     });
   }
   if (!expectations.active) return { records: out, destinations, totals };
@@ -112,6 +139,10 @@ export function dryRun(
     records: out,
     destinations,
     totals,
-    expectations: { counts: expectations.summary()!, run },
+    expectations: {
+      counts: expectations.summary() ?? {},
+      ...(destinationChecks ? { destinations: expectations.destinationSummary()! } : {}),
+      run,
+    },
   };
 }

@@ -15,6 +15,7 @@ import {
   parseConfig,
   toError,
   type ConfigIssue,
+  type ExpectationSpec,
   type OnError,
   type PluginContext,
   type RouteMode,
@@ -62,6 +63,12 @@ export interface RouteTable {
   readonly defaultRoute: CompiledRoute | undefined;
   /** Every destination name the table may send to. */
   readonly destinations: readonly string[];
+  /**
+   * The compiled `expect` lists of the table's destinations that declare one (checked on every
+   * record the destination receives, from any route, after the route's own expectations).
+   * Absent or empty: no destination declares any.
+   */
+  readonly destinationExpectations?: ReadonlyMap<string, readonly CompiledExpectation[]>;
 }
 
 /** The default route: a route without condition, priority or mode. */
@@ -80,6 +87,13 @@ export interface CompileRouteTableOptions {
   destinations: readonly string[];
   /** Prefix of config paths in errors, e.g. `['pipelines', 'daily']`. Default none. */
   path?: readonly (string | number)[];
+  /**
+   * The destinations' own `expect` lists, by destination name (`destinations.<name>.expect` of
+   * the configuration); lists of names not in `destinations` are ignored. Their problems are
+   * reported at `destinations.<name>.expect[i]...`, without the `path` prefix: a destination is
+   * configured once, outside any pipeline.
+   */
+  destinationExpectations?: Readonly<Record<string, readonly ExpectationSpec[] | undefined>>;
 }
 
 const builtins = new Map(builtinTransforms.map((t) => [t.kind, t]));
@@ -228,6 +242,7 @@ export function compileRouteTable(
       });
     }
   }
+  const destinationExpectations = compileDestinationExpectations(options, table.issues);
   if (table.issues.length > 0) throw new ConfigError(table.issues);
   // Array.prototype.sort is stable, so equal priorities keep their configuration order.
   compiled.sort((a, b) => b.priority - a.priority);
@@ -235,7 +250,28 @@ export function compileRouteTable(
     routes: Object.freeze(shareStepPrefixes(compiled, table.prefixes)),
     defaultRoute,
     destinations: Object.freeze([...options.destinations]),
+    destinationExpectations,
   });
+}
+
+// Each destination of the table with an `expect` list: compiled by the routes' compiler, at the
+// destination's own config path.
+function compileDestinationExpectations(
+  options: CompileRouteTableOptions,
+  issues: ConfigIssue[],
+): ReadonlyMap<string, readonly CompiledExpectation[]> {
+  const out = new Map<string, readonly CompiledExpectation[]>();
+  const specs = options.destinationExpectations ?? {};
+  for (const name of options.destinations) {
+    if (!Object.hasOwn(specs, name)) continue;
+    const list = compileExpectations(
+      specs[name],
+      formatPath(['destinations', name, 'expect']),
+      issues,
+    );
+    if (list.length > 0) out.set(name, Object.freeze(list));
+  }
+  return out;
 }
 
 function compileRoute(route: RouteToCompile, table: TableCompilation): CompiledRoute | undefined {
@@ -465,6 +501,11 @@ export interface RouteMatch {
   readonly route: CompiledRoute;
   /** Output records (none when a transform dropped the record; several after `unnest`). */
   readonly records: readonly SluiceRecord[];
+  /**
+   * Per destination of the route, the indexes in `records` of outputs that destination's
+   * expectations took out of delivery to it (they go to the route's other destinations).
+   */
+  readonly withheld?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 /** A route whose condition or transforms failed for a record. */

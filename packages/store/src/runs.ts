@@ -120,14 +120,13 @@ function breakdownText(breakdown: RunBreakdown | undefined): string | undefined 
     throw new ConfigError([{ path: 'breakdown', message: 'expected an object' }]);
   requireNamedCounts(breakdown.routes, 'breakdown.routes', ROUTE_FIELDS);
   requireNamedCounts(breakdown.destinations, 'breakdown.destinations', DESTINATION_FIELDS);
-  if (breakdown.expectations !== undefined) {
-    if (!isRecord(breakdown.expectations))
-      throw new ConfigError([{ path: 'breakdown.expectations', message: 'expected an object' }]);
-    for (const [route, expectations] of Object.entries(breakdown.expectations))
-      requireNamedCounts(expectations, `breakdown.expectations.${route}`, [
-        'checked',
-        'violations',
-      ]);
+  for (const key of ['expectations', 'destinationExpectations'] as const) {
+    const byOwner = breakdown[key];
+    if (byOwner === undefined) continue;
+    if (!isRecord(byOwner))
+      throw new ConfigError([{ path: `breakdown.${key}`, message: 'expected an object' }]);
+    for (const [owner, expectations] of Object.entries(byOwner))
+      requireNamedCounts(expectations, `breakdown.${key}.${owner}`, ['checked', 'violations']);
   }
   return jsonText(breakdown);
 }

@@ -12,7 +12,7 @@ import type { RouterMetrics } from './metrics.js';
 
 /**
  * The deliveries that settle one record: one per output record and destination of each matching
- * route, and one per destination of each failed route whose `onError` dead-letters the record
+ * route (less the outputs a destination's expectations withheld from it), and one per destination of each failed route whose `onError` dead-letters the record
  * or fails the run (a dropped failure settles nothing).
  *
  * @example
@@ -22,8 +22,10 @@ import type { RouterMetrics } from './metrics.js';
  */
 export function deliveriesOf(evaluation: RecordEvaluation): number {
   let deliveries = 0;
-  for (const match of evaluation.matches)
+  for (const match of evaluation.matches) {
     deliveries += match.records.length * match.route.to.length;
+    for (const withheld of match.withheld?.values() ?? []) deliveries -= withheld.size;
+  }
   for (const f of evaluation.failures)
     if (f.route.onError === 'dead-letter' || f.route.onError === 'fail-run')
       deliveries += f.route.to.length;

@@ -89,6 +89,11 @@ export function applyDeliveryFailures(
  */
 export interface RouteRejection {
   readonly route: CompiledRoute;
+  /**
+   * Set when only this destination of the route gives the output up (its own expectations):
+   * one dead letter for it, a drop counted for it. Absent: every destination of the route.
+   */
+  readonly destination?: string;
   /** The record to dead-letter (the route's output; the input record when the route threw). */
   readonly record: SluiceRecord;
   /** A route's `onError`, or an expectation's action (`warn` never rejects an output). */
@@ -97,8 +102,8 @@ export interface RouteRejection {
 }
 
 /**
- * Dead-letters (one letter per destination of the route), drops (counted with `reason`) or
- * fails the run for each rejection of `record` (sequence number `seq`); the letters go to the
+ * Dead-letters (one letter per destination of the route, or for the rejection's `destination`
+ * alone), drops (counted with `reason`) or fails the run for each rejection of `record` (sequence number `seq`); the letters go to the
  * sink as `stage`.
  *
  * @example
@@ -118,19 +123,26 @@ export function applyRouteRejections(
   labels: { readonly reason: string; readonly stage: string },
 ): void {
   const letters: PendingLetter[] = [];
-  for (const { route, record: output, action, error } of rejections) {
+  for (const { route, destination: only, record: output, action, error } of rejections) {
     if (action === 'drop') {
       run.stats.counts.dropped++;
+      if (only !== undefined) run.stats.destination(only).dropped++;
       run.metrics.dropped.inc({
         pipeline: run.pipeline,
         route: route.name,
-        destination: '',
+        destination: only ?? '',
         reason: labels.reason,
       });
     } else if (action === 'fail-run') {
-      run.fail(new RunFailedError(error.message, { cause: error, route: route.name }));
+      run.fail(
+        new RunFailedError(error.message, {
+          cause: error,
+          route: route.name,
+          ...(only === undefined ? {} : { destination: only }),
+        }),
+      );
     } else {
-      for (const destination of route.to)
+      for (const destination of only === undefined ? route.to : [only])
         letters.push({
           seq,
           letter: deadLetterOf(run, route, destination, output, record, error, 1, position),

@@ -94,7 +94,8 @@ export function createQueues(
 
 /**
  * Adds the outputs of a record's matching routes to their destinations' queues (sequence number
- * `seq`, source position `position`); a route whose transforms produced nothing counts as a drop.
+ * `seq`, source position `position`), but not the outputs a destination's expectations withheld
+ * from it (`RouteMatch.withheld`); a route whose transforms produced nothing counts as a drop.
  * The outputs one record sends to one destination (several routes, or a transform that yields
  * several records) get positions of their own: `position`, then `position.1`, `position.2`, ... `measureBytes`: some queue
  * limits batches by size, so each output's JSON size is measured (once per output).
@@ -141,7 +142,8 @@ export function enqueueMatches(
     }
     for (const destination of route.to) {
       const queue = run.queues.get(destination)!;
-      for (const output of match.records) {
+      const withheld = match.withheld?.get(destination);
+      for (const [i, output] of match.records.entries()) {
         let at = position;
         if (first === undefined) first = new Set([destination]);
         else if (!first.has(destination)) first.add(destination);
@@ -151,6 +153,9 @@ export function enqueueMatches(
           outputs.set(destination, n);
           at = `${position}.${n}`;
         }
+        // Withheld by the destination's expectations: it takes its position all the same, so
+        // the positions of the outputs after it are those of a run where it passed.
+        if (withheld?.has(i)) continue;
         let bytes = 0;
         if (run.measureBytes) {
           sizes ??= new Map();

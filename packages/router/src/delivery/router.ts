@@ -217,8 +217,9 @@ export function createRouter(options: CreateRouterOptions): Router {
       ),
   });
   const policy: ErrorPolicyRun = { ...accounting, deadLetters, fail };
-  // Expectations (the routes' `expect`): nothing is declared or counted for a table without any.
-  const expectations = new ExpectationRun(allRoutes);
+  // Expectations (the routes' and the destinations' `expect`): nothing is declared or counted
+  // for a table without any.
+  const expectations = new ExpectationRun(allRoutes, table.destinationExpectations);
   const expecting: ExpectationPolicyRun | undefined = expectations.active
     ? {
         ...policy,
@@ -335,7 +336,12 @@ export function createRouter(options: CreateRouterOptions): Router {
   const summary = (): RouterSummary => {
     const result = stats.summary(queues, tracker.acknowledged, failure);
     const counts = expectations.summary();
-    return counts ? { ...result, expectations: counts } : result;
+    const byDestination = expectations.destinationSummary();
+    return {
+      ...result,
+      ...(counts ? { expectations: counts } : {}),
+      ...(byDestination ? { destinationExpectations: byDestination } : {}),
+    };
   };
 
   // The run checks (`row-count`, `freshness`) once everything was routed: `fail-run` fails the
@@ -349,7 +355,8 @@ export function createRouter(options: CreateRouterOptions): Router {
       fail(
         new RunFailedError(fatal.message, {
           cause: new ExpectationError(fatal.message, fatal),
-          route: fatal.route,
+          ...(fatal.route === '' ? {} : { route: fatal.route }),
+          ...(fatal.destination === undefined ? {} : { destination: fatal.destination }),
         }),
       );
   }
@@ -378,8 +385,16 @@ export function createRouter(options: CreateRouterOptions): Router {
       }
       const result = summary();
       if (failure) failure.summary = result;
-      if (result.expectations)
-        logger.info({ expectations: result.expectations }, 'expectations checked');
+      if (result.expectations || result.destinationExpectations)
+        logger.info(
+          {
+            ...(result.expectations ? { expectations: result.expectations } : {}),
+            ...(result.destinationExpectations
+              ? { destinationExpectations: result.destinationExpectations }
+              : {}),
+          },
+          'expectations checked',
+        );
       logger.info(
         {
           records: result.records,

@@ -17,8 +17,12 @@ export interface DestinationSummary {
   delivered: number;
   batches: number;
   retries: number;
+  /** Dead letters written for this destination (its own expectations' included). */
   deadLettered: number;
-  /** Records given up after retries with `onError: 'drop'`. */
+  /**
+   * Records given up after retries with `onError: 'drop'`, and records one of the destination's
+   * own expectations dropped.
+   */
   dropped: number;
   /** Records given up after retries with `onError: 'fail-run'`. */
   failed: number;
@@ -59,4 +63,11 @@ export interface RouterSummary {
    * declares `expect`).
    */
   expectations?: Record<string, Record<string, ExpectationSummary>>;
+  /**
+   * Per destination and expectation name, records tested (every record the destination
+   * received, from any route) and violations (present only when some destination of the table
+   * declares `expect`). Apart from `expectations` because a route and a destination may share
+   * a name.
+   */
+  destinationExpectations?: Record<string, Record<string, ExpectationSummary>>;
 }

@@ -1,8 +1,8 @@
 /**
- * Compiles a route's `expect` list once per route table: field paths parsed, patterns checked
+ * Compiles a route's or a destination's `expect` list once per route table: field paths parsed, patterns checked
  * for backtracking safety (the `matches` operator's rules), predicates compiled with the
  * router's condition compiler, bounds and actions checked. Problems are collected with their
- * config paths, so `sluice validate` names the field (`routes[0].expect[2].pattern`).
+ * config paths, so `sluice validate` names the field (`routes[0].expect[2].pattern`, `destinations.warehouse.expect[1].action`).
  *
  * @packageDocumentation
  */
@@ -71,7 +71,8 @@ const KEYS_BY_CHECK: Record<ExpectationCheck, readonly string[]> = {
 const COMMON_KEYS = ['check', 'name', 'action'];
 
 /**
- * Compiles `expect` (at config path `at`, e.g. `pipelines.daily.routes[0].expect`). Adds every
+ * Compiles `expect` (at config path `at`, e.g. `pipelines.daily.routes[0].expect` or
+ * `destinations.warehouse.expect`). Names are unique within one list. Adds every
  * problem to `issues` and returns the expectations that compiled.
  *
  * @example
@@ -312,7 +313,7 @@ function compileOne(
         ['maxRatio', maxRatio],
       ] as const)
         if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0))
-          bad(key, 'must be a number >= 0 (records of this route ÷ records read)');
+          bad(key, 'must be a number >= 0 (records of this route or destination ÷ records read)');
       if (minRatio === undefined && maxRatio === undefined)
         bad('minRatio', 'check "row-count" needs "minRatio", "maxRatio" or both');
       if (typeof minRatio === 'number' && typeof maxRatio === 'number' && minRatio > maxRatio)

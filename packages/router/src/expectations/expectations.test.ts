@@ -83,6 +83,7 @@ async function run(expect: ExpectationSpec[], records: SluiceRecord[], now = Dat
     metrics.get('sluice_router_expectation_violations_total', {
       pipeline: 'p',
       route: 'orders',
+      destination: '',
       ...labels,
     });
   return { db, copy, deadLetters, summary, error, violations };

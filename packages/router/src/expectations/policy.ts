@@ -1,8 +1,8 @@
 /**
- * What the router does with the outcome of a route's expectations for one record: dead letters
- * (one per destination of the route, the reason naming the check, field, value and
- * expectation), drops, warnings and failed runs — counted per check in
- * `sluice_router_expectation_violations_total` and in the run summary.
+ * What the router does with the outcome of expectations for one record: dead letters (a
+ * route's: one per destination of the route; a destination's: one for that destination; the
+ * reason naming the check, field, value and expectation), drops, warnings and failed runs —
+ * counted per check in `sluice_router_expectation_violations_total` and in the run summary.
  *
  * @packageDocumentation
  */
@@ -23,14 +23,20 @@ export function expectationViolationsCounter(metrics: Metrics): Counter {
   return metrics.counter({
     name: 'sluice_router_expectation_violations_total',
     help: 'Records (or runs, for run checks) that violated an expectation, per check',
-    labelNames: ['pipeline', 'route', 'expectation', 'check', 'action'],
+    // `destination` is "" for a route's expectations; for a destination's, `route` is the route
+    // that sent the record ("" for its run checks).
+    labelNames: ['pipeline', 'route', 'expectation', 'check', 'action', 'destination'],
   });
 }
 
-/** How many deliveries the rejected outputs of one record settle (see `deliveriesOf`). */
+/**
+ * How many deliveries the rejected outputs of one record settle (see `deliveriesOf`): a route's
+ * rejection one per destination of the route, a destination's one; a drop none.
+ */
 export function settlingOf(rejected: readonly RejectedOutput[]): number {
   let n = 0;
-  for (const r of rejected) if (r.action !== 'drop') n += r.route.to.length;
+  for (const r of rejected)
+    if (r.action !== 'drop') n += r.destination === undefined ? r.route.to.length : 1;
   return n;
 }
 
@@ -64,14 +70,18 @@ export function applyExpectationOutcome(
 ): void {
   countViolations(run, outcome.violations);
   for (const match of outcome.emptied) run.stats.route(match.route.name).matched++;
-  for (const { route } of outcome.rejected) run.stats.route(route.name).produced++;
+  // A route's rejections left its match (the queueing did not count them as produced); a
+  // destination's stayed in it, withheld from that destination only.
+  for (const { route, destination } of outcome.rejected)
+    if (destination === undefined) run.stats.route(route.name).produced++;
   applyRouteRejections(
     run,
     record,
     seq,
     position,
-    outcome.rejected.map(({ route, record: output, action, violation }) => ({
+    outcome.rejected.map(({ route, destination, record: output, action, violation }) => ({
       route,
+      ...(destination === undefined ? {} : { destination }),
       record: output,
       action,
       error: new ExpectationError(violation.message, violation),
@@ -92,13 +102,19 @@ export function countViolations(
       expectation: v.expectation,
       check: v.check,
       action: v.action,
+      destination: v.destination ?? '',
     });
-    const key = `${v.route}\u0000${v.expectation}`;
+    // Logged once per expectation: a destination's once, whatever route sent the record.
+    const key =
+      v.destination === undefined
+        ? `route\u0000${v.route}\u0000${v.expectation}`
+        : `destination\u0000${v.destination}\u0000${v.expectation}`;
     if (run.logged.has(key)) continue;
     run.logged.add(key);
     run.logger.warn(
       {
         route: v.route,
+        ...(v.destination === undefined ? {} : { destination: v.destination }),
         expectation: v.expectation,
         check: v.check,
         action: v.action,

@@ -1,9 +1,10 @@
 /**
- * Expectations at run time: tests each route's outputs against its record checks, keeps the
- * run's state for `unique`, `row-count` and `freshness`, counts violations per check, and
- * decides per output what happens (the most severe action of the checks it violates:
- * `fail-run` > `dead-letter` > `drop` > `warn`). Used by the router and by dry runs alike, so a
- * dry run shows exactly what a run would do.
+ * Expectations at run time: tests each route's outputs against the route's record checks, then
+ * what each destination receives (from any route) against the destination's, keeps the run's
+ * state for `unique`, `row-count` and `freshness` per route and per destination, counts
+ * violations per check, and decides per output what happens (the most severe action of the
+ * checks it violates: `fail-run` > `dead-letter` > `drop` > `warn`). Used by the router and by
+ * dry runs alike, so a dry run shows exactly what a run would do.
  *
  * @packageDocumentation
  */
@@ -13,7 +14,13 @@ import type { CompiledExpectation, ExpectationProblem } from './compile.js';
 
 /** A violated expectation, with the message a dead letter or a failed run carries. */
 export interface ExpectationViolation {
+  /**
+   * A route's expectation: that route. A destination's: the route that sent the record (`''`
+   * for the destination's run checks, which test no one record).
+   */
   readonly route: string;
+  /** Set when the expectation is a destination's (`destinations.<name>.expect`). */
+  readonly destination?: string;
   readonly expectation: string;
   readonly check: ExpectationCheck;
   readonly action: ExpectationAction;
@@ -22,9 +29,16 @@ export interface ExpectationViolation {
   readonly message: string;
 }
 
-/** An output of a route that its expectations took out of delivery. */
+/**
+ * An output of a route that expectations took out of delivery: the route's (no `destination`:
+ * it goes to none of the route's destinations) or a destination's (it does not go to that one).
+ */
 export interface RejectedOutput {
   readonly route: CompiledRoute;
+  /** The destination whose expectation rejected the output; absent for a route's expectation. */
+  readonly destination?: string;
+  /** With `destination`: the output's index in the match's `records` (as in `withheld`). */
+  readonly index?: number;
   readonly record: SluiceRecord;
   /** `dead-letter`, `drop` or `fail-run`. */
   readonly action: ExpectationAction;
@@ -70,53 +84,84 @@ interface Tally {
   newest?: number;
 }
 
+/** The expectations of one route or one destination, and their state in the run. */
+interface Scope {
+  readonly destination: boolean;
+  readonly name: string;
+  readonly tallies: readonly Tally[];
+  /** Outputs that passed the record checks (for `row-count`). */
+  kept: number;
+}
+
+function scopeOf(
+  destination: boolean,
+  name: string,
+  list: readonly CompiledExpectation[],
+): Scope | undefined {
+  if (list.length === 0) return undefined;
+  return {
+    destination,
+    name,
+    kept: 0,
+    tallies: list.map((expectation) => ({
+      expectation,
+      checked: 0,
+      violations: 0,
+      ...(expectation.check === 'unique' ? { seen: new Set<string>() } : {}),
+    })),
+  };
+}
+
 /** Whether any route of a table declares expectations. */
 export function hasExpectations(routes: readonly CompiledRoute[]): boolean {
   return routes.some((r) => (r.expectations?.length ?? 0) > 0);
 }
 
 /**
- * The expectations of one run over a table's routes.
+ * The expectations of one run over a table's routes and its destinations.
  *
  * @example
  * ```ts
- * const run = new ExpectationRun(allRoutes);
+ * const run = new ExpectationRun(allRoutes, table.destinationExpectations);
  * const { evaluation: kept, rejected, violations } = run.apply(evaluateRecord(record, table));
  * const atEnd = run.finish(recordsIn, Date.now());
  * ```
  */
 export class ExpectationRun {
-  readonly #tallies = new Map<string, Tally[]>();
-  /** Outputs of each route that passed its record checks (for `row-count`). */
-  readonly #kept = new Map<string, number>();
+  readonly #routes = new Map<string, Scope>();
+  readonly #destinations = new Map<string, Scope>();
   #finished = false;
 
-  constructor(routes: readonly CompiledRoute[]) {
+  /**
+   * @param routes - Every route of the table (the default route too); those with `expect` count.
+   * @param destinations - The destinations' compiled `expect` lists, by destination name.
+   */
+  constructor(
+    routes: readonly CompiledRoute[],
+    destinations?: ReadonlyMap<string, readonly CompiledExpectation[]>,
+  ) {
     for (const route of routes) {
-      const list = route.expectations ?? [];
-      if (list.length === 0) continue;
-      this.#tallies.set(
-        route.name,
-        list.map((expectation) => ({
-          expectation,
-          checked: 0,
-          violations: 0,
-          ...(expectation.check === 'unique' ? { seen: new Set<string>() } : {}),
-        })),
-      );
-      this.#kept.set(route.name, 0);
+      const scope = scopeOf(false, route.name, route.expectations ?? []);
+      if (scope) this.#routes.set(route.name, scope);
+    }
+    for (const [name, list] of destinations ?? []) {
+      const scope = scopeOf(true, name, list);
+      if (scope) this.#destinations.set(name, scope);
     }
   }
 
-  /** True when some route has expectations. */
+  /** True when some route or destination has expectations. */
   get active(): boolean {
-    return this.#tallies.size > 0;
+    return this.#routes.size > 0 || this.#destinations.size > 0;
   }
 
   /**
-   * Tests the outputs of every matching route with expectations. Returns the evaluation with
-   * rejected outputs removed (a match whose outputs were all rejected is left out, and listed
-   * in `emptied`), the rejected outputs, and every violation (warnings included).
+   * Tests the outputs of every matching route: first against the route's expectations, then
+   * each output that passed against the expectations of each of the route's destinations.
+   * Returns the evaluation with rejected outputs removed — a route's rejections from the
+   * match's `records` (a match whose outputs were all rejected is left out, and listed in
+   * `emptied`), a destination's in the match's `withheld` — the rejected outputs, and every
+   * violation (warnings included).
    */
   apply(evaluation: RecordEvaluation): {
     evaluation: RecordEvaluation;
@@ -130,35 +175,51 @@ export class ExpectationRun {
     let changed = false;
     const matches: RouteMatch[] = [];
     for (const match of evaluation.matches) {
-      const tallies = this.#tallies.get(match.route.name);
-      if (!tallies || match.records.length === 0) {
-        matches.push(match);
-        continue;
-      }
-      const kept: SluiceRecord[] = [];
-      for (const output of match.records) {
-        let worst: ExpectationViolation | undefined;
-        for (const tally of tallies) {
-          const violation = this.#test(match.route, tally, output);
-          if (!violation) continue;
-          violations.push(violation);
-          if (!worst || SEVERITY[violation.action] > SEVERITY[worst.action]) worst = violation;
+      const { route } = match;
+      const own = this.#routes.get(route.name);
+      let kept: readonly SluiceRecord[] = match.records;
+      if (own && match.records.length > 0) {
+        const passed: SluiceRecord[] = [];
+        for (const output of match.records) {
+          const worst = this.#check(own, output, route.name, violations);
+          if (!worst || worst.action === 'warn') passed.push(output);
+          else rejected.push({ route, record: output, action: worst.action, violation: worst });
         }
-        if (!worst || worst.action === 'warn') kept.push(output);
-        else
+        own.kept += passed.length;
+        if (passed.length < match.records.length) kept = passed;
+        if (passed.length === 0) {
+          changed = true;
+          emptied.push(match);
+          continue;
+        }
+      }
+      let withheld: Map<string, ReadonlySet<number>> | undefined;
+      for (const destination of route.to) {
+        const scope = this.#destinations.get(destination);
+        if (!scope) continue;
+        let out: Set<number> | undefined;
+        kept.forEach((output, i) => {
+          const worst = this.#check(scope, output, route.name, violations);
+          if (!worst || worst.action === 'warn') {
+            scope.kept++;
+            return;
+          }
           rejected.push({
-            route: match.route,
+            route,
+            destination,
+            index: i,
             record: output,
             action: worst.action,
             violation: worst,
           });
+          (out ??= new Set()).add(i);
+        });
+        if (out) (withheld ??= new Map()).set(destination, out);
       }
-      this.#kept.set(match.route.name, this.#kept.get(match.route.name)! + kept.length);
-      if (kept.length === match.records.length) matches.push(match);
+      if (kept === match.records && !withheld) matches.push(match);
       else {
         changed = true;
-        if (kept.length > 0) matches.push({ ...match, records: kept });
-        else emptied.push(match);
+        matches.push({ ...match, records: kept, ...(withheld ? { withheld } : {}) });
       }
     }
     return {
@@ -169,10 +230,28 @@ export class ExpectationRun {
     };
   }
 
+  /** Tests one output against a scope's record checks; returns the most severe violation. */
+  #check(
+    scope: Scope,
+    output: SluiceRecord,
+    route: string,
+    violations: ExpectationViolation[],
+  ): ExpectationViolation | undefined {
+    let worst: ExpectationViolation | undefined;
+    for (const tally of scope.tallies) {
+      const violation = this.#test(scope, tally, output, route);
+      if (!violation) continue;
+      violations.push(violation);
+      if (!worst || SEVERITY[violation.action] > SEVERITY[worst.action]) worst = violation;
+    }
+    return worst;
+  }
+
   #test(
-    route: CompiledRoute,
+    scope: Scope,
     tally: Tally,
     output: SluiceRecord,
+    route: string,
   ): ExpectationViolation | undefined {
     const { expectation } = tally;
     let problem: ExpectationProblem | undefined;
@@ -198,7 +277,7 @@ export class ExpectationRun {
     } else return undefined;
     if (!problem) return undefined;
     tally.violations++;
-    return violationOf(route.name, expectation, problem.value, problem.expected);
+    return violationOf(scope, route, expectation, problem.value, problem.expected);
   }
 
   /**
@@ -209,12 +288,14 @@ export class ExpectationRun {
     if (this.#finished) return [];
     this.#finished = true;
     const out: ExpectationViolation[] = [];
-    for (const [route, tallies] of this.#tallies) {
-      for (const tally of tallies) {
+    for (const scope of [...this.#routes.values(), ...this.#destinations.values()]) {
+      // A route's run check names the route; a destination's names no route.
+      const route = scope.destination ? '' : scope.name;
+      for (const tally of scope.tallies) {
         const { expectation } = tally;
         if (expectation.check === 'row-count') {
           tally.checked++;
-          const kept = this.#kept.get(route)!;
+          const { kept } = scope;
           const ratio = recordsIn === 0 ? (kept === 0 ? 1 : Infinity) : kept / recordsIn;
           const { minRatio, maxRatio } = expectation;
           if (
@@ -224,6 +305,7 @@ export class ExpectationRun {
             tally.violations++;
             out.push(
               violationOf(
+                scope,
                 route,
                 expectation,
                 kept,
@@ -238,6 +320,7 @@ export class ExpectationRun {
             tally.violations++;
             out.push(
               violationOf(
+                scope,
                 route,
                 expectation,
                 newest === undefined ? undefined : new Date(newest).toISOString(),
@@ -253,21 +336,35 @@ export class ExpectationRun {
 
   /** Counts per route and expectation name; `undefined` when no route has expectations. */
   summary(): Record<string, Record<string, ExpectationSummary>> | undefined {
-    if (!this.active) return undefined;
-    const out: Record<string, Record<string, ExpectationSummary>> = {};
-    for (const [route, tallies] of this.#tallies) {
-      out[route] = {};
-      for (const { expectation, checked, violations } of tallies)
-        out[route][expectation.name] = {
-          check: expectation.check,
-          action: expectation.action,
-          ...(expectation.field === undefined ? {} : { field: expectation.field }),
-          checked,
-          violations,
-        };
-    }
-    return out;
+    return summaryOf(this.#routes);
   }
+
+  /**
+   * Counts per destination and expectation name; `undefined` when no destination has
+   * expectations.
+   */
+  destinationSummary(): Record<string, Record<string, ExpectationSummary>> | undefined {
+    return summaryOf(this.#destinations);
+  }
+}
+
+function summaryOf(
+  scopes: ReadonlyMap<string, Scope>,
+): Record<string, Record<string, ExpectationSummary>> | undefined {
+  if (scopes.size === 0) return undefined;
+  const out: Record<string, Record<string, ExpectationSummary>> = {};
+  for (const [name, { tallies }] of scopes) {
+    out[name] = {};
+    for (const { expectation, checked, violations } of tallies)
+      out[name][expectation.name] = {
+        check: expectation.check,
+        action: expectation.action,
+        ...(expectation.field === undefined ? {} : { field: expectation.field }),
+        checked,
+        violations,
+      };
+  }
+  return out;
 }
 
 function describeRatio(min: number | undefined, max: number | undefined): string {
@@ -276,6 +373,7 @@ function describeRatio(min: number | undefined, max: number | undefined): string
 }
 
 function violationOf(
+  scope: Scope,
   route: string,
   expectation: CompiledExpectation,
   value: JsonValue | undefined,
@@ -283,14 +381,19 @@ function violationOf(
 ): ExpectationViolation {
   const shown = value === undefined ? 'missing' : truncate(JSON.stringify(value));
   const where = expectation.field === undefined ? '' : ` on field "${expectation.field}"`;
+  // A destination's record check also says which route sent the record.
+  const owner = scope.destination
+    ? `destination "${scope.name}" failed${where}${route === '' ? '' : ` for a record of route "${route}"`}`
+    : `route "${route}" failed${where}`;
   return {
     route,
+    ...(scope.destination ? { destination: scope.name } : {}),
     expectation: expectation.name,
     check: expectation.check,
     action: expectation.action,
     field: expectation.field,
     value,
-    message: `expectation "${expectation.name}" (${expectation.check}) of route "${route}" failed${where}: got ${shown}, expected ${expected}`,
+    message: `expectation "${expectation.name}" (${expectation.check}) of ${owner}: got ${shown}, expected ${expected}`,
   };
 }
 
