@@ -189,6 +189,13 @@ export interface DestinationCapabilities {
   maxBatch?: number;
   /** How many batches may be written concurrently. Default 1. */
   maxInFlight?: number;
+  /**
+   * The batch the destination works best with, used where the destination's delivery policy
+   * (`batch` in sluice.yaml) sets none; the router's own defaults are 500 records and 1000 ms.
+   * A file appends 10 000 records at once rather than twenty appends of 500; a database loads
+   * a batch per transaction, with COPY from `bulkThreshold` rows.
+   */
+  preferredBatch?: { maxRecords?: number; maxWaitMs?: number };
   /** Writing the same batch twice leaves the same result (upserts, deterministic keys). */
   idempotent: boolean;
   /**

@@ -727,6 +727,8 @@ export const databaseDestination = defineDestination({
   configSchema: databaseConfigSchema,
   capabilities: (config) => ({
     maxBatch: config.maxBatch,
+    // One transaction (and commit) per batch: as many rows as a transaction may hold.
+    preferredBatch: { maxRecords: config.maxBatch },
     // SQLite has a single writer: concurrent batches would only queue.
     maxInFlight: config.dialect === 'sqlite' ? 1 : config.maxInFlight,
     // Upserts and dedupes leave the same rows when a batch is written twice; plain inserts do

@@ -423,6 +423,8 @@ export const fileDestination = defineDestination({
   configSchema: fileConfigSchema,
   capabilities: (config) => ({
     maxBatch: config.maxBatch,
+    // One write (a file, or an append and its fsync) per batch: the largest batch it accepts.
+    preferredBatch: { maxRecords: config.maxBatch },
     // Appends to one file are serialised anyway; whole files per batch can be written in parallel.
     maxInFlight: config.mode === 'append' ? 1 : 4,
     // Both modes key what they write by the batch (batch mode: the file name; append mode: the

@@ -29,6 +29,9 @@ export const s3Destination = defineDestination({
     idempotency: 'batch',
     maxInFlight: config.maxInFlight,
     maxBatch: config.maxBatch,
+    // One object per batch: 10 000 records rather than twenty objects of 500 (not maxBatch's
+    // 100 000: the router buffers up to (maxInFlight + 1) batches).
+    preferredBatch: { maxRecords: Math.min(config.maxBatch, 10_000) },
   }),
   // The implementation and its SDK are imported with the first instance (see above).
   create: async (config, ctx) => {

@@ -98,16 +98,23 @@ export function resolveQueueSettings(
   const positive = (value: number | undefined, fallback: number) =>
     value !== undefined && Number.isFinite(value) && value >= 1 ? Math.floor(value) : fallback;
   const maxBatch = positive(capabilities.maxBatch, Infinity);
-  const maxRecords = Math.min(positive(policy.batch?.maxRecords, 500), maxBatch);
+  // The policy's size, else the destination's preferred one, else 500; never above maxBatch.
+  const preferred = capabilities.preferredBatch;
+  const maxRecords = Math.min(
+    positive(policy.batch?.maxRecords, positive(preferred?.maxRecords, 500)),
+    maxBatch,
+  );
   const concurrency = Math.min(
     positive(policy.concurrency, 1),
     positive(capabilities.maxInFlight, 1),
   );
   const maxBytes =
     policy.batch?.maxBytes !== undefined ? positive(policy.batch.maxBytes, 1) : undefined;
-  const maxWaitMs =
-    policy.batch?.maxWaitMs !== undefined && policy.batch.maxWaitMs >= 0
-      ? policy.batch.maxWaitMs
+  const wait = (ms: number | undefined) => ms !== undefined && Number.isFinite(ms) && ms >= 0;
+  const maxWaitMs = wait(policy.batch?.maxWaitMs)
+    ? policy.batch!.maxWaitMs!
+    : wait(preferred?.maxWaitMs)
+      ? preferred!.maxWaitMs!
       : 1000;
   return {
     maxRecords,
