@@ -157,6 +157,7 @@ export type {
   JobQueueConnection,
   JobQueueDatabase,
   JsonObject,
+  MarkRunningOptions,
   NewRun,
   NewRunLogEntry,
   PageOptions,

@@ -289,6 +289,30 @@ export interface RunOutcome {
   error?: RunError | null;
   /** Default: now. */
   finishedAt?: string;
+  /**
+   * Lines to append to the run's log in the same statement as the transition (the scheduler's
+   * `run succeeded` / `run failed`), after every line appended before. Stored whenever the run
+   * exists, whether or not this call moved it; nothing is stored for an unknown id.
+   */
+  log?: readonly NewRunLogEntry[];
+}
+
+/**
+ * Options of {@link RunStore.markRunning}.
+ *
+ * @example
+ * ```ts
+ * const options: MarkRunningOptions = { ifMissing: { pipeline: 'daily', trigger: 'cron', params: {} } };
+ * ```
+ */
+export interface MarkRunningOptions {
+  /** Default: now. */
+  startedAt?: string;
+  /**
+   * When no run has the id, record this one, already `running`, in the same statement: a worker
+   * that claims a job before (or without) its enqueuer writing the run needs no second round trip.
+   */
+  ifMissing?: Omit<NewRun, 'id'>;
 }
 
 /**
@@ -365,6 +389,12 @@ export interface RunLogEntry {
 export interface RunStore {
   /** Records a new `queued` run. Rejects when `id` is already used. */
   create(run: NewRun): Promise<RunRecord>;
+  /**
+   * Records a new `queued` run unless one with `run.id` exists, in one statement that reads
+   * nothing back: resolves the new run, or `undefined` when the id was taken (that run is left as
+   * it is). Validates like {@link RunStore.create}.
+   */
+  createIfAbsent(run: NewRun & { id: string }): Promise<RunRecord | undefined>;
   get(id: string): Promise<RunRecord | undefined>;
   /** Newest first (by `queuedAt`, then id). */
   list(filter?: RunListFilter): Promise<ResultPage<RunRecord>>;
@@ -385,8 +415,10 @@ export interface RunStore {
    * `queued` → `running` (sets `startedAt`); on a run that is already `running` (a worker
    * re-claims it after a crash) increments `attempt`. A finished run is returned unchanged: the
    * caller must check `status === 'running'` before working (a queued run may have been cancelled).
+   * With `options.ifMissing`, an unknown id is recorded as a new `running` run (see
+   * {@link MarkRunningOptions}); without it, an unknown id resolves `undefined`.
    */
-  markRunning(id: string, options?: { startedAt?: string }): Promise<RunRecord | undefined>;
+  markRunning(id: string, options?: MarkRunningOptions): Promise<RunRecord | undefined>;
   /** Moves a `queued`/`running` run to its terminal status; a finished run is returned unchanged. */
   markFinished(id: string, outcome: RunOutcome): Promise<RunRecord | undefined>;
   /**

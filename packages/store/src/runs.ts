@@ -1,5 +1,5 @@
 /**
- * Run history and lifecycle (`runs`, `run_logs`). Every transition is one guarded UPDATE, so
+ * Run history and lifecycle (`runs`, `run_logs`). Every transition is one guarded statement, so
  * concurrent workers and API calls cannot move a run backwards.
  */
 import { randomUUID } from 'node:crypto';
@@ -141,6 +141,59 @@ const DESTINATION_FIELDS = [
   'retries',
 ] as const;
 
+/** The `runs` row of a new run, validated (a bad field is named). */
+function runRow(input: NewRun, id: string) {
+  const pipeline = requireText(input.pipeline, 'pipeline');
+  if (!TRIGGERS.includes(input.trigger)) {
+    throw new ConfigError([{ path: 'trigger', message: `expected one of ${TRIGGERS.join(', ')}` }]);
+  }
+  if (input.params !== undefined && !isRecord(input.params)) {
+    throw new ConfigError([{ path: 'params', message: 'expected a JSON object' }]);
+  }
+  const version = input.pipelineVersion ?? null;
+  if (version !== null && (!Number.isInteger(version) || version < 1)) {
+    throw new ConfigError([
+      { path: 'pipelineVersion', message: 'expected a positive integer or null' },
+    ]);
+  }
+  return {
+    id,
+    pipeline,
+    pipeline_version: version,
+    trigger: input.trigger,
+    params: jsonText(input.params ?? {}),
+    queued_at:
+      input.queuedAt === undefined
+        ? new Date().toISOString()
+        : parseTime(input.queuedAt, 'queuedAt'),
+    parent_run_id: input.parentRunId ?? null,
+  };
+}
+
+/** The `run_logs` rows of `entries`, validated (a bad entry is named by its index). */
+function logRows(runId: string, entries: readonly NewRunLogEntry[], path = 'entries') {
+  return entries.map((entry, index) => {
+    if (!LEVELS.includes(entry.level)) {
+      throw new ConfigError([
+        { path: `${path}[${index}].level`, message: `expected one of ${LEVELS.join(', ')}` },
+      ]);
+    }
+    if (typeof entry.message !== 'string') {
+      throw new ConfigError([{ path: `${path}[${index}].message`, message: 'expected a string' }]);
+    }
+    return {
+      run_id: runId,
+      at:
+        entry.at === undefined
+          ? new Date().toISOString()
+          : parseTime(entry.at, `${path}[${index}].at`),
+      level: entry.level,
+      message: entry.message,
+      fields: entry.fields === undefined ? null : jsonText(entry.fields),
+    };
+  });
+}
+
 /**
  * Creates the run repository over the store's database.
  *
@@ -156,54 +209,47 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
     return row ? toRun(row) : undefined;
   };
 
+  /** The INSERT of a new run: `queued`, or `running` since `started` (the caller adds ON CONFLICT). */
+  const insertRun = (input: NewRun, id: string, started?: string) => {
+    const row = runRow(input, id);
+    return db
+      .insertInto('runs')
+      .values(started === undefined ? row : { ...row, status: 'running', started_at: started });
+  };
+  /** The store's error for a failed insert of run `id`, or the error itself. */
+  const insertError = (error: unknown, id: string, input: NewRun): unknown => {
+    if (isUniqueViolation(error))
+      return new ConfigError([{ path: 'id', message: `a run with id ${id} already exists` }], {
+        cause: error,
+      });
+    if (isForeignKeyViolation(error))
+      return new ConfigError(
+        [{ path: 'parentRunId', message: `no run with id ${String(input.parentRunId)}` }],
+        { cause: error },
+      );
+    return error;
+  };
+
   return {
     async create(input: NewRun): Promise<RunRecord> {
       const id = input.id === undefined ? randomUUID() : requireText(input.id, 'id');
-      const pipeline = requireText(input.pipeline, 'pipeline');
-      if (!TRIGGERS.includes(input.trigger)) {
-        throw new ConfigError([
-          { path: 'trigger', message: `expected one of ${TRIGGERS.join(', ')}` },
-        ]);
-      }
-      if (input.params !== undefined && !isRecord(input.params)) {
-        throw new ConfigError([{ path: 'params', message: 'expected a JSON object' }]);
-      }
-      const version = input.pipelineVersion ?? null;
-      if (version !== null && (!Number.isInteger(version) || version < 1)) {
-        throw new ConfigError([
-          { path: 'pipelineVersion', message: 'expected a positive integer or null' },
-        ]);
-      }
       try {
-        const row = await db
-          .insertInto('runs')
-          .values({
-            id,
-            pipeline,
-            pipeline_version: version,
-            trigger: input.trigger,
-            params: jsonText(input.params ?? {}),
-            queued_at:
-              input.queuedAt === undefined
-                ? new Date().toISOString()
-                : parseTime(input.queuedAt, 'queuedAt'),
-            parent_run_id: input.parentRunId ?? null,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return toRun(row);
+        return toRun(await insertRun(input, id).returningAll().executeTakeFirstOrThrow());
       } catch (error) {
-        if (isUniqueViolation(error))
-          throw new ConfigError([{ path: 'id', message: `a run with id ${id} already exists` }], {
-            cause: error,
-          });
-        if (isForeignKeyViolation(error)) {
-          throw new ConfigError(
-            [{ path: 'parentRunId', message: `no run with id ${String(input.parentRunId)}` }],
-            { cause: error },
-          );
-        }
-        throw error;
+        throw insertError(error, id, input);
+      }
+    },
+
+    async createIfAbsent(input) {
+      const id = requireText(input.id, 'id');
+      try {
+        const row = await insertRun(input, id)
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        return row ? toRun(row) : undefined;
+      } catch (error) {
+        throw insertError(error, id, input);
       }
     },
 
@@ -286,6 +332,29 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
         options.startedAt === undefined
           ? new Date().toISOString()
           : parseTime(options.startedAt, 'startedAt');
+      if (options.ifMissing !== undefined) {
+        // One upsert: a missing run is recorded running; an existing one takes the same guarded
+        // transition as below (a finished run matches nothing and is read back unchanged).
+        const runId = requireText(id, 'id');
+        try {
+          const row = await insertRun(options.ifMissing, runId, startedAt)
+            .onConflict((oc) =>
+              oc
+                .column('id')
+                .doUpdateSet({
+                  status: 'running',
+                  started_at: sql<string>`CASE WHEN runs.status = 'queued' THEN ${startedAt}::timestamptz ELSE runs.started_at END`,
+                  attempt: sql<number>`CASE WHEN runs.status = 'running' THEN runs.attempt + 1 ELSE runs.attempt END`,
+                })
+                .where('runs.status', 'in', ['queued', 'running']),
+            )
+            .returningAll()
+            .executeTakeFirst();
+          return row ? toRun(row) : get(id);
+        } catch (error) {
+          throw insertError(error, runId, options.ifMissing);
+        }
+      }
       const row = await db
         .updateTable('runs')
         .set({
@@ -311,7 +380,8 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
           ? new Date().toISOString()
           : parseTime(outcome.finishedAt, 'finishedAt');
       const breakdown = breakdownText(outcome.breakdown);
-      const row = await db
+      const lines = logRows(id, outcome.log ?? [], 'log');
+      const finish = db
         .updateTable('runs')
         .set({
           ...countUpdates(outcome.counts),
@@ -321,9 +391,36 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
           error: outcome.error ? jsonText(outcome.error) : null,
         })
         .where('id', '=', id)
-        .where('status', 'in', ['queued', 'running'])
-        .returningAll()
-        .executeTakeFirst();
+        .where('status', 'in', ['queued', 'running']);
+      if (lines.length === 0) {
+        const row = await finish.returningAll().executeTakeFirst();
+        return row ? toRun(row) : get(id);
+      }
+      // The transition, its log lines and the run as it is afterwards in one statement. The lines
+      // are inserted only when the run exists (selected from `runs`, so an unknown id stores
+      // nothing instead of failing the foreign key); a run this call did not move is read back.
+      const rows = await db
+        .with('finished', () => finish.returningAll())
+        .with('logged', (qb) =>
+          qb
+            .insertInto('run_logs')
+            .columns(['run_id', 'at', 'level', 'message', 'fields'])
+            .expression(
+              sql`SELECT r.id, line.at, line.level, line.message, line.fields
+                    FROM (${db.selectFrom('runs').select('id').where('id', '=', id)}) AS r
+                    CROSS JOIN (VALUES ${sql.join(
+                      lines.map(
+                        (line, ord) =>
+                          sql`(${ord}::int, ${line.at}::timestamptz, ${line.level}::text, ${line.message}::text, ${line.fields}::jsonb)`,
+                      ),
+                    )}) AS line (ord, at, level, message, fields)
+                   ORDER BY line.ord`,
+            ),
+        )
+        .selectFrom('finished')
+        .selectAll()
+        .execute();
+      const row = rows[0] as RunRow | undefined;
       return row ? toRun(row) : get(id);
     },
 
@@ -354,28 +451,7 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
 
     async appendLog(runId, entries: readonly NewRunLogEntry[]) {
       if (entries.length === 0) return;
-      const values = entries.map((entry, index) => {
-        if (!LEVELS.includes(entry.level)) {
-          throw new ConfigError([
-            { path: `entries[${index}].level`, message: `expected one of ${LEVELS.join(', ')}` },
-          ]);
-        }
-        if (typeof entry.message !== 'string') {
-          throw new ConfigError([
-            { path: `entries[${index}].message`, message: 'expected a string' },
-          ]);
-        }
-        return {
-          run_id: runId,
-          at:
-            entry.at === undefined
-              ? new Date().toISOString()
-              : parseTime(entry.at, `entries[${index}].at`),
-          level: entry.level,
-          message: entry.message,
-          fields: entry.fields === undefined ? null : jsonText(entry.fields),
-        };
-      });
+      const values = logRows(runId, entries);
       try {
         await db.insertInto('run_logs').values(values).execute();
       } catch (error) {

@@ -34,9 +34,10 @@ function overriding<T extends object>(target: T, overrides: Partial<T>): T {
 
 /**
  * A view of `store` whose writes of error text are redacted: a dead letter's `error`, a finished
- * run's `error`, and a run log line's message and fields. Records (`record`, `original`) are
- * stored as they are: they are the data being moved, and replay needs them intact. `redact` is
- * called on every write, so it may follow configuration changes.
+ * run's `error`, and a run log line's message and fields (appended, or given with the run's
+ * outcome). Records (`record`, `original`) are stored as they are: they are the data being moved,
+ * and replay needs them intact. `redact` is called on every write, so it may follow configuration
+ * changes.
  *
  * @example
  * ```ts
@@ -46,21 +47,22 @@ function overriding<T extends object>(target: T, overrides: Partial<T>): T {
  * ```
  */
 export function redactingStore(store: SluiceStore, redact: Redact): SluiceStore {
+  const redactLines = (entries: readonly NewRunLogEntry[]) =>
+    entries.map((entry) => ({
+      ...entry,
+      message: redact(entry.message),
+      ...(entry.fields === undefined ? {} : { fields: redact(entry.fields) }),
+    }));
   const runs = overriding<RunStore>(store.runs, {
+    // A run's outcome may carry its last log lines (`run failed` with the error): redacted too.
     markFinished: (id: string, outcome: RunOutcome) =>
-      store.runs.markFinished(
-        id,
-        outcome.error ? { ...outcome, error: redact(outcome.error) } : outcome,
-      ),
+      store.runs.markFinished(id, {
+        ...outcome,
+        ...(outcome.error ? { error: redact(outcome.error) } : {}),
+        ...(outcome.log ? { log: redactLines(outcome.log) } : {}),
+      }),
     appendLog: (runId: string, entries: readonly NewRunLogEntry[]) =>
-      store.runs.appendLog(
-        runId,
-        entries.map((entry) => ({
-          ...entry,
-          message: redact(entry.message),
-          ...(entry.fields === undefined ? {} : { fields: redact(entry.fields) }),
-        })),
-      ),
+      store.runs.appendLog(runId, redactLines(entries)),
   });
   const deadLetters = overriding<DeadLetterStore>(store.deadLetters, {
     write: (letters: readonly DeadLetter[]) =>

@@ -1,0 +1,170 @@
+// The one-statement run transitions the scheduler's hot path uses (issue 20): create-if-absent at
+// enqueue, mark-running that records a missing run, and finish with the run's last log lines.
+import { ConfigError } from '@sluice/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  openTestPGlite,
+  uniqueSchema,
+  type TestDatabase,
+  type TestPGlite,
+} from './__fixtures__/databases.js';
+import { createStore, type Store } from './create-store.js';
+
+let database: TestDatabase | undefined;
+let shared: TestPGlite | undefined;
+
+const backends = [
+  {
+    name: 'PostgreSQL',
+    async open(): Promise<Store> {
+      database ??= await createTestDatabase('sluice_store_test_run_claims');
+      return createStore({ url: database.url, schema: uniqueSchema('claims'), maxConnections: 4 });
+    },
+    dispose: () => database?.drop(),
+  },
+  {
+    name: 'PGlite',
+    async open(): Promise<Store> {
+      shared ??= await openTestPGlite();
+      return createStore({ pglite: shared.pglite, schema: uniqueSchema('claims') });
+    },
+    dispose: () => shared?.dispose(),
+  },
+];
+
+describe.each(backends)('run claims on $name', (backend) => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = await backend.open();
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store.close();
+    await backend.dispose();
+  });
+
+  it('createIfAbsent records a new run once and leaves an existing one as it is', async () => {
+    const first = await store.runs.createIfAbsent({
+      id: 'absent-1',
+      pipeline: 'claims',
+      trigger: 'api',
+      params: { a: 1 },
+      pipelineVersion: 2,
+    });
+    expect(first).toMatchObject({ id: 'absent-1', status: 'queued', params: { a: 1 } });
+    await store.runs.markRunning('absent-1');
+    await expect(
+      store.runs.createIfAbsent({ id: 'absent-1', pipeline: 'other', trigger: 'cron' }),
+    ).resolves.toBeUndefined();
+    expect(await store.runs.get('absent-1')).toMatchObject({
+      pipeline: 'claims',
+      status: 'running',
+      pipelineVersion: 2,
+    });
+    await expect(
+      store.runs.createIfAbsent({ id: 'absent-2', pipeline: 'claims', trigger: 'loud' as 'api' }),
+    ).rejects.toThrow(/trigger/);
+    const orphan = store.runs.createIfAbsent({
+      id: 'absent-3',
+      pipeline: 'claims',
+      trigger: 'replay',
+      parentRunId: 'no-such-run',
+    });
+    await expect(orphan).rejects.toBeInstanceOf(ConfigError);
+    await expect(orphan).rejects.toThrow(/parentRunId/);
+  });
+
+  it('markRunning with ifMissing records a missing run running, and re-claims count attempts', async () => {
+    const ifMissing = {
+      pipeline: 'claims',
+      trigger: 'webhook' as const,
+      params: { records: [1] },
+      queuedAt: '2026-12-04T01:00:00.000Z',
+    };
+    const started = await store.runs.markRunning('missing-1', {
+      ifMissing,
+      startedAt: '2026-12-04T01:00:01.000Z',
+    });
+    expect(started).toMatchObject({
+      id: 'missing-1',
+      status: 'running',
+      attempt: 1,
+      trigger: 'webhook',
+      params: { records: [1] },
+      queuedAt: '2026-12-04T01:00:00.000Z',
+      startedAt: '2026-12-04T01:00:01.000Z',
+    });
+    // The enqueuer writing the record afterwards changes nothing.
+    await expect(
+      store.runs.createIfAbsent({ id: 'missing-1', ...ifMissing }),
+    ).resolves.toBeUndefined();
+    const again = await store.runs.markRunning('missing-1', { ifMissing });
+    expect(again).toMatchObject({
+      status: 'running',
+      attempt: 2,
+      startedAt: '2026-12-04T01:00:01.000Z',
+    });
+
+    // A queued run is claimed like without ifMissing; a finished one is returned unchanged.
+    await store.runs.create({ id: 'queued-1', pipeline: 'claims', trigger: 'api' });
+    expect(await store.runs.markRunning('queued-1', { ifMissing })).toMatchObject({
+      status: 'running',
+      attempt: 1,
+      trigger: 'api',
+    });
+    await store.runs.create({ id: 'cancelled-1', pipeline: 'claims', trigger: 'api' });
+    await store.runs.requestCancel('cancelled-1');
+    expect(await store.runs.markRunning('cancelled-1', { ifMissing })).toMatchObject({
+      status: 'cancelled',
+      startedAt: null,
+    });
+    await expect(store.runs.markRunning('missing-2')).resolves.toBeUndefined();
+  });
+
+  it('markFinished stores its log lines after the earlier ones, in the same call', async () => {
+    const run = await store.runs.create({ pipeline: 'claims', trigger: 'api' });
+    await store.runs.markRunning(run.id);
+    await store.runs.appendLog(run.id, [{ level: 'info', message: 'page read' }]);
+    const finished = await store.runs.markFinished(run.id, {
+      status: 'succeeded',
+      counts: { read: 3, delivered: 3 },
+      log: [
+        { level: 'info', message: 'run succeeded', fields: { counts: { read: 3 } } },
+        { level: 'warn', message: 'and a second line', at: '2026-12-04T01:00:00Z' },
+      ],
+    });
+    expect(finished).toMatchObject({ status: 'succeeded', counts: { read: 3, delivered: 3 } });
+    const logs = await store.runs.listLogs(run.id);
+    expect(logs.map((l) => [l.level, l.message, l.fields])).toEqual([
+      ['info', 'page read', null],
+      ['info', 'run succeeded', { counts: { read: 3 } }],
+      ['warn', 'and a second line', null],
+    ]);
+    expect(logs[2]?.at).toBe('2026-12-04T01:00:00.000Z');
+
+    // A run that already ended keeps its outcome; the lines are still stored.
+    const later = await store.runs.markFinished(run.id, {
+      status: 'failed',
+      error: { name: 'Error', message: 'late' },
+      log: [{ level: 'error', message: 'late outcome' }],
+    });
+    expect(later).toMatchObject({ status: 'succeeded', error: null });
+    expect((await store.runs.listLogs(run.id)).map((l) => l.message)).toContain('late outcome');
+
+    // An unknown run stores nothing and fails nothing; a bad line is named.
+    await expect(
+      store.runs.markFinished('no-such-run', {
+        status: 'succeeded',
+        log: [{ level: 'info', message: 'x' }],
+      }),
+    ).resolves.toBeUndefined();
+    await expect(
+      store.runs.markFinished(run.id, {
+        status: 'succeeded',
+        log: [{ level: 'loud' as 'info', message: 'x' }],
+      }),
+    ).rejects.toThrow(/log\[0\]\.level/);
+  });
+});
