@@ -40,7 +40,7 @@ export interface JobQueueOptions {
   maintenanceIntervalSeconds?: number;
   /** Record the instance in pg-boss's instance registry. Default true. */
   registerInstance?: boolean;
-  /** Wake workers by LISTEN/NOTIFY. The scheduler turns it on for a pg-boss it owns. */
+  /** pg-boss's own LISTEN, which wakes every worker of a queue for each job. The scheduler leaves it off for a pg-boss it owns and listens itself (one worker a job). */
   useListenNotify?: boolean;
 }
 

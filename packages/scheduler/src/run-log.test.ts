@@ -54,6 +54,35 @@ describe('run logger', () => {
     expect(stored.map((e) => e.message)).toEqual(['batch write failed; retrying', 'run succeeded']);
   });
 
+  it('deferLine logs on the host at once and hands the stored form back instead of storing it', async () => {
+    const lines: string[] = [];
+    const stored: NewRunLogEntry[] = [];
+    const runs = {
+      appendLog: async (_id: string, entries: NewRunLogEntry[]) => void stored.push(...entries),
+    };
+    const log = createRunLogger(textLogger(lines), runs, 'r1', { pipeline: 'daily' });
+    log.info('page read');
+    const entry = log
+      .child({ component: 'scheduler' })
+      .deferLine('info', { counts: { read: 3 } }, 'run succeeded');
+    await log.flush();
+    expect(lines.at(-1)).toBe(
+      '{"runId":"r1","pipeline":"daily","component":"scheduler","counts":{"read":3},"msg":"run succeeded"}',
+    );
+    expect(stored.map((e) => e.message)).toEqual(['page read']);
+    expect(entry).toMatchObject({
+      level: 'info',
+      message: 'run succeeded',
+      fields: { counts: { read: 3 } },
+    });
+    expect(typeof entry.at).toBe('string');
+    expect(log.deferLine('error', 'run cancelled')).toMatchObject({
+      level: 'error',
+      message: 'run cancelled',
+    });
+    expect(log.deferLine('error', 'run cancelled').fields).toBeUndefined();
+  });
+
   it('does not bind what the base logger binds already', () => {
     const lines: string[] = [];
     const base = textLogger(lines).child({ pipeline: 'daily' });

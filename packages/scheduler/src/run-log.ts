@@ -17,7 +17,16 @@ import {
 
 /** A {@link Logger} that also keeps a run's log; `flush()` waits until every line is stored. */
 export interface RunLogger extends Logger {
+  /** A child that keeps the same run log (its lines share the parent's queue). */
+  child(bindings: Record<string, unknown>): RunLogger;
   flush(): Promise<void>;
+  /**
+   * Logs one line on the host logger at once, like `info`/`warn`/`error`, and returns the run-log
+   * entry instead of storing it: the caller stores it with another write (the scheduler passes a
+   * run's last line to `markFinished` as `log`, one statement for both). Call `flush()` first so
+   * it lands after the lines logged before.
+   */
+  deferLine(level: 'info' | 'warn' | 'error', obj: object | string, msg?: string): NewRunLogEntry;
 }
 
 const STORED: Readonly<Record<string, RunLogLevel | undefined>> = {
@@ -66,6 +75,16 @@ export function createRunLogger(
   return runLogger(childLogger(base, own), { ...base.bindings?.(), ...own }, runs, runId, sink);
 }
 
+/** The stored form of one line. */
+function entryOf(level: RunLogLevel, obj: unknown, msg: unknown): NewRunLogEntry {
+  const entry: NewRunLogEntry =
+    typeof obj === 'string'
+      ? { level, message: obj }
+      : { level, message: typeof msg === 'string' ? msg : '', fields: toJson(obj) as JsonObject };
+  entry.at = new Date().toISOString();
+  return entry;
+}
+
 function runLogger(
   host: Logger,
   bound: Record<string, unknown>,
@@ -74,11 +93,7 @@ function runLogger(
   sink: { chain: Promise<void> },
 ): RunLogger {
   const store = (level: RunLogLevel, obj: unknown, msg: unknown) => {
-    const entry: NewRunLogEntry =
-      typeof obj === 'string'
-        ? { level, message: obj }
-        : { level, message: typeof msg === 'string' ? msg : '', fields: toJson(obj) as JsonObject };
-    entry.at = new Date().toISOString();
+    const entry = entryOf(level, obj, msg);
     sink.chain = sink.chain
       .then(() => runs.appendLog(runId, [entry]))
       .catch((error: unknown) => host.warn({ err: error }, 'could not store a run log line'));
@@ -106,6 +121,11 @@ function runLogger(
         : runLogger(host.child(missing), { ...bound, ...missing }, runs, runId, sink);
     },
     bindings: () => ({ ...bound }),
+    deferLine: (level, obj, msg) => {
+      if (typeof obj === 'string') host[level](obj);
+      else host[level](obj, msg);
+      return entryOf(level, obj, msg);
+    },
     flush: async () => {
       // A line logged while waiting extends the chain; wait until it settles.
       let seen: Promise<void>;

@@ -8,12 +8,16 @@ import {
 } from './run-queue.js';
 
 describe('ownedBossOptions', () => {
+  it("leaves pg-boss's own LISTEN off: the run queue listens itself and wakes one worker a job", () => {
+    expect(ownedBossOptions({}, 30).useListenNotify).toBe(false);
+  });
+
   it('checks heartbeats every third of the heartbeat, so a crashed run is taken over after about heartbeatSeconds', () => {
     // Regression: pg-boss's default supervisor and monitor intervals (60 s) let a killed server's
     // run wait up to 90 s for its take-over with the documented 30 s heartbeat. The heartbeat
     // check runs in the supervisor's pass, on the queues whose monitor is due: both are needed.
     expect(ownedBossOptions({ connectionString: 'postgres://x' }, 30)).toEqual({
-      useListenNotify: true,
+      useListenNotify: false,
       superviseIntervalSeconds: 10,
       monitorIntervalSeconds: 10,
       connectionString: 'postgres://x',
@@ -27,10 +31,10 @@ describe('ownedBossOptions', () => {
   it('keeps what the caller chose', () => {
     expect(
       ownedBossOptions(
-        { connectionString: 'postgres://x', superviseIntervalSeconds: 1, useListenNotify: false },
+        { connectionString: 'postgres://x', superviseIntervalSeconds: 1, useListenNotify: true },
         30,
       ),
-    ).toMatchObject({ superviseIntervalSeconds: 1, useListenNotify: false });
+    ).toMatchObject({ superviseIntervalSeconds: 1, useListenNotify: true });
   });
 });
 

@@ -149,18 +149,37 @@ export function runSlotKey(pipeline: string, concurrency: number, runId: string)
 }
 
 /**
+ * The channel pg-boss sends a queue's NOTIFY on (its payload: the queue's name) for the pg-boss
+ * schema `schema`: `pgboss_` and the first 24 hex digits of the schema name's SHA-224, as pg-boss
+ * 12 derives it.
+ *
+ * @example
+ * ```ts
+ * jobNotifyChannel('pgboss'); // 'pgboss_' + 24 hex digits
+ * ```
+ */
+export function jobNotifyChannel(schema: string): string {
+  // pg-boss drops quotes around a schema name that needs none before hashing it.
+  const name = /^"[a-z_][a-z0-9_]*"$/.test(schema) ? schema.slice(1, -1) : schema;
+  return `pgboss_${createHash('sha224').update(name).digest('hex').slice(0, 24)}`;
+}
+
+/**
  * pg-boss options for a queue the scheduler owns: NOTIFY on, and pg-boss's heartbeat check —
  * which fails the jobs whose heartbeat lapsed so another worker takes them over — running every
  * third of the heartbeat instead of pg-boss's default 60 s. The check runs in the supervisor's
  * pass (`superviseIntervalSeconds`) but only on the queues whose monitor is due
  * (`monitorIntervalSeconds`), so both are set. A crashed worker's run is then taken over about
- * `heartbeatSeconds` after the crash, as documented, not up to a minute later. Options the caller
- * gives win.
+ * `heartbeatSeconds` after the crash, as documented, not up to a minute later. pg-boss's own
+ * LISTEN is off: it wakes every worker of a queue for each job, and all but one fetch nothing; the
+ * queue listens on the same channel itself and wakes one idle worker a job (see
+ * {@link RunQueue.start}). The queues still send their NOTIFY, inside each insert. Options the
+ * caller gives win.
  *
  * @example
  * ```ts
  * ownedBossOptions({ connectionString }, 30);
- * // { useListenNotify: true, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10, connectionString }
+ * // { useListenNotify: false, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10, connectionString }
  * ```
  */
 export function ownedBossOptions(
@@ -169,7 +188,7 @@ export function ownedBossOptions(
 ): JobQueueOptions {
   const checkSeconds = Math.max(1, Math.floor(heartbeatSeconds / 3));
   return {
-    useListenNotify: true,
+    useListenNotify: false,
     superviseIntervalSeconds: checkSeconds,
     monitorIntervalSeconds: checkSeconds,
     ...options,
@@ -209,8 +228,12 @@ export class RunQueue {
     string,
     { ids: string[]; concurrency: number; version: number | undefined }
   >();
-  /** The run workers of this instance by queue, for waking an idle one when a job is enqueued here. */
+  /** The run workers of this instance by queue, for waking an idle one when a job is enqueued. */
   readonly #workers = new Map<string, Set<WorkerSlot>>();
+  /** Per queue, the index of the worker woken last: the next wake-up goes to the next idle one. */
+  readonly #lastWoken = new Map<string, number>();
+  /** This instance's LISTEN on pg-boss's NOTIFY channel (PostgreSQL, a pg-boss it owns). */
+  #listener: { close(): Promise<void> } | undefined;
   #started = false;
 
   constructor(options: RunQueueOptions) {
@@ -256,7 +279,39 @@ export class RunQueue {
       retryDelayMax: 300,
     });
     await this.#ensureQueue(this.name, { policy: 'singleton', notify: true });
+    if (this.#ownsBoss) await this.#listen();
     this.#started = true;
+  }
+
+  /**
+   * Listens on pg-boss's NOTIFY channel on one dedicated connection (pg-boss's `listen`, which
+   * re-connects with backoff and checks its subscription with a heartbeat): each job inserted into
+   * a run queue, by any instance, wakes one idle worker of that queue here. After a re-connect
+   * every worker fetches once, for the jobs whose NOTIFY was missed. Where the database cannot
+   * LISTEN (the PGlite adapter) nothing is set up: enqueues there wake a worker in-process, and
+   * polling stays the fallback everywhere.
+   */
+  async #listen(): Promise<void> {
+    const db = this.#boss.getDb() as {
+      listen?: (
+        channel: string,
+        onNotification: (payload: string) => void,
+        onReconnect: () => void,
+      ) => Promise<{ close(): Promise<void> }>;
+    };
+    if (typeof db.listen !== 'function') return;
+    try {
+      this.#listener = await db.listen(
+        jobNotifyChannel(this.#schema),
+        (queue) => this.#wake(queue),
+        () => this.#wakeAll(),
+      );
+    } catch (error) {
+      this.#logger.warn(
+        { err: error },
+        'could not LISTEN for new runs: workers find them by polling (pollingIntervalSeconds)',
+      );
+    }
   }
 
   async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
@@ -339,21 +394,34 @@ export class RunQueue {
     const queue = this.queueOf(data.pipeline);
     const ids = await this.#boss.insert(queue, [job], { returnId: true });
     const inserted = (ids?.length ?? 0) > 0;
-    if (inserted && job.startAfter === undefined) this.#wake(queue);
+    // With a LISTEN in place the insert's own NOTIFY wakes a worker (here or elsewhere).
+    if (inserted && job.startAfter === undefined && !this.#listener) this.#wake(queue);
     return inserted;
   }
 
   /**
-   * In-process wake-up: an idle worker of `queue` on this instance claims at once instead of at its
-   * next poll (on PGlite there is no LISTEN/NOTIFY; on PostgreSQL pg-boss's NOTIFY wakes the other
-   * instances' workers too). Busy workers claim again as soon as their run finishes anyway.
+   * Wakes one idle worker of `queue` on this instance, so it claims at once instead of at its next
+   * poll: for a NOTIFY (PostgreSQL) or an enqueue here (PGlite, which cannot LISTEN). Idle workers
+   * take turns, so jobs enqueued together wake different workers rather than the same one; busy
+   * workers claim again as soon as their run finishes anyway.
    */
   #wake(queue: string): void {
-    for (const slot of this.#workers.get(queue) ?? []) {
+    const slots = [...(this.#workers.get(queue) ?? [])];
+    const last = this.#lastWoken.get(queue) ?? -1;
+    for (let step = 1; step <= slots.length; step += 1) {
+      const index = (last + step) % slots.length;
+      const slot = slots[index]!;
       if (slot.busy || slot.id === undefined) continue;
+      this.#lastWoken.set(queue, index);
       this.#boss.notifyWorker(slot.id);
       return;
     }
+  }
+
+  /** Every worker here fetches once (after the LISTEN connection was re-established). */
+  #wakeAll(): void {
+    for (const slots of this.#workers.values())
+      for (const slot of slots) if (slot.id !== undefined) this.#boss.notifyWorker(slot.id);
   }
 
   /**
@@ -540,6 +608,11 @@ export class RunQueue {
   async stop(timeoutMs = 30_000): Promise<void> {
     if (!this.#started) return;
     this.#started = false;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    await listener
+      ?.close()
+      .catch((error: unknown) => this.#logger.debug({ err: error }, 'closing the LISTEN failed'));
     if (this.#ownsBoss) {
       await this.#boss.stop({ graceful: true, timeout: timeoutMs, close: true });
     } else {
@@ -550,6 +623,7 @@ export class RunQueue {
     }
     this.#pipelineWorkers.clear();
     this.#workers.clear();
+    this.#lastWoken.clear();
   }
 }
 

@@ -10,7 +10,9 @@ import {
   RetryableError,
   SluiceError,
   type Logger,
+  type NewRun,
   type RunError,
+  type RunOutcome,
   type RunRecord,
   type RunStore,
 } from '@sluice/core';
@@ -92,8 +94,29 @@ export function toRunError(error: unknown): RunError {
 }
 
 /**
- * Creates the run record a job describes, tolerating a concurrent creation (the enqueuer and a
- * fast worker may both try).
+ * The run record a job describes, as the store creates it.
+ *
+ * @example
+ * ```ts
+ * await store.runs.createIfAbsent(newRunOf(job.data));
+ * ```
+ */
+export function newRunOf(data: RunJobData): NewRun & { id: string } {
+  return {
+    id: data.runId,
+    pipeline: data.pipeline,
+    trigger: data.trigger,
+    params: data.params,
+    queuedAt: data.queuedAt,
+    ...(data.parentRunId === undefined ? {} : { parentRunId: data.parentRunId }),
+    ...(data.pipelineVersion === undefined ? {} : { pipelineVersion: data.pipelineVersion }),
+  };
+}
+
+/**
+ * The run record a job describes, created when missing (its enqueuer crashed before writing it,
+ * or a fast worker got there first). Reads first: the callers are the rarer paths (a retry, a
+ * take-over, the unclaimed-run sweeper), where the record usually exists.
  *
  * @example
  * ```ts
@@ -103,21 +126,62 @@ export function toRunError(error: unknown): RunError {
 export async function ensureRunRecord(runs: RunStore, data: RunJobData): Promise<RunRecord> {
   const existing = await runs.get(data.runId);
   if (existing) return existing;
-  try {
-    return await runs.create({
-      id: data.runId,
-      pipeline: data.pipeline,
-      trigger: data.trigger,
-      params: data.params,
-      queuedAt: data.queuedAt,
-      ...(data.parentRunId === undefined ? {} : { parentRunId: data.parentRunId }),
-      ...(data.pipelineVersion === undefined ? {} : { pipelineVersion: data.pipelineVersion }),
-    });
-  } catch (error) {
-    const raced = await runs.get(data.runId);
-    if (raced) return raced;
-    throw error;
+  const created = await runs.createIfAbsent(newRunOf(data));
+  if (created) return created;
+  // Created by someone else between the read and the insert.
+  const raced = await runs.get(data.runId);
+  if (raced) return raced;
+  throw new Error(`run ${data.runId} could neither be read nor created`);
+}
+
+/**
+ * True for the first claim of a run's first job: no failure before it, no take-over. Its record
+ * is then `queued` (or missing, or finished when it was cancelled while queued), never `running`
+ * with a cancellation pending, so claiming it needs none of the checks that read the record first.
+ */
+function isFirstClaim(job: RunJob): boolean {
+  return job.retryCount === 0 && !job.data.failures && !job.data.takeovers;
+}
+
+/**
+ * Claims the run of a job that is a retry or a take-over, or whose pipeline is not configured
+ * here: the record is read first, since a pending cancellation, the take-over cap or the missing
+ * pipeline each end the run without executing it.
+ */
+async function claimChecked(
+  job: RunJob,
+  deps: RunWorkerDeps,
+  scheduling: PipelineScheduling | undefined,
+): Promise<{ run: RunRecord | undefined; takeovers: number } | { outcome: unknown }> {
+  const { runs } = deps;
+  const initial = await ensureRunRecord(runs, job.data);
+  if (initial.status !== 'queued' && initial.status !== 'running')
+    return { outcome: { skipped: initial.status } };
+  if (initial.cancelRequestedAt) {
+    await runs.markFinished(initial.id, { status: 'cancelled' });
+    return { outcome: { skipped: 'cancelled' } };
   }
+  if (!scheduling) {
+    await runs.markFinished(initial.id, {
+      status: 'failed',
+      error: {
+        name: 'ConfigError',
+        message: `pipeline ${JSON.stringify(job.data.pipeline)} is not configured on this scheduler`,
+      },
+    });
+    return { outcome: { skipped: 'unknown-pipeline' } };
+  }
+  const takeovers = takeoversSoFar(job.data, job.retryCount);
+  if (takeovers > deps.maxTakeovers) {
+    const error = toRunError(new RunTakeoverLimitError(takeovers, deps.maxTakeovers));
+    deps.logger.error(
+      { runId: initial.id, pipeline: initial.pipeline, err: error },
+      'run failed: too many take-overs',
+    );
+    await runs.markFinished(initial.id, { status: 'failed', error });
+    return { outcome: { failed: error } };
+  }
+  return { run: await runs.markRunning(initial.id), takeovers };
 }
 
 /**
@@ -135,36 +199,19 @@ export async function ensureRunRecord(runs: RunStore, data: RunJobData): Promise
 export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown> {
   const { runs } = deps;
   const data = job.data;
-  const initial = await ensureRunRecord(runs, data);
-  if (initial.status !== 'queued' && initial.status !== 'running')
-    return { skipped: initial.status };
-  if (initial.cancelRequestedAt) {
-    await runs.markFinished(initial.id, { status: 'cancelled' });
-    return { skipped: 'cancelled' };
-  }
   const scheduling = deps.pipeline(data.pipeline);
-  if (!scheduling) {
-    await runs.markFinished(initial.id, {
-      status: 'failed',
-      error: {
-        name: 'ConfigError',
-        message: `pipeline ${JSON.stringify(data.pipeline)} is not configured on this scheduler`,
-      },
-    });
-    return { skipped: 'unknown-pipeline' };
+  let run: RunRecord | undefined;
+  let takeovers = 0;
+  if (scheduling && isFirstClaim(job)) {
+    // The common case in one statement: queued → running, or the record created running when its
+    // enqueuer has not written it yet. A run cancelled while queued comes back unchanged.
+    run = await runs.markRunning(data.runId, { ifMissing: newRunOf(data) });
+  } else {
+    const claimed = await claimChecked(job, deps, scheduling);
+    if ('outcome' in claimed) return claimed.outcome;
+    ({ run, takeovers } = claimed);
   }
-  const takeovers = takeoversSoFar(data, job.retryCount);
-  if (takeovers > deps.maxTakeovers) {
-    const error = toRunError(new RunTakeoverLimitError(takeovers, deps.maxTakeovers));
-    deps.logger.error(
-      { runId: initial.id, pipeline: initial.pipeline, err: error },
-      'run failed: too many take-overs',
-    );
-    await runs.markFinished(initial.id, { status: 'failed', error });
-    return { failed: error };
-  }
-  const run = await runs.markRunning(initial.id);
-  if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
+  if (!run || run.status !== 'running' || !scheduling) return { skipped: run?.status ?? 'missing' };
 
   // `runAttempt`, not `attempt`: lines about a request's or a batch's retries use that key.
   const log = createRunLogger(deps.runLogger, runs, run.id, {
@@ -212,23 +259,44 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
     );
   }, deps.cancelCheckMs);
 
+  // The outcome and the run's last log line in one statement, after the lines logged before it.
+  const finish = async (
+    outcome: Omit<RunOutcome, 'log'>,
+    line?: { level: 'info' | 'error'; fields?: object; msg: string },
+  ) => {
+    await log.flush();
+    await runs.markFinished(run.id, {
+      ...outcome,
+      ...(line
+        ? {
+            log: [
+              line.fields === undefined
+                ? lifecycle.deferLine(line.level, line.msg)
+                : lifecycle.deferLine(line.level, line.fields, line.msg),
+            ],
+          }
+        : {}),
+    });
+  };
   try {
     const summary = await execute(deps.execute, run, controller.signal, log);
     if (cause === 'cancelled') {
-      await runs.markFinished(run.id, { status: 'cancelled' });
+      await finish({ status: 'cancelled' });
       return { cancelled: true };
     }
-    await runs.markFinished(run.id, {
-      status: 'succeeded',
-      counts: summary.counts ?? {},
-      ...(summary.breakdown ? { breakdown: summary.breakdown } : {}),
-    });
-    lifecycle.info({ counts: summary.counts ?? {} }, 'run succeeded');
-    return { counts: summary.counts ?? {} };
+    const counts = summary.counts ?? {};
+    await finish(
+      {
+        status: 'succeeded',
+        counts,
+        ...(summary.breakdown ? { breakdown: summary.breakdown } : {}),
+      },
+      { level: 'info', fields: { counts }, msg: 'run succeeded' },
+    );
+    return { counts };
   } catch (error) {
     if (cause === 'cancelled') {
-      lifecycle.info('run cancelled');
-      await runs.markFinished(run.id, { status: 'cancelled' });
+      await finish({ status: 'cancelled' }, { level: 'info', msg: 'run cancelled' });
       return { cancelled: true };
     }
     if (cause === 'claim-lost' || cause === 'shutdown') {
@@ -258,16 +326,18 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
       await deps.retryLater(data, scheduling, { failures, takeovers }, Date.now() + delayMs);
       return { retrying: { failures, delayMs } };
     }
-    lifecycle.error({ err: toRunError(error) }, 'run failed');
     // What was read and delivered before the failure stays on the record (withRunCounts).
     const counts = runCountsOf(error);
     const breakdown = runBreakdownOf(error);
-    await runs.markFinished(run.id, {
-      status: 'failed',
-      error: toRunError(error),
-      ...(counts ? { counts } : {}),
-      ...(breakdown ? { breakdown } : {}),
-    });
+    await finish(
+      {
+        status: 'failed',
+        error: toRunError(error),
+        ...(counts ? { counts } : {}),
+        ...(breakdown ? { breakdown } : {}),
+      },
+      { level: 'error', fields: { err: toRunError(error) }, msg: 'run failed' },
+    );
     return { failed: toRunError(error) };
   } finally {
     clearTimeout(timeout);

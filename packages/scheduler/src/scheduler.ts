@@ -42,7 +42,7 @@ import { tickJitterMs } from './cron/schedule.js';
 import { cronRunId, deterministicUuid } from './ids.js';
 import type { JobQueueInstance, JobQueueOptions } from './job-queue-types.js';
 import { RunQueue, type RunJob, type RunJobData } from './run-queue.js';
-import { ensureRunRecord, runJob } from './run-worker.js';
+import { newRunOf, runJob } from './run-worker.js';
 import {
   DEFAULT_UNCLAIMED_RUN_TIMEOUT_SECONDS,
   UNCLAIMED_RUN_TIMEOUT_LIMITS,
@@ -406,9 +406,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         : options.pipelineVersion?.(request.pipeline);
     if (version !== undefined) data.pipelineVersion = version;
     // The job first: it is what makes the run happen. A crash before the record is written is
-    // repaired by the worker, which creates the record from the job's data.
+    // repaired by the worker, which creates the record from the job's data. The record is written
+    // without reading it first (one INSERT ... ON CONFLICT DO NOTHING): a worker that claimed the
+    // job at once may have created it already, and then it is left as the worker wrote it.
     const created = await queue.enqueue(data, scheduling, request.startAfterMs);
-    if (created) await ensureRunRecord(runs, data);
+    if (created) await runs.createIfAbsent(newRunOf(data));
     return { runId: data.runId, created };
   };
 
@@ -505,8 +507,9 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (started) return;
       await queue.start();
       if (options.worker !== false) {
-        // The shared queue holds only jobs an older Sluice enqueued.
-        await queue.work(concurrency, handle);
+        // The shared queue holds only jobs an older Sluice enqueued: one worker drains them, so an
+        // idle instance does not poll it `concurrency` times per interval.
+        await queue.work(1, handle);
         await syncWorkers();
         await queue.workAbandoned((job) => failAbandonedRun(job, { runs, logger }));
         sweeper.start();

@@ -37,29 +37,49 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
   const runs = new Map<string, RunRecord>();
   const logs = new Map<string, RunLogEntry[]>();
   const copy = (run: RunRecord | undefined) => (run ? structuredClone(run) : undefined);
+  const newRun = (input: NewRun, id: string): RunRecord => ({
+    id,
+    pipeline: input.pipeline,
+    pipelineVersion: input.pipelineVersion ?? null,
+    trigger: input.trigger,
+    status: 'queued',
+    params: input.params ?? {},
+    queuedAt: input.queuedAt ?? new Date().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    counts: { ...ZERO },
+    breakdown: null,
+    error: null,
+    attempt: 1,
+    cancelRequestedAt: null,
+    ...(input.parentRunId === undefined ? {} : { parentRunId: input.parentRunId }),
+  });
+  const append = (runId: string, entries: readonly NewRunLogEntry[]) => {
+    const list = logs.get(runId) ?? [];
+    for (const entry of entries) {
+      list.push({
+        seq: list.length + 1,
+        at: entry.at ?? new Date().toISOString(),
+        level: entry.level,
+        message: entry.message,
+        fields: entry.fields ?? null,
+      });
+    }
+    logs.set(runId, list);
+  };
   return {
     all: () => [...runs.values()].map((run) => structuredClone(run)),
     async create(input: NewRun) {
       const id = input.id ?? randomUUID();
       if (runs.has(id)) throw new Error(`run ${id} already exists`);
-      const run: RunRecord = {
-        id,
-        pipeline: input.pipeline,
-        pipelineVersion: input.pipelineVersion ?? null,
-        trigger: input.trigger,
-        status: 'queued',
-        params: input.params ?? {},
-        queuedAt: input.queuedAt ?? new Date().toISOString(),
-        startedAt: null,
-        finishedAt: null,
-        counts: { ...ZERO },
-        breakdown: null,
-        error: null,
-        attempt: 1,
-        cancelRequestedAt: null,
-        ...(input.parentRunId === undefined ? {} : { parentRunId: input.parentRunId }),
-      };
+      const run = newRun(input, id);
       runs.set(id, run);
+      return structuredClone(run);
+    },
+    async createIfAbsent(input) {
+      if (runs.has(input.id)) return undefined;
+      const run = newRun(input, input.id);
+      runs.set(input.id, run);
       return structuredClone(run);
     },
     async get(id) {
@@ -105,6 +125,12 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
       return [...byPipeline.values()].sort((a, b) => (a.pipeline < b.pipeline ? -1 : 1));
     },
     async markRunning(id, options = {}) {
+      if (!runs.has(id) && options.ifMissing) {
+        const created = { ...newRun(options.ifMissing, id), status: 'running' as const };
+        created.startedAt = options.startedAt ?? new Date().toISOString();
+        runs.set(id, created);
+        return copy(created);
+      }
       const run = runs.get(id);
       if (!run) return undefined;
       if (run.status === 'queued') {
@@ -118,6 +144,7 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
     async markFinished(id, outcome: RunOutcome) {
       const run = runs.get(id);
       if (!run) return undefined;
+      append(id, outcome.log ?? []);
       if (run.status === 'queued' || run.status === 'running') {
         run.status = outcome.status;
         run.finishedAt = outcome.finishedAt ?? new Date().toISOString();
@@ -143,17 +170,7 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
       return runs.get(id)?.cancelRequestedAt != null;
     },
     async appendLog(runId, entries: readonly NewRunLogEntry[]) {
-      const list = logs.get(runId) ?? [];
-      for (const entry of entries) {
-        list.push({
-          seq: list.length + 1,
-          at: entry.at ?? new Date().toISOString(),
-          level: entry.level,
-          message: entry.message,
-          fields: entry.fields ?? null,
-        });
-      }
-      logs.set(runId, list);
+      append(runId, entries);
     },
     async listLogs(runId, options = {}) {
       return (logs.get(runId) ?? [])
