@@ -1,4 +1,4 @@
-// The routing job of issue 19 as a user runs it: `sluice run` (the BUILT CLI, apps/server/dist)
+// The routing job of issue 19 as a user runs it: `sluice run` (the built CLI, through its bin)
 // of a pipeline reading the NDJSON file (a bench-local connector plugin, _ndjson-source.mjs)
 // through the 10 rules to 10 append-mode NDJSON files, on an empty PGlite data folder — the whole
 // process, start-up and store creation included. Beside it, in the same run: JSON.parse +
@@ -17,7 +17,8 @@ import { RULE_NAMES, baselineRun, checkAgainstOracle, makeNdjson, rules } from '
 const N = Number(process.env.ROUTING_CLI_RECORDS ?? 200_000);
 const BATCH = 10_000;
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = join(root, 'apps/server/dist/cli.js');
+// The bin a user's `sluice` starts (it enables Node's compile cache before loading dist/cli.js).
+const cli = join(root, 'apps/server/bin/sluice.js');
 const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-cli-'));
 const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 

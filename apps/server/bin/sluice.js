@@ -3,6 +3,13 @@
 // then: in a clone, `npm ci` runs before the build creates dist/, so the bin is this committed,
 // executable file (not dist/cli.js) and the link exists from the first install on.
 import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+
+// Node keeps the compiled code of the ~1300 modules the CLI loads in a cache folder (the OS's
+// temporary folder, or NODE_COMPILE_CACHE), so every start after the first skips compiling them:
+// about 15 % of the CPU of loading them, measured. A folder that cannot be written just means no
+// cache.
+enableCompileCache?.();
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(cli)) {

@@ -7,7 +7,7 @@ import { hubspotPlugin } from '@sluice/connectors-hubspot/plugin';
 import { samplePlugin } from '@sluice/connectors-sample';
 import { databasePlugin } from '@sluice/destinations-database';
 import { filePlugin } from '@sluice/destinations-file';
-import { webhookPlugin } from '@sluice/destinations-webhook';
+import { webhookPlugin } from '@sluice/destinations-webhook/plugin';
 import { prometheusPlugin } from '@sluice/destinations-prometheus';
 import { emailPlugin } from '@sluice/destinations-email/plugin';
 import { s3Plugin } from '@sluice/destinations-s3/plugin';

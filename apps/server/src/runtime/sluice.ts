@@ -10,7 +10,6 @@ import type { ConfigState, RawConfig } from './config-state.js';
 import type { DestinationPool } from './destination-pool.js';
 import { createLiveRedactor, startEngine, type ConfigChange, type LiveRedactor } from './engine.js';
 import type { ExecutorDeps } from './executor.js';
-import { startHttpServer } from './http-server.js';
 import { createServerLogger } from './logger.js';
 import { createRegistry } from './plugins.js';
 
@@ -188,6 +187,9 @@ export async function startSluice(options: SluiceOptions): Promise<SluiceServer>
   try {
     keys = loadApiKeys(engine.config().server.apiKeys);
     if (options.http ?? true) {
+      // Loaded only here: the HTTP server (fastify, the routes, the dashboard) is a third of the
+      // modules the process would load, and `sluice run` or an embedding without HTTP needs none.
+      const { startHttpServer } = await import('./http-server.js');
       const started = await startHttpServer({
         sluice: server,
         config: engine.config().server,

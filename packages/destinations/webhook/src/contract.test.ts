@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SluiceRecord } from '@sluice/core';
 import { testDestination } from '@sluice/testing';
 import { startReceiver, type Receiver } from './__fixtures__/receiver.js';
-import { webhookDestination } from './destination.js';
+import { webhookDestination } from './plugin.js';
 import type { WebhookConfig } from './config.js';
 
 let receiver: Receiver;

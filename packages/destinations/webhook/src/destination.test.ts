@@ -14,7 +14,8 @@ import {
 import { makeBatch } from '@sluice/testing';
 import { startTcpProxy } from '@sluice/testing/fakes';
 import { startReceiver, type Receiver } from './__fixtures__/receiver.js';
-import { createWebhookDestination, webhookDestination } from './destination.js';
+import { createWebhookDestination } from './destination.js';
+import { webhookDestination } from './plugin.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const TOKEN = 'tok_live_5a9c1f0e7d3b';

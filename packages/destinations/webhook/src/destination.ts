@@ -12,7 +12,6 @@ import {
   RetryableError,
   createDeliveryLedger,
   createRedactor,
-  defineDestination,
   isRetryable,
   type Batch,
   type CheckResult,
@@ -27,7 +26,7 @@ import {
   type ResolveAll,
 } from '@sluice/core/net';
 import { Agent, buildConnector } from 'undici';
-import { webhookConfigSchema, type WebhookConfig } from './config.js';
+import type { WebhookConfig } from './config.js';
 import { deliver, type OutgoingRequest } from './deliver.js';
 import {
   STANDARD_WEBHOOKS_SECRET_PREFIX,
@@ -349,29 +348,3 @@ function secretsOf(config: WebhookConfig, headers: readonly CompiledHeader[]): s
   }
   return secrets;
 }
-
-/**
- * The `webhook` destination definition, registered by the plugin and the server.
- *
- * @example
- * ```ts
- * import { PluginRegistry, createPluginContext, parseConfig } from '@sluice/core';
- * const config = parseConfig(webhookDestination.configSchema, { url: 'https://hooks.example.com/in' });
- * const hook = await webhookDestination.create(config, createPluginContext());
- * ```
- */
-export const webhookDestination = defineDestination({
-  kind: 'webhook',
-  version: '0.1.0',
-  description: 'POST/PUT records as JSON to an HTTP endpoint (signed, SSRF-protected).',
-  configSchema: webhookConfigSchema,
-  capabilities: (config) => ({
-    maxBatch: config.maxBatch,
-    maxInFlight: config.maxInFlight,
-    // Delivery is at-least-once; receivers that honour the idempotency key (webhook-id) make it
-    // effectively-once: the key is the record key in record mode, the batch id in batch mode.
-    idempotent: false,
-    idempotency: config.mode === 'record' ? ('record' as const) : ('batch' as const),
-  }),
-  create: (config, ctx) => createWebhookDestination(config, ctx),
-});

@@ -14,12 +14,8 @@
  * @packageDocumentation
  */
 import { webhookPlugin } from './plugin.js';
-export { webhookPlugin } from './plugin.js';
-export {
-  webhookDestination,
-  createWebhookDestination,
-  type WebhookDestinationHooks,
-} from './destination.js';
+export { webhookPlugin, webhookDestination } from './plugin.js';
+export { createWebhookDestination, type WebhookDestinationHooks } from './destination.js';
 export { webhookConfigSchema, type WebhookConfig, type WebhookConfigInput } from './config.js';
 // The SSRF guard is core's (`@sluice/core/net`), shared by every plugin that connects somewhere;
 // re-exported for code that imported it from here.
