@@ -107,7 +107,7 @@ describe('expectations end to end', () => {
     }).then((r) => r.text());
     const series = (expectation: string, check: string, action: string) =>
       new RegExp(
-        `^sluice_router_expectation_violations_total\\{pipeline="numbers",route="all",expectation="${expectation}",check="${check}",action="${action}"\\} (\\d+)$`,
+        `^sluice_router_expectation_violations_total\\{pipeline="numbers",route="all",expectation="${expectation}",check="${check}",action="${action}",destination=""\\} (\\d+)$`,
         'm',
       ).exec(metrics)?.[1];
     expect(series('range:seq', 'range', 'drop')).toBe('5');

@@ -238,6 +238,10 @@ export interface RunView {
     routes: Record<string, { matched: number }>;
     destinations: Record<string, { delivered: number; failed: number; deadLettered: number }>;
     expectations?: Record<string, Record<string, { checked: number; violations: number }>>;
+    destinationExpectations?: Record<
+      string,
+      Record<string, { checked: number; violations: number }>
+    >;
   } | null;
   error?: { message: string } | null;
   trigger: string;

@@ -250,7 +250,7 @@ const RatioSchema = v.pipe(
 );
 
 /**
- * One expectation of a route (`ExpectationSpec`): a record check (`required`, `type`, `range`,
+ * One expectation of a route or a destination (`ExpectationSpec`): a record check (`required`, `type`, `range`,
  * `pattern`, `one-of`, `predicate`, `unique`) or a run check (`row-count`, `freshness`), and the
  * action on a violation. The router's compile step checks the rest (the options each check
  * takes, patterns, `min` <= `max`), with the same paths.
@@ -320,13 +320,17 @@ export const ExpectationSchema: v.GenericSchema<ExpectationSpec> = v.pipe(
       minRatio: v.optional(
         v.pipe(
           RatioSchema,
-          v.description('`row-count`: least (records of the route) ÷ (records read).'),
+          v.description(
+            '`row-count`: least (records of the route, or received by the destination) ÷ (records read).',
+          ),
         ),
       ),
       maxRatio: v.optional(
         v.pipe(
           RatioSchema,
-          v.description('`row-count`: most (records of the route) ÷ (records read).'),
+          v.description(
+            '`row-count`: most (records of the route, or received by the destination) ÷ (records read).',
+          ),
         ),
       ),
       maxAgeMs: v.optional(
@@ -346,7 +350,9 @@ export const ExpectationSchema: v.GenericSchema<ExpectationSpec> = v.pipe(
       return `"min" (${JSON.stringify(min)}) is greater than "max" (${JSON.stringify(max)})`;
     },
   ),
-  v.description('A declarative expectation on the records of a route, with its action.'),
+  v.description(
+    'A declarative expectation on the records of a route or of a destination, with its action.',
+  ),
 );
 
 const ExpectListSchema = v.pipe(

@@ -342,6 +342,19 @@ describe.each(backends)('repositories on $name', (backend) => {
             },
           },
         },
+        // A destination's own expectations (`destinations.warehouse.expect`); a route may share its name.
+        destinationExpectations: {
+          warehouse: {
+            'unique:id': {
+              check: 'unique',
+              action: 'drop',
+              field: 'id',
+              checked: 3,
+              violations: 0,
+            },
+            'row-count': { check: 'row-count', action: 'warn', checked: 1, violations: 1 },
+          },
+        },
       };
       const run = await store.runs.create({ pipeline: 'breakdown', trigger: 'api' });
       expect(run.breakdown).toBeNull();
@@ -381,6 +394,22 @@ describe.each(backends)('repositories on $name', (backend) => {
           breakdown: { destinations: {} } as unknown as RunBreakdown,
         }),
       ).rejects.toMatchObject({ issues: [{ path: 'breakdown.routes' }] });
+      await expect(
+        store.runs.markFinished(bad.id, {
+          status: 'succeeded',
+          breakdown: {
+            routes: {},
+            destinations: {},
+            destinationExpectations: {
+              warehouse: {
+                'row-count': { check: 'row-count', action: 'warn', checked: 1.5, violations: 0 },
+              },
+            },
+          },
+        }),
+      ).rejects.toMatchObject({
+        issues: [{ path: 'breakdown.destinationExpectations.warehouse.row-count.checked' }],
+      });
       expect((await store.runs.get(bad.id))?.status).toBe('queued');
     });
   });

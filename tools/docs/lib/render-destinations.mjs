@@ -39,7 +39,7 @@ export function renderDestinationsIndex({ plugins, guides }) {
     '',
     '# Destinations',
     '',
-    "A destination is a named entry under `destinations` in `sluice.yaml`; routes send records to it by name (`to: [warehouse]`). Its `kind` selects the plugin that writes, and the plugin's own options sit next to `kind`. The engine adds batching (`batch`), retries (`retry`) and parallelism (`concurrency`) to every kind: see [delivery](./delivery.md).",
+    "A destination is a named entry under `destinations` in `sluice.yaml`; routes send records to it by name (`to: [warehouse]`). Its `kind` selects the plugin that writes, and the plugin's own options sit next to `kind`. The engine adds batching (`batch`), retries (`retry`) and parallelism (`concurrency`) to every kind: see [delivery](./delivery.md). It also checks the destination's own expectations (`expect`) on every record the destination receives, from any route: see [expectations](./rules.md#on-a-destination).",
     '',
     'A destination that is **idempotent** leaves the same result when a batch is written twice (upserts, deterministic object keys, idempotency keys). Sluice delivers at least once, so after a crash or a retry a batch may be written again: with an idempotent destination that is effectively once.',
     '',

@@ -117,10 +117,18 @@ export async function dryRunPipeline(
       );
     }
     // Expectations: per check, how many records violated it and what the action does to them.
-    for (const [route, checks] of Object.entries(result.expectations?.counts ?? {})) {
+    const owners = [
+      ...Object.entries(result.expectations?.counts ?? {}).map(
+        ([n, c]) => [`route "${n}"`, c] as const,
+      ),
+      ...Object.entries(result.expectations?.destinations ?? {}).map(
+        ([n, c]) => [`destination "${n}"`, c] as const,
+      ),
+    ];
+    for (const [owner, checks] of owners) {
       for (const [name, c] of Object.entries(checks)) {
         console.log(
-          `  expectation "${name}" of route "${route}" (${c.check}, ${c.action}): ${c.violations} violation(s) in ${c.checked} checked`,
+          `  expectation "${name}" of ${owner} (${c.check}, ${c.action}): ${c.violations} violation(s) in ${c.checked} checked`,
         );
       }
     }

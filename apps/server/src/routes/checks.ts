@@ -183,7 +183,7 @@ export function registerCheckRoutes(
     summary: 'Preview routing without writing',
     description:
       "Evaluates records against a pipeline's routes — a stored pipeline by name, or a pipeline config to try before saving — and returns, per record, " +
-      "the routes that matched with their transformed output, and per destination what it would receive; when routes declare `expect`, each record's expectation violations and, under `expectations`, the counts per check and the run checks' violations. Nothing is written. " +
+      "the routes that matched with their transformed output, and per destination what it would receive; when routes or destinations declare `expect`, each record's expectation violations (and `withheld`, the outputs a destination's expectations keep from it) and, under `expectations`, the counts per check (`counts` by route, `destinations` by destination) and the run checks' violations. Nothing is written. " +
       'A pipeline config sent here may hold no secret reference (`${env:..}`, `${file:..}`): it is refused with 400 `' +
       errorCatalog.secretReference.code +
       '` naming the field, ' +

@@ -18,6 +18,21 @@ const DATE = v.pipe(v.string(), v.isoDate('a date as YYYY-MM-DD'));
 
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 
+/** Counts of the expectations of routes or of destinations: by owner, then expectation name. */
+const ExpectationCountsSchema = v.record(
+  v.string(),
+  v.record(
+    v.string(),
+    v.object({
+      check: v.string(),
+      action: v.string(),
+      field: v.optional(v.string()),
+      checked: Count,
+      violations: Count,
+    }),
+  ),
+);
+
 const BreakdownSchema = v.pipe(
   v.object({
     routes: v.pipe(
@@ -45,9 +60,16 @@ const BreakdownSchema = v.pipe(
           failed: v.pipe(Count, v.description("Records given up with `onError: 'fail-run'`.")),
           deadLettered: v.pipe(
             Count,
-            v.description('Records given up and written as dead letters.'),
+            v.description(
+              'Records written as dead letters for this destination (given up, or refused by an expectation).',
+            ),
           ),
-          dropped: v.pipe(Count, v.description("Records given up with `onError: 'drop'`.")),
+          dropped: v.pipe(
+            Count,
+            v.description(
+              "Records given up with `onError: 'drop'`, or dropped by the destination's own expectations.",
+            ),
+          ),
           batches: Count,
           retries: Count,
         }),
@@ -56,21 +78,17 @@ const BreakdownSchema = v.pipe(
     ),
     expectations: v.optional(
       v.pipe(
-        v.record(
-          v.string(),
-          v.record(
-            v.string(),
-            v.object({
-              check: v.string(),
-              action: v.string(),
-              field: v.optional(v.string()),
-              checked: Count,
-              violations: Count,
-            }),
-          ),
-        ),
+        ExpectationCountsSchema,
         v.description(
           'By route, then expectation name; present when some route declares `expect`.',
+        ),
+      ),
+    ),
+    destinationExpectations: v.optional(
+      v.pipe(
+        ExpectationCountsSchema,
+        v.description(
+          'By destination, then expectation name (`destinations.<name>.expect`, checked on every record the destination received); present when some destination declares `expect`.',
         ),
       ),
     ),

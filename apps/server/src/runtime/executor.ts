@@ -67,7 +67,10 @@ function destinationsOf(pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute'
   return [...new Set([...routes.flatMap((r) => r.to), ...(defaultRoute?.to ?? [])])];
 }
 
-/** Compiles a pipeline's route table, restricted to `only` destinations when given (replays). */
+/**
+ * Compiles a pipeline's route table, with its destinations' own `expect` lists, restricted to
+ * `only` destinations when given (replays).
+ */
 export function compilePipelineTable(
   config: SluiceConfig,
   pipeline: string,
@@ -75,12 +78,20 @@ export function compilePipelineTable(
   ctx: PluginContext,
   only?: ReadonlySet<string>,
 ): RouteTable {
-  return compileRoutesOf(config.pipelines[pipeline]!, pipeline, registry, ctx, only);
+  return compileRoutesOf(
+    config.pipelines[pipeline]!,
+    pipeline,
+    registry,
+    ctx,
+    only,
+    config.destinations,
+  );
 }
 
 /**
  * Compiles the route table of one pipeline section (`routes`, `defaultRoute`), with error paths
- * under `pipelines.<name>`: what runs use, and what validation compiles.
+ * under `pipelines.<name>`: what runs use, and what validation compiles. `destinations` (the
+ * configuration's sections) adds each destination's `expect` list to the table.
  */
 export function compileRoutesOf(
   pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute'>,
@@ -88,6 +99,7 @@ export function compileRoutesOf(
   registry: PluginRegistry,
   ctx: PluginContext,
   only?: ReadonlySet<string>,
+  destinations?: SluiceConfig['destinations'],
 ): RouteTable {
   const { routes, defaultRoute } = routesOf(pipeline);
   const keep = (to: string[]) => (only ? to.filter((d) => only.has(d)) : to);
@@ -101,6 +113,13 @@ export function compileRoutesOf(
       : {}),
     destinations: only ? [...only] : destinationsOf(pipeline),
     path: ['pipelines', name],
+    ...(destinations
+      ? {
+          destinationExpectations: Object.fromEntries(
+            Object.entries(destinations).map(([d, section]) => [d, section.expect]),
+          ),
+        }
+      : {}),
   });
 }
 
@@ -161,12 +180,27 @@ function toBreakdown(summary: RouterSummary): RunBreakdown {
       batches: d.batches,
       retries: d.retries,
     };
-  if (summary.expectations === undefined) return { routes, destinations };
-  const expectations: NonNullable<RunBreakdown['expectations']> = {};
-  for (const [route, byName] of Object.entries(summary.expectations)) {
-    expectations[route] = {};
+  return {
+    routes,
+    destinations,
+    ...(summary.expectations === undefined
+      ? {}
+      : { expectations: expectationCounts(summary.expectations) }),
+    ...(summary.destinationExpectations === undefined
+      ? {}
+      : { destinationExpectations: expectationCounts(summary.destinationExpectations) }),
+  };
+}
+
+/** A route's or destination's expectation counts, by owner then expectation name, field by field. */
+function expectationCounts(
+  byOwner: NonNullable<RouterSummary['expectations']>,
+): NonNullable<RunBreakdown['expectations']> {
+  const out: NonNullable<RunBreakdown['expectations']> = {};
+  for (const [owner, byName] of Object.entries(byOwner)) {
+    out[owner] = {};
     for (const [name, e] of Object.entries(byName))
-      expectations[route][name] = {
+      out[owner][name] = {
         check: e.check,
         action: e.action,
         ...(e.field === undefined ? {} : { field: e.field }),
@@ -174,7 +208,7 @@ function toBreakdown(summary: RouterSummary): RunBreakdown {
         violations: e.violations,
       };
   }
-  return { routes, destinations, expectations };
+  return out;
 }
 
 /**
@@ -199,6 +233,8 @@ function addBreakdown(into: RunBreakdown, more: RunBreakdown): void {
   add(into.destinations, more.destinations);
   for (const [route, byName] of Object.entries(more.expectations ?? {}))
     add(((into.expectations ??= {})[route] ??= {}), byName);
+  for (const [destination, byName] of Object.entries(more.destinationExpectations ?? {}))
+    add(((into.destinationExpectations ??= {})[destination] ??= {}), byName);
 }
 
 /**

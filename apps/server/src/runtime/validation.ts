@@ -10,6 +10,7 @@
 import * as v from 'valibot';
 import {
   DefaultRouteSchema,
+  DestinationExpectListSchema,
   RouteSchema,
   validateConfig,
   type ConfigCheck,
@@ -23,9 +24,11 @@ import {
   ConfigError,
   createPluginContext,
   formatPath,
+  type ConfigIssue,
   type PluginContext,
   type PluginRegistry,
 } from '@sluice/core';
+import { compileExpectations } from '@sluice/router';
 import { parsePipelineScheduling } from '@sluice/scheduler';
 import { compileRoutesOf } from './executor.js';
 import { schedulingOf } from './scheduling.js';
@@ -170,7 +173,30 @@ function routeTableCheck(registry: PluginRegistry, ctx: PluginContext): ConfigCh
 }
 
 /**
- * The checks the server adds to the configuration's pipeline: route tables and scheduling.
+ * A destination's `expect` list compiles as a run will compile it (the options each check
+ * takes, patterns, bounds, run checks' actions, names unique per destination), with problems at
+ * `destinations.<name>.expect[i]...`. Checked once per destination, whichever pipelines use it.
+ */
+function destinationExpectationsCheck(): ConfigCheck {
+  return {
+    destination: ({ name, destination, data }) => {
+      let expect = destination?.expect;
+      if (!destination) {
+        // The destination is broken elsewhere: its list is still checked when valid on its own.
+        const own = v.safeParse(DestinationExpectListSchema, data.expect);
+        if (data.expect === undefined || !own.success) return [];
+        expect = own.output;
+      }
+      const issues: ConfigIssue[] = [];
+      compileExpectations(expect, formatPath(['destinations', name, 'expect']), issues);
+      return issues;
+    },
+  };
+}
+
+/**
+ * The checks the server adds to the configuration's pipeline: route tables, destinations'
+ * expectations and scheduling.
  *
  * @example
  * ```ts
@@ -183,6 +209,7 @@ export function serverChecks(
 ): ConfigCheck[] {
   return [
     routeTableCheck(registry, ctx),
+    destinationExpectationsCheck(),
     { pipeline: ({ name, pipeline }) => (pipeline ? schedulerCheck(name, pipeline) : []) },
   ];
 }
