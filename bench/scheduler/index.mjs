@@ -28,6 +28,16 @@ const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 const rssMb = () => round(process.memoryUsage().rss / 1024 / 1024, 1);
 const emit = (line) => process.stdout.write(JSON.stringify(line) + '\n');
 
+// Every SQL statement this process sends to PostgreSQL goes through pg's Client#query (the store's
+// kysely pool and pg-boss's pool both use the one `pg` installed), so counting its calls during a
+// phase gives that phase's statements. PGlite does not use `pg`: its phases count nothing.
+let statements = 0;
+const clientQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(...args) {
+  statements += 1;
+  return clientQuery.apply(this, args);
+};
+
 /** Resolves the promise a handler start signals for one id. */
 function startSignals() {
   const waiting = new Map();
@@ -87,11 +97,13 @@ async function rawPgBoss(bossOptions) {
     while (done < THROUGHPUT_RUNS) await new Promise((r) => setTimeout(r, 2));
     return THROUGHPUT_RUNS / ((performance.now() - t0) / 1000);
   };
+  const statementsBefore = statements;
   const perSecond = await drain(() =>
     Promise.all(
       Array.from({ length: THROUGHPUT_RUNS }, (_, i) => boss.send('raw', { key: `t${i}` })),
     ),
   );
+  const statementsPerJob = (statements - statementsBefore) / THROUGHPUT_RUNS;
   const bulkPerSecond = await drain(() =>
     boss.insert(
       'raw',
@@ -104,6 +116,7 @@ async function rawPgBoss(bossOptions) {
     p99: quantile(latencies, 0.99),
     perSecond,
     bulkPerSecond,
+    statementsPerJob,
   };
 }
 
@@ -168,14 +181,17 @@ async function sluiceScheduler(stores, bossOptions) {
     if (started !== undefined) webhook.push(started - t0);
   }
   done = 0;
+  const statementsBefore = statements;
   const t0 = performance.now();
   await Promise.all(Array.from({ length: THROUGHPUT_RUNS }, () => scheduler.trigger('noop')));
   while (done < THROUGHPUT_RUNS) await new Promise((r) => setTimeout(r, 2));
   const perSecond = THROUGHPUT_RUNS / ((performance.now() - t0) / 1000);
-  // Every run's record is written after its execution finished; let the last ones land.
+  // Every run's record is written after its execution finished; let the last ones land (their
+  // statements count: they are part of each run).
   await new Promise((r) => setTimeout(r, 500));
+  const statementsPerRun = (statements - statementsBefore) / THROUGHPUT_RUNS;
   await scheduler.stop();
-  return { api, webhook, perSecond };
+  return { api, webhook, perSecond, statementsPerRun };
 }
 
 async function benchBackend(backend, open) {
@@ -211,6 +227,12 @@ async function benchBackend(backend, open) {
       baseline_per_s: round(raw.perSecond, 1),
       ratio: round(ours.perSecond / raw.perSecond),
       bulk_insert_baseline_per_s: round(raw.bulkPerSecond, 1),
+      ...(backend === 'postgres'
+        ? {
+            statements_per_run: round(ours.statementsPerRun, 1),
+            baseline_statements_per_job: round(raw.statementsPerJob, 2),
+          }
+        : {}),
       runs: THROUGHPUT_RUNS,
       concurrency: CONCURRENCY,
       rss_mb: rssMb(),
