@@ -184,6 +184,9 @@ export type {
   StoredDeadLetter,
   VersionedConfigStore,
   WebhookDeliveryStore,
+  WebhookInboxAppend,
+  WebhookInboxEntry,
+  WebhookInboxStore,
 } from './store.js';
 export { dateInZone, isValidTimeZone } from './time-zone.js';
 export {

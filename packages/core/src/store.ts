@@ -492,6 +492,63 @@ export interface WebhookDeliveryStore {
   ): Promise<number>;
 }
 
+/** What {@link WebhookInboxStore.append} did with one delivery. */
+export type WebhookInboxAppend =
+  /** Appended at `position` (committed when the promise resolves). */
+  | { outcome: 'appended'; position: number }
+  /** A copy of a delivery id this pipeline accepted before: nothing appended. */
+  | { outcome: 'duplicate' }
+  /** The pipeline already had `depth` undelivered rows (at least `maxDepth`): nothing appended or claimed. */
+  | { outcome: 'full'; depth: number };
+
+/** One accepted delivery waiting in a pipeline's webhook inbox. */
+export interface WebhookInboxEntry {
+  /** Position in the inbox: increasing in commit order within what one read returns. */
+  position: number;
+  deliveryId: string;
+  receivedAt: string;
+  records: JsonObject[];
+}
+
+/**
+ * The durable webhook inbox (`webhook.delivery: inbox`): accepted deliveries of a pipeline wait
+ * here until a drain run routes them and commits the pipeline's inbox checkpoint.
+ *
+ * @example
+ * ```ts
+ * const added = await inbox.append({ pipeline: 'events', deliveryId: 'msg_1', receivedAt, records, maxDepth: 10_000 });
+ * const entries = await inbox.read('events', { after: 0, limit: 1000 });
+ * await inbox.remove('events', entries.at(-1)!.position);
+ * ```
+ */
+export interface WebhookInboxStore {
+  /**
+   * Claims the delivery id (in the {@link WebhookDeliveryStore}'s table, so a copy is absorbed
+   * also after its row was delivered and removed) and appends its records, in one statement:
+   * both or neither. Past `maxDepth` undelivered rows nothing is claimed, so the sender's retry
+   * of the same id is appended once there is room.
+   */
+  append(entry: {
+    pipeline: string;
+    deliveryId: string;
+    receivedAt: string;
+    records: readonly JsonObject[];
+    maxDepth: number;
+  }): Promise<WebhookInboxAppend>;
+  /**
+   * Up to `limit` entries of `pipeline` after position `after`, in position order. Never returns
+   * an entry while an entry with a lower position may still commit, so a checkpoint at the last
+   * position read skips nothing.
+   */
+  read(pipeline: string, options: { after: number; limit: number }): Promise<WebhookInboxEntry[]>;
+  /** Removes the entries of `pipeline` up to and including `through` (delivered, checkpoint committed); returns how many. */
+  remove(pipeline: string, through: number): Promise<number>;
+  /** Undelivered entries of `pipeline`. */
+  depth(pipeline: string): Promise<number>;
+  /** Pipelines with entries waiting (a restarted server drains them). */
+  pending(): Promise<string[]>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Dead letters
 

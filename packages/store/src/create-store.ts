@@ -14,6 +14,7 @@ import {
   type Logger,
   type PluginStateStore,
   type SluiceStore,
+  type WebhookInboxStore,
 } from '@sluice/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -43,6 +44,7 @@ import { createScheduleStateStore } from './schedule-state.js';
 import type { StoreDatabase } from './schema.js';
 import { createConfigStore, type ConfigStore } from './versioned-config.js';
 import { createWebhookDeliveryStore } from './webhook-deliveries.js';
+import { createWebhookInboxStore } from './webhook-inbox.js';
 
 /**
  * Postgres settings of the PGlite the store opens. PGlite's defaults reserve 128 MB of shared
@@ -159,6 +161,8 @@ export interface Store extends SluiceStore {
   routes: RouteIndex;
   /** The schema-change log: table changes destinations made under their schema policy. */
   schemaChanges: SchemaChangeStore;
+  /** The durable webhook inbox of `webhook.delivery: inbox` pipelines. */
+  webhookInbox: WebhookInboxStore;
   /**
    * Durable key/value state of one plugin instance (`ctx.state`), isolated by `namespace`
    * (the server uses `destination:<kind>:<name>` and `connector:<kind>:<pipeline>`).
@@ -299,6 +303,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
     deadLetters: createDeadLetterStore(db),
     scheduleState: createScheduleStateStore(db),
     webhookDeliveries: createWebhookDeliveryStore(db),
+    webhookInbox: createWebhookInboxStore(db, schema),
     pipelines: createConfigStore(db, 'pipelines', indexRoutes),
     connections: createConfigStore(db, 'connections'),
     destinations: createConfigStore(db, 'destinations'),

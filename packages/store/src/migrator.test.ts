@@ -27,6 +27,7 @@ const NAMES = [
   '0010_schema_changes',
   '0011_runs_finished_index',
   '0012_run_breakdown',
+  '0013_webhook_inbox',
 ];
 const TABLES = [
   'checkpoints',
@@ -47,6 +48,7 @@ const TABLES = [
   'schema_changes',
   'sluice_migrations',
   'webhook_deliveries',
+  'webhook_inbox',
 ];
 
 async function tablesOf(store: Store): Promise<string[]> {

@@ -223,6 +223,7 @@ describe.each(backends)('webhook deliveries on $name', (backend) => {
       '0010_schema_changes',
       '0011_runs_finished_index',
       '0012_run_breakdown',
+      '0013_webhook_inbox',
     ]);
     expect(
       await upgraded.webhookDeliveries.recordDelivery(
