@@ -103,6 +103,12 @@ async function initializeDataDir(dataDir: string, image: string | undefined): Pr
 export const DEFAULT_DATA_DIR = '.sluice/db';
 /** The schema of the store's tables when none is given. */
 export const DEFAULT_SCHEMA = 'sluice';
+/**
+ * The schema of the run queue's pg-boss tables in the reference server (`boss: { ...store.pgBossDb(),
+ * schema: DEFAULT_JOBS_SCHEMA }`). The shipped PGlite image holds them already, installed at
+ * build time, so a new data folder does not spend its first start creating them.
+ */
+export const DEFAULT_JOBS_SCHEMA = 'sluice_jobs';
 
 /**
  * Options of {@link createStore}. Give at most one of `url`, `dataDir` and `pglite`.

@@ -20,6 +20,7 @@
  */
 export {
   DEFAULT_DATA_DIR,
+  DEFAULT_JOBS_SCHEMA,
   DEFAULT_SCHEMA,
   createStore,
   type Store,

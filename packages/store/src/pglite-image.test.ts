@@ -6,7 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SCHEMA, PGLITE_SETTINGS, createStore } from './create-store.js';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { PgBoss } from 'pg-boss';
+import {
+  DEFAULT_JOBS_SCHEMA,
+  DEFAULT_SCHEMA,
+  PGLITE_SETTINGS,
+  createStore,
+} from './create-store.js';
 import { bundledMigrations } from './migrations.js';
 import { findImage } from './pglite-image.js';
 
@@ -47,6 +55,27 @@ describe('pre-migrated PGlite image', () => {
       expect(rows[0]!.shared_buffers).toBe('16MB');
       const run = await store.runs.create({ pipeline: 'p', trigger: 'cli' });
       expect((await store.runs.get(run.id))?.pipeline).toBe('p');
+      // pg-boss's tables are there already, at the version of the pg-boss installed here, and
+      // pg-boss starts on them and runs a job.
+      const pgBoss = createRequire(import.meta.url)('pg-boss/package.json') as { version: string };
+      const manifest = JSON.parse(
+        readFileSync(new URL('../dist/pglite-image/manifest.json', import.meta.url), 'utf8'),
+      ) as { jobs: { schema: string; pgBoss: string } };
+      expect(manifest.jobs).toEqual({ schema: DEFAULT_JOBS_SCHEMA, pgBoss: pgBoss.version });
+      const installed = await sql<{ version: number }>`
+        SELECT version FROM ${sql.id(DEFAULT_JOBS_SCHEMA)}.version`.execute(store.db);
+      expect(installed.rows).toHaveLength(1);
+      const boss = new PgBoss({ ...store.pgBossDb(), schema: DEFAULT_JOBS_SCHEMA });
+      boss.on('error', () => {});
+      await boss.start();
+      try {
+        await boss.createQueue('image-check');
+        const id = await boss.send('image-check', { n: 1 });
+        const [job] = await boss.fetch('image-check');
+        expect(job?.id).toBe(id);
+      } finally {
+        await boss.stop({ graceful: false, wait: true });
+      }
     } finally {
       await store.close();
     }

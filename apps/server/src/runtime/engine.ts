@@ -17,7 +17,7 @@ import {
   type PluginContext,
   type PluginRegistry,
 } from '@sluice/core';
-import { createStore, type Store } from '@sluice/store';
+import { DEFAULT_JOBS_SCHEMA, createStore, type Store } from '@sluice/store';
 import { createScheduler, type Scheduler, type StopReport } from '@sluice/scheduler';
 import type { Registry } from 'prom-client';
 import type { LoadedConfig } from './config-load.js';
@@ -186,7 +186,8 @@ async function startScheduler(
   const scheduler = createScheduler({
     pipelines,
     stores: stored,
-    boss: { ...store.pgBossDb(), schema: 'sluice_jobs' },
+    // The jobs schema the store's PGlite image was made with (a new folder starts with it).
+    boss: { ...store.pgBossDb(), schema: DEFAULT_JOBS_SCHEMA },
     execute: createExecutor({
       state,
       registry,
