@@ -37,7 +37,13 @@ server:
     - { name: operator, key: ${OPERATOR}, scopes: ${operatorScopes} }
     - { name: viewer, key: ${VIEWER}, scopes: [read] }
 destinations:
-  files: { kind: file, root: ${dir}/out, path: 'traffic/{{batch.id}}.ndjson', format: ndjson }
+  files:
+    kind: file
+    root: ${dir}/out
+    path: 'traffic/{{batch.id}}.ndjson'
+    format: ndjson
+    expect:
+      - { name: email-only, check: one-of, field: channel, values: [email], action: warn }
   hook:
     kind: webhook
     url: ${hook}/hook
@@ -55,6 +61,8 @@ pipelines:
         to: [hook]
       - name: all
         to: [files]
+        expect:
+          - { check: required, field: channel }
   backlog:
     source: { kind: sample, perRun: 3000000, pageSize: 500 }
     routes:
@@ -240,8 +248,19 @@ describe('dashboard in headless chromium', () => {
       ]),
     );
     expect(await page.getByRole('columnheader', { name: 'Dead-lettered' }).count()).toBe(1);
-    // No route declares expectations: no expectations table.
-    expect(await page.locator('caption').allTextContents()).toEqual(['Routes', 'Destinations']);
+    // Route `all` checks that every record has a channel; destination `files` warns about every
+    // record that is not e-mail (the 20 paid ones), delivering them all the same.
+    expect(await page.locator('caption').allTextContents()).toEqual([
+      'Routes',
+      'Destinations',
+      'Expectations',
+      'Destination expectations',
+    ]);
+    expect(await cells('Expectations')).toEqual([['all', 'required:channel', '40', '0']]);
+    expect(await cells('Destination expectations')).toEqual([['files', 'email-only', '40', '20']]);
+    expect(traffic.breakdown.destinationExpectations).toEqual({
+      files: { 'email-only': expect.objectContaining({ checked: 40, violations: 20 }) },
+    });
     expect(await page.locator('#run-log').textContent()).not.toBe('');
     expect(page.url()).toBe(`${server.url}/#/runs/${traffic.id}`);
 

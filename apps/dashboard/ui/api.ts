@@ -32,6 +32,8 @@ export interface RunBreakdown {
   routes: Record<string, { matched: number }>;
   destinations: Record<string, { delivered: number; failed: number; deadLettered: number }>;
   expectations?: Record<string, Record<string, { checked: number; violations: number }>>;
+  /** Per destination and expectation (`destinations.<name>.expect`). */
+  destinationExpectations?: Record<string, Record<string, { checked: number; violations: number }>>;
 }
 
 /** An API failure, with the API's own message and code. */

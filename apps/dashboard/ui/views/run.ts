@@ -117,13 +117,48 @@ export function RunView({ apiKey, keyInfo, id }: { apiKey: string; keyInfo: KeyI
 }
 
 /**
+ * Checked and violated counts of the expectations declared on routes or on destinations (by the
+ * route or destination, then the expectation's name); nothing when none declares any.
+ */
+function ExpectationTable({
+  title,
+  scope,
+  counts,
+}: {
+  title: string;
+  scope: 'Route' | 'Destination';
+  counts: RunBreakdown['expectations'];
+}) {
+  const rows = Object.entries(counts ?? {}).flatMap(([owner, byName]) =>
+    Object.entries(byName).map(([name, c]) => ({ owner, name, ...c })),
+  );
+  if (rows.length === 0) return null;
+  const attribute = scope === 'Route' ? 'data-expectation' : 'data-destination-expectation';
+  return h(
+    Section,
+    { title },
+    h(
+      Table,
+      { label: title, head: [scope, 'Expectation', 'Checked', 'Violations'] },
+      rows.map((e) =>
+        h(
+          'tr',
+          { key: `${e.owner}/${e.name}`, [attribute]: `${e.owner}/${e.name}` },
+          h('td', null, e.owner),
+          h('th', { scope: 'row' }, e.name),
+          h('td', { class: 'checked' }, String(e.checked)),
+          h('td', { class: 'violations' }, String(e.violations)),
+        ),
+      ),
+    ),
+  );
+}
+
+/**
  * The run's counts per route, per destination and per expectation. Runs stored before the
  * breakdown was kept (and runs still running) have none, and show nothing here.
  */
 function Breakdown({ breakdown }: { breakdown: RunBreakdown }) {
-  const expectations = Object.entries(breakdown.expectations ?? {}).flatMap(([route, byName]) =>
-    Object.entries(byName).map(([name, counts]) => ({ route, name, ...counts })),
-  );
   return h(
     Fragment,
     null,
@@ -161,24 +196,15 @@ function Breakdown({ breakdown }: { breakdown: RunBreakdown }) {
         ),
       ),
     ),
-    expectations.length > 0 &&
-      h(
-        Section,
-        { title: 'Expectations' },
-        h(
-          Table,
-          { label: 'Expectations', head: ['Route', 'Expectation', 'Checked', 'Violations'] },
-          expectations.map((e) =>
-            h(
-              'tr',
-              { key: `${e.route}/${e.name}`, 'data-expectation': `${e.route}/${e.name}` },
-              h('td', null, e.route),
-              h('th', { scope: 'row' }, e.name),
-              h('td', { class: 'checked' }, String(e.checked)),
-              h('td', { class: 'violations' }, String(e.violations)),
-            ),
-          ),
-        ),
-      ),
+    h(ExpectationTable, {
+      title: 'Expectations',
+      scope: 'Route',
+      counts: breakdown.expectations,
+    }),
+    h(ExpectationTable, {
+      title: 'Destination expectations',
+      scope: 'Destination',
+      counts: breakdown.destinationExpectations,
+    }),
   );
 }
