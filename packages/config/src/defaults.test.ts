@@ -25,6 +25,7 @@ describe('DEFAULTS', () => {
       maxBytes: 1024 * 1024,
       payload: 'input',
     });
+    expect(DEFAULTS.webhookInbox).toEqual({ maxRecords: 1000, maxWaitMs: 500, maxDepth: 100_000 });
     expect(DEFAULTS.route).toEqual({ priority: 0, mode: 'continue', onError: 'dead-letter' });
   });
   it('is deeply frozen', () => {

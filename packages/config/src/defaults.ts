@@ -31,6 +31,10 @@
  * | `pipelines.*.webhook.toleranceSeconds` | `300` | 5 minutes of clock skew (DESIGN §5) |
  * | `pipelines.*.webhook.maxBytes` | `1048576` (1 MiB) | |
  * | `pipelines.*.webhook.payload` | `input` | the body becomes the run's input for the connector |
+ * | `pipelines.*.webhook.delivery` | `run` (when absent) | one run per delivery; `inbox` appends to the durable inbox, drained in micro-batches |
+ * | `pipelines.*.webhook.inbox.maxRecords` | `1000` | records one drain run routes at most |
+ * | `pipelines.*.webhook.inbox.maxWaitMs` | `500` | a drain run ends after this long with nothing new |
+ * | `pipelines.*.webhook.inbox.maxDepth` | `100000` | undelivered deliveries before 429 with `Retry-After` |
  * | `pipelines.*.retry.*` | 3 attempts, 1 s initial delay, 60 s cap, ×2 | only when `retry` is present; without it a failed run is not retried |
  * | `destinations.*.retry.*` | 5 attempts, 200 ms initial delay, 30 s cap, ×2 | a failed batch is retried in place (the router applies it) |
  * | `routes[].priority` | `0` | |
@@ -91,6 +95,12 @@ export const LIMITS = {
   unclaimedRunTimeoutSeconds: { min: 10, max: 7 * 24 * 3600 },
   /** `scheduler.maxQueuedRuns` and `pipelines.*.maxQueuedRuns` (the scheduler's `MAX_QUEUED_RUNS_LIMIT`). */
   maxQueuedRuns: 1_000_000,
+  /** `webhook.inbox.maxRecords`: records one drain run holds. */
+  inboxMaxRecords: 100_000,
+  /** `webhook.inbox.maxWaitMs`: one minute. */
+  inboxMaxWaitMs: 60_000,
+  /** `webhook.inbox.maxDepth`: deliveries waiting in one pipeline's inbox. */
+  inboxMaxDepth: 10_000_000,
 } as const;
 
 /**
@@ -227,6 +237,8 @@ export const DEFAULTS = deepFreeze({
     maxBytes: MIB,
     payload: 'input' as const,
   },
+  /** `webhook.inbox.*`, applied when `inbox` is given (it may be only with `delivery: inbox`). */
+  webhookInbox: { maxRecords: 1000, maxWaitMs: 500, maxDepth: 100_000 },
   /** A failed run's retries (`pipelines.*.retry`): core's `RETRY_DEFAULTS.run`. */
   runRetry: RETRY_DEFAULTS.run,
   /** A failed batch's retries (`destinations.*.retry`): core's `RETRY_DEFAULTS.delivery`. */

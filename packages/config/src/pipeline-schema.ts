@@ -181,8 +181,71 @@ export const WebhookTriggerSchema = v.pipe(
         ),
         DEFAULTS.webhook.payload,
       ),
+      delivery: v.optional(
+        v.pipe(
+          picklist(['run', 'inbox']),
+          v.description(
+            '`run` (when absent): each delivery starts a run. `inbox` (with `payload: records`): each delivery is appended to a durable inbox (2xx once committed) and drain runs route the waiting records in micro-batches.',
+          ),
+        ),
+      ),
+      inbox: v.optional(
+        v.pipe(
+          strictObject(
+            {
+              maxRecords: v.optional(
+                v.pipe(
+                  integer(1),
+                  v.maxValue(LIMITS.inboxMaxRecords),
+                  v.description(
+                    'Records one drain run routes at most (it reads whole deliveries, so at least one).',
+                  ),
+                ),
+                DEFAULTS.webhookInbox.maxRecords,
+              ),
+              maxWaitMs: v.optional(
+                v.pipe(
+                  integer(0),
+                  v.maxValue(LIMITS.inboxMaxWaitMs),
+                  v.description(
+                    'A drain run waits this long for new deliveries before it ends (at most 60000).',
+                  ),
+                ),
+                DEFAULTS.webhookInbox.maxWaitMs,
+              ),
+              maxDepth: v.optional(
+                v.pipe(
+                  integer(1),
+                  v.maxValue(LIMITS.inboxMaxDepth),
+                  v.description(
+                    'Undelivered deliveries in the inbox before new ones get 429 with `Retry-After`.',
+                  ),
+                ),
+                DEFAULTS.webhookInbox.maxDepth,
+              ),
+            },
+            'an inbox object',
+          ),
+          v.description('Micro-batches and bound of `delivery: inbox`.'),
+        ),
+      ),
     },
     'a webhook object',
+  ),
+  // The inbox holds records: a body meant as a connector's input has no records to append.
+  v.forward(
+    v.check(
+      (w) => w.delivery !== 'inbox' || w.payload === 'records',
+      '`delivery: inbox` needs `payload: records` (the inbox holds records to route)',
+    ),
+    ['delivery'],
+  ),
+  v.forward(
+    v.check(
+      (w) => w.inbox === undefined || w.delivery === 'inbox',
+      '`inbox` options apply only with `delivery: inbox`',
+    ),
+    ['inbox'],
   ),
   v.check(
     (w) => w.verify === 'none' || w.secret !== undefined,
@@ -337,6 +400,14 @@ export const PipelineSchema = v.pipe(
       ),
     },
     'a pipeline object',
+  ),
+  // Drain runs read the inbox from its one checkpoint: two at once would route the same records twice.
+  v.forward(
+    v.check(
+      (p) => p.webhook?.delivery !== 'inbox' || !p.concurrency.allowOverlap,
+      '`concurrency.allowOverlap` cannot be on with `webhook.delivery: inbox` (drain runs of one inbox never overlap)',
+    ),
+    ['concurrency', 'allowOverlap'],
   ),
   v.description(
     'A pipeline: reads from a source when triggered and routes each record to destinations.',

@@ -356,6 +356,50 @@ describe('PipelineSchema and triggers', () => {
       'timezone: unknown time zone "Nowhere" (use an IANA name such as "Europe/Berlin")',
     ]);
   });
+  it('validates webhook inbox delivery: defaults, payload records only, no overlapping runs (issue 20)', () => {
+    expect(
+      v.parse(WebhookTriggerSchema, {
+        verify: 'none',
+        payload: 'records',
+        delivery: 'inbox',
+        inbox: { maxRecords: 50 },
+      }),
+    ).toMatchObject({
+      delivery: 'inbox',
+      inbox: { ...DEFAULTS.webhookInbox, maxRecords: 50 },
+    });
+    // Absent means `run`, a run per delivery, as before the inbox existed.
+    expect(v.parse(WebhookTriggerSchema, { verify: 'none' }).delivery).toBeUndefined();
+    expect(problems(WebhookTriggerSchema, { verify: 'none', delivery: 'inbox' })).toEqual([
+      'delivery: `delivery: inbox` needs `payload: records` (the inbox holds records to route)',
+    ]);
+    expect(
+      problems(WebhookTriggerSchema, { verify: 'none', payload: 'records', inbox: {} }),
+    ).toEqual(['inbox: `inbox` options apply only with `delivery: inbox`']);
+    expect(
+      problems(WebhookTriggerSchema, {
+        verify: 'none',
+        payload: 'records',
+        delivery: 'batch',
+        inbox: { maxRecords: 0, maxWaitMs: 60_001, maxDepth: 1.5, size: 1 },
+      }),
+    ).toEqual([
+      'delivery: expected one of "run", "inbox", got "batch"',
+      'inbox.maxRecords: must be at least 1, got 0',
+      'inbox.maxWaitMs: must be at most 60000, got 60001',
+      'inbox.maxDepth: must be a whole number, got 1.5',
+      'inbox.size: unknown key "size" (allowed: maxRecords, maxWaitMs, maxDepth)',
+    ]);
+    expect(
+      problems(PipelineSchema, {
+        ...minimal,
+        webhook: { verify: 'none', payload: 'records', delivery: 'inbox' },
+        concurrency: { allowOverlap: true },
+      }),
+    ).toEqual([
+      'concurrency.allowOverlap: `concurrency.allowOverlap` cannot be on with `webhook.delivery: inbox` (drain runs of one inbox never overlap)',
+    ]);
+  });
   it('requires a webhook secret unless verify is none', () => {
     expect(problems(WebhookTriggerSchema, { verify: 'hubspot-v3' })).toEqual([
       ': "secret" is required with verify "hubspot-v3"',

@@ -748,6 +748,8 @@ export interface SluiceStore {
   deadLetters: DeadLetterStore;
   scheduleState: ScheduleStateStore;
   webhookDeliveries: WebhookDeliveryStore;
+  /** The durable webhook inbox (`webhook.delivery: inbox`); a store without one refuses such pipelines' deliveries. */
+  webhookInbox?: WebhookInboxStore;
   pipelines: PipelineVersionStore;
   connections: VersionedConfigStore;
   destinations: VersionedConfigStore;

@@ -15,8 +15,12 @@ export type RefusedTrigger = 'webhook' | 'api' | 'cli';
 export interface TriggerRefusal {
   pipeline: string;
   trigger: RefusedTrigger;
-  /** Why: the backlog bound. A stable string for metric labels. */
-  reason: 'backlog-full';
+  /**
+   * Why, a stable string for metric labels: `backlog-full`, the pipeline's queued runs reached
+   * `maxQueuedRuns`; `inbox-full`, its webhook inbox reached `webhook.inbox.maxDepth` (then
+   * `queued` is the inbox's depth and `maxQueuedRuns` that bound).
+   */
+  reason: 'backlog-full' | 'inbox-full';
   /** Runs of the pipeline in status `queued` when it was refused. */
   queued: number;
   /** The bound in force (the pipeline's `maxQueuedRuns`, else the scheduler's). */

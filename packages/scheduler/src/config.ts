@@ -43,6 +43,16 @@ export const webhookTriggerSchema = v.strictObject({
   maxBodyBytes: v.optional(v.pipe(positiveInt, v.maxValue(64 * 1024 * 1024))),
   /** `input`: the parsed body becomes `params.input`; `records`: it becomes `params.records` (an array of objects). */
   payload: v.optional(v.picklist(['input', 'records'])),
+  /** `run`: a run per delivery; `inbox` (with `payload: records`): the durable inbox, drained in micro-batches. Default `run`. */
+  delivery: v.optional(v.picklist(['run', 'inbox'])),
+  /** Micro-batches and bound of `delivery: inbox`; defaults in {@link SCHEDULING_DEFAULTS}. */
+  inbox: v.optional(
+    v.strictObject({
+      maxRecords: v.optional(v.pipe(positiveInt, v.maxValue(100_000))),
+      maxWaitMs: v.optional(v.pipe(nonNegativeInt, v.maxValue(60_000))),
+      maxDepth: v.optional(v.pipe(positiveInt, v.maxValue(10_000_000))),
+    }),
+  ),
 });
 
 /**
@@ -98,6 +108,16 @@ export interface ResolvedWebhookTrigger {
   toleranceSeconds: number;
   maxBodyBytes: number;
   payload: 'input' | 'records';
+  delivery: 'run' | 'inbox';
+  /** With `delivery: inbox`: records per drain run, its idle wait, and the inbox's bound. */
+  inbox: ResolvedWebhookInbox;
+}
+
+/** The micro-batches and bound of a `delivery: inbox` webhook trigger, defaults applied. */
+export interface ResolvedWebhookInbox {
+  maxRecords: number;
+  maxWaitMs: number;
+  maxDepth: number;
 }
 
 /** A pipeline's scheduling options, validated, with every default applied. */
@@ -122,7 +142,13 @@ const NO_RETRY: BackoffPolicy = Object.freeze({ ...RETRY_DEFAULTS.run, maxAttemp
 export const SCHEDULING_DEFAULTS = {
   timeoutMs: 60 * 60 * 1000,
   overlapConcurrency: 4,
-  webhook: { toleranceSeconds: 300, maxBodyBytes: 1024 * 1024, payload: 'input' as const },
+  webhook: {
+    toleranceSeconds: 300,
+    maxBodyBytes: 1024 * 1024,
+    payload: 'input' as const,
+    delivery: 'run' as const,
+    inbox: { maxRecords: 1000, maxWaitMs: 500, maxDepth: 100_000 },
+  },
   catchUpMax: 1,
   /** Runs of a pipeline in status `queued` before its triggers are refused (the scheduler's `maxQueuedRuns`). */
   maxQueuedRuns: 1000,
@@ -189,6 +215,16 @@ export function parsePipelineScheduling(
       message: `required by scheme ${config.webhook.scheme}`,
     });
   }
+  if (config.webhook?.delivery === 'inbox') {
+    const at = [...prefix.map(String), 'webhook'].join('.');
+    if ((config.webhook.payload ?? SCHEDULING_DEFAULTS.webhook.payload) !== 'records')
+      issues.push({ path: `${at}.delivery`, message: 'delivery inbox needs payload records' });
+    if (config.allowOverlap)
+      issues.push({
+        path: [...prefix.map(String), 'allowOverlap'].join('.'),
+        message: 'drain runs of a webhook inbox never overlap',
+      });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   const allowOverlap = config.allowOverlap ?? false;
   const resolved: PipelineScheduling = {
@@ -201,6 +237,13 @@ export function parsePipelineScheduling(
         config.webhook.toleranceSeconds ?? SCHEDULING_DEFAULTS.webhook.toleranceSeconds,
       maxBodyBytes: config.webhook.maxBodyBytes ?? SCHEDULING_DEFAULTS.webhook.maxBodyBytes,
       payload: config.webhook.payload ?? SCHEDULING_DEFAULTS.webhook.payload,
+      delivery: config.webhook.delivery ?? SCHEDULING_DEFAULTS.webhook.delivery,
+      inbox: {
+        maxRecords:
+          config.webhook.inbox?.maxRecords ?? SCHEDULING_DEFAULTS.webhook.inbox.maxRecords,
+        maxWaitMs: config.webhook.inbox?.maxWaitMs ?? SCHEDULING_DEFAULTS.webhook.inbox.maxWaitMs,
+        maxDepth: config.webhook.inbox?.maxDepth ?? SCHEDULING_DEFAULTS.webhook.inbox.maxDepth,
+      },
     },
     allowOverlap,
     concurrency: allowOverlap ? (config.concurrency ?? SCHEDULING_DEFAULTS.overlapConcurrency) : 1,

@@ -47,6 +47,7 @@ export {
   type PipelineScheduling,
   type PipelineSchedulingInput,
   type ResolvedCronTrigger,
+  type ResolvedWebhookInbox,
   type ResolvedWebhookTrigger,
 } from './config.js';
 export {
@@ -138,3 +139,12 @@ export {
   type WebhookScheme,
   type WebhookVerification,
 } from './webhooks/types.js';
+export {
+  createWebhookInbox,
+  inboxDrainParams,
+  withInboxFollowUp,
+  type InboxAcceptResponse,
+  type InboxDrainParams,
+  type WebhookInbox,
+  type WebhookInboxOptions,
+} from './webhooks/inbox.js';

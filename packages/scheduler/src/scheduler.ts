@@ -49,6 +49,11 @@ import {
   UnclaimedRunSweeper,
 } from './unclaimed-runs.js';
 import type { EnqueuedRun, ExecuteRun, RunRequest, SchedulerStores } from './types.js';
+import {
+  createWebhookInbox,
+  withInboxFollowUp,
+  type InboxAcceptResponse,
+} from './webhooks/inbox.js';
 import { parseWebhookBody, payloadRecords } from './webhooks/payload.js';
 import { reject, type WebhookHeaders, type WebhookVerification } from './webhooks/types.js';
 import { verifyWebhook } from './webhooks/verify.js';
@@ -183,6 +188,7 @@ export type WebhookResponse =
   | { status: 202; body: { runId: string; deliveryId: string } }
   | { status: 200; body: { runId: string; deliveryId: string; duplicate: true } }
   | { status: 429; body: { error: string; reason: 'backlog-full'; retryAfterSeconds: number } }
+  | InboxAcceptResponse
   | { status: number; body: { error: string; reason: string } };
 
 /**
@@ -441,6 +447,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
   });
 
+  // Webhook inbox (`delivery: inbox`): accepts into the store, coalesces drain runs.
+  const webhookInbox = createWebhookInbox({
+    inbox: options.stores.webhookInbox,
+    runs,
+    enqueue: (request) => enqueue(request),
+    pipeline: (name) => pipelines.get(name),
+    logger,
+    retryAfterSeconds: backlogRetryAfterSeconds,
+    ...(options.onTriggerRefused ? { onRefused: options.onTriggerRefused } : {}),
+  });
+  const execute = withInboxFollowUp(options.execute, webhookInbox, options.stores.webhookInbox);
+
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const handle = async (job: RunJob): Promise<unknown> => {
     // A pipeline queue's worker stops fetching when its pipeline leaves this instance's
@@ -455,7 +473,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       const result = await runJob(job, {
         runs,
-        execute: options.execute,
+        execute,
         logger,
         runLogger: base,
         pipeline: (name) => pipelines.get(name),
@@ -515,6 +533,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         sweeper.start();
       }
       if (options.cron !== false) await cron.start([...pipelines.values()]);
+      // What a stopped or killed instance accepted into a webhook inbox is drained now.
+      await webhookInbox
+        .resume()
+        .catch((error: unknown) =>
+          logger.error({ err: error }, 'could not resume draining the webhook inboxes'),
+        );
       started = true;
     },
 
@@ -621,6 +645,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       if (hook.payload === 'records') {
         const records = payloadRecords(parsed.value);
         if (!records.ok) return fail(reject('invalid-payload', records.message));
+        if (hook.delivery === 'inbox') {
+          return webhookInbox.accept(scheduling, {
+            deliveryId: verified.deliveryId,
+            receivedAt: new Date(now).toISOString(),
+            records: records.records,
+          });
+        }
         params.records = records.records;
       } else {
         params.input = parsed.value;

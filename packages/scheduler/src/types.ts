@@ -13,6 +13,7 @@ import type {
   RunTrigger,
   ScheduleStateStore,
   WebhookDeliveryStore,
+  WebhookInboxStore,
 } from '@sluice/core';
 
 /**
@@ -126,6 +127,8 @@ export interface SchedulerStores {
   runs: RunStore;
   scheduleState: ScheduleStateStore;
   webhookDeliveries: WebhookDeliveryStore;
+  /** Needed by pipelines whose webhook trigger has `delivery: inbox`. */
+  webhookInbox?: WebhookInboxStore;
 }
 
 /**

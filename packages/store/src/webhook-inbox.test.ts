@@ -180,9 +180,7 @@ describe.each(backends)('webhook inbox on $name', (backend) => {
         maxDepth: 1,
       }),
     ).rejects.toThrow(/deliveryId/);
-    await expect(store.webhookInbox.read('bad', { after: -1, limit: 1 })).rejects.toThrow(
-      /after/,
-    );
+    await expect(store.webhookInbox.read('bad', { after: -1, limit: 1 })).rejects.toThrow(/after/);
     await expect(store.webhookInbox.read('bad', { after: 0, limit: 0 })).rejects.toThrow(/limit/);
   });
 });

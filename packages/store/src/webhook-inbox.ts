@@ -121,9 +121,10 @@ export function createWebhookInboxStore(
 
     async remove(pipeline, through) {
       checkCount(through, 'through', 0);
-      const result = await sql`DELETE FROM ${inbox} WHERE pipeline = ${pipeline} AND position <= ${through}`.execute(
-        db,
-      );
+      const result =
+        await sql`DELETE FROM ${inbox} WHERE pipeline = ${pipeline} AND position <= ${through}`.execute(
+          db,
+        );
       return toNumber(result.numAffectedRows ?? 0n);
     },
 

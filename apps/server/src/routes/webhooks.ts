@@ -129,7 +129,8 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
               { 'retry-after': String(retryIn(failing)) },
             );
           }
-          const busy = accepted.retryAfterMs(pipeline, max);
+          // An inbox pipeline's bound is its inbox depth (webhook.inbox.maxDepth), not a rate.
+          const busy = hook.delivery === 'inbox' ? 0 : accepted.retryAfterMs(pipeline, max);
           if (busy > 0) {
             throw new ApiError(
               errorCatalog.rateLimited,
@@ -159,7 +160,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
             "200 with `{ runId, deliveryId, duplicate: true }` for a copy of a delivery already accepted (a sender's retry or a replay): no second run starts, `runId` is the first copy's run. " +
             '400 for a missing signature header or an invalid payload; 401 for an invalid signature, a timestamp outside the tolerance, or a signature header not in its one canonical form ' +
             '(a timestamp with a sign, spaces, leading zeros, a fraction or an exponent) or sent more than once; 404 when the pipeline has no webhook trigger; ' +
-            "413 over the pipeline's `webhook.maxBytes`; 429 over a budget, or when the pipeline's queued runs reached `maxQueuedRuns` (back-pressure: nothing is queued, a retry of the same delivery id is accepted once runs drain), with `Retry-After`. " +
+            "413 over the pipeline's `webhook.maxBytes`; 429 over a budget, or when the pipeline's queued runs reached `maxQueuedRuns` (back-pressure: nothing is queued, a retry of the same delivery id is accepted once runs drain), or, with `webhook.delivery: inbox`, its inbox holds `webhook.inbox.maxDepth` undelivered deliveries, with `Retry-After`. " +
             'A duplicate of an accepted delivery still answers 200 when the backlog is full.\n\n' +
             'The 404, a Content-Length over `webhook.maxBytes` (413) and the 429s are answered from the request head, before the body is read, and close the connection; ' +
             'a body without a length is cut off with 413 as soon as it passes `maxBytes`.\n\n' +
@@ -176,7 +177,7 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
           response: {
             200: {
               description:
-                'Duplicate of an accepted delivery: no new run; the run of the first copy',
+                'Duplicate of an accepted delivery: no new run; the run of the first copy (no `runId` with `webhook.delivery: inbox`)',
               content: {
                 'application/json': {
                   schema: {
@@ -191,12 +192,17 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
               },
             },
             202: {
-              description: 'Run queued',
+              description:
+                'Run queued; with `webhook.delivery: inbox`, `{ deliveryId, inbox: { position } }`: the delivery is committed to the inbox and a drain run will route it',
               content: {
                 'application/json': {
                   schema: {
                     type: 'object',
-                    properties: { runId: { type: 'string' }, deliveryId: { type: 'string' } },
+                    properties: {
+                      runId: { type: 'string' },
+                      deliveryId: { type: 'string' },
+                      inbox: { type: 'object', properties: { position: { type: 'integer' } } },
+                    },
                   },
                 },
               },
@@ -233,8 +239,10 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
         });
         if (result.status < 300) {
           // A new run spends the pipeline's budget; a duplicate (200, no run) the sender's.
-          if (result.status === 202) accepted.add(gate.pipeline);
-          else failures.add(gate.failureKey);
+          if (result.status === 202) {
+            if (sluice.scheduler.pipeline(gate.pipeline)?.webhook?.delivery !== 'inbox')
+              accepted.add(gate.pipeline);
+          } else failures.add(gate.failureKey);
           return reply.status(result.status).send(result.body);
         }
         // Capacity answers (429/503) are the server's, not the sender's fault.
@@ -249,6 +257,11 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
             .send({
               error: { code: errorCatalog.backlogFull.code, message: body.error, details: [] },
             });
+        }
+        if (body.reason === 'inbox-unavailable') {
+          return reply.status(errorCatalog.internal.status).send({
+            error: { code: errorCatalog.internal.code, message: body.error, details: [] },
+          });
         }
         return reply.status(result.status).send({
           error: {

@@ -180,7 +180,7 @@ async function startScheduler(
   const stored = redactingStore(store, (value) => redactor.redact(value));
   const refused = ctx.metrics.counter({
     name: 'trigger_refused_total',
-    help: "Triggers refused instead of queued, by pipeline, trigger (webhook, api, cli) and reason (backlog-full: the pipeline's queued runs reached maxQueuedRuns)",
+    help: "Triggers refused instead of queued, by pipeline, trigger (webhook, api, cli) and reason (backlog-full: the pipeline's queued runs reached maxQueuedRuns; inbox-full: its webhook inbox reached webhook.inbox.maxDepth)",
     labelNames: ['pipeline', 'trigger', 'reason'],
   });
   const scheduler = createScheduler({

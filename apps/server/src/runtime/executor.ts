@@ -30,9 +30,15 @@ import {
   type RouterSummary,
   type RouteTable,
 } from '@sluice/router';
-import { withRunCounts, type ExecuteRun, type RunSummary } from '@sluice/scheduler';
+import {
+  inboxDrainParams,
+  withRunCounts,
+  type ExecuteRun,
+  type RunSummary,
+} from '@sluice/scheduler';
 import type { ConfigState } from './config-state.js';
 import type { DestinationPool } from './destination-pool.js';
+import { createInboxDrain, INBOX_STREAM } from './inbox-drain.js';
 
 /** What the executor needs from the running server. */
 export interface ExecutorDeps {
@@ -262,11 +268,26 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
     if (run.trigger === 'replay') return replay(deps, config, run, ctx, own);
 
     const records = run.params?.records;
+    // A drain run of the pipeline's webhook inbox (`webhook.delivery: inbox`, see inbox-drain.ts).
+    const drainParams = inboxDrainParams(run.params);
+    if (drainParams && !deps.store.webhookInbox)
+      throw new FatalError('this store has no webhook inbox to drain');
+    const drain =
+      drainParams &&
+      createInboxDrain({
+        inbox: deps.store.webhookInbox!,
+        checkpoints: deps.store.checkpoints,
+        pipeline: run.pipeline,
+        params: drainParams,
+      });
     let connector: ConnectorInstance;
     let source: string;
     // Records in hand (a payload) are the same on every attempt; a connector says whether its re-reads are.
     let rereads: 'same' | 'may-differ' = 'same';
-    if (records !== undefined) {
+    if (drain) {
+      connector = drain.connector;
+      source = INBOX_STREAM;
+    } else if (records !== undefined) {
       if (!isRecordArray(records))
         throw new FatalError('params.records must be an array of JSON objects');
       connector = recordsSource(records);
@@ -304,7 +325,11 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
       runAttempt: run.attempt,
     });
     const useCheckpoints = records === undefined;
-    const state = useCheckpoints ? await deps.store.checkpoints.get(run.pipeline) : undefined;
+    const state = drain
+      ? await deps.store.checkpoints.get(run.pipeline, INBOX_STREAM)
+      : useCheckpoints
+        ? await deps.store.checkpoints.get(run.pipeline)
+        : undefined;
     const params = { ...(run.params ?? {}) };
     delete params.records;
     const progress = deps.onProgress
@@ -315,9 +340,12 @@ export function createExecutor(deps: ExecutorDeps): ExecuteRun {
         connector,
         request: { ...(state === undefined ? {} : { state }), params },
         router,
-        checkpoints: useCheckpoints
-          ? deps.store.checkpoints
-          : { get: async () => undefined, commit: async () => {} },
+        checkpoints: drain
+          ? drain.checkpoints
+          : useCheckpoints
+            ? deps.store.checkpoints
+            : { get: async () => undefined, commit: async () => {} },
+        ...(drain ? { stream: INBOX_STREAM } : {}),
         pipeline: run.pipeline,
         source,
         signal,

@@ -39,6 +39,8 @@ export function schedulingOf(config: SluiceConfig): PipelineSchedulingInput[] {
               toleranceSeconds: webhook.toleranceSeconds,
               maxBodyBytes: webhook.maxBytes,
               payload: webhook.payload,
+              ...(webhook.delivery === undefined ? {} : { delivery: webhook.delivery }),
+              ...(webhook.inbox === undefined ? {} : { inbox: webhook.inbox }),
             },
           }
         : {}),
