@@ -457,7 +457,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     retryAfterSeconds: backlogRetryAfterSeconds,
     ...(options.onTriggerRefused ? { onRefused: options.onTriggerRefused } : {}),
   });
-  const execute = withInboxFollowUp(options.execute, webhookInbox, options.stores.webhookInbox);
+  const execute = withInboxFollowUp(
+    options.execute,
+    webhookInbox,
+    options.stores.webhookInbox,
+    logger,
+  );
 
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const handle = async (job: RunJob): Promise<unknown> => {

@@ -13,6 +13,9 @@ import type { TriggerRefusal } from '../backlog.js';
 import type { PipelineScheduling } from '../config.js';
 import type { EnqueuedRun, ExecuteRun, RunRequest } from '../types.js';
 
+/** How long a drain run seen queued is taken to be still queued. */
+const QUEUED_LOOK_MS = 100;
+
 /** The `params.inbox` of a drain run: what the executor reads with. */
 export interface InboxDrainParams {
   maxRecords: number;
@@ -51,9 +54,10 @@ export interface WebhookInbox {
   ): Promise<InboxAcceptResponse>;
   /**
    * Makes sure a drain run of `pipeline` is queued (not merely running: a running drain may have
-   * read its last batch already). Concurrent calls for one pipeline share one check.
+   * read its last batch already). Concurrent calls for one pipeline share one check. `finished`:
+   * the id of a drain run that is ending, which no longer counts as queued.
    */
-  requestDrain(pipeline: string): Promise<void>;
+  requestDrain(pipeline: string, finished?: string): Promise<void>;
   /** Requests a drain of every inbox pipeline with deliveries waiting (at start: what a killed server accepted). */
   resume(): Promise<void>;
 }
@@ -79,13 +83,24 @@ export function inboxDrainParams(params: JsonObject | undefined): InboxDrainPara
 export function createWebhookInbox(options: WebhookInboxOptions): WebhookInbox {
   const { inbox, runs, logger } = options;
   /** Per pipeline: the drain run this instance enqueued last, and the check in flight. */
-  const drains = new Map<string, { runId?: string; checking?: Promise<void>; again: boolean }>();
+  const drains = new Map<
+    string,
+    { runId?: string; queuedSeenAt: number; checking?: Promise<void>; again: boolean }
+  >();
 
   const ensureQueued = async (pipeline: string) => {
     const scheduling = options.pipeline(pipeline);
     if (!scheduling?.webhook || scheduling.webhook.delivery !== 'inbox') return;
     const state = drains.get(pipeline)!;
-    if (state.runId !== undefined && (await runs.get(state.runId))?.status === 'queued') return;
+    // Seen waiting a moment ago: under a burst, one look per QUEUED_LOOK_MS instead of one per
+    // delivery. A delivery that lands just as that drain finished reading is not stranded: a
+    // drain that succeeds with deliveries waiting requests the next (withInboxFollowUp), and
+    // that request looks again whatever was seen.
+    if (state.runId !== undefined && Date.now() - state.queuedSeenAt < QUEUED_LOOK_MS) return;
+    if (state.runId !== undefined && (await runs.get(state.runId))?.status === 'queued') {
+      state.queuedSeenAt = Date.now();
+      return;
+    }
     const params: InboxDrainParams = {
       maxRecords: scheduling.webhook.inbox.maxRecords,
       maxWaitMs: scheduling.webhook.inbox.maxWaitMs,
@@ -98,15 +113,21 @@ export function createWebhookInbox(options: WebhookInboxOptions): WebhookInbox {
       params: { inbox: { ...params } },
     });
     state.runId = runId;
+    state.queuedSeenAt = Date.now();
   };
 
-  const requestDrain = (pipeline: string): Promise<void> => {
+  const requestDrain = (pipeline: string, finished?: string): Promise<void> => {
     let state = drains.get(pipeline);
     if (!state) {
-      state = { again: false };
+      state = { again: false, queuedSeenAt: 0 };
       drains.set(pipeline, state);
     }
     const current = state;
+    if (finished !== undefined) {
+      // A drain is ending: what was seen queued may be that very run, or may have started since.
+      current.queuedSeenAt = 0;
+      if (current.runId === finished) current.runId = undefined;
+    }
     // A check in flight may have read the run as queued just before it started: check again after it.
     if (current.checking) {
       current.again = true;
@@ -204,13 +225,14 @@ export function createWebhookInbox(options: WebhookInboxOptions): WebhookInbox {
  *
  * @example
  * ```ts
- * const execute = withInboxFollowUp(options.execute, webhookInbox, stores.webhookInbox);
+ * const execute = withInboxFollowUp(options.execute, webhookInbox, stores.webhookInbox, logger);
  * ```
  */
 export function withInboxFollowUp(
   execute: ExecuteRun,
   inbox: Pick<WebhookInbox, 'requestDrain'>,
   store: Pick<WebhookInboxStore, 'depth'> | undefined,
+  logger: Logger,
 ): ExecuteRun {
   if (!store) return execute;
   return async (run, context) => {
@@ -218,8 +240,20 @@ export function withInboxFollowUp(
     const summary = await execute(run, context);
     // Only after a success: a drain that fails (a destination down) is retried by the pipeline's
     // retry policy or the next delivery, not in a tight loop of failing runs.
-    const waiting = await store.depth(run.pipeline).catch(() => 0);
-    if (waiting > 0) void inbox.requestDrain(run.pipeline).catch(() => undefined);
+    const waiting = await store.depth(run.pipeline).catch((error: unknown) => {
+      logger.error({ err: error, pipeline: run.pipeline }, 'could not read the inbox depth');
+      return 0;
+    });
+    if (waiting > 0) {
+      inbox
+        .requestDrain(run.pipeline, run.id)
+        .catch((error: unknown) =>
+          logger.error(
+            { err: error, pipeline: run.pipeline },
+            'could not enqueue the next drain run of the webhook inbox',
+          ),
+        );
+    }
     return summary;
   };
 }
