@@ -47,7 +47,7 @@ boss.on('error', (error) => {
   throw error;
 });
 await boss.start();
-await boss.stop({ graceful: false, wait: true });
+await boss.stop({ graceful: false });
 await store.close();
 await pglite.query('CHECKPOINT');
 const image = Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());

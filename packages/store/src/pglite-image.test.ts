@@ -74,7 +74,7 @@ describe('pre-migrated PGlite image', () => {
         const [job] = await boss.fetch('image-check');
         expect(job?.id).toBe(id);
       } finally {
-        await boss.stop({ graceful: false, wait: true });
+        await boss.stop({ graceful: false });
       }
     } finally {
       await store.close();
