@@ -12,20 +12,16 @@
 // (user postgres, trust auth) and the built packages + apps/server/dist (`npm run bench` builds).
 // Uses its own databases sluice_bench_e2e (tables) and sluice_bench_e2e_store (server store),
 // dropped at the end.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { startFakeBigQuery, generateEventsTable } from '@sluice/testing/fakes';
+import { startServe } from '../_serve.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', '..', 'apps', 'server', 'dist', 'cli.js');
 const SIZES = (process.env.E2E_BENCH_SIZES ?? '10000,100000,1000000')
   .split(',')
   .map((s) => Number(s.trim()))
@@ -114,56 +110,13 @@ ${pipelines}
 `;
 }
 
-/** Starts `sluice serve` and resolves with its URL (read from the startup log line). */
-async function startServer(configPath) {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--config', configPath, '--port', '0', '--host', '127.0.0.1'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        METADATA_SERVER_DETECTION: 'none',
-        BENCH_BQ_TOKEN: 'bench',
-        BENCH_API_KEY: KEY,
-      },
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c).length > 20_000 && (stderr = stderr.slice(-10_000)));
-  // A server left running would keep claiming jobs from the same store in the next run.
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const url = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
-    lines.on('line', (line) => {
-      // Keep draining stdout so the server never blocks on a full pipe.
-      if (!line.includes('sluice is serving')) return;
-      try {
-        clearTimeout(timer);
-        resolve(JSON.parse(line).url);
-      } catch (error) {
-        reject(error);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
-  }).catch((error) => {
-    child.kill('SIGKILL');
-    throw error;
+/** `sluice serve` with this bench's secrets in its environment (see ../_serve.mjs). */
+function startServer(configPath) {
+  return startServe(configPath, {
+    METADATA_SERVER_DETECTION: 'none',
+    BENCH_BQ_TOKEN: 'bench',
+    BENCH_API_KEY: KEY,
   });
-  return {
-    child,
-    url,
-    async stop() {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(30_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
 }
 
 /** Peak and current resident set of a process, in MB. */

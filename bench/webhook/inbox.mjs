@@ -13,18 +13,14 @@
 //
 // Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust) and apps/server/dist built. Uses
 // the databases sluice_bench_inbox_store and sluice_bench_inbox_raw, dropped at the end.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
+import { startServe } from '../_serve.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CLI = join(here, '..', '..', 'apps', 'server', 'dist', 'cli.js');
 const SECONDS = Number(process.env.WEBHOOK_BENCH_SECONDS ?? 10);
 const SENDERS = Number(process.env.WEBHOOK_BENCH_SENDERS ?? 32);
 const PG = 'postgres://postgres@127.0.0.1:5432';
@@ -98,41 +94,9 @@ pipelines:
       - { name: all, to: [events_file] }
 `;
 }
-
-async function startServer(configPath) {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'serve', '--config', configPath, '--port', '0', '--host', '127.0.0.1'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BENCH_API_KEY: KEY, BENCH_WEBHOOK_SECRET: SECRET },
-    },
-  );
-  let stderr = '';
-  child.stderr.on('data', (c) => (stderr += c).length > 20_000 && (stderr = stderr.slice(-10_000)));
-  const killOnExit = () => child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  const url = await new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error('server did not start within 60 s')), 60_000);
-    lines.on('line', (line) => {
-      if (!line.includes('sluice is serving')) return;
-      clearTimeout(timer);
-      resolve(JSON.parse(line).url);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    async stop() {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(30_000)]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
+/** `sluice serve` with this bench's secrets in its environment (see ../_serve.mjs). */
+function startServer(configPath) {
+  return startServe(configPath, { BENCH_API_KEY: KEY, BENCH_WEBHOOK_SECRET: SECRET });
 }
 
 /** `SENDERS` loops, each sending one delivery at a time, for `SECONDS`. */
