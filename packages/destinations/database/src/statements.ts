@@ -165,6 +165,25 @@ export function createInsertStatements(
 }
 
 /**
+ * The text of a row's key (the plan's key columns), equal for two rows exactly when their keys
+ * are: the one definition of "the same key" of upserts (lastRowPerKey, the COPY while mapping).
+ *
+ * @example
+ * ```ts
+ * rowKey(plan)([7, 'a']); // "7" for a single key column `id`
+ * ```
+ */
+export function rowKey(plan: TablePlan): (row: readonly unknown[]) => string {
+  const keys = plan.keyIndexes;
+  // One key column (the common case): its text is the key, without building an array.
+  if (keys.length === 1) {
+    const k = keys[0]!;
+    return (row) => String(row[k]);
+  }
+  return (row) => JSON.stringify(keys.map((k) => String(row[k])));
+}
+
+/**
  * For upserts: keeps the last row of each key, because one statement may not update the same
  * row twice (PostgreSQL refuses, and "last write wins" is what a sequence of upserts means).
  * Returns the positions of the rows to write, in their original order.
@@ -177,15 +196,8 @@ export function createInsertStatements(
 export function lastRowPerKey(plan: TablePlan, rows: readonly (readonly unknown[])[]): number[] {
   if (plan.mode !== 'upsert') return rows.map((_, i) => i);
   const last = new Map<string, number>();
-  const keys = plan.keyIndexes;
-  if (keys.length === 1) {
-    // One key column (the common case): its text is the map key, without building an array.
-    const k = keys[0]!;
-    for (let i = 0; i < rows.length; i++) last.set(String(rows[i]![k]), i);
-  } else {
-    for (let i = 0; i < rows.length; i++)
-      last.set(JSON.stringify(keys.map((k) => String(rows[i]![k]))), i);
-  }
+  const keyOf = rowKey(plan);
+  for (let i = 0; i < rows.length; i++) last.set(keyOf(rows[i]!), i);
   if (last.size === rows.length) return rows.map((_, i) => i);
   return [...last.values()].sort((a, b) => a - b);
 }

@@ -15,6 +15,7 @@ import {
   createInsertStatements,
   lastRowPerKey,
   maxParameters,
+  rowKey,
   type TablePlan,
 } from './statements.js';
 
@@ -78,16 +79,15 @@ export interface TableWriter {
 /** Thrown into a COPY to stop it: a repeated key that the batch's upsert must first collapse. */
 class RepeatedKey extends Error {}
 
-/** The rows of an upsert, stopped at the first key seen twice (the last row of a key wins). */
+/**
+ * The rows of an upsert, stopped at the first key seen twice: such a batch is written the usual
+ * way, which keeps the last row of each key (lastRowPerKey).
+ */
 function* withoutRepeatedKeys(plan: TablePlan, rows: CopyRows): Generator<readonly SqlValue[]> {
-  const keys = plan.keyIndexes;
-  // One key column (the common case): its mapped value is the set's key — a column maps each
-  // value to one type (a bigint column gives a number, or text only beyond 2^53), so equal keys
-  // are equal values.
-  const single = keys.length === 1 ? keys[0]! : -1;
-  const seen = new Set<unknown>();
+  const keyOf = rowKey(plan);
+  const seen = new Set<string>();
   for (const row of rows) {
-    const key = single >= 0 ? row[single] : JSON.stringify(keys.map((k) => String(row[k])));
+    const key = keyOf(row);
     if (seen.has(key)) throw new RepeatedKey();
     seen.add(key);
     yield row;
