@@ -34,7 +34,7 @@ import {
   type MigrationState,
 } from './migrator.js';
 import { createPgBossPGliteAdapter } from './pgboss-adapter.js';
-import { findImage } from './pglite-image.js';
+import { extractImage, findImage } from './pglite-image.js';
 import { createPluginStateStore } from './plugin-state.js';
 import { createPGliteDialect } from './pglite-dialect.js';
 import type { PGliteDatabase } from './pglite-types.js';
@@ -54,35 +54,22 @@ import { createWebhookInboxStore } from './webhook-inbox.js';
 export const PGLITE_SETTINGS: readonly string[] = Object.freeze(['shared_buffers = 16MB']);
 
 /**
- * Creates a new PGlite data folder in a child process: from the shipped pre-migrated `image`
- * when one fits (see pglite-image.ts), else by initdb. Either way the WebAssembly instance takes
- * several hundred MB that a process does not give back; run here, they would stay with the
- * server for its whole life. The parent holds the folder lock meanwhile.
+ * Creates a new PGlite data folder by initdb, in a child process: initdb's WebAssembly instance
+ * takes several hundred MB that a process does not give back; run here, they would stay with the
+ * server for its whole life. The parent holds the folder lock meanwhile. Only for a store the
+ * shipped image does not fit (another schema, settings or migrations); see pglite-image.ts.
  */
-async function initializeDataDir(dataDir: string, image: string | undefined): Promise<void> {
+async function initdbInChild(dataDir: string): Promise<void> {
   const script = [
-    "const { readFileSync } = await import('node:fs');",
     "const { PGlite } = await import('@electric-sql/pglite');",
-    'const [dir, settings, image, schema] = process.argv.slice(1);',
-    'const options = { postgresqlconf: JSON.parse(settings) };',
-    'if (image) options.loadDataDir = new Blob([readFileSync(image)]);',
-    'const db = await PGlite.create(dir, options);',
-    // The image was migrated at build time: the migrations count as applied now, in this folder.
-    'if (image) await db.query(`UPDATE "${schema}".sluice_migrations SET applied_at = now()`);',
+    'const [dir, settings] = process.argv.slice(1);',
+    'const db = await PGlite.create(dir, { postgresqlconf: JSON.parse(settings) });',
     'await db.close();',
   ].join('\n');
   await new Promise<void>((done, fail) => {
     execFile(
       process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        script,
-        resolve(dataDir),
-        JSON.stringify(PGLITE_SETTINGS),
-        image ?? '',
-        DEFAULT_SCHEMA,
-      ],
+      ['--input-type=module', '-e', script, resolve(dataDir), JSON.stringify(PGLITE_SETTINGS)],
       // From this package's folder, `@electric-sql/pglite` resolves to the copy it depends on.
       { cwd: fileURLToPath(new URL('..', import.meta.url)), maxBuffer: 4 * 1024 * 1024 },
       (error, _stdout, stderr) => {
@@ -97,6 +84,30 @@ async function initializeDataDir(dataDir: string, image: string | undefined): Pr
       },
     );
   });
+}
+
+/**
+ * Opens the PGlite of a folder-backed store, creating the data folder first when it is new: from
+ * the shipped pre-migrated image when it fits (unpacked natively, then opened as an existing
+ * folder — the one PGlite start of the process), else by initdb in a child process.
+ */
+async function openPGliteFolder(
+  dataDir: string,
+  schema: string,
+  migrations: readonly Migration[],
+): Promise<PGlite> {
+  const options = { postgresqlconf: [...PGLITE_SETTINGS] };
+  if (existsSync(join(dataDir, 'PG_VERSION'))) return PGlite.create(dataDir, options);
+  const image = findImage(schema, PGLITE_SETTINGS, migrations);
+  if (image === undefined) {
+    await initdbInChild(dataDir);
+    return PGlite.create(dataDir, options);
+  }
+  extractImage(image, dataDir);
+  const pglite = await PGlite.create(dataDir, options);
+  // The image was migrated at build time: the migrations count as applied now, in this folder.
+  await pglite.query(`UPDATE "${schema}".sluice_migrations SET applied_at = now()`);
+  return pglite;
 }
 
 /** Where the embedded database lives when neither `url`, `dataDir` nor `pglite` is given. */
@@ -277,9 +288,9 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
         });
       }
       try {
-        if (!dataDir.includes('://') && !existsSync(join(dataDir, 'PG_VERSION')))
-          await initializeDataDir(dataDir, findImage(schema, PGLITE_SETTINGS, migrations));
-        pglite = await PGlite.create(dataDir, { postgresqlconf: [...PGLITE_SETTINGS] });
+        pglite = dataDir.includes('://')
+          ? await PGlite.create(dataDir, { postgresqlconf: [...PGLITE_SETTINGS] })
+          : await openPGliteFolder(dataDir, schema, migrations);
       } catch (error) {
         await folderLock?.release().catch(() => {});
         throw error;

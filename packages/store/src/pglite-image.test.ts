@@ -1,12 +1,13 @@
 // A new embedded data folder is made from the pre-migrated image the build ships
 // (dist/pglite-image/), only when the image was made for this store's schema, settings and
 // migrations; any other store is created by initdb and migrated as before.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { PgBoss } from 'pg-boss';
 import {
@@ -16,7 +17,7 @@ import {
   createStore,
 } from './create-store.js';
 import { bundledMigrations } from './migrations.js';
-import { findImage } from './pglite-image.js';
+import { extractImage, findImage } from './pglite-image.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-store-image-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,4 +91,27 @@ describe('pre-migrated PGlite image', () => {
       await store.close();
     }
   }, 120_000);
+
+  it('unpacks the image with PG_VERSION and modes, and refuses an archive leaving the folder', () => {
+    const image = findImage(DEFAULT_SCHEMA, PGLITE_SETTINGS, bundledMigrations())!;
+    const target = join(dir, 'unpacked');
+    mkdirSync(target);
+    extractImage(image, target);
+    expect(readFileSync(join(target, 'PG_VERSION'), 'utf8').trim()).toMatch(/^\d+$/);
+    expect(statSync(join(target, 'pg_wal')).isDirectory()).toBe(true);
+    expect(statSync(join(target, 'global/pg_control')).mode & 0o777).toBe(0o600);
+
+    // A hand-made ustar archive: one file whose name climbs out of the folder.
+    const header = Buffer.alloc(512);
+    header.write('../outside', 0);
+    header.write('0000600\0', 100);
+    header.write('00000000001\0', 124);
+    header.write('0', 156);
+    const evil = join(dir, 'evil.tar.gz');
+    writeFileSync(evil, gzipSync(Buffer.concat([header, Buffer.alloc(512 * 3)])));
+    const victim = join(dir, 'victim');
+    mkdirSync(victim);
+    expect(() => extractImage(evil, victim)).toThrow(/outside the folder/);
+    expect(existsSync(join(dir, 'outside'))).toBe(false);
+  });
 });

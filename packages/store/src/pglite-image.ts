@@ -6,9 +6,11 @@
  * when it was made for exactly this store: the same PGlite version, schema, Postgres settings and
  * migrations (names and checksums); otherwise the folder is created and migrated as before.
  */
+import type { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { migrationChecksum, type Migration } from './migrations.js';
 
@@ -89,4 +91,57 @@ export function findImage(
   } catch {
     return undefined;
   }
+}
+
+/** The file whose presence makes a folder a data folder (PGlite and the store check it): written last. */
+const PG_VERSION = 'PG_VERSION';
+
+/** A NUL-terminated text field of a tar header. */
+function headerText(header: Buffer, start: number, length: number): string {
+  const field = header.subarray(start, start + length);
+  const end = field.indexOf(0);
+  return field.subarray(0, end === -1 ? length : end).toString('utf8');
+}
+
+/**
+ * Writes the image's files into `dataDir` (an existing, empty or half-written folder), natively:
+ * gunzip and plain file writes take a fraction of a second, where PGlite's `loadDataDir` unpacks
+ * the same tarball through its WebAssembly file system in about a second and ~150 MB more
+ * resident memory. The image is the ustar archive `dumpDataDir` writes: directories and regular
+ * files only, anything else is refused. `PG_VERSION` is written last, so a folder left by a
+ * killed extraction is not taken for a data folder and is extracted again on the next open.
+ *
+ * @example
+ * ```ts
+ * const image = findImage('sluice', PGLITE_SETTINGS, bundledMigrations());
+ * if (image) extractImage(image, '.sluice/db');
+ * ```
+ */
+export function extractImage(file: string, dataDir: string): void {
+  const root = resolve(dataDir);
+  const tar = gunzipSync(readFileSync(file));
+  let last: { path: string; data: Buffer; mode: number } | undefined;
+  for (let at = 0; at + 512 <= tar.length;) {
+    const header = tar.subarray(at, at + 512);
+    const name = headerText(header, 0, 100);
+    if (name === '') break; // the two zero blocks that end the archive
+    const prefix = headerText(header, 345, 155);
+    const size = parseInt(headerText(header, 124, 12).trim() || '0', 8);
+    const mode = parseInt(headerText(header, 100, 8).trim() || '600', 8) & 0o777;
+    const type = String.fromCharCode(header[156]!);
+    const data = tar.subarray(at + 512, at + 512 + size);
+    at += 512 + Math.ceil(size / 512) * 512;
+    const path = resolve(root, `.${sep}${prefix ? `${prefix}/` : ''}${name}`);
+    if (path !== root && !path.startsWith(root + sep))
+      throw new Error(`store: the PGlite image ${file} holds a path outside the folder: ${name}`);
+    if (type === '5') mkdirSync(path, { recursive: true, mode: mode | 0o700 });
+    else if (type === '0' || type === '\0') {
+      mkdirSync(dirname(path), { recursive: true });
+      if (path === join(root, PG_VERSION)) last = { path, data, mode };
+      else writeFileSync(path, data, { mode });
+    } else throw new Error(`store: the PGlite image ${file} holds an entry of tar type ${type}`);
+  }
+  if (last === undefined)
+    throw new Error(`store: the PGlite image ${file} holds no ${PG_VERSION}: not a data folder`);
+  writeFileSync(last.path, last.data, { mode: last.mode });
 }

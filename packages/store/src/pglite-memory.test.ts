@@ -1,5 +1,6 @@
-// The embedded store's memory: a new data folder is created (initdb) in a child process, whose
-// WebAssembly memory goes away with it, and Postgres runs with small shared buffers.
+// The embedded store's memory: a new data folder is unpacked from the shipped image natively (or,
+// for a store the image does not fit, created by initdb in a child process whose WebAssembly
+// memory goes away with it), and Postgres runs with small shared buffers.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), 'sluice-store-memory-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('embedded store memory', () => {
-  it('creates a data folder outside this process, opens it with 16 MB of shared buffers, and reopens it', async () => {
+  it('creates a data folder without initdb in this process, opens it with 16 MB of shared buffers, and reopens it', async () => {
     expect(PGLITE_SETTINGS).toEqual(['shared_buffers = 16MB']);
     const dataDir = join(dir, 'new-folder');
     const rssBefore = process.memoryUsage.rss();
@@ -21,7 +22,7 @@ describe('embedded store memory', () => {
       await store.migrate();
       const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db);
       expect(rows[0]!.shared_buffers).toBe('16MB');
-      // initdb alone grows a process by several hundred MB; opening the folder here does not.
+      // initdb alone grows a process by several hundred MB; creating the folder here does not.
       expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(300 * 1024 * 1024);
       await store.runs.create({ pipeline: 'p', trigger: 'cli' });
     } finally {
