@@ -312,6 +312,57 @@ pipelines:
     expect(unknown.stderr).toContain('unknown pipeline "nope"');
   }, 120_000);
 
+  it('run applies the pipeline-level transform once before routing; validate refuses a step that makes several records', () => {
+    const dir = configDir('').dir;
+    const { config } = configDir(`
+store: { dataDir: ${dir}/data }
+destinations:
+  low: { kind: file, root: ${dir}/low, path: 'low.ndjson', format: ndjson, mode: append }
+  rest: { kind: file, root: ${dir}/rest, path: 'rest.ndjson', format: ndjson, mode: append }
+pipelines:
+  demo:
+    source: { kind: sample, perRun: 30, pageSize: 10 }
+    transform:
+      - { kind: drop, when: { path: '$.seq', op: gt, value: 25 } }
+      - { kind: compute, field: half, expression: 'seq / 2' }
+    routes:
+      # The condition reads a field only the pipeline-level step made.
+      - { name: low, when: { path: '$.half', op: lte, value: 5 }, to: [low], mode: stop }
+      - { name: rest, to: [rest] }
+`);
+    const run = sluice(['run', 'demo', '--config', config, '--json']);
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).runs[0].counts).toMatchObject({
+      read: 30,
+      delivered: 25,
+      dropped: 5,
+    });
+    const read = (name: string) =>
+      readFileSync(join(dir, name, `${name}.ndjson`), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { seq: number; half: number });
+    expect(read('low').map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(read('rest').map((r) => [r.seq, r.half])).toEqual(
+      Array.from({ length: 15 }, (_, i) => [i + 11, (i + 11) / 2]),
+    );
+
+    const refused = configDir(`
+destinations:
+  out: { kind: file, root: ${dir}/x, path: a.ndjson }
+pipelines:
+  demo:
+    source: { kind: sample }
+    transform: [{ kind: unnest, field: items }]
+    routes: [{ name: all, to: [out] }]
+`);
+    const validate = sluice(['validate', refused.config]);
+    expect(validate.status).toBe(2);
+    expect(validate.stderr).toContain(
+      'pipelines.demo.transform[0].kind: "unnest" turns one record into several',
+    );
+  }, 120_000);
+
   it('migrate, dead-letters and schema work', () => {
     const dir = configDir('').dir;
     const { config } = configDir(pipelineYaml(dir));

@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { parseStandardWebhooksSecret } from '@sluice/core/standard-webhooks';
 import { DEFAULTS, LIMITS, MIB, WEBHOOK_VERIFIERS, defaultOf } from './defaults.js';
 import { cronProblem, isValidTimeZone, knownTimeZones } from './cron.js';
-import { DefaultRouteSchema, RouteSchema } from './route-schema.js';
+import { DefaultRouteSchema, RouteSchema, TransformSchema } from './route-schema.js';
 import {
   KindSchema,
   NameSchema,
@@ -354,6 +354,14 @@ export const PipelineSchema = v.pipe(
       schedule: v.optional(ScheduleSchema),
       webhook: v.optional(WebhookTriggerSchema),
       api: v.optional(ApiTriggerSchema, defaultOf(DEFAULTS.pipeline.api)),
+      transform: v.optional(
+        v.pipe(
+          v.array(TransformSchema),
+          v.description(
+            'Transform steps run once on each record before routing: every condition and route sees their output. Each step gives one record or none (`drop`); `unnest` belongs in a route. A record a step fails on is dead-lettered (route `(pipeline transform)`, one letter per destination).',
+          ),
+        ),
+      ),
       routes: v.optional(
         v.pipe(
           v.array(RouteSchema),

@@ -16,6 +16,7 @@
 export {
   compileRouteTable,
   evaluateRecord,
+  PIPELINE_TRANSFORM_ROUTE,
   routeShapeProblem,
   RouteEvaluationError,
   type CompileRouteTableOptions,

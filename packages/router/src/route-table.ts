@@ -22,6 +22,7 @@ import {
   type RouteSpec,
   type SluiceRecord,
   type TransformDefinition,
+  type TransformSpec,
   type TransformFn,
 } from '@sluice/core';
 import { compileCondition, type RecordPredicate } from './conditions.js';
@@ -44,7 +45,7 @@ export interface CompiledStep {
 /** One compiled route. */
 export interface CompiledRoute {
   readonly name: string;
-  /** Position in the configuration (`routes[index]`); `-1` for the default route. */
+  /** Position in the configuration (`routes[index]`); `-1` for the default route and the pipeline transform. */
   readonly index: number;
   readonly priority: number;
   readonly mode: RouteMode;
@@ -69,7 +70,21 @@ export interface RouteTable {
    * Absent or empty: no destination declares any.
    */
   readonly destinationExpectations?: ReadonlyMap<string, readonly CompiledExpectation[]>;
+  /**
+   * The pipeline-level transform (`pipelines.<name>.transform`), run once on each record before
+   * any condition: a route named {@link PIPELINE_TRANSFORM_ROUTE} that sends to every destination
+   * of the table, so a record the steps fail on is dead-lettered once per destination (and a
+   * replay to one destination runs the steps again) and a record they drop is counted as that
+   * route's `droppedByTransform`. Absent: the pipeline has no such steps.
+   */
+  readonly transform?: CompiledRoute;
 }
+
+/**
+ * Name of the route that stands for the pipeline-level transform in counts, dead letters and
+ * metrics. Route names cannot hold parentheses, so it never clashes with a configured route.
+ */
+export const PIPELINE_TRANSFORM_ROUTE = '(pipeline transform)';
 
 /** The default route: a route without condition, priority or mode. */
 export type DefaultRouteSpec = Omit<RouteSpec, 'when' | 'priority' | 'mode' | 'name'> & {
@@ -94,6 +109,13 @@ export interface CompileRouteTableOptions {
    * configured once, outside any pipeline.
    */
   destinationExpectations?: Readonly<Record<string, readonly ExpectationSpec[] | undefined>>;
+  /**
+   * Pipeline-level transform steps (`pipelines.<name>.transform`), reported at `transform[i]`
+   * under `path`: run once on each record before any condition, so conditions and every route
+   * see their output. A step must give one record or none (`drop`); `unnest` is refused here
+   * (it belongs in a route).
+   */
+  transform?: readonly TransformSpec[];
 }
 
 const builtins = new Map(builtinTransforms.map((t) => [t.kind, t]));
@@ -243,6 +265,7 @@ export function compileRouteTable(
     }
   }
   const destinationExpectations = compileDestinationExpectations(options, table.issues);
+  const transform = compilePipelineTransform(options, table);
   if (table.issues.length > 0) throw new ConfigError(table.issues);
   // Array.prototype.sort is stable, so equal priorities keep their configuration order.
   compiled.sort((a, b) => b.priority - a.priority);
@@ -251,6 +274,56 @@ export function compileRouteTable(
     defaultRoute,
     destinations: Object.freeze([...options.destinations]),
     destinationExpectations,
+    ...(transform ? { transform } : {}),
+  });
+}
+
+// Multi-record steps cannot run before routing: a record's position, acknowledgement and dead
+// letters are those of one input record, and routes decide on records, not on fragments.
+const ONE_RECORD_ONLY: ReadonlySet<string> = new Set(['unnest']);
+
+// The pipeline-level steps as the route that stands for them (see RouteTable.transform).
+function compilePipelineTransform(
+  options: CompileRouteTableOptions,
+  table: TableCompilation,
+): CompiledRoute | undefined {
+  const specs = options.transform;
+  if (specs === undefined) return undefined;
+  if (!Array.isArray(specs)) {
+    table.issues.push({
+      path: table.at('transform'),
+      message: 'must be a list of transform steps',
+    });
+    return undefined;
+  }
+  if (specs.length === 0) return undefined;
+  const steps: CompiledStep[] = [];
+  specs.forEach((step: unknown, i) => {
+    if (isRecord(step) && typeof step.kind === 'string' && ONE_RECORD_ONLY.has(step.kind)) {
+      table.issues.push({
+        path: table.at('transform', i, 'kind'),
+        message: `"${step.kind}" turns one record into several, which a pipeline-level step cannot do (each input stays one record until a route sees it); use it in a route's transform`,
+      });
+      return;
+    }
+    const compiled = compileStep(
+      step,
+      i,
+      [...(options.path ?? []), 'transform', i],
+      options,
+      table.issues,
+    );
+    if (compiled) steps.push(compiled);
+  });
+  return Object.freeze({
+    name: PIPELINE_TRANSFORM_ROUTE,
+    index: -1,
+    priority: 0,
+    mode: 'continue' as const,
+    onError: 'dead-letter' as const,
+    to: Object.freeze([...options.destinations]),
+    when: undefined,
+    steps: Object.freeze(steps),
   });
 }
 
@@ -539,7 +612,14 @@ const NO_FAILURES: readonly RouteFailure[] = Object.freeze([]);
  * matches.map((m) => m.route.name); // ['paid']
  * ```
  */
-export function evaluateRecord(record: SluiceRecord, table: RouteTable): RecordEvaluation {
+export function evaluateRecord(input: SluiceRecord, table: RouteTable): RecordEvaluation {
+  let record = input;
+  if (table.transform !== undefined) {
+    const outcome = runSteps(table.transform, input);
+    if (outcome instanceof Error || outcome.length !== 1)
+      return endedBeforeRouting(table.transform, outcome);
+    record = outcome[0]!;
+  }
   let matches: RouteMatch[] | undefined;
   let failures: RouteFailure[] | undefined;
   // Outputs of chain prefixes several routes share, made when the first such route matches.
@@ -578,6 +658,37 @@ export function evaluateRecord(record: SluiceRecord, table: RouteTable): RecordE
     failures: failures ?? NO_FAILURES,
     defaulted: false,
     unmatched: matches === undefined && failures === undefined,
+  };
+}
+
+// The evaluation of a record the pipeline-level steps dropped (no output) or failed on (an
+// error, or several outputs where one record must stay one).
+function endedBeforeRouting(
+  stage: CompiledRoute,
+  outcome: readonly SluiceRecord[] | Error,
+): RecordEvaluation {
+  if (Array.isArray(outcome) && outcome.length === 0)
+    return {
+      matches: [{ route: stage, records: outcome }],
+      failures: NO_FAILURES,
+      defaulted: false,
+      unmatched: false,
+    };
+  const error =
+    outcome instanceof Error
+      ? outcome
+      : routeError(
+          stage,
+          'transform',
+          new TypeError(
+            `gave ${(outcome as readonly SluiceRecord[]).length} records for one; a pipeline-level step must give one record or none`,
+          ),
+        );
+  return {
+    matches: NO_MATCHES,
+    failures: [{ route: stage, error }],
+    defaulted: false,
+    unmatched: false,
   };
 }
 

@@ -95,12 +95,12 @@ export function compilePipelineTable(
 }
 
 /**
- * Compiles the route table of one pipeline section (`routes`, `defaultRoute`), with error paths
+ * Compiles the route table of one pipeline section (`transform`, `routes`, `defaultRoute`), with error paths
  * under `pipelines.<name>`: what runs use, and what validation compiles. `destinations` (the
  * configuration's sections) adds each destination's `expect` list to the table.
  */
 export function compileRoutesOf(
-  pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute'>,
+  pipeline: Pick<PipelineConfig, 'routes' | 'defaultRoute' | 'transform'>,
   name: string,
   registry: PluginRegistry,
   ctx: PluginContext,
@@ -119,6 +119,7 @@ export function compileRoutesOf(
       : {}),
     destinations: only ? [...only] : destinationsOf(pipeline),
     path: ['pipelines', name],
+    ...(pipeline.transform ? { transform: pipeline.transform } : {}),
     ...(destinations
       ? {
           destinationExpectations: Object.fromEntries(

@@ -12,6 +12,7 @@ import {
   DefaultRouteSchema,
   DestinationExpectListSchema,
   RouteSchema,
+  TransformSchema,
   validateConfig,
   type ConfigCheck,
   type ConfigFormat,
@@ -150,6 +151,15 @@ function routeTableCheck(registry: PluginRegistry, ctx: PluginContext): ConfigCh
           problems.push(...reindex(error, name, index));
         }
       });
+      const transform = v.safeParse(v.array(TransformSchema), data.transform);
+      if (data.transform !== undefined && transform.success) {
+        try {
+          compileRoutesOf({ routes: [], transform: transform.output }, name, registry, ctx);
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          problems.push(...error.issues);
+        }
+      }
       const defaultRoute = v.safeParse(DefaultRouteSchema, data.defaultRoute);
       if (data.defaultRoute !== undefined && defaultRoute.success) {
         try {

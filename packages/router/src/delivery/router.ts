@@ -166,7 +166,11 @@ export function createRouter(options: CreateRouterOptions): Router {
   const controller = new AbortController();
   const signal = AbortSignal.any([ctx.signal, controller.signal]);
   const random = options.random ?? Math.random;
-  const allRoutes = [...table.routes, ...(table.defaultRoute ? [table.defaultRoute] : [])];
+  const allRoutes = [
+    ...table.routes,
+    ...(table.defaultRoute ? [table.defaultRoute] : []),
+    ...(table.transform ? [table.transform] : []),
+  ];
   const used = usedDestinations(table, options.destinations, logger);
   const stats = new RouterStats(allRoutes, used);
 
