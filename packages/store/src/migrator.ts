@@ -91,9 +91,12 @@ async function appliedMigrations(
   db: AnyKysely,
   schema: string,
 ): Promise<Map<string, { checksum: string; appliedAt: string }>> {
-  const exists = await sql<{ found: boolean }>`SELECT EXISTS (
-    SELECT 1 FROM information_schema.tables WHERE table_schema = ${schema} AND table_name = 'sluice_migrations'
-  ) AS found`.execute(db);
+  // to_regclass resolves the name from the catalog directly: planning the information_schema
+  // view instead took 30-60 ms of an embedded store's start (issue 19).
+  const table = `${quoteIdent(schema)}.sluice_migrations`;
+  const exists = await sql<{
+    found: boolean;
+  }>`SELECT to_regclass(${table}) IS NOT NULL AS found`.execute(db);
   if (!exists.rows[0]?.found) return new Map();
   const rows = await sql<{ name: string; checksum: string; applied_at: Date | string }>`
     SELECT name, checksum, applied_at FROM ${sql.id(schema, 'sluice_migrations')} ORDER BY name`.execute(
@@ -157,8 +160,10 @@ export async function runMigrations(options: {
 }): Promise<MigrateResult> {
   const { schema, migrations, lock } = options;
   return lock(async (db) => {
-    await ensureBookkeeping(db, schema);
+    // A store that has applied migrations has its schema and bookkeeping table: the DDL that
+    // makes them is only run when none are recorded (a start on an existing store runs no DDL).
     const applied = await appliedMigrations(db, schema);
+    if (applied.size === 0) await ensureBookkeeping(db, schema);
     const changed = migrations.filter((m) => {
       const row = applied.get(m.name);
       return row !== undefined && row.checksum !== migrationChecksum(m);
