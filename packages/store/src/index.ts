@@ -25,6 +25,7 @@ export {
   createStore,
   type Store,
   type StoreOptions,
+  type WasmCompiler,
 } from './create-store.js';
 export {
   DATA_DIR_LOCK_FILE,

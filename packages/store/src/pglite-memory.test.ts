@@ -35,4 +35,22 @@ describe('embedded store memory', () => {
       await again.close();
     }
   }, 120_000);
+
+  it('opens with either WebAssembly compiler and refuses any other', async () => {
+    for (const wasmCompiler of ['optimizing', 'baseline'] as const) {
+      const store = await createStore({
+        dataDir: join(dir, `compiler-${wasmCompiler}`),
+        wasmCompiler,
+      });
+      try {
+        await store.runs.create({ pipeline: 'p', trigger: 'cli' });
+        expect((await store.runs.list({ pipeline: 'p' })).items).toHaveLength(1);
+      } finally {
+        await store.close();
+      }
+    }
+    await expect(
+      createStore({ dataDir: join(dir, 'compiler-bad'), wasmCompiler: 'turbo' as 'baseline' }),
+    ).rejects.toThrow(/wasmCompiler/);
+  }, 120_000);
 });
