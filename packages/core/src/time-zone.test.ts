@@ -28,6 +28,18 @@ describe('dateInZone', () => {
     expect(dateInZone(Date.UTC(2026, 9, 25, 23, 30), 'Europe/Berlin')).toBe('2026-10-26');
   });
 
+  it('gives in UTC the date Intl gives, from 1970 to the last instant of 9999', () => {
+    const intl = new Intl.DateTimeFormat('en-CA', {
+      timeZone: 'UTC',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
+    const instants = [0, Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(9999, 11, 31, 23, 59)];
+    for (const at of [...instants, Date.UTC(10_000, 0, 1), -1])
+      expect(dateInZone(at, 'UTC')).toBe(intl.format(at));
+  });
+
   it('throws a RangeError for a zone the runtime does not know', () => {
     expect(() => dateInZone(0, 'Mars/Olympus_Mons')).toThrow(RangeError);
   });

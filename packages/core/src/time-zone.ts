@@ -12,6 +12,9 @@
  */
 export function isValidTimeZone(zone: string): boolean {
   if (typeof zone !== 'string' || zone.trim() === '' || /^[+-]/.test(zone)) return false;
+  // The default zone of every schedule and path: known without building a formatter, whose
+  // first use loads the runtime's time-zone data (~40 ms of a CLI start, issue 19).
+  if (zone === 'UTC') return true;
   try {
     dateFormat(zone);
     return true;
@@ -39,6 +42,9 @@ function dateFormat(timeZone: string): Intl.DateTimeFormat {
   return format;
 }
 
+/** From 1970 to the year 9999, `toISOString()` starts with the UTC date as `YYYY-MM-DD`. */
+const MAX_ISO_DATE_MS = Date.UTC(10_000, 0, 1);
+
 /**
  * The calendar date (`YYYY-MM-DD`) of an instant in an IANA time zone. Throws a RangeError for
  * a zone the runtime does not know (validate it with {@link isValidTimeZone} first).
@@ -50,5 +56,8 @@ function dateFormat(timeZone: string): Intl.DateTimeFormat {
  * ```
  */
 export function dateInZone(now: number, timeZone: string): string {
+  // In UTC the ISO string's date is the answer, without loading the time-zone data.
+  if (timeZone === 'UTC' && now >= 0 && now < MAX_ISO_DATE_MS)
+    return new Date(now).toISOString().slice(0, 10);
   return dateFormat(timeZone).format(now);
 }
