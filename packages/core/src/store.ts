@@ -395,6 +395,12 @@ export interface RunStore {
    * it is). Validates like {@link RunStore.create}.
    */
   createIfAbsent(run: NewRun & { id: string }): Promise<RunRecord | undefined>;
+  /**
+   * {@link RunStore.createIfAbsent} of several runs in one statement (the scheduler records runs
+   * triggered together this way): resolves the ids it created; a taken id is left as it is. The
+   * ids must differ. Validates like {@link RunStore.create}; one invalid run rejects them all.
+   */
+  createManyIfAbsent(runs: readonly (NewRun & { id: string })[]): Promise<string[]>;
   get(id: string): Promise<RunRecord | undefined>;
   /** Newest first (by `queuedAt`, then id). */
   list(filter?: RunListFilter): Promise<ResultPage<RunRecord>>;
@@ -419,8 +425,26 @@ export interface RunStore {
    * {@link MarkRunningOptions}); without it, an unknown id resolves `undefined`.
    */
   markRunning(id: string, options?: MarkRunningOptions): Promise<RunRecord | undefined>;
+  /**
+   * {@link RunStore.markRunning} of several runs, each with its own options: those with
+   * `ifMissing` in one statement (the scheduler marks the runs its workers claimed together this
+   * way; a run it did not move is read back in one more). Resolves the run after the change for
+   * each, in order (`undefined` for an unknown id without `ifMissing`). The ids must differ.
+   */
+  markManyRunning(
+    runs: readonly ({ id: string } & MarkRunningOptions)[],
+  ): Promise<(RunRecord | undefined)[]>;
   /** Moves a `queued`/`running` run to its terminal status; a finished run is returned unchanged. */
   markFinished(id: string, outcome: RunOutcome): Promise<RunRecord | undefined>;
+  /**
+   * {@link RunStore.markFinished} of several runs in one statement, each with its own outcome and
+   * log lines (the scheduler finishes the runs that ended together this way; a run it did not
+   * move is read back in one more). Resolves the run after the change for each, in order. The
+   * ids must differ; one invalid outcome rejects them all.
+   */
+  markManyFinished(
+    runs: readonly { id: string; outcome: RunOutcome }[],
+  ): Promise<(RunRecord | undefined)[]>;
   /**
    * Asks a run to stop: a `queued` run becomes `cancelled` at once; a `running` run gets
    * `cancelRequestedAt` and its worker finishes it as `cancelled`; a finished run is unchanged.

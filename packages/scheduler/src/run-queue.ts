@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import type { JsonObject, Logger, RunTrigger } from '@sluice/core';
 import { PgBoss, type ConstructorOptions, type JobInsert } from 'pg-boss';
 import { DEFAULT_MAX_TAKEOVERS, type AttemptCounts } from './attempts.js';
+import { groupCalls } from './call-groups.js';
 import type { PipelineScheduling } from './config.js';
 import { deterministicUuid } from './ids.js';
 import type {
@@ -123,6 +124,13 @@ export interface PipelineWorkOptions {
   concurrency: number;
   /** This instance's version of the pipeline: it claims runs of this version or older. Absent: any version. */
   version?: number | null | undefined;
+  /**
+   * The pipeline's `concurrency` across every instance (its singleton keys). When `concurrency`
+   * here covers it, a worker claims up to `concurrency` queued runs in one fetch (one run per key,
+   * so never more than the pipeline allows); otherwise one run a fetch, so this instance never
+   * holds more runs than its own `concurrency`. Default: `concurrency`.
+   */
+  keys?: number;
 }
 
 /** A queued job that no worker claimed although it could start (see {@link RunQueue.claimableJobs}). */
@@ -226,7 +234,7 @@ export class RunQueue {
   /** Pipeline workers of this instance: pipeline → worker id and what it was started with. */
   readonly #pipelineWorkers = new Map<
     string,
-    { ids: string[]; concurrency: number; version: number | undefined }
+    { ids: string[]; concurrency: number; batchSize: number; version: number | undefined }
   >();
   /** The run workers of this instance by queue, for waking an idle one when a job is enqueued. */
   readonly #workers = new Map<string, Set<WorkerSlot>>();
@@ -392,12 +400,30 @@ export class RunQueue {
         : {}),
     };
     const queue = this.queueOf(data.pipeline);
-    const ids = await this.#boss.insert(queue, [job], { returnId: true });
-    const inserted = (ids?.length ?? 0) > 0;
+    const inserted = await this.#insertGrouped(queue, job);
     // With a LISTEN in place the insert's own NOTIFY wakes a worker (here or elsewhere).
     if (inserted && job.startAfter === undefined && !this.#listener) this.#wake(queue);
     return inserted;
   }
+
+  /**
+   * Jobs of one queue enqueued while an insert into it is in flight go together in the next
+   * insert ({@link groupCalls}): a burst of triggers costs a few statements, a lone one none more.
+   * pg-boss refuses a batch that repeats an id, so a repeat in a group is left out (not inserted).
+   */
+  readonly #insertGrouped = groupCalls(
+    async (queue: string, jobs: readonly JobInsert<RunJobData>[]): Promise<boolean[]> => {
+      const unique = [...new Map(jobs.map((job) => [job.id, job])).values()];
+      const ids = new Set((await this.#boss.insert(queue, unique, { returnId: true })) ?? []);
+      // Only the first of repeated ids can have been inserted by this group.
+      const answered = new Set<string | undefined>();
+      return jobs.map((job) => {
+        const first = !answered.has(job.id);
+        answered.add(job.id);
+        return first && ids.has(job.id!);
+      });
+    },
+  );
 
   /**
    * Wakes one idle worker of `queue` on this instance, so it claims at once instead of at its next
@@ -444,7 +470,14 @@ export class RunQueue {
   ): Promise<void> {
     const version = typeof options.version === 'number' ? options.version : undefined;
     const existing = this.#pipelineWorkers.get(pipeline);
-    if (existing && existing.concurrency === options.concurrency && existing.version === version)
+    const batchSize =
+      options.concurrency >= (options.keys ?? options.concurrency) ? options.concurrency : 1;
+    if (
+      existing &&
+      existing.concurrency === options.concurrency &&
+      existing.batchSize === batchSize &&
+      existing.version === version
+    )
       return;
     const queue = await this.ensurePipelineQueue(pipeline);
     const ids = await this.#work(
@@ -452,8 +485,14 @@ export class RunQueue {
       options.concurrency,
       version === undefined ? undefined : versionPriority(version),
       handler,
+      batchSize,
     );
-    this.#pipelineWorkers.set(pipeline, { ids, concurrency: options.concurrency, version });
+    this.#pipelineWorkers.set(pipeline, {
+      ids,
+      concurrency: options.concurrency,
+      batchSize,
+      version,
+    });
     // The new workers first, so the pipeline is never unworked; the old ones stop fetching and
     // finish what they hold in the background.
     if (existing) await this.#offWork(queue, existing.ids);
@@ -480,8 +519,11 @@ export class RunQueue {
   }
 
   /**
-   * Starts `concurrency` pg-boss workers on `queue`, one job each, and returns their ids. A worker
-   * whose run finished claims again at once (it is notified before pg-boss completes the job), so
+   * Starts `concurrency` pg-boss workers on `queue` and returns their ids. Each claims up to
+   * `batchSize` jobs a fetch (see {@link PipelineWorkOptions.keys}) and executes them at once; a
+   * job of a batch is completed as soon as its run ends, together with the other jobs that ended
+   * meanwhile ({@link #completeGrouped}), so a long run holds its own slot only, and a freed slot
+   * is claimed by another idle worker. A worker whose batch finished claims again at once, so
    * while runs are queued none waits for a poll; a worker that found nothing polls at
    * `pollingIntervalSeconds` until a NOTIFY (PostgreSQL) or an enqueue here ({@link #wake}) wakes it.
    */
@@ -490,6 +532,7 @@ export class RunQueue {
     concurrency: number,
     minPriority: number | undefined,
     handler: (job: RunJob) => Promise<unknown>,
+    batchSize = 1,
   ): Promise<string[]> {
     let slots = this.#workers.get(queue);
     if (!slots) this.#workers.set(queue, (slots = new Set()));
@@ -501,7 +544,7 @@ export class RunQueue {
         {
           ...(minPriority === undefined ? {} : { minPriority }),
           localConcurrency: 1,
-          batchSize: 1,
+          batchSize,
           pollingIntervalSeconds: this.#pollingIntervalSeconds,
           // NOTIFY only announces new jobs; a run that waited for its pipeline's previous run, or a
           // retry whose backoff elapsed, is found by polling, so polling stays at its normal pace.
@@ -511,12 +554,43 @@ export class RunQueue {
         },
         async (jobs) => {
           slot.busy = true;
+          const run = (job: (typeof jobs)[number]) =>
+            handler({ ...job, data: { ...job.data, params: restoreParams(job.data.params) } });
           try {
-            for (const job of jobs)
-              await handler({
-                ...job,
-                data: { ...job.data, params: restoreParams(job.data.params) },
-              });
+            // A single job is settled by pg-boss with the handler's result, as always.
+            if (jobs.length === 1) return await run(jobs[0]!);
+            // A batch: each job settled when its own run ends, but those that end last together:
+            // pg-boss completes the batch afterwards, fenced to this claim, so it changes only those
+            // (and any whose grouped completion failed).
+            // A completion that fails is left to that batch completion; a job whose fail() failed
+            // makes the batch throw, so pg-boss fails what is still unsettled instead.
+            let unsettled = jobs.length;
+            const settled = await Promise.allSettled(
+              jobs.map(async (job) => {
+                const claim = { id: job.id, retryCount: job.retryCount };
+                try {
+                  await run(job);
+                } catch (error) {
+                  unsettled -= 1;
+                  // No outcome (see runJob): pg-boss retries the job at once, a take-over.
+                  await this.#boss.fail(queue, [claim], error as object);
+                  return;
+                }
+                unsettled -= 1;
+                // Jobs still running beside it: complete it now, so its slot is free for another
+                // run. Past the end of this turn, so that when the batch's runs all ended together
+                // (their outcomes recorded in one statement) none is: pg-boss's completion of the
+                // batch is theirs, one statement.
+                await new Promise((resolve) => setImmediate(resolve));
+                if (unsettled === 0) return;
+                await this.#completeGrouped(queue, claim).catch((error: unknown) =>
+                  this.#logger.debug({ err: error, jobId: job.id }, 'completing a job failed'),
+                );
+              }),
+            );
+            const failed = settled.find((result) => result.status === 'rejected');
+            if (failed) throw failed.reason;
+            return undefined;
           } finally {
             slot.busy = false;
             // Claim the next queued run right after this one completes, not at the next poll.
@@ -529,6 +603,20 @@ export class RunQueue {
     }
     return ids;
   }
+
+  /**
+   * Completes jobs of a batch whose runs ended, those that ended together in one statement
+   * ({@link groupCalls}); fenced to the claim, so a job taken over meanwhile is left alone.
+   */
+  readonly #completeGrouped = groupCalls(
+    async (
+      queue: string,
+      claims: readonly { id: string; retryCount: number }[],
+    ): Promise<undefined[]> => {
+      await this.#boss.complete(queue, [...claims]);
+      return claims.map(() => undefined);
+    },
+  );
 
   /** Registers one local worker for the jobs pg-boss failed for good. */
   async workAbandoned(handler: (job: AbandonedRunJob) => Promise<unknown>): Promise<string> {

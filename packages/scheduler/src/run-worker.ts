@@ -40,6 +40,10 @@ export class RunTimeoutError extends RetryableError {
 /** What {@link runJob} needs. */
 export interface RunWorkerDeps {
   runs: RunStore;
+  /** How a first claim marks its run running; default `runs.markRunning` (the scheduler groups them). */
+  markRunning?: RunStore['markRunning'];
+  /** How an executed run's outcome is recorded; default `runs.markFinished` (the scheduler groups them). */
+  markFinished?: RunStore['markFinished'];
   execute: ExecuteRun;
   /** The scheduler's own lines (it binds `component: 'scheduler'`). */
   logger: Logger;
@@ -205,7 +209,8 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
   if (scheduling && isFirstClaim(job)) {
     // The common case in one statement: queued → running, or the record created running when its
     // enqueuer has not written it yet. A run cancelled while queued comes back unchanged.
-    run = await runs.markRunning(data.runId, { ifMissing: newRunOf(data) });
+    const markRunning = deps.markRunning ?? ((id, options) => runs.markRunning(id, options));
+    run = await markRunning(data.runId, { ifMissing: newRunOf(data) });
   } else {
     const claimed = await claimChecked(job, deps, scheduling);
     if ('outcome' in claimed) return claimed.outcome;
@@ -259,13 +264,14 @@ export async function runJob(job: RunJob, deps: RunWorkerDeps): Promise<unknown>
     );
   }, deps.cancelCheckMs);
 
+  const markFinished = deps.markFinished ?? ((id, outcome) => runs.markFinished(id, outcome));
   // The outcome and the run's last log line in one statement, after the lines logged before it.
   const finish = async (
     outcome: Omit<RunOutcome, 'log'>,
     line?: { level: 'info' | 'error'; fields?: object; msg: string },
   ) => {
     await log.flush();
-    await runs.markFinished(run.id, {
+    await markFinished(run.id, {
       ...outcome,
       ...(line
         ? {

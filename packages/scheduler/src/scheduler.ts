@@ -16,6 +16,7 @@ import {
 import { failAbandonedRun } from './abandoned-runs.js';
 import {
   BacklogFullError,
+  QueuedRunsGauge,
   backlogFullMessage,
   type RefusedTrigger,
   type TriggerRefusal,
@@ -41,6 +42,7 @@ import { CronRunner } from './cron/cron-runner.js';
 import { tickJitterMs } from './cron/schedule.js';
 import { cronRunId, deterministicUuid } from './ids.js';
 import type { JobQueueInstance, JobQueueOptions } from './job-queue-types.js';
+import { groupedRunWrites } from './grouped-run-writes.js';
 import { RunQueue, type RunJob, type RunJobData } from './run-queue.js';
 import { newRunOf, runJob } from './run-worker.js';
 import {
@@ -121,8 +123,11 @@ export interface SchedulerOptions {
   /**
    * Back-pressure: runs of one pipeline in status `queued` before its webhook deliveries and API
    * triggers are refused ({@link BacklogFullError}, a webhook answer 429); a pipeline's own
-   * `maxQueuedRuns` overrides it. Counted before each enqueue, so with several triggers in flight
-   * at once (on this or other instances) the backlog can pass it by at most their number.
+   * `maxQueuedRuns` overrides it. An instance counts the store at most once a second per
+   * pipeline while its estimate (that count plus the runs it enqueued since) is under the bound,
+   * and counts again before refusing, so a refusal always follows a fresh count; the backlog can
+   * pass the bound by the triggers in flight at once and what other instances enqueued since the
+   * last count.
    * Cron ticks, backfill chunks and replays are never refused. From 1 to 1 000 000; default 1000.
    */
   maxQueuedRuns?: number;
@@ -372,14 +377,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     1,
     Math.ceil(options.backlogRetryAfterSeconds ?? SCHEDULING_DEFAULTS.backlogRetryAfterSeconds),
   );
+  // Counted in the store at most once a second per pipeline while well under the bound, and
+  // before every refusal (see QueuedRunsGauge).
+  const queuedRuns = new QueuedRunsGauge((pipeline) => runs.countQueued(pipeline));
+  // Runs triggered or claimed at the same moment share their record's statements.
+  const runWrites = groupedRunWrites(runs);
   /** The refusal of a trigger of `scheduling` when its queued runs reached the bound; undefined: room. */
   const backlogRefusal = async (
     scheduling: PipelineScheduling,
     trigger: RefusedTrigger,
   ): Promise<TriggerRefusal | undefined> => {
     const max = scheduling.maxQueuedRuns ?? defaultMaxQueued;
-    const queued = await runs.countQueued(scheduling.name);
-    if (queued < max) return undefined;
+    const { queued, room } = await queuedRuns.check(scheduling.name, max);
+    if (room) return undefined;
     const refusal: TriggerRefusal = {
       pipeline: scheduling.name,
       trigger,
@@ -416,7 +426,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     // without reading it first (one INSERT ... ON CONFLICT DO NOTHING): a worker that claimed the
     // job at once may have created it already, and then it is left as the worker wrote it.
     const created = await queue.enqueue(data, scheduling, request.startAfterMs);
-    if (created) await runs.createIfAbsent(newRunOf(data));
+    if (created) {
+      queuedRuns.noteEnqueued(request.pipeline);
+      await runWrites.createIfAbsent(newRunOf(data));
+    }
     return { runId: data.runId, created };
   };
 
@@ -478,6 +491,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       const result = await runJob(job, {
         runs,
+        markRunning: runWrites.markRunning,
+        markFinished: runWrites.markFinished,
         execute,
         logger,
         runLogger: base,
@@ -510,7 +525,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const version = options.pipelineVersion?.(scheduling.name);
       await queue.workPipeline(
         scheduling.name,
-        { concurrency: Math.min(concurrency, scheduling.concurrency), version },
+        {
+          concurrency: Math.min(concurrency, scheduling.concurrency),
+          keys: scheduling.concurrency,
+          version,
+        },
         handle,
       );
     }

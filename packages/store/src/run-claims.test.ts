@@ -167,4 +167,107 @@ describe.each(backends)('run claims on $name', (backend) => {
       }),
     ).rejects.toThrow(/log\[0\]\.level/);
   });
+
+  it('createManyIfAbsent records new runs in one statement and leaves taken ids as they are', async () => {
+    await store.runs.createIfAbsent({ id: 'many-taken', pipeline: 'claims', trigger: 'api' });
+    const created = await store.runs.createManyIfAbsent([
+      { id: 'many-1', pipeline: 'claims', trigger: 'api', params: { n: 1 } },
+      { id: 'many-taken', pipeline: 'other', trigger: 'cron' },
+      { id: 'many-2', pipeline: 'claims', trigger: 'webhook', pipelineVersion: 3 },
+    ]);
+    expect(created.sort()).toEqual(['many-1', 'many-2']);
+    expect(await store.runs.get('many-1')).toMatchObject({ status: 'queued', params: { n: 1 } });
+    expect(await store.runs.get('many-2')).toMatchObject({
+      trigger: 'webhook',
+      pipelineVersion: 3,
+    });
+    expect(await store.runs.get('many-taken')).toMatchObject({
+      pipeline: 'claims',
+      trigger: 'api',
+    });
+    await expect(store.runs.createManyIfAbsent([])).resolves.toEqual([]);
+    await expect(
+      store.runs.createManyIfAbsent([
+        { id: 'many-bad', pipeline: 'claims', trigger: 'loud' as 'api' },
+      ]),
+    ).rejects.toThrow(/trigger/);
+  });
+
+  it('markManyRunning moves queued runs, records missing ones, re-claims count and finished stay', async () => {
+    await store.runs.createIfAbsent({ id: 'mark-queued', pipeline: 'claims', trigger: 'api' });
+    await store.runs.createIfAbsent({ id: 'mark-again', pipeline: 'claims', trigger: 'api' });
+    await store.runs.markRunning('mark-again');
+    await store.runs.createIfAbsent({ id: 'mark-done', pipeline: 'claims', trigger: 'api' });
+    await store.runs.requestCancel('mark-done');
+    const ifMissing = { pipeline: 'claims', trigger: 'api' as const, params: {} };
+    const marked = await store.runs.markManyRunning([
+      { id: 'mark-queued', ifMissing, startedAt: '2026-01-02T03:04:05.000Z' },
+      { id: 'mark-missing', ifMissing },
+      { id: 'mark-again', ifMissing },
+      { id: 'mark-done', ifMissing },
+      { id: 'mark-unknown' },
+    ]);
+    expect(marked.map((run) => [run?.id, run?.status, run?.attempt])).toEqual([
+      ['mark-queued', 'running', 1],
+      ['mark-missing', 'running', 1],
+      ['mark-again', 'running', 2],
+      ['mark-done', 'cancelled', 1],
+      [undefined, undefined, undefined],
+    ]);
+    expect(marked[0]?.startedAt).toBe('2026-01-02T03:04:05.000Z');
+  });
+
+  it('markManyFinished records each outcome and its log lines in one statement; finished runs stay', async () => {
+    for (const id of ['fin-1', 'fin-2', 'fin-done'])
+      await store.runs.markRunning(id, { ifMissing: { pipeline: 'claims', trigger: 'api' } });
+    await store.runs.markFinished('fin-done', { status: 'cancelled' });
+    await store.runs.appendLog('fin-1', [{ level: 'info', message: 'page read' }]);
+    const finished = await store.runs.markManyFinished([
+      {
+        id: 'fin-1',
+        outcome: {
+          status: 'succeeded',
+          counts: { read: 3, delivered: 2 },
+          breakdown: { routes: {}, destinations: {} },
+          log: [
+            { level: 'info', message: 'run succeeded', fields: { counts: { read: 3 } } },
+            { level: 'info', message: 'after' },
+          ],
+        },
+      },
+      {
+        id: 'fin-2',
+        outcome: { status: 'failed', error: { name: 'Error', message: 'boom' } },
+      },
+      {
+        id: 'fin-done',
+        outcome: { status: 'succeeded', log: [{ level: 'info', message: 'late' }] },
+      },
+      {
+        id: 'fin-unknown',
+        outcome: { status: 'succeeded', log: [{ level: 'info', message: 'x' }] },
+      },
+    ]);
+    expect(finished.map((run) => run?.status)).toEqual([
+      'succeeded',
+      'failed',
+      'cancelled',
+      undefined,
+    ]);
+    expect(finished[0]?.counts).toMatchObject({ read: 3, delivered: 2, failed: 0 });
+    expect(finished[0]?.breakdown).toEqual({ routes: {}, destinations: {} });
+    expect(finished[1]).toMatchObject({ error: { message: 'boom' }, breakdown: null });
+    expect((await store.runs.listLogs('fin-1')).map((line) => [line.message, line.fields])).toEqual(
+      [
+        ['page read', null],
+        ['run succeeded', { counts: { read: 3 } }],
+        ['after', null],
+      ],
+    );
+    expect((await store.runs.listLogs('fin-done')).map((line) => line.message)).toEqual(['late']);
+    expect(await store.runs.listLogs('fin-unknown')).toEqual([]);
+    await expect(
+      store.runs.markManyFinished([{ id: 'fin-2', outcome: { status: 'running' as 'failed' } }]),
+    ).rejects.toThrow(/status/);
+  });
 });

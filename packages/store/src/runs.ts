@@ -199,11 +199,14 @@ function logRows(runId: string, entries: readonly NewRunLogEntry[], path = 'entr
  *
  * @example
  * ```ts
- * const runs = createRunStore(db);
+ * const runs = createRunStore(db, 'sluice');
  * const run = await runs.create({ pipeline: 'daily', trigger: 'api' });
  * ```
  */
-export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
+export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): RunStore {
+  // For the statement kysely's builder cannot express (markManyFinished's UPDATE ... FROM a recordset).
+  const runsTable = sql.id(schema, 'runs');
+  const logsTable = sql.id(schema, 'run_logs');
   const get = async (id: string): Promise<RunRecord | undefined> => {
     const row = await db.selectFrom('runs').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? toRun(row) : undefined;
@@ -216,6 +219,8 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
       .insertInto('runs')
       .values(started === undefined ? row : { ...row, status: 'running', started_at: started });
   };
+  /** The INSERT of several run rows (the caller adds ON CONFLICT). */
+  const insertMany = (rows: ReturnType<typeof runRow>[]) => db.insertInto('runs').values(rows);
   /** The store's error for a failed insert of run `id`, or the error itself. */
   const insertError = (error: unknown, id: string, input: NewRun): unknown => {
     if (isUniqueViolation(error))
@@ -250,6 +255,23 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
         return row ? toRun(row) : undefined;
       } catch (error) {
         throw insertError(error, id, input);
+      }
+    },
+
+    async createManyIfAbsent(inputs) {
+      if (inputs.length === 0) return [];
+      const rows = inputs.map((input) => runRow(input, requireText(input.id, 'id')));
+      try {
+        const created = await db
+          .insertInto('runs')
+          .values(rows)
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .execute();
+        return created.map((row) => row.id);
+      } catch (error) {
+        // Named by the run it is about when there is one; with several, the store's error as is.
+        throw inputs.length === 1 ? insertError(error, rows[0]!.id, inputs[0]!) : error;
       }
     },
 
@@ -369,6 +391,52 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
       return row ? toRun(row) : get(id);
     },
 
+    async markManyRunning(inputs) {
+      const now = new Date().toISOString();
+      const items = inputs.map((input) => ({
+        ...input,
+        id: requireText(input.id, 'id'),
+        startedAt: input.startedAt === undefined ? now : parseTime(input.startedAt, 'startedAt'),
+      }));
+      const found = new Map<string, RunRecord>();
+      const upserts = items.filter((item) => item.ifMissing !== undefined);
+      if (upserts.length > 0) {
+        // The upsert of markRunning({ ifMissing }) for each run, its own start time from `excluded`.
+        const rows = await insertMany(
+          upserts.map((item) => ({
+            ...runRow(item.ifMissing!, item.id),
+            status: 'running' as const,
+            started_at: item.startedAt,
+          })),
+        )
+          .onConflict((oc) =>
+            oc
+              .column('id')
+              .doUpdateSet({
+                status: 'running',
+                started_at: sql<string>`CASE WHEN runs.status = 'queued' THEN excluded.started_at ELSE runs.started_at END`,
+                attempt: sql<number>`CASE WHEN runs.status = 'running' THEN runs.attempt + 1 ELSE runs.attempt END`,
+              })
+              .where('runs.status', 'in', ['queued', 'running']),
+          )
+          .returningAll()
+          .execute();
+        for (const row of rows) found.set(row.id, toRun(row));
+      }
+      for (const item of items) {
+        if (item.ifMissing !== undefined) continue;
+        const run = await this.markRunning(item.id, { startedAt: item.startedAt });
+        if (run) found.set(item.id, run);
+      }
+      // Runs the transition did not move (finished, e.g. cancelled while queued): as they are.
+      const unmoved = upserts.filter((item) => !found.has(item.id)).map((item) => item.id);
+      if (unmoved.length > 0) {
+        const rows = await db.selectFrom('runs').selectAll().where('id', 'in', unmoved).execute();
+        for (const row of rows) found.set(row.id, toRun(row));
+      }
+      return items.map((item) => found.get(item.id));
+    },
+
     async markFinished(id, outcome: RunOutcome) {
       if (!FINISHED.includes(outcome.status)) {
         throw new ConfigError([
@@ -422,6 +490,73 @@ export function createRunStore(db: Kysely<StoreDatabase>): RunStore {
         .execute();
       const row = rows[0] as RunRow | undefined;
       return row ? toRun(row) : get(id);
+    },
+
+    async markManyFinished(inputs) {
+      if (inputs.length === 0) return [];
+      const now = new Date().toISOString();
+      // Validated like markFinished, then handed to the database as one JSON recordset each.
+      const items = inputs.map(({ id, outcome }, ord) => {
+        const runId = requireText(id, 'id');
+        if (!FINISHED.includes(outcome.status)) {
+          throw new ConfigError([
+            { path: 'status', message: `expected one of ${FINISHED.join(', ')}` },
+          ]);
+        }
+        return {
+          ord,
+          id: runId,
+          status: outcome.status,
+          finished_at:
+            outcome.finishedAt === undefined ? now : parseTime(outcome.finishedAt, 'finishedAt'),
+          error: outcome.error ? jsonText(outcome.error) : null,
+          breakdown: breakdownText(outcome.breakdown) ?? null,
+          has_breakdown: outcome.breakdown !== undefined,
+          ...countUpdates(outcome.counts),
+        };
+      });
+      const lines = inputs.flatMap(({ id, outcome }) =>
+        logRows(id, outcome.log ?? [], 'log').map((line, ord) => ({ ...line, ord })),
+      );
+      const runs = runsTable;
+      const counts = Object.values(COUNT_COLUMNS).map(
+        (column) => sql`${sql.ref(column)} = COALESCE(t.${sql.ref(column)}, r.${sql.ref(column)})`,
+      );
+      const result = await sql<RunRow>`
+        WITH t AS (
+          SELECT * FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb) AS t (
+            ord int, id text, status text, finished_at timestamptz, error text, breakdown text,
+            has_breakdown boolean, records_read bigint, records_delivered bigint,
+            records_dead_lettered bigint, records_dropped bigint, records_failed bigint)
+        ),
+        finished AS (
+          UPDATE ${runs} AS r SET
+            status = t.status,
+            finished_at = t.finished_at,
+            error = t.error::jsonb,
+            breakdown = CASE WHEN t.has_breakdown THEN t.breakdown::jsonb ELSE r.breakdown END,
+            ${sql.join(counts)}
+          FROM t
+          WHERE r.id = t.id AND r.status IN ('queued', 'running')
+          RETURNING r.*
+        ),
+        logged AS (
+          INSERT INTO ${logsTable} (run_id, at, level, message, fields)
+          SELECT l.run_id, l.at, l.level, l.message, l.fields::jsonb
+            FROM jsonb_to_recordset(${JSON.stringify(lines)}::jsonb) AS l (
+              run_id text, ord int, at timestamptz, level text, message text, fields text)
+            JOIN ${runs} AS e ON e.id = l.run_id
+           ORDER BY l.run_id, l.ord
+        )
+        SELECT * FROM finished`.execute(db);
+      const found = new Map(result.rows.map((row) => [row.id, toRun(row)]));
+      // Runs this call did not move (already finished): as they are.
+      const unmoved = items.filter((item) => !found.has(item.id)).map((item) => item.id);
+      if (unmoved.length > 0) {
+        const rows = await db.selectFrom('runs').selectAll().where('id', 'in', unmoved).execute();
+        for (const row of rows) found.set(row.id, toRun(row));
+      }
+      return items.map((item) => found.get(item.id));
     },
 
     async requestCancel(id) {

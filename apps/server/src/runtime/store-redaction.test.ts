@@ -46,4 +46,27 @@ describe('redactingStore', () => {
       ['run failed', { err: { message: 'database "db_[redacted]" does not exist' } }],
     ]);
   });
+
+  it('redacts the outcomes of runs finished together (markManyFinished, issue 20)', async () => {
+    const view = redactingStore(store, createRedactor([SECRET]));
+    const runs = await Promise.all(
+      [1, 2].map(() => view.runs.create({ pipeline: 'p', trigger: 'api' })),
+    );
+    await view.runs.markManyFinished(
+      runs.map((run) => ({
+        id: run.id,
+        outcome: {
+          status: 'failed',
+          error: { name: 'Error', message: `token ${SECRET} refused` },
+          log: [{ level: 'error', message: `run failed: ${SECRET}` }],
+        },
+      })),
+    );
+    for (const run of runs) {
+      expect((await store.runs.get(run.id))?.error?.message).toBe('token [redacted] refused');
+      expect((await store.runs.listLogs(run.id)).map((l) => l.message)).toEqual([
+        'run failed: [redacted]',
+      ]);
+    }
+  });
 });

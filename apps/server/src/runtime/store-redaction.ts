@@ -53,14 +53,19 @@ export function redactingStore(store: SluiceStore, redact: Redact): SluiceStore 
       message: redact(entry.message),
       ...(entry.fields === undefined ? {} : { fields: redact(entry.fields) }),
     }));
+  // A run's outcome may carry its last log lines (`run failed` with the error): redacted too.
+  const redactOutcome = (outcome: RunOutcome): RunOutcome => ({
+    ...outcome,
+    ...(outcome.error ? { error: redact(outcome.error) } : {}),
+    ...(outcome.log ? { log: redactLines(outcome.log) } : {}),
+  });
   const runs = overriding<RunStore>(store.runs, {
-    // A run's outcome may carry its last log lines (`run failed` with the error): redacted too.
     markFinished: (id: string, outcome: RunOutcome) =>
-      store.runs.markFinished(id, {
-        ...outcome,
-        ...(outcome.error ? { error: redact(outcome.error) } : {}),
-        ...(outcome.log ? { log: redactLines(outcome.log) } : {}),
-      }),
+      store.runs.markFinished(id, redactOutcome(outcome)),
+    markManyFinished: (list: readonly { id: string; outcome: RunOutcome }[]) =>
+      store.runs.markManyFinished(
+        list.map(({ id, outcome }) => ({ id, outcome: redactOutcome(outcome) })),
+      ),
     appendLog: (runId: string, entries: readonly NewRunLogEntry[]) =>
       store.runs.appendLog(runId, redactLines(entries)),
   });

@@ -82,6 +82,11 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
       runs.set(input.id, run);
       return structuredClone(run);
     },
+    async createManyIfAbsent(inputs) {
+      const created: string[] = [];
+      for (const input of inputs) if (await this.createIfAbsent(input)) created.push(input.id);
+      return created;
+    },
     async get(id) {
       return copy(runs.get(id));
     },
@@ -123,6 +128,16 @@ export function createMemoryRunStore(): RunStore & { all(): RunRecord[] } {
         byPipeline.set(run.pipeline, total);
       }
       return [...byPipeline.values()].sort((a, b) => (a.pipeline < b.pipeline ? -1 : 1));
+    },
+    async markManyRunning(inputs) {
+      const marked: (RunRecord | undefined)[] = [];
+      for (const { id, ...options } of inputs) marked.push(await this.markRunning(id, options));
+      return marked;
+    },
+    async markManyFinished(inputs) {
+      const finished: (RunRecord | undefined)[] = [];
+      for (const { id, outcome } of inputs) finished.push(await this.markFinished(id, outcome));
+      return finished;
     },
     async markRunning(id, options = {}) {
       if (!runs.has(id) && options.ifMissing) {

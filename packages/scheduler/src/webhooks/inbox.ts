@@ -58,6 +58,12 @@ export interface WebhookInbox {
    * the id of a drain run that is ending, which no longer counts as queued.
    */
   requestDrain(pipeline: string, finished?: string): Promise<void>;
+  /**
+   * A drain run of `pipeline` started here: it no longer counts as queued, so the next delivery
+   * enqueues the next drain instead of taking this one, seen queued a moment ago, to be waiting
+   * (a drain that starts and ends within that moment would otherwise strand it).
+   */
+  drainStarted(pipeline: string, runId: string): void;
   /** Requests a drain of every inbox pipeline with deliveries waiting (at start: what a killed server accepted). */
   resume(): Promise<void>;
 }
@@ -206,6 +212,12 @@ export function createWebhookInbox(options: WebhookInboxOptions): WebhookInbox {
     },
 
     requestDrain,
+    drainStarted(pipeline, runId) {
+      const state = drains.get(pipeline);
+      if (state?.runId !== runId) return;
+      state.runId = undefined;
+      state.queuedSeenAt = 0;
+    },
 
     async resume() {
       if (!inbox) return;
@@ -230,13 +242,14 @@ export function createWebhookInbox(options: WebhookInboxOptions): WebhookInbox {
  */
 export function withInboxFollowUp(
   execute: ExecuteRun,
-  inbox: Pick<WebhookInbox, 'requestDrain'>,
+  inbox: Pick<WebhookInbox, 'requestDrain' | 'drainStarted'>,
   store: Pick<WebhookInboxStore, 'depth'> | undefined,
   logger: Logger,
 ): ExecuteRun {
   if (!store) return execute;
   return async (run, context) => {
     if (!inboxDrainParams(run.params)) return execute(run, context);
+    inbox.drainStarted(run.pipeline, run.id);
     const summary = await execute(run, context);
     // Only after a success: a drain that fails (a destination down) is retried by the pipeline's
     // retry policy or the next delivery, not in a tight loop of failing runs.
