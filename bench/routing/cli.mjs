@@ -8,11 +8,11 @@
 // left, each beside a bare Node process that only opens PGlite on a folder of its own.
 // `ROUTING_CLI_RECORDS` (default 200000) sets the record count.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RULE_NAMES, baselineRun, checkAgainstOracle, makeNdjson, rules } from './_workload.mjs';
+import { RULE_NAMES, baselineRun, checkAgainstOracle, ndjsonChunks, rules } from './_workload.mjs';
 
 const N = Number(process.env.ROUTING_CLI_RECORDS ?? 200_000);
 const BATCH = 10_000;
@@ -119,42 +119,69 @@ try {
       }),
     );
 
-  // The routing job, whole process.
-  const text = makeNdjson(N);
-  const input = join(dir, 'input.ndjson');
-  writeFileSync(input, text);
-  const out = join(dir, 'out');
-  writeFileSync(join(dir, 'routing.yaml'), JSON.stringify(routingConfig(input, out)));
-  const run = await measure(
-    process.execPath,
-    [
-      cli,
-      'run',
-      'routing',
-      '--config',
-      join(dir, 'routing.yaml'),
-      '--data-dir',
-      join(dir, 'routing-db'),
-    ],
-    dir,
-  );
-  checkAgainstOracle(text, out, 'sluice run');
-  let baseline = Infinity;
-  for (let i = 0; i < 3; i++) baseline = Math.min(baseline, baselineRun(text));
-  console.log(
-    JSON.stringify({
-      bench: 'routing.cli',
-      records: N,
-      records_per_s: Math.round(N / run.wall),
-      baseline: 'JSON.parse+JSON.stringify of the same NDJSON lines',
-      baseline_per_s: Math.round(N / baseline),
-      ratio: round(baseline / run.wall, 3),
-      wall_s: round(run.wall),
-      rss_mb: run.rssMb,
-      jsonpath_rules: '{ filter }',
-      data_folder: 'empty (created by the run)',
-    }),
-  );
+  // The routing job, whole process: at N records for the figure, and at 20k and 1M records
+  // (ROUTING_CLI_SWEEP=0 skips them) to show whether peak RSS stays flat as the input grows.
+  const sizes = process.env.ROUTING_CLI_SWEEP === '0' ? [N] : [...new Set([20_000, N, 1_000_000])];
+  const peaks = {};
+  for (const n of sizes) {
+    const chunks = [...ndjsonChunks(n)];
+    const input = join(dir, `input-${n}.ndjson`);
+    writeFileSync(input, '');
+    for (const chunk of chunks) appendFileSync(input, chunk);
+    const out = join(dir, `out-${n}`);
+    writeFileSync(join(dir, `routing-${n}.yaml`), JSON.stringify(routingConfig(input, out)));
+    const run = await measure(
+      process.execPath,
+      [
+        cli,
+        'run',
+        'routing',
+        '--config',
+        join(dir, `routing-${n}.yaml`),
+        '--data-dir',
+        join(dir, `routing-db-${n}`),
+      ],
+      dir,
+    );
+    checkAgainstOracle(chunks, out, `sluice run (${n} records)`);
+    rmSync(out, { recursive: true, force: true });
+    rmSync(input, { force: true });
+    peaks[n] = run.rssMb;
+    if (n !== N) continue;
+    let baseline = Infinity;
+    for (let i = 0; i < 3; i++) baseline = Math.min(baseline, baselineRun(chunks));
+    console.log(
+      JSON.stringify({
+        bench: 'routing.cli',
+        records: N,
+        records_per_s: Math.round(N / run.wall),
+        baseline: 'JSON.parse+JSON.stringify of the same NDJSON lines',
+        baseline_per_s: Math.round(N / baseline),
+        ratio: round(baseline / run.wall, 3),
+        wall_s: round(run.wall),
+        rss_mb: run.rssMb,
+        jsonpath_rules: '{ filter }',
+        data_folder: 'empty (created by the run)',
+      }),
+    );
+  }
+  if (sizes.length > 1) {
+    const small = peaks[sizes[0]];
+    const large = peaks[sizes.at(-1)];
+    console.log(
+      JSON.stringify({
+        bench: 'routing.cli.rss',
+        rss_mb: large,
+        records: sizes.at(-1),
+        baseline: `peak RSS of the same job at ${sizes[0]} records`,
+        baseline_rss_mb: small,
+        ratio: round(large / small, 3),
+        peaks_mb: Object.entries(peaks)
+          .map(([n, mb]) => `${n}:${mb}`)
+          .join(' '),
+      }),
+    );
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
