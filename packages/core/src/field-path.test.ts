@@ -225,6 +225,7 @@ describe('readField / setField / deleteField', () => {
     expect(setField({}, ['list', 0], 'x')).toEqual({ list: ['x'] });
     const proto = setField({}, ['__proto__', 'polluted'], true);
     expect(Object.hasOwn(proto, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(() => setField({ a: 1 }, ['a', 'b'], 1)).toThrow(
       'cannot set $.a.b: $.a is not an object',

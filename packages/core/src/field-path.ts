@@ -315,18 +315,12 @@ function setIn(
       `cannot set ${formatFieldPath(path)}: ${formatFieldPath(path.slice(0, i))} is an object`,
     );
   }
-  // Own, enumerable, writable data property even for "__proto__": never touches a prototype.
-  const copy: SluiceRecord = { ...container };
   const next = last
     ? value
-    : setIn(Object.hasOwn(copy, key) ? copy[key] : undefined, path, i + 1, value);
-  Object.defineProperty(copy, key, {
-    value: next,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
-  return copy;
+    : setIn(Object.hasOwn(container, key) ? container[key] : undefined, path, i + 1, value);
+  // A computed key defines an own, enumerable, writable data property even for "__proto__" (it
+  // never touches a prototype), and is several times cheaper than a defineProperty on the copy.
+  return { ...container, [key]: next };
 }
 
 /**
