@@ -117,7 +117,7 @@ async function openPGliteFolder(
     await initdbInChild(dataDir);
     return PGlite.create(dataDir, options);
   }
-  extractImage(image, dataDir);
+  await extractImage(image, dataDir);
   const pglite = await PGlite.create(dataDir, options);
   // The image was migrated at build time: the migrations count as applied now, in this folder.
   await pglite.query(`UPDATE "${schema}".sluice_migrations SET applied_at = now()`);
