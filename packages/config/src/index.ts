@@ -22,10 +22,12 @@ export {
   LOG_LEVELS,
   MIB,
   SOURCE_ENGINE_KEYS,
+  WASM_COMPILERS,
   WEBHOOK_VERIFIERS,
   defaultOf,
   type LogFormat,
   type LogLevel,
+  type WasmCompiler,
 } from './defaults.js';
 export {
   SluiceConfigSchema,

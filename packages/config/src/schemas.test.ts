@@ -96,7 +96,7 @@ describe('SluiceConfigSchema', () => {
 describe('ServerSchema / ApiKeySchema / StoreSchema / LoggingSchema', () => {
   it('applies defaults', () => {
     expect(v.parse(ServerSchema, { port: 9000 })).toEqual({ ...DEFAULTS.server, port: 9000 });
-    expect(v.parse(StoreSchema, {})).toEqual({ dataDir: './.sluice' });
+    expect(v.parse(StoreSchema, {})).toEqual({ dataDir: './.sluice', wasmCompiler: 'baseline' });
     expect(v.parse(LoggingSchema, {})).toEqual({ level: 'info', format: 'auto' });
   });
   it('validates ports, limits and levels', () => {
@@ -112,6 +112,9 @@ describe('ServerSchema / ApiKeySchema / StoreSchema / LoggingSchema', () => {
     );
     expect(problems(LoggingSchema, { format: 'text' })[0]).toMatch(
       /^format: expected one of "auto", "json", "pretty".*got "text"/,
+    );
+    expect(problems(StoreSchema, { wasmCompiler: 'turbo' })[0]).toMatch(
+      /^wasmCompiler: expected one of "baseline", "optimizing".*got "turbo"/,
     );
   });
   it('bounds how long a run may wait for an instance that can execute it (scheduler.unclaimedRunTimeoutSeconds)', () => {

@@ -130,7 +130,11 @@ function openStore(
   return createStore(
     config.store.url
       ? { url: config.store.url, logger: storeLogger }
-      : { dataDir: resolve(dataDir ?? config.store.dataDir), logger: storeLogger },
+      : {
+          dataDir: resolve(dataDir ?? config.store.dataDir),
+          wasmCompiler: config.store.wasmCompiler,
+          logger: storeLogger,
+        },
   );
 }
 
