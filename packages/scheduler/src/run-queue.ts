@@ -583,8 +583,12 @@ export class RunQueue {
                 // batch is theirs, one statement.
                 await new Promise((resolve) => setImmediate(resolve));
                 if (unsettled === 0) return;
-                await this.#completeGrouped(queue, claim).catch((error: unknown) =>
-                  this.#logger.debug({ err: error, jobId: job.id }, 'completing a job failed'),
+                await this.#completeGrouped(queue, claim).then(
+                  // Its slot is free while this worker still waits for the rest of its batch: an
+                  // idle worker claims the pipeline's next run now, not at its next poll.
+                  () => this.#wake(queue),
+                  (error: unknown) =>
+                    this.#logger.debug({ err: error, jobId: job.id }, 'completing a job failed'),
                 );
               }),
             );

@@ -4,10 +4,12 @@
  *
  * @packageDocumentation
  */
+import { randomUUID } from 'node:crypto';
 import { FatalError, RetryableError, createNoopLogger, type RunRecord } from '@sluice/core';
 import type { ConstructorOptions, PgBoss } from 'pg-boss';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BacklogFullError, type TriggerRefusal } from '../backlog.js';
+import { runSlotKey } from '../run-queue.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../scheduler.js';
 import type { ExecuteRun, SchedulerStores } from '../types.js';
 import { UnclaimedRunSweeper } from '../unclaimed-runs.js';
@@ -133,6 +135,42 @@ export function defineSchedulerSuite(name: string, open: () => Promise<SuiteEnvi
       for (const id of ids) expect((await finished(id)).status).toBe('succeeded');
       expect(peak.get(serial)).toBe(1);
       expect(peak.get(parallel)).toBeLessThanOrEqual(2);
+    });
+
+    it('claims runs in batches, and a long run of a batch holds its own slot only (issue 20)', async () => {
+      const pipeline = unique('batched');
+      let releaseLong: (() => void) | undefined;
+      const execute: ExecuteRun = async (run) => {
+        if (run.params.long) await new Promise<void>((resolve) => (releaseLong = resolve));
+        return { counts: { read: 1 } };
+      };
+      // The instance runs every slot of the pipeline, so its workers claim up to 2 runs a fetch.
+      const scheduler = await start({
+        pipelines: [{ name: pipeline, allowOverlap: true, concurrency: 2 }],
+        execute,
+        concurrency: 2,
+      });
+      // Runs spread over the slots by a hash of their id: the short runs take the other slot.
+      const longId = randomUUID();
+      const otherSlot = () => {
+        let id = randomUUID();
+        while (runSlotKey(pipeline, 2, id) === runSlotKey(pipeline, 2, longId)) id = randomUUID();
+        return id;
+      };
+      const [long, first] = await Promise.all([
+        scheduler.trigger(pipeline, { runId: longId, params: { long: true } }),
+        scheduler.trigger(pipeline, { runId: otherSlot(), params: {} }),
+      ]);
+      expect((await finished(first.runId)).status).toBe('succeeded');
+      // While the long run holds one slot, the other keeps running the pipeline's next runs.
+      for (let i = 0; i < 3; i += 1) {
+        const { runId } = await scheduler.trigger(pipeline, { runId: otherSlot(), params: { i } });
+        expect((await finished(runId)).status).toBe('succeeded');
+      }
+      expect((await env.stores.runs.get(long.runId))?.status).toBe('running');
+      await waitFor(() => releaseLong !== undefined, { what: 'the long run started' });
+      releaseLong!();
+      expect((await finished(long.runId)).status).toBe('succeeded');
     });
 
     it('retries a failing run with backoff, and fails a fatal error at once', async () => {
