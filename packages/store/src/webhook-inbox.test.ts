@@ -140,6 +140,57 @@ describe.each(backends)('webhook inbox on $name', (backend) => {
     expect(await store.webhookInbox.pending()).toContain('full');
   });
 
+  it('commit concurrent appends of one instance together, in arrival order, with copies absorbed and the bound kept', async () => {
+    const append = (id: string, i: number) =>
+      store.webhookInbox.append({
+        pipeline: 'group',
+        deliveryId: id,
+        receivedAt: at,
+        records: [{ id, i }],
+        maxDepth: 5,
+      });
+    // One I/O turn: these share statements; a copy of g0 rides along in the same group.
+    const ids = ['g0', 'g1', 'g2', 'g0', 'g3', 'g4', 'g5', 'g6'];
+    const results = await Promise.all(ids.map((id, i) => append(id, i)));
+    expect(results.map((r) => r.outcome)).toEqual([
+      'appended',
+      'appended',
+      'appended',
+      'duplicate',
+      'appended',
+      'appended',
+      'full',
+      'full',
+    ]);
+    expect(results[6]).toEqual({ outcome: 'full', depth: 5 });
+    const positions = results.flatMap((r) => (r.outcome === 'appended' ? [r.position] : []));
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    const entries = await other.webhookInbox.read('group', { after: 0, limit: 10 });
+    expect(entries.map((e) => e.deliveryId)).toEqual(['g0', 'g1', 'g2', 'g3', 'g4']);
+    expect(entries[0]!.records).toEqual([{ id: 'g0', i: 0 }]);
+    // The refused ids were not claimed: once there is room, their retry is appended.
+    await other.webhookInbox.remove('group', entries[1]!.position);
+    expect((await append('g5', 6)).outcome).toBe('appended');
+  });
+
+  it('count the depth exactly near maxDepth, including what another instance appended', async () => {
+    const append = (on: Store, id: string) =>
+      on.webhookInbox.append({
+        pipeline: 'near',
+        deliveryId: id,
+        receivedAt: at,
+        records: [{ id }],
+        maxDepth: 4,
+      });
+    expect((await append(other, 'n1')).outcome).toBe('appended');
+    expect((await append(other, 'n2')).outcome).toBe('appended');
+    expect((await append(store, 'n3')).outcome).toBe('appended');
+    expect((await append(other, 'n4')).outcome).toBe('appended');
+    expect(await append(store, 'n5')).toEqual({ outcome: 'full', depth: 4 });
+    expect(await append(other, 'n5')).toEqual({ outcome: 'full', depth: 4 });
+    expect(await store.webhookInbox.depth('near')).toBe(4);
+  });
+
   it('read in position order after a checkpoint, per pipeline, up to the limit, with every concurrent append seen exactly once', async () => {
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>

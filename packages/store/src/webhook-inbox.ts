@@ -1,14 +1,44 @@
 /** The durable webhook inbox: accepted deliveries of `webhook.delivery: inbox` pipelines, waiting for a drain run. */
-import { ConfigError, type JsonObject, type WebhookInboxStore } from '@sluice/core';
+import {
+  ConfigError,
+  type JsonObject,
+  type WebhookInboxAppend,
+  type WebhookInboxStore,
+} from '@sluice/core';
 import { sql, type Kysely } from 'kysely';
+import { createGroupCommit } from './group-commit.js';
 import type { StoreDatabase } from './schema.js';
 import { fromJson, jsonText, parseTime, toNumber } from './values.js';
 
+/** One row of the group append's answer: an input delivery, by its place in the group. */
 interface AppendRow {
-  depth: string | number;
+  ord: string | number;
   position: string | number | null;
-  seen: boolean | null;
+  depth: string | number;
+  /** Claimed before this statement's snapshot: a copy. */
+  seen: boolean;
+  /** Within the room under maxDepth (so, unclaimed and unseen, it lost the claim to a concurrent copy). */
+  roomy: boolean;
 }
+
+/** A validated delivery waiting for its group's statement. */
+interface PendingAppend {
+  deliveryId: string;
+  receivedAt: string;
+  text: string;
+}
+
+/** Append statements one pipeline may have in flight; see {@link createGroupCommit}. */
+const APPENDS_IN_FLIGHT = 1;
+/** The most deliveries one append statement carries. */
+const APPENDS_PER_STATEMENT = 500;
+/**
+ * How long a counted inbox depth stands in for a count, while the depth stays under half of
+ * `maxDepth`. Counting is a scan of the waiting rows (up to `maxDepth` of them) that every append
+ * statement would otherwise repeat: far from the bound the last count plus this instance's own
+ * appends since is used, so only other instances' appends of the last second go uncounted.
+ */
+const DEPTH_RECOUNT_MS = 1000;
 
 interface EntryRow {
   position: string | number;
@@ -31,7 +61,11 @@ const checkCount = (value: number, field: string, min: number) => {
  * `append` is one statement: a bounded count of the pipeline's rows, the claim of the delivery id
  * in `webhook_deliveries` (INSERT ... ON CONFLICT DO NOTHING, only when under the bound) and the
  * inbox INSERT (only when the claim won), so a delivery is appended with its id claimed or not at
- * all, and the caller answers 2xx once the statement committed.
+ * all, and the caller answers 2xx once the statement committed. Concurrent appends of a pipeline
+ * share that statement (group commit, {@link createGroupCommit}): under a burst one statement and
+ * one commit carry many deliveries, each claimed and counted against `maxDepth` in arrival order,
+ * and each caller's promise resolves once that statement committed. Copies of one delivery id
+ * within a group go in once; the others are its duplicates.
  *
  * `read` first takes the highest position under `LOCK TABLE ... IN SHARE MODE`, held for that one
  * query: the lock waits for every transaction holding the table's ROW EXCLUSIVE lock (an append in
@@ -51,6 +85,102 @@ export function createWebhookInboxStore(
 ): WebhookInboxStore {
   const inbox = sql.id(schema, 'webhook_inbox');
   const deliveries = sql.id(schema, 'webhook_deliveries');
+
+  /** Per pipeline: its inbox depth when last counted (with this instance's appends since added). */
+  const depths = new Map<string, { depth: number; countedAt: number }>();
+
+  /** One statement for a group of deliveries of one pipeline, in arrival order. */
+  const appendGroup = async (
+    pipeline: string,
+    maxDepth: number,
+    items: readonly PendingAppend[],
+  ): Promise<WebhookInboxAppend[]> => {
+    // The first copy of a delivery id in the group is the one sent; later copies are its duplicates.
+    const firstOf = new Map<string, number>();
+    const sent: PendingAppend[] = [];
+    for (const item of items) {
+      if (firstOf.has(item.deliveryId)) continue;
+      firstOf.set(item.deliveryId, sent.length);
+      sent.push(item);
+    }
+    // One json parameter (records as text, so their key order is kept by the ::json cast),
+    // read back with ordinality: the same statement on PostgreSQL and PGlite.
+    const input = JSON.stringify(
+      sent.map((item) => ({ d: item.deliveryId, t: item.receivedAt, r: item.text })),
+    );
+    const startedAt = Date.now();
+    const last = depths.get(pipeline);
+    const recount =
+      !last ||
+      startedAt - last.countedAt >= DEPTH_RECOUNT_MS ||
+      (last.depth + sent.length) * 2 >= maxDepth;
+    const room = recount
+      ? sql`SELECT count(*) AS depth FROM (
+          SELECT 1 FROM ${inbox} WHERE pipeline = ${pipeline} LIMIT ${maxDepth}
+        ) AS waiting`
+      : sql`SELECT ${last.depth}::bigint AS depth`;
+    const result = await sql<AppendRow>`
+      WITH input AS (
+        SELECT i.d AS delivery_id, i.t::timestamptz AS received_at, i.r AS records, i.ord
+        FROM ROWS FROM (json_to_recordset(${input}::json) AS (d text, t text, r text))
+          WITH ORDINALITY AS i(d, t, r, ord)
+      ),
+      room AS (${room}),
+      unseen AS (
+        SELECT input.*, row_number() OVER (ORDER BY input.ord) AS n FROM input
+        WHERE NOT EXISTS (
+          SELECT 1 FROM ${deliveries} AS d
+          WHERE d.pipeline = ${pipeline} AND d.delivery_id = input.delivery_id
+        )
+      ),
+      roomy AS (
+        SELECT unseen.* FROM unseen, room WHERE unseen.n <= ${maxDepth} - room.depth
+      ),
+      claimed AS (
+        INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
+        SELECT ${pipeline}, roomy.delivery_id, roomy.received_at, NULL FROM roomy ORDER BY roomy.ord
+        ON CONFLICT (pipeline, delivery_id) DO NOTHING
+        RETURNING delivery_id
+      ),
+      appended AS (
+        INSERT INTO ${inbox} (pipeline, delivery_id, received_at, records)
+        SELECT ${pipeline}, roomy.delivery_id, roomy.received_at, roomy.records::json
+        FROM roomy JOIN claimed ON claimed.delivery_id = roomy.delivery_id
+        ORDER BY roomy.ord
+        RETURNING position, delivery_id
+      )
+      SELECT input.ord, appended.position, (SELECT depth FROM room) AS depth,
+             unseen.delivery_id IS NULL AS seen,
+             EXISTS (SELECT 1 FROM roomy WHERE roomy.ord = input.ord) AS roomy
+      FROM input
+      LEFT JOIN unseen ON unseen.ord = input.ord
+      LEFT JOIN appended ON appended.delivery_id = input.delivery_id
+      ORDER BY input.ord`.execute(db);
+    const outcomes = result.rows.map((row): WebhookInboxAppend => {
+      if (row.position !== null) return { outcome: 'appended', position: toNumber(row.position) };
+      // Seen before, or within the room yet unclaimed (ON CONFLICT waited for a concurrent
+      // first copy to commit): a copy. Past the bound and never seen: refused, nothing claimed.
+      if (row.seen || row.roomy) return { outcome: 'duplicate' };
+      // Refused at its turn in the group, so the inbox held maxDepth by then (the count stops there).
+      return { outcome: 'full', depth: Math.max(toNumber(row.depth), maxDepth) };
+    });
+    const appended = outcomes.filter((outcome) => outcome.outcome === 'appended').length;
+    if (recount) {
+      const counted = toNumber(result.rows[0]?.depth ?? 0);
+      depths.set(pipeline, { depth: counted + appended, countedAt: startedAt });
+    } else {
+      last.depth += appended;
+    }
+    return items.map((item) => {
+      const first = firstOf.get(item.deliveryId)!;
+      const outcome = outcomes[first]!;
+      // A later copy in the same group: the first copy's refusal, or a duplicate of it.
+      if (sent[first] !== item && outcome.outcome !== 'full') return { outcome: 'duplicate' };
+      return outcome;
+    });
+  };
+  const groups = new Map<string, (item: PendingAppend) => Promise<WebhookInboxAppend>>();
+
   return {
     async append({ pipeline, deliveryId, receivedAt, records, maxDepth }) {
       if (typeof deliveryId !== 'string' || deliveryId.length === 0 || deliveryId.length > 500) {
@@ -62,37 +192,22 @@ export function createWebhookInboxStore(
       if (!Array.isArray(records)) {
         throw new ConfigError([{ path: 'records', message: 'expected an array of JSON objects' }]);
       }
-      const at = parseTime(receivedAt, 'receivedAt');
-      const text = jsonText(records);
-      const result = await sql<AppendRow>`
-        WITH room AS (
-          SELECT count(*) AS depth FROM (
-            SELECT 1 FROM ${inbox} WHERE pipeline = ${pipeline} LIMIT ${maxDepth}
-          ) AS waiting
-        ),
-        claimed AS (
-          INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
-          SELECT ${pipeline}, ${deliveryId}, ${at}::timestamptz, NULL FROM room WHERE room.depth < ${maxDepth}
-          ON CONFLICT (pipeline, delivery_id) DO NOTHING
-          RETURNING delivery_id
-        ),
-        appended AS (
-          INSERT INTO ${inbox} (pipeline, delivery_id, received_at, records)
-          SELECT ${pipeline}, claimed.delivery_id, ${at}::timestamptz, ${text}::json FROM claimed
-          RETURNING position
-        )
-        SELECT (SELECT depth FROM room) AS depth,
-               (SELECT position FROM appended) AS position,
-               EXISTS (
-                 SELECT 1 FROM ${deliveries} WHERE pipeline = ${pipeline} AND delivery_id = ${deliveryId}
-               ) AS seen`.execute(db);
-      const row = result.rows[0]!;
-      if (row.position !== null) return { outcome: 'appended', position: toNumber(row.position) };
-      const depth = toNumber(row.depth);
-      // Under the bound, no position means the claim lost: a copy (ON CONFLICT waited for a
-      // concurrent first copy to commit). At the bound, a copy seen before is still a duplicate.
-      if (depth < maxDepth || row.seen) return { outcome: 'duplicate' };
-      return { outcome: 'full', depth };
+      const pending: PendingAppend = {
+        deliveryId,
+        receivedAt: parseTime(receivedAt, 'receivedAt'),
+        text: jsonText(records),
+      };
+      const key = `${maxDepth}\n${pipeline}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = createGroupCommit<PendingAppend, WebhookInboxAppend>({
+          maxInFlight: APPENDS_IN_FLIGHT,
+          maxItems: APPENDS_PER_STATEMENT,
+          commit: (items) => appendGroup(pipeline, maxDepth, items),
+        });
+        groups.set(key, group);
+      }
+      return group(pending);
     },
 
     async read(pipeline, { after, limit }) {

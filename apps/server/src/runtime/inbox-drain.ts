@@ -27,6 +27,13 @@ export const INBOX_STREAM = 'webhook-inbox';
 const PAGE_STREAM = 'webhook-inbox-page';
 /** How often a drain waiting for deliveries looks again. */
 const POLL_MS = 25;
+/**
+ * How long a drain that caught up with a stream of arrivals waits before reading again. Each
+ * read holds the pipeline's appends back for about one append statement (see
+ * WebhookInboxStore.read), so under a steady stream this sets the share of time senders wait on
+ * a drain: reading every POLL_MS would stall them for a good part of each interval.
+ */
+const STREAM_READ_MS = 100;
 /** Rows one read of a planned page fetches. */
 const READ_ROWS = 1000;
 
@@ -89,10 +96,8 @@ export function createInboxDrain(options: InboxDrainOptions): {
     let last = after;
     let idleSince = Date.now();
     while (records < params.maxRecords) {
-      const batch = await inbox.read(pipeline, {
-        after: last,
-        limit: Math.min(READ_ROWS, params.maxRecords - records),
-      });
+      const limit = Math.min(READ_ROWS, params.maxRecords - records);
+      const batch = await inbox.read(pipeline, { after: last, limit });
       if (batch.length === 0) {
         const waited = Date.now() - idleSince;
         if (waited >= params.maxWaitMs) break;
@@ -107,6 +112,11 @@ export function createInboxDrain(options: InboxDrainOptions): {
         last = entry.position;
       }
       idleSince = Date.now();
+      // Caught up with a stream of arrivals: wait before reading again (STREAM_READ_MS), not at
+      // once, which would hold appends back continuously, one short read after another.
+      if (batch.length < limit && records < params.maxRecords) {
+        await sleep(STREAM_READ_MS, undefined, { signal });
+      }
     }
     return rows;
   };
