@@ -158,6 +158,7 @@ export type {
   JobQueueDatabase,
   JsonObject,
   MarkRunningOptions,
+  RunWriteOptions,
   NewRun,
   NewRunLogEntry,
   PageOptions,

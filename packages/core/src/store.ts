@@ -316,6 +316,27 @@ export interface MarkRunningOptions {
 }
 
 /**
+ * How a grouped run write ({@link RunStore.createManyIfAbsent}, {@link RunStore.markManyRunning},
+ * {@link RunStore.markManyFinished}) commits.
+ *
+ * @example
+ * ```ts
+ * // The job queue's next statement (a synchronous commit, after this one) makes it durable.
+ * const options: RunWriteOptions = { waitForFlush: false };
+ * ```
+ */
+export interface RunWriteOptions {
+  /**
+   * Default true: resolves once the write is durable. `false`: resolves once it is committed and
+   * visible, without waiting for the WAL flush (PostgreSQL's `synchronous_commit = off` for that
+   * statement); a crash within a moment after may lose it. The WAL is flushed in order, so any
+   * synchronous commit made after it — on any connection — makes it durable too: the scheduler
+   * relies on that, each such write being followed or preceded by its job's own statement.
+   */
+  waitForFlush?: boolean;
+}
+
+/**
  * Totals of one pipeline's runs that finished in a time window: output of
  * {@link RunStore.countsSince}. `read` is the records in, `delivered` the deliveries out.
  *
@@ -400,7 +421,10 @@ export interface RunStore {
    * triggered together this way): resolves the ids it created; a taken id is left as it is. The
    * ids must differ. Validates like {@link RunStore.create}; one invalid run rejects them all.
    */
-  createManyIfAbsent(runs: readonly (NewRun & { id: string })[]): Promise<string[]>;
+  createManyIfAbsent(
+    runs: readonly (NewRun & { id: string })[],
+    options?: RunWriteOptions,
+  ): Promise<string[]>;
   get(id: string): Promise<RunRecord | undefined>;
   /** Newest first (by `queuedAt`, then id). */
   list(filter?: RunListFilter): Promise<ResultPage<RunRecord>>;
@@ -433,6 +457,7 @@ export interface RunStore {
    */
   markManyRunning(
     runs: readonly ({ id: string } & MarkRunningOptions)[],
+    options?: RunWriteOptions,
   ): Promise<(RunRecord | undefined)[]>;
   /** Moves a `queued`/`running` run to its terminal status; a finished run is returned unchanged. */
   markFinished(id: string, outcome: RunOutcome): Promise<RunRecord | undefined>;
@@ -444,6 +469,7 @@ export interface RunStore {
    */
   markManyFinished(
     runs: readonly { id: string; outcome: RunOutcome }[],
+    options?: RunWriteOptions,
   ): Promise<(RunRecord | undefined)[]>;
   /**
    * Asks a run to stop: a `queued` run becomes `cancelled` at once; a `running` run gets

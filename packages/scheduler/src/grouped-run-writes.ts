@@ -6,7 +6,14 @@
  *
  * @packageDocumentation
  */
-import type { MarkRunningOptions, NewRun, RunOutcome, RunRecord, RunStore } from '@sluice/core';
+import type {
+  MarkRunningOptions,
+  NewRun,
+  RunOutcome,
+  RunRecord,
+  RunStore,
+  RunWriteOptions,
+} from '@sluice/core';
 import { groupCalls } from './call-groups.js';
 
 /** Grouped forms of {@link RunStore.createIfAbsent}, {@link RunStore.markRunning} and {@link RunStore.markFinished}. */
@@ -20,8 +27,22 @@ export interface GroupedRunWrites {
 }
 
 /**
- * Groups the hot-path writes to `runs`. A group that fails is retried call by call, so each
- * caller gets its own run's error (an unknown parent run, say) and the others still land.
+ * These writes commit without waiting for the WAL flush ({@link RunWriteOptions}): each sits
+ * next to a synchronous statement of its run's job, which makes it durable — the record of a
+ * triggered run follows its job's insert (a record lost in a crash is re-created from the job by
+ * the worker that claims it), a `running` mark follows the job's claim (lost, the re-claim after
+ * the take-over marks it again), and an outcome precedes the job's completion (the WAL is flushed
+ * in order, so the completion's flush carries it; lost together, the job is taken over and the
+ * run executed again, as after any crash before its outcome). A run's path from trigger to
+ * outcome then waits for three WAL flushes on PostgreSQL (its job's insert, claim and completion)
+ * instead of six.
+ */
+const ASYNC: RunWriteOptions = { waitForFlush: false };
+
+/**
+ * Groups the hot-path writes to `runs`. A group that fails is retried call by call (with the
+ * single-run methods, which wait for the flush), so each caller gets its own run's error (an
+ * unknown parent run, say) and the others still land.
  *
  * @example
  * ```ts
@@ -31,12 +52,11 @@ export interface GroupedRunWrites {
  */
 export function groupedRunWrites(runs: RunStore): GroupedRunWrites {
   const create = groupCalls(async (_: string, inputs: readonly (NewRun & { id: string })[]) => {
-    if (inputs.length === 1) return [(await runs.createIfAbsent(inputs[0]!)) !== undefined];
     // The ids of one group must differ: a repeat is not created by this group.
     const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
     let created: Set<string>;
     try {
-      created = new Set(await runs.createManyIfAbsent(distinct));
+      created = new Set(await runs.createManyIfAbsent(distinct, ASYNC));
     } catch {
       return Promise.all(
         inputs.map(async (input) => (await runs.createIfAbsent(input)) !== undefined),
@@ -46,14 +66,10 @@ export function groupedRunWrites(runs: RunStore): GroupedRunWrites {
   });
   const mark = groupCalls(
     async (_: string, inputs: readonly ({ id: string } & MarkRunningOptions)[]) => {
-      if (inputs.length === 1) {
-        const { id, ...options } = inputs[0]!;
-        return [await runs.markRunning(id, options)];
-      }
       const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
       let marked: Map<string, RunRecord | undefined>;
       try {
-        const records = await runs.markManyRunning(distinct);
+        const records = await runs.markManyRunning(distinct, ASYNC);
         marked = new Map(distinct.map((input, index) => [input.id, records[index]]));
       } catch {
         return Promise.all(inputs.map(({ id, ...options }) => runs.markRunning(id, options)));
@@ -63,11 +79,10 @@ export function groupedRunWrites(runs: RunStore): GroupedRunWrites {
   );
   const finish = groupCalls(
     async (_: string, inputs: readonly { id: string; outcome: RunOutcome }[]) => {
-      if (inputs.length === 1) return [await runs.markFinished(inputs[0]!.id, inputs[0]!.outcome)];
       const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
       let finished: Map<string, RunRecord | undefined>;
       try {
-        const records = await runs.markManyFinished(distinct);
+        const records = await runs.markManyFinished(distinct, ASYNC);
         finished = new Map(distinct.map((input, index) => [input.id, records[index]]));
       } catch {
         return Promise.all(inputs.map(({ id, outcome }) => runs.markFinished(id, outcome)));

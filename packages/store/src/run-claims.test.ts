@@ -270,4 +270,35 @@ describe.each(backends)('run claims on $name', (backend) => {
       store.runs.markManyFinished([{ id: 'fin-2', outcome: { status: 'running' as 'failed' } }]),
     ).rejects.toThrow(/status/);
   });
+
+  it('the grouped writes commit without waiting for the flush on request, with the same results', async () => {
+    const options = { waitForFlush: false };
+    const ifMissing = { pipeline: 'claims', trigger: 'api' as const, params: {} };
+    expect(
+      await store.runs.createManyIfAbsent(
+        [{ id: 'async-1', pipeline: 'claims', trigger: 'api' }],
+        options,
+      ),
+    ).toEqual(['async-1']);
+    const marked = await store.runs.markManyRunning(
+      [
+        { id: 'async-1', ifMissing },
+        { id: 'async-2', ifMissing },
+      ],
+      options,
+    );
+    expect(marked.map((run) => run?.status)).toEqual(['running', 'running']);
+    const finished = await store.runs.markManyFinished(
+      [
+        {
+          id: 'async-1',
+          outcome: { status: 'succeeded', log: [{ level: 'info', message: 'ok' }] },
+        },
+        { id: 'async-2', outcome: { status: 'failed' } },
+      ],
+      options,
+    );
+    expect(finished.map((run) => run?.status)).toEqual(['succeeded', 'failed']);
+    expect((await store.runs.listLogs('async-1')).map((line) => line.message)).toEqual(['ok']);
+  });
 });

@@ -20,6 +20,7 @@ import {
   type RunStatus,
   type RunStore,
   type RunTrigger,
+  type RunWriteOptions,
   isRecord,
 } from '@sluice/core';
 import { sql, type Kysely, type Selectable } from 'kysely';
@@ -194,6 +195,16 @@ function logRows(runId: string, entries: readonly NewRunLogEntry[], path = 'entr
   });
 }
 
+/** Turns `synchronous_commit` off for the current transaction (the statement's, when implicit). */
+const ASYNC_COMMIT = sql<string>`set_config('synchronous_commit', 'off', true)`;
+
+/** A RETURNING column that evaluates {@link withCommit}'s CTE, or a constant when there is none. */
+function commitMark(options: RunWriteOptions) {
+  return options.waitForFlush === false
+    ? sql<string>`(SELECT mode FROM commit_mode)`.as('commit_mode')
+    : sql<string>`'flush'`.as('commit_mode');
+}
+
 /**
  * Creates the run repository over the store's database.
  *
@@ -219,8 +230,19 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
       .insertInto('runs')
       .values(started === undefined ? row : { ...row, status: 'running', started_at: started });
   };
-  /** The INSERT of several run rows (the caller adds ON CONFLICT). */
-  const insertMany = (rows: ReturnType<typeof runRow>[]) => db.insertInto('runs').values(rows);
+  /**
+   * `qb` itself, or — for `waitForFlush: false` — with a `commit_mode` CTE that turns
+   * `synchronous_commit` off for the statement's own transaction; {@link commitMark} reads it
+   * in RETURNING, since PostgreSQL evaluates a SELECT CTE only where it is referenced.
+   */
+  const withCommit = <Q>(options: RunWriteOptions, build: (qb: Kysely<StoreDatabase>) => Q): Q =>
+    options.waitForFlush === false
+      ? build(
+          db.with('commit_mode', (qc) =>
+            qc.selectNoFrom(ASYNC_COMMIT.as('mode')),
+          ) as unknown as Kysely<StoreDatabase>,
+        )
+      : build(db);
   /** The store's error for a failed insert of run `id`, or the error itself. */
   const insertError = (error: unknown, id: string, input: NewRun): unknown => {
     if (isUniqueViolation(error))
@@ -258,16 +280,17 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
       }
     },
 
-    async createManyIfAbsent(inputs) {
+    async createManyIfAbsent(inputs, options = {}) {
       if (inputs.length === 0) return [];
       const rows = inputs.map((input) => runRow(input, requireText(input.id, 'id')));
       try {
-        const created = await db
-          .insertInto('runs')
-          .values(rows)
-          .onConflict((oc) => oc.column('id').doNothing())
-          .returning('id')
-          .execute();
+        const created = await withCommit(options, (qb) =>
+          qb
+            .insertInto('runs')
+            .values(rows)
+            .onConflict((oc) => oc.column('id').doNothing())
+            .returning(['id', commitMark(options)]),
+        ).execute();
         return created.map((row) => row.id);
       } catch (error) {
         // Named by the run it is about when there is one; with several, the store's error as is.
@@ -391,7 +414,7 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
       return row ? toRun(row) : get(id);
     },
 
-    async markManyRunning(inputs) {
+    async markManyRunning(inputs, options = {}) {
       const now = new Date().toISOString();
       const items = inputs.map((input) => ({
         ...input,
@@ -402,13 +425,12 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
       const upserts = items.filter((item) => item.ifMissing !== undefined);
       if (upserts.length > 0) {
         // The upsert of markRunning({ ifMissing }) for each run, its own start time from `excluded`.
-        const rows = await insertMany(
-          upserts.map((item) => ({
-            ...runRow(item.ifMissing!, item.id),
-            status: 'running' as const,
-            started_at: item.startedAt,
-          })),
-        )
+        const values = upserts.map((item) => ({
+          ...runRow(item.ifMissing!, item.id),
+          status: 'running' as const,
+          started_at: item.startedAt,
+        }));
+        const rows = await withCommit(options, (qb) => qb.insertInto('runs').values(values))
           .onConflict((oc) =>
             oc
               .column('id')
@@ -420,6 +442,7 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
               .where('runs.status', 'in', ['queued', 'running']),
           )
           .returningAll()
+          .returning(commitMark(options))
           .execute();
         for (const row of rows) found.set(row.id, toRun(row));
       }
@@ -492,7 +515,7 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
       return row ? toRun(row) : get(id);
     },
 
-    async markManyFinished(inputs) {
+    async markManyFinished(inputs, options = {}) {
       if (inputs.length === 0) return [];
       const now = new Date().toISOString();
       // Validated like markFinished, then handed to the database as one JSON recordset each.
@@ -523,7 +546,7 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
         (column) => sql`${sql.ref(column)} = COALESCE(t.${sql.ref(column)}, r.${sql.ref(column)})`,
       );
       const result = await sql<RunRow>`
-        WITH t AS (
+        WITH ${options.waitForFlush === false ? sql`commit_mode AS (SELECT ${ASYNC_COMMIT} AS mode),` : sql``} t AS (
           SELECT * FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb) AS t (
             ord int, id text, status text, finished_at timestamptz, error text, breakdown text,
             has_breakdown boolean, records_read bigint, records_delivered bigint,
@@ -548,7 +571,8 @@ export function createRunStore(db: Kysely<StoreDatabase>, schema = 'sluice'): Ru
             JOIN ${runs} AS e ON e.id = l.run_id
            ORDER BY l.run_id, l.ord
         )
-        SELECT * FROM finished`.execute(db);
+        SELECT finished.*${options.waitForFlush === false ? sql`, (SELECT mode FROM commit_mode) AS commit_mode` : sql``}
+          FROM finished`.execute(db);
       const found = new Map(result.rows.map((row) => [row.id, toRun(row)]));
       // Runs this call did not move (already finished): as they are.
       const unmoved = items.filter((item) => !found.has(item.id)).map((item) => item.id);

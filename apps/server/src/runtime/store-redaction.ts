@@ -13,6 +13,7 @@ import type {
   NewRunLogEntry,
   RunOutcome,
   RunStore,
+  RunWriteOptions,
   SluiceStore,
 } from '@sluice/core';
 
@@ -62,9 +63,13 @@ export function redactingStore(store: SluiceStore, redact: Redact): SluiceStore 
   const runs = overriding<RunStore>(store.runs, {
     markFinished: (id: string, outcome: RunOutcome) =>
       store.runs.markFinished(id, redactOutcome(outcome)),
-    markManyFinished: (list: readonly { id: string; outcome: RunOutcome }[]) =>
+    markManyFinished: (
+      list: readonly { id: string; outcome: RunOutcome }[],
+      options?: RunWriteOptions,
+    ) =>
       store.runs.markManyFinished(
         list.map(({ id, outcome }) => ({ id, outcome: redactOutcome(outcome) })),
+        options,
       ),
     appendLog: (runId: string, entries: readonly NewRunLogEntry[]) =>
       store.runs.appendLog(runId, redactLines(entries)),
