@@ -211,8 +211,26 @@ export async function extractImage(file: string, dataDir: string): Promise<void>
       pending = pending.subarray(at);
     }
   };
-  // pipeline: an unreadable or corrupt file rejects here instead of hanging the for-await.
-  await pipeline(createReadStream(file), createGunzip({ chunkSize: 64 * 1024 }), unpack);
+  // pipeline: an unreadable or corrupt file rejects here instead of hanging the for-await. When
+  // unpack itself refuses the archive, pipeline may reject with the abort of the streams it tears
+  // down instead: the refusal is the error to report.
+  let refusal: unknown;
+  try {
+    await pipeline(
+      createReadStream(file),
+      createGunzip({ chunkSize: 64 * 1024 }),
+      async (tar: AsyncIterable<Buffer>) => {
+        try {
+          await unpack(tar);
+        } catch (error) {
+          refusal = error;
+          throw error;
+        }
+      },
+    );
+  } catch (error) {
+    throw refusal ?? error;
+  }
   if (entry !== undefined) {
     finishEntry(entry);
     throw refuse('ends in the middle of a file');
