@@ -173,6 +173,23 @@ describe.each(backends)('webhook inbox on $name', (backend) => {
     expect((await append('g5', 6)).outcome).toBe('appended');
   });
 
+  it('count a copy of an earlier delivery in its group near the bound, and answer it as a duplicate', async () => {
+    const append = (id: string) =>
+      store.webhookInbox.append({
+        pipeline: 'near-copy',
+        deliveryId: id,
+        receivedAt: at,
+        records: [{ id }],
+        maxDepth: 3,
+      });
+    expect((await append('p1')).outcome).toBe('appended');
+    // Room for two: the copy of p1 takes the first place, p2 the second, p3 none.
+    const results = await Promise.all(['p1', 'p2', 'p3'].map(append));
+    expect(results.map((r) => r.outcome)).toEqual(['duplicate', 'appended', 'full']);
+    expect((await append('p3')).outcome).toBe('appended');
+    expect(await append('p4')).toEqual({ outcome: 'full', depth: 3 });
+  });
+
   it('count the depth exactly near maxDepth, including what another instance appended', async () => {
     const append = (on: Store, id: string) =>
       on.webhookInbox.append({

@@ -63,7 +63,9 @@ const checkCount = (value: number, field: string, min: number) => {
  * inbox INSERT (only when the claim won), so a delivery is appended with its id claimed or not at
  * all, and the caller answers 2xx once the statement committed. Concurrent appends of a pipeline
  * share that statement (group commit, {@link createGroupCommit}): under a burst one statement and
- * one commit carry many deliveries, each claimed and counted against `maxDepth` in arrival order,
+ * one commit carry many deliveries, each claimed and counted against `maxDepth` in arrival order
+ * (near the bound a copy of an earlier delivery takes a place in that count too: the room is cut
+ * before the claim finds copies, which keeps the statement's joins hashed rather than nested),
  * and each caller's promise resolves once that statement committed. Copies of one delivery id
  * within a group go in once; the others are its duplicates.
  *
@@ -114,27 +116,21 @@ export function createWebhookInboxStore(
       !last ||
       startedAt - last.countedAt >= DEPTH_RECOUNT_MS ||
       (last.depth + sent.length) * 2 >= maxDepth;
-    const room = recount
-      ? sql`SELECT count(*) AS depth FROM (
+    const rows = sql`
+      SELECT i.d AS delivery_id, i.t::timestamptz AS received_at, i.r AS records, i.ord
+      FROM ROWS FROM (json_to_recordset(${input}::json) AS (d text, t text, r text))
+        WITH ORDINALITY AS i(d, t, r, ord)`;
+    const result = await (
+      recount
+        ? sql<AppendRow>`
+      WITH input AS (${rows}),
+      room AS (
+        SELECT count(*) AS depth FROM (
           SELECT 1 FROM ${inbox} WHERE pipeline = ${pipeline} LIMIT ${maxDepth}
-        ) AS waiting`
-      : sql`SELECT ${last.depth}::bigint AS depth`;
-    const result = await sql<AppendRow>`
-      WITH input AS (
-        SELECT i.d AS delivery_id, i.t::timestamptz AS received_at, i.r AS records, i.ord
-        FROM ROWS FROM (json_to_recordset(${input}::json) AS (d text, t text, r text))
-          WITH ORDINALITY AS i(d, t, r, ord)
-      ),
-      room AS (${room}),
-      unseen AS (
-        SELECT input.*, row_number() OVER (ORDER BY input.ord) AS n FROM input
-        WHERE NOT EXISTS (
-          SELECT 1 FROM ${deliveries} AS d
-          WHERE d.pipeline = ${pipeline} AND d.delivery_id = input.delivery_id
-        )
+        ) AS waiting
       ),
       roomy AS (
-        SELECT unseen.* FROM unseen, room WHERE unseen.n <= ${maxDepth} - room.depth
+        SELECT input.* FROM input, room WHERE input.ord <= ${maxDepth} - room.depth
       ),
       claimed AS (
         INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
@@ -150,12 +146,37 @@ export function createWebhookInboxStore(
         RETURNING position, delivery_id
       )
       SELECT input.ord, appended.position, (SELECT depth FROM room) AS depth,
-             unseen.delivery_id IS NULL AS seen,
-             EXISTS (SELECT 1 FROM roomy WHERE roomy.ord = input.ord) AS roomy
+             EXISTS (
+               SELECT 1 FROM ${deliveries} AS d
+               WHERE d.pipeline = ${pipeline} AND d.delivery_id = input.delivery_id
+             ) AS seen,
+             input.ord <= ${maxDepth} - (SELECT depth FROM room) AS roomy
       FROM input
-      LEFT JOIN unseen ON unseen.ord = input.ord
       LEFT JOIN appended ON appended.delivery_id = input.delivery_id
-      ORDER BY input.ord`.execute(db);
+      ORDER BY input.ord`
+        : // Far from the bound the whole group fits: no count, no look for copies before the
+          // claim (ON CONFLICT finds them), so every unclaimed delivery is a copy.
+          sql<AppendRow>`
+      WITH input AS (${rows}),
+      claimed AS (
+        INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
+        SELECT ${pipeline}, input.delivery_id, input.received_at, NULL FROM input ORDER BY input.ord
+        ON CONFLICT (pipeline, delivery_id) DO NOTHING
+        RETURNING delivery_id
+      ),
+      appended AS (
+        INSERT INTO ${inbox} (pipeline, delivery_id, received_at, records)
+        SELECT ${pipeline}, input.delivery_id, input.received_at, input.records::json
+        FROM input JOIN claimed ON claimed.delivery_id = input.delivery_id
+        ORDER BY input.ord
+        RETURNING position, delivery_id
+      )
+      SELECT input.ord, appended.position, ${last.depth}::bigint AS depth,
+             false AS seen, true AS roomy
+      FROM input
+      LEFT JOIN appended ON appended.delivery_id = input.delivery_id
+      ORDER BY input.ord`
+    ).execute(db);
     const outcomes = result.rows.map((row): WebhookInboxAppend => {
       if (row.position !== null) return { outcome: 'appended', position: toNumber(row.position) };
       // Seen before, or within the room yet unclaimed (ON CONFLICT waited for a concurrent
