@@ -311,7 +311,7 @@ export class RunQueue {
     try {
       this.#listener = await db.listen(
         jobNotifyChannel(this.#schema),
-        (queue) => this.#wake(queue),
+        (queue) => void this.#wake(queue),
         () => this.#wakeAll(),
       );
     } catch (error) {
@@ -341,6 +341,19 @@ export class RunQueue {
     scheduling: PipelineScheduling,
     startAfterMs?: number,
   ): Promise<boolean> {
+    return (await this.enqueueRun(data, scheduling, startAfterMs)).inserted;
+  }
+
+  /**
+   * {@link RunQueue.enqueue}, also saying whether the insert woke an idle worker here in-process
+   * (where the queue does not LISTEN, e.g. on PGlite): that worker is claiming a job of the
+   * pipeline at once, most likely this one.
+   */
+  async enqueueRun(
+    data: RunJobData,
+    scheduling: PipelineScheduling,
+    startAfterMs?: number,
+  ): Promise<{ inserted: boolean; wokeLocalWorker: boolean }> {
     await this.ensurePipelineQueue(data.pipeline);
     return this.#insert(data.runId, data, scheduling, startAfterMs);
   }
@@ -358,7 +371,7 @@ export class RunQueue {
   ): Promise<boolean> {
     const id = deterministicUuid(`sluice:retry:${data.runId}:${counts.failures}`);
     await this.ensurePipelineQueue(data.pipeline);
-    return this.#insert(id, { ...data, ...counts }, scheduling, startAfterMs);
+    return (await this.#insert(id, { ...data, ...counts }, scheduling, startAfterMs)).inserted;
   }
 
   /** The queue of `pipeline`'s runs ({@link pipelineQueueName}). */
@@ -380,7 +393,7 @@ export class RunQueue {
     data: RunJobData,
     scheduling: PipelineScheduling,
     startAfterMs: number | undefined,
-  ): Promise<boolean> {
+  ): Promise<{ inserted: boolean; wokeLocalWorker: boolean }> {
     const job: JobInsert<RunJobData> = {
       id,
       data: { ...data, params: nulSafeParams(data.params) },
@@ -402,8 +415,9 @@ export class RunQueue {
     const queue = this.queueOf(data.pipeline);
     const inserted = await this.#insertGrouped(queue, job);
     // With a LISTEN in place the insert's own NOTIFY wakes a worker (here or elsewhere).
-    if (inserted && job.startAfter === undefined && !this.#listener) this.#wake(queue);
-    return inserted;
+    const wokeLocalWorker =
+      inserted && job.startAfter === undefined && !this.#listener && this.#wake(queue);
+    return { inserted, wokeLocalWorker };
   }
 
   /**
@@ -431,7 +445,7 @@ export class RunQueue {
    * take turns, so jobs enqueued together wake different workers rather than the same one; busy
    * workers claim again as soon as their run finishes anyway.
    */
-  #wake(queue: string): void {
+  #wake(queue: string): boolean {
     const slots = [...(this.#workers.get(queue) ?? [])];
     const last = this.#lastWoken.get(queue) ?? -1;
     for (let step = 1; step <= slots.length; step += 1) {
@@ -440,8 +454,9 @@ export class RunQueue {
       if (slot.busy || slot.id === undefined) continue;
       this.#lastWoken.set(queue, index);
       this.#boss.notifyWorker(slot.id);
-      return;
+      return true;
     }
+    return false;
   }
 
   /** Every worker here fetches once (after the LISTEN connection was re-established). */
@@ -586,7 +601,7 @@ export class RunQueue {
                 await this.#completeGrouped(queue, claim).then(
                   // Its slot is free while this worker still waits for the rest of its batch: an
                   // idle worker claims the pipeline's next run now, not at its next poll.
-                  () => this.#wake(queue),
+                  () => void this.#wake(queue),
                   (error: unknown) =>
                     this.#logger.debug({ err: error, jobId: job.id }, 'completing a job failed'),
                 );

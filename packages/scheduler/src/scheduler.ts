@@ -11,6 +11,7 @@ import {
   createNoopLogger,
   type JsonObject,
   type Logger,
+  type NewRun,
   type RunRecord,
 } from '@sluice/core';
 import { failAbandonedRun } from './abandoned-runs.js';
@@ -59,6 +60,12 @@ import {
 import { parseWebhookBody, payloadRecords } from './webhooks/payload.js';
 import { reject, type WebhookHeaders, type WebhookVerification } from './webhooks/types.js';
 import { verifyWebhook } from './webhooks/verify.js';
+
+/**
+ * How long an enqueue that woke a worker of this instance waits for that worker to record the run
+ * running before it writes the record itself (the worker may be claiming an older run instead).
+ */
+const LOCAL_CLAIM_WAIT_MS = 50;
 
 /** Options of {@link createScheduler}. */
 export interface SchedulerOptions {
@@ -382,6 +389,39 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const queuedRuns = new QueuedRunsGauge((pipeline) => runs.countQueued(pipeline));
   // Runs triggered or claimed at the same moment share their record's statements.
   const runWrites = groupedRunWrites(runs);
+  // Runs enqueued here whose record waits for a worker of this instance to mark them running:
+  // the record as the trigger gave it (its params' key order, which the job's jsonb does not keep).
+  const awaitingLocalClaim = new Map<
+    string,
+    { record: NewRun & { id: string }; claimed: () => void }
+  >();
+  const markRunning: typeof runWrites.markRunning = async (id, markOptions) => {
+    const waiting = awaitingLocalClaim.get(id);
+    const run = await runWrites.markRunning(
+      id,
+      waiting && markOptions?.ifMissing
+        ? { ...markOptions, ifMissing: waiting.record }
+        : markOptions,
+    );
+    if (run) waiting?.claimed();
+    return run;
+  };
+  /** True once a worker here recorded the run running, false after LOCAL_CLAIM_WAIT_MS without. */
+  const claimedHere = (record: NewRun & { id: string }) =>
+    new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        awaitingLocalClaim.delete(record.id);
+        resolve(false);
+      }, LOCAL_CLAIM_WAIT_MS);
+      awaitingLocalClaim.set(record.id, {
+        record,
+        claimed: () => {
+          clearTimeout(timer);
+          awaitingLocalClaim.delete(record.id);
+          resolve(true);
+        },
+      });
+    });
   /** The refusal of a trigger of `scheduling` when its queued runs reached the bound; undefined: room. */
   const backlogRefusal = async (
     scheduling: PipelineScheduling,
@@ -425,10 +465,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     // repaired by the worker, which creates the record from the job's data. The record is written
     // without reading it first (one INSERT ... ON CONFLICT DO NOTHING): a worker that claimed the
     // job at once may have created it already, and then it is left as the worker wrote it.
-    const created = await queue.enqueue(data, scheduling, request.startAfterMs);
+    const { inserted: created, wokeLocalWorker } = await queue.enqueueRun(
+      data,
+      scheduling,
+      request.startAfterMs,
+    );
     if (created) {
       queuedRuns.noteEnqueued(request.pipeline);
-      await runWrites.createIfAbsent(newRunOf(data));
+      // A worker woken here in-process (PGlite: one connection, statements one after another)
+      // usually claims the run at once, and its `running` mark creates the record: the record
+      // insert waits for that, briefly, instead of standing between the claim and the start.
+      const record = newRunOf(data);
+      if (!(wokeLocalWorker && (await claimedHere(record)))) await runWrites.createIfAbsent(record);
     }
     return { runId: data.runId, created };
   };
@@ -491,7 +539,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     try {
       const result = await runJob(job, {
         runs,
-        markRunning: runWrites.markRunning,
+        markRunning,
         markFinished: runWrites.markFinished,
         execute,
         logger,
