@@ -112,6 +112,12 @@ export {
   type FieldPath,
   type FieldPathOptions,
 } from './field-path.js';
+export {
+  createGroupCommit,
+  createKeyedGroupCommit,
+  type GroupCommitOptions,
+  type KeyedGroupCommitOptions,
+} from './group-commit.js';
 export { REDACTED, createRedactor } from './redact.js';
 export {
   RETRY_DEFAULTS,

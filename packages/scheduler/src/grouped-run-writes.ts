@@ -1,20 +1,20 @@
 /**
  * The run-record writes of the scheduler's hot path — recording a triggered run, marking a first
- * claim running, recording an outcome — grouped with {@link groupCalls}: runs triggered, claimed
+ * claim running, recording an outcome — grouped with {@link createKeyedGroupCommit}: runs triggered, claimed
  * or ended at the same moment share one statement (`createManyIfAbsent`, `markManyRunning`,
  * `markManyFinished`), a lone one goes at once.
  *
  * @packageDocumentation
  */
-import type {
-  MarkRunningOptions,
-  NewRun,
-  RunOutcome,
-  RunRecord,
-  RunStore,
-  RunWriteOptions,
+import {
+  createKeyedGroupCommit,
+  type MarkRunningOptions,
+  type NewRun,
+  type RunOutcome,
+  type RunRecord,
+  type RunStore,
+  type RunWriteOptions,
 } from '@sluice/core';
-import { groupCalls } from './call-groups.js';
 
 /** Grouped forms of {@link RunStore.createIfAbsent}, {@link RunStore.markRunning} and {@link RunStore.markFinished}. */
 export interface GroupedRunWrites {
@@ -51,21 +51,27 @@ const ASYNC: RunWriteOptions = { waitForFlush: false };
  * ```
  */
 export function groupedRunWrites(runs: RunStore): GroupedRunWrites {
-  const create = groupCalls(async (_: string, inputs: readonly (NewRun & { id: string })[]) => {
-    // The ids of one group must differ: a repeat is not created by this group.
-    const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
-    let created: Set<string>;
-    try {
-      created = new Set(await runs.createManyIfAbsent(distinct, ASYNC));
-    } catch {
-      return Promise.all(
-        inputs.map(async (input) => (await runs.createIfAbsent(input)) !== undefined),
-      );
-    }
-    return firstOfEach(inputs, (input) => created.has(input.id));
+  const create = createKeyedGroupCommit({
+    maxInFlight: 1,
+    maxItems: 500,
+    commit: async (_: string, inputs: readonly (NewRun & { id: string })[]) => {
+      // The ids of one group must differ: a repeat is not created by this group.
+      const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
+      let created: Set<string>;
+      try {
+        created = new Set(await runs.createManyIfAbsent(distinct, ASYNC));
+      } catch {
+        return Promise.all(
+          inputs.map(async (input) => (await runs.createIfAbsent(input)) !== undefined),
+        );
+      }
+      return firstOfEach(inputs, (input) => created.has(input.id));
+    },
   });
-  const mark = groupCalls(
-    async (_: string, inputs: readonly ({ id: string } & MarkRunningOptions)[]) => {
+  const mark = createKeyedGroupCommit({
+    maxInFlight: 1,
+    maxItems: 500,
+    commit: async (_: string, inputs: readonly ({ id: string } & MarkRunningOptions)[]) => {
       const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
       let marked: Map<string, RunRecord | undefined>;
       try {
@@ -76,9 +82,11 @@ export function groupedRunWrites(runs: RunStore): GroupedRunWrites {
       }
       return inputs.map((input) => marked.get(input.id));
     },
-  );
-  const finish = groupCalls(
-    async (_: string, inputs: readonly { id: string; outcome: RunOutcome }[]) => {
+  });
+  const finish = createKeyedGroupCommit({
+    maxInFlight: 1,
+    maxItems: 500,
+    commit: async (_: string, inputs: readonly { id: string; outcome: RunOutcome }[]) => {
       const distinct = [...new Map(inputs.map((input) => [input.id, input])).values()];
       let finished: Map<string, RunRecord | undefined>;
       try {
@@ -89,7 +97,7 @@ export function groupedRunWrites(runs: RunStore): GroupedRunWrites {
       }
       return inputs.map((input) => finished.get(input.id));
     },
-  );
+  });
   return {
     createIfAbsent: (run) => create('', run),
     markRunning: (id, options) => mark('', { id, ...options }),

@@ -23,10 +23,14 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
-import type { JsonObject, Logger, RunTrigger } from '@sluice/core';
+import {
+  createKeyedGroupCommit,
+  type JsonObject,
+  type Logger,
+  type RunTrigger,
+} from '@sluice/core';
 import { PgBoss, type ConstructorOptions, type JobInsert } from 'pg-boss';
 import { DEFAULT_MAX_TAKEOVERS, type AttemptCounts } from './attempts.js';
-import { groupCalls } from './call-groups.js';
 import type { PipelineScheduling } from './config.js';
 import { deterministicUuid } from './ids.js';
 import type {
@@ -422,11 +426,13 @@ export class RunQueue {
 
   /**
    * Jobs of one queue enqueued while an insert into it is in flight go together in the next
-   * insert ({@link groupCalls}): a burst of triggers costs a few statements, a lone one none more.
+   * insert ({@link createKeyedGroupCommit}): a burst of triggers costs a few statements, a lone one none more.
    * pg-boss refuses a batch that repeats an id, so a repeat in a group is left out (not inserted).
    */
-  readonly #insertGrouped = groupCalls(
-    async (queue: string, jobs: readonly JobInsert<RunJobData>[]): Promise<boolean[]> => {
+  readonly #insertGrouped = createKeyedGroupCommit({
+    maxInFlight: 1,
+    maxItems: 500,
+    commit: async (queue: string, jobs: readonly JobInsert<RunJobData>[]): Promise<boolean[]> => {
       const unique = [...new Map(jobs.map((job) => [job.id, job])).values()];
       const ids = new Set((await this.#boss.insert(queue, unique, { returnId: true })) ?? []);
       // Only the first of repeated ids can have been inserted by this group.
@@ -437,7 +443,7 @@ export class RunQueue {
         return first && ids.has(job.id!);
       });
     },
-  );
+  });
 
   /**
    * Wakes one idle worker of `queue` on this instance, so it claims at once instead of at its next
@@ -625,17 +631,19 @@ export class RunQueue {
 
   /**
    * Completes jobs of a batch whose runs ended, those that ended together in one statement
-   * ({@link groupCalls}); fenced to the claim, so a job taken over meanwhile is left alone.
+   * ({@link createKeyedGroupCommit}); fenced to the claim, so a job taken over meanwhile is left alone.
    */
-  readonly #completeGrouped = groupCalls(
-    async (
+  readonly #completeGrouped = createKeyedGroupCommit({
+    maxInFlight: 1,
+    maxItems: 500,
+    commit: async (
       queue: string,
       claims: readonly { id: string; retryCount: number }[],
     ): Promise<undefined[]> => {
       await this.#boss.complete(queue, [...claims]);
       return claims.map(() => undefined);
     },
-  );
+  });
 
   /** Registers one local worker for the jobs pg-boss failed for good. */
   async workAbandoned(handler: (job: AbandonedRunJob) => Promise<unknown>): Promise<string> {

@@ -1,12 +1,12 @@
 /** The durable webhook inbox: accepted deliveries of `webhook.delivery: inbox` pipelines, waiting for a drain run. */
 import {
   ConfigError,
+  createGroupCommit,
   type JsonObject,
   type WebhookInboxAppend,
   type WebhookInboxStore,
 } from '@sluice/core';
 import { sql, type Kysely } from 'kysely';
-import { createGroupCommit } from './group-commit.js';
 import type { StoreDatabase } from './schema.js';
 import { fromJson, jsonText, parseTime, toNumber } from './values.js';
 

@@ -2,7 +2,9 @@
  * Group commit: items that concurrent callers hand in while the database is busy go to it
  * together, as one statement (one round trip, one commit) instead of one statement each. Each
  * caller's promise settles once the statement carrying its item has committed (or failed), so a
- * caller that answers after the promise still answers after its commit.
+ * caller that answers after the promise still answers after its commit. The webhook inbox
+ * appends deliveries this way, and the scheduler writes run records and pg-boss jobs
+ * ({@link createKeyedGroupCommit}: one group commit per pipeline or queue).
  *
  * @packageDocumentation
  */
@@ -88,4 +90,38 @@ export function createGroupCommit<I, O>(
         setImmediate(pump);
       }
     });
+}
+
+/** Options of {@link createKeyedGroupCommit}. */
+export interface KeyedGroupCommitOptions<K, I, O> extends Omit<GroupCommitOptions<I, O>, 'commit'> {
+  /** Commits `items`, all of `key`, in one statement; one outcome per item, in the same order. */
+  commit(key: K, items: readonly I[]): Promise<readonly O[]>;
+}
+
+/**
+ * One {@link createGroupCommit} per key: items of one key go together, keys never share a
+ * statement (a queue's jobs, a table's rows).
+ *
+ * @example
+ * ```ts
+ * const insertJob = createKeyedGroupCommit({ maxInFlight: 1, maxItems: 500, commit: (queue, jobs) => insertAll(queue, jobs) });
+ * await Promise.all([insertJob('q', a), insertJob('q', b)]); // one insertAll('q', [a, b])
+ * ```
+ */
+export function createKeyedGroupCommit<K, I, O>(
+  options: KeyedGroupCommitOptions<K, I, O>,
+): (key: K, item: I) => Promise<O> {
+  const groups = new Map<K, (item: I) => Promise<O>>();
+  return (key, item) => {
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = createGroupCommit({
+        maxInFlight: options.maxInFlight,
+        maxItems: options.maxItems,
+        commit: (items) => options.commit(key, items),
+      });
+      groups.set(key, group);
+    }
+    return group(item);
+  };
 }

@@ -1,7 +1,7 @@
 // The group commit of concurrent appends: arrivals while statements are in flight share the
 // next one, each caller gets its own item's outcome, a failed statement fails only its items.
 import { describe, expect, it } from 'vitest';
-import { createGroupCommit } from './group-commit.js';
+import { createGroupCommit, createKeyedGroupCommit } from './group-commit.js';
 
 /** A commit whose statements the test finishes by hand. */
 function manualCommit() {
@@ -100,5 +100,50 @@ describe('createGroupCommit', () => {
     await expect(add(1)).rejects.toThrow('bad statement');
     // The slot is free again.
     await expect(add(2)).rejects.toThrow('bad statement');
+  });
+});
+
+// Keyed (the scheduler's run records and pg-boss jobs): calls of one key made together share one
+// write, a lone call goes alone, keys do not mix, and a failed group rejects its own calls only.
+describe('createKeyedGroupCommit', () => {
+  it('sends items of one key made in the same turn, and those made while it is written, as groups', async () => {
+    const writes: [string, number[]][] = [];
+    let release: (() => void) | undefined;
+    const double = createKeyedGroupCommit({
+      maxInFlight: 1,
+      maxItems: 500,
+      commit: async (key: string, inputs: readonly number[]) => {
+        writes.push([key, [...inputs]]);
+        if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return inputs.map((n) => n * 2);
+      },
+    });
+    const first = [double('a', 1), double('a', 2), double('b', 10)];
+    await turn();
+    // While key a's group is written, its next calls wait and go together.
+    const later = [double('a', 3), double('a', 4)];
+    release!();
+    expect(await Promise.all([...first, ...later])).toEqual([2, 4, 20, 6, 8]);
+    expect(writes).toEqual([
+      ['a', [1, 2]],
+      ['b', [10]],
+      ['a', [3, 4]],
+    ]);
+  });
+
+  it('caps a group at maxItems and rejects only the items of a group that failed', async () => {
+    const sizes: number[] = [];
+    const write = createKeyedGroupCommit({
+      maxInFlight: 1,
+      maxItems: 2,
+      commit: async (_: string, inputs: readonly number[]) => {
+        sizes.push(inputs.length);
+        if (inputs.includes(0)) throw new Error('bad group');
+        return inputs;
+      },
+    });
+    const results = await Promise.allSettled([write('k', 0), write('k', 1), write('k', 2)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+    expect(sizes).toEqual([2, 1]);
   });
 });
