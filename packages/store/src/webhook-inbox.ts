@@ -120,6 +120,24 @@ export function createWebhookInboxStore(
       SELECT i.d AS delivery_id, i.t::timestamptz AS received_at, i.r AS records, i.ord
       FROM ROWS FROM (json_to_recordset(${input}::json) AS (d text, t text, r text))
         WITH ORDINALITY AS i(d, t, r, ord)`;
+    // The claim of each delivery id of `source` (the deliveries that fit, or all of them) and
+    // the append of those claimed: a copy of an id already claimed is not appended.
+    const claimAndAppend = (source: 'roomy' | 'input') => {
+      const from = sql.raw(source);
+      return sql`claimed AS (
+        INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
+        SELECT ${pipeline}, ${from}.delivery_id, ${from}.received_at, NULL FROM ${from} ORDER BY ${from}.ord
+        ON CONFLICT (pipeline, delivery_id) DO NOTHING
+        RETURNING delivery_id
+      ),
+      appended AS (
+        INSERT INTO ${inbox} (pipeline, delivery_id, received_at, records)
+        SELECT ${pipeline}, ${from}.delivery_id, ${from}.received_at, ${from}.records::json
+        FROM ${from} JOIN claimed ON claimed.delivery_id = ${from}.delivery_id
+        ORDER BY ${from}.ord
+        RETURNING position, delivery_id
+      )`;
+    };
     const result = await (
       recount
         ? sql<AppendRow>`
@@ -132,19 +150,7 @@ export function createWebhookInboxStore(
       roomy AS (
         SELECT input.* FROM input, room WHERE input.ord <= ${maxDepth} - room.depth
       ),
-      claimed AS (
-        INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
-        SELECT ${pipeline}, roomy.delivery_id, roomy.received_at, NULL FROM roomy ORDER BY roomy.ord
-        ON CONFLICT (pipeline, delivery_id) DO NOTHING
-        RETURNING delivery_id
-      ),
-      appended AS (
-        INSERT INTO ${inbox} (pipeline, delivery_id, received_at, records)
-        SELECT ${pipeline}, roomy.delivery_id, roomy.received_at, roomy.records::json
-        FROM roomy JOIN claimed ON claimed.delivery_id = roomy.delivery_id
-        ORDER BY roomy.ord
-        RETURNING position, delivery_id
-      )
+      ${claimAndAppend('roomy')}
       SELECT input.ord, appended.position, (SELECT depth FROM room) AS depth,
              EXISTS (
                SELECT 1 FROM ${deliveries} AS d
@@ -158,19 +164,7 @@ export function createWebhookInboxStore(
           // claim (ON CONFLICT finds them), so every unclaimed delivery is a copy.
           sql<AppendRow>`
       WITH input AS (${rows}),
-      claimed AS (
-        INSERT INTO ${deliveries} (pipeline, delivery_id, received_at, run_id)
-        SELECT ${pipeline}, input.delivery_id, input.received_at, NULL FROM input ORDER BY input.ord
-        ON CONFLICT (pipeline, delivery_id) DO NOTHING
-        RETURNING delivery_id
-      ),
-      appended AS (
-        INSERT INTO ${inbox} (pipeline, delivery_id, received_at, records)
-        SELECT ${pipeline}, input.delivery_id, input.received_at, input.records::json
-        FROM input JOIN claimed ON claimed.delivery_id = input.delivery_id
-        ORDER BY input.ord
-        RETURNING position, delivery_id
-      )
+      ${claimAndAppend('input')}
       SELECT input.ord, appended.position, ${last.depth}::bigint AS depth,
              false AS seen, true AS roomy
       FROM input
