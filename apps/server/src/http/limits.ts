@@ -104,6 +104,12 @@ export class WindowCounters {
     this.windows.set(key, { start: this.now(), count: 1 });
   }
 
+  /** Takes back one event of `key` counted in its current window (none when it has none). */
+  remove(key: string): void {
+    const window = this.current(key);
+    if (window && window.count > 0) window.count--;
+  }
+
   private current(key: string): { start: number; count: number } | undefined {
     const window = this.windows.peek(key);
     if (!window) return undefined;

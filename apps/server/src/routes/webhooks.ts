@@ -14,6 +14,12 @@ interface Gate {
   maxBytes: number;
   /** The key of the sender's failure budget for this pipeline. */
   failureKey: string;
+  /**
+   * The delivery holds a place in the pipeline's budget of new runs, taken when it passed the
+   * check: concurrent deliveries cannot all pass it at one place left. Given back when the
+   * response is sent unless the delivery started a run.
+   */
+  holdsPlace: boolean;
 }
 
 const gates = new WeakMap<FastifyRequest, Gate>();
@@ -151,7 +157,16 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
             failures.add(failureKey);
             throw tooLarge(pipeline, maxBytes, length);
           }
-          gates.set(request, { pipeline, maxBytes, failureKey });
+          const holdsPlace = hook.delivery !== 'inbox';
+          if (holdsPlace) accepted.add(pipeline);
+          gates.set(request, { pipeline, maxBytes, failureKey, holdsPlace });
+        },
+        onResponse: async (request) => {
+          const gate = gates.get(request);
+          if (gate?.holdsPlace) {
+            gate.holdsPlace = false;
+            accepted.remove(gate.pipeline);
+          }
         },
         schema: {
           summary: 'Receive a signed webhook and start a run',
@@ -239,10 +254,9 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: RoutesDe
         });
         if (result.status < 300) {
           // A new run spends the pipeline's budget; a duplicate (200, no run) the sender's.
-          if (result.status === 202) {
-            if (sluice.scheduler.pipeline(gate.pipeline)?.webhook?.delivery !== 'inbox')
-              accepted.add(gate.pipeline);
-          } else failures.add(gate.failureKey);
+          // The place taken at the check is kept (counted since then).
+          if (result.status === 202) gate.holdsPlace = false;
+          else failures.add(gate.failureKey);
           return reply.status(result.status).send(result.body);
         }
         // Capacity answers (429/503) are the server's, not the sender's fault.
