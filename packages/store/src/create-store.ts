@@ -37,7 +37,7 @@ import {
 import { createPgBossPGliteAdapter } from './pgboss-adapter.js';
 import { extractImage, findImage } from './pglite-image.js';
 import { createPluginStateStore } from './plugin-state.js';
-import { createPGliteDialect } from './pglite-dialect.js';
+import { closePGlite, createPGliteDialect } from './pglite-dialect.js';
 import type { PGliteDatabase } from './pglite-types.js';
 import { createRouteIndex, indexRoutes, type RouteIndex } from './routes.js';
 import { createRunStore } from './runs.js';
@@ -288,6 +288,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
   let lock;
   let backend: Store['backend'];
   let folderLock: DataDirLock | undefined;
+  let openedPGlite: PGliteDatabase | undefined;
   // Set below; the lock's heartbeat closes the store when someone else took the folder.
   let closeStore: () => Promise<void> = async () => {};
   if (options.url !== undefined) {
@@ -330,6 +331,7 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
         throw error;
       }
     }
+    openedPGlite = pglite;
     base = new Kysely({ dialect: createPGliteDialect({ pglite, closeOnDestroy: owned }) });
     const adapter = createPgBossPGliteAdapter(pglite);
     pgBossDb = () => ({ db: adapter, backend: 'pglite' });
@@ -340,8 +342,13 @@ export async function createStore(options: StoreOptions = {}): Promise<Store> {
   const db = base.withSchema(schema) as Kysely<StoreDatabase>;
   let closed: Promise<void> | undefined;
   const lockToRelease = folderLock;
+  const ownedPGlite = backend === 'pglite' && !options.pglite ? openedPGlite : undefined;
   closeStore = () => {
-    closed ??= base.destroy().finally(() => lockToRelease?.release());
+    // kysely closes its driver only once a query went through it: an owned PGlite is closed here too.
+    closed ??= base
+      .destroy()
+      .then(() => (ownedPGlite ? closePGlite(ownedPGlite) : undefined))
+      .finally(() => lockToRelease?.release());
     return closed;
   };
   return {

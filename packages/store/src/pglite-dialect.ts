@@ -92,8 +92,7 @@ class PGliteDriver implements Driver {
   async releaseConnection(): Promise<void> {}
 
   async destroy(): Promise<void> {
-    if (this.#options.closeOnDestroy && !this.#options.pglite.closed)
-      await this.#options.pglite.close();
+    if (this.#options.closeOnDestroy) await closePGlite(this.#options.pglite);
   }
 }
 
@@ -172,4 +171,20 @@ class PGliteConnection implements DatabaseConnection {
 
 function lastResult<R>(results: PGliteResults[]): PGliteResults<R> {
   return (results[results.length - 1] ?? { rows: [], fields: [] }) as PGliteResults<R>;
+}
+
+/**
+ * Closes a PGlite the store opened (idempotent). A session idle with table statistics not yet
+ * flushed keeps PostgreSQL's 10 s IDLE_STATS_UPDATE_TIMEOUT armed — a Node timer inside PGlite
+ * that outlives close() and keeps the process from exiting; flushing them first disarms it.
+ *
+ * @example
+ * ```ts
+ * await closePGlite(pglite);
+ * ```
+ */
+export async function closePGlite(pglite: PGliteDatabase): Promise<void> {
+  if (pglite.closed) return;
+  await pglite.query('SELECT pg_stat_force_next_flush()').catch(() => undefined);
+  if (!pglite.closed) await pglite.close();
 }
