@@ -110,6 +110,13 @@ describe('pipeline-level transform', () => {
   });
 
   it('shows in a dry run what the steps made, dropped and failed on', () => {
+    // A destination no route sends to gets no dead letter from the pipeline-level steps either.
+    const wider = compileRouteTable(routes, {
+      ctx: ctx(),
+      destinations: ['big', 'all', 'unused'],
+      transform,
+    });
+    expect(wider.transform?.to).toEqual(['big', 'all']);
     const result = dryRun(
       [
         { id: 1, revenue: '5' },

@@ -73,9 +73,9 @@ export interface RouteTable {
   /**
    * The pipeline-level transform (`pipelines.<name>.transform`), run once on each record before
    * any condition: a route named {@link PIPELINE_TRANSFORM_ROUTE} that sends to every destination
-   * of the table, so a record the steps fail on is dead-lettered once per destination (and a
-   * replay to one destination runs the steps again) and a record they drop is counted as that
-   * route's `droppedByTransform`. Absent: the pipeline has no such steps.
+   * some route of the table sends to, so a record the steps fail on is dead-lettered once per
+   * such destination (and a replay to one destination runs the steps again) and a record they
+   * drop is counted as that route's `droppedByTransform`. Absent: the pipeline has no such steps.
    */
   readonly transform?: CompiledRoute;
 }
@@ -265,7 +265,10 @@ export function compileRouteTable(
     }
   }
   const destinationExpectations = compileDestinationExpectations(options, table.issues);
-  const transform = compilePipelineTransform(options, table);
+  const transform = compilePipelineTransform(options, table, [
+    ...compiled,
+    ...(defaultRoute ? [defaultRoute] : []),
+  ]);
   if (table.issues.length > 0) throw new ConfigError(table.issues);
   // Array.prototype.sort is stable, so equal priorities keep their configuration order.
   compiled.sort((a, b) => b.priority - a.priority);
@@ -286,6 +289,7 @@ const ONE_RECORD_ONLY: ReadonlySet<string> = new Set(['unnest']);
 function compilePipelineTransform(
   options: CompileRouteTableOptions,
   table: TableCompilation,
+  routes: readonly CompiledRoute[],
 ): CompiledRoute | undefined {
   const specs = options.transform;
   if (specs === undefined) return undefined;
@@ -321,7 +325,8 @@ function compilePipelineTransform(
     priority: 0,
     mode: 'continue' as const,
     onError: 'dead-letter' as const,
-    to: Object.freeze([...options.destinations]),
+    // The destinations a route sends to: a failed record is dead-lettered once for each.
+    to: Object.freeze(options.destinations.filter((d) => routes.some((r) => r.to.includes(d)))),
     when: undefined,
     steps: Object.freeze(steps),
   });
